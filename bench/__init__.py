@@ -1,0 +1,20 @@
+"""genlab's benchmarks: genlab against the established peer of each model family, side by side.
+
+Run them from the repository root::
+
+    python -m bench --list
+    python -m bench gmm --quick --no-record
+
+Each benchmark is a module of this package with ``NAME``, ``SUMMARY``, ``add_arguments(parser)`` and
+``run(args) -> bench.harness.BenchmarkReport``, listed in :data:`BENCHMARKS`. See
+``bench/README.md``.
+"""
+
+from __future__ import annotations
+
+#: Benchmark name on the command line -> module that implements it.
+BENCHMARKS: dict[str, str] = {
+    "gmm": "bench.gmm",
+}
+
+__all__ = ["BENCHMARKS"]

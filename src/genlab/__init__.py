@@ -1,0 +1,20 @@
+"""genlab: fit, score, sample and compare generative models of real data through one API.
+
+The core import is light: NumPy, SciPy and scikit-learn; neural models (PyTorch) load only when used.
+"""
+
+from genlab import errors
+from genlab._version import __version__
+from genlab.base import GenerativeModel, check_is_fitted, registered_models
+from genlab.io import load
+from genlab.mixture import GaussianMixture
+
+__all__ = [
+    "GaussianMixture",
+    "GenerativeModel",
+    "__version__",
+    "check_is_fitted",
+    "errors",
+    "load",
+    "registered_models",
+]

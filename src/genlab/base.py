@@ -1,0 +1,132 @@
+"""The contract every genlab model keeps (DESIGN.md section 1) and the registry used to load model files."""
+
+from __future__ import annotations
+
+import abc
+import inspect
+import os
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+
+from genlab.errors import ModelFileError, NotFittedError
+
+__all__ = ["GenerativeModel", "check_is_fitted", "get_model_class", "registered_models"]
+
+def registered_models() -> dict[str, type[GenerativeModel]]:
+    """The model classes :func:`genlab.load` may reconstruct, by class name.
+
+    These are the concrete (non-abstract) subclasses of :class:`GenerativeModel` defined inside genlab's own
+    modules; nothing else can be named by a model file.
+    """
+    found: dict[str, type[GenerativeModel]] = {}
+    pending = list(GenerativeModel.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith("genlab.") and not inspect.isabstract(cls):
+            found[cls.__name__] = cls
+    return found
+
+
+def get_model_class(name: str) -> type[GenerativeModel]:
+    """Look up a registered model class by name; :class:`ModelFileError` if it is not one of genlab's."""
+    registry = registered_models()
+    try:
+        return registry[name]
+    except KeyError:
+        known = ", ".join(sorted(registry)) or "none"
+        raise ModelFileError(
+            f"the file names model class {name!r}, which is not a genlab model (known: {known}); "
+            "it was written by another program or a newer genlab."
+        ) from None
+
+
+class GenerativeModel(DensityMixin, BaseEstimator, metaclass=abc.ABCMeta):
+    """Base class of every genlab model: ``fit``, ``log_prob``, ``score``, ``sample``, ``save``.
+
+    Subclasses store hyperparameters only in ``__init__`` (keyword-only, scikit-learn style), validate data in
+    ``fit`` and set fitted attributes whose names end in ``_``.
+
+    Persistence is generic: ``save`` writes every hyperparameter and every public fitted attribute (name ending in
+    ``_``) that is an array, a number, a string, a bool, ``None`` or a list of those. A model with other state
+    overrides :meth:`_get_state` / :meth:`_set_state`.
+
+    Concrete subclasses defined in genlab's modules are what :func:`genlab.load` may reconstruct
+    (:func:`registered_models`).
+    """
+
+    #: What one unit of ``score`` is ("sample", "token", "character", "time step", "dimension").
+    score_unit: ClassVar[str] = "sample"
+
+    @abc.abstractmethod
+    def fit(self, X: Any, y: Any = None, **fit_params: Any) -> GenerativeModel:
+        """Learn the model's parameters from data; return ``self``."""
+
+    @abc.abstractmethod
+    def log_prob(self, X: Any) -> np.ndarray:
+        """Log-likelihood in nats of each item of ``X``; shape (n_items,)."""
+
+    def n_units(self, X: Any) -> int:
+        """The number of scoring units in ``X`` (for :meth:`score` and :mod:`genlab.metrics`)."""
+        return len(X)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Mean log-likelihood per unit of ``X`` in nats (higher is better); usable by scikit-learn model selection."""
+        return float(np.sum(self.log_prob(X)) / self.n_units(X))
+
+    @abc.abstractmethod
+    def sample(self, n_samples: int = 1, *, random_state: Any = None) -> Any:
+        """Draw ``n_samples`` new items (and the latent values where the model has them)."""
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the model to one portable file (safetensors + JSON header), atomically.
+
+        Load it back with :func:`genlab.load`.
+        """
+        from genlab.io import save_model
+
+        save_model(self, path)
+
+    # -- persistence hooks -------------------------------------------------------------------------------------
+    def _fitted_attribute_names(self) -> list[str]:
+        return sorted(
+            name for name in vars(self) if name.endswith("_") and not name.startswith("_")
+        )
+
+    def _get_state(self) -> dict[str, Any]:
+        """Everything needed to rebuild the fitted model: hyperparameters and fitted attributes by name."""
+        return {
+            "params": self.get_params(deep=False),
+            "fitted": {name: getattr(self, name) for name in self._fitted_attribute_names()},
+        }
+
+    def _set_state(self, fitted: dict[str, Any]) -> None:
+        """Restore fitted attributes written by :meth:`_get_state` (hyperparameters are set by the constructor)."""
+        for name, value in fitted.items():
+            setattr(self, name, value)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return bool(self._fitted_attribute_names())
+
+
+def check_is_fitted(model: GenerativeModel, attributes: str | list[str] | None = None) -> None:
+    """Raise :class:`NotFittedError` unless ``model`` has been fitted.
+
+    Parameters
+    ----------
+    model : GenerativeModel
+    attributes : str or list of str, optional
+        Fitted attributes that must exist; by default any public attribute ending in ``_`` counts.
+    """
+    if attributes is None:
+        fitted = bool(model._fitted_attribute_names())
+    else:
+        names = [attributes] if isinstance(attributes, str) else list(attributes)
+        fitted = all(hasattr(model, name) for name in names)
+    if not fitted:
+        raise NotFittedError(
+            f"this {type(model).__name__} is not fitted yet; call fit(...) first or load a saved model with "
+            "genlab.load(path)."
+        )

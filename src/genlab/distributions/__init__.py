@@ -1,0 +1,31 @@
+"""Leaf distributions with additive sufficient statistics and conjugate priors (DESIGN.md section 3, layer 1)."""
+
+from genlab.distributions._base import Distribution
+from genlab.distributions.discrete import (
+    Bernoulli,
+    BernoulliStatistics,
+    Categorical,
+    CategoricalStatistics,
+    Poisson,
+    PoissonStatistics,
+)
+from genlab.distributions.gaussian import COVARIANCE_TYPES, Gaussian, GaussianStatistics
+from genlab.distributions.priors import Beta, Dirichlet, Gamma, NormalGamma, NormalInverseWishart
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "Bernoulli",
+    "BernoulliStatistics",
+    "Beta",
+    "Categorical",
+    "CategoricalStatistics",
+    "Dirichlet",
+    "Distribution",
+    "Gamma",
+    "Gaussian",
+    "GaussianStatistics",
+    "NormalGamma",
+    "NormalInverseWishart",
+    "Poisson",
+    "PoissonStatistics",
+]

@@ -1,0 +1,294 @@
+"""One expectation-maximisation driver for every latent-variable model.
+
+A model takes part by implementing five small hooks (the *EM protocol*)::
+
+    _em_initialize(source, random_state)      set initial parameters (may read the first batch)
+    _em_e_step(X, sample_weight) -> (stats, log_likelihood, weight)
+                                              additive statistics of one batch under the current parameters,
+                                              the batch's total (weighted) log-likelihood and its total weight
+    _em_m_step(stats)                         set parameters from the statistics summed over all batches
+    _em_objective(log_likelihood, weight)     the number EM increases, per unit (log-likelihood per sample, plus
+                                              the log prior per sample for MAP); the model's ``lower_bound_``
+    _em_get_parameters() / _em_set_parameters(params)
+                                              snapshot / restore, to keep the best of ``n_init`` restarts
+
+Statistics are values (:class:`genlab.statistics.Statistics`): one iteration sums them over the batches of one pass,
+so full-batch EM (one array split into row chunks), streaming EM (batches read from disk) and distributed EM (a
+``reduce`` hook that all-reduces the summed arrays across processes) are the same loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+import numpy as np
+
+from genlab.errors import ConvergenceWarning
+from genlab.statistics import Statistics
+
+__all__ = ["ConvergenceMonitor", "EMModel", "EMResult", "Reducer", "run_em"]
+
+#: All-reduce hook: takes the list of summed arrays of this process, returns the sums over all processes.
+Reducer = Callable[[list[np.ndarray]], list[np.ndarray]]
+
+
+class EMModel(Protocol):
+    """The hooks a model implements to be fitted by :func:`run_em` (see the module docstring)."""
+
+    def _em_initialize(self, source: Iterable[tuple[Any, Any]], random_state: Any) -> None: ...
+
+    def _em_e_step(self, X: np.ndarray, sample_weight: np.ndarray | None) -> tuple[Statistics, float, float]: ...
+
+    def _em_m_step(self, stats: Statistics) -> None: ...
+
+    def _em_objective(self, log_likelihood: float, weight: float) -> float: ...
+
+    def _em_get_parameters(self) -> Any: ...
+
+    def _em_set_parameters(self, params: Any) -> None: ...
+
+
+class ConvergenceMonitor:
+    """Keeps the history of the EM objective, warns when it decreases, and decides convergence.
+
+    Parameters
+    ----------
+    tol : float
+        Converged when the absolute change of the objective between two iterations is below ``tol``
+        (scikit-learn's rule; the objective is per unit, e.g. mean log-likelihood per sample).
+    max_iter : int
+        Iteration budget.
+    decrease_rtol : float
+        A decrease larger than ``decrease_rtol * |objective|`` triggers a :class:`ConvergenceWarning`: EM never
+        decreases its objective, so a larger decrease means a numerical problem or a bug.
+    """
+
+    def __init__(self, tol: float, max_iter: int, decrease_rtol: float = 1e-9) -> None:
+        self.tol = tol
+        self.max_iter = max_iter
+        self.decrease_rtol = decrease_rtol
+        self.history: list[float] = []
+        self.n_decreases = 0
+
+    def report(self, objective: float) -> None:
+        """Record the objective of one iteration."""
+        if self.history:
+            previous = self.history[-1]
+            if objective < previous - self.decrease_rtol * max(abs(previous), 1.0):
+                self.n_decreases += 1
+                warnings.warn(
+                    f"the EM objective decreased from {previous:.12g} to {objective:.12g} at iteration "
+                    f"{len(self.history) + 1}; EM should never decrease it, which points at numerical trouble "
+                    "(try a larger reg_covar or standardised features).",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+        self.history.append(float(objective))
+
+    @property
+    def change(self) -> float:
+        """The last change of the objective (inf before two iterations)."""
+        if len(self.history) < 2:
+            return float("inf")
+        return self.history[-1] - self.history[-2]
+
+    @property
+    def converged(self) -> bool:
+        """Whether the last change is below ``tol``."""
+        return abs(self.change) < self.tol
+
+
+@dataclasses.dataclass
+class EMResult:
+    """What :func:`run_em` found for the best restart.
+
+    Attributes
+    ----------
+    lower_bound : float
+        The objective at the last iteration of the best restart (per unit).
+    n_iter : int
+        Iterations that restart used.
+    converged : bool
+    history : list of float
+        The objective at every iteration of the best restart.
+    n_decreases : int
+        Iterations (over all restarts) where the objective decreased beyond tolerance.
+    """
+
+    lower_bound: float
+    n_iter: int
+    converged: bool
+    history: list[float]
+    n_decreases: int
+
+
+def _accumulate(
+    model: EMModel, source: Iterable[tuple[Any, Any]], reduce: Reducer | None
+) -> tuple[Statistics, float, float]:
+    """One E-step pass: statistics, log-likelihood and weight summed over all batches (and processes)."""
+    total_stats: Statistics | None = None
+    total_loglik = 0.0
+    total_weight = 0.0
+    for X, sample_weight in source:
+        stats, loglik, weight = model._em_e_step(X, sample_weight)
+        total_stats = stats if total_stats is None else total_stats + stats
+        total_loglik += loglik
+        total_weight += weight
+    if total_stats is None:  # pragma: no cover - BatchSource raises first
+        raise RuntimeError("no batches")
+    if reduce is not None:
+        arrays = [*total_stats.to_arrays(), np.array([total_loglik, total_weight])]
+        reduced = reduce(arrays)
+        total_stats = total_stats.with_arrays(reduced[:-1])
+        total_loglik, total_weight = (float(v) for v in reduced[-1])
+    return total_stats, total_loglik, total_weight
+
+
+class _Progress:
+    """Per-iteration progress: a rich bar on a terminal, plain lines otherwise (only when verbose)."""
+
+    def __init__(self, verbose: int, verbose_interval: int, max_iter: int, name: str) -> None:
+        self.verbose = verbose
+        self.interval = max(verbose_interval, 1)
+        self.name = name
+        self.max_iter = max_iter
+        self._bar: Any = None
+        self._task: Any = None
+        self._start = time.perf_counter()
+
+    def start_restart(self, restart: int, n_init: int) -> None:
+        self._start = time.perf_counter()
+        if not self.verbose:
+            return
+        if sys.stdout.isatty():
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            if self._bar is None:
+                self._bar = Progress(
+                    TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
+                    TimeElapsedColumn(), transient=False,
+                )
+                self._bar.start()
+            self._task = self._bar.add_task(
+                f"{self.name} init {restart + 1}/{n_init}", total=self.max_iter, status=""
+            )
+        else:
+            print(f"{self.name}: initialisation {restart + 1}/{n_init}", flush=True)
+
+    def iteration(self, n_iter: int, objective: float, change: float) -> None:
+        if not self.verbose:
+            return
+        if self._bar is not None:
+            self._bar.update(self._task, completed=n_iter, status=f"objective {objective:.6f} change {change:.2e}")
+        elif n_iter % self.interval == 0:
+            elapsed = time.perf_counter() - self._start
+            print(f"  iteration {n_iter}  objective {objective:.8f}  change {change:.3e}  {elapsed:.2f}s", flush=True)
+
+    def end_restart(self, converged: bool, n_iter: int) -> None:
+        if self.verbose and self._bar is None:
+            state = "converged" if converged else "did not converge"
+            print(f"  {state} after {n_iter} iterations ({time.perf_counter() - self._start:.2f}s)", flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def run_em(
+    model: EMModel,
+    source: Iterable[tuple[Any, Any]],
+    *,
+    n_init: int = 1,
+    max_iter: int = 100,
+    tol: float = 1e-3,
+    initialize: bool = True,
+    initial_lower_bound: float = -np.inf,
+    random_state: Any = None,
+    verbose: int = 0,
+    verbose_interval: int = 10,
+    reduce: Reducer | None = None,
+    name: str = "EM",
+) -> EMResult:
+    """Fit ``model`` by expectation-maximisation, keeping the best of ``n_init`` restarts.
+
+    Parameters
+    ----------
+    model : EMModel
+        Implements the EM protocol (module docstring).
+    source : iterable of (X, sample_weight) batches
+        Re-iterable: each iteration reads it once.
+    n_init : int
+        Restarts from fresh initialisations; the one with the highest final objective is kept.
+    max_iter : int
+        EM iterations per restart (0 keeps the initial parameters).
+    tol : float
+        Stop when the objective changes by less than ``tol`` (absolute, per unit).
+    initialize : bool
+        ``False`` continues from the model's current parameters (``warm_start``); ``n_init`` is then 1.
+    initial_lower_bound : float
+        The objective before the first iteration when continuing (for the first change).
+    random_state : any
+        Passed as is to every ``_em_initialize`` call (one object for all restarts, so restarts differ); the model
+        converts it (an int seed, a Generator, or a legacy RandomState where the model mirrors scikit-learn).
+    verbose, verbose_interval : int
+        Progress display: a rich bar on a terminal, a line every ``verbose_interval`` iterations otherwise.
+    reduce : callable, optional
+        All-reduce for distributed EM: called once per iteration with this process's summed statistics arrays
+        (followed by ``[log_likelihood, weight]``), returns the sums over all processes.
+    name : str
+        Shown in the progress display.
+
+    Returns
+    -------
+    EMResult
+        The model is left holding the best restart's parameters.
+    """
+    n_restarts = n_init if initialize else 1
+    progress = _Progress(verbose, verbose_interval, max_iter, name)
+    best: EMResult | None = None
+    best_params: Any = None
+    n_decreases = 0
+    try:
+        for restart in range(n_restarts):
+            progress.start_restart(restart, n_restarts)
+            if initialize:
+                model._em_initialize(source, random_state)
+            monitor = ConvergenceMonitor(tol, max_iter)
+            lower_bound = -np.inf if initialize else initial_lower_bound
+            converged = False
+            n_iter = 0
+            for n_iter in range(1, max_iter + 1):
+                previous = lower_bound
+                stats, loglik, weight = _accumulate(model, source, reduce)
+                lower_bound = model._em_objective(loglik, weight)
+                model._em_m_step(stats)
+                monitor.report(lower_bound)
+                change = lower_bound - previous
+                progress.iteration(n_iter, lower_bound, change)
+                if abs(change) < tol:
+                    converged = True
+                    break
+            n_decreases += monitor.n_decreases
+            progress.end_restart(converged, n_iter)
+            if best is None or lower_bound > best.lower_bound:
+                best = EMResult(lower_bound, n_iter, converged, list(monitor.history), 0)
+                best_params = model._em_get_parameters()
+    finally:
+        progress.close()
+    assert best is not None
+    best.n_decreases = n_decreases
+    model._em_set_parameters(best_params)
+    if not best.converged and max_iter > 0:
+        warnings.warn(
+            f"{name} did not converge in max_iter={max_iter} iterations (last change "
+            f"{best.history[-1] - best.history[-2] if len(best.history) > 1 else float('nan'):.3g}, tol={tol}); "
+            "increase max_iter or tol, try other initial parameters, or check for degenerate data.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return best

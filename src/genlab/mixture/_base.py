@@ -1,0 +1,376 @@
+"""What Gaussian mixtures fitted by EM and by variational Bayes share: data handling, initialisation, scoring."""
+
+from __future__ import annotations
+
+import abc
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.cluster import KMeans, kmeans_plusplus
+
+from genlab.base import GenerativeModel, check_is_fitted
+from genlab.data.batches import ArrayChunks, BatchSource, as_batch_source, is_streaming_input
+from genlab.distributions.gaussian import (
+    COVARIANCE_TYPES,
+    covariances_from_precisions_cholesky,
+    gaussian_log_prob,
+    gaussian_statistics,
+)
+from genlab.errors import DataError, DegenerateFitWarning, ParameterError
+from genlab.learn.em import Reducer, run_em
+from genlab.utils.random import check_random_state, legacy_random_state
+from genlab.utils.validation import (
+    check_array_2d,
+    check_in,
+    check_positive_int,
+    check_sample_weight,
+)
+
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+
+#: Rows per E-step chunk for in-memory data: large enough for efficient BLAS calls, small enough that the
+#: (chunk, K) responsibilities and (chunk, D) temporaries stay in cache and peak memory stays near the data's size.
+_CHUNK_ROWS = 4096
+
+
+def logsumexp_rows(a: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(a), axis=1))`` for a (N, K) array, stable for large and ``-inf`` entries."""
+    peak = a.max(axis=1)
+    peak = np.where(np.isfinite(peak), peak, 0.0)
+    with np.errstate(under="ignore"):
+        return np.log(np.exp(a - peak[:, np.newaxis]).sum(axis=1)) + peak
+
+
+class BaseGaussianMixture(GenerativeModel, abc.ABC):
+    """Shared machinery of :class:`~genlab.GaussianMixture` and :class:`~genlab.BayesianGaussianMixture`.
+
+    Subclasses implement the EM protocol's M-step, objective and parameter snapshot (see
+    :mod:`genlab.learn.em`), plus ``_estimate_log_weights`` and ``_component_log_prob``.
+    """
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        random_state: Any = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+    ) -> None:
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+
+    # -- validation ------------------------------------------------------------------------------------------------
+    def _check_common_parameters(self) -> None:
+        check_positive_int(self.n_components, "n_components")
+        check_in(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
+        check_in(self.init_params, "init_params", INIT_PARAMS)
+        check_positive_int(self.max_iter, "max_iter", minimum=0)
+        check_positive_int(self.n_init, "n_init")
+        for name in ("tol", "reg_covar"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+                raise ParameterError(f"{name} must be a finite number >= 0; got {value!r}.")
+
+    def _check_parameters(self, n_features: int) -> None:
+        """Check hyperparameters that depend on the number of features (subclasses extend)."""
+
+    def _validate_batch(self, X: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        n_features = getattr(self, "n_features_in_", None)
+        X = check_array_2d(X, name="batch", n_features=n_features)
+        return X, check_sample_weight(sample_weight, X.shape[0])
+
+    def _source(self, X: Any, sample_weight: Any) -> tuple[Any, int]:
+        """A batch source for ``fit`` and the number of features; validates in-memory data once."""
+        if is_streaming_input(X):
+            source = as_batch_source(X, validate=self._validate_batch, sample_weight=sample_weight)
+            first, _ = source.first()
+            return source, first.shape[1]
+        X = check_array_2d(X, min_samples=1)
+        if X.shape[0] < self.n_components:
+            raise DataError(
+                f"X has {X.shape[0]} samples but n_components={self.n_components}; each component needs at least "
+                "one sample: lower n_components or supply more data."
+            )
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if sample_weight is not None and np.count_nonzero(sample_weight) < self.n_components:
+            raise DataError(
+                f"only {np.count_nonzero(sample_weight)} samples have a positive sample_weight but "
+                f"n_components={self.n_components}; lower n_components."
+            )
+        return ArrayChunks(X, _CHUNK_ROWS, sample_weight), X.shape[1]
+
+    def fit(
+        self, X: Any, y: Any = None, sample_weight: Any = None, *, reduce: Reducer | None = None
+    ) -> BaseGaussianMixture:
+        """Estimate the parameters by EM (the best of ``n_init`` restarts).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a source of batches
+            In-memory data, or for a streaming fit a list of arrays / ``(X, sample_weight)`` pairs, a
+            :class:`genlab.data.NpyChunks`, or a function returning a fresh iterator of batches. A streaming fit
+            initialises from the first batch and equals the full-batch fit from the same initial parameters.
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weight of each sample (an integer weight counts as that many copies).
+        reduce : callable, optional
+            All-reduce hook for distributed EM (:func:`genlab.learn.run_em`).
+
+        Returns
+        -------
+        self
+        """
+        self._check_common_parameters()
+        initialize = not (self.warm_start and hasattr(self, "converged_"))
+        if initialize:
+            for name in ("n_features_in_",):
+                self.__dict__.pop(name, None)
+        source, n_features = self._source(X, sample_weight)
+        self._check_parameters(n_features)
+        self.n_features_in_ = n_features
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DegenerateFitWarning)
+            result = run_em(
+                self,
+                source,
+                n_init=self.n_init,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                initialize=initialize,
+                initial_lower_bound=getattr(self, "lower_bound_", -np.inf),
+                random_state=legacy_random_state(self.random_state),
+                verbose=self.verbose,
+                verbose_interval=self.verbose_interval,
+                reduce=reduce,
+                name=type(self).__name__,
+            )
+        self._reissue_degenerate_warnings(caught)
+        self.converged_ = result.converged
+        self.n_iter_ = result.n_iter
+        self.lower_bound_ = result.lower_bound
+        self.lower_bounds_ = np.asarray(result.history)
+        self._warn_degenerate_components()
+        return self
+
+    @staticmethod
+    def _reissue_degenerate_warnings(caught: list[warnings.WarningMessage]) -> None:
+        """Repeat each distinct degenerate-fit warning once (EM would otherwise repeat them every iteration)."""
+        seen: set[str] = set()
+        for record in caught:
+            message = str(record.message)
+            if issubclass(record.category, DegenerateFitWarning):
+                if message not in seen:
+                    seen.add(message)
+                    warnings.warn(message, DegenerateFitWarning, stacklevel=3)
+            else:
+                warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
+
+    def _warn_degenerate_components(self) -> None:
+        """Warn about components that ended empty or collapsed onto the ``reg_covar`` floor."""
+        total = float(np.sum(self.weights_))
+        empty = np.flatnonzero(self.weights_ < 1e-10 * total)
+        if empty.size:
+            warnings.warn(
+                f"component(s) {empty.tolist()} ended with no data (weight < 1e-10); they keep their last "
+                "parameters. Lower n_components or change the initialisation.",
+                DegenerateFitWarning,
+                stacklevel=3,
+            )
+        if self.reg_covar > 0:
+            smallest = self._smallest_variances()
+            collapsed = np.flatnonzero(smallest <= 1.001 * self.reg_covar)
+            if collapsed.size:
+                warnings.warn(
+                    f"component(s) {collapsed.tolist()} collapsed onto duplicate points or a lower-dimensional set: "
+                    f"their covariance is the reg_covar floor ({self.reg_covar:g}) in some direction. Remove "
+                    "duplicates, lower n_components or raise reg_covar.",
+                    DegenerateFitWarning,
+                    stacklevel=3,
+                )
+
+    def _smallest_variances(self) -> np.ndarray:
+        covariances = self.covariances_
+        if self.covariance_type == "full":
+            return np.array([np.linalg.eigvalsh(c)[0] for c in covariances])
+        if self.covariance_type == "tied":
+            return np.full(self.n_components, np.linalg.eigvalsh(covariances)[0])
+        if self.covariance_type == "diag":
+            return covariances.min(axis=1)
+        return covariances
+
+    # -- initialisation --------------------------------------------------------------------------------------------
+    def _initial_responsibilities(
+        self, X: np.ndarray, sample_weight: np.ndarray | None, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """Responsibilities (N, K) to start from, drawn exactly as scikit-learn draws them for the same seed."""
+        n_samples = X.shape[0]
+        if n_samples < self.n_components:
+            raise DataError(
+                f"the first batch has {n_samples} rows but n_components={self.n_components}; initialisation needs "
+                "at least one row per component (use larger batches or give means_init)."
+            )
+        resp = np.zeros((n_samples, self.n_components))
+        if self.init_params == "kmeans":
+            labels = (
+                KMeans(n_clusters=self.n_components, n_init=1, random_state=random_state)
+                .fit(X, sample_weight=sample_weight)
+                .labels_
+            )
+            resp[np.arange(n_samples), labels] = 1.0
+        elif self.init_params == "random":
+            resp = random_state.uniform(size=(n_samples, self.n_components))
+            resp /= resp.sum(axis=1)[:, np.newaxis]
+        elif self.init_params == "random_from_data":
+            indices = random_state.choice(n_samples, size=self.n_components, replace=False)
+            resp[indices, np.arange(self.n_components)] = 1.0
+        else:  # k-means++
+            _, indices = kmeans_plusplus(X, self.n_components, random_state=random_state, sample_weight=sample_weight)
+            resp[indices, np.arange(self.n_components)] = 1.0
+        if sample_weight is not None:
+            resp *= sample_weight[:, np.newaxis]
+        return resp
+
+    def _initial_statistics(self, source: BatchSource | ArrayChunks, random_state: np.random.RandomState) -> Any:
+        """Statistics of the initial responsibilities: of all in-memory data, or of a stream's first batch."""
+        if isinstance(source, ArrayChunks):
+            X, sample_weight = source.X, source.sample_weight
+        else:
+            X, sample_weight = source.first()
+        resp = self._initial_responsibilities(X, sample_weight, random_state)
+        return gaussian_statistics(X, resp, self.covariance_type, center=np.average(X, axis=0)), X.shape[0]
+
+    # -- scoring ---------------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def _estimate_log_weights(self) -> np.ndarray:
+        """Log mixing weights (K,) used in the E-step."""
+
+    def _component_log_prob(self, X: np.ndarray) -> np.ndarray:
+        """``log p(x | component k)`` (or its expectation for variational models); shape (N, K)."""
+        return gaussian_log_prob(X, self.means_, self.precisions_cholesky_, self.covariance_type)
+
+    def _weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
+        return self._component_log_prob(X) + self._estimate_log_weights()
+
+    def _check_X(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "means_")
+        return check_array_2d(X, n_features=self.n_features_in_)
+
+    def _stats_center(self) -> np.ndarray:
+        # The current mixture mean: fixed during one pass, so every batch's moments share it.
+        return (self.weights_ / self.weights_.sum()) @ self.means_
+
+    def _em_e_step(self, X: np.ndarray, sample_weight: np.ndarray | None) -> tuple[Any, float, float]:
+        weighted = self._weighted_log_prob(X)
+        log_norm = logsumexp_rows(weighted)
+        resp = np.exp(weighted - log_norm[:, np.newaxis])
+        if sample_weight is None:
+            loglik, weight = float(log_norm.sum()), float(X.shape[0])
+        else:
+            resp *= sample_weight[:, np.newaxis]
+            loglik, weight = float(sample_weight @ log_norm), float(sample_weight.sum())
+        stats = gaussian_statistics(X, resp, self.covariance_type, center=self._stats_center())
+        return stats, loglik, weight
+
+    def _em_initialize(self, source: Any, random_state: np.random.RandomState) -> None:
+        stats, _ = self._initial_statistics(source, random_state)
+        self._set_from_initial_statistics(stats)
+
+    @abc.abstractmethod
+    def _set_from_initial_statistics(self, stats: Any) -> None:
+        """Set all parameters from the statistics of the initial responsibilities."""
+
+    def _set_covariances_from_precisions(self) -> None:
+        self.covariances_ = covariances_from_precisions_cholesky(self.precisions_cholesky_, self.covariance_type)
+
+    def _set_precisions(self) -> None:
+        chol = self.precisions_cholesky_
+        if self.covariance_type == "full":
+            self.precisions_ = np.einsum("kij,klj->kil", chol, chol)
+        elif self.covariance_type == "tied":
+            self.precisions_ = chol @ chol.T
+        else:
+            self.precisions_ = chol**2
+
+    def log_prob(self, X: Any) -> np.ndarray:
+        """Log-likelihood of each sample in nats, ``log sum_k w_k p(x | k)``; shape (n_samples,)."""
+        X = self._check_X(X)
+        return np.concatenate(
+            [logsumexp_rows(self._weighted_log_prob(X[i : i + _CHUNK_ROWS])) for i in range(0, len(X), _CHUNK_ROWS)]
+        )
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Same as :meth:`log_prob` (scikit-learn's name)."""
+        return self.log_prob(X)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Mean log-likelihood per sample in nats (scikit-learn's ``score``; higher is better)."""
+        return float(np.mean(self.log_prob(X)))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Posterior probability of each component for each sample; shape (n_samples, n_components)."""
+        X = self._check_X(X)
+        weighted = self._weighted_log_prob(X)
+        return np.exp(weighted - logsumexp_rows(weighted)[:, np.newaxis])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable component of each sample; shape (n_samples,)."""
+        X = self._check_X(X)
+        return np.argmax(self._weighted_log_prob(X), axis=1)
+
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """Fit, then return the most probable component of each training sample."""
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    def sample(self, n_samples: int = 1, *, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Draw samples and the components they came from.
+
+        Parameters
+        ----------
+        n_samples : int
+        random_state : None, int or Generator, optional
+            Defaults to a fresh generator (not the fit's ``random_state``), so repeated calls differ unless seeded.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        labels : ndarray of shape (n_samples,)
+            Component of each sample, drawn i.i.d. from the mixing weights (in draw order).
+        """
+        check_is_fitted(self, "means_")
+        n_samples = check_positive_int(n_samples, "n_samples")
+        rng = check_random_state(random_state)
+        weights = self.weights_ / self.weights_.sum()
+        labels = rng.choice(self.n_components, size=n_samples, p=weights)
+        noise = rng.standard_normal((n_samples, self.n_features_in_))
+        covariances = self.covariances_
+        X = np.empty((n_samples, self.n_features_in_))
+        for k in range(self.n_components):
+            rows = labels == k
+            if not rows.any():
+                continue
+            if self.covariance_type in ("full", "tied"):
+                covariance = covariances[k] if self.covariance_type == "full" else covariances
+                factor = np.linalg.cholesky(covariance)
+                X[rows] = self.means_[k] + noise[rows] @ factor.T
+            else:
+                scale = np.sqrt(covariances[k])
+                X[rows] = self.means_[k] + noise[rows] * scale
+        return X, labels
