@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -90,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
     console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=120)  # a log file need not be 80 columns wide
     load_before = load_average()
     warnings = [w for w in (openblas_override_warning(), busy_machine_warning(load_before)) if w]
     for warning in warnings:

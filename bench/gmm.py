@@ -339,7 +339,7 @@ def compare_fits(genlab_model: Any, peer_model: Any) -> tuple[list[Extra], list[
 
     extras = [
         Extra("n_iter_ (both)", f"{g_iter} / {p_iter}", iter_flag),
-        Extra("rel. diff lower_bound_", rel_text, lb_flag),
+        Extra("rel. diff lower bound", rel_text, lb_flag),
     ]
     for attr in ("means_", "weights_"):
         g_arr, p_arr = (
@@ -347,10 +347,10 @@ def compare_fits(genlab_model: Any, peer_model: Any) -> tuple[list[Extra], list[
             np.asarray(getattr(peer_model, attr)),
         )
         if g_arr.shape != p_arr.shape:
-            extras.append(Extra(f"max |Δ{attr}|", "shape differs", True))
+            extras.append(Extra(f"max abs. diff {attr}", "shape differs", True))
             flags.append(f"{attr} has shape {g_arr.shape} (genlab side) vs {p_arr.shape} (peer)")
         else:
-            extras.append(Extra(f"max |Δ{attr}|", f"{np.max(np.abs(g_arr - p_arr)):.1e}"))
+            extras.append(Extra(f"max abs. diff {attr}", f"{np.max(np.abs(g_arr - p_arr)):.1e}"))
     return extras, flags
 
 

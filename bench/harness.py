@@ -375,10 +375,10 @@ def _table_columns(report: BenchmarkReport) -> list[tuple[str, str]]:
         ("case", ""),
         (g, "median / min s"),
         (p, "median / min s"),
-        ("speed ratio", f"{p}/{g}"),
+        ("speed ratio", f"{p} / {g}"),
         (g, "peak MiB"),
         (p, "peak MiB"),
-        ("memory ratio", f"{g}/{p}"),
+        ("memory ratio", f"{g} / {p}"),
         (g, report.quality_name),
         (p, report.quality_name),
     ]
@@ -387,9 +387,6 @@ def _table_columns(report: BenchmarkReport) -> list[tuple[str, str]]:
         labels.extend(e.label for e in comparison.extras if e.label not in labels)
     return columns + [(label, "") for label in labels]
 
-
-#: Number of leading columns (case, times, memory) shown in the first terminal table.
-_N_PERFORMANCE_COLUMNS = 7
 
 #: Index of the speed-ratio column.
 _SPEED_RATIO_COLUMN = 3
@@ -420,15 +417,19 @@ def _table_rows(report: BenchmarkReport) -> list[list[tuple[str, bool]]]:
     return rows
 
 
-def render_tables(report: BenchmarkReport) -> list[Any]:
-    """Build rich tables of the report's comparisons: time and memory, then quality and checks.
+def render_tables(report: BenchmarkReport, width: int | None = None) -> list[Any]:
+    """Build rich tables of the report's comparisons: time, memory, quality, then the extra checks.
 
-    Two tables rather than one wide one, so that they fit an 80-column terminal.
+    The columns go into as few tables as fit ``width`` (each repeating the case column), so that
+    they suit a narrow terminal as well as a wide one.
 
     Parameters
     ----------
     report : BenchmarkReport
         The results to show.
+    width : int, optional
+        Width available (no limit if None). Where a table fits, numbers are never wrapped (headings
+        wrap at spaces instead); where it cannot, cells fold rather than being cropped.
 
     Returns
     -------
@@ -439,21 +440,39 @@ def render_tables(report: BenchmarkReport) -> list[Any]:
     from rich.table import Table
 
     columns = _table_columns(report)
+    headings = [f"{top}\n{bottom}" if bottom else top for top, bottom in columns]
     rows = _table_rows(report)
-    groups = [
-        (report.title, [0, *range(1, _N_PERFORMANCE_COLUMNS)]),
-        (
-            f"Quality ({report.quality_name}) and checks",
-            [0, *range(_N_PERFORMANCE_COLUMNS, len(columns))],
-        ),
+    need = [
+        max(max((len(row[i][0]) for row in rows), default=1), *map(len, headings[i].split()))
+        for i in range(len(columns))
     ]
+
+    def table_width(indices: list[int]) -> int:
+        return sum(need[i] for i in indices) + 3 * len(indices) + 1  # padding and borders
+
+    # columns that belong together: times and speed ratio, memory, quality, then each extra
+    blocks = [[1, 2, 3], [4, 5, 6], [7, 8], *([i] for i in range(9, len(columns)))]
+    groups: list[list[int]] = []
+    current = [0]
+    for block in blocks:
+        if width is not None and len(current) > 1 and table_width(current + block) > width:
+            groups.append(current)
+            current = [0]
+        current += block
+    groups.append(current)
+
     tables = []
-    for title, indices in groups:
+    for number, indices in enumerate(groups):
+        fits = width is None or table_width(indices) <= width
+        title = report.title if number == 0 else None
         table = Table(title=title, title_justify="left")
         for i in indices:
-            top, bottom = columns[i]
-            heading = f"{top}\n{bottom}" if bottom else top
-            table.add_column(heading, justify="left" if i == 0 else "right", overflow="fold")
+            table.add_column(
+                headings[i],
+                justify="left" if i == 0 else "right",
+                overflow="fold",
+                width=need[i] if fits else None,
+            )
         for comparison, row in zip(report.comparisons, rows, strict=True):
             cells = []
             for i in indices:
@@ -486,7 +505,7 @@ def print_report(report: BenchmarkReport, console: Any = None) -> None:
     from rich.console import Console
 
     console = console or Console()
-    for table in render_tables(report):
+    for table in render_tables(report, width=console.width):
         console.print()
         console.print(table)
     console.print(

@@ -378,6 +378,7 @@ def gaussian_parameters_from_statistics(
                 denominator = prior.dof + weight.sum() + n_features + 1.0 + n_components
                 covariances = (prior.scale + scatter + mean_term.sum(axis=0)) / denominator
         covariances = covariances + reg_covar * np.eye(n_features)
+        covariances = _floor_degenerate(covariances, covariance_type, _noise_floor(stats, weight))
     else:
         scatter = stats.second - weight[:, np.newaxis] * mean_offset**2  # (K, D)
         if prior is None:
@@ -394,9 +395,63 @@ def gaussian_parameters_from_statistics(
                 shape, rate = float(np.mean(prior.shape)), float(np.mean(prior.rate))
                 denominator = shape + 0.5 * weight * n_features + 0.5 * n_features - 1.0
                 variances = (rate + data_term.sum(axis=1)) / denominator
-        # rounding can leave a tiny negative variance for a component on one point
-        covariances = np.maximum(variances, 0.0) + reg_covar
+        covariances = variances + reg_covar
+        covariances = _floor_degenerate(covariances, covariance_type, _noise_floor(stats, weight))
     return means, covariances
+
+
+#: Relative size of rounding noise in a covariance computed from moments, times a safety factor.
+_NOISE_RELATIVE = 1e-12
+
+
+def _noise_floor(stats: GaussianStatistics, weight: np.ndarray) -> np.ndarray:
+    """Per-component variance below which a covariance is rounding noise, not signal; shape (K,) or () for tied.
+
+    Moments are sums of squared distances to the center, so a covariance computed from them carries absolute
+    rounding errors of order eps times the mean squared distance; anything that small is indistinguishable from 0.
+    """
+    n_features = stats.first.shape[1]
+    if stats.covariance_type in ("full", "tied"):
+        traces = np.trace(stats.second, axis1=-2, axis2=-1)
+    else:
+        traces = stats.second.sum(axis=1)
+    total_weight = weight if stats.covariance_type != "tied" else weight.sum()
+    return _NOISE_RELATIVE * traces / (total_weight * n_features) + np.finfo(np.float64).tiny
+
+
+def _floor_degenerate(covariances: np.ndarray, covariance_type: str, floor: np.ndarray) -> np.ndarray:
+    """Documented degenerate-fit rule: raise variances that are rounding noise to the noise floor, and warn.
+
+    A component that collapsed onto one point (or, for full covariances, onto a lower-dimensional set) has a
+    covariance that is zero up to rounding in some direction. Its variance in such directions is set to the
+    noise floor (``1e-12`` times the component's mean squared distance to the data centre), which keeps the
+    likelihood finite; a positive ``reg_covar`` larger than the floor makes this rule inactive.
+    """
+    if covariance_type in ("full", "tied"):
+        stack = covariances if covariance_type == "full" else covariances[np.newaxis]
+        floors = np.broadcast_to(floor, (stack.shape[0],))
+        smallest = np.linalg.eigvalsh(stack)[:, 0]
+        degenerate = np.flatnonzero(smallest < floors)
+        if degenerate.size:
+            stack = stack.copy()
+            identity = np.eye(stack.shape[-1])
+            for k in degenerate:
+                stack[k] += (floors[k] - min(smallest[k], 0.0)) * identity
+        result = stack if covariance_type == "full" else stack[0]
+    else:
+        floors = floor[:, np.newaxis] if covariances.ndim == 2 else floor
+        too_small = covariances < floors
+        degenerate = np.flatnonzero(too_small.any(axis=1) if covariances.ndim == 2 else too_small)
+        result = np.where(too_small, floors, covariances) if degenerate.size else covariances
+    if degenerate.size:
+        which = "the shared covariance" if covariance_type == "tied" else f"component(s) {degenerate.tolist()}"
+        warnings.warn(
+            f"{which} collapsed onto a single point or a lower-dimensional set (zero variance in some direction); "
+            "its variance there was set to the rounding-noise floor. Set reg_covar > 0 (e.g. 1e-6) to avoid this.",
+            DegenerateFitWarning,
+            stacklevel=3,
+        )
+    return result
 
 
 # --------------------------------------------------------------------------------------------------------------

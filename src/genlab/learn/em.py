@@ -7,8 +7,10 @@ A model takes part by implementing five small hooks (the *EM protocol*)::
                                               additive statistics of one batch under the current parameters,
                                               the batch's total (weighted) log-likelihood and its total weight
     _em_m_step(stats)                         set parameters from the statistics summed over all batches
-    _em_objective(log_likelihood, weight)     the number EM increases, per unit (log-likelihood per sample, plus
-                                              the log prior per sample for MAP); the model's ``lower_bound_``
+    _em_objective(log_likelihood, weight)     called after the M-step: the number EM increases, per unit (the
+                                              E-step's log-likelihood per sample; plus the log prior of the
+                                              E-step's parameters for MAP; the evidence lower bound for variational
+                                              Bayes); the model's ``lower_bound_``
     _em_get_parameters() / _em_set_parameters(params)
                                               snapshot / restore, to keep the best of ``n_init`` restarts
 
@@ -265,8 +267,8 @@ def run_em(
             for n_iter in range(1, max_iter + 1):
                 previous = lower_bound
                 stats, loglik, weight = _accumulate(model, source, reduce)
-                lower_bound = model._em_objective(loglik, weight)
                 model._em_m_step(stats)
+                lower_bound = model._em_objective(loglik, weight)
                 monitor.report(lower_bound)
                 change = lower_bound - previous
                 progress.iteration(n_iter, lower_bound, change)

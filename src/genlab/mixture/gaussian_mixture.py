@@ -210,6 +210,8 @@ class GaussianMixture(BaseGaussianMixture):
         super()._em_initialize(source, random_state)
 
     def _em_m_step(self, stats: GaussianStatistics) -> None:
+        # The objective pairs the E-step's log-likelihood with the log prior of the same (pre-update) parameters.
+        self._log_prior_before_update = self._log_prior() if self._has_prior() else 0.0
         previous_means, previous_covariances = self.means_, self.covariances_
         means, covariances = gaussian_parameters_from_statistics(stats, self.reg_covar, prior=self.component_prior)
         weights = stats.weight + 10.0 * _EPS
@@ -228,11 +230,11 @@ class GaussianMixture(BaseGaussianMixture):
         self.covariances_ = covariances
         self.precisions_cholesky_ = precisions_cholesky_from_covariances(covariances, self.covariance_type)
 
+    def _has_prior(self) -> bool:
+        return self.weight_concentration_prior is not None or self.component_prior is not None
+
     def _em_objective(self, log_likelihood: float, weight: float) -> float:
-        objective = log_likelihood
-        if self.weight_concentration_prior is not None or self.component_prior is not None:
-            objective += self._log_prior()
-        return objective / weight
+        return (log_likelihood + self._log_prior_before_update) / weight
 
     def _log_prior(self) -> float:
         """Log prior density of the current parameters (up to constants): the MAP objective's extra term."""
