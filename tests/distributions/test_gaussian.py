@@ -59,7 +59,9 @@ def test_stacked_log_prob_matches_scipy(rng, covariance_type):
     chol = precisions_cholesky_from_covariances(covariances, covariance_type)
     x = rng.normal(size=(40, D)) * 4
     got = gaussian_log_prob(x, means, chol, covariance_type)
-    expected = np.column_stack([stats.multivariate_normal(m, c).logpdf(x) for m, c in zip(means, dense_list, strict=True)])
+    expected = np.column_stack(
+        [stats.multivariate_normal(m, c).logpdf(x) for m, c in zip(means, dense_list, strict=True)]
+    )
     np.testing.assert_allclose(got, expected, rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(
         covariances_from_precisions_cholesky(chol, covariance_type), covariances, rtol=1e-12, atol=1e-12
