@@ -21,6 +21,7 @@ from bench.harness import (
     openblas_override_warning,
     positive_int,
     print_report,
+    set_thread_limit,
 )
 
 
@@ -98,12 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     for warning in warnings:
         console.print(f"[bold yellow]Warning:[/] {warning}")
 
-    with limit_threads(args.threads):
-        try:
-            report = _load(args.benchmark).run(args)
-        except BenchmarkUnavailable as exc:
-            print(f"python -m bench {args.benchmark}: {exc}", file=sys.stderr)
-            return 2
+    set_thread_limit(args.threads)
+    try:
+        report = _load(args.benchmark).run(args)
+    except BenchmarkUnavailable as exc:
+        print(f"python -m bench {args.benchmark}: {exc}", file=sys.stderr)
+        return 2
+    with limit_threads(args.threads):  # record the thread counts the measurements ran with
         machine = machine_info(load_before)
     report.parameters["threads"] = str(args.threads) if args.threads else "library defaults"
     report.notes.extend(warnings)

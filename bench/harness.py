@@ -7,7 +7,8 @@ any model family:
 
 * :func:`measure` times a callable (one warm-up run first, not counted, so that Numba compilation
   and other first-call costs are excluded) and then measures its peak memory in one separate run
-  under :mod:`tracemalloc`; it returns a :class:`Measurement`.
+  under :mod:`tracemalloc`; it returns a :class:`Measurement`. :func:`set_thread_limit` caps the
+  BLAS, OpenMP and Numba threads of every measured run.
 * :class:`Comparison` pairs the genlab and the peer measurements of one case;
   :class:`BenchmarkReport` collects the cases of one benchmark run together with its parameters.
 * :func:`print_report` renders the comparison tables on the terminal with rich;
@@ -128,6 +129,46 @@ class Measurement:
         return len(self.times_s)
 
 
+#: Thread limit applied to every measured run (None: the libraries' defaults); see set_thread_limit.
+_thread_limit: int | None = None
+
+
+def set_thread_limit(n_threads: int | None) -> None:
+    """Run every later measurement with at most ``n_threads`` BLAS, OpenMP and Numba threads.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        Number of threads for genlab and peer alike; None restores the libraries' own defaults.
+    """
+    global _thread_limit
+    _thread_limit = n_threads
+
+
+@contextmanager
+def limit_threads(n_threads: int | None) -> Iterator[None]:
+    """Limit BLAS / OpenMP (threadpoolctl) and Numba to ``n_threads`` threads within the block.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        Number of threads; None leaves every library as it is.
+    """
+    if n_threads is None:
+        yield
+        return
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with threadpool_limits(limits=n_threads):
+            yield
+    finally:
+        numba.set_num_threads(previous)
+
+
 def time_callable(fn: Callable[[], T], *, repeats: int = 5, warmup: bool = True) -> tuple[list[float], T]:
     """Time ``fn()`` several times with :func:`time.perf_counter`.
 
@@ -147,19 +188,26 @@ def time_callable(fn: Callable[[], T], *, repeats: int = 5, warmup: bool = True)
         Seconds taken by each timed run.
     result : object
         What the last timed run returned.
+
+    Notes
+    -----
+    Runs under the thread limit set by :func:`set_thread_limit`, applied again after the warm-up so
+    that it also covers libraries the warm-up loaded.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
     if warmup:
-        fn()
+        with limit_threads(_thread_limit):
+            fn()
     times: list[float] = []
     result: Any = None
-    for _ in range(repeats):
-        result = None  # let the previous result be freed before the next run
-        gc.collect()
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
+    with limit_threads(_thread_limit):
+        for _ in range(repeats):
+            result = None  # let the previous result be freed before the next run
+            gc.collect()
+            start = time.perf_counter()
+            result = fn()
+            times.append(time.perf_counter() - start)
     return times, result
 
 
@@ -190,13 +238,14 @@ def peak_memory_mib(fn: Callable[[], T]) -> tuple[float, T]:
     if tracemalloc.is_tracing():
         raise RuntimeError("tracemalloc is already tracing; run the benchmark without -X tracemalloc")
     gc.collect()
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        result = fn()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    with limit_threads(_thread_limit):
+        tracemalloc.start()
+        try:
+            tracemalloc.reset_peak()
+            result = fn()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
     return peak / 2**20, result
 
 
@@ -644,9 +693,9 @@ def threadpool_summary() -> dict[str, str]:
         if info.get("user_api") == "blas":
             arch = info.get("architecture")
             kernel = f", {arch} kernel" if arch else ""
-            blas.append(f"{info.get('internal_api')} {version} (via {owner}{kernel}), {threads} threads")
+            blas.append(f"{info.get('internal_api')} {version} (via {owner}{kernel}), threads: {threads}")
         elif info.get("user_api") == "openmp":
-            openmp.append(f"{info.get('prefix')} (via {owner}), {threads} threads")
+            openmp.append(f"{info.get('prefix')} (via {owner}), threads: {threads}")
     return {"BLAS": "; ".join(blas) or "none loaded", "OpenMP": "; ".join(openmp) or "none loaded"}
 
 
@@ -729,30 +778,6 @@ def busy_machine_warning(load: tuple[float, float, float] | None) -> str | None:
         f"1-minute load average is {load[0]:.2f} on {os.cpu_count()} CPUs before the run: other "
         "processes are using the CPUs, so timings are noisy (multi-threaded BLAS suffers most)"
     )
-
-
-@contextmanager
-def limit_threads(n_threads: int | None) -> Iterator[None]:
-    """Limit BLAS / OpenMP (threadpoolctl) and Numba to ``n_threads`` threads within the block.
-
-    Parameters
-    ----------
-    n_threads : int or None
-        Number of threads; None leaves every library as it is.
-    """
-    if n_threads is None:
-        yield
-        return
-    import numba
-    from threadpoolctl import threadpool_limits
-
-    previous = numba.get_num_threads()
-    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
-    try:
-        with threadpool_limits(limits=n_threads):
-            yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 def _numba_layer() -> str:

@@ -7,9 +7,10 @@ from genlab import errors
 from genlab._version import __version__
 from genlab.base import GenerativeModel, check_is_fitted, registered_models
 from genlab.io import load
-from genlab.mixture import GaussianMixture
+from genlab.mixture import BayesianGaussianMixture, GaussianMixture
 
 __all__ = [
+    "BayesianGaussianMixture",
     "GaussianMixture",
     "GenerativeModel",
     "__version__",

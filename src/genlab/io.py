@@ -188,7 +188,9 @@ def _read(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, np.nd
             f"{path!r} uses model-file format {version}, newer than this genlab's ({FORMAT_VERSION}); upgrade genlab."
         )
     try:
-        tensors = load_tensors(payload)
+        # fresh, aligned, writable copies: arrays viewing the file's bytes could be unaligned, and BLAS may then
+        # round differently from the saved model
+        tensors = {name: np.array(array, copy=True) for name, array in load_tensors(payload).items()}
     except Exception as exc:  # safetensors raises its own error types for truncation / corruption
         raise ModelFileError(f"{path!r} is truncated or corrupted ({exc}).") from None
     header_json = metadata.get("header", "")

@@ -47,9 +47,13 @@ __all__ = [
     "gaussian_parameters_from_statistics",
     "gaussian_statistics",
     "log_det_cholesky",
+    "log_prob_from_features",
     "n_covariance_parameters",
     "precisions_cholesky_from_covariances",
     "precisions_cholesky_from_precisions",
+    "quadratic_features",
+    "quadratic_form_weights",
+    "statistics_from_features",
 ]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
@@ -257,6 +261,108 @@ class GaussianStatistics(Statistics):
     covariance_type: str = meta()
 
 
+def quadratic_features(shifted: np.ndarray, covariance_type: str) -> np.ndarray:
+    """Per-row features in which Gaussian log densities and moments are linear.
+
+    For "full" / "tied": the upper-triangle products ``x_i x_j`` (i <= j) followed by ``x``, shape
+    (N, D(D+1)/2 + D); for "diag" / "spherical": ``x**2`` followed by ``x``, shape (N, 2D). With these, the E-step
+    of a K-component mixture is two GEMMs with K columns, ``features @ W`` (log densities, see
+    :func:`quadratic_form_weights`) and ``features.T @ responsibilities`` (moments, see
+    :func:`statistics_from_features`), instead of K separate (N, D) x (D, D) products.
+
+    Parameters
+    ----------
+    shifted : ndarray of shape (N, D)
+        Data minus a center near the data (keeps the expansion of the quadratic form accurate).
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    """
+    n_samples, n_features = shifted.shape
+    if covariance_type in ("full", "tied"):
+        n_products = n_features * (n_features + 1) // 2
+        features = np.empty((n_samples, n_products + n_features))
+        offset = 0
+        for i in range(n_features):
+            np.multiply(shifted[:, i:], shifted[:, i : i + 1], out=features[:, offset : offset + n_features - i])
+            offset += n_features - i
+    else:
+        features = np.empty((n_samples, 2 * n_features))
+        np.multiply(shifted, shifted, out=features[:, :n_features])
+    features[:, -n_features:] = shifted
+    return features
+
+
+def _precisions(precisions_cholesky: np.ndarray, covariance_type: str, n_components: int, n_features: int):
+    """Precision matrices (K, D, D) for full / tied (tied repeated), or precisions (K, D) for diag / spherical."""
+    if covariance_type == "full":
+        return np.einsum("kij,klj->kil", precisions_cholesky, precisions_cholesky)
+    if covariance_type == "tied":
+        return np.broadcast_to(precisions_cholesky @ precisions_cholesky.T, (n_components, n_features, n_features))
+    if covariance_type == "diag":
+        return precisions_cholesky**2
+    return np.repeat((precisions_cholesky**2)[:, np.newaxis], n_features, axis=1)
+
+
+def quadratic_form_weights(
+    shifted_means: np.ndarray, precisions_cholesky: np.ndarray, covariance_type: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``W`` (F, K) and ``c`` (K,) such that ``quadratic_features(x) @ W + c`` is ``(x - m_k)^T P_k (x - m_k)``.
+
+    ``x^T P x - 2 m^T P x + m^T P m``: the products ``x_i x_j`` carry ``P_ij`` (doubled off the diagonal), ``x``
+    carries ``-2 P m``.
+    """
+    n_components, n_features = shifted_means.shape
+    precisions = _precisions(precisions_cholesky, covariance_type, n_components, n_features)
+    if covariance_type in ("full", "tied"):
+        rows, cols = np.triu_indices(n_features)
+        quadratic = precisions[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)  # (K, D(D+1)/2)
+        precision_times_mean = np.einsum("kij,kj->ki", precisions, shifted_means)
+    else:
+        quadratic = precisions
+        precision_times_mean = precisions * shifted_means
+    weights = np.hstack([quadratic, -2.0 * precision_times_mean]).T
+    constant = np.einsum("ki,ki->k", shifted_means, precision_times_mean)
+    return np.ascontiguousarray(weights), constant
+
+
+def log_prob_from_features(
+    features: np.ndarray, weights: np.ndarray, constant: np.ndarray, log_det: np.ndarray, n_features: int
+) -> np.ndarray:
+    """Log densities (N, K) from :func:`quadratic_features` and :func:`quadratic_form_weights`."""
+    sq_mahalanobis = features @ weights
+    sq_mahalanobis += constant
+    # the expansion can round a tiny squared distance below zero; it is a square
+    np.maximum(sq_mahalanobis, 0.0, out=sq_mahalanobis)
+    sq_mahalanobis += n_features * _LOG_2PI
+    sq_mahalanobis *= -0.5
+    sq_mahalanobis += log_det
+    return sq_mahalanobis
+
+
+def statistics_from_features(
+    features: np.ndarray, responsibilities: np.ndarray, covariance_type: str, center: np.ndarray
+) -> GaussianStatistics:
+    """:class:`GaussianStatistics` from :func:`quadratic_features` of data shifted by ``center``."""
+    n_features = center.shape[0]
+    n_components = responsibilities.shape[1]
+    weight = responsibilities.sum(axis=0)
+    first = responsibilities.T @ features[:, -n_features:]  # (K, D)
+    if covariance_type == "full":
+        products = features[:, :-n_features].T @ responsibilities  # (D(D+1)/2, K)
+        second = np.empty((n_components, n_features, n_features))
+        rows, cols = np.triu_indices(n_features)
+        second[:, rows, cols] = products.T
+        second[:, cols, rows] = products.T
+    elif covariance_type == "tied":
+        products = features[:, :-n_features].T @ responsibilities.sum(axis=1)
+        second = np.empty((n_features, n_features))
+        rows, cols = np.triu_indices(n_features)
+        second[rows, cols] = products
+        second[cols, rows] = products
+    else:
+        second = responsibilities.T @ features[:, :n_features]  # (K, D)
+    return GaussianStatistics(weight, first, second, center, covariance_type)
+
+
 def gaussian_statistics(
     X: np.ndarray,
     responsibilities: np.ndarray,
@@ -274,22 +380,9 @@ def gaussian_statistics(
     center : ndarray of shape (D,), optional
         Moments are taken about this point (default: the origin).
     """
-    n_features = X.shape[1]
-    center = np.zeros(n_features) if center is None else np.asarray(center, dtype=np.float64)
-    shifted = X - center if np.any(center) else X
-    weight = responsibilities.sum(axis=0)
-    first = responsibilities.T @ shifted
-    if covariance_type == "full":
-        # One GEMM for all components: shifted^T @ [r_1 * shifted, ..., r_K * shifted] is (D, K*D).
-        n_components = responsibilities.shape[1]
-        weighted = (responsibilities[:, :, np.newaxis] * shifted[:, np.newaxis, :]).reshape(len(X), -1)
-        second = (shifted.T @ weighted).reshape(n_features, n_components, n_features).transpose(1, 0, 2)
-    elif covariance_type == "tied":
-        total = responsibilities.sum(axis=1)
-        second = (total[:, np.newaxis] * shifted).T @ shifted
-    else:
-        second = responsibilities.T @ (shifted * shifted)
-    return GaussianStatistics(weight, first, second, center, covariance_type)
+    center = np.zeros(X.shape[1]) if center is None else np.asarray(center, dtype=np.float64)
+    features = quadratic_features(X - center, covariance_type)
+    return statistics_from_features(features, responsibilities, covariance_type, center)
 
 
 def _prior_term(prior: Any, covariance_type: str, n_features: int) -> None:

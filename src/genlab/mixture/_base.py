@@ -17,6 +17,11 @@ from genlab.distributions.gaussian import (
     covariances_from_precisions_cholesky,
     gaussian_log_prob,
     gaussian_statistics,
+    log_det_cholesky,
+    log_prob_from_features,
+    quadratic_features,
+    quadratic_form_weights,
+    statistics_from_features,
 )
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.learn.em import Reducer, run_em
@@ -262,9 +267,14 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
     def _estimate_log_weights(self) -> np.ndarray:
         """Log mixing weights (K,) used in the E-step."""
 
+    def _component_log_prob_offset(self) -> np.ndarray | float:
+        """Added to every ``log N(x | mean_k, cov_k)``: 0 here; variational models turn it into an expectation."""
+        return 0.0
+
     def _component_log_prob(self, X: np.ndarray) -> np.ndarray:
         """``log p(x | component k)`` (or its expectation for variational models); shape (N, K)."""
-        return gaussian_log_prob(X, self.means_, self.precisions_cholesky_, self.covariance_type)
+        log_prob = gaussian_log_prob(X, self.means_, self.precisions_cholesky_, self.covariance_type)
+        return log_prob + self._component_log_prob_offset()
 
     def _weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
         return self._component_log_prob(X) + self._estimate_log_weights()
@@ -278,16 +288,36 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
         return (self.weights_ / self.weights_.sum()) @ self.means_
 
     def _em_e_step(self, X: np.ndarray, sample_weight: np.ndarray | None) -> tuple[Any, float, float]:
-        weighted = self._weighted_log_prob(X)
+        # Densities and moments come from the same quadratic features of the centred batch: two GEMMs with K
+        # columns per batch (see genlab.distributions.gaussian.quadratic_features).
+        center = self._stats_center()
+        features = quadratic_features(X - center, self.covariance_type)
+        weighted = self._weighted_log_prob_from_features(features, center)
         log_norm = logsumexp_rows(weighted)
-        resp = np.exp(weighted - log_norm[:, np.newaxis])
+        weighted -= log_norm[:, np.newaxis]  # now log responsibilities
+        per_sample = self._e_step_value(log_norm, weighted)
+        with np.errstate(under="ignore"):
+            resp = np.exp(weighted, out=weighted)
         if sample_weight is None:
-            loglik, weight = float(log_norm.sum()), float(X.shape[0])
+            value, weight = float(per_sample.sum()), float(X.shape[0])
         else:
             resp *= sample_weight[:, np.newaxis]
-            loglik, weight = float(sample_weight @ log_norm), float(sample_weight.sum())
-        stats = gaussian_statistics(X, resp, self.covariance_type, center=self._stats_center())
-        return stats, loglik, weight
+            value, weight = float(sample_weight @ per_sample), float(sample_weight.sum())
+        stats = statistics_from_features(features, resp, self.covariance_type, center)
+        return stats, value, weight
+
+    def _e_step_value(self, log_norm: np.ndarray, log_resp: np.ndarray) -> np.ndarray:
+        """The per-sample quantity the E-step sums for the objective: here the log-likelihood ``log p(x_n)``."""
+        return log_norm
+
+    def _weighted_log_prob_from_features(self, features: np.ndarray, center: np.ndarray) -> np.ndarray:
+        """``log w_k + log p(x | k)`` (N, K) from quadratic features of data shifted by ``center``."""
+        shifted_means = self.means_ - center
+        weights, constant = quadratic_form_weights(shifted_means, self.precisions_cholesky_, self.covariance_type)
+        log_det = log_det_cholesky(self.precisions_cholesky_, self.covariance_type, self.n_features_in_)
+        log_prob = log_prob_from_features(features, weights, constant, log_det, self.n_features_in_)
+        log_prob += self._estimate_log_weights() + self._component_log_prob_offset()
+        return log_prob
 
     def _em_initialize(self, source: Any, random_state: np.random.RandomState) -> None:
         stats, _ = self._initial_statistics(source, random_state)

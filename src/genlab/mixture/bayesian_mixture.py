@@ -32,14 +32,14 @@ from scipy.special import betaln, digamma, gammaln
 from genlab.data.batches import ArrayChunks
 from genlab.distributions.gaussian import (
     GaussianStatistics,
-    gaussian_log_prob,
     gaussian_parameters_from_statistics,
     gaussian_statistics,
     log_det_cholesky,
     precisions_cholesky_from_covariances,
 )
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
-from genlab.mixture._base import BaseGaussianMixture, logsumexp_rows
+from genlab.learn.em import Reducer
+from genlab.mixture._base import BaseGaussianMixture
 from genlab.utils.validation import check_in
 
 __all__ = ["BayesianGaussianMixture"]
@@ -321,7 +321,9 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         self.covariance_prior = covariance_prior
 
     # -- fitting ---------------------------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None, *, reduce: Any = None) -> BayesianGaussianMixture:
+    def fit(
+        self, X: Any, y: Any = None, sample_weight: Any = None, *, reduce: Reducer | None = None
+    ) -> BayesianGaussianMixture:
         """Fit the variational posterior by coordinate ascent on the lower bound (the best of ``n_init`` starts).
 
         Parameters
@@ -393,8 +395,9 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         except (TypeError, ValueError):
             raise ParameterError(f"{name} must be a numeric array of shape {shape}; got {value!r}.") from None
         if array.shape != shape:
-            raise ParameterError(f"{name} must have shape {shape} (the data have {shape[0]} features); "
-                                 f"got shape {array.shape}.")
+            raise ParameterError(
+                f"{name} must have shape {shape} (the data have {shape[0]} features); got shape {array.shape}."
+            )
         if not np.all(np.isfinite(array)):
             raise ParameterError(f"{name} contains NaN or inf.")
         return array
@@ -431,7 +434,9 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         value = self.covariance_prior
         if np.ndim(value) != 0:
             raise ParameterError(f"{name} must be a single positive number; got shape {np.shape(value)}.")
-        _check_positive_real(float(value) if isinstance(value, np.ndarray) else value, name)
+        value = value.item() if isinstance(value, np.ndarray) else value
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+            raise ParameterError(f"{name} must be a single positive number; got {value!r}.")
         return float(value)
 
     # -- the posterior updates (the "M-step" of variational EM) -----------------------------------------------------
@@ -468,25 +473,16 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         self.weights_ = _expected_weights(self.weight_concentration_, self.weight_concentration_prior_type)
 
     # -- the responsibilities (the "E-step") -----------------------------------------------------------------------
-    def _em_e_step(self, X: np.ndarray, sample_weight: np.ndarray | None) -> tuple[GaussianStatistics, float, float]:
-        """Statistics of the responsibilities of one batch, and its ``sum_n w_n sum_k r_nk log r_nk``.
+    def _e_step_value(self, log_norm: np.ndarray, log_resp: np.ndarray) -> np.ndarray:
+        """Per sample, ``sum_k r_nk log r_nk``: the negative entropy of q(z_n).
 
-        The second value is the negative entropy of q(z) on the batch: the one data-dependent term of the lower
-        bound once the posterior factors are at their optimum (which they are when :meth:`_em_objective` runs).
+        It is the one data-dependent term of the lower bound once the posterior factors are at their optimum
+        (which they are when :meth:`_em_objective` runs).
         """
-        weighted = self._weighted_log_prob(X)
-        log_resp = weighted - logsumexp_rows(weighted)[:, np.newaxis]
         with np.errstate(under="ignore"):
             resp = np.exp(log_resp)
         # 0 log 0 = 0 (a responsibility that underflowed, or a component with -inf log weight)
-        neg_entropy = np.einsum("nk,nk->n", resp, np.where(resp > 0.0, log_resp, 0.0))
-        if sample_weight is None:
-            value, weight = float(neg_entropy.sum()), float(X.shape[0])
-        else:
-            resp *= sample_weight[:, np.newaxis]
-            value, weight = float(sample_weight @ neg_entropy), float(sample_weight.sum())
-        stats = gaussian_statistics(X, resp, self.covariance_type, center=self._stats_center())
-        return stats, value, weight
+        return np.einsum("nk,nk->n", resp, np.where(resp > 0.0, log_resp, 0.0))
 
     def _em_objective(self, log_likelihood: float, weight: float) -> float:
         """The evidence lower bound after the posterior update, as scikit-learn's ``_compute_lower_bound``.
@@ -499,9 +495,8 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         """
         D = self.mean_prior_.shape[0]
         # log det(W_k) / 2: covariances_ are inv(nu_k W_k), so remove the D / 2 log nu_k the normalisation added
-        half_log_det_scale = log_det_cholesky(
-            self.precisions_cholesky_, self.covariance_type, D
-        ) - 0.5 * D * np.log(self.degrees_of_freedom_)
+        half_log_det_scale = log_det_cholesky(self.precisions_cholesky_, self.covariance_type, D)
+        half_log_det_scale = half_log_det_scale - 0.5 * D * np.log(self.degrees_of_freedom_)
         log_wishart = _log_wishart_normalizer(self.degrees_of_freedom_, half_log_det_scale, D)
         if self.covariance_type == "tied":
             # one shared precision, counted once per component as in scikit-learn
@@ -561,16 +556,16 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         """``E[log pi_k]`` under the posterior; shape (K,)."""
         return _expected_log_weights(self.weight_concentration_, self.weight_concentration_prior_type)
 
-    def _component_log_prob(self, X: np.ndarray) -> np.ndarray:
-        """``E[log N(x_n | mu_k, Lambda_k^-1)]`` under q(mu_k, Lambda_k) (Bishop 10.64-10.65); shape (N, K)."""
-        D = X.shape[1]
+    def _component_log_prob_offset(self) -> np.ndarray:
+        """What turns ``log N(x | m_k, inv(nu_k W_k))`` into its posterior expectation; shape (K,).
+
+        ``E[log det Lambda_k] / 2 - D / (2 beta_k)`` replaces the plug-in ``log det(nu_k W_k) / 2``, with
+        ``E[log det Lambda_k] = sum_j digamma((nu_k - j) / 2) + D log 2 + log det W_k``.
+        """
+        D = self.means_.shape[1]
         nu = self.degrees_of_freedom_
-        # gaussian_log_prob uses the precision nu_k W_k; E[log det Lambda_k] wants log det W_k, hence - D/2 log nu
-        log_gauss = gaussian_log_prob(X, self.means_, self.precisions_cholesky_, self.covariance_type)
-        log_gauss -= 0.5 * D * np.log(nu)
-        # E[log det Lambda_k] - log det W_k = sum_j digamma((nu_k - j) / 2) + D log 2
         log_lambda = D * _LOG_2 + np.sum(digamma(0.5 * (np.asarray(nu)[..., np.newaxis] - np.arange(D))), axis=-1)
-        return log_gauss + 0.5 * (log_lambda - D / self.mean_precision_)
+        return 0.5 * (log_lambda - D * np.log(nu) - D / self.mean_precision_)
 
     def log_prob(self, X: Any) -> np.ndarray:
         """``log sum_k exp(E[log pi_k] + E[log N(x | mu_k, Lambda_k^-1)])`` for each sample; shape (n_samples,).
