@@ -29,6 +29,7 @@ def write(path: Path, text: str) -> Path:
         ("bom.csv", "\ufeffa,b,c\n1,2,3\n4,5,6\n"),
         ("tabs.tsv", "a\tb\tc\n1\t2\t3\n4\t5\t6\n"),
         ("tabs.txt", "1\t2\t3\n4\t5\t6\n"),
+        ("tab_header.txt", "first name\tsecond name\tthird\n1\t2\t3\n4\t5\t6\n"),
         ("spaces.txt", "# made by hand\n\n1   2 3\n\n4 5\t 6  # trailing comment\n"),
         ("savetxt.txt", "# x0 x1 x2\n1.000000000000000000e+00 2.0e+00 3\n4 5 6\n"),
         ("header_after_comment.csv", "# produced by a tool\n\nfirst,second,third\n1,2,3\n4,5,6\n"),
@@ -42,7 +43,7 @@ def test_text_formats_and_header_detection(tmp_path, name, text):
 
 
 def test_single_column_and_scientific_notation(tmp_path):
-    X = load_table(write(tmp_path / "one.csv", "value\n1e-3\n-2.5E+2\n.5\ninf_free\n".replace("inf_free\n", "7\n")))
+    X = load_table(write(tmp_path / "one.csv", "value\n1e-3\n-2.5E+2\n.5\n7\n"))
     np.testing.assert_array_equal(X, [[1e-3], [-250.0], [0.5], [7.0]])
 
 
@@ -84,7 +85,7 @@ def test_large_file_error_names_the_right_line(tmp_path):
         ("empty_cell.csv", "1,,3\n", ["empty_cell.csv", "line 1, column 2 is empty"]),
         ("mixed_header.csv", "x,1\n2,3\n", ["mixed_header.csv", "'x'", "header row is recognised only when"]),
         ("underscore.csv", "1_000,2\n", ["underscore.csv", "'1_000'", "not a number"]),
-        ("semicolons.csv", "1;2\n3;4\n", ["semicolons.csv", "'1;2'", "not a number"]),
+        ("semicolons.csv", "1;2\n3;4\n", ["semicolons.csv", "'3;4'", "separated by commas, tabs or spaces"]),
     ],
 )
 def test_text_errors(tmp_path, name, text, fragments):
@@ -115,7 +116,7 @@ def test_unknown_extension(tmp_path, name):
 
 def test_not_utf8_text(tmp_path):
     (tmp_path / "latin.csv").write_bytes(b"1,2\n\xff\xfe,3\n")
-    with pytest.raises(DataError, match="latin.csv' is not UTF-8 text"):
+    with pytest.raises(DataError, match=r"latin\.csv' is not UTF-8 text"):
         load_table(tmp_path / "latin.csv")
 
 
@@ -133,15 +134,15 @@ def test_npy_errors(tmp_path):
     with pytest.raises(DataError, match=r"bad\.npy' contains NaN or inf.*row 2 \(index 1\), column 2"):
         load_table(tmp_path / "bad.npy")
     (tmp_path / "fake.npy").write_bytes(b"not numpy at all")
-    with pytest.raises(DataError, match="fake.npy' is not a .npy file"):
+    with pytest.raises(DataError, match=r"fake\.npy' is not a \.npy file"):
         load_table(tmp_path / "fake.npy")
     np.savez(tmp_path / "archive.npz", a=np.ones(3))
     os.replace(tmp_path / "archive.npz", tmp_path / "archive.npy")
-    with pytest.raises(DataError, match="it is an .npz archive"):
+    with pytest.raises(DataError, match=r"it is an \.npz archive"):
         load_table(tmp_path / "archive.npy")
     np.save(tmp_path / "whole.npy", np.ones((10, 10)))
     (tmp_path / "cut.npy").write_bytes((tmp_path / "whole.npy").read_bytes()[:200])
-    with pytest.raises(DataError, match="cut.npy' is not a valid .npy file"):
+    with pytest.raises(DataError, match=r"cut\.npy' is not a valid \.npy file"):
         load_table(tmp_path / "cut.npy")
 
 

@@ -145,15 +145,11 @@ def _console() -> Any:
     return Console(highlight=False)
 
 
-def _key_value_table(rows: list[tuple[str, str]]) -> Any:
-    from rich.table import Table
-
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
-    for key, value in rows:
-        table.add_row(key, value)
-    return table
+def _print_fields(rows: list[tuple[str, str]]) -> None:
+    """Aligned ``name  value`` lines in plain text: never truncated or wrapped, easy to grep."""
+    width = max(len(name) for name, _ in rows) + 2
+    for name, value in rows:
+        typer.echo(f"{name:<{width}}{value}")
 
 
 @contextlib.contextmanager
@@ -291,18 +287,16 @@ def fit_gmm(
     _warn_lines(caught)
     model.save(out)
     state = "yes" if model.converged_ else "no"
-    console.print(
-        _key_value_table(
-            [
-                ("model", f"GaussianMixture ({covariance.value} covariances)"),
-                ("data", f"{data} ({X.shape[0]} rows, {X.shape[1]} columns)"),
-                ("components K", str(model.n_components) + (" (chosen by BIC)" if k is None else "")),
-                ("converged", f"{state} ({model.n_iter_} iterations)"),
-                ("log-likelihood", f"{model.score(X):.6g} nats per sample"),
-                ("BIC", f"{bic:.6g}"),
-                ("saved to", str(out)),
-            ]
-        )
+    _print_fields(
+        [
+            ("model", f"GaussianMixture ({covariance.value} covariances)"),
+            ("data", f"{data} ({X.shape[0]} rows, {X.shape[1]} columns)"),
+            ("components K", str(model.n_components) + (" (chosen by BIC)" if k is None else "")),
+            ("converged", f"{state} ({model.n_iter_} iterations)"),
+            ("log-likelihood", f"{model.score(X):.6g} nats per sample"),
+            ("BIC", f"{bic:.6g}"),
+            ("saved to", str(out)),
+        ]
     )
 
 
@@ -341,15 +335,13 @@ def score(
         }
         typer.echo(json.dumps(report, indent=2))
         return
-    _console().print(
-        _key_value_table(
-            [
-                ("model", f"{model_path} ({type(model).__name__})"),
-                ("data", f"{data} ({n_rows} rows, {n_dims} dimensions)"),
-                ("log-likelihood", f"{mean:.6f} nats per sample"),
-                ("bits per dimension", f"{bits_per_dim:.6f}"),
-            ]
-        )
+    _print_fields(
+        [
+            ("model", f"{model_path} ({type(model).__name__})"),
+            ("data", f"{data} ({n_rows} rows, {n_dims} dimensions)"),
+            ("log-likelihood", f"{mean:.6f} nats per sample"),
+            ("bits per dimension", f"{bits_per_dim:.6f}"),
+        ]
     )
 
 
@@ -393,27 +385,26 @@ def _describe(value: Any) -> str:
 def info(model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A model file saved by genlab.")]) -> None:
     """Class, versions, hyperparameters and fitted attributes (with shapes) of a model file."""
     from rich.table import Table
+    from rich.text import Text
 
     from genlab.io import load, read_header
 
     header = read_header(model_path)
     model = load(model_path)
     console = _console()
-    console.print(
-        _key_value_table(
-            [
-                ("file", f"{model_path} ({model_path.stat().st_size:,} bytes)"),
-                ("class", str(header.get("class"))),
-                ("genlab version", str(header.get("genlab_version"))),
-                ("format version", str(header.get("format_version"))),
-            ]
-        )
+    _print_fields(
+        [
+            ("file", f"{model_path} ({model_path.stat().st_size:,} bytes)"),
+            ("class", str(header.get("class"))),
+            ("genlab version", str(header.get("genlab_version"))),
+            ("format version", str(header.get("format_version"))),
+        ]
     )
     params = Table(title="hyperparameters", title_justify="left")
     params.add_column("name")
     params.add_column("value")
     for name in sorted(header.get("params", {})):
-        params.add_row(name, _describe(getattr(model, name, None)))
+        params.add_row(Text(name), Text(_describe(getattr(model, name, None))))
     console.print(params)
     fitted = Table(title="fitted attributes", title_justify="left")
     fitted.add_column("name")
@@ -423,9 +414,9 @@ def info(model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A mod
         value = getattr(model, name, None)
         shape = getattr(value, "shape", None)
         if shape is not None and getattr(value, "ndim", 0) > 0:
-            fitted.add_row(name, str(tuple(shape)), str(value.dtype))
+            fitted.add_row(Text(name), str(tuple(shape)), str(value.dtype))
         else:
-            fitted.add_row(name, "", _describe(value.item() if hasattr(value, "item") else value))
+            fitted.add_row(Text(name), "", Text(_describe(value.item() if hasattr(value, "item") else value)))
     console.print(fitted)
 
 

@@ -23,7 +23,6 @@ import json
 import numbers
 import os
 import struct
-import tempfile
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ import numpy as np
 from genlab._version import __version__
 from genlab.base import GenerativeModel, get_model_class
 from genlab.errors import GenlabError, ModelFileError
+from genlab.utils.files import atomic_write
 
 __all__ = ["FORMAT_VERSION", "load", "read_header", "save_model"]
 
@@ -137,21 +137,11 @@ def save_model(model: GenerativeModel, path: str | os.PathLike[str]) -> None:
         "sha256": _digest(header_json, encoder.tensors),
     }
     payload = save(encoder.tensors, metadata=metadata)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ModelFileError(f"cannot save to {path!r}: the folder {folder!r} does not exist.")
-    fd, tmp_path = tempfile.mkstemp(prefix=".genlab-", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with atomic_write(path, "wb") as handle:
             handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.unlink(tmp_path)
-        raise
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"cannot save to {os.fspath(path)!r}: {exc.strerror}.") from None
 
 
 def _read(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, np.ndarray]]:

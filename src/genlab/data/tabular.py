@@ -5,8 +5,9 @@ model, and refuses anything it cannot read exactly with a :class:`~genlab.errors
 the first bad line, row or cell. :func:`save_table` writes such an array atomically.
 
 Text files
-    One row per line; cells separated by commas, tabs or runs of whitespace (detected from the first lines: a tab
-    anywhere means tab-separated, else a comma means comma-separated, else whitespace). Blank lines and ``#``
+    One row per line; cells separated by commas, tabs or runs of whitespace (detected from the first lines: a
+    ``.tsv`` file, or a tab on every one of those lines, means tab-separated; else a comma means comma-separated;
+    else runs of spaces and tabs). Blank lines and ``#``
     comments are skipped (numpy's convention, so ``np.savetxt`` output reads back). The first row is a header, and
     skipped, when none of its cells is a number; a first row mixing names and numbers is an error rather than a
     guess. Cells may be quoted (``"1.5"``). Numbers are parsed by NumPy (``np.loadtxt``); a slower line-by-line
@@ -18,15 +19,14 @@ Text files
 
 from __future__ import annotations
 
-import errno
 import os
-import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
 
 import numpy as np
 
 from genlab.errors import DataError
+from genlab.utils.files import atomic_write
 
 __all__ = ["TABLE_EXTENSIONS", "load_table", "save_table", "write_csv"]
 
@@ -101,31 +101,11 @@ def save_table(path: str | os.PathLike[str], X: Any) -> None:
         shown = repr(extension) if extension else "no extension"
         raise DataError(f"cannot write {name!r}: {shown} is not a table format genlab writes; use .csv, .tsv or .npy.")
     X = _as_table(X, what="the table to save")
-    folder = os.path.dirname(os.path.abspath(name))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(errno.ENOENT, f"the folder {folder!r} does not exist", name)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".genlab-", suffix=".tmp", dir=folder)
-    except OSError as exc:  # report the file asked for, not the temporary name
-        raise OSError(exc.errno, exc.strerror, name) from None
-    try:
+    with atomic_write(name, "wb" if extension == ".npy" else "w") as handle:
         if extension == ".npy":
-            with os.fdopen(fd, "wb") as binary:
-                np.save(binary, X, allow_pickle=False)
-                binary.flush()
-                os.fsync(binary.fileno())
+            np.save(handle, X, allow_pickle=False)
         else:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as text:
-                write_csv(text, X, delimiter="\t" if extension == ".tsv" else ",")
-                text.flush()
-                os.fsync(text.fileno())
-        # mkstemp creates the file readable by its owner only; give it the mode an ordinary write would.
-        os.chmod(tmp_name, 0o666 & ~_umask())
-        os.replace(tmp_name, name)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
+            write_csv(handle, X, delimiter="\t" if extension == ".tsv" else ",")
 
 
 def write_csv(stream: IO[str], X: Any, *, delimiter: str = ",") -> None:
@@ -142,12 +122,6 @@ def write_csv(stream: IO[str], X: Any, *, delimiter: str = ",") -> None:
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _as_table(X: Any, *, what: str) -> np.ndarray:
     try:
         array = np.asarray(X, dtype=np.float64)
@@ -259,7 +233,12 @@ def _load_text(name: str) -> np.ndarray:
     if not head:
         raise DataError(f"{name!r} is empty: it has no data rows.")
     sample = [content for _, content in head]
-    delimiter = "\t" if any("\t" in s for s in sample) else "," if any("," in s for s in sample) else None
+    if name.lower().endswith(".tsv") or all("\t" in line for line in sample):
+        delimiter: str | None = "\t"
+    elif any("," in line for line in sample):
+        delimiter = ","
+    else:
+        delimiter = None  # runs of spaces and tabs
     first_cells = _split(sample[0], delimiter)
     has_header = all(cell and not _is_number(cell) for cell in first_cells)
     if has_header and len(head) == 1:
@@ -316,11 +295,12 @@ def _parse_text_slowly(name: str, delimiter: str | None, has_header: bool, heade
                     f"{name!r}: line {lineno}, column {column} is empty; fill in a number or remove the row."
                 )
             if not _is_number(cell):
-                hint = (
-                    " (a header row is recognised only when none of its cells is a number)"
-                    if not rows and not has_header
-                    else ""
-                )
+                if any(separator in cell for separator in ";|"):
+                    hint = " (cells must be separated by commas, tabs or spaces)"
+                elif not rows and not has_header:
+                    hint = " (a header row is recognised only when none of its cells is a number)"
+                else:
+                    hint = ""
                 raise DataError(
                     f"{name!r}: line {lineno} (data row {len(rows) + 1}), column {column} holds {cell[:40]!r}, "
                     f"which is not a number{hint}."

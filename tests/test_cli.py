@@ -1,0 +1,329 @@
+"""Tests of the ``genlab`` command line: fit -> info -> score -> sample, model selection, demo, and user errors.
+
+Every user mistake must exit with status 2 and print exactly one line ``error: ...`` on stderr (DESIGN.md
+section 7). typer's CliRunner keeps stdout and stderr apart; one test runs the real entry point in a subprocess.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import genlab
+from conftest import three_blobs
+from genlab.cli import app
+from genlab.data.tabular import load_table, save_table
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+runner = CliRunner()
+
+
+def invoke(*args: object):
+    return runner.invoke(app, [str(arg) for arg in args])
+
+
+def assert_user_error(result, *fragments: str) -> str:
+    """Exit status 2, exactly one stderr line starting with 'error: ', no traceback; returns the line."""
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr, result.exception)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith("error: "), line
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in line, line
+    return line
+
+
+@pytest.fixture
+def blobs_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "blobs.csv"
+    save_table(path, three_blobs(n_per=60))
+    return path
+
+
+@pytest.fixture
+def model_file(tmp_path: Path, blobs_csv: Path) -> Path:
+    path = tmp_path / "model.genlab"
+    result = invoke("fit", "gmm", blobs_csv, "--components", 3, "--out", path)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+# -- the round trip -------------------------------------------------------------------------------------------------
+def test_fit_info_score_sample_round_trip(tmp_path, blobs_csv):
+    model_path = tmp_path / "model.genlab"
+    result = invoke(
+        "fit", "gmm", blobs_csv, "-k", 3, "--covariance", "full", "--n-init", 2, "--seed", 1, "--out", model_path
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    for fragment in ("components K", "converged", "nats per sample", "BIC", str(model_path)):
+        assert fragment in result.stdout
+    X = load_table(blobs_csv)
+    model = genlab.load(model_path)
+    assert model.n_components == 3 and model.n_init == 2 and model.random_state == 1
+    assert f"{model.bic(X):.6g}" in result.stdout
+
+    result = invoke("info", model_path)
+    assert result.exit_code == 0, result.output
+    for fragment in (
+        "GaussianMixture",
+        genlab.__version__,
+        "format version",
+        "n_components",
+        "means_",
+        "(3, 2)",
+        "covariances_",
+        "(3, 2, 2)",
+        "float64",
+    ):
+        assert fragment in result.stdout, fragment
+
+    result = invoke("score", model_path, blobs_csv, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["log_likelihood_per_sample"] == model.score(X)
+    assert report["n_rows"] == X.shape[0] and report["n_dimensions"] == 2
+    assert report["bits_per_dimension"] == pytest.approx(-model.score(X) / (2 * math.log(2)), rel=1e-12)
+
+    result = invoke("score", model_path, blobs_csv)
+    assert result.exit_code == 0, result.output
+    assert f"{model.score(X):.6f} nats per sample" in result.stdout
+    assert "bits per dimension" in result.stdout
+
+    result = invoke("sample", model_path, "-n", 7, "--seed", 5)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "x0,x1" and len(lines) == 8
+    drawn = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
+    np.testing.assert_array_equal(drawn, model.sample(7, random_state=5)[0])  # same seed, same draw
+    again = invoke("sample", model_path, "-n", 7, "--seed", 5)
+    assert again.stdout == result.stdout
+
+    for name in ("drawn.npy", "drawn.csv"):
+        result = invoke("sample", model_path, "-n", 4, "--out", tmp_path / name)
+        assert result.exit_code == 0, result.output
+        assert load_table(tmp_path / name).shape == (4, 2)
+
+
+def test_components_auto_picks_the_true_k(tmp_path):
+    data = tmp_path / "well_separated.npy"
+    np.save(data, three_blobs(n_per=150, seed=3))
+    model_path = tmp_path / "auto.genlab"
+    result = invoke("fit", "gmm", data, "--components", "auto", "--out", model_path)
+    assert result.exit_code == 0, result.output
+    assert genlab.load(model_path).n_components == 3
+    assert "chosen by BIC" in result.stdout
+    assert "<- best" in result.stdout
+
+
+def test_verbose_shows_em_progress(tmp_path, blobs_csv):
+    quiet = invoke("fit", "gmm", blobs_csv, "-k", 2, "--out", tmp_path / "quiet.genlab")
+    loud = invoke("fit", "gmm", blobs_csv, "-k", 2, "--verbose", "--out", tmp_path / "loud.genlab")
+    assert quiet.exit_code == 0 and loud.exit_code == 0, (quiet.output, loud.output)
+    assert "initialisation" not in quiet.stdout
+    assert "initialisation" in loud.stdout
+
+
+def test_version_and_help():
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"genlab {genlab.__version__}"
+    for command in (
+        ["--help"],
+        ["fit", "--help"],
+        ["fit", "gmm", "--help"],
+        ["score", "--help"],
+        ["sample", "--help"],
+        ["info", "--help"],
+        ["demo", "--help"],
+    ):
+        result = invoke(*command)
+        assert result.exit_code == 0, (command, result.output)
+        assert "Usage" in result.stdout
+    assert "--components" in invoke("fit", "gmm", "--help").stdout
+
+
+# -- user errors: one line, exit 2 ----------------------------------------------------------------------------------
+def test_missing_data_file(tmp_path):
+    assert_user_error(
+        invoke("fit", "gmm", tmp_path / "absent.csv", "--out", tmp_path / "m.genlab"), "absent.csv", "does not exist"
+    )
+
+
+def test_non_numeric_cell(tmp_path):
+    data = tmp_path / "words.csv"
+    data.write_text("a,b\n1,2\n3,four\n", encoding="utf-8")
+    assert_user_error(
+        invoke("fit", "gmm", data, "-k", 1, "--out", tmp_path / "m.genlab"),
+        "words.csv",
+        "line 3",
+        "column 2",
+        "'four'",
+        "not a number",
+    )
+
+
+def test_nan_in_data(tmp_path):
+    data = tmp_path / "holes.csv"
+    data.write_text("1,2\n3,4\nnan,6\n", encoding="utf-8")
+    assert_user_error(
+        invoke("fit", "gmm", data, "-k", 1, "--out", tmp_path / "m.genlab"), "holes.csv", "NaN", "data row 3"
+    )
+
+
+def test_too_few_rows_for_the_components(tmp_path):
+    data = tmp_path / "one_row.csv"
+    data.write_text("x0,x1\n1.0,2.0\n", encoding="utf-8")
+    assert_user_error(
+        invoke("fit", "gmm", data, "--components", 3, "--out", tmp_path / "m.genlab"),
+        "one_row.csv",
+        "1 samples",
+        "n_components=3",
+    )
+    assert not (tmp_path / "m.genlab").exists()
+
+
+def test_score_with_wrong_number_of_columns(tmp_path, model_file):
+    data = tmp_path / "three_columns.csv"
+    save_table(data, np.ones((5, 3)))
+    assert_user_error(invoke("score", model_file, data), "three_columns.csv", "3 features", "fitted on 2")
+
+
+def test_model_file_of_random_bytes(tmp_path, blobs_csv):
+    fake = tmp_path / "random.genlab"
+    fake.write_bytes(np.random.default_rng(0).bytes(512))
+    for command in (["info", fake], ["score", fake, blobs_csv], ["sample", fake, "-n", 2]):
+        assert_user_error(invoke(*command), "random.genlab", "not a genlab model file")
+
+
+def test_model_file_with_altered_header(model_file, blobs_csv):
+    payload = bytearray(model_file.read_bytes())
+    (header_size,) = struct.unpack("<Q", payload[:8])
+    position = payload.index(b"covariance_type", 8, 8 + header_size)  # inside the JSON header string
+    payload[position + 11] ^= 0x20  # 'covariance_type' -> 'covariance_Type': still valid JSON
+    model_file.write_bytes(bytes(payload))
+    for command in (["info", model_file], ["score", model_file, blobs_csv]):
+        assert_user_error(invoke(*command), "model.genlab", "altered or corrupted", "checksum")
+
+
+def test_unknown_family(tmp_path, blobs_csv):
+    assert_user_error(
+        invoke("fit", "markov", blobs_csv, "--out", tmp_path / "m.genlab"),
+        "unknown model family 'markov'",
+        "known families: gmm",
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two", "2.5"])
+def test_bad_components(tmp_path, blobs_csv, value):
+    assert_user_error(
+        invoke("fit", "gmm", blobs_csv, "--components", value, "--out", tmp_path / "m.genlab"),
+        "--components",
+        "positive integer or 'auto'",
+        repr(value),
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["fit", "gmm", "{data}", "--covariance", "banana", "--out", "{tmp}/m.genlab"], "--covariance"),
+        (["fit", "gmm", "{data}", "-k", "2", "--tol", "-1", "--out", "{tmp}/m.genlab"], "tol must be"),
+        (["fit", "gmm", "{data}"], "Missing option '--out'"),
+        (["fit", "gmm", "{data}", "-k", "2", "--out", "{tmp}/no/such/folder/m.genlab"], "does not exist"),
+        (["frobnicate"], "No such command 'frobnicate'"),
+        (["sample", "{model}", "-n", "0"], "-n"),
+        (["sample", "{model}"], "Missing option '-n'"),
+        (["sample", "{model}", "-n", "3", "--out", "{tmp}/no/such/folder/s.csv"], "cannot write"),
+        (["sample", "{model}", "-n", "3", "--out", "{tmp}/s.json"], "'.json' is not a table format"),
+        (["info", "{tmp}/absent.genlab"], "no model file"),
+    ],
+)
+def test_other_user_errors(tmp_path, blobs_csv, model_file, args, fragment):
+    values = {"data": blobs_csv, "tmp": tmp_path, "model": model_file}
+    assert_user_error(invoke(*[arg.format(**values) for arg in args]), fragment)
+
+
+def test_entry_point_in_a_subprocess(tmp_path):
+    """The real process: exit status 2, one stderr line, no traceback (and `python -m genlab` works)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), *filter(None, [env.get("PYTHONPATH")])])
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "genlab",
+            "fit",
+            "gmm",
+            str(tmp_path / "absent.csv"),
+            "--out",
+            str(tmp_path / "m.genlab"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ") and "absent.csv" in lines[0] and "does not exist" in lines[0]
+
+    done = subprocess.run(
+        [sys.executable, "-m", "genlab.cli", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done
+    assert done.stdout.strip() == f"genlab {genlab.__version__}"
+
+
+# -- demo -----------------------------------------------------------------------------------------------------------
+def test_demo_quick_writes_its_files(tmp_path):
+    out = tmp_path / "demo"
+    result = invoke("demo", "--quick", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "lowest BIC" in result.stdout
+    model = genlab.load(out / "best_model.genlab")
+    samples = load_table(out / "samples.csv")
+    assert samples.shape == (64, 64)
+    assert samples.min() >= 0.0 and samples.max() <= 16.0
+    assert model.n_features_in_ == 3
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert not (out / "demo.png").exists()
+    else:
+        assert (out / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_demo_returns_the_table(tmp_path):
+    from rich.console import Console
+
+    from genlab.demo import run_demo
+
+    report = run_demo(tmp_path, quick=True, console=Console(file=io.StringIO()))
+    ks = [row["components"] for row in report["rows"]]
+    assert ks == [1, 2, 3, 4]
+    bics = [row["bic"] for row in report["rows"]]
+    assert report["best_k"] == ks[int(np.argmin(bics))]
+    assert all(np.isfinite(row["log_likelihood"]) and row["seconds"] >= 0 for row in report["rows"])
+    assert report["n_dims"] == 3 and 0 < report["explained_variance"] < 1
+    assert genlab.load(report["files"]["model"]).n_components == report["best_k"]
