@@ -192,8 +192,10 @@ class _Progress:
             print(f"  iteration {n_iter}  objective {objective:.8f}  change {change:.3e}  {elapsed:.2f}s", flush=True)
 
     def end_restart(self, converged: bool, n_iter: int) -> None:
-        if self.verbose and self._bar is None:
-            state = "converged" if converged else "did not converge"
+        state = "converged" if converged else "did not converge"
+        if self._bar is not None:
+            self._bar.update(self._task, total=max(n_iter, 1), completed=max(n_iter, 1), status=state)
+        elif self.verbose:
             print(f"  {state} after {n_iter} iterations ({time.perf_counter() - self._start:.2f}s)", flush=True)
 
     def close(self) -> None:

@@ -197,19 +197,22 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
                 f"component(s) {empty.tolist()} ended with no data (weight < 1e-10); they keep their last "
                 "parameters. Lower n_components or change the initialisation.",
                 DegenerateFitWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        if self.reg_covar > 0:
-            smallest = self._smallest_variances()
-            collapsed = np.flatnonzero(smallest <= 1.001 * self.reg_covar)
-            if collapsed.size:
-                warnings.warn(
-                    f"component(s) {collapsed.tolist()} collapsed onto duplicate points or a lower-dimensional set: "
-                    f"their covariance is the reg_covar floor ({self.reg_covar:g}) in some direction. Remove "
-                    "duplicates, lower n_components or raise reg_covar.",
-                    DegenerateFitWarning,
-                    stacklevel=3,
-                )
+        self._warn_collapsed_components("remove duplicates, lower n_components or raise reg_covar")
+
+    def _warn_collapsed_components(self, remedy: str) -> None:
+        """Warn about components whose covariance sits on the ``reg_covar`` floor in some direction."""
+        if self.reg_covar <= 0:
+            return
+        collapsed = np.flatnonzero(self._smallest_variances() <= 1.001 * self.reg_covar)
+        if collapsed.size:
+            warnings.warn(
+                f"component(s) {collapsed.tolist()} collapsed onto duplicate points or a lower-dimensional set: "
+                f"their covariance is the reg_covar floor ({self.reg_covar:g}) in some direction; {remedy}.",
+                DegenerateFitWarning,
+                stacklevel=4,
+            )
 
     def _smallest_variances(self) -> np.ndarray:
         covariances = self.covariances_

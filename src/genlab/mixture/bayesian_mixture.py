@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from typing import Any
 
 import numpy as np
@@ -37,7 +36,7 @@ from genlab.distributions.gaussian import (
     log_det_cholesky,
     precisions_cholesky_from_covariances,
 )
-from genlab.errors import DataError, DegenerateFitWarning, ParameterError
+from genlab.errors import DataError, ParameterError
 from genlab.learn.em import Reducer
 from genlab.mixture._base import BaseGaussianMixture
 from genlab.utils.validation import check_in
@@ -540,16 +539,7 @@ class BayesianGaussianMixture(BaseGaussianMixture):
     def _warn_degenerate_components(self) -> None:
         # Components the data do not need ending with ~0 weight is what variational Bayes is for, so unlike EM
         # that is not a degenerate fit. A covariance on the reg_covar floor still is (a tiny covariance_prior).
-        if self.reg_covar > 0:
-            collapsed = np.flatnonzero(self._smallest_variances() <= 1.001 * self.reg_covar)
-            if collapsed.size:
-                warnings.warn(
-                    f"component(s) {collapsed.tolist()} collapsed onto duplicate points or a lower-dimensional set: "
-                    f"their covariance is the reg_covar floor ({self.reg_covar:g}) in some direction. Raise "
-                    "covariance_prior or reg_covar.",
-                    DegenerateFitWarning,
-                    stacklevel=3,
-                )
+        self._warn_collapsed_components("raise covariance_prior or reg_covar")
 
     # -- scoring ---------------------------------------------------------------------------------------------------
     def _estimate_log_weights(self) -> np.ndarray:
