@@ -1,0 +1,5 @@
+"""``python -m genlab.cli``."""
+
+from genlab.cli import main
+
+main()

@@ -1,0 +1,169 @@
+"""The ``genlab`` command line: fit, score, sample, inspect models and run the demo (DESIGN.md sections 6-7).
+
+Every user mistake (bad data, a damaged model file, a bad option) prints exactly one line ``error: <message>`` on
+stderr and exits with status 2; a traceback is a bug. Heavy modules (matplotlib, scikit-learn's datasets) are
+imported inside the commands that need them, so ``genlab --help`` stays fast.
+
+``genlab fit`` takes the model family as a sub-command (``genlab fit gmm ...``): each family has its own options
+and help, and a new family is one more function decorated with ``@fit_app.command("<family>")``.
+"""
+
+import contextlib
+import sys
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+try:  # typer >= 0.2x vendors click as typer._click; older releases depend on click itself
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_exceptions
+
+from genlab._version import __version__
+from genlab.errors import DataError, GenlabError
+
+__all__ = ["app", "fit_app", "main"]
+
+#: ``--components auto`` tries K = 1..this (``--max-components`` changes it).
+AUTO_MAX_COMPONENTS = 8
+_COMMAND_ORDER = ("fit", "score", "sample", "info", "demo")
+
+
+def _one_line(message: object) -> str:
+    return " ".join(str(message).split())
+
+
+def _fail(message: object, code: int = 2) -> None:
+    sys.stderr.write(f"error: {_one_line(message)}\n")
+    sys.stderr.flush()
+    sys.exit(code)
+
+
+def _os_error_message(exc: OSError) -> str:
+    what = exc.strerror or str(exc)
+    return f"cannot write {exc.filename!r}: {what}." if exc.filename else f"{what}."
+
+
+class _GenlabGroup(TyperGroup):
+    """The top-level group: turns every user error into one ``error: ...`` line on stderr and exit status 2."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            # Non-standalone: click returns instead of exiting, and raises instead of printing, so the errors can
+            # be formatted here, one line each, for the real console script and for typer's CliRunner alike.
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_exceptions.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(2)
+        except click_exceptions.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            _fail(exc.format_message() + hint, exc.exit_code)
+        except click_exceptions.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except typer.Abort:
+            _fail("aborted.", 1)
+        except GenlabError as exc:
+            _fail(exc)
+        except OSError as exc:  # writing an output file: a missing folder, permissions, a full disk
+            _fail(_os_error_message(exc))
+        sys.exit(result if isinstance(result, int) else 0)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        # The natural order of use (typer lists sub-apps such as ``fit`` after plain commands).
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda name: _COMMAND_ORDER.index(name) if name in _COMMAND_ORDER else 99)
+
+
+class _FamilyGroup(TyperGroup):
+    """``genlab fit``: an unknown family is a usage error that lists the known ones."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            known = ", ".join(sorted(self.commands))
+            raise click_exceptions.UsageError(f"unknown model family {name!r}; known families: {known}.", ctx=ctx)
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(
+    name="genlab",
+    cls=_GenlabGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+fit_app = typer.Typer(
+    cls=_FamilyGroup,
+    help="Fit a model to data and save it to one file. The model family is the sub-command: genlab fit gmm ...",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(fit_app, name="fit")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"genlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print genlab's version and exit."),
+    ] = False,
+) -> None:
+    """Fit, score, sample and compare generative models of your data.
+
+    Models are saved as one portable file (safetensors with a JSON header; no pickle).
+
+    Data files are numeric tables: .csv / .tsv / .txt (one optional header row) or .npy.
+    """
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _print_fields(rows: list[tuple[str, str]]) -> None:
+    """Aligned ``name  value`` lines in plain text: never truncated or wrapped, easy to grep."""
+    width = max(len(name) for name, _ in rows) + 2
+    for name, value in rows:
+        typer.echo(f"{name:<{width}}{value}")
+
+
+@contextlib.contextmanager
+def _naming(data: Path) -> Iterator[None]:
+    """Prefix a :class:`DataError` raised by a model (which calls the array "X") with the data file's name."""
+    try:
+        yield
+    except DataError as exc:
+        raise DataError(f"{data}: {exc}") from None
+
+
+def _warn_lines(caught: list[warnings.WarningMessage]) -> None:
+    """Show warnings from a fit as one ``warning: ...`` line each on stderr (not Python's two-line format)."""
+    for message in dict.fromkeys(_one_line(w.message) for w in caught):
+        sys.stderr.write(f"warning: {message}\n")
+
+
+def main() -> None:
+    """Console-script entry point (``genlab``)."""
+    app()

@@ -1,0 +1,145 @@
+"""``genlab fit gmm``: Gaussian mixtures."""
+
+import enum
+import warnings
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from genlab.cli._app import AUTO_MAX_COMPONENTS, _console, _naming, _print_fields, _warn_lines, fit_app
+
+
+# -- fit ----------------------------------------------------------------------------------------------------------
+class CovarianceType(str, enum.Enum):
+    full = "full"
+    tied = "tied"
+    diag = "diag"
+    spherical = "spherical"
+
+
+class InitMethod(str, enum.Enum):
+    kmeans = "kmeans"
+    kmeans_pp = "k-means++"
+    random = "random"
+    random_from_data = "random_from_data"
+
+
+def _parse_components(value: str) -> int | None:
+    """``auto`` -> None; a positive integer -> itself; anything else is a usage error."""
+    text = value.strip().lower()
+    if text == "auto":
+        return None
+    try:
+        k = int(text)
+    except ValueError:
+        k = 0
+    if k < 1 or str(k) != text.lstrip("+"):
+        raise typer.BadParameter(
+            f"must be a positive integer or 'auto'; got {value!r}.", param_hint="'--components' / '-k'"
+        )
+    return k
+
+
+@fit_app.command("gmm")
+def fit_gmm(
+    data: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DATA", help="Training data: .csv / .tsv / .txt (numeric, optional header row) or .npy."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to save the fitted model, e.g. model.genlab.")],
+    components: Annotated[
+        str,
+        typer.Option(
+            "--components",
+            "-k",
+            help="Number of mixture components K, or 'auto': fit K = 1..--max-components and keep the lowest BIC.",
+        ),
+    ] = "auto",
+    max_components: Annotated[
+        int, typer.Option("--max-components", min=1, help="Largest K tried by --components auto.")
+    ] = AUTO_MAX_COMPONENTS,
+    covariance: Annotated[
+        CovarianceType, typer.Option("--covariance", help="Covariance of each component.")
+    ] = CovarianceType.full,
+    max_iter: Annotated[int, typer.Option("--max-iter", help="EM iterations per initialisation.")] = 100,
+    tol: Annotated[
+        float, typer.Option("--tol", help="Stop when the log-likelihood per sample changes by less than this.")
+    ] = 1e-3,
+    n_init: Annotated[int, typer.Option("--n-init", help="EM restarts; the best is kept.")] = 1,
+    init: Annotated[InitMethod, typer.Option("--init", help="How EM's initial responsibilities are drawn.")] = (
+        InitMethod.kmeans
+    ),
+    reg_covar: Annotated[
+        float, typer.Option("--reg-covar", help="Added to every covariance diagonal: a floor against singularity.")
+    ] = 1e-6,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (initialisation).")] = 0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show EM progress.")] = False,
+) -> None:
+    """Fit a Gaussian mixture by EM (full, tied, diagonal or spherical covariances) and save it.
+
+    Example: genlab fit gmm data.csv --components auto --out model.genlab
+    """
+    from genlab.data.tabular import load_table
+    from genlab.mixture import GaussianMixture
+
+    k = _parse_components(components)
+    X = load_table(data)
+    console = _console()
+
+    def make(n_components: int) -> Any:
+        return GaussianMixture(
+            n_components,
+            covariance_type=covariance.value,
+            tol=tol,
+            reg_covar=reg_covar,
+            max_iter=max_iter,
+            n_init=n_init,
+            init_params=init.value,
+            random_state=seed,
+            verbose=int(verbose),
+        )
+
+    candidates = [k] if k is not None else list(range(1, min(max_components, X.shape[0]) + 1))
+    fits = []
+    for n_components in candidates:
+        with warnings.catch_warnings(record=True) as caught, _naming(data):
+            warnings.simplefilter("always")
+            model = make(n_components).fit(X)
+        fits.append((model, model.bic(X), caught))
+    best = min(range(len(fits)), key=lambda i: fits[i][1])
+    model, bic, caught = fits[best]
+
+    if k is None:
+        from rich.table import Table
+
+        table = Table(title=f"--components auto: K = 1..{candidates[-1]}, lowest BIC kept")
+        for name in ("K", "log-lik / sample (nats)", "BIC", "converged", ""):
+            table.add_column(name, justify="right" if name else "left")
+        for i, (candidate, candidate_bic, _) in enumerate(fits):
+            table.add_row(
+                str(candidate.n_components),
+                f"{candidate.score(X):.4f}",
+                f"{candidate_bic:.2f}",
+                "yes" if candidate.converged_ else "no",
+                "<- best" if i == best else "",
+            )
+        console.print(table)
+    _warn_lines(caught)
+    model.save(out)
+    state = "yes" if model.converged_ else "no"
+    _print_fields(
+        [
+            ("model", f"GaussianMixture ({covariance.value} covariances)"),
+            ("data", f"{data} ({X.shape[0]} rows, {X.shape[1]} columns)"),
+            ("components K", str(model.n_components) + (" (chosen by BIC)" if k is None else "")),
+            ("converged", f"{state} ({model.n_iter_} iterations)"),
+            ("log-likelihood", f"{model.score(X):.6g} nats per sample"),
+            ("BIC", f"{bic:.6g}"),
+            ("saved to", str(out)),
+        ]
+    )
+
+
