@@ -220,9 +220,9 @@ def test_model_file_with_altered_header(model_file, blobs_csv):
 
 def test_unknown_family(tmp_path, blobs_csv):
     assert_user_error(
-        invoke("fit", "markov", blobs_csv, "--out", tmp_path / "m.genlab"),
-        "unknown model family 'markov'",
-        "known families: gmm",
+        invoke("fit", "wavenet", blobs_csv, "--out", tmp_path / "m.genlab"),
+        "unknown model family 'wavenet'",
+        "known families: ar, gmm, markov",
     )
 
 

@@ -8,11 +8,16 @@ from genlab._version import __version__
 from genlab.base import GenerativeModel, check_is_fitted, registered_models
 from genlab.io import load
 from genlab.mixture import BayesianGaussianMixture, GaussianMixture
+from genlab.sequence import MarkovChain, Vocabulary
+from genlab.timeseries import LinearAutoRegressive
 
 __all__ = [
     "BayesianGaussianMixture",
     "GaussianMixture",
     "GenerativeModel",
+    "LinearAutoRegressive",
+    "MarkovChain",
+    "Vocabulary",
     "__version__",
     "check_is_fitted",
     "errors",

@@ -12,67 +12,155 @@ from genlab.cli._app import _console, _naming, _print_fields, app
 
 
 # -- score --------------------------------------------------------------------------------------------------------
-@app.command()
-def score(
-    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A model file saved by genlab.")],
-    data: Annotated[
-        Path, typer.Argument(metavar="DATA", help="Data to score: .csv / .tsv / .txt or .npy, the training columns.")
-    ],
-    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of a table.")] = False,
-) -> None:
-    """Mean log-likelihood of DATA under MODEL (nats per sample) and bits per dimension.
-
-    Bits per dimension = -score / (D ln 2): the number to compare between models of the same data.
-    """
+def _score_table(model: Any, data: Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     from genlab.data.tabular import load_table
-    from genlab.io import load
 
-    model = load(model_path)
     X = load_table(data)
     with _naming(data):
         mean = model.score(X)
     n_rows, n_dims = X.shape
     bits_per_dim = -mean / (n_dims * math.log(2.0))
+    report = {
+        "n_rows": n_rows,
+        "n_dimensions": n_dims,
+        "log_likelihood_per_sample": mean,
+        "total_log_likelihood": mean * n_rows,
+        "bits_per_dimension": bits_per_dim,
+    }
+    lines = [
+        ("data", f"{data} ({n_rows} rows, {n_dims} dimensions)"),
+        ("log-likelihood", f"{mean:.6f} nats per sample"),
+        ("bits per dimension", f"{bits_per_dim:.6f}"),
+    ]
+    return report, lines
+
+
+def _score_text(model: Any, data: Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    from genlab.cli.sequence import corpus_unit, read_corpus
+
+    unit = corpus_unit(model)
+    corpus = read_corpus(data, unit)
+    with _naming(data):
+        mean = model.score(corpus)
+        n_tokens = model.n_units(corpus)
+    name = "char" if unit == "char" else "token"
+    report = {
+        "unit": unit,
+        "n_tokens": n_tokens,
+        f"nats_per_{name}": mean,
+        f"bits_per_{name}": -mean / math.log(2.0),
+        "perplexity": math.exp(-mean),
+    }
+    lines = [
+        ("data", f"{data} ({n_tokens:,} {name}s including one </s> per sequence)"),
+        ("log-likelihood", f"{mean:.6f} nats per {name}"),
+        (f"bits per {name}", f"{-mean / math.log(2.0):.6f}"),
+        ("perplexity", f"{math.exp(-mean):.6g}"),
+    ]
+    return report, lines
+
+
+def _score_series(model: Any, data: Path, lengths: list[int] | None) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    from genlab.data.tabular import load_table
+
+    X = load_table(data)
+    with _naming(data):
+        mean = model.score(X, lengths=lengths)
+        n_steps = model.n_units(X, lengths=lengths)
+    report = {"n_predicted_steps": n_steps, "log_likelihood_per_step": mean, "n_dimensions": X.shape[1]}
+    lines = [
+        ("data", f"{data} ({X.shape[0]} steps, {n_steps} predicted given the first {model.order_} of each series)"),
+        ("log-likelihood", f"{mean:.6f} nats per time step"),
+        ("bits per dimension", f"{-mean / (X.shape[1] * math.log(2.0)):.6f}"),
+    ]
+    return report, lines
+
+
+@app.command()
+def score(
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A model file saved by genlab.")],
+    data: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DATA",
+            help="Data to score, as the model was fitted: a numeric table (.csv / .tsv / .txt / .npy) or, for n-gram "
+            "models, a UTF-8 text file.",
+        ),
+    ],
+    lengths: Annotated[
+        str | None, typer.Option("--lengths", help="Series models: lengths of stacked series, e.g. 100,250.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of a table.")] = False,
+) -> None:
+    """Mean log-likelihood of DATA under MODEL, in nats per unit and in bits.
+
+    Tables: nats per sample and bits per dimension. Text (n-gram models): nats and bits per character (or token)
+    and perplexity. Series: nats per time step.
+    """
+    from genlab.cli.sequence import parse_lengths
+    from genlab.io import load
+
+    model = load(model_path)
+    unit = getattr(model, "score_unit", "sample")
+    if unit == "token":
+        report, lines = _score_text(model, data)
+    elif unit == "time step":
+        report, lines = _score_series(model, data, parse_lengths(lengths))
+    else:
+        report, lines = _score_table(model, data)
     if json_output:
-        report = {
-            "model": str(model_path),
-            "class": type(model).__name__,
-            "data": str(data),
-            "n_rows": n_rows,
-            "n_dimensions": n_dims,
-            "log_likelihood_per_sample": mean,
-            "total_log_likelihood": mean * n_rows,
-            "bits_per_dimension": bits_per_dim,
-        }
-        typer.echo(json.dumps(report, indent=2))
+        typer.echo(json.dumps({"model": str(model_path), "class": type(model).__name__, "data": str(data), **report},
+                              indent=2))
         return
-    _print_fields(
-        [
-            ("model", f"{model_path} ({type(model).__name__})"),
-            ("data", f"{data} ({n_rows} rows, {n_dims} dimensions)"),
-            ("log-likelihood", f"{mean:.6f} nats per sample"),
-            ("bits per dimension", f"{bits_per_dim:.6f}"),
-        ]
-    )
+    _print_fields([("model", f"{model_path} ({type(model).__name__})"), *lines])
 
 
 # -- sample -------------------------------------------------------------------------------------------------------
 @app.command()
 def sample(
     model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A model file saved by genlab.")],
-    n_samples: Annotated[int, typer.Option("-n", "--n-samples", min=1, help="How many samples to draw.")],
+    n_samples: Annotated[
+        int, typer.Option("-n", "--n-samples", min=1, help="How many samples (tokens for text, steps for series).")
+    ],
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed; fresh randomness if omitted.")] = None,
+    prompt: Annotated[str | None, typer.Option("--prompt", help="Text models: the text to continue.")] = None,
+    temperature: Annotated[
+        float, typer.Option("--temperature", min=0.0, help="Text models: <1 sharper, >1 flatter, 0 greedy.")
+    ] = 1.0,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write to this .csv / .tsv / .npy file instead of stdout.")
+        Path | None,
+        typer.Option("--out", "-o", help="Write to this file (.csv / .tsv / .npy; text for text models) not stdout."),
     ] = None,
 ) -> None:
-    """Draw N samples from MODEL; CSV on stdout (header x0,x1,...) unless --out is given."""
+    """Draw from MODEL: CSV rows (header x0,x1,...) for tables and series; text for n-gram models."""
     from genlab.data.tabular import save_table, write_csv
+    from genlab.errors import ParameterError
     from genlab.io import load
 
     model = load(model_path)
-    drawn = model.sample(n_samples, random_state=seed)
-    X = drawn[0] if isinstance(drawn, tuple) else drawn  # latent-variable models also return the latent values
+    unit = getattr(model, "score_unit", "sample")
+    if prompt is not None and unit != "token":
+        raise ParameterError(f"--prompt applies to text models; {model_path} holds a {type(model).__name__}.")
+    if unit == "token":
+        from genlab.utils.files import atomic_write
+
+        drawn = model.sample(n_samples, prompt=prompt, temperature=temperature, random_state=seed)
+        if model.text_:
+            text = (prompt or "") + drawn
+        else:
+            text = " ".join(str(token) for token in [*(prompt.split() if prompt else []), *drawn])
+        if out is None:
+            typer.echo(text)
+        else:
+            with atomic_write(out, "w") as handle:
+                handle.write(text + "\n")
+            typer.echo(f"wrote {len(drawn)} tokens to {out}")
+        return
+    if unit == "time step":
+        X = model.sample(n_samples, random_state=seed)
+    else:
+        drawn = model.sample(n_samples, random_state=seed)
+        X = drawn[0] if isinstance(drawn, tuple) else drawn  # latent-variable models also return the latent values
     if out is None:
         write_csv(sys.stdout, X)
         return

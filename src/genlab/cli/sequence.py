@@ -1,0 +1,161 @@
+"""``genlab fit markov`` (n-gram models of text), ``genlab fit ar`` (autoregressive series), ``genlab export``.
+
+Text files are read as UTF-8. ``--unit char`` (the default) models the whole file as one character sequence
+(newlines are characters, as char-level language models do); ``--unit word`` models each non-empty line as one
+sentence of whitespace-separated words (as n-gram toolkits such as KenLM do).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import warnings
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from genlab.cli._app import _naming, _print_fields, _warn_lines, app, fit_app
+
+
+class Smoothing(str, enum.Enum):
+    kneser_ney = "kneser-ney"
+    witten_bell = "witten-bell"
+    add_k = "add-k"
+    none = "none"
+
+
+class Unit(str, enum.Enum):
+    char = "char"
+    word = "word"
+
+
+class ARMethod(str, enum.Enum):
+    ols = "ols"
+    yule_walker = "yule-walker"
+    mle = "mle"
+
+
+def read_corpus(path: Path, unit: str) -> Any:
+    """A text file as model input: one ``str`` (``char``) or a list of word lists, one per non-empty line."""
+    from genlab.sequence import read_text
+
+    if unit == "char":
+        return read_text(path)
+    return [line.split() for line in read_text(path, lines=True) if line.strip()]
+
+
+def corpus_unit(model: Any) -> str:
+    """How a fitted MarkovChain reads text: ``char`` when it was fitted on strings, else ``word``."""
+    return "char" if getattr(model, "text_", False) else "word"
+
+
+def parse_lengths(text: str | None) -> list[int] | None:
+    """``--lengths 100,250,80`` -> [100, 250, 80]."""
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"must be comma-separated integers; got {text!r}.", param_hint="'--lengths'") from None
+
+
+@fit_app.command("markov")
+def fit_markov(
+    data: Annotated[Path, typer.Argument(metavar="TEXT_FILE", help="Training text (UTF-8).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to save the fitted model, e.g. model.genlab.")],
+    order: Annotated[
+        int, typer.Option("--order", min=0, help="Markov order k: tokens of context (a (k+1)-gram model).")
+    ] = 4,
+    smoothing: Annotated[Smoothing, typer.Option("--smoothing", help="How counts become probabilities.")] = (
+        Smoothing.kneser_ney
+    ),
+    k: Annotated[float, typer.Option("--k", help="Pseudo-count of --smoothing add-k.")] = 1.0,
+    unit: Annotated[Unit, typer.Option("--unit", help="char: the file is one character sequence; word: one "
+                                       "sentence of words per line.")] = Unit.char,
+) -> None:
+    """Fit a Markov chain of order k (a (k+1)-gram language model) to a text file and save it.
+
+    Example: genlab fit markov input.txt --order 5 --smoothing kneser-ney --out m.genlab
+    """
+    from genlab.sequence import MarkovChain
+
+    corpus = read_corpus(data, unit.value)
+    with warnings.catch_warnings(record=True) as caught, _naming(data):
+        warnings.simplefilter("always")
+        model = MarkovChain(order=order, smoothing=smoothing.value, k=k).fit(corpus)
+    _warn_lines(caught)
+    model.save(out)
+    n_tokens = model.n_units(corpus)
+    _print_fields(
+        [
+            ("model", f"MarkovChain (order {order}: {order + 1}-grams, {smoothing.value}, {unit.value} units)"),
+            ("data", f"{data} ({n_tokens:,} tokens including one </s> per sequence)"),
+            ("vocabulary", f"{len(model.vocabulary_):,} entries (with <unk>, <s>, </s>)"),
+            ("n-grams", ", ".join(f"{len(g):,}" for g in model.ngrams_) + f" (lengths 1..{order + 1})"),
+            ("training bits/token", f"{-model.score(corpus) / math.log(2.0):.4f}"),
+            ("saved to", str(out)),
+        ]
+    )
+
+
+@fit_app.command("ar")
+def fit_ar(
+    data: Annotated[
+        Path, typer.Argument(metavar="SERIES", help="A series: .csv / .tsv / .npy, one row per time step.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to save the fitted model, e.g. model.genlab.")],
+    order: Annotated[str, typer.Option("--order", help="AR order p, or 'auto' (chosen by --criterion).")] = "auto",
+    max_order: Annotated[int, typer.Option("--max-order", min=1, help="Largest p tried by --order auto.")] = 10,
+    criterion: Annotated[str, typer.Option("--criterion", help="aic or bic, for --order auto.")] = "aic",
+    method: Annotated[ARMethod, typer.Option("--method", help="Estimator.")] = ARMethod.ols,
+    lengths: Annotated[
+        str | None, typer.Option("--lengths", help="Several series stacked: their lengths, e.g. 100,250,80.")
+    ] = None,
+) -> None:
+    """Fit a linear autoregressive model AR(p) / VAR(p) with Gaussian noise and save it.
+
+    Example: genlab fit ar series.csv --order auto --out ar.genlab
+    """
+    from genlab.data.tabular import load_table
+    from genlab.timeseries import LinearAutoRegressive
+
+    text = order.strip().lower()
+    if text != "auto" and not text.isdigit():
+        raise typer.BadParameter(f"must be a non-negative integer or 'auto'; got {order!r}.", param_hint="'--order'")
+    X = load_table(data)
+    model = LinearAutoRegressive(
+        order=text if text == "auto" else int(text), method=method.value, max_order=max_order, criterion=criterion
+    )
+    with warnings.catch_warnings(record=True) as caught, _naming(data):
+        warnings.simplefilter("always")
+        model.fit(X, lengths=parse_lengths(lengths))
+    _warn_lines(caught)
+    model.save(out)
+    _print_fields(
+        [
+            ("model", f"LinearAutoRegressive (order {model.order_}{' chosen by ' + criterion if text == 'auto' else ''}"
+                      f", {method.value})"),
+            ("data", f"{data} ({X.shape[0]} steps, {X.shape[1]} dimensions)"),
+            ("stationary", "yes" if model.is_stationary() else "no"),
+            ("log-likelihood", f"{model.score(X, lengths=parse_lengths(lengths)):.6g} nats per time step"),
+            ("saved to", str(out)),
+        ]
+    )
+
+
+@app.command()
+def export(
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A MarkovChain model file saved by genlab.")],
+    arpa: Annotated[Path, typer.Option("--arpa", help="Write the n-gram model in ARPA format (KenLM, SRILM).")],
+) -> None:
+    """Export a model to a standard interchange format (n-gram models: ARPA)."""
+    from genlab.errors import ParameterError
+    from genlab.io import load
+    from genlab.sequence import MarkovChain
+
+    model = load(model_path)
+    if not isinstance(model, MarkovChain):
+        raise ParameterError(f"{model_path} holds a {type(model).__name__}; only MarkovChain models export to ARPA.")
+    model.to_arpa(arpa)
+    typer.echo(f"wrote {arpa} (ARPA, {model.ngram_order}-grams)")

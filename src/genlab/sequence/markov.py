@@ -1,0 +1,647 @@
+"""``MarkovChain``: Markov chains of order k = (k+1)-gram language models, over any hashable tokens."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from collections.abc import Hashable, Iterable, Mapping, Set
+from typing import Any
+
+import numpy as np
+
+from genlab._version import __version__
+from genlab.base import GenerativeModel, check_is_fitted
+from genlab.errors import DataError, ModelFileError, ParameterError
+from genlab.sequence import chain
+from genlab.sequence.arpa import escape_token, read_arpa, write_arpa
+from genlab.sequence.backoff import BackoffModel, NGramIndex
+from genlab.sequence.ngram_counts import NGramCounts, count_ngrams, merge_counts, pad_corpus
+from genlab.sequence.smoothing import SMOOTHING_METHODS, smooth
+from genlab.sequence.vocabulary import (
+    BOS_ID,
+    EOS_ID,
+    N_SPECIAL,
+    UNK_ID,
+    Vocabulary,
+    encode_corpus,
+    is_corpus,
+)
+from genlab.utils.random import check_random_state
+from genlab.utils.validation import check_in, check_positive_int
+
+__all__ = ["MarkovChain"]
+
+_LN10 = math.log(10.0)
+
+
+class MarkovChain(GenerativeModel):
+    """An n-gram language model: each token depends on the N-1 tokens before it.
+
+    ``order`` is the Markov order k: each token depends on the k tokens before it, which makes the model an
+    (k+1)-gram model in n-gram terms (``order=1`` is a first-order chain over bigrams; ``order=4`` a 5-gram model,
+    KenLM's ``lmplz -o 5``; ``order=0`` makes tokens independent). :attr:`ngram_order` is k + 1. Tokens are any
+    hashable values: the characters of ``str`` sequences, words, event codes, integers.
+
+    Boundaries and unknown tokens follow KenLM and the ARPA format, so scores match ``kenlm.Model.score(sentence,
+    bos=True, eos=True)`` on an ARPA file written by :meth:`to_arpa`:
+
+    * a sequence ``w_1 .. w_T`` is modelled as ``<s> w_1 .. w_T </s>`` with one ``<s>``: ``w_1`` is predicted from
+      the context ``<s>``, and histories are cut at ``<s>`` (a sequence shorter than the order is fine);
+    * the end ``</s>`` is predicted like a token, so :meth:`log_prob` includes ``log p(</s> | ...)`` and
+      :meth:`score` divides by the number of tokens plus one ``</s>`` per sequence (KenLM's perplexity count);
+    * tokens not seen in training map to ``<unk>``, whose probability is its share of the uniform term of the
+      smoothing (as in KenLM): finite under every smoothing but "none", where scoring one raises
+      :class:`~genlab.errors.DataError`.
+
+    Parameters
+    ----------
+    order : int, default=2
+        The Markov order k >= 0: tokens of context (the n-gram order is k + 1).
+    smoothing : {"kneser-ney", "witten-bell", "add-k", "none"}, default="kneser-ney"
+        How counts become probabilities (formulas in :mod:`genlab.sequence.smoothing`): interpolated modified
+        Kneser-Ney with three discounts per order (Chen & Goodman 1998, KenLM's estimator); interpolated
+        Witten-Bell; add-k (Lidstone, Laplace for k = 1); maximum likelihood.
+    k : float, default=1.0
+        The add-k pseudo-count (> 0); used by ``smoothing="add-k"`` only.
+
+    Attributes
+    ----------
+    vocabulary_ : Vocabulary
+        Token <-> id mapping (ids 0, 1, 2: ``<unk>``, ``<s>``, ``</s>``).
+    ngrams_ : list of ndarray
+        ``ngrams_[n - 1]`` of shape (m_n, n): the n-grams of order n seen in training, as ids (order 1: every id).
+    log10_probs_ : list of ndarray
+        ``log10 p(w | h)`` of each n-gram ``h w`` (interpolated), shape (m_n,); ``-inf`` for probability zero.
+        Base 10 is the ARPA unit, which makes an ARPA round trip exact; every public result is in nats.
+    log10_backoffs_ : list of ndarray
+        ``log10`` of the back-off weight of each n-gram as a context, shape (m_n,) (zeros at the highest order).
+    discounts_ : ndarray of shape (order + 1, 3) or None
+        Kneser-Ney's (D1, D2, D3+) per order (``None`` for other smoothings and models read from ARPA).
+    text_ : bool
+        Fitted on ``str`` sequences: :meth:`sample` returns a ``str``.
+    models_end_ : bool
+        Whether sequences end with a scored ``</s>`` (True for fitted models; False for chains built by
+        :meth:`from_transition_matrix`, which never end).
+
+    Examples
+    --------
+    >>> from genlab.sequence import MarkovChain
+    >>> model = MarkovChain(order=3, smoothing="witten-bell").fit(["the cat sat", "the dog sat"])
+    >>> model.log_prob(["the cat sat", "a dog"]).shape  # nats per sequence, </s> included
+    (2,)
+    >>> isinstance(model.sample(20, prompt="the ", random_state=0), str)  # fitted on str: samples are str
+    True
+    """
+
+    score_unit = "token"
+
+    def __init__(self, order: int = 2, *, smoothing: str = "kneser-ney", k: float = 1.0) -> None:
+        self.order = order
+        self.smoothing = smoothing
+        self.k = k
+
+    @property
+    def ngram_order(self) -> int:
+        """The n-gram order, ``order + 1`` (what KenLM's ``-o`` and ARPA files call the order)."""
+        return int(self.order) + 1
+
+    # -- hyperparameters -----------------------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        check_positive_int(self.order, "order", minimum=0)
+        check_in(self.smoothing, "smoothing", SMOOTHING_METHODS)
+        k = self.k
+        if not isinstance(k, numbers.Real) or isinstance(k, bool) or not (math.isfinite(k) and k > 0):
+            raise ParameterError(
+                f"k must be a finite number > 0 (the add-k pseudo-count; k = 0 is smoothing='none'); got {k!r}."
+            )
+
+    # -- fitting -------------------------------------------------------------------------------------------------------
+    def fit(self, X: Any, lengths: Any = None) -> MarkovChain:
+        """Count the n-grams of a corpus and estimate the smoothed model.
+
+        Parameters
+        ----------
+        X : str, list of sequences, array of tokens, iterable of chunks, or NGramCounts
+            A ``str`` (one character sequence); a list of sequences, each a ``str`` or a list / tuple / 1-D array
+            of hashable tokens; a concatenated array (or list) of tokens with ``lengths``; a 2-D array (one
+            sequence per row); an iterator or generator yielding corpus chunks in any of those forms (counted one
+            at a time, for corpora larger than memory; a chunk's sequences are sequences of the corpus, so a ``str``
+            chunk is one whole sequence: split a long text at line or document boundaries); or
+            :class:`NGramCounts` of n-gram order >= ``order + 1``.
+        lengths : array-like of int, optional
+            Sequence lengths when ``X`` is a concatenation.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ParameterError
+            A bad hyperparameter.
+        DataError
+            An unusable corpus, or one with no tokens at all (empty sequences are fine when another has tokens).
+        """
+        self._check_params()
+        counts = self._count(X, lengths)
+        if counts.n_tokens == 0:
+            raise DataError(
+                "the corpus has no tokens" + (f" ({counts.n_sequences} sequences, all empty)" if counts.n_sequences
+                                              else " (no sequences)") + "; at least one token is needed to fit."
+            )
+        self._fit_counts(counts)
+        return self
+
+    def _count(self, X: Any, lengths: Any) -> NGramCounts:
+        if isinstance(X, NGramCounts):
+            if lengths is not None:
+                raise DataError("lengths cannot be given with NGramCounts.")
+            if X.order < self.ngram_order:
+                raise DataError(
+                    f"these n-gram counts go up to {X.order}-grams; a chain of order {self.order} needs "
+                    f"{self.ngram_order}-grams."
+                )
+            return X.truncated(self.ngram_order)
+        if is_corpus(X):
+            return count_ngrams(X, self.ngram_order, lengths)
+        if lengths is not None:
+            raise DataError("lengths applies to one corpus, not to an iterable of chunks; give each chunk whole.")
+        if not isinstance(X, Iterable) or isinstance(X, (Mapping, Set)):
+            raise DataError(
+                f"a corpus must be a str, a list of sequences, an array of tokens or an iterable of such chunks; "
+                f"got {type(X).__name__}."
+            )
+        # Stream: one vocabulary shared by the chunks (ids agree, no remapping); the pending chunk tables are
+        # merged whenever they outgrow the merged table, so each n-gram is re-sorted O(log chunks) times.
+        vocabulary = Vocabulary()
+        merged: NGramCounts | None = None
+        pending: list[NGramCounts] = []
+        pending_rows = 0
+        for i, chunk in enumerate(X):
+            if not is_corpus(chunk):
+                raise DataError(f"chunk {i} of the corpus is a {type(chunk).__name__}, not a corpus.")
+            counts = count_ngrams(chunk, self.ngram_order, vocabulary=vocabulary)
+            first = merged if merged is not None else (pending[0] if pending else counts)
+            if counts.text != first.text:
+                raise DataError(f"chunk {i} is {'text' if counts.text else 'tokens'}, unlike the chunks before it.")
+            pending.append(counts)
+            pending_rows += sum(c.size for c in counts.counts)
+            if merged is None or pending_rows >= sum(c.size for c in merged.counts):
+                merged = merge_counts(([merged] if merged is not None else []) + pending)
+                pending, pending_rows = [], 0
+        if merged is None:
+            raise DataError("the corpus iterable yielded no chunks; the corpus is empty.")
+        return merge_counts([merged, *pending]) if pending else merged
+
+    def _fit_counts(self, counts: NGramCounts) -> None:
+        vocabulary = counts.vocabulary.copy()
+        V = len(vocabulary)
+        unigram_counts = np.zeros(V, dtype=np.int64)
+        unigram_counts[counts.ngrams[0][:, 0]] = counts.counts[0]
+        index = NGramIndex([np.arange(V).reshape(-1, 1), *counts.ngrams[1:]])
+        raw = [unigram_counts] + [c[p] for c, p in zip(counts.counts[1:], index.permutations[1:], strict=True)]
+        probs, backoffs, discounts = smooth(self.smoothing, index, raw, k=float(self.k))
+        with np.errstate(divide="ignore"):  # log10(0) = -inf is the intended "probability zero"
+            log10_probs = [np.log10(p) for p in probs]
+            log10_backoffs = [np.log10(b) for b in backoffs]
+        self._set_tables(vocabulary, index, log10_probs, log10_backoffs)
+        self.discounts_ = discounts
+        self.text_ = counts.text
+        self.models_end_ = True
+
+    def _set_tables(
+        self, vocabulary: Vocabulary, index: NGramIndex, log10_probs: list[np.ndarray], log10_backoffs: list[np.ndarray]
+    ) -> None:
+        self.vocabulary_ = vocabulary
+        self.ngrams_ = list(index.rows)
+        self.log10_probs_ = list(log10_probs)
+        self.log10_backoffs_ = list(log10_backoffs)
+        self._model = BackoffModel(index, self.log10_probs_, self.log10_backoffs_)
+
+    # -- persistence ---------------------------------------------------------------------------------------------------
+    def _get_state(self) -> dict[str, Any]:
+        state = super()._get_state()
+        state["fitted"]["vocabulary_"] = self.vocabulary_.tokens  # the regular tokens; ids follow from their order
+        return state
+
+    def _set_state(self, fitted: dict[str, Any]) -> None:
+        fitted = dict(fitted)
+        vocabulary = Vocabulary(fitted.pop("vocabulary_"))
+        super()._set_state(fitted)
+        ngrams = [np.asarray(r) for r in self.ngrams_]
+        if len(ngrams) != self.ngram_order or ngrams[0].shape[0] != len(vocabulary):
+            raise ModelFileError("the n-gram tables do not match the model's order and vocabulary.")
+        index = NGramIndex(ngrams)  # rows were saved in key order: this rebuilds the keys and prefix / suffix links
+        self._set_tables(vocabulary, index, [np.asarray(p) for p in self.log10_probs_],
+                         [np.asarray(b) for b in self.log10_backoffs_])
+
+    # -- scoring -------------------------------------------------------------------------------------------------------
+    def _slot_log10_probs(self, X: Any, lengths: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+        """log10 probability of every predicted slot of the padded corpus, and each slot's sequence number."""
+        check_is_fitted(self)
+        corpus = encode_corpus(X, lengths, vocabulary=self.vocabulary_, grow=False)
+        padded, position = pad_corpus(corpus.ids, corpus.lengths)
+        if self.log10_probs_[0][UNK_ID] == -np.inf and (padded == UNK_ID).any():
+            where = int(np.flatnonzero(padded == UNK_ID)[0])
+            sequence = int(np.searchsorted(np.cumsum(corpus.lengths + 2), where, side="right"))
+            which = " (smoothing='none')" if self.smoothing == "none" else ""
+            raise DataError(
+                f"sequence {sequence} has a token not in the vocabulary at position {int(position[where]) - 1}, and "
+                f"this model gives unknown tokens (<unk>) probability zero{which}; use a smoothed model "
+                "(smoothing='kneser-ney', 'witten-bell' or 'add-k') or remove the unknown tokens."
+            )
+        values = self._model.target_log10_probs(padded, position)
+        if not self.models_end_:
+            values[padded == EOS_ID] = 0.0
+        sequence_of_slot = np.repeat(np.arange(corpus.n_sequences), corpus.lengths + 2)
+        return values, sequence_of_slot, corpus
+
+    def log_prob(self, X: Any, lengths: Any = None) -> np.ndarray:
+        """Log-probability of each sequence in nats, including the prediction of its ``</s>``.
+
+        Parameters
+        ----------
+        X : str, list of sequences or array of tokens
+            As :meth:`fit` (not an iterable of chunks).
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        ndarray of shape (n_sequences,)
+            ``-inf`` where the model gives a sequence probability zero (possible with ``smoothing="none"``).
+        """
+        values, sequence_of_slot, corpus = self._slot_log10_probs(X, lengths)
+        return np.bincount(sequence_of_slot, weights=values, minlength=corpus.n_sequences) * _LN10
+
+    def n_units(self, X: Any, lengths: Any = None) -> int:
+        """Tokens scored in ``X``: every token plus one ``</s>`` per sequence (KenLM's count for perplexity)."""
+        check_is_fitted(self)
+        corpus = encode_corpus(X, lengths, vocabulary=self.vocabulary_, grow=False)
+        return corpus.n_tokens + (corpus.n_sequences if self.models_end_ else 0)
+
+    def score(self, X: Any, lengths: Any = None) -> float:
+        """Mean log-probability per token in nats, ``</s>`` counted as a token (higher is better).
+
+        ``genlab.metrics.bits_per_unit(score)`` gives bits per token (per character for text) and
+        ``perplexity(X) = exp(-score(X))`` is KenLM's perplexity with ``</s>`` included.
+        """
+        values, _, corpus = self._slot_log10_probs(X, lengths)
+        units = corpus.n_tokens + (corpus.n_sequences if self.models_end_ else 0)
+        if units == 0:
+            raise DataError("there is nothing to score: the corpus has no sequences.")
+        return float(values.sum() * _LN10 / units)
+
+    def perplexity(self, X: Any, lengths: Any = None) -> float:
+        """``exp(-score(X))``: the effective number of equally likely choices per token."""
+        nats = -self.score(X, lengths)
+        return math.exp(nats) if nats < 709.0 else math.inf  # math.exp overflows (raises) past ~709.78
+
+    # -- next-token distribution and sampling --------------------------------------------------------------------------
+    def _history(self, ids: np.ndarray, bos: bool) -> np.ndarray:
+        history = np.concatenate([[BOS_ID] if bos else [], ids]).astype(np.int64)
+        return history[len(history) - min(len(history), self.order) :]
+
+    def _encode_context(self, context: Any) -> np.ndarray:
+        ids = self.vocabulary_.encode(context if isinstance(context, str) else list(context))
+        if ((ids == BOS_ID) | (ids == EOS_ID)).any():
+            raise DataError("a context may not hold <s> or </s>; the start of the sequence is set by bos=True.")
+        return ids
+
+    def next_token_log_probs(self, context: Any = (), *, bos: bool = True) -> np.ndarray:
+        """Log-probabilities (nats) of the next token after ``context``, over the whole vocabulary.
+
+        Parameters
+        ----------
+        context : str or sequence of tokens, default=()
+            The tokens so far (a ``str`` is characters); unknown tokens act as ``<unk>``.
+        bos : bool, default=True
+            ``context`` starts at the beginning of a sequence (``<s>`` before it); False for a context taken from
+            the middle of one.
+
+        Returns
+        -------
+        ndarray of shape (len(vocabulary_),)
+            Entry ``i`` is for token ``vocabulary_[i]``: ``<unk>`` at 0, ``<s>`` at 1 (always ``-inf``), ``</s>``
+            at 2. The probabilities sum to one.
+        """
+        check_is_fitted(self)
+        history = self._history(self._encode_context(context), bos)
+        return self._model.next_log10_distribution(history) * _LN10
+
+    def sample(
+        self,
+        n_tokens: int = 100,
+        *,
+        prompt: Any = None,
+        temperature: float = 1.0,
+        random_state: Any = None,
+    ) -> str | list[Any]:
+        """Draw a sequence: tokens after ``prompt`` until ``</s>`` is drawn or ``n_tokens`` have been drawn.
+
+        ``<unk>`` is never drawn (its probability mass is removed and the rest renormalised): it stands for unseen
+        tokens and has no value to return.
+
+        Parameters
+        ----------
+        n_tokens : int, default=100
+            The most tokens to draw.
+        prompt : str or sequence of tokens, optional
+            Tokens the sequence starts with (conditioning only; they are not returned).
+        temperature : float, default=1.0
+            Draw from ``p ** (1 / temperature)``, renormalised: below 1 sharper, above 1 flatter; 0 takes the most
+            probable token every time.
+        random_state : None, int or numpy Generator
+
+        Returns
+        -------
+        str or list
+            A ``str`` for a model fitted on text (characters), else a list of tokens; ``</s>`` is not included.
+        """
+        check_is_fitted(self)
+        n_tokens = check_positive_int(n_tokens, "n_tokens", minimum=0)
+        if not isinstance(temperature, numbers.Real) or not (math.isfinite(temperature) and temperature >= 0):
+            raise ParameterError(f"temperature must be a finite number >= 0; got {temperature!r}.")
+        rng = check_random_state(random_state)
+        history = [BOS_ID, *self._encode_context(() if prompt is None else prompt).tolist()]
+        drawn: list[int] = []
+        keep = self.order
+        for _ in range(n_tokens):
+            context = np.asarray(history[len(history) - min(len(history), keep) :], dtype=np.int64)
+            logits = self._model.next_log10_distribution(context) * _LN10
+            logits[UNK_ID] = logits[BOS_ID] = -np.inf
+            if temperature == 0:
+                choice = int(np.argmax(logits))
+                if logits[choice] == -np.inf:
+                    break
+            else:
+                scaled = logits / temperature
+                top = scaled.max()
+                if top == -np.inf:
+                    break  # nothing can follow (only <unk> had mass)
+                cumulative = np.cumsum(np.exp(scaled - top))
+                # side="right" never lands on a zero-probability entry
+                choice = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+                choice = min(choice, cumulative.size - 1)
+            if choice == EOS_ID:
+                break
+            drawn.append(choice)
+            history.append(choice)
+        tokens = self.vocabulary_.decode(drawn)
+        return "".join(tokens) if self.text_ else tokens
+
+    # -- first-order chain analysis ------------------------------------------------------------------------------------
+    def _require_first_order(self, what: str) -> None:
+        check_is_fitted(self)
+        if self.order != 1:
+            raise ParameterError(
+                f"{what} needs a first-order chain (order=1: each token depends on the one before); this model has "
+                f"order={self.order}."
+            )
+
+    @property
+    def states_(self) -> list[Any]:
+        """The chain's states: the regular tokens, in vocabulary order (the rows of :attr:`transition_matrix_`)."""
+        check_is_fitted(self)
+        return self.vocabulary_.tokens
+
+    @property
+    def transition_matrix_(self) -> np.ndarray:
+        """``P[i, j] = p(next = state j | state i, the sequence goes on)`` for a first-order chain (order=1).
+
+        Shape (K, K) over :attr:`states_`. The model's own next-token distributions also give ``</s>`` and (when
+        smoothed) ``<unk>`` some probability; those are removed and each row renormalised: this is the chain a long
+        sequence follows.
+
+        Raises
+        ------
+        ParameterError
+            ``order != 1``.
+        DataError
+            A state is followed by nothing but ``</s>`` or ``<unk>`` (possible with ``smoothing="none"``).
+        """
+        self._require_first_order("transition_matrix_")
+        states = np.arange(N_SPECIAL, len(self.vocabulary_))
+        table = np.power(10.0, self._model.context_log10_distributions(states)[:, states])
+        totals = table.sum(axis=1)
+        if (totals <= 0).any():
+            stuck = self.vocabulary_[int(states[np.flatnonzero(totals <= 0)[0]])]
+            raise DataError(
+                f"state {stuck!r} is never followed by another state (only by the end of a sequence), so the chain "
+                "has no transition out of it; fit with a smoothed model or on sequences where it is followed."
+            )
+        return table / totals[:, None]
+
+    @property
+    def initial_distribution_(self) -> np.ndarray:
+        """``p(first state)``: the distribution after ``<s>``, over :attr:`states_`, renormalised as the rows of
+        :attr:`transition_matrix_` are. Shape (K,)."""
+        self._require_first_order("initial_distribution_")
+        states = np.arange(N_SPECIAL, len(self.vocabulary_))
+        first = np.power(10.0, self._model.context_log10_distributions(np.array([BOS_ID]))[0, states])
+        return first / first.sum()
+
+    def stationary_distribution(self) -> np.ndarray:
+        """The stationary distribution ``pi = pi P`` of :attr:`transition_matrix_`, shape (K,).
+
+        Raises
+        ------
+        DataError
+            The chain has several closed classes (no unique stationary distribution).
+        """
+        self._require_first_order("stationary_distribution()")
+        return chain.stationary_distribution(self.transition_matrix_)
+
+    def is_irreducible(self) -> bool:
+        """Whether every state can reach every other under :attr:`transition_matrix_`."""
+        self._require_first_order("is_irreducible()")
+        return chain.is_irreducible(self.transition_matrix_)
+
+    def period(self) -> int:
+        """The period of the (irreducible) chain: gcd of its cycle lengths; 1 means aperiodic.
+
+        Raises
+        ------
+        DataError
+            The chain is reducible.
+        """
+        self._require_first_order("period()")
+        return chain.period(self.transition_matrix_)
+
+    def is_aperiodic(self) -> bool:
+        """Whether the (irreducible) chain has period 1."""
+        return self.period() == 1
+
+    def expected_hitting_times(self, target: Hashable | list[Hashable] | tuple | set) -> np.ndarray:
+        """Expected number of steps to reach ``target`` from each state.
+
+        Parameters
+        ----------
+        target : state, or list / tuple / set of states
+            A ``str`` is always one state.
+
+        Returns
+        -------
+        ndarray of shape (K,)
+            Over :attr:`states_`: 0 on the target states, ``inf`` where the target is not reached with probability
+            one.
+        """
+        self._require_first_order("expected_hitting_times()")
+        wanted = list(target) if isinstance(target, (list, tuple, set, frozenset)) else [target]
+        mask = np.zeros(len(self.vocabulary_) - N_SPECIAL, dtype=bool)
+        for state in wanted:
+            if state not in self.vocabulary_ or self.vocabulary_.id(state) < N_SPECIAL:
+                raise DataError(f"{state!r} is not a state of this chain.")
+            mask[self.vocabulary_.id(state) - N_SPECIAL] = True
+        if not mask.any():
+            raise DataError("target names no state.")
+        return chain.expected_hitting_times(self.transition_matrix_, mask)
+
+    @classmethod
+    def from_transition_matrix(cls, P: Any, states: Any = None, *, initial: Any = None) -> MarkovChain:
+        """A first-order chain (order=1) with given transition probabilities.
+
+        The chain never ends: ``p(</s>) = 0``, so :meth:`log_prob` scores the first state and the transitions
+        (``log initial[x_1] + sum_t log P[x_t, x_t+1]``), :meth:`score` divides by the number of states, and
+        :meth:`sample` always draws ``n_tokens``. It gives unknown states probability zero (as ``smoothing="none"``);
+        after an unknown state the next one is drawn from ``initial``.
+
+        Parameters
+        ----------
+        P : array-like of shape (K, K)
+            Row-stochastic: non-negative rows summing to one (within 1e-8).
+        states : sequence of K distinct hashable, optional
+            The state labels (default ``0 .. K-1``).
+        initial : array-like of shape (K,), optional
+            The distribution of the first state (default uniform).
+
+        Returns
+        -------
+        MarkovChain
+        """
+        try:
+            matrix = np.asarray(P, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"P must be a numeric (K, K) matrix: {exc}.") from None
+        if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
+            raise DataError(f"P must be a square (K, K) matrix with K >= 1; got shape {matrix.shape}.")
+        K = matrix.shape[0]
+        if not np.isfinite(matrix).all() or (matrix < 0).any():
+            raise DataError("P must be finite and non-negative.")
+        row_sums = matrix.sum(axis=1)
+        if not np.allclose(row_sums, 1.0, rtol=0, atol=1e-8):
+            bad = int(np.flatnonzero(~np.isclose(row_sums, 1.0, rtol=0, atol=1e-8))[0])
+            raise DataError(f"each row of P must sum to 1; row {bad} sums to {float(row_sums[bad])!r}.")
+        labels = list(range(K)) if states is None else [s.item() if isinstance(s, np.generic) else s
+                                                         for s in states]
+        if len(labels) != K:
+            raise DataError(f"states has {len(labels)} labels for a {K}-state matrix.")
+        vocabulary = Vocabulary()
+        for label in labels:
+            if label in vocabulary:
+                raise DataError(f"the state label {label!r} is repeated or reserved (<unk>, <s>, </s>).")
+            vocabulary.add(label)
+        if initial is None:
+            start = np.full(K, 1.0 / K)
+        else:
+            start = np.asarray(initial, dtype=np.float64)
+            if start.shape != (K,) or not np.isfinite(start).all() or (start < 0).any():
+                raise DataError(f"initial must be a non-negative vector of shape ({K},).")
+            if not np.isclose(start.sum(), 1.0, rtol=0, atol=1e-8):
+                raise DataError(f"initial must sum to 1; it sums to {float(start.sum())!r}.")
+        V = K + N_SPECIAL
+        states_ids = np.arange(N_SPECIAL, V)
+        with np.errstate(divide="ignore"):
+            unigram_probs = np.full(V, -np.inf)
+            unigram_probs[states_ids] = np.log10(start)  # what follows an unknown state
+            unigram_backoffs = np.zeros(V)
+            unigram_backoffs[states_ids] = -np.inf  # every continuation is listed: the rest has probability zero
+            unigram_backoffs[BOS_ID] = -np.inf
+            first = np.flatnonzero(start > 0)
+            source, target = np.nonzero(matrix > 0)
+            bigrams = np.concatenate([
+                np.column_stack([np.full(first.size, BOS_ID), states_ids[first]]),
+                np.column_stack([states_ids[source], states_ids[target]]),
+            ]).astype(np.int32)
+            bigram_probs = np.log10(np.concatenate([start[first], matrix[source, target]]))
+        index = NGramIndex([np.arange(V).reshape(-1, 1), bigrams])
+        model = cls(order=1, smoothing="none")
+        model._set_tables(
+            vocabulary, index, [unigram_probs, bigram_probs[index.permutations[1]]],
+            [unigram_backoffs, np.zeros(index.sizes[1])],
+        )
+        model.discounts_ = None
+        model.text_ = False
+        model.models_end_ = False
+        return model
+
+    # -- ARPA interchange ----------------------------------------------------------------------------------------------
+    def to_arpa(self, path: str | os.PathLike[str]) -> None:
+        """Write the model as an ARPA back-off file (KenLM, SRILM), atomically.
+
+        The probabilities of the n-grams seen in training are the interpolated ones and the back-off weights make
+        every unseen n-gram back off to exactly the model's probability, as KenLM's ``lmplz`` writes them: KenLM
+        loading the file scores every sentence as genlab does, and :meth:`from_arpa` reads it back into a model
+        with bit-identical scores. Token types and whitespace inside tokens are recorded as described in
+        :mod:`genlab.sequence.arpa`.
+
+        Raises
+        ------
+        DataError
+            The vocabulary has tokens other than ``str`` or ``int`` (ARPA files hold text).
+        ModelFileError
+            The folder does not exist.
+        """
+        check_is_fitted(self)
+        tokens = self.vocabulary_.tokens
+        types = {type(t) for t in tokens}
+        if types <= {str}:
+            kind = "chars" if self.text_ else "str"
+        elif types == {int}:
+            kind = "int"
+        else:
+            names = ", ".join(sorted(t.__name__ for t in types))
+            raise DataError(
+                f"ARPA files hold text tokens, all str or all int; this model's vocabulary holds tokens of type "
+                f"{names}. Save it with model.save(path) instead, or fit it on str or int tokens."
+            )
+        words = [escape_token(str(t)) for t in self.vocabulary_]
+        metadata = {
+            "version": __version__,
+            "tokens": kind,
+            "escapes": "1",
+            "smoothing": self.smoothing,
+            "k": repr(float(self.k)),
+            "ends": "1" if self.models_end_ else "0",
+        }
+        write_arpa(path, tokens=words, ngrams=self.ngrams_, log10_probs=self.log10_probs_,
+                   log10_backoffs=self.log10_backoffs_, metadata=metadata)
+
+    @classmethod
+    def from_arpa(cls, path: str | os.PathLike[str]) -> MarkovChain:
+        """Read an ARPA back-off model (written by genlab, KenLM, SRILM, ...).
+
+        The Markov order is the file's n-gram order minus one; the smoothing is taken from genlab's header line when
+        present, else recorded as "kneser-ney" (what KenLM estimates); it only matters if the model is fitted again.
+        Tokens are ``str`` unless genlab's header says otherwise.
+
+        Raises
+        ------
+        ModelFileError
+            The file is missing or malformed (the message gives the line number).
+        """
+        contents = read_arpa(path)
+        metadata = contents.metadata
+        smoothing = metadata.get("smoothing", "kneser-ney")
+        try:
+            k = float(metadata.get("k", "1.0"))
+        except ValueError:
+            k = 1.0
+        if smoothing not in SMOOTHING_METHODS or not (math.isfinite(k) and k > 0):
+            smoothing, k = "kneser-ney", 1.0
+        model = cls(order=contents.index.order - 1, smoothing=smoothing, k=k)
+        model._set_tables(contents.vocabulary, contents.index, contents.log10_probs, contents.log10_backoffs)
+        model.discounts_ = None
+        model.text_ = metadata.get("tokens") == "chars"
+        model.models_end_ = metadata.get("ends", "1") != "0"
+        return model

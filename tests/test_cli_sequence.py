@@ -1,0 +1,125 @@
+"""Command line for sequence models: fit markov / ar, score text and series, sample with a prompt, export ARPA."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import genlab
+from genlab.cli import app
+
+runner = CliRunner()
+
+TEXT = "the cat sat on the mat.\nthe dog sat on the log.\na cat and a dog.\n" * 20
+
+
+def invoke(*args: object):
+    return runner.invoke(app, [str(arg) for arg in args])
+
+
+def assert_user_error(result, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture
+def text_file(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    return path
+
+
+def test_markov_fit_score_sample_export(tmp_path, text_file):
+    model_path = tmp_path / "m.genlab"
+    result = invoke("fit", "markov", text_file, "--order", 2, "--smoothing", "witten-bell", "--out", model_path)
+    assert result.exit_code == 0, result.output
+    model = genlab.load(model_path)
+    assert model.order == 2 and model.smoothing == "witten-bell"
+
+    result = invoke("score", model_path, text_file, "--json")
+    assert result.exit_code == 0, result.output
+    import json
+
+    report = json.loads(result.stdout)
+    expected = model.score(TEXT)
+    assert report["nats_per_char"] == pytest.approx(expected, rel=1e-12)
+    assert report["bits_per_char"] == pytest.approx(-expected / math.log(2), rel=1e-12)
+    assert report["perplexity"] == pytest.approx(math.exp(-expected), rel=1e-12)
+    assert report["n_tokens"] == len(TEXT) + 1  # every character and one </s>
+
+    result = invoke("sample", model_path, "--prompt", "the c", "-n", 40, "--seed", 3)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("the c")
+    again = invoke("sample", model_path, "--prompt", "the c", "-n", 40, "--seed", 3)
+    assert again.stdout == result.stdout
+
+    arpa = tmp_path / "m.arpa"
+    result = invoke("export", model_path, "--arpa", arpa)
+    assert result.exit_code == 0, result.output
+    reread = genlab.MarkovChain.from_arpa(arpa)
+    assert reread.score(TEXT) == pytest.approx(expected, rel=1e-9)
+
+
+def test_markov_word_unit(tmp_path, text_file):
+    model_path = tmp_path / "w.genlab"
+    result = invoke("fit", "markov", text_file, "--unit", "word", "--order", 1, "--out", model_path)
+    assert result.exit_code == 0, result.output
+    model = genlab.load(model_path)
+    sentences = [line.split() for line in TEXT.splitlines() if line.strip()]
+    result = invoke("score", model_path, text_file, "--json")
+    import json
+
+    report = json.loads(result.stdout)
+    assert report["unit"] == "word"
+    assert report["nats_per_token"] == pytest.approx(model.score(sentences), rel=1e-12)
+    result = invoke("sample", model_path, "-n", 30, "--seed", 0)
+    assert result.exit_code == 0 and set(result.stdout.split()) <= set(TEXT.split())
+
+
+def test_ar_fit_score_sample(tmp_path):
+    gen = np.random.default_rng(0)
+    x = np.zeros(3000)
+    for t in range(2, len(x)):
+        x[t] = 0.6 * x[t - 1] - 0.3 * x[t - 2] + gen.normal()
+    series = tmp_path / "series.csv"
+    np.savetxt(series, x[:, None], delimiter=",")
+    model_path = tmp_path / "ar.genlab"
+    result = invoke("fit", "ar", series, "--order", 2, "--out", model_path)
+    assert result.exit_code == 0, result.output
+    model = genlab.load(model_path)
+    np.testing.assert_allclose(model.coef_[:, 0, 0], [0.6, -0.3], atol=0.05)
+    result = invoke("score", model_path, series, "--json")
+    import json
+
+    assert json.loads(result.stdout)["log_likelihood_per_step"] == pytest.approx(model.score(x), rel=1e-12)
+    result = invoke("sample", model_path, "-n", 5, "--seed", 1)
+    assert result.exit_code == 0 and len(result.stdout.strip().splitlines()) == 6  # header + 5 steps
+    auto = invoke("fit", "ar", series, "--order", "auto", "--criterion", "bic", "--out", tmp_path / "auto.genlab")
+    assert auto.exit_code == 0 and "order 2 chosen by bic" in auto.stdout
+
+
+def test_sequence_user_errors(tmp_path, text_file):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("caf\xe9 au lait".encode("latin-1"))
+    assert_user_error(invoke("fit", "markov", bad, "--out", tmp_path / "x.genlab"), "not valid UTF-8", "byte offset 3")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    assert_user_error(invoke("fit", "markov", empty, "--out", tmp_path / "x.genlab"), "no tokens")
+    assert_user_error(invoke("fit", "markov", text_file, "--order", -1, "--out", tmp_path / "x.genlab"), "--order")
+    series = tmp_path / "nan.csv"
+    series.write_text("1.0\n2.0\nnan\n3.0\n")
+    assert_user_error(invoke("fit", "ar", series, "--order", 1, "--out", tmp_path / "x.genlab"), "NaN")
+    assert_user_error(invoke("fit", "ar", series, "--order", "two", "--out", tmp_path / "x.genlab"), "--order")
+    model_path = tmp_path / "m.genlab"
+    invoke("fit", "markov", text_file, "--order", 1, "--out", model_path)
+    assert_user_error(invoke("sample", model_path, "-n", 5, "--temperature", -1), "--temperature")
+    gmm_path = tmp_path / "g.genlab"
+    genlab.GaussianMixture(n_components=1).fit(np.random.default_rng(0).normal(size=(20, 2))).save(gmm_path)
+    assert_user_error(invoke("export", gmm_path, "--arpa", tmp_path / "g.arpa"), "only MarkovChain")
+    assert_user_error(invoke("sample", gmm_path, "-n", 3, "--prompt", "hi"), "--prompt applies to text models")
