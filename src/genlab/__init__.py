@@ -6,6 +6,7 @@ The core import is light: NumPy, SciPy and scikit-learn; neural models (PyTorch)
 from genlab import errors
 from genlab._version import __version__
 from genlab.base import GenerativeModel, check_is_fitted, registered_models
+from genlab.hmm import CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
 from genlab.io import load
 from genlab.mixture import BayesianGaussianMixture, GaussianMixture
 from genlab.sequence import MarkovChain, Vocabulary
@@ -13,10 +14,14 @@ from genlab.timeseries import LinearAutoRegressive
 
 __all__ = [
     "BayesianGaussianMixture",
+    "CategoricalHMM",
+    "GaussianHMM",
     "GaussianMixture",
     "GenerativeModel",
     "LinearAutoRegressive",
     "MarkovChain",
+    "MultinomialHMM",
+    "PoissonHMM",
     "Vocabulary",
     "__version__",
     "check_is_fitted",

@@ -1,0 +1,36 @@
+"""Hidden Markov models: hmmlearn-compatible model classes on genlab's EM driver, and the inference kernels.
+
+Models (Baum-Welch EM; batch, streaming and distributed): :class:`GaussianHMM`, :class:`CategoricalHMM`,
+:class:`PoissonHMM`, :class:`MultinomialHMM`. Kernels (pure functions on log-probability arrays):
+:func:`forward_backward`, :func:`forward`, :func:`viterbi`, :func:`posterior_decode`, :func:`sample_paths`,
+:func:`sample_posterior_paths`.
+"""
+
+from genlab.hmm.base import BaseHMM, HMMStatistics
+from genlab.hmm.discrete import CategoricalHMM, MultinomialHMM, PoissonHMM
+from genlab.hmm.gaussian import GaussianHMM
+from genlab.hmm.kernels import (
+    ForwardBackwardResult,
+    forward,
+    forward_backward,
+    posterior_decode,
+    sample_paths,
+    sample_posterior_paths,
+    viterbi,
+)
+
+__all__ = [
+    "BaseHMM",
+    "CategoricalHMM",
+    "ForwardBackwardResult",
+    "GaussianHMM",
+    "HMMStatistics",
+    "MultinomialHMM",
+    "PoissonHMM",
+    "forward",
+    "forward_backward",
+    "posterior_decode",
+    "sample_paths",
+    "sample_posterior_paths",
+    "viterbi",
+]

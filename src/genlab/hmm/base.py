@@ -1,0 +1,657 @@
+"""Hidden Markov models fitted by Baum-Welch EM: what every emission family shares.
+
+:class:`BaseHMM` follows hmmlearn's public API and update equations (``startprob_``, ``transmat_``, ``params`` /
+``init_params`` letter codes, ``n_iter``, ``tol``, ``implementation``, ``decode``, ``score_samples``, ``bic``) and
+runs on genlab's EM driver (:func:`genlab.learn.run_em`): the E-step is one forward-backward pass
+(:func:`genlab.hmm.kernels.forward_backward`) over a batch of whole sequences and returns additive statistics (expected
+start counts, expected transition counts, posterior-weighted emission statistics), so full-batch, streaming and
+distributed Baum-Welch are the same loop.
+
+Sequences travel through the driver as ``(X_batch, lengths_batch)`` pairs: the driver's batches are
+``(X, sample_weight)`` pairs, and an HMM uses the second element for the lengths of the sequences concatenated in
+``X_batch`` (``None``: the batch is one sequence). A sequence is never split between batches.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import numbers
+import warnings
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+
+from genlab.base import GenerativeModel, check_is_fitted
+from genlab.data.batches import BatchSource, as_batch_source, is_streaming_input
+from genlab.errors import DataError, DegenerateFitWarning, ParameterError
+from genlab.hmm import kernels
+from genlab.learn.em import ConvergenceMonitor, Reducer, run_em
+from genlab.statistics import Statistics, additive
+from genlab.utils.random import check_random_state
+from genlab.utils.validation import check_in, check_positive_int
+
+__all__ = ["BaseHMM", "HMMStatistics", "check_lengths"]
+
+#: hmmlearn's ``implementation`` names mapped to the kernels' ``method`` names.
+IMPLEMENTATIONS = {"log": "log", "scaling": "scaled"}
+DECODER_ALGORITHMS = ("viterbi", "map")
+
+#: Rows per E-step batch for in-memory data (whole sequences are grouped until a batch holds at least this many
+#: rows): bounds the (rows, K) posteriors and the emission statistics' temporaries.
+_BATCH_ROWS = 65536
+
+#: Tolerance on the sums of probability vectors (hmmlearn uses ``np.allclose`` defaults: 1e-8 + 1e-5 * 1).
+_SUM_ATOL = 1e-8 + 1e-5
+
+
+@dataclasses.dataclass(frozen=True)
+class HMMStatistics(Statistics):
+    """Additive statistics of the start and transition distributions; emission families add their own fields.
+
+    Attributes
+    ----------
+    start : ndarray of shape (K,)
+        Expected number of sequences starting in each state, ``sum_n gamma^n_0(k)``.
+    transitions : ndarray of shape (K, K)
+        Expected transition counts, ``sum_n sum_t xi^n_t(i, j)``.
+    """
+
+    start: np.ndarray = additive()
+    transitions: np.ndarray = additive()
+
+
+def check_lengths(lengths: Any, n_steps: int) -> np.ndarray:
+    """Validate the lengths of the sequences concatenated in an array of ``n_steps`` rows.
+
+    Parameters
+    ----------
+    lengths : array-like of int of shape (n_sequences,), or None
+        ``None`` means one sequence of ``n_steps`` steps.
+    n_steps : int
+
+    Returns
+    -------
+    ndarray of shape (n_sequences,), int64
+
+    Raises
+    ------
+    DataError
+        If ``lengths`` is not a 1-D array of whole numbers, has a zero or negative entry, or does not sum to
+        ``n_steps``.
+    """
+    if lengths is None:
+        return np.array([n_steps], dtype=np.int64)
+    try:
+        array = np.asarray(lengths, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"lengths must be a 1-D array of integers: {exc}.") from None
+    if array.ndim == 0:
+        array = array.reshape(1)
+    if array.ndim != 1 or array.size == 0:
+        raise DataError(f"lengths must be a non-empty 1-D array of sequence lengths; got shape {array.shape}.")
+    if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
+        raise DataError("lengths must hold whole numbers (the number of steps of each sequence).")
+    bad = np.flatnonzero(array <= 0)
+    if bad.size:
+        raise DataError(
+            f"lengths[{bad[0]}] is {int(array[bad[0]])}; every sequence needs at least one step. Remove empty "
+            "sequences before fitting or scoring."
+        )
+    total = int(array.sum())
+    if total != n_steps:
+        raise DataError(
+            f"lengths sum to {total} but X has {n_steps} rows; lengths must give the length of each sequence "
+            "concatenated in X, in order, and sum to len(X)."
+        )
+    return array.astype(np.int64)
+
+
+class _SequenceBatches:
+    """In-memory sequences as a re-iterable source of ``(X_batch, lengths_batch)`` batches of whole sequences."""
+
+    def __init__(self, X: np.ndarray, lengths: np.ndarray, max_rows: int = _BATCH_ROWS) -> None:
+        self.X = X
+        self.lengths = lengths
+        # cut after the sequence that brings a batch to at least max_rows rows
+        bounds = [0]
+        rows = 0
+        for i, length in enumerate(lengths):
+            rows += int(length)
+            if rows >= max_rows and i + 1 < len(lengths):
+                bounds.append(i + 1)
+                rows = 0
+        bounds.append(len(lengths))
+        self._bounds = bounds
+        self._offsets = np.concatenate([[0], np.cumsum(lengths)])
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for first, last in zip(self._bounds[:-1], self._bounds[1:], strict=True):
+            yield self.X[self._offsets[first] : self._offsets[last]], self.lengths[first:last]
+
+    def first(self) -> tuple[np.ndarray, np.ndarray]:
+        """All the data: initialisation of an in-memory fit sees every sequence (as hmmlearn's does)."""
+        return self.X, self.lengths
+
+
+def _reissue_degenerate_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Repeat each distinct degenerate-fit warning once (EM would repeat it every iteration); pass others on."""
+    seen: set[str] = set()
+    for record in caught:
+        message = str(record.message)
+        if issubclass(record.category, DegenerateFitWarning):
+            if message not in seen:
+                seen.add(message)
+                warnings.warn(message, DegenerateFitWarning, stacklevel=4)
+        else:
+            warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
+
+
+def _normalize_rows(counts: np.ndarray, previous: np.ndarray, what: str) -> np.ndarray:
+    """Rows of ``counts`` scaled to sum to 1; an all-zero row keeps the ``previous`` row (documented rule)."""
+    counts = np.atleast_2d(counts)
+    previous = np.atleast_2d(previous)
+    sums = counts.sum(axis=1, keepdims=True)
+    empty = sums[:, 0] <= 0
+    result = counts / np.where(empty[:, np.newaxis], 1.0, sums)
+    if empty.any():
+        result[empty] = previous[empty]
+        warnings.warn(
+            f"{what}: row(s) {np.flatnonzero(empty).tolist()} received no expected counts; they keep their previous "
+            "values (hmmlearn would leave them at zero or NaN).",
+            DegenerateFitWarning,
+            stacklevel=3,
+        )
+    return result
+
+
+def _log(p: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(p)
+
+
+class BaseHMM(GenerativeModel, abc.ABC):
+    """Hidden Markov model with K states and an emission family chosen by the subclass.
+
+    Parameters are those of hmmlearn (``n_components`` is called ``n_states`` in genlab; a read-only
+    :attr:`n_components` alias is kept). See :class:`~genlab.hmm.GaussianHMM` for the full list.
+
+    Notes
+    -----
+    **Fitting** (Baum-Welch). Before the first iteration the parameters named in ``init_params`` (and any that are
+    not set) are initialised: ``startprob_`` and ``transmat_`` uniform, the emissions by the family's rule.
+    Parameters set by hand and left out of ``init_params`` are the starting point. Each iteration runs the
+    forward-backward pass on every sequence and updates the parameters named in ``params``:
+
+    * ``startprob_ ∝ max(startprob_prior - 1 + E[# sequences starting in k], 0)``,
+    * ``transmat_[i] ∝ max(transmat_prior - 1 + E[# transitions i -> j], 0)``,
+
+    the Dirichlet MAP estimate (the default priors of 1 give the MLE). Entries that are exactly 0 stay 0 (a
+    left-right model keeps its structure). A row with no expected counts keeps its previous value and a
+    :class:`~genlab.errors.DegenerateFitWarning` is issued (hmmlearn leaves such rows at 0).
+
+    **Convergence.** ``lower_bound_`` and the monitor's history are the total log-likelihood of the training data
+    (over all sequences, in nats) under the parameters of the E-step of each iteration, as hmmlearn's
+    ``monitor_.history``. EM stops when it changes by less than ``tol`` in absolute value; hmmlearn stops when it
+    *increases* by less than ``tol`` (so a decrease also stops it). The two agree unless the log-likelihood
+    decreases by more than ``tol``, which Baum-Welch without priors never does. Reaching ``n_iter`` without
+    meeting ``tol`` issues a :class:`~genlab.errors.ConvergenceWarning` (hmmlearn is silent).
+
+    **Streaming.** ``fit`` accepts, instead of an array, a source of batches of whole sequences: a list of arrays
+    (each one sequence) or of ``(X_batch, lengths_batch)`` tuples, or a function returning a fresh iterator of
+    them. Initialisation then reads only the first batch; from the same initial parameters the fit equals the
+    in-memory fit.
+    """
+
+    #: A unit of :meth:`score` is one time step.
+    score_unit: ClassVar[str] = "time step"
+    #: The letters of ``params`` / ``init_params`` for the emission parameters (e.g. "mc").
+    _emission_letters: ClassVar[str] = ""
+    #: Fitted emission attributes that must exist before scoring (for ``check_is_fitted``).
+    _emission_attributes: ClassVar[tuple[str, ...]] = ()
+    #: Attributes snapshotted by the EM driver (the emission parameters as stored).
+    _emission_storage: ClassVar[tuple[str, ...]] = ()
+    #: The statistics class of the emission family.
+    _statistics_class: ClassVar[type[HMMStatistics]] = HMMStatistics
+
+    def __init__(
+        self,
+        n_states: int = 1,
+        *,
+        startprob_prior: Any = 1.0,
+        transmat_prior: Any = 1.0,
+        algorithm: str = "viterbi",
+        random_state: Any = None,
+        n_iter: int = 10,
+        tol: float = 1e-2,
+        verbose: bool = False,
+        params: str = "st",
+        init_params: str = "st",
+        implementation: str = "log",
+    ) -> None:
+        self.n_states = n_states
+        self.startprob_prior = startprob_prior
+        self.transmat_prior = transmat_prior
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.n_iter = n_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.params = params
+        self.init_params = init_params
+        self.implementation = implementation
+
+    # -- compatibility ---------------------------------------------------------------------------------------------
+    @property
+    def n_components(self) -> int:
+        """hmmlearn's name for :attr:`n_states` (read-only)."""
+        return self.n_states
+
+    @property
+    def monitor_(self) -> ConvergenceMonitor:
+        """The convergence history of the last fit (genlab's :class:`~genlab.learn.ConvergenceMonitor`).
+
+        ``history`` holds the total log-likelihood at every iteration (hmmlearn's ``monitor_.history``);
+        ``converged`` is whether the last change was below ``tol``.
+        """
+        monitor = ConvergenceMonitor(self.tol, self.n_iter)
+        monitor.history = [float(v) for v in getattr(self, "lower_bounds_", [])]
+        return monitor
+
+    # -- validation ------------------------------------------------------------------------------------------------
+    def _allowed_letters(self) -> str:
+        return "st" + self._emission_letters
+
+    def _check_hyperparameters(self) -> None:
+        check_positive_int(self.n_states, "n_states")
+        check_in(self.algorithm, "algorithm", DECODER_ALGORITHMS)
+        check_in(self.implementation, "implementation", tuple(IMPLEMENTATIONS))
+        check_positive_int(self.n_iter, "n_iter", minimum=0)
+        if not isinstance(self.tol, numbers.Real) or not np.isfinite(self.tol) or self.tol < 0:
+            raise ParameterError(f"tol must be a finite number >= 0; got {self.tol!r}.")
+        allowed = self._allowed_letters()
+        for name in ("params", "init_params"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise ParameterError(f"{name} must be a string of parameter letters from {allowed!r}; got {value!r}.")
+            unknown = sorted(set(value) - set(allowed))
+            if unknown:
+                raise ParameterError(
+                    f"{name}={value!r} contains {''.join(unknown)!r}, which {type(self).__name__} does not have; use "
+                    f"letters from {allowed!r} (s: startprob_, t: transmat_{self._letter_help()})."
+                )
+        for name in ("startprob_prior", "transmat_prior"):
+            value = np.asarray(getattr(self, name), dtype=np.float64)
+            if not np.all(np.isfinite(value)):
+                raise ParameterError(f"{name} must be finite; got {getattr(self, name)!r}.")
+        self._check_emission_hyperparameters()
+
+    def _letter_help(self) -> str:
+        return ""
+
+    def _check_emission_hyperparameters(self) -> None:
+        """Check the emission family's hyperparameters (subclasses extend)."""
+
+    def _check_probability_vector(self, value: np.ndarray, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """Check the shape, finiteness, sign and row sums of a hand-set or fitted probability array."""
+        value = np.asarray(value, dtype=np.float64)
+        if value.shape != shape:
+            raise ParameterError(
+                f"{name} has shape {value.shape} but the model has n_states={self.n_states}; expected shape {shape}."
+            )
+        if not np.all(np.isfinite(value)) or np.any(value < 0):
+            raise ParameterError(f"{name} must hold finite probabilities >= 0.")
+        sums = value.sum(axis=-1)
+        if value.ndim == 1:
+            if abs(sums - 1.0) > _SUM_ATOL:
+                raise ParameterError(f"{name} sums to {float(sums):.8g}; it must sum to 1.")
+        else:
+            bad = np.flatnonzero(np.abs(sums - 1.0) > _SUM_ATOL)
+            if bad.size:
+                raise ParameterError(
+                    f"row {bad[0]} of {name} sums to {sums[bad[0]]:.8g}; every row must sum to 1 "
+                    f"({bad.size} row(s) do not)."
+                )
+        return value
+
+    def _check_parameters(self) -> None:
+        """Validate the current (fitted or hand-set) parameters: :class:`ParameterError` naming what is wrong."""
+        K = self.n_states
+        self.startprob_ = self._check_probability_vector(self.startprob_, "startprob_", (K,))
+        self.transmat_ = self._check_probability_vector(self.transmat_, "transmat_", (K, K))
+        self._check_emission_parameters()
+
+    def _check_fitted(self) -> None:
+        check_is_fitted(self, ["startprob_", "transmat_", *self._emission_attributes])
+        self._check_hyperparameters()
+        self._check_parameters()
+
+    # -- emission family hooks ---------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def _validate_X(self, X: Any) -> np.ndarray:
+        """Check the structure of a data array (shape, dtype, values) and return it as the family's array type."""
+
+    @abc.abstractmethod
+    def _check_X_against_parameters(self, X: np.ndarray) -> None:
+        """Check that ``X`` fits the current parameters (number of features, symbol range): :class:`DataError`."""
+
+    @abc.abstractmethod
+    def _init_emissions(self, X: np.ndarray, lengths: np.ndarray) -> None:
+        """Initialise the emission parameters named in ``init_params`` (or missing) from data."""
+
+    @abc.abstractmethod
+    def _check_emission_parameters(self) -> None:
+        """Validate the emission parameters (shape, range): :class:`ParameterError`."""
+
+    @abc.abstractmethod
+    def _log_emission(self, X: np.ndarray) -> np.ndarray:
+        """``log p(x_t | z_t = k)``; shape (T, K)."""
+
+    @abc.abstractmethod
+    def _emission_statistics(self, X: np.ndarray, posteriors: np.ndarray) -> dict[str, Any]:
+        """The emission fields of the statistics class, from the posteriors (T, K)."""
+
+    @abc.abstractmethod
+    def _m_step_emissions(self, stats: HMMStatistics) -> None:
+        """Update the emission parameters named in ``params`` from summed statistics."""
+
+    @abc.abstractmethod
+    def _n_fit_scalars_per_param(self) -> dict[str, int]:
+        """Free scalars per parameter letter (hmmlearn's ``_get_n_fit_scalars_per_param``)."""
+
+    @abc.abstractmethod
+    def _sample_emissions(self, states: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One observation per state in ``states``; shape (n, n_features)."""
+
+    # -- data ------------------------------------------------------------------------------------------------------
+    def _validate_batch(self, X: Any, lengths: Any) -> tuple[np.ndarray, np.ndarray]:
+        X = self._validate_X(X)
+        return X, check_lengths(lengths, X.shape[0])
+
+    def _source(self, X: Any, lengths: Any) -> _SequenceBatches | BatchSource:
+        if is_streaming_input(X):
+            if lengths is not None:
+                raise DataError(
+                    "lengths must be None when X is a source of batches; give each batch as an (X_batch, "
+                    "lengths_batch) tuple, or one array per sequence."
+                )
+            return as_batch_source(X, validate=self._validate_batch)
+        X, lengths = self._validate_batch(X, lengths)
+        return _SequenceBatches(X, lengths)
+
+    def _check_enough_data(self, X: np.ndarray) -> None:
+        if X.shape[0] < self.n_states:
+            raise DataError(
+                f"X has {X.shape[0]} time steps but n_states={self.n_states}; each state needs at least one step to "
+                "be initialised. Lower n_states or supply more data (for a streaming fit: a larger first batch)."
+            )
+
+    # -- fitting ---------------------------------------------------------------------------------------------------
+    def fit(self, X: Any, lengths: Any = None, *, reduce: Reducer | None = None) -> BaseHMM:
+        """Estimate the parameters by Baum-Welch EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a source of batches
+            The sequences concatenated along the rows; or, for a streaming fit, a list of arrays (one sequence
+            each) or of ``(X_batch, lengths_batch)`` tuples (each batch holding whole sequences), or a function
+            returning a fresh iterator of them. A streaming fit initialises from the first batch.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+        reduce : callable, optional
+            All-reduce hook for distributed EM (:func:`genlab.learn.run_em`).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        DataError
+            Bad data or ``lengths``, fewer time steps than states, or a sequence the starting parameters give
+            probability zero.
+        ParameterError
+            A bad hyperparameter, or hand-set parameters that are not valid (e.g. a ``transmat_`` row that does
+            not sum to 1).
+        """
+        self._check_hyperparameters()
+        source = self._source(X, lengths)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DegenerateFitWarning)
+            result = run_em(
+                self,
+                source,
+                n_init=1,
+                max_iter=self.n_iter,
+                tol=self.tol,
+                initialize=True,
+                random_state=self.random_state,
+                verbose=int(self.verbose),
+                verbose_interval=1,
+                reduce=reduce,
+                name=type(self).__name__,
+            )
+        _reissue_degenerate_warnings(caught)
+        self.converged_ = bool(result.converged)
+        self.n_iter_ = int(result.n_iter)
+        self.lower_bound_ = float(result.lower_bound)
+        self.lower_bounds_ = np.asarray(result.history, dtype=np.float64)
+        return self
+
+    def _needs_init(self, letter: str, name: str) -> bool:
+        """hmmlearn's rule: initialise a parameter named in ``init_params``, or one that is not set."""
+        if letter in self.init_params:
+            if hasattr(self, name) and not hasattr(self, "converged_"):
+                # set by hand on an unfitted model: the user probably meant it as the starting point
+                warnings.warn(
+                    f"{name} was set but init_params={self.init_params!r} contains {letter!r}, so fit overwrites it; "
+                    f"leave {letter!r} out of init_params to start from the value you set.",
+                    UserWarning,
+                    stacklevel=5,
+                )
+            return True
+        return not hasattr(self, name)
+
+    def _em_initialize(self, source: Any, random_state: Any) -> None:
+        X, lengths = source.first()
+        self._check_enough_data(X)
+        K = self.n_states
+        if self._needs_init("s", "startprob_"):
+            self.startprob_ = np.full(K, 1.0 / K)
+        if self._needs_init("t", "transmat_"):
+            self.transmat_ = np.full((K, K), 1.0 / K)
+        self._init_emissions(X, lengths)
+        self._check_parameters()
+        self.n_features_in_ = int(X.shape[1])
+
+    def _log_start_trans(self) -> tuple[np.ndarray, np.ndarray]:
+        return _log(self.startprob_), _log(self.transmat_)
+
+    def _method(self) -> str:
+        return IMPLEMENTATIONS[self.implementation]
+
+    def _em_e_step(self, X: np.ndarray, lengths: np.ndarray | None) -> tuple[HMMStatistics, float, float]:
+        # The driver's second batch element carries the lengths of the sequences in the batch (module docstring).
+        lengths = check_lengths(lengths, X.shape[0])
+        self._check_X_against_parameters(X)
+        log_start, log_trans = self._log_start_trans()
+        result = kernels.forward_backward(log_start, log_trans, self._log_emission(X), lengths, method=self._method())
+        impossible = np.flatnonzero(~np.isfinite(result.log_likelihood))
+        if impossible.size:
+            raise DataError(
+                f"sequence {impossible[0]} of a batch has probability zero under the current parameters (a forbidden "
+                "start, transition or emission), so EM cannot learn from it; check the data or the hand-set "
+                "parameters' zeros."
+            )
+        stats = self._statistics_class(
+            start=result.start_counts,
+            transitions=result.transition_counts,
+            **self._emission_statistics(X, result.posteriors),
+        )
+        return stats, float(result.log_likelihood.sum()), float(X.shape[0])
+
+    def _em_m_step(self, stats: HMMStatistics) -> None:
+        # hmmlearn's Dirichlet MAP update: a prior below 1 can push a count negative; the constrained maximum then
+        # sets it to 0. Entries that are exactly 0 stay 0 (structural zeros of e.g. a left-right model).
+        if "s" in self.params:
+            counts = np.maximum(np.asarray(self.startprob_prior) - 1.0 + stats.start, 0.0)
+            counts = np.where(self.startprob_ == 0, 0.0, counts)
+            self.startprob_ = _normalize_rows(counts, self.startprob_, "startprob_")[0]
+        if "t" in self.params:
+            counts = np.maximum(np.asarray(self.transmat_prior) - 1.0 + stats.transitions, 0.0)
+            counts = np.where(self.transmat_ == 0, 0.0, counts)
+            self.transmat_ = _normalize_rows(counts, self.transmat_, "transmat_")
+        self._m_step_emissions(stats)
+
+    def _em_objective(self, log_likelihood: float, weight: float) -> float:
+        # hmmlearn's monitor tracks, and applies tol to, the total log-likelihood (not per step).
+        return log_likelihood
+
+    def _em_get_parameters(self) -> dict[str, Any]:
+        names = ("startprob_", "transmat_", *self._emission_storage)
+        return {name: np.copy(getattr(self, name)) for name in names}
+
+    def _em_set_parameters(self, params: dict[str, Any]) -> None:
+        for name, value in params.items():
+            setattr(self, name, value)
+
+    # -- scoring ---------------------------------------------------------------------------------------------------
+    def _prepare(self, X: Any, lengths: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Validate a fitted model and data; return ``X``, ``lengths`` and the emission log-densities (T, K)."""
+        self._check_fitted()
+        X, lengths = self._validate_batch(X, lengths)
+        self._check_X_against_parameters(X)
+        return X, lengths, self._log_emission(X)
+
+    def log_prob(self, X: Any, lengths: Any = None) -> np.ndarray:
+        """Log-likelihood of each sequence, ``log p(x^n)``, in nats (forward algorithm; exact).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int of shape (n_sequences,), optional
+
+        Returns
+        -------
+        ndarray of shape (n_sequences,)
+            ``-inf`` for a sequence the model cannot produce.
+        """
+        _, lengths, log_emission = self._prepare(X, lengths)
+        log_start, log_trans = self._log_start_trans()
+        return kernels.forward(log_start, log_trans, log_emission, lengths, method=self._method())
+
+    def total_log_likelihood(self, X: Any, lengths: Any = None) -> float:
+        """Total log-likelihood of all sequences in nats: what hmmlearn's ``score`` returns."""
+        return float(np.sum(self.log_prob(X, lengths)))
+
+    def score(self, X: Any, lengths: Any = None) -> float:
+        """Mean log-likelihood per time step in nats (higher is better).
+
+        Note: genlab's ``score`` is per unit (a time step) so that models compare across data sets; hmmlearn's
+        ``score`` is the total log-likelihood, which is :meth:`total_log_likelihood` here. The second positional
+        argument is ``lengths`` (scikit-learn's model selection passes ``None`` there).
+        """
+        X, lengths = self._validate_batch(X, lengths)
+        return self.total_log_likelihood(X, lengths) / X.shape[0]
+
+    def n_units(self, X: Any) -> int:
+        """Number of time steps in ``X`` (the unit of :meth:`score`)."""
+        return int(self._validate_X(X).shape[0])
+
+    def score_samples(self, X: Any, lengths: Any = None) -> tuple[float, np.ndarray]:
+        """hmmlearn's ``score_samples``: the total log-likelihood and the posteriors (n_samples, K)."""
+        _, lengths, log_emission = self._prepare(X, lengths)
+        log_start, log_trans = self._log_start_trans()
+        result = kernels.forward_backward(log_start, log_trans, log_emission, lengths, method=self._method())
+        return float(result.log_likelihood.sum()), result.posteriors
+
+    def predict_proba(self, X: Any, lengths: Any = None) -> np.ndarray:
+        """Posterior state probabilities ``p(z_t = k | x)`` of each time step; shape (n_samples, K)."""
+        return self.score_samples(X, lengths)[1]
+
+    def decode(self, X: Any, lengths: Any = None, algorithm: str | None = None) -> tuple[float, np.ndarray]:
+        """Most likely state sequence of ``X`` (hmmlearn's ``decode``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int of shape (n_sequences,), optional
+        algorithm : {"viterbi", "map"}, optional
+            Default: the model's ``algorithm``. "viterbi": the jointly most probable path of each sequence;
+            "map": the most probable state at each step (maximum posterior marginals).
+
+        Returns
+        -------
+        log_prob : float
+            For "viterbi", ``sum_n log p(x^n, z^n*)`` over the sequences (as hmmlearn). For "map", as hmmlearn,
+            the sum over the steps of the largest posterior *probability* (not a log-probability).
+        states : ndarray of shape (n_samples,), int64
+        """
+        algorithm = self.algorithm if algorithm is None else algorithm
+        check_in(algorithm, "algorithm", DECODER_ALGORITHMS)
+        if algorithm == "map":
+            posteriors = self.predict_proba(X, lengths)
+            return float(posteriors.max(axis=1).sum()), posteriors.argmax(axis=1).astype(np.int64)
+        _, lengths, log_emission = self._prepare(X, lengths)
+        log_start, log_trans = self._log_start_trans()
+        log_prob, states = kernels.viterbi(log_start, log_trans, log_emission, lengths)
+        return float(log_prob.sum()), states
+
+    def predict(self, X: Any, lengths: Any = None) -> np.ndarray:
+        """The decoded state of each time step (by the model's ``algorithm``); shape (n_samples,)."""
+        return self.decode(X, lengths)[1]
+
+    def sample(
+        self, n_samples: int = 1, *, random_state: Any = None, currstate: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Draw one sequence of ``n_samples`` steps and its hidden states.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of time steps.
+        random_state : None, int, numpy Generator or RandomState
+            ``None`` draws fresh entropy (hmmlearn would fall back to the model's ``random_state``).
+        currstate : int, optional
+            Start in this state instead of drawing it from ``startprob_`` (to continue a sampled sequence).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        states : ndarray of shape (n_samples,), int64
+        """
+        self._check_fitted()
+        n_samples = check_positive_int(n_samples, "n_samples")
+        rng = check_random_state(random_state)
+        log_start, log_trans = self._log_start_trans()
+        if currstate is not None:
+            if not isinstance(currstate, numbers.Integral) or not 0 <= currstate < self.n_states:
+                raise ParameterError(f"currstate must be a state index in [0, {self.n_states}); got {currstate!r}.")
+            log_start = np.full(self.n_states, -np.inf)
+            log_start[int(currstate)] = 0.0
+        states = kernels.sample_paths(log_start, log_trans, np.array([n_samples]), random_state=rng)
+        return self._sample_emissions(states, rng), states
+
+    # -- model selection -------------------------------------------------------------------------------------------
+    @property
+    def n_parameters(self) -> int:
+        """Free scalar parameters of the model (all of them, as hmmlearn's ``bic`` counts)."""
+        check_is_fitted(self, ["startprob_", "transmat_", *self._emission_attributes])
+        return int(sum(self._n_fit_scalars_per_param().values()))
+
+    def bic(self, X: Any, lengths: Any = None) -> float:
+        """Bayesian information criterion (lower is better): ``-2 log L + p log T``, T the number of steps."""
+        X, lengths = self._validate_batch(X, lengths)
+        return -2.0 * self.total_log_likelihood(X, lengths) + self.n_parameters * np.log(X.shape[0])
+
+    def aic(self, X: Any, lengths: Any = None) -> float:
+        """Akaike information criterion (lower is better): ``-2 log L + 2 p``."""
+        return -2.0 * self.total_log_likelihood(X, lengths) + 2.0 * self.n_parameters
+
+    def get_stationary_distribution(self) -> np.ndarray:
+        """The stationary distribution of the state chain (left eigenvector of ``transmat_`` for eigenvalue 1)."""
+        check_is_fitted(self, "transmat_")
+        eigenvalues, eigenvectors = np.linalg.eig(np.asarray(self.transmat_).T)
+        vector = np.real_if_close(eigenvectors[:, np.argmax(eigenvalues.real)])
+        return np.real(vector / vector.sum())
