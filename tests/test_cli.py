@@ -222,7 +222,7 @@ def test_unknown_family(tmp_path, blobs_csv):
     assert_user_error(
         invoke("fit", "wavenet", blobs_csv, "--out", tmp_path / "m.genlab"),
         "unknown model family 'wavenet'",
-        "known families: ar, gmm, markov",
+        "known families: ar, gmm, hmm, markov",
     )
 
 

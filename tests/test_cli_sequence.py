@@ -123,3 +123,58 @@ def test_sequence_user_errors(tmp_path, text_file):
     genlab.GaussianMixture(n_components=1).fit(np.random.default_rng(0).normal(size=(20, 2))).save(gmm_path)
     assert_user_error(invoke("export", gmm_path, "--arpa", tmp_path / "g.arpa"), "only MarkovChain")
     assert_user_error(invoke("sample", gmm_path, "-n", 3, "--prompt", "hi"), "--prompt applies to text models")
+
+
+@pytest.fixture
+def hmm_csv(tmp_path):
+    truth = genlab.GaussianHMM(3, covariance_type="diag", init_params="")
+    truth.startprob_ = np.array([1.0, 0.0, 0.0])
+    truth.transmat_ = np.array([[0.95, 0.05, 0.0], [0.0, 0.95, 0.05], [0.05, 0.0, 0.95]])
+    truth.means_ = np.array([[0.0, 0.0], [5.0, 5.0], [-5.0, 5.0]])
+    truth.covars_ = np.ones((3, 2))
+    X1, s1 = truth.sample(300, random_state=1)
+    X2, s2 = truth.sample(200, random_state=2)
+    path = tmp_path / "hmm.csv"
+    np.savetxt(path, np.c_[np.r_[np.zeros(300), np.ones(200)], np.r_[X1, X2]], delimiter=",", header="seq,a,b",
+               comments="")
+    return path, np.r_[X1, X2], np.r_[s1, s2]
+
+
+def test_hmm_fit_decode_score(tmp_path, hmm_csv):
+    from scipy.optimize import linear_sum_assignment
+
+    path, X, true_states = hmm_csv
+    model_path = tmp_path / "h.genlab"
+    result = invoke("fit", "hmm", path, "--states", 3, "--lengths-column", "seq", "--out", model_path)
+    assert result.exit_code == 0, result.output
+    model = genlab.load(model_path)
+    assert model.means_.shape == (3, 2)  # the id column is not modelled
+    states_csv, plot = tmp_path / "states.csv", tmp_path / "states.png"
+    result = invoke("decode", model_path, path, "--lengths-column", "seq", "--out", states_csv, "--plot", plot)
+    assert result.exit_code == 0, result.output
+    decoded = np.loadtxt(states_csv, skiprows=1).astype(int)
+    np.testing.assert_array_equal(decoded, model.decode(X, [300, 200])[1])
+    confusion = np.zeros((3, 3))
+    np.add.at(confusion, (true_states, decoded), 1)
+    rows, cols = linear_sum_assignment(-confusion)
+    assert confusion[rows, cols].sum() / len(X) > 0.97  # states recovered up to relabelling
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = invoke("score", model_path, path, "--lengths-column", "seq", "--json")
+    import json
+
+    assert json.loads(result.stdout)["log_likelihood_per_step"] == pytest.approx(model.score(X, [300, 200]), rel=1e-12)
+    same = invoke("score", model_path, tmp_path / "nope.csv", "--lengths", "300,200")
+    assert_user_error(same, "does not exist")
+
+
+def test_hmm_user_errors(tmp_path, hmm_csv):
+    path, _, _ = hmm_csv
+    out = tmp_path / "x.genlab"
+    assert_user_error(invoke("fit", "hmm", path, "--lengths-column", "nope", "--out", out), "no column 'nope'", "seq")
+    assert_user_error(invoke("fit", "hmm", path, "--lengths", "10,10", "--out", out), "lengths sum to 20")
+    assert_user_error(
+        invoke("fit", "hmm", path, "--lengths", "300,200", "--lengths-column", "seq", "--out", out), "not both"
+    )
+    gmm_path = tmp_path / "g.genlab"
+    genlab.GaussianMixture(n_components=1).fit(np.random.default_rng(0).normal(size=(20, 2))).save(gmm_path)
+    assert_user_error(invoke("decode", gmm_path, path), "decode needs a hidden Markov model")

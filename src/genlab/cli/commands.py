@@ -60,18 +60,22 @@ def _score_text(model: Any, data: Path) -> tuple[dict[str, Any], list[tuple[str,
     return report, lines
 
 
-def _score_series(model: Any, data: Path, lengths: list[int] | None) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    from genlab.data.tabular import load_table
+def _score_series(
+    model: Any, data: Path, lengths: str | None, lengths_column: str | None
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    from genlab.cli.hmm import as_model_input, load_sequences
 
-    X = load_table(data)
+    X, lengths = load_sequences(data, lengths, lengths_column)
+    X = as_model_input(model, X)
+    order = getattr(model, "order_", None)  # autoregressive models condition on each series' first values
     with _naming(data):
         mean = model.score(X, lengths=lengths)
-        n_steps = model.n_units(X, lengths=lengths)
+        n_steps = model.n_units(X, lengths=lengths) if order is not None else X.shape[0]
     report = {"n_predicted_steps": n_steps, "log_likelihood_per_step": mean, "n_dimensions": X.shape[1]}
+    given = f", {n_steps} predicted given the first {order} of each series" if order is not None else ""
     lines = [
-        ("data", f"{data} ({X.shape[0]} steps, {n_steps} predicted given the first {model.order_} of each series)"),
+        ("data", f"{data} ({X.shape[0]} steps{given})"),
         ("log-likelihood", f"{mean:.6f} nats per time step"),
-        ("bits per dimension", f"{-mean / (X.shape[1] * math.log(2.0)):.6f}"),
     ]
     return report, lines
 
@@ -88,16 +92,18 @@ def score(
         ),
     ],
     lengths: Annotated[
-        str | None, typer.Option("--lengths", help="Series models: lengths of stacked series, e.g. 100,250.")
+        str | None, typer.Option("--lengths", help="Sequence models: lengths of stacked sequences, e.g. 100,250.")
+    ] = None,
+    lengths_column: Annotated[
+        str | None, typer.Option("--lengths-column", help="Sequence models: a sequence-id column (name or index).")
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of a table.")] = False,
 ) -> None:
     """Mean log-likelihood of DATA under MODEL, in nats per unit and in bits.
 
     Tables: nats per sample and bits per dimension. Text (n-gram models): nats and bits per character (or token)
-    and perplexity. Series: nats per time step.
+    and perplexity. Sequences of vectors (autoregressive models, HMMs): nats per time step.
     """
-    from genlab.cli.sequence import parse_lengths
     from genlab.io import load
 
     model = load(model_path)
@@ -105,7 +111,7 @@ def score(
     if unit == "token":
         report, lines = _score_text(model, data)
     elif unit == "time step":
-        report, lines = _score_series(model, data, parse_lengths(lengths))
+        report, lines = _score_series(model, data, lengths, lengths_column)
     else:
         report, lines = _score_table(model, data)
     if json_output:
@@ -156,11 +162,8 @@ def sample(
                 handle.write(text + "\n")
             typer.echo(f"wrote {len(drawn)} tokens to {out}")
         return
-    if unit == "time step":
-        X = model.sample(n_samples, random_state=seed)
-    else:
-        drawn = model.sample(n_samples, random_state=seed)
-        X = drawn[0] if isinstance(drawn, tuple) else drawn  # latent-variable models also return the latent values
+    drawn = model.sample(n_samples, random_state=seed)
+    X = drawn[0] if isinstance(drawn, tuple) else drawn  # latent-variable models also return the latent values
     if out is None:
         write_csv(sys.stdout, X)
         return

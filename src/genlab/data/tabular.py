@@ -28,7 +28,7 @@ import numpy as np
 from genlab.errors import DataError
 from genlab.utils.files import atomic_write
 
-__all__ = ["TABLE_EXTENSIONS", "load_table", "save_table", "write_csv"]
+__all__ = ["TABLE_EXTENSIONS", "load_table", "save_table", "table_header", "write_csv"]
 
 #: Extensions :func:`load_table` reads.
 TABLE_EXTENSIONS = (".csv", ".tsv", ".txt", ".npy")
@@ -224,7 +224,8 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _load_text(name: str) -> np.ndarray:
+def _sniff(name: str) -> tuple[list[tuple[int, str]], str | None, list[str], bool]:
+    """The first significant lines, the delimiter, the first row's cells and whether that row is a header."""
     head: list[tuple[int, str]] = []
     for item in _significant_lines(name):
         head.append(item)
@@ -241,6 +242,22 @@ def _load_text(name: str) -> np.ndarray:
         delimiter = None  # runs of spaces and tabs
     first_cells = _split(sample[0], delimiter)
     has_header = all(cell and not _is_number(cell) for cell in first_cells)
+    return head, delimiter, first_cells, has_header
+
+
+def table_header(path: str | os.PathLike[str]) -> list[str] | None:
+    """The column names of a text table's header row, or ``None`` (no header, or a ``.npy`` file)."""
+    name = os.fspath(path)
+    if os.path.splitext(name)[1].lower() == ".npy":
+        return None
+    if not os.path.isfile(name):
+        raise DataError(f"data file {name!r} does not exist; check the path.")
+    _, _, first_cells, has_header = _sniff(name)
+    return [cell.strip().strip('"') for cell in first_cells] if has_header else None
+
+
+def _load_text(name: str) -> np.ndarray:
+    head, delimiter, first_cells, has_header = _sniff(name)
     if has_header and len(head) == 1:
         raise DataError(f"{name!r} has a header row (line {head[0][0]}) but no data rows.")
     header_line = head[0][0] if has_header else 0
