@@ -6,8 +6,8 @@ Run them from the repository root::
     python -m bench gmm --quick --no-record
 
 Each benchmark is a module of this package with ``NAME``, ``SUMMARY``, ``add_arguments(parser)`` and
-``run(args) -> bench.harness.BenchmarkReport``, listed in :data:`BENCHMARKS`. See
-``bench/README.md``.
+``run(args)`` returning a :class:`bench.harness.BenchmarkReport` (or a list of them, one per peer,
+each recorded as its own section), listed in :data:`BENCHMARKS`. See ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from __future__ import annotations
 #: Benchmark name on the command line -> module that implements it.
 BENCHMARKS: dict[str, str] = {
     "gmm": "bench.gmm",
+    "ngram": "bench.ngram",
+    "ar": "bench.ar",
 }
 
 __all__ = ["BENCHMARKS"]

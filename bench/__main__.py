@@ -12,6 +12,7 @@ from types import ModuleType
 from bench import BENCHMARKS
 from bench.harness import (
     RESULTS_PATH,
+    BenchmarkReport,
     BenchmarkUnavailable,
     append_results,
     busy_machine_warning,
@@ -101,23 +102,27 @@ def main(argv: list[str] | None = None) -> int:
 
     set_thread_limit(args.threads)
     try:
-        report = _load(args.benchmark).run(args)
+        result = _load(args.benchmark).run(args)
     except BenchmarkUnavailable as exc:
         print(f"python -m bench {args.benchmark}: {exc}", file=sys.stderr)
         return 2
+    # a benchmark returns one report, or several (e.g. one per peer), each printed and recorded as a section
+    reports = [result] if isinstance(result, BenchmarkReport) else list(result)
     with limit_threads(args.threads):  # record the thread counts the measurements ran with
         machine = machine_info(load_before)
-    report.parameters["threads"] = str(args.threads) if args.threads else "library defaults"
-    report.notes.extend(warnings)
-    print_report(report, console)
+    for report in reports:
+        report.parameters["threads"] = str(args.threads) if args.threads else "library defaults"
+        report.notes.extend(warnings)
+        print_report(report, console)
 
     if args.no_record:
         console.print("[dim]Not recorded (--no-record).[/]")
     elif args.self_check and args.results is None:
         console.print("[dim]Self-check: not recorded (pass --results PATH to record it).[/]")
     else:
-        path = append_results(report, args.results or RESULTS_PATH, machine=machine)
-        console.print(f"Recorded in {path}")
+        for report in reports:
+            path = append_results(report, args.results or RESULTS_PATH, machine=machine)
+            console.print(f"Recorded {report.benchmark} in {path}")
     return 0
 
 

@@ -9,8 +9,10 @@ any model family:
   and other first-call costs are excluded) and then measures its peak memory in one separate run
   under :mod:`tracemalloc`; it returns a :class:`Measurement`. :func:`set_thread_limit` caps the
   BLAS, OpenMP and Numba threads of every measured run.
-* :class:`Comparison` pairs the genlab and the peer measurements of one case;
-  :class:`BenchmarkReport` collects the cases of one benchmark run together with its parameters.
+* :class:`Comparison` pairs the genlab and the peer measurements of one case (the peer may be
+  missing for some cases, e.g. orders it does not support or would take too long on: its cells show
+  :data:`MISSING`); :class:`BenchmarkReport` collects the cases of one benchmark run together with
+  its parameters.
 * :func:`print_report` renders the comparison tables on the terminal with rich;
   :func:`append_results` appends a Markdown section (date, command line, machine description, table)
   to ``bench/RESULTS.md``.
@@ -47,6 +49,9 @@ RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
 #: Repository root (the folder that holds ``bench/``).
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+#: Cell text where a case has no peer measurement (the peer was not run on it).
+MISSING = "—"
+
 #: Environment variables worth recording: they change how many threads run.
 THREAD_ENV_VARS = (
     "OMP_NUM_THREADS",
@@ -79,6 +84,8 @@ How to read the tables:
   genlab uses less.
 * The quality figure is named in each section (for Gaussian mixtures: the final `lower_bound_`, the
   mean log-likelihood per sample); genlab's and the peer's should agree.
+* — in a peer column: the peer was not run on that case (too slow, or a size it does not support); the
+  section's notes say why.
 """
 
 
@@ -325,8 +332,10 @@ class Comparison:
         Name of the case, e.g. ``"full"`` for the full-covariance Gaussian mixture.
     genlab : Measurement
         genlab's measurement.
-    peer : Measurement
-        The peer's measurement.
+    peer : Measurement or None
+        The peer's measurement; None where the peer was not run on this case (a size it cannot handle
+        or would take too long on): its cells and the ratios then show :data:`MISSING`, and the
+        report's notes should say why.
     extras : list of Extra
         Further columns, in order.
     flags : list of str
@@ -335,18 +344,22 @@ class Comparison:
 
     case: str
     genlab: Measurement
-    peer: Measurement
+    peer: Measurement | None
     extras: list[Extra] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
 
     @property
     def speed_ratio(self) -> float:
-        """Peer median time / genlab median time: > 1 means genlab is faster."""
+        """Peer median time / genlab median time: > 1 means genlab is faster; NaN without a peer."""
+        if self.peer is None:
+            return float("nan")
         return _ratio(self.peer.median_s, self.genlab.median_s)
 
     @property
     def memory_ratio(self) -> float:
-        """genlab peak memory / peer peak memory: < 1 means genlab uses less."""
+        """genlab peak memory / peer peak memory: < 1 means genlab uses less; NaN without a peer."""
+        if self.peer is None:
+            return float("nan")
         return _ratio(self.genlab.peak_mib, self.peer.peak_mib)
 
 
@@ -446,16 +459,17 @@ def _table_rows(report: BenchmarkReport) -> list[list[tuple[str, bool]]]:
     extra_labels = [top for top, _ in _table_columns(report)[9:]]
     rows = []
     for c in report.comparisons:
+        peer = c.peer
         cells = [
             c.case,
             f"{format_seconds(c.genlab.median_s)} / {format_seconds(c.genlab.min_s)}",
-            f"{format_seconds(c.peer.median_s)} / {format_seconds(c.peer.min_s)}",
-            format_ratio(c.speed_ratio),
+            MISSING if peer is None else f"{format_seconds(peer.median_s)} / {format_seconds(peer.min_s)}",
+            MISSING if peer is None else format_ratio(c.speed_ratio),
             format_mib(c.genlab.peak_mib),
-            format_mib(c.peer.peak_mib),
-            format_ratio(c.memory_ratio),
+            MISSING if peer is None else format_mib(peer.peak_mib),
+            MISSING if peer is None else format_ratio(c.memory_ratio),
             format_quality(c.genlab.quality),
-            format_quality(c.peer.quality),
+            MISSING if peer is None else format_quality(peer.quality),
         ]
         row = [(text, False) for text in cells]
         by_label = {e.label: e for e in c.extras}
@@ -483,8 +497,8 @@ def render_tables(report: BenchmarkReport, width: int | None = None) -> list[Any
     Returns
     -------
     list of rich.table.Table
-        Speed ratios of at least 1 (genlab as fast or faster) are green, below 1 red; flagged cells
-        are red.
+        Speed ratios of at least 1 (genlab as fast or faster) are green, below 1 red (no colour
+        where the case has no peer); flagged cells are red.
     """
     from rich.table import Table
 
@@ -527,7 +541,7 @@ def render_tables(report: BenchmarkReport, width: int | None = None) -> list[Any
             for i in indices:
                 text, flagged = row[i]
                 style = "bold red" if flagged else None
-                if i == _SPEED_RATIO_COLUMN:
+                if i == _SPEED_RATIO_COLUMN and comparison.peer is not None:
                     style = "green" if comparison.speed_ratio >= 1 else "red"
                 cells.append(f"[{style}]{_rich_escape(text)}[/]" if style else _rich_escape(text))
             table.add_row(*cells)

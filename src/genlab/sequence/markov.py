@@ -36,7 +36,7 @@ _LN10 = math.log(10.0)
 
 
 class MarkovChain(GenerativeModel):
-    """An n-gram language model: each token depends on the N-1 tokens before it.
+    """A Markov chain of order k over tokens: each token depends on the k tokens before it ((k+1)-gram model).
 
     ``order`` is the Markov order k: each token depends on the k tokens before it, which makes the model an
     (k+1)-gram model in n-gram terms (``order=1`` is a first-order chain over bigrams; ``order=4`` a 5-gram model,
