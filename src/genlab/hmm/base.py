@@ -180,8 +180,11 @@ class BaseHMM(GenerativeModel, abc.ABC):
     Notes
     -----
     **Fitting** (Baum-Welch). Before the first iteration the parameters named in ``init_params`` (and any that are
-    not set) are initialised: ``startprob_`` and ``transmat_`` uniform, the emissions by the family's rule.
-    Parameters set by hand and left out of ``init_params`` are the starting point. Each iteration runs the
+    not set) are initialised: ``startprob_`` and ``transmat_`` uniform, the emissions by the family's rule (with an
+    int ``random_state``, exactly hmmlearn's initial emissions). hmmlearn (since 0.2.8) instead draws ``startprob_``
+    and each ``transmat_`` row from a Dirichlet(1/K, ..., 1/K), whose draws often put almost all of a row on one
+    state; Baum-Welch escapes such a start slowly and often ends with merged states, so genlab keeps the uniform
+    start. Parameters set by hand and left out of ``init_params`` are the starting point. Each iteration runs the
     forward-backward pass on every sequence and updates the parameters named in ``params``:
 
     * ``startprob_ ∝ max(startprob_prior - 1 + E[# sequences starting in k], 0)``,
