@@ -513,6 +513,22 @@ def _is_symmetric(matrices: np.ndarray) -> np.ndarray:
     return difference <= 1e-8 * np.maximum(scale, np.finfo(np.float64).tiny)
 
 
+def inverse_wishart_mean(scale: np.ndarray, dof: float) -> np.ndarray:
+    """E[Sigma] = Psi / (nu - D - 1) of an inverse-Wishart(Psi, nu), shape (D, D).
+
+    Raises
+    ------
+    ParameterError
+        If dof <= D + 1, where E[Sigma] is infinite.
+    """
+    d = scale.shape[0]
+    if dof <= d + 1:
+        raise ParameterError(
+            f"E[Sigma] of the inverse-Wishart is finite only for dof > D + 1 = {d + 1}; got dof {dof!r}."
+        )
+    return scale / (dof - d - 1)
+
+
 class NormalInverseWishart:
     r"""Normal-inverse-Wishart prior on a Gaussian's mean and full covariance.
 
@@ -592,13 +608,7 @@ class NormalInverseWishart:
         ParameterError
             If dof <= D + 1, where E[Sigma] is infinite.
         """
-        d = self.n_features
-        if self.dof <= d + 1:
-            raise ParameterError(
-                f"E[Sigma] of the inverse-Wishart is finite only for dof > D + 1 = {d + 1}; "
-                f"got dof {self.dof!r}."
-            )
-        return self.scale / (self.dof - d - 1)
+        return inverse_wishart_mean(self.scale, self.dof)
 
     @property
     def mode(self) -> tuple[np.ndarray, np.ndarray]:

@@ -20,6 +20,7 @@ import numpy as np
 from scipy import linalg
 from scipy import stats as scipy_stats
 
+from genlab.distributions.priors import inverse_wishart_mean
 from genlab.errors import DataError, ParameterError
 from genlab.utils.random import check_random_state
 from genlab.utils.validation import check_positive_int
@@ -174,12 +175,7 @@ class MatrixNormalInverseWishart:
         ParameterError
             If dof <= D + 1, where E[Sigma] is infinite.
         """
-        d = self.n_features
-        if self.dof <= d + 1:
-            raise ParameterError(
-                f"E[Sigma] of the inverse-Wishart is finite only for dof > D + 1 = {d + 1}; got dof {self.dof!r}."
-            )
-        return self.scale / (self.dof - d - 1)
+        return inverse_wishart_mean(self.scale, self.dof)
 
     def as_dict(self) -> dict[str, Any]:
         """The four parameters by name (arrays are copies); ``MatrixNormalInverseWishart(**d)`` rebuilds it."""
