@@ -6,7 +6,7 @@ The core import is light: NumPy, SciPy and scikit-learn; neural models (PyTorch)
 from genlab import errors
 from genlab._version import __version__
 from genlab.base import GenerativeModel, check_is_fitted, registered_models
-from genlab.hmm import CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
+from genlab.hmm import CategoricalHMM, GaussianHMM, HiddenSemiMarkovModel, MultinomialHMM, PoissonHMM
 from genlab.io import load
 from genlab.mixture import BayesianGaussianMixture, GaussianMixture
 from genlab.sequence import MarkovChain, Vocabulary
@@ -18,6 +18,7 @@ __all__ = [
     "GaussianHMM",
     "GaussianMixture",
     "GenerativeModel",
+    "HiddenSemiMarkovModel",
     "LinearAutoRegressive",
     "MarkovChain",
     "MultinomialHMM",

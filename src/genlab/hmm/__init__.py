@@ -1,8 +1,8 @@
 """Hidden Markov models: hmmlearn-compatible model classes on genlab's EM driver, and the inference kernels.
 
 Models (Baum-Welch EM; batch, streaming and distributed): :class:`GaussianHMM`, :class:`CategoricalHMM`,
-:class:`PoissonHMM`, :class:`MultinomialHMM`. Kernels (pure functions on log-probability arrays):
-:func:`forward_backward`, :func:`forward`, :func:`viterbi`, :func:`posterior_decode`, :func:`sample_paths`,
+:class:`PoissonHMM`, :class:`MultinomialHMM`; the explicit-duration :class:`HiddenSemiMarkovModel`. Kernels (pure
+functions on log-probability arrays): :func:`forward_backward`, :func:`forward`, :func:`viterbi`, :func:`posterior_decode`, :func:`sample_paths`,
 :func:`sample_posterior_paths`.
 """
 
@@ -18,6 +18,7 @@ from genlab.hmm.kernels import (
     sample_posterior_paths,
     viterbi,
 )
+from genlab.hmm.semi_markov import HiddenSemiMarkovModel
 
 __all__ = [
     "BaseHMM",
@@ -25,6 +26,7 @@ __all__ = [
     "ForwardBackwardResult",
     "GaussianHMM",
     "HMMStatistics",
+    "HiddenSemiMarkovModel",
     "MultinomialHMM",
     "PoissonHMM",
     "forward",

@@ -1,0 +1,781 @@
+"""Explicit-duration hidden semi-Markov model (HSMM): segments whose lengths follow a per-state distribution.
+
+A plain HMM stays in a state for a geometric number of steps; many signals (speech units, behaviour bouts,
+machine regimes, genomic segments) have durations that are not geometric. An explicit-duration HSMM draws, for each
+segment, a state, a duration from that state's duration distribution, then that many observations, i.i.d. from the
+state's emission distribution, then the next state from a transition matrix with zero diagonal (Yu 2010, "Hidden
+semi-Markov models", Artificial Intelligence 174; Murphy 2002, "Hidden semi-Markov models (segment models)").
+
+Inference is the segment-level forward-backward recursion of Yu (2010, section 3.1), in log space and compiled with
+Numba (:mod:`genlab.hmm._numba_hsmm`): O(T K D + T K^2) per sequence for T steps, K states and durations up to D,
+with a segment's emission log-likelihood read in O(1) from cumulative sums of the emission log-densities.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+import warnings
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import gammaln, logsumexp, xlogy
+from sklearn.cluster import KMeans
+
+from genlab.base import GenerativeModel, check_is_fitted
+from genlab.distributions.gaussian import (
+    COVARIANCE_TYPES,
+    GaussianStatistics,
+    gaussian_log_prob,
+    gaussian_parameters_from_statistics,
+    gaussian_statistics,
+    precisions_cholesky_from_covariances,
+)
+from genlab.errors import DataError, DegenerateFitWarning, ParameterError
+from genlab.hmm import _numba_hsmm as _nh
+from genlab.hmm.base import check_lengths
+from genlab.learn.em import ConvergenceMonitor, run_em
+from genlab.statistics import Statistics, additive, meta
+from genlab.utils.random import check_random_state, legacy_random_state
+from genlab.utils.validation import check_array_2d, check_in, check_positive_int
+
+__all__ = [
+    "HiddenSemiMarkovModel",
+    "SemiMarkovStatistics",
+    "poisson_duration_log_probs",
+]
+
+EMISSIONS = ("gaussian", "categorical")
+DURATIONS = ("poisson", "categorical")
+
+#: Rows per E-step batch (whole sequences are grouped until a batch holds at least this many rows).
+_BATCH_ROWS = 65536
+_SUM_ATOL = 1e-8 + 1e-5
+#: The largest Poisson rate the M-step returns when every expected duration sits at ``max_duration``.
+_MAX_LAMBDA = 1e6
+
+
+@dataclasses.dataclass(frozen=True)
+class SemiMarkovStatistics(Statistics):
+    """Additive expected counts of one E-step pass of an HSMM.
+
+    Attributes
+    ----------
+    start : ndarray of shape (K,)
+        Expected number of sequences whose first segment has state k.
+    transitions : ndarray of shape (K, K)
+        Expected number of segment-to-segment transitions i -> j.
+    durations : ndarray of shape (K, D)
+        Expected number of segments of state k and duration d (column d - 1). A right-censored last segment
+        observed for L steps counts as its posterior expected true duration, ``p_k(d) / S_k(L)`` over ``d >= L``
+        (the E-step of EM with the censored duration as a latent variable, so EM stays monotone).
+    weight : ndarray of shape (K,)
+        ``sum_t gamma_t(k)``, the expected number of steps in state k.
+    first, second : ndarray
+        Gaussian emissions: posterior-weighted moments about ``center`` (as
+        :class:`~genlab.distributions.GaussianStatistics`); categorical emissions: ``first`` holds the expected
+        symbol counts (K, M) and ``second`` is an empty (K, 0) array.
+    center : ndarray of shape (D,)
+        Meta: the point the Gaussian moments are taken about.
+    """
+
+    start: np.ndarray = additive()
+    transitions: np.ndarray = additive()
+    durations: np.ndarray = additive()
+    weight: np.ndarray = additive()
+    first: np.ndarray = additive()
+    second: np.ndarray = additive()
+    center: np.ndarray = meta(None)
+
+
+def poisson_duration_log_probs(lambdas: np.ndarray, max_duration: int) -> np.ndarray:
+    """Log-pmf of the shifted, truncated Poisson duration ``d = 1 + Poisson(lambda)``, ``d <= max_duration``.
+
+    Parameters
+    ----------
+    lambdas : ndarray of shape (K,)
+        Rates, >= 0 (0: every segment lasts one step).
+    max_duration : int
+
+    Returns
+    -------
+    ndarray of shape (K, max_duration)
+        Column ``d - 1`` holds ``log p(d | k)``, renormalised over ``1..max_duration``.
+    """
+    lambdas = np.asarray(lambdas, dtype=np.float64)
+    n = np.arange(max_duration, dtype=np.float64)  # d - 1
+    with np.errstate(divide="ignore"):
+        log_pmf = xlogy(n[np.newaxis, :], lambdas[:, np.newaxis]) - gammaln(n + 1.0)
+    return log_pmf - logsumexp(log_pmf, axis=1, keepdims=True)
+
+
+def _truncated_poisson_mean(lam: float, max_duration: int) -> float:
+    return float(np.dot(np.exp(poisson_duration_log_probs(np.array([lam]), max_duration)[0]), np.arange(max_duration)))
+
+
+def _truncated_poisson_rate(mean: float, max_duration: int) -> float:
+    """The rate whose truncated Poisson on 0..max_duration-1 has this mean (the exact maximum-likelihood rate)."""
+    top = max_duration - 1
+    if top == 0 or mean <= 0.0:
+        return 0.0
+    if mean >= top * (1.0 - 1e-12):
+        return _MAX_LAMBDA
+    high = max(2.0 * mean, 1.0)
+    while _truncated_poisson_mean(high, max_duration) < mean and high < _MAX_LAMBDA:
+        high *= 2.0
+    if high >= _MAX_LAMBDA:
+        return _MAX_LAMBDA
+    # the truncated mean increases with the rate, so the root is unique
+    return float(brentq(lambda lam: _truncated_poisson_mean(lam, max_duration) - mean, 0.0, high, xtol=1e-12,
+                        rtol=1e-12))  # fmt: skip
+
+
+def _log(p: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(p)
+
+
+def _normalize_rows(counts: np.ndarray, previous: np.ndarray, what: str) -> np.ndarray:
+    """Rows of ``counts`` scaled to sum to 1; an all-zero row keeps its ``previous`` value (and warns)."""
+    counts = np.atleast_2d(counts)
+    previous = np.atleast_2d(previous)
+    sums = counts.sum(axis=1, keepdims=True)
+    empty = sums[:, 0] <= 0
+    result = counts / np.where(empty[:, np.newaxis], 1.0, sums)
+    if empty.any():
+        result[empty] = previous[empty]
+        warnings.warn(
+            f"{what}: row(s) {np.flatnonzero(empty).tolist()} received no expected counts; they keep their previous "
+            "values.",
+            DegenerateFitWarning,
+            stacklevel=3,
+        )
+    return result
+
+
+class _SequenceBatches:
+    """In-memory sequences as a re-iterable source of ``(X_batch, lengths_batch)`` batches of whole sequences."""
+
+    def __init__(self, X: np.ndarray, lengths: np.ndarray, max_rows: int = _BATCH_ROWS) -> None:
+        self.X = X
+        self.lengths = lengths
+        bounds = [0]
+        rows = 0
+        for i, length in enumerate(lengths):
+            rows += int(length)
+            if rows >= max_rows and i + 1 < len(lengths):
+                bounds.append(i + 1)
+                rows = 0
+        bounds.append(len(lengths))
+        self._bounds = bounds
+        self._offsets = np.concatenate([[0], np.cumsum(lengths)])
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for first, last in zip(self._bounds[:-1], self._bounds[1:], strict=True):
+            yield self.X[self._offsets[first] : self._offsets[last]], self.lengths[first:last]
+
+    def first(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.X, self.lengths
+
+
+def _full_covariances(compact: np.ndarray, covariance_type: str, n_states: int, n_features: int) -> np.ndarray:
+    if covariance_type == "full":
+        return np.array(compact, dtype=np.float64)
+    if covariance_type == "tied":
+        return np.tile(compact, (n_states, 1, 1))
+    eye = np.eye(n_features)[np.newaxis]
+    if covariance_type == "diag":
+        return eye * compact[:, np.newaxis, :]
+    return eye * compact[:, np.newaxis, np.newaxis]
+
+
+class HiddenSemiMarkovModel(GenerativeModel):
+    """Explicit-duration hidden semi-Markov model, fitted by EM (segment-level forward-backward).
+
+    The sequence is a chain of segments. The first segment's state is drawn from ``startprob_``; a segment of state
+    k lasts d steps with probability ``p(d | k)``, ``1 <= d <= max_duration``, emits each of its steps i.i.d. from
+    state k's emission distribution, and is followed by a segment of state j with probability ``transmat_[k, j]``
+    (zero diagonal: a state does not follow itself, so the segmentation is determined by the state path).
+
+    Parameters
+    ----------
+    n_states : int, default=2
+        Number of hidden states K.
+    emission : {"gaussian", "categorical"}, default="gaussian"
+        Gaussian emissions on rows of a (T, n_features) float array, or one integer symbol 0..M-1 per step
+        (a (T,) or (T, 1) integer array).
+    covariance_type : {"diag", "full", "spherical", "tied"}, default="diag"
+        Covariance structure of Gaussian emissions (stored compactly in ``covars_``).
+    duration : {"poisson", "categorical"}, default="poisson"
+        ``"poisson"``: ``d = 1 + Poisson(lambda_k)`` truncated at ``max_duration`` and renormalised (parameter
+        ``duration_lambdas_``, (K,)); ``"categorical"``: a free pmf over ``1..max_duration`` (``duration_probs_``,
+        (K, max_duration), column ``d - 1`` for duration d).
+    max_duration : int, default=50
+        D, the longest segment. Cost and memory grow linearly with it.
+    n_features : int, optional
+        Categorical emissions: the number of symbols M (default: the largest symbol in the training data plus one).
+    reg_covar : float, default=1e-6
+        Added to the Gaussian variances in every M-step (keeps them positive).
+    n_iter : int, default=100
+        Maximum number of EM iterations.
+    tol : float, default=1e-4
+        EM stops when the mean log-likelihood per time step changes by less than ``tol``.
+    random_state : None, int, numpy Generator or RandomState
+        Seeds the initialisation (k-means for Gaussian means, random rows for categorical emissions).
+    init_params, params : str, default="stde"
+        Parameters initialised before EM / updated by it: "s" ``startprob_``, "t" ``transmat_``, "d" the duration
+        parameters, "e" the emission parameters. Leave a letter out of ``init_params`` to start from values set by
+        hand, and out of ``params`` to keep them fixed.
+    verbose : bool, default=False
+        Print the objective of every EM iteration.
+
+    Attributes
+    ----------
+    startprob_ : ndarray of shape (K,)
+    transmat_ : ndarray of shape (K, K)
+        Segment-to-segment transitions; zero diagonal when K >= 2 (``[[1.0]]`` for K = 1: a renewal process).
+    duration_lambdas_ : ndarray of shape (K,)
+        Poisson durations: ``lambda_k``; the mean duration is about ``1 + lambda_k`` when the truncation is
+        negligible.
+    duration_probs_ : ndarray of shape (K, max_duration)
+        Categorical durations: ``p(d | k)`` at ``[k, d - 1]``.
+    means_ : ndarray of shape (K, n_features)
+    covars_ : ndarray
+        Gaussian covariances in compact form: (K, n_features) "diag", (K,) "spherical", (K, D, D) "full",
+        (D, D) "tied".
+    emissionprob_ : ndarray of shape (K, M)
+        Categorical emissions.
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Mean log-likelihood per time step of the training data at the last iteration.
+    lower_bounds_ : ndarray
+        That objective at every iteration (EM never decreases it).
+
+    Notes
+    -----
+    **Right censoring.** The last segment of each sequence is right-censored: the sequence may stop in the middle
+    of a segment, whose probability is then the survivor ``S_k(L) = p(d >= L | k)`` of its observed length L instead
+    of ``p(L | k)``. ``log_prob`` is therefore the log-probability of the first T observations of an unending
+    segment process, which is what :meth:`sample` draws (the usual convention for recordings cut at an arbitrary
+    time; Yu 2010, section 3.1). The first segment starts at the first step (no left censoring). Every sequence
+    length is allowed.
+
+    **EM.** The E-step computes the expected number of sequences starting in each state, of segment transitions,
+    of segments of each (state, duration), and the per-step state posteriors ``gamma_t(k)``. A censored last
+    segment contributes its posterior expected *true* duration (``d >= L`` with probability ``p_k(d) / S_k(L)``),
+    which is EM with the unobserved rest of the duration as a latent variable; the log-likelihood therefore never
+    decreases. M-step: normalised counts for ``startprob_``, ``transmat_`` and categorical ``duration_probs_``;
+    for Poisson durations the exact maximiser for the truncated distribution, the rate whose truncated mean of
+    ``d - 1`` equals the posterior mean of ``d - 1`` (the plain posterior mean when truncation is negligible);
+    Gaussian emissions from posterior-weighted moments (:func:`~genlab.distributions.gaussian.
+    gaussian_parameters_from_statistics`), categorical emissions from expected symbol counts. Zero entries stay
+    zero. A row that receives no expected counts keeps its previous value with a
+    :class:`~genlab.errors.DegenerateFitWarning`.
+
+    **Initialisation.** ``startprob_`` uniform, ``transmat_`` uniform off the diagonal, ``duration_probs_``
+    uniform over ``1..max_duration`` or ``duration_lambdas_ = (max_duration - 1) / 2``; Gaussian means from
+    k-means (10 restarts), covariances from the data covariance; categorical emission rows drawn uniformly at random
+    and normalised.
+
+    References
+    ----------
+    S.-Z. Yu, "Hidden semi-Markov models", Artificial Intelligence 174 (2010) 215-243.
+    K. P. Murphy, "Hidden semi-Markov models (segment models)", technical note, 2002.
+    """
+
+    score_unit: ClassVar[str] = "time step"
+
+    def __init__(
+        self,
+        n_states: int = 2,
+        *,
+        emission: str = "gaussian",
+        covariance_type: str = "diag",
+        duration: str = "poisson",
+        max_duration: int = 50,
+        n_features: int | None = None,
+        reg_covar: float = 1e-6,
+        n_iter: int = 100,
+        tol: float = 1e-4,
+        random_state: Any = None,
+        init_params: str = "stde",
+        params: str = "stde",
+        verbose: bool = False,
+    ) -> None:
+        self.n_states = n_states
+        self.emission = emission
+        self.covariance_type = covariance_type
+        self.duration = duration
+        self.max_duration = max_duration
+        self.n_features = n_features
+        self.reg_covar = reg_covar
+        self.n_iter = n_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.init_params = init_params
+        self.params = params
+        self.verbose = verbose
+
+    # -- hyperparameters and parameters --------------------------------------------------------------------------
+    @property
+    def _duration_attribute(self) -> str:
+        return "duration_lambdas_" if self.duration == "poisson" else "duration_probs_"
+
+    @property
+    def _emission_attributes(self) -> tuple[str, ...]:
+        return ("means_", "covars_") if self.emission == "gaussian" else ("emissionprob_",)
+
+    def _check_hyperparameters(self) -> None:
+        check_positive_int(self.n_states, "n_states")
+        check_in(self.emission, "emission", EMISSIONS)
+        check_in(self.duration, "duration", DURATIONS)
+        check_in(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
+        if not isinstance(self.max_duration, numbers.Integral) or isinstance(self.max_duration, bool) or (
+            self.max_duration < 1
+        ):
+            raise ParameterError(
+                f"max_duration must be an int >= 1 (the longest segment, in time steps); got {self.max_duration!r}."
+            )
+        if self.n_features is not None:
+            check_positive_int(self.n_features, "n_features")
+        check_positive_int(self.n_iter, "n_iter", minimum=0)
+        for name in ("tol", "reg_covar"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+                raise ParameterError(f"{name} must be a finite number >= 0; got {value!r}.")
+        for name in ("params", "init_params"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or set(value) - set("stde"):
+                raise ParameterError(
+                    f"{name} must be a string of letters from 'stde' (s: startprob_, t: transmat_, d: durations, "
+                    f"e: emissions); got {value!r}."
+                )
+
+    def _check_probabilities(self, value: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        value = np.asarray(value, dtype=np.float64)
+        if value.shape != shape:
+            raise ParameterError(f"{name} has shape {value.shape}; expected {shape}.")
+        if not np.all(np.isfinite(value)) or np.any(value < 0):
+            raise ParameterError(f"{name} must hold finite probabilities >= 0.")
+        sums = np.atleast_1d(value.sum(axis=-1))
+        bad = np.flatnonzero(np.abs(sums - 1.0) > _SUM_ATOL)
+        if bad.size:
+            where = "" if value.ndim == 1 else f"row {bad[0]} of "
+            raise ParameterError(f"{where}{name} sums to {sums[bad[0]]:.8g}; it must sum to 1.")
+        return value
+
+    def _check_parameters(self) -> None:
+        K, D = self.n_states, self.max_duration
+        self.startprob_ = self._check_probabilities(self.startprob_, "startprob_", (K,))
+        self.transmat_ = self._check_probabilities(self.transmat_, "transmat_", (K, K))
+        if K >= 2 and np.any(np.diag(self.transmat_) != 0):
+            raise ParameterError(
+                "transmat_ must have a zero diagonal: in a semi-Markov model a segment is never followed by one of "
+                "the same state (its length is the duration distribution's business)."
+            )
+        if self.duration == "poisson":
+            lambdas = np.asarray(self.duration_lambdas_, dtype=np.float64)
+            if lambdas.shape != (K,) or not np.all(np.isfinite(lambdas)) or np.any(lambdas < 0):
+                raise ParameterError(f"duration_lambdas_ must be {K} finite rates >= 0; got {lambdas!r}.")
+            self.duration_lambdas_ = lambdas
+        else:
+            self.duration_probs_ = self._check_probabilities(self.duration_probs_, "duration_probs_", (K, D))
+        if self.emission == "gaussian":
+            means = np.asarray(self.means_, dtype=np.float64)
+            if means.ndim != 2 or means.shape[0] != K or not np.all(np.isfinite(means)):
+                raise ParameterError(f"means_ must be a finite array of shape ({K}, n_features); got {means.shape}.")
+            n_features = means.shape[1]
+            covars = np.asarray(self.covars_, dtype=np.float64)
+            expected = {
+                "diag": (K, n_features), "spherical": (K,), "full": (K, n_features, n_features),
+                "tied": (n_features, n_features),
+            }[self.covariance_type]  # fmt: skip
+            if covars.shape != expected or not np.all(np.isfinite(covars)):
+                raise ParameterError(
+                    f"covars_ for covariance_type={self.covariance_type!r} must be finite with shape {expected}; got "
+                    f"{covars.shape}."
+                )
+            self.means_, self.covars_ = means, covars
+        else:
+            emissionprob = np.asarray(self.emissionprob_, dtype=np.float64)
+            if emissionprob.ndim != 2:
+                raise ParameterError(f"emissionprob_ must have shape ({K}, M); got {emissionprob.shape}.")
+            self.emissionprob_ = self._check_probabilities(emissionprob, "emissionprob_", (K, emissionprob.shape[1]))
+
+    def _check_fitted(self) -> None:
+        check_is_fitted(self, ["startprob_", "transmat_", self._duration_attribute, *self._emission_attributes])
+        self._check_hyperparameters()
+        self._check_parameters()
+
+    def duration_distribution(self) -> np.ndarray:
+        """The duration pmf of every state; shape (K, max_duration), ``[k, d - 1] = p(d | k)``."""
+        self._check_fitted()
+        return np.exp(self._log_durations()[0])
+
+    def _log_durations(self) -> tuple[np.ndarray, np.ndarray]:
+        """``log p(d | k)`` and the log survivor ``log p(duration >= d | k)``, both (K, max_duration)."""
+        if self.duration == "poisson":
+            log_dur = poisson_duration_log_probs(self.duration_lambdas_, self.max_duration)
+        else:
+            log_dur = _log(self.duration_probs_)
+        log_surv = np.logaddexp.accumulate(log_dur[:, ::-1], axis=1)[:, ::-1]
+        return np.ascontiguousarray(log_dur), np.ascontiguousarray(log_surv)
+
+    # -- data ------------------------------------------------------------------------------------------------------
+    def _validate_X(self, X: Any) -> np.ndarray:
+        if self.emission == "gaussian":
+            return check_array_2d(X, name="X")
+        try:
+            array = np.asarray(X)
+        except (TypeError, ValueError) as exc:  # pragma: no cover - ragged input
+            raise DataError(f"X must be an array of integer symbols: {exc}.") from None
+        if array.ndim == 2 and array.shape[1] == 1:
+            array = array[:, 0]
+        if array.ndim != 1:
+            raise DataError(f"X must hold one integer symbol per time step, shape (T,) or (T, 1); got {array.shape}.")
+        if array.size == 0:
+            raise DataError("X is empty; at least one time step is needed.")
+        if array.dtype.kind not in "biuf":
+            raise DataError(f"X must hold integer symbols; got dtype {array.dtype}.")
+        if array.dtype.kind == "f":
+            bad = np.flatnonzero(~np.isfinite(array) | (array != np.round(array)))
+            if bad.size:
+                raise DataError(
+                    f"X must hold whole-number symbols; row {bad[0]} is {array[bad[0]]!r} (NaN, inf or a fraction)."
+                )
+        if np.any(array < 0):
+            raise DataError(f"X must hold symbols >= 0; row {int(np.flatnonzero(array < 0)[0])} is negative.")
+        return np.ascontiguousarray(array, dtype=np.int64)
+
+    def _validate_batch(self, X: Any, lengths: Any) -> tuple[np.ndarray, np.ndarray]:
+        X = self._validate_X(X)
+        return X, check_lengths(lengths, X.shape[0])
+
+    def _check_X_against_parameters(self, X: np.ndarray) -> None:
+        if self.emission == "gaussian":
+            if X.shape[1] != self.means_.shape[1]:
+                raise DataError(
+                    f"X has {X.shape[1]} features but the model's means_ have {self.means_.shape[1]}; pass data with "
+                    "the columns the model was fitted on."
+                )
+        else:
+            n_symbols = self.emissionprob_.shape[1]
+            if X.max() >= n_symbols:
+                row = int(np.flatnonzero(X >= n_symbols)[0])
+                raise DataError(
+                    f"symbol {int(X[row])} at row {row} is out of range: the model emits symbols 0..{n_symbols - 1}. "
+                    "Map the data to those symbols, or refit with a larger n_features."
+                )
+
+    def _log_emission(self, X: np.ndarray) -> np.ndarray:
+        """``log p(x_t | state k)``; shape (T, K)."""
+        if self.emission == "gaussian":
+            chol = precisions_cholesky_from_covariances(self.covars_, self.covariance_type)
+            return np.ascontiguousarray(gaussian_log_prob(X, self.means_, chol, self.covariance_type))
+        return np.ascontiguousarray(_log(self.emissionprob_)[:, X].T)
+
+    def _kernel_inputs(self, X: np.ndarray) -> tuple[np.ndarray, ...]:
+        log_dur, log_surv = self._log_durations()
+        return (
+            np.ascontiguousarray(_log(self.startprob_)),
+            np.ascontiguousarray(_log(self.transmat_)),
+            log_dur,
+            log_surv,
+            self._log_emission(X),
+        )
+
+    def _prepare(self, X: Any, lengths: Any) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        X, lengths = self._validate_batch(X, lengths)
+        self._check_X_against_parameters(X)
+        return X, lengths
+
+    # -- inference -------------------------------------------------------------------------------------------------
+    def _forward_backward(self, X: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, ...]:
+        K, D = self.n_states, self.max_duration
+        log_lik = np.empty(lengths.shape[0])
+        posteriors = np.zeros((X.shape[0], K))
+        start, transitions = np.zeros(K), np.zeros((K, K))
+        durations, censored = np.zeros((K, D)), np.zeros((K, D))
+        inputs = self._kernel_inputs(X)
+        _nh.forward_backward(*inputs, lengths, log_lik, posteriors, start, transitions, durations, censored)
+        return log_lik, posteriors, start, transitions, durations, censored
+
+    def log_prob(self, X: Any, lengths: Any = None) -> np.ndarray:
+        """Log-likelihood of each sequence, ``log p(x^n)`` in nats (exact; the last segment right-censored).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples,) symbols for categorical emissions
+            The sequences concatenated along the rows.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+
+        Returns
+        -------
+        ndarray of shape (n_sequences,)
+            ``-inf`` for a sequence the model cannot produce.
+        """
+        X, lengths = self._prepare(X, lengths)
+        out = np.empty(lengths.shape[0])
+        _nh.log_likelihood(*self._kernel_inputs(X), lengths, out)
+        return out
+
+    def n_units(self, X: Any) -> int:
+        """Number of time steps in ``X`` (the unit of :meth:`score`)."""
+        return int(self._validate_X(X).shape[0])
+
+    def score(self, X: Any, lengths: Any = None) -> float:
+        """Mean log-likelihood per time step in nats (higher is better)."""
+        X, lengths = self._validate_batch(X, lengths)
+        return float(np.sum(self.log_prob(X, lengths)) / X.shape[0])
+
+    def predict_proba(self, X: Any, lengths: Any = None) -> np.ndarray:
+        """Posterior state probabilities ``p(z_t = k | x)`` of every step; shape (n_samples, K)."""
+        X, lengths = self._prepare(X, lengths)
+        return self._forward_backward(X, lengths)[1]
+
+    def decode(self, X: Any, lengths: Any = None) -> tuple[float, np.ndarray]:
+        """Most probable segmentation of each sequence (segment-level Viterbi).
+
+        Returns
+        -------
+        log_prob : float
+            ``sum_n log p(x^n, s^n*)`` over the sequences, ``s^n*`` the best segmentation (states and durations;
+            the last segment right-censored).
+        states : ndarray of shape (n_samples,), int64
+            The state of every step under the best segmentations. With a zero-diagonal ``transmat_`` the state
+            path determines the segmentation.
+        """
+        X, lengths = self._prepare(X, lengths)
+        log_prob = np.empty(lengths.shape[0])
+        states = np.empty(X.shape[0], dtype=np.int64)
+        _nh.viterbi(*self._kernel_inputs(X), lengths, log_prob, states)
+        return float(log_prob.sum()), states
+
+    def predict(self, X: Any, lengths: Any = None) -> np.ndarray:
+        """The state of every step under the most probable segmentation; shape (n_samples,)."""
+        return self.decode(X, lengths)[1]
+
+    # -- sampling --------------------------------------------------------------------------------------------------
+    def sample(self, n_samples: int = 1, *, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Draw one sequence of ``n_samples`` steps and its states (the last segment cut at ``n_samples``).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features) float64, or (n_samples, 1) int64 symbols
+        states : ndarray of shape (n_samples,), int64
+        """
+        self._check_fitted()
+        n_samples = check_positive_int(n_samples, "n_samples")
+        rng = check_random_state(random_state)
+        K = self.n_states
+        dur_cdf = np.cumsum(np.exp(self._log_durations()[0]), axis=1)
+        trans_cdf = np.cumsum(self.transmat_, axis=1)
+
+        def draw(cdf: np.ndarray) -> int:
+            return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), cdf.shape[0] - 1))
+
+        states = np.empty(n_samples, dtype=np.int64)
+        state = draw(np.cumsum(self.startprob_))
+        t = 0
+        while t < n_samples:
+            d = draw(dur_cdf[state]) + 1
+            states[t : t + d] = state
+            t += d
+            state = draw(trans_cdf[state])
+        if self.emission == "gaussian":
+            n_features = self.means_.shape[1]
+            covariances = _full_covariances(self.covars_, self.covariance_type, K, n_features)
+            noise = rng.standard_normal((n_samples, n_features))
+            X = np.empty_like(noise)
+            for k in range(K):
+                rows = states == k
+                if rows.any():
+                    X[rows] = self.means_[k] + noise[rows] @ np.linalg.cholesky(covariances[k]).T
+            return X, states
+        cdf = np.cumsum(self.emissionprob_, axis=1)
+        u = rng.random(n_samples) * cdf[states, -1]
+        symbols = np.minimum((cdf[states] <= u[:, np.newaxis]).sum(axis=1), cdf.shape[1] - 1)
+        return symbols.astype(np.int64).reshape(-1, 1), states
+
+    # -- fitting ---------------------------------------------------------------------------------------------------
+    def fit(self, X: Any, lengths: Any = None) -> HiddenSemiMarkovModel:
+        """Estimate the parameters named in ``params`` by EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples,) integer symbols
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``, summing to ``n_samples``.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        DataError
+            Bad data or ``lengths``, fewer steps than states, or a sequence of probability zero under the
+            starting parameters.
+        ParameterError
+            A bad hyperparameter or invalid hand-set parameters.
+        """
+        self._check_hyperparameters()
+        X, lengths = self._validate_batch(X, lengths)
+        source = _SequenceBatches(X, lengths)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DegenerateFitWarning)
+            result = run_em(
+                self, source, n_init=1, max_iter=self.n_iter, tol=self.tol, initialize=True,
+                random_state=self.random_state, verbose=int(self.verbose), verbose_interval=1,
+                name=type(self).__name__,
+            )  # fmt: skip
+        seen: set[str] = set()
+        for record in caught:
+            if issubclass(record.category, DegenerateFitWarning):
+                if str(record.message) not in seen:
+                    seen.add(str(record.message))
+                    warnings.warn(str(record.message), DegenerateFitWarning, stacklevel=2)
+            else:
+                warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
+        self.converged_ = bool(result.converged)
+        self.n_iter_ = int(result.n_iter)
+        self.lower_bound_ = float(result.lower_bound)
+        self.lower_bounds_ = np.asarray(result.history, dtype=np.float64)
+        return self
+
+    @property
+    def monitor_(self) -> ConvergenceMonitor:
+        """The convergence history of the last fit (mean log-likelihood per step at every iteration)."""
+        monitor = ConvergenceMonitor(self.tol, self.n_iter)
+        monitor.history = [float(v) for v in getattr(self, "lower_bounds_", [])]
+        return monitor
+
+    def _needs_init(self, letter: str, name: str) -> bool:
+        return letter in self.init_params or not hasattr(self, name)
+
+    def _em_initialize(self, source: Any, random_state: Any) -> None:
+        X, _ = source.first()
+        K, D = self.n_states, self.max_duration
+        if X.shape[0] < K:
+            raise DataError(
+                f"X has {X.shape[0]} time steps but n_states={K}; each state needs at least one step to be "
+                "initialised. Lower n_states or supply more data."
+            )
+        if self._needs_init("s", "startprob_"):
+            self.startprob_ = np.full(K, 1.0 / K)
+        if self._needs_init("t", "transmat_"):
+            self.transmat_ = np.ones((K, K)) if K == 1 else (1.0 - np.eye(K)) / (K - 1)
+        if self._needs_init("d", self._duration_attribute):
+            if self.duration == "poisson":
+                self.duration_lambdas_ = np.full(K, (D - 1) / 2.0)
+            else:
+                self.duration_probs_ = np.full((K, D), 1.0 / D)
+        if self.emission == "gaussian":
+            if self._needs_init("e", "means_"):
+                kmeans = KMeans(n_clusters=K, n_init=10, random_state=legacy_random_state(self.random_state))
+                self.means_ = kmeans.fit(X).cluster_centers_
+            if self._needs_init("e", "covars_"):
+                n_features = X.shape[1]
+                cv = np.atleast_2d(np.cov(X.T)) if X.shape[0] > 1 else np.eye(n_features)
+                cv = cv + max(self.reg_covar, 1e-3) * np.eye(n_features)
+                self.covars_ = {
+                    "spherical": np.full(K, np.diag(cv).mean()), "diag": np.tile(np.diag(cv), (K, 1)),
+                    "full": np.tile(cv, (K, 1, 1)), "tied": cv,
+                }[self.covariance_type]  # fmt: skip
+            self.n_features_in_ = int(X.shape[1])
+        else:
+            if self._needs_init("e", "emissionprob_"):
+                M = int(self.n_features) if self.n_features is not None else int(X.max()) + 1
+                if X.max() >= M:
+                    raise DataError(f"X holds symbol {int(X.max())} but n_features={M}; symbols must be 0..{M - 1}.")
+                rows = check_random_state(random_state).random((K, M)) + 1e-3
+                self.emissionprob_ = rows / rows.sum(axis=1, keepdims=True)
+            self.n_features_in_ = 1
+        self._check_parameters()
+
+    def _em_e_step(self, X: np.ndarray, lengths: np.ndarray | None) -> tuple[SemiMarkovStatistics, float, float]:
+        lengths = check_lengths(lengths, X.shape[0])
+        self._check_X_against_parameters(X)
+        log_lik, posteriors, start, transitions, durations, censored = self._forward_backward(X, lengths)
+        impossible = np.flatnonzero(~np.isfinite(log_lik))
+        if impossible.size:
+            raise DataError(
+                f"sequence {impossible[0]} of a batch has probability zero under the current parameters (a forbidden "
+                "start, transition, duration or emission, or a sequence needing more segments than allowed); check "
+                "the data, max_duration or the hand-set parameters' zeros."
+            )
+        if censored.any():
+            # E[count of true duration d] for a censored segment seen for L steps: p(d) / S(L) over d >= L.
+            log_dur, log_surv = self._log_durations()
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                ratio = np.where(censored > 0, censored * np.exp(-log_surv), 0.0)
+            durations = durations + np.cumsum(ratio, axis=1) * np.exp(log_dur)
+        if self.emission == "gaussian":
+            center = self.means_.mean(axis=0)
+            g = gaussian_statistics(X, posteriors, self.covariance_type, center=center)
+            weight, first, second = g.weight, g.first, g.second
+        else:
+            M = self.emissionprob_.shape[1]
+            first = np.stack([np.bincount(X, weights=posteriors[:, k], minlength=M) for k in range(self.n_states)])
+            weight, second, center = posteriors.sum(axis=0), np.zeros((self.n_states, 0)), None
+        stats = SemiMarkovStatistics(start, transitions, durations, weight, first, second, center)
+        return stats, float(log_lik.sum()), float(X.shape[0])
+
+    def _em_m_step(self, stats: SemiMarkovStatistics) -> None:
+        if "s" in self.params:
+            self.startprob_ = _normalize_rows(stats.start, self.startprob_, "startprob_")[0]
+        if "t" in self.params:
+            self.transmat_ = _normalize_rows(stats.transitions, self.transmat_, "transmat_")
+        if "d" in self.params:
+            if self.duration == "categorical":
+                self.duration_probs_ = _normalize_rows(stats.durations, self.duration_probs_, "duration_probs_")
+            else:
+                totals = stats.durations.sum(axis=1)
+                lambdas = np.array(self.duration_lambdas_, dtype=np.float64)
+                offsets = np.arange(self.max_duration, dtype=np.float64)
+                for k in np.flatnonzero(totals > 0):
+                    mean = float(stats.durations[k] @ offsets / totals[k])
+                    lambdas[k] = _truncated_poisson_rate(mean, self.max_duration)
+                if np.any(totals <= 0):
+                    warnings.warn(
+                        f"duration_lambdas_: state(s) {np.flatnonzero(totals <= 0).tolist()} received no segments; "
+                        "they keep their previous rates.",
+                        DegenerateFitWarning,
+                        stacklevel=3,
+                    )
+                self.duration_lambdas_ = lambdas
+        if "e" not in self.params:
+            return
+        empty = stats.weight <= 0
+        if self.emission == "gaussian":
+            g = GaussianStatistics(stats.weight, stats.first, stats.second, stats.center, self.covariance_type)
+            means, covars = gaussian_parameters_from_statistics(g, reg_covar=self.reg_covar)
+            means[empty] = self.means_[empty]
+            if self.covariance_type != "tied":
+                covars[empty] = self.covars_[empty]
+            self.means_, self.covars_ = means, covars
+        else:
+            self.emissionprob_ = _normalize_rows(stats.first, self.emissionprob_, "emissionprob_")
+        if empty.any() and self.emission == "gaussian":
+            warnings.warn(
+                f"state(s) {np.flatnonzero(empty).tolist()} received no posterior weight; they keep their previous "
+                "means and covariances. Lower n_states or change the initialisation.",
+                DegenerateFitWarning,
+                stacklevel=3,
+            )
+
+    def _em_objective(self, log_likelihood: float, weight: float) -> float:
+        return log_likelihood / weight
+
+    def _em_get_parameters(self) -> dict[str, Any]:
+        names = ("startprob_", "transmat_", self._duration_attribute, *self._emission_attributes)
+        return {name: np.copy(getattr(self, name)) for name in names}
+
+    def _em_set_parameters(self, params: dict[str, Any]) -> None:
+        for name, value in params.items():
+            setattr(self, name, value)
