@@ -1,9 +1,9 @@
 """Hidden Markov models: hmmlearn-compatible model classes on genlab's EM driver, and the inference kernels.
 
 Models (Baum-Welch EM; batch, streaming and distributed): :class:`GaussianHMM`, :class:`CategoricalHMM`,
-:class:`PoissonHMM`, :class:`MultinomialHMM`; the explicit-duration :class:`HiddenSemiMarkovModel`. Kernels (pure
-functions on log-probability arrays): :func:`forward_backward`, :func:`forward`, :func:`viterbi`, :func:`posterior_decode`, :func:`sample_paths`,
-:func:`sample_posterior_paths`.
+:class:`PoissonHMM`, :class:`MultinomialHMM`; the explicit-duration :class:`HiddenSemiMarkovModel`.
+Kernels (pure functions on log-probability arrays): :func:`forward_backward`, :func:`forward`, :func:`viterbi`,
+:func:`posterior_decode`, :func:`sample_paths`, :func:`sample_posterior_paths`.
 """
 
 from genlab.hmm.base import BaseHMM, HMMStatistics
