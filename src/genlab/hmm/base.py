@@ -19,9 +19,10 @@ import dataclasses
 import numbers
 import warnings
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from genlab.base import GenerativeModel, check_is_fitted
 from genlab.data.batches import BatchSource, as_batch_source, is_streaming_input
@@ -32,7 +33,7 @@ from genlab.statistics import Statistics, additive
 from genlab.utils.random import check_random_state
 from genlab.utils.validation import check_in, check_positive_int
 
-__all__ = ["BaseHMM", "HMMStatistics", "check_lengths"]
+__all__ = ["BaseHMM", "HMMStatistics", "check_lengths", "check_states"]
 
 #: hmmlearn's ``implementation`` names mapped to the kernels' ``method`` names.
 IMPLEMENTATIONS = {"log": "log", "scaling": "scaled"}
@@ -108,12 +109,86 @@ def check_lengths(lengths: Any, n_steps: int) -> np.ndarray:
     return array.astype(np.int64)
 
 
-class _SequenceBatches:
-    """In-memory sequences as a re-iterable source of ``(X_batch, lengths_batch)`` batches of whole sequences."""
+def check_states(states: Any, n_steps: int, n_states: int) -> np.ndarray | None:
+    """Validate the partial state labels of a semi-supervised fit or query.
 
-    def __init__(self, X: np.ndarray, lengths: np.ndarray, max_rows: int = _BATCH_ROWS) -> None:
+    Parameters
+    ----------
+    states : array-like of int of shape (n_steps,), or None
+        ``-1`` for an unlabelled step, a state index in ``0..n_states-1`` for a step whose state is known.
+    n_steps : int
+        Number of rows of ``X``.
+    n_states : int
+        K.
+
+    Returns
+    -------
+    ndarray of shape (n_steps,), int64, or None
+
+    Raises
+    ------
+    DataError
+        If ``states`` is not a 1-D array of whole numbers of length ``n_steps``, or holds a value outside
+        ``-1..n_states-1``.
+    """
+    if states is None:
+        return None
+    try:
+        array = np.asarray(states)
+    except (TypeError, ValueError) as exc:  # pragma: no cover - ragged input
+        raise DataError(f"states must be a 1-D array of state indices (-1 for unlabelled steps): {exc}.") from None
+    if array.dtype.kind == "b" or array.dtype.kind not in "iuf":
+        raise DataError(f"states must hold integer state indices (-1 for an unlabelled step); got dtype {array.dtype}.")
+    if array.ndim != 1 or array.shape[0] != n_steps:
+        raise DataError(
+            f"states has shape {array.shape} but X has {n_steps} rows; give one label per time step: the known "
+            "state index, or -1 where the state is unknown."
+        )
+    if array.dtype.kind == "f" and (not np.all(np.isfinite(array)) or np.any(array != np.round(array))):
+        raise DataError("states must hold whole numbers: a state index, or -1 for an unlabelled step.")
+    array = array.astype(np.int64)
+    bad = np.flatnonzero((array < -1) | (array >= n_states))
+    if bad.size:
+        raise DataError(
+            f"states[{bad[0]}] is {int(array[bad[0]])}, outside -1..{n_states - 1}; a label must be a state index "
+            f"of the model (n_states={n_states}) or -1 for an unlabelled step."
+        )
+    return array
+
+
+def _clamp_to_states(log_emission: np.ndarray, states: np.ndarray | None) -> np.ndarray:
+    """``log_emission`` with every state but the labelled one set to ``-inf`` at the labelled steps."""
+    if states is None:
+        return log_emission
+    rows = np.flatnonzero(states >= 0)
+    if rows.size == 0:
+        return log_emission
+    clamped = np.array(log_emission, dtype=np.float64, copy=True)
+    kept = clamped[rows, states[rows]]
+    clamped[rows] = -np.inf
+    clamped[rows, states[rows]] = kept
+    return clamped
+
+
+class _LabelledLengths(NamedTuple):
+    """The second element of a batch of a semi-supervised fit: the sequences' lengths and the steps' labels."""
+
+    lengths: np.ndarray
+    states: np.ndarray
+
+
+class _SequenceBatches:
+    """In-memory sequences as a re-iterable source of ``(X_batch, lengths_batch)`` batches of whole sequences.
+
+    With ``states`` (semi-supervised fit) the second element is a :class:`_LabelledLengths`.
+    """
+
+    def __init__(
+        self, X: np.ndarray, lengths: np.ndarray, max_rows: int = _BATCH_ROWS, states: np.ndarray | None = None
+    ) -> None:
         self.X = X
         self.lengths = lengths
+        self.states = states
         # cut after the sequence that brings a batch to at least max_rows rows
         bounds = [0]
         rows = 0
@@ -128,7 +203,11 @@ class _SequenceBatches:
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for first, last in zip(self._bounds[:-1], self._bounds[1:], strict=True):
-            yield self.X[self._offsets[first] : self._offsets[last]], self.lengths[first:last]
+            rows = slice(self._offsets[first], self._offsets[last])
+            if self.states is None:
+                yield self.X[rows], self.lengths[first:last]
+            else:
+                yield self.X[rows], _LabelledLengths(self.lengths[first:last], self.states[rows])
 
     def first(self) -> tuple[np.ndarray, np.ndarray]:
         """All the data: initialisation of an in-memory fit sees every sequence (as hmmlearn's does)."""
@@ -166,6 +245,36 @@ def _normalize_rows(counts: np.ndarray, previous: np.ndarray, what: str) -> np.n
     return result
 
 
+def _update_rows(counts: np.ndarray, previous: np.ndarray, fixed: np.ndarray | None, what: str) -> np.ndarray:
+    """The constrained M-step of probability rows: fixed entries keep their values, free ones share the rest.
+
+    Maximises ``sum_j counts[i, j] log p[i, j]`` subject to the fixed entries and ``sum_j p[i, j] = 1``: the free
+    entries of row i are ``counts`` normalised to the row's free mass ``1 - sum(fixed entries)``. Without a mask
+    this is :func:`_normalize_rows`. A row with free mass but no counts on its free entries keeps its previous
+    values (with a :class:`~genlab.errors.DegenerateFitWarning`).
+    """
+    if fixed is None:
+        return _normalize_rows(counts, previous, what)
+    counts = np.atleast_2d(counts)
+    previous = np.atleast_2d(previous)
+    fixed = np.atleast_2d(fixed)
+    counts = np.where(fixed, 0.0, counts)
+    free_mass = np.maximum(1.0 - np.where(fixed, previous, 0.0).sum(axis=1, keepdims=True), 0.0)
+    sums = counts.sum(axis=1, keepdims=True)
+    empty = sums[:, 0] <= 0
+    result = np.where(fixed, previous, counts / np.where(empty[:, np.newaxis], 1.0, sums) * free_mass)
+    result[empty] = previous[empty]
+    starved = empty & (free_mass[:, 0] > 0) & ~fixed.all(axis=1)
+    if starved.any():
+        warnings.warn(
+            f"{what}: row(s) {np.flatnonzero(starved).tolist()} received no expected counts on their free entries; "
+            "they keep their previous values.",
+            DegenerateFitWarning,
+            stacklevel=3,
+        )
+    return result
+
+
 def _log(p: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         return np.log(p)
@@ -193,6 +302,25 @@ class BaseHMM(GenerativeModel, abc.ABC):
     the Dirichlet MAP estimate (the default priors of 1 give the MLE). Entries that are exactly 0 stay 0 (a
     left-right model keeps its structure). A row with no expected counts keeps its previous value and a
     :class:`~genlab.errors.DegenerateFitWarning` is issued (hmmlearn leaves such rows at 0).
+
+    **Fixed entries** (``startprob_fixed`` (K,) and ``transmat_fixed`` (K, K) boolean masks, default ``None``: all
+    free). EM keeps the masked entries at their current values and gives each row's free entries the remaining
+    mass ``1 - sum(fixed entries)``, in proportion to their (prior-adjusted) expected counts: the exact maximiser of
+    the expected log-likelihood under that constraint, so the log-likelihood still never decreases. Use it for
+    hand-designed topologies (a left-right model with a fixed self-transition, a known exit probability).
+
+    **Semi-supervised fitting.** ``fit(X, lengths, states=labels)`` takes partial state labels: ``labels[t]`` is
+    the known state of step t, or -1 where it is unknown. At a labelled step the emission log-density of every
+    other state is set to ``-inf`` before the forward-backward pass, so the posterior there is one-hot on the label
+    and the fit is exact EM for the likelihood of the data *and* the labels. When the emissions are initialised from
+    data (their letters are in ``init_params``), the initial states are first permuted to agree best with the labels
+    (Hungarian assignment on the initial posteriors of the labelled steps), so fitted state k is the labelled state
+    k. :meth:`log_prob`, :meth:`score_samples`, :meth:`predict_proba`, :meth:`decode` and :meth:`predict` take the
+    same ``states`` to condition on known states.
+
+    **Missing values** (NaN in ``X``) are marginalised where the emission family supports it
+    (:class:`~genlab.hmm.GaussianHMM`, :class:`~genlab.hmm.CategoricalHMM`; see their notes); the other families
+    raise :class:`~genlab.errors.DataError` naming the first row with a NaN.
 
     **Convergence.** ``lower_bound_`` and the monitor's history are the total log-likelihood of the training data
     (over all sequences, in nats) under the parameters of the E-step of each iteration, as hmmlearn's
@@ -232,6 +360,8 @@ class BaseHMM(GenerativeModel, abc.ABC):
         params: str = "st",
         init_params: str = "st",
         implementation: str = "log",
+        startprob_fixed: Any = None,
+        transmat_fixed: Any = None,
     ) -> None:
         self.n_states = n_states
         self.startprob_prior = startprob_prior
@@ -244,6 +374,8 @@ class BaseHMM(GenerativeModel, abc.ABC):
         self.params = params
         self.init_params = init_params
         self.implementation = implementation
+        self.startprob_fixed = startprob_fixed
+        self.transmat_fixed = transmat_fixed
 
     # -- compatibility ---------------------------------------------------------------------------------------------
     @property
@@ -288,7 +420,26 @@ class BaseHMM(GenerativeModel, abc.ABC):
             value = np.asarray(getattr(self, name), dtype=np.float64)
             if not np.all(np.isfinite(value)):
                 raise ParameterError(f"{name} must be finite; got {getattr(self, name)!r}.")
+        self._fixed_mask("startprob_fixed", (self.n_states,))
+        self._fixed_mask("transmat_fixed", (self.n_states, self.n_states))
         self._check_emission_hyperparameters()
+
+    def _fixed_mask(self, name: str, shape: tuple[int, ...]) -> np.ndarray | None:
+        """The boolean mask hyperparameter ``name`` as an array of ``shape`` (``None`` if unset)."""
+        value = getattr(self, name, None)
+        if value is None:
+            return None
+        mask = np.asarray(value)
+        if mask.dtype.kind not in "biu" or (mask.dtype.kind != "b" and not np.isin(mask, (0, 1)).all()):
+            raise ParameterError(
+                f"{name} must be a boolean mask (True: keep that entry at its current value during EM); got dtype "
+                f"{mask.dtype}."
+            )
+        if mask.shape != shape:
+            raise ParameterError(
+                f"{name} has shape {mask.shape} but the model has n_states={self.n_states}; expected shape {shape}."
+            )
+        return mask.astype(bool)
 
     def _letter_help(self) -> str:
         return ""
@@ -372,8 +523,13 @@ class BaseHMM(GenerativeModel, abc.ABC):
         X = self._validate_X(X)
         return X, check_lengths(lengths, X.shape[0])
 
-    def _source(self, X: Any, lengths: Any) -> _SequenceBatches | BatchSource:
+    def _source(self, X: Any, lengths: Any, states: Any = None) -> _SequenceBatches | BatchSource:
         if is_streaming_input(X):
+            if states is not None:
+                raise DataError(
+                    "states (semi-supervised labels) is supported only when X is one array; concatenate the "
+                    "sequences into X and pass lengths, or fit without labels."
+                )
             if lengths is not None:
                 raise DataError(
                     "lengths must be None when X is a source of batches; give each batch as an (X_batch, "
@@ -381,7 +537,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
                 )
             return as_batch_source(X, validate=self._validate_batch)
         X, lengths = self._validate_batch(X, lengths)
-        return _SequenceBatches(X, lengths)
+        return _SequenceBatches(X, lengths, states=check_states(states, X.shape[0], self.n_states))
 
     def _check_enough_data(self, X: np.ndarray) -> None:
         if X.shape[0] < self.n_states:
@@ -391,7 +547,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
             )
 
     # -- fitting ---------------------------------------------------------------------------------------------------
-    def fit(self, X: Any, lengths: Any = None, *, reduce: Reducer | None = None) -> BaseHMM:
+    def fit(self, X: Any, lengths: Any = None, *, states: Any = None, reduce: Reducer | None = None) -> BaseHMM:
         """Estimate the parameters by Baum-Welch EM.
 
         Parameters
@@ -402,6 +558,9 @@ class BaseHMM(GenerativeModel, abc.ABC):
             returning a fresh iterator of them. A streaming fit initialises from the first batch.
         lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+        states : array-like of int of shape (n_samples,), optional
+            Partial state labels for a semi-supervised fit: the known state index of a step, or -1 where it is
+            unknown (class notes). Only with an in-memory ``X``.
         reduce : callable, optional
             All-reduce hook for distributed EM (:func:`genlab.learn.run_em`).
 
@@ -412,14 +571,15 @@ class BaseHMM(GenerativeModel, abc.ABC):
         Raises
         ------
         DataError
-            Bad data or ``lengths``, fewer time steps than states, or a sequence the starting parameters give
-            probability zero.
+            Bad data or ``lengths``, bad ``states`` (wrong length, a label outside ``-1..n_states-1``, or with a
+            streaming source), fewer time steps than states, or a sequence the starting parameters (and labels)
+            give probability zero.
         ParameterError
             A bad hyperparameter, or hand-set parameters that are not valid (e.g. a ``transmat_`` row that does
             not sum to 1).
         """
         self._check_hyperparameters()
-        source = self._source(X, lengths)
+        source = self._source(X, lengths, states)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DegenerateFitWarning)
             result = run_em(
@@ -464,9 +624,36 @@ class BaseHMM(GenerativeModel, abc.ABC):
             self.startprob_ = np.full(K, 1.0 / K)
         if self._needs_init("t", "transmat_"):
             self.transmat_ = np.full((K, K), 1.0 / K)
+        emissions_from_data = set(self._emission_letters) <= set(self.init_params)
         self._init_emissions(X, lengths)
         self._check_parameters()
+        states = getattr(source, "states", None)
+        if states is not None and emissions_from_data:
+            self._align_states_to_labels(X, states)
         self.n_features_in_ = int(X.shape[1])
+
+    def _align_states_to_labels(self, X: np.ndarray, states: np.ndarray) -> None:
+        """Permute freshly initialised emissions so that state k best explains the steps labelled k."""
+        labelled = np.flatnonzero(states >= 0)
+        if labelled.size == 0:
+            return
+        log_emission = self._log_emission(X[labelled])
+        with np.errstate(invalid="ignore", under="ignore"):
+            shifted = log_emission - log_emission.max(axis=1, keepdims=True)
+            responsibilities = np.exp(shifted)
+            responsibilities /= responsibilities.sum(axis=1, keepdims=True)
+        responsibilities = np.nan_to_num(responsibilities)
+        # agreement[j, k]: how much the steps labelled j look like initial state k
+        agreement = np.zeros((self.n_states, self.n_states))
+        np.add.at(agreement, states[labelled], responsibilities)
+        _, order = linear_sum_assignment(agreement, maximize=True)
+        if np.any(order != np.arange(self.n_states)):
+            self._permute_emissions(order)
+
+    def _permute_emissions(self, order: np.ndarray) -> None:
+        """Make new state k carry the emission parameters of old state ``order[k]`` (subclasses extend)."""
+        for name in self._emission_storage:
+            setattr(self, name, np.asarray(getattr(self, name))[order])
 
     def _log_start_trans(self) -> tuple[np.ndarray, np.ndarray]:
         return _log(self.startprob_), _log(self.transmat_)
@@ -475,16 +662,22 @@ class BaseHMM(GenerativeModel, abc.ABC):
         return IMPLEMENTATIONS[self.implementation]
 
     def _em_e_step(self, X: np.ndarray, lengths: np.ndarray | None) -> tuple[HMMStatistics, float, float]:
-        # The driver's second batch element carries the lengths of the sequences in the batch (module docstring).
+        # The driver's second batch element carries the lengths of the sequences in the batch (module docstring),
+        # and for a semi-supervised fit the labels of its steps too.
+        states = None
+        if isinstance(lengths, _LabelledLengths):
+            lengths, states = lengths.lengths, lengths.states
         lengths = check_lengths(lengths, X.shape[0])
         self._check_X_against_parameters(X)
         log_start, log_trans = self._log_start_trans()
-        result = kernels.forward_backward(log_start, log_trans, self._log_emission(X), lengths, method=self._method())
+        log_emission = _clamp_to_states(self._log_emission(X), states)
+        result = kernels.forward_backward(log_start, log_trans, log_emission, lengths, method=self._method())
         impossible = np.flatnonzero(~np.isfinite(result.log_likelihood))
         if impossible.size:
+            labels = " or the state labels (a labelled step the model cannot reach)" if states is not None else ""
             raise DataError(
                 f"sequence {impossible[0]} of a batch has probability zero under the current parameters (a forbidden "
-                "start, transition or emission), so EM cannot learn from it; check the data or the hand-set "
+                f"start, transition or emission){labels}, so EM cannot learn from it; check the data or the hand-set "
                 "parameters' zeros."
             )
         stats = self._statistics_class(
@@ -500,11 +693,13 @@ class BaseHMM(GenerativeModel, abc.ABC):
         if "s" in self.params:
             counts = np.maximum(np.asarray(self.startprob_prior) - 1.0 + stats.start, 0.0)
             counts = np.where(self.startprob_ == 0, 0.0, counts)
-            self.startprob_ = _normalize_rows(counts, self.startprob_, "startprob_")[0]
+            fixed = self._fixed_mask("startprob_fixed", (self.n_states,))
+            self.startprob_ = _update_rows(counts, self.startprob_, fixed, "startprob_")[0]
         if "t" in self.params:
             counts = np.maximum(np.asarray(self.transmat_prior) - 1.0 + stats.transitions, 0.0)
             counts = np.where(self.transmat_ == 0, 0.0, counts)
-            self.transmat_ = _normalize_rows(counts, self.transmat_, "transmat_")
+            fixed = self._fixed_mask("transmat_fixed", (self.n_states, self.n_states))
+            self.transmat_ = _update_rows(counts, self.transmat_, fixed, "transmat_")
         self._m_step_emissions(stats)
 
     def _em_objective(self, log_likelihood: float, weight: float) -> float:
@@ -520,27 +715,35 @@ class BaseHMM(GenerativeModel, abc.ABC):
             setattr(self, name, value)
 
     # -- scoring ---------------------------------------------------------------------------------------------------
-    def _prepare(self, X: Any, lengths: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Validate a fitted model and data; return ``X``, ``lengths`` and the emission log-densities (T, K)."""
+    def _prepare(self, X: Any, lengths: Any, states: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Validate a fitted model and data; return ``X``, ``lengths`` and the emission log-densities (T, K).
+
+        With ``states``, the log-densities of the unlabelled states at the labelled steps are ``-inf``.
+        """
         self._check_fitted()
         X, lengths = self._validate_batch(X, lengths)
+        states = check_states(states, X.shape[0], self.n_states)
         self._check_X_against_parameters(X)
-        return X, lengths, self._log_emission(X)
+        return X, lengths, _clamp_to_states(self._log_emission(X), states)
 
-    def log_prob(self, X: Any, lengths: Any = None) -> np.ndarray:
+    def log_prob(self, X: Any, lengths: Any = None, *, states: Any = None) -> np.ndarray:
         """Log-likelihood of each sequence, ``log p(x^n)``, in nats (forward algorithm; exact).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Missing values as NaN where the emission family marginalises them (class notes): the result is then
+            the exact log-likelihood of the observed entries.
         lengths : array-like of int of shape (n_sequences,), optional
+        states : array-like of int of shape (n_samples,), optional
+            Known states (-1: unknown). The result is then ``log p(x^n, z^n_t = states_t at the labelled t)``.
 
         Returns
         -------
         ndarray of shape (n_sequences,)
             ``-inf`` for a sequence the model cannot produce.
         """
-        _, lengths, log_emission = self._prepare(X, lengths)
+        _, lengths, log_emission = self._prepare(X, lengths, states)
         log_start, log_trans = self._log_start_trans()
         return kernels.forward(log_start, log_trans, log_emission, lengths, method=self._method())
 
@@ -562,18 +765,27 @@ class BaseHMM(GenerativeModel, abc.ABC):
         """Number of time steps in ``X`` (the unit of :meth:`score`)."""
         return int(self._validate_X(X).shape[0])
 
-    def score_samples(self, X: Any, lengths: Any = None) -> tuple[float, np.ndarray]:
-        """hmmlearn's ``score_samples``: the total log-likelihood and the posteriors (n_samples, K)."""
-        _, lengths, log_emission = self._prepare(X, lengths)
+    def score_samples(self, X: Any, lengths: Any = None, *, states: Any = None) -> tuple[float, np.ndarray]:
+        """hmmlearn's ``score_samples``: the total log-likelihood and the posteriors (n_samples, K).
+
+        ``states`` (optional, shape (n_samples,), -1 where unknown) conditions on known states: the posteriors are
+        then one-hot at the labelled steps and the log-likelihood is that of the data and the labels.
+        """
+        _, lengths, log_emission = self._prepare(X, lengths, states)
         log_start, log_trans = self._log_start_trans()
         result = kernels.forward_backward(log_start, log_trans, log_emission, lengths, method=self._method())
         return float(result.log_likelihood.sum()), result.posteriors
 
-    def predict_proba(self, X: Any, lengths: Any = None) -> np.ndarray:
-        """Posterior state probabilities ``p(z_t = k | x)`` of each time step; shape (n_samples, K)."""
-        return self.score_samples(X, lengths)[1]
+    def predict_proba(self, X: Any, lengths: Any = None, *, states: Any = None) -> np.ndarray:
+        """Posterior state probabilities ``p(z_t = k | x)`` of each time step; shape (n_samples, K).
 
-    def decode(self, X: Any, lengths: Any = None, algorithm: str | None = None) -> tuple[float, np.ndarray]:
+        ``states`` (optional, -1 where unknown) conditions on known states (see :meth:`score_samples`).
+        """
+        return self.score_samples(X, lengths, states=states)[1]
+
+    def decode(
+        self, X: Any, lengths: Any = None, algorithm: str | None = None, *, states: Any = None
+    ) -> tuple[float, np.ndarray]:
         """Most likely state sequence of ``X`` (hmmlearn's ``decode``).
 
         Parameters
@@ -583,6 +795,8 @@ class BaseHMM(GenerativeModel, abc.ABC):
         algorithm : {"viterbi", "map"}, optional
             Default: the model's ``algorithm``. "viterbi": the jointly most probable path of each sequence;
             "map": the most probable state at each step (maximum posterior marginals).
+        states : array-like of int of shape (n_samples,), optional
+            Known states (-1: unknown); the decoded path keeps them and is the best path through them.
 
         Returns
         -------
@@ -594,16 +808,19 @@ class BaseHMM(GenerativeModel, abc.ABC):
         algorithm = self.algorithm if algorithm is None else algorithm
         check_in(algorithm, "algorithm", DECODER_ALGORITHMS)
         if algorithm == "map":
-            posteriors = self.predict_proba(X, lengths)
+            posteriors = self.predict_proba(X, lengths, states=states)
             return float(posteriors.max(axis=1).sum()), posteriors.argmax(axis=1).astype(np.int64)
-        _, lengths, log_emission = self._prepare(X, lengths)
+        _, lengths, log_emission = self._prepare(X, lengths, states)
         log_start, log_trans = self._log_start_trans()
         log_prob, states = kernels.viterbi(log_start, log_trans, log_emission, lengths)
         return float(log_prob.sum()), states
 
-    def predict(self, X: Any, lengths: Any = None) -> np.ndarray:
-        """The decoded state of each time step (by the model's ``algorithm``); shape (n_samples,)."""
-        return self.decode(X, lengths)[1]
+    def predict(self, X: Any, lengths: Any = None, *, states: Any = None) -> np.ndarray:
+        """The decoded state of each time step (by the model's ``algorithm``); shape (n_samples,).
+
+        ``states`` (optional, -1 where unknown) conditions on known states (see :meth:`decode`).
+        """
+        return self.decode(X, lengths, states=states)[1]
 
     def sample(
         self, n_samples: int = 1, *, random_state: Any = None, currstate: int | None = None

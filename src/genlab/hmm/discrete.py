@@ -58,8 +58,11 @@ class PoissonHMMStatistics(HMMStatistics):
     total: np.ndarray = additive()
 
 
-def _count_array(X: Any, what: str, *, column: bool = False) -> np.ndarray:
-    """``X`` as a 2-D int64 array of non-negative whole numbers, or :class:`DataError` saying what is wrong."""
+def _count_array(X: Any, what: str, *, column: bool = False, emission: str | None = None) -> np.ndarray:
+    """``X`` as a 2-D int64 array of non-negative whole numbers, or :class:`DataError` saying what is wrong.
+
+    ``emission`` names the family in the error for a NaN (missing values are not supported there).
+    """
     try:
         array = np.asarray(X)
     except (TypeError, ValueError) as exc:  # pragma: no cover - ragged input
@@ -78,6 +81,13 @@ def _count_array(X: Any, what: str, *, column: bool = False) -> np.ndarray:
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise DataError(f"X is empty (shape {array.shape}); at least one time step is needed.")
     if array.dtype.kind == "f":
+        nan_rows = np.flatnonzero(np.isnan(array).any(axis=1))
+        if nan_rows.size and emission is not None:
+            raise DataError(
+                f"X has NaN at row {int(nan_rows[0])} ({nan_rows.size} row(s) with NaN): NaN where missing data is "
+                f"not supported for that emission ({emission}). Drop or impute those rows; GaussianHMM and "
+                "CategoricalHMM marginalise NaN."
+            )
         finite = np.isfinite(array).all(axis=1)
         whole = finite & (array == np.round(np.where(np.isfinite(array), array, 0))).all(axis=1)
         if not whole.all():
@@ -142,6 +152,11 @@ class CategoricalHMM(BaseHMM):
     verbose : bool, default=False
     implementation : {"log", "scaling"}, default="log"
         Forward-backward in log space or with scaling (faster); they agree to about 1e-10.
+    startprob_fixed : array-like of bool of shape (K,), optional
+        Entries of ``startprob_`` that EM keeps at their current values; the free entries share the remaining mass
+        (:class:`~genlab.hmm.BaseHMM` notes). Default: all free.
+    transmat_fixed : array-like of bool of shape (K, K), optional
+        The same for the entries of ``transmat_``, row by row.
 
     Attributes
     ----------
@@ -154,8 +169,16 @@ class CategoricalHMM(BaseHMM):
     Notes
     -----
     ``X`` has shape (n_samples, 1) of integer symbols (a 1-D array is taken as that column). Symbols outside
-    0..M-1 raise :class:`~genlab.errors.DataError`. The initial ``emissionprob_`` rows are uniform random numbers,
-    normalised (``RandomState(random_state).rand(K, M)``, as hmmlearn). The M-step is
+    0..M-1 raise :class:`~genlab.errors.DataError`.
+
+    **Missing symbols** are given as NaN in a float array (e.g. ``np.array([[0], [np.nan], [2]])``); a negative
+    symbol such as -1 stays an error, so that a bad code is never silently taken as missing. A missing step has
+    emission probability 1 under every state (log 0): it is marginalised exactly in :meth:`log_prob`, the
+    posteriors and decoding (the chain still moves through it), and adds no emission counts in the M-step.
+    Internally a validated ``X`` holds -1 at the missing steps.
+
+    The initial ``emissionprob_`` rows are uniform random numbers, normalised
+    (``RandomState(random_state).rand(K, M)``, as hmmlearn). The M-step is
     ``emissionprob_[k] ∝ max(emissionprob_prior - 1 + E[# of m emitted from k], 0)``; a row with no counts keeps
     its previous value (with a :class:`~genlab.errors.DegenerateFitWarning`). ``n_features`` stays as given; the
     number of symbols of a fitted model is ``emissionprob_.shape[1]`` (hmmlearn overwrites ``n_features``).
@@ -182,6 +205,8 @@ class CategoricalHMM(BaseHMM):
         params: str = "ste",
         init_params: str = "ste",
         implementation: str = "log",
+        startprob_fixed: Any = None,
+        transmat_fixed: Any = None,
     ) -> None:
         super().__init__(
             n_states,
@@ -195,6 +220,8 @@ class CategoricalHMM(BaseHMM):
             params=params,
             init_params=init_params,
             implementation=implementation,
+            startprob_fixed=startprob_fixed,
+            transmat_fixed=transmat_fixed,
         )
         self.n_features = n_features
         self.emissionprob_prior = emissionprob_prior
@@ -217,7 +244,17 @@ class CategoricalHMM(BaseHMM):
         self.emissionprob_ = self._check_probability_vector(emissionprob, "emissionprob_", (self.n_states, M))
 
     def _validate_X(self, X: Any) -> np.ndarray:
-        return _count_array(X, "integer symbols", column=True)
+        try:
+            array = np.asarray(X)
+        except (TypeError, ValueError):
+            array = None
+        if array is None or array.dtype.kind != "f" or not np.isnan(array).any():
+            return _count_array(X, "integer symbols", column=True)
+        # NaN marks a missing symbol (class notes): validate the rest, then mark those steps with -1
+        missing = np.isnan(array)
+        symbols = _count_array(np.where(missing, 0.0, array), "integer symbols", column=True)
+        symbols[missing.reshape(symbols.shape)] = -1
+        return symbols
 
     def _check_symbols(self, X: np.ndarray, n_symbols: int) -> None:
         too_large = X[:, 0] >= n_symbols
@@ -235,16 +272,30 @@ class CategoricalHMM(BaseHMM):
         if self.n_features is not None:
             self._check_symbols(X, int(self.n_features))
         if self._needs_init("e", "emissionprob_"):
+            if self.n_features is None and X.max() < 0:
+                raise DataError(
+                    "every symbol of X is missing (NaN); give n_features, or data with observed symbols, to "
+                    "initialise emissionprob_."
+                )
             M = int(self.n_features) if self.n_features is not None else int(X.max()) + 1
             emissionprob = legacy_random_state(self.random_state).rand(self.n_states, M)
             self.emissionprob_ = emissionprob / emissionprob.sum(axis=1, keepdims=True)
 
     def _log_emission(self, X: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(_log(self.emissionprob_)[:, X[:, 0]].T)
+        symbols = X[:, 0]
+        missing = symbols < 0
+        if not missing.any():
+            return np.ascontiguousarray(_log(self.emissionprob_)[:, symbols].T)
+        log_emission = np.ascontiguousarray(_log(self.emissionprob_)[:, np.where(missing, 0, symbols)].T)
+        log_emission[missing] = 0.0  # a missing symbol: p(x_t missing | z_t = k) = 1 for every k
+        return log_emission
 
     def _emission_statistics(self, X: np.ndarray, posteriors: np.ndarray) -> dict[str, Any]:
         M = self.emissionprob_.shape[1]
         symbols = X[:, 0]
+        observed = symbols >= 0
+        if not observed.all():
+            symbols, posteriors = symbols[observed], posteriors[observed]
         counts = np.stack([np.bincount(symbols, weights=posteriors[:, k], minlength=M) for k in range(self.n_states)])
         return {"counts": counts}
 
@@ -291,6 +342,11 @@ class PoissonHMM(BaseHMM):
     verbose : bool, default=False
     implementation : {"log", "scaling"}, default="log"
         Forward-backward in log space or with scaling (faster); they agree to about 1e-10.
+    startprob_fixed : array-like of bool of shape (K,), optional
+        Entries of ``startprob_`` that EM keeps at their current values; the free entries share the remaining mass
+        (:class:`~genlab.hmm.BaseHMM` notes). Default: all free.
+    transmat_fixed : array-like of bool of shape (K, K), optional
+        The same for the entries of ``transmat_``, row by row.
 
     Attributes
     ----------
@@ -331,6 +387,8 @@ class PoissonHMM(BaseHMM):
         params: str = "stl",
         init_params: str = "stl",
         implementation: str = "log",
+        startprob_fixed: Any = None,
+        transmat_fixed: Any = None,
     ) -> None:
         super().__init__(
             n_states,
@@ -344,6 +402,8 @@ class PoissonHMM(BaseHMM):
             params=params,
             init_params=init_params,
             implementation=implementation,
+            startprob_fixed=startprob_fixed,
+            transmat_fixed=transmat_fixed,
         )
         self.lambdas_prior = lambdas_prior
         self.lambdas_weight = lambdas_weight
@@ -373,7 +433,7 @@ class PoissonHMM(BaseHMM):
         self.lambdas_ = lambdas
 
     def _validate_X(self, X: Any) -> np.ndarray:
-        return _count_array(X, "counts")
+        return _count_array(X, "counts", emission="Poisson")
 
     def _check_X_against_parameters(self, X: np.ndarray) -> None:
         D = self.lambdas_.shape[1]
@@ -447,6 +507,11 @@ class MultinomialHMM(BaseHMM):
     verbose : bool, default=False
     implementation : {"log", "scaling"}, default="log"
         Forward-backward in log space or with scaling (faster); they agree to about 1e-10.
+    startprob_fixed : array-like of bool of shape (K,), optional
+        Entries of ``startprob_`` that EM keeps at their current values; the free entries share the remaining mass
+        (:class:`~genlab.hmm.BaseHMM` notes). Default: all free.
+    transmat_fixed : array-like of bool of shape (K, K), optional
+        The same for the entries of ``transmat_``, row by row.
 
     Attributes
     ----------
@@ -487,6 +552,8 @@ class MultinomialHMM(BaseHMM):
         params: str = "ste",
         init_params: str = "ste",
         implementation: str = "log",
+        startprob_fixed: Any = None,
+        transmat_fixed: Any = None,
     ) -> None:
         super().__init__(
             n_states,
@@ -500,6 +567,8 @@ class MultinomialHMM(BaseHMM):
             params=params,
             init_params=init_params,
             implementation=implementation,
+            startprob_fixed=startprob_fixed,
+            transmat_fixed=transmat_fixed,
         )
         self.n_trials = n_trials
 
@@ -524,7 +593,7 @@ class MultinomialHMM(BaseHMM):
         )
 
     def _validate_X(self, X: Any) -> np.ndarray:
-        X = _count_array(X, "counts")
+        X = _count_array(X, "counts", emission="multinomial")
         if self.n_trials is not None:
             try:
                 trials = np.broadcast_to(np.asarray(self.n_trials), (X.shape[0],))

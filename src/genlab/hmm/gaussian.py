@@ -8,6 +8,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from scipy import linalg
 from sklearn.cluster import KMeans
 
 from genlab.distributions.gaussian import (
@@ -45,6 +46,14 @@ class GaussianHMMStatistics(HMMStatistics):
         Meta: the mean of the state means during the pass (moments about a point near the data stay accurate).
     covariance_type : str
         Meta.
+    observed : ndarray of shape (K, D)
+        ``sum_t gamma_t(k) [x_td observed]``: the posterior mass of each state on each feature's observed entries
+        (``weight`` in every column when nothing is missing).
+
+    With missing values (NaN), for "diag" and "spherical" ``first`` and ``second`` sum over the observed entries
+    only; for "full" and "tied" they hold the conditional expectations given the observed entries under the
+    current parameters (``x`` completed by ``E[x_miss | x_obs, z = k]``, and the conditional covariance added to
+    the missing block of ``second``).
     """
 
     weight: np.ndarray = additive()
@@ -52,6 +61,7 @@ class GaussianHMMStatistics(HMMStatistics):
     second: np.ndarray = additive()
     center: np.ndarray = meta()
     covariance_type: str = meta()
+    observed: np.ndarray = additive()
 
 
 def _compact_shape(covariance_type: str, n_states: int, n_features: int) -> tuple[int, ...]:
@@ -73,6 +83,90 @@ def _full_covariances(compact: np.ndarray, covariance_type: str, n_states: int, 
     if covariance_type == "diag":
         return eye * compact[:, np.newaxis, :]
     return eye * compact[:, np.newaxis, np.newaxis]
+
+
+_LOG_2PI = np.log(2.0 * np.pi)
+
+
+def _missing_patterns(missing: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Group rows by their NaN pattern: ``(rows, observed_columns, missing_columns)`` per distinct pattern."""
+    patterns, inverse = np.unique(missing, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(patterns.shape[0] + 1))
+    return [
+        (order[bounds[p] : bounds[p + 1]], np.flatnonzero(~pattern), np.flatnonzero(pattern))
+        for p, pattern in enumerate(patterns)
+    ]
+
+
+def _diag_log_prob_missing(X: np.ndarray, missing: np.ndarray, means: np.ndarray, variances: np.ndarray) -> np.ndarray:
+    """``log N(x_obs | mean_k,obs, diag(var_k,obs))`` of every row: the missing dimensions dropped. (T, K)."""
+    observed = (~missing).astype(np.float64)
+    X0 = np.where(missing, 0.0, X)
+    precisions = 1.0 / variances  # (K, D)
+    return -0.5 * (
+        observed @ (_LOG_2PI + np.log(variances)).T
+        + (X0**2) @ precisions.T
+        - 2.0 * (X0 @ (means * precisions).T)
+        + observed @ (means**2 * precisions).T
+    )
+
+
+def _full_log_prob_missing(X: np.ndarray, missing: np.ndarray, means: np.ndarray, covariances: np.ndarray,
+                           tied: bool) -> np.ndarray:  # fmt: skip
+    """The marginal Gaussian log-density of each row's observed sub-vector (sub-covariance), per NaN pattern."""
+    n_states = means.shape[0]
+    log_prob = np.zeros((X.shape[0], n_states))  # an all-NaN row has density 1 (log 0) under every state
+    for rows, obs, _ in _missing_patterns(missing):
+        if obs.size == 0:
+            continue
+        X_obs = X[np.ix_(rows, obs)]  # (n, |o|)
+        for k in range(n_states):
+            if k == 0 or not tied:
+                chol = linalg.cholesky(covariances[k][np.ix_(obs, obs)], lower=True)
+                log_det = np.log(np.diag(chol)).sum()
+            y = linalg.solve_triangular(chol, (X_obs - means[k, obs]).T, lower=True)  # (|o|, n)
+            log_prob[rows, k] = -0.5 * (obs.size * _LOG_2PI + np.einsum("ij,ij->j", y, y)) - log_det
+    return log_prob
+
+
+def _full_statistics_missing(X: np.ndarray, missing: np.ndarray, posteriors: np.ndarray, means: np.ndarray,
+                             covariances: np.ndarray, center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Expected first and second moments about ``center`` of the completed data (the EM of Gaussians with missing
+    values; Little and Rubin, *Statistical Analysis with Missing Data*, section 11.2).
+
+    For state k, the missing block is replaced by ``E[x_m | x_o, z=k] = mu_m + S_mo S_oo^-1 (x_o - mu_o)`` and its
+    conditional covariance ``S_mm - S_mo S_oo^-1 S_om`` is added to the second moment. Returns ``first`` (K, D) and
+    ``second`` (K, D, D).
+    """
+    n_states, n_features = means.shape
+    first = np.zeros((n_states, n_features))
+    second = np.zeros((n_states, n_features, n_features))
+    for rows, obs, mis in _missing_patterns(missing):
+        X_rows = X[rows]
+        weights = posteriors[rows]  # (n, K)
+        for k in range(n_states):
+            g = weights[:, k]
+            if mis.size == 0:
+                y = X_rows - center
+            else:
+                cov = covariances[k]
+                filled = np.empty_like(X_rows)
+                filled[:, obs] = X_rows[:, obs]
+                if obs.size:
+                    # regression of the missing block on the observed one: B = S_mo S_oo^-1, shape (|m|, |o|)
+                    gain = linalg.solve(cov[np.ix_(obs, obs)], cov[np.ix_(obs, mis)], assume_a="pos").T
+                    filled[:, mis] = means[k, mis] + (X_rows[:, obs] - means[k, obs]) @ gain.T
+                    conditional = cov[np.ix_(mis, mis)] - gain @ cov[np.ix_(obs, mis)]
+                else:
+                    filled[:, mis] = means[k, mis]
+                    conditional = cov[np.ix_(mis, mis)]
+                second[k][np.ix_(mis, mis)] += g.sum() * conditional
+                y = filled - center
+            first[k] += g @ y
+            second[k] += (y * g[:, np.newaxis]).T @ y
+    return first, second
 
 
 class GaussianHMM(BaseHMM):
@@ -116,6 +210,11 @@ class GaussianHMM(BaseHMM):
         "c" ``covars_``. Leave a letter out of ``init_params`` to start from a value you set by hand.
     implementation : {"log", "scaling"}, default="log"
         Forward-backward in log space or with scaling (faster); they agree to about 1e-10.
+    startprob_fixed : array-like of bool of shape (K,), optional
+        Entries of ``startprob_`` that EM keeps at their current values; the free entries share the remaining mass
+        (:class:`~genlab.hmm.BaseHMM` notes). Default: all free.
+    transmat_fixed : array-like of bool of shape (K, K), optional
+        The same for the entries of ``transmat_``, row by row.
 
     Attributes
     ----------
@@ -140,6 +239,19 @@ class GaussianHMM(BaseHMM):
     covariance type ("diag": its diagonal; "spherical": the mean of all its entries). A state that receives no
     posterior weight in an iteration keeps its previous mean and covariance and a
     :class:`~genlab.errors.DegenerateFitWarning` is issued (hmmlearn would produce NaN).
+
+    **Missing values.** NaN entries of ``X`` are missing (at random) and marginalised: a row's emission density is
+    the marginal density of its observed entries (for "diag" / "spherical" the missing dimensions are dropped; for
+    "full" / "tied" the Gaussian of the observed sub-vector with the sub-covariance, computed per group of rows
+    sharing a NaN pattern), and a row with no observed entry has density 1 (log 0). :meth:`log_prob` is then the
+    exact log-likelihood of the observed entries. EM stays exact (the log-likelihood never decreases): for "diag" /
+    "spherical" each mean and variance uses only its dimension's observed entries, weighted by their posterior
+    mass; for "full" / "tied" the M-step uses the conditional expectations of the missing entries given the
+    observed ones (:class:`GaussianHMMStatistics`). A (state, feature) pair with no observed posterior mass keeps
+    its previous mean and variance (with a :class:`~genlab.errors.DegenerateFitWarning`). Initialisation fills
+    the NaN with the column means for k-means and the covariance, and takes the variances from the observed
+    entries. ``inf`` is still an error, as is a feature with fewer than two observed entries when ``covars_`` is
+    initialised.
     """
 
     _emission_letters = "mc"
@@ -167,6 +279,8 @@ class GaussianHMM(BaseHMM):
         params: str = "stmc",
         init_params: str = "stmc",
         implementation: str = "log",
+        startprob_fixed: Any = None,
+        transmat_fixed: Any = None,
     ) -> None:
         super().__init__(
             n_states,
@@ -180,6 +294,8 @@ class GaussianHMM(BaseHMM):
             params=params,
             init_params=init_params,
             implementation=implementation,
+            startprob_fixed=startprob_fixed,
+            transmat_fixed=transmat_fixed,
         )
         self.covariance_type = covariance_type
         self.min_covar = min_covar
@@ -266,7 +382,22 @@ class GaussianHMM(BaseHMM):
 
     # -- data ------------------------------------------------------------------------------------------------------
     def _validate_X(self, X: Any) -> np.ndarray:
-        return check_array_2d(X, name="X")
+        try:
+            array = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError):
+            return check_array_2d(X, name="X")  # raises its DataError
+        missing = np.isnan(array)
+        if not missing.any():
+            return check_array_2d(array, name="X")
+        # NaN marks a missing entry (class notes): validate the rest, then put the NaN back
+        checked = check_array_2d(np.where(missing, 0.0, array), name="X")
+        checked[missing] = np.nan
+        return checked
+
+    def _permute_emissions(self, order: np.ndarray) -> None:
+        self.means_ = self.means_[order]
+        if self.covariance_type != "tied":
+            self._covars_ = self._covars_[order]
 
     def _check_X_against_parameters(self, X: np.ndarray) -> None:
         D = self.means_.shape[1]
@@ -278,13 +409,35 @@ class GaussianHMM(BaseHMM):
 
     def _init_emissions(self, X: np.ndarray, lengths: np.ndarray) -> None:
         K, D = self.n_states, X.shape[1]
+        missing = np.isnan(X)
+        n_observed = (~missing).sum(axis=0)
+        filled = X
+        if missing.any():
+            if np.any(n_observed == 0):
+                column = int(np.flatnonzero(n_observed == 0)[0])
+                raise DataError(
+                    f"column {column} of X is entirely NaN (missing); the model cannot initialise that feature. Drop "
+                    "the column, or set means_ and covars_ by hand and leave 'm' and 'c' out of init_params."
+                )
+            column_means = np.nanmean(X, axis=0)
+            filled = np.where(missing, column_means, X)
         if self._needs_init("m", "means_"):
             kmeans = KMeans(n_clusters=K, n_init=10, random_state=legacy_random_state(self.random_state))
-            self.means_ = kmeans.fit(X).cluster_centers_
+            self.means_ = kmeans.fit(filled).cluster_centers_
         if self._needs_init("c", "covars_"):
             if X.shape[0] < 2:
                 raise DataError("X has 1 time step; the covariance initialisation needs at least 2.")
-            cv = np.atleast_2d(np.cov(X.T)) + self.min_covar * np.eye(D)
+            if np.any(n_observed < 2):
+                raise DataError(
+                    f"column {int(np.flatnonzero(n_observed < 2)[0])} of X has fewer than 2 observed (non-NaN) values; "
+                    "the covariance initialisation needs at least 2 per feature."
+                )
+            cv = np.atleast_2d(np.cov(filled.T))
+            if missing.any():
+                # mean-filling shrinks the variances; take them from the observed entries (a larger diagonal
+                # keeps the matrix positive definite)
+                cv[np.diag_indices(D)] = np.nanvar(X, axis=0, ddof=1)
+            cv = cv + self.min_covar * np.eye(D)
             if self.covariance_type == "spherical":
                 self._covars_ = np.full(K, cv.mean())
             elif self.covariance_type == "diag":
@@ -296,23 +449,46 @@ class GaussianHMM(BaseHMM):
 
     # -- E-step / M-step -------------------------------------------------------------------------------------------
     def _log_emission(self, X: np.ndarray) -> np.ndarray:
-        chol = precisions_cholesky_from_covariances(self._covars_, self.covariance_type)
-        return gaussian_log_prob(X, self.means_, chol, self.covariance_type)
+        missing = np.isnan(X)
+        if not missing.any():
+            chol = precisions_cholesky_from_covariances(self._covars_, self.covariance_type)
+            return gaussian_log_prob(X, self.means_, chol, self.covariance_type)
+        if self.covariance_type in ("diag", "spherical"):
+            return _diag_log_prob_missing(X, missing, self.means_, self._variances())
+        return _full_log_prob_missing(X, missing, self.means_, self.covars_, self.covariance_type == "tied")
+
+    def _variances(self) -> np.ndarray:
+        """Per-state, per-feature variances (K, D) of a "diag" or "spherical" model."""
+        return np.broadcast_to(np.reshape(self._covars_, (self.n_states, -1)), self.means_.shape)
 
     def _emission_statistics(self, X: np.ndarray, posteriors: np.ndarray) -> dict[str, Any]:
         center = self.means_.mean(axis=0)
-        stats = gaussian_statistics(X, posteriors, self.covariance_type, center=center)
-        return {
-            "weight": stats.weight,
-            "first": stats.first,
-            "second": stats.second,
-            "center": center,
-            "covariance_type": self.covariance_type,
-        }
+        missing = np.isnan(X)
+        common = {"center": center, "covariance_type": self.covariance_type}
+        if not missing.any():
+            stats = gaussian_statistics(X, posteriors, self.covariance_type, center=center)
+            observed = np.repeat(stats.weight[:, np.newaxis], X.shape[1], axis=1)
+            return {"weight": stats.weight, "first": stats.first, "second": stats.second, "observed": observed,
+                    **common}  # fmt: skip
+        weight = posteriors.sum(axis=0)
+        observed = posteriors.T @ (~missing).astype(np.float64)
+        if self.covariance_type in ("diag", "spherical"):
+            centred = np.where(missing, 0.0, X - center)
+            first, second = posteriors.T @ centred, posteriors.T @ centred**2
+        else:
+            first, second = _full_statistics_missing(X, missing, posteriors, self.means_, self.covars_, center)
+            if self.covariance_type == "tied":
+                second = second.sum(axis=0)
+        return {"weight": weight, "first": first, "second": second, "observed": observed, **common}
 
     def _m_step_emissions(self, stats: GaussianHMMStatistics) -> None:
         # hmmlearn's update (Huang, Acero and Hon 2001), written with moments about ``center``: x - c, mu - c.
         if "m" not in self.params and "c" not in self.params:
+            return
+        if self.covariance_type in ("diag", "spherical") and not np.array_equal(
+            stats.observed, np.broadcast_to(stats.weight[:, np.newaxis], stats.observed.shape)
+        ):
+            self._m_step_missing_diagonal(stats)
             return
         D = stats.first.shape[1]
         c = stats.center
@@ -366,6 +542,56 @@ class GaussianHMM(BaseHMM):
                 "means and covariances. Lower n_states or change the initialisation.",
                 DegenerateFitWarning,
                 stacklevel=3,
+            )
+
+    def _m_step_missing_diagonal(self, stats: GaussianHMMStatistics) -> None:
+        """The "diag" / "spherical" update with missing values: each feature weighted by its observed mass.
+
+        The same formulas as the complete-data update with the state weight N_k replaced by the observed mass
+        N_kd of each feature; "spherical" pools the scatter of all features, ``(sum_d prior + S_kd) / sum_d N_kd``
+        (which is the mean of the per-feature variances when nothing is missing).
+        """
+        c = stats.center
+        observed = stats.observed  # (K, D)
+        empty = observed <= 0
+        means_prior = np.asarray(self.means_prior, dtype=np.float64)
+        means_weight = np.asarray(self.means_weight, dtype=np.float64)
+        previous_means, previous_variances = self.means_, np.array(self._variances())
+        if "m" in self.params:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means = c + (means_weight * (means_prior - c) + stats.first) / (means_weight + observed)
+            means[empty] = previous_means[empty]
+            self.means_ = means
+        if "c" in self.params:
+            covars_prior = np.asarray(self.covars_prior, dtype=np.float64)
+            covars_weight = np.asarray(self.covars_weight, dtype=np.float64)
+            shifted = self.means_ - c
+            scatter = (
+                means_weight * (self.means_ - means_prior) ** 2
+                + stats.second
+                - 2.0 * shifted * stats.first
+                + shifted**2 * observed
+            )
+            numerator = np.broadcast_to(covars_prior + scatter, observed.shape)
+            denominator = np.maximum(np.maximum(covars_weight - 1.0, 0.0) + observed, 1e-5)
+            if self.covariance_type == "diag":
+                covars = numerator / denominator
+                covars[empty] = previous_variances[empty]
+            else:
+                full = ~empty
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    covars = np.where(full, numerator, 0.0).sum(axis=1) / np.where(full, denominator, 0.0).sum(axis=1)
+                none = empty.all(axis=1)
+                covars[none] = self._covars_[none]
+            self._covars_ = covars
+        if empty.any():
+            states, features = np.nonzero(empty)
+            warnings.warn(
+                f"state {int(states[0])} received no posterior weight on the observed entries of feature "
+                f"{int(features[0])} ({states.size} such state-feature pair(s)); they keep their previous means and "
+                "variances. Lower n_states or supply more observed values.",
+                DegenerateFitWarning,
+                stacklevel=4,
             )
 
     # -- sizes and sampling ------------------------------------------------------------------------------------------
