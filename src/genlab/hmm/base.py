@@ -28,7 +28,7 @@ from genlab.base import GenerativeModel, check_is_fitted
 from genlab.data.batches import BatchSource, as_batch_source, is_streaming_input
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.hmm import kernels
-from genlab.learn.em import ConvergenceMonitor, Reducer, run_em
+from genlab.learn.em import ConvergenceMonitor, Reducer, run_em, warn_once_per_fit
 from genlab.statistics import Statistics, additive
 from genlab.utils.random import check_random_state
 from genlab.utils.validation import check_in, check_positive_int
@@ -212,19 +212,6 @@ class _SequenceBatches:
     def first(self) -> tuple[np.ndarray, np.ndarray]:
         """All the data: initialisation of an in-memory fit sees every sequence (as hmmlearn's does)."""
         return self.X, self.lengths
-
-
-def _reissue_degenerate_warnings(caught: list[warnings.WarningMessage]) -> None:
-    """Repeat each distinct degenerate-fit warning once (EM would repeat it every iteration); pass others on."""
-    seen: set[str] = set()
-    for record in caught:
-        message = str(record.message)
-        if issubclass(record.category, DegenerateFitWarning):
-            if message not in seen:
-                seen.add(message)
-                warnings.warn(message, DegenerateFitWarning, stacklevel=4)
-        else:
-            warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
 
 
 def _normalize_rows(counts: np.ndarray, previous: np.ndarray, what: str) -> np.ndarray:
@@ -580,8 +567,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
         """
         self._check_hyperparameters()
         source = self._source(X, lengths, states)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DegenerateFitWarning)
+        with warn_once_per_fit():
             result = run_em(
                 self,
                 source,
@@ -595,7 +581,6 @@ class BaseHMM(GenerativeModel, abc.ABC):
                 reduce=reduce,
                 name=type(self).__name__,
             )
-        _reissue_degenerate_warnings(caught)
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.lower_bound)

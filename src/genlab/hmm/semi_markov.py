@@ -36,7 +36,7 @@ from genlab.distributions.gaussian import (
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.hmm import _numba_hsmm as _nh
 from genlab.hmm.base import check_lengths
-from genlab.learn.em import ConvergenceMonitor, run_em
+from genlab.learn.em import ConvergenceMonitor, run_em, warn_once_per_fit
 from genlab.statistics import Statistics, additive, meta
 from genlab.utils.random import check_random_state, legacy_random_state
 from genlab.utils.validation import check_array_2d, check_in, check_positive_int
@@ -627,21 +627,12 @@ class HiddenSemiMarkovModel(GenerativeModel):
         self._check_hyperparameters()
         X, lengths = self._validate_batch(X, lengths)
         source = _SequenceBatches(X, lengths)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DegenerateFitWarning)
+        with warn_once_per_fit():
             result = run_em(
                 self, source, n_init=1, max_iter=self.n_iter, tol=self.tol, initialize=True,
                 random_state=self.random_state, verbose=int(self.verbose), verbose_interval=1,
                 name=type(self).__name__,
             )  # fmt: skip
-        seen: set[str] = set()
-        for record in caught:
-            if issubclass(record.category, DegenerateFitWarning):
-                if str(record.message) not in seen:
-                    seen.add(str(record.message))
-                    warnings.warn(str(record.message), DegenerateFitWarning, stacklevel=2)
-            else:
-                warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.lower_bound)

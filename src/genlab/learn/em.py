@@ -21,19 +21,20 @@ so full-batch EM (one array split into row chunks), streaming EM (batches read f
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 import numpy as np
 
-from genlab.errors import ConvergenceWarning
+from genlab.errors import ConvergenceWarning, DegenerateFitWarning
 from genlab.statistics import Statistics
 
-__all__ = ["ConvergenceMonitor", "EMModel", "EMResult", "Reducer", "run_em"]
+__all__ = ["ConvergenceMonitor", "EMModel", "EMResult", "Reducer", "run_em", "warn_once_per_fit"]
 
 #: All-reduce hook: takes the list of summed arrays of this process, returns the sums over all processes.
 Reducer = Callable[[list[np.ndarray]], list[np.ndarray]]
@@ -296,3 +297,26 @@ def run_em(
             stacklevel=3,
         )
     return best
+
+
+@contextlib.contextmanager
+def warn_once_per_fit(category: type[Warning] = DegenerateFitWarning) -> Iterator[None]:
+    """Re-issue each distinct warning of ``category`` raised inside the block once, when the block ends.
+
+    An M-step that applies a degenerate-fit rule warns at every iteration; the user needs to read it once. Other
+    warnings raised inside the block pass through unchanged. Use it around a model's call to :func:`run_em` in
+    ``fit``: the re-issued warnings point at the caller of ``fit``.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", category)
+        yield
+    seen: set[str] = set()
+    for record in caught:
+        message = str(record.message)
+        if issubclass(record.category, category):
+            if message not in seen:
+                seen.add(message)
+                # 1: this generator, 2: contextlib's __exit__, 3: the model's fit, 4: its caller
+                warnings.warn(message, category, stacklevel=4)
+        else:
+            warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)

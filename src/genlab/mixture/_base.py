@@ -24,7 +24,7 @@ from genlab.distributions.gaussian import (
     statistics_from_features,
 )
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
-from genlab.learn.em import Reducer, run_em
+from genlab.learn.em import Reducer, run_em, warn_once_per_fit
 from genlab.utils.random import check_random_state, legacy_random_state
 from genlab.utils.validation import (
     check_array_2d,
@@ -151,8 +151,7 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
         source, n_features = self._source(X, sample_weight)
         self._check_parameters(n_features)
         self.n_features_in_ = n_features
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DegenerateFitWarning)
+        with warn_once_per_fit():
             result = run_em(
                 self,
                 source,
@@ -167,26 +166,12 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
                 reduce=reduce,
                 name=type(self).__name__,
             )
-        self._reissue_degenerate_warnings(caught)
         self.converged_ = result.converged
         self.n_iter_ = result.n_iter
         self.lower_bound_ = result.lower_bound
         self.lower_bounds_ = np.asarray(result.history)
         self._warn_degenerate_components()
         return self
-
-    @staticmethod
-    def _reissue_degenerate_warnings(caught: list[warnings.WarningMessage]) -> None:
-        """Repeat each distinct degenerate-fit warning once (EM would otherwise repeat them every iteration)."""
-        seen: set[str] = set()
-        for record in caught:
-            message = str(record.message)
-            if issubclass(record.category, DegenerateFitWarning):
-                if message not in seen:
-                    seen.add(message)
-                    warnings.warn(message, DegenerateFitWarning, stacklevel=3)
-            else:
-                warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
 
     def _warn_degenerate_components(self) -> None:
         """Warn about components that ended empty or collapsed onto the ``reg_covar`` floor."""
