@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "gmm": "bench.gmm",
     "ngram": "bench.ngram",
     "ar": "bench.ar",
+    "hmm": "bench.hmm",
 }
 
 __all__ = ["BENCHMARKS"]
