@@ -6,13 +6,22 @@ The core import is light: NumPy, SciPy and scikit-learn; neural models (PyTorch)
 from genlab import errors
 from genlab._version import __version__
 from genlab.base import GenerativeModel, check_is_fitted, registered_models
-from genlab.hmm import CategoricalHMM, GaussianHMM, HiddenSemiMarkovModel, MultinomialHMM, PoissonHMM
+from genlab.hmm import (
+    GMMHMM,
+    CategoricalHMM,
+    GaussianHMM,
+    HiddenSemiMarkovModel,
+    MultinomialHMM,
+    PoissonHMM,
+    VariationalCategoricalHMM,
+)
 from genlab.io import load
 from genlab.mixture import BayesianGaussianMixture, GaussianMixture
 from genlab.sequence import MarkovChain, Vocabulary
 from genlab.timeseries import LinearAutoRegressive
 
 __all__ = [
+    "GMMHMM",
     "BayesianGaussianMixture",
     "CategoricalHMM",
     "GaussianHMM",
@@ -23,6 +32,7 @@ __all__ = [
     "MarkovChain",
     "MultinomialHMM",
     "PoissonHMM",
+    "VariationalCategoricalHMM",
     "Vocabulary",
     "__version__",
     "check_is_fitted",

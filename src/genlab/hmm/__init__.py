@@ -1,7 +1,8 @@
 """Hidden Markov models: hmmlearn-compatible model classes on genlab's EM driver, and the inference kernels.
 
 Models (Baum-Welch EM; batch, streaming and distributed): :class:`GaussianHMM`, :class:`CategoricalHMM`,
-:class:`PoissonHMM`, :class:`MultinomialHMM`; the explicit-duration :class:`HiddenSemiMarkovModel`.
+:class:`PoissonHMM`, :class:`MultinomialHMM`, :class:`GMMHMM`; variational Bayes :class:`VariationalCategoricalHMM`; the
+explicit-duration :class:`HiddenSemiMarkovModel`.
 Kernels (pure functions on log-probability arrays): :func:`forward_backward`, :func:`forward`, :func:`viterbi`,
 :func:`posterior_decode`, :func:`sample_paths`, :func:`sample_posterior_paths`.
 """
@@ -9,6 +10,7 @@ Kernels (pure functions on log-probability arrays): :func:`forward_backward`, :f
 from genlab.hmm.base import BaseHMM, HMMStatistics
 from genlab.hmm.discrete import CategoricalHMM, MultinomialHMM, PoissonHMM
 from genlab.hmm.gaussian import GaussianHMM
+from genlab.hmm.gmm import GMMHMM
 from genlab.hmm.kernels import (
     ForwardBackwardResult,
     forward,
@@ -19,8 +21,10 @@ from genlab.hmm.kernels import (
     viterbi,
 )
 from genlab.hmm.semi_markov import HiddenSemiMarkovModel
+from genlab.hmm.variational import VariationalCategoricalHMM
 
 __all__ = [
+    "GMMHMM",
     "BaseHMM",
     "CategoricalHMM",
     "ForwardBackwardResult",
@@ -29,6 +33,7 @@ __all__ = [
     "HiddenSemiMarkovModel",
     "MultinomialHMM",
     "PoissonHMM",
+    "VariationalCategoricalHMM",
     "forward",
     "forward_backward",
     "posterior_decode",

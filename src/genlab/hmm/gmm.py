@@ -1,0 +1,540 @@
+"""Hidden Markov model whose states emit Gaussian mixtures (hmmlearn's ``GMMHMM``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+from scipy import special
+from sklearn.cluster import KMeans
+
+from genlab.distributions.gaussian import (
+    COVARIANCE_TYPES,
+    gaussian_log_prob,
+    gaussian_statistics,
+    precisions_cholesky_from_covariances,
+)
+from genlab.errors import DataError, DegenerateFitWarning, ParameterError
+from genlab.hmm.base import BaseHMM, HMMStatistics
+from genlab.statistics import additive, meta
+from genlab.utils.random import legacy_random_state
+from genlab.utils.validation import check_array_2d, check_in, check_positive_int
+
+__all__ = ["GMMHMM", "GMMHMMStatistics"]
+
+
+@dataclasses.dataclass(frozen=True)
+class GMMHMMStatistics(HMMStatistics):
+    """Start and transition counts plus the posterior-weighted moments of every (state, component) pair.
+
+    With ``g_tkm = gamma_t(k) p(m | x_t, z_t = k)`` the posterior of state k and mixture component m at step t, and
+    moments about a fixed ``center`` c:
+
+    Attributes
+    ----------
+    start, transitions
+        See :class:`~genlab.hmm.base.HMMStatistics`.
+    state_weight : ndarray of shape (K,)
+        ``sum_t gamma_t(k)``.
+    weight : ndarray of shape (K, M)
+        ``sum_t g_tkm``.
+    first : ndarray of shape (K, M, D)
+        ``sum_t g_tkm (x_t - c)``.
+    second : ndarray
+        ``sum_t g_tkm (x_t - c)(x_t - c)^T``: (K, M, D, D) for "full"; its diagonal (K, M, D) for "diag" and
+        "spherical"; for "tied" the sum over the components of a state, ``sum_t gamma_t(k) (x_t - c)(x_t - c)^T``
+        (K, D, D).
+    center : ndarray of shape (D,)
+        Meta: the mean of all component means during the pass.
+    covariance_type : str
+        Meta.
+    """
+
+    state_weight: np.ndarray = additive()
+    weight: np.ndarray = additive()
+    first: np.ndarray = additive()
+    second: np.ndarray = additive()
+    center: np.ndarray = meta()
+    covariance_type: str = meta()
+
+
+def _covars_shape(covariance_type: str, n_states: int, n_mix: int, n_features: int) -> tuple[int, ...]:
+    """hmmlearn's ``GMMHMM.covars_`` shape: "tied" shares one matrix among the components of each state."""
+    return {
+        "spherical": (n_states, n_mix),
+        "diag": (n_states, n_mix, n_features),
+        "full": (n_states, n_mix, n_features, n_features),
+        "tied": (n_states, n_features, n_features),
+    }[covariance_type]
+
+
+def _outer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Outer products over the last axis: ``a[..., i] b[..., j]``."""
+    return a[..., :, np.newaxis] * b[..., np.newaxis, :]
+
+
+class GMMHMM(BaseHMM):
+    """Hidden Markov model with Gaussian-mixture emissions, fitted by Baum-Welch EM (hmmlearn's ``GMMHMM``).
+
+    State k emits ``p(x | z = k) = sum_m w_km N(x | mu_km, Sigma_km)``, a mixture of ``n_mix`` Gaussians.
+
+    Parameters
+    ----------
+    n_states : int, default=1
+        Number of hidden states K (hmmlearn's ``n_components``).
+    n_mix : int, default=1
+        Number of Gaussian components M of each state's mixture.
+    covariance_type : {"diag", "full", "spherical", "tied"}, default="diag"
+        Per component: a diagonal matrix, a full matrix, a single variance; "tied": one full matrix shared by the
+        M components *of each state* (unlike :class:`~genlab.hmm.GaussianHMM`, where "tied" is shared by all
+        states).
+    min_covar : float, default=1e-3
+        Added to the diagonal of the data covariance that initialises ``covars_`` (used only there, as hmmlearn).
+    startprob_prior, transmat_prior : float or array, default=1.0
+        Dirichlet concentrations of the MAP estimates of ``startprob_`` and of the rows of ``transmat_``.
+    weights_prior : float or array broadcastable to (K, M), default=1.0
+        Dirichlet concentrations ``alpha_km`` of the mixture weights: ``w_km ∝ max(N_km + alpha_km - 1, 0)``.
+    means_prior, means_weight : float or array, default=0.0
+        Mean ``mu0`` (broadcast to (K, M, D)) and precision weight ``lambda`` (broadcast to (K, M)) of the normal
+        prior on the means: ``mu_km = (lambda_km mu0_km + sum_t g_tkm x_t) / (lambda_km + N_km)``.
+    covars_prior, covars_weight : float or array, optional
+        The covariance prior of hmmlearn's update; their meaning depends on ``covariance_type`` (hmmlearn's
+        convention, kept for agreement). With S the posterior-weighted scatter of the data about the means of the
+        E-step and ``L = lambda (mu_new - mu0)(mu_new - mu0)^T``:
+
+        * "full": inverse Wishart with scale ``covars_prior`` (Psi, broadcast to (K, M, D, D)) and degrees of
+          freedom ``covars_weight`` (nu, (K, M)): ``Sigma = (Psi^T + L + S) / (N_km + nu + D + 2)``; default Psi =
+          0, nu = -(D + 2).
+        * "tied": the same per state, summed over its components: ``(Psi^T + sum_m L_km + S_k) / (N_k + M + nu +
+          D + 1)``; Psi (K, D, D) default 0, nu (K,) default -(M + D + 1).
+        * "diag": inverse gamma with shape ``covars_prior`` (alpha, (K, M, D)) and scale ``covars_weight``
+          (beta): ``(diag L + 2 beta + diag S) / (N_km + 2 alpha + 3)``; default alpha = -1.5, beta = 0.
+        * "spherical": ``(tr L + 2 beta + tr S) / (D (N_km + 1) + 2 alpha + 2)``; default alpha = -(M + 2) / 2,
+          beta = 0.
+
+        The defaults make "full", "tied" and "diag" the maximum-likelihood update. The "spherical" default is
+        hmmlearn's and is *not* maximum likelihood unless D = M; ``covars_prior = -(D + 2) / 2`` makes it so.
+    algorithm : {"viterbi", "map"}, default="viterbi"
+        Decoder used by :meth:`predict` and :meth:`decode`.
+    random_state : None, int, numpy Generator or RandomState
+        Seeds the k-means initialisation (an int gives exactly hmmlearn's initial means).
+    n_iter : int, default=10
+        Maximum number of EM iterations.
+    tol : float, default=1e-2
+        EM stops when the total log-likelihood changes by less than ``tol``.
+    verbose : bool, default=False
+        Print the log-likelihood of every iteration.
+    params, init_params : str, default="stmcw"
+        Parameters updated by EM / initialised before it: "s" ``startprob_``, "t" ``transmat_``, "m" ``means_``,
+        "c" ``covars_``, "w" ``weights_``.
+    implementation : {"log", "scaling"}, default="log"
+        Forward-backward in log space or with scaling.
+
+    Attributes
+    ----------
+    startprob_ : ndarray of shape (K,)
+    transmat_ : ndarray of shape (K, K)
+    weights_ : ndarray of shape (K, M)
+        Mixture weights of each state (rows sum to 1).
+    means_ : ndarray of shape (K, M, D)
+    covars_ : ndarray
+        hmmlearn's shapes: (K, M) "spherical", (K, M, D) "diag", (K, M, D, D) "full", (K, D, D) "tied".
+    n_features : int
+        D (read-only; from ``means_``).
+    converged_, n_iter_, lower_bound_, lower_bounds_, monitor_
+        The fit's convergence (total log-likelihood at every iteration).
+
+    Notes
+    -----
+    **Update equations** are hmmlearn's (listed above), including one of its choices: the covariance scatter S is
+    taken about the means of the E-step, not the updated means. That is still a generalised EM step (the expected
+    complete-data log-likelihood does not decrease), so without priors the log-likelihood never decreases.
+
+    **Initialisation** (letters in ``init_params``), as hmmlearn: k-means with K clusters on all the data, then
+    k-means with M clusters within each cluster gives ``means_`` (a cluster with fewer than M points draws its
+    component means from a normal around the mean of the K centres, with the data covariance); ``weights_``
+    uniform; ``covars_`` the data covariance plus ``min_covar`` on the diagonal, reduced to the covariance type
+    ("diag": its diagonal; "spherical": the mean of all its entries). ``startprob_`` and ``transmat_`` uniform
+    (:class:`~genlab.hmm.BaseHMM`).
+
+    **Degenerate fits.** Where hmmlearn would divide by zero or produce negative weights, genlab keeps the previous
+    value and issues a :class:`~genlab.errors.DegenerateFitWarning`: a component with no posterior weight (and no
+    means prior) keeps its mean; a covariance whose denominator is not positive keeps its value; weights below 0
+    under a ``weights_prior`` below 1 are set to 0 (the constrained maximum), a state whose weights would all be 0
+    keeps its weights.
+
+    **Missing values** are not supported: NaN in ``X`` raises :class:`~genlab.errors.DataError` (use
+    :class:`~genlab.hmm.GaussianHMM` to marginalise missing entries).
+
+    **Model size.** :attr:`n_parameters` counts ``K (M - 1)`` free weights; hmmlearn's ``bic`` counts ``M - 1``.
+    """
+
+    _emission_letters = "mcw"
+    _emission_attributes = ("weights_", "means_", "covars_")
+    _emission_storage = ("weights_", "means_", "covars_")
+    _statistics_class = GMMHMMStatistics
+
+    def __init__(
+        self,
+        n_states: int = 1,
+        n_mix: int = 1,
+        *,
+        covariance_type: str = "diag",
+        min_covar: float = 1e-3,
+        startprob_prior: Any = 1.0,
+        transmat_prior: Any = 1.0,
+        weights_prior: Any = 1.0,
+        means_prior: Any = 0.0,
+        means_weight: Any = 0.0,
+        covars_prior: Any = None,
+        covars_weight: Any = None,
+        algorithm: str = "viterbi",
+        random_state: Any = None,
+        n_iter: int = 10,
+        tol: float = 1e-2,
+        verbose: bool = False,
+        params: str = "stmcw",
+        init_params: str = "stmcw",
+        implementation: str = "log",
+    ) -> None:
+        super().__init__(
+            n_states,
+            startprob_prior=startprob_prior,
+            transmat_prior=transmat_prior,
+            algorithm=algorithm,
+            random_state=random_state,
+            n_iter=n_iter,
+            tol=tol,
+            verbose=verbose,
+            params=params,
+            init_params=init_params,
+            implementation=implementation,
+        )
+        self.n_mix = n_mix
+        self.covariance_type = covariance_type
+        self.min_covar = min_covar
+        self.weights_prior = weights_prior
+        self.means_prior = means_prior
+        self.means_weight = means_weight
+        self.covars_prior = covars_prior
+        self.covars_weight = covars_weight
+
+    # -- parameters ------------------------------------------------------------------------------------------------
+    @property
+    def n_features(self) -> int | None:
+        """Number of features D (from ``means_``; ``None`` before the means exist)."""
+        return int(np.shape(self.means_)[2]) if hasattr(self, "means_") else None
+
+    def _letter_help(self) -> str:
+        return ", m: means_, c: covars_, w: weights_"
+
+    def _check_emission_hyperparameters(self) -> None:
+        check_positive_int(self.n_mix, "n_mix")
+        check_in(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
+        if not isinstance(self.min_covar, numbers.Real) or not np.isfinite(self.min_covar) or self.min_covar < 0:
+            raise ParameterError(f"min_covar must be a finite number >= 0; got {self.min_covar!r}.")
+        for name in ("weights_prior", "means_prior", "means_weight", "covars_prior", "covars_weight"):
+            value = getattr(self, name)
+            if value is None and name.startswith("covars"):
+                continue
+            try:
+                array = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ParameterError(f"{name} must be a number or an array of numbers; got {value!r}.") from None
+            if not np.all(np.isfinite(array)):
+                raise ParameterError(f"{name} must be finite; got {value!r}.")
+        if np.any(np.asarray(self.means_weight, dtype=np.float64) < 0):
+            raise ParameterError(f"means_weight must be >= 0; got {self.means_weight!r}.")
+
+    def _priors(self, n_features: int) -> dict[str, np.ndarray]:
+        """The priors broadcast to their full shapes, with hmmlearn's defaults for ``None`` covariance priors."""
+        K, M, D = self.n_states, self.n_mix, n_features
+        kind = self.covariance_type
+        default_prior, default_weight = {
+            "full": (0.0, -(1.0 + D + 1.0)),
+            "tied": (0.0, -(M + D + 1.0)),
+            "diag": (-1.5, 0.0),
+            "spherical": (-(M + 2.0) / 2.0, 0.0),
+        }[kind]
+        covars_prior = default_prior if self.covars_prior is None else self.covars_prior
+        covars_weight = default_weight if self.covars_weight is None else self.covars_weight
+        shapes = {
+            "weights_prior": (self.weights_prior, (K, M)),
+            "means_prior": (self.means_prior, (K, M, D)),
+            "means_weight": (self.means_weight, (K, M)),
+            "covars_prior": (covars_prior, _covars_shape(kind, K, M, D)),
+            "covars_weight": (covars_weight, {"full": (K, M), "tied": (K,), "diag": (K, M, D),
+                                              "spherical": (K, M)}[kind]),
+        }  # fmt: skip
+        priors = {}
+        for name, (value, shape) in shapes.items():
+            array = np.asarray(value, dtype=np.float64)
+            try:
+                priors[name] = np.broadcast_to(array, shape)
+            except ValueError:
+                raise ParameterError(
+                    f"{name} has shape {array.shape}, which does not broadcast to {shape} (n_states={K}, "
+                    f"n_mix={M}, n_features={D}, covariance_type={kind!r})."
+                ) from None
+        return priors
+
+    def _check_emission_parameters(self) -> None:
+        K, M = self.n_states, self.n_mix
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        if weights.shape != (K, M):
+            raise ParameterError(f"weights_ must have shape (n_states, n_mix) = ({K}, {M}); got {weights.shape}.")
+        self.weights_ = self._check_probability_vector(weights, "weights_", (K, M))
+        means = np.asarray(self.means_, dtype=np.float64)
+        if means.ndim != 3 or means.shape[:2] != (K, M):
+            raise ParameterError(
+                f"means_ must have shape (n_states, n_mix, n_features) = ({K}, {M}, D); got {means.shape}."
+            )
+        if not np.all(np.isfinite(means)):
+            raise ParameterError("means_ contains NaN or inf.")
+        self.means_ = means
+        D = means.shape[2]
+        covars = np.asarray(self.covars_, dtype=np.float64)
+        expected = _covars_shape(self.covariance_type, K, M, D)
+        if covars.shape != expected:
+            raise ParameterError(
+                f"covars_ for covariance_type={self.covariance_type!r} must have shape {expected}; got {covars.shape}."
+            )
+        if not np.all(np.isfinite(covars)):
+            raise ParameterError("covars_ contains NaN or inf.")
+        if self.covariance_type in ("full", "tied"):
+            matrices = covars.reshape(-1, D, D)
+            if not np.allclose(matrices, matrices.transpose(0, 2, 1), rtol=1e-8, atol=1e-12):
+                raise ParameterError("a covariance matrix in covars_ is not symmetric.")
+            smallest = np.linalg.eigvalsh(matrices)[:, 0]
+            if np.any(smallest <= 0):
+                raise ParameterError(
+                    f"covariance matrix {int(np.flatnonzero(smallest <= 0)[0])} of covars_ (in C order over "
+                    f"{expected[:-2]}) is not positive definite."
+                )
+        elif np.any(covars <= 0):
+            raise ParameterError("covars_ must be positive (variances).")
+        self.covars_ = covars
+
+    # -- data ------------------------------------------------------------------------------------------------------
+    def _validate_X(self, X: Any) -> np.ndarray:
+        try:
+            array = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError):
+            return check_array_2d(X, name="X")  # raises its DataError
+        if array.ndim == 2 and np.isnan(array).any():
+            row = int(np.flatnonzero(np.isnan(array).any(axis=1))[0])
+            raise DataError(
+                f"X has NaN (a missing value) in row {row}; GMMHMM does not support missing values. Drop or impute "
+                "those rows, or use GaussianHMM, which marginalises missing entries."
+            )
+        return check_array_2d(array, name="X")
+
+    def _check_X_against_parameters(self, X: np.ndarray) -> None:
+        D = self.means_.shape[2]
+        if X.shape[1] != D:
+            raise DataError(
+                f"X has {X.shape[1]} features but the model's means_ have {D}; pass data with the columns the model "
+                "was fitted on (or re-initialise the means with 'm' in init_params)."
+            )
+
+    def _init_emissions(self, X: np.ndarray, lengths: np.ndarray) -> None:
+        K, M, D = self.n_states, self.n_mix, X.shape[1]
+        self._priors(D)  # a prior of the wrong shape fails before any work
+        needs = {letter: self._needs_init(letter, name) for letter, name in
+                 (("w", "weights_"), ("m", "means_"), ("c", "covars_"))}  # fmt: skip
+        if needs["c"] and X.shape[0] < 2:
+            raise DataError("X has 1 time step; the covariance initialisation needs at least 2.")
+
+        def data_covariance() -> np.ndarray:
+            return np.atleast_2d(np.cov(X.T)) + self.min_covar * np.eye(D)
+
+        if needs["m"]:
+            # an int seeds every k-means afresh, as hmmlearn passes its int to each KMeans
+            seed = self.random_state
+            if not isinstance(seed, numbers.Integral | np.random.RandomState) or isinstance(seed, bool):
+                seed = legacy_random_state(seed)
+            labels = KMeans(n_clusters=K, random_state=seed, n_init=10).fit(X)
+            centroid = labels.cluster_centers_.mean(axis=0)
+            means = np.empty((K, M, D))
+            for k in range(K):
+                cluster = X[labels.labels_ == k]
+                if cluster.shape[0] >= M:
+                    means[k] = KMeans(n_clusters=M, random_state=seed, n_init=10).fit(cluster).cluster_centers_
+                else:
+                    means[k] = legacy_random_state(seed).multivariate_normal(centroid, data_covariance(), size=M)
+            self.means_ = means
+        if needs["w"]:
+            self.weights_ = np.full((K, M), 1.0 / M)
+        if needs["c"]:
+            cv = data_covariance()
+            if self.covariance_type == "tied":
+                self.covars_ = np.tile(cv, (K, 1, 1))
+            elif self.covariance_type == "full":
+                self.covars_ = np.tile(cv, (K, M, 1, 1))
+            elif self.covariance_type == "diag":
+                self.covars_ = np.tile(np.diag(cv), (K, M, 1))
+            else:
+                self.covars_ = np.full((K, M), cv.mean())
+
+    # -- E-step / M-step -------------------------------------------------------------------------------------------
+    def _component_log_prob(self, X: np.ndarray) -> np.ndarray:
+        """``log w_km + log N(x_t | mu_km, Sigma_km)`` of every step and (state, component); shape (T, K, M)."""
+        K, M, D = self.means_.shape
+        kind = self.covariance_type
+        means = self.means_.reshape(K * M, D)  # the K*M Gaussians stacked
+        if kind == "tied":
+            # each state's matrix serves its M components: a stack of K*M full matrices sharing K factors
+            chol = np.repeat(precisions_cholesky_from_covariances(self.covars_, "full"), M, axis=0)
+            log_density = gaussian_log_prob(X, means, chol, "full")
+        else:
+            covars = self.covars_.reshape((K * M, *self.covars_.shape[2:]))
+            chol = precisions_cholesky_from_covariances(covars, kind)
+            log_density = gaussian_log_prob(X, means, chol, kind)
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(self.weights_).reshape(-1)
+        return (log_density + log_weights).reshape(X.shape[0], K, M)
+
+    def _log_emission(self, X: np.ndarray) -> np.ndarray:
+        return special.logsumexp(self._component_log_prob(X), axis=2)
+
+    def _emission_statistics(self, X: np.ndarray, posteriors: np.ndarray) -> dict[str, Any]:
+        K, M, D = self.means_.shape
+        joint = self._component_log_prob(X)  # (T, K, M)
+        with np.errstate(invalid="ignore", under="ignore"):
+            within = np.exp(joint - special.logsumexp(joint, axis=2, keepdims=True))  # p(m | x_t, z_t = k)
+        within = np.nan_to_num(within, nan=0.0)  # a state that cannot emit x_t has gamma_t(k) = 0 anyway
+        responsibilities = (posteriors[:, :, np.newaxis] * within).reshape(X.shape[0], K * M)  # (T, K*M)
+        center = self.means_.reshape(K * M, D).mean(axis=0)
+        kind = self.covariance_type
+        if kind == "tied":
+            stats = gaussian_statistics(X, responsibilities, "diag", center=center)
+            second = gaussian_statistics(X, posteriors, "full", center=center).second  # (K, D, D)
+        else:
+            stats = gaussian_statistics(X, responsibilities, "diag" if kind == "spherical" else kind, center=center)
+            second = stats.second.reshape((K, M, *stats.second.shape[1:]))
+        return {
+            "state_weight": posteriors.sum(axis=0),
+            "weight": stats.weight.reshape(K, M),
+            "first": stats.first.reshape(K, M, D),
+            "second": second,
+            "center": center,
+            "covariance_type": kind,
+        }
+
+    def _m_step_emissions(self, stats: GMMHMMStatistics) -> None:
+        D = self.means_.shape[2]
+        priors = self._priors(D)
+        N = stats.weight  # (K, M)
+        c = stats.center
+        old_means = self.means_
+        degenerate: list[str] = []
+        if "w" in self.params:
+            counts = np.maximum(N + priors["weights_prior"] - 1.0, 0.0)
+            sums = counts.sum(axis=1, keepdims=True)
+            empty = sums[:, 0] <= 0
+            weights = counts / np.where(empty[:, np.newaxis], 1.0, sums)
+            weights[empty] = self.weights_[empty]
+            if empty.any():
+                degenerate.append(f"state(s) {np.flatnonzero(empty).tolist()} kept their weights_")
+            self.weights_ = weights
+        if "m" in self.params:
+            lam, mu0 = priors["means_weight"], priors["means_prior"]
+            numerator = lam[..., np.newaxis] * mu0 + stats.first + N[..., np.newaxis] * c  # sum_t g x_t = first + N c
+            denominator = lam + N
+            empty = denominator <= 0
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means = numerator / denominator[..., np.newaxis]
+            means[empty] = old_means[empty]
+            if empty.any():
+                degenerate.append(f"{int(empty.sum())} component(s) with no posterior weight kept their means_")
+            self.means_ = means
+        if "c" in self.params:
+            self._m_step_covariances(stats, priors, old_means, degenerate)
+        if degenerate:
+            warnings.warn(
+                "; ".join(degenerate) + ". Lower n_states or n_mix, or change the initialisation.",
+                DegenerateFitWarning,
+                stacklevel=3,
+            )
+
+    def _m_step_covariances(
+        self, stats: GMMHMMStatistics, priors: dict[str, np.ndarray], old_means: np.ndarray, degenerate: list[str]
+    ) -> None:
+        # hmmlearn's update: the scatter is about the E-step means mu_old, rebuilt from moments about c:
+        # sum g (x - mu_old)(x - mu_old)^T = second - first d^T - d first^T + N d d^T with d = mu_old - c.
+        M, D = old_means.shape[1:]
+        N = stats.weight
+        d = old_means - stats.center  # (K, M, D)
+        lam, mu0 = priors["means_weight"], priors["means_prior"]
+        shift = self.means_ - mu0  # the prior's term uses the updated means, as hmmlearn
+        alpha, beta = priors["covars_prior"], priors["covars_weight"]  # "full" / "tied": Psi, nu
+        kind = self.covariance_type
+        if kind in ("diag", "spherical"):
+            scatter = stats.second - 2.0 * d * stats.first + N[..., np.newaxis] * d**2  # (K, M, D)
+            if kind == "diag":
+                numerator = lam[..., np.newaxis] * shift**2 + 2.0 * beta + scatter
+                denominator = N[..., np.newaxis] + 1.0 + 2.0 * (alpha + 1.0)
+            else:
+                numerator = lam * np.einsum("kmd,kmd->km", shift, shift) + 2.0 * beta + scatter.sum(axis=2)
+                denominator = D * (N + 1.0) + 2.0 * (alpha + 1.0)
+            bad = denominator <= 0
+        else:
+            cross = _outer(stats.first, d)
+            scatter = -cross - np.swapaxes(cross, -1, -2) + N[..., np.newaxis, np.newaxis] * _outer(d, d)
+            prior_term = lam[..., np.newaxis, np.newaxis] * _outer(shift, shift)  # (K, M, D, D)
+            if kind == "full":
+                numerator = np.swapaxes(alpha, -1, -2) + prior_term + scatter + stats.second
+                denominator = N + 1.0 + beta + D + 1.0  # (K, M)
+            else:
+                numerator = np.swapaxes(alpha, -1, -2) + (prior_term + scatter).sum(axis=1) + stats.second
+                denominator = stats.state_weight + M + beta + D + 1.0  # (K,)
+            bad = denominator <= 0
+            denominator = denominator[..., np.newaxis, np.newaxis]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            covars = numerator / denominator
+        covars[bad] = self.covars_[bad]
+        if bad.any():
+            degenerate.append(
+                f"{int(bad.sum())} covariance(s) had a denominator <= 0 (no posterior weight, or a covars prior "
+                "that removes more weight than the data give) and kept their covars_"
+            )
+        self.covars_ = covars
+
+    # -- sizes and sampling ------------------------------------------------------------------------------------------
+    def _n_fit_scalars_per_param(self) -> dict[str, int]:
+        K, M, D = self.means_.shape
+        per_matrix = D * (D + 1) // 2
+        return {
+            "s": K - 1,
+            "t": K * (K - 1),
+            "m": K * M * D,
+            "c": {"spherical": K * M, "diag": K * M * D, "full": K * M * per_matrix, "tied": K * per_matrix}[
+                self.covariance_type
+            ],
+            "w": K * (M - 1),
+        }
+
+    def _component_covariances(self) -> np.ndarray:
+        """The covariance matrix of every (state, component); shape (K, M, D, D)."""
+        K, M, D = self.means_.shape
+        kind = self.covariance_type
+        if kind == "full":
+            return self.covars_
+        if kind == "tied":
+            return np.broadcast_to(self.covars_[:, np.newaxis], (K, M, D, D))
+        variances = self.covars_ if kind == "diag" else np.repeat(self.covars_[..., np.newaxis], D, axis=2)
+        return variances[..., np.newaxis] * np.eye(D)
+
+    def _sample_emissions(self, states: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        M, D = self.means_.shape[1:]
+        # the component of each step: inverse-CDF draw from its state's weights
+        cumulative = np.cumsum(self.weights_, axis=1)
+        u = rng.random(states.shape[0]) * cumulative[states, -1]
+        components = np.minimum((u[:, np.newaxis] >= cumulative[states]).sum(axis=1), M - 1)
+        noise = rng.standard_normal((states.shape[0], D))
+        factors = np.linalg.cholesky(self._component_covariances())  # (K, M, D, D)
+        X = self.means_[states, components] + np.einsum("nij,nj->ni", factors[states, components], noise)
+        return X
