@@ -1,6 +1,7 @@
 """Hidden Markov models: hmmlearn-compatible model classes on genlab's EM driver, and the inference kernels.
 
-Models (Baum-Welch EM; batch, streaming and distributed): :class:`GaussianHMM`, :class:`CategoricalHMM`,
+Models (Baum-Welch EM; batch, streaming and distributed): :class:`HiddenMarkovModel` composed from distribution
+objects (mixed emissions with :class:`IndependentEmissions`), :class:`GaussianHMM`, :class:`CategoricalHMM`,
 :class:`PoissonHMM`, :class:`MultinomialHMM`, :class:`GMMHMM`; variational Bayes :class:`VariationalCategoricalHMM`; the
 explicit-duration :class:`HiddenSemiMarkovModel`.
 Kernels (pure functions on log-probability arrays): :func:`forward_backward`, :func:`forward`, :func:`viterbi`,
@@ -8,6 +9,7 @@ Kernels (pure functions on log-probability arrays): :func:`forward_backward`, :f
 """
 
 from genlab.hmm.base import BaseHMM, HMMStatistics
+from genlab.hmm.composed import HiddenMarkovModel, IndependentEmissions
 from genlab.hmm.discrete import CategoricalHMM, MultinomialHMM, PoissonHMM
 from genlab.hmm.gaussian import GaussianHMM
 from genlab.hmm.gmm import GMMHMM
@@ -30,7 +32,9 @@ __all__ = [
     "ForwardBackwardResult",
     "GaussianHMM",
     "HMMStatistics",
+    "HiddenMarkovModel",
     "HiddenSemiMarkovModel",
+    "IndependentEmissions",
     "MultinomialHMM",
     "PoissonHMM",
     "VariationalCategoricalHMM",
