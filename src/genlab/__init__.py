@@ -16,6 +16,7 @@ from genlab.hmm import (
     MultinomialHMM,
     PoissonHMM,
     VariationalCategoricalHMM,
+    VariationalGaussianHMM,
 )
 from genlab.io import load
 from genlab.mixture import BayesianGaussianMixture, GaussianMixture
@@ -37,6 +38,7 @@ __all__ = [
     "MultinomialHMM",
     "PoissonHMM",
     "VariationalCategoricalHMM",
+    "VariationalGaussianHMM",
     "Vocabulary",
     "__version__",
     "check_is_fitted",

@@ -2,7 +2,8 @@
 
 Models (Baum-Welch EM; batch, streaming and distributed): :class:`HiddenMarkovModel` composed from distribution
 objects (mixed emissions with :class:`IndependentEmissions`), :class:`GaussianHMM`, :class:`CategoricalHMM`,
-:class:`PoissonHMM`, :class:`MultinomialHMM`, :class:`GMMHMM`; variational Bayes :class:`VariationalCategoricalHMM`; the
+:class:`PoissonHMM`, :class:`MultinomialHMM`, :class:`GMMHMM`; variational Bayes :class:`VariationalCategoricalHMM`,
+:class:`VariationalGaussianHMM`; the
 explicit-duration :class:`HiddenSemiMarkovModel`.
 Kernels (pure functions on log-probability arrays): :func:`forward_backward`, :func:`forward`, :func:`viterbi`,
 :func:`posterior_decode`, :func:`sample_paths`, :func:`sample_posterior_paths`.
@@ -23,7 +24,7 @@ from genlab.hmm.kernels import (
     viterbi,
 )
 from genlab.hmm.semi_markov import HiddenSemiMarkovModel
-from genlab.hmm.variational import VariationalCategoricalHMM
+from genlab.hmm.variational import VariationalCategoricalHMM, VariationalGaussianHMM
 
 __all__ = [
     "GMMHMM",
@@ -38,6 +39,7 @@ __all__ = [
     "MultinomialHMM",
     "PoissonHMM",
     "VariationalCategoricalHMM",
+    "VariationalGaussianHMM",
     "forward",
     "forward_backward",
     "posterior_decode",
