@@ -1,10 +1,12 @@
-"""Hidden Markov models: hmmlearn-compatible model classes on genlab's EM driver, and the inference kernels.
+"""Hidden Markov models on genlab's EM driver, and their inference kernels.
 
-Models (Baum-Welch EM; batch, streaming and distributed): :class:`HiddenMarkovModel` composed from distribution
-objects (mixed emissions with :class:`IndependentEmissions`), :class:`GaussianHMM`, :class:`CategoricalHMM`,
-:class:`PoissonHMM`, :class:`MultinomialHMM`, :class:`GMMHMM`; variational Bayes :class:`VariationalCategoricalHMM`,
-:class:`VariationalGaussianHMM`; the
-explicit-duration :class:`HiddenSemiMarkovModel`.
+Models (batch, streaming and distributed EM):
+
+* :class:`HiddenMarkovModel`: composed from distribution objects, with mixed emissions (:class:`IndependentEmissions`);
+* hmmlearn's names: :class:`GaussianHMM`, :class:`CategoricalHMM`, :class:`PoissonHMM`, :class:`MultinomialHMM`,
+  :class:`GMMHMM`, and mean-field variational Bayes :class:`VariationalCategoricalHMM`, :class:`VariationalGaussianHMM`;
+* :class:`HiddenSemiMarkovModel`: explicit state durations.
+
 Kernels (pure functions on log-probability arrays): :func:`forward_backward`, :func:`forward`, :func:`viterbi`,
 :func:`posterior_decode`, :func:`sample_paths`, :func:`sample_posterior_paths`.
 """
