@@ -294,3 +294,122 @@ def test_agrees_with_hmmlearn():
     ours_best, ours_states = kernels.viterbi(log_startprob, log_transmat, log_emission, [300])
     assert_allclose(ours_best[0], best, rtol=1e-12)
     assert_array_equal(ours_states, states)
+
+
+def reference_viterbi(log_startprob, log_transmat, log_emission):
+    """Plain NumPy Viterbi of one sequence, with the same floating-point operations as the kernel (``np.argmax``
+    returns the first maximum, so ties go to the lowest index here too)."""
+    n_steps, n_states = log_emission.shape
+    delta = log_startprob + log_emission[0]
+    backpointer = np.zeros((n_steps, n_states), dtype=np.int64)
+    for t in range(1, n_steps):
+        scores = delta[:, None] + log_transmat
+        backpointer[t] = scores.argmax(axis=0)
+        delta = scores.max(axis=0) + log_emission[t]
+    path = np.empty(n_steps, dtype=np.int64)
+    path[-1] = int(np.argmax(delta))
+    for t in range(n_steps - 1, 0, -1):
+        path[t - 1] = backpointer[t, path[t]]
+    return delta[path[-1]], path
+
+
+@pytest.mark.parametrize("n_states", [1, 2, 3, 4, 5, 8, 13, 130, 300])
+@pytest.mark.parametrize("ties", [False, True])
+def test_viterbi_matches_reference_with_ties_and_forbidden_entries(n_states, ties):
+    """Every K class (blocks of four states and a remainder; int8 / int16 back-pointers), exact ties included."""
+    rng = np.random.default_rng(n_states)
+    n_steps = 60 if n_states > 100 else 400
+    if ties:
+        # Uniform transitions and emissions taking few values: many exactly equal path scores.
+        log_startprob = np.full(n_states, -np.log(n_states))
+        log_transmat = np.full((n_states, n_states), -np.log(n_states))
+        log_emission = -rng.integers(0, 2, size=(n_steps, n_states)).astype(float)
+    else:
+        log_startprob, log_transmat, log_emission = random_model(rng, n_states, n_steps)
+    if n_states > 1:
+        log_transmat[rng.random((n_states, n_states)) < 0.2] = -np.inf
+        log_transmat[np.arange(n_states), np.arange(n_states)] = log_transmat[0, 0] if ties else -0.5  # self-loops
+        log_emission[rng.random((n_steps, n_states)) < 0.1] = -np.inf
+        column = log_emission[:, rng.integers(n_states)]
+        column[column == -np.inf] = -1.0  # staying in that state keeps every sequence possible
+    log_prob, states = kernels.viterbi(log_startprob, log_transmat, log_emission, [n_steps])
+    expected_log_prob, expected_states = reference_viterbi(log_startprob, log_transmat, log_emission)
+    assert np.isfinite(log_prob[0])
+    assert log_prob[0] == expected_log_prob
+    assert_array_equal(states, expected_states)
+    if ties and n_states > 1:  # there were ties to break: some step has several best predecessors
+        delta = log_startprob + log_emission[0]
+        tied = 0
+        for t in range(1, n_steps):
+            scores = delta[:, None] + log_transmat
+            best = scores.max(axis=0)
+            tied += int(((scores == best) & np.isfinite(scores)).sum(axis=0).max() > 1)
+            delta = best + log_emission[t]
+        assert tied > n_steps // 10
+
+
+def test_viterbi_all_tied_path_is_state_zero():
+    log_prob, states = kernels.viterbi(np.log(np.full(6, 1 / 6)), np.log(np.full((6, 6), 1 / 6)), np.zeros((50, 6)),
+                                       [20, 30])  # fmt: skip
+    assert_array_equal(states, 0)
+    assert_allclose(log_prob, [20 * np.log(1 / 6), 30 * np.log(1 / 6)], rtol=1e-14)
+
+
+def test_log_method_keeps_the_range_of_log_space():
+    """Messages that differ by more than exp's range (~745 nats): the "log" method stays exact where the shifted
+    sums underflow (its exact fallback), and agrees with brute force."""
+    with np.errstate(divide="ignore"):
+        log_startprob = np.log([0.5, 0.5])
+        log_transmat = np.log([[0.5, 0.5], [0.0, 1.0]])
+    # Backward: x_0 forces state 1 (absorbing), then x_1, x_2 favour state 0 by 1000 nats.
+    log_emission = np.array([[-np.inf, 0.0], [0.0, -1000.0], [0.0, -1000.0]])
+    result = kernels.forward_backward(log_startprob, log_transmat, log_emission, [3], method="log")
+    expected = brute_force(log_startprob, log_transmat, log_emission)
+    assert_allclose(result.log_likelihood[0], np.log(0.5) - 2000.0, rtol=1e-14)
+    assert_allclose(result.log_likelihood[0], expected["log_likelihood"], rtol=1e-14)
+    assert_allclose(result.posteriors, expected["posteriors"], rtol=0, atol=1e-14)
+    assert_allclose(result.transition_counts, expected["transitions"], rtol=0, atol=1e-14)
+    assert_allclose(kernels.forward(log_startprob, log_transmat, log_emission, [3], method="log"),
+                    result.log_likelihood, rtol=1e-14)  # fmt: skip
+    # Forward: a left-right chain that prefers state 1 by a nat per step for 1,000 steps, so that alpha(0) ends
+    # ~1,700 nats below alpha(1), but the last observation can only come from state 0: the only possible path stays in
+    # state 0 throughout.
+    n_steps = 1000
+    with np.errstate(divide="ignore"):
+        log_startprob = np.log([1.0, 0.0])
+    log_emission = np.column_stack([np.full(n_steps, -1.0), np.zeros(n_steps)])
+    log_emission[-1, 1] = -np.inf
+    exact = (n_steps - 1) * np.log(0.5) - n_steps
+    for lengths in ([n_steps], [n_steps - 1, 1]):
+        result = kernels.forward_backward(log_startprob, log_transmat, log_emission, lengths, method="log")
+        if len(lengths) == 1:
+            assert_allclose(result.log_likelihood, [exact], rtol=1e-13)
+            assert_allclose(result.posteriors, np.tile([1.0, 0.0], (n_steps, 1)), rtol=0, atol=1e-14)
+            assert_allclose(result.transition_counts, [[n_steps - 1, 0.0], [0.0, 0.0]], rtol=1e-13, atol=1e-14)
+        assert not np.isnan(result.posteriors).any() and not np.isnan(result.transition_counts).any()
+        assert_allclose(kernels.forward(log_startprob, log_transmat, log_emission, lengths, method="log"),
+                        result.log_likelihood, rtol=1e-13)  # fmt: skip
+    assert_allclose(kernels.viterbi(log_startprob, log_transmat, log_emission, [n_steps])[0], [exact], rtol=1e-13)
+
+
+@pytest.mark.parametrize("n_states", [1, 5, 20])
+def test_scaled_and_log_agree_with_structural_zeros(n_states):
+    """A banded (left-right-like) transition matrix with many zeros, several sequences, wide emission ranges."""
+    rng = np.random.default_rng(10 + n_states)
+    lengths = np.array([300, 2, 0, 150])
+    log_startprob, _, log_emission = random_model(rng, n_states, int(lengths.sum()), scale=8.0)
+    transmat = np.triu(rng.random((n_states, n_states))) * (np.subtract.outer(np.arange(n_states),
+                                                                                np.arange(n_states)) > -3)  # fmt: skip
+    transmat[-1, 0] = 1.0  # cyclic, so that every state stays reachable
+    transmat /= transmat.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        log_transmat = np.log(transmat)
+    scaled = kernels.forward_backward(log_startprob, log_transmat, log_emission, lengths, method="scaled")
+    logspace = kernels.forward_backward(log_startprob, log_transmat, log_emission, lengths, method="log")
+    assert np.all(np.isfinite(logspace.log_likelihood))
+    assert_allclose(scaled.log_likelihood, logspace.log_likelihood, rtol=1e-11)
+    for a, b in zip(scaled[1:], logspace[1:], strict=True):
+        assert_allclose(a, b, rtol=0, atol=1e-10)
+    assert np.all(logspace.transition_counts[transmat == 0] == 0.0)
+    assert_allclose(kernels.forward(log_startprob, log_transmat, log_emission, lengths, method="log"),
+                    logspace.log_likelihood, rtol=1e-12)  # fmt: skip

@@ -209,8 +209,14 @@ def forward_scaled(startprob, transmat, log_emission, lengths, log_likelihood):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Log-space forward-backward (logsumexp at every step): slower, kept as the independent reference
+# Log-space forward-backward: O(K) exp/log per step, the K² inner work as multiply-adds on shifted exponentials
 # ---------------------------------------------------------------------------------------------------------------------
+
+#: A shifted sum below this is recomputed by an exact per-state logsumexp. The terms that underflow in a shifted
+#: sum are each below ~1e-308, so above this bound the shortcut is exact to rounding (relative error far below
+#: 1e-16); below it (a state reachable only through messages hundreds of nats below the maximum, or structural
+#: zeros) the exact path keeps log space's range: nothing that is possible ever becomes ``-inf``.
+_TINY = 1e-280
 
 
 @_jit
@@ -226,28 +232,57 @@ def _logsumexp_plus(values, row, offsets, col):
         return NEG_INF
     total = 0.0
     for i in range(n):
-        total += math.exp(values[row, i] + offsets[col, i] - peak)
+        v = values[row, i] + offsets[col, i]
+        if v != NEG_INF:
+            total += math.exp(v - peak)
     return peak + math.log(total)
 
 
 @_jit
-def _log_forward_sequence(log_startprob, log_transmat_t, log_emission, start, end, log_alpha):
-    """Fill ``log_alpha[start:end]`` for one sequence and return ``log p(x)`` (``-inf`` if impossible)."""
-    n_states = log_emission.shape[1]
-    for k in range(n_states):
-        log_alpha[start, k] = log_startprob[k] + log_emission[start, k]
-    for t in range(start + 1, end):
-        for j in range(n_states):
-            log_alpha[t, j] = _logsumexp_plus(log_alpha, t - 1, log_transmat_t, j) + log_emission[t, j]
+def _log_forward_step(prev, prev_row, transmat, log_transmat_t, log_emission, t, out, out_row, total):
+    """``out[out_row] = log_emission[t] + log(exp(prev[prev_row]) @ A)``; ``False`` if ``prev[prev_row]`` is all -inf.
+
+    With ``m = max_i prev(i)``: ``log sum_i exp(prev(i)) A(i, j) = m + log sum_i exp(prev(i) - m) A(i, j)``, so a step
+    costs K ``exp`` and K ``log`` and the K² work is multiply-adds on ``A = exp(log_transmat)`` (row-wise, along
+    memory). A shifted sum below ``_TINY`` falls back to the exact logsumexp over column j.
+    """
+    n = log_emission.shape[1]
     peak = NEG_INF
-    for k in range(n_states):
-        if log_alpha[end - 1, k] > peak:
-            peak = log_alpha[end - 1, k]
+    for i in range(n):
+        if prev[prev_row, i] > peak:
+            peak = prev[prev_row, i]
+    if peak == NEG_INF:
+        return False
+    for j in range(n):
+        total[j] = 0.0
+    for i in range(n):
+        w = math.exp(prev[prev_row, i] - peak)
+        if w != 0.0:
+            for j in range(n):
+                total[j] += w * transmat[i, j]
+    for j in range(n):
+        e = log_emission[t, j]
+        if e == NEG_INF:
+            out[out_row, j] = NEG_INF
+        elif total[j] >= _TINY:
+            out[out_row, j] = e + peak + math.log(total[j])
+        else:
+            out[out_row, j] = e + _logsumexp_plus(prev, prev_row, log_transmat_t, j)
+    return True
+
+
+@_jit
+def _log_total(log_alpha, row):
+    """``logsumexp`` of ``log_alpha[row]`` (``-inf`` if every entry is)."""
+    peak = NEG_INF
+    for k in range(log_alpha.shape[1]):
+        if log_alpha[row, k] > peak:
+            peak = log_alpha[row, k]
     if peak == NEG_INF:
         return NEG_INF
     total = 0.0
-    for k in range(n_states):
-        total += math.exp(log_alpha[end - 1, k] - peak)
+    for k in range(log_alpha.shape[1]):
+        total += math.exp(log_alpha[row, k] - peak)
     return peak + math.log(total)
 
 
@@ -256,70 +291,133 @@ def forward_backward_log(log_startprob, log_transmat, log_emission, lengths, pos
                          log_likelihood, want_counts):  # fmt: skip
     """Log-space forward-backward over all sequences; same outputs as :func:`forward_backward_scaled`.
 
-    ``posteriors`` holds ``log alpha`` during the forward pass and ``gamma`` after the backward pass.
-    ``log xi_t(i, j) = log alpha_t(i) + log A(i, j) + log b_{t+1}(j) + log beta_{t+1}(j) - log Z_t`` is exponentiated
-    and summed on the fly. ``Z_t = sum_i alpha_t(i) beta_t(i)`` equals ``p(x)`` in exact arithmetic; using the
-    per-step value rather than the one from the end of the forward pass matters on long sequences, where
+    ``log alpha`` and ``log beta`` are kept in log space (no rescaling, no underflow whatever the length or the
+    magnitude of the emissions), but each step shifts by a maximum so that only O(K) ``exp`` / ``log`` are needed
+    (see :func:`_log_forward_step`); the backward step is the mirror image with ``f_j = log b_{t+1}(j) +
+    log beta_{t+1}(j)``, ``q_j = exp(f_j - max f)``, ``r_i = sum_j A(i, j) q_j`` and ``log beta_t(i) = max f +
+    log r_i``.
+
+    ``posteriors`` holds ``log alpha`` during the forward pass and ``gamma`` after the backward pass. ``gamma_t`` is
+    normalised at every step, ``gamma_t(i) = exp(log alpha_t(i) + log beta_t(i) - log Z_t)`` with ``Z_t = sum_i
+    alpha_t(i) beta_t(i)``, and ``xi_t(i, j) = gamma_t(i) A(i, j) q_j / r_i`` (``log beta_t(i) = max f + log r_i``),
+    summed on the fly as ``sum_t (gamma_t(i) / r_i) q_j`` and multiplied by ``A(i, j)`` once at the end. Using the
+    per-step ``Z_t`` rather than ``p(x)`` from the end of the forward pass matters on long sequences, where
     ``log alpha`` reaches magnitudes of 1e6 and its rounding (1e-10 absolute per step) would otherwise drift the
-    expected counts by 1e-5 relative over a million steps.
+    expected counts by 1e-5 relative over a million steps. A row with ``r_i < _TINY`` adds its ``xi`` terms exactly,
+    ``exp(log alpha_t(i) + log A(i, j) + f_j - log Z_t)``.
     """
     n_states = log_emission.shape[1]
-    log_transmat_t = np.ascontiguousarray(log_transmat.T)  # columns of A contiguous for the forward logsumexp
-    log_beta = np.empty((1, n_states))
-    future = np.empty((1, n_states))  # log b_{t+1}(j) + log beta_{t+1}(j)
+    transmat = np.exp(log_transmat)
+    transmat_t = np.ascontiguousarray(transmat.T)  # beta's sum over j, vectorised along i
+    log_transmat_t = np.ascontiguousarray(log_transmat.T)  # columns of log A contiguous for the exact fallback
+    log_beta = np.empty(n_states)
+    future = np.empty((1, n_states))  # f_j = log b_{t+1}(j) + log beta_{t+1}(j)
+    shifted = np.empty(n_states)  # q_j
+    total = np.empty(n_states)  # r_i, and the forward sums
+    gamma = np.empty(n_states)
+    outer = np.zeros((n_states, n_states))  # sum_t (gamma_t(i) / r_i) q_j
     start = 0
     for seq in range(lengths.shape[0]):
         end = start + lengths[seq]
         if end == start:
             log_likelihood[seq] = 0.0
             continue
-        total = _log_forward_sequence(log_startprob, log_transmat_t, log_emission, start, end, posteriors)
-        log_likelihood[seq] = total
-        if total == NEG_INF:
+        # -- forward pass
+        for k in range(n_states):
+            posteriors[start, k] = log_startprob[k] + log_emission[start, k]
+        possible = True
+        for t in range(start + 1, end):
+            if not _log_forward_step(posteriors, t - 1, transmat, log_transmat_t, log_emission, t, posteriors, t,
+                                     total):  # fmt: skip
+                possible = False
+                break
+        log_prob = _log_total(posteriors, end - 1) if possible else NEG_INF
+        log_likelihood[seq] = log_prob
+        if log_prob == NEG_INF:
             for t in range(start, end):
                 for k in range(n_states):
                     posteriors[t, k] = 0.0
             start = end
             continue
+        # -- backward pass
         for k in range(n_states):
-            log_beta[0, k] = 0.0
-            posteriors[end - 1, k] = math.exp(posteriors[end - 1, k] - total)
+            log_beta[k] = 0.0
+            posteriors[end - 1, k] = math.exp(posteriors[end - 1, k] - log_prob)
         _normalise_row(posteriors, end - 1)
         for t in range(end - 2, start - 1, -1):
-            for j in range(n_states):
-                future[0, j] = log_emission[t + 1, j] + log_beta[0, j]
-            for i in range(n_states):
-                log_beta[0, i] = _logsumexp_plus(future, 0, log_transmat, i)
-            # log Z_t = logsumexp_i(log alpha_t(i) + log beta_t(i))
             peak = NEG_INF
+            for j in range(n_states):
+                f = log_emission[t + 1, j] + log_beta[j]
+                future[0, j] = f
+                if f > peak:
+                    peak = f
             for i in range(n_states):
-                v = posteriors[t, i] + log_beta[0, i]
-                if v > peak:
-                    peak = v
+                total[i] = 0.0
+            if peak != NEG_INF:  # always so for a possible sequence; the guard only keeps NaN out
+                for j in range(n_states):
+                    q = math.exp(future[0, j] - peak)
+                    shifted[j] = q
+                    if q != 0.0:
+                        for i in range(n_states):
+                            total[i] += q * transmat_t[j, i]
+            for i in range(n_states):
+                if total[i] >= _TINY:
+                    log_beta[i] = peak + math.log(total[i])
+                else:
+                    log_beta[i] = _logsumexp_plus(future, 0, log_transmat, i)
+            # gamma_t = alpha_t beta_t / Z_t
+            top = NEG_INF
+            for i in range(n_states):
+                v = posteriors[t, i] + log_beta[i]
+                if v > top:
+                    top = v
+            if top == NEG_INF:  # unreachable for a possible sequence; keeps NaN out
+                for i in range(n_states):
+                    posteriors[t, i] = 0.0
+                continue
             norm = 0.0
             for i in range(n_states):
-                norm += math.exp(posteriors[t, i] + log_beta[0, i] - peak)
-            log_norm = peak + math.log(norm)
+                g = math.exp(posteriors[t, i] + log_beta[i] - top)
+                gamma[i] = g
+                norm += g
+            inv = 1.0 / norm
+            for i in range(n_states):
+                gamma[i] *= inv
             if want_counts:
                 for i in range(n_states):
-                    head = posteriors[t, i] - log_norm
-                    if head != NEG_INF:
+                    g = gamma[i]
+                    if g == 0.0:
+                        continue
+                    if total[i] >= _TINY:
+                        w = g / total[i]
                         for j in range(n_states):
-                            xi_sum[i, j] += math.exp(head + log_transmat[i, j] + future[0, j])
-            for k in range(n_states):
-                posteriors[t, k] = math.exp(posteriors[t, k] + log_beta[0, k] - log_norm)
+                            outer[i, j] += w * shifted[j]
+                    else:
+                        head = posteriors[t, i] - top - math.log(norm)
+                        for j in range(n_states):
+                            v = log_transmat[i, j] + future[0, j]
+                            if v != NEG_INF:
+                                xi_sum[i, j] += math.exp(head + v)
+            for i in range(n_states):
+                posteriors[t, i] = gamma[i]
         if want_counts:
             for k in range(n_states):
                 start_counts[k] += posteriors[start, k]
         start = end
+    if want_counts:
+        for i in range(n_states):
+            for j in range(n_states):
+                xi_sum[i, j] += transmat[i, j] * outer[i, j]
 
 
 @_jit
 def forward_log(log_startprob, log_transmat, log_emission, lengths, log_likelihood):
-    """Log-space forward pass only: per-sequence log-likelihoods."""
+    """Log-space forward pass only: per-sequence log-likelihoods (the recursion of :func:`_log_forward_step`)."""
     n_states = log_emission.shape[1]
+    transmat = np.exp(log_transmat)
     log_transmat_t = np.ascontiguousarray(log_transmat.T)
     log_alpha = np.empty((2, n_states))  # rolling rows: previous and current step
+    total = np.empty(n_states)
     start = 0
     for seq in range(lengths.shape[0]):
         end = start + lengths[seq]
@@ -329,22 +427,14 @@ def forward_log(log_startprob, log_transmat, log_emission, lengths, log_likeliho
         for k in range(n_states):
             log_alpha[0, k] = log_startprob[k] + log_emission[start, k]
         row = 0
+        possible = True
         for t in range(start + 1, end):
             new = 1 - row
-            for j in range(n_states):
-                log_alpha[new, j] = _logsumexp_plus(log_alpha, row, log_transmat_t, j) + log_emission[t, j]
+            if not _log_forward_step(log_alpha, row, transmat, log_transmat_t, log_emission, t, log_alpha, new, total):
+                possible = False
+                break
             row = new
-        peak = NEG_INF
-        for k in range(n_states):
-            if log_alpha[row, k] > peak:
-                peak = log_alpha[row, k]
-        if peak == NEG_INF:
-            log_likelihood[seq] = NEG_INF
-        else:
-            total = 0.0
-            for k in range(n_states):
-                total += math.exp(log_alpha[row, k] - peak)
-            log_likelihood[seq] = peak + math.log(total)
+        log_likelihood[seq] = _log_total(log_alpha, row) if possible else NEG_INF
         start = end
 
 
@@ -354,15 +444,18 @@ def forward_log(log_startprob, log_transmat, log_emission, lengths, log_likeliho
 
 
 @_jit
-def viterbi(log_startprob, log_transmat, log_emission, lengths, log_prob, states):
+def viterbi(log_startprob, log_transmat, log_emission, lengths, log_prob, states, backpointer):
     """Most probable state path of every sequence; fills ``log_prob`` (n,) and ``states`` (T,) in place.
 
-    Ties go to the lowest state index. A sequence with probability zero gets ``log_prob = -inf`` and an arbitrary
-    path.
+    ``backpointer`` (T, K) is scratch space of the narrowest integer type that holds K - 1 (chosen by the caller:
+    int8 for K <= 128, a quarter of the memory traffic of int32). The destination states j are taken four at a time,
+    each with its running maximum and argmax in registers, so one pass over the source states i serves four
+    independent compare-and-select chains along a row of ``log_transmat``. Scanning i in increasing order with a
+    strict ``>`` gives ties to the lowest state index. A sequence with probability zero gets ``log_prob = -inf`` and
+    an arbitrary path.
     """
-    n_steps, n_states = log_emission.shape
-    log_transmat_t = np.ascontiguousarray(log_transmat.T)  # column j of A contiguous
-    backpointer = np.empty((n_steps, n_states), dtype=np.int32)
+    n_states = log_emission.shape[1]
+    n_blocked = n_states - n_states % 4
     delta = np.empty(n_states)
     new = np.empty(n_states)
     start = 0
@@ -374,29 +467,58 @@ def viterbi(log_startprob, log_transmat, log_emission, lengths, log_prob, states
         for k in range(n_states):
             delta[k] = log_startprob[k] + log_emission[start, k]
         for t in range(start + 1, end):
-            for j in range(n_states):
-                best = NEG_INF
-                arg = 0
+            for j in range(0, n_blocked, 4):
+                b0 = b1 = b2 = b3 = NEG_INF
+                a0 = a1 = a2 = a3 = 0
                 for i in range(n_states):
-                    v = delta[i] + log_transmat_t[j, i]
-                    if v > best:
-                        best = v
-                        arg = i
-                new[j] = best + log_emission[t, j]
-                backpointer[t, j] = arg
+                    d = delta[i]
+                    v0 = d + log_transmat[i, j]
+                    v1 = d + log_transmat[i, j + 1]
+                    v2 = d + log_transmat[i, j + 2]
+                    v3 = d + log_transmat[i, j + 3]
+                    c0 = v0 > b0
+                    c1 = v1 > b1
+                    c2 = v2 > b2
+                    c3 = v3 > b3
+                    b0 = v0 if c0 else b0
+                    b1 = v1 if c1 else b1
+                    b2 = v2 if c2 else b2
+                    b3 = v3 if c3 else b3
+                    a0 = i if c0 else a0
+                    a1 = i if c1 else a1
+                    a2 = i if c2 else a2
+                    a3 = i if c3 else a3
+                new[j] = b0 + log_emission[t, j]
+                new[j + 1] = b1 + log_emission[t, j + 1]
+                new[j + 2] = b2 + log_emission[t, j + 2]
+                new[j + 3] = b3 + log_emission[t, j + 3]
+                backpointer[t, j] = a0
+                backpointer[t, j + 1] = a1
+                backpointer[t, j + 2] = a2
+                backpointer[t, j + 3] = a3
+            for j in range(n_blocked, n_states):
+                b = NEG_INF
+                a = 0
+                for i in range(n_states):
+                    v = delta[i] + log_transmat[i, j]
+                    if v > b:
+                        b = v
+                        a = i
+                new[j] = b + log_emission[t, j]
+                backpointer[t, j] = a
             for k in range(n_states):
                 delta[k] = new[k]
-        best = NEG_INF
-        arg = 0
+        top = NEG_INF
+        state = 0
         for k in range(n_states):
-            if delta[k] > best:
-                best = delta[k]
-                arg = k
-        log_prob[seq] = best
-        states[end - 1] = arg
+            if delta[k] > top:
+                top = delta[k]
+                state = k
+        log_prob[seq] = top
+        states[end - 1] = state
         for t in range(end - 1, start, -1):
-            arg = backpointer[t, arg]
-            states[t - 1] = arg
+            state = backpointer[t, state]
+            states[t - 1] = state
         start = end
 
 

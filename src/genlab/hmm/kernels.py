@@ -115,6 +115,14 @@ def _check_method(method: str) -> None:
         raise ParameterError(f"method must be one of {METHODS}; got {method!r}.")
 
 
+def _index_dtype(n_states: int) -> type[np.signedinteger]:
+    """Narrowest signed integer type holding a state index ``< n_states`` (Viterbi back-pointers)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_states <= np.iinfo(dtype).max + 1:
+            return dtype
+    return np.int64
+
+
 def _exp(log_p: np.ndarray) -> np.ndarray:
     with np.errstate(under="ignore"):
         return np.exp(log_p)
@@ -136,8 +144,11 @@ def forward_backward(log_startprob, log_transmat, log_emission, lengths, *, meth
     method : {"scaled", "log"}, default="scaled"
         ``"scaled"``: probabilities rescaled to sum to 1 at every step (Rabiner 1989, section V.A), with each
         emission row shifted by its maximum before exponentiating, so nothing underflows; one ``exp`` per state and
-        step. ``"log"``: log-space recursions with ``logsumexp``, several times slower; kept as an independent
-        reference. Both agree to about 1e-10.
+        step. ``"log"``: ``log alpha`` and ``log beta`` kept in log space, so nothing underflows even where two
+        states' messages differ by more than the ~745 nats ``exp`` can span; each step is shifted by its maximum,
+        so it needs O(K) ``exp`` / ``log`` and its O(K²) work is multiply-adds (an exact per-state ``logsumexp``
+        takes over where a shifted sum underflows); about 1.5 to 2.5 times the time of ``"scaled"``. Both agree to
+        about 1e-10.
 
     Returns
     -------
@@ -199,9 +210,11 @@ def viterbi(log_startprob, log_transmat, log_emission, lengths) -> tuple[np.ndar
         The best paths, concatenated like the data. Ties go to the lowest state index.
     """
     log_startprob, log_transmat, log_emission, lengths = _prepare(log_startprob, log_transmat, log_emission, lengths)
+    n_steps, n_states = log_emission.shape
     log_prob = np.empty(lengths.shape[0])
-    states = np.empty(log_emission.shape[0], dtype=np.int64)
-    _nk.viterbi(log_startprob, log_transmat, log_emission, lengths, log_prob, states)
+    states = np.empty(n_steps, dtype=np.int64)
+    backpointer = np.empty((n_steps, n_states), dtype=_index_dtype(n_states))
+    _nk.viterbi(log_startprob, log_transmat, log_emission, lengths, log_prob, states, backpointer)
     return log_prob, states
 
 
