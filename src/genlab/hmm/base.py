@@ -386,6 +386,17 @@ class BaseHMM(GenerativeModel, abc.ABC):
         return "st" + self._emission_letters
 
     def _check_hyperparameters(self) -> None:
+        self._check_common_hyperparameters()
+        for name in ("startprob_prior", "transmat_prior"):
+            value = np.asarray(getattr(self, name), dtype=np.float64)
+            if not np.all(np.isfinite(value)):
+                raise ParameterError(f"{name} must be finite; got {getattr(self, name)!r}.")
+        self._fixed_mask("startprob_fixed", (self.n_states,))
+        self._fixed_mask("transmat_fixed", (self.n_states, self.n_states))
+        self._check_emission_hyperparameters()
+
+    def _check_common_hyperparameters(self) -> None:
+        """n_states, algorithm, implementation, n_iter, tol and the params / init_params letters."""
         check_positive_int(self.n_states, "n_states")
         check_in(self.algorithm, "algorithm", DECODER_ALGORITHMS)
         check_in(self.implementation, "implementation", tuple(IMPLEMENTATIONS))
@@ -403,13 +414,6 @@ class BaseHMM(GenerativeModel, abc.ABC):
                     f"{name}={value!r} contains {''.join(unknown)!r}, which {type(self).__name__} does not have; use "
                     f"letters from {allowed!r} (s: startprob_, t: transmat_{self._letter_help()})."
                 )
-        for name in ("startprob_prior", "transmat_prior"):
-            value = np.asarray(getattr(self, name), dtype=np.float64)
-            if not np.all(np.isfinite(value)):
-                raise ParameterError(f"{name} must be finite; got {getattr(self, name)!r}.")
-        self._fixed_mask("startprob_fixed", (self.n_states,))
-        self._fixed_mask("transmat_fixed", (self.n_states, self.n_states))
-        self._check_emission_hyperparameters()
 
     def _fixed_mask(self, name: str, shape: tuple[int, ...]) -> np.ndarray | None:
         """The boolean mask hyperparameter ``name`` as an array of ``shape`` (``None`` if unset)."""

@@ -33,11 +33,11 @@ from sklearn.cluster import KMeans
 
 from genlab.errors import DataError, ParameterError
 from genlab.hmm import kernels
-from genlab.hmm.base import DECODER_ALGORITHMS, IMPLEMENTATIONS, BaseHMM, check_lengths
+from genlab.hmm.base import BaseHMM, check_lengths
 from genlab.hmm.discrete import CategoricalHMM, CountStatistics
 from genlab.hmm.gaussian import GaussianHMM, GaussianHMMStatistics, _compact_shape, _full_covariances
 from genlab.utils.random import legacy_random_state
-from genlab.utils.validation import check_array_2d, check_in, check_positive_int
+from genlab.utils.validation import check_array_2d, check_in
 
 __all__ = [
     "VariationalCategoricalHMM",
@@ -175,23 +175,7 @@ class _VariationalHMMMixin:
 
     # -- validation ------------------------------------------------------------------------------------------------
     def _check_hyperparameters(self) -> None:
-        check_positive_int(self.n_states, "n_states")
-        check_in(self.algorithm, "algorithm", DECODER_ALGORITHMS)
-        check_in(self.implementation, "implementation", tuple(IMPLEMENTATIONS))
-        check_positive_int(self.n_iter, "n_iter", minimum=0)
-        if not isinstance(self.tol, numbers.Real) or not np.isfinite(self.tol) or self.tol < 0:
-            raise ParameterError(f"tol must be a finite number >= 0; got {self.tol!r}.")
-        allowed = self._allowed_letters()
-        for name in ("params", "init_params"):
-            value = getattr(self, name)
-            if not isinstance(value, str):
-                raise ParameterError(f"{name} must be a string of parameter letters from {allowed!r}; got {value!r}.")
-            unknown = sorted(set(value) - set(allowed))
-            if unknown:
-                raise ParameterError(
-                    f"{name}={value!r} contains {''.join(unknown)!r}, which {type(self).__name__} does not have; use "
-                    f"letters from {allowed!r} (s: startprob, t: transmat{self._letter_help()})."
-                )
+        self._check_common_hyperparameters()
         _check_concentration(self.startprob_prior, "startprob_prior")
         _check_concentration(self.transmat_prior, "transmat_prior")
         self._check_emission_hyperparameters()
