@@ -15,6 +15,7 @@ Sequences travel through the driver as ``(X_batch, lengths_batch)`` pairs: the d
 from __future__ import annotations
 
 import abc
+import copy
 import dataclasses
 import numbers
 import warnings
@@ -342,6 +343,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
         algorithm: str = "viterbi",
         random_state: Any = None,
         n_iter: int = 10,
+        n_init: int = 1,
         tol: float = 1e-2,
         verbose: bool = False,
         params: str = "st",
@@ -356,6 +358,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
         self.algorithm = algorithm
         self.random_state = random_state
         self.n_iter = n_iter
+        self.n_init = n_init
         self.tol = tol
         self.verbose = verbose
         self.params = params
@@ -401,6 +404,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
         check_in(self.algorithm, "algorithm", DECODER_ALGORITHMS)
         check_in(self.implementation, "implementation", tuple(IMPLEMENTATIONS))
         check_positive_int(self.n_iter, "n_iter", minimum=0)
+        check_positive_int(self.n_init, "n_init")
         if not isinstance(self.tol, numbers.Real) or not np.isfinite(self.tol) or self.tol < 0:
             raise ParameterError(f"tol must be a finite number >= 0; got {self.tol!r}.")
         allowed = self._allowed_letters()
@@ -571,11 +575,14 @@ class BaseHMM(GenerativeModel, abc.ABC):
         """
         self._check_hyperparameters()
         source = self._source(X, lengths, states)
+        # every restart starts from the state the fit began with (hand-set parameters included)
+        self._restart = -1
+        self._pre_fit_state = {name: copy.deepcopy(value) for name, value in self._parameter_attributes().items()}
         with warn_once_per_fit():
             result = run_em(
                 self,
                 source,
-                n_init=1,
+                n_init=self.n_init,
                 max_iter=self.n_iter,
                 tol=self.tol,
                 initialize=True,
@@ -585,11 +592,36 @@ class BaseHMM(GenerativeModel, abc.ABC):
                 reduce=reduce,
                 name=type(self).__name__,
             )
+        del self._restart, self._pre_fit_state
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.lower_bound)
         self.lower_bounds_ = np.asarray(result.history, dtype=np.float64)
         return self
+
+    def _parameter_attributes(self) -> dict[str, Any]:
+        """Parameters and fitted values held on the instance (names ending in ``_``, compact storage included)."""
+        return {name: value for name, value in vars(self).items() if name.endswith("_") and not name.startswith("__")}
+
+    def _begin_restart(self) -> None:
+        """Count the restart; from the second on, return to the state the fit began with."""
+        self._restart = getattr(self, "_restart", -1) + 1
+        if self._restart > 0:
+            for name in self._parameter_attributes():
+                delattr(self, name)
+            for name, value in self._pre_fit_state.items():
+                setattr(self, name, copy.deepcopy(value))
+
+    def _initialisation_seed(self) -> Any:
+        """What initialisation draws from on the current restart.
+
+        The first restart uses ``random_state`` itself (so an int seed gives hmmlearn's initial values); later ones
+        use an int derived from the seed and the restart number. A Generator or RandomState advances by itself.
+        """
+        restart = getattr(self, "_restart", 0)
+        if restart <= 0 or not isinstance(self.random_state, numbers.Integral):
+            return self.random_state
+        return int(np.random.default_rng([int(self.random_state), restart]).integers(2**31 - 1))
 
     def _needs_init(self, letter: str, name: str) -> bool:
         """hmmlearn's rule: initialise a parameter named in ``init_params``, or one that is not set."""
@@ -606,6 +638,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
         return not hasattr(self, name)
 
     def _em_initialize(self, source: Any, random_state: Any) -> None:
+        self._begin_restart()
         X, lengths = source.first()
         self._check_enough_data(X)
         K = self.n_states

@@ -575,6 +575,7 @@ class HiddenMarkovModel(BaseHMM):
         algorithm: str = "viterbi",
         random_state: Any = None,
         n_iter: int = 100,
+        n_init: int = 1,
         tol: float = 1e-4,
         verbose: bool = False,
         params: str = "ste",
@@ -590,6 +591,7 @@ class HiddenMarkovModel(BaseHMM):
             algorithm=algorithm,
             random_state=random_state,
             n_iter=n_iter,
+            n_init=n_init,
             tol=tol,
             verbose=verbose,
             params=params,
@@ -750,9 +752,9 @@ class HiddenMarkovModel(BaseHMM):
         K = self.n_states
         features = self._init_features(template, X)
         if np.unique(features, axis=0).shape[0] < K:
-            rng = check_random_state(self.random_state)
+            rng = check_random_state(self._initialisation_seed())
             return rng.dirichlet(np.ones(K), size=X.shape[0])
-        kmeans = KMeans(n_clusters=K, n_init=10, random_state=legacy_random_state(self.random_state))
+        kmeans = KMeans(n_clusters=K, n_init=10, random_state=legacy_random_state(self._initialisation_seed()))
         labels = kmeans.fit(features).labels_
         responsibilities = np.full((X.shape[0], K), _INIT_SMOOTHING / K)
         responsibilities[np.arange(X.shape[0]), labels] += 1.0 - _INIT_SMOOTHING

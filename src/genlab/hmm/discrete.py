@@ -200,6 +200,7 @@ class CategoricalHMM(BaseHMM):
         algorithm: str = "viterbi",
         random_state: Any = None,
         n_iter: int = 10,
+        n_init: int = 1,
         tol: float = 1e-2,
         verbose: bool = False,
         params: str = "ste",
@@ -215,6 +216,7 @@ class CategoricalHMM(BaseHMM):
             algorithm=algorithm,
             random_state=random_state,
             n_iter=n_iter,
+            n_init=n_init,
             tol=tol,
             verbose=verbose,
             params=params,
@@ -278,7 +280,7 @@ class CategoricalHMM(BaseHMM):
                     "initialise emissionprob_."
                 )
             M = int(self.n_features) if self.n_features is not None else int(X.max()) + 1
-            emissionprob = legacy_random_state(self.random_state).rand(self.n_states, M)
+            emissionprob = legacy_random_state(self._initialisation_seed()).rand(self.n_states, M)
             self.emissionprob_ = emissionprob / emissionprob.sum(axis=1, keepdims=True)
 
     def _log_emission(self, X: np.ndarray) -> np.ndarray:
@@ -382,6 +384,7 @@ class PoissonHMM(BaseHMM):
         algorithm: str = "viterbi",
         random_state: Any = None,
         n_iter: int = 10,
+        n_init: int = 1,
         tol: float = 1e-2,
         verbose: bool = False,
         params: str = "stl",
@@ -397,6 +400,7 @@ class PoissonHMM(BaseHMM):
             algorithm=algorithm,
             random_state=random_state,
             n_iter=n_iter,
+            n_init=n_init,
             tol=tol,
             verbose=verbose,
             params=params,
@@ -446,7 +450,8 @@ class PoissonHMM(BaseHMM):
             shape = (self.n_states, X.shape[1])
             if var > 0 and mean > 0:
                 # method of moments: a gamma with the data's mean and variance (numpy's scale is 1 / rate)
-                self.lambdas_ = legacy_random_state(self.random_state).gamma(mean**2 / var, var / mean, size=shape)
+                draws = legacy_random_state(self._initialisation_seed())
+                self.lambdas_ = draws.gamma(mean**2 / var, var / mean, size=shape)
             else:
                 self.lambdas_ = np.full(shape, mean)
 
@@ -547,6 +552,7 @@ class MultinomialHMM(BaseHMM):
         algorithm: str = "viterbi",
         random_state: Any = None,
         n_iter: int = 10,
+        n_init: int = 1,
         tol: float = 1e-2,
         verbose: bool = False,
         params: str = "ste",
@@ -562,6 +568,7 @@ class MultinomialHMM(BaseHMM):
             algorithm=algorithm,
             random_state=random_state,
             n_iter=n_iter,
+            n_init=n_init,
             tol=tol,
             verbose=verbose,
             params=params,
@@ -618,7 +625,7 @@ class MultinomialHMM(BaseHMM):
         totals = np.unique(X.sum(axis=1))
         self.n_trials_ = int(totals[0]) if totals.size == 1 else None
         if self._needs_init("e", "emissionprob_"):
-            emissionprob = legacy_random_state(self.random_state).rand(self.n_states, X.shape[1])
+            emissionprob = legacy_random_state(self._initialisation_seed()).rand(self.n_states, X.shape[1])
             self.emissionprob_ = emissionprob / emissionprob.sum(axis=1, keepdims=True)
 
     def _log_emission(self, X: np.ndarray) -> np.ndarray:

@@ -274,6 +274,7 @@ class GaussianHMM(BaseHMM):
         algorithm: str = "viterbi",
         random_state: Any = None,
         n_iter: int = 10,
+        n_init: int = 1,
         tol: float = 1e-2,
         verbose: bool = False,
         params: str = "stmc",
@@ -289,6 +290,7 @@ class GaussianHMM(BaseHMM):
             algorithm=algorithm,
             random_state=random_state,
             n_iter=n_iter,
+            n_init=n_init,
             tol=tol,
             verbose=verbose,
             params=params,
@@ -422,7 +424,7 @@ class GaussianHMM(BaseHMM):
             column_means = np.nanmean(X, axis=0)
             filled = np.where(missing, column_means, X)
         if self._needs_init("m", "means_"):
-            kmeans = KMeans(n_clusters=K, n_init=10, random_state=legacy_random_state(self.random_state))
+            kmeans = KMeans(n_clusters=K, n_init=10, random_state=legacy_random_state(self._initialisation_seed()))
             self.means_ = kmeans.fit(filled).cluster_centers_
         if self._needs_init("c", "covars_"):
             if X.shape[0] < 2:

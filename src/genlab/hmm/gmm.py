@@ -194,6 +194,7 @@ class GMMHMM(BaseHMM):
         algorithm: str = "viterbi",
         random_state: Any = None,
         n_iter: int = 10,
+        n_init: int = 1,
         tol: float = 1e-2,
         verbose: bool = False,
         params: str = "stmcw",
@@ -207,6 +208,7 @@ class GMMHMM(BaseHMM):
             algorithm=algorithm,
             random_state=random_state,
             n_iter=n_iter,
+            n_init=n_init,
             tol=tol,
             verbose=verbose,
             params=params,
@@ -353,7 +355,7 @@ class GMMHMM(BaseHMM):
 
         if needs["m"]:
             # an int seeds every k-means afresh, as hmmlearn passes its int to each KMeans
-            seed = self.random_state
+            seed = self._initialisation_seed()
             if not isinstance(seed, numbers.Integral | np.random.RandomState) or isinstance(seed, bool):
                 seed = legacy_random_state(seed)
             labels = KMeans(n_clusters=K, random_state=seed, n_init=10).fit(X)

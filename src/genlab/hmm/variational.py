@@ -223,12 +223,13 @@ class _VariationalHMMMixin:
         return super().fit(X, lengths, reduce=reduce)
 
     def _em_initialize(self, source: Any, random_state: Any) -> None:
+        self._begin_restart()
         X, lengths = source.first()
         self._check_enough_data(X)
         K = self.n_states
         # hmmlearn's initial posteriors: Dirichlet(1/K) draws scaled to the number of sequences (start) and of
         # steps per state (transitions), from one RandomState; the emissions draw from a fresh one (below).
-        rng = legacy_random_state(self.random_state)
+        rng = legacy_random_state(self._initialisation_seed())
         self.startprob_prior_ = _concentration_array(self.startprob_prior, 1.0 / K, (K,), "startprob_prior")
         self.transmat_prior_ = _concentration_array(self.transmat_prior, 1.0 / K, (K, K), "transmat_prior")
         if self._needs_init("s", "startprob_posterior_"):
@@ -361,6 +362,7 @@ class VariationalCategoricalHMM(_VariationalHMMMixin, CategoricalHMM):
         algorithm: str = "viterbi",
         random_state: Any = None,
         n_iter: int = 100,
+        n_init: int = 1,
         tol: float = 1e-6,
         verbose: bool = False,
         params: str = "ste",
@@ -376,6 +378,7 @@ class VariationalCategoricalHMM(_VariationalHMMMixin, CategoricalHMM):
             algorithm=algorithm,
             random_state=random_state,
             n_iter=n_iter,
+            n_init=n_init,
             tol=tol,
             verbose=verbose,
             params=params,
@@ -409,7 +412,7 @@ class VariationalCategoricalHMM(_VariationalHMMMixin, CategoricalHMM):
             self.emissionprob_prior_ = _concentration_array(
                 self.emissionprob_prior, 1.0 / M, (self.n_states, M), "emissionprob_prior"
             )
-            rng = legacy_random_state(self.random_state)
+            rng = legacy_random_state(self._initialisation_seed())
             scale = float(np.sum(lengths)) / self.n_states
             self.emissionprob_posterior_ = np.stack([rng.dirichlet(row) for row in self.emissionprob_prior_]) * scale
         else:
@@ -589,6 +592,7 @@ class VariationalGaussianHMM(_VariationalHMMMixin, GaussianHMM):
         algorithm: str = "viterbi",
         random_state: Any = None,
         n_iter: int = 100,
+        n_init: int = 1,
         tol: float = 1e-6,
         verbose: bool = False,
         params: str = "stmc",
@@ -603,6 +607,7 @@ class VariationalGaussianHMM(_VariationalHMMMixin, GaussianHMM):
             algorithm=algorithm,
             random_state=random_state,
             n_iter=n_iter,
+            n_init=n_init,
             tol=tol,
             verbose=verbose,
             params=params,
@@ -660,7 +665,7 @@ class VariationalGaussianHMM(_VariationalHMMMixin, GaussianHMM):
             return
         if X.shape[0] < 2:
             raise DataError("X has 1 time step; the initialisation of the posteriors needs at least 2.")
-        kmeans = KMeans(n_clusters=K, n_init=10, random_state=legacy_random_state(self.random_state)).fit(X)
+        kmeans = KMeans(n_clusters=K, n_init=10, random_state=legacy_random_state(self._initialisation_seed())).fit(X)
         counts = np.bincount(kmeans.predict(X), minlength=K).astype(np.float64)
         if init_m:
             self.means_posterior_ = np.array(kmeans.cluster_centers_, dtype=np.float64)
