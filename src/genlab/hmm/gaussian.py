@@ -13,10 +13,13 @@ from sklearn.cluster import KMeans
 
 from genlab.distributions.gaussian import (
     COVARIANCE_TYPES,
-    gaussian_log_prob,
-    gaussian_statistics,
+    log_det_cholesky,
+    log_prob_from_features,
     n_covariance_parameters,
     precisions_cholesky_from_covariances,
+    quadratic_features,
+    quadratic_form_weights,
+    statistics_from_features,
 )
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.hmm.base import BaseHMM, HMMStatistics
@@ -450,11 +453,29 @@ class GaussianHMM(BaseHMM):
                 self._covars_ = cv
 
     # -- E-step / M-step -------------------------------------------------------------------------------------------
+    def _features(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Quadratic features of ``X`` about the centre of the state means, computed once per E-step.
+
+        Log densities and moments are both linear in them (see
+        :func:`genlab.distributions.gaussian.quadratic_features`): the E-step needs two small GEMMs instead of K
+        (N, D) x (D, D) products and a second pass over the data for the statistics.
+        """
+        center = self.means_.mean(axis=0)
+        cached = getattr(self, "_feature_cache", None)
+        if cached is not None and cached[0] is X and np.array_equal(cached[1], center):
+            return cached[1], cached[2]
+        features = quadratic_features(X - center, self.covariance_type)
+        self._feature_cache = (X, center, features)
+        return center, features
+
     def _log_emission(self, X: np.ndarray) -> np.ndarray:
         missing = np.isnan(X)
         if not missing.any():
             chol = precisions_cholesky_from_covariances(self._covars_, self.covariance_type)
-            return gaussian_log_prob(X, self.means_, chol, self.covariance_type)
+            center, features = self._features(X)
+            weights, constant = quadratic_form_weights(self.means_ - center, chol, self.covariance_type)
+            log_det = log_det_cholesky(chol, self.covariance_type, X.shape[1])
+            return log_prob_from_features(features, weights, constant, log_det, X.shape[1])
         if self.covariance_type in ("diag", "spherical"):
             return _diag_log_prob_missing(X, missing, self.means_, self._variances())
         return _full_log_prob_missing(X, missing, self.means_, self.covars_, self.covariance_type == "tied")
@@ -468,7 +489,10 @@ class GaussianHMM(BaseHMM):
         missing = np.isnan(X)
         common = {"center": center, "covariance_type": self.covariance_type}
         if not missing.any():
-            stats = gaussian_statistics(X, posteriors, self.covariance_type, center=center)
+            center, features = self._features(X)
+            self._feature_cache = None  # one E-step's worth: the next E-step has new means
+            stats = statistics_from_features(features, posteriors, self.covariance_type, center)
+            common["center"] = center
             observed = np.repeat(stats.weight[:, np.newaxis], X.shape[1], axis=1)
             return {"weight": stats.weight, "first": stats.first, "second": stats.second, "observed": observed,
                     **common}  # fmt: skip
