@@ -453,8 +453,18 @@ class GaussianHMM(BaseHMM):
                 self._covars_ = cv
 
     # -- E-step / M-step -------------------------------------------------------------------------------------------
+    def _em_e_step(self, X: np.ndarray, lengths: Any) -> tuple[HMMStatistics, float, float]:
+        # The E-step scores a batch and then accumulates its moments: compute its quadratic features once. The
+        # cache lives for this call only, so scoring never leaves a copy of the data on the model.
+        self._feature_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._caching_features = True
+        try:
+            return super()._em_e_step(X, lengths)
+        finally:
+            del self._feature_cache, self._caching_features
+
     def _features(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Quadratic features of ``X`` about the centre of the state means, computed once per E-step.
+        """Quadratic features of ``X`` about the centre of the state means (reused within one E-step).
 
         Log densities and moments are both linear in them (see
         :func:`genlab.distributions.gaussian.quadratic_features`): the E-step needs two small GEMMs instead of K
@@ -462,10 +472,11 @@ class GaussianHMM(BaseHMM):
         """
         center = self.means_.mean(axis=0)
         cached = getattr(self, "_feature_cache", None)
-        if cached is not None and cached[0] is X and np.array_equal(cached[1], center):
+        if cached is not None and cached[0] is X:
             return cached[1], cached[2]
         features = quadratic_features(X - center, self.covariance_type)
-        self._feature_cache = (X, center, features)
+        if getattr(self, "_caching_features", False):
+            self._feature_cache = (X, center, features)
         return center, features
 
     def _log_emission(self, X: np.ndarray) -> np.ndarray:
@@ -490,7 +501,6 @@ class GaussianHMM(BaseHMM):
         common = {"center": center, "covariance_type": self.covariance_type}
         if not missing.any():
             center, features = self._features(X)
-            self._feature_cache = None  # one E-step's worth: the next E-step has new means
             stats = statistics_from_features(features, posteriors, self.covariance_type, center)
             common["center"] = center
             observed = np.repeat(stats.weight[:, np.newaxis], X.shape[1], axis=1)
