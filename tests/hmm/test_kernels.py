@@ -313,10 +313,10 @@ def reference_viterbi(log_startprob, log_transmat, log_emission):
     return delta[path[-1]], path
 
 
-@pytest.mark.parametrize("n_states", [1, 2, 3, 4, 5, 8, 13, 130, 300])
+@pytest.mark.parametrize("n_states", [1, 2, 3, 4, 5, 8, 13, 16, 17, 130, 300])
 @pytest.mark.parametrize("ties", [False, True])
 def test_viterbi_matches_reference_with_ties_and_forbidden_entries(n_states, ties):
-    """Every K class (blocks of four states and a remainder; int8 / int16 back-pointers), exact ties included."""
+    """Every K class (blocks of eight destination states and a remainder), exact ties included."""
     rng = np.random.default_rng(n_states)
     n_steps = 60 if n_states > 100 else 400
     if ties:
@@ -346,6 +346,23 @@ def test_viterbi_matches_reference_with_ties_and_forbidden_entries(n_states, tie
             tied += int(((scores == best) & np.isfinite(scores)).sum(axis=0).max() > 1)
             delta = best + log_emission[t]
         assert tied > n_steps // 10
+
+
+def test_viterbi_leaves_its_input_alone_unless_told_to_overwrite_it():
+    rng = np.random.default_rng(7)
+    log_startprob, log_transmat, log_emission = random_model(rng, 11, 400)  # 11 states: an 8-block and a remainder
+    kept = log_emission.copy()
+    log_prob, states = kernels.viterbi(log_startprob, log_transmat, log_emission, [150, 250])
+    assert_array_equal(log_emission, kept)
+    expected = [reference_viterbi(log_startprob, log_transmat, log_emission[rows]) for rows in (slice(0, 150),
+                                                                                                slice(150, 400))]
+    assert_array_equal(log_prob, [e[0] for e in expected])
+    assert_array_equal(states, np.concatenate([e[1] for e in expected]))
+    scratch = log_emission.copy()
+    log_prob2, states2 = kernels.viterbi(log_startprob, log_transmat, scratch, [150, 250], overwrite_emission=True)
+    assert_array_equal(log_prob2, log_prob)
+    assert_array_equal(states2, states)
+    assert not np.array_equal(scratch, kept)  # it was used as the lattice
 
 
 def test_viterbi_all_tied_path_is_state_zero():

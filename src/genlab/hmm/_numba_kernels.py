@@ -444,20 +444,21 @@ def forward_log(log_startprob, log_transmat, log_emission, lengths, log_likeliho
 
 
 @_jit
-def viterbi(log_startprob, log_transmat, log_emission, lengths, log_prob, states, backpointer):
+def viterbi(log_startprob, log_transmat, lattice, lengths, log_prob, states):
     """Most probable state path of every sequence; fills ``log_prob`` (n,) and ``states`` (T,) in place.
 
-    ``backpointer`` (T, K) is scratch space of the narrowest integer type that holds K - 1 (chosen by the caller:
-    int8 for K <= 128, a quarter of the memory traffic of int32). The destination states j are taken four at a time,
-    each with its running maximum and argmax in registers, so one pass over the source states i serves four
-    independent compare-and-select chains along a row of ``log_transmat``. Scanning i in increasing order with a
-    strict ``>`` gives ties to the lowest state index. A sequence with probability zero gets ``log_prob = -inf`` and
-    an arbitrary path.
+    ``lattice`` (T, K) holds the emission log-densities on entry and is overwritten, row by row, with
+    ``delta_t(j) = max over paths ending in j at t of log p(x_start..t, path)``: row t is read once, as the emission
+    term of step t, before it is replaced. The forward pass keeps only the maxima - eight destination states at a
+    time, each with its own running maximum in a register, so eight independent add-and-max chains hide the
+    latency of one - and the back-trace recomputes the single argmax it needs at each step from the stored row
+    ``delta_{t-1}``: ``K`` operations per step instead of ``K^2`` argmax bookkeeping and no back-pointer table. The
+    argmax scans source states in increasing order with a strict ``>``, so ties go to the lowest state index; the
+    maxima are the same floating-point numbers the forward pass added, so the path is the one the forward pass
+    implied. A sequence with probability zero gets ``log_prob = -inf`` and an arbitrary path.
     """
-    n_states = log_emission.shape[1]
-    n_blocked = n_states - n_states % 4
-    delta = np.empty(n_states)
-    new = np.empty(n_states)
+    n_states = lattice.shape[1]
+    n_blocked = n_states - n_states % 8
     start = 0
     for seq in range(lengths.shape[0]):
         end = start + lengths[seq]
@@ -465,59 +466,50 @@ def viterbi(log_startprob, log_transmat, log_emission, lengths, log_prob, states
             log_prob[seq] = 0.0
             continue
         for k in range(n_states):
-            delta[k] = log_startprob[k] + log_emission[start, k]
+            lattice[start, k] += log_startprob[k]
         for t in range(start + 1, end):
-            for j in range(0, n_blocked, 4):
-                b0 = b1 = b2 = b3 = NEG_INF
-                a0 = a1 = a2 = a3 = 0
+            for j in range(0, n_blocked, 8):
+                b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = NEG_INF
                 for i in range(n_states):
-                    d = delta[i]
-                    v0 = d + log_transmat[i, j]
-                    v1 = d + log_transmat[i, j + 1]
-                    v2 = d + log_transmat[i, j + 2]
-                    v3 = d + log_transmat[i, j + 3]
-                    c0 = v0 > b0
-                    c1 = v1 > b1
-                    c2 = v2 > b2
-                    c3 = v3 > b3
-                    b0 = v0 if c0 else b0
-                    b1 = v1 if c1 else b1
-                    b2 = v2 if c2 else b2
-                    b3 = v3 if c3 else b3
-                    a0 = i if c0 else a0
-                    a1 = i if c1 else a1
-                    a2 = i if c2 else a2
-                    a3 = i if c3 else a3
-                new[j] = b0 + log_emission[t, j]
-                new[j + 1] = b1 + log_emission[t, j + 1]
-                new[j + 2] = b2 + log_emission[t, j + 2]
-                new[j + 3] = b3 + log_emission[t, j + 3]
-                backpointer[t, j] = a0
-                backpointer[t, j + 1] = a1
-                backpointer[t, j + 2] = a2
-                backpointer[t, j + 3] = a3
+                    d = lattice[t - 1, i]
+                    b0 = max(b0, d + log_transmat[i, j])
+                    b1 = max(b1, d + log_transmat[i, j + 1])
+                    b2 = max(b2, d + log_transmat[i, j + 2])
+                    b3 = max(b3, d + log_transmat[i, j + 3])
+                    b4 = max(b4, d + log_transmat[i, j + 4])
+                    b5 = max(b5, d + log_transmat[i, j + 5])
+                    b6 = max(b6, d + log_transmat[i, j + 6])
+                    b7 = max(b7, d + log_transmat[i, j + 7])
+                lattice[t, j] += b0
+                lattice[t, j + 1] += b1
+                lattice[t, j + 2] += b2
+                lattice[t, j + 3] += b3
+                lattice[t, j + 4] += b4
+                lattice[t, j + 5] += b5
+                lattice[t, j + 6] += b6
+                lattice[t, j + 7] += b7
             for j in range(n_blocked, n_states):
                 b = NEG_INF
-                a = 0
                 for i in range(n_states):
-                    v = delta[i] + log_transmat[i, j]
-                    if v > b:
-                        b = v
-                        a = i
-                new[j] = b + log_emission[t, j]
-                backpointer[t, j] = a
-            for k in range(n_states):
-                delta[k] = new[k]
+                    b = max(b, lattice[t - 1, i] + log_transmat[i, j])
+                lattice[t, j] += b
         top = NEG_INF
         state = 0
         for k in range(n_states):
-            if delta[k] > top:
-                top = delta[k]
+            if lattice[end - 1, k] > top:
+                top = lattice[end - 1, k]
                 state = k
         log_prob[seq] = top
         states[end - 1] = state
         for t in range(end - 1, start, -1):
-            state = backpointer[t, state]
+            best = NEG_INF
+            source = 0
+            for i in range(n_states):
+                v = lattice[t - 1, i] + log_transmat[i, state]
+                if v > best:
+                    best = v
+                    source = i
+            state = source
             states[t - 1] = state
         start = end
 

@@ -834,7 +834,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
             return float(posteriors.max(axis=1).sum()), posteriors.argmax(axis=1).astype(np.int64)
         _, lengths, log_emission = self._prepare(X, lengths, states)
         log_start, log_trans = self._log_start_trans()
-        log_prob, states = kernels.viterbi(log_start, log_trans, log_emission, lengths)
+        log_prob, states = kernels.viterbi(log_start, log_trans, log_emission, lengths, overwrite_emission=True)
         return float(log_prob.sum()), states
 
     def predict(self, X: Any, lengths: Any = None, *, states: Any = None) -> np.ndarray:

@@ -286,9 +286,11 @@ class CategoricalHMM(BaseHMM):
     def _log_emission(self, X: np.ndarray) -> np.ndarray:
         symbols = X[:, 0]
         missing = symbols < 0
+        # Gathering rows of the (M, K) table writes the (T, K) result in one contiguous pass.
+        log_table = np.ascontiguousarray(_log(self.emissionprob_).T)
         if not missing.any():
-            return np.ascontiguousarray(_log(self.emissionprob_)[:, symbols].T)
-        log_emission = np.ascontiguousarray(_log(self.emissionprob_)[:, np.where(missing, 0, symbols)].T)
+            return np.take(log_table, symbols, axis=0)
+        log_emission = np.take(log_table, np.where(missing, 0, symbols), axis=0)
         log_emission[missing] = 0.0  # a missing symbol: p(x_t missing | z_t = k) = 1 for every k
         return log_emission
 

@@ -115,14 +115,6 @@ def _check_method(method: str) -> None:
         raise ParameterError(f"method must be one of {METHODS}; got {method!r}.")
 
 
-def _index_dtype(n_states: int) -> type[np.signedinteger]:
-    """Narrowest signed integer type holding a state index ``< n_states`` (Viterbi back-pointers)."""
-    for dtype in (np.int8, np.int16, np.int32):
-        if n_states <= np.iinfo(dtype).max + 1:
-            return dtype
-    return np.int64
-
-
 def _exp(log_p: np.ndarray) -> np.ndarray:
     with np.errstate(under="ignore"):
         return np.exp(log_p)
@@ -196,10 +188,17 @@ def forward(log_startprob, log_transmat, log_emission, lengths, *, method="scale
     return log_likelihood
 
 
-def viterbi(log_startprob, log_transmat, log_emission, lengths) -> tuple[np.ndarray, np.ndarray]:
+def viterbi(
+    log_startprob, log_transmat, log_emission, lengths, *, overwrite_emission: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Most probable state path of every sequence (Viterbi's max-product recursion, in log space).
 
-    Parameters as in :func:`forward_backward`.
+    Parameters as in :func:`forward_backward`, and
+
+    overwrite_emission : bool, default False
+        Let the recursion use ``log_emission`` (when it is already a C-contiguous float64 array) as its (T, K)
+        lattice of best-path scores, destroying its contents, instead of working on a copy. Callers that computed
+        the array only for this call save one (T, K) allocation.
 
     Returns
     -------
@@ -209,12 +208,12 @@ def viterbi(log_startprob, log_transmat, log_emission, lengths) -> tuple[np.ndar
     states : ndarray of shape (T,), int64
         The best paths, concatenated like the data. Ties go to the lowest state index.
     """
+    given = log_emission
     log_startprob, log_transmat, log_emission, lengths = _prepare(log_startprob, log_transmat, log_emission, lengths)
-    n_steps, n_states = log_emission.shape
+    lattice = log_emission if overwrite_emission or log_emission is not given else log_emission.copy()
     log_prob = np.empty(lengths.shape[0])
-    states = np.empty(n_steps, dtype=np.int64)
-    backpointer = np.empty((n_steps, n_states), dtype=_index_dtype(n_states))
-    _nk.viterbi(log_startprob, log_transmat, log_emission, lengths, log_prob, states, backpointer)
+    states = np.empty(lattice.shape[0], dtype=np.int64)
+    _nk.viterbi(log_startprob, log_transmat, lattice, lengths, log_prob, states)
     return log_prob, states
 
 
