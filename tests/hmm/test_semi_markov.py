@@ -303,3 +303,37 @@ def test_bad_inputs_raise_genlab_errors():
         categorical.log_prob([0, 5, 1])
     with pytest.raises(DataError, match="whole-number symbols"):
         categorical.log_prob([0.0, 1.5])
+
+
+def test_bic_picks_the_true_number_of_states_and_counts_free_parameters():
+    truth = _true_gaussian_model(max_duration=30)
+    X, _, lengths = _sample_sequences(truth, 6, 300, seed=11)
+    bics = {}
+    for n_states in (2, 3, 4):
+        model = HiddenSemiMarkovModel(n_states, max_duration=30, n_iter=40, random_state=0).fit(X, lengths)
+        bics[n_states] = model.bic(X, lengths)
+        total = model.log_prob(X, lengths).sum()
+        assert model.aic(X, lengths) == pytest.approx(-2 * total + 2 * model.n_parameters)
+    assert min(bics, key=bics.get) == 3, bics
+    # free scalars of the 3-state, 2-feature diagonal model: start 2, transitions 3 (one per row: the diagonal is
+    # zero and each row sums to one), Poisson rates 3, means 6, variances 6
+    three = HiddenSemiMarkovModel(3, max_duration=30, n_iter=1, random_state=0)
+    with pytest.warns(genlab.errors.ConvergenceWarning):
+        three.fit(X, lengths)
+    assert three.n_parameters == 2 + 3 + 3 + 6 + 6
+    categorical = HiddenSemiMarkovModel(3, duration="categorical", max_duration=30, n_iter=1, random_state=0)
+    with pytest.warns(genlab.errors.ConvergenceWarning):
+        categorical.fit(X, lengths)
+    assert categorical.n_parameters == 2 + 3 + 3 * 29 + 6 + 6
+
+
+def test_monitor_reports_the_number_of_iterations_like_hmmlearn():
+    X, _, lengths = _sample_sequences(_true_gaussian_model(max_duration=20), 2, 100, seed=12)
+    model = HiddenSemiMarkovModel(3, max_duration=20, n_iter=4, tol=0.0, random_state=0)
+    with pytest.warns(genlab.errors.ConvergenceWarning):
+        model.fit(X, lengths)
+    assert model.monitor_.iter == 4
+    hmm = genlab.GaussianHMM(n_states=3, n_iter=7, tol=0.0, random_state=0)
+    with pytest.warns(genlab.errors.ConvergenceWarning):
+        hmm.fit(X, lengths)
+    assert hmm.monitor_.iter == 7

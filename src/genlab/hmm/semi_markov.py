@@ -31,6 +31,7 @@ from genlab.distributions.gaussian import (
     gaussian_log_prob,
     gaussian_parameters_from_statistics,
     gaussian_statistics,
+    n_covariance_parameters,
     precisions_cholesky_from_covariances,
 )
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
@@ -559,6 +560,31 @@ class HiddenSemiMarkovModel(GenerativeModel):
     def predict(self, X: Any, lengths: Any = None) -> np.ndarray:
         """The state of every step under the most probable segmentation; shape (n_samples,)."""
         return self.decode(X, lengths)[1]
+
+    # -- model selection -------------------------------------------------------------------------------------------
+    @property
+    def n_parameters(self) -> int:
+        """Free scalar parameters: start (K - 1), transitions with a zero diagonal (K (K - 2): each row spreads over
+        the other K - 1 states), durations (K Poisson rates, or K (D - 1) categorical probabilities) and emissions."""
+        self._check_fitted()
+        K = self.n_states
+        count = (K - 1) + K * max(K - 2, 0)
+        count += K if self.duration == "poisson" else K * (self.max_duration - 1)
+        if self.emission == "gaussian":
+            n_features = np.asarray(self.means_).shape[1]
+            count += K * n_features + n_covariance_parameters(self.covariance_type, K, n_features)
+        else:
+            count += K * (np.asarray(self.emissionprob_).shape[1] - 1)
+        return int(count)
+
+    def bic(self, X: Any, lengths: Any = None) -> float:
+        """Bayesian information criterion (lower is better): ``-2 log L + p log T``, T the number of steps."""
+        X, lengths = self._validate_batch(X, lengths)
+        return -2.0 * float(np.sum(self.log_prob(X, lengths))) + self.n_parameters * np.log(X.shape[0])
+
+    def aic(self, X: Any, lengths: Any = None) -> float:
+        """Akaike information criterion (lower is better): ``-2 log L + 2 p``."""
+        return -2.0 * float(np.sum(self.log_prob(X, lengths))) + 2.0 * self.n_parameters
 
     # -- sampling --------------------------------------------------------------------------------------------------
     def sample(self, n_samples: int = 1, *, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:

@@ -94,6 +94,11 @@ class ConvergenceMonitor:
         self.history.append(float(objective))
 
     @property
+    def iter(self) -> int:
+        """Number of iterations recorded (hmmlearn's ``monitor_.iter``)."""
+        return len(self.history)
+
+    @property
     def change(self) -> float:
         """The last change of the objective (inf before two iterations)."""
         if len(self.history) < 2:
