@@ -542,7 +542,15 @@ class BaseHMM(GenerativeModel, abc.ABC):
             )
 
     # -- fitting ---------------------------------------------------------------------------------------------------
-    def fit(self, X: Any, lengths: Any = None, *, states: Any = None, reduce: Reducer | None = None) -> BaseHMM:
+    def fit(
+        self,
+        X: Any,
+        lengths: Any = None,
+        *,
+        states: Any = None,
+        reduce: Reducer | None = None,
+        distributed: bool = False,
+    ) -> BaseHMM:
         """Estimate the parameters by Baum-Welch EM.
 
         Parameters
@@ -558,6 +566,12 @@ class BaseHMM(GenerativeModel, abc.ABC):
             unknown (class notes). Only with an in-memory ``X``.
         reduce : callable, optional
             All-reduce hook for distributed EM (:func:`genlab.learn.run_em`).
+        distributed : bool, default False
+            ``X`` (with ``lengths``, ``states``) is this process's shard - whole sequences - of the data in a
+            ``torch.distributed`` job launched by ``torchrun`` (:mod:`genlab.distributed`): the lowest rank holding
+            data initialises from its shard (or from the parameters set by hand) and broadcasts the parameters, the
+            expected counts are summed across processes every iteration, and every rank ends with the same
+            parameters. A shard may be empty (an array with no rows).
 
         Returns
         -------
@@ -574,7 +588,9 @@ class BaseHMM(GenerativeModel, abc.ABC):
             not sum to 1).
         """
         self._check_hyperparameters()
-        source = self._source(X, lengths, states)
+        group, source = self._distributed_source(X, lengths, states) if distributed else (None, None)
+        if source is None:
+            source = self._source(X, lengths, states)
         # every restart starts from the state the fit began with (hand-set parameters included)
         self._restart = -1
         self._pre_fit_state = {name: copy.deepcopy(value) for name, value in self._parameter_attributes().items()}
@@ -590,14 +606,33 @@ class BaseHMM(GenerativeModel, abc.ABC):
                 verbose=int(self.verbose),
                 verbose_interval=1,
                 reduce=reduce,
+                distributed=group,
                 name=type(self).__name__,
             )
         del self._restart, self._pre_fit_state
+        if group is not None:
+            self.n_features_in_ = self._agreed_n_features
+            del self._agreed_n_features
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.lower_bound)
         self.lower_bounds_ = np.asarray(result.history, dtype=np.float64)
         return self
+
+    def _distributed_source(self, X: Any, lengths: Any, states: Any) -> tuple[Any, Any]:
+        """The process group and this rank's batch source (None: the usual one) for a distributed fit."""
+        from genlab.distributed import EmptyShard, get_process_group
+
+        group = get_process_group()
+        source = None
+        if not is_streaming_input(X) and np.shape(X)[:1] == (0,):
+            source = EmptyShard()
+            n_features = int(np.shape(X)[1]) if np.ndim(X) == 2 else 1
+        else:
+            source = self._source(X, lengths, states)
+            n_features = int(source.first()[0].shape[1])
+        self._agreed_n_features = group.agree(n_features, "the number of features")
+        return group, source
 
     def _parameter_attributes(self) -> dict[str, Any]:
         """Parameters and fitted values held on the instance (names ending in ``_``, compact storage included)."""

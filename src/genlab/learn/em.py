@@ -27,12 +27,15 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from genlab.errors import ConvergenceWarning, DegenerateFitWarning
 from genlab.statistics import Statistics
+
+if TYPE_CHECKING:
+    from genlab.distributed import ProcessGroup
 
 __all__ = ["ConvergenceMonitor", "EMModel", "EMResult", "Reducer", "run_em", "warn_once_per_fit"]
 
@@ -136,17 +139,27 @@ class EMResult:
 
 
 def _accumulate(
-    model: EMModel, source: Iterable[tuple[Any, Any]], reduce: Reducer | None
+    model: EMModel, source: Iterable[tuple[Any, Any]], reduce: Reducer | None, shards: _Shards | None = None
 ) -> tuple[Statistics, float, float]:
     """One E-step pass: statistics, log-likelihood and weight summed over all batches (and processes)."""
     total_stats: Statistics | None = None
     total_loglik = 0.0
     total_weight = 0.0
-    for X, sample_weight in source:
-        stats, loglik, weight = model._em_e_step(X, sample_weight)
-        total_stats = stats if total_stats is None else total_stats + stats
-        total_loglik += loglik
-        total_weight += weight
+    error: BaseException | None = None
+    try:
+        for X, sample_weight in source:
+            stats, loglik, weight = model._em_e_step(X, sample_weight)
+            total_stats = stats if total_stats is None else total_stats + stats
+            total_loglik += loglik
+            total_weight += weight
+    except Exception as caught:
+        if shards is None:
+            raise
+        error = caught
+    if shards is not None:
+        # tell every rank about a failure before anyone waits in the all-reduce
+        shards.group.raise_if_any_failed(error)
+        total_stats = shards.statistics_or_zeros(total_stats)
     if total_stats is None:  # pragma: no cover - BatchSource raises first
         raise RuntimeError("no batches")
     if reduce is not None:
@@ -155,6 +168,46 @@ def _accumulate(
         total_stats = total_stats.with_arrays(reduced[:-1])
         total_loglik, total_weight = (float(v) for v in reduced[-1])
     return total_stats, total_loglik, total_weight
+
+
+class _Shards:
+    """Book-keeping of a distributed fit: which ranks hold data, who initialises, the shape of empty statistics."""
+
+    def __init__(self, group: ProcessGroup, source: Iterable[tuple[Any, Any]]) -> None:
+        from genlab.errors import DataError
+
+        self.group = group
+        has_data = next(iter(source), None) is not None
+        self.has_data = group.all_gather_object(has_data)
+        if not any(self.has_data):
+            raise DataError("every rank's shard is empty: there is no data to fit.")
+        self.root = self.has_data.index(True)
+
+    def initialize(self, model: EMModel, source: Iterable[tuple[Any, Any]], random_state: Any) -> None:
+        """The root initialises from its shard; every rank takes the root's parameters."""
+        error: BaseException | None = None
+        if self.group.rank == self.root:
+            try:
+                model._em_initialize(source, random_state)
+            except Exception as caught:
+                error = caught
+        self.group.raise_if_any_failed(error)
+        params = self.group.broadcast_object(
+            model._em_get_parameters() if self.group.rank == self.root else None, src=self.root
+        )
+        model._em_set_parameters(params)
+
+    def statistics_or_zeros(self, stats: Statistics | None) -> Statistics:
+        """This rank's statistics; zeros in the root's layout on a rank with an empty shard.
+
+        The layout is broadcast every iteration while some shard is empty: besides the array shapes it holds the
+        meta fields (e.g. the centre moments are taken about), which may follow the parameters.
+        """
+        if all(self.has_data):
+            assert stats is not None
+            return stats
+        template = self.group.broadcast_object(stats if self.group.rank == self.root else None, src=self.root)
+        return stats if stats is not None else template.zeros_like()
 
 
 class _Progress:
@@ -222,6 +275,7 @@ def run_em(
     verbose: int = 0,
     verbose_interval: int = 10,
     reduce: Reducer | None = None,
+    distributed: ProcessGroup | None = None,
     name: str = "EM",
 ) -> EMResult:
     """Fit ``model`` by expectation-maximisation, keeping the best of ``n_init`` restarts.
@@ -250,6 +304,11 @@ def run_em(
     reduce : callable, optional
         All-reduce for distributed EM: called once per iteration with this process's summed statistics arrays
         (followed by ``[log_likelihood, weight]``), returns the sums over all processes.
+    distributed : genlab.distributed.ProcessGroup, optional
+        Fit across the processes of a ``torch.distributed`` job, ``source`` being this process's shard (possibly
+        :class:`genlab.distributed.EmptyShard`): the lowest rank holding data initialises and broadcasts the
+        parameters, the statistics are all-reduced every iteration (``reduce`` defaults to the group's sum), and
+        an error on one rank is raised on every rank. Every rank ends with the same parameters.
     name : str
         Shown in the progress display.
 
@@ -259,6 +318,12 @@ def run_em(
         The model is left holding the best restart's parameters.
     """
     n_restarts = n_init if initialize else 1
+    shards = None
+    if distributed is not None:
+        shards = _Shards(distributed, source)
+        reduce = distributed.all_reduce_sum if reduce is None else reduce
+        if distributed.rank != 0:
+            verbose = 0  # one progress display per job
     progress = _Progress(verbose, verbose_interval, max_iter, name)
     best: EMResult | None = None
     best_params: Any = None
@@ -266,7 +331,9 @@ def run_em(
     try:
         for restart in range(n_restarts):
             progress.start_restart(restart, n_restarts)
-            if initialize:
+            if initialize and shards is not None:
+                shards.initialize(model, source, random_state)
+            elif initialize:
                 model._em_initialize(source, random_state)
             monitor = ConvergenceMonitor(tol, max_iter)
             lower_bound = -np.inf if initialize else initial_lower_bound
@@ -274,7 +341,7 @@ def run_em(
             n_iter = 0
             for n_iter in range(1, max_iter + 1):
                 previous = lower_bound
-                stats, loglik, weight = _accumulate(model, source, reduce)
+                stats, loglik, weight = _accumulate(model, source, reduce, shards)
                 model._em_m_step(stats)
                 lower_bound = model._em_objective(loglik, weight)
                 monitor.report(lower_bound)

@@ -123,7 +123,13 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
         return ArrayChunks(X, _CHUNK_ROWS, sample_weight), X.shape[1]
 
     def fit(
-        self, X: Any, y: Any = None, sample_weight: Any = None, *, reduce: Reducer | None = None
+        self,
+        X: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        *,
+        reduce: Reducer | None = None,
+        distributed: bool = False,
     ) -> BaseGaussianMixture:
         """Estimate the parameters by EM (the best of ``n_init`` restarts).
 
@@ -138,6 +144,11 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
             Non-negative weight of each sample (an integer weight counts as that many copies).
         reduce : callable, optional
             All-reduce hook for distributed EM (:func:`genlab.learn.run_em`).
+        distributed : bool, default False
+            ``X`` is this process's shard of the data in a ``torch.distributed`` job launched by ``torchrun``
+            (:mod:`genlab.distributed`): the lowest rank holding data initialises (k-means on its shard, or the
+            given ``means_init`` ...), the statistics are summed across processes every iteration, and every rank
+            ends with the same parameters. A shard may be empty (an array of shape (0, n_features)).
 
         Returns
         -------
@@ -148,7 +159,17 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
         if initialize:
             for name in ("n_features_in_",):
                 self.__dict__.pop(name, None)
-        source, n_features = self._source(X, sample_weight)
+        group = None
+        if distributed:
+            from genlab.distributed import EmptyShard, get_process_group
+
+            group = get_process_group()
+        if group is not None and _is_empty_shard(X):
+            source, n_features = EmptyShard(), int(np.shape(X)[1])
+        else:
+            source, n_features = self._source(X, sample_weight)
+        if group is not None:
+            group.agree(n_features, "the number of features")
         self._check_parameters(n_features)
         self.n_features_in_ = n_features
         with warn_once_per_fit():
@@ -164,6 +185,7 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
                 verbose=self.verbose,
                 verbose_interval=self.verbose_interval,
                 reduce=reduce,
+                distributed=group,
                 name=type(self).__name__,
             )
         self.converged_ = result.converged
@@ -392,3 +414,11 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
                 scale = np.sqrt(covariances[k])
                 X[rows] = self.means_[k] + noise[rows] * scale
         return X, labels
+
+
+def _is_empty_shard(X: Any) -> bool:
+    """An in-memory array with no rows (a rank's empty shard in a distributed fit)."""
+    if is_streaming_input(X):
+        return False
+    shape = np.shape(X)
+    return len(shape) == 2 and shape[0] == 0

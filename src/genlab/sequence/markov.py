@@ -117,7 +117,7 @@ class MarkovChain(GenerativeModel):
             )
 
     # -- fitting -------------------------------------------------------------------------------------------------------
-    def fit(self, X: Any, lengths: Any = None) -> MarkovChain:
+    def fit(self, X: Any, lengths: Any = None, *, distributed: bool = False) -> MarkovChain:
         """Count the n-grams of a corpus and estimate the smoothed model.
 
         Parameters
@@ -131,6 +131,12 @@ class MarkovChain(GenerativeModel):
             :class:`NGramCounts` of n-gram order >= ``order + 1``.
         lengths : array-like of int, optional
             Sequence lengths when ``X`` is a concatenation.
+        distributed : bool, default False
+            ``X`` is this process's shard of the corpus (whole sequences) in a ``torch.distributed`` job launched by
+            ``torchrun`` (:mod:`genlab.distributed`): every rank counts its shard, the count tables are gathered and
+            merged in rank order, and every rank fits the same model - identical to counting the concatenated
+            shards in one process (token ids included, when the shards are consecutive parts of the corpus). A
+            shard may be empty.
 
         Returns
         -------
@@ -144,7 +150,10 @@ class MarkovChain(GenerativeModel):
             An unusable corpus, or one with no tokens at all (empty sequences are fine when another has tokens).
         """
         self._check_params()
-        counts = self._count(X, lengths)
+        if distributed:
+            counts = self._count_distributed(X, lengths)
+        else:
+            counts = self._count(X, lengths)
         if counts.n_tokens == 0:
             raise DataError(
                 "the corpus has no tokens" + (f" ({counts.n_sequences} sequences, all empty)" if counts.n_sequences
@@ -152,6 +161,27 @@ class MarkovChain(GenerativeModel):
             )
         self._fit_counts(counts)
         return self
+
+    def _count_distributed(self, X: Any, lengths: Any) -> NGramCounts:
+        """Count this rank's shard; gather every rank's tables and merge them in rank order."""
+        from genlab.distributed import get_process_group
+
+        group = get_process_group()
+        error: BaseException | None = None
+        counts = None
+        try:
+            counts = self._count(X, lengths)
+        except Exception as caught:  # told to every rank before anyone waits in the gather
+            error = caught
+        group.raise_if_any_failed(error)
+        parts = [part for part in group.all_gather_object(counts) if part.n_sequences > 0]
+        if not parts:
+            raise DataError("every rank's shard of the corpus is empty; there is nothing to count.")
+        if len({part.text for part in parts}) > 1:
+            raise DataError(
+                "some ranks' shards are text (str) and others token sequences; give every rank the same kind."
+            )
+        return merge_counts(parts)
 
     def _count(self, X: Any, lengths: Any) -> NGramCounts:
         if isinstance(X, NGramCounts):

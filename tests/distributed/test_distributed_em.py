@@ -1,0 +1,203 @@
+"""Distributed EM under torchrun (2 processes, gloo): equal to the single-process fit; collective errors."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import genlab
+from genlab.distributed import shard_range
+from genlab.errors import ParameterError
+
+torch = pytest.importorskip("torch")
+
+WORKER = Path(__file__).with_name("worker.py")
+RTOL = 1e-10
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def torchrun(spec: dict, tmp_path: Path, n_proc: int = 2, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the worker under ``torchrun --nproc-per-node n_proc``; returns the finished process."""
+    spec = {**spec, "out": str(tmp_path)}
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(n_proc),
+        "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), str(WORKER), str(spec_path),
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def _assert_ran(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def _rank_arrays(tmp_path: Path, n_proc: int = 2) -> list[dict[str, np.ndarray]]:
+    return [dict(np.load(tmp_path / f"rank{r}.npz")) for r in range(n_proc)]
+
+
+def _blobs(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centers = np.array([[0.0, 0.0, 0.0], [5.0, 5.0, 0.0], [-5.0, 4.0, 3.0]])
+    return np.vstack([c + rng.normal(size=(400, 3)) @ rng.normal(size=(3, 3)) * 0.5 for c in centers])[
+        rng.permutation(1200)
+    ]
+
+
+GMM_PARAMS = {"n_components": 3, "covariance_type": "full", "max_iter": 30, "tol": 0.0}
+HMM_PARAMS = {"n_states": 3, "covariance_type": "diag", "n_iter": 15, "tol": 0.0, "init_params": ""}
+HMM_START = {"startprob_": [1 / 3] * 3, "transmat_": np.full((3, 3), 1 / 3).tolist(),
+             "means_": [[0.5, 0.0], [2.0, 1.0], [0.0, 2.0]], "covars_": np.ones((3, 2)).tolist()}  # fmt: skip
+
+
+def _hmm_data(tmp_path: Path) -> tuple[np.ndarray, list[int]]:
+    truth = genlab.GaussianHMM(n_states=3, covariance_type="diag")
+    truth.startprob_ = np.array([0.6, 0.3, 0.1])
+    truth.transmat_ = np.array([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.05, 0.15, 0.8]])
+    truth.means_ = np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]])
+    truth.covars_ = np.ones((3, 2))
+    rng = np.random.default_rng(1)
+    lengths = [int(n) for n in rng.integers(50, 150, size=9)]
+    X = np.concatenate([truth.sample(n, random_state=rng)[0] for n in lengths])
+    np.save(tmp_path / "hmm.npy", X)
+    return X, lengths
+
+
+@pytest.fixture(scope="module")
+def two_process_fits(tmp_path_factory) -> dict:
+    """One torchrun launch (2 processes) running four fits: a Gaussian mixture and a Gaussian HMM, each with both
+    shards full and with one rank's shard empty."""
+    tmp_path = tmp_path_factory.mktemp("distributed")
+    X = _blobs()
+    np.save(tmp_path / "gmm.npy", X)
+    init = {"weights": np.full(3, 1 / 3), "means": X[[0, 500, 1000]], "precisions": np.stack([np.eye(3)] * 3)}
+    np.savez(tmp_path / "init.npz", **init)
+    X_hmm, lengths = _hmm_data(tmp_path)
+    jobs = []
+    for empty_rank in (None, 1):
+        jobs.append({"model": "gmm", "data": str(tmp_path / "gmm.npy"), "params": GMM_PARAMS,
+                     "init": str(tmp_path / "init.npz"), "empty_rank": empty_rank,
+                     "out": str(tmp_path / f"gmm-{empty_rank}")})  # fmt: skip
+    for empty_rank in (None, 0):
+        jobs.append({"model": "GaussianHMM", "data": str(tmp_path / "hmm.npy"), "lengths": lengths,
+                     "params": HMM_PARAMS, "set": HMM_START, "emission": ["means_", "covars_"],
+                     "empty_rank": empty_rank, "out": str(tmp_path / f"hmm-{empty_rank}")})  # fmt: skip
+    lines = _text_lines()
+    (tmp_path / "text.txt").write_text("\n".join(lines))
+    jobs.append({"model": "markov", "data": str(tmp_path / "text.txt"), "params": MARKOV_PARAMS,
+                 "out": str(tmp_path / "markov")})  # fmt: skip
+    result = torchrun({"jobs": jobs}, tmp_path)
+    _assert_ran(result)
+    return {"dir": tmp_path, "X": X, "init": init, "X_hmm": X_hmm, "lengths": lengths, "lines": lines}
+
+
+MARKOV_PARAMS = {"order": 3, "smoothing": "kneser-ney"}
+
+
+def _text_lines() -> list[str]:
+    """Built-in text: the CPython documentation topics, one paragraph per line."""
+    from pydoc_data.topics import topics
+
+    text = " ".join(topics[key] for key in sorted(topics)[:40])
+    return [line for line in (part.strip() for part in text.split("\n")) if line][:800]
+
+
+@pytest.mark.parametrize("empty_rank", [None, 1])
+def test_gaussian_mixture_two_processes_equal_one(two_process_fits, empty_rank):
+    fits = two_process_fits
+    init = fits["init"]
+    single = genlab.GaussianMixture(**GMM_PARAMS, weights_init=init["weights"], means_init=init["means"],
+                                    precisions_init=init["precisions"])  # fmt: skip
+    with pytest.warns(genlab.errors.ConvergenceWarning):
+        single.fit(fits["X"])
+    out = fits["dir"] / f"gmm-{empty_rank}"
+    ranks = _rank_arrays(out)
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_array_equal(ranks[0][name], ranks[1][name])  # every rank holds the same parameters
+        np.testing.assert_allclose(ranks[0][name], getattr(single, name), rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(ranks[0]["lower_bounds_"], single.lower_bounds_, rtol=RTOL)
+    saved = genlab.load(out / "model.genlab")  # rank 0 wrote the model
+    np.testing.assert_array_equal(saved.means_, ranks[0]["means_"])
+
+
+@pytest.mark.parametrize("empty_rank", [None, 0])
+def test_gaussian_hmm_two_processes_equal_one(two_process_fits, empty_rank):
+    fits = two_process_fits
+    single = genlab.GaussianHMM(**HMM_PARAMS)
+    for name, value in HMM_START.items():
+        setattr(single, name, np.asarray(value))
+    with pytest.warns(genlab.errors.ConvergenceWarning):
+        single.fit(fits["X_hmm"], fits["lengths"])
+    out = fits["dir"] / f"hmm-{empty_rank}"
+    ranks = _rank_arrays(out)
+    for name in ("startprob_", "transmat_", "means_", "covars_"):
+        np.testing.assert_array_equal(ranks[0][name], ranks[1][name])
+        np.testing.assert_allclose(ranks[0][name], getattr(single, name), rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(ranks[0]["lower_bounds_"], single.monitor_.history, rtol=RTOL)
+    saved = genlab.load(out / "model.genlab")
+    np.testing.assert_array_equal(saved.transmat_, ranks[0]["transmat_"])
+
+
+def test_markov_chain_counting_two_processes_equals_one(two_process_fits):
+    fits = two_process_fits
+    single = genlab.MarkovChain(**MARKOV_PARAMS).fit(fits["lines"])
+    out = fits["dir"] / "markov"
+    distributed = genlab.load(out / "model.genlab")
+    assert distributed.vocabulary_.tokens == single.vocabulary_.tokens  # same ids as counting in one process
+    expected = single.log_prob(fits["lines"][:50])
+    np.testing.assert_array_equal(distributed.log_prob(fits["lines"][:50]), expected)
+    for rank in _rank_arrays(out):  # every rank fitted the same model
+        np.testing.assert_array_equal(rank["log_prob"], expected)
+
+
+def test_mismatched_dimensions_fail_on_every_rank(tmp_path):
+    X = _blobs()
+    np.save(tmp_path / "X.npy", X)
+    spec = {"model": "gmm", "data": str(tmp_path / "X.npy"), "params": {"n_components": 3, "max_iter": 5},
+            "fail_rank": 1, "fail": "dimensions"}  # fmt: skip
+    result = torchrun(spec, tmp_path, timeout=90)
+    assert result.returncode != 0
+    assert "the ranks disagree on the number of features (rank 0: 3, rank 1: 4)" in result.stderr
+
+
+def test_a_rank_that_dies_makes_the_job_fail_fast(tmp_path):
+    _, lengths = _hmm_data(tmp_path)
+    spec = {"model": "GaussianHMM", "data": str(tmp_path / "hmm.npy"), "lengths": lengths,
+            "params": {"n_states": 3, "n_iter": 5}, "emission": ["means_", "covars_"], "fail_rank": 1,
+            "fail": "exit"}  # fmt: skip
+    result = torchrun(spec, tmp_path, timeout=90)  # a hang would raise TimeoutExpired
+    assert result.returncode != 0
+    assert "exitcode" in result.stderr or "failed" in result.stderr.lower()
+
+
+def test_distributed_outside_torchrun_says_how_to_launch(monkeypatch):
+    for name in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ParameterError, match=r"not part of a distributed job .*torchrun --nproc-per-node 2"):
+        genlab.GaussianMixture(n_components=2).fit(_blobs(), distributed=True)
+
+
+def test_shard_ranges_cover_the_items_once():
+    for n_items in (0, 1, 7, 100):
+        for world_size in (1, 2, 3, 8):
+            ranges = [shard_range(n_items, r, world_size) for r in range(world_size)]
+            assert ranges[0][0] == 0 and ranges[-1][1] == n_items
+            assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
+            sizes = [stop - start for start, stop in ranges]
+            assert max(sizes) - min(sizes) <= 1
+    with pytest.raises(ParameterError):
+        shard_range(10, 2, 2)
