@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, str] = {
     "ngram": "bench.ngram",
     "ar": "bench.ar",
     "hmm": "bench.hmm",
+    "lda": "bench.lda",
 }
 
 __all__ = ["BENCHMARKS"]

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import genlab
-from conftest import three_blobs
 from genlab.errors import ModelFileError, NotFittedError
 from genlab.io import read_header
+from helpers import three_blobs
 
 
 @pytest.fixture

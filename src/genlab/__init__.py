@@ -22,6 +22,7 @@ from genlab.io import load
 from genlab.mixture import BayesianGaussianMixture, GaussianMixture
 from genlab.sequence import MarkovChain, Vocabulary
 from genlab.timeseries import LinearAutoRegressive
+from genlab.topics import LDA, LabeledLDA
 
 __all__ = [
     "GMMHMM",
@@ -33,6 +34,8 @@ __all__ = [
     "HiddenMarkovModel",
     "HiddenSemiMarkovModel",
     "IndependentEmissions",
+    "LDA",
+    "LabeledLDA",
     "LinearAutoRegressive",
     "MarkovChain",
     "MultinomialHMM",

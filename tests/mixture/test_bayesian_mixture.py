@@ -12,9 +12,9 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 
 import genlab
-from conftest import three_blobs
 from genlab.errors import ConvergenceWarning, DataError, NotFittedError, ParameterError
 from genlab.mixture.bayesian_mixture import BayesianGaussianMixture
+from helpers import three_blobs
 
 sk_mixture = pytest.importorskip("sklearn.mixture", reason="scikit-learn's mixture module is needed as the reference")
 

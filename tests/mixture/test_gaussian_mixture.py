@@ -9,10 +9,10 @@ import pytest
 from scipy import integrate, optimize, stats
 
 import genlab
-from conftest import three_blobs
 from genlab.data import ArrayChunks
 from genlab.distributions import NormalGamma, NormalInverseWishart
 from genlab.errors import ConvergenceWarning, DataError, DegenerateFitWarning, NotFittedError, ParameterError
+from helpers import three_blobs
 
 sk_mixture = pytest.importorskip("sklearn.mixture", reason="scikit-learn's mixture module is needed as the reference")
 

@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from conftest import SHARED_DATA
 from genlab.errors import DegenerateFitWarning
 from genlab.metrics import bits_per_unit
 from genlab.sequence import MarkovChain, read_text
+from helpers import SHARED_DATA
 
 PATH = SHARED_DATA / "tinyshakespeare" / "input.txt"
 

@@ -1,0 +1,233 @@
+"""Topic-model benchmark: ``genlab.LDA(method="online")`` vs scikit-learn's and gensim's online LDA.
+
+All three fit latent Dirichlet allocation by online variational Bayes (Hoffman, Blei & Bach 2010) on the same
+training documents with the same settings: K topics, ``alpha = eta = 1/K``, mini-batches of 128 documents,
+learning decay 0.7 and offset 10 (gensim's ``decay`` / ``offset``; its step counts documents / chunksize plus the
+pass, a slightly different schedule), at most 100 fixed-point iterations per document with a mean-change tolerance
+of 1e-3 (gensim's ``iterations`` / ``gamma_threshold``), and ``--passes`` passes over the data. gensim runs its
+single-process ``LdaModel`` (not ``LdaMulticore``) with its default float32 arithmetic; everything runs on one
+thread (``--threads 1`` is the default of this benchmark).
+
+Quality, by one routine for all three (:func:`genlab.topics.document_log_likelihood`): held-out perplexity per
+token, ``exp(-sum_d bound_d / tokens)``, where ``bound_d`` is the variational lower bound on ``log p(w_d | alpha,
+beta)`` computed from each library's normalised topic-term matrix and ``alpha = 1/K``; on the synthetic corpus also
+topic recovery (each true topic's cosine similarity with its Hungarian match among the fitted topics).
+
+Corpora:
+
+* ``synthetic``: drawn from a known LDA model (:func:`genlab.topics.make_lda_corpus`): K = 20 topics ~ Dir(0.01)
+  over V = 5,000 terms, 10,000 training + 1,000 held-out documents of 100 tokens, topic proportions ~ Dir(0.1)
+  (``--quick``: 2,000 + 200 documents).
+* ``shakespeare``: Tiny Shakespeare (``/work/shared/data/tinyshakespeare``) split into speeches (blocks between
+  blank lines, the speaker's name line dropped), tokenised by genlab's default tokenizer with English stop words
+  removed and terms in fewer than 5 speeches dropped; a random 90% / 10% split. Where the shared folder is absent,
+  the CPython documentation topics (``pydoc_data.topics``) split into paragraphs instead.
+
+Throughput: documents per second per pass = training documents x passes / median fit time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.harness import BenchmarkReport, BenchmarkUnavailable, Comparison, Extra, measure, positive_int
+
+NAME = "lda"
+SUMMARY = "Online LDA: genlab.LDA vs sklearn LatentDirichletAllocation and gensim LdaModel"
+
+N_TOPICS = 20
+BATCH_SIZE = 128
+DECAY, OFFSET = 0.7, 10.0
+DOC_ITER, DOC_TOL = 100, 1e-3
+SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare" / "input.txt"
+
+
+def synthetic_corpus(quick: bool, seed: int) -> dict[str, Any]:
+    from genlab.topics import make_lda_corpus
+
+    n_train = 2_000 if quick else 10_000
+    n_test = n_train // 10
+    X, topic_word, _ = make_lda_corpus(n_train + n_test, 100, N_TOPICS, 5_000, doc_topic_prior=0.1,
+                                       topic_word_prior=0.01, random_state=seed)  # fmt: skip
+    return {"name": "synthetic", "train": X[:n_train], "test": X[n_train:], "truth": topic_word,
+            "describe": f"K=20 V=5,000 Dir(0.1)/Dir(0.01) LDA, {n_train:,} + {n_test:,} docs of 100 tokens"}
+
+
+def real_corpus(seed: int) -> dict[str, Any]:
+    from genlab.topics import document_term_matrix
+
+    if SHAKESPEARE.exists():
+        text = SHAKESPEARE.read_text(encoding="utf-8")
+        blocks = [b.split("\n", 1) for b in text.split("\n\n") if b.strip()]
+        docs = [b[1] if len(b) > 1 else "" for b in blocks]
+        name, source = "shakespeare", "Tiny Shakespeare speeches"
+    else:
+        from pydoc_data.topics import topics
+
+        docs = [p for text in topics.values() for p in text.split("\n\n") if p.strip()]
+        name, source = "pydoc", "CPython documentation (pydoc_data.topics) paragraphs"
+    dtm = document_term_matrix(docs, grow=True, stop_words="english", min_df=5)
+    X = dtm.X[np.asarray(dtm.X.sum(axis=1)).ravel() > 0]
+    order = np.random.default_rng(seed).permutation(X.shape[0])
+    n_test = X.shape[0] // 10
+    test, train = X[order[:n_test]], X[order[n_test:]]
+    train.sort_indices()
+    test.sort_indices()
+    return {"name": name, "train": train, "test": test, "truth": None,
+            "describe": f"{source}: {train.shape[0]:,} + {test.shape[0]:,} docs, V={X.shape[1]:,} "
+                        f"(stop words and terms in < 5 docs dropped), {int(train.sum()):,} training tokens"}
+
+
+def heldout_perplexity(topic_word: np.ndarray, X: Any) -> float:
+    """The common routine: exp(-bound / tokens) under normalised topics and alpha = 1/K."""
+    from genlab.topics import document_log_likelihood
+
+    topic_word = np.asarray(topic_word, dtype=np.float64)
+    topic_word = topic_word / topic_word.sum(axis=1, keepdims=True)
+    bound = document_log_likelihood(X, topic_word, 1.0 / topic_word.shape[0], mean_change_tol=DOC_TOL,
+                                    max_doc_update_iter=DOC_ITER)  # fmt: skip
+    return float(np.exp(-bound.sum() / X.sum()))
+
+
+def recovery(truth: np.ndarray, topic_word: np.ndarray) -> tuple[float, float]:
+    from scipy.optimize import linear_sum_assignment
+
+    a = truth / np.linalg.norm(truth, axis=1, keepdims=True)
+    b = np.asarray(topic_word, dtype=np.float64)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    similarity = a @ b.T
+    rows, cols = linear_sum_assignment(-similarity)
+    matched = similarity[rows, cols]
+    return float(matched.min()), float(matched.mean())
+
+
+def fit_genlab(X: Any, passes: int, seed: int) -> np.ndarray:
+    from genlab.topics import LDA
+
+    model = LDA(N_TOPICS, method="online", max_iter=passes, batch_size=BATCH_SIZE, learning_decay=DECAY,
+                learning_offset=OFFSET, mean_change_tol=DOC_TOL, max_doc_update_iter=DOC_ITER,
+                random_state=seed).fit(X)  # fmt: skip
+    return model.topic_word_
+
+
+def fit_sklearn(X: Any, passes: int, seed: int) -> np.ndarray:
+    from sklearn.decomposition import LatentDirichletAllocation
+
+    model = LatentDirichletAllocation(N_TOPICS, learning_method="online", max_iter=passes, batch_size=BATCH_SIZE,
+                                      learning_decay=DECAY, learning_offset=OFFSET, mean_change_tol=DOC_TOL,
+                                      max_doc_update_iter=DOC_ITER, random_state=seed).fit(X)  # fmt: skip
+    return model.components_
+
+
+def fit_gensim(bow: list[list[tuple[int, int]]], n_terms: int, passes: int, seed: int) -> np.ndarray:
+    from gensim.models import LdaModel
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LdaModel(bow, num_topics=N_TOPICS, id2word={i: str(i) for i in range(n_terms)}, chunksize=BATCH_SIZE,
+                         passes=passes, update_every=1, alpha=np.full(N_TOPICS, 1.0 / N_TOPICS), eta=1.0 / N_TOPICS,
+                         decay=DECAY, offset=OFFSET, iterations=DOC_ITER, gamma_threshold=DOC_TOL, eval_every=None,
+                         random_state=seed)  # fmt: skip
+    return model.get_topics()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--passes", type=positive_int, default=3, help="passes over the training data (default 3)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data split and of every model (default 0)")
+    parser.add_argument("--corpus", choices=("synthetic", "real", "both"), default="both",
+                        help="which corpora to run (default both)")  # fmt: skip
+    parser.set_defaults(threads=None)
+
+
+def run(args: argparse.Namespace) -> list[BenchmarkReport]:
+    """Fit all three on each corpus; one report against scikit-learn and one against gensim."""
+    from rich.console import Console
+
+    try:
+        import gensim
+    except ImportError:
+        raise BenchmarkUnavailable("gensim is not installed (pip install gensim)") from None
+    import sklearn
+
+    from bench import harness
+    from genlab.topics import LDA
+
+    if args.threads is None:  # gensim's LdaModel is single-core: compare on one thread throughout
+        args.threads = 1
+        harness.set_thread_limit(1)
+    logging.getLogger("gensim").setLevel(logging.ERROR)
+    console = Console(stderr=True)
+    corpora = []
+    if args.corpus in ("synthetic", "both"):
+        corpora.append(synthetic_corpus(args.quick, args.seed))
+    if args.corpus in ("real", "both"):
+        corpora.append(real_corpus(args.seed))
+    common = {"K": str(N_TOPICS), "passes": str(args.passes), "batch": str(BATCH_SIZE), "alpha=eta": "1/K",
+              "decay": str(DECAY), "offset": str(OFFSET), "doc iterations": f"<= {DOC_ITER}, tol {DOC_TOL}",
+              "repeats": str(args.repeats), "seed": str(args.seed)}  # fmt: skip
+    reports = {
+        peer: BenchmarkReport(
+            benchmark=f"lda-{peer}", title=f"Online LDA ({args.passes} passes): genlab vs {label}",
+            genlab_label="genlab", peer_label=peer, quality_name="held-out perplexity (common routine)",
+            parameters=dict(common),
+            notes=[
+                "times are one fit() each; peers have no warm-up (nothing to compile), genlab warms up on 200 docs",
+                "quality: held-out perplexity per token from each library's normalised topic-term matrix and "
+                "alpha = 1/K by one routine (variational bound, genlab.topics.document_log_likelihood); lower is "
+                "better",
+                "docs/s/pass = training documents x passes / median fit time",
+            ],
+        )
+        for peer, label in (("sklearn", f"scikit-learn {sklearn.__version__} LatentDirichletAllocation"),
+                            ("gensim", f"gensim {gensim.__version__} LdaModel (single process, float32)"))
+    }  # fmt: skip
+    for corpus in corpora:
+        train, test = corpus["train"], corpus["test"]
+        for report in reports.values():
+            report.notes.append(f"{corpus['name']}: {corpus['describe']}")
+        bow = [list(zip(row.indices.tolist(), row.data.astype(int).tolist(), strict=True)) for row in train]
+        LDA(N_TOPICS, method="online", max_iter=1, random_state=0).fit(train[:200])  # compile outside the timing
+        runs = {}
+        for side, fn, warm in (
+            ("genlab", functools.partial(fit_genlab, train, args.passes, args.seed), False),
+            ("sklearn", functools.partial(fit_sklearn, train, args.passes, args.seed), False),
+            ("gensim", functools.partial(fit_gensim, bow, train.shape[1], args.passes, args.seed), False),
+        ):
+            console.print(f"[dim]lda {corpus['name']}: {side}: {args.repeats} timed fits + 1 memory fit[/]")
+            runs[side] = measure(side, fn, repeats=args.repeats, warmup=warm,
+                                 quality=functools.partial(heldout_perplexity, X=test))  # fmt: skip
+        n_docs = train.shape[0] * args.passes
+        for peer, report in reports.items():
+            (g, g_topics), (p, p_topics) = runs["genlab"], runs[peer]
+            extras = [
+                Extra("genlab docs/s/pass", f"{n_docs / g.median_s:,.0f}"),
+                Extra(f"{peer} docs/s/pass", f"{n_docs / p.median_s:,.0f}"),
+                Extra("perplexity ratio genlab / peer", f"{g.quality / p.quality:.4f}",
+                      g.quality > 1.01 * p.quality),
+            ]
+            if corpus["truth"] is not None:
+                g_min, g_mean = recovery(corpus["truth"], g_topics)
+                p_min, p_mean = recovery(corpus["truth"], p_topics)
+                extras += [Extra("recovery genlab min / mean cos", f"{g_min:.3f} / {g_mean:.3f}"),
+                           Extra(f"recovery {peer} min / mean cos", f"{p_min:.3f} / {p_mean:.3f}")]  # fmt: skip
+                extras.append(Extra("true-model perplexity", f"{heldout_perplexity(corpus['truth'], test):.2f}"))
+            flags = ["genlab's held-out perplexity is more than 1% worse than the peer's"] if extras[2].flagged else []
+            report.comparisons.append(Comparison(case=corpus["name"], genlab=g, peer=p, extras=extras, flags=flags))
+    return list(reports.values())
+
+
+if __name__ == "__main__":  # python -m bench.lda [options]: until bench/__init__.py lists "lda"
+    import sys
+
+    import bench
+    from bench.__main__ import main
+
+    bench.BENCHMARKS.setdefault(NAME, "bench.lda")
+    sys.exit(main([NAME, *sys.argv[1:]]))

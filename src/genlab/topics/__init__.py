@@ -1,0 +1,17 @@
+"""Topic models: latent Dirichlet allocation (batch / online variational Bayes, collapsed Gibbs) and labelled LDA."""
+
+from genlab.topics.corpus import DocumentTermMatrix, document_term_matrix, make_lda_corpus, tokenize
+from genlab.topics.labeled import LabeledLDA
+from genlab.topics.lda import LDA, LDASample, LDAStatistics, document_log_likelihood
+
+__all__ = [
+    "LDA",
+    "DocumentTermMatrix",
+    "LDASample",
+    "LDAStatistics",
+    "LabeledLDA",
+    "document_log_likelihood",
+    "document_term_matrix",
+    "make_lda_corpus",
+    "tokenize",
+]
