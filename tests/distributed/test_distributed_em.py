@@ -100,12 +100,16 @@ def two_process_fits(tmp_path_factory) -> dict:
     (tmp_path / "text.txt").write_text("\n".join(lines))
     jobs.append({"model": "markov", "data": str(tmp_path / "text.txt"), "params": MARKOV_PARAMS,
                  "out": str(tmp_path / "markov")})  # fmt: skip
+    jobs.append({"model": "lda", "data": str(tmp_path / "text.txt"), "params": LDA_PARAMS,
+                 "out": str(tmp_path / "lda")})  # fmt: skip
     result = torchrun({"jobs": jobs}, tmp_path)
     _assert_ran(result)
     return {"dir": tmp_path, "X": X, "init": init, "X_hmm": X_hmm, "lengths": lengths, "lines": lines}
 
 
 MARKOV_PARAMS = {"order": 3, "smoothing": "kneser-ney"}
+LDA_PARAMS = {"n_topics": 5, "method": "batch", "max_iter": 8, "tol": 0.0, "min_df": 2, "max_df": 0.5,
+              "learn_priors": True, "random_state": 0}  # fmt: skip
 
 
 def _text_lines() -> list[str]:
@@ -162,6 +166,21 @@ def test_markov_chain_counting_two_processes_equals_one(two_process_fits):
     np.testing.assert_array_equal(distributed.log_prob(fits["lines"][:50]), expected)
     for rank in _rank_arrays(out):  # every rank fitted the same model
         np.testing.assert_array_equal(rank["log_prob"], expected)
+
+
+def test_lda_batch_vb_two_processes_equals_one(two_process_fits):
+    fits = two_process_fits
+    single = genlab.LDA(**LDA_PARAMS)
+    with pytest.warns(genlab.errors.ConvergenceWarning):
+        single.fit(fits["lines"])
+    out = fits["dir"] / "lda"
+    distributed = genlab.load(out / "model.genlab")
+    assert distributed.vocabulary_.tokens == single.vocabulary_.tokens  # one vocabulary, min_df / max_df global
+    ranks = _rank_arrays(out)
+    for name in ("components_", "doc_topic_prior_"):
+        np.testing.assert_array_equal(ranks[0][name], ranks[1][name])
+        np.testing.assert_allclose(ranks[0][name], getattr(single, name), rtol=RTOL)
+    np.testing.assert_allclose(ranks[0]["lower_bounds_"], single.lower_bounds_, rtol=RTOL)
 
 
 def test_mismatched_dimensions_fail_on_every_rank(tmp_path):

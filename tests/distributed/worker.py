@@ -46,6 +46,15 @@ def run_job(spec: dict) -> None:
             chain.save(out / "model.genlab")
         np.savez(out / f"rank{rank}.npz", log_prob=chain.log_prob(lines[:50]))
         return
+    if spec["model"] == "lda":
+        documents = Path(spec["data"]).read_text().splitlines()
+        start, stop = shard_range(len(documents), rank, world_size)
+        lda = genlab.LDA(**spec["params"]).fit(documents[start:stop], distributed=True)
+        if rank == 0:
+            lda.save(out / "model.genlab")
+        np.savez(out / f"rank{rank}.npz", components_=lda.components_, lower_bounds_=lda.lower_bounds_,
+                 doc_topic_prior_=lda.doc_topic_prior_)  # fmt: skip
+        return
     X = np.load(spec["data"])
     if spec.get("fail_rank") == rank and spec.get("fail") == "dimensions":
         X = np.hstack([X, X[:, :1]])  # this rank's shard has one more column than the others

@@ -184,7 +184,11 @@ class _Shards:
         self.root = self.has_data.index(True)
 
     def initialize(self, model: EMModel, source: Iterable[tuple[Any, Any]], random_state: Any) -> None:
-        """The root initialises from its shard; every rank takes the root's parameters."""
+        """The root initialises from its shard; every rank takes the root's parameters.
+
+        The other ranks receive only what ``_em_get_parameters`` returns, so a model fitted in a distributed job
+        keeps in it everything its E-step reads (``_em_set_parameters`` rebuilds derived caches).
+        """
         error: BaseException | None = None
         if self.group.rank == self.root:
             try:

@@ -28,7 +28,7 @@ import dataclasses
 import itertools
 import numbers
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,6 +47,9 @@ from genlab.utils.random import check_random_state, legacy_random_state
 from genlab.utils.validation import check_in, check_positive_int
 
 __all__ = ["LDA", "LDASample", "LDAStatistics", "document_log_likelihood"]
+
+if TYPE_CHECKING:
+    from genlab.distributed import ProcessGroup
 
 METHODS = ("batch", "online", "gibbs")
 ESTIMATORS = ("bound", "left-to-right")
@@ -254,6 +257,52 @@ class _TopicModel(GenerativeModel):
             raise DataError("the corpus has no tokens (every document is empty); there is nothing to fit.")
         return corpus
 
+    def _distributed_corpus(self, X: Any, vocabulary: Any, group: ProcessGroup) -> DocumentTermMatrix:
+        """This rank's documents over the vocabulary all ranks agree on (see ``fit``'s ``distributed``)."""
+        error: BaseException | None = None
+        local: DocumentTermMatrix | None = None
+        try:
+            if not _is_empty_corpus(X):
+                local = document_term_matrix(X, vocabulary=vocabulary, grow=True, **self._corpus_options())
+        except Exception as caught:  # told to every rank before anyone waits in the gather
+            error = caught
+        group.raise_if_any_failed(error)
+        if local is None:
+            summary: tuple[list[Any], np.ndarray, int] = ([], np.zeros(0, dtype=np.int64), 0)
+        else:
+            document_frequency = np.bincount(local.X.indices, minlength=local.X.shape[1])
+            summary = (local.vocabulary.tokens, document_frequency, local.X.shape[0])
+        gathered = group.all_gather_object(summary)
+        merged = Vocabulary()  # terms in order of first appearance over the shards in rank order
+        for tokens, _, _ in gathered:
+            merged.extend(tokens)
+        frequency = np.zeros(len(merged) - N_SPECIAL, dtype=np.int64)
+        n_documents = 0
+        for tokens, document_frequency, n_docs in gathered:
+            if tokens:
+                frequency[merged.encode(tokens).astype(np.int64) - N_SPECIAL] += document_frequency
+            n_documents += n_docs
+        if self.min_df == 1 and self.max_df >= 1.0:  # as in one process: no pruning at all
+            keep = np.ones(frequency.shape[0], dtype=bool)
+        else:
+            keep = (frequency >= self.min_df) & (frequency <= self.max_df * n_documents)
+        if not np.any(frequency[keep]):
+            raise DataError(
+                "the corpus has no tokens on any rank (after min_df / max_df); there is nothing to fit."
+            )
+        terms = merged.tokens
+        final = Vocabulary(terms[j] for j in np.flatnonzero(keep).tolist())
+        if local is None:
+            return DocumentTermMatrix(sp.csr_matrix((0, len(final) - N_SPECIAL)), final)
+        column = final.encode(local.vocabulary.tokens).astype(np.int64) - N_SPECIAL  # < 0: pruned
+        coo = local.X.tocoo()
+        kept = column[coo.col] >= 0
+        matrix = sp.csr_matrix(
+            (coo.data[kept], (coo.row[kept], column[coo.col[kept]])), shape=(local.X.shape[0], len(final) - N_SPECIAL)
+        )
+        matrix.sort_indices()
+        return DocumentTermMatrix(matrix, final)
+
     def _counts(self, X: Any) -> sp.csr_matrix:
         """Counts of ``X`` over the fitted vocabulary (unseen tokens dropped)."""
         check_is_fitted(self, "components_")
@@ -331,8 +380,8 @@ class _TopicModel(GenerativeModel):
     def _em_e_step(self, batch: _DocumentBatch, sample_weight: Any) -> tuple[LDAStatistics, float, float]:
         result = e_step(
             batch.X, self._weights_t, self._shift, self.doc_topic_prior_, rows=(batch.start, batch.stop),
-            gamma=batch.gamma, keep_best=self._have_gamma, mask=batch.mask, max_iter=self.max_doc_update_iter,
-            tol=self.mean_change_tol,
+            gamma=batch.gamma, keep_best=getattr(self, "_have_gamma", False), mask=batch.mask,
+            max_iter=self.max_doc_update_iter, tol=self.mean_change_tol,
         )  # fmt: skip
         n_docs = batch.stop - batch.start if batch.mask is None else 0
         stats = LDAStatistics(result.stats, result.elog_theta_sum, np.array(float(n_docs)))
@@ -383,12 +432,14 @@ class _TopicModel(GenerativeModel):
         self.components_, self.doc_topic_prior_, self.topic_word_prior_ = params
         self._set_expectations()
 
-    def _run_batch_vb(self, X: sp.csr_matrix, mask: np.ndarray | None, max_iter: int) -> None:
+    def _run_batch_vb(
+        self, X: sp.csr_matrix, mask: np.ndarray | None, max_iter: int, distributed: ProcessGroup | None = None
+    ) -> None:
         gamma = np.empty((X.shape[0], self._n_topics))
         source = _DocumentChunks(X, gamma, mask, _CHUNK_DOCS)
         result = run_em(
             self, source, max_iter=max_iter, tol=self.tol, random_state=self.random_state, verbose=self.verbose,
-            name=type(self).__name__,
+            distributed=distributed, name=type(self).__name__,
         )  # fmt: skip
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
@@ -612,7 +663,7 @@ class LDA(_TopicModel):
         return check_positive_int(max_iter, "max_iter", minimum=0 if self.method == "batch" else 1)
 
     # -- fitting -----------------------------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None, *, vocabulary: Any = None) -> LDA:
+    def fit(self, X: Any, y: Any = None, *, vocabulary: Any = None, distributed: bool = False) -> LDA:
         """Fit the topics to a corpus.
 
         Parameters
@@ -622,16 +673,35 @@ class LDA(_TopicModel):
         y : ignored
         vocabulary : Vocabulary or sequence of terms, optional
             For a matrix: the terms of its columns (default: the column numbers).
+        distributed : bool, default False
+            ``X`` is this process's shard of the documents in a ``torch.distributed`` job launched by ``torchrun``
+            (:mod:`genlab.distributed`; ``method="batch"`` only). The ranks first agree on one vocabulary - the
+            terms in order of first appearance over the shards in rank order, ``min_df`` / ``max_df`` applied to
+            the document frequencies of the whole corpus - then run batch variational Bayes with the expected
+            topic-term counts summed across processes. Every rank ends with the same topics, equal to a
+            single-process fit on the concatenated shards. A shard may be empty.
 
         Returns
         -------
         self
         """
         max_iter = self._check_parameters()
-        corpus = self._fit_corpus(X, vocabulary)
+        group = None
+        if distributed:
+            if self.method != "batch":
+                raise ParameterError(
+                    f"distributed fitting runs batch variational Bayes; got method={self.method!r}: use "
+                    "method='batch'."
+                )
+            from genlab.distributed import get_process_group
+
+            group = get_process_group()
+            corpus = self._distributed_corpus(X, vocabulary, group)
+        else:
+            corpus = self._fit_corpus(X, vocabulary)
         self._start(corpus)
         if self.method == "batch":
-            self._run_batch_vb(corpus.X, None, max_iter)
+            self._run_batch_vb(corpus.X, None, max_iter, distributed=group)
         elif self.method == "online":
             self._run_online(corpus.X, max_iter)
         else:
@@ -807,3 +877,10 @@ class LDA(_TopicModel):
         n_docs = check_positive_int(n_docs, "n_docs")
         alpha_rows = np.broadcast_to(self.doc_topic_prior_, (n_docs, self.components_.shape[0]))
         return self._sample(n_docs, doc_length, random_state, alpha_rows)
+
+
+def _is_empty_corpus(X: Any) -> bool:
+    """No documents: an empty list, or a matrix with no rows (a rank's empty shard)."""
+    if sp.issparse(X) or isinstance(X, np.ndarray):
+        return X.shape[0] == 0
+    return isinstance(X, (list, tuple)) and len(X) == 0
