@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -220,3 +221,52 @@ def test_shard_ranges_cover_the_items_once():
             assert max(sizes) - min(sizes) <= 1
     with pytest.raises(ParameterError):
         shard_range(10, 2, 2)
+
+
+def test_cli_fit_distributed_writes_one_model_equal_to_the_single_process_fit(tmp_path):
+    X, lengths = _hmm_data(tmp_path)
+    data = tmp_path / "hmm.csv"
+    np.savetxt(data, X, delimiter=",")
+    arguments = ["fit", "hmm", str(data), "--states", "3", "--lengths", ",".join(map(str, lengths)), "--n-iter",
+                 "20", "--tol", "0"]  # fmt: skip
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+        "--master-port", str(_free_port()), "-m", "genlab", *arguments, "--out", str(tmp_path / "two.genlab"),
+        "--distributed",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    _assert_ran(result)
+    assert result.stdout.count("saved to") == 1  # only rank 0 writes and prints
+    two = genlab.load(tmp_path / "two.genlab")
+    printed = float(result.stdout.split("log-likelihood")[1].split()[0])  # a total over both shards
+    assert printed == pytest.approx(two.score(X, lengths), rel=1e-5)
+    # rank 0 initialised from its shard (the first 5 of the 9 sequences); one process from that start agrees
+    start = genlab.GaussianHMM(n_states=3, n_iter=0, random_state=0).fit(X[: sum(lengths[:5])], lengths[:5])
+    single = genlab.GaussianHMM(n_states=3, n_iter=20, tol=0.0, init_params="")
+    for name in ("startprob_", "transmat_", "means_"):
+        setattr(single, name, getattr(start, name))
+    single.covars_ = start._covars_  # the compact (K, D) storage: covars_ reads back as full matrices, as hmmlearn
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", genlab.errors.ConvergenceWarning)
+        single.fit(X, lengths)
+    for name in ("startprob_", "transmat_", "means_", "covars_"):
+        np.testing.assert_allclose(getattr(two, name), getattr(single, name), rtol=RTOL, atol=1e-12)
+
+
+def test_cli_distributed_outside_torchrun_is_one_error_line(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from genlab.cli import app
+
+    for name in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    data = tmp_path / "x.csv"
+    np.savetxt(data, _blobs()[:100], delimiter=",")
+    result = CliRunner().invoke(app, ["fit", "gmm", str(data), "-k", "2", "--out", str(tmp_path / "m.genlab"),
+                                      "--distributed"])  # fmt: skip
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: distributed=True but this process is not part of")
+    assert "torchrun --nproc-per-node" in lines[0]
+    assert not (tmp_path / "m.genlab").exists()

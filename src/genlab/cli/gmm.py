@@ -5,9 +5,11 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from genlab.cli._app import AUTO_MAX_COMPONENTS, _console, _naming, _print_fields, _warn_lines, fit_app
+from genlab.cli._distributed import DISTRIBUTED_HELP, Shards
 
 
 # -- fit ----------------------------------------------------------------------------------------------------------
@@ -77,6 +79,7 @@ def fit_gmm(
     ] = 1e-6,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (initialisation).")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show EM progress.")] = False,
+    distributed: Annotated[bool, typer.Option("--distributed", help=DISTRIBUTED_HELP)] = False,
 ) -> None:
     """Fit a Gaussian mixture by EM (full, tied, diagonal or spherical covariances) and save it.
 
@@ -86,7 +89,11 @@ def fit_gmm(
     from genlab.mixture import GaussianMixture
 
     k = _parse_components(components)
-    X = load_table(data)
+    shards = Shards(distributed)
+    X_all = load_table(data)
+    X = shards.rows(X_all)  # this process's rows (all of them unless --distributed)
+    n_rows = X_all.shape[0]
+    del X_all
     console = _console()
 
     def make(n_components: int) -> Any:
@@ -102,15 +109,22 @@ def fit_gmm(
             verbose=int(verbose),
         )
 
-    candidates = [k] if k is not None else list(range(1, min(max_components, X.shape[0]) + 1))
+    def total_log_likelihood(model: Any) -> float:
+        (value,) = shards.total(float(np.sum(model.log_prob(X))) if X.shape[0] else 0.0)
+        return value
+
+    candidates = [k] if k is not None else list(range(1, min(max_components, n_rows) + 1))
     fits = []
     for n_components in candidates:
         with warnings.catch_warnings(record=True) as caught, _naming(data):
             warnings.simplefilter("always")
-            model = make(n_components).fit(X)
-        fits.append((model, model.bic(X), caught))
+            model = make(n_components).fit(X, **shards.fit_kwargs())
+        log_likelihood = total_log_likelihood(model)  # over all shards
+        fits.append((model, -2.0 * log_likelihood + model.n_parameters * np.log(n_rows), caught, log_likelihood))
     best = min(range(len(fits)), key=lambda i: fits[i][1])
-    model, bic, caught = fits[best]
+    model, bic, caught, log_likelihood = fits[best]
+    if not shards.is_writer:
+        return
 
     if k is None:
         from rich.table import Table
@@ -118,10 +132,10 @@ def fit_gmm(
         table = Table(title=f"--components auto: K = 1..{candidates[-1]}, lowest BIC kept")
         for name in ("K", "log-lik / sample (nats)", "BIC", "converged", ""):
             table.add_column(name, justify="right" if name else "left")
-        for i, (candidate, candidate_bic, _) in enumerate(fits):
+        for i, (candidate, candidate_bic, _, candidate_log_likelihood) in enumerate(fits):
             table.add_row(
                 str(candidate.n_components),
-                f"{candidate.score(X):.4f}",
+                f"{candidate_log_likelihood / n_rows:.4f}",
                 f"{candidate_bic:.2f}",
                 "yes" if candidate.converged_ else "no",
                 "<- best" if i == best else "",
@@ -133,10 +147,10 @@ def fit_gmm(
     _print_fields(
         [
             ("model", f"GaussianMixture ({covariance.value} covariances)"),
-            ("data", f"{data} ({X.shape[0]} rows, {X.shape[1]} columns)"),
+            ("data", f"{data} ({n_rows} rows, {X.shape[1]} columns)"),
             ("components K", str(model.n_components) + (" (chosen by BIC)" if k is None else "")),
             ("converged", f"{state} ({model.n_iter_} iterations)"),
-            ("log-likelihood", f"{model.score(X):.6g} nats per sample"),
+            ("log-likelihood", f"{log_likelihood / n_rows:.6g} nats per sample"),
             ("BIC", f"{bic:.6g}"),
             ("saved to", str(out)),
         ]

@@ -16,6 +16,7 @@ import numpy as np
 import typer
 
 from genlab.cli._app import _naming, _print_fields, _warn_lines, app, fit_app
+from genlab.cli._distributed import DISTRIBUTED_HELP, Shards
 
 
 class Emission(str, enum.Enum):
@@ -81,6 +82,7 @@ def fit_hmm(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (initialisation).")] = 0,
     lengths: Annotated[str | None, typer.Option("--lengths", help=LENGTHS_HELP)] = None,
     lengths_column: Annotated[str | None, typer.Option("--lengths-column", help=COLUMN_HELP)] = None,
+    distributed: Annotated[bool, typer.Option("--distributed", help=DISTRIBUTED_HELP)] = False,
 ) -> None:
     """Fit a hidden Markov model by Baum-Welch EM and save it.
 
@@ -88,7 +90,11 @@ def fit_hmm(
     """
     from genlab.hmm import CategoricalHMM, GaussianHMM, PoissonHMM
 
-    X, seq_lengths = load_sequences(data, lengths, lengths_column)
+    shards = Shards(distributed)
+    X_all, all_lengths = load_sequences(data, lengths, lengths_column)
+    n_steps, n_sequences = X_all.shape[0], 1 if all_lengths is None else len(all_lengths)
+    X, seq_lengths = shards.sequences(X_all, all_lengths)  # whole sequences of this process (all of them)
+    del X_all
     common = {"n_iter": n_iter, "tol": tol, "random_state": seed}
     if emission is Emission.gaussian:
         model: Any = GaussianHMM(states, covariance_type=covariance.value, **common)
@@ -99,16 +105,19 @@ def fit_hmm(
     X = as_model_input(model, X)
     with warnings.catch_warnings(record=True) as caught, _naming(data):
         warnings.simplefilter("always")
-        model.fit(X, seq_lengths)
+        model.fit(X, seq_lengths, **shards.fit_kwargs())
+    local = float(np.sum(model.log_prob(X, seq_lengths))) if X.shape[0] else 0.0
+    (log_likelihood,) = shards.total(local)
+    if not shards.is_writer:
+        return
     _warn_lines(caught)
     model.save(out)
-    n_sequences = 1 if seq_lengths is None else len(seq_lengths)
     _print_fields(
         [
             ("model", f"{type(model).__name__} ({states} states)"),
-            ("data", f"{data} ({X.shape[0]} steps in {n_sequences} sequence(s), {X.shape[1]} columns)"),
+            ("data", f"{data} ({n_steps} steps in {n_sequences} sequence(s), {X.shape[1]} columns)"),
             ("converged", f"{'yes' if model.converged_ else 'no'} ({model.n_iter_} iterations)"),
-            ("log-likelihood", f"{model.score(X, seq_lengths):.6g} nats per time step"),
+            ("log-likelihood", f"{log_likelihood / n_steps:.6g} nats per time step"),
             ("saved to", str(out)),
         ]
     )

@@ -14,9 +14,11 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from genlab.cli._app import _naming, _print_fields, _warn_lines, app, fit_app
+from genlab.cli._distributed import DISTRIBUTED_HELP, Shards
 
 
 class Method(str, enum.Enum):
@@ -90,6 +92,9 @@ def fit_lda(
         bool, typer.Option("--learn-priors", help="Learn the Dirichlet priors (Minka's fixed point).")
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (initial topics).")] = 0,
+    distributed: Annotated[
+        bool, typer.Option("--distributed", help=DISTRIBUTED_HELP + " Needs --method batch.")
+    ] = False,
 ) -> None:
     """Fit latent Dirichlet allocation to a collection of documents and save it.
 
@@ -97,7 +102,11 @@ def fit_lda(
     """
     from genlab.topics import LDA
 
-    documents, _ = read_documents(docs)
+    shards = Shards(distributed)
+    all_documents, _ = read_documents(docs)
+    n_documents = len(all_documents)
+    documents = list(shards.items(all_documents))  # this process's documents (all of them unless --distributed)
+    del all_documents
     model = LDA(
         topics, method=method.value, max_iter=max_iter, batch_size=batch_size, learn_priors=learn_priors,
         stop_words=None if stop_words is StopWords.none else stop_words.value, min_df=min_df, max_df=max_df,
@@ -105,15 +114,21 @@ def fit_lda(
     )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught, _naming(docs):
         warnings.simplefilter("always")
-        model.fit(documents)
-        n_tokens = model.n_units(documents)
-        perplexity = model.perplexity(documents)
+        model.fit(documents, **shards.fit_kwargs())
+        local_tokens = model.n_units(documents) if documents else 0
+        local_log_prob = float(np.sum(model.log_prob(documents))) if documents else 0.0
+    log_prob, n_tokens_total = shards.total(local_log_prob, local_tokens)
+    n_tokens = int(n_tokens_total)
+    # the definition of LDA.perplexity, over all shards: exp(-(sum of log_prob) / tokens)
+    perplexity = float(np.exp(-log_prob / max(n_tokens, 1)))
+    if not shards.is_writer:
+        return
     _warn_lines(caught)
     model.save(out)
     _print_fields(
         [
             ("model", f"LDA ({topics} topics, {method.value})"),
-            ("data", f"{docs} ({len(documents):,} documents, {n_tokens:,} tokens in the vocabulary)"),
+            ("data", f"{docs} ({n_documents:,} documents, {n_tokens:,} tokens in the vocabulary)"),
             ("vocabulary", f"{model.components_.shape[1]:,} words"),
             ("training perplexity", f"{perplexity:.6g} (per token; lower is better)"),
             ("saved to", str(out)),
