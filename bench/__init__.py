@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "ar": "bench.ar",
     "hmm": "bench.hmm",
     "lda": "bench.lda",
+    "ep": "bench.ep",
 }
 
 __all__ = ["BENCHMARKS"]

@@ -3,9 +3,16 @@
 The core import is light: NumPy, SciPy and scikit-learn; neural models (PyTorch) load only when used.
 """
 
-from genlab import errors
+from genlab import errors, inference
 from genlab._version import __version__
 from genlab.base import GenerativeModel, check_is_fitted, registered_models
+from genlab.bayes import (
+    BayesianLogisticRegression,
+    BayesianProbitRegression,
+    ClutterModel,
+    GaussianProcessClassifier,
+)
+from genlab.classify import GenerativeClassifier, NaiveBayes
 from genlab.hmm import (
     GMMHMM,
     CategoricalHMM,
@@ -26,19 +33,25 @@ from genlab.topics import LDA, LabeledLDA
 
 __all__ = [
     "GMMHMM",
+    "LDA",
     "BayesianGaussianMixture",
+    "BayesianLogisticRegression",
+    "BayesianProbitRegression",
     "CategoricalHMM",
+    "ClutterModel",
     "GaussianHMM",
     "GaussianMixture",
+    "GaussianProcessClassifier",
+    "GenerativeClassifier",
     "GenerativeModel",
     "HiddenMarkovModel",
     "HiddenSemiMarkovModel",
     "IndependentEmissions",
-    "LDA",
     "LabeledLDA",
     "LinearAutoRegressive",
     "MarkovChain",
     "MultinomialHMM",
+    "NaiveBayes",
     "PoissonHMM",
     "VariationalCategoricalHMM",
     "VariationalGaussianHMM",
@@ -46,6 +59,7 @@ __all__ = [
     "__version__",
     "check_is_fitted",
     "errors",
+    "inference",
     "load",
     "registered_models",
 ]

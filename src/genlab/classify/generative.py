@@ -1,0 +1,290 @@
+"""``GenerativeClassifier``: one genlab model per class, combined by Bayes' rule.
+
+Any genlab model with ``fit`` / ``log_prob`` / ``sample`` serves as the class-conditional density ``p(x | y)``: a
+Gaussian mixture for vectors, a Markov chain over characters for text, an HMM for sequences of vectors. The data
+convention follows the model's :attr:`~genlab.GenerativeModel.score_unit`:
+
+``"sample"`` (IID models: mixtures)
+    ``X`` is an array (n_items, n_features); each class model is fitted on its rows.
+``"token"`` (Markov chains / n-gram models)
+    ``X`` is a list of sequences (``str`` for characters, or lists of tokens); each class model is fitted on its
+    sequences, passed as a list.
+``"time step"`` (HMMs, autoregressive models)
+    ``X`` is a list of arrays (T_i, n_features) (or 1-D arrays for integer-symbol HMMs), one per item; each class
+    model is fitted on the concatenation of its items with ``lengths`` (hmmlearn's convention). A concatenated
+    array with ``lengths=`` is accepted too.
+
+Persistence: the template model is saved as ``{"class", "params"}`` and every fitted class model as
+``{"class", "params", "fitted"}`` (its own ``_get_state``) inside this model's file, and rebuilt through genlab's model
+registry on load: nothing outside genlab's own classes can be named.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+
+from genlab.base import GenerativeModel, check_is_fitted, get_model_class
+from genlab.classify._base import ClassConditionalModel
+from genlab.errors import DataError, ModelFileError, ParameterError
+
+__all__ = ["GenerativeClassifier"]
+
+
+def _encode_template(model: Any) -> Any:
+    if isinstance(model, dict) or model is None:
+        return model
+    return {"class": type(model).__name__, "params": model.get_params(deep=False)}
+
+
+def _decode_template(record: Any) -> Any:
+    if not isinstance(record, dict):
+        return record
+    try:
+        return get_model_class(record["class"])(**record["params"])
+    except (KeyError, TypeError) as exc:
+        raise ModelFileError(f"the file's class-model template cannot be rebuilt: {exc}.") from None
+
+
+def _decode_fitted(record: Any) -> GenerativeModel:
+    if not isinstance(record, dict) or not {"class", "params", "fitted"} <= set(record):
+        raise ModelFileError("the file's class models are not model records.")
+    model = _decode_template(record)
+    model._set_state(record["fitted"])
+    return model
+
+
+class GenerativeClassifier(ClassConditionalModel):
+    """A classifier from one generative model per class: ``p(y | x) ∝ p(y) p(x | y)``.
+
+    Unlike a discriminative classifier it also models the inputs: ``log_prob(X)`` is ``log p(x)``, and
+    ``sample(n, y=label)`` generates new examples of a chosen class.
+
+    Parameters
+    ----------
+    model : GenerativeModel, default=None
+        The unfitted template of every class model (cloned per class); ``None`` means
+        ``genlab.GaussianMixture(n_components=1)`` (one full-covariance Gaussian per class: quadratic discriminant
+        analysis).
+    priors : array-like of shape (n_classes,), optional
+        Class probabilities ``p(y)`` in the order of ``classes_``; by default the class frequencies in training.
+    classes : list, optional
+        The classes the model must know; a listed class without training examples is an error (its model cannot
+        be fitted). By default the labels present in ``y``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    class_prior_ : ndarray of shape (n_classes,)
+    models_ : list of GenerativeModel
+        The fitted ``p(x | y = classes_[k])``.
+    data_kind_ : str
+        ``"rows"``, ``"token sequences"`` or ``"vector sequences"`` (from the template's ``score_unit``).
+    mean_length_ : float
+        Mean length of the training sequences (0 for rows): the default length of sampled sequences.
+
+    Examples
+    --------
+    >>> import numpy as np, genlab
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 1, (50, 2)), rng.normal(4, 1, (50, 2))]); y = np.repeat([0, 1], 50)
+    >>> clf = genlab.GenerativeClassifier(genlab.GaussianMixture(2, random_state=0)).fit(X, y)
+    >>> clf.score(X, y) > 0.95, clf.sample(5, y=1, random_state=0)[0].shape
+    (True, (5, 2))
+    """
+
+    def __init__(self, model: Any = None, *, priors: Any = None, classes: Any = None) -> None:
+        self.model = model
+        self.priors = priors
+        self.classes = classes
+
+    @property
+    def score_unit(self) -> str:  # type: ignore[override]
+        template = self.models_[0] if hasattr(self, "models_") else self._template()
+        return getattr(template, "score_unit", "sample")
+
+    def _template(self) -> GenerativeModel:
+        model = _decode_template(self.model)
+        if model is None:
+            from genlab.mixture import GaussianMixture
+
+            return GaussianMixture(n_components=1)
+        if not isinstance(model, GenerativeModel):
+            raise ParameterError(
+                f"model must be an unfitted genlab GenerativeModel (e.g. genlab.GaussianMixture()); got "
+                f"{type(model).__name__}."
+            )
+        return model
+
+    # -- data --------------------------------------------------------------------------------------------------
+    def _kind(self, template: GenerativeModel) -> str:
+        unit = getattr(template, "score_unit", "sample")
+        return {"sample": "rows", "token": "token sequences"}.get(unit, "vector sequences")
+
+    def _items(self, X: Any, lengths: Any, kind: str) -> Any:
+        """``X`` as the list of items (sequences) or the 2-D array of rows the kind needs."""
+        if kind == "rows":
+            if lengths is not None:
+                raise DataError("lengths applies to sequence models; this classifier's model takes rows.")
+            return X
+        if lengths is not None:
+            array = np.asarray(X)
+            lengths = np.asarray(lengths, dtype=np.int64)
+            if lengths.ndim != 1 or (lengths < 0).any() or lengths.sum() != len(array):
+                raise DataError(f"lengths must be non-negative and sum to the {len(array)} rows of X.")
+            return np.split(array, np.cumsum(lengths)[:-1])
+        if isinstance(X, (str, bytes)) or not isinstance(X, (list, tuple)):
+            raise DataError(
+                f"this classifier's model is a sequence model: X must be a list of sequences (one per label), or an "
+                f"array with lengths=; got {type(X).__name__}."
+            )
+        return list(X)
+
+    def _call(self, model: GenerativeModel, method: str, items: Any, kind: str, **extra: Any) -> Any:
+        """``model.fit`` / ``model.log_prob`` on a set of items, in the model's own data convention."""
+        function = getattr(model, method)
+        if kind != "vector sequences":
+            return function(items, **extra)
+        arrays = [np.asarray(item) for item in items]
+        if not arrays:
+            raise DataError("there are no sequences to process.")
+        lengths = np.array([a.shape[0] for a in arrays], dtype=np.int64)
+        return function(np.concatenate(arrays, axis=0), lengths=lengths, **extra)
+
+    def _select(self, items: Any, mask: np.ndarray, kind: str) -> Any:
+        if kind == "rows":
+            return np.asarray(items)[mask] if not hasattr(items, "iloc") else items[mask]
+        return [item for item, keep in zip(items, mask, strict=True) if keep]
+
+    def _n_items(self, items: Any) -> int:
+        return len(items)
+
+    # -- fitting -----------------------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any, lengths: Any = None) -> GenerativeClassifier:
+        """Fit one clone of ``model`` on the items of each class and set the class priors.
+
+        Parameters
+        ----------
+        X : array-like or list of sequences
+            See the module docstring for each kind of model.
+        y : array-like of shape (n_items,)
+            The class of each item (any hashable labels).
+        lengths : array-like of int, optional
+            Sequence models: ``X`` is a concatenation of sequences of these lengths.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        DataError
+            Labels not one per item, one class only, a listed class without examples; bad data (from the models).
+        ParameterError
+            ``model`` is not a genlab model, or bad ``priors``.
+        """
+        template = self._template()
+        kind = self._kind(template)
+        items = self._items(X, lengths, kind)
+        if kind == "rows":
+            items = np.asarray(items) if not isinstance(items, np.ndarray) else items
+        codes = self._encode_labels(y, self._n_items(items))
+        self._set_priors(codes, self.classes_.size)
+        models = []
+        for k in range(self.classes_.size):
+            model = clone(template)
+            self._call(model, "fit", self._select(items, codes == k, kind), kind)
+            models.append(model)
+        self.models_ = models
+        self.data_kind_ = kind
+        if kind == "rows":
+            self.mean_length_ = 0.0
+        else:
+            self.mean_length_ = float(np.mean([len(item) for item in items]))
+        return self
+
+    def _class_log_likelihood(self, X: Any, lengths: Any = None) -> np.ndarray:
+        check_is_fitted(self, "models_")
+        items = self._items(X, lengths, self.data_kind_)
+        return np.column_stack([self._call(model, "log_prob", items, self.data_kind_) for model in self.models_])
+
+    def joint_log_likelihood(self, X: Any, lengths: Any = None) -> np.ndarray:
+        """``log p(y) + log p(x | y)`` for every item and class; shape (n_items, n_classes)."""
+        check_is_fitted(self, "class_prior_")
+        with np.errstate(divide="ignore"):
+            return self._class_log_likelihood(X, lengths) + np.log(self.class_prior_)[None, :]
+
+    def n_units(self, X: Any) -> int:
+        """Scoring units in ``X``: rows, tokens (as the class models count them) or time steps."""
+        check_is_fitted(self, "models_")
+        if self.data_kind_ == "rows":
+            return len(X)
+        items = self._items(X, None, self.data_kind_)
+        if self.data_kind_ == "token sequences":
+            return int(self.models_[0].n_units(items))
+        return int(sum(np.asarray(item).shape[0] for item in items))
+
+    # -- sampling ----------------------------------------------------------------------------------------------
+    def sample(
+        self, n_samples: int = 1, *, y: Any = None, random_state: Any = None, length: int | None = None
+    ) -> tuple[Any, np.ndarray]:
+        """Draw ``n_samples`` items and their classes: ``y ~ p(y)`` (or as given), then ``x ~ p(x | y)``.
+
+        Parameters
+        ----------
+        n_samples : int
+            Items to draw.
+        y : label or array-like of labels, optional
+            One class for every item, or one label per item; by default drawn from ``class_prior_``.
+        random_state : None, int or numpy Generator
+        length : int, optional
+            Sequence models: the length passed to each class model's ``sample`` (the number of steps for an HMM;
+            the most tokens for a Markov chain, which stops at its end symbol); default: the mean training
+            length, rounded (at least 1).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features), or list of n_samples sequences
+        y : ndarray of shape (n_samples,)
+            The classes (values of ``classes_``).
+        """
+        n_samples, rng = self._check_sample_args(n_samples, random_state)
+        codes = self._draw_codes(n_samples, y, rng)
+        labels = self.classes_[codes]
+        if self.data_kind_ == "rows":
+            out: np.ndarray | None = None
+            for k in np.unique(codes):
+                rows = np.flatnonzero(codes == k)
+                drawn = self.models_[k].sample(rows.size, random_state=rng)
+                drawn = np.asarray(drawn[0] if isinstance(drawn, tuple) else drawn)
+                if out is None:
+                    out = np.empty((n_samples, *drawn.shape[1:]), dtype=drawn.dtype)
+                out[rows] = drawn
+            return out, labels
+        steps = max(1, round(self.mean_length_)) if length is None else int(length)
+        items = []
+        for k in codes:
+            drawn = self.models_[k].sample(steps, random_state=rng)
+            items.append(drawn[0] if isinstance(drawn, tuple) else drawn)
+        return items, labels
+
+    # -- persistence -------------------------------------------------------------------------------------------
+    def _get_state(self) -> dict[str, Any]:
+        state = super()._get_state()
+        state["params"]["model"] = _encode_template(self.model)
+        state["fitted"]["models_"] = [
+            {"class": type(m).__name__, "params": m._get_state()["params"], "fitted": m._get_state()["fitted"]}
+            for m in self.models_
+        ]
+        return state
+
+    def _set_state(self, fitted: dict[str, Any]) -> None:
+        fitted = dict(fitted)
+        records = fitted.pop("models_", None)
+        super()._set_state(fitted)
+        self.model = _decode_template(self.model)
+        if not isinstance(records, (list, tuple)) or len(records) != len(self.classes_):
+            raise ModelFileError("the file's class models do not match its classes.")
+        self.models_ = [_decode_fitted(r) for r in records]
