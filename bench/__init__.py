@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "hmm": "bench.hmm",
     "lda": "bench.lda",
     "ep": "bench.ep",
+    "distributed": "bench.distributed",
 }
 
 __all__ = ["BENCHMARKS"]
