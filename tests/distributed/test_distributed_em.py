@@ -65,6 +65,12 @@ HMM_START = {"startprob_": [1 / 3] * 3, "transmat_": np.full((3, 3), 1 / 3).toli
              "means_": [[0.5, 0.0], [2.0, 1.0], [0.0, 2.0]], "covars_": np.ones((3, 2)).tolist()}  # fmt: skip
 
 
+GMMHMM_PARAMS = {"n_states": 2, "n_mix": 2, "covariance_type": "diag", "n_iter": 10, "tol": 0.0, "init_params": ""}
+GMMHMM_START = {"startprob_": [0.5, 0.5], "transmat_": [[0.8, 0.2], [0.2, 0.8]], "weights_": [[0.5, 0.5]] * 2,
+                "means_": [[[0.0, 0.0], [3.0, 0.0]], [[0.0, 3.0], [1.0, 1.0]]],
+                "covars_": np.ones((2, 2, 2)).tolist()}  # fmt: skip
+
+
 def _hmm_data(tmp_path: Path) -> tuple[np.ndarray, list[int]]:
     truth = genlab.GaussianHMM(n_states=3, covariance_type="diag")
     truth.startprob_ = np.array([0.6, 0.3, 0.1])
@@ -97,6 +103,9 @@ def two_process_fits(tmp_path_factory) -> dict:
         jobs.append({"model": "GaussianHMM", "data": str(tmp_path / "hmm.npy"), "lengths": lengths,
                      "params": HMM_PARAMS, "set": HMM_START, "emission": ["means_", "covars_"],
                      "empty_rank": empty_rank, "out": str(tmp_path / f"hmm-{empty_rank}")})  # fmt: skip
+    jobs.append({"model": "GMMHMM", "data": str(tmp_path / "hmm.npy"), "lengths": lengths, "params": GMMHMM_PARAMS,
+                 "set": GMMHMM_START, "emission": ["weights_", "means_", "covars_"], "empty_rank": None,
+                 "out": str(tmp_path / "gmmhmm")})  # fmt: skip
     lines = _text_lines()
     (tmp_path / "text.txt").write_text("\n".join(lines))
     jobs.append({"model": "markov", "data": str(tmp_path / "text.txt"), "params": MARKOV_PARAMS,
@@ -155,6 +164,19 @@ def test_gaussian_hmm_two_processes_equal_one(two_process_fits, empty_rank):
     np.testing.assert_allclose(ranks[0]["lower_bounds_"], single.monitor_.history, rtol=RTOL)
     saved = genlab.load(out / "model.genlab")
     np.testing.assert_array_equal(saved.transmat_, ranks[0]["transmat_"])
+
+
+def test_gmm_hmm_two_processes_equal_one(two_process_fits):
+    fits = two_process_fits
+    single = genlab.GMMHMM(**GMMHMM_PARAMS)
+    for name, value in GMMHMM_START.items():
+        setattr(single, name, np.asarray(value))
+    with pytest.warns(genlab.errors.ConvergenceWarning):
+        single.fit(fits["X_hmm"], fits["lengths"])
+    ranks = _rank_arrays(fits["dir"] / "gmmhmm")
+    for name in ("startprob_", "transmat_", "weights_", "means_", "covars_"):
+        np.testing.assert_array_equal(ranks[0][name], ranks[1][name])
+        np.testing.assert_allclose(ranks[0][name], getattr(single, name), rtol=RTOL, atol=1e-12)
 
 
 def test_markov_chain_counting_two_processes_equals_one(two_process_fits):
