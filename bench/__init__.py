@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "hmm": "bench.hmm",
     "lda": "bench.lda",
     "ep": "bench.ep",
+    "bayesnet": "bench.bayesnet",
     "distributed": "bench.distributed",
 }
 

@@ -12,6 +12,7 @@ from genlab.bayes import (
     ClutterModel,
     GaussianProcessClassifier,
 )
+from genlab.bayesnet import BayesianNetwork, Factor
 from genlab.classify import GenerativeClassifier, NaiveBayes
 from genlab.hmm import (
     GMMHMM,
@@ -36,9 +37,11 @@ __all__ = [
     "LDA",
     "BayesianGaussianMixture",
     "BayesianLogisticRegression",
+    "BayesianNetwork",
     "BayesianProbitRegression",
     "CategoricalHMM",
     "ClutterModel",
+    "Factor",
     "GaussianHMM",
     "GaussianMixture",
     "GaussianProcessClassifier",

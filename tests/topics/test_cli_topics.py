@@ -83,3 +83,20 @@ def test_user_errors(tmp_path, lines_file):
     table = tmp_path / "gmm.genlab"
     genlab.GaussianMixture(1).fit(np.random.default_rng(0).normal(size=(20, 2))).save(table)
     assert_user_error(invoke("topics", table), "not a topic model")
+
+
+def test_generic_score_and_sample_commands_read_documents(tmp_path, lines_file):
+    model_path = tmp_path / "m.genlab"
+    assert invoke("fit", "lda", lines_file, "--topics", 2, "--method", "batch", "--out", model_path).exit_code == 0
+    model = genlab.load(model_path)
+    result = invoke("score", model_path, lines_file, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    documents = [SPORT, FOOD] * 20
+    assert report["nats_per_token"] == pytest.approx(model.score(documents), rel=1e-12)
+    assert report["n_documents"] == 40 and report["n_tokens"] == model.n_units(documents)
+    result = invoke("sample", model_path, "-n", 3, "--doc-length", 7, "--seed", 0)
+    assert result.exit_code == 0, result.output
+    drawn = model.sample(3, doc_length=7, random_state=0)
+    assert result.stdout.splitlines() == [" ".join(map(str, doc)) for doc in drawn.documents]
+    assert all(word in model.vocabulary_ for line in result.stdout.splitlines() for word in line.split())

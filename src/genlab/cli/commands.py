@@ -60,6 +60,52 @@ def _score_text(model: Any, data: Path) -> tuple[dict[str, Any], list[tuple[str,
     return report, lines
 
 
+def _score_documents(model: Any, data: Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    from genlab.cli.topics import read_documents
+
+    documents, _ = read_documents(data)
+    with _naming(data):
+        mean = model.score(documents)
+        n_tokens = model.n_units(documents)
+    report = {"n_documents": len(documents), "n_tokens": n_tokens, "nats_per_token": mean,
+              "bits_per_token": -mean / math.log(2.0), "perplexity": math.exp(-mean)}  # fmt: skip
+    lines = [
+        ("data", f"{data} ({len(documents):,} documents, {n_tokens:,} tokens in the model's vocabulary)"),
+        ("log-likelihood", f"{mean:.6f} nats per token (estimate: {model._estimator(None)})"),
+        ("bits per token", f"{-mean / math.log(2.0):.6f}"),
+        ("perplexity", f"{math.exp(-mean):.6g}"),
+    ]
+    return report, lines
+
+
+def _score_rows_of_states(model: Any, data: Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    from genlab.bayesnet.cli_support import read_frame
+
+    frame = read_frame(data)
+    with _naming(data):
+        log_prob = model.log_prob(frame)
+    mean = float(log_prob.mean())
+    report = {"n_rows": len(frame), "log_likelihood_per_row": mean, "total_log_likelihood": float(log_prob.sum())}
+    lines = [
+        ("data", f"{data} ({len(frame):,} rows, {frame.shape[1]} variables; missing values marginalised)"),
+        ("log-likelihood", f"{mean:.6f} nats per row"),
+        ("bits per row", f"{-mean / math.log(2.0):.6f}"),
+    ]
+    return report, lines
+
+
+def _model_kind(model: Any) -> str:
+    """How the CLI reads data for and writes samples of ``model``: text, documents, states, series or table."""
+    from genlab.topics.lda import _TopicModel
+
+    if isinstance(model, _TopicModel):
+        return "documents"
+    if type(model).__name__ == "BayesianNetwork":
+        return "states"
+    unit = getattr(model, "score_unit", "sample")
+    return {"token": "text", "time step": "series"}.get(unit, "table")
+
+
 def _score_series(
     model: Any, data: Path, lengths: str | None, lengths_column: str | None
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -107,10 +153,14 @@ def score(
     from genlab.io import load
 
     model = load(model_path)
-    unit = getattr(model, "score_unit", "sample")
-    if unit == "token":
+    kind = _model_kind(model)
+    if kind == "text":
         report, lines = _score_text(model, data)
-    elif unit == "time step":
+    elif kind == "documents":
+        report, lines = _score_documents(model, data)
+    elif kind == "states":
+        report, lines = _score_rows_of_states(model, data)
+    elif kind == "series":
         report, lines = _score_series(model, data, lengths, lengths_column)
     else:
         report, lines = _score_table(model, data)
@@ -124,7 +174,9 @@ def score(
 # -- sample -------------------------------------------------------------------------------------------------------
 @app.command()
 def sample(
-    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A model file saved by genlab.")],
+    model_path: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="A model file saved by genlab, or a Bayesian network (.bif / .xml).")
+    ],
     n_samples: Annotated[
         int, typer.Option("-n", "--n-samples", min=1, help="How many samples (tokens for text, steps for series).")
     ],
@@ -137,17 +189,37 @@ def sample(
         Path | None,
         typer.Option("--out", "-o", help="Write to this file (.csv / .tsv / .npy; text for text models) not stdout."),
     ] = None,
+    doc_length: Annotated[
+        int, typer.Option("--doc-length", min=1, help="Topic models: words per generated document.")
+    ] = 50,
 ) -> None:
-    """Draw from MODEL: CSV rows (header x0,x1,...) for tables and series; text for n-gram models."""
+    """Draw from MODEL: CSV rows (header x0,x1,...) for tables and series; text for n-gram models; CSV of state
+    names (one column per variable) for Bayesian networks; one document per line for topic models."""
+    from genlab.bayesnet.cli_support import is_network_file, load_network, sample_network
     from genlab.data.tabular import save_table, write_csv
     from genlab.errors import ParameterError
     from genlab.io import load
 
-    model = load(model_path)
-    unit = getattr(model, "score_unit", "sample")
-    if prompt is not None and unit != "token":
+    model = load_network(model_path) if is_network_file(model_path) else load(model_path)
+    if type(model).__name__ == "BayesianNetwork":  # a table of state names, not numbers
+        sample_network(model, n_samples, seed, out)
+        return
+    kind = _model_kind(model)
+    if prompt is not None and kind != "text":
         raise ParameterError(f"--prompt applies to text models; {model_path} holds a {type(model).__name__}.")
-    if unit == "token":
+    if kind == "documents":
+        from genlab.utils.files import atomic_write
+
+        drawn = model.sample(n_samples, doc_length=doc_length, random_state=seed)
+        text = "\n".join(" ".join(str(word) for word in document) for document in drawn.documents)
+        if out is None:
+            typer.echo(text)
+        else:
+            with atomic_write(out, "w") as handle:
+                handle.write(text + "\n")
+            typer.echo(f"wrote {n_samples} documents of {doc_length} words to {out}")
+        return
+    if kind == "text":
         from genlab.utils.files import atomic_write
 
         drawn = model.sample(n_samples, prompt=prompt, temperature=temperature, random_state=seed)

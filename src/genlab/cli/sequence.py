@@ -146,15 +146,31 @@ def fit_ar(
 
 @app.command()
 def export(
-    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A MarkovChain model file saved by genlab.")],
-    arpa: Annotated[Path, typer.Option("--arpa", help="Write the n-gram model in ARPA format (KenLM, SRILM).")],
+    model_path: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="A MarkovChain or BayesianNetwork model file saved by genlab.")
+    ],
+    arpa: Annotated[
+        Path | None, typer.Option("--arpa", help="Write the n-gram model in ARPA format (KenLM, SRILM).")
+    ] = None,
+    bif: Annotated[
+        Path | None, typer.Option("--bif", help="Write the Bayesian network in BIF (.xml / .xmlbif: XMLBIF).")
+    ] = None,
 ) -> None:
-    """Export a model to a standard interchange format (n-gram models: ARPA)."""
+    """Export a model to a standard interchange format (n-gram models: ARPA; Bayesian networks: BIF / XMLBIF)."""
     from genlab.errors import ParameterError
     from genlab.io import load
     from genlab.sequence import MarkovChain
 
+    if (arpa is None) == (bif is None):
+        raise ParameterError("give one output: --arpa FILE (n-gram models) or --bif FILE (Bayesian networks).")
     model = load(model_path)
+    if bif is not None:
+        if type(model).__name__ != "BayesianNetwork":
+            raise ParameterError(f"{model_path} holds a {type(model).__name__}; only BayesianNetwork models export "
+                                 "to BIF.")
+        model.to_bif(bif)
+        typer.echo(f"wrote {bif} ({len(model.variables_)} variables)")
+        return
     if not isinstance(model, MarkovChain):
         raise ParameterError(f"{model_path} holds a {type(model).__name__}; only MarkovChain models export to ARPA.")
     model.to_arpa(arpa)

@@ -1,0 +1,24 @@
+"""Discrete Bayesian networks: exact and approximate inference, learning, structure learning, sampling, BIF.
+
+* :class:`BayesianNetwork` - the model (a :class:`genlab.GenerativeModel`).
+* :class:`Factor` - named-axis tables, the results of queries.
+* :func:`hill_climb`, :func:`chow_liu` - structure learning; :func:`structural_hamming_distance`.
+* :mod:`genlab.bayesnet.networks` - small classic networks written in from their published tables.
+"""
+
+from genlab.bayesnet.factor import Factor
+from genlab.bayesnet.graph import structural_hamming_distance
+from genlab.bayesnet.inference import InferenceTooLargeError
+from genlab.bayesnet.loopy import LoopyResult
+from genlab.bayesnet.network import BayesianNetwork
+from genlab.bayesnet.structure import chow_liu, hill_climb
+
+__all__ = [
+    "BayesianNetwork",
+    "Factor",
+    "InferenceTooLargeError",
+    "LoopyResult",
+    "chow_liu",
+    "hill_climb",
+    "structural_hamming_distance",
+]

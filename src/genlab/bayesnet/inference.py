@@ -1,0 +1,528 @@
+"""Exact inference kernels: variable elimination plans, the junction tree, max-product (MAP) elimination.
+
+Everything here works on a :class:`Tables` view of a network (variable names, cardinalities, parents and CPT arrays
+with axes ``(*parents, child)``) and never mutates it.
+
+Variable elimination (:func:`compile_plan` / :func:`run_plan`)
+    A *plan* is compiled once per (query variables, evidence variables) pair and cached by the network: it prunes
+    barren nodes (only ancestors of the query and evidence matter), removes the evidence variables from every table
+    (evidence pruning: after slicing, an observed node no longer connects its parents and children), drops the
+    connected components that do not touch the query (they only scale the result), orders the remaining variables
+    with a greedy fill-in heuristic and records one ``einsum`` subscript per elimination. Running a plan is then
+    slicing the tables by the observed states and a short list of ``einsum`` calls: no graph work per query.
+Junction tree (:class:`JunctionTree`)
+    Cliques from the same triangulation, joined by a maximum-weight spanning tree over separator sizes, each CPT
+    multiplied into one clique that holds its family. Shafer-Shenoy message passing with a batch axis: ``B``
+    evidence sets (rows of data with missing values, or one query) calibrate together, every message rescaled per
+    row so nothing underflows, the log of the rescalings kept for ``log P(evidence)``.
+
+Before any table is built the size of the largest one is compared with the memory budget; over it,
+:class:`InferenceTooLargeError` says so and points at the approximate methods.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from genlab.bayesnet.factor import _subscripts
+from genlab.bayesnet.graph import ancestors, elimination_order
+from genlab.errors import GenlabError
+
+__all__ = ["InferenceTooLargeError", "JunctionTree", "Plan", "Tables", "compile_plan", "map_eliminate", "run_plan"]
+
+
+class InferenceTooLargeError(GenlabError, MemoryError):
+    """Exact inference would build a table larger than the memory budget."""
+
+
+def _format_bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}" if unit != "bytes" else f"{int(n)} bytes"
+        n /= 1024
+    return f"{n:.3g} EiB"  # pragma: no cover
+
+
+def check_budget(entries: float, scope: Sequence[str], budget: float, what: str) -> None:
+    """Raise :class:`InferenceTooLargeError` when a float64 table of ``entries`` would exceed ``budget`` bytes."""
+    need = entries * 8.0
+    if need > budget:
+        shown = ", ".join(list(scope)[:8]) + (", ..." if len(scope) > 8 else "")
+        raise InferenceTooLargeError(
+            f"exact inference ({what}) needs a table of {entries:.3g} entries ({_format_bytes(need)}) over "
+            f"[{shown}] ({len(scope)} variables), more than the memory budget of {_format_bytes(budget)} "
+            f"(memory_budget={budget:.0f} bytes). Use approximate inference instead: query(..., "
+            "method='loopy_bp'), method='likelihood_weighting' or method='gibbs', or raise memory_budget if the "
+            "machine has the memory."
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Tables:
+    """The arrays of a network that the kernels read.
+
+    Attributes
+    ----------
+    variables : tuple of str
+        In topological order.
+    cardinality : dict of str to int
+    parents : dict of str to tuple of str
+    cpts : dict of str to ndarray
+        ``cpts[v]`` has axes ``(*parents[v], v)``; each row over the last axis sums to one.
+    """
+
+    variables: tuple[str, ...]
+    cardinality: dict[str, int]
+    parents: dict[str, tuple[str, ...]]
+    cpts: dict[str, np.ndarray]
+
+    def scope(self, v: str) -> tuple[str, ...]:
+        return (*self.parents[v], v)
+
+
+def _size(scope: Sequence[str], card: Mapping[str, int]) -> float:
+    return float(math.prod(card[v] for v in scope))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Variable elimination
+# ------------------------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """A compiled variable-elimination run (see the module docstring).
+
+    Attributes
+    ----------
+    query : tuple of str
+    evidence : tuple of str
+        Observed variables, in the order :func:`run_plan` takes their state indices.
+    factors : tuple of (str, tuple)
+        The CPTs used (by child) and, per CPT, ``(axis, evidence position)`` pairs to slice.
+    steps : tuple of (tuple of int, str)
+        Per elimination: the slots multiplied and the einsum subscripts; the result goes into a new slot.
+    final : (tuple of int, str)
+        The last product, over the query variables in order.
+    largest : float
+        Entries of the largest table an einsum iterates over.
+    """
+
+    query: tuple[str, ...]
+    evidence: tuple[str, ...]
+    factors: tuple[tuple[str, tuple[tuple[int, int], ...]], ...]
+    steps: tuple[tuple[tuple[int, ...], str], ...]
+    final: tuple[tuple[int, ...], str]
+    largest: float
+
+
+def compile_plan(
+    tables: Tables,
+    query: Sequence[str],
+    evidence: Sequence[str],
+    *,
+    heuristic: str = "weighted-min-fill",
+    normalized: bool = True,
+    budget: float = float("inf"),
+) -> Plan:
+    """Compile a variable-elimination plan for ``P(query | evidence)`` (or ``P(query, evidence)``).
+
+    Parameters
+    ----------
+    tables : Tables
+    query : sequence of str
+        Variables of the result, in order (may be empty: the result is then a scalar, ``P(evidence)``).
+    evidence : sequence of str
+        Observed variables (disjoint from ``query``).
+    heuristic : str
+        Elimination-order heuristic (:func:`genlab.bayesnet.graph.elimination_order`).
+    normalized : bool
+        True: the caller normalises the result, so components not connected to the query are dropped.
+    budget : float
+        Memory budget in bytes for the largest table.
+    """
+    ev_pos = {v: i for i, v in enumerate(evidence)}
+    relevant = ancestors(tables.parents, [*query, *evidence])
+    factors = []
+    scopes: list[tuple[str, ...]] = []
+    for child in tables.variables:
+        if child not in relevant:
+            continue
+        scope = tables.scope(child)
+        cuts = tuple((axis, ev_pos[v]) for axis, v in enumerate(scope) if v in ev_pos)
+        factors.append((child, cuts))
+        scopes.append(tuple(v for v in scope if v not in ev_pos))
+    # interaction graph of the reduced tables
+    adj: dict[str, set[str]] = {}
+    for scope in scopes:
+        for v in scope:
+            adj.setdefault(v, set()).update(scope)
+    for v in adj:
+        adj[v].discard(v)
+    for v in query:
+        adj.setdefault(v, set())
+    if normalized and query:
+        # keep only the connected components that touch the query; the rest multiply the result by a constant
+        keep: set[str] = set(query)
+        stack = list(query)
+        while stack:
+            for n in adj[stack.pop()]:
+                if n not in keep:
+                    keep.add(n)
+                    stack.append(n)
+        chosen = [i for i, s in enumerate(scopes) if s and set(s) <= keep]
+        factors = [factors[i] for i in chosen]
+        scopes = [scopes[i] for i in chosen]
+        adj = {v: n for v, n in adj.items() if v in keep}
+    order = elimination_order(adj, tables.cardinality, heuristic, eliminate=[v for v in adj if v not in query])
+    alive: dict[int, tuple[str, ...]] = dict(enumerate(scopes))
+    steps = []
+    largest = 0.0
+    for v in order:
+        ids = tuple(i for i, s in alive.items() if v in s)
+        union = tuple(dict.fromkeys(n for i in ids for n in alive[i]))
+        size = _size(union, tables.cardinality)
+        largest = max(largest, size)
+        check_budget(size, union, budget, "variable elimination")
+        out = tuple(n for n in union if n != v)
+        steps.append((ids, _subscripts([alive[i] for i in ids], out)))
+        for i in ids:
+            del alive[i]
+        alive[len(scopes) + len(steps) - 1] = out
+    ids = tuple(alive)
+    final_size = _size(tuple(dict.fromkeys(n for i in ids for n in alive[i])), tables.cardinality)
+    check_budget(max(final_size, _size(query, tables.cardinality)), query, budget, "variable elimination")
+    final = (ids, _subscripts([alive[i] for i in ids], list(query)))
+    return Plan(tuple(query), tuple(evidence), tuple(factors), tuple(steps), final, max(largest, final_size))
+
+
+def run_plan(plan: Plan, tables: Tables, evidence_index: Sequence[int]) -> np.ndarray:
+    """Run a compiled plan with the observed states ``evidence_index`` (one index per ``plan.evidence``).
+
+    Returns the unnormalised table over ``plan.query`` (``P(query, evidence)`` up to the dropped constants).
+    """
+    slots: list[np.ndarray] = []
+    for child, cuts in plan.factors:
+        array = tables.cpts[child]
+        if cuts:
+            index: list[Any] = [slice(None)] * array.ndim
+            for axis, pos in cuts:
+                index[axis] = evidence_index[pos]
+            array = array[tuple(index)]
+        slots.append(array)
+    for ids, sub in plan.steps:
+        slots.append(np.einsum(sub, *[slots[i] for i in ids]))
+    ids, sub = plan.final
+    if not ids:
+        return np.ones(()) if not plan.query else np.ones(tuple(tables.cardinality[v] for v in plan.query))
+    return np.einsum(sub, *[slots[i] for i in ids])
+
+
+def map_eliminate(
+    tables: Tables,
+    map_vars: Sequence[str],
+    evidence: Mapping[str, int],
+    *,
+    heuristic: str = "weighted-min-fill",
+    budget: float = float("inf"),
+) -> tuple[dict[str, int], float]:
+    """Most probable joint state of ``map_vars`` given ``evidence`` (indices), and its probability with the evidence.
+
+    Non-MAP variables are summed out first, then the MAP variables are maximised out with an argmax table kept for
+    each, and the maximising states are read back in reverse elimination order (the standard constrained order
+    for marginal MAP; with every unobserved variable in ``map_vars`` it is the most probable explanation).
+
+    Returns
+    -------
+    states : dict of str to int
+    probability : float
+        ``max P(map_vars, evidence)`` (summed over the other variables).
+    """
+    relevant = ancestors(tables.parents, [*map_vars, *evidence])
+    factors: list[tuple[tuple[str, ...], np.ndarray]] = []
+    for child in tables.variables:
+        if child not in relevant:
+            continue
+        scope = tables.scope(child)
+        array = tables.cpts[child]
+        index = tuple(evidence[v] if v in evidence else slice(None) for v in scope)
+        factors.append((tuple(v for v in scope if v not in evidence), array[index]))
+    adj: dict[str, set[str]] = {}
+    for scope, _ in factors:
+        for v in scope:
+            adj.setdefault(v, set()).update(scope)
+    for v in adj:
+        adj[v].discard(v)
+    for v in map_vars:
+        adj.setdefault(v, set())
+    sum_vars = [v for v in adj if v not in map_vars]
+    sum_order = elimination_order(adj, tables.cardinality, heuristic, eliminate=sum_vars)
+    # the graph after summing out: recompute adjacency on the fly by simulating elimination
+    for v in sum_order:
+        nbrs = adj.pop(v)
+        for a in nbrs:
+            adj[a].discard(v)
+            adj[a].update(nbrs - {a})
+    max_order = elimination_order(adj, tables.cardinality, heuristic, eliminate=list(map_vars))
+    pool = list(factors)
+    traceback: list[tuple[str, tuple[str, ...], np.ndarray]] = []
+    for v, is_max in [*((s, False) for s in sum_order), *((m, True) for m in max_order)]:
+        inside = [f for f in pool if v in f[0]]
+        pool = [f for f in pool if v not in f[0]]
+        union = tuple(dict.fromkeys(n for s, _ in inside for n in s))
+        check_budget(_size(union, tables.cardinality), union, budget, "MAP elimination")
+        if not inside:
+            traceback.append((v, (), np.zeros((), dtype=np.int64)))
+            continue
+        out = tuple(n for n in union if n != v)
+        if is_max:
+            table = np.einsum(_subscripts([s for s, _ in inside], union), *[a for _, a in inside])
+            axis = union.index(v)
+            traceback.append((v, out, table.argmax(axis=axis)))
+            pool.append((out, table.max(axis=axis)))
+        else:
+            pool.append((out, np.einsum(_subscripts([s for s, _ in inside], out), *[a for _, a in inside])))
+    probability = float(np.prod([a for _, a in pool])) if pool else 1.0
+    states: dict[str, int] = {}
+    for v, scope, arg in reversed(traceback):
+        states[v] = int(arg[tuple(states[n] for n in scope)])
+    return {v: states[v] for v in map_vars}, probability
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Junction tree
+# ------------------------------------------------------------------------------------------------------------------
+
+_BATCH = "#"  # the batch axis' name in scopes (not a valid BIF identifier, so it cannot clash)
+
+
+def _ein(operands: Sequence[tuple[np.ndarray, Sequence[str]]], out: Sequence[str]) -> np.ndarray:
+    return np.einsum(_subscripts([s for _, s in operands], out), *[a for a, _ in operands])
+
+
+@dataclasses.dataclass
+class Calibration:
+    """The result of one batched calibration.
+
+    Attributes
+    ----------
+    log_evidence : ndarray of shape (B,)
+        ``log P(evidence_b)`` of each batch row (``-inf`` where the evidence is impossible).
+    potentials : list of ndarray
+        Clique potentials with the evidence entered, shape (B or 1, *clique).
+    messages : dict of (int, int) to ndarray
+        ``messages[i, j]``: the (rescaled) message from clique i to clique j, shape (B or 1, *separator).
+    """
+
+    log_evidence: np.ndarray
+    potentials: list[np.ndarray]
+    messages: dict[tuple[int, int], np.ndarray]
+
+
+class JunctionTree:
+    """A junction tree of a network's tables, built once and calibrated for many evidence sets.
+
+    Parameters
+    ----------
+    tables : Tables
+    heuristic : str
+        Triangulation heuristic (elimination order on the moral graph).
+    budget : float
+        Memory budget in bytes; the largest clique table must fit.
+
+    Attributes
+    ----------
+    cliques : list of tuple of str
+    neighbours : list of list of int
+    order : list of (int, int)
+        Upward schedule: (clique, its parent), children before parents; clique 0 is the root.
+    home : dict of str to int
+        The smallest clique that holds each variable (where its evidence enters and its marginal is read).
+    family_home : dict of str to int
+        The clique each CPT (by child) is multiplied into.
+    """
+
+    def __init__(self, tables: Tables, heuristic: str = "weighted-min-fill", budget: float = float("inf")) -> None:
+        from genlab.bayesnet.graph import moral_graph
+
+        self.tables = tables
+        card = tables.cardinality
+        adj = moral_graph(tables.parents)
+        order = elimination_order(adj, card, heuristic)
+        work = {v: set(n) for v, n in adj.items()}
+        candidates: list[frozenset[str]] = []
+        for v in order:
+            nbrs = work.pop(v)
+            candidates.append(frozenset(nbrs | {v}))
+            for a in nbrs:
+                work[a].discard(v)
+                work[a].update(nbrs - {a})
+        maximal: list[frozenset[str]] = []
+        for c in sorted(candidates, key=len, reverse=True):
+            if not any(c <= m for m in maximal):
+                maximal.append(c)
+        topo = {v: i for i, v in enumerate(tables.variables)}
+        self.cliques = [tuple(sorted(c, key=topo.__getitem__)) for c in maximal]
+        for c in self.cliques:
+            check_budget(_size(c, card), c, budget, "junction tree")
+        self.sizes = [_size(c, card) for c in self.cliques]
+        # maximum-weight spanning tree (Kruskal) over separator sizes; empty separators join disconnected parts
+        edges = sorted(
+            ((len(maximal[i] & maximal[j]), -self.sizes[i] - self.sizes[j], i, j)
+             for i in range(len(maximal)) for j in range(i + 1, len(maximal))),
+            reverse=True,
+        )
+        root_of = list(range(len(maximal)))
+
+        def find(i: int) -> int:
+            while root_of[i] != i:
+                root_of[i] = root_of[root_of[i]]
+                i = root_of[i]
+            return i
+
+        self.neighbours: list[list[int]] = [[] for _ in maximal]
+        for _, _, i, j in edges:
+            ri, rj = find(i), find(j)
+            if ri != rj:
+                root_of[ri] = rj
+                self.neighbours[i].append(j)
+                self.neighbours[j].append(i)
+        # schedule from root 0: parent pointers by DFS, upward order = reversed DFS order
+        self.parent = [-1] * len(maximal)
+        dfs = [0]
+        seen = {0}
+        visit = []
+        while dfs:
+            c = dfs.pop()
+            visit.append(c)
+            for n in self.neighbours[c]:
+                if n not in seen:
+                    seen.add(n)
+                    self.parent[n] = c
+                    dfs.append(n)
+        self.preorder = visit
+        self.order = [(c, self.parent[c]) for c in reversed(visit) if self.parent[c] >= 0]
+        self.children = [[n for n in self.neighbours[c] if self.parent[n] == c] for c in range(len(maximal))]
+        self.separator = {
+            (i, j): tuple(v for v in self.cliques[i] if v in maximal[j])
+            for i in range(len(maximal)) for j in self.neighbours[i]
+        }
+        sets = [set(c) for c in self.cliques]
+        self.home = {v: min((i for i in range(len(sets)) if v in sets[i]), key=lambda i: self.sizes[i])
+                     for v in tables.variables}
+        self.family_home = {
+            v: min((i for i in range(len(sets)) if set(tables.scope(v)) <= sets[i]), key=lambda i: self.sizes[i])
+            for v in tables.variables
+        }
+        self.largest = max(self.sizes)
+        self.load(tables)
+
+    def load(self, tables: Tables) -> None:
+        """(Re)compute the clique potentials from ``tables`` (same structure, new CPT values), e.g. after an M-step."""
+        self.tables = tables
+        card = tables.cardinality
+        self.base = []
+        for i, c in enumerate(self.cliques):
+            assigned = [v for v in tables.variables if self.family_home[v] == i]
+            operands = [(tables.cpts[v], tables.scope(v)) for v in assigned]
+            covered = {v for _, scope in operands for v in scope}
+            # a clique can hold variables of no assigned family: multiply by ones over them
+            operands += [(np.ones(card[v]), (v,)) for v in c if v not in covered]
+            pot = _ein(operands, c)
+            self.base.append(pot)
+
+    def shape(self, i: int) -> tuple[int, ...]:
+        return tuple(self.tables.cardinality[v] for v in self.cliques[i])
+
+    def calibrate(self, likelihood: Mapping[str, np.ndarray], *, downward: bool = True) -> Calibration:
+        """Enter evidence and pass messages up (and down) the tree.
+
+        Parameters
+        ----------
+        likelihood : mapping of str to ndarray of shape (B, card)
+            Per observed variable, a non-negative weight per state and batch row (a one-hot row for an observed
+            state, ones for a missing one). Variables not in the mapping are unobserved in every row.
+        downward : bool
+            False runs the upward pass only (enough for ``log P(evidence)``).
+        """
+        batch = max((a.shape[0] for a in likelihood.values()), default=1)
+        bscope = (_BATCH,)
+        pots: list[np.ndarray] = []
+        for i, c in enumerate(self.cliques):
+            observed = [v for v in c if self.home[v] == i and v in likelihood]
+            if observed:
+                ops = [(self.base[i], c), *((likelihood[v], (_BATCH, v)) for v in observed)]
+                pots.append(_ein(ops, (_BATCH, *c)))
+            else:
+                pots.append(self.base[i][None])
+        messages: dict[tuple[int, int], np.ndarray] = {}
+        log_z = np.zeros(batch)
+        for c, p in self.order:
+            ops = [(pots[c], (_BATCH, *self.cliques[c]))]
+            ops += [(messages[k, c], (_BATCH, *self.separator[k, c])) for k in self.children[c]]
+            msg = _ein(ops, (_BATCH, *self.separator[c, p]))
+            log_z = log_z + self._rescale(msg)
+            messages[c, p] = msg
+        root_ops = [(pots[0], (_BATCH, *self.cliques[0]))]
+        root_ops += [(messages[k, 0], (_BATCH, *self.separator[k, 0])) for k in self.children[0]]
+        total = _ein(root_ops, bscope)
+        with np.errstate(divide="ignore"):
+            log_z = log_z + np.log(total)
+        if downward:
+            for c in self.preorder:
+                senders = [n for n in self.neighbours[c] if (n, c) in messages]
+                for k in self.children[c]:
+                    ops = [(pots[c], (_BATCH, *self.cliques[c]))]
+                    ops += [(messages[n, c], (_BATCH, *self.separator[n, c])) for n in senders if n != k]
+                    msg = _ein(ops, (_BATCH, *self.separator[c, k]))
+                    self._rescale(msg)
+                    messages[c, k] = msg
+        return Calibration(np.broadcast_to(log_z, (batch,)).copy(), pots, messages)
+
+    @staticmethod
+    def _rescale(msg: np.ndarray) -> np.ndarray:
+        """Divide each batch row of ``msg`` by its sum in place; return the log of the sums."""
+        s = msg.reshape(msg.shape[0], -1).sum(axis=1)
+        safe = np.where(s > 0, s, 1.0)
+        msg /= safe.reshape((-1,) + (1,) * (msg.ndim - 1))
+        with np.errstate(divide="ignore"):
+            return np.log(s)
+
+    def belief(self, cal: Calibration, i: int, out: Sequence[str], weights: np.ndarray | None = None) -> np.ndarray:
+        """The normalised clique belief of clique ``i`` summed onto ``out``.
+
+        With ``weights`` (shape (B,)) the per-row normalised beliefs are weighted and summed over the batch (expected
+        counts); otherwise the result keeps the batch axis: shape (B, *out).
+        """
+        c = self.cliques[i]
+        ops = [(cal.potentials[i], (_BATCH, *c))]
+        ops += [(cal.messages[n, i], (_BATCH, *self.separator[n, i])) for n in self.neighbours[i]]
+        full = _ein(ops, (_BATCH, *c))
+        z = full.reshape(full.shape[0], -1).sum(axis=1)
+        scale = np.where(z > 0, 1.0 / np.where(z > 0, z, 1.0), 0.0)
+        if weights is not None:
+            scale = scale * weights
+            return _ein([(full, (_BATCH, *c)), (scale, (_BATCH,))], out)
+        return _ein([(full, (_BATCH, *c)), (scale, (_BATCH,))], (_BATCH, *out))
+
+    def marginals(self, cal: Calibration) -> dict[str, np.ndarray]:
+        """Posterior marginal of every variable, shape (B, card), from a calibration with the downward pass."""
+        by_clique: dict[int, list[str]] = {}
+        for v, i in self.home.items():
+            by_clique.setdefault(i, []).append(v)
+        out: dict[str, np.ndarray] = {}
+        for i, names in by_clique.items():
+            c = self.cliques[i]
+            ops = [(cal.potentials[i], (_BATCH, *c))]
+            ops += [(cal.messages[n, i], (_BATCH, *self.separator[n, i])) for n in self.neighbours[i]]
+            full = _ein(ops, (_BATCH, *c))
+            for v in names:
+                m = full.sum(axis=tuple(1 + k for k, n in enumerate(c) if n != v))
+                s = m.sum(axis=1, keepdims=True)
+                out[v] = m / np.where(s > 0, s, 1.0)
+        return out
