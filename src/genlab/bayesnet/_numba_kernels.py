@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
-
-def _jit(func):
-    """Compile with Numba and an on-disk cache; without a usable cache folder compile in memory only."""
-    options = {"nogil": True, "error_model": "numpy"}
-    try:
-        return numba.njit(cache=True, **options)(func)
-    except RuntimeError:  # pragma: no cover - depends on the file system
-        return numba.njit(cache=False, **options)(func)
+from genlab.utils.compile import jit
 
 
-@_jit
+@jit
 def forward_sample_kernel(
     codes: np.ndarray,
     uniforms: np.ndarray,

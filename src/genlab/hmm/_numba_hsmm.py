@@ -23,22 +23,16 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+
+from genlab.utils.compile import jit
 
 NEG_INF = -np.inf
 
 
-def _jit(func):
-    """``numba.njit(cache=True)``, without the disk cache where the file system refuses one."""
-    options = {"nogil": True, "error_model": "numpy"}
-    try:
-        return numba.njit(cache=True, **options)(func)
-    except RuntimeError:  # pragma: no cover - depends on the file system
-        return numba.njit(cache=False, **options)(func)
 
 
-@_jit
+@jit
 def _cumulate(log_emission, start, length, cum, nbad):
     """Fill ``cum[k, 0..length]`` (sums of finite log-densities) and ``nbad`` (counts of -inf) of one sequence."""
     n_states = log_emission.shape[1]
@@ -56,7 +50,7 @@ def _cumulate(log_emission, start, length, cum, nbad):
                 nbad[k, t + 1] = nbad[k, t]
 
 
-@_jit
+@jit
 def _forward(log_start, log_trans, log_dur, log_surv, cum, nbad, length, Bf, Ef):
     """Segment-level forward recursion of one sequence; returns ``log p(x)``."""
     n_states = log_start.shape[0]
@@ -115,7 +109,7 @@ def _forward(log_start, log_trans, log_dur, log_surv, cum, nbad, length, Bf, Ef)
     return top + math.log(total)
 
 
-@_jit
+@jit
 def log_likelihood(log_start, log_trans, log_dur, log_surv, log_emission, lengths, out):
     """``out[n] = log p(x^n)`` of every sequence (forward pass only)."""
     n_states = log_start.shape[0]
@@ -134,7 +128,7 @@ def log_likelihood(log_start, log_trans, log_dur, log_surv, log_emission, length
         start += length
 
 
-@_jit
+@jit
 def forward_backward(log_start, log_trans, log_dur, log_surv, log_emission, lengths, log_lik, posteriors,
                      start_counts, trans_counts, dur_counts, censored_counts):  # fmt: skip
     """Forward-backward over all sequences: log-likelihoods, state posteriors (T, K) and expected counts.
@@ -235,7 +229,7 @@ def forward_backward(log_start, log_trans, log_dur, log_surv, log_emission, leng
         start += length
 
 
-@_jit
+@jit
 def viterbi(log_start, log_trans, log_dur, log_surv, log_emission, lengths, log_prob, states):
     """Most probable segmentation of every sequence (max-product form of the forward recursion).
 

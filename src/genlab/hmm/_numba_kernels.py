@@ -18,24 +18,13 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+
+from genlab.utils.compile import jit
 
 NEG_INF = -np.inf
 
 
-def _jit(func):
-    """Compile ``func`` with Numba, caching the machine code on disk where possible.
-
-    ``cache=True`` keeps the second process start fast. Numba writes its cache next to the source, or in a per-user
-    folder when the package folder is read-only; should neither be usable it raises at decoration time, and then the
-    function is compiled without a disk cache rather than making ``import genlab.hmm`` fail.
-    """
-    options = {"nogil": True, "error_model": "numpy"}
-    try:
-        return numba.njit(cache=True, **options)(func)
-    except RuntimeError:  # pragma: no cover - depends on the file system
-        return numba.njit(cache=False, **options)(func)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -43,7 +32,7 @@ def _jit(func):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-@_jit
+@jit
 def forward_backward_scaled(startprob, transmat, log_emission, lengths, posteriors, start_counts, xi_sum,
                             log_likelihood, want_counts):  # fmt: skip
     """Scaled forward-backward over all sequences; fills ``posteriors`` (T, K) and the counts in place.
@@ -151,7 +140,7 @@ def forward_backward_scaled(startprob, transmat, log_emission, lengths, posterio
                 xi_sum[i, j] += transmat[i, j] * outer[i, j]
 
 
-@_jit
+@jit
 def _normalise_row(array, row):
     """Divide ``array[row]`` by its sum (removes the rounding drift of ``alpha_hat * beta_hat``)."""
     total = 0.0
@@ -163,7 +152,7 @@ def _normalise_row(array, row):
             array[row, k] *= inv
 
 
-@_jit
+@jit
 def forward_scaled(startprob, transmat, log_emission, lengths, log_likelihood):
     """Scaled forward pass only: per-sequence log-likelihoods, with O(K) memory beyond the inputs."""
     n_states = log_emission.shape[1]
@@ -219,7 +208,7 @@ def forward_scaled(startprob, transmat, log_emission, lengths, log_likelihood):
 _TINY = 1e-280
 
 
-@_jit
+@jit
 def _logsumexp_plus(values, row, offsets, col):
     """``log sum_i exp(values[row, i] + offsets[col, i])``; ``-inf`` when every term is ``-inf``."""
     n = values.shape[1]
@@ -238,7 +227,7 @@ def _logsumexp_plus(values, row, offsets, col):
     return peak + math.log(total)
 
 
-@_jit
+@jit
 def _log_forward_step(prev, prev_row, transmat, log_transmat_t, log_emission, t, out, out_row, total):
     """``out[out_row] = log_emission[t] + log(exp(prev[prev_row]) @ A)``; ``False`` if ``prev[prev_row]`` is all -inf.
 
@@ -271,7 +260,7 @@ def _log_forward_step(prev, prev_row, transmat, log_transmat_t, log_emission, t,
     return True
 
 
-@_jit
+@jit
 def _log_total(log_alpha, row):
     """``logsumexp`` of ``log_alpha[row]`` (``-inf`` if every entry is)."""
     peak = NEG_INF
@@ -286,7 +275,7 @@ def _log_total(log_alpha, row):
     return peak + math.log(total)
 
 
-@_jit
+@jit
 def forward_backward_log(log_startprob, log_transmat, log_emission, lengths, posteriors, start_counts, xi_sum,
                          log_likelihood, want_counts):  # fmt: skip
     """Log-space forward-backward over all sequences; same outputs as :func:`forward_backward_scaled`.
@@ -410,7 +399,7 @@ def forward_backward_log(log_startprob, log_transmat, log_emission, lengths, pos
                 xi_sum[i, j] += transmat[i, j] * outer[i, j]
 
 
-@_jit
+@jit
 def forward_log(log_startprob, log_transmat, log_emission, lengths, log_likelihood):
     """Log-space forward pass only: per-sequence log-likelihoods (the recursion of :func:`_log_forward_step`)."""
     n_states = log_emission.shape[1]
@@ -443,7 +432,7 @@ def forward_log(log_startprob, log_transmat, log_emission, lengths, log_likeliho
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-@_jit
+@jit
 def viterbi(log_startprob, log_transmat, lattice, lengths, log_prob, states):
     """Most probable state path of every sequence; fills ``log_prob`` (n,) and ``states`` (T,) in place.
 
@@ -519,7 +508,7 @@ def viterbi(log_startprob, log_transmat, lattice, lengths, log_prob, states):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-@_jit
+@jit
 def forward_filter(startprob, transmat, log_emission, lengths, filtered, log_likelihood):
     """Scaled forward pass that keeps ``filtered[t] = p(z_t | x_{start..t})`` (T, K) for backward sampling."""
     n_states = log_emission.shape[1]
@@ -557,7 +546,7 @@ def forward_filter(startprob, transmat, log_emission, lengths, filtered, log_lik
         start = end
 
 
-@_jit
+@jit
 def _draw(weights, row, uniform):
     """Index drawn from the unnormalised weights ``weights[row]`` by inverting the cumulative sum at ``uniform``.
 
@@ -580,7 +569,7 @@ def _draw(weights, row, uniform):
     return last
 
 
-@_jit
+@jit
 def backward_sample(transmat_t, lengths, filtered, uniforms, paths):
     """Backward sampling step of forward-filtering backward-sampling; fills ``paths`` (n_paths, T).
 
@@ -606,7 +595,7 @@ def backward_sample(transmat_t, lengths, filtered, uniforms, paths):
             start = end
 
 
-@_jit
+@jit
 def prior_sample(startprob, transmat, lengths, uniforms, path):
     """Sample state paths from the Markov chain alone (no evidence); fills ``path`` (T,)."""
     start_row = startprob.reshape((1, startprob.shape[0]))

@@ -18,12 +18,12 @@ import math
 import numpy as np
 from scipy.special import psi
 
-from genlab.topics.variational import _jit
+from genlab.utils.compile import jit
 
 __all__ = ["gibbs_sweep", "left_to_right", "minka_polya_alpha", "minka_polya_eta"]
 
 
-@_jit
+@jit
 def gibbs_sweep(token_ptr, words, z, n_dk, n_wk, n_k, alpha, eta, uniforms, prob):
     """One sweep over every token, in document order; updates ``z`` and the count tables in place.
 
@@ -61,7 +61,7 @@ def gibbs_sweep(token_ptr, words, z, n_dk, n_wk, n_k, alpha, eta, uniforms, prob
             inv_nk[new] = 1.0 / (n_k[new] + v_eta)
 
 
-@_jit
+@jit
 def _left_to_right_kernel(token_ptr, words, topic_word_t, alpha, n_particles, seed, out):
     np.random.seed(seed)  # noqa: NPY002 - Numba's own generator, seeded per call (Generators do not compile)
     n_docs = token_ptr.shape[0] - 1

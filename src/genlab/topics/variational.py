@@ -24,9 +24,10 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numba
 import numpy as np
 import scipy.sparse as sp
+
+from genlab.utils.compile import jit
 
 __all__ = ["EStepResult", "digamma", "e_step", "exp_dirichlet_expectation_t"]
 
@@ -34,16 +35,9 @@ __all__ = ["EStepResult", "digamma", "e_step", "exp_dirichlet_expectation_t"]
 _TINY = 1e-300
 
 
-def _jit(func):
-    """Compile with Numba, caching the machine code on disk where the file system allows it."""
-    options = {"nogil": True, "error_model": "numpy", "fastmath": False}
-    try:
-        return numba.njit(cache=True, **options)(func)
-    except RuntimeError:  # pragma: no cover - depends on the file system
-        return numba.njit(cache=False, **options)(func)
 
 
-@_jit
+@jit
 def digamma(x):
     """``psi(x)`` for ``x > 0``: upward recurrence to ``x >= 10``, then the asymptotic series (error < 1e-15)."""
     result = 0.0
@@ -56,7 +50,7 @@ def digamma(x):
     return result + math.log(x) - 0.5 / x + series
 
 
-@_jit
+@jit
 def _exp_dirichlet_expectation_t(components, out, shift):
     """``out[w, k] = exp(E[log beta_kw] - shift[w])`` with ``shift[w] = max_k E[log beta_kw]``; (V, K) layout."""
     n_topics, n_terms = components.shape
@@ -94,7 +88,7 @@ def exp_dirichlet_expectation_t(components: np.ndarray) -> tuple[np.ndarray, np.
     return out, shift
 
 
-@_jit
+@jit
 def _expected_log_theta(gamma, alpha, allowed, elog, weights):
     """``elog = E[log theta]`` (0 for excluded topics) and ``weights = exp(elog - max elog)``; returns the max."""
     n_topics = gamma.shape[0]
@@ -116,7 +110,7 @@ def _expected_log_theta(gamma, alpha, allowed, elog, weights):
     return peak
 
 
-@_jit
+@jit
 def _document_bound(start, end, indices, counts, weights_t, shift, alpha, g, allowed, elog, expw, stats_t,
                     want_stats):  # fmt: skip
     """The bound of one document at ``gamma = g`` with ``phi`` optimal for it; adds its statistics if asked."""
@@ -147,7 +141,7 @@ def _document_bound(start, end, indices, counts, weights_t, shift, alpha, g, all
     return bound + math.lgamma(alpha_total) - math.lgamma(gamma_total)
 
 
-@_jit
+@jit
 def _e_step_kernel(indptr, indices, counts, weights_t, shift, alpha, gamma, mask, use_mask, keep_best, max_iter,
                    tol, stats_t, want_stats, doc_bound, elog_theta_sum):  # fmt: skip
     """Fixed-point iteration of every document; fills ``gamma``, ``doc_bound`` and the statistics in place.
