@@ -21,7 +21,7 @@ $(PY):
 
 # Stamp files: reinstall only when the project's dependency declarations change.
 $(VENV)/.demo-installed: pyproject.toml constraints.txt | $(PY)
-	$(PIP) install --quiet $(CONSTRAINTS) -e ".[plot]"
+	$(PIP) install --quiet $(CONSTRAINTS) -e ".[plot,neural]"
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml constraints.txt | $(PY)

@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, str] = {
     "lda": "bench.lda",
     "ep": "bench.ep",
     "bayesnet": "bench.bayesnet",
+    "lm": "bench.lm",
     "distributed": "bench.distributed",
 }
 

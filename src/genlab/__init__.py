@@ -28,6 +28,7 @@ from genlab.hmm import (
 )
 from genlab.io import load
 from genlab.mixture import BayesianGaussianMixture, GaussianMixture
+from genlab.neural import LanguageModel
 from genlab.sequence import MarkovChain, Vocabulary
 from genlab.timeseries import LinearAutoRegressive
 from genlab.topics import LDA, LabeledLDA
@@ -51,6 +52,7 @@ __all__ = [
     "HiddenSemiMarkovModel",
     "IndependentEmissions",
     "LabeledLDA",
+    "LanguageModel",
     "LinearAutoRegressive",
     "MarkovChain",
     "MultinomialHMM",

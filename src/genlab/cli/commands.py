@@ -40,6 +40,20 @@ def _score_text(model: Any, data: Path) -> tuple[dict[str, Any], list[tuple[str,
 
     unit = corpus_unit(model)
     corpus = read_corpus(data, unit)
+    if hasattr(model, "bits_per_character"):  # neural language models: tokens are the tokenizer's
+        with _naming(data):
+            mean = model.score(corpus)
+            n_tokens = model.n_units(corpus)
+            bits_per_char = model.bits_per_character(corpus)
+        report = {"n_tokens": n_tokens, "nats_per_token": mean, "bits_per_token": -mean / math.log(2.0),
+                  "bits_per_char": bits_per_char, "perplexity": math.exp(-mean)}  # fmt: skip
+        lines = [
+            ("data", f"{data} ({n_tokens:,} tokens)"),
+            ("log-likelihood", f"{mean:.6f} nats per token"),
+            ("bits per character", f"{bits_per_char:.6f} (total log-probability / characters)"),
+            ("perplexity", f"{math.exp(-mean):.6g} (per token)"),
+        ]
+        return report, lines
     with _naming(data):
         mean = model.score(corpus)
         n_tokens = model.n_units(corpus)
@@ -192,6 +206,13 @@ def sample(
     doc_length: Annotated[
         int, typer.Option("--doc-length", min=1, help="Topic models: words per generated document.")
     ] = 50,
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", min=1, help="Neural language models: sample from the k likeliest tokens.")
+    ] = None,
+    top_p: Annotated[
+        float | None,
+        typer.Option("--top-p", help="Neural language models: sample from the smallest set of tokens of this mass."),
+    ] = None,
 ) -> None:
     """Draw from MODEL: CSV rows (header x0,x1,...) for tables and series; text for n-gram models; CSV of state
     names (one column per variable) for Bayesian networks; one document per line for topic models."""
@@ -219,10 +240,24 @@ def sample(
                 handle.write(text + "\n")
             typer.echo(f"wrote {n_samples} documents of {doc_length} words to {out}")
         return
+    neural = hasattr(model, "generate")
+    if (top_k is not None or top_p is not None) and not neural:
+        raise ParameterError(
+            f"--top-k / --top-p apply to neural language models; {model_path} holds a {type(model).__name__}."
+        )
+    if kind == "text" and neural and out is None:  # print the text as it is generated
+        extra = {name: value for name, value in (("top_k", top_k), ("top_p", top_p)) if value is not None}
+        typer.echo(prompt or "", nl=False)
+        for piece in model.sample(n_samples, prompt=prompt, temperature=temperature, random_state=seed,
+                                  stream=True, **extra):  # fmt: skip
+            typer.echo(piece, nl=False)
+        typer.echo()
+        return
     if kind == "text":
         from genlab.utils.files import atomic_write
 
-        drawn = model.sample(n_samples, prompt=prompt, temperature=temperature, random_state=seed)
+        extra = {name: value for name, value in (("top_k", top_k), ("top_p", top_p)) if value is not None}
+        drawn = model.sample(n_samples, prompt=prompt, temperature=temperature, random_state=seed, **extra)
         if model.text_:
             text = (prompt or "") + drawn
         else:
@@ -297,19 +332,24 @@ def info(model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A mod
 # -- demo ---------------------------------------------------------------------------------------------------------
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the outputs (created if missing).")] = Path(
-        "demo_output"
-    ),
-    quick: Annotated[bool, typer.Option("--quick", help="A smoke run in a few seconds (3 dims, K = 1..4).")] = False,
-    max_components: Annotated[int, typer.Option("--max-components", min=1, help="Largest K tried.")] = 12,
-    dims: Annotated[int, typer.Option("--dims", min=1, max=64, help="PCA dimensions of the digits.")] = 5,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for report.html, its plots, results.json and the fitted models (created if missing).",
+        ),
+    ] = Path("demo_output"),
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A smoke run of 10-20 s (a slice of the text, tiny fits).")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the splits, fits, intervals and samples.")] = 0,
 ) -> None:
-    """The main job on built-in data: Gaussian mixtures of scikit-learn's 8x8 digits, K chosen by BIC.
+    """The main job on built-in data: a Markov chain, an HMM, an LSTM and a Transformer on CPython's reference
+    documentation, and density models on scikit-learn's digits, compared in one honest unit.
 
-    Writes best_model.genlab, samples.csv (64 generated digits, 64 pixels each) and demo.png.
+    Prints both tables and writes report.html (plots embedded), results.json and every fitted model into --out.
     """
     from genlab.demo import run_demo
 
-    run_demo(out_dir=out, max_components=max_components, n_dims=dims, quick=quick, console=_console())
-
-
+    run_demo(out, quick=quick, random_state=seed, console=_console())

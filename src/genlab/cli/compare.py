@@ -1,0 +1,81 @@
+"""``genlab compare`` (several models on one data set, in one unit) and ``genlab report`` (its HTML page)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from genlab.cli._app import _console, app
+
+__all__ = ["print_comparison"]
+
+
+def print_comparison(comparison: Any, console: Any) -> None:
+    """The comparison as a rich table, best first (untrained models last)."""
+    from rich.table import Table
+
+    from genlab.compare.report import format_table_rows, row_notes, table_headers
+
+    table = Table(title=f"{comparison.data}: held-out bits per {comparison.unit_name} "
+                        f"({comparison.n_heldout_units:,} {comparison.unit_name}s, {comparison.n_chunks} chunks)")
+    for header in table_headers(comparison):
+        if header == "model":  # whole model names, so they can be copied into --models
+            table.add_column(header, no_wrap=True, min_width=max([len(r.spec) for r in comparison.rows] + [5]))
+        else:
+            table.add_column(header, justify="right", overflow="fold")
+    for i, cells in enumerate(format_table_rows(comparison)):
+        table.add_row(*cells, style="bold" if i == 0 and comparison.rows[0].trained else None)
+    console.print(table)
+    for row in comparison.rows:
+        for note in row_notes(row):
+            console.print(f"note: {row.spec}: {note}", markup=False, highlight=False)
+
+
+@app.command("compare")
+def compare_command(
+    data: Annotated[str, typer.Argument(help="A text file, a folder of .txt files, or a built-in name: pydoc (text), "
+                                             "digits (images).")],
+    models: Annotated[str | None, typer.Option(
+        "--models", "-m", help="Comma-separated model specs, e.g. markov:order=5,hmm:states=32,lstm:preset=small "
+                               "(default: a set for the data kind).")] = None,
+    budget: Annotated[str, typer.Option("--budget", help="Fitting time of all models together: 90s, 5m, 1h.")] = "5m",
+    split: Annotated[float, typer.Option("--split", help="Training fraction; the rest is held out.")] = 0.9,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.html, plots, results.json and the "
+                                                          "fitted models.")] = Path("report_dir"),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the split, the fits, the bootstrap, the samples.")] = 0,
+    unit: Annotated[str | None, typer.Option("--unit", help="Scoring unit of text: char (default), word or byte.")
+                    ] = None,
+) -> None:
+    """Fit several generative models on the same split and rank them by held-out bits per unit.
+
+    Every model is scored by the same routine on the same held-out units; the table gives a 95% bootstrap interval
+    over held-out chunks for each model and for its difference to the best. Writes report.html (with PNG plots),
+    results.json and every fitted model (models/) into --out.
+    """
+    from genlab.compare import compare
+    from genlab.compare.report import write_report
+
+    console = _console()
+    result = compare(data, models, budget=budget, split=split, unit=unit, out_dir=out, random_state=seed,
+                     console=console)
+    print_comparison(result, console)
+    path = write_report(out, [result], title=f"genlab compare: {result.data}")
+    typer.echo(f"report: {path}")
+
+
+@app.command("report")
+def report_command(
+    result_dir: Annotated[Path, typer.Argument(help="A folder written by 'genlab compare' (holds results.json).")],
+) -> None:
+    """Write report.html again from the results.json of a 'genlab compare' folder; print the tables."""
+    from genlab.compare import load_results
+    from genlab.compare.report import write_report
+
+    comparisons = load_results(result_dir)
+    console = _console()
+    for comparison in comparisons:
+        print_comparison(comparison, console)
+    path = write_report(result_dir, comparisons, title="genlab compare: " + ", ".join(c.data for c in comparisons))
+    typer.echo(f"report: {path}")

@@ -1,0 +1,240 @@
+"""``report.html``: one self-contained page of a comparison (or several), with its plots embedded.
+
+The page has no external resources - no scripts, fonts or style sheets - so it opens offline. Each plot is drawn
+with matplotlib's Agg canvas (no pyplot state, no display), embedded as a base64 PNG ``data:`` URI and also
+written as a PNG file next to the report. Sections per comparison: the table, held-out bits with confidence
+intervals, learning curves, samples side by side (text snippets or image grids), and the latent states of HMMs.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import re
+from typing import Any
+
+import numpy as np
+
+from genlab.compare.runner import Comparison
+
+__all__ = ["format_table_rows", "row_notes", "table_headers", "write_report"]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1200px;color:#222;
+padding:0 1em}
+h1{font-size:1.6em}h2{font-size:1.3em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:1em 0}th,td{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:right}
+th{background:#f3f3f3}td.l,th.l{text-align:left}tr.best td{font-weight:bold}
+.samples{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:1em}
+.samples pre{white-space:pre-wrap;word-break:break-all;background:#f7f7f7;padding:.6em;font-size:.85em;margin:0}
+.samples figure{margin:0}figcaption{font-weight:bold;margin-bottom:.3em}img{max-width:100%}
+.note{color:#555;font-size:.9em}code{background:#f3f3f3;padding:0 .2em}
+"""
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def format_table_rows(comparison: Comparison) -> list[list[str]]:
+    """The comparison table as text cells (also what the terminal table shows).
+
+    Columns: model, parameters, held-out bits per unit [95% CI], difference to the best [95% CI], fit seconds,
+    sampling speed (units per second); a model not trained has "not trained" in the bits column (the reason is in
+    :func:`row_notes`).
+    """
+    rows = []
+    for row in comparison.rows:
+        if row.trained:
+            rows.append([
+                row.spec,
+                f"{row.n_parameters:,}",
+                f"{row.bits_per_unit:.3f} [{row.ci[0]:.3f}, {row.ci[1]:.3f}]",
+                f"{row.diff_to_best:+.3f} [{row.diff_ci[0]:+.3f}, {row.diff_ci[1]:+.3f}]",
+                f"{row.fit_seconds:.1f}",
+                f"{row.sample_units_per_second:,.0f}",
+            ])
+        else:
+            rows.append([row.spec, "-", "not trained", "-", f"{row.fit_seconds:.1f}", "-"])
+    return rows
+
+
+def row_notes(row: Any) -> list[str]:
+    """Why a model was not trained, and the remarks of its fit."""
+    return ([row.status] if not row.trained else []) + list(row.notes)
+
+
+def table_headers(comparison: Comparison) -> list[str]:
+    unit = comparison.unit_name
+    return ["model", "parameters", f"bits / {unit} [95% CI]", "difference to best [95% CI]", "fit s",
+            f"sampling {unit}s / s"]
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: Any, path: str) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    data = buffer.getvalue()
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _tile(images: np.ndarray, side: tuple[int, int], columns: int = 8) -> np.ndarray:
+    """A mosaic of images (n, h*w) with one-pixel gaps (NaN, drawn blank)."""
+    h, w = side
+    n_rows = -(-len(images) // columns)
+    mosaic = np.full((n_rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan)
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        mosaic[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = np.asarray(image).reshape(h, w)
+    return mosaic
+
+
+def _grid_png(images: Any, comparison: Comparison, title: str, path: str) -> str:
+    fig = _figure(3.2, 3.4)
+    ax = fig.add_subplot()
+    ax.imshow(_tile(np.asarray(images, dtype=float), comparison.image_shape), cmap="gray_r", vmin=0,
+              vmax=(comparison.n_levels or 17) - 1, interpolation="nearest")
+    ax.set_title(title, fontsize=9)
+    ax.set_axis_off()
+    return _png(fig, path)
+
+
+def _bits_png(comparison: Comparison, path: str) -> str | None:
+    rows = [r for r in comparison.rows if r.trained]
+    if not rows:
+        return None
+    fig = _figure(7, 0.5 + 0.45 * len(rows))
+    ax = fig.add_subplot()
+    y = np.arange(len(rows))[::-1]
+    bits = np.array([r.bits_per_unit for r in rows])
+    err = np.array([[b - r.ci[0], r.ci[1] - b] for b, r in zip(bits, rows, strict=True)]).T
+    ax.barh(y, bits, xerr=err, color="tab:blue", alpha=0.8, capsize=3)
+    ax.set_yticks(y, [r.spec for r in rows])
+    ax.set_xlabel(f"held-out bits per {comparison.unit_name} (95% bootstrap CI; lower is better)")
+    return _png(fig, path)
+
+
+def _curves_png(comparison: Comparison, path: str) -> str | None:
+    groups: dict[str, list[Any]] = {}
+    for row in comparison.rows:
+        if row.trained and len(row.history) >= 1:
+            groups.setdefault(row.history_x, []).append(row)
+    if not groups:
+        return None
+    fig = _figure(6 * len(groups), 3.6)
+    for i, (x_label, rows) in enumerate(groups.items()):
+        ax = fig.add_subplot(1, len(groups), i + 1)
+        for row in rows:
+            x, y = np.array(row.history).T
+            ax.plot(x, y, "o-" if len(x) < 30 else "-", markersize=3, label=row.spec)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(f"training loss (bits per {comparison.unit_name})")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    return _png(fig, path)
+
+
+def _visible(text: str) -> str:
+    return text.replace(" ", "\u2423").replace("\n", "\u23ce").replace("\t", "\u21e5")
+
+
+def _section(comparison: Comparison, index: int, out_dir: str) -> str:
+    stem = f"c{index}"
+    esc = html.escape
+    parts = [f"<h2>{esc(comparison.data)}: {comparison.kind}, bits per {comparison.unit_name}</h2>"]
+    parts.append(
+        f"<p class='note'>Trained on {comparison.n_train_units:,} {comparison.unit_name}s; every model scored by "
+        f"the same routine on the same {comparison.n_heldout_units:,} held-out {comparison.unit_name}s in "
+        f"{comparison.n_chunks:,} chunks (each an independent sequence; the 95% intervals resample chunks). "
+        f"Seed {comparison.seed}; fitting budget {comparison.budget_seconds:.0f} s in all.</p>"
+    )
+    headers = [*table_headers(comparison), "notes"]
+    parts.append("<table><tr>" + "".join(f"<th class='{'l' if h in ('model', 'notes') else ''}'>{esc(h)}</th>"
+                                          for h in headers) + "</tr>")
+    for i, (row, cells) in enumerate(zip(comparison.rows, format_table_rows(comparison), strict=True)):
+        cells = [*cells, "; ".join(row_notes(row))]
+        klass = " class='best'" if i == 0 and comparison.rows[0].trained else ""
+        tds = "".join(f"<td class='{'l' if j in (0, 6) else ''}'>{esc(c)}</td>" for j, c in enumerate(cells))
+        parts.append(f"<tr{klass}>{tds}</tr>")
+    parts.append("</table>")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        parts.append("<p class='note'>matplotlib is not installed: no plots (pip install 'genlab[plot]').</p>")
+        plots = False
+    else:
+        plots = True
+    if plots:
+        for title, draw, name in (("Held-out bits per unit", _bits_png, "bits"),
+                                  ("Learning curves", _curves_png, "curves")):
+            uri = draw(comparison, os.path.join(out_dir, f"{stem}_{name}.png"))
+            if uri is not None:
+                parts.append(f"<h3>{title}</h3><img alt='{esc(title)}' src='{uri}'>")
+    parts.append("<h3>Samples</h3><div class='samples'>")
+    if comparison.kind == "text":
+        parts.append(f"<figure><figcaption>held-out text (real)</figcaption><pre>{esc(comparison.heldout_example)}"
+                     "</pre></figure>")
+    elif plots and comparison.real_images:
+        uri = _grid_png(comparison.real_images, comparison, "held-out digits (real)",
+                        os.path.join(out_dir, f"{stem}_real.png"))
+        parts.append(f"<figure><figcaption>held-out (real)</figcaption><img alt='real' src='{uri}'></figure>")
+    for j, row in enumerate(comparison.rows):
+        if not row.trained:
+            continue
+        if "text" in row.sample:
+            parts.append(f"<figure><figcaption>{esc(row.spec)}</figcaption><pre>{esc(row.sample['text'])}</pre>"
+                         "</figure>")
+        elif plots and "images" in row.sample:
+            safe = re.sub(r"[^A-Za-z0-9]+", "_", row.spec)
+            uri = _grid_png(row.sample["images"], comparison, row.spec,
+                            os.path.join(out_dir, f"{stem}_samples_{j}_{safe}.png"))
+            parts.append(f"<figure><figcaption>{esc(row.spec)}</figcaption><img alt='{esc(row.spec)} samples' "
+                         f"src='{uri}'></figure>")
+    parts.append("</div>")
+    for row in comparison.rows:
+        if row.trained and row.latent:
+            parts.append(f"<h3>Latent states of {esc(row.spec)}</h3><p class='note'>States by stationary "
+                         "occupancy, with the units each emits most (\u2423 space, \u23ce newline).</p>")
+            parts.append("<table><tr><th>state</th><th>occupancy</th><th class='l'>most probable units "
+                         "(probability)</th></tr>")
+            for state in row.latent:
+                top = ", ".join(f"<code>{esc(_visible(u))}</code> {p:.2f}" for u, p in state["top"])
+                parts.append(f"<tr><td>{state['state']}</td><td>{state['occupancy']:.3f}</td>"
+                             f"<td class='l'>{top}</td></tr>")
+            parts.append("</table>")
+    return "\n".join(parts)
+
+
+def write_report(out_dir: str | os.PathLike[str], comparisons: list[Comparison], *,
+                 title: str = "genlab compare") -> str:
+    """Write ``report.html`` and its PNG plots into ``out_dir``; returns the report's path."""
+    from genlab._version import __version__
+    from genlab.utils.files import atomic_write
+
+    out_dir = os.fspath(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    body = "\n".join(_section(c, i, out_dir) for i, c in enumerate(comparisons))
+    page = (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title>"
+        f"<link rel='icon' href='data:,'><style>{_CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p class='note'>Written by genlab {html.escape(__version__)}. Lower bits "
+        "are better; a difference whose interval excludes 0 is unlikely to be chance on this held-out data.</p>"
+        f"{body}</body></html>\n"
+    )
+    path = os.path.join(out_dir, "report.html")
+    with atomic_write(path, "w") as handle:
+        handle.write(page)
+    return path

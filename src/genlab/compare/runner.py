@@ -1,0 +1,316 @@
+"""``compare``: fit several models on one split, score them with the one routine, and keep the results.
+
+The time budget is the fitting time of all models together (scoring and sampling are not counted). It is shared
+fairly: the models are fitted in the order given, each with the time left divided by the number of models left,
+so time a quick model does not use passes to the models after it. A model whose share is below its family's
+minimum, or that learns nothing within it, is reported as "not trained".
+
+Same seed, same table: the split, initialisations, training batches, bootstrap resamples and samples all follow
+the seed. Only the timing columns vary, and, where a budget cuts training short (a fit without ``steps`` /
+``iter`` limits, or one the budget stops first), the amount of training done.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from genlab.compare.adapters import NotTrained, make_adapters
+from genlab.compare.data import Dataset, load_dataset
+from genlab.compare.scoring import bootstrap_bits, bootstrap_difference, score_model
+from genlab.errors import DataError, ParameterError
+
+__all__ = ["Comparison", "ModelResult", "compare", "parse_budget"]
+
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|h|m|s)?")
+_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, None: 1.0}
+UNIT_NAMES = {"char": "character", "word": "word", "byte": "byte", "dimension": "dimension"}
+
+
+def parse_budget(value: str | float | int) -> float:
+    """Seconds from a number or a duration such as ``"90s"``, ``"5m"``, ``"1h30m"``, ``"250ms"``.
+
+    Raises
+    ------
+    ParameterError
+        Anything else, or a budget that is not > 0.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        text = str(value).strip().lower()
+        pos, seconds = 0, 0.0
+        for match in _DURATION.finditer(text):
+            if match.start() != pos:
+                break
+            seconds += float(match.group(1)) * _SECONDS[match.group(2)]
+            pos = match.end()
+        if not text or pos != len(text):
+            raise ParameterError(f"budget must be a duration such as 90s, 5m or 1h30m; got {value!r}.")
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ParameterError(f"budget must be more than 0 seconds; got {value!r}.")
+    return seconds
+
+
+@dataclass
+class ModelResult:
+    """One row of a comparison (JSON-ready apart from ``chunk_log_probs``)."""
+
+    spec: str
+    family: str
+    status: str = "ok"  # "ok" or "not trained: <why>"
+    n_parameters: int | None = None
+    bits_per_unit: float | None = None
+    ci: tuple[float, float] | None = None
+    diff_to_best: float | None = None
+    diff_ci: tuple[float, float] | None = None
+    fit_seconds: float = 0.0
+    budget_seconds: float = 0.0
+    sample_units_per_second: float | None = None
+    n_units: int | None = None
+    fingerprint: str | None = None
+    history: list[tuple[float, float]] = field(default_factory=list)
+    history_x: str = "seconds"
+    sample: dict[str, Any] = field(default_factory=dict)
+    latent: list[dict[str, Any]] | None = None
+    files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    chunk_log_probs: np.ndarray | None = None
+
+    @property
+    def trained(self) -> bool:
+        return self.status == "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k != "chunk_log_probs"}
+        if "images" in out["sample"]:
+            out["sample"] = {**out["sample"], "images": np.asarray(out["sample"]["images"]).astype(int).tolist()}
+        return out
+
+
+@dataclass
+class Comparison:
+    """The result of :func:`compare`: the rows (best first, untrained last) and what was compared on what."""
+
+    data: str
+    kind: str
+    unit: str
+    n_train_units: int
+    n_heldout_units: int
+    n_chunks: int
+    seed: int
+    budget_seconds: float
+    rows: list[ModelResult]
+    heldout_example: str = ""
+    image_shape: tuple[int, int] | None = None
+    n_levels: int | None = None
+    real_images: list[list[int]] | None = None
+
+    @property
+    def unit_name(self) -> str:
+        return UNIT_NAMES[self.unit]
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k != "rows"}
+        out["rows"] = [row.to_json() for row in self.rows]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Comparison:
+        rows = []
+        for row in data["rows"]:
+            row = dict(row)
+            for key in ("ci", "diff_ci"):
+                if row.get(key) is not None:
+                    row[key] = tuple(row[key])
+            row["history"] = [tuple(h) for h in row.get("history", [])]
+            rows.append(ModelResult(**row))
+        fields = {k: v for k, v in data.items() if k != "rows"}
+        if fields.get("image_shape") is not None:
+            fields["image_shape"] = tuple(fields["image_shape"])
+        return cls(rows=rows, **fields)
+
+
+def _one_line(message: object) -> str:
+    return " ".join(str(message).split())
+
+
+def _safe_name(spec: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", spec.replace(":", "_").replace(",", "_"))
+
+
+def compare(
+    data: str | os.PathLike[str] | Dataset,
+    models: str | None = None,
+    *,
+    budget: str | float = "5m",
+    split: float = 0.9,
+    unit: str | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    random_state: int = 0,
+    n_boot: int = 1000,
+    console: Any = None,
+) -> Comparison:
+    """Fit every model of ``models`` on the same split of ``data``, score them by the one routine, rank them.
+
+    Parameters
+    ----------
+    data : str, path or Dataset
+        A text file, a folder of .txt files, ``pydoc`` or ``digits`` (:func:`genlab.compare.data.load_dataset`).
+    models : str, optional
+        Comma-separated specs (:mod:`genlab.compare.adapters`); the data kind's defaults when None.
+    budget : str or float, default="5m"
+        Total fitting time of all models (module notes).
+    split : float, default=0.9
+        Training fraction.
+    unit : {"char", "word", "byte"}, optional
+        Scoring unit of text (default ``char``).
+    out_dir : path, optional
+        Where each fitted model is saved (``models/``) with ``results.json``; nothing is written when None.
+    random_state : int, default=0
+    n_boot : int, default=1000
+        Bootstrap resamples of the held-out chunks.
+    console : rich.console.Console, optional
+        Where the live progress goes; none when None.
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    DataError, ParameterError
+        Bad data, a bad spec, budget or split - all before any model is fitted.
+    """
+    total = parse_budget(budget)
+    dataset = data if isinstance(data, Dataset) else load_dataset(data, unit=unit, split=split,
+                                                                 random_state=random_state)
+    adapters = make_adapters(models, dataset, random_state)
+    models_dir = None
+    if out_dir is not None:
+        models_dir = os.path.join(os.fspath(out_dir), "models")
+        os.makedirs(models_dir, exist_ok=True)
+
+    rows: list[ModelResult] = []
+    status = console.status("") if console is not None else None
+    used = 0.0
+    if status is not None:
+        status.start()
+    try:
+        for i, adapter in enumerate(adapters):
+            share = (total - used) / (len(adapters) - i)
+            row = ModelResult(spec=adapter.spec, family=adapter.family, budget_seconds=share,
+                              history_x=adapter.history_x)
+            rows.append(row)
+
+            def progress(message: str, prefix: str = f"[{i + 1}/{len(adapters)}] {adapter.spec}") -> None:
+                if status is not None:
+                    status.update(f"{prefix}: {message}")
+
+            if share < adapter.min_seconds:
+                row.status = (f"not trained: its budget share of {share:.3g} s is below the {adapter.min_seconds:g} s "
+                              f"this family needs")
+                continue
+            progress(f"fitting ({share:.1f} s budget)")
+            start = time.perf_counter()
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    # a fit's warnings (degenerate counts, convergence) belong with its row, not on the console
+                    warnings.simplefilter("always")
+                    adapter.fit(dataset, share, progress)
+                adapter.notes.extend(dict.fromkeys(_one_line(w.message) for w in caught))
+            except (NotTrained, DataError) as exc:
+                # a family that cannot learn from this budget or data (e.g. text shorter than one training window)
+                # is a row of the table, not the end of the comparison
+                row.status = f"not trained: {exc}"
+                row.fit_seconds = time.perf_counter() - start
+                used += row.fit_seconds
+                continue
+            row.fit_seconds = time.perf_counter() - start
+            used += row.fit_seconds
+            if row.fit_seconds > 1.5 * share + 0.5:
+                adapter.notes.append(f"the fit took {row.fit_seconds:.1f} s, over its {share:.1f} s share")
+            progress("scoring the held-out data")
+            score = score_model(adapter, dataset)
+            row.chunk_log_probs = score.chunk_log_probs
+            row.bits_per_unit = score.bits_per_unit
+            row.n_units = score.n_units
+            row.fingerprint = score.fingerprint
+            row.ci = bootstrap_bits(score.chunk_log_probs, dataset.chunk_units, n_boot=n_boot,
+                                    random_state=random_state)
+            row.n_parameters = adapter.n_parameters
+            progress("sampling")
+            tick = time.perf_counter()
+            row.sample = adapter.sample(dataset, random_state)
+            row.sample_units_per_second = row.sample.pop("units") / max(time.perf_counter() - tick, 1e-9)
+            row.history = list(adapter.history)
+            row.latent = adapter.latent_summary(dataset)
+            if models_dir is not None:
+                row.files = adapter.save(os.path.join(models_dir, _safe_name(adapter.spec)))
+            row.notes = list(adapter.notes)
+    finally:
+        if status is not None:
+            status.stop()
+
+    trained = [row for row in rows if row.trained]
+    if trained:
+        best = min(trained, key=lambda r: r.bits_per_unit)
+        for row in trained:
+            row.diff_to_best = row.bits_per_unit - best.bits_per_unit
+            row.diff_ci = (0.0, 0.0) if row is best else bootstrap_difference(
+                row.chunk_log_probs, best.chunk_log_probs, dataset.chunk_units, n_boot=n_boot,
+                random_state=random_state)
+    rows = sorted(trained, key=lambda r: r.bits_per_unit) + [row for row in rows if not row.trained]
+    result = Comparison(
+        data=dataset.name, kind=dataset.kind, unit=dataset.unit, n_train_units=dataset.n_train_units,
+        n_heldout_units=dataset.n_heldout_units, n_chunks=len(dataset.chunks), seed=random_state,
+        budget_seconds=total, rows=rows, image_shape=dataset.image_shape, n_levels=dataset.n_levels,
+    )
+    if dataset.kind == "text":
+        result.heldout_example = dataset.chunk_text(dataset.chunks[0])[:300]
+    else:
+        result.real_images = np.floor(np.concatenate(dataset.chunks[:64])).astype(int).tolist()
+    if out_dir is not None:
+        save_results(out_dir, [result])
+    return result
+
+
+def save_results(out_dir: str | os.PathLike[str], comparisons: list[Comparison]) -> str:
+    """Write ``results.json`` (what ``genlab report`` reads) into ``out_dir``; returns its path."""
+    from genlab.utils.files import atomic_write
+
+    path = os.path.join(os.fspath(out_dir), "results.json")
+    text = json.dumps({"format": "genlab-compare/1", "comparisons": [c.to_json() for c in comparisons]},
+                      ensure_ascii=False, indent=1)
+    with atomic_write(path, "w") as handle:
+        handle.write(text)
+    return path
+
+
+def load_results(out_dir: str | os.PathLike[str]) -> list[Comparison]:
+    """Read ``results.json`` from a ``genlab compare`` output folder.
+
+    Raises
+    ------
+    DataError
+        No results.json there, or not one written by ``genlab compare``.
+    """
+    path = os.path.join(os.fspath(out_dir), "results.json")
+    if not os.path.isfile(path):
+        raise DataError(f"{os.fspath(out_dir)!r} holds no results.json; give a folder written by 'genlab compare'.")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        if data.get("format") != "genlab-compare/1":
+            raise ValueError("unknown format")
+        return [Comparison.from_json(c) for c in data["comparisons"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{path!r} is not a results file written by 'genlab compare' ({exc}).") from None

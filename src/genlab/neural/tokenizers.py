@@ -1,0 +1,277 @@
+"""Tokenizers for neural language models: characters, UTF-8 bytes, byte-level BPE.
+
+A tokenizer turns text into integer ids ``0 .. vocab_size - 1`` and back, and is saved inside the model file as a
+JSON-able dict (:meth:`Tokenizer.to_dict` / :func:`tokenizer_from_dict`). This module imports neither torch nor the
+``tokenizers`` library at import time (BPE loads it when used).
+
+* :class:`CharTokenizer`: one id per character seen in training, plus ``<unk>`` (id 0) for every other character.
+  Encoding unseen characters warns once per call with :class:`UnknownTokenWarning`.
+* :class:`ByteTokenizer`: the 256 byte values of the UTF-8 encoding; every text is representable.
+* :class:`BPETokenizer`: byte-level byte-pair encoding trained on the user's corpus with Hugging Face's
+  ``tokenizers`` (GPT-2's scheme): every text is representable and ``decode(encode(text)) == text``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+import warnings
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from genlab.errors import ModelFileError, ParameterError
+
+__all__ = [
+    "TOKENIZERS",
+    "BPETokenizer",
+    "ByteTokenizer",
+    "CharTokenizer",
+    "Tokenizer",
+    "UnknownTokenWarning",
+    "make_tokenizer",
+    "tokenizer_from_dict",
+]
+
+
+class UnknownTokenWarning(UserWarning):
+    """Text holds characters outside a character tokenizer's vocabulary; they were encoded as ``<unk>``."""
+
+
+class Tokenizer:
+    """Base class: ``encode`` / ``decode`` between text and ids, and an incremental decoder for streaming."""
+
+    kind: str = ""
+    #: The id of ``<unk>``, or None where every text is representable.
+    unk_id: int | None = None
+
+    @property
+    def vocab_size(self) -> int:
+        raise NotImplementedError
+
+    def encode(self, text: str) -> list[int]:
+        raise NotImplementedError
+
+    def decode(self, ids: Iterable[int]) -> str:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def stream_decoder(self) -> _StreamDecoder:
+        """A stateful decoder: ``push(id)`` returns the text that id completes (possibly ``""``)."""
+        return _StreamDecoder(self)
+
+    def digest(self) -> str:
+        """SHA-256 of the stored form: equal digests, equal tokenizers (checkpoints record it)."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode("utf-8")).hexdigest()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tokenizer) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(self.digest())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(vocab_size={self.vocab_size})"
+
+
+class _StreamDecoder:
+    """Generic incremental decoding: decode the pending ids and release text once it is not a partial character."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.pending: list[int] = []
+
+    def push(self, token: int) -> str:
+        self.pending.append(int(token))
+        text = self.tokenizer.decode(self.pending)
+        if text.endswith("\ufffd") and len(self.pending) < 8:
+            return ""  # an incomplete UTF-8 sequence: wait for the bytes that complete it
+        self.pending = []
+        return text
+
+
+class CharTokenizer(Tokenizer):
+    """One id per character of the training text (sorted), after ``<unk>`` at id 0.
+
+    Parameters
+    ----------
+    chars : str or iterable of str
+        The characters of the vocabulary (duplicates ignored).
+    """
+
+    kind = "char"
+    unk_id = 0
+    UNK = "<unk>"
+
+    def __init__(self, chars: Iterable[str]) -> None:
+        self.chars = sorted(set(chars))
+        if any(len(c) != 1 for c in self.chars):
+            raise ParameterError("a CharTokenizer vocabulary holds single characters.")
+        self._ids = {c: i + 1 for i, c in enumerate(self.chars)}
+
+    @classmethod
+    def train(cls, texts: Iterable[str]) -> CharTokenizer:
+        chars: set[str] = set()
+        for text in texts:
+            chars.update(text)
+        return cls(chars)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.chars) + 1
+
+    def encode(self, text: str) -> list[int]:
+        ids = [self._ids.get(c, 0) for c in text]
+        if 0 in ids:
+            unknown = sorted({c for c in text if c not in self._ids})
+            shown = ", ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+            warnings.warn(
+                f"{len(unknown)} character(s) not in the model's vocabulary ({shown}) are encoded as <unk>; "
+                "the model only knows the characters of its training text (use tokenizer='byte' or 'bpe' to "
+                "represent every text).",
+                UnknownTokenWarning,
+                stacklevel=3,
+            )
+        return ids
+
+    def decode(self, ids: Iterable[int]) -> str:
+        chars = self.chars
+        return "".join(chars[i - 1] if i > 0 else self.UNK for i in ids)
+
+    def stream_decoder(self) -> _StreamDecoder:
+        return _CharStream(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "chars": "".join(self.chars)}
+
+
+class _CharStream(_StreamDecoder):
+    def push(self, token: int) -> str:
+        return self.tokenizer.decode([token])
+
+
+class ByteTokenizer(Tokenizer):
+    """The UTF-8 bytes of the text: 256 ids, never an unknown token."""
+
+    kind = "byte"
+
+    @property
+    def vocab_size(self) -> int:
+        return 256
+
+    def encode(self, text: str) -> list[int]:
+        return list(text.encode("utf-8"))
+
+    def decode(self, ids: Iterable[int]) -> str:
+        # generated bytes need not be valid UTF-8: show invalid sequences as U+FFFD rather than failing
+        return bytes(ids).decode("utf-8", errors="replace")
+
+    def stream_decoder(self) -> _StreamDecoder:
+        return _ByteStream(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind}
+
+
+class _ByteStream(_StreamDecoder):
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        super().__init__(tokenizer)
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def push(self, token: int) -> str:
+        return self.decoder.decode(bytes([int(token)]))
+
+
+class BPETokenizer(Tokenizer):
+    """Byte-level byte-pair encoding (Sennrich et al. 2016, GPT-2's byte-level variant), via Hugging Face
+    ``tokenizers``.
+
+    Build one with :meth:`train`; it is stored as the ``tokenizers`` library's own JSON.
+
+    Parameters
+    ----------
+    spec : str
+        The serialised ``tokenizers.Tokenizer`` (``Tokenizer.to_str()``).
+    """
+
+    kind = "bpe"
+
+    def __init__(self, spec: str) -> None:
+        from tokenizers import Tokenizer as HFTokenizer
+
+        self.spec = spec
+        try:
+            self._tokenizer = HFTokenizer.from_str(spec)
+        except Exception as exc:  # the library raises its own exception type for malformed JSON
+            raise ModelFileError(f"the stored BPE tokenizer cannot be read: {exc}.") from None
+
+    @classmethod
+    def train(cls, texts: Iterable[str], vocab_size: int = 1024) -> BPETokenizer:
+        """Learn merges on ``texts`` until the vocabulary has ``vocab_size`` entries (>= 257)."""
+        from tokenizers import Tokenizer as HFTokenizer
+        from tokenizers import decoders, models, pre_tokenizers, trainers
+
+        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 257:
+            raise ParameterError(
+                f"a BPE vocabulary needs at least 257 entries (the 256 bytes and one merge); got {vocab_size!r}."
+            )
+        tokenizer = HFTokenizer(models.BPE())
+        # add_prefix_space=False and no normaliser: decode(encode(text)) == text exactly
+        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tokenizer.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+            special_tokens=[],
+        )
+        tokenizer.train_from_iterator(list(texts), trainer=trainer)
+        return cls(tokenizer.to_str())
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self._tokenizer.get_vocab_size())
+
+    def encode(self, text: str) -> list[int]:
+        return list(self._tokenizer.encode(text).ids)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return str(self._tokenizer.decode([int(i) for i in ids], skip_special_tokens=False))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "spec": self.spec}
+
+
+#: Names accepted by ``LanguageModel(tokenizer=...)``.
+TOKENIZERS = ("char", "byte", "bpe")
+
+
+def make_tokenizer(kind: str, texts: list[str], vocab_size: int | None = None) -> Tokenizer:
+    """Build (train where needed) a tokenizer of ``kind`` on ``texts``."""
+    if kind == "char":
+        return CharTokenizer.train(texts)
+    if kind == "byte":
+        return ByteTokenizer()
+    if kind == "bpe":
+        return BPETokenizer.train(texts, vocab_size=1024 if vocab_size is None else vocab_size)
+    raise ParameterError(f"tokenizer must be one of {', '.join(TOKENIZERS)}; got {kind!r}.")
+
+
+def tokenizer_from_dict(values: dict[str, Any]) -> Tokenizer:
+    """Rebuild a tokenizer written by :meth:`Tokenizer.to_dict`."""
+    kind = values.get("kind")
+    if kind == "char":
+        return CharTokenizer(values["chars"])
+    if kind == "byte":
+        return ByteTokenizer()
+    if kind == "bpe":
+        return BPETokenizer(values["spec"])
+    raise ModelFileError(f"unknown tokenizer kind {kind!r} in the model file.")
+
+
+def iter_pieces(decoder: _StreamDecoder, ids: Iterable[int]) -> Iterator[str]:
+    """Text pieces of ``ids`` decoded one at a time (empty pieces skipped)."""
+    for token in ids:
+        piece = decoder.push(token)
+        if piece:
+            yield piece

@@ -1,0 +1,441 @@
+"""The one training loop of genlab's neural models (DESIGN.md section 3, layer 5).
+
+:func:`train` drives any module with ``forward(x, y) -> (output, loss)`` over a data source with
+``batch(step, micro_step) -> (x, y)``: AdamW with weight decay on matrix weights only (biases, norms and other
+vectors are not decayed), linear warm-up then cosine decay to ``min_lr``, gradient clipping, gradient
+accumulation, bf16 autocast and optional ``torch.compile`` on CUDA, periodic evaluation on fixed validation
+batches, early stopping, a time budget (``max_time``) besides ``max_steps``, a progress bar, and atomic
+checkpoints with exact resume.
+
+Exact resume: a checkpoint holds the parameters, the optimizer's moments, the torch random states (dropout), the
+step, the early-stopping state and the history. The batches of step ``s`` are a pure function of ``(seed, s)``
+(:class:`WindowSampler`), so the data position is the step itself. A run killed at any moment and resumed from its
+last checkpoint therefore ends with exactly the weights of an uninterrupted run (on the same machine and thread
+count; with ``max_time`` the stopping point itself depends on the clock). Checkpoints are safetensors files (no
+pickle) written to a temporary file and renamed, so a kill during a write leaves the previous one intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from genlab.errors import ModelFileError, ParameterError
+from genlab.utils.files import atomic_write
+
+__all__ = ["TrainResult", "TrainingConfig", "WindowSampler", "load_checkpoint", "resolve_device", "train"]
+
+CHECKPOINT_FORMAT = "genlab-checkpoint"
+CHECKPOINT_VERSION = 1
+_EVAL_STREAM = 2**31 - 1  # seed-sequence word that separates validation batches from training batches
+
+
+@dataclass
+class TrainingConfig:
+    """Settings of :func:`train` (defaults after nanoGPT's small-data settings)."""
+
+    max_steps: int | None = None  # optimizer steps; None: until max_time
+    max_time: float | None = None  # seconds of training (evaluation included); None: until max_steps
+    batch_size: int = 32  # sequences per micro-batch
+    grad_accum_steps: int = 1  # micro-batches per optimizer step
+    learning_rate: float = 1e-3
+    min_lr: float | None = None  # end of the cosine decay; default learning_rate / 10
+    warmup_steps: int = 100  # linear warm-up from 0
+    lr_decay_steps: int | None = None  # length of warm-up + cosine; default max_steps (or max_time)
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.99  # 0.99 rather than 0.999: small batches, few tokens per step (nanoGPT)
+    grad_clip: float | None = 1.0  # maximum global gradient norm; None: no clipping
+    eval_interval: int = 250  # steps between validation evaluations
+    eval_batches: int = 20  # validation batches per evaluation (the same batches every time)
+    patience: int | None = None  # stop after this many evaluations without improvement; keeps the best weights
+    checkpoint_path: str | None = None
+    checkpoint_interval: int | None = None  # steps between checkpoints; default eval_interval
+    resume: bool = False  # continue from checkpoint_path when it exists
+    device: str = "auto"  # "auto": CUDA when present, else CPU
+    compile: bool = False  # torch.compile the module (CUDA only; ignored on CPU)
+    seed: int = 0
+    progress: bool = False  # a progress bar on stderr
+
+    def validate(self) -> None:
+        if self.max_steps is None and self.max_time is None:
+            raise ParameterError("give max_steps or max_time (or both): training needs an end.")
+        for name in ("max_steps", "batch_size", "grad_accum_steps", "eval_interval", "eval_batches",
+                     "checkpoint_interval", "patience", "lr_decay_steps"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                      or value < 1):
+                raise ParameterError(f"{name} must be an integer >= 1; got {value!r}.")
+        if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int) or self.warmup_steps < 0:
+            raise ParameterError(f"warmup_steps must be an integer >= 0; got {self.warmup_steps!r}.")
+        if self.max_time is not None and not (isinstance(self.max_time, (int, float)) and self.max_time > 0):
+            raise ParameterError(f"max_time must be a number of seconds > 0; got {self.max_time!r}.")
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise ParameterError(f"learning_rate must be > 0; got {self.learning_rate!r}.")
+        if self.min_lr is not None and not 0 <= self.min_lr <= self.learning_rate:
+            raise ParameterError(f"min_lr must be in [0, learning_rate]; got {self.min_lr!r}.")
+        if self.weight_decay < 0:
+            raise ParameterError(f"weight_decay must be >= 0; got {self.weight_decay!r}.")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ParameterError(f"grad_clip must be > 0 or None; got {self.grad_clip!r}.")
+        if self.resume and self.checkpoint_path is None:
+            raise ParameterError("resume=True needs a checkpoint_path.")
+
+    def learning_rate_at(self, step: int, elapsed: float) -> float:
+        """Warm-up then cosine decay; progress is in steps, or in time when only ``max_time`` ends the run."""
+        if step < self.warmup_steps:
+            return self.learning_rate * (step + 1) / (self.warmup_steps + 1)
+        min_lr = self.learning_rate / 10 if self.min_lr is None else self.min_lr
+        horizon = self.lr_decay_steps or self.max_steps
+        if horizon is not None:
+            span = max(horizon - self.warmup_steps, 1)
+            progress = (step - self.warmup_steps) / span
+        else:
+            progress = elapsed / float(self.max_time)  # type: ignore[arg-type]
+        progress = min(max(progress, 0.0), 1.0)
+        return min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (self.learning_rate - min_lr)
+
+
+class WindowSampler:
+    """Random windows of a token stream: step ``s``'s batch depends only on ``(seed, s, micro_step)``.
+
+    Parameters
+    ----------
+    tokens : ndarray of int, shape (N,)
+        The stream (texts joined, each preceded by the ``<bos>`` id ``ignore_id``).
+    block_size : int
+        Window length T; inputs are ``tokens[i : i + T]``, targets ``tokens[i + 1 : i + T + 1]``.
+    batch_size : int
+    seed : int
+    ignore_id : int or None
+        A target equal to this id (``<bos>``, input only) becomes -1: not scored.
+    """
+
+    def __init__(self, tokens: np.ndarray, block_size: int, batch_size: int, seed: int,
+                 ignore_id: int | None = None) -> None:
+        self.tokens = torch.from_numpy(np.ascontiguousarray(tokens, dtype=np.int64))
+        if self.tokens.numel() < block_size + 1:
+            raise ValueError("the stream is shorter than one window")
+        self.block_size = block_size
+        self.batch_size = batch_size
+        self.seed = seed
+        self.ignore_id = ignore_id
+        self._offsets = torch.arange(block_size + 1)
+
+    def batch(self, step: int, micro_step: int = 0, stream: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inputs and targets, each (batch_size, block_size)."""
+        rng = np.random.default_rng([self.seed, stream, step, micro_step])
+        starts = torch.from_numpy(rng.integers(0, self.tokens.numel() - self.block_size, size=self.batch_size))
+        windows = self.tokens[starts[:, None] + self._offsets]  # (B, T + 1)
+        x, y = windows[:, :-1], windows[:, 1:].clone()
+        if self.ignore_id is not None:
+            y[y == self.ignore_id] = -1
+        return x, y
+
+    def eval_batch(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.batch(index, 0, stream=_EVAL_STREAM)
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.tokens.numpy().tobytes()).hexdigest()
+
+
+@dataclass
+class TrainResult:
+    """What a training run did: steps, tokens, seconds, why it stopped, and the evaluation history."""
+
+    steps: int = 0
+    tokens: int = 0
+    elapsed: float = 0.0
+    stop_reason: str = ""
+    best_val_loss: float = math.inf
+    bad_evals: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    resumed_from: int | None = None
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.elapsed if self.elapsed > 0 else math.nan
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ParameterError(f"device must be 'auto', 'cpu' or 'cuda[:n]'; got {device!r}.") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ParameterError("device='cuda' was asked for but no CUDA device is available; use device='auto'.")
+    return resolved
+
+
+def make_optimizer(module: torch.nn.Module, config: TrainingConfig, device: torch.device) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices (dim >= 2: linear and embedding weights) only."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": config.weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    # the fused kernel is the fastest on CPU and CUDA alike; it needs float parameters on one device type
+    return torch.optim.AdamW(groups, lr=config.learning_rate, betas=(config.beta1, config.beta2), fused=True)
+
+
+# -- checkpoints ---------------------------------------------------------------------------------------------------
+def _state_tensors(module: torch.nn.Module, prefix: str) -> dict[str, torch.Tensor]:
+    return {f"{prefix}/{k}": v.detach().to("cpu").contiguous().clone() for k, v in module.state_dict().items()}
+
+
+def save_checkpoint(path: str, module: torch.nn.Module, optimizer: torch.optim.Optimizer, result: TrainResult,
+                    fingerprint: dict[str, Any], best: dict[str, torch.Tensor] | None) -> None:
+    from safetensors.torch import save
+
+    tensors = _state_tensors(module, "model")
+    if best is not None:
+        tensors.update({f"best/{k}": v for k, v in best.items()})
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for i, p in enumerate(params):
+        for key, value in optimizer.state.get(p, {}).items():
+            tensors[f"optimizer/{i}/{key}"] = torch.as_tensor(value).detach().to("cpu").contiguous().clone()
+    tensors["rng/torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng/cuda/{i}"] = s
+    meta = {
+        "fingerprint": fingerprint,
+        "result": dataclasses.asdict(result),
+    }
+    payload = save(tensors, metadata={"format": CHECKPOINT_FORMAT, "version": str(CHECKPOINT_VERSION),
+                                      "state": json.dumps(meta)})
+    with atomic_write(path, "wb") as handle:
+        handle.write(payload)
+
+
+def load_checkpoint(path: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Metadata (``fingerprint``, ``result``) and tensors of a checkpoint; :class:`ModelFileError` if unreadable."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    try:
+        with open(path, "rb") as handle:
+            payload = handle.read()
+        tensors = load(payload)
+        header_size = int.from_bytes(payload[:8], "little")
+        metadata = json.loads(payload[8 : 8 + header_size]).get("__metadata__") or {}
+    except (OSError, SafetensorError, ValueError) as exc:
+        raise ModelFileError(f"cannot read the checkpoint {path!r}: {exc}.") from None
+    if metadata.get("format") != CHECKPOINT_FORMAT:
+        raise ModelFileError(f"{path!r} is not a genlab training checkpoint.")
+    return json.loads(metadata["state"]), tensors
+
+
+def _differences(saved: Any, current: Any, prefix: str = "") -> list[str]:
+    if isinstance(saved, dict) and isinstance(current, dict):
+        out = []
+        for key in sorted(set(saved) | set(current)):
+            out += _differences(saved.get(key), current.get(key), f"{prefix}{key}.")
+        return out
+    if saved != current:
+        return [f"{prefix[:-1]} is {saved!r} there and {current!r} here"]
+    return []
+
+
+def _restore(path: str, module: torch.nn.Module, optimizer: torch.optim.Optimizer, fingerprint: dict[str, Any],
+             device: torch.device) -> tuple[TrainResult, dict[str, torch.Tensor] | None]:
+    meta, tensors = load_checkpoint(path)
+    diffs = _differences(meta.get("fingerprint"), json.loads(json.dumps(fingerprint)))
+    if diffs:
+        shown = "; ".join(diffs[:4]) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
+        raise ParameterError(
+            f"the checkpoint {path!r} was written by a different configuration ({shown}); resume with the settings "
+            "and data it was written with, or start afresh without resume (delete or move the checkpoint)."
+        )
+    module.load_state_dict({k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")})
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for i, p in enumerate(params):
+        state = {k.split("/")[2]: v for k, v in tensors.items() if k.startswith(f"optimizer/{i}/")}
+        if state:
+            optimizer.state[p] = {k: v.to(device) for k, v in state.items()}
+    torch.set_rng_state(tensors["rng/torch"])
+    cuda_states = [tensors[f"rng/cuda/{i}"] for i in range(torch.cuda.device_count()) if f"rng/cuda/{i}" in tensors]
+    if cuda_states:
+        torch.cuda.set_rng_state_all(cuda_states)
+    best = {k[len("best/"):]: v for k, v in tensors.items() if k.startswith("best/")} or None
+    result = TrainResult(**meta["result"])
+    result.resumed_from = result.steps
+    return result, best
+
+
+# -- the loop ------------------------------------------------------------------------------------------------------
+class _Progress:
+    """A rich progress bar on stderr: loss, tokens per second, time left (no-op when disabled)."""
+
+    def __init__(self, enabled: bool, config: TrainingConfig, start_step: int, elapsed: float) -> None:
+        self.bar = None
+        if not enabled:
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.by_steps = config.max_steps is not None
+        total = config.max_steps if self.by_steps else config.max_time
+        self.bar = Progress(TextColumn("training"), BarColumn(), TextColumn("{task.fields[info]}"),
+                            TimeRemainingColumn(), console=Console(stderr=True), transient=False)
+        self.task = self.bar.add_task("train", total=total, completed=start_step if self.by_steps else elapsed,
+                                      info="")
+        self.bar.start()
+
+    def update(self, step: int, elapsed: float, info: str) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=step if self.by_steps else elapsed, info=info)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _evaluate(model: Callable, data: Any, n_batches: int, device: torch.device, autocast: Any) -> float:
+    losses = []
+    with torch.no_grad():
+        for i in range(n_batches):
+            x, y = data.eval_batch(i)
+            with autocast():
+                _, loss = model(x.to(device, non_blocking=True), y.to(device, non_blocking=True))
+            losses.append(float(loss))
+    return float(np.mean(losses))
+
+
+def train(
+    module: torch.nn.Module,
+    train_data: Any,
+    val_data: Any,
+    config: TrainingConfig,
+    *,
+    fingerprint: dict[str, Any] | None = None,
+    callback: Callable[[int, float], None] | None = None,
+) -> TrainResult:
+    """Train ``module`` in place; return what happened.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        ``module(x, y) -> (output, loss)`` with a scalar mean loss.
+    train_data : object with ``batch(step, micro_step) -> (x, y)``
+        E.g. :class:`WindowSampler`; must be a pure function of its arguments for exact resume.
+    val_data : object with ``eval_batch(i) -> (x, y)``, or None
+    config : TrainingConfig
+    fingerprint : dict, optional
+        JSON-able description of the model, data and settings stored in checkpoints; resuming from a checkpoint
+        whose fingerprint differs raises :class:`~genlab.errors.ParameterError` naming the differences.
+    callback : callable, optional
+        ``callback(step, loss)`` after every optimizer step (``loss`` of its last micro-batch, nats).
+
+    Returns
+    -------
+    TrainResult
+    """
+    config.validate()
+    device = resolve_device(config.device)
+    fingerprint = dict(fingerprint or {})
+    fingerprint["training"] = {k: getattr(config, k) for k in (
+        "batch_size", "grad_accum_steps", "learning_rate", "min_lr", "warmup_steps", "lr_decay_steps",
+        "weight_decay", "beta1", "beta2", "grad_clip", "seed", "eval_batches")}
+    module.to(device)
+    optimizer = make_optimizer(module, config, device)
+    result, best = TrainResult(), None
+    path = config.checkpoint_path
+    if config.resume and path is not None and os.path.exists(path):
+        result, best = _restore(path, module, optimizer, fingerprint, device)
+    else:
+        torch.manual_seed(config.seed)
+    model: Callable = module
+    if config.compile and device.type == "cuda":
+        model = torch.compile(module)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+        def autocast() -> Any:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+    else:
+        autocast = contextlib.nullcontext
+    interval = config.checkpoint_interval or config.eval_interval
+    progress = _Progress(config.progress, config, result.steps, result.elapsed)
+    module.train()
+    started = time.perf_counter() - result.elapsed
+    window_start, window_tokens, last_loss = time.perf_counter(), 0, math.nan
+    try:
+        while True:
+            elapsed = time.perf_counter() - started
+            if config.max_steps is not None and result.steps >= config.max_steps:
+                result.stop_reason = "max_steps"
+                break
+            if config.max_time is not None and elapsed >= config.max_time:
+                result.stop_reason = "max_time"
+                break
+            lr = config.learning_rate_at(result.steps, elapsed)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            for micro in range(config.grad_accum_steps):
+                x, y = train_data.batch(result.steps, micro)
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                with autocast():
+                    _, loss = model(x, y)
+                (loss / config.grad_accum_steps).backward()
+                window_tokens += x.numel()
+                result.tokens += x.numel()
+            if config.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            result.steps += 1
+            step = result.steps
+            last = config.max_steps is not None and step >= config.max_steps
+            evaluate = val_data is not None and (step % config.eval_interval == 0 or last)
+            if callback is not None or step % 10 == 0 or last or evaluate:
+                last_loss = float(loss.detach())  # a device sync: not every step on a GPU
+            if callback is not None:
+                callback(step, last_loss)
+            stop_early = False
+            if evaluate:
+                module.eval()
+                val_loss = _evaluate(model, val_data, config.eval_batches, device, autocast)
+                module.train()
+                result.history.append({"step": step, "train_loss": last_loss, "val_loss": val_loss, "lr": lr,
+                                       "elapsed": time.perf_counter() - started})
+                if val_loss < result.best_val_loss:
+                    result.best_val_loss, result.bad_evals = val_loss, 0
+                    if config.patience is not None:
+                        best = {k: v.detach().to("cpu").clone() for k, v in module.state_dict().items()}
+                else:
+                    result.bad_evals += 1
+                    stop_early = config.patience is not None and result.bad_evals >= config.patience
+            result.elapsed = time.perf_counter() - started
+            if path is not None and (step % interval == 0 or last or stop_early):
+                save_checkpoint(path, module, optimizer, result, fingerprint, best)
+            if step % 10 == 0 or last:
+                now = time.perf_counter()
+                speed = window_tokens / max(now - window_start, 1e-9)
+                window_start, window_tokens = now, 0
+                progress.update(step, result.elapsed, f"step {step} loss {last_loss:.4f} {speed:,.0f} tok/s")
+            if stop_early:
+                result.stop_reason = "early_stopping"
+                break
+    finally:
+        progress.close()
+    result.elapsed = time.perf_counter() - started
+    if result.stop_reason == "max_time" and path is not None:
+        save_checkpoint(path, module, optimizer, result, fingerprint, best)
+    if best is not None and config.patience is not None:
+        module.load_state_dict({k: v.to(device) for k, v in best.items()})
+    return result
