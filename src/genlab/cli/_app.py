@@ -9,6 +9,7 @@ and help, and a new family is one more function decorated with ``@fit_app.comman
 """
 
 import contextlib
+import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -139,7 +140,10 @@ def _root(
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False)
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, width=120)  # a log file or pipe need not wrap tables at 80 columns
+    return console
 
 
 def _print_fields(rows: list[tuple[str, str]]) -> None:
