@@ -50,9 +50,11 @@ def main() -> None:
         start, stop = shard_range(X.shape[0], rank, world_size)
         shard = np.ascontiguousarray(X[start:stop])
         del X
+        # every initial parameter given: a data-dependent start would come from rank 0's shard alone
+        K, D = options["n_components"], options["n_features"]
         model = genlab.GaussianMixture(
-            options["n_components"], covariance_type=options["covariance"], max_iter=options["iterations"], tol=0.0,
-            means_init=means,
+            K, covariance_type=options["covariance"], max_iter=options["iterations"], tol=0.0, means_init=means,
+            weights_init=np.full(K, 1.0 / K), precisions_init=np.stack([np.eye(D)] * K),
         )  # fmt: skip
         dist.barrier()
         began = time.perf_counter()

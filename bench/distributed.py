@@ -9,8 +9,8 @@ data generation.
 Cases:
 
 * ``gmm``: ``GaussianMixture`` EM, 2,000,000 points, D = 8, K = 16 full covariances, 10 iterations from given
-  initial means (``--quick``: 200,000 points): time per EM iteration. Quality: the final lower bound, which must
-  agree between 1 and 2 processes to ~1e-12.
+  initial weights, means and precisions (``--quick``: 200,000 points): time per EM iteration. Quality: the final
+  lower bound, which must agree between 1 and 2 processes to ~1e-12.
 * ``ngram``: ``MarkovChain(order=2, smoothing="kneser-ney")`` counting 100,000,000 Zipf-distributed tokens over a
   vocabulary of 5,000 in chunks of 1,000,000 (``--quick``: 10,000,000): counting, merging across ranks and
   estimating the model. Quality: distinct trigrams (identical between 1 and 2 processes: counting is exact).
