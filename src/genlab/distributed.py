@@ -116,8 +116,10 @@ class ProcessGroup:
         arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
         sizes = [a.size for a in arrays]
         flat = torch.from_numpy(np.concatenate([a.ravel() for a in arrays]) if arrays else np.zeros(0))
+        if self._dist.get_backend() == "nccl":  # NCCL reduces GPU tensors only
+            flat = flat.cuda()
         self._dist.all_reduce(flat, op=self._dist.ReduceOp.SUM)
-        values = flat.numpy()
+        values = flat.cpu().numpy()
         out, offset = [], 0
         for array, size in zip(arrays, sizes, strict=True):
             out.append(values[offset : offset + size].reshape(array.shape).copy())
@@ -179,7 +181,7 @@ class EmptyShard:
         raise DataError("this rank's shard is empty; it cannot initialise the model (another rank does).")
 
 
-def get_process_group(*, timeout_s: float = 600.0) -> ProcessGroup:
+def get_process_group(*, timeout_s: float = 600.0, backend: str = "gloo") -> ProcessGroup:
     """The process group of this job: the initialised default group, or one initialised from torchrun's variables.
 
     Parameters
@@ -187,6 +189,9 @@ def get_process_group(*, timeout_s: float = 600.0) -> ProcessGroup:
     timeout_s : float
         Collective timeout in seconds when genlab initialises the group (a rank that stops answering makes the
         others fail after at most this long; a rank that dies is noticed at once).
+    backend : {"gloo", "nccl"}
+        The backend when genlab initialises the group: gloo for CPU tensors (EM statistics, CPU training), NCCL for
+        training on GPUs.
 
     Raises
     ------
@@ -202,7 +207,7 @@ def get_process_group(*, timeout_s: float = 600.0) -> ProcessGroup:
             f"distributed=True but this process is not part of a distributed job ({', '.join(missing)} not set and "
             f"no torch.distributed process group initialised): {LAUNCH_HELP}."
         )
-    dist.init_process_group(backend="gloo", timeout=datetime.timedelta(seconds=timeout_s))
+    dist.init_process_group(backend=backend, timeout=datetime.timedelta(seconds=timeout_s))
     # a group genlab opened, genlab closes: without this, a rank that finishes first can abort at interpreter exit
     # while its communication threads are still running
     atexit.register(_close_process_group)

@@ -112,12 +112,17 @@ def two_process_fits(tmp_path_factory) -> dict:
                  "out": str(tmp_path / "markov")})  # fmt: skip
     jobs.append({"model": "lda", "data": str(tmp_path / "text.txt"), "params": LDA_PARAMS,
                  "out": str(tmp_path / "lda")})  # fmt: skip
+    jobs.append({"model": "lm", "data": str(tmp_path / "text.txt"), "params": LM_PARAMS, "fit": LM_FIT,
+                 "out": str(tmp_path / "lm")})  # fmt: skip
     result = torchrun({"jobs": jobs}, tmp_path)
     _assert_ran(result)
     return {"dir": tmp_path, "X": X, "init": init, "X_hmm": X_hmm, "lengths": lengths, "lines": lines}
 
 
 MARKOV_PARAMS = {"order": 3, "smoothing": "kneser-ney"}
+LM_PARAMS = {"backbone": "gru", "tokenizer": "byte", "preset": "tiny", "block_size": 16, "dropout": 0.0,
+             "random_state": 0}  # fmt: skip
+LM_FIT = {"batch_size": 4, "max_steps": 6, "warmup_steps": 2, "learning_rate": 3e-3, "eval_interval": 1000}
 LDA_PARAMS = {"n_topics": 5, "method": "batch", "max_iter": 8, "tol": 0.0, "min_df": 2, "max_df": 0.5,
               "learn_priors": True, "random_state": 0}  # fmt: skip
 
@@ -204,6 +209,27 @@ def test_lda_batch_vb_two_processes_equals_one(two_process_fits):
         np.testing.assert_array_equal(ranks[0][name], ranks[1][name])
         np.testing.assert_allclose(ranks[0][name], getattr(single, name), rtol=RTOL)
     np.testing.assert_allclose(ranks[0]["lower_bounds_"], single.lower_bounds_, rtol=RTOL)
+
+
+def test_ddp_language_model_two_processes_equal_one_with_the_doubled_batch(two_process_fits):
+    """2 processes x batch 4 under DistributedDataParallel train like 1 process with batch 8: same loss curve and
+    weights (the gradients are averaged across the ranks; each rank takes its half of the same global batch)."""
+    fits = two_process_fits
+    text = (fits["dir"] / "text.txt").read_text()
+    losses: list[float] = []
+    single = genlab.LanguageModel(**LM_PARAMS)
+    single.fit(text, **{**LM_FIT, "batch_size": 2 * LM_FIT["batch_size"]},
+               callback=lambda step, loss: losses.append(loss))  # fmt: skip
+    ranks = _rank_arrays(fits["dir"] / "lm")
+    assert len(losses) == LM_FIT["max_steps"]
+    np.testing.assert_allclose(ranks[0]["losses"], losses, rtol=1e-5)
+    np.testing.assert_array_equal(ranks[0]["losses"], ranks[1]["losses"])
+    parameters = [p.detach().numpy() for p in single.module_.parameters()]
+    for i, expected in enumerate(parameters):
+        np.testing.assert_array_equal(ranks[0][f"w{i}"], ranks[1][f"w{i}"])  # the ranks hold the same weights
+        np.testing.assert_allclose(ranks[0][f"w{i}"], expected, rtol=1e-4, atol=1e-6)
+    saved = genlab.load(fits["dir"] / "lm" / "model.genlab")  # rank 0 wrote the model
+    assert saved.bits_per_character(text[:500]) == pytest.approx(single.bits_per_character(text[:500]), rel=1e-4)
 
 
 def test_mismatched_dimensions_fail_on_every_rank(tmp_path):

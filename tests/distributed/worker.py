@@ -46,6 +46,16 @@ def run_job(spec: dict) -> None:
             chain.save(out / "model.genlab")
         np.savez(out / f"rank{rank}.npz", log_prob=chain.log_prob(lines[:50]))
         return
+    if spec["model"] == "lm":
+        text = Path(spec["data"]).read_text()
+        losses: list[float] = []
+        lm = genlab.LanguageModel(**spec["params"])
+        lm.fit(text, **spec["fit"], callback=lambda step, loss: losses.append(loss), distributed=True)
+        if rank == 0:
+            lm.save(out / "model.genlab")
+        weights = {f"w{i}": p.detach().numpy().copy() for i, p in enumerate(lm.module_.parameters())}
+        np.savez(out / f"rank{rank}.npz", losses=np.array(losses), **weights)
+        return
     if spec["model"] == "lda":
         documents = Path(spec["data"]).read_text().splitlines()
         start, stop = shard_range(len(documents), rank, world_size)

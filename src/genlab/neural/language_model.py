@@ -236,6 +236,7 @@ dilation_cycle : optional
         compile: bool = False,
         progress: bool = False,
         callback: Callable[[int, float], None] | None = None,
+        distributed: bool = False,
     ) -> LanguageModel:
         """Train on text with genlab's training loop (:func:`genlab.neural.training.train`).
 
@@ -260,6 +261,11 @@ grad_clip, eval_interval, eval_batches, patience, checkpoint_interval, compile, 
             Continue from ``checkpoint_path`` if it exists: the result equals an uninterrupted run.
         callback : callable, optional
             ``callback(step, loss)`` after every optimizer step.
+        distributed : bool, default=False
+            Train with DistributedDataParallel across the processes of a ``torchrun`` job (gloo on CPU, NCCL on
+            GPUs; :mod:`genlab.distributed`): ``batch_size`` is per process, every rank sees the same text and takes
+            its rows of each step's global batch, so N processes train like one process with an N times larger
+            batch; only rank 0 writes the checkpoint, every rank resumes from it (a shared folder).
 
         Returns
         -------
@@ -313,13 +319,18 @@ grad_clip, eval_interval, eval_batches, patience, checkpoint_interval, compile, 
             grad_clip=grad_clip, eval_interval=eval_interval, eval_batches=eval_batches, patience=patience,
             checkpoint_path=None if checkpoint_path is None else os.fspath(checkpoint_path),
             checkpoint_interval=checkpoint_interval, resume=resume, device=self.device, compile=compile,
-            seed=seed, progress=progress,
+            seed=seed, progress=progress, distributed=distributed,
         )
         training.validate()
         import torch
 
+        world_size = 1
+        if distributed:  # batch_size is per process; the sampler draws the global batch, each rank takes its rows
+            from genlab.distributed import get_process_group
+
+            world_size = get_process_group().world_size
         bos = tokenizer.vocab_size
-        train_data = WindowSampler(stream, config.block_size, batch_size, seed, ignore_id=bos)
+        train_data = WindowSampler(stream, config.block_size, batch_size * world_size, seed, ignore_id=bos)
         val_data = None if val_stream is None else WindowSampler(val_stream, config.block_size, batch_size, seed,
                                                                  ignore_id=bos)
         torch.manual_seed(seed)

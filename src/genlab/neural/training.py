@@ -67,6 +67,9 @@ class TrainingConfig:
     compile: bool = False  # torch.compile the module (CUDA only; ignored on CPU)
     seed: int = 0
     progress: bool = False  # a progress bar on stderr
+    # DistributedDataParallel across the processes of a torchrun job: ``batch_size`` is per process; the training
+    # data must then yield the global batch (batch_size x world size) for each step, of which each rank takes its rows
+    distributed: bool = False
 
     def validate(self) -> None:
         if self.max_steps is None and self.max_time is None:
@@ -346,6 +349,15 @@ def train(
     """
     config.validate()
     device = resolve_device(config.device)
+    process_group = None
+    if config.distributed:
+        from genlab.distributed import get_process_group
+
+        process_group = get_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cuda":  # one GPU per process, by the local rank torchrun sets
+            local_rank = int(os.environ.get("LOCAL_RANK", process_group.rank))
+            device = torch.device("cuda", local_rank % torch.cuda.device_count())
+    writer = process_group is None or process_group.rank == 0  # only rank 0 writes checkpoints and shows progress
     fingerprint = dict(fingerprint or {})
     fingerprint["training"] = {k: getattr(config, k) for k in (
         "batch_size", "grad_accum_steps", "learning_rate", "min_lr", "warmup_steps", "lr_decay_steps",
@@ -359,8 +371,12 @@ def train(
     else:
         torch.manual_seed(config.seed)
     model: Callable = module
+    if process_group is not None:
+        # DDP broadcasts rank 0's parameters and buffers at construction and averages the gradients of every
+        # backward pass across the ranks: with equal per-rank batches that is the gradient of the global batch
+        model = torch.nn.parallel.DistributedDataParallel(module)
     if config.compile and device.type == "cuda":
-        model = torch.compile(module)
+        model = torch.compile(model)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -370,7 +386,7 @@ def train(
     else:
         autocast = contextlib.nullcontext
     interval = config.checkpoint_interval or config.eval_interval
-    progress = _Progress(config.progress, config, result.steps, result.elapsed)
+    progress = _Progress(config.progress and writer, config, result.steps, result.elapsed)
     module.train()
     started = time.perf_counter() - result.elapsed
     window_start, window_tokens, last_loss = time.perf_counter(), 0, math.nan
@@ -388,12 +404,19 @@ def train(
                 group["lr"] = lr
             for micro in range(config.grad_accum_steps):
                 x, y = train_data.batch(result.steps, micro)
+                if process_group is not None:  # this rank's rows of the global batch
+                    rows = slice(process_group.rank * config.batch_size, (process_group.rank + 1) * config.batch_size)
+                    x, y = x[rows], y[rows]
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-                with autocast():
-                    _, loss = model(x, y)
-                (loss / config.grad_accum_steps).backward()
-                window_tokens += x.numel()
-                result.tokens += x.numel()
+                # gradients are all-reduced only on the last micro-batch of an accumulated step
+                sync = process_group is None or micro == config.grad_accum_steps - 1
+                with contextlib.nullcontext() if sync else model.no_sync():
+                    with autocast():
+                        _, loss = model(x, y)
+                    (loss / config.grad_accum_steps).backward()
+                n_tokens = x.numel() * (1 if process_group is None else process_group.world_size)
+                window_tokens += n_tokens
+                result.tokens += n_tokens
             if config.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
             optimizer.step()
@@ -404,6 +427,9 @@ def train(
             evaluate = val_data is not None and (step % config.eval_interval == 0 or last)
             if callback is not None or step % 10 == 0 or last or evaluate:
                 last_loss = float(loss.detach())  # a device sync: not every step on a GPU
+                if process_group is not None:  # the global batch's loss: the mean of the ranks' equal-sized batches
+                    (summed,) = process_group.all_reduce_sum([np.array([last_loss])])
+                    last_loss = float(summed[0]) / process_group.world_size
             if callback is not None:
                 callback(step, last_loss)
             stop_early = False
@@ -421,7 +447,7 @@ def train(
                     result.bad_evals += 1
                     stop_early = config.patience is not None and result.bad_evals >= config.patience
             result.elapsed = time.perf_counter() - started
-            if path is not None and (step % interval == 0 or last or stop_early):
+            if writer and path is not None and (step % interval == 0 or last or stop_early):
                 save_checkpoint(path, module, optimizer, result, fingerprint, best)
             if step % 10 == 0 or last:
                 now = time.perf_counter()
@@ -434,7 +460,7 @@ def train(
     finally:
         progress.close()
     result.elapsed = time.perf_counter() - started
-    if result.stop_reason == "max_time" and path is not None:
+    if writer and result.stop_reason == "max_time" and path is not None:
         save_checkpoint(path, module, optimizer, result, fingerprint, best)
     if best is not None and config.patience is not None:
         module.load_state_dict({k: v.to(device) for k, v in best.items()})
