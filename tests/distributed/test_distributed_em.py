@@ -318,3 +318,30 @@ def test_cli_distributed_outside_torchrun_is_one_error_line(tmp_path, monkeypatc
     assert len(lines) == 1 and lines[0].startswith("error: distributed=True but this process is not part of")
     assert "torchrun --nproc-per-node" in lines[0]
     assert not (tmp_path / "m.genlab").exists()
+
+
+def test_cli_fit_lm_distributed_trains_like_one_process_with_the_doubled_batch(tmp_path):
+    text = " ".join(_text_lines()[:200])
+    data = tmp_path / "input.txt"
+    data.write_text(text)
+    common = ["fit", "lm", str(data), "--backbone", "gru", "--preset", "tiny", "--tokenizer", "byte", "--block-size",
+              "16", "--max-steps", "4", "--no-progress", "--val-fraction", "0.1"]  # fmt: skip
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+        "--master-port", str(_free_port()), "-m", "genlab", *common, "--batch-size", "3",
+        "--out", str(tmp_path / "two.genlab"), "--distributed",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    _assert_ran(result)
+    assert result.stdout.count("saved to") == 1  # rank 0 only
+    from typer.testing import CliRunner
+
+    from genlab.cli import app
+
+    single = CliRunner().invoke(app, [*common, "--batch-size", "6", "--out", str(tmp_path / "one.genlab")])
+    assert single.exit_code == 0, single.output
+    two, one = genlab.load(tmp_path / "two.genlab"), genlab.load(tmp_path / "one.genlab")
+    for a, b in zip(two.module_.parameters(), one.module_.parameters(), strict=True):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-6)
+    assert two.training_["tokens"] == one.training_["tokens"]  # the global batch's tokens

@@ -78,6 +78,15 @@ def fit_lm(
     device: Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")] = "auto",
     compile_model: Annotated[bool, typer.Option("--compile", help="torch.compile on CUDA.")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    distributed: Annotated[
+        bool,
+        typer.Option(
+            "--distributed",
+            help="DistributedDataParallel across the processes of a torchrun job (torchrun --nproc-per-node N "
+            "--no-python genlab fit lm ... --distributed): every process reads the file, --batch-size is per "
+            "process; rank 0 writes the checkpoint and the model.",
+        ),
+    ] = False,
 ) -> None:
     """Train a neural language model on a text file and save it (resumable with --resume).
 
@@ -106,7 +115,13 @@ def fit_lm(
             train, validation_text=held_out or None, max_steps=max_steps, max_time=budget, batch_size=batch_size,
             learning_rate=learning_rate, eval_interval=eval_interval, patience=patience,
             checkpoint_path=checkpoint_path, resume=resume, compile=compile_model, progress=progress,
+            distributed=distributed,
         )
+        if distributed:
+            from genlab.distributed import get_process_group
+
+            if get_process_group().rank != 0:  # every rank holds the same weights; rank 0 scores, saves, prints
+                return
         val_bits = model.bits_per_character(held_out) if held_out else None
     _warn_lines(caught)
     model.save(out)
