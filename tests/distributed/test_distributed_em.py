@@ -112,6 +112,15 @@ def two_process_fits(tmp_path_factory) -> dict:
                  "out": str(tmp_path / "markov")})  # fmt: skip
     jobs.append({"model": "lda", "data": str(tmp_path / "text.txt"), "params": LDA_PARAMS,
                  "out": str(tmp_path / "lda")})  # fmt: skip
+    frame = _bn_data()
+    frame.to_csv(tmp_path / "bn.csv", index=False)
+    for name, data, empty in (("bn-missing", "bn.csv", None), ("bn-missing-empty", "bn.csv", 0)):
+        jobs.append({"model": "bn", "data": str(tmp_path / data), "params": BN_PARAMS, "empty_rank": empty,
+                     "out": str(tmp_path / name)})  # fmt: skip
+    complete = frame.dropna()
+    complete.to_csv(tmp_path / "bn-complete.csv", index=False)
+    jobs.append({"model": "bn", "data": str(tmp_path / "bn-complete.csv"), "params": BN_PARAMS,
+                 "out": str(tmp_path / "bn-complete")})  # fmt: skip
     jobs.append({"model": "lm", "data": str(tmp_path / "text.txt"), "params": LM_PARAMS, "fit": LM_FIT,
                  "out": str(tmp_path / "lm")})  # fmt: skip
     result = torchrun({"jobs": jobs}, tmp_path)
@@ -120,6 +129,20 @@ def two_process_fits(tmp_path_factory) -> dict:
 
 
 MARKOV_PARAMS = {"order": 3, "smoothing": "kneser-ney"}
+BN_PARAMS = {"edges": [["asia", "tub"], ["smoke", "lung"], ["smoke", "bronc"], ["lung", "either"],
+                       ["tub", "either"], ["either", "xray"], ["bronc", "dysp"], ["either", "dysp"]],
+             "max_iter": 8, "tol": 0.0, "random_state": 0}  # fmt: skip
+
+
+def _bn_data():
+    """1,500 rows sampled from asia, 20% of the values missing at random."""
+    from genlab.bayesnet import networks
+
+    frame = networks.asia().sample(1500, random_state=3)
+    mask = np.random.default_rng(4).random(frame.shape) < 0.2
+    return frame.mask(mask)
+
+
 LM_PARAMS = {"backbone": "gru", "tokenizer": "byte", "preset": "tiny", "block_size": 16, "dropout": 0.0,
              "random_state": 0}  # fmt: skip
 LM_FIT = {"batch_size": 4, "max_steps": 6, "warmup_steps": 2, "learning_rate": 3e-3, "eval_interval": 1000}
@@ -230,6 +253,25 @@ def test_ddp_language_model_two_processes_equal_one_with_the_doubled_batch(two_p
         np.testing.assert_allclose(ranks[0][f"w{i}"], expected, rtol=1e-4, atol=1e-6)
     saved = genlab.load(fits["dir"] / "lm" / "model.genlab")  # rank 0 wrote the model
     assert saved.bits_per_character(text[:500]) == pytest.approx(single.bits_per_character(text[:500]), rel=1e-4)
+
+
+@pytest.mark.parametrize("name", ["bn-missing", "bn-missing-empty", "bn-complete"])
+def test_bayesian_network_two_processes_equal_one(two_process_fits, name):
+    import pandas as pd
+
+    from genlab.bayesnet import BayesianNetwork
+
+    fits = two_process_fits
+    frame = pd.read_csv(fits["dir"] / ("bn-complete.csv" if name == "bn-complete" else "bn.csv"), dtype=str)
+    single = BayesianNetwork(**BN_PARAMS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", genlab.errors.ConvergenceWarning)
+        single.fit(frame)
+    ranks = _rank_arrays(fits["dir"] / name)
+    for v in single.variables_:
+        np.testing.assert_array_equal(ranks[0][f"cpt_{v}"], ranks[1][f"cpt_{v}"])
+        np.testing.assert_allclose(ranks[0][f"cpt_{v}"], single.cpts_[v], rtol=RTOL, atol=1e-13)
+    assert json.loads(str(ranks[0]["states"])) == single.state_names_
 
 
 def test_mismatched_dimensions_fail_on_every_rank(tmp_path):

@@ -56,6 +56,20 @@ def run_job(spec: dict) -> None:
         weights = {f"w{i}": p.detach().numpy().copy() for i, p in enumerate(lm.module_.parameters())}
         np.savez(out / f"rank{rank}.npz", losses=np.array(losses), **weights)
         return
+    if spec["model"] == "bn":
+        import pandas as pd
+
+        from genlab.bayesnet import BayesianNetwork
+
+        frame = pd.read_csv(spec["data"], dtype=str)
+        empty = spec.get("empty_rank")
+        readers = [r for r in range(world_size) if r != empty]  # the other ranks share the rows
+        start, stop = shard_range(len(frame), readers.index(rank), len(readers)) if rank != empty else (0, 0)
+        shard = frame.iloc[start:stop]
+        net = BayesianNetwork(**spec["params"]).fit(shard, distributed=True)
+        np.savez(out / f"rank{rank}.npz", **{f"cpt_{v}": net.cpts_[v] for v in net.variables_},
+                 states=np.array(json.dumps(net.state_names_)))  # fmt: skip
+        return
     if spec["model"] == "lda":
         documents = Path(spec["data"]).read_text().splitlines()
         start, stop = shard_range(len(documents), rank, world_size)

@@ -816,6 +816,7 @@ class BayesianNetwork(GenerativeModel):
         prior: Any = None,
         equivalent_sample_size: float | None = None,
         sample_weight: Any = None,
+        distributed: bool = False,
     ) -> BayesianNetwork:
         """Learn the CPTs for the structure ``edges`` (and ``nodes``) from data.
 
@@ -833,7 +834,21 @@ class BayesianNetwork(GenerativeModel):
             Override the hyperparameters of the same names for this fit.
         sample_weight : array_like of shape (N,), optional
             Non-negative row weights.
+        distributed : bool, default False
+            ``X`` is this process's shard of the rows in a ``torch.distributed`` job launched by ``torchrun``
+            (:mod:`genlab.distributed`): the ranks agree on every variable's states (the sorted union of the values
+            they see), complete-data counts are summed across processes, and EM starts from the available-case
+            counts of all shards (summed) with the same random pseudo-counts on every rank - the start a single
+            process would take - then all-reduces the expected counts every iteration. Every rank ends with the
+            same tables, equal to a single-process fit; a shard may be empty; ``n_init`` must be 1.
         """
+        group = None
+        if distributed:
+            from genlab.distributed import get_process_group
+
+            if self.n_init != 1:
+                raise ParameterError(f"a distributed fit runs one EM start; got n_init={self.n_init}: use n_init=1.")
+            group = get_process_group()
         method = self.method if method is None else method
         prior = self.prior if prior is None else prior
         ess = self.equivalent_sample_size if equivalent_sample_size is None else equivalent_sample_size
@@ -841,7 +856,7 @@ class BayesianNetwork(GenerativeModel):
             raise ParameterError(f"method must be 'mle' or 'bayes'; got {method!r}.")
         columns = self._columns(X)
         n = self._n_rows(columns)
-        if n == 0:
+        if n == 0 and group is None:
             raise DataError("the data has no rows.")
         latent = [str(v) for v in (self.latent or [])]
         edges = [(str(a), str(b)) for a, b in (self.edges or [])]
@@ -855,14 +870,21 @@ class BayesianNetwork(GenerativeModel):
         order = _graph.topological_order(parents)
         given_states = {str(k): [str(s) for s in v] for k, v in (self.states or {}).items()}
         states: dict[str, list[str]] = {}
+        seen_values = {v: self._factorize(columns[v])[1] for v in order if v in columns and v not in given_states}
+        if group is not None:  # one state list per variable on every rank: the union of what the shards hold
+            group.agree(sorted(columns), "the data's columns")
+            merged: dict[str, set[str]] = {v: set() for v in seen_values}
+            for values in group.all_gather_object(seen_values):
+                for v, uniques in values.items():
+                    merged[v].update(uniques)
+            seen_values = {v: sorted(values) for v, values in merged.items()}
         for v in order:
             if v in given_states:
                 states[v] = given_states[v]
             elif v in latent:
                 raise ParameterError(f"latent variable {v!r} needs its state names in states={{...}}.")
             elif v in columns:
-                _, uniques = self._factorize(columns[v])
-                states[v] = sorted(uniques)
+                states[v] = sorted(seen_values[v])
                 if not states[v]:
                     raise DataError(f"column {v!r} has no observed value; give its states in states={{...}}.")
         present_latent = [v for v in latent if v in columns]
@@ -879,21 +901,27 @@ class BayesianNetwork(GenerativeModel):
         shapes = {v: (*(cards[p] for p in parents[v]), cards[v]) for v in order}
         alphas = {v: pseudo_counts(prior, ess, v, shapes[v]) for v in order} if method == "bayes" else None
         self.n_iter_, self.converged_, self.lower_bound_ = 0, True, float("nan")
-        if not np.any(codes < 0):
+        incomplete = bool(np.any(codes < 0))
+        if group is not None:  # EM on every rank as soon as one shard has a missing value
+            (flag,) = group.all_reduce_sum([np.array([float(incomplete)])])
+            incomplete = bool(flag[0] > 0)
+        if not incomplete:
             column = {v: j for j, v in enumerate(order)}
-            cpts = {}
-            for v in order:
-                counts = family_counts(codes, [column[p] for p in [*parents[v], v]], shapes[v], weights)
-                cpts[v] = estimate_cpt(counts, None if alphas is None else alphas[v])
+            counts = [family_counts(codes, [column[p] for p in [*parents[v], v]], shapes[v], weights) for v in order]
+            if group is not None:
+                counts = group.all_reduce_sum(counts)
+            cpts = {
+                v: estimate_cpt(c, None if alphas is None else alphas[v]) for v, c in zip(order, counts, strict=True)
+            }
             self._install(parents, states, cpts)
             return self
-        self._fit_em(codes, order, parents, states, shapes, alphas, weights)
+        self._fit_em(codes, order, parents, states, shapes, alphas, weights, group)
         return self
 
     # -- EM ----------------------------------------------------------------------------------------------------------
     def _fit_em(self, codes: np.ndarray, order: list[str], parents: dict[str, list[str]],
                 states: dict[str, list[str]], shapes: dict[str, tuple[int, ...]],
-                alphas: dict[str, np.ndarray] | None, weights: np.ndarray | None) -> None:
+                alphas: dict[str, np.ndarray] | None, weights: np.ndarray | None, group: Any = None) -> None:
         from genlab.learn.em import run_em
 
         # identical rows (same observed values, same missing pattern) share one E-step computation
@@ -909,9 +937,15 @@ class BayesianNetwork(GenerativeModel):
         chunk = max(1, min(4096, int(2**22 // max(jt.largest, 1.0))))
         check_budget(chunk * jt.largest, jt.cliques[int(np.argmax(jt.sizes))], self.memory_budget, "EM")
         source = [(unique[i:i + chunk], counts[i:i + chunk]) for i in range(0, unique.shape[0], chunk)]
+        random_state = check_random_state(self.random_state)
+        if group is not None:
+            # the single-process start: available-case counts of all shards, the same pseudo-count draws everywhere
+            self._em_reduce = group.all_reduce_sum
+            self._em_initialize(source, random_state)
+            del self._em_reduce
         result = run_em(self, source, n_init=self.n_init, max_iter=self.max_iter, tol=self.tol,
-                        random_state=check_random_state(self.random_state), verbose=self.verbose,
-                        name="BayesianNetwork EM")
+                        initialize=group is None, random_state=random_state, verbose=self.verbose,
+                        distributed=group, name="BayesianNetwork EM")
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
         self.lower_bound_ = result.lower_bound
@@ -921,14 +955,20 @@ class BayesianNetwork(GenerativeModel):
         """Available-case counts (rows where the whole family is observed) plus random pseudo-counts, so that latent
         variables (never observed) start from a random, symmetry-breaking table."""
         column = {v: j for j, v in enumerate(self.variables_)}
-        cpts = {}
+        totals = []
         for v in self.variables_:
             cols = [column[p] for p in [*self.parents_[v], v]]
-            shape = self._em_shapes[v]
-            total = np.zeros(shape)
+            total = np.zeros(self._em_shapes[v])
             for X, w in source:
                 ok = np.all(X[:, cols] >= 0, axis=1)
-                total += family_counts(X[ok], cols, shape, w[ok])
+                total += family_counts(X[ok], cols, self._em_shapes[v], w[ok])
+            totals.append(total)
+        reduce = getattr(self, "_em_reduce", None)
+        if reduce is not None:  # a distributed fit: the counts of every shard
+            totals = reduce(totals)
+        cpts = {}
+        for v, total in zip(self.variables_, totals, strict=True):
+            shape = self._em_shapes[v]
             noise = random_state.dirichlet(np.ones(shape[-1]), size=shape[:-1]).reshape(shape)
             scale = max(1.0, 0.05 * total.sum() / max(total.size // shape[-1], 1))
             cpts[v] = estimate_cpt(total + scale * noise)
