@@ -387,3 +387,32 @@ def test_cli_fit_lm_distributed_trains_like_one_process_with_the_doubled_batch(t
     for a, b in zip(two.module_.parameters(), one.module_.parameters(), strict=True):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-6)
     assert two.training_["tokens"] == one.training_["tokens"]  # the global batch's tokens
+
+
+def test_cli_fit_bn_distributed_equals_one_process(tmp_path):
+    from typer.testing import CliRunner
+
+    from genlab.bayesnet import networks
+    from genlab.cli import app
+
+    data = tmp_path / "rows.csv"
+    _bn_data().to_csv(data, index=False)
+    structure = tmp_path / "asia.bif"
+    networks.asia().to_bif(structure)
+    common = ["fit", "bn", str(data), "--structure", str(structure)]
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+        "--master-port", str(_free_port()), "-m", "genlab", *common, "--out", str(tmp_path / "two.genlab"),
+        "--distributed",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    _assert_ran(result)
+    assert result.stdout.count("saved to") == 1
+    single = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "one.genlab")])
+    assert single.exit_code == 0, single.output
+    two, one = genlab.load(tmp_path / "two.genlab"), genlab.load(tmp_path / "one.genlab")
+    for v in one.variables_:
+        np.testing.assert_allclose(two.cpts_[v], one.cpts_[v], rtol=RTOL, atol=1e-13)
+    printed = [line for line in result.stdout.splitlines() if line.startswith("log-likelihood")]
+    assert printed == [line for line in single.stdout.splitlines() if line.startswith("log-likelihood")]

@@ -44,6 +44,10 @@ class Shards:
         """Whether this process writes the model and prints (rank 0, or the only process)."""
         return self.group is None or self.group.rank == 0
 
+    def range(self, n_items: int) -> tuple[int, int]:
+        """This process's contiguous ``[start, stop)`` of ``n_items`` (all of them when not distributed)."""
+        return self._range(n_items)
+
     def _range(self, n_items: int) -> tuple[int, int]:
         if self.group is None:
             return 0, n_items

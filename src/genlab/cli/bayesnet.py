@@ -16,6 +16,7 @@ import typer
 
 from genlab.bayesnet.cli_support import is_network_file, load_network, read_frame
 from genlab.cli._app import _print_fields, _warn_lines, app, fit_app
+from genlab.cli._distributed import DISTRIBUTED_HELP, Shards
 
 
 class Score(str, enum.Enum):
@@ -57,6 +58,9 @@ def fit_bn(
     ] = None,
     forbidden: Annotated[list[str] | None, typer.Option("--forbid", help="Edge parent->child to exclude.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (restarts, EM initialisation).")] = 0,
+    distributed: Annotated[
+        bool, typer.Option("--distributed", help=DISTRIBUTED_HELP + " Parameters only: needs --structure NET.")
+    ] = False,
 ) -> None:
     """Learn a Bayesian network (structure and tables, or tables only) from a table of categorical values.
 
@@ -65,7 +69,17 @@ def fit_bn(
     from genlab.bayesnet import BayesianNetwork
     from genlab.bayesnet.structure import chow_liu, hill_climb
 
+    shards = Shards(distributed)
     frame = read_frame(data)
+    n_rows, missing = frame.shape[0], int(frame.isna().sum().sum())
+    if distributed:
+        if structure in ("hill-climb", "chow-liu"):
+            from genlab.errors import ParameterError
+
+            raise ParameterError("--distributed learns the tables of a given structure; pass --structure NET.bif "
+                                 "(learn the structure on one process first).")  # fmt: skip
+        start, stop = shards.range(n_rows)
+        frame = frame.iloc[start:stop]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if structure in ("hill-climb", "chow-liu"):
@@ -86,21 +100,24 @@ def fit_bn(
         else:
             template = load_network(Path(structure))
             model = BayesianNetwork(template.edge_list, nodes=template.variables_, states=template.state_names_,
-                                    method=method.value, equivalent_sample_size=ess, random_state=seed).fit(frame)
+                                    method=method.value, equivalent_sample_size=ess, random_state=seed)
+            model.fit(frame, **shards.fit_kwargs())
             how = f"from {structure} (parameters only)"
+    (log_likelihood,) = shards.total(float(model.log_prob(frame).sum()) if len(frame) else 0.0)
+    if not shards.is_writer:
+        return
     _warn_lines(caught)
     if is_network_file(out):
         model.to_bif(out)
     else:
         model.save(out)
-    missing = int(frame.isna().sum().sum())
     _print_fields([
         ("model", f"BayesianNetwork ({len(model.variables_)} variables, {len(model.edge_list)} edges)"),
-        ("data", f"{data} ({frame.shape[0]} rows, {missing} missing values)"),
+        ("data", f"{data} ({n_rows} rows, {missing} missing values)"),
         ("structure", how),
         ("edges", ", ".join(f"{a}->{b}" for a, b in model.edge_list) or "none"),
         ("EM", f"{model.n_iter_} iterations" if model.n_iter_ else "not needed (complete data)"),
-        ("log-likelihood", f"{model.score(frame):.6g} nats per row"),
+        ("log-likelihood", f"{log_likelihood / n_rows:.6g} nats per row"),
         ("saved to", str(out)),
     ])
 
