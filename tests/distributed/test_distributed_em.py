@@ -123,6 +123,12 @@ def two_process_fits(tmp_path_factory) -> dict:
                  "out": str(tmp_path / "bn-complete")})  # fmt: skip
     jobs.append({"model": "lm", "data": str(tmp_path / "text.txt"), "params": LM_PARAMS, "fit": LM_FIT,
                  "out": str(tmp_path / "lm")})  # fmt: skip
+    # a distributed run stopped after 3 steps and resumed by both ranks from rank 0's checkpoint
+    checkpoint = str(tmp_path / "lm.ckpt")
+    for name, steps in (("lm-first", 3), ("lm-resume", LM_FIT["max_steps"])):
+        fit = {**LM_FIT, "max_steps": steps, "checkpoint_path": checkpoint, "resume": True, "checkpoint_interval": 1}
+        jobs.append({"model": "lm", "data": str(tmp_path / "text.txt"), "params": LM_PARAMS, "fit": fit,
+                     "out": str(tmp_path / name)})  # fmt: skip
     result = torchrun({"jobs": jobs}, tmp_path)
     _assert_ran(result)
     return {"dir": tmp_path, "X": X, "init": init, "X_hmm": X_hmm, "lengths": lengths, "lines": lines}
@@ -272,6 +278,20 @@ def test_bayesian_network_two_processes_equal_one(two_process_fits, name):
         np.testing.assert_array_equal(ranks[0][f"cpt_{v}"], ranks[1][f"cpt_{v}"])
         np.testing.assert_allclose(ranks[0][f"cpt_{v}"], single.cpts_[v], rtol=RTOL, atol=1e-13)
     assert json.loads(str(ranks[0]["states"])) == single.state_names_
+
+
+def test_ddp_resume_from_rank_zero_checkpoint_equals_the_uninterrupted_run(two_process_fits):
+    fits = two_process_fits
+    uninterrupted = _rank_arrays(fits["dir"] / "lm")
+    resumed = _rank_arrays(fits["dir"] / "lm-resume")
+    first = _rank_arrays(fits["dir"] / "lm-first")
+    # the resumed run reported steps 4..6; with the first part's steps 1..3 they are the uninterrupted curve
+    np.testing.assert_array_equal(np.concatenate([first[0]["losses"], resumed[0]["losses"]]),
+                                  uninterrupted[0]["losses"])  # fmt: skip
+    for rank in (0, 1):
+        for key in uninterrupted[0]:
+            if key.startswith("w"):
+                np.testing.assert_array_equal(resumed[rank][key], uninterrupted[0][key])
 
 
 def test_mismatched_dimensions_fail_on_every_rank(tmp_path):
