@@ -78,6 +78,20 @@ def main() -> None:
         elapsed = time.perf_counter() - began
         # quality: the number of distinct highest-order n-grams (equal for any number of ranks: exact counting)
         result = {"per_iteration_s": elapsed, "quality": float(len(chain.ngrams_[-1]))}
+    elif case == "ddp":
+        from pydoc_data.topics import topics
+
+        text = " ".join(topics[key] for key in sorted(topics))
+        lm = genlab.LanguageModel(backbone="transformer", tokenizer="char", n_layer=4, n_head=4, n_embd=128,
+                                  block_size=64, dropout=0.0, bias=False, random_state=options["seed"])  # fmt: skip
+        per_rank = options["batch_size"] // world_size  # the same global batch for 1 and 2 processes
+        losses: list[float] = []
+        dist.barrier()
+        began = time.perf_counter()
+        lm.fit(text, batch_size=per_rank, max_steps=options["steps"], warmup_steps=10, eval_interval=10**6,
+               callback=lambda step, loss: losses.append(loss), distributed=True)  # fmt: skip
+        elapsed = time.perf_counter() - began
+        result = {"per_iteration_s": elapsed / options["steps"], "quality": float(losses[-1])}
     else:
         raise SystemExit(f"unknown case {case!r}")
     result["elapsed_s"] = elapsed
