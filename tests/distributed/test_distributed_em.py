@@ -436,3 +436,30 @@ def test_cli_fit_bn_distributed_equals_one_process(tmp_path):
         np.testing.assert_allclose(two.cpts_[v], one.cpts_[v], rtol=RTOL, atol=1e-13)
     printed = [line for line in result.stdout.splitlines() if line.startswith("log-likelihood")]
     assert printed == [line for line in single.stdout.splitlines() if line.startswith("log-likelihood")]
+
+
+def test_cli_fit_markov_distributed_equals_one_process(tmp_path):
+    from typer.testing import CliRunner
+
+    from genlab.cli import app
+
+    data = tmp_path / "sentences.txt"
+    data.write_text("\n".join(_text_lines()[:300]))
+    common = ["fit", "markov", str(data), "--unit", "word", "--order", "2"]
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+        "--master-port", str(_free_port()), "-m", "genlab", *common, "--out", str(tmp_path / "two.genlab"),
+        "--distributed",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    _assert_ran(result)
+    single = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "one.genlab")])
+    assert single.exit_code == 0, single.output
+    two, one = genlab.load(tmp_path / "two.genlab"), genlab.load(tmp_path / "one.genlab")
+    assert two.vocabulary_.tokens == one.vocabulary_.tokens
+    probe = [line.split() for line in _text_lines()[300:340]]
+    np.testing.assert_array_equal(two.log_prob(probe), one.log_prob(probe))
+    refused = CliRunner().invoke(app, ["fit", "markov", str(data), "--out", str(tmp_path / "x.genlab"),
+                                       "--distributed"])  # fmt: skip
+    assert refused.exit_code == 2 and "use --unit word" in refused.stderr

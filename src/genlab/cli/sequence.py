@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from genlab.cli._app import _naming, _print_fields, _warn_lines, app, fit_app
+from genlab.cli._distributed import DISTRIBUTED_HELP, Shards
 
 
 class Smoothing(str, enum.Enum):
@@ -73,6 +74,9 @@ def fit_markov(
     k: Annotated[float, typer.Option("--k", help="Pseudo-count of --smoothing add-k.")] = 1.0,
     unit: Annotated[Unit, typer.Option("--unit", help="char: the file is one character sequence; word: one "
                                        "sentence of words per line.")] = Unit.char,
+    distributed: Annotated[
+        bool, typer.Option("--distributed", help=DISTRIBUTED_HELP + " Needs --unit word (whole lines per process).")
+    ] = False,
 ) -> None:
     """Fit a Markov chain of order k (a (k+1)-gram language model) to a text file and save it.
 
@@ -80,10 +84,24 @@ def fit_markov(
     """
     from genlab.sequence import MarkovChain
 
+    if distributed and unit is not Unit.word:
+        from genlab.errors import ParameterError
+
+        raise ParameterError(
+            "--distributed counts whole sequences on each process, and with --unit char the file is one sequence; "
+            "use --unit word (one sequence per line), or fit on one process."
+        )
+    shards = Shards(distributed)
     corpus = read_corpus(data, unit.value)
+    all_corpus = corpus
+    if distributed:
+        corpus = list(shards.items(corpus))  # this process's lines
     with warnings.catch_warnings(record=True) as caught, _naming(data):
         warnings.simplefilter("always")
-        model = MarkovChain(order=order, smoothing=smoothing.value, k=k).fit(corpus)
+        model = MarkovChain(order=order, smoothing=smoothing.value, k=k).fit(corpus, **shards.fit_kwargs())
+    if not shards.is_writer:
+        return
+    corpus = all_corpus  # every rank holds the same model; rank 0 reports on the whole file
     _warn_lines(caught)
     model.save(out)
     n_tokens = model.n_units(corpus)
