@@ -140,6 +140,10 @@ class ProcessGroup:
         self._dist.broadcast_object_list(box, src=src)
         return box[0]
 
+    def barrier(self) -> None:
+        """Return on every rank once every rank has called it."""
+        self.all_gather_object(None)
+
     def agree(self, value: Any, what: str) -> Any:
         """Check that every rank has the same ``value``; else raise :class:`DataError` on every rank.
 

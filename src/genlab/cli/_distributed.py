@@ -46,9 +46,6 @@ class Shards:
 
     def range(self, n_items: int) -> tuple[int, int]:
         """This process's contiguous ``[start, stop)`` of ``n_items`` (all of them when not distributed)."""
-        return self._range(n_items)
-
-    def _range(self, n_items: int) -> tuple[int, int]:
         if self.group is None:
             return 0, n_items
         from genlab.distributed import shard_range
@@ -57,12 +54,12 @@ class Shards:
 
     def rows(self, X: np.ndarray) -> np.ndarray:
         """A contiguous block of rows of ``X``."""
-        start, stop = self._range(X.shape[0])
+        start, stop = self.range(X.shape[0])
         return X[start:stop]
 
     def items(self, items: Sequence[T]) -> Sequence[T]:
         """A contiguous block of a list of documents or sequences."""
-        start, stop = self._range(len(items))
+        start, stop = self.range(len(items))
         return items[start:stop]
 
     def sequences(self, X: np.ndarray, lengths: Sequence[int] | None) -> tuple[np.ndarray, list[int] | None]:
@@ -70,7 +67,7 @@ class Shards:
         if self.group is None:
             return X, None if lengths is None else list(lengths)
         lengths = [X.shape[0]] if lengths is None else list(lengths)
-        start, stop = self._range(len(lengths))
+        start, stop = self.range(len(lengths))
         offsets = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
         return X[offsets[start] : offsets[stop]], lengths[start:stop]
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import numbers
 import warnings
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,7 +35,8 @@ from genlab.distributions.gaussian import (
 )
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.hmm import _numba_hsmm as _nh
-from genlab.hmm.base import check_lengths
+from genlab.hmm.base import _SequenceBatches, check_lengths
+from genlab.hmm.gaussian import _full_covariances
 from genlab.learn.em import ConvergenceMonitor, run_em, warn_once_per_fit
 from genlab.statistics import Statistics, additive, meta
 from genlab.utils.random import check_random_state, legacy_random_state
@@ -51,8 +51,6 @@ __all__ = [
 EMISSIONS = ("gaussian", "categorical")
 DURATIONS = ("poisson", "categorical")
 
-#: Rows per E-step batch (whole sequences are grouped until a batch holds at least this many rows).
-_BATCH_ROWS = 65536
 _SUM_ATOL = 1e-8 + 1e-5
 #: The largest Poisson rate the M-step returns when every expected duration sits at ``max_duration``.
 _MAX_LAMBDA = 1e6
@@ -154,42 +152,6 @@ def _normalize_rows(counts: np.ndarray, previous: np.ndarray, what: str) -> np.n
             stacklevel=3,
         )
     return result
-
-
-class _SequenceBatches:
-    """In-memory sequences as a re-iterable source of ``(X_batch, lengths_batch)`` batches of whole sequences."""
-
-    def __init__(self, X: np.ndarray, lengths: np.ndarray, max_rows: int = _BATCH_ROWS) -> None:
-        self.X = X
-        self.lengths = lengths
-        bounds = [0]
-        rows = 0
-        for i, length in enumerate(lengths):
-            rows += int(length)
-            if rows >= max_rows and i + 1 < len(lengths):
-                bounds.append(i + 1)
-                rows = 0
-        bounds.append(len(lengths))
-        self._bounds = bounds
-        self._offsets = np.concatenate([[0], np.cumsum(lengths)])
-
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for first, last in zip(self._bounds[:-1], self._bounds[1:], strict=True):
-            yield self.X[self._offsets[first] : self._offsets[last]], self.lengths[first:last]
-
-    def first(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.X, self.lengths
-
-
-def _full_covariances(compact: np.ndarray, covariance_type: str, n_states: int, n_features: int) -> np.ndarray:
-    if covariance_type == "full":
-        return np.array(compact, dtype=np.float64)
-    if covariance_type == "tied":
-        return np.tile(compact, (n_states, 1, 1))
-    eye = np.eye(n_features)[np.newaxis]
-    if covariance_type == "diag":
-        return eye * compact[:, np.newaxis, :]
-    return eye * compact[:, np.newaxis, np.newaxis]
 
 
 class HiddenSemiMarkovModel(GenerativeModel):

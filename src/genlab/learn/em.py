@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from genlab.errors import ConvergenceWarning, DegenerateFitWarning
+from genlab.errors import ConvergenceWarning, DataError, DegenerateFitWarning
 from genlab.statistics import Statistics
 
 if TYPE_CHECKING:
@@ -174,8 +174,6 @@ class _Shards:
     """Book-keeping of a distributed fit: which ranks hold data, who initialises, the shape of empty statistics."""
 
     def __init__(self, group: ProcessGroup, source: Iterable[tuple[Any, Any]]) -> None:
-        from genlab.errors import DataError
-
         self.group = group
         has_data = next(iter(source), None) is not None
         self.has_data = group.all_gather_object(has_data)

@@ -463,7 +463,7 @@ def train(
     if writer and result.stop_reason == "max_time" and path is not None:
         save_checkpoint(path, module, optimizer, result, fingerprint, best)
     if process_group is not None:  # rank 0's last checkpoint is on disk before any rank goes on (and may resume)
-        process_group.all_gather_object(None)
+        process_group.barrier()
     if best is not None and config.patience is not None:
         module.load_state_dict({k: v.to(device) for k, v in best.items()})
     return result
