@@ -8,7 +8,9 @@ dense-matmul FLOP/s of this machine is measured in the same run, so the figures 
 Cases (``--cases``, any subset, in this order):
 
 * ``nanogpt``: nanoGPT's CPU configuration (4 layers, 4 heads, 128 embedding, block 64, batch 12, 2,000
-  iterations, learning rate 1e-3 decayed to 1e-4, warm-up 100, beta2 0.99, no dropout, no biases). Quality: the
+  iterations, learning rate 1e-3 decayed to 1e-4, warm-up 100, beta2 0.99, no dropout, no biases), once with
+  learned positions (nanoGPT's model exactly) and once with rotary positions (``--positions``), the only
+  difference between the two rows. Quality: the
   validation loss estimated as nanoGPT does (mean over 200 random windows of 12 x 64; nats per character); the
   exact sliding-window validation bits per character is an extra column. Reference: 1.88 (nanoGPT README) and
   ~16,000 tokens/s for nanoGPT's ``train.py`` on this machine (the issue's measurement).
@@ -75,6 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", type=float, default=300.0, metavar="S",
                         help="training seconds per model in the lstm and backbones cases (default 300)")
     parser.add_argument("--seed", type=int, default=1337, help="random_state of the nanogpt case (default 1337)")
+    parser.add_argument("--positions", nargs="+", choices=("learned", "rotary"), default=["learned", "rotary"],
+                        help="position encodings of the nanogpt case: learned (as nanoGPT) and/or rotary")
     parser.add_argument("--torch-threads", type=int, default=None, metavar="N",
                         help="torch.set_num_threads(N) (default: torch's own default)")
 
@@ -136,12 +140,13 @@ def _flops_per_token(lm: Any) -> float:
     return 6 * n + 12 * c["n_layer"] * c["n_head"] * (c["n_embd"] // c["n_head"]) * c["block_size"]
 
 
-def run_nanogpt(train: str, val: str, quick: bool, state: dict[str, Any], seed: int = 1337) -> Comparison:
+def run_nanogpt(train: str, val: str, quick: bool, state: dict[str, Any], seed: int = 1337,
+                positions: str = "learned") -> Comparison:
     from genlab.neural import LanguageModel
 
     steps = 100 if quick else 2000
     lm = LanguageModel(backbone="transformer", tokenizer="char", n_layer=4, n_head=4, n_embd=128, block_size=64,
-                       dropout=0.0, bias=False, random_state=seed)
+                       dropout=0.0, bias=False, positions=positions, random_state=seed)
     lm.fit(train, validation_text=val, batch_size=12, max_steps=steps, learning_rate=1e-3, min_lr=1e-4,
            warmup_steps=100, lr_decay_steps=steps, eval_interval=steps, eval_batches=20)
     seconds = lm.training_["elapsed"]
@@ -150,10 +155,10 @@ def run_nanogpt(train: str, val: str, quick: bool, state: dict[str, Any], seed: 
     t = time.perf_counter()
     bpc = lm.bits_per_character(val[:20_000] if quick else val)
     score_s = time.perf_counter() - t
-    state["nanogpt"] = {"lm": lm, "tokens_per_second": tps}
+    state.setdefault("nanogpt", {"lm": lm, "tokens_per_second": tps})  # MFU: the first configuration run
     tokens = lm.training_["tokens"]
     comparison = Comparison(
-        case=f"nanoGPT CPU config, {steps} iters, seed {seed}",
+        case=f"nanoGPT CPU config, {positions} positions, {steps} iters, seed {seed}",
         genlab=_measurement("genlab", seconds, estimate),
         peer=_measurement("nanoGPT (published)", tokens / NANOGPT_TOKENS_PER_S, NANOGPT_VAL_LOSS),
         extras=[
@@ -302,7 +307,8 @@ def run(args: argparse.Namespace) -> list[BenchmarkReport]:
 
     if "nanogpt" in args.cases:
         report("nanogpt", "nanoGPT's CPU configuration on Tiny Shakespeare characters (90/10 split)",
-               "val loss (nats/char, nanoGPT estimate)", [run_nanogpt(train, val, args.quick, state, args.seed)],
+               "val loss (nats/char, nanoGPT estimate)",
+               [run_nanogpt(train, val, args.quick, state, args.seed, positions) for positions in args.positions],
                ["the reference column is nanoGPT's published loss and the tokens/s the issue measured for its "
                 "train.py on this machine (time = genlab's tokens / 16,000 tokens/s); nanoGPT was not run here",
                 "peak MiB is the process's maximum resident set size (torch allocations are not traced)"])

@@ -73,6 +73,21 @@ def test_incremental_steps_equal_full_forward(backbone, sizes):
     torch.testing.assert_close(last, full[:, -1], atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("backbone,sizes", [(b, {}) for b in BACKBONES] + [("transformer", {"positions": "rotary"})])
+def test_outputs_do_not_depend_on_later_tokens(backbone, sizes):
+    """Causality: changing the token at position j leaves the logits of every position before j unchanged."""
+    model = _small(backbone, **sizes).eval()
+    tokens = torch.randint(0, V, (1, 24), generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        reference, _ = model(tokens)
+        for j in range(1, 24):
+            changed = tokens.clone()
+            changed[0, j] = (changed[0, j] + 1) % V
+            logits, _ = model(changed)
+            torch.testing.assert_close(logits[:, :j], reference[:, :j], atol=1e-6, rtol=0)
+            assert not torch.allclose(logits[:, j], reference[:, j])  # position j itself does see its input
+
+
 @pytest.mark.parametrize("backbone", BACKBONES)
 def test_reorder_state_selects_rows(backbone):
     model = _small(backbone).eval()

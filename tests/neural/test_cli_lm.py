@@ -66,6 +66,16 @@ def test_fit_sample_score(tmp_path, corpus, text):
     assert result.stdout == "All:" + model.sample(40, prompt="All:", top_k=5, top_p=0.9, random_state=3) + "\n"
 
 
+def test_fit_with_rotary_positions(tmp_path, corpus):
+    out = tmp_path / "lm.genlab"
+    result = invoke("fit", "lm", corpus, *FAST, "--positions", "rotary", "--max-steps", 2, "--out", out)
+    assert result.exit_code == 0, result.output
+    model = genlab.load(out)
+    assert model.config_["positions"] == "rotary"
+    assert "wpe.weight" not in model.module_.state_dict()  # no learned position table (GPT-2's name)
+    assert_user_error(invoke("fit", "lm", corpus, *FAST, "--positions", "sinusoid", "--out", out), "--positions")
+
+
 def test_resume_continues_the_run(tmp_path, corpus):
     out = tmp_path / "lm.genlab"
     args = ("fit", "lm", corpus, "--backbone", "lstm", *FAST, "--out", out, "--eval-interval", 2)

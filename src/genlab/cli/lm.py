@@ -33,6 +33,11 @@ class Preset(str, enum.Enum):
     base = "base"
 
 
+class Positions(str, enum.Enum):
+    learned = "learned"
+    rotary = "rotary"
+
+
 class TokenizerKind(str, enum.Enum):
     char = "char"
     byte = "byte"
@@ -63,6 +68,10 @@ def fit_lm(
     n_hidden: Annotated[int | None, typer.Option("--n-hidden", min=1, help="RNN hidden units.")] = None,
     block_size: Annotated[int | None, typer.Option("--block-size", min=1, help="Training window (tokens).")] = None,
     dropout: Annotated[float | None, typer.Option("--dropout", min=0.0, max=0.99)] = None,
+    positions: Annotated[
+        Positions | None,
+        typer.Option("--positions", help="Transformer positions: learned (GPT-2) or rotary (RoFormer)."),
+    ] = None,
     val_fraction: Annotated[
         float, typer.Option("--val-fraction", min=0.0, max=0.5, help="Last part of the file held out (0: none).")
     ] = 0.1,
@@ -106,7 +115,7 @@ def fit_lm(
     model = LanguageModel(
         backbone=backbone.value, tokenizer=tokenizer.value, preset=preset.value, vocab_size=vocab_size,
         n_layer=n_layer, n_head=n_head, n_embd=n_embd, n_hidden=n_hidden, block_size=block_size, dropout=dropout,
-        device=device, random_state=seed,
+        positions=None if positions is None else positions.value, device=device, random_state=seed,
     )
     checkpoint_path = checkpoint if checkpoint is not None else out.with_name(out.name + ".ckpt")
     with warnings.catch_warnings(record=True) as caught, _naming(data):
