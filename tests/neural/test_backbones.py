@@ -55,8 +55,8 @@ def test_overfits_one_batch(backbone):
     assert loss.item() < 0.05
 
 
-@pytest.mark.parametrize("backbone,sizes", [(b, {}) for b in BACKBONES] + [("transformer", {"positions": "rotary"}),
-                                                                           ("lstm", {"tie_weights": True})])
+@pytest.mark.parametrize("backbone,sizes", [(b, {}) for b in BACKBONES]
+                         + [("transformer", {"positions": "learned"}), ("lstm", {"tie_weights": True})])
 def test_incremental_steps_equal_full_forward(backbone, sizes):
     """The KV cache (Transformer), hidden state (RNNs) and input queues (CNN) give the full forward's logits."""
     model = _small(backbone, **sizes).eval()
@@ -73,7 +73,7 @@ def test_incremental_steps_equal_full_forward(backbone, sizes):
     torch.testing.assert_close(last, full[:, -1], atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("backbone,sizes", [(b, {}) for b in BACKBONES] + [("transformer", {"positions": "rotary"})])
+@pytest.mark.parametrize("backbone,sizes", [(b, {}) for b in BACKBONES] + [("transformer", {"positions": "learned"})])
 def test_outputs_do_not_depend_on_later_tokens(backbone, sizes):
     """Causality: changing the token at position j leaves the logits of every position before j unchanged."""
     model = _small(backbone, **sizes).eval()
@@ -117,7 +117,8 @@ def test_cnn_receptive_field():
 
 
 def test_preset_parameter_counts_match_the_documentation():
-    expected = {("transformer", "small"): 810_112, ("lstm", "small"): 281_282, ("cnn", "small"): 310_722,
+    expected = {("transformer", "small"): 801_920, ("transformer", "base"): 10_673_280,
+                ("lstm", "small"): 281_282, ("cnn", "small"): 310_722,
                 ("gru", "tiny"): 33_538}
     for (backbone, preset), count in expected.items():
         assert build_backbone(make_config(backbone, 66, preset)).n_parameters() == count

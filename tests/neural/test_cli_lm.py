@@ -66,13 +66,17 @@ def test_fit_sample_score(tmp_path, corpus, text):
     assert result.stdout == "All:" + model.sample(40, prompt="All:", top_k=5, top_p=0.9, random_state=3) + "\n"
 
 
-def test_fit_with_rotary_positions(tmp_path, corpus):
+def test_positions_option(tmp_path, corpus):
     out = tmp_path / "lm.genlab"
-    result = invoke("fit", "lm", corpus, *FAST, "--positions", "rotary", "--max-steps", 2, "--out", out)
+    result = invoke("fit", "lm", corpus, *FAST, "--max-steps", 2, "--out", out)
     assert result.exit_code == 0, result.output
     model = genlab.load(out)
-    assert model.config_["positions"] == "rotary"
-    assert "wpe.weight" not in model.module_.state_dict()  # no learned position table (GPT-2's name)
+    assert model.config_["positions"] == "rotary"  # the default
+    assert "wpe.weight" not in model.module_.state_dict()  # no position table
+    result = invoke("fit", "lm", corpus, *FAST, "--positions", "learned", "--max-steps", 2, "--out", out)
+    assert result.exit_code == 0, result.output
+    model = genlab.load(out)
+    assert model.config_["positions"] == "learned" and "wpe.weight" in model.module_.state_dict()  # GPT-2's table
     assert_user_error(invoke("fit", "lm", corpus, *FAST, "--positions", "sinusoid", "--out", out), "--positions")
 
 
