@@ -86,7 +86,7 @@ def test_report_is_self_contained(text_file, tmp_path):
         (("--models", "markov,hmmm"), ("unknown model 'hmmm'", "markov", "transformer")),
         (("--models", "markov", "--budget", "soon"), ("budget must be a duration",)),
         (("--models", "markov", "--split", "1.5"), ("split must be a fraction",)),
-        (("--models", "markov", "--unit", "bpe"), ("unit must be one of char, byte, word",)),
+        (("--models", "markov", "--unit", "token"), ("unit must be one of char, byte, word, bpe; got 'token'",)),
     ],
 )
 def test_compare_user_errors(text_file, tmp_path, args, fragments):
@@ -96,7 +96,8 @@ def test_compare_user_errors(text_file, tmp_path, args, fragments):
 def test_compare_missing_data_and_empty_folder(tmp_path):
     assert_user_error(invoke("compare", tmp_path / "missing.txt", "--out", tmp_path / "o"), "does not exist")
     (tmp_path / "empty").mkdir()
-    assert_user_error(invoke("compare", tmp_path / "empty", "--out", tmp_path / "o"), "holds no .txt files")
+    assert_user_error(invoke("compare", tmp_path / "empty", "--out", tmp_path / "o"),
+                      "holds no .txt, .csv or image files")
     assert_user_error(invoke("report", tmp_path / "empty"), "holds no results.json")
 
 

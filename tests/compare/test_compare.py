@@ -85,7 +85,7 @@ def test_missing_data_is_a_data_error(tmp_path):
 
 def test_empty_folder_is_a_data_error(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DataError, match=r"the folder '.*empty' holds no .txt files"):
+    with pytest.raises(DataError, match=r"the folder '.*empty' holds no .txt, .csv or image files; put text in"):
         compare(tmp_path / "empty", "markov", budget="10s")
 
 
@@ -133,7 +133,7 @@ def test_word_unit_scores_words(text_file, small_text):
 def test_bad_split_and_unit(text_file):
     with pytest.raises(ParameterError, match="split must be a fraction strictly between 0 and 1"):
         load_dataset(text_file, split=1.0)
-    with pytest.raises(ParameterError, match="unit must be one of char, byte, word"):
+    with pytest.raises(ParameterError, match="unit must be one of char, byte, word, bpe; got 'token'"):
         load_dataset(text_file, unit="token")
 
 

@@ -16,7 +16,7 @@ def print_comparison(comparison: Any, console: Any) -> None:
     """The comparison as a rich table, best first (untrained models last)."""
     from rich.table import Table
 
-    from genlab.compare.report import format_table_rows, row_notes, table_headers
+    from genlab.compare.report import format_table_rows, latent_lines, row_notes, table_headers
 
     table = Table(title=f"{comparison.data}: held-out bits per {comparison.unit_name} "
                         f"({comparison.n_heldout_units:,} {comparison.unit_name}s, {comparison.n_chunks} chunks)")
@@ -31,12 +31,16 @@ def print_comparison(comparison: Any, console: Any) -> None:
     for row in comparison.rows:
         for note in row_notes(row):
             console.print(f"note: {row.spec}: {note}", markup=False, highlight=False)
+    for row in comparison.rows:  # what the latent states mean: HMM states, topics
+        for line in latent_lines(row):
+            console.print(line, markup=False, highlight=False)
 
 
 @app.command("compare")
 def compare_command(
-    data: Annotated[str, typer.Argument(help="A text file, a folder of .txt files, or a built-in name: pydoc (text), "
-                                             "digits (images).")],
+    data: Annotated[str, typer.Argument(help="A text file, a folder of .txt files, a .csv file or folder of .csv "
+                                             "files (series), a folder of PNG / JPEG images, or a built-in name: "
+                                             "pydoc (text), digits (images).")],
     models: Annotated[str | None, typer.Option(
         "--models", "-m", help="Comma-separated model specs, e.g. markov:order=5,hmm:states=32,lstm:preset=small "
                                "(default: a set for the data kind).")] = None,
@@ -45,8 +49,13 @@ def compare_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.html, plots, results.json and the "
                                                           "fitted models.")] = Path("report_dir"),
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split, the fits, the bootstrap, the samples.")] = 0,
-    unit: Annotated[str | None, typer.Option("--unit", help="Scoring unit of text: char (default), word or byte.")
-                    ] = None,
+    unit: Annotated[str | None, typer.Option(
+        "--unit", help="Scoring unit of text: char (default), word, byte or bpe (byte-level BPE learned on the "
+                       "training part; the table also gives bits per character).")] = None,
+    window: Annotated[int | None, typer.Option(
+        "--window", min=1, help="Series: time steps per held-out window (default 32).")] = None,
+    vocab_size: Annotated[int | None, typer.Option(
+        "--vocab-size", min=1, help="--unit bpe: BPE vocabulary size (default 1024).")] = None,
 ) -> None:
     """Fit several generative models on the same split and rank them by held-out bits per unit.
 
@@ -59,7 +68,7 @@ def compare_command(
 
     console = _console()
     result = compare(data, models, budget=budget, split=split, unit=unit, out_dir=out, random_state=seed,
-                     console=console)
+                     console=console, window=window, vocab_size=vocab_size)
     print_comparison(result, console)
     path = write_report(out, [result], title=f"genlab compare: {result.data}")
     typer.echo(f"report: {path}")

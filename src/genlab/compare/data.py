@@ -1,4 +1,4 @@
-"""Data for ``genlab compare``: load text or images, split them once, and cut the held-out part into fixed chunks.
+"""Data for ``genlab compare``: load text, series or images, split them once, cut the held-out part into chunks.
 
 Every model of a comparison sees the same :class:`Dataset`: the same training part and the same held-out chunks.
 The chunks are the unit of scoring (each is scored as an independent sequence that starts fresh) and of the
@@ -11,14 +11,42 @@ Text
     ``byte`` (UTF-8 bytes). The split is by position: the first ``split`` fraction of the units trains, the rest is
     held out, so no held-out text leaks into training through overlapping windows.
 
+    ``bpe``: byte-level BPE tokens (:class:`genlab.neural.tokenizers.BPETokenizer`, Hugging Face ``tokenizers``)
+    with a vocabulary learned on the *training* characters only (the first ``split`` fraction of the text). The
+    held-out text is cut into pieces of about 64 tokens (at token boundaries of its encoding) and each piece is
+    encoded on its own: those ids are the chunk, the ids every model scores (Markov chain and HMM take them as
+    symbols, the neural models re-encode the piece's text with the same tokenizer and get the same ids). Scores are
+    per token, and also per character of the same held-out text (:attr:`Dataset.chunk_chars`), the unit that
+    compares across tokenizers.
+
+Series
+    ``DATA`` is a ``.csv`` file or a folder of ``.csv`` files (sorted by name; each file one sequence, or several
+    when it has a ``sequence`` column). The first row names the columns. A column named ``sequence`` (or ``id``)
+    holds a sequence label: the rows of one label, in file order, form one sequence (labels are scoped to their
+    file). Every other column is a variable, one row per time step:
+
+    * numeric series: every value a finite number (no empty cells, NaN or inf); kind "series", D variables;
+    * symbol sequences: exactly one variable column, whose values are not all numbers; each value is a symbol.
+
+    The split is by whole sequences in file order (the first ``split`` fraction of them trains, at least one each
+    side); a single sequence is split by time instead. The held-out sequences are cut into windows of ``window``
+    time steps (default 32; the last window of a sequence may be shorter), each scored as an independent sequence
+    that starts fresh; the unit is the time step (a D-dimensional step is one unit).
+
 Images
-    ``DATA`` is ``digits``: scikit-learn's bundled 8x8 digits, 17 grey levels 0..16, 64 dimensions. The images are
-    shuffled with the seed and split; each held-out image is one chunk.
+    ``DATA`` is ``digits`` (scikit-learn's bundled 8x8 digits, 17 grey levels 0..16, 64 dimensions) or a folder of
+    PNG / JPEG images, directly in it or in class subfolders (:func:`genlab.images.data.load_image_folder`; read
+    as 8-bit grey levels 0..255, all of one size; needs Pillow). The images are shuffled with the seed and split;
+    each held-out image is one chunk, scored in bits per dimension of its uniformly dequantised grey levels (the
+    noise drawn once, so every model scores the same values).
+
+A folder is text when it holds ``.txt`` files, else series when it holds ``.csv`` files, else images.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 from dataclasses import dataclass, field
@@ -29,11 +57,17 @@ import numpy as np
 
 from genlab.errors import DataError, ParameterError
 
-__all__ = ["BUILTIN_DATA", "TEXT_UNITS", "Dataset", "load_dataset"]
+__all__ = ["BUILTIN_DATA", "SERIES_WINDOW", "TEXT_UNITS", "Dataset", "load_dataset"]
 
 #: Scoring units of text and the chunk length (in units) of each: long enough that the start of a chunk, where
 #: every model has no context, is a small part of it; short enough to give many chunks to bootstrap over.
-TEXT_UNITS = {"char": 256, "byte": 256, "word": 64}
+TEXT_UNITS = {"char": 256, "byte": 256, "word": 64, "bpe": 64}
+#: Time steps per held-out window of series data (the default of ``window``).
+SERIES_WINDOW = 32
+#: The BPE vocabulary size of ``unit="bpe"`` (the default of ``vocab_size``).
+BPE_VOCAB_SIZE = 1024
+#: Column names that label the sequence of each row in a series CSV.
+SEQUENCE_COLUMNS = ("sequence", "id")
 #: Built-in data names and what they are.
 BUILTIN_DATA = {
     "pydoc": "the Python reference documentation text in CPython's pydoc_data.topics (text)",
@@ -50,20 +84,32 @@ class Dataset:
     ----------
     name : str
         Where the data came from (a path or a built-in name).
-    kind : {"text", "image"}
-    unit : {"char", "word", "byte", "dimension"}
+    kind : {"text", "image", "series"}
+    unit : {"char", "word", "byte", "bpe", "dimension", "step"}
         What one scoring unit is.
-    train : str, bytes, list of str, or ndarray of shape (n_train, 64)
-        The training part, in the unit's form: a ``str`` (char), ``bytes`` (byte), a list of words (word), or the
-        grey levels of the training images (image).
+    train : str, bytes, list, or ndarray of shape (n_train, 64)
+        The training part, in the unit's form: a ``str`` (char), ``bytes`` (byte), a list of words (word), a list
+        of token ids (bpe), the grey levels of the training images (image), or the training sequences (series: a
+        list of arrays (T_i, D), or of lists of symbols).
     chunks : list
-        The held-out chunks, each in the same form as ``train`` (image chunks: arrays of shape (1, 64)).
+        The held-out chunks, each in the same form as ``train`` (image chunks: arrays of shape (1, 64); series
+        chunks: one window, an array (w, D) or a list of w symbols).
     chunk_units : ndarray of shape (n_chunks,)
         Scoring units in each chunk: the denominators of the honest score.
     image_shape : tuple of int or None
         (8, 8) for images.
     n_levels : int or None
         Grey levels of the images (17 for digits: values 0..16).
+    chunk_chars : ndarray of shape (n_chunks,) or None
+        ``bpe``: characters of each chunk's text (the denominators of bits per character).
+    tokenizer : BPETokenizer or None
+        ``bpe``: the tokenizer learned on the training text.
+    variables : list of str or None
+        Series: the variable (column) names.
+    categorical : bool
+        Series: True for symbol sequences, False for numeric series.
+    window : int or None
+        Series: time steps per held-out window.
     """
 
     name: str
@@ -75,6 +121,21 @@ class Dataset:
     image_shape: tuple[int, int] | None = None
     n_levels: int | None = None
     notes: list[str] = field(default_factory=list)
+    chunk_chars: np.ndarray | None = None
+    tokenizer: Any = None
+    variables: list[str] | None = None
+    categorical: bool = False
+    window: int | None = None
+
+    @property
+    def kind_key(self) -> str:
+        """What a model must handle: "text", "image", "series" (numeric) or "symbols" (symbol sequences)."""
+        return "symbols" if self.kind == "series" and self.categorical else self.kind
+
+    @property
+    def n_heldout_chars(self) -> int | None:
+        """``bpe``: characters of the held-out text (the denominator of bits per character); None otherwise."""
+        return None if self.chunk_chars is None else int(self.chunk_chars.sum())
 
     @property
     def n_heldout_units(self) -> int:
@@ -85,6 +146,8 @@ class Dataset:
     def n_train_units(self) -> int:
         if self.kind == "image":
             return int(np.asarray(self.train).size)
+        if self.kind == "series":
+            return sum(len(seq) for seq in self.train)
         return len(self.train)
 
     def units_fingerprint(self) -> str:
@@ -96,22 +159,47 @@ class Dataset:
             elif isinstance(chunk, bytes):
                 digest.update(chunk)
             elif isinstance(chunk, np.ndarray):
+                digest.update(repr(chunk.shape).encode("ascii"))
                 digest.update(np.ascontiguousarray(chunk, dtype=np.float64).tobytes())
-            else:
-                digest.update("\x00".join(chunk).encode("utf-8"))
+            else:  # words, symbols or token ids
+                digest.update("\x00".join(map(str, chunk)).encode("utf-8"))
             digest.update(b"\xff\xfe|chunk|")
         return digest.hexdigest()
 
+    def render(self, units: Any) -> str:
+        """A list (or str / bytes) of units as readable text; ``None`` stands for an unknown unit (``<unk>``).
+
+        Characters are joined, bytes and BPE ids decoded (invalid UTF-8 shown as U+FFFD), words and symbols joined
+        by spaces.
+        """
+        if isinstance(units, str | bytes) and self.unit in ("char", "byte"):
+            return units if isinstance(units, str) else units.decode("utf-8", errors="replace")
+        if self.unit == "char":
+            return "".join("\ufffd" if u is None else u for u in units)
+        if self.unit == "byte":
+            return bytes(ord("?") if u is None else u for u in units).decode("utf-8", errors="replace")
+        if self.unit == "bpe":
+            # an unknown id (None) breaks the text where it stands: decode the runs between them
+            runs: list[list[int]] = [[]]
+            for u in units:
+                if u is None:
+                    runs.append([])
+                else:
+                    runs[-1].append(int(u))
+            return "\ufffd".join(self.tokenizer.decode(run) for run in runs)
+        return " ".join("<unk>" if u is None else str(u) for u in units)
+
     def chunk_text(self, chunk: Any) -> str:
-        """A held-out or training piece as readable text (bytes decoded with replacement, words joined by spaces)."""
-        if isinstance(chunk, bytes):
-            return chunk.decode("utf-8", errors="replace")
-        if isinstance(chunk, list):
-            return " ".join(chunk)
-        return str(chunk)
+        """A held-out or training piece of text or symbols as readable text (:meth:`render`)."""
+        return self.render(chunk)
 
     def train_chunks(self) -> list[Any]:
-        """The training part cut into pieces of the held-out chunk length (for models that fit on sequences)."""
+        """The training part cut into pieces of the held-out chunk length (for models that fit on sequences).
+
+        Series: every training sequence cut into windows of ``window`` steps (the last of each may be shorter).
+        """
+        if self.kind == "series":
+            return [piece for seq in self.train for piece in _cut(seq, self.window, self.unit)]
         size = TEXT_UNITS[self.unit]
         return _cut(self.train, size, self.unit)
 
@@ -127,13 +215,16 @@ def _read_text(source: str) -> tuple[str, str]:
     path = Path(source)
     if not path.exists():
         raise DataError(
-            f"DATA {source!r} does not exist; give a text file, a folder of .txt files, or a built-in name "
-            f"({', '.join(BUILTIN_DATA)})."
+            f"DATA {source!r} does not exist; give a text file, a folder of .txt files, a .csv file or folder of "
+            f".csv files (series), or a built-in name ({', '.join(BUILTIN_DATA)})."
         )
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".txt")
+        files = _files(path, ".txt")
         if not files:
-            raise DataError(f"the folder {source!r} holds no .txt files; put the text in files ending in .txt.")
+            raise DataError(
+                f"the folder {source!r} holds no .txt, .csv or image files; put text in files ending in .txt, series "
+                "in files ending in .csv, or PNG / JPEG images in it."
+            )
         texts = [_read_file(p) for p in files]
     else:
         texts = [_read_file(path)]
@@ -168,10 +259,16 @@ def _cut(units: Any, size: int, unit: str) -> list[Any]:
     return pieces
 
 
-def _text_dataset(source: str, unit: str, split: float, max_chars: int | None) -> Dataset:
+def _files(folder: Path, suffix: str) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == suffix)
+
+
+def _text_dataset(source: str, unit: str, split: float, max_chars: int | None, vocab_size: int | None) -> Dataset:
     text, name = _read_text(source)
     if max_chars is not None:
         text = text[:max_chars]
+    if unit == "bpe":
+        return _bpe_dataset(text, name, split, vocab_size)
     if unit == "char":
         units: Any = text
     elif unit == "byte":
@@ -194,39 +291,235 @@ def _text_dataset(source: str, unit: str, split: float, max_chars: int | None) -
                    chunk_units=np.array([len(c) for c in chunks], dtype=np.int64))
 
 
-def _digits_dataset(split: float, random_state: int) -> Dataset:
-    from sklearn.datasets import load_digits
+def _bpe_dataset(text: str, name: str, split: float, vocab_size: int | None) -> Dataset:
+    """Byte-level BPE learned on the training characters; held-out pieces of about 64 tokens (module notes)."""
+    try:
+        from tokenizers import Tokenizer as HFTokenizer
+    except ImportError:
+        raise DataError(
+            "--unit bpe needs the Hugging Face tokenizers package, which is not installed: "
+            "pip install 'genlab[neural]' (or use --unit char, word or byte)."
+        ) from None
+    from genlab.neural.tokenizers import BPETokenizer
 
-    images = load_digits().data.astype(np.float64)  # (1797, 64), integers 0..16
+    size = BPE_VOCAB_SIZE if vocab_size is None else vocab_size
+    n = len(text)
+    cut = round(split * n)
+    if cut < 1 or n - cut < 1:
+        raise DataError(
+            f"DATA {name!r} has {n} characters: too few to hold out {1 - split:.0%} and train on the rest; "
+            "give more text or another --split."
+        )
+    train_text, heldout = text[:cut], text[cut:]
+    tokenizer = BPETokenizer.train([train_text], vocab_size=size)
+    # cut points: the start of every 64th token of the held-out encoding (character offsets, data-determined)
+    offsets = HFTokenizer.from_str(tokenizer.spec).encode(heldout).offsets
+    step = TEXT_UNITS["bpe"]
+    cuts = sorted({offsets[i][0] for i in range(step, len(offsets), step)} - {0})
+    bounds = [0, *[c for c in cuts if 0 < c < len(heldout)], len(heldout)]
+    pieces = [heldout[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+    chunks = [tokenizer.encode(piece) for piece in pieces]
+    return Dataset(name=name, kind="text", unit="bpe", train=tokenizer.encode(train_text), chunks=chunks,
+                   chunk_units=np.array([len(c) for c in chunks], dtype=np.int64),
+                   chunk_chars=np.array([len(p) for p in pieces], dtype=np.int64), tokenizer=tokenizer)
+
+
+def _parse_number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _read_series_file(path: Path) -> tuple[list[str], list[list[Any]]]:
+    """Variable names and the sequences (each a list of rows of raw cell strings) of one series CSV."""
+    import csv
+
+    display = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{display!r} is not UTF-8 text (byte {exc.start}); convert it to UTF-8.") from None
+    except csv.Error as exc:
+        raise DataError(f"{display!r} is not a readable CSV file ({exc}).") from None
+    if len(rows) < 2:
+        raise DataError(
+            f"the series file {display!r} has no data rows; give a header row naming the columns, then one row per "
+            "time step."
+        )
+    header = [cell.strip() for cell in rows[0]]
+    id_columns = [i for i, h in enumerate(header) if h.lower() in SEQUENCE_COLUMNS]
+    if len(id_columns) > 1:
+        raise DataError(f"{display!r} has {len(id_columns)} sequence-label columns; give one column named sequence.")
+    if any(not h for h in header):
+        raise DataError(f"{display!r}: column {header.index('') + 1} of the header row has no name; name every column.")
+    value_columns = [i for i in range(len(header)) if i not in id_columns]
+    if not value_columns:
+        raise DataError(f"{display!r} has no value columns besides the sequence label; add one column per variable.")
+    groups: dict[str, list[list[str]]] = {}
+    for r, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DataError(
+                f"{display!r} row {r} has {len(row)} cells but the header names {len(header)} columns; give every "
+                "row one cell per column."
+            )
+        label = row[id_columns[0]].strip() if id_columns else ""
+        cells = [row[i].strip() for i in value_columns]
+        for j, cell in enumerate(cells):
+            if not cell:
+                raise DataError(
+                    f"{display!r} row {r}, column {header[value_columns[j]]!r} is empty; series need a value at every "
+                    "time step (fill the gap or drop the row)."
+                )
+        groups.setdefault(label, []).append([r, *cells])
+    return [header[i] for i in value_columns], list(groups.values())
+
+
+def _series_sequences(source: str) -> tuple[list[str], list[Any], bool, str]:
+    """Variables, sequences (arrays (T, D) or lists of symbols), whether categorical, and the display name."""
+    path = Path(source)
+    files = _files(path, ".csv") if path.is_dir() else [path]
+    variables: list[str] | None = None
+    raw: list[tuple[Path, list[list[str]]]] = []
+    for file in files:
+        names, groups = _read_series_file(file)
+        if variables is None:
+            variables = names
+        elif names != variables:
+            raise DataError(
+                f"{os.fspath(file)!r} has the variables {names} but {os.fspath(files[0])!r} has {variables}; every "
+                "file of a series folder needs the same columns."
+            )
+        raw.extend((file, g) for g in groups)
+    assert variables is not None  # a folder without .csv files never gets here
+    numbers = [[[_parse_number(c) for c in row[1:]] for row in group] for _, group in raw]
+    all_numeric = all(v is not None for seq in numbers for row in seq for v in row)
+    if not all_numeric:
+        if len(variables) == 1:  # one column of symbols
+            return variables, [[row[1] for row in group] for _, group in raw], True, os.fspath(path)
+        for (file, group), seq in zip(raw, numbers, strict=True):
+            for row, values in zip(group, seq, strict=True):
+                for j, value in enumerate(values):
+                    if value is None:
+                        raise DataError(
+                            f"{os.fspath(file)!r} row {row[0]}, column {variables[j]!r} holds {row[j + 1]!r}, not a "
+                            "number; a series CSV holds numbers in every variable column (or exactly one column of "
+                            "symbols)."
+                        )
+    sequences = []
+    for (file, group), seq in zip(raw, numbers, strict=True):
+        array = np.array(seq, dtype=np.float64)
+        bad = ~np.isfinite(array)
+        if bad.any():
+            i, j = (int(k) for k in np.argwhere(bad)[0])
+            raise DataError(
+                f"{os.fspath(file)!r} row {group[i][0]}, column {variables[j]!r} is {group[i][j + 1]!r}; series need a "
+                "finite number at every time step (fill the gap or drop the row)."
+            )
+        sequences.append(array)
+    return variables, sequences, False, os.fspath(path)
+
+
+def _series_dataset(source: str, split: float, window: int) -> Dataset:
+    variables, sequences, categorical, name = _series_sequences(source)
+    if len(sequences) >= 2:
+        n_train = min(max(round(split * len(sequences)), 1), len(sequences) - 1)
+        train, heldout = sequences[:n_train], sequences[n_train:]
+    else:
+        (seq,) = sequences
+        cut = round(split * len(seq))
+        if cut < 2 or len(seq) - cut < 1:
+            raise DataError(
+                f"DATA {source!r} is one sequence of {len(seq)} time steps: too few to hold out {1 - split:.0%} and "
+                "train on the rest; give more steps, several sequences, or another --split."
+            )
+        train, heldout = [seq[:cut]], [seq[cut:]]
+    chunks = [piece for seq in heldout for piece in _cut(seq, window, "step")]
+    return Dataset(name=name, kind="series", unit="step", train=train, chunks=chunks,
+                   chunk_units=np.array([len(c) for c in chunks], dtype=np.int64), variables=variables,
+                   categorical=categorical, window=window)
+
+
+def _is_series(source: str) -> bool:
+    path = Path(source)
+    if path.is_file():
+        return path.suffix.lower() == ".csv"
+    return path.is_dir() and not _files(path, ".txt") and bool(_files(path, ".csv"))
+
+
+def _image_dataset(images: np.ndarray, name: str, shape: tuple[int, int], n_levels: int, split: float,
+                   random_state: int) -> Dataset:
+    """Shuffle ``images`` (N, D) of grey levels with the seed, split, and dequantise the held-out ones once."""
     order = np.random.default_rng(random_state).permutation(images.shape[0])
     cut = round(split * images.shape[0])
     if cut < 2 or images.shape[0] - cut < 1:
-        raise DataError(f"--split {split} leaves too few digits to train on or to hold out; use e.g. 0.8.")
+        raise DataError(
+            f"{name!r} has {images.shape[0]} images: --split {split} leaves too few to train on (2 at least) or to "
+            "hold out (1 at least); give more images or e.g. --split 0.8."
+        )
     train, heldout = images[order[:cut]], images[order[cut:]]
     # uniform dequantisation of the held-out pixels, drawn once here so that every model scores the same values
     heldout = heldout + np.random.default_rng([random_state, 1]).random(heldout.shape)
     chunks = [row[None, :] for row in heldout]
-    return Dataset(name="digits", kind="image", unit="dimension", train=train, chunks=chunks,
-                   chunk_units=np.full(len(chunks), images.shape[1], dtype=np.int64), image_shape=(8, 8),
-                   n_levels=17)
+    return Dataset(name=name, kind="image", unit="dimension", train=train, chunks=chunks,
+                   chunk_units=np.full(len(chunks), images.shape[1], dtype=np.int64), image_shape=shape,
+                   n_levels=n_levels)
+
+
+def _digits_dataset(split: float, random_state: int) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    images = load_digits().data.astype(np.float64)  # (1797, 64), integers 0..16
+    return _image_dataset(images, "digits", (8, 8), 17, split, random_state)
+
+
+def _image_folder_dataset(source: str, split: float, random_state: int) -> Dataset:
+    try:
+        from genlab.images.data import load_image_folder
+
+        images, _, _ = load_image_folder(source, mode="L")  # (N, 1, H, W), levels 0..255
+    except ImportError as exc:
+        raise DataError(
+            f"reading an image folder needs Pillow ({exc}): pip install 'genlab[images]'."
+        ) from None
+    n, _, height, width = images.shape
+    return _image_dataset(images.reshape(n, height * width).astype(np.float64), os.fspath(Path(source)),
+                          (height, width), 256, split, random_state)
+
+
+def _is_image_folder(source: str) -> bool:
+    """A folder without .txt or .csv files, holding PNG / JPEG files directly or in subfolders."""
+    path = Path(source)
+    if not path.is_dir() or _files(path, ".txt") or _files(path, ".csv"):
+        return False
+    suffixes = (".png", ".jpg", ".jpeg")
+    folders = [path, *(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))]
+    return any(f.is_file() and f.suffix.lower() in suffixes for folder in folders for f in folder.iterdir())
 
 
 def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, split: float = 0.9,
-                 random_state: int = 0, max_chars: int | None = None) -> Dataset:
+                 random_state: int = 0, max_chars: int | None = None, vocab_size: int | None = None,
+                 window: int | None = None) -> Dataset:
     """Load and split the data of a comparison.
 
     Parameters
     ----------
     source : str or path-like
-        A text file, a folder of ``.txt`` files, or a built-in name (``pydoc``, ``digits``).
-    unit : {"char", "word", "byte"}, optional
-        Scoring unit of text (default ``char``); images are always scored per dimension.
+        A text file, a folder of ``.txt`` files, a ``.csv`` file or a folder of ``.csv`` files (series), a folder
+        of PNG / JPEG images, or a built-in name (``pydoc``, ``digits``); see the module notes for each.
+    unit : {"char", "word", "byte", "bpe"}, optional
+        Scoring unit of text (default ``char``); images are always scored per dimension, series per time step.
     split : float, default=0.9
         Fraction of the data used for training, in (0, 1); the rest is held out.
     random_state : int, default=0
-        Seeds the shuffle of image data (text is split by position).
+        Seeds the shuffle and the held-out dequantisation of images (text and series are split by position).
     max_chars : int, optional
         Use only the first ``max_chars`` characters of a text (for quick runs).
+    vocab_size : int, optional
+        ``unit="bpe"``: the BPE vocabulary size (default 1024, at least 257).
+    window : int, optional
+        Series: time steps per held-out window (default 32).
 
     Returns
     -------
@@ -235,9 +528,10 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
     Raises
     ------
     DataError
-        A missing path, an empty folder or file, or too little data for the split.
+        A missing path, an empty folder or file, a bad series CSV (empty cell, NaN, a non-number), too little data
+        for the split, or ``unit="bpe"`` without the ``tokenizers`` package.
     ParameterError
-        A bad ``unit`` or ``split``.
+        A bad ``unit``, ``split``, ``vocab_size`` or ``window``.
     """
     if not isinstance(split, float | int) or isinstance(split, bool) or not 0.0 < float(split) < 1.0:
         raise ParameterError(f"split must be a fraction strictly between 0 and 1 (e.g. 0.9); got {split!r}.")
@@ -246,9 +540,26 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
         if unit not in (None, "dimension"):
             raise ParameterError(f"--unit {unit} is for text; images are scored in bits per dimension.")
         return _digits_dataset(float(split), random_state)
+    if source not in BUILTIN_DATA and _is_image_folder(source):
+        if unit not in (None, "dimension"):
+            raise ParameterError(f"--unit {unit} is for text; images are scored in bits per dimension.")
+        return _image_folder_dataset(source, float(split), random_state)
+    if source not in BUILTIN_DATA and _is_series(source):
+        if unit not in (None, "step"):
+            raise ParameterError(f"--unit {unit} is for text; series are scored in bits per time step.")
+        if window is None:
+            window = SERIES_WINDOW
+        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+            raise ParameterError(f"window must be an integer >= 1 (time steps per held-out window); got {window!r}.")
+        return _series_dataset(source, float(split), window)
     unit = "char" if unit is None else unit
     if unit not in TEXT_UNITS:
         raise ParameterError(f"unit must be one of {', '.join(TEXT_UNITS)}; got {unit!r}.")
     if max_chars is not None and (isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 2):
         raise ParameterError(f"max_chars must be None or an integer >= 2; got {max_chars!r}.")
-    return _text_dataset(source, unit, float(split), max_chars)
+    if vocab_size is not None and (isinstance(vocab_size, bool) or not isinstance(vocab_size, int)
+                                   or vocab_size < 257):
+        raise ParameterError(
+            f"vocab_size must be an integer >= 257 (the 256 bytes and at least one merge); got {vocab_size!r}."
+        )
+    return _text_dataset(source, unit, float(split), max_chars, vocab_size)

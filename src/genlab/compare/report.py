@@ -3,7 +3,8 @@
 The page has no external resources - no scripts, fonts or style sheets - so it opens offline. Each plot is drawn
 with matplotlib's Agg canvas (no pyplot state, no display), embedded as a base64 PNG ``data:`` URI and also
 written as a PNG file next to the report. Sections per comparison: the table, held-out bits with confidence
-intervals, learning curves, samples side by side (text snippets or image grids), and the latent states of HMMs.
+intervals, learning curves, samples side by side (text snippets, image grids, or line plots of sampled against
+real series windows), and the latent states of HMMs and the topics of topic models.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 import os
 import re
 from typing import Any
@@ -19,7 +21,7 @@ import numpy as np
 
 from genlab.compare.runner import Comparison
 
-__all__ = ["format_table_rows", "row_notes", "table_headers", "write_report"]
+__all__ = ["format_table_rows", "latent_lines", "latent_title", "row_notes", "table_headers", "write_report"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1200px;color:#222;
@@ -41,23 +43,29 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 def format_table_rows(comparison: Comparison) -> list[list[str]]:
     """The comparison table as text cells (also what the terminal table shows).
 
-    Columns: model, parameters, held-out bits per unit [95% CI], difference to the best [95% CI], fit seconds,
-    sampling speed (units per second); a model not trained has "not trained" in the bits column (the reason is in
-    :func:`row_notes`).
+    Columns: model, parameters, held-out bits per unit [95% CI], for BPE tokens also bits per character [95% CI]
+    (the same log-probability over the held-out characters), for series also nats per time step, difference to
+    the best [95% CI] (bits per unit), fit seconds, sampling speed (units per second); a model not trained has "not
+    trained" in the bits column (the reason is in :func:`row_notes`).
     """
+    per_char = comparison.unit == "bpe"
+    nats = comparison.kind == "series"
     rows = []
     for row in comparison.rows:
         if row.trained:
-            rows.append([
-                row.spec,
-                f"{row.n_parameters:,}",
-                f"{row.bits_per_unit:.3f} [{row.ci[0]:.3f}, {row.ci[1]:.3f}]",
+            cells = [row.spec, f"{row.n_parameters:,}", f"{row.bits_per_unit:.3f} [{row.ci[0]:.3f}, {row.ci[1]:.3f}]"]
+            if per_char:
+                cells.append(f"{row.bits_per_char:.3f} [{row.char_ci[0]:.3f}, {row.char_ci[1]:.3f}]")
+            if nats:
+                cells.append(f"{row.bits_per_unit * math.log(2.0):.3f}")
+            cells += [
                 f"{row.diff_to_best:+.3f} [{row.diff_ci[0]:+.3f}, {row.diff_ci[1]:+.3f}]",
                 f"{row.fit_seconds:.1f}",
                 f"{row.sample_units_per_second:,.0f}",
-            ])
+            ]
         else:
-            rows.append([row.spec, "-", "not trained", "-", f"{row.fit_seconds:.1f}", "-"])
+            cells = [row.spec, "-", "not trained"] + ["-"] * (per_char + nats) + ["-", f"{row.fit_seconds:.1f}", "-"]
+        rows.append(cells)
     return rows
 
 
@@ -68,8 +76,40 @@ def row_notes(row: Any) -> list[str]:
 
 def table_headers(comparison: Comparison) -> list[str]:
     unit = comparison.unit_name
-    return ["model", "parameters", f"bits / {unit} [95% CI]", "difference to best [95% CI]", "fit s",
+    extra = []
+    if comparison.unit == "bpe":
+        extra.append("bits / character [95% CI]")
+    if comparison.kind == "series":
+        extra.append(f"nats / {unit}")
+    return ["model", "parameters", f"bits / {unit} [95% CI]", *extra, "difference to best [95% CI]", "fit s",
             f"sampling {unit}s / s"]
+
+
+def latent_title(row: Any) -> str:
+    """What the latent summary of a row lists (topics or states, and what is shown of each)."""
+    if row.family == "lda":
+        return "Topics by their share of the training words, with their most probable words"
+    if row.latent and "summary" in row.latent[0]:
+        return "States by stationary occupancy, with each state's emission mean \u00b1 standard deviation"
+    return "States by stationary occupancy, with the units each emits most"
+
+
+def latent_lines(row: Any, n_top: int = 8) -> list[str]:
+    """The latent summary of a row as plain lines for the terminal (empty for a model without latent states).
+
+    Each line: ``topic K (share): w1 w2 ...`` or ``state K (occupancy): units / means``.
+    """
+    if not row.trained or not row.latent:
+        return []
+    name = "topic" if row.family == "lda" else "state"
+    lines = [f"{row.spec}: {latent_title(row).lower()}"]
+    for entry in row.latent:
+        if "top" in entry:
+            shown = "  ".join(_visible(u) for u, _ in entry["top"][:n_top])
+        else:
+            shown = entry["summary"]
+        lines.append(f"  {name} {entry['state']} ({entry['occupancy']:.3f}): {shown}")
+    return lines
 
 
 def _figure(width: float, height: float) -> Any:
@@ -146,6 +186,27 @@ def _curves_png(comparison: Comparison, path: str) -> str | None:
     return _png(fig, path)
 
 
+def _series_png(comparison: Comparison, row: Any, path: str) -> str:
+    """Sampled windows of one model (colour) over the real held-out windows (grey), one panel per variable."""
+    variables = list(comparison.variables or [])[:3]
+    fig = _figure(4.2, 0.4 + 1.5 * len(variables))
+    real = [np.asarray(w, dtype=float) for w in (comparison.real_series or [])]
+    drawn = [np.asarray(w, dtype=float) for w in row.sample["series"]]
+    for j, name in enumerate(variables):
+        ax = fig.add_subplot(len(variables), 1, j + 1)
+        for i, window in enumerate(real):
+            ax.plot(window[:, j], color="0.6", lw=1, label="real (held out)" if i == 0 else None)
+        for i, window in enumerate(drawn):
+            ax.plot(window[:, j], color=f"C{i}", lw=1.2, label="sampled" if i == 0 else None)
+        ax.set_ylabel(name, fontsize=8)
+        ax.tick_params(labelsize=7)
+        if j == 0:
+            ax.set_title(row.spec, fontsize=9)
+            ax.legend(fontsize=7, loc="upper right")
+    ax.set_xlabel("time step in window", fontsize=8)
+    return _png(fig, path)
+
+
 def _visible(text: str) -> str:
     return text.replace(" ", "\u2423").replace("\n", "\u23ce").replace("\t", "\u21e5")
 
@@ -166,7 +227,8 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
     for i, (row, cells) in enumerate(zip(comparison.rows, format_table_rows(comparison), strict=True)):
         cells = [*cells, "; ".join(row_notes(row))]
         klass = " class='best'" if i == 0 and comparison.rows[0].trained else ""
-        tds = "".join(f"<td class='{'l' if j in (0, 6) else ''}'>{esc(c)}</td>" for j, c in enumerate(cells))
+        last = len(cells) - 1
+        tds = "".join(f"<td class='{'l' if j in (0, last) else ''}'>{esc(c)}</td>" for j, c in enumerate(cells))
         parts.append(f"<tr{klass}>{tds}</tr>")
     parts.append("</table>")
     try:
@@ -183,7 +245,7 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
             if uri is not None:
                 parts.append(f"<h3>{title}</h3><img alt='{esc(title)}' src='{uri}'>")
     parts.append("<h3>Samples</h3><div class='samples'>")
-    if comparison.kind == "text":
+    if comparison.kind == "text" or comparison.categorical:
         parts.append(f"<figure><figcaption>held-out text (real)</figcaption><pre>{esc(comparison.heldout_example)}"
                      "</pre></figure>")
     elif plots and comparison.real_images:
@@ -196,6 +258,11 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
         if "text" in row.sample:
             parts.append(f"<figure><figcaption>{esc(row.spec)}</figcaption><pre>{esc(row.sample['text'])}</pre>"
                          "</figure>")
+        elif plots and "series" in row.sample:
+            safe = re.sub(r"[^A-Za-z0-9]+", "_", row.spec)
+            uri = _series_png(comparison, row, os.path.join(out_dir, f"{stem}_series_{j}_{safe}.png"))
+            parts.append(f"<figure><figcaption>{esc(row.spec)}</figcaption><img alt='{esc(row.spec)} samples' "
+                         f"src='{uri}'></figure>")
         elif plots and "images" in row.sample:
             safe = re.sub(r"[^A-Za-z0-9]+", "_", row.spec)
             uri = _grid_png(row.sample["images"], comparison, row.spec,
@@ -205,12 +272,18 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
     parts.append("</div>")
     for row in comparison.rows:
         if row.trained and row.latent:
-            parts.append(f"<h3>Latent states of {esc(row.spec)}</h3><p class='note'>States by stationary "
-                         "occupancy, with the units each emits most (\u2423 space, \u23ce newline).</p>")
-            parts.append("<table><tr><th>state</th><th>occupancy</th><th class='l'>most probable units "
-                         "(probability)</th></tr>")
+            topics = row.family == "lda"
+            what, share = ("Topics", "share of words") if topics else ("Latent states", "occupancy")
+            legend = " (\u2423 space, \u23ce newline)" if "top" in row.latent[0] else ""
+            parts.append(f"<h3>{what} of {esc(row.spec)}</h3><p class='note'>{esc(latent_title(row))}{legend}.</p>")
+            shown = "emission mean \u00b1 sd" if "summary" in row.latent[0] else "most probable units (probability)"
+            parts.append(f"<table><tr><th>{'topic' if topics else 'state'}</th><th>{share}</th>"
+                         f"<th class='l'>{shown}</th></tr>")
             for state in row.latent:
-                top = ", ".join(f"<code>{esc(_visible(u))}</code> {p:.2f}" for u, p in state["top"])
+                if "top" in state:
+                    top = ", ".join(f"<code>{esc(_visible(u))}</code> {p:.2f}" for u, p in state["top"])
+                else:
+                    top = esc(state["summary"])
                 parts.append(f"<tr><td>{state['state']}</td><td>{state['occupancy']:.3f}</td>"
                              f"<td class='l'>{top}</td></tr>")
             parts.append("</table>")

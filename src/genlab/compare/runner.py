@@ -32,7 +32,8 @@ __all__ = ["Comparison", "ModelResult", "compare", "parse_budget"]
 
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|h|m|s)?")
 _SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, None: 1.0}
-UNIT_NAMES = {"char": "character", "word": "word", "byte": "byte", "dimension": "dimension"}
+UNIT_NAMES = {"char": "character", "word": "word", "byte": "byte", "bpe": "token", "dimension": "dimension",
+              "step": "time step"}
 
 
 def parse_budget(value: str | float | int) -> float:
@@ -70,6 +71,8 @@ class ModelResult:
     n_parameters: int | None = None
     bits_per_unit: float | None = None
     ci: tuple[float, float] | None = None
+    bits_per_char: float | None = None  # BPE text: the same log-probability over the held-out characters
+    char_ci: tuple[float, float] | None = None
     diff_to_best: float | None = None
     diff_ci: tuple[float, float] | None = None
     fit_seconds: float = 0.0
@@ -113,10 +116,18 @@ class Comparison:
     image_shape: tuple[int, int] | None = None
     n_levels: int | None = None
     real_images: list[list[int]] | None = None
+    n_heldout_chars: int | None = None
+    variables: list[str] | None = None
+    categorical: bool = False
+    real_series: list[list[list[float]]] | None = None
 
     @property
     def unit_name(self) -> str:
         return UNIT_NAMES[self.unit]
+
+    @property
+    def unit_plural(self) -> str:
+        return self.unit_name + "s"
 
     def to_json(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "rows"}
@@ -128,7 +139,7 @@ class Comparison:
         rows = []
         for row in data["rows"]:
             row = dict(row)
-            for key in ("ci", "diff_ci"):
+            for key in ("ci", "diff_ci", "char_ci"):
                 if row.get(key) is not None:
                     row[key] = tuple(row[key])
             row["history"] = [tuple(h) for h in row.get("history", [])]
@@ -158,21 +169,24 @@ def compare(
     random_state: int = 0,
     n_boot: int = 1000,
     console: Any = None,
+    window: int | None = None,
+    vocab_size: int | None = None,
 ) -> Comparison:
     """Fit every model of ``models`` on the same split of ``data``, score them by the one routine, rank them.
 
     Parameters
     ----------
     data : str, path or Dataset
-        A text file, a folder of .txt files, ``pydoc`` or ``digits`` (:func:`genlab.compare.data.load_dataset`).
+        A text file, a folder of .txt files, a .csv file or folder of .csv files (series), ``pydoc`` or
+        ``digits`` (:func:`genlab.compare.data.load_dataset`).
     models : str, optional
         Comma-separated specs (:mod:`genlab.compare.adapters`); the data kind's defaults when None.
     budget : str or float, default="5m"
         Total fitting time of all models (module notes).
     split : float, default=0.9
         Training fraction.
-    unit : {"char", "word", "byte"}, optional
-        Scoring unit of text (default ``char``).
+    unit : {"char", "word", "byte", "bpe"}, optional
+        Scoring unit of text (default ``char``); ``bpe`` also reports bits per character.
     out_dir : path, optional
         Where each fitted model is saved (``models/``) with ``results.json``; nothing is written when None.
     random_state : int, default=0
@@ -180,6 +194,10 @@ def compare(
         Bootstrap resamples of the held-out chunks.
     console : rich.console.Console, optional
         Where the live progress goes; none when None.
+    window : int, optional
+        Series: time steps per held-out window (default 32).
+    vocab_size : int, optional
+        ``unit="bpe"``: the BPE vocabulary size (default 1024).
 
     Returns
     -------
@@ -192,12 +210,19 @@ def compare(
     """
     total = parse_budget(budget)
     dataset = data if isinstance(data, Dataset) else load_dataset(data, unit=unit, split=split,
-                                                                 random_state=random_state)
+                                                                 random_state=random_state, window=window,
+                                                                 vocab_size=vocab_size)
     adapters = make_adapters(models, dataset, random_state)
     models_dir = None
     if out_dir is not None:
         models_dir = os.path.join(os.fspath(out_dir), "models")
         os.makedirs(models_dir, exist_ok=True)
+        if dataset.tokenizer is not None:
+            # the token ids of every saved model (Markov chain, HMM) mean the tokens of this tokenizer
+            from genlab.utils.files import atomic_write
+
+            with atomic_write(os.path.join(models_dir, "bpe_tokenizer.json"), "w") as handle:
+                handle.write(json.dumps(dataset.tokenizer.to_dict(), ensure_ascii=False))
 
     rows: list[ModelResult] = []
     status = console.status("") if console is not None else None
@@ -246,10 +271,16 @@ def compare(
             row.fingerprint = score.fingerprint
             row.ci = bootstrap_bits(score.chunk_log_probs, dataset.chunk_units, n_boot=n_boot,
                                     random_state=random_state)
+            if dataset.chunk_chars is not None:
+                row.bits_per_char = score.bits_per_char
+                row.char_ci = bootstrap_bits(score.chunk_log_probs, dataset.chunk_chars, n_boot=n_boot,
+                                             random_state=random_state)
             row.n_parameters = adapter.n_parameters
             progress("sampling")
             tick = time.perf_counter()
             row.sample = adapter.sample(dataset, random_state)
+            if "series" in row.sample:
+                row.sample["series"] = np.asarray(row.sample["series"], dtype=np.float64).tolist()
             row.sample_units_per_second = row.sample.pop("units") / max(time.perf_counter() - tick, 1e-9)
             row.history = list(adapter.history)
             row.latent = adapter.latent_summary(dataset)
@@ -273,9 +304,12 @@ def compare(
         data=dataset.name, kind=dataset.kind, unit=dataset.unit, n_train_units=dataset.n_train_units,
         n_heldout_units=dataset.n_heldout_units, n_chunks=len(dataset.chunks), seed=random_state,
         budget_seconds=total, rows=rows, image_shape=dataset.image_shape, n_levels=dataset.n_levels,
+        n_heldout_chars=dataset.n_heldout_chars, variables=dataset.variables, categorical=dataset.categorical,
     )
-    if dataset.kind == "text":
+    if dataset.kind == "text" or dataset.categorical:
         result.heldout_example = dataset.chunk_text(dataset.chunks[0])[:300]
+    elif dataset.kind == "series":
+        result.real_series = [np.asarray(c, dtype=np.float64).tolist() for c in dataset.chunks[:4]]
     else:
         result.real_images = np.floor(np.concatenate(dataset.chunks[:64])).astype(int).tolist()
     if out_dir is not None:

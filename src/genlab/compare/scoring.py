@@ -7,7 +7,9 @@ term), and this routine - not the model - counts the units. The result is
     bits per unit = -(sum over chunks of log p(chunk)) / (number of held-out units * ln 2),
 
 so a model cannot change the denominator (a tokenizer that merges characters, a Markov chain's ``</s>``) and every
-model is judged on exactly the same units.
+model is judged on exactly the same units. With BPE tokens the same total is also divided by the held-out
+characters (bits per character: the unit that compares across tokenizers); for series the table also gives nats
+per time step.
 """
 
 from __future__ import annotations
@@ -37,16 +39,30 @@ class Score:
         Units scored (the same for every model of a comparison).
     fingerprint : str
         SHA-256 of the scored units (:meth:`Dataset.units_fingerprint`).
-    bits_per_unit : float
+    n_chars : int or None
+        BPE text: the characters of the held-out text (the tokens' text).
+    bits_per_unit, nats_per_unit, bits_per_char : float
     """
 
     chunk_log_probs: np.ndarray
     n_units: int
     fingerprint: str
+    n_chars: int | None = None
 
     @property
     def bits_per_unit(self) -> float:
         return -float(np.sum(self.chunk_log_probs)) / (self.n_units * _LN2)
+
+    @property
+    def nats_per_unit(self) -> float:
+        return -float(np.sum(self.chunk_log_probs)) / self.n_units
+
+    @property
+    def bits_per_char(self) -> float | None:
+        """BPE text: the same total log-probability over the held-out characters; None for other units."""
+        if self.n_chars is None:
+            return None
+        return -float(np.sum(self.chunk_log_probs)) / (self.n_chars * _LN2)
 
 
 def score_model(adapter: Any, dataset: Any) -> Score:
@@ -66,7 +82,8 @@ def score_model(adapter: Any, dataset: Any) -> Score:
     if not np.all(np.isfinite(values)):
         bad = int(np.flatnonzero(~np.isfinite(values))[0])
         raise GenlabError(f"model {adapter.spec} gives held-out chunk {bad} the log-probability {values[bad]}.")
-    return Score(values, dataset.n_heldout_units, dataset.units_fingerprint())
+    return Score(values, dataset.n_heldout_units, dataset.units_fingerprint(),
+                 getattr(dataset, "n_heldout_chars", None))
 
 
 def _resample_indices(n_chunks: int, n_boot: int, random_state: int) -> np.ndarray:
