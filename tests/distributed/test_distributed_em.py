@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import os
@@ -129,9 +130,99 @@ def two_process_fits(tmp_path_factory) -> dict:
         fit = {**LM_FIT, "max_steps": steps, "checkpoint_path": checkpoint, "resume": True, "checkpoint_interval": 1}
         jobs.append({"model": "lm", "data": str(tmp_path / "text.txt"), "params": LM_PARAMS, "fit": fit,
                      "out": str(tmp_path / name)})  # fmt: skip
+    # Bayesian GMM with the data-dependent prior defaults; the second with an empty rank 0 (rank 1 initialises)
+    for name, covariance_type, empty_rank in (("bgm-full", "full", None), ("bgm-diag-empty", "diag", 0)):
+        jobs.append({"model": "bgm", "data": str(tmp_path / "gmm.npy"), "empty_rank": empty_rank,
+                     "params": {**BGM_PARAMS, "covariance_type": covariance_type},
+                     "out": str(tmp_path / name)})  # fmt: skip
+    jobs.append({"model": "VariationalGaussianHMM", "data": str(tmp_path / "hmm.npy"), "lengths": lengths,
+                 "params": VGHMM_PARAMS, "emission": [*VGHMM_POSTERIORS, "means_prior_"],
+                 "out": str(tmp_path / "vghmm")})  # fmt: skip
+    symbols, symbol_lengths = _symbol_data(tmp_path)
+    jobs.append({"model": "VariationalCategoricalHMM", "data": str(tmp_path / "symbols.npy"),
+                 "lengths": symbol_lengths, "params": VCHMM_PARAMS, "emission": VCHMM_POSTERIORS,
+                 "out": str(tmp_path / "vchmm")})  # fmt: skip
+    for model, emission in (("CategoricalHMM", ["emissionprob_"]), ("HiddenMarkovModel", ["emissions_"])):
+        jobs.append({"model": model, "data": str(tmp_path / "symbols.npy"), "lengths": symbol_lengths,
+                     "params": SYMBOL_HMM_PARAMS[model], "emission": emission,
+                     "out": str(tmp_path / model)})  # fmt: skip
+        if model == "HiddenMarkovModel":  # MAP: the root's initial emissions give symbol 4 some probability
+            jobs[-1]["dirichlet_prior"] = DIRICHLET_PRIOR
+    counts, count_lengths = _count_data(tmp_path)
+    jobs.append({"model": "MultinomialHMM", "data": str(tmp_path / "counts.npy"), "lengths": count_lengths,
+                 "params": MULTINOMIAL_PARAMS, "emission": ["emissionprob_", "n_trials_"],
+                 "out": str(tmp_path / "multinomial")})  # fmt: skip
+    jobs.append({"model": "HiddenSemiMarkovModel", "data": str(tmp_path / "symbols.npy"), "lengths": symbol_lengths,
+                 "params": HSMM_PARAMS, "emission": ["duration_probs_", "emissionprob_"],
+                 "out": str(tmp_path / "hsmm")})  # fmt: skip
+    jobs.append({"model": "HiddenSemiMarkovModel", "data": str(tmp_path / "hmm.npy"), "lengths": lengths,
+                 "params": HSMM_GAUSSIAN_PARAMS, "emission": ["duration_lambdas_", "means_", "covars_"],
+                 "empty_rank": 0, "out": str(tmp_path / "hsmm-gaussian-empty")})  # fmt: skip
     result = torchrun({"jobs": jobs}, tmp_path)
     _assert_ran(result)
-    return {"dir": tmp_path, "X": X, "init": init, "X_hmm": X_hmm, "lengths": lengths, "lines": lines}
+    return {"dir": tmp_path, "X": X, "init": init, "X_hmm": X_hmm, "lengths": lengths, "lines": lines,
+            "symbols": symbols, "symbol_lengths": symbol_lengths, "counts": counts,
+            "count_lengths": count_lengths}  # fmt: skip
+
+
+BGM_PARAMS = {"n_components": 4, "max_iter": 12, "tol": 0.0, "random_state": 0}
+VGHMM_PARAMS = {"n_states": 3, "covariance_type": "diag", "n_iter": 8, "tol": 0.0, "random_state": 0}
+VGHMM_POSTERIORS = ["startprob_posterior_", "transmat_posterior_", "means_posterior_", "beta_posterior_",
+                    "dof_posterior_", "scale_posterior_"]  # fmt: skip
+VCHMM_PARAMS = {"n_states": 3, "n_iter": 8, "tol": 0.0, "random_state": 0}
+VCHMM_POSTERIORS = ["startprob_posterior_", "transmat_posterior_", "emissionprob_posterior_"]
+SYMBOL_HMM_PARAMS = {
+    "CategoricalHMM": {"n_states": 3, "n_iter": 8, "tol": 0.0, "random_state": 0},
+    "HiddenMarkovModel": {"n_states": 3, "emission": "categorical", "n_iter": 8, "tol": 0.0, "random_state": 0},
+}
+DIRICHLET_PRIOR = [2.0] * 5
+HSMM_PARAMS = {"n_states": 3, "emission": "categorical", "duration": "categorical", "max_duration": 8, "n_iter": 6,
+               "tol": 0.0, "random_state": 0}  # fmt: skip
+HSMM_GAUSSIAN_PARAMS = {"n_states": 3, "emission": "gaussian", "duration": "poisson", "max_duration": 12,
+                        "n_iter": 5, "tol": 0.0, "random_state": 0}  # fmt: skip
+
+
+def _symbol_data(tmp_path: Path) -> tuple[np.ndarray, list[int]]:
+    """8 sequences of symbols 0..3 from a known HMM, and symbol 4 once in the last sequence only: rank 1's shard
+    holds a symbol rank 0 (which initialises) never sees, so the ranks must agree on the number of symbols."""
+    truth = genlab.CategoricalHMM(n_states=3)
+    truth.startprob_ = np.array([0.5, 0.3, 0.2])
+    truth.transmat_ = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6]])
+    truth.emissionprob_ = np.array([[0.7, 0.1, 0.1, 0.1], [0.1, 0.7, 0.1, 0.1], [0.1, 0.1, 0.4, 0.4]])
+    rng = np.random.default_rng(5)
+    lengths = [int(n) for n in rng.integers(40, 90, size=8)]
+    X = np.concatenate([truth.sample(n, random_state=rng)[0] for n in lengths]).astype(np.int64)
+    X[-3, 0] = 4
+    np.save(tmp_path / "symbols.npy", X)
+    return X, lengths
+
+
+MULTINOMIAL_PARAMS = {"n_states": 2, "n_iter": 6, "tol": 0.0, "random_state": 0}
+
+
+def _count_data(tmp_path: Path) -> tuple[np.ndarray, list[int]]:
+    """6 sequences of count vectors over 3 categories: 10 trials per row in rank 0's shard, 12 in rank 1's."""
+    rng = np.random.default_rng(7)
+    lengths = [30] * 6
+    probs = np.array([[0.6, 0.3, 0.1], [0.1, 0.3, 0.6]])
+    rows = [rng.multinomial(10 if i < 3 else 12, probs[rng.integers(2)]) for i in range(6) for _ in range(30)]
+    X = np.array(rows, dtype=np.int64)
+    np.save(tmp_path / "counts.npy", X)
+    return X, lengths
+
+
+def _quietly(fit, *args):
+    """A single-process reference fit: tol=0 runs every iteration, which warns that it did not converge."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", genlab.errors.ConvergenceWarning)
+        warnings.simplefilter("ignore", genlab.errors.DegenerateFitWarning)
+        return fit(*args)
+
+
+def _first_shard(X: np.ndarray, lengths: list[int]) -> tuple[np.ndarray, list[int]]:
+    """Rank 0's shard of 2 (whole sequences): the data the distributed fit initialised from."""
+    _, stop = shard_range(len(lengths), 0, 2)
+    return X[: sum(lengths[:stop])], lengths[:stop]
 
 
 MARKOV_PARAMS = {"order": 3, "smoothing": "kneser-ney"}
@@ -463,3 +554,132 @@ def test_cli_fit_markov_distributed_equals_one_process(tmp_path):
     refused = CliRunner().invoke(app, ["fit", "markov", str(data), "--out", str(tmp_path / "x.genlab"),
                                        "--distributed"])  # fmt: skip
     assert refused.exit_code == 2 and "use --unit word" in refused.stderr
+
+
+@pytest.mark.parametrize(("name", "covariance_type", "root_rows"), [("bgm-full", "full", slice(0, 600)),
+                                                                   ("bgm-diag-empty", "diag", slice(None))])
+def test_bayesian_gaussian_mixture_two_processes_equal_one(two_process_fits, name, covariance_type, root_rows):
+    """The prior defaults are the moments of all the shards together; the fit from the root's initialisation
+    equals one process on the concatenated data from that initialisation."""
+    fits = two_process_fits
+    X = fits["X"]
+    params = {**BGM_PARAMS, "covariance_type": covariance_type}
+    ranks = _rank_arrays(fits["dir"] / name)
+    defaults = _quietly(genlab.BayesianGaussianMixture(**{**params, "max_iter": 0}).fit, X)  # whole-data priors
+    for prior in ("mean_prior_", "covariance_prior_"):
+        np.testing.assert_array_equal(ranks[0][prior], ranks[1][prior])
+        np.testing.assert_allclose(ranks[0][prior], getattr(defaults, prior), rtol=RTOL)
+    # the root (rank 0, or rank 1 when rank 0's shard is empty) initialised on its rows with those priors
+    single = genlab.BayesianGaussianMixture(**{**params, "max_iter": 0}, mean_prior=defaults.mean_prior_,
+                                            covariance_prior=defaults.covariance_prior_)  # fmt: skip
+    _quietly(single.fit, X[root_rows])
+    single.set_params(warm_start=True, max_iter=params["max_iter"], mean_prior=None, covariance_prior=None)
+    _quietly(single.fit, X)  # continues from that start on all the data, priors from all the data
+    for attribute in ("weights_", "means_", "covariances_", "mean_precision_", "degrees_of_freedom_"):
+        np.testing.assert_array_equal(ranks[0][attribute], ranks[1][attribute])
+        np.testing.assert_allclose(ranks[0][attribute], getattr(single, attribute), rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(ranks[0]["lower_bounds_"], single.lower_bounds_, rtol=RTOL)
+
+
+def _continue_from(cls, params: dict, start, names: list[str], X: np.ndarray, lengths: list[int]):
+    """One process fitting all the data from the parameters ``start`` holds (init_params="": no initialisation)."""
+    single = cls(**{**params, "init_params": ""})
+    for attribute in names:
+        setattr(single, attribute, copy.deepcopy(getattr(start, attribute)))
+    return _quietly(single.fit, X, lengths)
+
+
+def test_variational_gaussian_hmm_two_processes_equal_one(two_process_fits):
+    fits = two_process_fits
+    X, lengths = fits["X_hmm"], fits["lengths"]
+    ranks = _rank_arrays(fits["dir"] / "vghmm")
+    # the default means_prior is the mean of all the data, not of the root's shard
+    np.testing.assert_allclose(ranks[1]["means_prior_"], np.tile(X.mean(axis=0), (3, 1)), rtol=RTOL)
+    start = genlab.VariationalGaussianHMM(**{**VGHMM_PARAMS, "n_iter": 0}, means_prior=X.mean(axis=0))
+    _quietly(start.fit, *_first_shard(X, lengths))  # rank 0's initial posteriors
+    single = _continue_from(genlab.VariationalGaussianHMM, VGHMM_PARAMS, start, VGHMM_POSTERIORS, X, lengths)
+    for attribute in [*VGHMM_POSTERIORS, "means_prior_"]:
+        np.testing.assert_array_equal(ranks[0][attribute], ranks[1][attribute])
+        np.testing.assert_allclose(ranks[0][attribute], getattr(single, attribute), rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(ranks[0]["lower_bounds_"], single.monitor_.history, rtol=RTOL)
+
+
+def test_variational_categorical_hmm_two_processes_equal_one(two_process_fits):
+    """Symbol 4 is only in rank 1's shard: the ranks agree on 5 symbols (as one process on all the data)."""
+    fits = two_process_fits
+    X, lengths = fits["symbols"], fits["symbol_lengths"]
+    ranks = _rank_arrays(fits["dir"] / "vchmm")
+    assert ranks[1]["emissionprob_posterior_"].shape == (3, 5)
+    start = genlab.VariationalCategoricalHMM(**{**VCHMM_PARAMS, "n_iter": 0}, n_features=5)
+    _quietly(start.fit, *_first_shard(X, lengths))
+    single = _continue_from(genlab.VariationalCategoricalHMM, VCHMM_PARAMS, start, VCHMM_POSTERIORS, X, lengths)
+    for attribute in VCHMM_POSTERIORS:
+        np.testing.assert_array_equal(ranks[0][attribute], ranks[1][attribute])
+        np.testing.assert_allclose(ranks[0][attribute], getattr(single, attribute), rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(ranks[0]["lower_bounds_"], single.monitor_.history, rtol=RTOL)
+    saved = genlab.load(fits["dir"] / "vchmm" / "model.genlab")
+    np.testing.assert_array_equal(saved.emissionprob_posterior_, ranks[0]["emissionprob_posterior_"])
+
+
+@pytest.mark.parametrize("name", ["hsmm", "hsmm-gaussian-empty"])
+def test_hidden_semi_markov_model_two_processes_equal_one(two_process_fits, name):
+    fits = two_process_fits
+    if name == "hsmm":  # categorical; symbol 4 only in rank 1's shard; rank 0 initialises
+        params, names = HSMM_PARAMS, ["startprob_", "transmat_", "duration_probs_", "emissionprob_"]
+        X, lengths = fits["symbols"], fits["symbol_lengths"]
+        start = genlab.HiddenSemiMarkovModel(**{**params, "n_iter": 0}, n_features=5)
+        _quietly(start.fit, *_first_shard(X, lengths))
+    else:  # Gaussian; rank 0's shard is empty, rank 1 holds every sequence and initialises
+        params, names = HSMM_GAUSSIAN_PARAMS, ["startprob_", "transmat_", "duration_lambdas_", "means_", "covars_"]
+        X, lengths = fits["X_hmm"], fits["lengths"]
+        start = _quietly(genlab.HiddenSemiMarkovModel(**{**params, "n_iter": 0}).fit, X, lengths)
+    single = _continue_from(genlab.HiddenSemiMarkovModel, params, start, names, X, lengths)
+    ranks = _rank_arrays(fits["dir"] / name)
+    for attribute in names:
+        np.testing.assert_array_equal(ranks[0][attribute], ranks[1][attribute])
+        np.testing.assert_allclose(ranks[0][attribute], getattr(single, attribute), rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(ranks[0]["lower_bounds_"], single.lower_bounds_, rtol=RTOL)
+    saved = genlab.load(fits["dir"] / name / "model.genlab")
+    np.testing.assert_array_equal(saved.transmat_, ranks[0]["transmat_"])
+
+
+@pytest.mark.parametrize("model", ["CategoricalHMM", "HiddenMarkovModel"])
+def test_categorical_hmms_agree_on_the_symbols_of_every_shard(two_process_fits, model):
+    """Symbol 4 is only in rank 1's shard; rank 0 initialises: 5 symbols, as one process on all the data."""
+    fits = two_process_fits
+    X, lengths = fits["symbols"], fits["symbol_lengths"]
+    params = SYMBOL_HMM_PARAMS[model]
+    if model == "CategoricalHMM":
+        start = genlab.CategoricalHMM(**{**params, "n_iter": 0}, n_features=5)
+        names, read = ["startprob_", "transmat_", "emissionprob_"], (lambda m: m.emissionprob_)
+    else:  # the same initialisation from a 5-category template
+        from genlab.distributions import Categorical, Dirichlet
+
+        params = {**params, "emission_prior": Dirichlet(np.array(DIRICHLET_PRIOR))}
+        start = genlab.HiddenMarkovModel(**{**params, "n_iter": 0, "emission": Categorical(np.full(5, 0.2))})
+        names, read = ["startprob_", "transmat_", "emissions_"], (lambda m: np.stack([d.probs for d in m.emissions_]))
+    _quietly(start.fit, *_first_shard(X, lengths))
+    single = _continue_from(getattr(genlab, model), params, start, names, X, lengths)
+    ranks = _rank_arrays(fits["dir"] / model)
+    emission = "emissionprob_" if model == "CategoricalHMM" else "emissions_"
+    assert ranks[0][emission].shape == (3, 5)
+    for name, expected in (("startprob_", single.startprob_), ("transmat_", single.transmat_),
+                           (emission, read(single))):  # fmt: skip
+        np.testing.assert_array_equal(ranks[0][name], ranks[1][name])
+        np.testing.assert_allclose(ranks[0][name], expected, rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(ranks[0]["lower_bounds_"], single.monitor_.history, rtol=RTOL)
+
+
+def test_multinomial_hmm_two_processes_equal_one(two_process_fits):
+    """The initial emissions do not depend on the data, so one process from the same seed starts alike; the rows'
+    totals differ between the shards (10 and 12 trials), so n_trials_ is None, as for one process."""
+    fits = two_process_fits
+    single = _quietly(genlab.MultinomialHMM(**MULTINOMIAL_PARAMS).fit, fits["counts"], fits["count_lengths"])
+    assert single.n_trials_ is None
+    ranks = _rank_arrays(fits["dir"] / "multinomial")
+    for rank in ranks:
+        assert rank["n_trials_"] == -1  # the worker's code for None
+    for name in ("startprob_", "transmat_", "emissionprob_"):
+        np.testing.assert_array_equal(ranks[0][name], ranks[1][name])
+        np.testing.assert_allclose(ranks[0][name], getattr(single, name), rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(ranks[0]["lower_bounds_"], single.monitor_.history, rtol=RTOL)

@@ -87,7 +87,14 @@ def run_job(spec: dict) -> None:
     empty = spec.get("empty_rank")
     readers = [r for r in range(world_size) if r != empty]
     position, n_readers = (readers.index(rank), len(readers)) if rank in readers else (0, 1)
-    if spec["model"] == "gmm":
+    if spec["model"] == "bgm":
+        start, stop = shard_range(X.shape[0], position, n_readers)
+        shard = X[start:stop] if rank != empty else X[:0]
+        model = genlab.BayesianGaussianMixture(**params).fit(shard, distributed=True)
+        arrays = {name: getattr(model, name) for name in ("weights_", "means_", "covariances_", "mean_precision_",
+                                                          "degrees_of_freedom_", "mean_prior_", "covariance_prior_",
+                                                          "lower_bounds_")}  # fmt: skip
+    elif spec["model"] == "gmm":
         start, stop = shard_range(X.shape[0], position, n_readers)
         shard = X[start:stop] if rank != empty else X[:0]
         model = genlab.GaussianMixture(**params)
@@ -102,6 +109,10 @@ def run_job(spec: dict) -> None:
         shard, shard_lengths = _hmm_shard(X, lengths, position, n_readers)
         if rank == empty:
             shard, shard_lengths = X[:0], np.zeros(0, dtype=np.int64)
+        if "dirichlet_prior" in spec:  # a composed HMM's emission prior (an object, not JSON)
+            from genlab.distributions import Dirichlet
+
+            params = {**params, "emission_prior": Dirichlet(np.asarray(spec["dirichlet_prior"]))}
         model = getattr(genlab, spec["model"])(**params)
         for name, value in spec.get("set", {}).items():
             setattr(model, name, np.asarray(value))
@@ -110,7 +121,12 @@ def run_job(spec: dict) -> None:
 
             os._exit(3)  # this rank dies before joining the first collective
         model.fit(shard, shard_lengths if shard.shape[0] else None, distributed=True)
-        arrays = {name: getattr(model, name) for name in ("startprob_", "transmat_", *spec["emission"])}
+        arrays = {name: getattr(model, name) for name in ("startprob_", "transmat_", *spec["emission"])
+                  if name != "emissions_"}  # fmt: skip
+        if arrays.get("n_trials_", 0) is None:  # a MultinomialHMM whose rows have different totals
+            arrays["n_trials_"] = np.array(-1)
+        if "emissions_" in spec["emission"]:  # distribution objects (a composed HMM): their parameters
+            arrays["emissions_"] = np.stack([dist.probs for dist in model.emissions_])
         arrays["lower_bounds_"] = np.asarray(model.monitor_.history)
     np.savez(out / f"rank{rank}.npz", **arrays)
     if rank == 0:

@@ -588,6 +588,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
             not sum to 1).
         """
         self._check_hyperparameters()
+        self.__dict__.pop("_distributed_defaults", None)  # left by a distributed fit that raised
         group, source = self._distributed_source(X, lengths, states) if distributed else (None, None)
         if source is None:
             source = self._source(X, lengths, states)
@@ -610,6 +611,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
                 name=type(self).__name__,
             )
         del self._restart, self._pre_fit_state
+        self.__dict__.pop("_distributed_defaults", None)
         if group is not None:
             self.n_features_in_ = self._agreed_n_features
             del self._agreed_n_features
@@ -632,7 +634,23 @@ class BaseHMM(GenerativeModel, abc.ABC):
             source = self._source(X, lengths, states)
             n_features = int(source.first()[0].shape[1])
         self._agreed_n_features = group.agree(n_features, "the number of features")
+        self._distributed_defaults = self._data_defaults(source, group)
         return group, source
+
+    def _data_defaults(self, source: Any, group: Any) -> dict[str, Any]:
+        """Data-dependent defaults that every rank of a distributed fit computes from all the shards together.
+
+        Called on every rank (``source`` is this rank's shard, possibly an
+        :class:`~genlab.distributed.EmptyShard`) before the root initialises; the result is kept in
+        ``_distributed_defaults`` for the fit, where the initialisation reads it instead of the root's own shard,
+        so that the model (e.g. its number of symbols, its prior mean) is the one a single process would fit on the
+        concatenated data. Nothing here; subclasses with such defaults override it.
+        """
+        return {}
+
+    def _first_batch_or_none(self, source: Any) -> Any:
+        """The data initialisation would read from ``source`` (``source.first()``); None for an empty shard."""
+        return None if next(iter(source), None) is None else source.first()[0]
 
     def _parameter_attributes(self) -> dict[str, Any]:
         """Parameters and fitted values held on the instance (names ending in ``_``, compact storage included)."""

@@ -270,16 +270,30 @@ class CategoricalHMM(BaseHMM):
     def _check_X_against_parameters(self, X: np.ndarray) -> None:
         self._check_symbols(X, self.emissionprob_.shape[1])
 
+    def _default_n_symbols(self, X: np.ndarray) -> int:
+        """The number of symbols when ``n_features`` is None: the largest symbol plus one (0: all missing).
+
+        Of the initialisation data ``X``, or in a distributed fit of every rank's shard (see ``_data_defaults``).
+        """
+        return int(getattr(self, "_distributed_defaults", {}).get("n_symbols", int(X.max()) + 1))
+
+    def _data_defaults(self, source: Any, group: Any) -> dict[str, Any]:
+        # every rank must accept every rank's symbols: the largest symbol of all shards sets the default number
+        if self.n_features is not None:
+            return {}
+        X = self._first_batch_or_none(source)
+        return {"n_symbols": max(group.all_gather_object(-1 if X is None else int(X.max()))) + 1}
+
     def _init_emissions(self, X: np.ndarray, lengths: np.ndarray) -> None:
         if self.n_features is not None:
             self._check_symbols(X, int(self.n_features))
         if self._needs_init("e", "emissionprob_"):
-            if self.n_features is None and X.max() < 0:
+            if self.n_features is None and self._default_n_symbols(X) <= 0:
                 raise DataError(
                     "every symbol of X is missing (NaN); give n_features, or data with observed symbols, to "
                     "initialise emissionprob_."
                 )
-            M = int(self.n_features) if self.n_features is not None else int(X.max()) + 1
+            M = int(self.n_features) if self.n_features is not None else self._default_n_symbols(X)
             emissionprob = legacy_random_state(self._initialisation_seed()).rand(self.n_states, M)
             self.emissionprob_ = emissionprob / emissionprob.sum(axis=1, keepdims=True)
 
@@ -623,8 +637,14 @@ class MultinomialHMM(BaseHMM):
         if X.shape[1] != M:
             raise DataError(f"X has {X.shape[1]} categories (columns) but the model's emissionprob_ has {M}.")
 
+    def _data_defaults(self, source: Any, group: Any) -> dict[str, Any]:
+        # n_trials_ says whether every row of the data has the same total: of every rank's shard together
+        X = self._first_batch_or_none(source)
+        local = [] if X is None else [int(t) for t in np.unique(X.sum(axis=1))[:2]]  # two totals tell "not one"
+        return {"row_totals": sorted(set().union(*group.all_gather_object(local)))}
+
     def _init_emissions(self, X: np.ndarray, lengths: np.ndarray) -> None:
-        totals = np.unique(X.sum(axis=1))
+        totals = np.asarray(getattr(self, "_distributed_defaults", {}).get("row_totals", np.unique(X.sum(axis=1))))
         self.n_trials_ = int(totals[0]) if totals.size == 1 else None
         if self._needs_init("e", "emissionprob_"):
             emissionprob = legacy_random_state(self._initialisation_seed()).rand(self.n_states, X.shape[1])

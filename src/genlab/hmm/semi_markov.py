@@ -591,7 +591,7 @@ class HiddenSemiMarkovModel(GenerativeModel):
         return symbols.astype(np.int64).reshape(-1, 1), states
 
     # -- fitting ---------------------------------------------------------------------------------------------------
-    def fit(self, X: Any, lengths: Any = None) -> HiddenSemiMarkovModel:
+    def fit(self, X: Any, lengths: Any = None, *, distributed: bool = False) -> HiddenSemiMarkovModel:
         """Estimate the parameters named in ``params`` by EM.
 
         Parameters
@@ -599,6 +599,14 @@ class HiddenSemiMarkovModel(GenerativeModel):
         X : array-like of shape (n_samples, n_features), or (n_samples,) integer symbols
         lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the sequences in ``X``, summing to ``n_samples``.
+        distributed : bool, default False
+            ``X`` (with ``lengths``) is this process's shard - whole sequences - of the data in a
+            ``torch.distributed`` job launched by ``torchrun`` (:mod:`genlab.distributed`): the ranks agree on the
+            number of features (and, for categorical emissions without ``n_features``, on the number of symbols:
+            the largest symbol of all shards plus one); the lowest rank holding data initialises from its shard
+            (or from the parameters set by hand) and broadcasts the parameters; the expected counts are summed
+            across processes every iteration, and every rank ends with the same parameters. A shard may be empty
+            (an array with no rows).
 
         Returns
         -------
@@ -608,19 +616,39 @@ class HiddenSemiMarkovModel(GenerativeModel):
         ------
         DataError
             Bad data or ``lengths``, fewer steps than states, or a sequence of probability zero under the
-            starting parameters.
+            starting parameters; in a distributed fit, shards with different numbers of features.
         ParameterError
-            A bad hyperparameter or invalid hand-set parameters.
+            A bad hyperparameter or invalid hand-set parameters; ``distributed=True`` outside a torchrun job.
         """
         self._check_hyperparameters()
-        X, lengths = self._validate_batch(X, lengths)
-        source = _SequenceBatches(X, lengths)
-        with warn_once_per_fit():
-            result = run_em(
-                self, source, n_init=1, max_iter=self.n_iter, tol=self.tol, initialize=True,
-                random_state=self.random_state, verbose=int(self.verbose), verbose_interval=1,
-                name=type(self).__name__,
-            )  # fmt: skip
+        self.__dict__.pop("_distributed_defaults", None)
+        group = None
+        if distributed:
+            from genlab.distributed import EmptyShard, get_process_group
+
+            group = get_process_group()
+        if group is not None and np.shape(X)[:1] == (0,):
+            source: Any = EmptyShard()
+            n_features = int(np.shape(X)[1]) if self.emission == "gaussian" and np.ndim(X) == 2 else 1
+        else:
+            X, lengths = self._validate_batch(X, lengths)
+            source = _SequenceBatches(X, lengths)
+            n_features = int(X.shape[1]) if X.ndim == 2 else 1
+        if group is not None:
+            group.agree(n_features, "the number of features")
+            if self.emission == "categorical" and self.n_features is None:
+                # every rank must accept every rank's symbols: the largest symbol of all shards sets the number
+                largest = -1 if isinstance(source, EmptyShard) else int(X.max())
+                self._distributed_defaults = {"n_symbols": max(group.all_gather_object(largest)) + 1}
+        try:
+            with warn_once_per_fit():
+                result = run_em(
+                    self, source, n_init=1, max_iter=self.n_iter, tol=self.tol, initialize=True,
+                    random_state=self.random_state, verbose=int(self.verbose), verbose_interval=1,
+                    distributed=group, name=type(self).__name__,
+                )  # fmt: skip
+        finally:
+            self.__dict__.pop("_distributed_defaults", None)
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.lower_bound)
@@ -669,7 +697,9 @@ class HiddenSemiMarkovModel(GenerativeModel):
             self.n_features_in_ = int(X.shape[1])
         else:
             if self._needs_init("e", "emissionprob_"):
-                M = int(self.n_features) if self.n_features is not None else int(X.max()) + 1
+                M = int(self.n_features) if self.n_features is not None else int(
+                    getattr(self, "_distributed_defaults", {}).get("n_symbols", int(X.max()) + 1)
+                )
                 if X.max() >= M:
                     raise DataError(f"X holds symbol {int(X.max())} but n_features={M}; symbols must be 0..{M - 1}.")
                 rows = check_random_state(random_state).random((K, M)) + 1e-3

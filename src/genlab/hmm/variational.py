@@ -198,7 +198,9 @@ class _VariationalHMMMixin:
         self._check_parameters()
 
     # -- fitting ---------------------------------------------------------------------------------------------------
-    def fit(self, X: Any, lengths: Any = None, *, states: Any = None, reduce: Any = None) -> BaseHMM:
+    def fit(
+        self, X: Any, lengths: Any = None, *, states: Any = None, reduce: Any = None, distributed: bool = False
+    ) -> BaseHMM:
         """Fit the variational posteriors by coordinate ascent on the evidence lower bound.
 
         Parameters
@@ -210,6 +212,13 @@ class _VariationalHMMMixin:
             Semi-supervised labels are not supported by the variational models.
         reduce : callable, optional
             All-reduce hook for distributed fitting (:func:`genlab.learn.run_em`).
+        distributed : bool, default False
+            ``X`` (with ``lengths``) is this process's shard - whole sequences - of the data in a
+            ``torch.distributed`` job launched by ``torchrun`` (:mod:`genlab.distributed`). The data-dependent
+            defaults (the number of symbols, the Gaussian ``means_prior``) come from all the shards together; the
+            lowest rank holding data draws the initial posteriors from its shard (or takes the ones set by hand)
+            and broadcasts them with the priors; the expected counts are summed across processes every iteration,
+            and every rank ends with the same posteriors. A shard may be empty (an array with no rows).
 
         Returns
         -------
@@ -220,7 +229,7 @@ class _VariationalHMMMixin:
                 f"{type(self).__name__} does not support semi-supervised state labels; fit without states, or use "
                 "the maximum-likelihood class (e.g. CategoricalHMM) for a labelled fit."
             )
-        return super().fit(X, lengths, reduce=reduce)
+        return super().fit(X, lengths, reduce=reduce, distributed=distributed)
 
     def _em_initialize(self, source: Any, random_state: Any) -> None:
         self._begin_restart()
@@ -397,12 +406,12 @@ class VariationalCategoricalHMM(_VariationalHMMMixin, CategoricalHMM):
     def _n_symbols(self, X: np.ndarray) -> int:
         if self.n_features is not None:
             return int(self.n_features)
-        if X.max() < 0:
+        if self._default_n_symbols(X) <= 0:
             raise DataError(
                 "every symbol of X is missing (NaN); give n_features, or data with observed symbols, to initialise "
                 "the emission posteriors."
             )
-        return int(X.max()) + 1
+        return self._default_n_symbols(X)
 
     def _init_emission_posteriors(self, X: np.ndarray, lengths: np.ndarray) -> None:
         if self.n_features is not None:
@@ -649,6 +658,16 @@ class VariationalGaussianHMM(_VariationalHMMMixin, GaussianHMM):
         else:
             self.scale_prior_ = _concentration_array(self.scale_prior, 0.0, shape, "scale_prior")
 
+    def _data_defaults(self, source: Any, group: Any) -> dict[str, Any]:
+        # the default means_prior is the mean of the data: of every rank's shard together (sums all-reduced)
+        if self.means_prior is not None:
+            return {}
+        X = self._first_batch_or_none(source)
+        D = self._agreed_n_features
+        local = [np.zeros(D), np.zeros(1)] if X is None else [X.sum(axis=0), np.array([float(X.shape[0])])]
+        total, count = group.all_reduce_sum(local)
+        return {"mean": total / count[0]}
+
     def _init_emission_posteriors(self, X: np.ndarray, lengths: np.ndarray) -> None:
         K, D, ctype = self.n_states, X.shape[1], self.covariance_type
         init_m = self._needs_init("m", "means_posterior_") or self._needs_init("m", "beta_posterior_")
@@ -660,7 +679,7 @@ class VariationalGaussianHMM(_VariationalHMMMixin, GaussianHMM):
                     f"X has {D} features but the hand-set means_posterior_ has {D_set}; pass data with the model's "
                     "columns, or put 'm' in init_params."
                 )
-        self._priors(X.mean(axis=0), D)
+        self._priors(getattr(self, "_distributed_defaults", {}).get("mean", X.mean(axis=0)), D)
         if not (init_m or init_c):
             return
         if X.shape[0] < 2:

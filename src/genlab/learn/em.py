@@ -170,6 +170,14 @@ def _accumulate(
     return total_stats, total_loglik, total_weight
 
 
+_MISSING = object()
+
+
+def _fitted_attributes(model: Any) -> dict[str, Any]:
+    """The instance attributes of ``model`` named like fitted values (ending in ``_``, not dunder)."""
+    return {name: value for name, value in vars(model).items() if name.endswith("_") and not name.startswith("__")}
+
+
 class _Shards:
     """Book-keeping of a distributed fit: which ranks hold data, who initialises, the shape of empty statistics."""
 
@@ -182,21 +190,33 @@ class _Shards:
         self.root = self.has_data.index(True)
 
     def initialize(self, model: EMModel, source: Iterable[tuple[Any, Any]], random_state: Any) -> None:
-        """The root initialises from its shard; every rank takes the root's parameters.
+        """The root initialises from its shard; every rank takes what the root's initialisation set.
 
-        The other ranks receive only what ``_em_get_parameters`` returns, so a model fitted in a distributed job
-        keeps in it everything its E-step reads (``_em_set_parameters`` rebuilds derived caches).
+        Besides the parameters (``_em_get_parameters``, whose ``_em_set_parameters`` rebuilds derived caches), the
+        root sends every fitted attribute (a name ending in ``_``) that its ``_em_initialize`` added, rebound or
+        removed: priors resolved at initialisation, the number of symbols seen, ... - whatever the E- and M-steps
+        read besides the parameters. So a model needs nothing distributed-specific in its initialisation.
         """
         error: BaseException | None = None
+        payload: tuple[dict[str, Any], list[str], Any] | None = None
         if self.group.rank == self.root:
+            # keep references (not ids) to the values before, so "rebound" cannot be fooled by a reused address
+            before = _fitted_attributes(model)
             try:
                 model._em_initialize(source, random_state)
+                after = _fitted_attributes(model)
+                changed = {name: value for name, value in after.items() if before.get(name, _MISSING) is not value}
+                payload = (changed, [name for name in before if name not in after], model._em_get_parameters())
             except Exception as caught:
                 error = caught
         self.group.raise_if_any_failed(error)
-        params = self.group.broadcast_object(
-            model._em_get_parameters() if self.group.rank == self.root else None, src=self.root
-        )
+        changed, removed, params = self.group.broadcast_object(payload, src=self.root)
+        if self.group.rank != self.root:
+            for name in removed:
+                with contextlib.suppress(AttributeError):
+                    delattr(model, name)
+            for name, value in changed.items():
+                setattr(model, name, value)
         model._em_set_parameters(params)
 
     def statistics_or_zeros(self, stats: Statistics | None) -> Statistics:
@@ -309,8 +329,9 @@ def run_em(
     distributed : genlab.distributed.ProcessGroup, optional
         Fit across the processes of a ``torch.distributed`` job, ``source`` being this process's shard (possibly
         :class:`genlab.distributed.EmptyShard`): the lowest rank holding data initialises and broadcasts the
-        parameters, the statistics are all-reduced every iteration (``reduce`` defaults to the group's sum), and
-        an error on one rank is raised on every rank. Every rank ends with the same parameters.
+        parameters and every fitted attribute (``*_``) its initialisation set, the statistics are all-reduced every
+        iteration (``reduce`` defaults to the group's sum), and an error on one rank is raised on every rank. Every
+        rank ends with the same parameters.
     name : str
         Shown in the progress display.
 

@@ -97,6 +97,14 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
     def _check_parameters(self, n_features: int) -> None:
         """Check hyperparameters that depend on the number of features (subclasses extend)."""
 
+    def _prepare_data(self, source: Any, n_features: int, group: Any) -> None:
+        """Compute what the hyperparameters' data-dependent defaults need before ``_check_parameters``.
+
+        ``group`` is the :class:`genlab.distributed.ProcessGroup` of a distributed fit (``source`` then is this
+        rank's shard, possibly an :class:`~genlab.distributed.EmptyShard`; every rank calls this), else None.
+        Nothing here; :class:`~genlab.BayesianGaussianMixture` takes the data moments of all ranks.
+        """
+
     def _validate_batch(self, X: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray | None]:
         n_features = getattr(self, "n_features_in_", None)
         X = check_array_2d(X, name="batch", n_features=n_features)
@@ -170,6 +178,7 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
             source, n_features = self._source(X, sample_weight)
         if group is not None:
             group.agree(n_features, "the number of features")
+        self._prepare_data(source, n_features, group)
         self._check_parameters(n_features)
         self.n_features_in_ = n_features
         with warn_once_per_fit():

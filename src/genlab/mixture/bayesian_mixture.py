@@ -151,23 +151,34 @@ _WISHART_POSTERIOR = {
 }
 
 
-def _data_moments(batches: Any, covariance_type: str) -> tuple[np.ndarray, np.ndarray, float]:
+def _data_moments(
+    batches: Any, covariance_type: str, n_features: int, reduce: Reducer | None = None
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Weighted mean, unbiased covariance (``ddof=1`` in the frequency-weight sense) and total weight of batches.
 
-    Two passes over ``batches`` (a re-iterable of ``(X, sample_weight)``); the covariance is (D, D) for "full" /
-    "tied" and the (D,) variances otherwise. With unit weights this is ``X.mean(0)`` and ``np.cov(X.T)``.
+    Two passes over ``batches`` (a re-iterable of ``(X, sample_weight)``, possibly empty); the covariance is (D, D)
+    for "full" / "tied" and the (D,) variances otherwise. With unit weights this is ``X.mean(0)`` and
+    ``np.cov(X.T)``. ``reduce`` (an all-reduce sum across the processes of a distributed fit) makes them the
+    moments of every process's batches together: the sums of the first pass are reduced before the mean is taken,
+    and the second pass centres every process's batches on that common mean, so the result equals the moments of
+    the concatenated data (up to the order of the additions).
     """
     total = 0.0
-    weighted_sum: np.ndarray | float = 0.0
+    weighted_sum = np.zeros(n_features)
     for X, w in batches:
         total += float(X.shape[0] if w is None else w.sum())
         weighted_sum = weighted_sum + (X.sum(axis=0) if w is None else w @ X)
+    if reduce is not None:
+        weighted_sum, reduced_total = reduce([weighted_sum, np.array([total])])
+        total = float(reduced_total[0])
     mean = np.asarray(weighted_sum, dtype=np.float64) / total
     stats_type = "full" if covariance_type in ("full", "tied") else "diag"
-    second: np.ndarray | float = 0.0
+    second = np.zeros((n_features, n_features) if stats_type == "full" else n_features)
     for X, w in batches:
         resp = np.ones((X.shape[0], 1)) if w is None else w[:, np.newaxis]
         second = second + gaussian_statistics(X, resp, stats_type, center=mean).second[0]
+    if reduce is not None:
+        (second,) = reduce([second])
     if total <= 1.0:
         return mean, np.full_like(np.asarray(second), np.nan), total
     return mean, np.asarray(second) / (total - 1.0), total
@@ -321,7 +332,13 @@ class BayesianGaussianMixture(BaseGaussianMixture):
 
     # -- fitting ---------------------------------------------------------------------------------------------------
     def fit(
-        self, X: Any, y: Any = None, sample_weight: Any = None, *, reduce: Reducer | None = None
+        self,
+        X: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        *,
+        reduce: Reducer | None = None,
+        distributed: bool = False,
     ) -> BayesianGaussianMixture:
         """Fit the variational posterior by coordinate ascent on the lower bound (the best of ``n_init`` starts).
 
@@ -336,12 +353,20 @@ class BayesianGaussianMixture(BaseGaussianMixture):
             Non-negative weight of each sample (an integer weight counts as that many copies).
         reduce : callable, optional
             All-reduce hook for distributed fits (:func:`genlab.learn.run_em`).
+        distributed : bool, default False
+            ``X`` is this process's shard of the data in a ``torch.distributed`` job launched by ``torchrun``
+            (:mod:`genlab.distributed`). The data-dependent prior defaults (``mean_prior``, ``covariance_prior``)
+            are the moments of all the shards together (their sums are all-reduced), so the model is the one a
+            single process would fit on the concatenated data; the lowest rank holding data draws the initial
+            responsibilities from its shard and broadcasts the initial posterior; the statistics are summed across
+            processes every iteration and every rank ends with the same posterior. A shard may be empty (an array
+            of shape (0, n_features)).
 
         Returns
         -------
         self
         """
-        super().fit(X, y, sample_weight, reduce=reduce)
+        super().fit(X, y, sample_weight, reduce=reduce, distributed=distributed)
         return self
 
     # -- validation ------------------------------------------------------------------------------------------------
@@ -354,14 +379,21 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         _check_positive_real(self.mean_precision_prior, "mean_precision_prior")
         _check_positive_real(self.degrees_of_freedom_prior, "degrees_of_freedom_prior")
 
-    def _source(self, X: Any, sample_weight: Any) -> tuple[Any, int]:
-        source, n_features = super()._source(X, sample_weight)
-        # The data-dependent prior defaults need the data: all of it in memory, or the first batch of a stream.
+    def _prepare_data(self, source: Any, n_features: int, group: Any) -> None:
+        """The moments the data-dependent prior defaults need: of all in-memory data, or of a stream's first batch.
+
+        In a distributed fit (``group`` a :class:`genlab.distributed.ProcessGroup`) they are the moments of every
+        rank's data together (an empty shard adds nothing).
+        """
         self._data_moments: tuple[np.ndarray, np.ndarray, float] | None = None
         if self.mean_prior is None or self.covariance_prior is None:
-            batches = list(source) if isinstance(source, ArrayChunks) else [source.first()]
-            self._data_moments = _data_moments(batches, self.covariance_type)
-        return source, n_features
+            if isinstance(source, ArrayChunks):
+                batches = list(source)
+            else:
+                first = next(iter(source), None)  # an empty shard has no batch
+                batches = [] if first is None else [source.first()]
+            reduce = None if group is None else group.all_reduce_sum
+            self._data_moments = _data_moments(batches, self.covariance_type, n_features, reduce)
 
     def _check_parameters(self, n_features: int) -> None:
         """Validate the priors against the number of features and set the ``*_prior_`` attributes."""
