@@ -1,7 +1,11 @@
 """genlab: fit, score, sample and compare generative models of real data through one API.
 
-The core import is light: NumPy, SciPy and scikit-learn; neural models (PyTorch) load only when used.
+The core import is light: NumPy, SciPy and scikit-learn; neural models (PyTorch) load only when used: the image
+models (``genlab.VAE``, ``genlab.ConditionalVAE``, ``genlab.Autoencoder``, ``genlab.PixelCNN``,
+``genlab.ConditionalPixelCNN``) are imported on first access.
 """
+
+from typing import Any as _Any
 
 from genlab import errors, inference
 from genlab._version import __version__
@@ -36,12 +40,16 @@ from genlab.topics import LDA, LabeledLDA
 __all__ = [
     "GMMHMM",
     "LDA",
+    "VAE",
+    "Autoencoder",
     "BayesianGaussianMixture",
     "BayesianLogisticRegression",
     "BayesianNetwork",
     "BayesianProbitRegression",
     "CategoricalHMM",
     "ClutterModel",
+    "ConditionalPixelCNN",
+    "ConditionalVAE",
     "Factor",
     "GaussianHMM",
     "GaussianMixture",
@@ -57,6 +65,7 @@ __all__ = [
     "MarkovChain",
     "MultinomialHMM",
     "NaiveBayes",
+    "PixelCNN",
     "PoissonHMM",
     "VariationalCategoricalHMM",
     "VariationalGaussianHMM",
@@ -68,3 +77,13 @@ __all__ = [
     "load",
     "registered_models",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    """The torch-based image models, imported on first use (:mod:`genlab.images`)."""
+    import importlib
+
+    images = importlib.import_module("genlab.images")  # not ``from genlab import``: that would call this again
+    if name in images.MODEL_MODULES:
+        return getattr(images, name)
+    raise AttributeError(f"module 'genlab' has no attribute {name!r}")

@@ -30,9 +30,27 @@ def registered_models() -> dict[str, type[GenerativeModel]]:
     return found
 
 
+def _import_lazy_model(name: str) -> None:
+    """Import the module of a model class that genlab does not import up front (the torch-based image models)."""
+    import importlib
+
+    from genlab.images import MODEL_MODULES
+
+    module = MODEL_MODULES.get(name)
+    if module is None:
+        return
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise ModelFileError(f"the file holds a {name}, which needs PyTorch ({exc}); install genlab[neural].") from None
+
+
 def get_model_class(name: str) -> type[GenerativeModel]:
     """Look up a registered model class by name; :class:`ModelFileError` if it is not one of genlab's."""
     registry = registered_models()
+    if name not in registry:
+        _import_lazy_model(name)
+        registry = registered_models()
     try:
         return registry[name]
     except KeyError:

@@ -4,7 +4,18 @@ Every user mistake prints exactly one line ``error: <message>`` on stderr and ex
 family's ``genlab fit FAMILY`` command lives in its own module and registers itself on import.
 """
 
-from genlab.cli import bayesnet, classify, commands, compare, gmm, hmm, lm, sequence, topics  # noqa: F401 - importing registers the commands
+from genlab.cli import (  # noqa: F401 - importing registers the commands
+    bayesnet,
+    classify,
+    commands,
+    compare,
+    gmm,
+    hmm,
+    images,
+    lm,
+    sequence,
+    topics,
+)
 from genlab.cli._app import app, fit_app, main
 
 __all__ = ["app", "fit_app", "main"]

@@ -109,11 +109,15 @@ def _score_rows_of_states(model: Any, data: Path) -> tuple[dict[str, Any], list[
 
 
 def _model_kind(model: Any) -> str:
-    """How the CLI reads data for and writes samples of ``model``: text, documents, states, series or table."""
+    """How the CLI reads data for and writes samples of ``model``: text, documents, states, series, images or table."""
     from genlab.topics.lda import _TopicModel
 
     if isinstance(model, _TopicModel):
         return "documents"
+    from genlab.images._base import ImageModel
+
+    if isinstance(model, ImageModel):
+        return "images"
     if type(model).__name__ == "BayesianNetwork":
         return "states"
     unit = getattr(model, "score_unit", "sample")
@@ -148,7 +152,7 @@ def score(
         typer.Argument(
             metavar="DATA",
             help="Data to score, as the model was fitted: a numeric table (.csv / .tsv / .txt / .npy) or, for n-gram "
-            "models, a UTF-8 text file.",
+            "models, a UTF-8 text file; for image models, digits or a folder of images.",
         ),
     ],
     lengths: Annotated[
@@ -162,7 +166,8 @@ def score(
     """Mean log-likelihood of DATA under MODEL, in nats per unit and in bits.
 
     Tables: nats per sample and bits per dimension. Text (n-gram models): nats and bits per character (or token)
-    and perplexity. Sequences of vectors (autoregressive models, HMMs): nats per time step.
+    and perplexity. Sequences of vectors (autoregressive models, HMMs): nats per time step. Image models (DATA:
+    digits or a folder of images): nats per image and bits per dimension of the discrete pixel values.
     """
     from genlab.io import load
 
@@ -176,6 +181,10 @@ def score(
         report, lines = _score_rows_of_states(model, data)
     elif kind == "series":
         report, lines = _score_series(model, data, lengths, lengths_column)
+    elif kind == "images":
+        from genlab.cli.images import score_images
+
+        report, lines = score_images(model, data)
     else:
         report, lines = _score_table(model, data)
     if json_output:
@@ -213,6 +222,12 @@ def sample(
         float | None,
         typer.Option("--top-p", help="Neural language models: sample from the smallest set of tokens of this mass."),
     ] = None,
+    grid: Annotated[
+        Path | None, typer.Option("--grid", help="Image models: write the samples as one PNG grid here.")
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="Class-conditional image models: the class to draw, e.g. 3.")
+    ] = None,
 ) -> None:
     """Draw from MODEL: CSV rows (header x0,x1,...) for tables and series; text for n-gram models; CSV of state
     names (one column per variable) for Bayesian networks; one document per line for topic models."""
@@ -228,6 +243,13 @@ def sample(
     kind = _model_kind(model)
     if prompt is not None and kind != "text":
         raise ParameterError(f"--prompt applies to text models; {model_path} holds a {type(model).__name__}.")
+    if (grid is not None or label is not None) and kind != "images":
+        raise ParameterError(f"--grid / --label apply to image models; {model_path} holds a {type(model).__name__}.")
+    if kind == "images":
+        from genlab.cli.images import sample_images
+
+        sample_images(model, model_path, n_samples, seed, grid, label, out)
+        return
     if kind == "documents":
         from genlab.utils.files import atomic_write
 

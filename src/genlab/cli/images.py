@@ -1,0 +1,338 @@
+"""``genlab fit vae | autoencoder | pixelcnn``: neural image models of ``digits`` or a folder of images.
+
+DATA is ``digits`` (scikit-learn's bundled 8x8 digits, 17 grey levels, labels 0-9) or a folder of PNG / JPEG images
+(labels from its subfolder names; ``--size HxW`` resizes, ``--levels`` requantises the 8-bit values). The last
+``--val-fraction`` of the images (a seeded shuffle) is held out and scored after training, in bits per dimension of
+the discrete pixel values - the unit ``genlab score`` and ``genlab compare`` use for every image model.
+
+``genlab sample MODEL -n 64 --grid samples.png [--label 3]`` and ``genlab score MODEL DATA`` are the shared
+commands (:mod:`genlab.cli.commands` hands image models to :func:`sample_images` and :func:`score_images`).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+
+from genlab.cli._app import _naming, _print_fields, _warn_lines, fit_app
+from genlab.errors import DataError, ParameterError
+
+DIGITS = "digits"
+
+
+class Likelihood(str, enum.Enum):
+    categorical = "categorical"
+    logistic = "logistic"
+    gaussian = "gaussian"
+    bernoulli = "bernoulli"
+
+
+class Architecture(str, enum.Enum):
+    mlp = "mlp"
+    conv = "conv"
+
+
+class ColourMode(str, enum.Enum):
+    grey = "L"
+    colour = "RGB"
+
+
+def _parse_size(size: str | None) -> tuple[int, int] | None:
+    if size is None:
+        return None
+    parts = size.lower().replace(" ", "").split("x")
+    try:
+        height, width = (int(p) for p in parts)
+    except ValueError:
+        raise ParameterError(f"--size must be HxW in pixels, e.g. 28x28; got {size!r}.") from None
+    if height < 1 or width < 1:
+        raise ParameterError(f"--size must be positive, e.g. 28x28; got {size!r}.")
+    return height, width
+
+
+def load_images(data: str, size: str | None = None, mode: str = "L",
+                levels: int | None = None) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """Images, labels and pixel levels of DATA.
+
+    Returns
+    -------
+    X : ndarray of int64, shape (N, C, H, W)
+    labels : ndarray of shape (N,) or None
+        What conditional models are fitted on: the digit (int) for ``digits``, the subfolder name (str) for a
+        folder with class subfolders, None for a flat folder.
+    n_levels : int
+        17 for digits (or ``levels``); 256 for folders (or ``levels``).
+    """
+    from genlab.images.data import load_digits_images, load_image_folder, requantize
+
+    if data == DIGITS:
+        if size is not None:
+            raise ParameterError("--size applies to image folders; the digits are 8x8.")
+        X, y, n_levels = load_digits_images()
+        if levels is not None and levels != n_levels:
+            X, n_levels = requantize(X, n_levels, levels), levels
+        return X, y, n_levels
+    path = Path(data)
+    if not path.exists():
+        raise DataError(f"{data} does not exist; give a folder of PNG / JPEG images or 'digits'.")
+    if not path.is_dir():
+        raise DataError(f"{data} is not a folder; image models read a folder of PNG / JPEG images (or 'digits').")
+    n_levels = 256 if levels is None else levels
+    X, codes, names = load_image_folder(path, size=_parse_size(size), mode=mode, n_levels=n_levels)
+    labels = None if codes is None else np.asarray(names, dtype=object)[codes].astype(str)
+    return X, labels, n_levels
+
+
+def _split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng([seed, 7]).permutation(n)
+    n_val = round(val_fraction * n)
+    if n_val and n - n_val < 1:
+        raise DataError(f"{n} images leave none to train on after holding out --val-fraction {val_fraction}.")
+    return order[n_val:], order[:n_val]
+
+
+def _is_conditional(model: Any) -> bool:
+    return hasattr(model, "classes_")
+
+
+def _fit_and_save(model: Any, data: str, out: Path, *, size: str | None, mode: ColourMode, levels: int | None,
+                  val_fraction: float, seed: int, grid: Path | None, conditional: bool,
+                  fit_kwargs: dict[str, Any]) -> None:
+    from genlab.images.likelihood import nats_to_bits_per_dimension
+
+    X, labels, n_levels = load_images(data, size, mode.value, levels)
+    if hasattr(model, "n_levels"):  # PixelCNN: a constructor parameter
+        model.set_params(n_levels=n_levels)
+    else:  # the VAEs and the autoencoder take it in fit
+        fit_kwargs = {**fit_kwargs, "n_levels": n_levels}
+    if conditional and labels is None:
+        raise DataError(f"a conditional model needs class labels: {data} has no class subfolders.")
+    train_rows, held_rows = _split(X.shape[0], val_fraction, seed)
+    y_train = labels[train_rows] if conditional else None
+    with warnings.catch_warnings(record=True) as caught, _naming(Path(data)):
+        warnings.simplefilter("always")
+        if conditional:
+            model.fit(X[train_rows], y_train, **fit_kwargs)
+        else:
+            model.fit(X[train_rows], **fit_kwargs)
+        held_bits = None
+        if held_rows.size and not type(model).__name__ == "Autoencoder":
+            held = X[held_rows]
+            log_probs = model.log_prob(held, labels[held_rows]) if conditional else model.log_prob(held)
+            held_bits = nats_to_bits_per_dimension(log_probs, int(np.prod(held.shape[1:])))
+    _warn_lines(caught)
+    model.save(out)
+    info = model.training_
+    rows = [
+        ("model", f"{type(model).__name__} ({model.n_parameters_:,} parameters)"),
+        ("data", f"{data} ({train_rows.size:,} training images of {tuple(X.shape[1:])} (C, H, W), "
+                 f"{model.n_levels_} levels; {held_rows.size:,} held out)"),
+        ("training", f"{info['steps']:,} steps in {info['elapsed']:.1f} s (stopped by {info['stop_reason']})"),
+    ]
+    if held_bits is not None:
+        estimate = "IWAE bound, k = 1000" if hasattr(model, "elbo") else "exact"
+        rows.append(("held-out bits/dim", f"{held_bits:.4f} ({held_bits * math.log(2) * X[0].size:.2f} nats per "
+                                          f"image; {estimate})"))
+    if grid is not None:
+        from genlab.images.plots import save_image_grid
+
+        save_image_grid(model.sample(64, random_state=seed), grid, model.n_levels_)
+        rows.append(("samples", str(grid)))
+    rows.append(("saved to", str(out)))
+    _print_fields(rows)
+
+
+_DATA_HELP = "'digits' (scikit-learn's 8x8 digits) or a folder of PNG / JPEG images (subfolders = classes)."
+_Data = Annotated[str, typer.Argument(metavar="DATA", help=_DATA_HELP)]
+_Out = Annotated[Path, typer.Option("--out", "-o", help="Where to save the fitted model, e.g. vae.genlab.")]
+_MaxTime = Annotated[str | None, typer.Option("--max-time", help="Time budget: seconds or a duration (90s, 3m).")]
+_MaxSteps = Annotated[int | None, typer.Option("--max-steps", min=1, help="Optimizer steps.")]
+_Epochs = Annotated[float | None, typer.Option("--epochs", min=0.0, help="Passes over the training images.")]
+_BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Images per step.")]
+_LearningRate = Annotated[float, typer.Option("--learning-rate", min=0.0, help="Peak learning rate.")]
+_Size = Annotated[str | None, typer.Option("--size", help="Folders: resize every image to HxW, e.g. 28x28.")]
+_Mode = Annotated[ColourMode, typer.Option("--mode", help="Folders: L (grey) or RGB.")]
+_Levels = Annotated[int | None, typer.Option("--levels", min=2, help="Requantise pixels to this many levels.")]
+_ValFraction = Annotated[float, typer.Option("--val-fraction", min=0.0, max=0.5, help="Images held out and scored.")]
+_Seed = Annotated[int, typer.Option("--seed", min=0, help="Random seed.")]
+_Grid = Annotated[Path | None, typer.Option("--grid", help="Also write a PNG grid of 64 samples here.")]
+_Progress = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
+_Device = Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")]
+
+
+def _budget(max_time: str | None, max_steps: int | None, epochs: float | None) -> dict[str, Any]:
+    from genlab.neural import parse_duration
+
+    return {"max_time": None if max_time is None else parse_duration(max_time), "max_steps": max_steps,
+            "epochs": epochs}
+
+
+@fit_app.command("vae")
+def fit_vae(
+    data: _Data,
+    out: _Out,
+    latent: Annotated[int, typer.Option("--latent", min=1, help="Latent dimensions.")] = 16,
+    conditional: Annotated[bool, typer.Option("--conditional", help="Class-conditional (labels needed).")] = False,
+    likelihood: Annotated[Likelihood, typer.Option("--likelihood", help="The decoder's pixel distribution.")] = (
+        Likelihood.categorical
+    ),
+    architecture: Annotated[Architecture, typer.Option("--architecture", help="mlp or conv.")] = Architecture.mlp,
+    max_time: _MaxTime = None,
+    max_steps: _MaxSteps = None,
+    epochs: _Epochs = None,
+    batch_size: _BatchSize = 128,
+    learning_rate: _LearningRate = 2e-3,
+    size: _Size = None,
+    mode: _Mode = ColourMode.grey,
+    levels: _Levels = None,
+    val_fraction: _ValFraction = 0.1,
+    seed: _Seed = 0,
+    grid: _Grid = None,
+    progress: _Progress = True,
+    device: _Device = "auto",
+) -> None:
+    """Train a variational autoencoder (or --conditional VAE) on images and save it.
+
+    Example: genlab fit vae digits --latent 16 --max-time 3m --out vae.genlab --grid samples.png
+    """
+    from genlab.images.vae import VAE, ConditionalVAE
+
+    cls = ConditionalVAE if conditional else VAE
+    model = cls(latent_dim=latent, likelihood=likelihood.value, architecture=architecture.value, device=device,
+                random_state=seed)
+    _fit_and_save(model, data, out, size=size, mode=mode, levels=levels, val_fraction=val_fraction, seed=seed,
+                  grid=grid, conditional=conditional,
+                  fit_kwargs={**_budget(max_time, max_steps, epochs), "batch_size": batch_size,
+                              "learning_rate": learning_rate, "progress": progress})
+
+
+@fit_app.command("autoencoder")
+def fit_autoencoder(
+    data: _Data,
+    out: _Out,
+    latent: Annotated[int, typer.Option("--latent", min=1, help="Latent dimensions.")] = 16,
+    max_time: _MaxTime = None,
+    max_steps: _MaxSteps = None,
+    epochs: _Epochs = None,
+    batch_size: _BatchSize = 128,
+    learning_rate: _LearningRate = 2e-3,
+    size: _Size = None,
+    mode: _Mode = ColourMode.grey,
+    levels: _Levels = None,
+    seed: _Seed = 0,
+    grid: _Grid = None,
+    progress: _Progress = True,
+    device: _Device = "auto",
+) -> None:
+    """Train a deterministic autoencoder (samples: a Gaussian mixture on its codes, decoded) and save it.
+
+    It has no likelihood, so nothing is held out or scored. Example: genlab fit autoencoder digits --out ae.genlab
+    """
+    from genlab.images.autoencoder import Autoencoder
+
+    model = Autoencoder(latent_dim=latent, device=device, random_state=seed)
+    _fit_and_save(model, data, out, size=size, mode=mode, levels=levels, val_fraction=0.0, seed=seed, grid=grid,
+                  conditional=False,
+                  fit_kwargs={**_budget(max_time, max_steps, epochs), "batch_size": batch_size,
+                              "learning_rate": learning_rate, "progress": progress})
+
+
+@fit_app.command("pixelcnn")
+def fit_pixelcnn(
+    data: _Data,
+    out: _Out,
+    conditional: Annotated[bool, typer.Option("--conditional", help="Class-conditional (labels needed).")] = False,
+    filters: Annotated[int, typer.Option("--filters", min=1, help="Feature maps per stack.")] = 32,
+    layers: Annotated[int, typer.Option("--layers", min=1, help="Gated layers.")] = 6,
+    max_time: _MaxTime = None,
+    max_steps: _MaxSteps = None,
+    epochs: _Epochs = None,
+    batch_size: _BatchSize = 64,
+    learning_rate: _LearningRate = 2e-3,
+    size: _Size = None,
+    mode: _Mode = ColourMode.grey,
+    levels: _Levels = None,
+    val_fraction: _ValFraction = 0.1,
+    seed: _Seed = 0,
+    grid: _Grid = None,
+    progress: _Progress = True,
+    device: _Device = "auto",
+) -> None:
+    """Train a gated PixelCNN (exact likelihood; --conditional on the class labels) and save it.
+
+    Example: genlab fit pixelcnn digits --max-time 3m --out pixelcnn.genlab --grid samples.png
+    """
+    from genlab.images.pixelcnn import ConditionalPixelCNN, PixelCNN
+
+    cls = ConditionalPixelCNN if conditional else PixelCNN
+    model = cls(n_filters=filters, n_layers=layers, device=device, random_state=seed)
+    _fit_and_save(model, data, out, size=size, mode=mode, levels=levels, val_fraction=val_fraction, seed=seed,
+                  grid=grid, conditional=conditional,
+                  fit_kwargs={**_budget(max_time, max_steps, epochs), "batch_size": batch_size,
+                              "learning_rate": learning_rate, "progress": progress})
+
+
+# -- the shared commands' image branches ---------------------------------------------------------------------------
+def _label_value(model: Any, label: str) -> Any:
+    """The trained class whose text is ``label`` (digits: 3; folders: the subfolder name)."""
+    classes = list(np.asarray(model.classes_).tolist())
+    for value in classes:
+        if str(value) == label:
+            return value
+    raise DataError(f"label {label!r} is not one of the trained classes: {', '.join(map(str, classes))}.")
+
+
+def sample_images(model: Any, model_path: Path, n_samples: int, seed: int | None, grid: Path | None,
+                  label: str | None, out: Path | None) -> None:
+    """``genlab sample`` for image models: a PNG grid (``--grid``) and/or the pixel levels as CSV / .npy."""
+    from genlab.data.tabular import save_table, write_csv
+
+    kwargs: dict[str, Any] = {"random_state": seed}
+    if label is not None:
+        if not _is_conditional(model):
+            raise ParameterError(f"--label needs a class-conditional model; {model_path} holds an unconditional "
+                                 f"{type(model).__name__}.")
+        kwargs["y"] = _label_value(model, label)
+    images = model.sample(n_samples, **kwargs)
+    images = images[0] if isinstance(images, tuple) else images
+    if grid is not None:
+        from genlab.images.plots import save_image_grid
+
+        save_image_grid(images, grid, model.n_levels_)
+        typer.echo(f"wrote a grid of {n_samples} images to {grid}")
+    flat = images.reshape(images.shape[0], -1)  # one row of C*H*W pixel levels per image
+    if out is not None:
+        save_table(out, flat)
+        typer.echo(f"wrote {n_samples} images ({images.shape[1:]} as rows of {flat.shape[1]} levels) to {out}")
+    elif grid is None:
+        write_csv(sys.stdout, flat)
+
+
+def score_images(model: Any, data: Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """``genlab score`` for image models: bits per dimension of the discrete pixel values of DATA."""
+    channels, height, width = (int(s) for s in model.image_shape_)
+    size = None if str(data) == DIGITS else f"{height}x{width}"
+    mode = "RGB" if channels == 3 else "L"
+    # conditional models are scored by their marginal log p(x), comparable with every other model
+    X, _, _ = load_images(str(data), size, mode, None if str(data) == DIGITS else model.n_levels_)
+    if type(model).__name__ == "Autoencoder":
+        raise ParameterError("an autoencoder is not a density model: it has no likelihood to score. Fit a VAE "
+                             "(genlab fit vae) to score images.")
+    log_probs = np.asarray(model.log_prob(X))
+    n_dims = channels * height * width
+    nats = float(-log_probs.mean())
+    bits = nats / (n_dims * math.log(2))
+    estimate = "IWAE bound, k = 1000" if hasattr(model, "elbo") else "exact"
+    report = {"n_images": int(X.shape[0]), "n_dimensions": n_dims, "nats_per_image": nats,
+              "bits_per_dimension": bits, "estimate": estimate}
+    lines = [("data", f"{data} ({X.shape[0]:,} images, {n_dims} pixel values each)"),
+             ("negative log-likelihood", f"{nats:.4f} nats per image ({estimate})"),
+             ("bits per dimension", f"{bits:.6f}")]
+    return report, lines
