@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "bayesnet": "bench.bayesnet",
     "lm": "bench.lm",
     "distributed": "bench.distributed",
+    "images": "bench.images",
 }
 
 __all__ = ["BENCHMARKS"]

@@ -16,32 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 import genlab
-from genlab.cli import app
 from genlab.data.tabular import load_table, save_table
-from helpers import three_blobs
+from helpers import assert_user_error, invoke, three_blobs
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-runner = CliRunner()
-
-
-def invoke(*args: object):
-    return runner.invoke(app, [str(arg) for arg in args])
-
-
-def assert_user_error(result, *fragments: str) -> str:
-    """Exit status 2, exactly one stderr line starting with 'error: ', no traceback; returns the line."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr, result.exception)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    line = lines[0]
-    assert line.startswith("error: "), line
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in line, line
-    return line
 
 
 @pytest.fixture

@@ -6,26 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 import genlab
-from genlab.cli import app
-
-runner = CliRunner()
+from helpers import assert_user_error, invoke
 
 TEXT = "the cat sat on the mat.\nthe dog sat on the log.\na cat and a dog.\n" * 20
-
-
-def invoke(*args: object):
-    return runner.invoke(app, [str(arg) for arg in args])
-
-
-def assert_user_error(result, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 @pytest.fixture

@@ -7,24 +7,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 import genlab
 import genlab.cli.bayesnet
 from genlab.bayesnet import BayesianNetwork, networks
-from genlab.cli import app
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def assert_user_error(result, fragment):
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.stderr
+from helpers import assert_user_error, invoke
 
 
 @pytest.fixture

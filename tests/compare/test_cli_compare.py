@@ -10,29 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 import genlab
 import genlab.cli.compare
 import genlab.metrics
-from genlab.cli import app
+from helpers import assert_user_error, invoke
 
-runner = CliRunner()
 CLASSICAL = "markov:order=2,hmm:states=3,iter=3"
-
-
-def invoke(*args: object):
-    return runner.invoke(app, [str(arg) for arg in args])
-
-
-def assert_user_error(result, *fragments: str) -> str:
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr, result.exception)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def test_compare_writes_table_report_results_and_models(text_file, tmp_path):

@@ -10,22 +10,7 @@ torch = pytest.importorskip("torch")
 import genlab  # noqa: E402
 from genlab.errors import DataError, GenlabError, NotFittedError, ParameterError  # noqa: E402
 from genlab.images.autoencoder import Autoencoder, NoLikelihoodError  # noqa: E402
-from genlab.images.data import load_digits_images  # noqa: E402
 from genlab.mixture import GaussianMixture  # noqa: E402
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y, _ = load_digits_images()
-    return X, y
 
 
 @pytest.fixture(scope="module")

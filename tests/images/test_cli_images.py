@@ -7,27 +7,12 @@ import math
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 pytest.importorskip("torch")
 Image = pytest.importorskip("PIL.Image")
 
 import genlab  # noqa: E402
-from genlab.cli import app  # noqa: E402
-
-runner = CliRunner()
-
-
-def invoke(*args: object):
-    return runner.invoke(app, [str(arg) for arg in args])
-
-
-def assert_user_error(result, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+from helpers import assert_user_error, invoke  # noqa: E402
 
 
 @pytest.fixture

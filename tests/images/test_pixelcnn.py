@@ -22,20 +22,6 @@ from genlab.images.pixelcnn import (  # noqa: E402
 TINY = {"n_filters": 8, "n_layers": 2, "n_hidden": 8}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models on a shared CPU
-    yield
-    torch.set_num_threads(previous)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    return data.data.reshape(-1, 1, 8, 8).astype(np.int64), data.target
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ torch = pytest.importorskip("torch")
 Image = pytest.importorskip("PIL.Image")
 
 from genlab.errors import DataError, ParameterError  # noqa: E402
-from genlab.images.data import load_digits_images  # noqa: E402
 from genlab.images.plots import (  # noqa: E402
     image_grid,
     save_image_grid,
@@ -19,20 +18,6 @@ from genlab.images.plots import (  # noqa: E402
     save_training_curves,
 )
 from genlab.images.vae import VAE  # noqa: E402
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y, _ = load_digits_images()
-    return X, y
 
 
 @pytest.fixture(scope="module")

@@ -16,20 +16,6 @@ from genlab.images.data import load_digits_images  # noqa: E402
 from genlab.images.vae import VAE, ConditionalVAE, discretized_log_prob  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models on a shared CPU
-    yield
-    torch.set_num_threads(previous)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y, _ = load_digits_images()
-    return X, y
-
-
 @pytest.fixture(scope="module")
 def small_vae(digits):
     X, _ = digits

@@ -9,25 +9,10 @@ import pytest
 
 pytest.importorskip("torch")
 
-from typer.testing import CliRunner
 
 import genlab
 import genlab.cli.lm  # registers ``genlab fit lm`` until the lead adds it to genlab.cli
-from genlab.cli import app
-
-runner = CliRunner()
-
-
-def invoke(*args: object):
-    return runner.invoke(app, [str(arg) for arg in args])
-
-
-def assert_user_error(result, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
+from helpers import assert_user_error, invoke
 
 
 @pytest.fixture

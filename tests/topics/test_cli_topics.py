@@ -8,28 +8,13 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 import genlab
 import genlab.cli.topics  # registers the commands until genlab.cli imports it
-from genlab.cli import app
-
-runner = CliRunner()
+from helpers import assert_user_error, invoke
 
 SPORT = "the goal of the match was a late goal by the team's best player"
 FOOD = "bread and cheese with wine, then soup with bread and more cheese"
-
-
-def invoke(*args: object):
-    return runner.invoke(app, [str(arg) for arg in args])
-
-
-def assert_user_error(result, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 @pytest.fixture
