@@ -289,4 +289,4 @@ def test_demo_quick_writes_its_report(tmp_path):
     assert "pydoc: held-out bits per character" in result.stdout
     assert "digits: held-out bits per dimension" in result.stdout
     assert (out / "report.html").is_file() and (out / "results.json").is_file()
-    assert len(list((out / "models").glob("*.genlab"))) == 5
+    assert len(list((out / "models").glob("*.genlab"))) == 7  # markov, hmm, lstm, transformer, gmm, vae, pixelcnn

@@ -5,13 +5,15 @@ Two comparisons with :func:`genlab.compare.compare`, each scored by the one rout
 * **text**: the Python reference documentation that ships with CPython (``pydoc_data.topics``, about 465,000
   characters; the last 10% held out): a Markov chain, an HMM, an LSTM and a Transformer, in bits per character;
 * **images**: scikit-learn's bundled 8x8 digits (17 grey levels; a fifth held out): Gaussian mixtures (K chosen by
-  BIC) and a kernel-density baseline, in bits per dimension of the dequantised grey levels.
+  BIC), a kernel-density baseline, a VAE and a PixelCNN, in bits per dimension of the discrete grey levels
+  (the continuous densities scored on uniformly dequantised pixels, the VAE by its importance-weighted bound, the
+  PixelCNN exactly).
 
 The neural models train for a fixed number of steps (so the same seed gives the same table) with the time budget as
 a cap (if a loaded machine hits it, the table notes it and that row then depends on the machine's speed). The full
-run takes two to four minutes on 2 CPU cores shared with other work, ``quick=True`` 10 to 20 seconds (the first
-40,000 characters, tiny fits). It prints both tables and writes one ``report.html`` (plots embedded, also as PNG
-files), ``results.json`` and every fitted model (``models/``) into ``out_dir``.
+run takes about two minutes on 2 idle CPU cores (up to four when they are shared with other work), ``quick=True``
+10 to 20 seconds (the first 40,000 characters, tiny fits). It prints both tables and writes one ``report.html``
+(plots embedded, also as PNG files), ``results.json`` and every fitted model (``models/``) into ``out_dir``.
 
 Run it with ``genlab demo`` or ``make demo``.
 """
@@ -31,10 +33,11 @@ __all__ = ["DEMO_MODELS", "run_demo"]
 DEMO_MODELS = {
     "text": ("markov:order=5,hmm:states=32,iter=30,lstm:preset=tiny,steps=600,transformer:preset=tiny,steps=1000",
              260.0),
-    "images": ("gmm:components=auto,kde", 40.0),
+    "images": ("gmm:components=auto,kde,vae:steps=2000,k=1000,pixelcnn:steps=1000", 240.0),
     "text-quick": ("markov:order=3,hmm:states=8,iter=5,lstm:preset=tiny,steps=15,transformer:preset=tiny,steps=15",
                    60.0),
-    "images-quick": ("gmm:components=2,kde:bandwidth=1.5", 20.0),
+    "images-quick": ("gmm:components=2,kde:bandwidth=1.5,vae:steps=20,k=20,pixelcnn:filters=8,layers=2,steps=10",
+                     30.0),
 }
 _QUICK_CHARS = 40_000
 

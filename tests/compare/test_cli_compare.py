@@ -160,7 +160,7 @@ def test_quick_demo(tmp_path):
     text, images = report["comparisons"]
     assert [r.family for r in text.rows if r.trained] and {r.family for r in text.rows} == {
         "markov", "hmm", "lstm", "transformer"}
-    assert {r.family for r in images.rows} == {"gmm", "kde"}
+    assert {r.family for r in images.rows} == {"gmm", "kde", "vae", "pixelcnn"}
     assert all(r.trained for r in text.rows + images.rows)
     printed = buffer.getvalue()
     assert "pydoc: held-out bits per character" in printed and "digits: held-out bits per dimension" in printed

@@ -100,3 +100,14 @@ def test_lda_joins_the_word_comparison_with_topics_in_report_and_terminal(text_f
 def test_lda_needs_word_units(text_file):
     with pytest.raises(ParameterError, match=r"model 'lda' does not support --unit char; it supports word\."):
         compare(text_file, "lda", budget="10s")
+
+
+def test_terminal_lists_the_most_occupied_states_and_counts_the_rest():
+    from types import SimpleNamespace
+
+    latent = [{"state": k, "occupancy": (20 - k) / 190, "top": [("a", 0.5)]} for k in range(20)]
+    row = SimpleNamespace(trained=True, latent=latent, family="hmm", spec="hmm:states=20")
+    lines = latent_lines(row, max_states=12)
+    assert [line.split(" (")[0] for line in lines[1:13]] == [f"  state {k}" for k in range(12)]
+    assert lines[13] == "  ... 8 more states in report.html" and len(lines) == 14
+    assert len(latent_lines(row, max_states=None)) == 21

@@ -94,21 +94,25 @@ def latent_title(row: Any) -> str:
     return "States by stationary occupancy, with the units each emits most"
 
 
-def latent_lines(row: Any, n_top: int = 8) -> list[str]:
+def latent_lines(row: Any, n_top: int = 8, max_states: int | None = 12) -> list[str]:
     """The latent summary of a row as plain lines for the terminal (empty for a model without latent states).
 
-    Each line: ``topic K (share): w1 w2 ...`` or ``state K (occupancy): units / means``.
+    Each line: ``topic K (share): w1 w2 ...`` or ``state K (occupancy): units / means``; at most ``max_states``
+    states (the most occupied; None: all), then a line saying how many more the report shows.
     """
     if not row.trained or not row.latent:
         return []
     name = "topic" if row.family == "lda" else "state"
     lines = [f"{row.spec}: {latent_title(row).lower()}"]
-    for entry in row.latent:
+    shown_entries = row.latent if max_states is None else row.latent[:max_states]
+    for entry in shown_entries:
         if "top" in entry:
             shown = "  ".join(_visible(u) for u, _ in entry["top"][:n_top])
         else:
             shown = entry["summary"]
         lines.append(f"  {name} {entry['state']} ({entry['occupancy']:.3f}): {shown}")
+    if len(row.latent) > len(shown_entries):
+        lines.append(f"  ... {len(row.latent) - len(shown_entries)} more {name}s in report.html")
     return lines
 
 
