@@ -27,16 +27,20 @@ class Rotary(nn.Module):
         super().__init__()
         inv_freq = 1.0 / base ** (torch.arange(0, head_size, 2, dtype=torch.float32) / head_size)
         angles = torch.outer(torch.arange(max_positions, dtype=torch.float32), inv_freq)  # (P, hs/2)
-        # not persistent: recomputed from the config, so model files hold parameters only
-        self.register_buffer("cos", angles.cos(), persistent=False)
-        self.register_buffer("sin", angles.sin(), persistent=False)
+        # full head width, the rotation's sign folded into sin: x * cos + swap_halves(x) * sin is
+        # (x1 cos - x2 sin, x2 cos + x1 sin) in five tensor operations (a step of generation is latency-bound).
+        # Not persistent: recomputed from the config, so model files hold parameters only.
+        self.register_buffer("cos", torch.cat([angles.cos(), angles.cos()], dim=-1), persistent=False)  # (P, hs)
+        self.register_buffer("sin", torch.cat([-angles.sin(), angles.sin()], dim=-1), persistent=False)
 
     def forward(self, x: torch.Tensor, start: int) -> torch.Tensor:
-        T = x.size(-2)
-        cos = self.cos[start : start + T].to(x.dtype)  # (T, hs/2)
-        sin = self.sin[start : start + T].to(x.dtype)
-        x1, x2 = x.chunk(2, dim=-1)  # (B, nh, T, hs/2) each
-        return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+        """Rotate ``x`` of shape (B, T, ..., hs), position ``start + t`` at index t of dimension 1."""
+        T = x.size(1)
+        shape = (T,) + (1,) * (x.dim() - 3) + (x.size(-1),)  # broadcast over the dimensions between T and hs
+        cos = self.cos[start : start + T].to(x.dtype).view(shape)
+        sin = self.sin[start : start + T].to(x.dtype).view(shape)
+        x1, x2 = x.chunk(2, dim=-1)
+        return x * cos + torch.cat([x2, x1], dim=-1) * sin
 
 
 class CausalSelfAttention(nn.Module):
@@ -56,12 +60,13 @@ class CausalSelfAttention(nn.Module):
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         B, T, C = x.shape
         hs = C // self.n_head
-        q, k, v = self.qkv(x).split(C, dim=2)  # (B, T, C) each
-        q = q.view(B, T, self.n_head, hs).transpose(1, 2)  # (B, nh, T, hs)
-        k = k.view(B, T, self.n_head, hs).transpose(1, 2)  # (B, nh, T, hs)
-        v = v.view(B, T, self.n_head, hs).transpose(1, 2)  # (B, nh, T, hs)
-        if self.rotary is not None:
-            q, k = self.rotary(q, start), self.rotary(k, start)
+        qkv = self.qkv(x).view(B, T, 3, self.n_head, hs)  # (B, T, 3, nh, hs): queries, keys, values
+        if self.rotary is not None:  # queries and keys rotated together: one set of operations, not two
+            q, k = self.rotary(qkv[:, :, :2], start).unbind(2)  # (B, T, nh, hs) each
+            v = qkv[:, :, 2]
+        else:
+            q, k, v = qkv.unbind(2)  # (B, T, nh, hs) each
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, nh, T, hs)
         if cache is not None:
             k = torch.cat([cache[0], k], dim=2)  # (B, nh, past + T, hs)
             v = torch.cat([cache[1], v], dim=2)
