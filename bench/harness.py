@@ -781,6 +781,19 @@ def load_average() -> tuple[float, float, float] | None:
         return None
 
 
+def load_average_text() -> str:
+    """The load averages as ``"1min / 5min / 15min"`` (two decimals), or ``"unknown"``."""
+    load = load_average()
+    return "unknown" if load is None else " / ".join(f"{x:.2f}" for x in load)
+
+
+def max_rss_mib() -> float:
+    """This process's peak resident set size so far, in MiB (Linux reports ``ru_maxrss`` in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def busy_machine_warning(load: tuple[float, float, float] | None) -> str | None:
     """A warning when other processes keep the CPUs busy (1-minute load above 0.5), else None.
 

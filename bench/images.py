@@ -35,13 +35,21 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import resource
 import time
 from typing import Any
 
 import numpy as np
 
-from bench.harness import REPO_ROOT, BenchmarkReport, BenchmarkUnavailable, Comparison, Extra, Measurement
+from bench.harness import (
+    REPO_ROOT,
+    BenchmarkReport,
+    BenchmarkUnavailable,
+    Comparison,
+    Extra,
+    Measurement,
+    load_average_text,
+    max_rss_mib,
+)
 
 NAME = "images"
 SUMMARY = ("image density models on sklearn digits (KDE, GMM, VAE, conditional VAE, PixelCNN) in bits per "
@@ -58,10 +66,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", nargs="+", default=["kde", "gmm", "vae", "cvae", "pixelcnn", "cpixelcnn"],
                         choices=["kde", "gmm", "vae", "cvae", "pixelcnn", "cpixelcnn"], help="which models to run")
     parser.add_argument("--seed", type=int, default=0, help="random_state of every model (default 0)")
-
-
-def _max_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def load_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -87,7 +91,7 @@ def independent_categorical(X_train: np.ndarray, X_test: np.ndarray) -> float:
 def _comparison(name: str, seconds: float, nats: float, *, params: int | None, reference: str = "",
                 extras: list[Extra] | None = None) -> Comparison:
     bits = nats / (N_DIMS * math.log(2))
-    measurement = Measurement(name="genlab", median_s=seconds, min_s=seconds, peak_mib=_max_rss_mib(), quality=nats,
+    measurement = Measurement(name="genlab", median_s=seconds, min_s=seconds, peak_mib=max_rss_mib(), quality=nats,
                               times_s=(seconds,))
     return Comparison(case=name, genlab=measurement, peer=None, extras=[
         Extra("bits/dim", f"{bits:.4f}"),
@@ -126,7 +130,7 @@ def run(args: argparse.Namespace) -> BenchmarkReport:
     from genlab import GaussianMixture
     from genlab.images.likelihood import PCAKernelDensity, dequantize, dequantized_log_prob
 
-    load_at_start = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_at_start = load_average_text()
     X_train, X_test, y_train, y_test = load_split()
     quick = bool(args.quick)
     seed = args.seed
@@ -239,7 +243,7 @@ def run(args: argparse.Namespace) -> BenchmarkReport:
             best.flags.append(f"best model above the issue's {TARGET_BEST} nats")
     notes.append("time: training seconds (KDE: PCA + 5-fold bandwidth search + fit; GMM: every K tried); "
                  "peak MiB: the process's maximum resident set size so far")
-    notes.append(f"load average at the end: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    notes.append(f"load average at the end: {load_average_text()}")
     return BenchmarkReport(benchmark=NAME, title="image density models on sklearn's 8x8 digits (test split)",
                            genlab_label="genlab", peer_label="-", quality_name="nats per test image",
                            parameters={"quick": str(quick), "seed": str(seed), "torch": torch.__version__,

@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -48,6 +46,8 @@ from bench.harness import (
     Comparison,
     Extra,
     Measurement,
+    load_average_text,
+    max_rss_mib,
 )
 
 NAME = "lm"
@@ -93,12 +93,8 @@ def _load_data() -> tuple[str, str]:
     return text[:cut], text[cut:]
 
 
-def _max_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def _measurement(name: str, seconds: float, quality: float | None) -> Measurement:
-    return Measurement(name=name, median_s=seconds, min_s=seconds, peak_mib=_max_rss_mib(), quality=quality,
+    return Measurement(name=name, median_s=seconds, min_s=seconds, peak_mib=max_rss_mib(), quality=quality,
                        times_s=(seconds,))
 
 
@@ -294,7 +290,7 @@ def run(args: argparse.Namespace) -> list[BenchmarkReport]:
     budget = 20.0 if args.quick else args.budget
     state: dict[str, Any] = {}
     params = {"torch": torch.__version__, "torch threads": str(torch.get_num_threads()),
-              "load average at start": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
+              "load average at start": load_average_text(),
               "quick": str(bool(args.quick))}
     reports = []
 
@@ -302,7 +298,7 @@ def run(args: argparse.Namespace) -> list[BenchmarkReport]:
         r = BenchmarkReport(benchmark=f"{NAME} {name}", title=title, genlab_label="genlab",
                             peer_label="reference (published)", quality_name=quality, parameters=dict(params),
                             comparisons=comparisons, notes=notes)
-        r.parameters["load average at end"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        r.parameters["load average at end"] = load_average_text()
         reports.append(r)
 
     if "nanogpt" in args.cases:

@@ -44,6 +44,16 @@ def torchrun(spec: dict, tmp_path: Path, n_proc: int = 2, timeout: float = 120) 
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def torchrun_cli(arguments: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``genlab ARGUMENTS`` in 2 processes under ``torchrun``; returns the finished process."""
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+        "--master-port", str(_free_port()), "-m", "genlab", *arguments,
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
 def _assert_ran(result: subprocess.CompletedProcess) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -430,13 +440,7 @@ def test_cli_fit_distributed_writes_one_model_equal_to_the_single_process_fit(tm
     np.savetxt(data, X, delimiter=",")
     arguments = ["fit", "hmm", str(data), "--states", "3", "--lengths", ",".join(map(str, lengths)), "--n-iter",
                  "20", "--tol", "0"]  # fmt: skip
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-        "--master-port", str(_free_port()), "-m", "genlab", *arguments, "--out", str(tmp_path / "two.genlab"),
-        "--distributed",
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    result = torchrun_cli([*arguments, "--out", str(tmp_path / "two.genlab"), "--distributed"])
     _assert_ran(result)
     assert result.stdout.count("saved to") == 1  # only rank 0 writes and prints
     two = genlab.load(tmp_path / "two.genlab")
@@ -479,13 +483,8 @@ def test_cli_fit_lm_distributed_trains_like_one_process_with_the_doubled_batch(t
     data.write_text(text)
     common = ["fit", "lm", str(data), "--backbone", "gru", "--preset", "tiny", "--tokenizer", "byte", "--block-size",
               "16", "--max-steps", "4", "--no-progress", "--val-fraction", "0.1"]  # fmt: skip
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-        "--master-port", str(_free_port()), "-m", "genlab", *common, "--batch-size", "3",
-        "--out", str(tmp_path / "two.genlab"), "--distributed",
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=180,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    result = torchrun_cli([*common, "--batch-size", "3", "--out", str(tmp_path / "two.genlab"), "--distributed"],
+                          timeout=180)
     _assert_ran(result)
     assert result.stdout.count("saved to") == 1  # rank 0 only
     from typer.testing import CliRunner
@@ -511,13 +510,7 @@ def test_cli_fit_bn_distributed_equals_one_process(tmp_path):
     structure = tmp_path / "asia.bif"
     networks.asia().to_bif(structure)
     common = ["fit", "bn", str(data), "--structure", str(structure)]
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-        "--master-port", str(_free_port()), "-m", "genlab", *common, "--out", str(tmp_path / "two.genlab"),
-        "--distributed",
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    result = torchrun_cli([*common, "--out", str(tmp_path / "two.genlab"), "--distributed"])
     _assert_ran(result)
     assert result.stdout.count("saved to") == 1
     single = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "one.genlab")])
@@ -537,13 +530,7 @@ def test_cli_fit_markov_distributed_equals_one_process(tmp_path):
     data = tmp_path / "sentences.txt"
     data.write_text("\n".join(_text_lines()[:300]))
     common = ["fit", "markov", str(data), "--unit", "word", "--order", "2"]
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-        "--master-port", str(_free_port()), "-m", "genlab", *common, "--out", str(tmp_path / "two.genlab"),
-        "--distributed",
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    result = torchrun_cli([*common, "--out", str(tmp_path / "two.genlab"), "--distributed"])
     _assert_ran(result)
     single = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "one.genlab")])
     assert single.exit_code == 0, single.output
