@@ -25,7 +25,8 @@ here (add-one counts) as a check of the split and the unit.
 Conditional samples are checked by a scikit-learn ``LogisticRegression`` trained on the 1,437 real training digits:
 the share of 200 samples per class it assigns to the class they were drawn for.
 
-One PNG grid of 64 samples per model is written to ``bench/images_samples/`` and linked from the notes.
+One PNG grid of 64 samples per model is written to ``bench/images_samples/`` (a temporary folder for ``--quick`` or
+``--no-record`` runs, so a smoke run does not replace the recorded grids) and linked from the notes.
 
 Run: ``python -m bench images`` (about 10-15 minutes on 2 idle cores); ``--quick`` is a smoke run.
 """
@@ -35,7 +36,9 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -101,13 +104,14 @@ def _comparison(name: str, seconds: float, nats: float, *, params: int | None, r
     ])
 
 
-def _grid(model_name: str, images: np.ndarray, notes: list[str]) -> None:
+def _grid(model_name: str, images: np.ndarray, notes: list[str], folder: Path) -> None:
     from genlab.images.plots import save_image_grid
 
-    SAMPLES_DIR.mkdir(parents=True, exist_ok=True)
-    path = SAMPLES_DIR / f"{model_name}.png"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{model_name}.png"
     save_image_grid(np.asarray(images)[:64].reshape(-1, 1, 8, 8), path, N_LEVELS, ncol=8)
-    notes.append(f"{model_name} samples: ![{model_name}](images_samples/{path.name})")
+    shown = f"images_samples/{path.name}" if folder == SAMPLES_DIR else str(path)
+    notes.append(f"{model_name} samples: ![{model_name}]({shown})")
 
 
 def _class_accuracy(model: Any, classifier: Any, seed: int, per_class: int) -> float:
@@ -133,6 +137,8 @@ def run(args: argparse.Namespace) -> BenchmarkReport:
     load_at_start = load_average_text()
     X_train, X_test, y_train, y_test = load_split()
     quick = bool(args.quick)
+    # the recorded grids belong to full runs; a smoke run or an unrecorded run writes its grids to a temporary folder
+    grids = SAMPLES_DIR if not (quick or args.no_record) else Path(tempfile.mkdtemp(prefix="genlab_images_"))
     seed = args.seed
     steps = {"vae": 60 if quick else None, "pixelcnn": 30 if quick else None}  # None: the models' defaults
     notes = [f"split: train_test_split(test_size=0.2, random_state=0): {len(X_train)} train / {len(X_test)} test "
@@ -157,7 +163,7 @@ def run(args: argparse.Namespace) -> BenchmarkReport:
                                        extras=[Extra("choice", f"bandwidth {kde.bandwidth_:.3g}")]))
         centred = kde.sample(64, random_state=seed) if hasattr(kde, "sample") else None
         if centred is not None:
-            _grid("kde", np.clip(np.floor(centred), 0, N_LEVELS - 1), notes)
+            _grid("kde", np.clip(np.floor(centred), 0, N_LEVELS - 1), notes, grids)
 
     if "gmm" in args.models:
         start = time.perf_counter()
@@ -175,7 +181,7 @@ def run(args: argparse.Namespace) -> BenchmarkReport:
                                        reference=f"{REFERENCE['mixture of 10 categorical']} (10 categorical)",
                                        extras=[Extra("choice", f"K = {best.n_components}")]))
         drawn, _ = best.sample(64, random_state=seed)
-        _grid("gmm", np.clip(np.floor(drawn), 0, N_LEVELS - 1), notes)
+        _grid("gmm", np.clip(np.floor(drawn), 0, N_LEVELS - 1), notes, grids)
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     k = 50 if quick else 1000
@@ -191,7 +197,7 @@ def run(args: argparse.Namespace) -> BenchmarkReport:
                                        extras=[Extra("choice", f"{vae.training_['steps']} steps")]))
         if not quick and nats > TARGET_VAE:
             comparisons[-1].flags.append(f"VAE {nats:.2f} nats above the issue's {TARGET_VAE}")
-        _grid("vae", vae.sample(64, random_state=seed), notes)
+        _grid("vae", vae.sample(64, random_state=seed), notes, grids)
 
     if "cvae" in args.models:
         from genlab.images.vae import ConditionalVAE
@@ -205,7 +211,7 @@ def run(args: argparse.Namespace) -> BenchmarkReport:
                                        cvae.training_["elapsed"], marginal, params=cvae.n_parameters_,
                                        extras=[Extra("choice", f"log p(x | y): {given:.2f} nats; samples "
                                                                 f"classified as their class: {accuracy:.1%}")]))
-        _grid("cvae", cvae.sample(64, y=np.repeat(np.arange(8), 8), random_state=seed), notes)
+        _grid("cvae", cvae.sample(64, y=np.repeat(np.arange(8), 8), random_state=seed), notes, grids)
 
     if "pixelcnn" in args.models:
         from genlab.images.pixelcnn import PixelCNN
@@ -218,7 +224,7 @@ def run(args: argparse.Namespace) -> BenchmarkReport:
                                        reference=f"{REFERENCE['MADE 2 x 512']} (MADE)",
                                        extras=[Extra("choice", f"{pixelcnn.training_['steps']} steps "
                                                                 f"({pixelcnn.training_['stop_reason']})")]))
-        _grid("pixelcnn", pixelcnn.sample(64, random_state=seed), notes)
+        _grid("pixelcnn", pixelcnn.sample(64, random_state=seed), notes, grids)
 
     if "cpixelcnn" in args.models:
         from genlab.images.pixelcnn import ConditionalPixelCNN
@@ -232,7 +238,7 @@ def run(args: argparse.Namespace) -> BenchmarkReport:
                                        cpixelcnn.training_["elapsed"], marginal, params=cpixelcnn.n_parameters_,
                                        extras=[Extra("choice", f"log p(x | y): {given:.2f} nats; samples "
                                                                 f"classified as their class: {accuracy:.1%}")]))
-        _grid("cpixelcnn", cpixelcnn.sample(64, y=np.repeat(np.arange(8), 8), random_state=seed), notes)
+        _grid("cpixelcnn", cpixelcnn.sample(64, y=np.repeat(np.arange(8), 8), random_state=seed), notes, grids)
 
     unconditional = [c for c in comparisons[1:] if "conditional" not in c.case]
     if unconditional and not quick:
