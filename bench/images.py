@@ -28,7 +28,7 @@ the share of 200 samples per class it assigns to the class they were drawn for.
 One PNG grid of 64 samples per model is written to ``bench/images_samples/`` (a temporary folder for ``--quick`` or
 ``--no-record`` runs, so a smoke run does not replace the recorded grids) and linked from the notes.
 
-Run: ``python -m bench images`` (about 10-15 minutes on 2 idle cores); ``--quick`` is a smoke run.
+Run: ``python -m bench images`` (about 4 minutes on 2 idle cores); ``--quick`` is a smoke run.
 """
 
 from __future__ import annotations

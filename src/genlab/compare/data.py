@@ -294,7 +294,7 @@ def _text_dataset(source: str, unit: str, split: float, max_chars: int | None, v
 def _bpe_dataset(text: str, name: str, split: float, vocab_size: int | None) -> Dataset:
     """Byte-level BPE learned on the training characters; held-out pieces of about 64 tokens (module notes)."""
     try:
-        from tokenizers import Tokenizer as HFTokenizer
+        import tokenizers  # noqa: F401 - BPETokenizer's engine
     except ImportError:
         raise DataError(
             "--unit bpe needs the Hugging Face tokenizers package, which is not installed: "
@@ -313,9 +313,9 @@ def _bpe_dataset(text: str, name: str, split: float, vocab_size: int | None) -> 
     train_text, heldout = text[:cut], text[cut:]
     tokenizer = BPETokenizer.train([train_text], vocab_size=size)
     # cut points: the start of every 64th token of the held-out encoding (character offsets, data-determined)
-    offsets = HFTokenizer.from_str(tokenizer.spec).encode(heldout).offsets
+    starts = tokenizer.token_starts(heldout)
     step = TEXT_UNITS["bpe"]
-    cuts = sorted({offsets[i][0] for i in range(step, len(offsets), step)} - {0})
+    cuts = sorted({starts[i] for i in range(step, len(starts), step)} - {0})
     bounds = [0, *[c for c in cuts if 0 < c < len(heldout)], len(heldout)]
     pieces = [heldout[a:b] for a, b in itertools.pairwise(bounds) if b > a]
     chunks = [tokenizer.encode(piece) for piece in pieces]

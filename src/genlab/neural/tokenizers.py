@@ -235,6 +235,10 @@ class BPETokenizer(Tokenizer):
     def encode(self, text: str) -> list[int]:
         return list(self._tokenizer.encode(text).ids)
 
+    def token_starts(self, text: str) -> list[int]:
+        """The character offset in ``text`` at which each token of ``encode(text)`` starts."""
+        return [start for start, _ in self._tokenizer.encode(text).offsets]
+
     def decode(self, ids: Iterable[int]) -> str:
         return str(self._tokenizer.decode([int(i) for i in ids], skip_special_tokens=False))
 
