@@ -14,6 +14,7 @@ __all__ = [
     "d_separated",
     "elimination_order",
     "find_cycle",
+    "interaction_graph",
     "moral_graph",
     "structural_hamming_distance",
     "topological_order",
@@ -72,6 +73,19 @@ def topological_order(parents: Mapping[str, Sequence[str]]) -> list[str]:
                 rest.append(v)
         remaining = rest
     return order
+
+
+def interaction_graph(scopes: Iterable[Sequence[str]], nodes: Iterable[str] = ()) -> dict[str, set[str]]:
+    """The undirected graph linking every two variables that share a factor scope, plus isolated ``nodes``."""
+    adj: dict[str, set[str]] = {}
+    for scope in scopes:
+        for v in scope:
+            adj.setdefault(v, set()).update(scope)
+    for v in adj:
+        adj[v].discard(v)
+    for v in nodes:
+        adj.setdefault(v, set())
+    return adj
 
 
 def ancestors(parents: Mapping[str, Sequence[str]], nodes: Iterable[str]) -> set[str]:

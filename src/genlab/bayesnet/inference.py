@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from genlab.bayesnet.factor import _subscripts
-from genlab.bayesnet.graph import ancestors, elimination_order
+from genlab.bayesnet.graph import ancestors, elimination_order, interaction_graph
 from genlab.errors import GenlabError
 
 __all__ = ["InferenceTooLargeError", "JunctionTree", "Plan", "Tables", "compile_plan", "map_eliminate", "run_plan"]
@@ -157,15 +157,7 @@ def compile_plan(
         cuts = tuple((axis, ev_pos[v]) for axis, v in enumerate(scope) if v in ev_pos)
         factors.append((child, cuts))
         scopes.append(tuple(v for v in scope if v not in ev_pos))
-    # interaction graph of the reduced tables
-    adj: dict[str, set[str]] = {}
-    for scope in scopes:
-        for v in scope:
-            adj.setdefault(v, set()).update(scope)
-    for v in adj:
-        adj[v].discard(v)
-    for v in query:
-        adj.setdefault(v, set())
+    adj = interaction_graph(scopes, query)  # of the reduced tables
     if normalized and query:
         # keep only the connected components that touch the query; the rest multiply the result by a constant
         keep: set[str] = set(query)
@@ -252,14 +244,7 @@ def map_eliminate(
         array = tables.cpts[child]
         index = tuple(evidence[v] if v in evidence else slice(None) for v in scope)
         factors.append((tuple(v for v in scope if v not in evidence), array[index]))
-    adj: dict[str, set[str]] = {}
-    for scope, _ in factors:
-        for v in scope:
-            adj.setdefault(v, set()).update(scope)
-    for v in adj:
-        adj[v].discard(v)
-    for v in map_vars:
-        adj.setdefault(v, set())
+    adj = interaction_graph((scope for scope, _ in factors), map_vars)
     sum_vars = [v for v in adj if v not in map_vars]
     sum_order = elimination_order(adj, tables.cardinality, heuristic, eliminate=sum_vars)
     # the graph after summing out: recompute adjacency on the fly by simulating elimination
