@@ -50,3 +50,61 @@ def assert_user_error(result: Any, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in line, line
     return line
+
+
+def assert_monotone(values: Any, *, rtol: float = 1e-9, what: str = "the EM objective") -> None:
+    """``values`` never decrease by more than ``rtol * max(|value|, 1)`` (EM's guarantee, up to rounding).
+
+    One tolerance for every EM-family test: the same rule :class:`genlab.learn.ConvergenceMonitor` warns by.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    assert values.ndim == 1 and values.size >= 1, f"{what}: expected a non-empty history, got shape {values.shape}"
+    assert np.all(np.isfinite(values)), f"{what} holds non-finite values: {values}"
+    slack = rtol * np.maximum(np.abs(values[:-1]), 1.0)
+    drops = np.flatnonzero(np.diff(values) < -slack)
+    assert drops.size == 0, (
+        f"{what} decreased at iteration(s) {(drops + 2).tolist()}: "
+        + ", ".join(f"{values[i]:.12g} -> {values[i + 1]:.12g}" for i in drops[:5])
+    )
+
+
+class MirroredProcessGroup:
+    """A stand-in for :class:`genlab.distributed.ProcessGroup`: rank 0 of ``world_size`` ranks that all hold this
+    rank's data, so every sum is ``world_size`` times this rank's. A distributed fit under it must equal the
+    single-process fit on the data repeated ``world_size`` times: the driver's collective code paths, tested
+    without launching processes.
+    """
+
+    def __init__(self, world_size: int = 2) -> None:
+        self.rank = 0
+        self.world_size = world_size
+        self.n_all_reduce = 0
+
+    def all_reduce_sum(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        self.n_all_reduce += 1
+        return [self.world_size * np.asarray(a, dtype=np.float64) for a in arrays]
+
+    def all_gather_object(self, obj: Any) -> list[Any]:
+        return [obj] * self.world_size
+
+    def broadcast_object(self, obj: Any, src: int) -> Any:
+        return obj
+
+    def barrier(self) -> None:
+        pass
+
+    def agree(self, value: Any, what: str) -> Any:
+        return value
+
+    def raise_if_any_failed(self, error: BaseException | None) -> None:
+        if error is not None:
+            raise error
+
+
+def mirrored_group(monkeypatch: Any, world_size: int = 2) -> MirroredProcessGroup:
+    """Make ``distributed=True`` fits in this test use a :class:`MirroredProcessGroup`; returns it."""
+    import genlab.distributed
+
+    group = MirroredProcessGroup(world_size)
+    monkeypatch.setattr(genlab.distributed, "get_process_group", lambda **_: group)
+    return group

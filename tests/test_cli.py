@@ -111,8 +111,8 @@ def test_verbose_shows_em_progress(tmp_path, blobs_csv):
     quiet = invoke("fit", "gmm", blobs_csv, "-k", 2, "--out", tmp_path / "quiet.genlab")
     loud = invoke("fit", "gmm", blobs_csv, "-k", 2, "--verbose", "--out", tmp_path / "loud.genlab")
     assert quiet.exit_code == 0 and loud.exit_code == 0, (quiet.output, loud.output)
-    assert "initialisation" not in quiet.stdout
-    assert "initialisation" in loud.stdout
+    assert "initialisation" not in quiet.stderr
+    assert "initialisation" in loud.stderr and "initialisation" not in loud.stdout  # progress never on stdout
 
 
 def test_version_and_help():

@@ -5,14 +5,32 @@ from __future__ import annotations
 import abc
 import inspect
 import os
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 
 from genlab.errors import ModelFileError, NotFittedError
 
-__all__ = ["GenerativeModel", "check_is_fitted", "get_model_class", "registered_models"]
+__all__ = ["GenerativeModel", "Sample", "check_is_fitted", "get_model_class", "registered_models"]
+
+
+class Sample(NamedTuple):
+    """What ``sample`` returns for a latent-variable model: the data and the latent values that generated them.
+
+    ``data`` has the form the model's ``fit`` accepts (so ``model.fit(model.sample(n).data)`` works), and the tuple
+    unpacks like scikit-learn's ``X, labels = gmm.sample(n)``.
+
+    Attributes
+    ----------
+    data : any
+        The sampled data (an array, a list of documents, ...).
+    latent : any
+        The latent values behind each item: mixture components, HMM state paths, topic assignments.
+    """
+
+    data: Any
+    latent: Any
 
 def registered_models() -> dict[str, type[GenerativeModel]]:
     """The model classes :func:`genlab.load` may reconstruct, by class name.
@@ -77,6 +95,9 @@ class GenerativeModel(DensityMixin, BaseEstimator, metaclass=abc.ABCMeta):
 
     #: What one unit of ``score`` is ("sample", "token", "character", "time step", "dimension").
     score_unit: ClassVar[str] = "sample"
+    #: The kind of data ``fit`` takes and ``sample`` returns (a key of :data:`genlab.data.kinds.DATA_KINDS`); the
+    #: command line and ``genlab compare`` choose readers and writers by it.
+    data_kind: ClassVar[str] = "vectors"
 
     @abc.abstractmethod
     def fit(self, X: Any, y: Any = None, **fit_params: Any) -> GenerativeModel:
@@ -96,7 +117,8 @@ class GenerativeModel(DensityMixin, BaseEstimator, metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def sample(self, n_samples: int = 1, *, random_state: Any = None) -> Any:
-        """Draw ``n_samples`` new items (and the latent values where the model has them)."""
+        """Draw ``n_samples`` new items in the form ``fit`` accepts; a latent-variable model returns a
+        :class:`Sample` ``(data, latent)``."""
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to one portable file (safetensors + JSON header), atomically.

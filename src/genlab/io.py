@@ -39,14 +39,17 @@ _MAX_HEADER_BYTES = 100_000_000
 
 
 def _object_classes() -> dict[str, type]:
-    """Non-model objects a file may hold as hyperparameters (prior families): an explicit allow-list."""
+    """Non-model objects a file may hold (prior families, an EM convergence monitor): an explicit allow-list."""
     from genlab.distributions import priors
+    from genlab.learn.em import ConvergenceMonitor
 
-    return {
+    allowed: dict[str, type] = {
         name: getattr(priors, name)
         for name in ("Dirichlet", "Beta", "Gamma", "NormalInverseWishart", "NormalGamma")
         if hasattr(priors, name)
     }
+    allowed["ConvergenceMonitor"] = ConvergenceMonitor  # an EM fit's monitor_ (numbers and a list of floats)
+    return allowed
 
 
 class _Encoder:

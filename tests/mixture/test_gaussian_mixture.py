@@ -12,7 +12,7 @@ import genlab
 from genlab.data import ArrayChunks
 from genlab.distributions import NormalGamma, NormalInverseWishart
 from genlab.errors import ConvergenceWarning, DataError, DegenerateFitWarning, NotFittedError, ParameterError
-from helpers import three_blobs
+from helpers import mirrored_group, three_blobs
 
 sk_mixture = pytest.importorskip("sklearn.mixture", reason="scikit-learn's mixture module is needed as the reference")
 
@@ -213,22 +213,17 @@ def test_integer_sample_weight_equals_repeated_rows():
     assert weighted.lower_bound_ == pytest.approx(repeated.lower_bound_, rel=1e-10)
 
 
-def test_reduce_hook_sums_statistics_like_a_second_process():
-    """A reducer that doubles every statistic equals fitting on the data twice over (two identical shards)."""
+def test_distributed_fit_sums_statistics_like_a_second_process(monkeypatch):
+    """Two ranks holding the same shard equal one process fitting the data twice over (the all-reduce path)."""
     X = three_blobs(n_per=50, seed=7)
     init = initial_parameters(X, "diag")
     kwargs = dict(n_components=3, covariance_type="diag", tol=1e-10, max_iter=300, **init)
-    calls = []
-
-    def double(arrays):
-        calls.append(len(arrays))
-        return [2.0 * a for a in arrays]
-
-    reduced = genlab.GaussianMixture(**kwargs).fit(X, reduce=double)
+    group = mirrored_group(monkeypatch)
+    mirrored = genlab.GaussianMixture(**kwargs).fit(X, distributed=True)
     doubled = genlab.GaussianMixture(**kwargs).fit(np.vstack([X, X]))
-    assert len(calls) == reduced.n_iter_
-    np.testing.assert_allclose(reduced.means_, doubled.means_, rtol=1e-10)
-    assert reduced.lower_bound_ == pytest.approx(doubled.lower_bound_, rel=1e-12)
+    assert group.n_all_reduce == mirrored.n_iter_
+    np.testing.assert_allclose(mirrored.means_, doubled.means_, rtol=1e-10)
+    assert mirrored.lower_bound_ == pytest.approx(doubled.lower_bound_, rel=1e-12)
 
 
 def test_warm_start_continues_from_previous_fit():

@@ -922,7 +922,7 @@ class BayesianNetwork(GenerativeModel):
     def _fit_em(self, codes: np.ndarray, order: list[str], parents: dict[str, list[str]],
                 states: dict[str, list[str]], shapes: dict[str, tuple[int, ...]],
                 alphas: dict[str, np.ndarray] | None, weights: np.ndarray | None, group: Any = None) -> None:
-        from genlab.learn.em import run_em
+        from genlab.learn.em import FitState, run_em, store_monitor
 
         # identical rows (same observed values, same missing pattern) share one E-step computation
         unique, inverse = np.unique(codes, axis=0, return_inverse=True)
@@ -937,23 +937,24 @@ class BayesianNetwork(GenerativeModel):
         chunk = max(1, min(4096, int(2**22 // max(jt.largest, 1.0))))
         check_budget(chunk * jt.largest, jt.cliques[int(np.argmax(jt.sizes))], self.memory_budget, "EM")
         source = [(unique[i:i + chunk], counts[i:i + chunk]) for i in range(0, unique.shape[0], chunk)]
-        random_state = check_random_state(self.random_state)
-        if group is not None:
-            # the single-process start: available-case counts of all shards, the same pseudo-count draws everywhere
-            self._em_reduce = group.all_reduce_sum
-            self._em_initialize(source, random_state)
-            del self._em_reduce
-        result = run_em(self, source, n_init=self.n_init, max_iter=self.max_iter, tol=self.tol,
-                        initialize=group is None, random_state=random_state, verbose=self.verbose,
-                        distributed=group, name="BayesianNetwork EM")
-        self.n_iter_ = result.n_iter
-        self.converged_ = result.converged
-        self.lower_bound_ = result.lower_bound
+        # one Generator for every restart, so restarts differ; in a distributed fit every rank initialises from the
+        # available-case counts of all shards with the same pseudo-count draws (a collective initialisation)
+        fit = FitState(random_state=check_random_state(self.random_state), group=group)
+        monitor = run_em(self, source, fit=fit, n_init=self.n_init, max_iter=self.max_iter, tol=self.tol,
+                         verbose=self.verbose, name="BayesianNetwork EM")
+        store_monitor(self, monitor)
         del self._em_alphas, self._em_shapes
 
-    def _em_initialize(self, source: Any, random_state: np.random.Generator) -> None:
+    #: In a distributed fit every rank initialises, from the counts of all shards (see ``_em_initialize``).
+    _em_collective_initialize = True
+
+    def _em_initialize(self, source: Any, fit: Any) -> None:
         """Available-case counts (rows where the whole family is observed) plus random pseudo-counts, so that latent
-        variables (never observed) start from a random, symmetry-breaking table."""
+        variables (never observed) start from a random, symmetry-breaking table.
+
+        In a distributed fit the counts are those of every shard (all-reduced) and every rank draws the same
+        pseudo-counts, so every rank starts where a single process would."""
+        random_state = fit.restart_random_state()
         column = {v: j for j, v in enumerate(self.variables_)}
         totals = []
         for v in self.variables_:
@@ -963,9 +964,8 @@ class BayesianNetwork(GenerativeModel):
                 ok = np.all(X[:, cols] >= 0, axis=1)
                 total += family_counts(X[ok], cols, self._em_shapes[v], w[ok])
             totals.append(total)
-        reduce = getattr(self, "_em_reduce", None)
-        if reduce is not None:  # a distributed fit: the counts of every shard
-            totals = reduce(totals)
+        if fit.group is not None:  # a distributed fit: the counts of every shard
+            totals = fit.all_reduce(totals)
         cpts = {}
         for v, total in zip(self.variables_, totals, strict=True):
             shape = self._em_shapes[v]

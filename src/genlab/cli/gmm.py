@@ -106,7 +106,7 @@ def fit_gmm(
             n_init=n_init,
             init_params=init.value,
             random_state=seed,
-            verbose=int(verbose),
+            verbose=2 if verbose else 0,  # asked for on the command line: lines on stderr even off a terminal
         )
 
     def total_log_likelihood(model: Any) -> float:

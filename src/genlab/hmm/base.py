@@ -15,7 +15,6 @@ Sequences travel through the driver as ``(X_batch, lengths_batch)`` pairs: the d
 from __future__ import annotations
 
 import abc
-import copy
 import dataclasses
 import numbers
 import warnings
@@ -27,9 +26,10 @@ from scipy.optimize import linear_sum_assignment
 
 from genlab.base import GenerativeModel, check_is_fitted
 from genlab.data.batches import BatchSource, as_batch_source, is_streaming_input
+from genlab.data.sequences import check_lengths
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.hmm import kernels
-from genlab.learn.em import ConvergenceMonitor, Reducer, run_em, warn_once_per_fit
+from genlab.learn.em import fit_em
 from genlab.statistics import Statistics, additive
 from genlab.utils.random import check_random_state
 from genlab.utils.validation import check_in, check_positive_int
@@ -62,52 +62,6 @@ class HMMStatistics(Statistics):
 
     start: np.ndarray = additive()
     transitions: np.ndarray = additive()
-
-
-def check_lengths(lengths: Any, n_steps: int) -> np.ndarray:
-    """Validate the lengths of the sequences concatenated in an array of ``n_steps`` rows.
-
-    Parameters
-    ----------
-    lengths : array-like of int of shape (n_sequences,), or None
-        ``None`` means one sequence of ``n_steps`` steps.
-    n_steps : int
-
-    Returns
-    -------
-    ndarray of shape (n_sequences,), int64
-
-    Raises
-    ------
-    DataError
-        If ``lengths`` is not a 1-D array of whole numbers, has a zero or negative entry, or does not sum to
-        ``n_steps``.
-    """
-    if lengths is None:
-        return np.array([n_steps], dtype=np.int64)
-    try:
-        array = np.asarray(lengths, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"lengths must be a 1-D array of integers: {exc}.") from None
-    if array.ndim == 0:
-        array = array.reshape(1)
-    if array.ndim != 1 or array.size == 0:
-        raise DataError(f"lengths must be a non-empty 1-D array of sequence lengths; got shape {array.shape}.")
-    if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
-        raise DataError("lengths must hold whole numbers (the number of steps of each sequence).")
-    bad = np.flatnonzero(array <= 0)
-    if bad.size:
-        raise DataError(
-            f"lengths[{bad[0]}] is {int(array[bad[0]])}; every sequence needs at least one step. Remove empty "
-            "sequences before fitting or scoring."
-        )
-    total = int(array.sum())
-    if total != n_steps:
-        raise DataError(
-            f"lengths sum to {total} but X has {n_steps} rows; lengths must give the length of each sequence "
-            "concatenated in X, in order, and sum to len(X)."
-        )
-    return array.astype(np.int64)
 
 
 def check_states(states: Any, n_steps: int, n_states: int) -> np.ndarray | None:
@@ -373,17 +327,6 @@ class BaseHMM(GenerativeModel, abc.ABC):
         """hmmlearn's name for :attr:`n_states` (read-only)."""
         return self.n_states
 
-    @property
-    def monitor_(self) -> ConvergenceMonitor:
-        """The convergence history of the last fit (genlab's :class:`~genlab.learn.ConvergenceMonitor`).
-
-        ``history`` holds the total log-likelihood at every iteration (hmmlearn's ``monitor_.history``);
-        ``converged`` is whether the last change was below ``tol``.
-        """
-        monitor = ConvergenceMonitor(self.tol, self.n_iter)
-        monitor.history = [float(v) for v in getattr(self, "lower_bounds_", [])]
-        return monitor
-
     # -- validation ------------------------------------------------------------------------------------------------
     def _allowed_letters(self) -> str:
         return "st" + self._emission_letters
@@ -548,7 +491,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
         lengths: Any = None,
         *,
         states: Any = None,
-        reduce: Reducer | None = None,
+        callback: Any = None,
         distributed: bool = False,
     ) -> BaseHMM:
         """Estimate the parameters by Baum-Welch EM.
@@ -564,8 +507,8 @@ class BaseHMM(GenerativeModel, abc.ABC):
         states : array-like of int of shape (n_samples,), optional
             Partial state labels for a semi-supervised fit: the known state index of a step, or -1 where it is
             unknown (class notes). Only with an in-memory ``X``.
-        reduce : callable, optional
-            All-reduce hook for distributed EM (:func:`genlab.learn.run_em`).
+        callback : callable, optional
+            Called after every EM iteration with a :class:`genlab.learn.EMProgress`; returning ``True`` stops.
         distributed : bool, default False
             ``X`` (with ``lengths``, ``states``) is this process's shard - whole sequences - of the data in a
             ``torch.distributed`` job launched by ``torchrun`` (:mod:`genlab.distributed`): the lowest rank holding
@@ -588,63 +531,29 @@ class BaseHMM(GenerativeModel, abc.ABC):
             not sum to 1).
         """
         self._check_hyperparameters()
-        self.__dict__.pop("_distributed_defaults", None)  # left by a distributed fit that raised
-        group, source = self._distributed_source(X, lengths, states) if distributed else (None, None)
-        if source is None:
-            source = self._source(X, lengths, states)
-        # every restart starts from the state the fit began with (hand-set parameters included)
-        self._restart = -1
-        self._pre_fit_state = {name: copy.deepcopy(value) for name, value in self._parameter_attributes().items()}
-        with warn_once_per_fit():
-            result = run_em(
-                self,
-                source,
-                n_init=self.n_init,
-                max_iter=self.n_iter,
-                tol=self.tol,
-                initialize=True,
-                random_state=self.random_state,
-                verbose=int(self.verbose),
-                verbose_interval=1,
-                reduce=reduce,
-                distributed=group,
-                name=type(self).__name__,
-            )
-        del self._restart, self._pre_fit_state
-        self.__dict__.pop("_distributed_defaults", None)
-        if group is not None:
-            self.n_features_in_ = self._agreed_n_features
-            del self._agreed_n_features
-        self.converged_ = bool(result.converged)
-        self.n_iter_ = int(result.n_iter)
-        self.lower_bound_ = float(result.lower_bound)
-        self.lower_bounds_ = np.asarray(result.history, dtype=np.float64)
+        fit_em(
+            self, X, lengths=lengths, states=states, n_init=self.n_init, max_iter=self.n_iter, tol=self.tol,
+            random_state=self.random_state, verbose=int(self.verbose), verbose_interval=1, distributed=distributed,
+            callback=callback,
+        )  # fmt: skip
         return self
 
-    def _distributed_source(self, X: Any, lengths: Any, states: Any) -> tuple[Any, Any]:
-        """The process group and this rank's batch source (None: the usual one) for a distributed fit."""
-        from genlab.distributed import EmptyShard, get_process_group
+    def _em_source(self, X: Any, fit: Any, lengths: Any = None, states: Any = None) -> tuple[Any, int]:
+        source = self._source(X, lengths, states)
+        return source, int(source.first()[0].shape[1])
 
-        group = get_process_group()
-        source = None
-        if not is_streaming_input(X) and np.shape(X)[:1] == (0,):
-            source = EmptyShard()
-            n_features = int(np.shape(X)[1]) if np.ndim(X) == 2 else 1
-        else:
-            source = self._source(X, lengths, states)
-            n_features = int(source.first()[0].shape[1])
-        self._agreed_n_features = group.agree(n_features, "the number of features")
-        self._distributed_defaults = self._data_defaults(source, group)
-        return group, source
+    def _em_empty_shard_features(self, X: Any) -> int:
+        return int(np.shape(X)[1]) if np.ndim(X) == 2 else 1
 
-    def _data_defaults(self, source: Any, group: Any) -> dict[str, Any]:
+    def _em_data_defaults(self, source: Any, fit: Any) -> dict[str, Any]:
         """Data-dependent defaults that every rank of a distributed fit computes from all the shards together.
 
         Called on every rank (``source`` is this rank's shard, possibly an
         :class:`~genlab.distributed.EmptyShard`) before the root initialises; the result is kept in
-        ``_distributed_defaults`` for the fit, where the initialisation reads it instead of the root's own shard,
-        so that the model (e.g. its number of symbols, its prior mean) is the one a single process would fit on the
-        concatenated data. Nothing here; subclasses with such defaults override it.
+        ``fit.defaults``, where the initialisation reads it instead of the root's own shard, so that the model (e.g.
+        its number of symbols, its prior mean) is the one a single process would fit on the concatenated data.
+        Nothing here; subclasses with such defaults override it (collectives through ``fit.all_gather`` /
+        ``fit.all_reduce``, which in a single process see this process's data only).
         """
         return {}
 
@@ -652,29 +561,9 @@ class BaseHMM(GenerativeModel, abc.ABC):
         """The data initialisation would read from ``source`` (``source.first()``); None for an empty shard."""
         return None if next(iter(source), None) is None else source.first()[0]
 
-    def _parameter_attributes(self) -> dict[str, Any]:
-        """Parameters and fitted values held on the instance (names ending in ``_``, compact storage included)."""
-        return {name: value for name, value in vars(self).items() if name.endswith("_") and not name.startswith("__")}
-
-    def _begin_restart(self) -> None:
-        """Count the restart; from the second on, return to the state the fit began with."""
-        self._restart = getattr(self, "_restart", -1) + 1
-        if self._restart > 0:
-            for name in self._parameter_attributes():
-                delattr(self, name)
-            for name, value in self._pre_fit_state.items():
-                setattr(self, name, copy.deepcopy(value))
-
     def _initialisation_seed(self) -> Any:
-        """What initialisation draws from on the current restart.
-
-        The first restart uses ``random_state`` itself (so an int seed gives hmmlearn's initial values); later ones
-        use an int derived from the seed and the restart number. A Generator or RandomState advances by itself.
-        """
-        restart = getattr(self, "_restart", 0)
-        if restart <= 0 or not isinstance(self.random_state, numbers.Integral):
-            return self.random_state
-        return int(np.random.default_rng([int(self.random_state), restart]).integers(2**31 - 1))
+        """What initialisation draws from on this restart (:meth:`genlab.learn.FitState.restart_random_state`)."""
+        return self._em_fit.restart_random_state()
 
     def _needs_init(self, letter: str, name: str) -> bool:
         """hmmlearn's rule: initialise a parameter named in ``init_params``, or one that is not set."""
@@ -690,8 +579,15 @@ class BaseHMM(GenerativeModel, abc.ABC):
             return True
         return not hasattr(self, name)
 
-    def _em_initialize(self, source: Any, random_state: Any) -> None:
-        self._begin_restart()
+    def _em_initialize(self, source: Any, fit: Any) -> None:
+        # the fit state is reachable from the emission families' initialisation hooks during this call only
+        self._em_fit = fit
+        try:
+            self._initialize_parameters(source)
+        finally:
+            del self._em_fit
+
+    def _initialize_parameters(self, source: Any) -> None:
         X, lengths = source.first()
         self._check_enough_data(X)
         K = self.n_states

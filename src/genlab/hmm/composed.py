@@ -690,7 +690,7 @@ class HiddenMarkovModel(BaseHMM):
         return _distribution_input(dist, X, list(range(X.shape[1])))
 
     # -- initialisation ------------------------------------------------------------------------------------------------
-    def _data_defaults(self, source: Any, group: Any) -> dict[str, Any]:
+    def _em_data_defaults(self, source: Any, fit: Any) -> dict[str, Any]:
         # emission="categorical" sizes the categories by the largest code: every rank's shard must fit in them
         if not (isinstance(self._emission_spec(), str) and self._emission_spec() == "categorical"):
             return {}
@@ -698,7 +698,7 @@ class HiddenMarkovModel(BaseHMM):
         finite = np.zeros(0) if X is None else np.asarray(X, dtype=np.float64)[:, 0]
         finite = finite[np.isfinite(finite)]
         largest = int(finite.max()) if finite.size else -1  # bad codes are the root's template's to report
-        return {"n_symbols": max(group.all_gather_object(largest)) + 1}
+        return {"n_symbols": max(fit.all_gather(largest)) + 1}
 
     def _template(self, X: np.ndarray) -> Distribution:
         """A distribution of the configured family and shape, to compute the initial statistics with."""
@@ -734,7 +734,7 @@ class HiddenMarkovModel(BaseHMM):
             if (codes < 0).any():
                 raise DataError(f"category codes must be >= 0; row {int(np.flatnonzero(codes < 0)[0])} is negative.")
             # in a distributed fit: the largest code of every rank's shard (see _data_defaults)
-            M = int(getattr(self, "_distributed_defaults", {}).get("n_symbols", int(codes.max()) + 1))
+            M = int(self._em_fit.defaults.get("n_symbols", int(codes.max()) + 1))
             return Categorical(np.full(M, 1.0 / M))
         if emission == "bernoulli":
             return Bernoulli(np.full(D, 0.5))

@@ -275,14 +275,14 @@ class CategoricalHMM(BaseHMM):
 
         Of the initialisation data ``X``, or in a distributed fit of every rank's shard (see ``_data_defaults``).
         """
-        return int(getattr(self, "_distributed_defaults", {}).get("n_symbols", int(X.max()) + 1))
+        return int(self._em_fit.defaults.get("n_symbols", int(X.max()) + 1))
 
-    def _data_defaults(self, source: Any, group: Any) -> dict[str, Any]:
+    def _em_data_defaults(self, source: Any, fit: Any) -> dict[str, Any]:
         # every rank must accept every rank's symbols: the largest symbol of all shards sets the default number
         if self.n_features is not None:
             return {}
         X = self._first_batch_or_none(source)
-        return {"n_symbols": max(group.all_gather_object(-1 if X is None else int(X.max()))) + 1}
+        return {"n_symbols": max(fit.all_gather(-1 if X is None else int(X.max()))) + 1}
 
     def _init_emissions(self, X: np.ndarray, lengths: np.ndarray) -> None:
         if self.n_features is not None:
@@ -637,14 +637,14 @@ class MultinomialHMM(BaseHMM):
         if X.shape[1] != M:
             raise DataError(f"X has {X.shape[1]} categories (columns) but the model's emissionprob_ has {M}.")
 
-    def _data_defaults(self, source: Any, group: Any) -> dict[str, Any]:
+    def _em_data_defaults(self, source: Any, fit: Any) -> dict[str, Any]:
         # n_trials_ says whether every row of the data has the same total: of every rank's shard together
         X = self._first_batch_or_none(source)
         local = [] if X is None else [int(t) for t in np.unique(X.sum(axis=1))[:2]]  # two totals tell "not one"
-        return {"row_totals": sorted(set().union(*group.all_gather_object(local)))}
+        return {"row_totals": sorted(set().union(*fit.all_gather(local)))}
 
     def _init_emissions(self, X: np.ndarray, lengths: np.ndarray) -> None:
-        totals = np.asarray(getattr(self, "_distributed_defaults", {}).get("row_totals", np.unique(X.sum(axis=1))))
+        totals = np.asarray(self._em_fit.defaults.get("row_totals", np.unique(X.sum(axis=1))))
         self.n_trials_ = int(totals[0]) if totals.size == 1 else None
         if self._needs_init("e", "emissionprob_"):
             emissionprob = legacy_random_state(self._initialisation_seed()).rand(self.n_states, X.shape[1])

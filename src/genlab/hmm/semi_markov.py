@@ -37,7 +37,7 @@ from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.hmm import _numba_hsmm as _nh
 from genlab.hmm.base import _SequenceBatches, check_lengths
 from genlab.hmm.gaussian import _full_covariances
-from genlab.learn.em import ConvergenceMonitor, run_em, warn_once_per_fit
+from genlab.learn.em import fit_em
 from genlab.statistics import Statistics, additive, meta
 from genlab.utils.random import check_random_state, legacy_random_state
 from genlab.utils.validation import check_array_2d, check_in, check_positive_int
@@ -591,7 +591,9 @@ class HiddenSemiMarkovModel(GenerativeModel):
         return symbols.astype(np.int64).reshape(-1, 1), states
 
     # -- fitting ---------------------------------------------------------------------------------------------------
-    def fit(self, X: Any, lengths: Any = None, *, distributed: bool = False) -> HiddenSemiMarkovModel:
+    def fit(
+        self, X: Any, lengths: Any = None, *, callback: Any = None, distributed: bool = False
+    ) -> HiddenSemiMarkovModel:
         """Estimate the parameters named in ``params`` by EM.
 
         Parameters
@@ -621,51 +623,32 @@ class HiddenSemiMarkovModel(GenerativeModel):
             A bad hyperparameter or invalid hand-set parameters; ``distributed=True`` outside a torchrun job.
         """
         self._check_hyperparameters()
-        self.__dict__.pop("_distributed_defaults", None)
-        group = None
-        if distributed:
-            from genlab.distributed import EmptyShard, get_process_group
-
-            group = get_process_group()
-        if group is not None and np.shape(X)[:1] == (0,):
-            source: Any = EmptyShard()
-            n_features = int(np.shape(X)[1]) if self.emission == "gaussian" and np.ndim(X) == 2 else 1
-        else:
-            X, lengths = self._validate_batch(X, lengths)
-            source = _SequenceBatches(X, lengths)
-            n_features = int(X.shape[1]) if X.ndim == 2 else 1
-        if group is not None:
-            group.agree(n_features, "the number of features")
-            if self.emission == "categorical" and self.n_features is None:
-                # every rank must accept every rank's symbols: the largest symbol of all shards sets the number
-                largest = -1 if isinstance(source, EmptyShard) else int(X.max())
-                self._distributed_defaults = {"n_symbols": max(group.all_gather_object(largest)) + 1}
-        try:
-            with warn_once_per_fit():
-                result = run_em(
-                    self, source, n_init=1, max_iter=self.n_iter, tol=self.tol, initialize=True,
-                    random_state=self.random_state, verbose=int(self.verbose), verbose_interval=1,
-                    distributed=group, name=type(self).__name__,
-                )  # fmt: skip
-        finally:
-            self.__dict__.pop("_distributed_defaults", None)
-        self.converged_ = bool(result.converged)
-        self.n_iter_ = int(result.n_iter)
-        self.lower_bound_ = float(result.lower_bound)
-        self.lower_bounds_ = np.asarray(result.history, dtype=np.float64)
+        fit_em(
+            self, X, lengths=lengths, n_init=1, max_iter=self.n_iter, tol=self.tol, random_state=self.random_state,
+            verbose=int(self.verbose), verbose_interval=1, distributed=distributed, callback=callback,
+        )  # fmt: skip
         return self
 
-    @property
-    def monitor_(self) -> ConvergenceMonitor:
-        """The convergence history of the last fit (mean log-likelihood per step at every iteration)."""
-        monitor = ConvergenceMonitor(self.tol, self.n_iter)
-        monitor.history = [float(v) for v in getattr(self, "lower_bounds_", [])]
-        return monitor
+    def _em_source(self, X: Any, fit: Any, lengths: Any = None) -> tuple[Any, int]:
+        X, lengths = self._validate_batch(X, lengths)
+        return _SequenceBatches(X, lengths), int(X.shape[1]) if X.ndim == 2 else 1
+
+    def _em_empty_shard_features(self, X: Any) -> int:
+        return int(np.shape(X)[1]) if self.emission == "gaussian" and np.ndim(X) == 2 else 1
+
+    def _em_data_defaults(self, source: Any, fit: Any) -> dict[str, Any]:
+        # every rank must accept every rank's symbols: the largest symbol of all shards sets the number
+        if self.emission != "categorical" or self.n_features is not None:
+            return {}
+        first = next(iter(source), None)
+        largest = -1 if first is None else int(first[0].max())
+        return {"n_symbols": max(fit.all_gather(largest)) + 1}
 
     def _needs_init(self, letter: str, name: str) -> bool:
         return letter in self.init_params or not hasattr(self, name)
 
-    def _em_initialize(self, source: Any, random_state: Any) -> None:
+    def _em_initialize(self, source: Any, fit: Any) -> None:
+        random_state = fit.restart_random_state()
         X, _ = source.first()
         K, D = self.n_states, self.max_duration
         if X.shape[0] < K:
@@ -698,7 +681,7 @@ class HiddenSemiMarkovModel(GenerativeModel):
         else:
             if self._needs_init("e", "emissionprob_"):
                 M = int(self.n_features) if self.n_features is not None else int(
-                    getattr(self, "_distributed_defaults", {}).get("n_symbols", int(X.max()) + 1)
+                    fit.defaults.get("n_symbols", int(X.max()) + 1)
                 )
                 if X.max() >= M:
                     raise DataError(f"X holds symbol {int(X.max())} but n_features={M}; symbols must be 0..{M - 1}.")

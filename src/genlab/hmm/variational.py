@@ -199,7 +199,7 @@ class _VariationalHMMMixin:
 
     # -- fitting ---------------------------------------------------------------------------------------------------
     def fit(
-        self, X: Any, lengths: Any = None, *, states: Any = None, reduce: Any = None, distributed: bool = False
+        self, X: Any, lengths: Any = None, *, states: Any = None, callback: Any = None, distributed: bool = False
     ) -> BaseHMM:
         """Fit the variational posteriors by coordinate ascent on the evidence lower bound.
 
@@ -210,8 +210,8 @@ class _VariationalHMMMixin:
         lengths : array-like of int of shape (n_sequences,), optional
         states : None
             Semi-supervised labels are not supported by the variational models.
-        reduce : callable, optional
-            All-reduce hook for distributed fitting (:func:`genlab.learn.run_em`).
+        callback : callable, optional
+            Called after every iteration with a :class:`genlab.learn.EMProgress`; returning ``True`` stops.
         distributed : bool, default False
             ``X`` (with ``lengths``) is this process's shard - whole sequences - of the data in a
             ``torch.distributed`` job launched by ``torchrun`` (:mod:`genlab.distributed`). The data-dependent
@@ -229,10 +229,9 @@ class _VariationalHMMMixin:
                 f"{type(self).__name__} does not support semi-supervised state labels; fit without states, or use "
                 "the maximum-likelihood class (e.g. CategoricalHMM) for a labelled fit."
             )
-        return super().fit(X, lengths, reduce=reduce, distributed=distributed)
+        return super().fit(X, lengths, callback=callback, distributed=distributed)
 
-    def _em_initialize(self, source: Any, random_state: Any) -> None:
-        self._begin_restart()
+    def _initialize_parameters(self, source: Any) -> None:
         X, lengths = source.first()
         self._check_enough_data(X)
         K = self.n_states
@@ -658,14 +657,14 @@ class VariationalGaussianHMM(_VariationalHMMMixin, GaussianHMM):
         else:
             self.scale_prior_ = _concentration_array(self.scale_prior, 0.0, shape, "scale_prior")
 
-    def _data_defaults(self, source: Any, group: Any) -> dict[str, Any]:
+    def _em_data_defaults(self, source: Any, fit: Any) -> dict[str, Any]:
         # the default means_prior is the mean of the data: of every rank's shard together (sums all-reduced)
         if self.means_prior is not None:
             return {}
         X = self._first_batch_or_none(source)
-        D = self._agreed_n_features
+        D = self.n_features_in_
         local = [np.zeros(D), np.zeros(1)] if X is None else [X.sum(axis=0), np.array([float(X.shape[0])])]
-        total, count = group.all_reduce_sum(local)
+        total, count = fit.all_reduce(local)
         return {"mean": total / count[0]}
 
     def _init_emission_posteriors(self, X: np.ndarray, lengths: np.ndarray) -> None:
@@ -679,7 +678,7 @@ class VariationalGaussianHMM(_VariationalHMMMixin, GaussianHMM):
                     f"X has {D} features but the hand-set means_posterior_ has {D_set}; pass data with the model's "
                     "columns, or put 'm' in init_params."
                 )
-        self._priors(getattr(self, "_distributed_defaults", {}).get("mean", X.mean(axis=0)), D)
+        self._priors(self._em_fit.defaults.get("mean", X.mean(axis=0)), D)
         if not (init_m or init_c):
             return
         if X.shape[0] < 2:

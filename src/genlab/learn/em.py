@@ -1,54 +1,87 @@
 """One expectation-maximisation driver for every latent-variable model.
 
-A model takes part by implementing five small hooks (the *EM protocol*)::
+A model's ``fit`` is three steps: validate the hyperparameters, hand its hooks to :func:`fit_em`, return ``self``.
+The driver owns everything around the loop: building the batch source, distributed set-up (empty shards, agreement
+on the number of features, data-dependent defaults from every shard, one initialisation broadcast to all ranks),
+restarts (``n_init``, each from the state the fit began with), convergence (one :class:`ConvergenceMonitor`, kept
+as ``monitor_``), a time limit and a per-iteration callback, the progress display, and exception safety: a fit
+that raises or is interrupted (Ctrl-C) leaves the estimator exactly as it was before ``fit``.
 
-    _em_initialize(source, random_state)      set initial parameters (may read the first batch)
+A model takes part by implementing the *EM protocol*::
+
+    _em_source(X, fit, **data) -> (source, n_features)
+                                  validate the data and return a re-iterable source of batches and the number of
+                                  features (None where the model has no such notion); ``data`` are the keyword
+                                  arguments of ``fit`` besides ``X`` (``lengths``, ``sample_weight``, ...)
+    _em_data_defaults(source, fit) -> dict          (optional)
+                                  data-dependent defaults (a prior's mean, the number of symbols) computed on every
+                                  rank from all the shards together (``fit.all_reduce`` / ``fit.all_gather``); kept
+                                  in ``fit.defaults``
+    _em_initialize(source, fit)   set initial parameters (may read ``source.first()``); draws from
+                                  ``fit.restart_random_state()``
     _em_e_step(X, sample_weight) -> (stats, log_likelihood, weight)
-                                              additive statistics of one batch under the current parameters,
-                                              the batch's total (weighted) log-likelihood and its total weight
-    _em_m_step(stats)                         set parameters from the statistics summed over all batches
-    _em_objective(log_likelihood, weight)     called after the M-step: the number EM increases, per unit (the
-                                              E-step's log-likelihood per sample; plus the log prior of the
-                                              E-step's parameters for MAP; the evidence lower bound for variational
-                                              Bayes); the model's ``lower_bound_``
+                                  additive statistics of one batch under the current parameters, the batch's total
+                                  (weighted) log-likelihood and its total weight
+    _em_m_step(stats)             set parameters from the statistics summed over all batches (and processes)
+    _em_objective(log_likelihood, weight) -> float
+                                  called after the M-step: the number EM increases (the E-step's log-likelihood,
+                                  per unit or in total; plus the log prior for MAP; the ELBO for variational Bayes)
     _em_get_parameters() / _em_set_parameters(params)
-                                              snapshot / restore, to keep the best of ``n_init`` restarts
+                                  snapshot / restore, to keep the best of ``n_init`` restarts
+
+Temporary state of one fit (the restart number, the process group, the data-dependent defaults, scratch values a
+model needs between its hooks) lives in the :class:`FitState` passed to the hooks, never on the model.
 
 Statistics are values (:class:`genlab.statistics.Statistics`): one iteration sums them over the batches of one pass,
-so full-batch EM (one array split into row chunks), streaming EM (batches read from disk) and distributed EM (a
-``reduce`` hook that all-reduces the summed arrays across processes) are the same loop.
+so full-batch EM (one array split into row chunks), streaming EM (batches read from disk) and distributed EM (the
+summed arrays all-reduced across processes) are the same loop.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
 from genlab.errors import ConvergenceWarning, DataError, DegenerateFitWarning
 from genlab.statistics import Statistics
+from genlab.utils.progress import ProgressDisplay
 
 if TYPE_CHECKING:
     from genlab.distributed import ProcessGroup
 
-__all__ = ["ConvergenceMonitor", "EMModel", "EMResult", "Reducer", "run_em", "warn_once_per_fit"]
+__all__ = [
+    "ConvergenceMonitor",
+    "EMModel",
+    "EMProgress",
+    "FitState",
+    "fit_em",
+    "is_empty_shard",
+    "restore_on_failure",
+    "run_em",
+    "store_monitor",
+    "warn_once_per_fit",
+]
 
-#: All-reduce hook: takes the list of summed arrays of this process, returns the sums over all processes.
-Reducer = Callable[[list[np.ndarray]], list[np.ndarray]]
+def _fitted_attributes(model: Any) -> dict[str, Any]:
+    """The instance attributes of ``model`` named like fitted values (ending in ``_``, not dunder)."""
+    return {name: value for name, value in vars(model).items() if name.endswith("_") and not name.startswith("__")}
 
 
 class EMModel(Protocol):
-    """The hooks a model implements to be fitted by :func:`run_em` (see the module docstring)."""
+    """The hooks a model implements to be fitted by :func:`fit_em` (see the module docstring)."""
 
-    def _em_initialize(self, source: Iterable[tuple[Any, Any]], random_state: Any) -> None: ...
+    def _em_source(self, X: Any, fit: FitState, **data: Any) -> tuple[Iterable[tuple[Any, Any]], int | None]: ...
 
-    def _em_e_step(self, X: np.ndarray, sample_weight: np.ndarray | None) -> tuple[Statistics, float, float]: ...
+    def _em_initialize(self, source: Iterable[tuple[Any, Any]], fit: FitState) -> None: ...
+
+    def _em_e_step(self, X: Any, sample_weight: Any) -> tuple[Statistics, float, float]: ...
 
     def _em_m_step(self, stats: Statistics) -> None: ...
 
@@ -62,27 +95,55 @@ class EMModel(Protocol):
 class ConvergenceMonitor:
     """Keeps the history of the EM objective, warns when it decreases, and decides convergence.
 
+    One monitor records one restart; :func:`fit_em` keeps the best restart's monitor as the model's ``monitor_``.
+
     Parameters
     ----------
     tol : float
         Converged when the absolute change of the objective between two iterations is below ``tol``
-        (scikit-learn's rule; the objective is per unit, e.g. mean log-likelihood per sample).
+        (scikit-learn's rule; the objective is what the model's ``_em_objective`` returns).
     max_iter : int
         Iteration budget.
     decrease_rtol : float
-        A decrease larger than ``decrease_rtol * |objective|`` triggers a :class:`ConvergenceWarning`: EM never
-        decreases its objective, so a larger decrease means a numerical problem or a bug.
+        A decrease larger than ``decrease_rtol * max(|objective|, 1)`` triggers a :class:`ConvergenceWarning`: EM
+        never decreases its objective, so a larger decrease means a numerical problem or a bug.
+    history : list of float, optional
+        The objective at every iteration so far (a monitor restored from a model file).
+    n_decreases : int
+        Iterations, over all restarts of the fit, where the objective decreased beyond tolerance.
+    stopped_by : {None, "callback", "max_time"}
+        Why the fit stopped before convergence or ``max_iter``, if it did.
+    initial : float
+        The objective before the first recorded iteration: ``-inf`` for a fresh start, the previous fit's final
+        objective when a warm start continues it (so its first change can already meet ``tol``).
     """
 
-    def __init__(self, tol: float, max_iter: int, decrease_rtol: float = 1e-9) -> None:
-        self.tol = tol
-        self.max_iter = max_iter
-        self.decrease_rtol = decrease_rtol
-        self.history: list[float] = []
-        self.n_decreases = 0
+    def __init__(
+        self,
+        tol: float,
+        max_iter: int,
+        decrease_rtol: float = 1e-9,
+        history: Iterable[float] | None = None,
+        n_decreases: int = 0,
+        stopped_by: str | None = None,
+        initial: float = -np.inf,
+    ) -> None:
+        self.tol = float(tol)
+        self.max_iter = int(max_iter)
+        self.decrease_rtol = float(decrease_rtol)
+        self.history: list[float] = [float(v) for v in (history if history is not None else [])]
+        self.n_decreases = int(n_decreases)
+        self.stopped_by = stopped_by
+        self.initial = float(initial)
+
+    def __repr__(self) -> str:
+        return (
+            f"ConvergenceMonitor(iter={self.iter}, converged={self.converged}, "
+            f"last={self.history[-1] if self.history else None!r}, stopped_by={self.stopped_by!r})"
+        )
 
     def report(self, objective: float) -> None:
-        """Record the objective of one iteration."""
+        """Record the objective of one iteration (warn if it decreased beyond rounding)."""
         if self.history:
             previous = self.history[-1]
             if objective < previous - self.decrease_rtol * max(abs(previous), 1.0):
@@ -103,43 +164,103 @@ class ConvergenceMonitor:
 
     @property
     def change(self) -> float:
-        """The last change of the objective (inf before two iterations)."""
-        if len(self.history) < 2:
+        """The last change of the objective (inf before the first iteration of a fresh start)."""
+        if not self.history:
             return float("inf")
-        return self.history[-1] - self.history[-2]
+        previous = self.history[-2] if len(self.history) > 1 else self.initial
+        return self.history[-1] - previous if np.isfinite(previous) else float("inf")
 
     @property
     def converged(self) -> bool:
-        """Whether the last change is below ``tol``."""
+        """Whether the last change is below ``tol`` in absolute value."""
         return abs(self.change) < self.tol
 
+    @property
+    def lower_bound(self) -> float:
+        """The objective at the last iteration (``-inf`` before the first)."""
+        return self.history[-1] if self.history else -np.inf
 
-@dataclasses.dataclass
-class EMResult:
-    """What :func:`run_em` found for the best restart.
+
+class EMProgress(NamedTuple):
+    """What a ``callback`` of :func:`fit_em` receives after every iteration.
 
     Attributes
     ----------
-    lower_bound : float
-        The objective at the last iteration of the best restart (per unit).
-    n_iter : int
-        Iterations that restart used.
-    converged : bool
-    history : list of float
-        The objective at every iteration of the best restart.
-    n_decreases : int
-        Iterations (over all restarts) where the objective decreased beyond tolerance.
+    restart : int
+        0-based restart number.
+    iteration : int
+        1-based iteration within the restart.
+    objective : float
+        The model's objective after this iteration (``_em_objective``).
+    change : float
+        Its change from the previous iteration (``inf`` at the first).
+    elapsed : float
+        Seconds since the fit began.
+    model : object
+        The model, holding this iteration's parameters (read it; do not change it).
     """
 
-    lower_bound: float
-    n_iter: int
-    converged: bool
-    history: list[float]
-    n_decreases: int
+    restart: int
+    iteration: int
+    objective: float
+    change: float
+    elapsed: float
+    model: Any
 
 
+@dataclasses.dataclass
+class FitState:
+    """The temporary state of one EM fit, handed to the model's hooks; it never outlives the fit.
+
+    Attributes
+    ----------
+    random_state : any
+        The ``random_state`` the model gave the driver (converted or not; see :meth:`restart_random_state`).
+    n_init : int
+        Restarts of this fit.
+    restart : int
+        The current restart (0-based).
+    group : genlab.distributed.ProcessGroup or None
+        The process group of a distributed fit.
+    defaults : dict
+        Data-dependent defaults from ``_em_data_defaults`` (computed from every shard).
+    scratch : dict
+        Anything else a model's hooks pass each other during the fit (labels of a semi-supervised fit, ...).
+    """
+
+    random_state: Any = None
+    n_init: int = 1
+    restart: int = 0
+    group: ProcessGroup | None = None
+    defaults: dict[str, Any] = dataclasses.field(default_factory=dict)
+    scratch: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def restart_random_state(self) -> Any:
+        """What initialisation draws from on the current restart.
+
+        The first restart uses ``random_state`` itself (so an int seed gives the peers' initial values); later
+        restarts with an int seed use an int derived from the seed and the restart number; a Generator or
+        RandomState object advances by itself, so it is returned as is.
+        """
+        seed = self.random_state
+        if self.restart <= 0 or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            return seed
+        return int(np.random.default_rng([int(seed), self.restart]).integers(2**31 - 1))
+
+    def all_reduce(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """Element-wise sums over the ranks of a distributed fit (the arrays themselves in a single process)."""
+        if self.group is None:
+            return [np.asarray(a, dtype=np.float64) for a in arrays]
+        return self.group.all_reduce_sum(arrays)
+
+    def all_gather(self, value: Any) -> list[Any]:
+        """Every rank's ``value`` in rank order (``[value]`` in a single process)."""
+        return [value] if self.group is None else self.group.all_gather_object(value)
+
+
+# -- one pass ----------------------------------------------------------------------------------------------------
 def _accumulate(
-    model: EMModel, source: Iterable[tuple[Any, Any]], reduce: Reducer | None, shards: _Shards | None = None
+    model: EMModel, source: Iterable[tuple[Any, Any]], shards: _Shards | None
 ) -> tuple[Statistics, float, float]:
     """One E-step pass: statistics, log-likelihood and weight summed over all batches (and processes)."""
     total_stats: Statistics | None = None
@@ -156,26 +277,20 @@ def _accumulate(
         if shards is None:
             raise
         error = caught
-    if shards is not None:
-        # tell every rank about a failure before anyone waits in the all-reduce
-        shards.group.raise_if_any_failed(error)
-        total_stats = shards.statistics_or_zeros(total_stats)
-    if total_stats is None:  # pragma: no cover - BatchSource raises first
-        raise RuntimeError("no batches")
-    if reduce is not None:
-        arrays = [*total_stats.to_arrays(), np.array([total_loglik, total_weight])]
-        reduced = reduce(arrays)
-        total_stats = total_stats.with_arrays(reduced[:-1])
-        total_loglik, total_weight = (float(v) for v in reduced[-1])
-    return total_stats, total_loglik, total_weight
+    if shards is None:
+        if total_stats is None:
+            raise DataError("the data source yielded no batches; there is no data to fit.")
+        return total_stats, total_loglik, total_weight
+    # tell every rank about a failure before anyone waits in the all-reduce
+    shards.group.raise_if_any_failed(error)
+    total_stats = shards.statistics_or_zeros(total_stats)
+    arrays = [*total_stats.to_arrays(), np.array([total_loglik, total_weight])]
+    reduced = shards.group.all_reduce_sum(arrays)
+    total_loglik, total_weight = (float(v) for v in reduced[-1])
+    return total_stats.with_arrays(reduced[:-1]), total_loglik, total_weight
 
 
 _MISSING = object()
-
-
-def _fitted_attributes(model: Any) -> dict[str, Any]:
-    """The instance attributes of ``model`` named like fitted values (ending in ``_``, not dunder)."""
-    return {name: value for name, value in vars(model).items() if name.endswith("_") and not name.startswith("__")}
 
 
 class _Shards:
@@ -189,21 +304,28 @@ class _Shards:
             raise DataError("every rank's shard is empty: there is no data to fit.")
         self.root = self.has_data.index(True)
 
-    def initialize(self, model: EMModel, source: Iterable[tuple[Any, Any]], random_state: Any) -> None:
+    def initialize(self, model: EMModel, source: Iterable[tuple[Any, Any]], fit: FitState) -> None:
         """The root initialises from its shard; every rank takes what the root's initialisation set.
 
         Besides the parameters (``_em_get_parameters``, whose ``_em_set_parameters`` rebuilds derived caches), the
         root sends every fitted attribute (a name ending in ``_``) that its ``_em_initialize`` added, rebound or
         removed: priors resolved at initialisation, the number of symbols seen, ... - whatever the E- and M-steps
         read besides the parameters. So a model needs nothing distributed-specific in its initialisation.
+
+        A model whose initialisation is itself collective (it all-reduces counts of every shard through
+        ``fit.all_reduce``) sets the class attribute ``_em_collective_initialize = True``: every rank then runs
+        ``_em_initialize`` and nothing is broadcast.
         """
+        if getattr(model, "_em_collective_initialize", False):
+            model._em_initialize(source, fit)
+            return
         error: BaseException | None = None
         payload: tuple[dict[str, Any], list[str], Any] | None = None
         if self.group.rank == self.root:
             # keep references (not ids) to the values before, so "rebound" cannot be fooled by a reused address
             before = _fitted_attributes(model)
             try:
-                model._em_initialize(source, random_state)
+                model._em_initialize(source, fit)
                 after = _fitted_attributes(model)
                 changed = {name: value for name, value in after.items() if before.get(name, _MISSING) is not value}
                 payload = (changed, [name for name in before if name not in after], model._em_get_parameters())
@@ -232,75 +354,27 @@ class _Shards:
         return stats if stats is not None else template.zeros_like()
 
 
-class _Progress:
-    """Per-iteration progress: a rich bar on a terminal, plain lines otherwise (only when verbose)."""
-
-    def __init__(self, verbose: int, verbose_interval: int, max_iter: int, name: str) -> None:
-        self.verbose = verbose
-        self.interval = max(verbose_interval, 1)
-        self.name = name
-        self.max_iter = max_iter
-        self._bar: Any = None
-        self._task: Any = None
-        self._start = time.perf_counter()
-
-    def start_restart(self, restart: int, n_init: int) -> None:
-        self._start = time.perf_counter()
-        if not self.verbose:
-            return
-        if sys.stdout.isatty():
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-            if self._bar is None:
-                self._bar = Progress(
-                    TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
-                    TimeElapsedColumn(), transient=False,
-                )
-                self._bar.start()
-            self._task = self._bar.add_task(
-                f"{self.name} init {restart + 1}/{n_init}", total=self.max_iter, status=""
-            )
-        else:
-            print(f"{self.name}: initialisation {restart + 1}/{n_init}", flush=True)
-
-    def iteration(self, n_iter: int, objective: float, change: float) -> None:
-        if not self.verbose:
-            return
-        if self._bar is not None:
-            self._bar.update(self._task, completed=n_iter, status=f"objective {objective:.6f} change {change:.2e}")
-        elif n_iter % self.interval == 0:
-            elapsed = time.perf_counter() - self._start
-            print(f"  iteration {n_iter}  objective {objective:.8f}  change {change:.3e}  {elapsed:.2f}s", flush=True)
-
-    def end_restart(self, converged: bool, n_iter: int) -> None:
-        state = "converged" if converged else "did not converge"
-        if self._bar is not None:
-            self._bar.update(self._task, total=max(n_iter, 1), completed=max(n_iter, 1), status=state)
-        elif self.verbose:
-            print(f"  {state} after {n_iter} iterations ({time.perf_counter() - self._start:.2f}s)", flush=True)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-
+# -- the loop ----------------------------------------------------------------------------------------------------
 def run_em(
     model: EMModel,
     source: Iterable[tuple[Any, Any]],
     *,
+    fit: FitState | None = None,
     n_init: int = 1,
     max_iter: int = 100,
     tol: float = 1e-3,
     initialize: bool = True,
     initial_lower_bound: float = -np.inf,
-    random_state: Any = None,
     verbose: int = 0,
     verbose_interval: int = 10,
-    reduce: Reducer | None = None,
-    distributed: ProcessGroup | None = None,
+    callback: Callable[[EMProgress], Any] | None = None,
+    max_time: float | None = None,
     name: str = "EM",
-) -> EMResult:
-    """Fit ``model`` by expectation-maximisation, keeping the best of ``n_init`` restarts.
+) -> ConvergenceMonitor:
+    """The EM loop over a ready batch source: restarts, iterations, convergence; the best restart is kept.
+
+    Most code calls :func:`fit_em`, which builds the source, sets up a distributed fit and stores the results on
+    the model; this is the loop itself, for a model (or a test) that has its batches already.
 
     Parameters
     ----------
@@ -308,99 +382,243 @@ def run_em(
         Implements the EM protocol (module docstring).
     source : iterable of (X, sample_weight) batches
         Re-iterable: each iteration reads it once.
+    fit : FitState, optional
+        This fit's state (a fresh one by default); ``fit.group`` makes it a distributed fit.
     n_init : int
-        Restarts from fresh initialisations; the one with the highest final objective is kept.
+        Restarts from fresh initialisations; the one with the highest final objective is kept. From the second
+        restart on, every fitted attribute is first returned to its value at the start of the loop.
     max_iter : int
         EM iterations per restart (0 keeps the initial parameters).
     tol : float
-        Stop when the objective changes by less than ``tol`` (absolute, per unit).
+        Stop when the objective changes by less than ``tol`` (absolute).
     initialize : bool
         ``False`` continues from the model's current parameters (``warm_start``); ``n_init`` is then 1.
     initial_lower_bound : float
         The objective before the first iteration when continuing (for the first change).
-    random_state : any
-        Passed as is to every ``_em_initialize`` call (one object for all restarts, so restarts differ); the model
-        converts it (an int seed, a Generator, or a legacy RandomState where the model mirrors scikit-learn).
     verbose, verbose_interval : int
-        Progress display: a rich bar on a terminal, a line every ``verbose_interval`` iterations otherwise.
-    reduce : callable, optional
-        All-reduce for distributed EM: called once per iteration with this process's summed statistics arrays
-        (followed by ``[log_likelihood, weight]``), returns the sums over all processes.
-    distributed : genlab.distributed.ProcessGroup, optional
-        Fit across the processes of a ``torch.distributed`` job, ``source`` being this process's shard (possibly
-        :class:`genlab.distributed.EmptyShard`): the lowest rank holding data initialises and broadcasts the
-        parameters and every fitted attribute (``*_``) its initialisation set, the statistics are all-reduced every
-        iteration (``reduce`` defaults to the group's sum), and an error on one rank is raised on every rank. Every
-        rank ends with the same parameters.
+        Progress display (:class:`genlab.utils.progress.ProgressDisplay`, on stderr).
+    callback : callable, optional
+        Called after every iteration with an :class:`EMProgress`; returning ``True`` stops the fit (the current
+        restart ends there and no further restarts run; the monitor's ``stopped_by`` is ``"callback"``).
+    max_time : float, optional
+        Seconds for the whole loop; when they are spent the fit stops after the current iteration
+        (``stopped_by="max_time"``), without a :class:`ConvergenceWarning`.
     name : str
-        Shown in the progress display.
+        Shown in the progress display and in warnings.
 
     Returns
     -------
-    EMResult
-        The model is left holding the best restart's parameters.
+    ConvergenceMonitor
+        The best restart's; the model is left holding the best restart's parameters.
     """
+    fit = FitState(n_init=n_init) if fit is None else fit
     n_restarts = n_init if initialize else 1
-    shards = None
-    if distributed is not None:
-        shards = _Shards(distributed, source)
-        reduce = distributed.all_reduce_sum if reduce is None else reduce
-        if distributed.rank != 0:
-            verbose = 0  # one progress display per job
-    progress = _Progress(verbose, verbose_interval, max_iter, name)
-    best: EMResult | None = None
+    fit.n_init = n_restarts
+    shards = _Shards(fit.group, source) if fit.group is not None else None
+    if fit.group is not None and fit.group.rank != 0:
+        verbose = 0  # one progress display per job
+    start_state = copy.deepcopy(_fitted_attributes(model)) if n_restarts > 1 else {}
+    progress = ProgressDisplay(name, verbose, verbose_interval)
+    started = time.perf_counter()
+    best: ConvergenceMonitor | None = None
     best_params: Any = None
     n_decreases = 0
+    stopped_by: str | None = None
     try:
         for restart in range(n_restarts):
-            progress.start_restart(restart, n_restarts)
+            fit.restart = restart
+            if restart > 0:  # every restart starts from the state the fit began with (hand-set parameters included)
+                _restore_attributes(model, copy.deepcopy(start_state))
+            progress.start(f"initialisation {restart + 1}/{n_restarts}", max_iter)
             if initialize and shards is not None:
-                shards.initialize(model, source, random_state)
+                shards.initialize(model, source, fit)
             elif initialize:
-                model._em_initialize(source, random_state)
-            monitor = ConvergenceMonitor(tol, max_iter)
-            lower_bound = -np.inf if initialize else initial_lower_bound
-            converged = False
-            n_iter = 0
-            for n_iter in range(1, max_iter + 1):
-                previous = lower_bound
-                stats, loglik, weight = _accumulate(model, source, reduce, shards)
+                model._em_initialize(source, fit)
+            monitor = ConvergenceMonitor(tol, max_iter, initial=-np.inf if initialize else initial_lower_bound)
+            for iteration in range(1, max_iter + 1):
+                stats, loglik, weight = _accumulate(model, source, shards)
                 model._em_m_step(stats)
-                lower_bound = model._em_objective(loglik, weight)
-                monitor.report(lower_bound)
-                change = lower_bound - previous
-                progress.iteration(n_iter, lower_bound, change)
-                if abs(change) < tol:
-                    converged = True
+                monitor.report(model._em_objective(loglik, weight))
+                progress.update(
+                    iteration, f"iteration {iteration}  objective {monitor.lower_bound:.8g}  change "
+                    f"{monitor.change:.3e}"
+                )
+                elapsed = time.perf_counter() - started
+                if callback is not None and callback(
+                    EMProgress(restart, iteration, monitor.lower_bound, monitor.change, elapsed, model)
+                ):
+                    stopped_by = "callback"
+                elif max_time is not None and elapsed >= max_time:
+                    stopped_by = "max_time"
+                if monitor.converged or stopped_by is not None:
                     break
             n_decreases += monitor.n_decreases
-            progress.end_restart(converged, n_iter)
-            if best is None or lower_bound > best.lower_bound:
-                best = EMResult(lower_bound, n_iter, converged, list(monitor.history), 0)
-                best_params = model._em_get_parameters()
+            state = "converged" if monitor.converged else "did not converge"
+            progress.finish(monitor.iter, f"{state} after {monitor.iter} iterations")
+            if best is None or monitor.lower_bound > best.lower_bound:
+                best, best_params = monitor, model._em_get_parameters()
+            if stopped_by is not None:
+                break
     finally:
         progress.close()
     assert best is not None
     best.n_decreases = n_decreases
+    best.stopped_by = stopped_by
     model._em_set_parameters(best_params)
-    if not best.converged and max_iter > 0:
+    if not best.converged and max_iter > 0 and stopped_by is None:
+        last_change = best.change if np.isfinite(best.change) else float("nan")
         warnings.warn(
-            f"{name} did not converge in max_iter={max_iter} iterations (last change "
-            f"{best.history[-1] - best.history[-2] if len(best.history) > 1 else float('nan'):.3g}, tol={tol}); "
+            f"{name} did not converge in max_iter={max_iter} iterations (last change {last_change:.3g}, tol={tol}); "
             "increase max_iter or tol, try other initial parameters, or check for degenerate data.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=4,  # 1: here, 2: fit_em, 3: the model's fit, 4: its caller
         )
     return best
 
 
+# -- the fit -----------------------------------------------------------------------------------------------------
+def is_empty_shard(X: Any) -> bool:
+    """Whether ``X`` is an in-memory data set with no items (a rank's empty shard in a distributed fit)."""
+    from genlab.data.batches import is_streaming_input
+
+    if X is None or is_streaming_input(X):
+        return False
+    shape = getattr(X, "shape", None)
+    if shape is not None:
+        return len(shape) >= 1 and shape[0] == 0
+    try:
+        return len(X) == 0
+    except TypeError:
+        return False
+
+
+def _restore_attributes(model: Any, saved: dict[str, Any]) -> None:
+    """Make the fitted attributes of ``model`` exactly ``saved``: remove the others, set these."""
+    for name in list(_fitted_attributes(model)):
+        if name not in saved:
+            delattr(model, name)
+    for name, value in saved.items():
+        setattr(model, name, value)
+
+
 @contextlib.contextmanager
-def warn_once_per_fit(category: type[Warning] = DegenerateFitWarning) -> Iterator[None]:
+def restore_on_failure(model: Any) -> Iterator[None]:
+    """Leave ``model``'s fitted attributes as they were if the block raises (or is interrupted by Ctrl-C).
+
+    Every fit wraps its work in this, so a fit that fails on bad data halfway, or that the user interrupts, never
+    leaves a half-fitted estimator behind: a previously fitted model stays fitted with its old parameters, an
+    unfitted one stays unfitted.
+    """
+    saved = copy.deepcopy(_fitted_attributes(model))
+    try:
+        yield
+    except BaseException:
+        _restore_attributes(model, saved)
+        raise
+
+
+def fit_em(
+    model: EMModel,
+    X: Any,
+    *,
+    n_init: int = 1,
+    max_iter: int = 100,
+    tol: float = 1e-3,
+    random_state: Any = None,
+    warm_start: bool = False,
+    verbose: int = 0,
+    verbose_interval: int = 10,
+    distributed: bool = False,
+    callback: Callable[[EMProgress], Any] | None = None,
+    max_time: float | None = None,
+    name: str | None = None,
+    **data: Any,
+) -> ConvergenceMonitor:
+    """Fit ``model`` to ``X`` by EM and store the result on it: the one fit path of every EM-family model.
+
+    Parameters
+    ----------
+    model : EMModel
+        Implements the EM protocol (module docstring).
+    X : any
+        The data as ``fit`` received it; the model's ``_em_source`` validates it.
+    n_init, max_iter, tol : int, int, float
+        See :func:`run_em`.
+    random_state : any
+        Stored in the :class:`FitState`; initialisation draws from ``fit.restart_random_state()``.
+    warm_start : bool
+        Continue from the parameters of a previous fit (``monitor_`` present) instead of initialising.
+    verbose, verbose_interval : int
+        Progress display on stderr.
+    distributed : bool
+        ``X`` is this process's shard in a ``torch.distributed`` job (:mod:`genlab.distributed`): a shard may be
+        empty, the ranks agree on the number of features, data-dependent defaults are computed from every shard,
+        the lowest rank holding data initialises and broadcasts, statistics are all-reduced every iteration, and an
+        error on one rank is raised on every rank. Every rank ends with the same parameters.
+    callback, max_time : see :func:`run_em`
+    name : str, optional
+        Shown in progress and warnings (default: the model's class name).
+    **data
+        Passed to ``model._em_source`` (``lengths``, ``sample_weight``, ``states``, ...).
+
+    Returns
+    -------
+    ConvergenceMonitor
+        Also stored as ``model.monitor_``; ``converged_``, ``n_iter_``, ``lower_bound_`` and ``lower_bounds_``
+        (the history as an array) are set from it.
+    """
+    name = type(model).__name__ if name is None else name
+    with restore_on_failure(model), warn_once_per_fit(stacklevel=5):
+        group = None
+        if distributed:
+            from genlab.distributed import get_process_group
+
+            group = get_process_group()
+        fit = FitState(random_state=random_state, n_init=n_init, group=group)
+        if group is not None and is_empty_shard(X):
+            from genlab.distributed import EmptyShard
+
+            source: Any = EmptyShard()
+            # the number of features an empty shard declares: its array's width, unless the model says otherwise
+            features_hook = getattr(model, "_em_empty_shard_features", None)
+            n_features = features_hook(X) if features_hook else (int(np.shape(X)[1]) if np.ndim(X) == 2 else None)
+        else:
+            source, n_features = model._em_source(X, fit, **data)
+        if group is not None and n_features is not None:
+            n_features = group.agree(n_features, "the number of features")
+        initialize = not (warm_start and hasattr(model, "monitor_"))
+        previous_bound = float(getattr(model, "lower_bound_", -np.inf)) if not initialize else -np.inf
+        if n_features is not None:
+            model.n_features_in_ = int(n_features)
+        defaults_hook = getattr(model, "_em_data_defaults", None)
+        if defaults_hook is not None:
+            fit.defaults = defaults_hook(source, fit) or {}
+        monitor = run_em(
+            model, source, fit=fit, n_init=n_init, max_iter=max_iter, tol=tol, initialize=initialize,
+            initial_lower_bound=previous_bound, verbose=verbose, verbose_interval=verbose_interval,
+            callback=callback, max_time=max_time, name=name,
+        )  # fmt: skip
+        store_monitor(model, monitor)
+    return monitor
+
+
+def store_monitor(model: Any, monitor: ConvergenceMonitor) -> None:
+    """Set ``monitor_`` and the fitted attributes derived from it (``converged_``, ``n_iter_``, ``lower_bound_``,
+    ``lower_bounds_``) on ``model``."""
+    model.monitor_ = monitor
+    model.converged_ = bool(monitor.converged)
+    model.n_iter_ = int(monitor.iter)
+    model.lower_bound_ = float(monitor.lower_bound)
+    model.lower_bounds_ = np.asarray(monitor.history, dtype=np.float64)
+
+
+@contextlib.contextmanager
+def warn_once_per_fit(category: type[Warning] = DegenerateFitWarning, stacklevel: int = 4) -> Iterator[None]:
     """Re-issue each distinct warning of ``category`` raised inside the block once, when the block ends.
 
     An M-step that applies a degenerate-fit rule warns at every iteration; the user needs to read it once. Other
-    warnings raised inside the block pass through unchanged. Use it around a model's call to :func:`run_em` in
-    ``fit``: the re-issued warnings point at the caller of ``fit``.
+    warnings raised inside the block pass through unchanged. ``stacklevel`` counts from this generator: 4 points
+    at the caller of the function whose ``with`` block this is (1: here, 2: contextlib, 3: that function).
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", category)
@@ -411,7 +629,6 @@ def warn_once_per_fit(category: type[Warning] = DegenerateFitWarning) -> Iterato
         if issubclass(record.category, category):
             if message not in seen:
                 seen.add(message)
-                # 1: this generator, 2: contextlib's __exit__, 3: the model's fit, 4: its caller
-                warnings.warn(message, category, stacklevel=4)
+                warnings.warn(message, category, stacklevel=stacklevel)
         else:
             warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)

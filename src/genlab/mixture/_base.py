@@ -24,7 +24,7 @@ from genlab.distributions.gaussian import (
     statistics_from_features,
 )
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
-from genlab.learn.em import Reducer, run_em, warn_once_per_fit
+from genlab.learn.em import fit_em
 from genlab.utils.random import check_random_state, legacy_random_state
 from genlab.utils.validation import (
     check_array_2d,
@@ -97,26 +97,60 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
     def _check_parameters(self, n_features: int) -> None:
         """Check hyperparameters that depend on the number of features (subclasses extend)."""
 
-    def _prepare_data(self, source: Any, n_features: int, group: Any) -> None:
-        """Compute what the hyperparameters' data-dependent defaults need before ``_check_parameters``.
-
-        ``group`` is the :class:`genlab.distributed.ProcessGroup` of a distributed fit (``source`` then is this
-        rank's shard, possibly an :class:`~genlab.distributed.EmptyShard`; every rank calls this), else None.
-        Nothing here; :class:`~genlab.BayesianGaussianMixture` takes the data moments of all ranks.
-        """
-
     def _validate_batch(self, X: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray | None]:
         n_features = getattr(self, "n_features_in_", None)
         X = check_array_2d(X, name="batch", n_features=n_features)
         return X, check_sample_weight(sample_weight, X.shape[0])
 
-    def _source(self, X: Any, sample_weight: Any) -> tuple[Any, int]:
-        """A batch source for ``fit`` and the number of features; validates in-memory data once."""
+    def _continues(self) -> bool:
+        """Whether this fit continues the previous one (``warm_start`` on a fitted model)."""
+        return bool(self.warm_start) and hasattr(self, "monitor_")
+
+    def fit(
+        self, X: Any, y: Any = None, sample_weight: Any = None, *, callback: Any = None, distributed: bool = False
+    ) -> BaseGaussianMixture:
+        """Estimate the parameters by EM (the best of ``n_init`` restarts).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a source of batches
+            In-memory data, or for a streaming fit a list of arrays / ``(X, sample_weight)`` pairs, a
+            :class:`genlab.data.NpyChunks`, or a function returning a fresh iterator of batches. A streaming fit
+            initialises from the first batch and equals the full-batch fit from the same initial parameters.
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weight of each sample (an integer weight counts as that many copies).
+        callback : callable, optional
+            Called after every EM iteration with a :class:`genlab.learn.EMProgress`; returning ``True`` stops.
+        distributed : bool, default False
+            ``X`` is this process's shard of the data in a ``torch.distributed`` job launched by ``torchrun``
+            (:mod:`genlab.distributed`): the lowest rank holding data initialises (k-means on its shard, or the
+            given ``means_init`` ...), the statistics are summed across processes every iteration, and every rank
+            ends with the same parameters. A shard may be empty (an array of shape (0, n_features)).
+
+        Returns
+        -------
+        self
+        """
+        self._check_common_parameters()
+        fit_em(
+            self, X, sample_weight=sample_weight, n_init=self.n_init, max_iter=self.max_iter, tol=self.tol,
+            random_state=legacy_random_state(self.random_state), warm_start=self.warm_start, verbose=self.verbose,
+            verbose_interval=self.verbose_interval, distributed=distributed, callback=callback,
+        )  # fmt: skip
+        self._warn_degenerate_components()
+        return self
+
+    # -- EM protocol: data ----------------------------------------------------------------------------------------
+    def _em_source(self, X: Any, fit: Any, sample_weight: Any = None) -> tuple[Any, int]:
+        """A batch source and the number of features; validates in-memory data once."""
+        if not self._continues():
+            self.__dict__.pop("n_features_in_", None)  # a fresh fit takes the data's width
         if is_streaming_input(X):
             source = as_batch_source(X, validate=self._validate_batch, sample_weight=sample_weight)
             first, _ = source.first()
             return source, first.shape[1]
-        X = check_array_2d(X, min_samples=1)
+        X = check_array_2d(X, min_samples=1, n_features=getattr(self, "n_features_in_", None))
         if X.shape[0] < self.n_components:
             raise DataError(
                 f"X has {X.shape[0]} samples but n_components={self.n_components}; each component needs at least "
@@ -130,79 +164,9 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
             )
         return ArrayChunks(X, _CHUNK_ROWS, sample_weight), X.shape[1]
 
-    def fit(
-        self,
-        X: Any,
-        y: Any = None,
-        sample_weight: Any = None,
-        *,
-        reduce: Reducer | None = None,
-        distributed: bool = False,
-    ) -> BaseGaussianMixture:
-        """Estimate the parameters by EM (the best of ``n_init`` restarts).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), or a source of batches
-            In-memory data, or for a streaming fit a list of arrays / ``(X, sample_weight)`` pairs, a
-            :class:`genlab.data.NpyChunks`, or a function returning a fresh iterator of batches. A streaming fit
-            initialises from the first batch and equals the full-batch fit from the same initial parameters.
-        y : ignored
-        sample_weight : array-like of shape (n_samples,), optional
-            Non-negative weight of each sample (an integer weight counts as that many copies).
-        reduce : callable, optional
-            All-reduce hook for distributed EM (:func:`genlab.learn.run_em`).
-        distributed : bool, default False
-            ``X`` is this process's shard of the data in a ``torch.distributed`` job launched by ``torchrun``
-            (:mod:`genlab.distributed`): the lowest rank holding data initialises (k-means on its shard, or the
-            given ``means_init`` ...), the statistics are summed across processes every iteration, and every rank
-            ends with the same parameters. A shard may be empty (an array of shape (0, n_features)).
-
-        Returns
-        -------
-        self
-        """
-        self._check_common_parameters()
-        initialize = not (self.warm_start and hasattr(self, "converged_"))
-        if initialize:
-            for name in ("n_features_in_",):
-                self.__dict__.pop(name, None)
-        group = None
-        if distributed:
-            from genlab.distributed import EmptyShard, get_process_group
-
-            group = get_process_group()
-        if group is not None and _is_empty_shard(X):
-            source, n_features = EmptyShard(), int(np.shape(X)[1])
-        else:
-            source, n_features = self._source(X, sample_weight)
-        if group is not None:
-            group.agree(n_features, "the number of features")
-        self._prepare_data(source, n_features, group)
-        self._check_parameters(n_features)
-        self.n_features_in_ = n_features
-        with warn_once_per_fit():
-            result = run_em(
-                self,
-                source,
-                n_init=self.n_init,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                initialize=initialize,
-                initial_lower_bound=getattr(self, "lower_bound_", -np.inf),
-                random_state=legacy_random_state(self.random_state),
-                verbose=self.verbose,
-                verbose_interval=self.verbose_interval,
-                reduce=reduce,
-                distributed=group,
-                name=type(self).__name__,
-            )
-        self.converged_ = result.converged
-        self.n_iter_ = result.n_iter
-        self.lower_bound_ = result.lower_bound
-        self.lower_bounds_ = np.asarray(result.history)
-        self._warn_degenerate_components()
-        return self
+    def _em_data_defaults(self, source: Any, fit: Any) -> None:
+        """Check the hyperparameters that depend on the number of features (subclasses resolve priors here)."""
+        self._check_parameters(self.n_features_in_)
 
     def _warn_degenerate_components(self) -> None:
         """Warn about components that ended empty or collapsed onto the ``reg_covar`` floor."""
@@ -338,8 +302,8 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
         log_prob += self._estimate_log_weights() + self._component_log_prob_offset()
         return log_prob
 
-    def _em_initialize(self, source: Any, random_state: np.random.RandomState) -> None:
-        stats, _ = self._initial_statistics(source, random_state)
+    def _em_initialize(self, source: Any, fit: Any) -> None:
+        stats, _ = self._initial_statistics(source, fit.restart_random_state())
         self._set_from_initial_statistics(stats)
 
     @abc.abstractmethod
@@ -424,10 +388,3 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
                 X[rows] = self.means_[k] + noise[rows] * scale
         return X, labels
 
-
-def _is_empty_shard(X: Any) -> bool:
-    """An in-memory array with no rows (a rank's empty shard in a distributed fit)."""
-    if is_streaming_input(X):
-        return False
-    shape = np.shape(X)
-    return len(shape) == 2 and shape[0] == 0

@@ -37,7 +37,6 @@ from genlab.distributions.gaussian import (
     precisions_cholesky_from_covariances,
 )
 from genlab.errors import DataError, ParameterError
-from genlab.learn.em import Reducer
 from genlab.mixture._base import BaseGaussianMixture
 from genlab.utils.validation import check_in
 
@@ -152,7 +151,7 @@ _WISHART_POSTERIOR = {
 
 
 def _data_moments(
-    batches: Any, covariance_type: str, n_features: int, reduce: Reducer | None = None
+    batches: Any, covariance_type: str, n_features: int, reduce: Any = None
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Weighted mean, unbiased covariance (``ddof=1`` in the frequency-weight sense) and total weight of batches.
 
@@ -330,45 +329,6 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         self.degrees_of_freedom_prior = degrees_of_freedom_prior
         self.covariance_prior = covariance_prior
 
-    # -- fitting ---------------------------------------------------------------------------------------------------
-    def fit(
-        self,
-        X: Any,
-        y: Any = None,
-        sample_weight: Any = None,
-        *,
-        reduce: Reducer | None = None,
-        distributed: bool = False,
-    ) -> BayesianGaussianMixture:
-        """Fit the variational posterior by coordinate ascent on the lower bound (the best of ``n_init`` starts).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), or a source of batches
-            In-memory data, or for a streaming fit a list of arrays / ``(X, sample_weight)`` pairs, a
-            :class:`genlab.data.NpyChunks`, or a function returning a fresh iterator of batches. A streaming fit
-            initialises from, and takes the data-dependent prior defaults of, the first batch.
-        y : ignored
-        sample_weight : array-like of shape (n_samples,), optional
-            Non-negative weight of each sample (an integer weight counts as that many copies).
-        reduce : callable, optional
-            All-reduce hook for distributed fits (:func:`genlab.learn.run_em`).
-        distributed : bool, default False
-            ``X`` is this process's shard of the data in a ``torch.distributed`` job launched by ``torchrun``
-            (:mod:`genlab.distributed`). The data-dependent prior defaults (``mean_prior``, ``covariance_prior``)
-            are the moments of all the shards together (their sums are all-reduced), so the model is the one a
-            single process would fit on the concatenated data; the lowest rank holding data draws the initial
-            responsibilities from its shard and broadcasts the initial posterior; the statistics are summed across
-            processes every iteration and every rank ends with the same posterior. A shard may be empty (an array
-            of shape (0, n_features)).
-
-        Returns
-        -------
-        self
-        """
-        super().fit(X, y, sample_weight, reduce=reduce, distributed=distributed)
-        return self
-
     # -- validation ------------------------------------------------------------------------------------------------
     def _check_common_parameters(self) -> None:
         super()._check_common_parameters()
@@ -379,26 +339,27 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         _check_positive_real(self.mean_precision_prior, "mean_precision_prior")
         _check_positive_real(self.degrees_of_freedom_prior, "degrees_of_freedom_prior")
 
-    def _prepare_data(self, source: Any, n_features: int, group: Any) -> None:
-        """The moments the data-dependent prior defaults need: of all in-memory data, or of a stream's first batch.
+    def _em_data_defaults(self, source: Any, fit: Any) -> None:
+        """Resolve the priors; the data-dependent defaults take the moments of all in-memory data, or of a stream's
+        first batch.
 
-        In a distributed fit (``group`` a :class:`genlab.distributed.ProcessGroup`) they are the moments of every
-        rank's data together (an empty shard adds nothing).
+        In a distributed fit the moments are those of every rank's data together (an empty shard adds nothing), so
+        the model is the one a single process would fit on the concatenated data.
         """
-        self._data_moments: tuple[np.ndarray, np.ndarray, float] | None = None
+        moments = None
         if self.mean_prior is None or self.covariance_prior is None:
             if isinstance(source, ArrayChunks):
                 batches = list(source)
             else:
                 first = next(iter(source), None)  # an empty shard has no batch
                 batches = [] if first is None else [source.first()]
-            reduce = None if group is None else group.all_reduce_sum
-            self._data_moments = _data_moments(batches, self.covariance_type, n_features, reduce)
+            reduce = None if fit.group is None else fit.all_reduce
+            moments = _data_moments(batches, self.covariance_type, self.n_features_in_, reduce)
+        self._resolve_priors(self.n_features_in_, moments)
 
-    def _check_parameters(self, n_features: int) -> None:
+    def _resolve_priors(self, n_features: int, moments: tuple[np.ndarray, np.ndarray, float] | None) -> None:
         """Validate the priors against the number of features and set the ``*_prior_`` attributes."""
         K, D = self.n_components, n_features
-        moments = getattr(self, "_data_moments", None)
         self.weight_concentration_prior_ = (
             1.0 / K if self.weight_concentration_prior is None else float(self.weight_concentration_prior)
         )

@@ -202,12 +202,12 @@ class GaussianMixture(BaseGaussianMixture):
             self.precisions_cholesky_ = precisions_cholesky_from_precisions(precisions, self.covariance_type)
             self._set_covariances_from_precisions()
 
-    def _em_initialize(self, source: Any, random_state: np.random.RandomState) -> None:
+    def _em_initialize(self, source: Any, fit: Any) -> None:
         if self.weights_init is not None and self.means_init is not None and self.precisions_init is not None:
             # every initial parameter given: no responsibilities to draw (as scikit-learn)
             self._set_from_initial_statistics(None)
             return
-        super()._em_initialize(source, random_state)
+        super()._em_initialize(source, fit)
 
     def _em_m_step(self, stats: GaussianStatistics) -> None:
         # The objective pairs the E-step's log-likelihood with the log prior of the same (pre-update) parameters.

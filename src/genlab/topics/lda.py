@@ -37,7 +37,7 @@ from scipy.special import gammaln, polygamma, psi
 
 from genlab.base import GenerativeModel, check_is_fitted
 from genlab.errors import DataError, ModelFileError, ParameterError
-from genlab.learn.em import run_em
+from genlab.learn.em import FitState, run_em, store_monitor
 from genlab.sequence.vocabulary import N_SPECIAL, Vocabulary
 from genlab.statistics import Statistics, additive
 from genlab.topics.corpus import DEFAULT_TOKEN_PATTERN, DocumentTermMatrix, document_term_matrix
@@ -372,7 +372,7 @@ class _TopicModel(GenerativeModel):
             )
         return init
 
-    def _em_initialize(self, source: Any, random_state: Any) -> None:
+    def _em_initialize(self, source: Any, fit: Any) -> None:
         self.components_ = self._initial_components()
         self._set_expectations()
         self._have_gamma = False  # the first E-step has no previous solutions to compare with
@@ -437,14 +437,11 @@ class _TopicModel(GenerativeModel):
     ) -> None:
         gamma = np.empty((X.shape[0], self._n_topics))
         source = _DocumentChunks(X, gamma, mask, _CHUNK_DOCS)
-        result = run_em(
-            self, source, max_iter=max_iter, tol=self.tol, random_state=self.random_state, verbose=self.verbose,
-            distributed=distributed, name=type(self).__name__,
-        )  # fmt: skip
-        self.n_iter_ = result.n_iter
-        self.converged_ = result.converged
-        self.lower_bound_ = result.lower_bound
-        self.lower_bounds_ = np.asarray(result.history)
+        fit = FitState(random_state=self.random_state, group=distributed)
+        monitor = run_em(
+            self, source, fit=fit, max_iter=max_iter, tol=self.tol, verbose=self.verbose, name=type(self).__name__
+        )
+        store_monitor(self, monitor)
         self._release_fit_caches()
 
     def _release_fit_caches(self) -> None:

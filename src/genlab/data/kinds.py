@@ -1,0 +1,63 @@
+"""The kinds of data genlab models take: each model class declares one, and the command line and ``genlab compare``
+dispatch on it (which reader to use, which unit to report) instead of guessing from the model's type.
+
+A kind names the form ``fit`` accepts and ``sample`` returns; the readers in :mod:`genlab.data` turn files into
+that form.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+__all__ = ["DATA_KINDS", "DataKind", "data_kind_of"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DataKind:
+    """One kind of data.
+
+    Attributes
+    ----------
+    name : str
+        The identifier models declare (``data_kind = "series"``).
+    form : str
+        What ``fit`` takes and ``sample`` returns, in words.
+    files : str
+        What the readers accept on disk.
+    """
+
+    name: str
+    form: str
+    files: str
+
+
+DATA_KINDS: dict[str, DataKind] = {
+    kind.name: kind
+    for kind in (
+        DataKind("vectors", "an array (n_samples, n_features) of numbers", "a CSV / TSV / whitespace table or .npy"),
+        DataKind(
+            "series",
+            "an array (n_steps, n_features) of sequences concatenated along the rows, plus lengths",
+            "a CSV with one row per step (sequence id column optional) or a folder of CSVs, one sequence each",
+        ),
+        DataKind("text", "a str, or a list of str / token lists (one sequence each)", "a UTF-8 text file"),
+        DataKind("documents", "a list of str or token lists, one per document", "a text file (a line per document)"),
+        DataKind(
+            "records",
+            "a pandas DataFrame of categorical columns (missing values as None / NaN)",
+            "a CSV with a header row",
+        ),
+        DataKind("images", "an array (n, channels, height, width) of integer levels", "digits, or a folder of images"),
+        DataKind("pairs", "a list of (source, target) pairs", "a JSON Lines file of source / target objects"),
+        DataKind("audio", "a list of 1-D arrays of samples", "a folder of WAV files"),
+        DataKind("trees", "a list of trees", "a file of bracketed trees"),
+    )
+}
+
+
+def data_kind_of(model_or_class: object) -> DataKind:
+    """The :class:`DataKind` a model (instance or class) declares through its ``data_kind`` attribute."""
+    name = getattr(model_or_class, "data_kind", None)
+    if name not in DATA_KINDS:
+        raise TypeError(f"{model_or_class!r} declares no known data_kind (got {name!r}; known: {sorted(DATA_KINDS)})")
+    return DATA_KINDS[name]
