@@ -11,10 +11,11 @@ from scipy import stats
 from sklearn.base import clone
 
 import genlab
+from genlab.data import data_kind_of
 from genlab.distributions import NormalInverseWishart
 from genlab.errors import ConvergenceWarning, DataError, DegenerateFitWarning, NotFittedError, ParameterError
 from genlab.timeseries import LinearAutoRegressive, MatrixNormalInverseWishart
-from genlab.timeseries.autoregressive import _transform_from_stationary, _transform_to_stationary
+from genlab.timeseries._stationary import transform_from_stationary, transform_to_stationary
 
 A1 = np.array([[0.5, 0.1], [-0.2, 0.3]])
 A2 = np.array([[-0.2, 0.05], [0.1, 0.15]])
@@ -160,13 +161,13 @@ def test_stationary_reparameterisation_round_trip(rng):
     unconstrained = rng.normal(size=(p, D, D))
     A = rng.normal(size=(D, D))
     sigma = A @ A.T + np.eye(D)
-    coef, gammas = _transform_to_stationary(unconstrained, sigma)
+    coef, gammas = transform_to_stationary(unconstrained, sigma)
     model = LinearAutoRegressive.from_parameters(coef=coef, noise_covariance=sigma)
     assert model.is_stationary()
     np.testing.assert_allclose(gammas, theoretical_autocovariances(coef, sigma, p), rtol=1e-9, atol=1e-12)
     # the transform keeps the innovation covariance: Sigma = Gamma_0 - sum_i A_i Gamma_i^T
     np.testing.assert_allclose(gammas[0] - sum(coef[i] @ gammas[i + 1].T for i in range(p)), sigma, rtol=1e-9)
-    np.testing.assert_allclose(_transform_from_stationary(coef, sigma), unconstrained, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(transform_from_stationary(coef, sigma), unconstrained, rtol=1e-8, atol=1e-10)
 
 
 def test_exact_mle_beats_ols_and_matches_statsmodels_arima():
@@ -472,8 +473,10 @@ def test_bad_inputs_raise_clear_errors():
         LinearAutoRegressive(order=1).fit(bad)
     with pytest.raises(DataError, match="lengths sum to 29 but X has 30 rows"):
         LinearAutoRegressive(order=1).fit(X, lengths=[10, 19])
-    with pytest.raises(DataError, match="series 1 has length 0"):
+    with pytest.raises(DataError, match=r"lengths\[1\] is 0; every sequence needs at least one step"):
         LinearAutoRegressive(order=1).fit(X, lengths=[10, 0, 20])
+    with pytest.raises(DataError, match="lengths must hold whole numbers"):
+        LinearAutoRegressive(order=1).fit(X, lengths=[10.5, 19.5])
     with pytest.raises(DataError, match="series 1 has 2 value"):
         LinearAutoRegressive(order=2).fit(X, lengths=[28, 2])
     with pytest.raises(DataError, match="series 0 has 5 value"):
@@ -503,7 +506,19 @@ def test_bad_inputs_raise_clear_errors():
     assert not explosive.is_stationary()
     with pytest.raises(ParameterError, match="stationary model"):
         explosive.simulate(5)
-    assert explosive.simulate(5, initial=[[1.0]], random_state=0).shape == (1, 5, 1)
+    with pytest.raises(DataError, match=r"initial must have shape \(1, 1\)"):
+        explosive.simulate(5, initial=[[1.0], [2.0]])
+
+
+def test_paths_from_given_initial_values_follow_the_recursion():
+    """From x_0 = 1, x_h = 1.2 x_{h-1} + e_h has mean 1.2^h and variance sum_{j<h} 1.2^(2j): also when explosive."""
+    explosive = LinearAutoRegressive.from_parameters(coef=[[[1.2]]], noise_covariance=[[1.0]])
+    n = 40_000
+    paths = explosive.simulate(5, initial=[[1.0]], n_paths=n, random_state=0)[:, :, 0]
+    h = np.arange(1, 6)
+    variance = np.cumsum(1.2 ** (2 * np.arange(5)))
+    np.testing.assert_allclose(paths.mean(axis=0), 1.2**h, atol=float(4 * np.sqrt(variance[-1] / n)))
+    np.testing.assert_allclose(paths.var(axis=0), variance, rtol=0.04)
 
 
 def test_bad_priors_raise_clear_errors():
@@ -522,6 +537,43 @@ def test_bad_priors_raise_clear_errors():
         MatrixNormalInverseWishart(mean=np.zeros((2, 1)), precision=-np.eye(2), dof=3.0, scale=[[1.0]])
     with pytest.raises(ParameterError, match="dof must be > D - 1"):
         MatrixNormalInverseWishart(mean=np.zeros((2, 2)), precision=np.eye(2), dof=0.5, scale=np.eye(2))
+
+
+def test_a_failed_refit_leaves_the_model_as_it_was():
+    X = var2().sample(80, random_state=32)
+    prior = MatrixNormalInverseWishart.isotropic(5, 2, precision=0.3)
+    model = LinearAutoRegressive(order=2, prior=prior).fit(X)
+    before = {name: getattr(model, name) for name in model._fitted_attribute_names()}
+    bad = X.copy()
+    bad[3, 0] = np.inf
+    with pytest.raises(DataError, match="first is row 3"):
+        model.fit(bad)
+    # too little data for the posterior noise covariance to have a mean: raised after the posterior is computed
+    model.set_params(order=1, prior=MatrixNormalInverseWishart.isotropic(3, 2, dof=1.5))
+    with pytest.raises(DataError, match="no finite mean"):
+        model.fit(X[:2])
+    assert model._fitted_attribute_names() == sorted(before)
+    for name, value in before.items():
+        assert getattr(model, name) is value
+
+
+def test_declares_series_data_and_samples_in_that_form():
+    assert data_kind_of(LinearAutoRegressive).name == "series"
+    model = var2()
+    X = model.sample(40, n_series=3, random_state=33)
+    lengths = [40] * 3
+    # the sample is what fit and log_prob take; its log-likelihood is the sum of the per-step Gaussian densities
+    per_series = model.log_prob(X, lengths)
+    pieces = np.split(X, 3)
+    expected = [
+        sum(
+            stats.multivariate_normal.logpdf(x[t], INTERCEPT + A1 @ x[t - 1] + A2 @ x[t - 2], SIGMA)
+            for t in range(2, 40)
+        )
+        for x in pieces
+    ]
+    np.testing.assert_allclose(per_series, expected, rtol=1e-10)
+    assert LinearAutoRegressive(order=2).fit(X, lengths=lengths).n_units(X, lengths) == 3 * 38
 
 
 def test_constant_series_warns_and_stays_finite():
