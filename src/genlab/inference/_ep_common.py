@@ -1,0 +1,118 @@
+"""What the expectation-propagation engines share: the result type, option checks, the negative-precision rule,
+the convergence measure and the one-dimensional Gaussian log partition function."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+from genlab.errors import ParameterError
+
+__all__ = [
+    "LOG_2PI",
+    "MAX_HALVINGS",
+    "EPResult",
+    "apply_policy",
+    "check_options",
+    "check_unit_interval",
+    "log_partition_1d",
+    "relative_change",
+]
+
+LOG_2PI = math.log(2.0 * math.pi)
+#: An update that would make the posterior covariance non-positive-definite is halved at most this many times.
+MAX_HALVINGS = 30
+
+
+class EPResult(NamedTuple):
+    """What :func:`expectation_propagation` returns.
+
+    Attributes
+    ----------
+    mean : ndarray of shape (D,)
+        Posterior mean ``mu``.
+    covariance : ndarray of shape (D, D) or (D,)
+        Posterior covariance (``family="full"``) or its diagonal (``family="diag"``).
+    site_precision, site_shift : ndarray
+        Natural parameters of the sites: shape (n,) on the projections (full family) or (n, D) per coordinate
+        (diagonal family).
+    log_evidence : float or None
+        EP's approximation of the log marginal likelihood (nats); ``None`` when a site's cavity is improper at the
+        end (the approximation then defines no evidence).
+    n_iter : int
+        Sweeps done.
+    converged : bool
+        Whether the site change fell below ``tol``.
+    history : ndarray of shape (n_iter,)
+        The largest relative site change of each sweep.
+    n_skipped : int
+        Site updates skipped because the cavity was improper or the ``negative_precision`` policy said so.
+    n_damped : int
+        Site updates halved to keep the posterior positive definite.
+    """
+
+    mean: np.ndarray
+    covariance: np.ndarray
+    site_precision: np.ndarray
+    site_shift: np.ndarray
+    log_evidence: float | None
+    n_iter: int
+    converged: bool
+    history: np.ndarray
+    n_skipped: int
+    n_damped: int
+
+
+def log_partition_1d(precision: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """``log int exp(-precision f^2 / 2 + shift f) df`` (precision > 0)."""
+    return 0.5 * shift * shift / precision - 0.5 * np.log(precision) + 0.5 * LOG_2PI
+
+
+def check_unit_interval(value: object, name: str) -> float:
+    """``value`` as a float in (0, 1], else :class:`ParameterError` naming it."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) \
+            or not (0.0 < value <= 1.0):
+        raise ParameterError(f"{name} must be a number in (0, 1]; got {value!r}.")
+    return float(value)
+
+
+def check_options(damping: object, power: object, max_iter: object, tol: object, schedule: object,
+                  negative_precision: object) -> tuple[float, float, int, float]:  # fmt: skip
+    """Validate the options every EP engine shares; returns (damping, power, max_iter, tol)."""
+    damping = check_unit_interval(damping, "damping")
+    power = check_unit_interval(power, "power")
+    if not isinstance(max_iter, numbers.Integral) or isinstance(max_iter, bool) or max_iter < 1:
+        raise ParameterError(f"max_iter must be an int >= 1; got {max_iter!r}.")
+    if not isinstance(tol, numbers.Real) or isinstance(tol, bool) or not (math.isfinite(tol) and tol >= 0):
+        raise ParameterError(f"tol must be a finite number >= 0; got {tol!r}.")
+    if schedule not in ("sequential", "parallel"):
+        raise ParameterError(f"schedule must be 'sequential' or 'parallel'; got {schedule!r}.")
+    if negative_precision not in ("allow", "clip", "skip"):
+        raise ParameterError(f"negative_precision must be 'allow', 'clip' or 'skip'; got {negative_precision!r}.")
+    return damping, power, int(max_iter), float(tol)
+
+
+def apply_policy(
+    new_tau: np.ndarray, new_nu: np.ndarray, old_tau: np.ndarray, old_nu: np.ndarray, policy: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The negative-precision rule: returns the (possibly changed) targets and a mask of skipped entries."""
+    negative = new_tau < 0
+    skipped = np.zeros(new_tau.shape, dtype=bool)
+    if negative.any():
+        if policy == "clip":
+            new_tau = np.where(negative, 0.0, new_tau)
+        elif policy == "skip":
+            new_tau = np.where(negative, old_tau, new_tau)
+            new_nu = np.where(negative, old_nu, new_nu)
+            skipped = negative
+    return new_tau, new_nu, skipped
+
+
+def relative_change(new: np.ndarray, old: np.ndarray) -> float:
+    """The convergence measure of a sweep: ``max |new - old| / (1 + |old|)`` (0 for no sites)."""
+    if new.size == 0:
+        return 0.0
+    return float(np.max(np.abs(new - old) / (1.0 + np.abs(old))))
