@@ -100,7 +100,30 @@ def test_probit_ep_against_grid(family, schedule):
         assert result.log_evidence == pytest.approx(log_z, abs=0.02)
     else:  # a factorised q: the means stay close, the correlation is dropped
         np.testing.assert_allclose(result.mean, mean, rtol=3e-2)
-        assert result.covariance.shape == (2,)
+        # probit sites are log-concave (site precisions >= 0): each variance lies below the prior's 1
+        assert np.all((result.covariance > 0) & (result.covariance < 1.0))
+        assert (result.site_precision >= 0).all()
+
+
+@pytest.mark.parametrize("schedule", ["sequential", "parallel"])
+def test_diagonal_family_equals_full_when_the_posterior_factorises(schedule):
+    """Each site on one coordinate and a diagonal prior: the full-covariance fixed point is diagonal, so the
+    factorised engine must reach the same posterior and evidence."""
+    rng = np.random.default_rng(7)
+    n = 20
+    X = np.zeros((n, 3))
+    X[np.arange(n), rng.integers(0, 3, n)] = 2.0 * rng.normal(size=n)
+    y = np.where(rng.normal(size=n) > 0, 1, -1)
+    prior = np.array([1.0, 2.0, 0.5])
+    full = expectation_propagation(X, ProbitSite(y), prior_covariance=prior, schedule=schedule, tol=1e-12)
+    diag = expectation_propagation(
+        X, ProbitSite(y), family="diag", prior_covariance=prior, schedule=schedule, tol=1e-12
+    )
+    assert full.converged and diag.converged
+    np.testing.assert_allclose(full.covariance, np.diag(np.diag(full.covariance)), atol=1e-15)
+    np.testing.assert_allclose(diag.mean, full.mean, rtol=1e-9)
+    np.testing.assert_allclose(diag.covariance, np.diag(full.covariance), rtol=1e-9)
+    assert diag.log_evidence == pytest.approx(full.log_evidence, rel=1e-10)
 
 
 def test_schedules_reach_the_same_fixed_point():
