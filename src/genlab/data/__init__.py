@@ -1,21 +1,44 @@
-"""Data loaders, batch sources and the conventions every model shares (DESIGN.md section 2)."""
+"""Data readers, batch sources and the conventions every model shares (DESIGN.md section 2).
 
+Readers, one per kind of data (:mod:`genlab.data.kinds`): :func:`load_table` (vectors), :func:`read_series`
+(series: one rule for the command line and ``genlab compare``), :func:`read_text` / :func:`read_text_file` (text),
+:func:`read_documents` (documents), :func:`read_pairs` (JSON Lines pairs, streamed), :func:`read_audio_folder`
+(audio). The command line and ``genlab compare`` read through these, never through readers of their own.
+"""
+
+from genlab.data.audio import AUDIO_EXTENSIONS, AudioFolder, read_audio_folder
 from genlab.data.batches import ArrayChunks, BatchSource, NpyChunks
 from genlab.data.kinds import DATA_KINDS, DataKind, data_kind_of
+from genlab.data.pairs import JsonLinesPairs, read_pairs
 from genlab.data.sequences import check_lengths, split_sequences
-from genlab.data.tabular import TABLE_EXTENSIONS, load_table, save_table, write_csv
+from genlab.data.series import SEQUENCE_COLUMNS, SeriesData, read_series
+from genlab.data.tabular import TABLE_EXTENSIONS, load_table, save_table, table_header, write_csv
+from genlab.data.text import BUILTIN_TEXTS, read_documents, read_text, read_text_file
 
 __all__ = [
+    "AUDIO_EXTENSIONS",
+    "BUILTIN_TEXTS",
     "DATA_KINDS",
+    "SEQUENCE_COLUMNS",
     "TABLE_EXTENSIONS",
     "ArrayChunks",
+    "AudioFolder",
     "BatchSource",
     "DataKind",
+    "JsonLinesPairs",
     "NpyChunks",
+    "SeriesData",
     "check_lengths",
     "data_kind_of",
     "load_table",
+    "read_audio_folder",
+    "read_documents",
+    "read_pairs",
+    "read_series",
+    "read_text",
+    "read_text_file",
     "save_table",
     "split_sequences",
+    "table_header",
     "write_csv",
 ]

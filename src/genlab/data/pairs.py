@@ -1,0 +1,120 @@
+"""(source, target) pairs for conditional generation, from a JSON Lines file, streamed.
+
+One JSON object per line, e.g. ``{"source": "Guten Morgen", "target": "Good morning"}``; blank lines are skipped,
+other keys ignored. The file is read line by line on every pass, so a corpus larger than memory trains in several
+epochs without being held whole; a bad line is a :class:`~genlab.errors.DataError` naming the file and the line
+number when the pass reaches it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+
+from genlab.errors import DataError, ParameterError
+
+__all__ = ["JsonLinesPairs", "read_pairs"]
+
+
+class JsonLinesPairs:
+    """The (source, target) pairs of a JSON Lines file; each iteration is a new pass over the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+    source, target : str
+        The keys of the source and target strings in each object.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], source: str = "source", target: str = "target") -> None:
+        self.path = os.fspath(path)
+        self.source = source
+        self.target = target
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        name = self.path
+        n_pairs = 0
+        try:
+            with open(name, "rb") as handle:
+                for lineno, raw in enumerate(handle, start=1):
+                    pair = self._parse(raw, lineno)
+                    if pair is not None:
+                        n_pairs += 1
+                        yield pair
+        except OSError as exc:
+            raise DataError(f"cannot read {name!r}: {exc.strerror or exc}.") from None
+        if n_pairs == 0:
+            raise DataError(f"{name!r} holds no pairs; give one JSON object per line with the keys "
+                            f"{self.source!r} and {self.target!r}.")
+
+    def _parse(self, raw: bytes, lineno: int) -> tuple[str, str] | None:
+        name = self.path
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{name!r} line {lineno} is not valid UTF-8 (byte {exc.start} of the line holds "
+                            f"{raw[exc.start:exc.end].hex(' ')}); convert the file to UTF-8.") from None
+        if lineno == 1 and line.startswith("\ufeff"):
+            line = line[1:]
+        if not line.strip():
+            return None
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{name!r} line {lineno} is not valid JSON ({exc.msg} at column {exc.colno}); give "
+                            "one JSON object per line.") from None
+        if not isinstance(item, dict):
+            raise DataError(f"{name!r} line {lineno} holds a JSON {type(item).__name__}, not an object; give "
+                            f"objects such as {{{json.dumps(self.source)}: ..., {json.dumps(self.target)}: ...}}.")
+        values = []
+        for key in (self.source, self.target):
+            if key not in item:
+                keys = ", ".join(map(repr, item)) or "none"
+                raise DataError(f"{name!r} line {lineno} has no key {key!r} (its keys: {keys}); name the keys with "
+                                "source= / target=.")
+            value = item[key]
+            if not isinstance(value, str):
+                raise DataError(f"{name!r} line {lineno}: {key!r} holds a JSON {type(value).__name__}, not a "
+                                "string; give text.")
+            values.append(value)
+        return values[0], values[1]
+
+    def __repr__(self) -> str:
+        return f"JsonLinesPairs({self.path!r}, source={self.source!r}, target={self.target!r})"
+
+
+def read_pairs(path: str | os.PathLike[str], source: str = "source", target: str = "target") -> JsonLinesPairs:
+    """The (source, target) string pairs of a JSON Lines file, streamed (module notes).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A UTF-8 file of one JSON object per line.
+    source, target : str, default "source", "target"
+        The keys of the two strings in each object.
+
+    Returns
+    -------
+    JsonLinesPairs
+        Re-iterable: every ``for`` loop over it reads the file again; ``list(pairs)`` holds them all.
+
+    Raises
+    ------
+    DataError
+        At once: a missing path or a folder. While iterating: a line that is not UTF-8, not JSON, not an object,
+        lacks a key or holds a non-string value (the line number is named), or a file without any pair.
+    ParameterError
+        ``source`` or ``target`` is not a non-empty string, or both are the same key.
+    """
+    for what, key in (("source", source), ("target", target)):
+        if not isinstance(key, str) or not key:
+            raise ParameterError(f"{what} must be a non-empty string (a JSON key); got {key!r}.")
+    if source == target:
+        raise ParameterError(f"source and target name the same key {source!r}; give two different keys.")
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        raise DataError(f"{name!r} is a folder; give a JSON Lines file of (source, target) objects.")
+    if not os.path.exists(name):
+        raise DataError(f"no JSON Lines file at {name!r}; check the path.")
+    return JsonLinesPairs(name, source, target)

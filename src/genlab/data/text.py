@@ -1,0 +1,161 @@
+"""Text on disk: one file read exactly, a folder of ``.txt`` files, the built-in ``pydoc`` text, document collections.
+
+Text is UTF-8, read exactly: no newline translation (``\\r\\n`` stays two characters, as a character model sees
+them), a leading byte-order mark dropped; a file that is not UTF-8 is a :class:`~genlab.errors.DataError` naming
+the byte offset and line of the first bad byte. Kinds of data (:mod:`genlab.data.kinds`): ``text`` is one string
+(or one sequence per line), ``documents`` one string per document.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from genlab.errors import DataError
+
+__all__ = ["BUILTIN_TEXTS", "TEXT_EXTENSION", "read_documents", "read_text", "read_text_file", "text_files"]
+
+#: Built-in texts, present on every machine without a download: name -> what it is.
+BUILTIN_TEXTS = {"pydoc": "the Python reference documentation text in CPython's pydoc_data.topics"}
+#: The extension of the text files of a folder (case-insensitive).
+TEXT_EXTENSION = ".txt"
+
+
+def read_text_file(path: str | os.PathLike[str], *, lines: bool = False) -> str | list[str]:
+    """Read one UTF-8 text file exactly (no newline translation); a leading byte-order mark is dropped.
+
+    Parameters
+    ----------
+    path : path-like
+    lines : bool, default=False
+        Return the lines (split at ``\\n`` or ``\\r\\n``, without them) instead of one string: one sequence
+        per line.
+
+    Returns
+    -------
+    str or list of str
+
+    Raises
+    ------
+    DataError
+        The file is missing, a folder or unreadable, or not valid UTF-8; the message gives the byte offset (and
+        line) of the first bad byte.
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise DataError(f"no text file at {name!r}.") from None
+    except IsADirectoryError:
+        raise DataError(f"{name!r} is a folder; give the path of a text file.") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {name!r}: {exc.strerror or exc}.") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start : exc.end].hex(" ")
+        raise DataError(
+            f"{name!r} is not valid UTF-8: byte offset {exc.start} (line {line}) holds {bad} ({exc.reason}). "
+            "Convert the file to UTF-8 first, e.g. `iconv -f latin1 -t utf-8 in.txt > out.txt` if it is Latin-1."
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return _lines(text) if lines else text
+
+
+def _lines(text: str) -> list[str]:
+    # split at \n (and \r\n) only: str.splitlines would also split at form feeds, \x1c-\x1e, \u2028 ... inside lines
+    parts = text.split("\n")
+    if parts and parts[-1] == "":
+        parts.pop()
+    return [part[:-1] if part.endswith("\r") else part for part in parts]
+
+
+def text_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """The ``.txt`` files directly in ``folder``, in name order (hidden files left out)."""
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() == TEXT_EXTENSION)
+
+
+def _builtin(name: str) -> str:
+    if name == "pydoc":
+        try:
+            from pydoc_data.topics import topics
+        except ImportError:  # pragma: no cover - part of every CPython
+            raise DataError("this Python has no pydoc_data.topics, so the built-in 'pydoc' text is missing.") from None
+        return "\n\n".join(topics[key] for key in sorted(topics))
+    raise KeyError(name)  # pragma: no cover - callers check BUILTIN_TEXTS
+
+
+def read_text(source: str | os.PathLike[str], *, lines: bool = False) -> str | list[str]:
+    """The text of a file, of a folder of ``.txt`` files, or of a built-in name.
+
+    Parameters
+    ----------
+    source : str or path-like
+        A UTF-8 text file (:func:`read_text_file`); a folder, whose ``.txt`` files are read in name order and
+        joined by a newline; or a built-in name (:data:`BUILTIN_TEXTS`: ``pydoc``, the Python reference
+        documentation, its topics in sorted order joined by a blank line). A built-in name wins over a file of
+        that name in the working folder (write ``./pydoc`` for the file).
+    lines : bool, default=False
+        Return the lines of the text (as :func:`read_text_file` splits them) instead of one string.
+
+    Returns
+    -------
+    str or list of str
+
+    Raises
+    ------
+    DataError
+        A missing path, a folder without ``.txt`` files, or a file that is not UTF-8.
+    """
+    name = os.fspath(source)
+    if name in BUILTIN_TEXTS:
+        text = _builtin(name)
+    elif os.path.isdir(name):
+        files = text_files(name)
+        if not files:
+            raise DataError(f"the folder {name!r} holds no {TEXT_EXTENSION} files; put the text in files ending in "
+                            f"{TEXT_EXTENSION}.")
+        text = "\n".join(str(read_text_file(p)) for p in files)
+    else:
+        if not os.path.exists(name):
+            raise DataError(f"no text file or folder at {name!r}; give a UTF-8 text file, a folder of "
+                            f"{TEXT_EXTENSION} files, or a built-in name ({', '.join(BUILTIN_TEXTS)}).")
+        text = str(read_text_file(name))
+    return _lines(text) if lines else text
+
+
+def read_documents(path: str | os.PathLike[str]) -> tuple[list[str], list[str]]:
+    """A collection of documents and a name for each.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A folder of ``.txt`` files, one document each, read in name order (names: the file names); or one text
+        file with one document per line (names: ``line N``, from 1). An empty line is an empty document, so that
+        output rows match input lines.
+
+    Returns
+    -------
+    documents : list of str
+    names : list of str
+
+    Raises
+    ------
+    DataError
+        A missing path, a folder without ``.txt`` files, or text that is not UTF-8.
+    """
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        files = text_files(name)
+        if not files:
+            raise DataError(f"{name} is a folder without {TEXT_EXTENSION} files; put one document per "
+                            f"{TEXT_EXTENSION} file in it.")
+        return [str(read_text_file(p)) for p in files], [p.name for p in files]
+    if not os.path.exists(name):
+        raise DataError(f"no file or folder at {name!r}; give a folder of {TEXT_EXTENSION} files or a file of lines.")
+    documents = list(read_text_file(name, lines=True))
+    return documents, [f"line {i + 1}" for i in range(len(documents))]
