@@ -44,7 +44,6 @@ def positive_int(text: str) -> int:
     return value
 
 
-
 @dataclass(frozen=True)
 class Measurement:
     """Timing, peak memory and quality of one implementation on one case.

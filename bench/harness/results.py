@@ -40,7 +40,6 @@ How to read the tables:
 """
 
 
-
 def markdown_section(
     report: BenchmarkReport,
     *,
