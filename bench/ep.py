@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import log_ndtr, logsumexp
 
-from bench.harness import BenchmarkReport, Comparison, Extra, measure
+from bench.harness import BenchmarkReport, Comparison, Extra, Measurement, measure
 
 NAME = "ep"
 SUMMARY = "EP: probit EP/Laplace/VB vs exact, GP classification vs GPy, generative vs discriminative curves"
@@ -195,8 +195,6 @@ def run_curves(draws: int) -> BenchmarkReport:
             nb_time += m_nb.median_s
             lr_time += m_lr.median_s
         k = len(nb_acc)
-        from bench.harness import Measurement
-
         report.comparisons.append(Comparison(
             case=f"train = {size}",
             genlab=Measurement("genlab", nb_time / k, nb_time / k, 0.0, float(np.mean(nb_acc))),
