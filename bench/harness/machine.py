@@ -80,26 +80,17 @@ def _version(module_name: str) -> str:
     return str(getattr(module, "__version__", "unknown"))
 
 
+def _git(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``git ARGS`` in the repository root (no exception on a non-zero status)."""
+    return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=False)
+
+
 def _git_revision() -> str:
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
+        head = _git("rev-parse", "--short", "HEAD")
         if head.returncode != 0:
             return "no commit yet"
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
         return head.stdout.strip() + (" (uncommitted changes)" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"

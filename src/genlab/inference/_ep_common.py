@@ -14,6 +14,7 @@ from genlab.errors import ParameterError
 __all__ = [
     "LOG_2PI",
     "MAX_HALVINGS",
+    "EPOptions",
     "EPResult",
     "apply_policy",
     "check_options",
@@ -64,6 +65,29 @@ class EPResult(NamedTuple):
     history: np.ndarray
     n_skipped: int
     n_damped: int
+
+
+class EPOptions(NamedTuple):
+    """How an EP engine runs: the validated options of :func:`~genlab.inference.expectation_propagation`."""
+
+    #: "sequential" or "parallel".
+    schedule: str
+    #: In (0, 1]: the fraction of each site update applied.
+    damping: float
+    #: Power-EP alpha in (0, 1].
+    power: float
+    #: The most sweeps over the sites.
+    max_iter: int
+    #: Convergence threshold on the relative site change.
+    tol: float
+    #: The negative-precision rule: "allow", "clip" or "skip".
+    policy: str
+    #: Where to draw a fresh site order each sequential sweep; None keeps the given order.
+    rng: np.random.Generator | None
+    #: Warm-start site natural parameters (precision, shift), or None.
+    init: tuple[np.ndarray, np.ndarray] | None
+    #: One pass only (assumed density filtering).
+    single_pass: bool
 
 
 def log_partition_1d(precision: np.ndarray, shift: np.ndarray) -> np.ndarray:

@@ -7,34 +7,27 @@ import math
 
 import numpy as np
 
-from genlab.inference._ep_common import MAX_HALVINGS, EPResult, apply_policy, log_partition_1d, relative_change
+from genlab.inference._ep_common import (
+    MAX_HALVINGS,
+    EPOptions,
+    EPResult,
+    apply_policy,
+    log_partition_1d,
+    relative_change,
+)
 from genlab.inference.sites import Site
 
 __all__ = ["diag_log_evidence", "run_diag"]
 
 
-def run_diag(
-    A: np.ndarray,
-    sites: Site,
-    m0: np.ndarray,
-    S0: np.ndarray,
-    *,
-    schedule: str,
-    damping: float,
-    power: float,
-    max_iter: int,
-    tol: float,
-    policy: str,
-    rng: np.random.Generator | None,
-    init: tuple[np.ndarray, np.ndarray] | None,
-    single_pass: bool,
-) -> EPResult:
+def run_diag(A: np.ndarray, sites: Site, m0: np.ndarray, S0: np.ndarray, options: EPOptions) -> EPResult:
     """EP with ``q(w) = prod_d N(w_d | mu_d, v_d)``, each site a product of per-coordinate Gaussians (validated
     inputs; ``S0`` the (D,) prior variances).
 
     A site's target comes from the tilted moments of its projection mapped back onto the coordinates; the
     posterior precisions are re-summed from the sites after each sweep (against drift).
     """
+    schedule, damping, alpha, max_iter, tol, policy, rng, init, single_pass = options
     n, D = A.shape
     p0 = 1.0 / S0  # prior precisions (D,)
     h0 = p0 * m0
@@ -47,7 +40,6 @@ def run_diag(
             T[:], H[:] = 0.0, 0.0
     lam = p0 + T.sum(axis=0)
     h = h0 + H.sum(axis=0)
-    alpha = power
     history: list[float] = []
     n_skipped = n_damped = 0
     adf_log_z = 0.0

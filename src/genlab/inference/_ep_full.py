@@ -7,7 +7,14 @@ import math
 import numpy as np
 import scipy.linalg
 
-from genlab.inference._ep_common import MAX_HALVINGS, EPResult, apply_policy, log_partition_1d, relative_change
+from genlab.inference._ep_common import (
+    MAX_HALVINGS,
+    EPOptions,
+    EPResult,
+    apply_policy,
+    log_partition_1d,
+    relative_change,
+)
 from genlab.inference.sites import Site
 
 __all__ = ["FullState", "full_log_evidence", "run_full"]
@@ -44,28 +51,14 @@ class FullState:
         return float(post - prior)
 
 
-def run_full(
-    A: np.ndarray,
-    sites: Site,
-    m0: np.ndarray,
-    S0: np.ndarray,
-    *,
-    schedule: str,
-    damping: float,
-    power: float,
-    max_iter: int,
-    tol: float,
-    policy: str,
-    rng: np.random.Generator | None,
-    init: tuple[np.ndarray, np.ndarray] | None,
-    single_pass: bool,
-) -> EPResult:
+def run_full(A: np.ndarray, sites: Site, m0: np.ndarray, S0: np.ndarray, options: EPOptions) -> EPResult:
     """EP with ``q(w) = N(mu, Sigma)`` and sites on the projections ``a_i . w`` (validated inputs; ``S0`` (D, D)).
 
     The sequential schedule refreshes the posterior by a rank-one update after each site and recomputes it from
     the natural parameters after each sweep (against drift); the parallel one updates every site from the same
     posterior, halving the whole step until the posterior stays positive definite.
     """
+    schedule, damping, alpha, max_iter, tol, policy, rng, init, single_pass = options
     n = A.shape[0]
     state = FullState(A, m0, S0)
     tau = np.zeros(n)
@@ -82,7 +75,6 @@ def run_full(
     n_skipped = n_damped = 0
     adf_log_z = 0.0
     converged = False
-    alpha = power
     for _sweep in range(max_iter):
         old_tau, old_nu = tau.copy(), nu.copy()
         if schedule == "sequential":

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from genlab.errors import DataError, ParameterError
-from genlab.inference._ep_common import EPResult, check_options
+from genlab.inference._ep_common import EPOptions, EPResult, check_options
 from genlab.inference._ep_diag import run_diag
 from genlab.inference._ep_full import run_full
 from genlab.inference.ep_gp import GPEPResult, ep_gaussian_process
@@ -170,8 +170,8 @@ def expectation_propagation(
     A, m0, S0 = _prepare(design, sites, prior_mean, prior_covariance, family)
     rng = check_random_state(random_state) if shuffle else None
     runner = run_full if family == "full" else run_diag
-    return runner(A, sites, m0, S0, schedule=schedule, damping=damping, power=power, max_iter=max_iter, tol=tol,
-                  policy=negative_precision, rng=rng, init=init, single_pass=_single_pass)
+    options = EPOptions(schedule, damping, power, max_iter, tol, negative_precision, rng, init, _single_pass)
+    return runner(A, sites, m0, S0, options)
 
 
 def assumed_density_filtering(
