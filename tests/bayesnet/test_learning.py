@@ -26,7 +26,7 @@ def weighted_tv(learned, true):
 def test_mle_equals_counts_and_recovers_tables():
     bn = networks.asia()
     data = bn.sample(20_000, random_state=0)
-    fit = BayesianNetwork(bn.edge_list, states=bn.state_names_).fit(data, method="mle")
+    fit = BayesianNetwork(bn.edge_list, states=bn.state_names_, method="mle").fit(data)
     smoke_yes = data["smoke"] == "yes"
     assert fit.cpts_["lung"][0, 0] == pytest.approx(((data["lung"] == "yes") & smoke_yes).sum() / smoke_yes.sum())
     assert weighted_tv(fit, bn) < 0.02
@@ -35,16 +35,16 @@ def test_mle_equals_counts_and_recovers_tables():
 
 def test_bayesian_estimates():
     data = {"a": ["x", "x", "y"], "b": ["u", "v", "v"]}
-    k2 = BayesianNetwork([("a", "b")]).fit(data, method="bayes", prior="k2")
+    k2 = BayesianNetwork([("a", "b")], method="bayes", prior="k2").fit(data)
     np.testing.assert_allclose(k2.cpts_["a"], [3 / 5, 2 / 5])
     np.testing.assert_allclose(k2.cpts_["b"], [[2 / 4, 2 / 4], [1 / 3, 2 / 3]])
-    bdeu = BayesianNetwork([("a", "b")], equivalent_sample_size=4.0).fit(data, method="bayes")
+    bdeu = BayesianNetwork([("a", "b")], method="bayes", equivalent_sample_size=4.0).fit(data)
     np.testing.assert_allclose(bdeu.cpts_["b"], [[2 / 4, 2 / 4], [1 / 3, 2 / 3]])  # alpha_ijk = 4 / 4 = 1
     np.testing.assert_allclose(bdeu.cpts_["a"], [4 / 7, 3 / 7])  # alpha = 4 / 2 = 2
-    counts = BayesianNetwork([("a", "b")]).fit(data, method="bayes", prior={"a": [1.0, 0.0], "b": 0.0})
+    counts = BayesianNetwork([("a", "b")], method="bayes", prior={"a": [1.0, 0.0], "b": 0.0}).fit(data)
     np.testing.assert_allclose(counts.cpts_["a"], [3 / 4, 1 / 4])
     with pytest.raises(ParameterError, match="prior must be 'bdeu', 'k2'"):
-        BayesianNetwork([("a", "b")]).fit(data, method="bayes", prior="uniformish")
+        BayesianNetwork([("a", "b")], method="bayes", prior="uniformish").fit(data)
 
 
 def test_mapping_and_dataframe_give_the_same_fit():

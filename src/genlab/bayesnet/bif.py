@@ -26,13 +26,25 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from genlab.errors import ModelFileError
 from genlab.utils.files import atomic_write
 
-__all__ = ["ParsedNetwork", "parse_bif", "parse_xmlbif", "write_bif", "write_xmlbif"]
+__all__ = [
+    "NETWORK_SUFFIXES",
+    "ParsedNetwork",
+    "is_network_file",
+    "load_network",
+    "parse_bif",
+    "parse_xmlbif",
+    "read_network",
+    "write_bif",
+    "write_network",
+    "write_xmlbif",
+]
 
 _TOKEN = re.compile(
     r'(?P<ws>[ \t\r\f\v]+)|(?P<nl>\n)|(?P<comment>//[^\n]*|/\*.*?\*/)|(?P<string>"[^"\n]*")'
@@ -459,3 +471,53 @@ def write_xmlbif(
     out += ["</NETWORK>", "</BIF>"]
     with atomic_write(path, "w") as handle:
         handle.write("\n".join(out) + "\n")
+
+
+# -- network files by suffix ---------------------------------------------------------------------------------------
+#: Suffixes of the network files read directly (not genlab model files): BIF, and XMLBIF for ``.xml`` / ``.xmlbif``.
+NETWORK_SUFFIXES = (".bif", ".xml", ".xmlbif")
+_XML_SUFFIXES = (".xml", ".xmlbif")
+
+
+def is_network_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names a BIF / XMLBIF file (by its suffix), rather than a genlab model file."""
+    return os.fspath(path).lower().endswith(NETWORK_SUFFIXES)
+
+
+def read_network(path: str | os.PathLike[str]) -> ParsedNetwork:
+    """Parse a BIF file, or an XMLBIF file for the suffixes ``.xml`` / ``.xmlbif``."""
+    return parse_xmlbif(path) if os.fspath(path).lower().endswith(_XML_SUFFIXES) else parse_bif(path)
+
+
+def write_network(
+    path: str | os.PathLike[str],
+    name: str,
+    states: Mapping[str, Sequence[str]],
+    parents: Mapping[str, Sequence[str]],
+    tables: Mapping[str, np.ndarray],
+) -> None:
+    """Write BIF, or XMLBIF for the suffixes ``.xml`` / ``.xmlbif`` (arguments as :func:`write_bif`)."""
+    writer = write_xmlbif if os.fspath(path).lower().endswith(_XML_SUFFIXES) else write_bif
+    writer(path, name, states, parents, tables)
+
+
+def load_network(path: str | os.PathLike[str]) -> Any:
+    """A :class:`~genlab.bayesnet.BayesianNetwork` from a BIF / XMLBIF file or a genlab model file.
+
+    Raises
+    ------
+    ModelFileError
+        An unreadable or malformed file.
+    ParameterError
+        A genlab model file that holds another kind of model.
+    """
+    from genlab.bayesnet.network import BayesianNetwork
+    from genlab.errors import ParameterError
+    from genlab.io import load
+
+    if is_network_file(path):
+        return BayesianNetwork.from_bif(path)
+    model = load(path)
+    if not isinstance(model, BayesianNetwork):
+        raise ParameterError(f"{path} holds a {type(model).__name__}, not a BayesianNetwork.")
+    return model

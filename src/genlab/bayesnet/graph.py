@@ -10,7 +10,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from genlab.errors import DataError, ParameterError
 
 __all__ = [
+    "ELIMINATION_ORDERS",
     "ancestors",
+    "check_elimination_order",
     "d_separated",
     "elimination_order",
     "find_cycle",
@@ -113,6 +115,19 @@ def moral_graph(parents: Mapping[str, Sequence[str]], nodes: Iterable[str] | Non
     return adj
 
 
+#: The heuristics of :func:`elimination_order` (a network's ``elimination_order`` hyperparameter).
+ELIMINATION_ORDERS = ("weighted-min-fill", "min-fill", "min-weight", "min-neighbours")
+
+
+def check_elimination_order(heuristic: object) -> None:
+    """:class:`ParameterError` unless ``heuristic`` is one of :data:`ELIMINATION_ORDERS`."""
+    if heuristic not in ELIMINATION_ORDERS:
+        raise ParameterError(
+            f"elimination_order must be 'weighted-min-fill', 'min-fill', 'min-weight' or 'min-neighbours'; "
+            f"got {heuristic!r}."
+        )
+
+
 def elimination_order(
     adjacency: Mapping[str, set[str]],
     cardinality: Mapping[str, int],
@@ -136,11 +151,7 @@ def elimination_order(
     -------
     list of str
     """
-    if heuristic not in ("weighted-min-fill", "min-fill", "min-weight", "min-neighbours"):
-        raise ParameterError(
-            f"elimination_order must be 'weighted-min-fill', 'min-fill', 'min-weight' or 'min-neighbours'; "
-            f"got {heuristic!r}."
-        )
+    check_elimination_order(heuristic)
     adj = {v: set(n) for v, n in adjacency.items()}
     todo = set(adj) if eliminate is None else set(eliminate)
     logcard = {v: math.log(cardinality[v]) for v in adj}

@@ -15,13 +15,21 @@ Estimates (:func:`weighted_estimate`, :func:`gibbs_estimate`) come with a standa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from genlab.bayesnet.inference import Tables
 from genlab.errors import DataError
 
-__all__ = ["forward_sample", "gibbs_sample", "weighted_estimate"]
+__all__ = [
+    "SAMPLING_METHODS",
+    "forward_sample",
+    "gibbs_sample",
+    "rejection_sample",
+    "sampling_query",
+    "weighted_estimate",
+]
 
 
 def _draw(cpt2d: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -207,3 +215,70 @@ def gibbs_sample(
     estimate = chain_means.mean(axis=0)
     se = chain_means.std(axis=0, ddof=1) / np.sqrt(n_chains) if n_chains > 1 else np.full(size, np.nan)
     return estimate, se
+
+
+#: The sampling methods of :func:`sampling_query`.
+SAMPLING_METHODS = ("likelihood_weighting", "rejection", "gibbs")
+
+
+def sampling_query(
+    tables: Tables,
+    query: Sequence[str],
+    evidence: Mapping[str, int],
+    method: str,
+    n_samples: int,
+    rng: np.random.Generator,
+    options: Mapping[str, Any],
+) -> tuple[np.ndarray, np.ndarray]:
+    """``P(query | evidence)`` estimated by sampling, with a standard error per entry.
+
+    Parameters
+    ----------
+    tables : Tables
+    query : sequence of str
+        Variables of the estimated joint table (axes in this order).
+    evidence : mapping of str to int
+        Observed state indices.
+    method : {"likelihood_weighting", "rejection", "gibbs"}
+    n_samples : int
+        Samples drawn (Gibbs: per chain, after burn-in).
+    rng : numpy.random.Generator
+    options : mapping
+        ``gibbs``: ``n_chains`` (default 20), ``burn_in`` (default 100); the other methods take none.
+
+    Returns
+    -------
+    estimate, standard_error : ndarray of shape (*cardinalities of query)
+
+    Raises
+    ------
+    ParameterError
+        An unknown option.
+    """
+    from genlab.errors import ParameterError
+
+    shape = tuple(tables.cardinality[q] for q in query)
+    options = dict(options)
+    if method == "gibbs":
+        n_chains = int(options.pop("n_chains", 20))
+        burn_in = int(options.pop("burn_in", 100))
+        if options:
+            raise ParameterError(f"unknown options for gibbs: {sorted(options)}.")
+        est, se = gibbs_sample(tables, evidence, query, n_samples=n_samples, n_chains=n_chains, burn_in=burn_in,
+                               rng=rng)
+        return est.reshape(shape), se.reshape(shape)
+    if options:
+        raise ParameterError(f"unknown options for {method}: {sorted(options)}.")
+    if method == "likelihood_weighting":
+        codes, log_w = forward_sample(tables, n_samples, rng, evidence)
+        with np.errstate(under="ignore"):  # weights relative to the largest: rescaling cancels in the ratio
+            weights = np.exp(log_w - (log_w.max() if np.isfinite(log_w).any() else 0.0))
+    else:
+        codes = rejection_sample(tables, n_samples, rng, evidence)
+        weights = np.ones(codes.shape[0])
+    column = {v: j for j, v in enumerate(tables.variables)}
+    flat = np.zeros(codes.shape[0], dtype=np.int64)
+    for q in query:
+        flat = flat * tables.cardinality[q] + codes[:, column[q]]
+    est, se = weighted_estimate(flat, weights, int(np.prod(shape)))
+    return est.reshape(shape), se.reshape(shape)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaln
 
+from genlab.bayesnet.encoding import as_columns, count_rows, factorize
 from genlab.errors import DataError, ParameterError
 from genlab.utils.random import check_random_state
 
@@ -38,19 +39,17 @@ _SCORES = ("bic", "bdeu", "k2")
 
 def encode_complete(data: Any) -> tuple[list[str], dict[str, list[str]], np.ndarray]:
     """Columns, sorted state names and state indices (N, V) of complete data; :class:`DataError` on a missing value."""
-    from genlab.bayesnet.network import BayesianNetwork
-
-    columns = BayesianNetwork._columns(data)
+    columns = as_columns(data)
     names = list(columns)
     if not names:
         raise DataError("the data has no columns.")
-    n = BayesianNetwork._n_rows(columns)
+    n = count_rows(columns)
     if n == 0:
         raise DataError("the data has no rows.")
     states: dict[str, list[str]] = {}
     codes = np.empty((len(names), n), dtype=np.int64)
     for j, name in enumerate(names):
-        local, uniques = BayesianNetwork._factorize(columns[name])
+        local, uniques = factorize(columns[name])
         if np.any(local < 0):
             raise DataError(f"column {name!r} has missing values; structure learning needs complete data "
                             "(drop or impute those rows).")
