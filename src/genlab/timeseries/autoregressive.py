@@ -191,9 +191,14 @@ class LinearAutoRegressive(GenerativeModel):
         """
         reject_y(y)
         check_hyperparameters(
-            order=self.order, method=self.method, trend=self.trend, criterion=self.criterion,
-            max_order=self.max_order, max_iter=self.max_iter, tol=self.tol,
-        )  # fmt: skip
+            order=self.order,
+            method=self.method,
+            trend=self.trend,
+            criterion=self.criterion,
+            max_order=self.max_order,
+            max_iter=self.max_iter,
+            tol=self.tol,
+        )
         auto = self.order == "auto"
         longest_order = self.max_order if auto else self.order
         X, lengths = check_series(
