@@ -40,7 +40,7 @@ def test_markov_fit_score_sample_export(tmp_path, text_file):
 
     result = invoke("sample", model_path, "--prompt", "the c", "-n", 40, "--seed", 3)
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("the c")
+    assert result.stdout == "the c" + model.generate("the c", 40, random_state=3) + "\n"
     again = invoke("sample", model_path, "--prompt", "the c", "-n", 40, "--seed", 3)
     assert again.stdout == result.stdout
 
@@ -65,6 +65,35 @@ def test_markov_word_unit(tmp_path, text_file):
     assert report["nats_per_token"] == pytest.approx(model.score(sentences), rel=1e-12)
     result = invoke("sample", model_path, "-n", 30, "--seed", 0)
     assert result.exit_code == 0 and set(result.stdout.split()) <= set(TEXT.split())
+    assert result.stdout.split() == model.generate([], 30, random_state=0)
+    result = invoke("sample", model_path, "--prompt", "the", "-n", 30, "--seed", 0, "--stop", "sat")
+    assert result.stdout.split() == ["the", *model.generate(["the"], 30, random_state=0, stop="sat")]
+
+
+@pytest.mark.parametrize("options", [
+    {"temperature": 0.7, "top_k": 3},
+    {"top_p": 0.8, "min_p": 0.05, "repetition_penalty": 1.5},
+    {"temperature": 0},
+    {"num_beams": 3},
+    {"stop": [" sat", "."]},
+])
+def test_markov_sample_takes_every_decoding_option(tmp_path, text_file, options):
+    """The decoding options of ``genlab sample`` reach the Markov chain's generate(), as they do a language model's
+    (tests/neural/test_cli_lm.py): the printed text is the one generate() gives with the same seed."""
+    model_path = tmp_path / "m.genlab"
+    assert invoke("fit", "markov", text_file, "--order", 2, "--smoothing", "witten-bell", "--out", model_path
+                  ).exit_code == 0
+    flags = {"temperature": "--temperature", "top_k": "--top-k", "top_p": "--top-p", "min_p": "--min-p",
+             "repetition_penalty": "--repetition-penalty", "num_beams": "--beams"}
+    args = [arg for name, value in options.items() if name != "stop" for arg in (flags[name], value)]
+    args += [arg for value in options.get("stop", []) for arg in ("--stop", value)]
+    result = invoke("sample", model_path, "--prompt", "the ", "-n", 40, "--seed", 5, *args)
+    assert result.exit_code == 0, result.output
+    expected = genlab.load(model_path).generate("the ", 40, random_state=5, **options)
+    assert result.stdout == "the " + expected + "\n"
+    out = tmp_path / "sample.txt"
+    assert invoke("sample", model_path, "--prompt", "the ", "-n", 40, "--seed", 5, *args, "--out", out).exit_code == 0
+    assert out.read_text(encoding="utf-8") == "the " + expected + "\n"
 
 
 def test_ar_fit_score_sample(tmp_path):
@@ -108,6 +137,8 @@ def test_sequence_user_errors(tmp_path, text_file):
     genlab.GaussianMixture(n_components=1).fit(np.random.default_rng(0).normal(size=(20, 2))).save(gmm_path)
     assert_user_error(invoke("export", gmm_path, "--arpa", tmp_path / "g.arpa"), "only MarkovChain")
     assert_user_error(invoke("sample", gmm_path, "-n", 3, "--prompt", "hi"), "--prompt applies to text models")
+    assert_user_error(invoke("sample", gmm_path, "-n", 3, "--top-k", 2), "--top-k", "apply to text models")
+    assert_user_error(invoke("sample", model_path, "-n", 5, "--top-p", 1.5), "top_p must be a number in (0, 1]")
 
 
 @pytest.fixture

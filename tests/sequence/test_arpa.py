@@ -50,7 +50,7 @@ def test_round_trip_preserves_token_types_and_whitespace(tmp_path, corpus):
     assert loaded.vocabulary_.tokens == model.vocabulary_.tokens
     assert loaded.text_ == model.text_
     np.testing.assert_array_equal(loaded.log_prob(corpus), model.log_prob(corpus))
-    assert loaded.sample(20, random_state=0) == model.sample(20, random_state=0)
+    assert loaded.sample(3, n_tokens=20, random_state=0) == model.sample(3, n_tokens=20, random_state=0)
 
 
 def test_escapes_are_reversible():

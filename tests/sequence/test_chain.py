@@ -104,8 +104,8 @@ def test_chain_log_prob_and_sampling():
     with pytest.raises(DataError, match="probability zero"):
         chain.log_prob([["x", "w"]])
     # a long sample: empirical transition counts against P, one chi-square test per row
-    sample = chain.sample(30_000, random_state=0)
-    assert len(sample) == 30_000
+    sample = chain.generate(max_new_tokens=30_000, random_state=0)
+    assert len(sample) == 30_000  # the chain never ends
     ids = np.array(["xyz".index(s) for s in sample])
     counts = np.zeros((3, 3))
     np.add.at(counts, (ids[:-1], ids[1:]), 1)
@@ -119,10 +119,10 @@ def test_chain_log_prob_and_sampling():
 def test_fitted_chain_samples_agree_with_its_transition_matrix():
     # fit a smoothed first-order chain, sample long sequences from it, refit: the transition frequencies agree
     chain = MarkovChain.from_transition_matrix([[0.1, 0.6, 0.3], [0.4, 0.2, 0.4], [0.7, 0.2, 0.1]], states="abc")
-    data = [chain.sample(200, random_state=seed) for seed in range(50)]
+    data = chain.sample(50, n_tokens=200, random_state=0)
     model = MarkovChain(order=1, smoothing="witten-bell").fit(data)
     P = model.transition_matrix_
-    sample = model.sample(100_000, random_state=1)
+    sample = model.generate(max_new_tokens=100_000, random_state=1)
     ids = np.array([model.states_.index(s) for s in sample])
     counts = np.zeros_like(P)
     np.add.at(counts, (ids[:-1], ids[1:]), 1)

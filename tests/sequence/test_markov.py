@@ -59,14 +59,21 @@ def test_not_fitted():
             call()
 
 
-def test_text_models_sample_strings_and_token_models_lists():
+def test_samples_take_the_form_fit_takes():
+    """A chain fitted on text samples a list of texts; one fitted on tokens, a list of token lists; and the sample
+    fits a chain again."""
     text_model = MarkovChain(order=2, smoothing="witten-bell").fit(TEXT)
     word_model = MarkovChain(order=1, smoothing="witten-bell").fit(WORDS)
-    assert text_model.text_ and isinstance(text_model.sample(20, random_state=0), str)
-    sample = word_model.sample(20, random_state=0)
-    assert isinstance(sample, list) and set(sample) <= set(word_model.vocabulary_.tokens)
+    texts = text_model.sample(4, n_tokens=20, random_state=0)
+    assert text_model.text_ and len(texts) == 4 and all(isinstance(t, str) and len(t) <= 20 for t in texts)
+    assert MarkovChain(order=1, smoothing="witten-bell").fit(texts).text_
+    sentences = word_model.sample(3, n_tokens=20, random_state=0)
+    assert len(sentences) == 3 and all(isinstance(s, list) for s in sentences)
+    assert set().union(*map(set, sentences)) <= set(word_model.vocabulary_.tokens)
+    assert np.isfinite(word_model.log_prob(sentences)).all()
     integer_model = MarkovChain(order=1, smoothing="witten-bell").fit(np.array([1, 2, 3, 1, 2]), lengths=[3, 2])
-    assert all(type(t) is int for t in integer_model.sample(10, random_state=1))
+    assert all(type(t) is int for sequence in integer_model.sample(5, n_tokens=10, random_state=1) for t in sequence)
+    assert text_model.data_kind == "text"
 
 
 def test_score_counts_end_of_sequence_as_a_token():
@@ -144,10 +151,14 @@ def test_bad_hyperparameters(params, message):
 
 def test_bad_sampling_arguments():
     model = MarkovChain(order=1, smoothing="add-k").fit(TEXT)
-    with pytest.raises(ParameterError, match="temperature must be a finite number >= 0"):
+    with pytest.raises(ParameterError, match=r"temperature must be a number in \[0, inf\)"):
         model.sample(5, temperature=-1)
     with pytest.raises(ParameterError, match="n_tokens must be an int >= 0"):
-        model.sample(-2)
+        model.sample(n_tokens=-2)
+    with pytest.raises(ParameterError, match="n_samples must be an int >= 1"):
+        model.sample(0)
+    with pytest.raises(ParameterError, match="max_new_tokens must be an integer >= 0"):
+        model.generate("a", -1)
     with pytest.raises(DataError, match="may not hold <s> or </s>"):
         model.next_token_log_probs(["</s>"])
 
@@ -199,7 +210,7 @@ def test_save_load_round_trip_is_exact(tmp_path, smoothing, data):
     assert loaded.text_ == model.text_ and loaded.vocabulary_.tokens == model.vocabulary_.tokens
     np.testing.assert_array_equal(loaded.log_prob(corpus), model.log_prob(corpus))
     np.testing.assert_array_equal(loaded.next_token_log_probs(corpus[0][:1]), model.next_token_log_probs(corpus[0][:1]))
-    assert loaded.sample(30, random_state=3) == model.sample(30, random_state=3)
+    assert loaded.sample(3, n_tokens=30, random_state=3) == model.sample(3, n_tokens=30, random_state=3)
 
 
 def test_a_damaged_model_file_is_refused(tmp_path):
@@ -219,8 +230,7 @@ def test_samples_follow_the_next_token_distribution():
     # end of sequence is a category: an empty sample); <unk> is never drawn, so its mass is renormalised away
     model = MarkovChain(order=2, smoothing="kneser-ney").fit(prose)
     prompt = "the c"
-    rng = np.random.default_rng(7)
-    draws = [model.sample(1, prompt=prompt, random_state=rng) for _ in range(4000)]
+    draws = model.sample(4000, n_tokens=1, prompt=prompt, random_state=7)
     probs = np.exp(model.next_token_log_probs(prompt))
     probs[0] = 0.0  # <unk>
     probs /= probs.sum()
@@ -235,16 +245,17 @@ def test_samples_follow_the_next_token_distribution():
 
 def test_sampling_is_reproducible_and_stops_at_the_end():
     model = MarkovChain(order=1, smoothing="none").fit(["ab", "ab"])
-    assert model.sample(50, random_state=0) == "ab"  # the only sequence this model can produce
+    assert model.sample(3, n_tokens=50, random_state=0) == ["ab"] * 3  # the only sequence this model can produce
     witten_bell = MarkovChain(order=2, smoothing="witten-bell").fit(TEXT)
-    assert witten_bell.sample(40, random_state=5) == witten_bell.sample(40, random_state=5)
-    assert len(witten_bell.sample(40, random_state=5)) <= 40
-    assert witten_bell.sample(0) == ""
+    assert witten_bell.sample(2, n_tokens=40, random_state=5) == witten_bell.sample(2, n_tokens=40, random_state=5)
+    assert witten_bell.sample(n_tokens=40, random_state=5) == [witten_bell.generate("", 40, random_state=5)]
+    assert all(len(s) <= 40 for s in witten_bell.sample(5, n_tokens=40, random_state=5))
+    assert witten_bell.sample(n_tokens=0) == [""]
 
 
 def test_zero_temperature_takes_the_most_probable_token():
     model = MarkovChain(order=1, smoothing="witten-bell").fit(["aab", "aab", "ac"])
-    greedy = model.sample(5, prompt="a", temperature=0)
+    greedy = model.generate("a", 5, temperature=0)
     expected, context = [], "a"
     for _ in range(5):
         best = int(np.argmax(np.delete(model.next_token_log_probs(context), [0, 1]))) + 2
@@ -254,6 +265,6 @@ def test_zero_temperature_takes_the_most_probable_token():
         context += expected[-1]
     assert greedy == "".join(expected)
     # temperature flattens: at a high temperature the draws spread over more tokens
-    cold = {model.sample(1, prompt="a", temperature=0.2, random_state=i) for i in range(200)}
-    hot = {model.sample(1, prompt="a", temperature=5.0, random_state=i) for i in range(200)}
+    cold = set(model.sample(200, n_tokens=1, prompt="a", temperature=0.2, random_state=0))
+    hot = set(model.sample(200, n_tokens=1, prompt="a", temperature=5.0, random_state=0))
     assert len(hot) > len(cold)

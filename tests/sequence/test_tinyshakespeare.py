@@ -33,5 +33,5 @@ def test_order_5_kneser_ney_held_out_bits_per_character(shakespeare):
     # measured: 2.252 bits/character (Witten-Bell 2.408, add-1 3.156); a character 5-gram model lands near 2.2
     assert 2.0 < bits < 2.5
     assert math.isfinite(model.perplexity(held_out[:1000]))
-    sample = model.sample(200, prompt="ROMEO:\n", random_state=0)
+    sample = model.generate("ROMEO:\n", 200, random_state=0)
     assert isinstance(sample, str) and len(sample) == 200

@@ -195,6 +195,39 @@ def score(
 
 
 # -- sample -------------------------------------------------------------------------------------------------------
+def _sample_text(model: Any, n_tokens: int, prompt: str | None, seed: int | None, out: Path | None,
+                 decoding: dict[str, Any]) -> None:
+    """``genlab sample`` for autoregressive text models (n-gram and neural alike): one continuation of ``prompt``,
+    printed as it is generated (or written to ``out``). Text models continue the prompt's characters; token models
+    (``fit markov --unit word``) its whitespace-separated words."""
+    from genlab.utils.files import atomic_write
+
+    words = None if model.text_ else (prompt.split() if prompt else [])
+    context = (prompt or "") if words is None else words
+    if out is None and decoding["num_beams"] == 1:  # print the text as it is generated
+        if words is None:
+            typer.echo(prompt or "", nl=False)
+            for piece in model.generate(context, n_tokens, stream=True, random_state=seed, **decoding):
+                typer.echo(piece, nl=False)
+        else:
+            typer.echo(" ".join(words), nl=False)
+            separator = " " if words else ""
+            for piece in model.generate(context, n_tokens, stream=True, random_state=seed, **decoding):
+                for token in piece:
+                    typer.echo(f"{separator}{token}", nl=False)
+                    separator = " "
+        typer.echo()
+        return
+    drawn = model.generate(context, n_tokens, random_state=seed, **decoding)
+    text = (prompt or "") + drawn if words is None else " ".join(str(token) for token in [*words, *drawn])
+    if out is None:
+        typer.echo(text)
+        return
+    with atomic_write(out, "w") as handle:
+        handle.write(text + "\n")
+    typer.echo(f"wrote {len(drawn)} tokens to {out}")
+
+
 @app.command()
 def sample(
     model_path: Annotated[
@@ -216,11 +249,27 @@ def sample(
         int, typer.Option("--doc-length", min=1, help="Topic models: words per generated document.")
     ] = 50,
     top_k: Annotated[
-        int | None, typer.Option("--top-k", min=1, help="Neural language models: sample from the k likeliest tokens.")
+        int | None, typer.Option("--top-k", min=1, help="Text models: sample from the k likeliest tokens.")
     ] = None,
     top_p: Annotated[
         float | None,
-        typer.Option("--top-p", help="Neural language models: sample from the smallest set of tokens of this mass."),
+        typer.Option("--top-p", help="Text models: sample from the smallest set of likeliest tokens of this mass."),
+    ] = None,
+    min_p: Annotated[
+        float | None,
+        typer.Option("--min-p", help="Text models: drop tokens less likely than this times the likeliest one."),
+    ] = None,
+    repetition_penalty: Annotated[
+        float,
+        typer.Option("--repetition-penalty", help="Text models: > 1 makes tokens already seen less likely."),
+    ] = 1.0,
+    beams: Annotated[
+        int, typer.Option("--beams", min=1, help="Text models: beam search with this many beams (1: sampling).")
+    ] = 1,
+    stop: Annotated[
+        list[str] | None,
+        typer.Option("--stop", help="Text models: end the text before this string (word models: this word); "
+                                    "repeat for several."),
     ] = None,
     grid: Annotated[
         Path | None, typer.Option("--grid", help="Image models: write the samples as one PNG grid here.")
@@ -229,8 +278,9 @@ def sample(
         str | None, typer.Option("--label", help="Class-conditional image models: the class to draw, e.g. 3.")
     ] = None,
 ) -> None:
-    """Draw from MODEL: CSV rows (header x0,x1,...) for tables and series; text for n-gram models; CSV of state
-    names (one column per variable) for Bayesian networks; one document per line for topic models."""
+    """Draw from MODEL: CSV rows (header x0,x1,...) for tables and series; text for autoregressive text models
+    (Markov chains and neural language models take the same decoding options); CSV of state names (one column per
+    variable) for Bayesian networks; one document per line for topic models."""
     from genlab.bayesnet.cli_support import is_network_file, load_network, sample_network
     from genlab.data.tabular import save_table, write_csv
     from genlab.errors import ParameterError
@@ -243,6 +293,13 @@ def sample(
     kind = _model_kind(model)
     if prompt is not None and kind != "text":
         raise ParameterError(f"--prompt applies to text models; {model_path} holds a {type(model).__name__}.")
+    decoding = {"top_k": top_k, "top_p": top_p, "min_p": min_p, "stop": stop or None}
+    if kind != "text" and (any(value is not None for value in decoding.values()) or repetition_penalty != 1.0
+                           or beams != 1):
+        raise ParameterError(
+            "--top-k / --top-p / --min-p / --repetition-penalty / --beams / --stop apply to text models; "
+            f"{model_path} holds a {type(model).__name__}."
+        )
     if (grid is not None or label is not None) and kind != "images":
         raise ParameterError(f"--grid / --label apply to image models; {model_path} holds a {type(model).__name__}.")
     if kind == "images":
@@ -262,34 +319,9 @@ def sample(
                 handle.write(text + "\n")
             typer.echo(f"wrote {n_samples} documents of {doc_length} words to {out}")
         return
-    neural = hasattr(model, "generate")
-    if (top_k is not None or top_p is not None) and not neural:
-        raise ParameterError(
-            f"--top-k / --top-p apply to neural language models; {model_path} holds a {type(model).__name__}."
-        )
-    if kind == "text" and neural and out is None:  # print the text as it is generated
-        extra = {name: value for name, value in (("top_k", top_k), ("top_p", top_p)) if value is not None}
-        typer.echo(prompt or "", nl=False)
-        for piece in model.sample(n_samples, prompt=prompt, temperature=temperature, random_state=seed,
-                                  stream=True, **extra):  # fmt: skip
-            typer.echo(piece, nl=False)
-        typer.echo()
-        return
     if kind == "text":
-        from genlab.utils.files import atomic_write
-
-        extra = {name: value for name, value in (("top_k", top_k), ("top_p", top_p)) if value is not None}
-        drawn = model.sample(n_samples, prompt=prompt, temperature=temperature, random_state=seed, **extra)
-        if model.text_:
-            text = (prompt or "") + drawn
-        else:
-            text = " ".join(str(token) for token in [*(prompt.split() if prompt else []), *drawn])
-        if out is None:
-            typer.echo(text)
-        else:
-            with atomic_write(out, "w") as handle:
-                handle.write(text + "\n")
-            typer.echo(f"wrote {len(drawn)} tokens to {out}")
+        decoding.update(temperature=temperature, repetition_penalty=repetition_penalty, num_beams=beams)
+        _sample_text(model, n_samples, prompt, seed, out, decoding)
         return
     drawn = model.sample(n_samples, random_state=seed)
     X = drawn[0] if isinstance(drawn, tuple) else drawn  # latent-variable models also return the latent values

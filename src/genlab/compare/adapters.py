@@ -344,7 +344,7 @@ class MarkovAdapter(Adapter):
             # unbroken draw)
             context = units[max(len(units) - order, 0) :] if order else []
             prompt = None if not units else ("".join(context) if self.unit == "char" else context)
-            piece = self.model.sample(300 - len(units), prompt=prompt, random_state=rng)
+            piece = self.model.generate(prompt, 300 - len(units), random_state=rng)
             units.extend(piece)
         return {"text": dataset.render(units), "units": len(units)}
 

@@ -16,6 +16,7 @@ from genlab.errors import DataError, ModelFileError, ParameterError
 from genlab.sequence import chain
 from genlab.sequence.arpa import escape_token, read_arpa, write_arpa
 from genlab.sequence.backoff import BackoffModel, NGramIndex
+from genlab.sequence.markov_decoding import MarkovDecoding
 from genlab.sequence.ngram_counts import NGramCounts, count_ngrams, merge_counts, pad_corpus
 from genlab.sequence.smoothing import SMOOTHING_METHODS, smooth
 from genlab.sequence.vocabulary import (
@@ -27,7 +28,6 @@ from genlab.sequence.vocabulary import (
     encode_corpus,
     is_corpus,
 )
-from genlab.utils.random import check_random_state
 from genlab.utils.validation import check_in, check_positive_int
 
 __all__ = ["MarkovChain"]
@@ -35,7 +35,7 @@ __all__ = ["MarkovChain"]
 _LN10 = math.log(10.0)
 
 
-class MarkovChain(GenerativeModel):
+class MarkovChain(MarkovDecoding, GenerativeModel):
     """A Markov chain of order k over tokens: each token depends on the k tokens before it ((k+1)-gram model).
 
     ``order`` is the Markov order k: each token depends on the k tokens before it, which makes the model an
@@ -79,7 +79,7 @@ class MarkovChain(GenerativeModel):
     discounts_ : ndarray of shape (order + 1, 3) or None
         Kneser-Ney's (D1, D2, D3+) per order (``None`` for other smoothings and models read from ARPA).
     text_ : bool
-        Fitted on ``str`` sequences: :meth:`sample` returns a ``str``.
+        Fitted on ``str`` sequences: :meth:`sample` draws texts (``str``), else lists of tokens.
     models_end_ : bool
         Whether sequences end with a scored ``</s>`` (True for fitted models; False for chains built by
         :meth:`from_transition_matrix`, which never end).
@@ -90,11 +90,15 @@ class MarkovChain(GenerativeModel):
     >>> model = MarkovChain(order=3, smoothing="witten-bell").fit(["the cat sat", "the dog sat"])
     >>> model.log_prob(["the cat sat", "a dog"]).shape  # nats per sequence, </s> included
     (2,)
-    >>> isinstance(model.sample(20, prompt="the ", random_state=0), str)  # fitted on str: samples are str
-    True
+    >>> texts = model.sample(3, prompt="the ", random_state=0)  # fitted on str: a list of texts, as fit takes
+    >>> len(texts), all(isinstance(t, str) for t in texts)
+    (3, True)
+    >>> model.generate("the c", 10, temperature=0)  # greedy continuation (generation stops at </s>)
+    'at sat'
     """
 
     score_unit = "token"
+    data_kind = "text"
 
     def __init__(self, order: int = 2, *, smoothing: str = "kneser-ney", k: float = 1.0) -> None:
         self.order = order
@@ -326,99 +330,6 @@ class MarkovChain(GenerativeModel):
         """``exp(-score(X))``: the effective number of equally likely choices per token."""
         nats = -self.score(X, lengths)
         return math.exp(nats) if nats < 709.0 else math.inf  # math.exp overflows (raises) past ~709.78
-
-    # -- next-token distribution and sampling --------------------------------------------------------------------------
-    def _history(self, ids: np.ndarray, bos: bool) -> np.ndarray:
-        history = np.concatenate([[BOS_ID] if bos else [], ids]).astype(np.int64)
-        return history[len(history) - min(len(history), self.order) :]
-
-    def _encode_context(self, context: Any) -> np.ndarray:
-        ids = self.vocabulary_.encode(context if isinstance(context, str) else list(context))
-        if ((ids == BOS_ID) | (ids == EOS_ID)).any():
-            raise DataError("a context may not hold <s> or </s>; the start of the sequence is set by bos=True.")
-        return ids
-
-    def next_token_log_probs(self, context: Any = (), *, bos: bool = True) -> np.ndarray:
-        """Log-probabilities (nats) of the next token after ``context``, over the whole vocabulary.
-
-        Parameters
-        ----------
-        context : str or sequence of tokens, default=()
-            The tokens so far (a ``str`` is characters); unknown tokens act as ``<unk>``.
-        bos : bool, default=True
-            ``context`` starts at the beginning of a sequence (``<s>`` before it); False for a context taken from
-            the middle of one.
-
-        Returns
-        -------
-        ndarray of shape (len(vocabulary_),)
-            Entry ``i`` is for token ``vocabulary_[i]``: ``<unk>`` at 0, ``<s>`` at 1 (always ``-inf``), ``</s>``
-            at 2. The probabilities sum to one.
-        """
-        check_is_fitted(self)
-        history = self._history(self._encode_context(context), bos)
-        return self._model.next_log10_distribution(history) * _LN10
-
-    def sample(
-        self,
-        n_tokens: int = 100,
-        *,
-        prompt: Any = None,
-        temperature: float = 1.0,
-        random_state: Any = None,
-    ) -> str | list[Any]:
-        """Draw a sequence: tokens after ``prompt`` until ``</s>`` is drawn or ``n_tokens`` have been drawn.
-
-        ``<unk>`` is never drawn (its probability mass is removed and the rest renormalised): it stands for unseen
-        tokens and has no value to return.
-
-        Parameters
-        ----------
-        n_tokens : int, default=100
-            The most tokens to draw.
-        prompt : str or sequence of tokens, optional
-            Tokens the sequence starts with (conditioning only; they are not returned).
-        temperature : float, default=1.0
-            Draw from ``p ** (1 / temperature)``, renormalised: below 1 sharper, above 1 flatter; 0 takes the most
-            probable token every time.
-        random_state : None, int or numpy Generator
-
-        Returns
-        -------
-        str or list
-            A ``str`` for a model fitted on text (characters), else a list of tokens; ``</s>`` is not included.
-        """
-        check_is_fitted(self)
-        n_tokens = check_positive_int(n_tokens, "n_tokens", minimum=0)
-        if not isinstance(temperature, numbers.Real) or not (math.isfinite(temperature) and temperature >= 0):
-            raise ParameterError(f"temperature must be a finite number >= 0; got {temperature!r}.")
-        rng = check_random_state(random_state)
-        history = [BOS_ID, *self._encode_context(() if prompt is None else prompt).tolist()]
-        drawn: list[int] = []
-        keep = self.order
-        for _ in range(n_tokens):
-            context = np.asarray(history[len(history) - min(len(history), keep) :], dtype=np.int64)
-            logits = self._model.next_log10_distribution(context) * _LN10
-            logits[UNK_ID] = logits[BOS_ID] = -np.inf
-            if temperature == 0:
-                choice = int(np.argmax(logits))
-                if logits[choice] == -np.inf:
-                    break
-            else:
-                scaled = logits / temperature
-                top = scaled.max()
-                if top == -np.inf:
-                    break  # nothing can follow (only <unk> had mass)
-                cumulative = np.cumsum(np.exp(scaled - top))
-                # side="right" never lands on a zero-probability entry
-                choice = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
-                choice = min(choice, cumulative.size - 1)
-            if choice == EOS_ID:
-                break
-            drawn.append(choice)
-            history.append(choice)
-        tokens = self.vocabulary_.decode(drawn)
-        return "".join(tokens) if self.text_ else tokens
 
     # -- first-order chain analysis ------------------------------------------------------------------------------------
     def _require_first_order(self, what: str) -> None:
