@@ -278,6 +278,62 @@ def test_entry_point_in_a_subprocess(tmp_path):
     assert done.stdout.strip() == f"genlab {genlab.__version__}"
 
 
+# -- series: one reader for fit hmm, score, decode and compare -------------------------------------------------------
+def write_series(path: Path, ids: list, X: np.ndarray, header: str = "sequence,a,b") -> Path:
+    lines = [header, *(f"{i},{x!r},{y!r}" for i, (x, y) in zip(ids, X.tolist(), strict=True))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_series_id_column_and_folders_read_alike_everywhere(tmp_path):
+    X = np.round(three_blobs(n_per=20), 6)
+    ids = ["u"] * 25 + ["v"] * 20 + ["w"] * 15
+    auto = write_series(tmp_path / "auto.csv", ids, X)  # a column named sequence marks the sequences
+    named = write_series(tmp_path / "named.csv", ids, X, header="run,a,b")
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    for k, (start, stop) in enumerate([(0, 25), (25, 45), (45, 60)]):
+        save_table(folder / f"{k}.csv", X[start:stop])
+    expected = genlab.GaussianHMM(2, n_iter=100, tol=1e-2, random_state=0).fit(X, [25, 20, 15])
+    for args in ([auto], [named, "--lengths-column", "run"], [named, "--lengths-column", "0"], [folder]):
+        out = tmp_path / "h.genlab"
+        result = invoke("fit", "hmm", *args, "--states", 2, "--out", out)
+        assert result.exit_code == 0, result.output
+        assert "60 steps in 3 sequence(s), 2 columns" in result.stdout
+        np.testing.assert_allclose(genlab.load(out).means_, expected.means_, rtol=1e-10)
+        score = invoke("score", out, *args, "--json")
+        assert score.exit_code == 0, score.output
+        assert json.loads(score.stdout)["log_likelihood_per_step"] == pytest.approx(
+            expected.score(X, [25, 20, 15]), rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("rows", "fragment"),
+    [
+        (["sequence,a", "u,1", "v,2", "u,3"], "line 4: the sequence id 'u' appears again after the rows of 'v'"),
+        (["sequence,a", "u,1", "u,nan"], "line 3, column 'a' is 'nan' (NaN or inf); series need a finite number"),
+        (["sequence,a,b", "u,1,2", "u,3,high"], "line 3, column 'b' holds 'high', not a number"),
+        (["sequence,a,b", "u,1,2", "u,3"], "line 3 has 2 cells but the header names 3 columns"),
+    ],
+)
+def test_a_bad_series_file_is_one_error_line_for_fit_hmm_and_compare(tmp_path, rows, fragment):
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    lines = [
+        assert_user_error(invoke("fit", "hmm", path, "--out", tmp_path / "h.genlab"), fragment),
+        assert_user_error(invoke("compare", path, "--models", "gmm:components=1", "--out", tmp_path / "o"), fragment),
+    ]
+    assert lines[0] == lines[1]  # one reader, one message
+
+
+def test_symbol_series_are_refused_by_fit_hmm_with_a_remedy(tmp_path):
+    path = tmp_path / "weather.csv"
+    path.write_text("sequence,weather\n1,sun\n1,rain\n2,sun\n", encoding="utf-8")
+    assert_user_error(invoke("fit", "hmm", path, "--out", tmp_path / "h.genlab"),
+                      "holds symbols ('sun', ...) in its column 'weather', not numbers",
+                      "code each symbol as an integer 0..K-1")
+
+
 # -- demo -----------------------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_demo_quick_writes_its_report(tmp_path):

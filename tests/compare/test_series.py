@@ -85,17 +85,20 @@ def test_symbol_sequences(tmp_path):
     ("header", "rows", "message"),
     [
         (["sequence", "x", "y"], [["a", "1", "2"], ["a", "nan", "3"]],
-         r"'.*bad.csv' row 3, column 'x' is 'nan'; series need a finite number at every time step"),
+         r"'.*bad.csv' line 3, column 'x' is 'nan' \(NaN or inf\); series need a finite number at every time step"),
         (["sequence", "x", "y"], [["a", "1", "2"], ["a", "4", "high"]],
-         r"'.*bad.csv' row 3, column 'y' holds 'high', not a number; a series CSV holds numbers in every variable "
+         r"'.*bad.csv' line 3, column 'y' holds 'high', not a number; a series file holds numbers in every variable "
          r"column \(or exactly one column of symbols\)."),
         (["x", "y"], [["1", "2"], ["", "3"]],
-         r"'.*bad.csv' row 3, column 'x' is empty; series need a value at every time step"),
+         r"'.*bad.csv' line 3, column 'x' is empty; series need a value at every time step"),
         (["x", "y"], [["1", "2"], ["3"]],
-         r"'.*bad.csv' row 3 has 1 cells but the header names 2 columns"),
+         r"'.*bad.csv' line 3 has 1 cells but the header names 2 columns"),
         (["x", "y"], [], r"the series file '.*bad.csv' has no data rows; give a header row"),
-        (["x", "y"], [["1", "inf"], ["2", "3"]], r"row 2, column 'y' is 'inf'; series need a finite number"),
-        (["sequence"], [["a"], ["b"]], r"has no value columns besides the sequence label"),
+        (["x", "y"], [["1", "inf"], ["2", "3"]], r"line 2, column 'y' is 'inf' \(NaN or inf\); series need a finite"),
+        (["sequence"], [["a"], ["b"]], r"has no value columns besides the sequence id"),
+        (["sequence", "x"], [["a", "1"], ["b", "2"], ["a", "3"]],
+         r"'.*bad.csv' line 4: the sequence id 'a' appears again after the rows of 'b'; the rows of one sequence must "
+         r"be consecutive"),
     ],
 )
 def test_bad_series_files(tmp_path, header, rows, message):

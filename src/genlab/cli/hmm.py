@@ -1,8 +1,10 @@
 """``genlab fit hmm`` (hidden Markov models) and ``genlab decode`` (most likely state paths).
 
-Sequences come from a numeric table, one row per time step. Several sequences are either stacked with
-``--lengths 100,250,...`` or marked by a sequence-id column (``--lengths-column seq``): consecutive rows with the
-same id form one sequence, and the column itself is not modelled.
+DATA is a series: a table with one row per time step, or a folder of ``.csv`` files, one sequence per file
+(:func:`genlab.data.read_series`, the reader ``genlab compare`` uses too). Several sequences in one file are
+marked by a sequence-id column (a header column named ``sequence`` or ``id``, or the one ``--lengths-column``
+names): the rows of one id, consecutive and in file order, form one sequence, and the column itself is not
+modelled. A file without one may stack several sequences given by ``--lengths 100,250,...``.
 """
 
 from __future__ import annotations
@@ -38,37 +40,26 @@ class Algorithm(str, enum.Enum):
 
 
 LENGTHS_HELP = "Several sequences stacked: their lengths, e.g. 100,250,80."
-COLUMN_HELP = "A sequence-id column (name or 0-based index): consecutive rows with one id form one sequence."
+COLUMN_HELP = ("A sequence-id column (name or 0-based index; default: a column named sequence or id): the rows of "
+               "one id, consecutive, form one sequence.")
 
 
-def load_sequences(data: Path, lengths: str | None, lengths_column: str | None) -> tuple[np.ndarray, Any]:
-    """The observations (T, D) and the sequence lengths (or None for one sequence)."""
+def load_sequences(data: Path, lengths: str | None, lengths_column: str | None) -> tuple[np.ndarray, list[int]]:
+    """The observations (T, D) of a numeric series and the lengths of its sequences (module notes)."""
     from genlab.cli.sequence import parse_lengths
-    from genlab.data.tabular import load_table, table_header
+    from genlab.data.series import read_series
     from genlab.errors import DataError
 
-    X = load_table(data)
     if lengths is not None and lengths_column is not None:
         raise DataError("give either --lengths or --lengths-column, not both.")
-    if lengths_column is None:
-        return X, parse_lengths(lengths)
-    names = table_header(data) or []
-    if lengths_column in names:
-        column = names.index(lengths_column)
-    elif lengths_column.isdigit() and int(lengths_column) < X.shape[1]:
-        column = int(lengths_column)
-    else:
-        known = f" (columns: {', '.join(names)})" if names else ""
-        raise DataError(f"{data}: no column {lengths_column!r}{known}; name a header column or give a 0-based index.")
-    ids = X[:, column]
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    run_lengths = np.diff(np.r_[starts, len(ids)])
-    return np.delete(X, column, axis=1), run_lengths.tolist()
+    X, seq_lengths = read_series(data, id_column=lengths_column, lengths=parse_lengths(lengths)).concatenated()
+    return X, seq_lengths.tolist()
 
 
 @fit_app.command("hmm")
 def fit_hmm(
-    data: Annotated[Path, typer.Argument(metavar="DATA", help="Observations: .csv / .tsv / .npy, one row per step.")],
+    data: Annotated[Path, typer.Argument(metavar="DATA", help="Observations: .csv / .tsv / .npy, one row per step, "
+                                         "or a folder of .csv files, one sequence each.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to save the fitted model, e.g. model.genlab.")],
     states: Annotated[int, typer.Option("--states", "-k", min=1, help="Number of hidden states.")] = 2,
     emission: Annotated[Emission, typer.Option("--emission", help="Emission family of every state.")] = (
@@ -92,7 +83,7 @@ def fit_hmm(
 
     shards = Shards(distributed)
     X_all, all_lengths = load_sequences(data, lengths, lengths_column)
-    n_steps, n_sequences = X_all.shape[0], 1 if all_lengths is None else len(all_lengths)
+    n_steps, n_sequences = X_all.shape[0], len(all_lengths)
     X, seq_lengths = shards.sequences(X_all, all_lengths)  # whole sequences of this process (all of them)
     del X_all
     common = {"n_iter": n_iter, "tol": tol, "random_state": seed}

@@ -1,7 +1,8 @@
 """``genlab fit lda``, ``genlab topics`` and ``genlab transform``: topic models of document collections.
 
 DOCS is a folder of ``.txt`` files (one document each, read as UTF-8 in name order) or one UTF-8 text file with one
-document per line (an empty line is an empty document, so output rows match input lines).
+document per line (an empty line is an empty document, so output rows match input lines):
+:func:`genlab.data.read_documents`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import typer
 
 from genlab.cli._app import _naming, _print_fields, _warn_lines, app, fit_app
 from genlab.cli._distributed import DISTRIBUTED_HELP, Shards
+from genlab.data.text import read_documents
 
 
 class Method(str, enum.Enum):
@@ -30,28 +32,6 @@ class Method(str, enum.Enum):
 class StopWords(str, enum.Enum):
     english = "english"
     none = "none"
-
-
-def read_documents(path: Path) -> tuple[list[str], list[str]]:
-    """The documents of DOCS and a name for each (the file name, or ``line N``).
-
-    Raises
-    ------
-    DataError
-        A missing path, a folder without ``.txt`` files, or text that is not UTF-8.
-    """
-    from genlab.errors import DataError
-    from genlab.sequence import read_text
-
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".txt")
-        if not files:
-            raise DataError(f"{path} is a folder without .txt files; put one document per .txt file in it.")
-        return [read_text(p) for p in files], [p.name for p in files]
-    if not path.exists():
-        raise DataError(f"no file or folder at {str(path)!r}; give a folder of .txt files or a file of lines.")
-    lines = read_text(path, lines=True)
-    return lines, [f"line {i + 1}" for i in range(len(lines))]
 
 
 def _load_topic_model(model_path: Path) -> Any:

@@ -20,10 +20,11 @@ Text
     compares across tokenizers.
 
 Series
-    ``DATA`` is a ``.csv`` file or a folder of ``.csv`` files (sorted by name; each file one sequence, or several
-    when it has a ``sequence`` column). The first row names the columns. A column named ``sequence`` (or ``id``)
-    holds a sequence label: the rows of one label, in file order, form one sequence (labels are scoped to their
-    file). Every other column is a variable, one row per time step:
+    ``DATA`` is a ``.csv`` / ``.tsv`` / ``.npy`` file or a folder of ``.csv`` files, read by
+    :func:`genlab.data.read_series`, the reader ``genlab fit hmm`` and ``genlab score`` use too (its notes give the
+    rules): one row per time step; a column named ``sequence`` (or ``id``) marks the sequences (the rows of one id,
+    consecutive and in file order, form one sequence; ids are scoped to their file); a folder holds one sequence
+    per file, or several with such a column. Every other column is a variable:
 
     * numeric series: every value a finite number (no empty cells, NaN or inf); kind "series", D variables;
     * symbol sequences: exactly one variable column, whose values are not all numbers; each value is a symbol.
@@ -64,10 +65,10 @@ __all__ = ["BUILTIN_DATA", "SERIES_WINDOW", "TEXT_UNITS", "Dataset", "load_datas
 TEXT_UNITS = {"char": 256, "byte": 256, "word": 64, "bpe": 64}
 #: Time steps per held-out window of series data (the default of ``window``).
 SERIES_WINDOW = 32
+#: Files read as series (a folder is series when it holds .csv files and no .txt files).
+SERIES_FILES = (".csv", ".tsv", ".npy")
 #: The BPE vocabulary size of ``unit="bpe"`` (the default of ``vocab_size``).
 BPE_VOCAB_SIZE = 1024
-#: Column names that label the sequence of each row in a series CSV.
-SEQUENCE_COLUMNS = ("sequence", "id")
 #: Built-in data names and what they are.
 BUILTIN_DATA = {
     "pydoc": "the Python reference documentation text in CPython's pydoc_data.topics (text)",
@@ -206,39 +207,25 @@ class Dataset:
 
 def _read_text(source: str) -> tuple[str, str]:
     """The text of ``source`` (a built-in name, a file or a folder of .txt files) and its display name."""
-    if source == "pydoc":
-        try:
-            from pydoc_data.topics import topics
-        except ImportError:  # pragma: no cover - part of every CPython
-            raise DataError("this Python has no pydoc_data.topics, so the built-in 'pydoc' text is missing.") from None
-        return "\n\n".join(topics[key] for key in sorted(topics)), "pydoc"
+    from genlab.data.text import BUILTIN_TEXTS, read_text, text_files
+
+    if source in BUILTIN_TEXTS:
+        return str(read_text(source)), source
     path = Path(source)
     if not path.exists():
         raise DataError(
             f"DATA {source!r} does not exist; give a text file, a folder of .txt files, a .csv file or folder of "
             f".csv files (series), or a built-in name ({', '.join(BUILTIN_DATA)})."
         )
-    if path.is_dir():
-        files = _files(path, ".txt")
-        if not files:
-            raise DataError(
-                f"the folder {source!r} holds no .txt, .csv or image files; put text in files ending in .txt, series "
-                "in files ending in .csv, or PNG / JPEG images in it."
-            )
-        texts = [_read_file(p) for p in files]
-    else:
-        texts = [_read_file(path)]
-    text = "\n".join(texts)
+    if path.is_dir() and not text_files(path):
+        raise DataError(
+            f"the folder {source!r} holds no .txt, .csv or image files; put text in files ending in .txt, series "
+            "in files ending in .csv, or PNG / JPEG images in it."
+        )
+    text = str(read_text(path))
     if not text.strip():
         raise DataError(f"DATA {source!r} holds no text (only whitespace or nothing); give a non-empty text.")
     return text, os.fspath(path)
-
-
-def _read_file(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{os.fspath(path)!r} is not UTF-8 text (byte {exc.start}); convert it to UTF-8.") from None
 
 
 def _cut(units: Any, size: int, unit: str) -> list[Any]:
@@ -324,105 +311,11 @@ def _bpe_dataset(text: str, name: str, split: float, vocab_size: int | None) -> 
                    chunk_chars=np.array([len(p) for p in pieces], dtype=np.int64), tokenizer=tokenizer)
 
 
-def _parse_number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _read_series_file(path: Path) -> tuple[list[str], list[list[Any]]]:
-    """Variable names and the sequences (each a list of rows of raw cell strings) of one series CSV."""
-    import csv
-
-    display = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{display!r} is not UTF-8 text (byte {exc.start}); convert it to UTF-8.") from None
-    except csv.Error as exc:
-        raise DataError(f"{display!r} is not a readable CSV file ({exc}).") from None
-    if len(rows) < 2:
-        raise DataError(
-            f"the series file {display!r} has no data rows; give a header row naming the columns, then one row per "
-            "time step."
-        )
-    header = [cell.strip() for cell in rows[0]]
-    id_columns = [i for i, h in enumerate(header) if h.lower() in SEQUENCE_COLUMNS]
-    if len(id_columns) > 1:
-        raise DataError(f"{display!r} has {len(id_columns)} sequence-label columns; give one column named sequence.")
-    if any(not h for h in header):
-        raise DataError(f"{display!r}: column {header.index('') + 1} of the header row has no name; name every column.")
-    value_columns = [i for i in range(len(header)) if i not in id_columns]
-    if not value_columns:
-        raise DataError(f"{display!r} has no value columns besides the sequence label; add one column per variable.")
-    groups: dict[str, list[list[str]]] = {}
-    for r, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise DataError(
-                f"{display!r} row {r} has {len(row)} cells but the header names {len(header)} columns; give every "
-                "row one cell per column."
-            )
-        label = row[id_columns[0]].strip() if id_columns else ""
-        cells = [row[i].strip() for i in value_columns]
-        for j, cell in enumerate(cells):
-            if not cell:
-                raise DataError(
-                    f"{display!r} row {r}, column {header[value_columns[j]]!r} is empty; series need a value at every "
-                    "time step (fill the gap or drop the row)."
-                )
-        groups.setdefault(label, []).append([r, *cells])
-    return [header[i] for i in value_columns], list(groups.values())
-
-
-def _series_sequences(source: str) -> tuple[list[str], list[Any], bool, str]:
-    """Variables, sequences (arrays (T, D) or lists of symbols), whether categorical, and the display name."""
-    path = Path(source)
-    files = _files(path, ".csv") if path.is_dir() else [path]
-    variables: list[str] | None = None
-    raw: list[tuple[Path, list[list[str]]]] = []
-    for file in files:
-        names, groups = _read_series_file(file)
-        if variables is None:
-            variables = names
-        elif names != variables:
-            raise DataError(
-                f"{os.fspath(file)!r} has the variables {names} but {os.fspath(files[0])!r} has {variables}; every "
-                "file of a series folder needs the same columns."
-            )
-        raw.extend((file, g) for g in groups)
-    assert variables is not None  # a folder without .csv files never gets here
-    numbers = [[[_parse_number(c) for c in row[1:]] for row in group] for _, group in raw]
-    all_numeric = all(v is not None for seq in numbers for row in seq for v in row)
-    if not all_numeric:
-        if len(variables) == 1:  # one column of symbols
-            return variables, [[row[1] for row in group] for _, group in raw], True, os.fspath(path)
-        for (file, group), seq in zip(raw, numbers, strict=True):
-            for row, values in zip(group, seq, strict=True):
-                for j, value in enumerate(values):
-                    if value is None:
-                        raise DataError(
-                            f"{os.fspath(file)!r} row {row[0]}, column {variables[j]!r} holds {row[j + 1]!r}, not a "
-                            "number; a series CSV holds numbers in every variable column (or exactly one column of "
-                            "symbols)."
-                        )
-    sequences = []
-    for (file, group), seq in zip(raw, numbers, strict=True):
-        array = np.array(seq, dtype=np.float64)
-        bad = ~np.isfinite(array)
-        if bad.any():
-            i, j = (int(k) for k in np.argwhere(bad)[0])
-            raise DataError(
-                f"{os.fspath(file)!r} row {group[i][0]}, column {variables[j]!r} is {group[i][j + 1]!r}; series need a "
-                "finite number at every time step (fill the gap or drop the row)."
-            )
-        sequences.append(array)
-    return variables, sequences, False, os.fspath(path)
-
-
 def _series_dataset(source: str, split: float, window: int) -> Dataset:
-    variables, sequences, categorical, name = _series_sequences(source)
+    from genlab.data.series import read_series
+
+    series = read_series(source)
+    sequences = series.sequences
     if len(sequences) >= 2:
         n_train = min(max(round(split * len(sequences)), 1), len(sequences) - 1)
         train, heldout = sequences[:n_train], sequences[n_train:]
@@ -436,15 +329,15 @@ def _series_dataset(source: str, split: float, window: int) -> Dataset:
             )
         train, heldout = [seq[:cut]], [seq[cut:]]
     chunks = [piece for seq in heldout for piece in _cut(seq, window, "step")]
-    return Dataset(name=name, kind="series", unit="step", train=train, chunks=chunks,
-                   chunk_units=np.array([len(c) for c in chunks], dtype=np.int64), variables=variables,
-                   categorical=categorical, window=window)
+    return Dataset(name=series.source, kind="series", unit="step", train=train, chunks=chunks,
+                   chunk_units=np.array([len(c) for c in chunks], dtype=np.int64), variables=series.variables,
+                   categorical=series.categorical, window=window)
 
 
 def _is_series(source: str) -> bool:
     path = Path(source)
     if path.is_file():
-        return path.suffix.lower() == ".csv"
+        return path.suffix.lower() in SERIES_FILES
     return path.is_dir() and not _files(path, ".txt") and bool(_files(path, ".csv"))
 
 
