@@ -1,7 +1,9 @@
-"""``genlab fit bn`` (Bayesian networks from a CSV table) and ``genlab query`` (posterior tables).
+"""``genlab fit bn`` (Bayesian networks from a CSV table), ``genlab query`` (posterior tables), and the writer of
+``genlab sample`` for Bayesian networks.
 
-Network files: ``.bif`` (BIF), ``.xml`` / ``.xmlbif`` (XMLBIF) or a genlab model file holding a BayesianNetwork.
-Tables: CSV / TSV with a header row, every cell read as text (a state name); empty cells are missing values.
+Network files: ``.bif`` (BIF), ``.xml`` / ``.xmlbif`` (XMLBIF) or a genlab model file holding a BayesianNetwork
+(:func:`genlab.bayesnet.bif.load_network`). Tables: CSV / TSV with a header row, every cell read as text (a state
+name); empty cells are missing values (:func:`genlab.data.records.read_records`).
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ import enum
 import json
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from genlab.bayesnet.cli_support import is_network_file, load_network, read_frame
+from genlab.bayesnet.bif import is_network_file, load_network
 from genlab.cli._app import _print_fields, _warn_lines, app, fit_app
 from genlab.cli._distributed import DISTRIBUTED_HELP, Shards
+from genlab.data.records import read_records, write_records
+
+__all__ = ["fit_bn", "query", "sample_network"]
 
 
 class Score(str, enum.Enum):
@@ -70,7 +75,7 @@ def fit_bn(
     from genlab.bayesnet.structure import chow_liu, hill_climb
 
     shards = Shards(distributed)
-    frame = read_frame(data)
+    frame = read_records(data)
     n_rows, missing = frame.shape[0], int(frame.isna().sum().sum())
     if distributed:
         if structure in ("hill-climb", "chow-liu"):
@@ -187,3 +192,11 @@ def query(
             se = f"  (se {table.standard_error[i]:.2g})" if table.standard_error is not None else ""
             rows.append((f"  {state}", f"{p:.6f}{se}"))
         _print_fields(rows)
+
+
+def sample_network(model: Any, n_samples: int, seed: int | None, out: Path | None) -> None:
+    """``genlab sample`` for a Bayesian network: CSV of state names, one column per variable (stdout or ``out``)."""
+    frame = model.sample(n_samples, random_state=seed)
+    write_records(frame, out)
+    if out is not None:
+        typer.echo(f"wrote {n_samples} samples ({frame.shape[1]} variables) to {out}")
