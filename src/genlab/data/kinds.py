@@ -34,22 +34,43 @@ class DataKind:
 DATA_KINDS: dict[str, DataKind] = {
     kind.name: kind
     for kind in (
-        DataKind("vectors", "an array (n_samples, n_features) of numbers", "a CSV / TSV / whitespace table or .npy"),
+        DataKind(
+            "vectors",
+            "an array (n_samples, n_features) of numbers",
+            "a CSV / TSV / whitespace table or .npy (load_table)",
+        ),
         DataKind(
             "series",
             "an array (n_steps, n_features) of sequences concatenated along the rows, plus lengths",
-            "a CSV with one row per step (sequence id column optional) or a folder of CSVs, one sequence each",
+            "a table with one row per step (a sequence-id column optional) or a folder of CSVs, one sequence each "
+            "(read_series)",
         ),
-        DataKind("text", "a str, or a list of str / token lists (one sequence each)", "a UTF-8 text file"),
-        DataKind("documents", "a list of str or token lists, one per document", "a text file (a line per document)"),
+        DataKind(
+            "text",
+            "a str, or a list of str / token lists (one sequence each)",
+            "a UTF-8 text file, a folder of .txt files, or the built-in pydoc (read_text)",
+        ),
+        DataKind(
+            "documents",
+            "a list of str or token lists, one per document",
+            "a folder of .txt files, one document each, or a text file of one document per line (read_documents)",
+        ),
         DataKind(
             "records",
             "a pandas DataFrame of categorical columns (missing values as None / NaN)",
             "a CSV with a header row",
         ),
         DataKind("images", "an array (n, channels, height, width) of integer levels", "digits, or a folder of images"),
-        DataKind("pairs", "a list of (source, target) pairs", "a JSON Lines file of source / target objects"),
-        DataKind("audio", "a list of 1-D arrays of samples", "a folder of WAV files"),
+        DataKind(
+            "pairs",
+            "a list of (source, target) pairs",
+            "a JSON Lines file of source / target objects (read_pairs)",
+        ),
+        DataKind(
+            "audio",
+            "a list of 1-D arrays of samples",
+            "a folder of WAV / FLAC / OGG files, class subfolders optional (read_audio_folder)",
+        ),
         DataKind("trees", "a list of trees", "a file of bracketed trees"),
     )
 }
