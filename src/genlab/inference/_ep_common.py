@@ -97,8 +97,7 @@ def log_partition_1d(precision: np.ndarray, shift: np.ndarray) -> np.ndarray:
 
 def check_unit_interval(value: object, name: str) -> float:
     """``value`` as a float in (0, 1], else :class:`ParameterError` naming it."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) \
-            or not (0.0 < value <= 1.0):
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0.0 < float(value) <= 1.0:
         raise ParameterError(f"{name} must be a number in (0, 1]; got {value!r}.")
     return float(value)
 
@@ -108,9 +107,9 @@ def check_options(damping: object, power: object, max_iter: object, tol: object,
     """Validate the options every EP engine shares; returns (damping, power, max_iter, tol)."""
     damping = check_unit_interval(damping, "damping")
     power = check_unit_interval(power, "power")
-    if not isinstance(max_iter, numbers.Integral) or isinstance(max_iter, bool) or max_iter < 1:
+    if not isinstance(max_iter, numbers.Integral) or isinstance(max_iter, bool) or int(max_iter) < 1:
         raise ParameterError(f"max_iter must be an int >= 1; got {max_iter!r}.")
-    if not isinstance(tol, numbers.Real) or isinstance(tol, bool) or not (math.isfinite(tol) and tol >= 0):
+    if not isinstance(tol, numbers.Real) or isinstance(tol, bool) or not (math.isfinite(tol) and float(tol) >= 0):
         raise ParameterError(f"tol must be a finite number >= 0; got {tol!r}.")
     if schedule not in ("sequential", "parallel"):
         raise ParameterError(f"schedule must be 'sequential' or 'parallel'; got {schedule!r}.")

@@ -42,6 +42,13 @@ class FullState:
         Sigma = scipy.linalg.cho_solve((L, True), np.eye(P.shape[0]))
         return scipy.linalg.cho_solve((L, True), h), 0.5 * (Sigma + Sigma.T), L
 
+    def refresh_valid(self, tau: np.ndarray, nu: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`refresh` for sites known to give a positive definite precision (none, or sites accepted before)."""
+        refreshed = self.refresh(tau, nu)
+        if refreshed is None:  # the prior is positive definite and accepted sites kept it so: a bug if reached
+            raise RuntimeError("EP: sites accepted earlier no longer give a positive definite posterior precision.")
+        return refreshed
+
     def log_partition(self, L: np.ndarray, mean: np.ndarray, tau: np.ndarray, nu: np.ndarray) -> float:
         h = self.h0 + self.A.T @ nu
         post = 0.5 * h @ mean - np.sum(np.log(np.diag(L)))
@@ -69,7 +76,7 @@ def run_full(A: np.ndarray, sites: Site, m0: np.ndarray, S0: np.ndarray, options
     refreshed = state.refresh(tau, nu)
     if refreshed is None:  # a warm start that is not positive definite: start afresh
         tau[:], nu[:] = 0.0, 0.0
-        refreshed = state.refresh(tau, nu)
+        refreshed = state.refresh_valid(tau, nu)
     mean, Sigma, _ = refreshed
     history: list[float] = []
     n_skipped = n_damped = 0
@@ -120,8 +127,7 @@ def run_full(A: np.ndarray, sites: Site, m0: np.ndarray, S0: np.ndarray, options
             refreshed = state.refresh(tau, nu)
             if refreshed is None:  # rounding broke positive definiteness: fall back to the sites before the sweep
                 tau, nu = old_tau, old_nu
-                refreshed = state.refresh(tau, nu)
-                mean, Sigma, _ = refreshed
+                mean, Sigma, _ = state.refresh_valid(tau, nu)
                 history.append(0.0)
                 break
             mean, Sigma, _ = refreshed
@@ -148,8 +154,8 @@ def run_full(A: np.ndarray, sites: Site, m0: np.ndarray, S0: np.ndarray, options
                     trial_tau, trial_nu = tau.copy(), nu.copy()
                     trial_tau[idx] += d_tau
                     trial_nu[idx] += d_nu
-                    refreshed = state.refresh(trial_tau, trial_nu)
-                    if refreshed is not None:
+                    trial = state.refresh(trial_tau, trial_nu)
+                    if trial is not None:
                         tau, nu = trial_tau, trial_nu
                         n_damped += idx.size if halvings else 0
                         break
@@ -157,8 +163,7 @@ def run_full(A: np.ndarray, sites: Site, m0: np.ndarray, S0: np.ndarray, options
                     d_nu *= 0.5
                 else:
                     n_skipped += idx.size
-                    refreshed = state.refresh(tau, nu)
-                mean, Sigma, _ = refreshed
+                mean, Sigma, _ = trial if trial is not None else state.refresh_valid(tau, nu)
         change = max(relative_change(tau, old_tau), relative_change(nu, old_nu))
         history.append(change)
         if single_pass:
@@ -167,7 +172,7 @@ def run_full(A: np.ndarray, sites: Site, m0: np.ndarray, S0: np.ndarray, options
         if change < tol:
             converged = True
             break
-    mean, Sigma, L = state.refresh(tau, nu)
+    mean, Sigma, L = state.refresh_valid(tau, nu)
     if single_pass:
         log_evidence: float | None = adf_log_z
     else:

@@ -36,7 +36,7 @@ def check_hyperparameters(
     *, order: Any, method: Any, trend: Any, criterion: Any, max_order: Any, max_iter: Any, tol: Any
 ) -> None:
     """Raise :class:`ParameterError` on a hyperparameter outside its allowed values."""
-    if order != "auto" and (not isinstance(order, numbers.Integral) or isinstance(order, bool) or order < 0):
+    if order != "auto" and (not isinstance(order, numbers.Integral) or isinstance(order, bool) or int(order) < 0):
         raise ParameterError(f"order must be an int >= 0 or 'auto'; got {order!r}.")
     check_in(method, "method", METHODS)
     check_in(trend, "trend", TRENDS)
@@ -44,7 +44,7 @@ def check_hyperparameters(
     if order == "auto":
         check_positive_int(max_order, "max_order", minimum=0)
     check_positive_int(max_iter, "max_iter")
-    if not isinstance(tol, numbers.Real) or isinstance(tol, bool) or not tol > 0:
+    if not isinstance(tol, numbers.Real) or isinstance(tol, bool) or not float(tol) > 0:
         raise ParameterError(f"tol must be a number > 0; got {tol!r}.")
 
 

@@ -200,7 +200,7 @@ class LinearAutoRegressive(GenerativeModel):
             tol=self.tol,
         )
         auto = self.order == "auto"
-        longest_order = self.max_order if auto else self.order
+        longest_order = self.max_order if auto else int(self.order)
         X, lengths = check_series(
             X,
             lengths,

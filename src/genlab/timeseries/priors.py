@@ -229,10 +229,10 @@ class MatrixNormalInverseWishart:
         ndarray of shape () or (n_points,)
         """
         k, d = self.mean.shape
-        B = np.asarray(coefficients, dtype=np.float64)
+        given = np.asarray(coefficients, dtype=np.float64)
         S = np.asarray(covariance, dtype=np.float64)
-        single = B.ndim == 2
-        B = B.reshape(-1, k, d) if B.shape[-2:] == (k, d) and B.ndim in (2, 3) else None
+        single = given.ndim == 2
+        B = given.reshape(-1, k, d) if given.shape[-2:] == (k, d) and given.ndim in (2, 3) else None
         if B is None or S.shape[-2:] != (d, d) or S.reshape(-1, d, d).shape[0] != B.shape[0]:
             raise DataError(
                 f"coefficients must have shape ({k}, {d}) or (n, {k}, {d}) and covariance ({d}, {d}) or "
