@@ -283,15 +283,8 @@ def _fast_numbers(name: str, delimiter: str | None, skip: int, n_columns: int) -
 def _numeric_table(layout: _Layout, values: np.ndarray, ids: np.ndarray | None, has_header: bool | None,
                    lengths: Any) -> _Table:
     """Sequences of a table parsed whole; ``has_header`` None for ``.npy`` (rows, not lines, in messages)."""
-    finite = np.isfinite(values)
-    if not finite.all():
-        row, k = (int(i) for i in np.argwhere(~finite)[0])
-        where = _where(layout.name, row, has_header)
-        raise DataError(
-            f"{layout.name!r} {where}, column {layout.column(layout.value_columns[k])} is "
-            f"{str(float(values[row, k]))!r} (NaN or inf); series need a finite number at every time step (fill the "
-            "gap or drop the row)."
-        )
+    _check_finite(layout, values, lambda row: _where(layout.name, row, has_header),
+                  lambda row, k: str(float(values[row, k])))
     values = np.ascontiguousarray(values)
     base = os.path.basename(layout.name)
     if ids is None:
@@ -301,6 +294,17 @@ def _numeric_table(layout: _Layout, values: np.ndarray, ids: np.ndarray | None, 
     _check_runs([ids[s] for s in starts], starts, lambda row: _where(layout.name, row, has_header), layout.name)
     pieces = np.split(values, starts[1:])
     return _Table(layout.variables, pieces, [f"{base}:{_id_text(ids[s])}" for s in starts], False)
+
+
+def _check_finite(layout: _Layout, values: np.ndarray, where: Any, cell: Any) -> None:
+    """Refuse NaN / inf values, naming the first: ``where(row)`` says where a data row is, ``cell(row, k)`` shows it."""
+    finite = np.isfinite(values)
+    if not finite.all():
+        row, k = (int(i) for i in np.argwhere(~finite)[0])
+        raise DataError(
+            f"{layout.name!r} {where(row)}, column {layout.column(layout.value_columns[k])} is {cell(row, k)!r} (NaN "
+            "or inf); series need a finite number at every time step (fill the gap or drop the row)."
+        )
 
 
 def _lengths(lengths: Any, n_rows: int, name: str) -> np.ndarray:
@@ -383,14 +387,7 @@ def _cell_table(layout: _Layout, delimiter: str | None, has_header: bool, length
         )
     rows: Any = [row[0] for row in cells_by_row] if categorical else np.array(numbers, dtype=np.float64)
     if not categorical:
-        finite = np.isfinite(rows)
-        if not finite.all():
-            i, k = (int(v) for v in np.argwhere(~finite)[0])
-            raise DataError(
-                f"{name!r} line {line_numbers[i]}, column {layout.column(layout.value_columns[k])} is "
-                f"{cells_by_row[i][k]!r} (NaN or inf); series need a finite number at every time step (fill the gap "
-                "or drop the row)."
-            )
+        _check_finite(layout, rows, lambda row: f"line {line_numbers[row]}", lambda row, k: cells_by_row[row][k])
     base = os.path.basename(name)
     if layout.id_index is None:
         bounds = [0, *np.cumsum(_lengths(lengths, len(rows), name)).tolist()]
