@@ -2,14 +2,16 @@
 
 Readers, one per kind of data (:mod:`genlab.data.kinds`): :func:`load_table` (vectors), :func:`read_series`
 (series: one rule for the command line and ``genlab compare``), :func:`read_text` / :func:`read_text_file` (text),
-:func:`read_documents` (documents), :func:`read_pairs` (JSON Lines pairs, streamed), :func:`read_audio_folder`
-(audio). The command line and ``genlab compare`` read through these, never through readers of their own.
+:func:`read_documents` (documents), :func:`read_records` (records: categorical tables), :func:`read_pairs` (JSON
+Lines pairs, streamed), :func:`read_audio_folder` (audio). The command line and ``genlab compare`` read through
+these, never through readers of their own.
 """
 
 from genlab.data.audio import AUDIO_EXTENSIONS, AudioFolder, read_audio_folder
 from genlab.data.batches import ArrayChunks, BatchSource, NpyChunks
 from genlab.data.kinds import DATA_KINDS, DataKind, data_kind_of
 from genlab.data.pairs import JsonLinesPairs, read_pairs
+from genlab.data.records import read_records, write_records
 from genlab.data.sequences import check_lengths, split_sequences
 from genlab.data.series import SEQUENCE_COLUMNS, SeriesData, read_series
 from genlab.data.tabular import TABLE_EXTENSIONS, load_table, save_table, table_header, write_csv
@@ -34,6 +36,7 @@ __all__ = [
     "read_audio_folder",
     "read_documents",
     "read_pairs",
+    "read_records",
     "read_series",
     "read_text",
     "read_text_file",
@@ -41,4 +44,5 @@ __all__ = [
     "split_sequences",
     "table_header",
     "write_csv",
+    "write_records",
 ]
