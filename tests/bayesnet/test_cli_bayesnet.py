@@ -65,6 +65,12 @@ def test_fit_bn_errors(tmp_path, asia_bif):
     bad.write_text("smoke,weather\nyes,rain\n")
     assert_user_error(invoke("fit", "bn", bad, "--structure", asia_bif, "--out", tmp_path / "x.genlab"),
                       "column 'weather', which is not a variable")
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("smoke,lung\nyes,no\nno,yes,yes\n")
+    assert_user_error(invoke("fit", "bn", ragged, "--out", tmp_path / "x.genlab"),
+                      "ragged.csv: row 2 (line 3) has 3 cells, but the header names 2 columns")
+    networks.asia().save(tmp_path / "asia.genlab")
+    assert_user_error(invoke("score", tmp_path / "asia.genlab", ragged), "row 2 (line 3) has 3 cells")
     broken = tmp_path / "broken.bif"
     broken.write_text("network x {\n}\nvariable a {\n  type discrete [ 2 ] { y, n };\n}\nprobability ( a ) {\n"
                       "  table 0.5, 0.6;\n}\n")
