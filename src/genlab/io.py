@@ -39,8 +39,11 @@ _MAX_HEADER_BYTES = 100_000_000
 
 
 def _object_classes() -> dict[str, type]:
-    """Non-model objects a file may hold (prior families, an EM convergence monitor): an explicit allow-list."""
+    """Non-model objects a file may hold (prior families, distributions, an EM convergence monitor): an explicit
+    allow-list. Each is stored by its constructor's arguments, read back from attributes of the same names."""
+    from genlab import distributions
     from genlab.distributions import priors
+    from genlab.hmm.independent import IndependentEmissions
     from genlab.learn.em import ConvergenceMonitor
 
     allowed: dict[str, type] = {
@@ -48,6 +51,10 @@ def _object_classes() -> dict[str, type]:
         for name in ("Dirichlet", "Beta", "Gamma", "NormalInverseWishart", "NormalGamma")
         if hasattr(priors, name)
     }
+    # the emission distributions of a HiddenMarkovModel (its emissions_, or an emission template)
+    for name in ("Gaussian", "Categorical", "Bernoulli", "Poisson"):
+        allowed[name] = getattr(distributions, name)
+    allowed["IndependentEmissions"] = IndependentEmissions
     allowed["ConvergenceMonitor"] = ConvergenceMonitor  # an EM fit's monitor_ (numbers and a list of floats)
     return allowed
 

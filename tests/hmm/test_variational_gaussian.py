@@ -12,7 +12,7 @@ import pytest
 import genlab
 from genlab.errors import ConvergenceWarning, DataError, ParameterError
 from genlab.hmm import GaussianHMM
-from genlab.hmm.variational import VariationalGaussianHMM, wishart_expected_logdet, wishart_kl
+from genlab.hmm.variational_gaussian import VariationalGaussianHMM, wishart_expected_logdet, wishart_kl
 
 COVARIANCE_TYPES = ["full", "diag", "spherical", "tied"]
 LENGTHS = np.array([120, 1, 79, 100])  # a one-step sequence has no transitions

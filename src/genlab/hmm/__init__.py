@@ -12,8 +12,9 @@ Kernels (pure functions on log-probability arrays): :func:`forward_backward`, :f
 """
 
 from genlab.hmm.base import BaseHMM, HMMStatistics
+from genlab.hmm.categorical import CategoricalHMM
 from genlab.hmm.composed import HiddenMarkovModel, IndependentEmissions
-from genlab.hmm.discrete import CategoricalHMM, MultinomialHMM, PoissonHMM
+from genlab.hmm.counts import MultinomialHMM, PoissonHMM
 from genlab.hmm.gaussian import GaussianHMM
 from genlab.hmm.gmm import GMMHMM
 from genlab.hmm.kernels import (

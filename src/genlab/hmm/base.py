@@ -2,14 +2,14 @@
 
 :class:`BaseHMM` follows hmmlearn's public API and update equations (``startprob_``, ``transmat_``, ``params`` /
 ``init_params`` letter codes, ``n_iter``, ``tol``, ``implementation``, ``decode``, ``score_samples``, ``bic``) and
-runs on genlab's EM driver (:func:`genlab.learn.run_em`): the E-step is one forward-backward pass
+is fitted by genlab's EM driver (:func:`genlab.learn.fit_em`): the E-step is one forward-backward pass
 (:func:`genlab.hmm.kernels.forward_backward`) over a batch of whole sequences and returns additive statistics (expected
 start counts, expected transition counts, posterior-weighted emission statistics), so full-batch, streaming and
-distributed Baum-Welch are the same loop.
+distributed Baum-Welch are the same loop. Sequences travel through the driver as ``(X_batch, SequenceBatch)``
+pairs (:mod:`genlab.hmm._sequences`).
 
-Sequences travel through the driver as ``(X_batch, lengths_batch)`` pairs: the driver's batches are
-``(X, sample_weight)`` pairs, and an HMM uses the second element for the lengths of the sequences concatenated in
-``X_batch`` (``None``: the batch is one sequence). A sequence is never split between batches.
+An emission family implements the hooks listed under "emission family hooks" below; the variational classes
+replace the expected-log parameters of the E-step (:mod:`genlab.hmm.variational`).
 """
 
 from __future__ import annotations
@@ -18,34 +18,40 @@ import abc
 import dataclasses
 import numbers
 import warnings
-from collections.abc import Iterator
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from genlab.base import GenerativeModel, check_is_fitted
-from genlab.data.batches import BatchSource, as_batch_source, is_streaming_input
-from genlab.data.sequences import check_lengths
-from genlab.errors import DataError, DegenerateFitWarning, ParameterError
+from genlab.base import GenerativeModel, Sample, check_is_fitted
+from genlab.data import check_lengths
+from genlab.data.batches import as_batch_source, is_streaming_input
+from genlab.errors import DataError, ParameterError
 from genlab.hmm import kernels
-from genlab.learn.em import fit_em
+from genlab.hmm._params import (
+    DECODER_ALGORITHMS,
+    IMPLEMENTATIONS,
+    check_shared_hyperparameters,
+    document_shared_parameters,
+    fixed_mask,
+    store_hyperparameters,
+    warn_deprecated_aliases,
+)
+from genlab.hmm._rows import check_probabilities, log, update_rows
+from genlab.hmm._sequences import (
+    SequenceBatch,
+    SequenceBatches,
+    StreamedSequences,
+    as_sequence_batch,
+    check_states,
+    clamp_to_states,
+)
+from genlab.learn.em import FitState, fit_em
 from genlab.statistics import Statistics, additive
 from genlab.utils.random import check_random_state
 from genlab.utils.validation import check_in, check_positive_int
 
 __all__ = ["BaseHMM", "HMMStatistics", "check_lengths", "check_states"]
-
-#: hmmlearn's ``implementation`` names mapped to the kernels' ``method`` names.
-IMPLEMENTATIONS = {"log": "log", "scaling": "scaled"}
-DECODER_ALGORITHMS = ("viterbi", "map")
-
-#: Rows per E-step batch for in-memory data (whole sequences are grouped until a batch holds at least this many
-#: rows): bounds the (rows, K) posteriors and the emission statistics' temporaries.
-_BATCH_ROWS = 65536
-
-#: Tolerance on the sums of probability vectors (hmmlearn uses ``np.allclose`` defaults: 1e-8 + 1e-5 * 1).
-_SUM_ATOL = 1e-8 + 1e-5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,169 +70,17 @@ class HMMStatistics(Statistics):
     transitions: np.ndarray = additive()
 
 
-def check_states(states: Any, n_steps: int, n_states: int) -> np.ndarray | None:
-    """Validate the partial state labels of a semi-supervised fit or query.
-
-    Parameters
-    ----------
-    states : array-like of int of shape (n_steps,), or None
-        ``-1`` for an unlabelled step, a state index in ``0..n_states-1`` for a step whose state is known.
-    n_steps : int
-        Number of rows of ``X``.
-    n_states : int
-        K.
-
-    Returns
-    -------
-    ndarray of shape (n_steps,), int64, or None
-
-    Raises
-    ------
-    DataError
-        If ``states`` is not a 1-D array of whole numbers of length ``n_steps``, or holds a value outside
-        ``-1..n_states-1``.
-    """
-    if states is None:
-        return None
-    try:
-        array = np.asarray(states)
-    except (TypeError, ValueError) as exc:  # pragma: no cover - ragged input
-        raise DataError(f"states must be a 1-D array of state indices (-1 for unlabelled steps): {exc}.") from None
-    if array.dtype.kind == "b" or array.dtype.kind not in "iuf":
-        raise DataError(f"states must hold integer state indices (-1 for an unlabelled step); got dtype {array.dtype}.")
-    if array.ndim != 1 or array.shape[0] != n_steps:
-        raise DataError(
-            f"states has shape {array.shape} but X has {n_steps} rows; give one label per time step: the known "
-            "state index, or -1 where the state is unknown."
-        )
-    if array.dtype.kind == "f" and (not np.all(np.isfinite(array)) or np.any(array != np.round(array))):
-        raise DataError("states must hold whole numbers: a state index, or -1 for an unlabelled step.")
-    array = array.astype(np.int64)
-    bad = np.flatnonzero((array < -1) | (array >= n_states))
-    if bad.size:
-        raise DataError(
-            f"states[{bad[0]}] is {int(array[bad[0]])}, outside -1..{n_states - 1}; a label must be a state index "
-            f"of the model (n_states={n_states}) or -1 for an unlabelled step."
-        )
-    return array
-
-
-def _clamp_to_states(log_emission: np.ndarray, states: np.ndarray | None) -> np.ndarray:
-    """``log_emission`` with every state but the labelled one set to ``-inf`` at the labelled steps."""
-    if states is None:
-        return log_emission
-    rows = np.flatnonzero(states >= 0)
-    if rows.size == 0:
-        return log_emission
-    clamped = np.array(log_emission, dtype=np.float64, copy=True)
-    kept = clamped[rows, states[rows]]
-    clamped[rows] = -np.inf
-    clamped[rows, states[rows]] = kept
-    return clamped
-
-
-class _LabelledLengths(NamedTuple):
-    """The second element of a batch of a semi-supervised fit: the sequences' lengths and the steps' labels."""
-
-    lengths: np.ndarray
-    states: np.ndarray
-
-
-class _SequenceBatches:
-    """In-memory sequences as a re-iterable source of ``(X_batch, lengths_batch)`` batches of whole sequences.
-
-    With ``states`` (semi-supervised fit) the second element is a :class:`_LabelledLengths`.
-    """
-
-    def __init__(
-        self, X: np.ndarray, lengths: np.ndarray, max_rows: int = _BATCH_ROWS, states: np.ndarray | None = None
-    ) -> None:
-        self.X = X
-        self.lengths = lengths
-        self.states = states
-        # cut after the sequence that brings a batch to at least max_rows rows
-        bounds = [0]
-        rows = 0
-        for i, length in enumerate(lengths):
-            rows += int(length)
-            if rows >= max_rows and i + 1 < len(lengths):
-                bounds.append(i + 1)
-                rows = 0
-        bounds.append(len(lengths))
-        self._bounds = bounds
-        self._offsets = np.concatenate([[0], np.cumsum(lengths)])
-
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for first, last in zip(self._bounds[:-1], self._bounds[1:], strict=True):
-            rows = slice(self._offsets[first], self._offsets[last])
-            if self.states is None:
-                yield self.X[rows], self.lengths[first:last]
-            else:
-                yield self.X[rows], _LabelledLengths(self.lengths[first:last], self.states[rows])
-
-    def first(self) -> tuple[np.ndarray, np.ndarray]:
-        """All the data: initialisation of an in-memory fit sees every sequence (as hmmlearn's does)."""
-        return self.X, self.lengths
-
-
-def _normalize_rows(counts: np.ndarray, previous: np.ndarray, what: str) -> np.ndarray:
-    """Rows of ``counts`` scaled to sum to 1; an all-zero row keeps the ``previous`` row (documented rule)."""
-    counts = np.atleast_2d(counts)
-    previous = np.atleast_2d(previous)
-    sums = counts.sum(axis=1, keepdims=True)
-    empty = sums[:, 0] <= 0
-    result = counts / np.where(empty[:, np.newaxis], 1.0, sums)
-    if empty.any():
-        result[empty] = previous[empty]
-        warnings.warn(
-            f"{what}: row(s) {np.flatnonzero(empty).tolist()} received no expected counts; they keep their previous "
-            "values (hmmlearn would leave them at zero or NaN).",
-            DegenerateFitWarning,
-            stacklevel=3,
-        )
-    return result
-
-
-def _update_rows(counts: np.ndarray, previous: np.ndarray, fixed: np.ndarray | None, what: str) -> np.ndarray:
-    """The constrained M-step of probability rows: fixed entries keep their values, free ones share the rest.
-
-    Maximises ``sum_j counts[i, j] log p[i, j]`` subject to the fixed entries and ``sum_j p[i, j] = 1``: the free
-    entries of row i are ``counts`` normalised to the row's free mass ``1 - sum(fixed entries)``. Without a mask
-    this is :func:`_normalize_rows`. A row with free mass but no counts on its free entries keeps its previous
-    values (with a :class:`~genlab.errors.DegenerateFitWarning`).
-    """
-    if fixed is None:
-        return _normalize_rows(counts, previous, what)
-    counts = np.atleast_2d(counts)
-    previous = np.atleast_2d(previous)
-    fixed = np.atleast_2d(fixed)
-    counts = np.where(fixed, 0.0, counts)
-    free_mass = np.maximum(1.0 - np.where(fixed, previous, 0.0).sum(axis=1, keepdims=True), 0.0)
-    sums = counts.sum(axis=1, keepdims=True)
-    empty = sums[:, 0] <= 0
-    result = np.where(fixed, previous, counts / np.where(empty[:, np.newaxis], 1.0, sums) * free_mass)
-    result[empty] = previous[empty]
-    starved = empty & (free_mass[:, 0] > 0) & ~fixed.all(axis=1)
-    if starved.any():
-        warnings.warn(
-            f"{what}: row(s) {np.flatnonzero(starved).tolist()} received no expected counts on their free entries; "
-            "they keep their previous values.",
-            DegenerateFitWarning,
-            stacklevel=3,
-        )
-    return result
-
-
-def _log(p: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.log(p)
-
-
+@document_shared_parameters
 class BaseHMM(GenerativeModel, abc.ABC):
     """Hidden Markov model with K states and an emission family chosen by the subclass.
 
     Parameters are those of hmmlearn (``n_components`` is called ``n_states`` in genlab; a read-only
-    :attr:`n_components` alias is kept). See :class:`~genlab.hmm.GaussianHMM` for the full list.
+    :attr:`n_components` alias is kept); every HMM class accepts the shared ones
+    (:data:`genlab.hmm._params.SHARED_PARAMETERS`).
+
+    Parameters
+    ----------
+    %(shared_parameters)s
 
     Notes
     -----
@@ -279,6 +133,8 @@ class BaseHMM(GenerativeModel, abc.ABC):
 
     #: A unit of :meth:`score` is one time step.
     score_unit: ClassVar[str] = "time step"
+    #: ``fit`` takes sequences: an array of steps (n_samples, n_features) with ``lengths``.
+    data_kind: ClassVar[str] = "series"
     #: The letters of ``params`` / ``init_params`` for the emission parameters (e.g. "mc").
     _emission_letters: ClassVar[str] = ""
     #: Fitted emission attributes that must exist before scoring (for ``check_is_fitted``).
@@ -287,6 +143,8 @@ class BaseHMM(GenerativeModel, abc.ABC):
     _emission_storage: ClassVar[tuple[str, ...]] = ()
     #: The statistics class of the emission family.
     _statistics_class: ClassVar[type[HMMStatistics]] = HMMStatistics
+    #: Deprecated hyperparameter names and the names that replace them (``fit`` warns when one is given).
+    _deprecated_aliases: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self,
@@ -306,20 +164,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
         startprob_fixed: Any = None,
         transmat_fixed: Any = None,
     ) -> None:
-        self.n_states = n_states
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.algorithm = algorithm
-        self.random_state = random_state
-        self.n_iter = n_iter
-        self.n_init = n_init
-        self.tol = tol
-        self.verbose = verbose
-        self.params = params
-        self.init_params = init_params
-        self.implementation = implementation
-        self.startprob_fixed = startprob_fixed
-        self.transmat_fixed = transmat_fixed
+        store_hyperparameters(self, locals())
 
     # -- compatibility ---------------------------------------------------------------------------------------------
     @property
@@ -328,56 +173,20 @@ class BaseHMM(GenerativeModel, abc.ABC):
         return self.n_states
 
     # -- validation ------------------------------------------------------------------------------------------------
-    def _allowed_letters(self) -> str:
-        return "st" + self._emission_letters
-
     def _check_hyperparameters(self) -> None:
-        self._check_common_hyperparameters()
+        check_shared_hyperparameters(self, "st" + self._emission_letters, self._letter_help())
+        self._check_chain_priors()
+        self._check_emission_hyperparameters()
+
+    def _check_chain_priors(self) -> None:
+        """The Dirichlet MAP priors of the start distribution and the transitions: finite numbers."""
         for name in ("startprob_prior", "transmat_prior"):
             value = np.asarray(getattr(self, name), dtype=np.float64)
             if not np.all(np.isfinite(value)):
                 raise ParameterError(f"{name} must be finite; got {getattr(self, name)!r}.")
-        self._fixed_mask("startprob_fixed", (self.n_states,))
-        self._fixed_mask("transmat_fixed", (self.n_states, self.n_states))
-        self._check_emission_hyperparameters()
-
-    def _check_common_hyperparameters(self) -> None:
-        """n_states, algorithm, implementation, n_iter, tol and the params / init_params letters."""
-        check_positive_int(self.n_states, "n_states")
-        check_in(self.algorithm, "algorithm", DECODER_ALGORITHMS)
-        check_in(self.implementation, "implementation", tuple(IMPLEMENTATIONS))
-        check_positive_int(self.n_iter, "n_iter", minimum=0)
-        check_positive_int(self.n_init, "n_init")
-        if not isinstance(self.tol, numbers.Real) or not np.isfinite(self.tol) or self.tol < 0:
-            raise ParameterError(f"tol must be a finite number >= 0; got {self.tol!r}.")
-        allowed = self._allowed_letters()
-        for name in ("params", "init_params"):
-            value = getattr(self, name)
-            if not isinstance(value, str):
-                raise ParameterError(f"{name} must be a string of parameter letters from {allowed!r}; got {value!r}.")
-            unknown = sorted(set(value) - set(allowed))
-            if unknown:
-                raise ParameterError(
-                    f"{name}={value!r} contains {''.join(unknown)!r}, which {type(self).__name__} does not have; use "
-                    f"letters from {allowed!r} (s: startprob_, t: transmat_{self._letter_help()})."
-                )
 
     def _fixed_mask(self, name: str, shape: tuple[int, ...]) -> np.ndarray | None:
-        """The boolean mask hyperparameter ``name`` as an array of ``shape`` (``None`` if unset)."""
-        value = getattr(self, name, None)
-        if value is None:
-            return None
-        mask = np.asarray(value)
-        if mask.dtype.kind not in "biu" or (mask.dtype.kind != "b" and not np.isin(mask, (0, 1)).all()):
-            raise ParameterError(
-                f"{name} must be a boolean mask (True: keep that entry at its current value during EM); got dtype "
-                f"{mask.dtype}."
-            )
-        if mask.shape != shape:
-            raise ParameterError(
-                f"{name} has shape {mask.shape} but the model has n_states={self.n_states}; expected shape {shape}."
-            )
-        return mask.astype(bool)
+        return fixed_mask(self, name, shape)
 
     def _letter_help(self) -> str:
         return ""
@@ -387,31 +196,13 @@ class BaseHMM(GenerativeModel, abc.ABC):
 
     def _check_probability_vector(self, value: np.ndarray, name: str, shape: tuple[int, ...]) -> np.ndarray:
         """Check the shape, finiteness, sign and row sums of a hand-set or fitted probability array."""
-        value = np.asarray(value, dtype=np.float64)
-        if value.shape != shape:
-            raise ParameterError(
-                f"{name} has shape {value.shape} but the model has n_states={self.n_states}; expected shape {shape}."
-            )
-        if not np.all(np.isfinite(value)) or np.any(value < 0):
-            raise ParameterError(f"{name} must hold finite probabilities >= 0.")
-        sums = value.sum(axis=-1)
-        if value.ndim == 1:
-            if abs(sums - 1.0) > _SUM_ATOL:
-                raise ParameterError(f"{name} sums to {float(sums):.8g}; it must sum to 1.")
-        else:
-            bad = np.flatnonzero(np.abs(sums - 1.0) > _SUM_ATOL)
-            if bad.size:
-                raise ParameterError(
-                    f"row {bad[0]} of {name} sums to {sums[bad[0]]:.8g}; every row must sum to 1 "
-                    f"({bad.size} row(s) do not)."
-                )
-        return value
+        return check_probabilities(value, name, shape)
 
     def _check_parameters(self) -> None:
         """Validate the current (fitted or hand-set) parameters: :class:`ParameterError` naming what is wrong."""
         K = self.n_states
-        self.startprob_ = self._check_probability_vector(self.startprob_, "startprob_", (K,))
-        self.transmat_ = self._check_probability_vector(self.transmat_, "transmat_", (K, K))
+        self.startprob_ = check_probabilities(self.startprob_, "startprob_", (K,))
+        self.transmat_ = check_probabilities(self.transmat_, "transmat_", (K, K))
         self._check_emission_parameters()
 
     def _check_fitted(self) -> None:
@@ -429,8 +220,12 @@ class BaseHMM(GenerativeModel, abc.ABC):
         """Check that ``X`` fits the current parameters (number of features, symbol range): :class:`DataError`."""
 
     @abc.abstractmethod
-    def _init_emissions(self, X: np.ndarray, lengths: np.ndarray) -> None:
-        """Initialise the emission parameters named in ``init_params`` (or missing) from data."""
+    def _init_emissions(self, X: np.ndarray, lengths: np.ndarray, fit: FitState) -> None:
+        """Initialise the emission parameters named in ``init_params`` (or missing) from data.
+
+        Random draws come from ``fit.restart_random_state()``; data-dependent defaults of a distributed fit from
+        ``fit.defaults``.
+        """
 
     @abc.abstractmethod
     def _check_emission_parameters(self) -> None:
@@ -440,9 +235,15 @@ class BaseHMM(GenerativeModel, abc.ABC):
     def _log_emission(self, X: np.ndarray) -> np.ndarray:
         """``log p(x_t | z_t = k)``; shape (T, K)."""
 
+    def _e_step_log_emission(self, X: np.ndarray) -> tuple[np.ndarray, Any]:
+        """The E-step's emission log-densities (T, K) and what :meth:`_emission_statistics` may reuse of their
+        computation (quadratic features, component densities, ...; ``None``: nothing). Lives for one batch."""
+        return self._log_emission(X), None
+
     @abc.abstractmethod
-    def _emission_statistics(self, X: np.ndarray, posteriors: np.ndarray) -> dict[str, Any]:
-        """The emission fields of the statistics class, from the posteriors (T, K)."""
+    def _emission_statistics(self, X: np.ndarray, posteriors: np.ndarray, cache: Any = None) -> dict[str, Any]:
+        """The emission fields of the statistics class, from the posteriors (T, K) (``cache``: see
+        :meth:`_e_step_log_emission`)."""
 
     @abc.abstractmethod
     def _m_step_emissions(self, stats: HMMStatistics) -> None:
@@ -461,7 +262,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
         X = self._validate_X(X)
         return X, check_lengths(lengths, X.shape[0])
 
-    def _source(self, X: Any, lengths: Any, states: Any = None) -> _SequenceBatches | BatchSource:
+    def _source(self, X: Any, lengths: Any, states: Any = None) -> SequenceBatches | StreamedSequences:
         if is_streaming_input(X):
             if states is not None:
                 raise DataError(
@@ -473,9 +274,9 @@ class BaseHMM(GenerativeModel, abc.ABC):
                     "lengths must be None when X is a source of batches; give each batch as an (X_batch, "
                     "lengths_batch) tuple, or one array per sequence."
                 )
-            return as_batch_source(X, validate=self._validate_batch)
+            return StreamedSequences(as_batch_source(X, validate=self._validate_batch))
         X, lengths = self._validate_batch(X, lengths)
-        return _SequenceBatches(X, lengths, states=check_states(states, X.shape[0], self.n_states))
+        return SequenceBatches(X, lengths, states=check_states(states, X.shape[0], self.n_states))
 
     def _check_enough_data(self, X: np.ndarray) -> None:
         if X.shape[0] < self.n_states:
@@ -494,7 +295,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
         callback: Any = None,
         distributed: bool = False,
     ) -> BaseHMM:
-        """Estimate the parameters by Baum-Welch EM.
+        """Estimate the parameters by Baum-Welch EM (the best of ``n_init`` restarts).
 
         Parameters
         ----------
@@ -531,6 +332,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
             not sum to 1).
         """
         self._check_hyperparameters()
+        warn_deprecated_aliases(self, self._deprecated_aliases)
         fit_em(
             self, X, lengths=lengths, states=states, n_init=self.n_init, max_iter=self.n_iter, tol=self.tol,
             random_state=self.random_state, verbose=int(self.verbose), verbose_interval=1, distributed=distributed,
@@ -538,32 +340,35 @@ class BaseHMM(GenerativeModel, abc.ABC):
         )  # fmt: skip
         return self
 
-    def _em_source(self, X: Any, fit: Any, lengths: Any = None, states: Any = None) -> tuple[Any, int]:
+    def _em_source(self, X: Any, fit: FitState, lengths: Any = None, states: Any = None) -> tuple[Any, int]:
         source = self._source(X, lengths, states)
         return source, int(source.first()[0].shape[1])
 
     def _em_empty_shard_features(self, X: Any) -> int:
         return int(np.shape(X)[1]) if np.ndim(X) == 2 else 1
 
-    def _em_data_defaults(self, source: Any, fit: Any) -> dict[str, Any]:
+    def _em_data_defaults(self, source: Any, fit: FitState) -> dict[str, Any]:
         """Data-dependent defaults that every rank of a distributed fit computes from all the shards together.
 
         Called on every rank (``source`` is this rank's shard, possibly an
         :class:`~genlab.distributed.EmptyShard`) before the root initialises; the result is kept in
         ``fit.defaults``, where the initialisation reads it instead of the root's own shard, so that the model (e.g.
         its number of symbols, its prior mean) is the one a single process would fit on the concatenated data.
-        Nothing here; subclasses with such defaults override it (collectives through ``fit.all_gather`` /
-        ``fit.all_reduce``, which in a single process see this process's data only).
+        Subclasses with such defaults extend it (collectives through ``fit.all_gather`` / ``fit.all_reduce``, which
+        in a single process see this process's data only).
+
+        Here: the share of the objective's once-per-pass terms that the first batch of this rank's passes carries
+        (:class:`~genlab.hmm._sequences.SequenceBatch`): one over the number of ranks holding data.
         """
+        holds_data = self._first_batch_or_none(source) is not None
+        n_holders = sum(fit.all_gather(holds_data))
+        if isinstance(source, (SequenceBatches, StreamedSequences)) and n_holders:
+            source.pass_share = 1.0 / n_holders
         return {}
 
     def _first_batch_or_none(self, source: Any) -> Any:
         """The data initialisation would read from ``source`` (``source.first()``); None for an empty shard."""
         return None if next(iter(source), None) is None else source.first()[0]
-
-    def _initialisation_seed(self) -> Any:
-        """What initialisation draws from on this restart (:meth:`genlab.learn.FitState.restart_random_state`)."""
-        return self._em_fit.restart_random_state()
 
     def _needs_init(self, letter: str, name: str) -> bool:
         """hmmlearn's rule: initialise a parameter named in ``init_params``, or one that is not set."""
@@ -574,20 +379,15 @@ class BaseHMM(GenerativeModel, abc.ABC):
                     f"{name} was set but init_params={self.init_params!r} contains {letter!r}, so fit overwrites it; "
                     f"leave {letter!r} out of init_params to start from the value you set.",
                     UserWarning,
-                    stacklevel=5,
+                    stacklevel=8,  # _init_emissions, _initialize_parameters, the driver (3), fit, its caller
                 )
             return True
         return not hasattr(self, name)
 
-    def _em_initialize(self, source: Any, fit: Any) -> None:
-        # the fit state is reachable from the emission families' initialisation hooks during this call only
-        self._em_fit = fit
-        try:
-            self._initialize_parameters(source)
-        finally:
-            del self._em_fit
+    def _em_initialize(self, source: Any, fit: FitState) -> None:
+        self._initialize_parameters(source, fit)
 
-    def _initialize_parameters(self, source: Any) -> None:
+    def _initialize_parameters(self, source: Any, fit: FitState) -> None:
         X, lengths = source.first()
         self._check_enough_data(X)
         K = self.n_states
@@ -596,7 +396,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
         if self._needs_init("t", "transmat_"):
             self.transmat_ = np.full((K, K), 1.0 / K)
         emissions_from_data = set(self._emission_letters) <= set(self.init_params)
-        self._init_emissions(X, lengths)
+        self._init_emissions(X, lengths, fit)
         self._check_parameters()
         states = getattr(source, "states", None)
         if states is not None and emissions_from_data:
@@ -627,25 +427,29 @@ class BaseHMM(GenerativeModel, abc.ABC):
             setattr(self, name, np.asarray(getattr(self, name))[order])
 
     def _log_start_trans(self) -> tuple[np.ndarray, np.ndarray]:
-        return _log(self.startprob_), _log(self.transmat_)
+        return log(self.startprob_), log(self.transmat_)
+
+    def _e_step_log_start_trans(self) -> tuple[np.ndarray, np.ndarray]:
+        """The log start and transition parameters of the E-step (expected logs for variational Bayes)."""
+        return self._log_start_trans()
+
+    def _em_pass_term(self) -> float:
+        """Added once per pass to the E-step's objective (0 for maximum likelihood; -KL for variational Bayes)."""
+        return 0.0
 
     def _method(self) -> str:
         return IMPLEMENTATIONS[self.implementation]
 
-    def _em_e_step(self, X: np.ndarray, lengths: np.ndarray | None) -> tuple[HMMStatistics, float, float]:
-        # The driver's second batch element carries the lengths of the sequences in the batch (module docstring),
-        # and for a semi-supervised fit the labels of its steps too.
-        states = None
-        if isinstance(lengths, _LabelledLengths):
-            lengths, states = lengths.lengths, lengths.states
-        lengths = check_lengths(lengths, X.shape[0])
+    def _em_e_step(self, X: np.ndarray, batch: SequenceBatch | np.ndarray | None) -> tuple[HMMStatistics, float, float]:
+        batch = as_sequence_batch(X, batch)
         self._check_X_against_parameters(X)
-        log_start, log_trans = self._log_start_trans()
-        log_emission = _clamp_to_states(self._log_emission(X), states)
-        result = kernels.forward_backward(log_start, log_trans, log_emission, lengths, method=self._method())
+        log_start, log_trans = self._e_step_log_start_trans()
+        log_emission, cache = self._e_step_log_emission(X)
+        log_emission = clamp_to_states(log_emission, batch.states)
+        result = kernels.forward_backward(log_start, log_trans, log_emission, batch.lengths, method=self._method())
         impossible = np.flatnonzero(~np.isfinite(result.log_likelihood))
         if impossible.size:
-            labels = " or the state labels (a labelled step the model cannot reach)" if states is not None else ""
+            labels = " or the state labels (a labelled step the model cannot reach)" if batch.states is not None else ""
             raise DataError(
                 f"sequence {impossible[0]} of a batch has probability zero under the current parameters (a forbidden "
                 f"start, transition or emission){labels}, so EM cannot learn from it; check the data or the hand-set "
@@ -654,9 +458,12 @@ class BaseHMM(GenerativeModel, abc.ABC):
         stats = self._statistics_class(
             start=result.start_counts,
             transitions=result.transition_counts,
-            **self._emission_statistics(X, result.posteriors),
+            **self._emission_statistics(X, result.posteriors, cache),
         )
-        return stats, float(result.log_likelihood.sum()), float(X.shape[0])
+        objective = float(result.log_likelihood.sum())
+        if batch.pass_share:
+            objective += batch.pass_share * self._em_pass_term()
+        return stats, objective, float(X.shape[0])
 
     def _em_m_step(self, stats: HMMStatistics) -> None:
         # hmmlearn's Dirichlet MAP update: a prior below 1 can push a count negative; the constrained maximum then
@@ -664,13 +471,13 @@ class BaseHMM(GenerativeModel, abc.ABC):
         if "s" in self.params:
             counts = np.maximum(np.asarray(self.startprob_prior) - 1.0 + stats.start, 0.0)
             counts = np.where(self.startprob_ == 0, 0.0, counts)
-            fixed = self._fixed_mask("startprob_fixed", (self.n_states,))
-            self.startprob_ = _update_rows(counts, self.startprob_, fixed, "startprob_")[0]
+            fixed = fixed_mask(self, "startprob_fixed", (self.n_states,))
+            self.startprob_ = update_rows(counts, self.startprob_, fixed, "startprob_")[0]
         if "t" in self.params:
             counts = np.maximum(np.asarray(self.transmat_prior) - 1.0 + stats.transitions, 0.0)
             counts = np.where(self.transmat_ == 0, 0.0, counts)
-            fixed = self._fixed_mask("transmat_fixed", (self.n_states, self.n_states))
-            self.transmat_ = _update_rows(counts, self.transmat_, fixed, "transmat_")
+            fixed = fixed_mask(self, "transmat_fixed", (self.n_states, self.n_states))
+            self.transmat_ = update_rows(counts, self.transmat_, fixed, "transmat_")
         self._m_step_emissions(stats)
 
     def _em_objective(self, log_likelihood: float, weight: float) -> float:
@@ -695,7 +502,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
         X, lengths = self._validate_batch(X, lengths)
         states = check_states(states, X.shape[0], self.n_states)
         self._check_X_against_parameters(X)
-        return X, lengths, _clamp_to_states(self._log_emission(X), states)
+        return X, lengths, clamp_to_states(self._log_emission(X), states)
 
     def log_prob(self, X: Any, lengths: Any = None, *, states: Any = None) -> np.ndarray:
         """Log-likelihood of each sequence, ``log p(x^n)``, in nats (forward algorithm; exact).
@@ -793,9 +600,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
         """
         return self.decode(X, lengths, states=states)[1]
 
-    def sample(
-        self, n_samples: int = 1, *, random_state: Any = None, currstate: int | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, n_samples: int = 1, *, random_state: Any = None, currstate: int | None = None) -> Sample:
         """Draw one sequence of ``n_samples`` steps and its hidden states.
 
         Parameters
@@ -809,8 +614,9 @@ class BaseHMM(GenerativeModel, abc.ABC):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features)
-        states : ndarray of shape (n_samples,), int64
+        Sample
+            ``(data, latent)``, unpacking as ``X, states = model.sample(n)``: ``X`` of shape (n_samples,
+            n_features) in the form ``fit`` takes, ``states`` of shape (n_samples,), int64.
         """
         self._check_fitted()
         n_samples = check_positive_int(n_samples, "n_samples")
@@ -822,7 +628,7 @@ class BaseHMM(GenerativeModel, abc.ABC):
             log_start = np.full(self.n_states, -np.inf)
             log_start[int(currstate)] = 0.0
         states = kernels.sample_paths(log_start, log_trans, np.array([n_samples]), random_state=rng)
-        return self._sample_emissions(states, rng), states
+        return Sample(self._sample_emissions(states, rng), states)
 
     # -- model selection -------------------------------------------------------------------------------------------
     @property

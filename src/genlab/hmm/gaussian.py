@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import numbers
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from scipy import linalg
 from sklearn.cluster import KMeans
 
 from genlab.distributions.gaussian import (
@@ -22,7 +20,11 @@ from genlab.distributions.gaussian import (
     statistics_from_features,
 )
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
+from genlab.hmm._covariances import compact_shape, full_covariances
+from genlab.hmm._missing import diag_log_prob_missing, full_log_prob_missing, full_statistics_missing
+from genlab.hmm._params import check_covariance_floor, document_shared_parameters, store_hyperparameters
 from genlab.hmm.base import BaseHMM, HMMStatistics
+from genlab.learn.em import FitState
 from genlab.statistics import additive, meta
 from genlab.utils.random import legacy_random_state
 from genlab.utils.validation import check_array_2d, check_in
@@ -67,127 +69,24 @@ class GaussianHMMStatistics(HMMStatistics):
     observed: np.ndarray = additive()
 
 
-def _compact_shape(covariance_type: str, n_states: int, n_features: int) -> tuple[int, ...]:
-    return {
-        "spherical": (n_states,),
-        "diag": (n_states, n_features),
-        "full": (n_states, n_features, n_features),
-        "tied": (n_features, n_features),
-    }[covariance_type]
-
-
-def _full_covariances(compact: np.ndarray, covariance_type: str, n_states: int, n_features: int) -> np.ndarray:
-    """Covariance matrices (K, D, D) from the compact storage of ``covariance_type`` (hmmlearn's ``fill_covars``)."""
-    if covariance_type == "full":
-        return np.array(compact, dtype=np.float64)
-    if covariance_type == "tied":
-        return np.tile(compact, (n_states, 1, 1))
-    eye = np.eye(n_features)[np.newaxis]
-    if covariance_type == "diag":
-        return eye * compact[:, np.newaxis, :]
-    return eye * compact[:, np.newaxis, np.newaxis]
-
-
-_LOG_2PI = np.log(2.0 * np.pi)
-
-
-def _missing_patterns(missing: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Group rows by their NaN pattern: ``(rows, observed_columns, missing_columns)`` per distinct pattern."""
-    patterns, inverse = np.unique(missing, axis=0, return_inverse=True)
-    inverse = np.asarray(inverse).reshape(-1)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(patterns.shape[0] + 1))
-    return [
-        (order[bounds[p] : bounds[p + 1]], np.flatnonzero(~pattern), np.flatnonzero(pattern))
-        for p, pattern in enumerate(patterns)
-    ]
-
-
-def _diag_log_prob_missing(X: np.ndarray, missing: np.ndarray, means: np.ndarray, variances: np.ndarray) -> np.ndarray:
-    """``log N(x_obs | mean_k,obs, diag(var_k,obs))`` of every row: the missing dimensions dropped. (T, K)."""
-    observed = (~missing).astype(np.float64)
-    X0 = np.where(missing, 0.0, X)
-    precisions = 1.0 / variances  # (K, D)
-    return -0.5 * (
-        observed @ (_LOG_2PI + np.log(variances)).T
-        + (X0**2) @ precisions.T
-        - 2.0 * (X0 @ (means * precisions).T)
-        + observed @ (means**2 * precisions).T
-    )
-
-
-def _full_log_prob_missing(X: np.ndarray, missing: np.ndarray, means: np.ndarray, covariances: np.ndarray,
-                           tied: bool) -> np.ndarray:  # fmt: skip
-    """The marginal Gaussian log-density of each row's observed sub-vector (sub-covariance), per NaN pattern."""
-    n_states = means.shape[0]
-    log_prob = np.zeros((X.shape[0], n_states))  # an all-NaN row has density 1 (log 0) under every state
-    for rows, obs, _ in _missing_patterns(missing):
-        if obs.size == 0:
-            continue
-        X_obs = X[np.ix_(rows, obs)]  # (n, |o|)
-        for k in range(n_states):
-            if k == 0 or not tied:
-                chol = linalg.cholesky(covariances[k][np.ix_(obs, obs)], lower=True)
-                log_det = np.log(np.diag(chol)).sum()
-            y = linalg.solve_triangular(chol, (X_obs - means[k, obs]).T, lower=True)  # (|o|, n)
-            log_prob[rows, k] = -0.5 * (obs.size * _LOG_2PI + np.einsum("ij,ij->j", y, y)) - log_det
-    return log_prob
-
-
-def _full_statistics_missing(X: np.ndarray, missing: np.ndarray, posteriors: np.ndarray, means: np.ndarray,
-                             covariances: np.ndarray, center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Expected first and second moments about ``center`` of the completed data (the EM of Gaussians with missing
-    values; Little and Rubin, *Statistical Analysis with Missing Data*, section 11.2).
-
-    For state k, the missing block is replaced by ``E[x_m | x_o, z=k] = mu_m + S_mo S_oo^-1 (x_o - mu_o)`` and its
-    conditional covariance ``S_mm - S_mo S_oo^-1 S_om`` is added to the second moment. Returns ``first`` (K, D) and
-    ``second`` (K, D, D).
-    """
-    n_states, n_features = means.shape
-    first = np.zeros((n_states, n_features))
-    second = np.zeros((n_states, n_features, n_features))
-    for rows, obs, mis in _missing_patterns(missing):
-        X_rows = X[rows]
-        weights = posteriors[rows]  # (n, K)
-        for k in range(n_states):
-            g = weights[:, k]
-            if mis.size == 0:
-                y = X_rows - center
-            else:
-                cov = covariances[k]
-                filled = np.empty_like(X_rows)
-                filled[:, obs] = X_rows[:, obs]
-                if obs.size:
-                    # regression of the missing block on the observed one: B = S_mo S_oo^-1, shape (|m|, |o|)
-                    gain = linalg.solve(cov[np.ix_(obs, obs)], cov[np.ix_(obs, mis)], assume_a="pos").T
-                    filled[:, mis] = means[k, mis] + (X_rows[:, obs] - means[k, obs]) @ gain.T
-                    conditional = cov[np.ix_(mis, mis)] - gain @ cov[np.ix_(obs, mis)]
-                else:
-                    filled[:, mis] = means[k, mis]
-                    conditional = cov[np.ix_(mis, mis)]
-                second[k][np.ix_(mis, mis)] += g.sum() * conditional
-                y = filled - center
-            first[k] += g @ y
-            second[k] += (y * g[:, np.newaxis]).T @ y
-    return first, second
-
-
+@document_shared_parameters
 class GaussianHMM(BaseHMM):
     """Hidden Markov model with Gaussian emissions, fitted by Baum-Welch EM (hmmlearn's ``GaussianHMM``).
 
+    The shared HMM parameters default to ``n_states=1``, priors 1.0, ``n_iter=10``, ``tol=1e-2``,
+    ``params=init_params="stmc"`` ("m" ``means_``, "c" ``covars_``), ``implementation="log"``.
+
     Parameters
     ----------
-    n_states : int, default=1
-        Number of hidden states K (hmmlearn's ``n_components``).
     covariance_type : {"diag", "full", "spherical", "tied"}, default="diag"
         Per-state diagonal covariance; per-state full matrix; per-state single variance; one full matrix shared
         by all states.
-    min_covar : float, default=1e-3
-        Added to the diagonal of the data covariance that initialises ``covars_`` (as hmmlearn, which uses it only
-        there).
-    startprob_prior, transmat_prior : float or array, default=1.0
-        Dirichlet concentrations of the MAP estimate of ``startprob_`` (K,) and of each row of ``transmat_``
-        (K, K); 1 gives the maximum-likelihood estimate.
+    reg_covar : float, default=1e-3
+        The covariance floor: added to the diagonal of the data covariance that initialises ``covars_`` (where
+        hmmlearn adds its ``min_covar``). The M-step's covariances are MAP estimates whose prior (``covars_prior``)
+        keeps them positive definite, so, as in hmmlearn, nothing is added there.
+    min_covar : float, optional
+        Deprecated: hmmlearn's name for ``reg_covar`` (accepted with a :class:`FutureWarning`).
     means_prior, means_weight : float or array, default=0
         Mean ``mu_0`` and precision weight ``lambda`` of the normal prior on the means (0: maximum likelihood):
         ``means_ = (lambda mu_0 + sum_t gamma_t x_t) / (lambda + sum_t gamma_t)``.
@@ -198,26 +97,7 @@ class GaussianHMM(BaseHMM):
         summed over the states. S is the posterior-weighted scatter about the new mean (plus
         ``means_weight (mu - mu_0)(mu - mu_0)^T``), N the state's posterior weight. A scalar ``covars_prior`` is
         added to every entry of a full matrix, as hmmlearn does. The prior keeps variances away from 0.
-    algorithm : {"viterbi", "map"}, default="viterbi"
-        Decoder used by :meth:`predict` and :meth:`decode`.
-    random_state : None, int, numpy Generator or RandomState
-        Seeds the k-means initialisation of the means (an int gives exactly hmmlearn's initial means).
-    n_iter : int, default=10
-        Maximum number of EM iterations.
-    tol : float, default=1e-2
-        EM stops when the total log-likelihood of the training data changes by less than ``tol``.
-    verbose : bool, default=False
-        Print the log-likelihood of every iteration.
-    params, init_params : str, default="stmc"
-        Parameters updated by EM / initialised before it: "s" ``startprob_``, "t" ``transmat_``, "m" ``means_``,
-        "c" ``covars_``. Leave a letter out of ``init_params`` to start from a value you set by hand.
-    implementation : {"log", "scaling"}, default="log"
-        Forward-backward in log space or with scaling (faster); they agree to about 1e-10.
-    startprob_fixed : array-like of bool of shape (K,), optional
-        Entries of ``startprob_`` that EM keeps at their current values; the free entries share the remaining mass
-        (:class:`~genlab.hmm.BaseHMM` notes). Default: all free.
-    transmat_fixed : array-like of bool of shape (K, K), optional
-        The same for the entries of ``transmat_``, row by row.
+    %(shared_parameters)s
 
     Attributes
     ----------
@@ -238,7 +118,7 @@ class GaussianHMM(BaseHMM):
     -----
     Initialisation (for the letters in ``init_params``): ``startprob_`` and ``transmat_`` uniform; ``means_`` the
     centres of scikit-learn's ``KMeans(n_clusters=K, n_init=10, random_state=random_state)`` on the training data;
-    ``covars_`` the data covariance (``np.cov``, unbiased) plus ``min_covar`` on the diagonal, reduced to the
+    ``covars_`` the data covariance (``np.cov``, unbiased) plus ``reg_covar`` on the diagonal, reduced to the
     covariance type ("diag": its diagonal; "spherical": the mean of all its entries). A state that receives no
     posterior weight in an iteration keeps its previous mean and covariance and a
     :class:`~genlab.errors.DegenerateFitWarning` is issued (hmmlearn would produce NaN).
@@ -262,18 +142,21 @@ class GaussianHMM(BaseHMM):
     _emission_storage = ("means_", "_covars_")
     _statistics_class = GaussianHMMStatistics
 
+    _deprecated_aliases: ClassVar[dict[str, str]] = {"min_covar": "reg_covar"}
+
     def __init__(
         self,
         n_states: int = 1,
         *,
         covariance_type: str = "diag",
-        min_covar: float = 1e-3,
-        startprob_prior: Any = 1.0,
-        transmat_prior: Any = 1.0,
+        reg_covar: float = 1e-3,
+        min_covar: float | None = None,
         means_prior: Any = 0,
         means_weight: Any = 0,
         covars_prior: Any = 1e-2,
         covars_weight: Any = 1,
+        startprob_prior: Any = 1.0,
+        transmat_prior: Any = 1.0,
         algorithm: str = "viterbi",
         random_state: Any = None,
         n_iter: int = 10,
@@ -286,28 +169,7 @@ class GaussianHMM(BaseHMM):
         startprob_fixed: Any = None,
         transmat_fixed: Any = None,
     ) -> None:
-        super().__init__(
-            n_states,
-            startprob_prior=startprob_prior,
-            transmat_prior=transmat_prior,
-            algorithm=algorithm,
-            random_state=random_state,
-            n_iter=n_iter,
-            n_init=n_init,
-            tol=tol,
-            verbose=verbose,
-            params=params,
-            init_params=init_params,
-            implementation=implementation,
-            startprob_fixed=startprob_fixed,
-            transmat_fixed=transmat_fixed,
-        )
-        self.covariance_type = covariance_type
-        self.min_covar = min_covar
-        self.means_prior = means_prior
-        self.means_weight = means_weight
-        self.covars_prior = covars_prior
-        self.covars_weight = covars_weight
+        store_hyperparameters(self, locals())
 
     # -- parameters ------------------------------------------------------------------------------------------------
     @property
@@ -315,7 +177,7 @@ class GaussianHMM(BaseHMM):
         """Covariance matrices of the states, shape (K, D, D) for every ``covariance_type``."""
         compact = self._covars_
         n_features = self.means_.shape[1] if hasattr(self, "means_") else compact.shape[-1]
-        return _full_covariances(compact, self.covariance_type, self.n_states, n_features)
+        return full_covariances(compact, self.covariance_type, self.n_states, n_features)
 
     @covars_.setter
     def covars_(self, covars: Any) -> None:
@@ -344,8 +206,7 @@ class GaussianHMM(BaseHMM):
 
     def _check_emission_hyperparameters(self) -> None:
         check_in(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
-        if not isinstance(self.min_covar, numbers.Real) or not np.isfinite(self.min_covar) or self.min_covar < 0:
-            raise ParameterError(f"min_covar must be a finite number >= 0; got {self.min_covar!r}.")
+        check_covariance_floor(self)
         for name in ("means_prior", "means_weight", "covars_prior", "covars_weight"):
             value = np.asarray(getattr(self, name), dtype=np.float64)
             if not np.all(np.isfinite(value)):
@@ -364,7 +225,7 @@ class GaussianHMM(BaseHMM):
         self.means_ = means
         D = means.shape[1]
         covars = np.asarray(self._covars_, dtype=np.float64)
-        expected = _compact_shape(self.covariance_type, K, D)
+        expected = compact_shape(self.covariance_type, K, D)
         if covars.shape != expected:
             raise ParameterError(
                 f"covars_ for covariance_type={self.covariance_type!r} must be set with shape {expected}; got "
@@ -412,7 +273,7 @@ class GaussianHMM(BaseHMM):
                 "was fitted on (or re-initialise the means with 'm' in init_params)."
             )
 
-    def _init_emissions(self, X: np.ndarray, lengths: np.ndarray) -> None:
+    def _init_emissions(self, X: np.ndarray, lengths: np.ndarray, fit: FitState) -> None:
         K, D = self.n_states, X.shape[1]
         missing = np.isnan(X)
         n_observed = (~missing).sum(axis=0)
@@ -427,7 +288,7 @@ class GaussianHMM(BaseHMM):
             column_means = np.nanmean(X, axis=0)
             filled = np.where(missing, column_means, X)
         if self._needs_init("m", "means_"):
-            kmeans = KMeans(n_clusters=K, n_init=10, random_state=legacy_random_state(self._initialisation_seed()))
+            kmeans = KMeans(n_clusters=K, n_init=10, random_state=legacy_random_state(fit.restart_random_state()))
             self.means_ = kmeans.fit(filled).cluster_centers_
         if self._needs_init("c", "covars_"):
             if X.shape[0] < 2:
@@ -442,7 +303,7 @@ class GaussianHMM(BaseHMM):
                 # mean-filling shrinks the variances; take them from the observed entries (a larger diagonal
                 # keeps the matrix positive definite)
                 cv[np.diag_indices(D)] = np.nanvar(X, axis=0, ddof=1)
-            cv = cv + self.min_covar * np.eye(D)
+            cv = cv + check_covariance_floor(self) * np.eye(D)
             if self.covariance_type == "spherical":
                 self._covars_ = np.full(K, cv.mean())
             elif self.covariance_type == "diag":
@@ -453,54 +314,45 @@ class GaussianHMM(BaseHMM):
                 self._covars_ = cv
 
     # -- E-step / M-step -------------------------------------------------------------------------------------------
-    def _em_e_step(self, X: np.ndarray, lengths: Any) -> tuple[HMMStatistics, float, float]:
-        # The E-step scores a batch and then accumulates its moments: compute its quadratic features once. The
-        # cache lives for this call only, so scoring never leaves a copy of the data on the model.
-        self._feature_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._caching_features = True
-        try:
-            return super()._em_e_step(X, lengths)
-        finally:
-            del self._feature_cache, self._caching_features
-
     def _features(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Quadratic features of ``X`` about the centre of the state means (reused within one E-step).
+        """Quadratic features of ``X`` about the centre of the state means, and that centre.
 
         Log densities and moments are both linear in them (see
-        :func:`genlab.distributions.gaussian.quadratic_features`): the E-step needs two small GEMMs instead of K
-        (N, D) x (D, D) products and a second pass over the data for the statistics.
+        :func:`genlab.distributions.gaussian.quadratic_features`): the E-step computes them once per batch and
+        needs two small GEMMs instead of K (N, D) x (D, D) products and a second pass over the data.
         """
         center = self.means_.mean(axis=0)
-        cached = getattr(self, "_feature_cache", None)
-        if cached is not None and cached[0] is X:
-            return cached[1], cached[2]
-        features = quadratic_features(X - center, self.covariance_type)
-        if getattr(self, "_caching_features", False):
-            self._feature_cache = (X, center, features)
-        return center, features
+        return center, quadratic_features(X - center, self.covariance_type)
 
     def _log_emission(self, X: np.ndarray) -> np.ndarray:
+        return self._log_emission_and_features(X)[0]
+
+    def _e_step_log_emission(self, X: np.ndarray) -> tuple[np.ndarray, Any]:
+        return self._log_emission_and_features(X)
+
+    def _log_emission_and_features(self, X: np.ndarray) -> tuple[np.ndarray, Any]:
+        """The emission log-densities (T, K) and the quadratic features with their centre (``None`` with NaN)."""
         missing = np.isnan(X)
-        if not missing.any():
-            chol = precisions_cholesky_from_covariances(self._covars_, self.covariance_type)
-            center, features = self._features(X)
-            weights, constant = quadratic_form_weights(self.means_ - center, chol, self.covariance_type)
-            log_det = log_det_cholesky(chol, self.covariance_type, X.shape[1])
-            return log_prob_from_features(features, weights, constant, log_det, X.shape[1])
-        if self.covariance_type in ("diag", "spherical"):
-            return _diag_log_prob_missing(X, missing, self.means_, self._variances())
-        return _full_log_prob_missing(X, missing, self.means_, self.covars_, self.covariance_type == "tied")
+        if missing.any():
+            if self.covariance_type in ("diag", "spherical"):
+                return diag_log_prob_missing(X, missing, self.means_, self._variances()), None
+            return full_log_prob_missing(X, missing, self.means_, self.covars_, self.covariance_type == "tied"), None
+        chol = precisions_cholesky_from_covariances(self._covars_, self.covariance_type)
+        center, features = self._features(X)
+        weights, constant = quadratic_form_weights(self.means_ - center, chol, self.covariance_type)
+        log_det = log_det_cholesky(chol, self.covariance_type, X.shape[1])
+        return log_prob_from_features(features, weights, constant, log_det, X.shape[1]), (center, features)
 
     def _variances(self) -> np.ndarray:
         """Per-state, per-feature variances (K, D) of a "diag" or "spherical" model."""
         return np.broadcast_to(np.reshape(self._covars_, (self.n_states, -1)), self.means_.shape)
 
-    def _emission_statistics(self, X: np.ndarray, posteriors: np.ndarray) -> dict[str, Any]:
+    def _emission_statistics(self, X: np.ndarray, posteriors: np.ndarray, cache: Any = None) -> dict[str, Any]:
         center = self.means_.mean(axis=0)
         missing = np.isnan(X)
         common = {"center": center, "covariance_type": self.covariance_type}
         if not missing.any():
-            center, features = self._features(X)
+            center, features = cache if cache is not None else self._features(X)
             stats = statistics_from_features(features, posteriors, self.covariance_type, center)
             common["center"] = center
             observed = np.repeat(stats.weight[:, np.newaxis], X.shape[1], axis=1)
@@ -512,7 +364,7 @@ class GaussianHMM(BaseHMM):
             centred = np.where(missing, 0.0, X - center)
             first, second = posteriors.T @ centred, posteriors.T @ centred**2
         else:
-            first, second = _full_statistics_missing(X, missing, posteriors, self.means_, self.covars_, center)
+            first, second = full_statistics_missing(X, missing, posteriors, self.means_, self.covars_, center)
             if self.covariance_type == "tied":
                 second = second.sum(axis=0)
         return {"weight": weight, "first": first, "second": second, "observed": observed, **common}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import special
@@ -18,7 +18,9 @@ from genlab.distributions.gaussian import (
     precisions_cholesky_from_covariances,
 )
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
+from genlab.hmm._params import check_covariance_floor, document_shared_parameters, store_hyperparameters
 from genlab.hmm.base import BaseHMM, HMMStatistics
+from genlab.learn.em import FitState
 from genlab.statistics import additive, meta
 from genlab.utils.random import legacy_random_state
 from genlab.utils.validation import check_array_2d, check_in, check_positive_int
@@ -76,25 +78,29 @@ def _outer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[..., :, np.newaxis] * b[..., np.newaxis, :]
 
 
+@document_shared_parameters
 class GMMHMM(BaseHMM):
     """Hidden Markov model with Gaussian-mixture emissions, fitted by Baum-Welch EM (hmmlearn's ``GMMHMM``).
 
     State k emits ``p(x | z = k) = sum_m w_km N(x | mu_km, Sigma_km)``, a mixture of ``n_mix`` Gaussians.
 
+    The shared HMM parameters default to ``n_states=1``, priors 1.0, ``n_iter=10``, ``tol=1e-2``,
+    ``params=init_params="stmcw"`` ("m" ``means_``, "c" ``covars_``, "w" ``weights_``), ``implementation="log"``.
+
     Parameters
     ----------
-    n_states : int, default=1
-        Number of hidden states K (hmmlearn's ``n_components``).
     n_mix : int, default=1
-        Number of Gaussian components M of each state's mixture.
+        Number of Gaussian components M of each state's mixture (the second positional argument, as hmmlearn's).
     covariance_type : {"diag", "full", "spherical", "tied"}, default="diag"
         Per component: a diagonal matrix, a full matrix, a single variance; "tied": one full matrix shared by the
         M components *of each state* (unlike :class:`~genlab.hmm.GaussianHMM`, where "tied" is shared by all
         states).
-    min_covar : float, default=1e-3
-        Added to the diagonal of the data covariance that initialises ``covars_`` (used only there, as hmmlearn).
-    startprob_prior, transmat_prior : float or array, default=1.0
-        Dirichlet concentrations of the MAP estimates of ``startprob_`` and of the rows of ``transmat_``.
+    reg_covar : float, default=1e-3
+        The covariance floor: added to the diagonal of the data covariance that initialises ``covars_`` (where
+        hmmlearn adds its ``min_covar``); the M-step's covariances are MAP estimates kept positive definite by
+        their prior, as in hmmlearn.
+    min_covar : float, optional
+        Deprecated: hmmlearn's name for ``reg_covar`` (accepted with a :class:`FutureWarning`).
     weights_prior : float or array broadcastable to (K, M), default=1.0
         Dirichlet concentrations ``alpha_km`` of the mixture weights: ``w_km ∝ max(N_km + alpha_km - 1, 0)``.
     means_prior, means_weight : float or array, default=0.0
@@ -117,21 +123,7 @@ class GMMHMM(BaseHMM):
 
         The defaults make "full", "tied" and "diag" the maximum-likelihood update. The "spherical" default is
         hmmlearn's and is *not* maximum likelihood unless D = M; ``covars_prior = -(D + 2) / 2`` makes it so.
-    algorithm : {"viterbi", "map"}, default="viterbi"
-        Decoder used by :meth:`predict` and :meth:`decode`.
-    random_state : None, int, numpy Generator or RandomState
-        Seeds the k-means initialisation (an int gives exactly hmmlearn's initial means).
-    n_iter : int, default=10
-        Maximum number of EM iterations.
-    tol : float, default=1e-2
-        EM stops when the total log-likelihood changes by less than ``tol``.
-    verbose : bool, default=False
-        Print the log-likelihood of every iteration.
-    params, init_params : str, default="stmcw"
-        Parameters updated by EM / initialised before it: "s" ``startprob_``, "t" ``transmat_``, "m" ``means_``,
-        "c" ``covars_``, "w" ``weights_``.
-    implementation : {"log", "scaling"}, default="log"
-        Forward-backward in log space or with scaling.
+    %(shared_parameters)s
 
     Attributes
     ----------
@@ -156,7 +148,7 @@ class GMMHMM(BaseHMM):
     **Initialisation** (letters in ``init_params``), as hmmlearn: k-means with K clusters on all the data, then
     k-means with M clusters within each cluster gives ``means_`` (a cluster with fewer than M points draws its
     component means from a normal around the mean of the K centres, with the data covariance); ``weights_``
-    uniform; ``covars_`` the data covariance plus ``min_covar`` on the diagonal, reduced to the covariance type
+    uniform; ``covars_`` the data covariance plus ``reg_covar`` on the diagonal, reduced to the covariance type
     ("diag": its diagonal; "spherical": the mean of all its entries). ``startprob_`` and ``transmat_`` uniform
     (:class:`~genlab.hmm.BaseHMM`).
 
@@ -177,20 +169,23 @@ class GMMHMM(BaseHMM):
     _emission_storage = ("weights_", "means_", "covars_")
     _statistics_class = GMMHMMStatistics
 
+    _deprecated_aliases: ClassVar[dict[str, str]] = {"min_covar": "reg_covar"}
+
     def __init__(
         self,
         n_states: int = 1,
         n_mix: int = 1,
         *,
         covariance_type: str = "diag",
-        min_covar: float = 1e-3,
-        startprob_prior: Any = 1.0,
-        transmat_prior: Any = 1.0,
+        reg_covar: float = 1e-3,
+        min_covar: float | None = None,
         weights_prior: Any = 1.0,
         means_prior: Any = 0.0,
         means_weight: Any = 0.0,
         covars_prior: Any = None,
         covars_weight: Any = None,
+        startprob_prior: Any = 1.0,
+        transmat_prior: Any = 1.0,
         algorithm: str = "viterbi",
         random_state: Any = None,
         n_iter: int = 10,
@@ -200,29 +195,10 @@ class GMMHMM(BaseHMM):
         params: str = "stmcw",
         init_params: str = "stmcw",
         implementation: str = "log",
+        startprob_fixed: Any = None,
+        transmat_fixed: Any = None,
     ) -> None:
-        super().__init__(
-            n_states,
-            startprob_prior=startprob_prior,
-            transmat_prior=transmat_prior,
-            algorithm=algorithm,
-            random_state=random_state,
-            n_iter=n_iter,
-            n_init=n_init,
-            tol=tol,
-            verbose=verbose,
-            params=params,
-            init_params=init_params,
-            implementation=implementation,
-        )
-        self.n_mix = n_mix
-        self.covariance_type = covariance_type
-        self.min_covar = min_covar
-        self.weights_prior = weights_prior
-        self.means_prior = means_prior
-        self.means_weight = means_weight
-        self.covars_prior = covars_prior
-        self.covars_weight = covars_weight
+        store_hyperparameters(self, locals())
 
     # -- parameters ------------------------------------------------------------------------------------------------
     @property
@@ -236,8 +212,7 @@ class GMMHMM(BaseHMM):
     def _check_emission_hyperparameters(self) -> None:
         check_positive_int(self.n_mix, "n_mix")
         check_in(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
-        if not isinstance(self.min_covar, numbers.Real) or not np.isfinite(self.min_covar) or self.min_covar < 0:
-            raise ParameterError(f"min_covar must be a finite number >= 0; got {self.min_covar!r}.")
+        check_covariance_floor(self)
         for name in ("weights_prior", "means_prior", "means_weight", "covars_prior", "covars_weight"):
             value = getattr(self, name)
             if value is None and name.startswith("covars"):
@@ -342,7 +317,7 @@ class GMMHMM(BaseHMM):
                 "was fitted on (or re-initialise the means with 'm' in init_params)."
             )
 
-    def _init_emissions(self, X: np.ndarray, lengths: np.ndarray) -> None:
+    def _init_emissions(self, X: np.ndarray, lengths: np.ndarray, fit: FitState) -> None:
         K, M, D = self.n_states, self.n_mix, X.shape[1]
         self._priors(D)  # a prior of the wrong shape fails before any work
         needs = {letter: self._needs_init(letter, name) for letter, name in
@@ -351,11 +326,11 @@ class GMMHMM(BaseHMM):
             raise DataError("X has 1 time step; the covariance initialisation needs at least 2.")
 
         def data_covariance() -> np.ndarray:
-            return np.atleast_2d(np.cov(X.T)) + self.min_covar * np.eye(D)
+            return np.atleast_2d(np.cov(X.T)) + check_covariance_floor(self) * np.eye(D)
 
         if needs["m"]:
             # an int seeds every k-means afresh, as hmmlearn passes its int to each KMeans
-            seed = self._initialisation_seed()
+            seed = fit.restart_random_state()
             if not isinstance(seed, numbers.Integral | np.random.RandomState) or isinstance(seed, bool):
                 seed = legacy_random_state(seed)
             labels = KMeans(n_clusters=K, random_state=seed, n_init=10).fit(X)
@@ -402,9 +377,14 @@ class GMMHMM(BaseHMM):
     def _log_emission(self, X: np.ndarray) -> np.ndarray:
         return special.logsumexp(self._component_log_prob(X), axis=2)
 
-    def _emission_statistics(self, X: np.ndarray, posteriors: np.ndarray) -> dict[str, Any]:
+    def _e_step_log_emission(self, X: np.ndarray) -> tuple[np.ndarray, Any]:
+        # the statistics need the (state, component) densities again: they are the cache
+        joint = self._component_log_prob(X)
+        return special.logsumexp(joint, axis=2), joint
+
+    def _emission_statistics(self, X: np.ndarray, posteriors: np.ndarray, cache: Any = None) -> dict[str, Any]:
         K, M, D = self.means_.shape
-        joint = self._component_log_prob(X)  # (T, K, M)
+        joint = cache if cache is not None else self._component_log_prob(X)  # (T, K, M)
         with np.errstate(invalid="ignore", under="ignore"):
             within = np.exp(joint - special.logsumexp(joint, axis=2, keepdims=True))  # p(m | x_t, z_t = k)
         within = np.nan_to_num(within, nan=0.0)  # a state that cannot emit x_t has gamma_t(k) = 0 anyway

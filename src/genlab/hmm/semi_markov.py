@@ -19,11 +19,10 @@ import warnings
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.optimize import brentq
-from scipy.special import gammaln, logsumexp, xlogy
 from sklearn.cluster import KMeans
 
-from genlab.base import GenerativeModel, check_is_fitted
+from genlab.base import GenerativeModel, Sample, check_is_fitted
+from genlab.data import check_lengths
 from genlab.distributions.gaussian import (
     COVARIANCE_TYPES,
     GaussianStatistics,
@@ -35,9 +34,12 @@ from genlab.distributions.gaussian import (
 )
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.hmm import _numba_hsmm as _nh
-from genlab.hmm.base import _SequenceBatches, check_lengths
-from genlab.hmm.gaussian import _full_covariances
-from genlab.learn.em import fit_em
+from genlab.hmm._covariances import compact_shape, full_covariances
+from genlab.hmm._durations import poisson_duration_log_probs, truncated_poisson_rate
+from genlab.hmm._params import store_hyperparameters
+from genlab.hmm._rows import check_probabilities, log, normalize_rows
+from genlab.hmm._sequences import SequenceBatch, SequenceBatches, as_sequence_batch
+from genlab.learn.em import FitState, fit_em
 from genlab.statistics import Statistics, additive, meta
 from genlab.utils.random import check_random_state, legacy_random_state
 from genlab.utils.validation import check_array_2d, check_in, check_positive_int
@@ -51,9 +53,6 @@ __all__ = [
 EMISSIONS = ("gaussian", "categorical")
 DURATIONS = ("poisson", "categorical")
 
-_SUM_ATOL = 1e-8 + 1e-5
-#: The largest Poisson rate the M-step returns when every expected duration sits at ``max_duration``.
-_MAX_LAMBDA = 1e6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,71 +88,6 @@ class SemiMarkovStatistics(Statistics):
     center: np.ndarray = meta(None)
 
 
-def poisson_duration_log_probs(lambdas: np.ndarray, max_duration: int) -> np.ndarray:
-    """Log-pmf of the shifted, truncated Poisson duration ``d = 1 + Poisson(lambda)``, ``d <= max_duration``.
-
-    Parameters
-    ----------
-    lambdas : ndarray of shape (K,)
-        Rates, >= 0 (0: every segment lasts one step).
-    max_duration : int
-
-    Returns
-    -------
-    ndarray of shape (K, max_duration)
-        Column ``d - 1`` holds ``log p(d | k)``, renormalised over ``1..max_duration``.
-    """
-    lambdas = np.asarray(lambdas, dtype=np.float64)
-    n = np.arange(max_duration, dtype=np.float64)  # d - 1
-    with np.errstate(divide="ignore"):
-        log_pmf = xlogy(n[np.newaxis, :], lambdas[:, np.newaxis]) - gammaln(n + 1.0)
-    return log_pmf - logsumexp(log_pmf, axis=1, keepdims=True)
-
-
-def _truncated_poisson_mean(lam: float, max_duration: int) -> float:
-    return float(np.dot(np.exp(poisson_duration_log_probs(np.array([lam]), max_duration)[0]), np.arange(max_duration)))
-
-
-def _truncated_poisson_rate(mean: float, max_duration: int) -> float:
-    """The rate whose truncated Poisson on 0..max_duration-1 has this mean (the exact maximum-likelihood rate)."""
-    top = max_duration - 1
-    if top == 0 or mean <= 0.0:
-        return 0.0
-    if mean >= top * (1.0 - 1e-12):
-        return _MAX_LAMBDA
-    high = max(2.0 * mean, 1.0)
-    while _truncated_poisson_mean(high, max_duration) < mean and high < _MAX_LAMBDA:
-        high *= 2.0
-    if high >= _MAX_LAMBDA:
-        return _MAX_LAMBDA
-    # the truncated mean increases with the rate, so the root is unique
-    return float(brentq(lambda lam: _truncated_poisson_mean(lam, max_duration) - mean, 0.0, high, xtol=1e-12,
-                        rtol=1e-12))  # fmt: skip
-
-
-def _log(p: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.log(p)
-
-
-def _normalize_rows(counts: np.ndarray, previous: np.ndarray, what: str) -> np.ndarray:
-    """Rows of ``counts`` scaled to sum to 1; an all-zero row keeps its ``previous`` value (and warns)."""
-    counts = np.atleast_2d(counts)
-    previous = np.atleast_2d(previous)
-    sums = counts.sum(axis=1, keepdims=True)
-    empty = sums[:, 0] <= 0
-    result = counts / np.where(empty[:, np.newaxis], 1.0, sums)
-    if empty.any():
-        result[empty] = previous[empty]
-        warnings.warn(
-            f"{what}: row(s) {np.flatnonzero(empty).tolist()} received no expected counts; they keep their previous "
-            "values.",
-            DegenerateFitWarning,
-            stacklevel=3,
-        )
-    return result
-
-
 class HiddenSemiMarkovModel(GenerativeModel):
     """Explicit-duration hidden semi-Markov model, fitted by EM (segment-level forward-backward).
 
@@ -182,7 +116,10 @@ class HiddenSemiMarkovModel(GenerativeModel):
     reg_covar : float, default=1e-6
         Added to the Gaussian variances in every M-step (keeps them positive).
     n_iter : int, default=100
-        Maximum number of EM iterations.
+        Maximum number of EM iterations per restart.
+    n_init : int, default=1
+        Restarts from fresh initialisations (k-means seeds, random emission rows); the one with the highest final
+        objective is kept.
     tol : float, default=1e-4
         EM stops when the mean log-likelihood per time step changes by less than ``tol``.
     random_state : None, int, numpy Generator or RandomState
@@ -250,6 +187,7 @@ class HiddenSemiMarkovModel(GenerativeModel):
     """
 
     score_unit: ClassVar[str] = "time step"
+    data_kind: ClassVar[str] = "series"
 
     def __init__(
         self,
@@ -262,25 +200,14 @@ class HiddenSemiMarkovModel(GenerativeModel):
         n_features: int | None = None,
         reg_covar: float = 1e-6,
         n_iter: int = 100,
+        n_init: int = 1,
         tol: float = 1e-4,
         random_state: Any = None,
         init_params: str = "stde",
         params: str = "stde",
         verbose: bool = False,
     ) -> None:
-        self.n_states = n_states
-        self.emission = emission
-        self.covariance_type = covariance_type
-        self.duration = duration
-        self.max_duration = max_duration
-        self.n_features = n_features
-        self.reg_covar = reg_covar
-        self.n_iter = n_iter
-        self.tol = tol
-        self.random_state = random_state
-        self.init_params = init_params
-        self.params = params
-        self.verbose = verbose
+        store_hyperparameters(self, locals())
 
     # -- hyperparameters and parameters --------------------------------------------------------------------------
     @property
@@ -305,6 +232,7 @@ class HiddenSemiMarkovModel(GenerativeModel):
         if self.n_features is not None:
             check_positive_int(self.n_features, "n_features")
         check_positive_int(self.n_iter, "n_iter", minimum=0)
+        check_positive_int(self.n_init, "n_init")
         for name in ("tol", "reg_covar"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
@@ -317,23 +245,10 @@ class HiddenSemiMarkovModel(GenerativeModel):
                     f"e: emissions); got {value!r}."
                 )
 
-    def _check_probabilities(self, value: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        value = np.asarray(value, dtype=np.float64)
-        if value.shape != shape:
-            raise ParameterError(f"{name} has shape {value.shape}; expected {shape}.")
-        if not np.all(np.isfinite(value)) or np.any(value < 0):
-            raise ParameterError(f"{name} must hold finite probabilities >= 0.")
-        sums = np.atleast_1d(value.sum(axis=-1))
-        bad = np.flatnonzero(np.abs(sums - 1.0) > _SUM_ATOL)
-        if bad.size:
-            where = "" if value.ndim == 1 else f"row {bad[0]} of "
-            raise ParameterError(f"{where}{name} sums to {sums[bad[0]]:.8g}; it must sum to 1.")
-        return value
-
     def _check_parameters(self) -> None:
         K, D = self.n_states, self.max_duration
-        self.startprob_ = self._check_probabilities(self.startprob_, "startprob_", (K,))
-        self.transmat_ = self._check_probabilities(self.transmat_, "transmat_", (K, K))
+        self.startprob_ = check_probabilities(self.startprob_, "startprob_", (K,))
+        self.transmat_ = check_probabilities(self.transmat_, "transmat_", (K, K))
         if K >= 2 and np.any(np.diag(self.transmat_) != 0):
             raise ParameterError(
                 "transmat_ must have a zero diagonal: in a semi-Markov model a segment is never followed by one of "
@@ -345,17 +260,14 @@ class HiddenSemiMarkovModel(GenerativeModel):
                 raise ParameterError(f"duration_lambdas_ must be {K} finite rates >= 0; got {lambdas!r}.")
             self.duration_lambdas_ = lambdas
         else:
-            self.duration_probs_ = self._check_probabilities(self.duration_probs_, "duration_probs_", (K, D))
+            self.duration_probs_ = check_probabilities(self.duration_probs_, "duration_probs_", (K, D))
         if self.emission == "gaussian":
             means = np.asarray(self.means_, dtype=np.float64)
             if means.ndim != 2 or means.shape[0] != K or not np.all(np.isfinite(means)):
                 raise ParameterError(f"means_ must be a finite array of shape ({K}, n_features); got {means.shape}.")
             n_features = means.shape[1]
             covars = np.asarray(self.covars_, dtype=np.float64)
-            expected = {
-                "diag": (K, n_features), "spherical": (K,), "full": (K, n_features, n_features),
-                "tied": (n_features, n_features),
-            }[self.covariance_type]  # fmt: skip
+            expected = compact_shape(self.covariance_type, K, n_features)
             if covars.shape != expected or not np.all(np.isfinite(covars)):
                 raise ParameterError(
                     f"covars_ for covariance_type={self.covariance_type!r} must be finite with shape {expected}; got "
@@ -366,7 +278,7 @@ class HiddenSemiMarkovModel(GenerativeModel):
             emissionprob = np.asarray(self.emissionprob_, dtype=np.float64)
             if emissionprob.ndim != 2:
                 raise ParameterError(f"emissionprob_ must have shape ({K}, M); got {emissionprob.shape}.")
-            self.emissionprob_ = self._check_probabilities(emissionprob, "emissionprob_", (K, emissionprob.shape[1]))
+            self.emissionprob_ = check_probabilities(emissionprob, "emissionprob_", (K, emissionprob.shape[1]))
 
     def _check_fitted(self) -> None:
         check_is_fitted(self, ["startprob_", "transmat_", self._duration_attribute, *self._emission_attributes])
@@ -383,7 +295,7 @@ class HiddenSemiMarkovModel(GenerativeModel):
         if self.duration == "poisson":
             log_dur = poisson_duration_log_probs(self.duration_lambdas_, self.max_duration)
         else:
-            log_dur = _log(self.duration_probs_)
+            log_dur = log(self.duration_probs_)
         log_surv = np.logaddexp.accumulate(log_dur[:, ::-1], axis=1)[:, ::-1]
         return np.ascontiguousarray(log_dur), np.ascontiguousarray(log_surv)
 
@@ -438,13 +350,13 @@ class HiddenSemiMarkovModel(GenerativeModel):
         if self.emission == "gaussian":
             chol = precisions_cholesky_from_covariances(self.covars_, self.covariance_type)
             return np.ascontiguousarray(gaussian_log_prob(X, self.means_, chol, self.covariance_type))
-        return np.ascontiguousarray(_log(self.emissionprob_)[:, X].T)
+        return np.ascontiguousarray(log(self.emissionprob_)[:, X].T)
 
     def _kernel_inputs(self, X: np.ndarray) -> tuple[np.ndarray, ...]:
         log_dur, log_surv = self._log_durations()
         return (
-            np.ascontiguousarray(_log(self.startprob_)),
-            np.ascontiguousarray(_log(self.transmat_)),
+            np.ascontiguousarray(log(self.startprob_)),
+            np.ascontiguousarray(log(self.transmat_)),
             log_dur,
             log_surv,
             self._log_emission(X),
@@ -549,13 +461,14 @@ class HiddenSemiMarkovModel(GenerativeModel):
         return -2.0 * float(np.sum(self.log_prob(X, lengths))) + 2.0 * self.n_parameters
 
     # -- sampling --------------------------------------------------------------------------------------------------
-    def sample(self, n_samples: int = 1, *, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, n_samples: int = 1, *, random_state: Any = None) -> Sample:
         """Draw one sequence of ``n_samples`` steps and its states (the last segment cut at ``n_samples``).
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features) float64, or (n_samples, 1) int64 symbols
-        states : ndarray of shape (n_samples,), int64
+        Sample
+            ``(data, latent)``, unpacking as ``X, states = model.sample(n)``: ``X`` of shape (n_samples,
+            n_features) float64, or (n_samples, 1) int64 symbols; ``states`` of shape (n_samples,), int64.
         """
         self._check_fitted()
         n_samples = check_positive_int(n_samples, "n_samples")
@@ -577,18 +490,18 @@ class HiddenSemiMarkovModel(GenerativeModel):
             state = draw(trans_cdf[state])
         if self.emission == "gaussian":
             n_features = self.means_.shape[1]
-            covariances = _full_covariances(self.covars_, self.covariance_type, K, n_features)
+            covariances = full_covariances(self.covars_, self.covariance_type, K, n_features)
             noise = rng.standard_normal((n_samples, n_features))
             X = np.empty_like(noise)
             for k in range(K):
                 rows = states == k
                 if rows.any():
                     X[rows] = self.means_[k] + noise[rows] @ np.linalg.cholesky(covariances[k]).T
-            return X, states
+            return Sample(X, states)
         cdf = np.cumsum(self.emissionprob_, axis=1)
         u = rng.random(n_samples) * cdf[states, -1]
         symbols = np.minimum((cdf[states] <= u[:, np.newaxis]).sum(axis=1), cdf.shape[1] - 1)
-        return symbols.astype(np.int64).reshape(-1, 1), states
+        return Sample(symbols.astype(np.int64).reshape(-1, 1), states)
 
     # -- fitting ---------------------------------------------------------------------------------------------------
     def fit(
@@ -624,14 +537,15 @@ class HiddenSemiMarkovModel(GenerativeModel):
         """
         self._check_hyperparameters()
         fit_em(
-            self, X, lengths=lengths, n_init=1, max_iter=self.n_iter, tol=self.tol, random_state=self.random_state,
-            verbose=int(self.verbose), verbose_interval=1, distributed=distributed, callback=callback,
+            self, X, lengths=lengths, n_init=self.n_init, max_iter=self.n_iter, tol=self.tol,
+            random_state=self.random_state, verbose=int(self.verbose), verbose_interval=1, distributed=distributed,
+            callback=callback,
         )  # fmt: skip
         return self
 
     def _em_source(self, X: Any, fit: Any, lengths: Any = None) -> tuple[Any, int]:
         X, lengths = self._validate_batch(X, lengths)
-        return _SequenceBatches(X, lengths), int(X.shape[1]) if X.ndim == 2 else 1
+        return SequenceBatches(X, lengths), int(X.shape[1]) if X.ndim == 2 else 1
 
     def _em_empty_shard_features(self, X: Any) -> int:
         return int(np.shape(X)[1]) if self.emission == "gaussian" and np.ndim(X) == 2 else 1
@@ -647,7 +561,7 @@ class HiddenSemiMarkovModel(GenerativeModel):
     def _needs_init(self, letter: str, name: str) -> bool:
         return letter in self.init_params or not hasattr(self, name)
 
-    def _em_initialize(self, source: Any, fit: Any) -> None:
+    def _em_initialize(self, source: Any, fit: FitState) -> None:
         random_state = fit.restart_random_state()
         X, _ = source.first()
         K, D = self.n_states, self.max_duration
@@ -667,7 +581,7 @@ class HiddenSemiMarkovModel(GenerativeModel):
                 self.duration_probs_ = np.full((K, D), 1.0 / D)
         if self.emission == "gaussian":
             if self._needs_init("e", "means_"):
-                kmeans = KMeans(n_clusters=K, n_init=10, random_state=legacy_random_state(self.random_state))
+                kmeans = KMeans(n_clusters=K, n_init=10, random_state=legacy_random_state(random_state))
                 self.means_ = kmeans.fit(X).cluster_centers_
             if self._needs_init("e", "covars_"):
                 n_features = X.shape[1]
@@ -690,8 +604,8 @@ class HiddenSemiMarkovModel(GenerativeModel):
             self.n_features_in_ = 1
         self._check_parameters()
 
-    def _em_e_step(self, X: np.ndarray, lengths: np.ndarray | None) -> tuple[SemiMarkovStatistics, float, float]:
-        lengths = check_lengths(lengths, X.shape[0])
+    def _em_e_step(self, X: np.ndarray, batch: SequenceBatch | None) -> tuple[SemiMarkovStatistics, float, float]:
+        lengths = as_sequence_batch(X, batch).lengths
         self._check_X_against_parameters(X)
         log_lik, posteriors, start, transitions, durations, censored = self._forward_backward(X, lengths)
         impossible = np.flatnonzero(~np.isfinite(log_lik))
@@ -720,19 +634,19 @@ class HiddenSemiMarkovModel(GenerativeModel):
 
     def _em_m_step(self, stats: SemiMarkovStatistics) -> None:
         if "s" in self.params:
-            self.startprob_ = _normalize_rows(stats.start, self.startprob_, "startprob_")[0]
+            self.startprob_ = normalize_rows(stats.start, self.startprob_, "startprob_")[0]
         if "t" in self.params:
-            self.transmat_ = _normalize_rows(stats.transitions, self.transmat_, "transmat_")
+            self.transmat_ = normalize_rows(stats.transitions, self.transmat_, "transmat_")
         if "d" in self.params:
             if self.duration == "categorical":
-                self.duration_probs_ = _normalize_rows(stats.durations, self.duration_probs_, "duration_probs_")
+                self.duration_probs_ = normalize_rows(stats.durations, self.duration_probs_, "duration_probs_")
             else:
                 totals = stats.durations.sum(axis=1)
                 lambdas = np.array(self.duration_lambdas_, dtype=np.float64)
                 offsets = np.arange(self.max_duration, dtype=np.float64)
                 for k in np.flatnonzero(totals > 0):
                     mean = float(stats.durations[k] @ offsets / totals[k])
-                    lambdas[k] = _truncated_poisson_rate(mean, self.max_duration)
+                    lambdas[k] = truncated_poisson_rate(mean, self.max_duration)
                 if np.any(totals <= 0):
                     warnings.warn(
                         f"duration_lambdas_: state(s) {np.flatnonzero(totals <= 0).tolist()} received no segments; "
@@ -752,7 +666,7 @@ class HiddenSemiMarkovModel(GenerativeModel):
                 covars[empty] = self.covars_[empty]
             self.means_, self.covars_ = means, covars
         else:
-            self.emissionprob_ = _normalize_rows(stats.first, self.emissionprob_, "emissionprob_")
+            self.emissionprob_ = normalize_rows(stats.first, self.emissionprob_, "emissionprob_")
         if empty.any() and self.emission == "gaussian":
             warnings.warn(
                 f"state(s) {np.flatnonzero(empty).tolist()} received no posterior weight; they keep their previous "
