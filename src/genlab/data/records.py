@@ -93,6 +93,8 @@ def read_records(path: str | os.PathLike[str]) -> Any:
         raise DataError(f"{path}: not UTF-8 text (byte {exc.start} of a line); save the table as UTF-8.") from None
     except csv.Error as exc:
         raise DataError(f"{path}: line {reader.line_num}: {exc}.") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {os.fspath(path)!r}: {exc.strerror or exc}.") from None
     if not rows:
         raise DataError(f"{path}: the table has a header row but no rows of values.")
     columns = {
