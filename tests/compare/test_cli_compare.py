@@ -34,6 +34,26 @@ def test_compare_writes_table_report_results_and_models(text_file, tmp_path):
         "hmm_states=3_iter=3.genlab", "hmm_states=3_iter=3.vocabulary.json", "markov_order=2.genlab"]
 
 
+def test_progress_goes_to_a_terminal_stderr_and_never_to_stdout(text_file, tmp_path, monkeypatch):
+    from rich.console import Console
+
+    from genlab.compare import compare
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stderr, stdout = Terminal(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", stderr)
+    compare(text_file, CLASSICAL, budget="1m", console=Console(file=stdout))
+    assert stdout.getvalue() == ""  # the console given for the results is not written to
+    shown = stderr.getvalue()
+    assert "genlab compare [1/2] markov:order=2" in shown and "[2/2] hmm:states=3,iter=3" in shown
+    # off a terminal (a log file, CI) nothing is shown at all, and the command line's stdout holds the results only
+    result = invoke("compare", text_file, "--models", CLASSICAL, "--budget", "1m", "--out", tmp_path / "o")
+    assert result.exit_code == 0 and result.stderr == ""
+
+
 def test_report_command_rewrites_the_report(text_file, tmp_path):
     out = tmp_path / "out"
     assert invoke("compare", text_file, "--models", CLASSICAL, "--budget", "1m", "--out", out).exit_code == 0

@@ -5,6 +5,9 @@ fairly: the models are fitted in the order given, each with the time left divide
 so time a quick model does not use passes to the models after it. A model whose share is below its family's
 minimum, or that learns nothing within it, is reported as "not trained".
 
+Live progress (which model is fitting, its EM iteration or training step) goes to stderr through
+:class:`genlab.utils.progress.ProgressDisplay`, never to stdout, which carries the results.
+
 Same seed, same table: the split, initialisations, training batches, bootstrap resamples and samples all follow
 the seed. Only the timing columns vary, and, where a budget cuts training short (a fit without ``steps`` /
 ``iter`` limits, or one the budget stops first), the amount of training done.
@@ -27,6 +30,7 @@ from genlab.compare.adapters import NotTrained, make_adapters
 from genlab.compare.data import Dataset, load_dataset
 from genlab.compare.scoring import bootstrap_bits, bootstrap_difference, score_model
 from genlab.errors import DataError, ParameterError
+from genlab.utils.progress import ProgressDisplay
 
 __all__ = ["Comparison", "ModelResult", "compare", "parse_budget"]
 
@@ -193,7 +197,8 @@ def compare(
     n_boot : int, default=1000
         Bootstrap resamples of the held-out chunks.
     console : rich.console.Console, optional
-        Where the live progress goes; none when None.
+        When given, live progress is shown (on stderr, and only when stderr is a terminal; stdout carries results
+        only); nothing is shown when None.
     window : int, optional
         Series: time steps per held-out window (default 32).
     vocab_size : int, optional
@@ -225,10 +230,8 @@ def compare(
                 handle.write(json.dumps(dataset.tokenizer.to_dict(), ensure_ascii=False))
 
     rows: list[ModelResult] = []
-    status = console.status("") if console is not None else None
+    display = ProgressDisplay("genlab compare", verbose=0 if console is None else 1)
     used = 0.0
-    if status is not None:
-        status.start()
     try:
         for i, adapter in enumerate(adapters):
             share = (total - used) / (len(adapters) - i)
@@ -236,14 +239,14 @@ def compare(
                               history_x=adapter.history_x)
             rows.append(row)
 
-            def progress(message: str, prefix: str = f"[{i + 1}/{len(adapters)}] {adapter.spec}") -> None:
-                if status is not None:
-                    status.update(f"{prefix}: {message}")
+            def progress(message: str) -> None:
+                display.update(0, message)
 
             if share < adapter.min_seconds:
                 row.status = (f"not trained: its budget share of {share:.3g} s is below the {adapter.min_seconds:g} s "
                               f"this family needs")
                 continue
+            display.start(f"[{i + 1}/{len(adapters)}] {adapter.spec}", None)
             progress(f"fitting ({share:.1f} s budget)")
             start = time.perf_counter()
             try:
@@ -258,6 +261,7 @@ def compare(
                 row.status = f"not trained: {exc}"
                 row.fit_seconds = time.perf_counter() - start
                 used += row.fit_seconds
+                display.finish(0, "not trained")
                 continue
             row.fit_seconds = time.perf_counter() - start
             used += row.fit_seconds
@@ -287,9 +291,9 @@ def compare(
             if models_dir is not None:
                 row.files = adapter.save(os.path.join(models_dir, _safe_name(adapter.spec)))
             row.notes = list(adapter.notes)
+            display.finish(0, f"fitted in {row.fit_seconds:.1f} s")
     finally:
-        if status is not None:
-            status.stop()
+        display.close()
 
     trained = [row for row in rows if row.trained]
     if trained:
