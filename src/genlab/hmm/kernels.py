@@ -14,7 +14,8 @@ all-zero posterior rows and contributes nothing to the expected counts.
 
 The callers (the model classes) validate their parameters and data; these kernels only check what is cheap (shapes,
 ``lengths``) and convert to C-contiguous float64 / int64, so that one Numba compilation serves every call. The
-O(T·K²) loops live in :mod:`genlab.hmm._numba_kernels`; all sequences are processed in one compiled call.
+O(T·K²) loops live in :mod:`genlab.hmm._numba_scaled` and :mod:`genlab.hmm._numba_log`; all sequences are
+processed in one compiled call.
 
 Functions never mutate their inputs and return fresh arrays (:class:`ForwardBackwardResult` for the E-step).
 """
@@ -26,7 +27,8 @@ from typing import NamedTuple
 import numpy as np
 
 from genlab.errors import DataError, ParameterError
-from genlab.hmm import _numba_kernels as _nk
+from genlab.hmm import _numba_log as _nl
+from genlab.hmm import _numba_scaled as _ns
 from genlab.utils.random import check_random_state
 
 __all__ = [
@@ -160,10 +162,10 @@ def forward_backward(log_startprob, log_transmat, log_emission, lengths, *, meth
     transition_counts = np.zeros((n_states, n_states))
     log_likelihood = np.empty(lengths.shape[0])
     if method == "scaled":
-        _nk.forward_backward_scaled(_exp(log_startprob), _exp(log_transmat), log_emission, lengths, posteriors,
+        _ns.forward_backward_scaled(_exp(log_startprob), _exp(log_transmat), log_emission, lengths, posteriors,
                                     start_counts, transition_counts, log_likelihood, True)  # fmt: skip
     else:
-        _nk.forward_backward_log(log_startprob, log_transmat, log_emission, lengths, posteriors, start_counts,
+        _nl.forward_backward_log(log_startprob, log_transmat, log_emission, lengths, posteriors, start_counts,
                                  transition_counts, log_likelihood, True)  # fmt: skip
     return ForwardBackwardResult(log_likelihood, posteriors, start_counts, transition_counts)
 
@@ -182,9 +184,9 @@ def forward(log_startprob, log_transmat, log_emission, lengths, *, method="scale
     log_startprob, log_transmat, log_emission, lengths = _prepare(log_startprob, log_transmat, log_emission, lengths)
     log_likelihood = np.empty(lengths.shape[0])
     if method == "scaled":
-        _nk.forward_scaled(_exp(log_startprob), _exp(log_transmat), log_emission, lengths, log_likelihood)
+        _ns.forward_scaled(_exp(log_startprob), _exp(log_transmat), log_emission, lengths, log_likelihood)
     else:
-        _nk.forward_log(log_startprob, log_transmat, log_emission, lengths, log_likelihood)
+        _nl.forward_log(log_startprob, log_transmat, log_emission, lengths, log_likelihood)
     return log_likelihood
 
 
@@ -213,7 +215,7 @@ def viterbi(
     lattice = log_emission if overwrite_emission or log_emission is not given else log_emission.copy()
     log_prob = np.empty(lengths.shape[0])
     states = np.empty(lattice.shape[0], dtype=np.int64)
-    _nk.viterbi(log_startprob, log_transmat, lattice, lengths, log_prob, states)
+    _nl.viterbi(log_startprob, log_transmat, lattice, lengths, log_prob, states)
     return log_prob, states
 
 
@@ -234,7 +236,7 @@ def posterior_decode(log_startprob, log_transmat, log_emission, lengths) -> np.n
     posteriors = np.empty((n_steps, n_states))
     log_likelihood = np.empty(lengths.shape[0])
     unused = np.zeros(n_states), np.zeros((n_states, n_states))
-    _nk.forward_backward_scaled(_exp(log_startprob), _exp(log_transmat), log_emission, lengths, posteriors, *unused,
+    _ns.forward_backward_scaled(_exp(log_startprob), _exp(log_transmat), log_emission, lengths, posteriors, *unused,
                                 log_likelihood, False)  # fmt: skip
     return posteriors.argmax(axis=1).astype(np.int64, copy=False)
 
@@ -274,7 +276,7 @@ def sample_posterior_paths(log_startprob, log_transmat, log_emission, lengths, *
     transmat = _exp(log_transmat)
     filtered = np.empty((n_steps, n_states))
     log_likelihood = np.empty(lengths.shape[0])
-    _nk.forward_filter(_exp(log_startprob), transmat, log_emission, lengths, filtered, log_likelihood)
+    _ns.forward_filter(_exp(log_startprob), transmat, log_emission, lengths, filtered, log_likelihood)
     impossible = np.flatnonzero(log_likelihood == -np.inf)
     if impossible.size:
         raise DataError(
@@ -287,7 +289,7 @@ def sample_posterior_paths(log_startprob, log_transmat, log_emission, lengths, *
     for first in range(0, int(n_paths), chunk):
         block = paths[first : first + chunk]
         uniforms = rng.random((block.shape[0], n_steps))
-        _nk.backward_sample(transmat_t, lengths, filtered, uniforms, block)
+        _ns.backward_sample(transmat_t, lengths, filtered, uniforms, block)
     return paths
 
 
@@ -313,5 +315,5 @@ def sample_paths(log_startprob, log_transmat, lengths, *, random_state=None) -> 
     n_steps = int(lengths.sum())
     uniforms = rng.random(n_steps)
     path = np.empty(n_steps, dtype=np.int64)
-    _nk.prior_sample(_exp(log_startprob), _exp(log_transmat), lengths, uniforms, path)
+    _ns.prior_sample(_exp(log_startprob), _exp(log_transmat), lengths, uniforms, path)
     return path
