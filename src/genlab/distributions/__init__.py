@@ -10,7 +10,7 @@ from genlab.distributions.discrete import (
     PoissonStatistics,
 )
 from genlab.distributions.gaussian import COVARIANCE_TYPES, Gaussian, GaussianStatistics
-from genlab.distributions.priors import Beta, Dirichlet, Gamma, NormalGamma, NormalInverseWishart
+from genlab.distributions.priors import Beta, Dirichlet, Gamma, NormalGamma, NormalInverseWishart, Wishart
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -28,4 +28,5 @@ __all__ = [
     "NormalInverseWishart",
     "Poisson",
     "PoissonStatistics",
+    "Wishart",
 ]

@@ -26,14 +26,8 @@ import numpy as np
 from scipy.special import gammaln, xlog1py, xlogy
 
 from genlab.distributions._base import Distribution
-from genlab.distributions.priors import (
-    Beta,
-    Dirichlet,
-    Gamma,
-    _array_repr,
-    _check_n,
-    _float_parameter,
-)
+from genlab.distributions.priors import Beta, Dirichlet, Gamma
+from genlab.distributions.priors._common import _array_repr, _check_n, _float_parameter
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.statistics import Statistics, additive
 from genlab.utils.random import check_random_state

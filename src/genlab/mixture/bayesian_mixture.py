@@ -26,7 +26,6 @@ import numbers
 from typing import Any
 
 import numpy as np
-from scipy.special import betaln, digamma, gammaln
 
 from genlab.data.batches import ArrayChunks
 from genlab.distributions.gaussian import (
@@ -36,6 +35,7 @@ from genlab.distributions.gaussian import (
     log_det_cholesky,
     precisions_cholesky_from_covariances,
 )
+from genlab.distributions.priors import Beta, Dirichlet, wishart_expected_log_det, wishart_log_normalizer
 from genlab.errors import DataError, ParameterError
 from genlab.mixture._base import BaseGaussianMixture
 from genlab.utils.validation import check_in
@@ -45,37 +45,12 @@ __all__ = ["BayesianGaussianMixture"]
 WEIGHT_CONCENTRATION_PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 
 _EPS = np.finfo(np.float64).eps
-_LOG_2 = math.log(2.0)
+_LOG_PI = math.log(math.pi)
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Pure numerics
 # --------------------------------------------------------------------------------------------------------------
-def _log_dirichlet_normalizer(concentration: np.ndarray) -> float:
-    """``log C(alpha) = log Gamma(sum alpha) - sum log Gamma(alpha_k)`` (Bishop B.23)."""
-    return float(gammaln(np.sum(concentration)) - np.sum(gammaln(concentration)))
-
-
-def _log_wishart_normalizer(
-    degrees_of_freedom: np.ndarray | float, half_log_det_scale: np.ndarray | float, n_features: int
-) -> np.ndarray:
-    """``log B(W, nu)`` of the Wishart distribution (Bishop B.79) without its ``pi`` term, per component.
-
-    Parameters
-    ----------
-    degrees_of_freedom : ndarray of shape (K,), or float for "tied"
-        ``nu_k``.
-    half_log_det_scale : ndarray of shape (K,), or float for "tied"
-        ``log det(W_k) / 2``.
-    n_features : int
-        D.
-    """
-    dof = np.asarray(degrees_of_freedom, dtype=np.float64)
-    # sum_{j=0}^{D-1} log Gamma((nu - j) / 2); the D (D - 1) / 4 log(pi) term is a constant and dropped
-    log_gamma_sum = np.sum(gammaln(0.5 * (dof[..., np.newaxis] - np.arange(n_features))), axis=-1)
-    return -(dof * half_log_det_scale + dof * n_features * 0.5 * _LOG_2 + log_gamma_sum)
-
-
 def _stick_breaking_concentration(nk: np.ndarray, concentration_prior: float) -> tuple[np.ndarray, np.ndarray]:
     """Beta posterior ``(a_k, b_k)`` of the stick proportions: ``a_k = 1 + N_k``, ``b_k = gamma0 + sum_{j>k} N_j``."""
     tail = np.concatenate((np.cumsum(nk[::-1])[-2::-1], [0.0]))  # sum_{j>k} N_j
@@ -95,12 +70,9 @@ def _expected_weights(weight_concentration: Any, prior_type: str) -> np.ndarray:
 def _expected_log_weights(weight_concentration: Any, prior_type: str) -> np.ndarray:
     """``E[log pi_k]`` under q(pi) (Bishop 10.66; Blei & Jordan 2006, eq. 20 for the stick-breaking form)."""
     if prior_type == "dirichlet_process":
-        a, b = weight_concentration
-        digamma_total = digamma(a + b)
-        log_v = digamma(a) - digamma_total  # E[log v_k]
-        log_one_minus_v = digamma(b) - digamma_total  # E[log (1 - v_k)]
+        log_v, log_one_minus_v = Beta(*weight_concentration).expected_log()  # E[log v_k], E[log (1 - v_k)]
         return log_v + np.concatenate(([0.0], np.cumsum(log_one_minus_v)[:-1]))
-    return digamma(weight_concentration) - digamma(np.sum(weight_concentration))
+    return Dirichlet(weight_concentration).expected_log()
 
 
 # Wishart posteriors (Bishop 10.62-10.63), one per covariance type. Inputs: nk (K,) the responsibilities' sums;
@@ -486,20 +458,22 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         data, not per sample.
         """
         D = self.mean_prior_.shape[0]
-        # log det(W_k) / 2: covariances_ are inv(nu_k W_k), so remove the D / 2 log nu_k the normalisation added
-        half_log_det_scale = log_det_cholesky(self.precisions_cholesky_, self.covariance_type, D)
-        half_log_det_scale = half_log_det_scale - 0.5 * D * np.log(self.degrees_of_freedom_)
-        log_wishart = _log_wishart_normalizer(self.degrees_of_freedom_, half_log_det_scale, D)
+        # log det(W_k): covariances_ are inv(nu_k W_k), so remove the D log nu_k the normalisation added
+        log_det_scale = 2.0 * log_det_cholesky(self.precisions_cholesky_, self.covariance_type, D)
+        log_det_scale = log_det_scale - D * np.log(self.degrees_of_freedom_)
+        # log B(W_k, nu_k) = -log Z_k (Bishop B.79), without the constant D (D - 1) / 4 log(pi) that scikit-learn's
+        # bound leaves out, so that the two report the same number
+        log_wishart = -wishart_log_normalizer(self.degrees_of_freedom_, log_det_scale, D) + 0.25 * D * (D - 1) * _LOG_PI
         if self.covariance_type == "tied":
             # one shared precision, counted once per component as in scikit-learn
             log_wishart_total = self.n_components * float(log_wishart)
         else:
             log_wishart_total = float(np.sum(log_wishart))
+        # log C(q(pi)), Bishop's normalising coefficient of the weights' posterior: -log Z
         if self.weight_concentration_prior_type == "dirichlet_process":
-            a, b = self.weight_concentration_
-            log_weight_normalizer = -float(np.sum(betaln(a, b)))
+            log_weight_normalizer = -Beta(*self.weight_concentration_).log_normalizer()
         else:
-            log_weight_normalizer = _log_dirichlet_normalizer(self.weight_concentration_)
+            log_weight_normalizer = -float(Dirichlet(self.weight_concentration_).log_normalizer())
         return float(
             -log_likelihood
             - log_wishart_total
@@ -547,8 +521,9 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         """
         D = self.means_.shape[1]
         nu = self.degrees_of_freedom_
-        log_lambda = D * _LOG_2 + np.sum(digamma(0.5 * (np.asarray(nu)[..., np.newaxis] - np.arange(D))), axis=-1)
-        return 0.5 * (log_lambda - D * np.log(nu) - D / self.mean_precision_)
+        # E[log det Lambda_k] - log det(nu_k W_k): log det W_k cancels, so evaluate the first at W_k = I / nu_k
+        log_lambda = wishart_expected_log_det(nu, -D * np.log(nu), D)
+        return 0.5 * (log_lambda - D / self.mean_precision_)
 
     def log_prob(self, X: Any) -> np.ndarray:
         """``log sum_k exp(E[log pi_k] + E[log N(x | mu_k, Lambda_k^-1)])`` for each sample; shape (n_samples,).
