@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from genlab.data.folders import labelled_files
 from genlab.errors import DataError, ParameterError
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioFolder", "read_audio_folder"]
@@ -46,11 +47,6 @@ class AudioFolder(NamedTuple):
     class_names: list[str]
     sample_rate: int
     files: list[str]
-
-
-def _audio_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in AUDIO_EXTENSIONS)
 
 
 def _soundfile() -> Any:
@@ -121,21 +117,7 @@ def read_audio_folder(
         raise ParameterError(f"sample_rate must be None or an integer >= 1 (samples per second); got {sample_rate!r}.")
     if labels not in ("folders", "prefix"):
         raise ParameterError(f"labels must be 'folders' or 'prefix'; got {labels!r}.")
-    folder = Path(path)
-    if not folder.is_dir():
-        raise DataError(f"{os.fspath(path)!r} is not a folder; give a folder of sound files (or of class subfolders).")
-    loose = _audio_files(folder)
-    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    classes = [(d.name, files) for d in subfolders if (files := _audio_files(d))]
-    if labels == "prefix":
-        classes = []
-    if loose and classes:
-        raise DataError(f"{os.fspath(path)!r} holds both sound files and class subfolders ({classes[0][0]!r}, ...); "
-                        "put every file in a class subfolder, or all of them directly in the folder.")
-    if not loose and not classes:
-        raise DataError(f"no sound files found in {os.fspath(path)!r} (looked for {', '.join(AUDIO_EXTENSIONS)} "
-                        f"files, {'directly' if labels == 'prefix' else 'directly or in class subfolders'}).")
-    files = loose if loose else [f for _, group in classes for f in group]
+    files, codes, names = labelled_files(path, AUDIO_EXTENSIONS, "sound files", subfolders=labels == "folders")
     if labels == "prefix":
         bad = next((f for f in files if "_" not in f.stem), None)
         if bad is not None:
@@ -143,12 +125,7 @@ def read_audio_folder(
                             "name files <class>_<rest>.wav, or use class subfolders.")
         names = sorted({f.stem.split("_", 1)[0] for f in files})
         index = {name: i for i, name in enumerate(names)}
-        codes: np.ndarray | None = np.array([index[f.stem.split("_", 1)[0]] for f in files], dtype=np.int64)
-    elif classes:
-        names = [name for name, _ in classes]
-        codes = np.concatenate([np.full(len(group), i, dtype=np.int64) for i, (_, group) in enumerate(classes)])
-    else:
-        names, codes = [], None
+        codes = np.array([index[f.stem.split("_", 1)[0]] for f in files], dtype=np.int64)
     soundfile = _soundfile()
     waveforms = []
     first: tuple[Path, int] | None = None
