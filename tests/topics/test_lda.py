@@ -9,10 +9,12 @@ import pytest
 import scipy.sparse as sp
 
 import genlab
+from genlab.base import Sample
 from genlab.errors import ConvergenceWarning, DataError, NotFittedError, ParameterError
-from genlab.learn.em import run_em
+from genlab.learn.em import FitState
 from genlab.topics import LDA, document_log_likelihood
-from genlab.topics.lda import _DocumentChunks
+from genlab.topics import batch as batch_module
+from helpers import assert_monotone
 
 METHODS = ("batch", "online", "gibbs")
 FIT_OPTIONS = {"batch": {"max_iter": 60}, "online": {"max_iter": 10, "batch_size": 50}, "gibbs": {"max_iter": 100}}
@@ -34,13 +36,15 @@ def test_recovers_planted_topics(planted, cosines, method):
     assert model.components_.shape == (4, X.shape[1])
 
 
-@pytest.mark.parametrize("method", METHODS)
-def test_same_seed_same_topics(planted, method):
+@pytest.mark.parametrize(("method", "init"), [("batch", "kmeans"), ("batch", "random"), ("online", None),
+                                               ("gibbs", None)])  # fmt: skip
+def test_same_seed_same_topics(planted, method, init):
     X, _, _ = planted
-    a, b = fit(method, X), fit(method, X)
+    a, b = fit(method, X, init=init), fit(method, X, init=init)
     np.testing.assert_array_equal(a.components_, b.components_)
-    c = fit(method, X, random_state=1)
-    assert not np.array_equal(a.components_, c.components_)
+    if init != "kmeans":  # k-means may find the same clusters from another seed (and then the same topics)
+        c = fit(method, X, init=init, random_state=1)
+        assert not np.array_equal(a.components_, c.components_)
 
 
 @pytest.mark.parametrize("learn_priors", [False, True])
@@ -53,7 +57,7 @@ def test_batch_bound_never_decreases(make_planted, learn_priors):
             model.fit(X)
     history = model.lower_bounds_
     assert history.size == 40
-    assert np.all(np.diff(history) >= -1e-12 * np.abs(history[1:]))
+    assert_monotone(history, rtol=1e-12, what="the evidence lower bound per token")
     assert history[-1] > history[0]
 
 
@@ -159,23 +163,62 @@ def test_partial_fit_equals_one_online_pass(planted):
         LDA(4, method="batch").partial_fit(X)
 
 
-def test_batch_statistics_add_up(planted):
+def _corpus(model, X, fit_state=None):
+    """The batch source of ``model``'s fit on ``X`` (vocabulary agreed, priors resolved), as the driver builds it."""
+    fit_state = FitState() if fit_state is None else fit_state
+    corpus, _ = model._em_source(X, fit_state)
+    fit_state.defaults = model._em_data_defaults(corpus, fit_state)
+    return corpus
+
+
+def test_batch_statistics_add_up(planted, monkeypatch):
     X, _, _ = planted
-    model = LDA(4, method="batch", max_iter=2, random_state=0)
-    with pytest.warns(ConvergenceWarning):
-        model.fit(X)
-    model._n_topics, model._n_terms = 4, X.shape[1]
-    model._set_expectations()
-    model._have_gamma = False
-    whole = _DocumentChunks(X, np.empty((X.shape[0], 4)), None, X.shape[0])
-    halves = _DocumentChunks(X, np.empty((X.shape[0], 4)), None, 150)
+    model = LDA(4, method="batch", random_state=0)
+    monkeypatch.setattr(batch_module, "_CHUNK_DOCS", 150)
+    halves = _corpus(model, X)
+    monkeypatch.setattr(batch_module, "_CHUNK_DOCS", 8192)
+    fit_state = FitState(random_state=0)
+    whole = _corpus(model, X, fit_state)
+    model._em_initialize(whole, fit_state)
     (batch_whole, _), = list(whole)
     stats_whole, value_whole, weight_whole = model._em_e_step(batch_whole, None)
     parts = [model._em_e_step(batch, None) for batch, _ in halves]
+    assert len(parts) == 3
     assert sum(p[0] for p in parts).allclose(stats_whole, rtol=1e-12)
     assert sum(p[1] for p in parts) == pytest.approx(value_whole, rel=1e-12)
     assert sum(p[2] for p in parts) == weight_whole == X.sum()
-    assert run_em  # the hooks above are what run_em calls
+    # and a fit through chunks of 150 documents is the fit through one chunk
+    with pytest.warns(ConvergenceWarning):
+        one = LDA(4, max_iter=5, tol=0.0, random_state=0).fit(X)
+    monkeypatch.setattr(batch_module, "_CHUNK_DOCS", 150)
+    with pytest.warns(ConvergenceWarning):
+        chunked = LDA(4, max_iter=5, tol=0.0, random_state=0).fit(X)
+    np.testing.assert_allclose(chunked.components_, one.components_, rtol=1e-10)
+    np.testing.assert_allclose(chunked.lower_bounds_, one.lower_bounds_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("learn_priors", [False, True])
+def test_objective_is_the_elbo_after_the_m_step(planted, learn_priors):
+    """The objective equals the ELBO written out: the documents' part at their variational parameters with
+    E[log beta] of the new topics, plus the topics' global term (the E[log beta] terms the objective leaves out
+    cancel exactly because lambda = eta + counts)."""
+    from scipy.special import gammaln, psi
+
+    X, _, _ = planted
+    with pytest.warns(ConvergenceWarning):
+        model = LDA(4, max_iter=2, tol=0.0, learn_priors=learn_priors, random_state=0).fit(X)
+    corpus = _corpus(LDA(4), X)
+    stats, value, weight = model._em_e_step(next(iter(corpus))[0], None)
+    model._em_m_step(stats)
+    objective = model._em_objective(value, weight)
+    lam, eta, V = model.components_, model.topic_word_prior_, X.shape[1]
+    np.testing.assert_allclose(lam, eta + stats.topic_word, rtol=1e-15)
+    elog = psi(lam) - psi(lam.sum(axis=1, keepdims=True))
+    elbo = value + float(np.vdot(stats.topic_word, elog))  # the documents' part under the new topics
+    # sum_k E_q[log p(beta_k | eta)] - E_q[log q(beta_k | lambda_k)]
+    elbo += float(np.sum((eta - 1) * elog)) - 4 * (V * gammaln(eta) - gammaln(V * eta))
+    elbo -= float(np.sum((lam - 1) * elog) - np.sum(gammaln(lam)) + np.sum(gammaln(lam.sum(axis=1))))
+    assert objective == pytest.approx(elbo / weight, rel=1e-12)
 
 
 def test_text_input_transform_and_empty_documents():
@@ -203,6 +246,9 @@ def test_sample_agrees_with_the_model(planted):
     X, _, _ = planted
     model = fit("online", X)
     drawn = model.sample(3000, 20, random_state=0)
+    documents, latent = drawn  # a Sample (data, latent), unpacked like scikit-learn's X, labels
+    assert isinstance(drawn, Sample) and documents is drawn.documents and latent.doc_topic is drawn.doc_topic
+    assert [len(t) for t in latent.topics] == [20] * 3000
     assert len(drawn.documents) == 3000 and all(len(d) == 20 for d in drawn.documents)
     np.testing.assert_allclose(drawn.doc_topic.sum(axis=1), 1.0)
     # marginal term frequencies: E[theta] @ topic_word

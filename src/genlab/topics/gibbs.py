@@ -14,13 +14,16 @@ seeded once per call.
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
 import numpy as np
-from scipy.special import psi
+import scipy.sparse as sp
+from scipy.special import gammaln, psi
 
+from genlab.errors import DataError
 from genlab.utils.compile import jit
 
-__all__ = ["gibbs_sweep", "left_to_right", "minka_polya_alpha", "minka_polya_eta"]
+__all__ = ["GibbsResult", "gibbs_sweep", "left_to_right", "minka_polya_alpha", "minka_polya_eta", "run_gibbs"]
 
 
 @jit
@@ -184,3 +187,74 @@ def minka_polya_eta(eta: float, n_kw: np.ndarray, n_iter: int = 200, tol: float 
             return updated
         eta = updated
     return eta
+
+
+def collapsed_log_likelihood(n_wk: np.ndarray, n_k: np.ndarray, eta: float) -> float:
+    """``log p(w | z)`` with the topics integrated out (Griffiths & Steyvers 2004, eq. 2), from the counts.
+
+    ``sum_k [lgamma(V eta) - lgamma(n_k + V eta) + sum_w (lgamma(n_kw + eta) - lgamma(eta))]``.
+    """
+    n_terms, n_topics = n_wk.shape
+    value = n_topics * (gammaln(n_terms * eta) - n_terms * gammaln(eta)) - float(np.sum(gammaln(n_k + n_terms * eta)))
+    return value + float(np.sum(gammaln(n_wk + eta)))
+
+
+class GibbsResult(NamedTuple):
+    """What :func:`run_gibbs` estimated.
+
+    Attributes
+    ----------
+    components : ndarray of shape (K, V)
+        ``eta`` plus the topic-term counts averaged over the last quarter of the sweeps.
+    doc_topic_prior : ndarray of shape (K,)
+    topic_word_prior : float
+    log_likelihoods : list of float
+        ``log p(w | z)`` per token after each sweep (:func:`collapsed_log_likelihood`): a trace of the chain,
+        which rises while it mixes and then fluctuates; not a bound.
+    """
+
+    components: np.ndarray
+    doc_topic_prior: np.ndarray
+    topic_word_prior: float
+    log_likelihoods: list[float]
+
+
+def run_gibbs(
+    X: sp.csr_matrix, n_topics: int, alpha: np.ndarray, eta: float, n_sweeps: int, learn_priors: bool,
+    rng: np.random.Generator, progress: Any = None,
+) -> GibbsResult:  # fmt: skip
+    """Collapsed Gibbs sampling from random topic assignments (module docstring).
+
+    The topics are the average of the counts over the last quarter of the sweeps (after the chain has mixed); with
+    ``learn_priors``, ``alpha`` and ``eta`` are re-estimated every 10 sweeps from the second quarter on by Minka's
+    fixed points for the Dirichlet-multinomial (:func:`minka_polya_alpha`, :func:`minka_polya_eta`).
+    ``progress`` (a :class:`genlab.utils.progress.ProgressDisplay`) is updated after every sweep.
+    """
+    if not np.array_equal(X.data, np.round(X.data)):
+        raise DataError("method='gibbs' needs integer term counts; the matrix has fractional counts.")
+    token_ptr, words = tokens_from_counts(X.indptr, X.indices, X.data)
+    n_terms, n_docs = X.shape[1], X.shape[0]
+    z = rng.integers(0, n_topics, size=words.size).astype(np.int64)
+    doc_of = np.repeat(np.arange(n_docs), np.diff(token_ptr))
+    n_dk = np.zeros((n_docs, n_topics), dtype=np.int64)
+    np.add.at(n_dk, (doc_of, z), 1)
+    n_wk = np.zeros((n_terms, n_topics), dtype=np.int64)
+    np.add.at(n_wk, (words, z), 1)
+    n_k = n_wk.sum(axis=0)
+    alpha = alpha.copy()
+    prob = np.empty(n_topics)
+    n_average = max(1, n_sweeps // 4)
+    averaged = np.zeros((n_terms, n_topics))
+    trace = []
+    for sweep in range(n_sweeps):
+        gibbs_sweep(token_ptr, words, z, n_dk, n_wk, n_k, alpha, eta, rng.random(words.size), prob)
+        if learn_priors and sweep >= n_sweeps // 4 and sweep % 10 == 9 and sweep < n_sweeps - n_average:
+            alpha = minka_polya_alpha(alpha, n_dk)
+            eta = minka_polya_eta(eta, n_wk.T)
+        if sweep >= n_sweeps - n_average:
+            averaged += n_wk
+        trace.append(collapsed_log_likelihood(n_wk, n_k, eta) / max(words.size, 1))
+        if progress is not None:
+            progress.update(sweep + 1, f"sweep {sweep + 1}  log p(w | z) per token {trace[-1]:.6g}")
+    components = np.ascontiguousarray(averaged.T) / n_average + eta
+    return GibbsResult(components, alpha, float(eta), trace)

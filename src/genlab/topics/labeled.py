@@ -17,8 +17,9 @@ import numpy as np
 
 from genlab.base import check_is_fitted
 from genlab.errors import DataError, ParameterError
+from genlab.topics.base import LDASample, _TopicModel
 from genlab.topics.corpus import DEFAULT_TOKEN_PATTERN
-from genlab.topics.lda import LDASample, _TopicModel
+from genlab.topics.initialization import random_topics
 from genlab.utils.validation import check_positive_int
 
 __all__ = ["LabeledLDA"]
@@ -59,6 +60,8 @@ class LabeledLDA(_TopicModel):
     when no labels are given); ``score`` is per token and ``perplexity = exp(-score)``, the same definition for
     training and held-out documents (see :class:`genlab.LDA`).
     """
+
+    _labelled = True
 
     def __init__(
         self,
@@ -132,7 +135,9 @@ class LabeledLDA(_TopicModel):
     def _label_index(self) -> dict[Hashable, int]:
         return {label: k for k, label in enumerate(self.labels_)}
 
-    def fit(self, X: Any, y: Any = None, *, vocabulary: Any = None) -> LabeledLDA:
+    def fit(
+        self, X: Any, y: Any = None, *, vocabulary: Any = None, callback: Any = None, distributed: bool = False
+    ) -> LabeledLDA:
         """Fit one topic per label.
 
         Parameters
@@ -143,6 +148,12 @@ class LabeledLDA(_TopicModel):
             The labels of each document (at least one each; any hashable values).
         vocabulary : optional
             For a matrix: the terms of its columns.
+        callback : callable, optional
+            Called after every iteration with a :class:`genlab.learn.EMProgress`; returning ``True`` stops.
+        distributed : bool, default False
+            ``X`` and ``y`` are this process's shard in a ``torch.distributed`` job (as :meth:`genlab.LDA.fit`):
+            the ranks agree on one vocabulary and one list of labels (in order of first appearance over the shards
+            in rank order), and every rank ends with the same topics as a single-process fit.
 
         Returns
         -------
@@ -150,20 +161,18 @@ class LabeledLDA(_TopicModel):
         """
         self._check_common()
         max_iter = check_positive_int(self.max_iter, "max_iter", minimum=0)
-        corpus = self._fit_corpus(X, vocabulary)
-        label_sets = self._label_sets(y, corpus.X.shape[0], fitting=True)
-        for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
-            delattr(self, name)
-        self.__dict__.pop("_topic_word_t_cache", None)
-        self.labels_ = list(dict.fromkeys(label for labels in label_sets for label in labels))
-        self.vocabulary_ = corpus.vocabulary
-        self._n_topics = len(self.labels_)
-        self._n_terms = corpus.X.shape[1]
-        self.doc_topic_prior_, self.topic_word_prior_ = self._resolve_priors(self._n_topics)
         if np.ndim(self.doc_topic_prior) > 0:
             raise ParameterError("LabeledLDA takes one doc_topic_prior number (each document has its own topic set).")
-        self._run_batch_vb(corpus.X, self._mask(label_sets), max_iter)
+        self._fit_batch(X, max_iter=max_iter, callback=callback, distributed=distributed, vocabulary=vocabulary,
+                        labels=y)  # fmt: skip
         return self
+
+    # -- hooks of the batch fit (genlab.topics.batch) ---------------------------------------------------------------
+    def _n_topics_for(self, labels: Any) -> int:
+        return len(labels)
+
+    def _initial_components(self, X: Any, shape: tuple[int, int], random_state: Any, fit: Any = None) -> np.ndarray:
+        return random_topics(shape, random_state)
 
     def _mask_for(self, X: Any, labels: Any) -> tuple[Any, np.ndarray | None]:
         counts = self._counts(X)
@@ -191,9 +200,7 @@ class LabeledLDA(_TopicModel):
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean lower bound per token in nats; ``y`` (labels) restricts the topics as in :meth:`log_prob`."""
-        n_tokens = self.n_units(X)
-        if n_tokens == 0:
-            raise DataError("the documents have no tokens in the model's vocabulary; there is nothing to score.")
+        n_tokens = self._check_scorable(X)
         return float(np.sum(self.log_prob(X, y)) / n_tokens)
 
     def perplexity(self, X: Any, labels: Any = None) -> float:
