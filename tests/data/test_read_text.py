@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from genlab.data import read_documents, read_text, read_text_file
-from genlab.errors import DataError
+from genlab.data import read_corpus, read_documents, read_text, read_text_file
+from genlab.errors import DataError, ParameterError
 
 
 def test_one_file_is_read_exactly(tmp_path):
@@ -70,3 +70,13 @@ def _empty(tmp_path):
     folder = tmp_path / "empty"
     folder.mkdir()
     return folder
+
+
+def test_a_corpus_by_characters_or_by_lines_of_words(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("the cat sat\n\n  on the mat \r\nend", encoding="utf-8")
+    assert read_corpus(path) == read_corpus(path, "char") == "the cat sat\n\n  on the mat \r\nend"
+    assert read_corpus(path, "word") == [["the", "cat", "sat"], ["on", "the", "mat"], ["end"]]  # blank lines skipped
+    assert read_corpus("pydoc", "char") == read_text("pydoc")
+    with pytest.raises(ParameterError, match="unit must be 'char' or 'word'; got 'byte'"):
+        read_corpus(path, "byte")

@@ -1,10 +1,10 @@
 """Data readers, batch sources and the conventions every model shares (DESIGN.md section 2).
 
 Readers, one per kind of data (:mod:`genlab.data.kinds`): :func:`load_table` (vectors), :func:`read_series`
-(series: one rule for the command line and ``genlab compare``), :func:`read_text` / :func:`read_text_file` (text),
-:func:`read_documents` (documents), :func:`read_records` (records: categorical tables), :func:`read_pairs` (JSON
-Lines pairs, streamed), :func:`read_audio_folder` (audio). The command line and ``genlab compare`` read through
-these, never through readers of their own.
+(series: one rule for the command line and ``genlab compare``), :func:`read_text` / :func:`read_text_file` /
+:func:`read_corpus` (text), :func:`read_documents` (documents), :func:`read_records` (records: categorical tables),
+:func:`read_pairs` (JSON Lines pairs, streamed), :func:`read_audio_folder` (audio). The command line and ``genlab
+compare`` read through these, never through readers of their own.
 """
 
 from genlab.data.audio import AUDIO_EXTENSIONS, AudioFolder, read_audio_folder
@@ -15,7 +15,7 @@ from genlab.data.records import read_records, write_records
 from genlab.data.sequences import check_lengths, split_sequences
 from genlab.data.series import SEQUENCE_COLUMNS, SeriesData, read_series
 from genlab.data.tabular import TABLE_EXTENSIONS, load_table, save_table, table_header, write_csv
-from genlab.data.text import BUILTIN_TEXTS, read_documents, read_text, read_text_file
+from genlab.data.text import BUILTIN_TEXTS, read_corpus, read_documents, read_text, read_text_file
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -34,6 +34,7 @@ __all__ = [
     "data_kind_of",
     "load_table",
     "read_audio_folder",
+    "read_corpus",
     "read_documents",
     "read_pairs",
     "read_records",

@@ -13,7 +13,15 @@ from pathlib import Path
 
 from genlab.errors import DataError
 
-__all__ = ["BUILTIN_TEXTS", "TEXT_EXTENSION", "read_documents", "read_text", "read_text_file", "text_files"]
+__all__ = [
+    "BUILTIN_TEXTS",
+    "TEXT_EXTENSION",
+    "read_corpus",
+    "read_documents",
+    "read_text",
+    "read_text_file",
+    "text_files",
+]
 
 #: Built-in texts, present on every machine without a download: name -> what it is.
 BUILTIN_TEXTS = {"pydoc": "the Python reference documentation text in CPython's pydoc_data.topics"}
@@ -126,6 +134,38 @@ def read_text(source: str | os.PathLike[str], *, lines: bool = False) -> str | l
                             f"{TEXT_EXTENSION} files, or a built-in name ({', '.join(BUILTIN_TEXTS)}).")
         text = str(read_text_file(name))
     return _lines(text) if lines else text
+
+
+def read_corpus(source: str | os.PathLike[str], unit: str = "char") -> str | list[list[str]]:
+    """Text as a sequence model's corpus, in one of the two forms text models are fitted on.
+
+    Parameters
+    ----------
+    source : str or path-like
+        What :func:`read_text` reads: a file, a folder of ``.txt`` files, or a built-in name.
+    unit : {"char", "word"}, default "char"
+        ``char``: the whole text as one string (newlines are characters, as character-level language models see
+        them); ``word``: one sentence of whitespace-separated words per non-empty line (as n-gram toolkits such
+        as KenLM read a corpus).
+
+    Returns
+    -------
+    str or list of list of str
+
+    Raises
+    ------
+    DataError
+        What :func:`read_text` raises.
+    ParameterError
+        An unknown ``unit``.
+    """
+    from genlab.errors import ParameterError
+
+    if unit == "char":
+        return str(read_text(source))
+    if unit == "word":
+        return [line.split() for line in read_text(source, lines=True) if line.strip()]
+    raise ParameterError(f"unit must be 'char' or 'word'; got {unit!r}.")
 
 
 def read_documents(path: str | os.PathLike[str]) -> tuple[list[str], list[str]]:
