@@ -11,8 +11,7 @@ import pytest
 
 import genlab
 from genlab.errors import ConvergenceWarning, DataError, ParameterError
-from genlab.hmm import CategoricalHMM
-from genlab.hmm.variational import VariationalCategoricalHMM, dirichlet_kl
+from genlab.hmm import CategoricalHMM, VariationalCategoricalHMM
 
 LENGTHS = np.array([120, 1, 79, 100])  # a one-step sequence has no transitions
 K, M = 3, 4
@@ -91,19 +90,6 @@ def test_same_seed_gives_hmmlearn_initial_posteriors_and_fit():
     for name in (*POSTERIORS, "startprob_prior_", "transmat_prior_", "emissionprob_prior_"):
         np.testing.assert_allclose(getattr(ours, name), getattr(theirs, name), rtol=1e-6, err_msg=name)
     np.testing.assert_allclose(ours.lower_bounds_, theirs.monitor_.history, rtol=1e-8, atol=0)
-
-
-def test_dirichlet_kl_against_numerical_integration():
-    # KL(q || q) = 0 and KL >= 0; a 1-D case against the closed form of Beta distributions
-    q = np.array([[2.0, 3.0], [0.5, 0.7]])
-    assert dirichlet_kl(q, q) == pytest.approx(0.0, abs=1e-12)
-    p = np.array([[1.0, 1.0], [1.0, 1.0]])
-    assert dirichlet_kl(q, p) > 0
-    from scipy import integrate, stats
-
-    a, b = 2.0, 3.0
-    value, _ = integrate.quad(lambda x: stats.beta.pdf(x, a, b) * stats.beta.logpdf(x, a, b), 0, 1)
-    assert dirichlet_kl([[a, b]], [[1.0, 1.0]]) == pytest.approx(value, rel=1e-8)  # KL to the uniform = -entropy
 
 
 # -------------------------------------------------------------------------------------------------------------------

@@ -11,8 +11,7 @@ import pytest
 
 import genlab
 from genlab.errors import ConvergenceWarning, DataError, ParameterError
-from genlab.hmm import GaussianHMM
-from genlab.hmm.variational_gaussian import VariationalGaussianHMM, wishart_expected_logdet, wishart_kl
+from genlab.hmm import GaussianHMM, VariationalGaussianHMM
 
 COVARIANCE_TYPES = ["full", "diag", "spherical", "tied"]
 LENGTHS = np.array([120, 1, 79, 100])  # a one-step sequence has no transitions
@@ -131,18 +130,6 @@ def test_same_seed_gives_hmmlearn_initial_posteriors_and_fit(covariance_type):
     )
     _assert_close(ours, theirs, POSTERIORS + PRIORS, rtol=1e-6)
     np.testing.assert_allclose(ours.lower_bounds_, theirs.monitor_.history, rtol=1e-8, atol=0)
-
-
-def test_wishart_helpers():
-    from scipy import stats
-
-    scale = np.array([[2.0, 0.4], [0.4, 1.0]])
-    assert wishart_kl(5.0, scale, 5.0, scale) == pytest.approx(0.0, abs=1e-12)
-    assert wishart_kl(9.0, 2.0 * scale, 3.0, np.eye(2)) > 0
-    # E[log |Lambda|] against a Monte-Carlo estimate (Wishart with scale matrix scale^-1)
-    draws = stats.wishart(df=5.0, scale=np.linalg.inv(scale)).rvs(size=40000, random_state=0)
-    monte_carlo = np.linalg.slogdet(draws)[1].mean()
-    assert wishart_expected_logdet(5.0, scale) == pytest.approx(monte_carlo, abs=0.02)
 
 
 # -------------------------------------------------------------------------------------------------------------------

@@ -7,16 +7,16 @@ The parameters get conjugate priors and the posterior is approximated by ``q(z) 
 start distribution, on each transition row and on each emission row, coordinate ascent alternates:
 
 * **E-step** (update ``q(z)``): one forward-backward pass (:func:`genlab.hmm.kernels.forward_backward`) on the
-  *subnormalised* parameters ``exp E_q[log pi]``, ``exp E_q[log A]``, ``exp E_q[log p(x | z)]``, where for a
-  Dirichlet ``E_q[log theta_j] = digamma(alpha_j) - digamma(sum_j alpha_j)``. Its log normaliser ``log Z`` and the
-  expected counts are what the M-step and the bound need.
+  *subnormalised* parameters ``exp E_q[log pi]``, ``exp E_q[log A]``, ``exp E_q[log p(x | z)]``
+  (:meth:`genlab.distributions.priors.Dirichlet.expected_log`, ``digamma(alpha_j) - digamma(sum_j alpha_j)``). Its
+  log normaliser ``log Z`` and the expected counts are what the M-step and the bound need.
 * **M-step** (update ``q(theta)``): each Dirichlet posterior is its prior plus the expected counts,
   ``alpha_post = alpha_prior + E[counts]``.
 
 The evidence lower bound of iteration i (hmmlearn's ``_compute_lower_bound``, tracked in its ``monitor_``) is taken
 after the E-step and before the M-step: ``ELBO = log Z - KL(q(pi) || p(pi)) - sum_i KL(q(A_i) || p(A_i))
-- sum_k KL(q(B_k) || p(B_k))``, with the KL divergences of the posteriors that the E-step used. Coordinate ascent
-never decreases it.
+- sum_k KL(q(B_k) || p(B_k))``, with the KL divergences (the prior classes' ``kl``) of the posteriors that the
+E-step used. Coordinate ascent never decreases it.
 
 The statistics are the same additive expected counts as Baum-Welch's (:class:`genlab.hmm.categorical.CountStatistics`),
 so streaming and distributed fits come for free from :func:`genlab.learn.fit_em`. The KL divergences are counted
@@ -28,41 +28,20 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import digamma, gammaln
 
 from genlab.base import check_is_fitted
+from genlab.distributions.priors import Dirichlet
 from genlab.errors import DataError, ParameterError
 from genlab.hmm.base import BaseHMM, HMMStatistics
 from genlab.learn.em import FitState
 from genlab.utils.random import legacy_random_state
 
-__all__ = ["VariationalHMMMixin", "dirichlet_expected_log", "dirichlet_kl"]
+__all__ = ["VariationalHMMMixin", "dirichlet_kl"]
 
 
-# -------------------------------------------------------------------------------------------------------------------
-# Dirichlet helpers (row-wise over the last axis)
-# -------------------------------------------------------------------------------------------------------------------
-def dirichlet_expected_log(alpha: np.ndarray) -> np.ndarray:
-    """``E[log theta]`` under Dirichlet(``alpha``) for each row: ``digamma(alpha) - digamma(sum(alpha))``."""
-    alpha = np.asarray(alpha, dtype=np.float64)
-    return digamma(alpha) - digamma(alpha.sum(axis=-1, keepdims=True))
-
-
-def dirichlet_kl(q: np.ndarray, p: np.ndarray) -> float:
-    """``sum over rows of KL(Dirichlet(q_row) || Dirichlet(p_row))`` in nats.
-
-    ``KL = log G(q0) - log G(p0) - sum_j [log G(q_j) - log G(p_j)] + sum_j (q_j - p_j) (digamma(q_j) - digamma(q0))``
-    with ``q0 = sum_j q_j`` (Penny 2001, "KL-divergences of Normal, Gamma, Dirichlet and Wishart densities").
-    """
-    q = np.atleast_2d(np.asarray(q, dtype=np.float64))
-    p = np.atleast_2d(np.asarray(p, dtype=np.float64))
-    q0 = q.sum(axis=-1)
-    p0 = p.sum(axis=-1)
-    per_row = (
-        gammaln(q0) - gammaln(p0) - np.sum(gammaln(q) - gammaln(p), axis=-1)
-        + np.sum((q - p) * (digamma(q) - digamma(q0)[:, np.newaxis]), axis=-1)
-    )  # fmt: skip
-    return float(per_row.sum())
+def dirichlet_kl(posterior: np.ndarray, prior: np.ndarray) -> float:
+    """``sum_rows KL(Dirichlet(posterior_row) || Dirichlet(prior_row))`` in nats (:meth:`Dirichlet.kl`)."""
+    return float(np.sum(Dirichlet(posterior).kl(Dirichlet(prior))))
 
 
 def _check_concentration(value: Any, name: str) -> None:
@@ -209,7 +188,7 @@ class VariationalHMMMixin:
 
     # the E-step runs on the subnormalised parameters exp E_q[log theta] (module docstring)
     def _e_step_log_start_trans(self) -> tuple[np.ndarray, np.ndarray]:
-        return dirichlet_expected_log(self.startprob_posterior_), dirichlet_expected_log(self.transmat_posterior_)
+        return Dirichlet(self.startprob_posterior_).expected_log(), Dirichlet(self.transmat_posterior_).expected_log()
 
     def _e_step_log_emission(self, X: np.ndarray) -> tuple[np.ndarray, Any]:
         return self._expected_log_emission(X), None

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from genlab.distributions.priors import Dirichlet
 from genlab.errors import DataError, ParameterError
 from genlab.hmm._params import document_shared_parameters, store_hyperparameters
 from genlab.hmm._variational import (
@@ -16,7 +17,6 @@ from genlab.hmm._variational import (
     _check_posterior,
     _concentration_array,
     _row_means,
-    dirichlet_expected_log,
     dirichlet_kl,
 )
 from genlab.hmm.categorical import CategoricalHMM, CountStatistics
@@ -24,7 +24,7 @@ from genlab.hmm.variational_gaussian import VariationalGaussianHMM
 from genlab.learn.em import FitState
 from genlab.utils.random import legacy_random_state
 
-__all__ = ["VariationalCategoricalHMM", "VariationalGaussianHMM", "dirichlet_expected_log", "dirichlet_kl"]
+__all__ = ["VariationalCategoricalHMM", "VariationalGaussianHMM"]
 
 
 # -------------------------------------------------------------------------------------------------------------------
@@ -152,7 +152,7 @@ class VariationalCategoricalHMM(VariationalHMMMixin, CategoricalHMM):
         self.emissionprob_ = _row_means(self.emissionprob_posterior_)
 
     def _expected_log_emission(self, X: np.ndarray) -> np.ndarray:
-        expected_log = dirichlet_expected_log(self.emissionprob_posterior_)  # (K, M)
+        expected_log = Dirichlet(self.emissionprob_posterior_).expected_log()  # (K, M)
         symbols = X[:, 0]
         missing = symbols < 0
         log_emission = np.ascontiguousarray(expected_log[:, np.where(missing, 0, symbols)].T)  # (T, K)

@@ -7,10 +7,9 @@ import numbers
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import linalg
-from scipy.special import digamma, gammaln
 from sklearn.cluster import KMeans
 
+from genlab.distributions.priors import NormalInverseWishart
 from genlab.errors import DataError, ParameterError
 from genlab.hmm._covariances import compact_shape, full_covariances
 from genlab.hmm._params import check_covariance_floor, document_shared_parameters, store_hyperparameters
@@ -20,45 +19,9 @@ from genlab.learn.em import FitState
 from genlab.utils.random import legacy_random_state
 from genlab.utils.validation import check_array_2d, check_in
 
-__all__ = ["VariationalGaussianHMM", "wishart_expected_logdet", "wishart_kl"]
+__all__ = ["VariationalGaussianHMM"]
 
-
-def wishart_expected_logdet(dof: Any, scale: np.ndarray) -> np.ndarray:
-    """``E[log |Lambda|]`` under Wishart(``dof``, ``scale^-1``) (``scale`` the inverse scale matrix, ``E[Lambda] =
-    dof scale^-1``): ``sum_{i<D} digamma((dof - i) / 2) + D log 2 - log |scale|``; ``scale`` of shape (..., D, D)."""
-    scale = np.asarray(scale, dtype=np.float64)
-    D = scale.shape[-1]
-    dof = np.asarray(dof, dtype=np.float64)
-    digammas = digamma(0.5 * (dof[..., np.newaxis] - np.arange(D))).sum(axis=-1)
-    return digammas + D * np.log(2.0) - np.linalg.slogdet(scale)[1]
-
-
-def wishart_kl(dof_q: float, scale_q: np.ndarray, dof_p: float, scale_p: np.ndarray) -> float:
-    """``KL(Wishart(dof_q, scale_q^-1) || Wishart(dof_p, scale_p^-1))`` for inverse scale matrices ``scale_*``.
-
-    ``KL = (dof_q - dof_p) / 2 E_q[log |Lambda|] - D dof_q / 2 + dof_q / 2 tr(scale_p scale_q^-1) + log Z_p - log Z_q``
-    with ``log Z = D (D - 1) / 4 log pi - dof / 2 log |scale / 2| + sum_{i<D} log Gamma((dof - i) / 2)`` (Ji,
-    Krishnapuram and Carin 2006; the form hmmlearn uses).
-    """
-    scale_q = np.asarray(scale_q, dtype=np.float64)
-    scale_p = np.asarray(scale_p, dtype=np.float64)
-    D = scale_q.shape[-1]
-
-    def log_z(dof: float, scale: np.ndarray) -> float:
-        return float(
-            D * (D - 1) / 4.0 * np.log(np.pi)
-            - dof / 2.0 * np.linalg.slogdet(scale / 2.0)[1]
-            + gammaln(0.5 * (dof - np.arange(D))).sum()
-        )
-
-    trace = float(np.trace(np.linalg.solve(scale_q, scale_p)))  # tr(scale_p scale_q^-1) = tr(scale_q^-1 scale_p)
-    return float(
-        (dof_q - dof_p) / 2.0 * wishart_expected_logdet(dof_q, scale_q)
-        - D * dof_q / 2.0
-        + dof_q / 2.0 * trace
-        + log_z(dof_p, scale_p)
-        - log_z(dof_q, scale_q)
-    )
+_LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 def _check_real_array(value: Any, name: str, *, positive: bool = False) -> None:
@@ -323,26 +286,22 @@ class VariationalGaussianHMM(VariationalHMMMixin, GaussianHMM):
     def _full_scales(self, scale: np.ndarray) -> np.ndarray:
         return full_covariances(scale, self.covariance_type, self.n_states, self.means_posterior_.shape[1])
 
-    def _dofs(self) -> np.ndarray:
-        return np.broadcast_to(np.asarray(self.dof_posterior_, dtype=np.float64), (self.n_states,))
+    def _normal_wisharts(self, posterior: bool) -> NormalInverseWishart:
+        """The K Normal-Wishart posteriors (or priors) as a batch of
+        :class:`~genlab.distributions.priors.NormalInverseWishart`: ``Lambda_k ~ Wishart(nu_k, S_k^-1)`` is
+        ``Sigma_k ~ IW(S_k, nu_k)``; "diag" / "spherical" scales are filled into diagonal matrices (as hmmlearn)."""
+        kind = "posterior_" if posterior else "prior_"
+        dof = np.broadcast_to(np.asarray(getattr(self, "dof_" + kind), dtype=np.float64), (self.n_states,))
+        return NormalInverseWishart(
+            getattr(self, "means_" + kind), getattr(self, "beta_" + kind), dof,
+            self._full_scales(getattr(self, "scale_" + kind)),
+        )  # fmt: skip
 
     def _expected_log_emission(self, X: np.ndarray) -> np.ndarray:
-        K, D = self.means_posterior_.shape
-        dof = self._dofs()
-        scales = self._full_scales(self.scale_posterior_)  # (K, D, D)
-        quad = np.empty((X.shape[0], K))
-        if self.covariance_type in ("diag", "spherical"):
-            variances = np.broadcast_to(np.reshape(self.scale_posterior_, (K, -1)), (K, D))
-            for k in range(K):
-                quad[:, k] = ((X - self.means_posterior_[k]) ** 2 / variances[k]).sum(axis=1)
-        else:
-            for k in range(K):
-                if k == 0 or self.covariance_type == "full":
-                    chol = linalg.cholesky(scales[k], lower=True)
-                y = linalg.solve_triangular(chol, (X - self.means_posterior_[k]).T, lower=True)
-                quad[:, k] = np.einsum("ij,ij->j", y, y)
-        log_det = wishart_expected_logdet(dof, scales)  # (K,)
-        return np.ascontiguousarray(0.5 * log_det - 0.5 * (D / self.beta_posterior_ + dof * quad))
+        # E_q[log N(x_t | mu_k, Lambda_k)] without the constant -D/2 log(2 pi), which hmmlearn's bound leaves out
+        D = self.means_posterior_.shape[1]
+        expected = self._normal_wisharts(posterior=True).expected_log_likelihood(X)  # (T, K)
+        return np.ascontiguousarray(expected + 0.5 * D * _LOG_2PI)
 
     def _m_step_emission_posteriors(self, stats: GaussianHMMStatistics) -> None:
         c, N, first = stats.center, stats.weight, stats.first  # moments about c: first = sum_t gamma (x_t - c)
@@ -389,23 +348,14 @@ class VariationalGaussianHMM(VariationalHMMMixin, GaussianHMM):
                 self.scale_posterior_ = self.scale_prior_ + diagonal.mean(axis=1)
 
     def _emission_kl(self) -> float:
-        K, D = self.means_posterior_.shape
-        dof = self._dofs()
-        scales = self._full_scales(self.scale_posterior_)
-        kl = 0.0
-        for k in range(K):
-            # E_q(Lambda)[KL(N(m, (beta Lambda)^-1) || N(m0, (beta0 Lambda)^-1))]: E[Lambda] = nu S^-1
-            ratio = self.beta_prior_[k] / self.beta_posterior_[k]
-            diff = self.means_posterior_[k] - self.means_prior_[k]
-            mahalanobis = dof[k] * float(diff @ np.linalg.solve(scales[k], diff))
-            kl += 0.5 * (-D * np.log(ratio) + D * ratio - D + self.beta_prior_[k] * mahalanobis)
+        # KL of the Normal-Wisharts: each state's Wishart divergence plus the expected divergence of its mean's
+        # Gaussian; "tied" has one Wishart, which the batch of K counts K times
+        posterior, prior = self._normal_wisharts(posterior=True), self._normal_wisharts(posterior=False)
+        kl = posterior.kl(prior)
         if self.covariance_type == "tied":
-            kl += wishart_kl(self.dof_posterior_, self.scale_posterior_, self.dof_prior_, self.scale_prior_)
-        else:
-            priors = self._full_scales(self.scale_prior_)
-            for k in range(K):
-                kl += wishart_kl(dof[k], scales[k], self.dof_prior_[k], priors[k])
-        return float(kl)
+            shared = posterior.wishart.kl(prior.wishart)
+            return float(kl.sum() - (self.n_states - 1) * shared[0])
+        return float(kl.sum())
 
     def _n_fit_scalars_per_param(self) -> dict[str, int]:
         K, D = self.n_states, self.means_.shape[1]
