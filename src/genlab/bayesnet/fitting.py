@@ -76,10 +76,11 @@ class _RecordSource:
     """
 
     def __init__(self, columns: dict[str, tuple[np.ndarray, list[str]]] | None = None, n_rows: int = 0,
-                 weights: np.ndarray | None = None, error: GenlabError | None = None) -> None:
+                 weights: np.ndarray | None = None, complete: bool = False, error: GenlabError | None = None) -> None:
         self.columns = columns or {}  # name -> (codes into uniques, uniques)
         self.n_rows = n_rows
         self.weights = weights
+        self.complete = complete  # fit's decision for every shard: no missing value, no latent variable
         self.error = error
         self.batches: list[tuple[RowBatch, np.ndarray | None]] = []
 
@@ -94,7 +95,7 @@ class _RecordSource:
             "error": None,
             "columns": list(self.columns),
             "uniques": {c: uniques for c, (_, uniques) in self.columns.items() if c in derived},
-            "missing": any(bool(np.any(codes < 0)) for codes, _ in self.columns.values()),
+            "complete": self.complete,
             "weight": float(self.n_rows if self.weights is None else self.weights.sum()),
         }
 
@@ -182,7 +183,7 @@ class NetworkFitting:
                 max_iter=0 if complete else self.max_iter, tol=self.tol,
                 # one Generator for every restart, so that restarts differ
                 random_state=check_random_state(self.random_state), verbose=0 if complete else self.verbose,
-                distributed=distributed, callback=callback, name="BayesianNetwork EM",
+                distributed=distributed, callback=callback, name="BayesianNetwork EM", complete=complete,
             )  # fmt: skip
         except BaseException:
             self._reset_cache()  # the driver restored the tables: plans compiled during the fit no longer apply
@@ -265,8 +266,12 @@ class NetworkFitting:
                 for v in self.variables_}
 
     # -- EM protocol: data -------------------------------------------------------------------------------------------
-    def _em_source(self, X: Any, fit: FitState, sample_weight: Any = None) -> tuple[_RecordSource, None]:
-        """This process's rows, checked against the structure; values read per column, encoded later."""
+    def _em_source(
+        self, X: Any, fit: FitState, sample_weight: Any = None, complete: bool = False
+    ) -> tuple[_RecordSource, None]:
+        """This process's rows, checked against the structure; values read per column, encoded later.
+
+        ``complete`` is ``fit``'s decision, made once for every shard (``_complete_everywhere``)."""
         try:
             columns = as_columns(X)
             n = count_rows(columns)
@@ -303,7 +308,7 @@ class NetworkFitting:
             if fit.group is None:
                 raise
             return _RecordSource(error=error), None
-        return _RecordSource(read, n, weights), None
+        return _RecordSource(read, n, weights, complete), None
 
     def _em_empty_shard_features(self, X: Any) -> None:
         """An empty shard declares no number of features (the ranks agree on columns in ``_em_data_defaults``)."""
@@ -347,7 +352,7 @@ class NetworkFitting:
         self._install(parents, states, {v: np.full((*(len(states[p]) for p in parents[v]), len(states[v])),  # type: ignore[attr-defined]
                                                    1.0 / len(states[v])) for v in variables})
         self._pseudo_counts()  # a bad prior fails here, before any work
-        complete = not self.latent and not any(report["missing"] for report in shards)
+        complete = all(report["complete"] for report in shards)  # the same on every rank holding data
         total_weight = sum(report["weight"] for report in shards)
         if total_weight <= 0:
             raise DataError("sample_weight sums to 0; at least one row needs a positive weight.")
