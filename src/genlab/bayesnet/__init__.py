@@ -1,9 +1,14 @@
 """Discrete Bayesian networks: exact and approximate inference, learning, structure learning, sampling, BIF.
 
-* :class:`BayesianNetwork` - the model (a :class:`genlab.GenerativeModel`).
+* :class:`BayesianNetwork` - the model (a :class:`genlab.GenerativeModel` of the ``"records"`` data kind: tables
+  of categorical values, read from CSV by :func:`genlab.data.records.read_records`).
 * :class:`Factor` - named-axis tables, the results of queries.
 * :func:`hill_climb`, :func:`chow_liu` - structure learning; :func:`structural_hamming_distance`.
 * :mod:`genlab.bayesnet.networks` - small classic networks written in from their published tables.
+
+One module per concept: ``network`` (the model), ``fitting`` / ``learning`` (fit: counting and EM), ``queries`` /
+``inference`` / ``loopy`` / ``sampling`` (inference), ``encoding`` (data as state indices), ``bif`` (network
+files), ``graph`` (DAG algorithms), ``structure`` (structure learning), ``plot`` (drawing the DAG).
 """
 
 from genlab.bayesnet.factor import Factor
