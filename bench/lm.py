@@ -19,9 +19,9 @@ Cases (``--cases``, any subset, in this order):
 * ``backbones``: the five backbones at ~0.8 M parameters, each trained for ``--budget`` seconds, beside the best
   Markov chain (order 4 Kneser-Ney): validation bits per character on the whole validation text and training
   tokens per second.
-* ``generation``: tokens per second of ``generate`` with and without the cache, prompts of 10 and 1,000 tokens
-  (untrained models: speed does not depend on the weights; the Transformer has ``block_size=1024`` here so the
-  long prompt fits its context).
+* ``generation``: tokens per second of ``generate`` (the one decoding pipeline of :mod:`genlab.decoding`) with and
+  without the cache, prompts of 10 and 1,000 tokens (untrained models: speed does not depend on the weights; the
+  Transformer has ``block_size=1024`` here so the long prompt fits its context).
 * ``mfu``: the Transformer's model FLOP utilisation, nanoGPT's estimate ``(6 N + 12 L H Q T)`` FLOP per token
   times training tokens/s, over the dense fp32 matmul FLOP/s measured now.
 
@@ -142,9 +142,10 @@ def run_nanogpt(train: str, val: str, quick: bool, state: dict[str, Any], seed: 
 
     steps = 100 if quick else 2000
     lm = LanguageModel(backbone="transformer", tokenizer="char", n_layer=4, n_head=4, n_embd=128, block_size=64,
-                       dropout=0.0, bias=False, positions=positions, random_state=seed)
-    lm.fit(train, validation_text=val, batch_size=12, max_steps=steps, learning_rate=1e-3, min_lr=1e-4,
-           warmup_steps=100, lr_decay_steps=steps, eval_interval=steps, eval_batches=20)
+                       dropout=0.0, bias=False, positions=positions, random_state=seed, batch_size=12,
+                       max_steps=steps, learning_rate=1e-3, min_lr=1e-4, warmup_steps=100, lr_decay_steps=steps,
+                       eval_interval=steps, eval_batches=20)
+    lm.fit(train, validation_data=val)
     seconds = lm.training_["elapsed"]
     tps = lm.training_["tokens_per_second"]
     estimate = _nanogpt_estimate(lm, val)
@@ -175,9 +176,9 @@ def run_lstm(train: str, val: str, quick: bool, budget: float) -> Comparison:
     from genlab.neural import LanguageModel
 
     lm = LanguageModel(backbone="lstm", n_layer=2, n_embd=128, n_hidden=128, block_size=50, dropout=0.0,
-                       random_state=123)
-    lm.fit(train, validation_text=val, batch_size=50, max_time=budget, learning_rate=2e-3, min_lr=2e-4,
-           warmup_steps=50, weight_decay=0.0, grad_clip=5.0, eval_interval=500, eval_batches=20)
+                       random_state=123, batch_size=50, max_time=budget, learning_rate=2e-3, min_lr=2e-4,
+                       warmup_steps=50, weight_decay=0.0, grad_clip=5.0, eval_interval=500, eval_batches=20)
+    lm.fit(train, validation_data=val)
     val_text = val[:20_000] if quick else val
     bpc = lm.bits_per_character(val_text)
     estimate = _nanogpt_estimate(lm, val, batch_size=50)
@@ -216,11 +217,12 @@ def run_backbones(train: str, val: str, quick: bool, budget: float) -> list[Comp
                            chain_bpc), peer=None, extras=[Extra("parameters", f"{sum(len(g) for g in chain.ngrams_):,}"
                                                                 + " n-grams")]))
     for backbone, sizes in EQUAL_BUDGET.items():
-        lm = LanguageModel(backbone=backbone, preset=None, dropout=0.0, random_state=0, **sizes)
         lr = 1e-3 if backbone in ("transformer", "cnn") else 2e-3
-        lm.fit(train, validation_text=val, batch_size=32 if backbone != "cnn" else 8, max_time=budget,
-               learning_rate=lr, warmup_steps=50, eval_interval=500, eval_batches=10,
-               weight_decay=0.1 if backbone in ("transformer", "cnn") else 0.0)
+        lm = LanguageModel(backbone=backbone, preset=None, dropout=0.0, random_state=0, **sizes,
+                           batch_size=32 if backbone != "cnn" else 8, max_time=budget, learning_rate=lr,
+                           warmup_steps=50, eval_interval=500, eval_batches=10,
+                           weight_decay=0.1 if backbone in ("transformer", "cnn") else 0.0)
+        lm.fit(train, validation_data=val)
         bpc = lm.bits_per_character(val_text)
         rows.append(Comparison(
             case=f"{backbone} ({lm.n_parameters_ / 1e6:.2f} M params)",
@@ -238,8 +240,8 @@ def run_generation(train: str, quick: bool) -> list[Comparison]:
     rows = []
     n_new = 50 if quick else 200
     for backbone, sizes in (("transformer", {"block_size": 1024, "bias": False}), ("lstm", {}), ("cnn", {})):
-        lm = LanguageModel(backbone=backbone, random_state=0, **sizes).fit(train[:200_000], max_steps=1,
-                                                                         warmup_steps=0)
+        lm = LanguageModel(backbone=backbone, random_state=0, max_steps=1, warmup_steps=0, **sizes)
+        lm.fit(train[:200_000])
         for prompt_len in (10, 1000):
             prompt = train[:prompt_len]
             speeds = {}
@@ -267,7 +269,7 @@ def run_mfu(train: str, val: str, quick: bool, state: dict[str, Any]) -> Compari
 
         steps = 30 if quick else 200
         lm = LanguageModel(backbone="transformer", n_layer=4, n_head=4, n_embd=128, block_size=64, bias=False,
-                           random_state=0).fit(train, batch_size=12, max_steps=steps, warmup_steps=10)
+                           random_state=0, batch_size=12, max_steps=steps, warmup_steps=10).fit(train)
         tps = lm.training_["tokens_per_second"]
         source = f"{steps} training steps"
     achieved = _flops_per_token(lm) * tps

@@ -47,7 +47,7 @@ def test_vae_on_digits_fit_sample_score(tmp_path):
     result = invoke("sample", out, "-n", 5, "--seed", 3)  # CSV rows of 64 levels, the model's own samples
     assert result.exit_code == 0, result.output
     rows = np.loadtxt(result.stdout.splitlines()[1:], delimiter=",")
-    np.testing.assert_array_equal(rows, model.sample(5, random_state=3).reshape(5, -1))
+    np.testing.assert_array_equal(rows, model.sample(5, random_state=3).data.reshape(5, -1))
 
     # score a folder of 8x8 8-bit images: requantised to the model's 17 levels, then scored like the digits
     eights = tmp_path / "eights"
@@ -78,7 +78,7 @@ def test_conditional_pixelcnn_on_a_folder(tmp_path, folder):
     result = invoke("sample", out, "-n", 3, "--seed", 1, "--label", "light")
     assert result.exit_code == 0, result.output
     rows = np.loadtxt(result.stdout.splitlines()[1:], delimiter=",")
-    np.testing.assert_array_equal(rows, model.sample(3, y="light", random_state=1).reshape(3, -1))
+    np.testing.assert_array_equal(rows, model.sample(3, y="light", random_state=1).data.reshape(3, -1))
     assert_user_error(invoke("sample", out, "-n", 2, "--label", "grey"), "'grey'", "dark, light")
 
     result = invoke("score", out, folder, "--json")  # the marginal log p(x) over the two classes

@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import genlab  # noqa: E402
+from genlab.base import Sample  # noqa: E402
 from genlab.errors import DataError, NotFittedError, ParameterError  # noqa: E402
 from genlab.images.pixelcnn import (  # noqa: E402
     ConditionalPixelCNN,
@@ -27,15 +28,20 @@ TINY = {"n_filters": 8, "n_layers": 2, "n_hidden": 8}
 @pytest.fixture(scope="module")
 def fitted(digits):
     X, _ = digits
-    return PixelCNN(random_state=0, device="cpu", **TINY).fit(X[:120], max_steps=15, batch_size=16)
+    return PixelCNN(random_state=0, device="cpu", **TINY, max_steps=15, batch_size=16).fit(X[:120])
 
 
 @pytest.fixture(scope="module")
 def fitted_conditional(digits):
     X, y = digits
     keep = y < 3  # three classes: 0, 1, 2
-    return ConditionalPixelCNN(random_state=0, device="cpu", **TINY).fit(X[keep][:120], y[keep][:120],
-                                                                        max_steps=15, batch_size=16)
+    return ConditionalPixelCNN(random_state=0, device="cpu", **TINY, max_steps=15, batch_size=16).fit(
+        X[keep][:120], y[keep][:120])
+
+
+def _images(drawn):
+    """The images of a sample: the conditional model returns Sample(images, labels), the unconditional one images."""
+    return drawn.data if isinstance(drawn, Sample) else drawn
 
 
 def binary_images(shape: tuple[int, int, int]) -> np.ndarray:
@@ -99,7 +105,7 @@ def test_log_prob_is_the_sum_of_conditionals_computed_from_the_context_alone(fit
 def test_probabilities_of_all_binary_images_sum_to_one(shape):
     """Brute-force normalisation over all 16 images (2x2 grey, and 1x2 with two channels)."""
     train = np.random.default_rng(0).integers(0, 2, size=(40, *shape))
-    model = PixelCNN(random_state=0, device="cpu", **TINY).fit(train, max_steps=10, batch_size=8)
+    model = PixelCNN(random_state=0, device="cpu", **TINY, max_steps=10, batch_size=8).fit(train)
     assert model.n_levels_ == 2
     every = binary_images(shape)
     assert np.exp(model.log_prob(every)).sum() == pytest.approx(1.0, abs=1e-6)
@@ -109,7 +115,7 @@ def test_conditional_likelihoods_are_normalised_and_marginalise_with_the_class_p
     train = np.random.default_rng(0).integers(0, 2, size=(30, 1, 2, 2))
     y = np.array(["a", "b", "c"] * 10)
     y[1] = "a"  # unequal class frequencies (11, 9, 10): a prior that is not uniform
-    model = ConditionalPixelCNN(random_state=0, device="cpu", **TINY).fit(train, y, max_steps=15, batch_size=8)
+    model = ConditionalPixelCNN(random_state=0, device="cpu", **TINY, max_steps=15, batch_size=8).fit(train, y)
     np.testing.assert_array_equal(model.classes_, ["a", "b", "c"])
     np.testing.assert_allclose(model.class_prior_, [11 / 30, 9 / 30, 10 / 30])
     every = binary_images((1, 2, 2))
@@ -136,7 +142,8 @@ def test_overfits_one_batch(digits):
     X, _ = digits
     batch = X[:8]
     model = PixelCNN(n_filters=16, n_layers=3, n_hidden=32, random_state=0, device="cpu")
-    model.fit(batch, max_steps=250, batch_size=8, validation_fraction=0.0, learning_rate=1e-2, warmup_steps=10)
+    model.set_params(max_steps=250, batch_size=8, validation_fraction=0.0, learning_rate=1e-2, warmup_steps=10)
+    model.fit(batch)
     per_value = -model.log_prob(batch).mean() / 64
     assert per_value < 0.25 * math.log(17)  # from 2.83 nats at the start
     assert model.training_["steps"] == 250
@@ -146,8 +153,8 @@ def test_overfits_one_batch(digits):
 def test_training_records_validation_history_and_is_deterministic(digits):
     X, _ = digits
     fit = {"max_steps": 12, "batch_size": 16, "eval_interval": 4, "validation_fraction": 0.2}
-    a = PixelCNN(random_state=3, device="cpu", **TINY).fit(X[:60], **fit)
-    b = PixelCNN(random_state=3, device="cpu", **TINY).fit(X[:60], **fit)
+    a = PixelCNN(random_state=3, device="cpu", **TINY, **fit).fit(X[:60])
+    b = PixelCNN(random_state=3, device="cpu", **TINY, **fit).fit(X[:60])
     assert [h["step"] for h in a.history_] == [4, 8, 12]
     assert a.history_ == [{**h, "elapsed": a.history_[k]["elapsed"]} for k, h in enumerate(b.history_)]
     for (name, pa), pb in zip(a.module_.state_dict().items(), b.module_.state_dict().values(), strict=True):
@@ -178,7 +185,7 @@ def test_sample_frequencies_match_log_prob():
     """Ancestral samples of a tiny model follow the distribution log_prob defines (all 16 images of 2x2 binary)."""
     train = np.random.default_rng(0).integers(0, 2, size=(40, 1, 2, 2))
     train[:20] = [[[1, 0], [0, 1]]]  # a skewed distribution, learned in part
-    model = PixelCNN(random_state=0, device="cpu", **TINY).fit(train, max_steps=40, batch_size=8, learning_rate=1e-2)
+    model = PixelCNN(random_state=0, device="cpu", **TINY, max_steps=40, batch_size=8, learning_rate=1e-2).fit(train)
     every = binary_images((1, 2, 2))
     probs = np.exp(model.log_prob(every))
     draws = model.sample(4000, random_state=0)
@@ -190,13 +197,17 @@ def test_sample_frequencies_match_log_prob():
 
 
 def test_conditional_samples_for_a_label_and_per_image_labels(fitted_conditional):
-    one = fitted_conditional.sample(3, y=1, random_state=0)
-    assert one.shape == (3, 1, 8, 8)
-    np.testing.assert_array_equal(one, fitted_conditional.sample(3, y=[1, 1, 1], random_state=0))
+    one, labels = fitted_conditional.sample(3, y=1, random_state=0)  # Sample(images, each image's class)
+    assert one.shape == (3, 1, 8, 8) and labels.tolist() == [1, 1, 1]
+    np.testing.assert_array_equal(one, fitted_conditional.sample(3, y=[1, 1, 1], random_state=0).data)
     mixed = fitted_conditional.sample(3, y=[0, 1, 2], random_state=0)
-    assert mixed.shape == (3, 1, 8, 8)
-    np.testing.assert_array_equal(fitted_conditional.sample(4, random_state=5),
-                                  fitted_conditional.sample(4, random_state=5))
+    assert mixed.data.shape == (3, 1, 8, 8) and mixed.latent.tolist() == [0, 1, 2]
+    a, b = fitted_conditional.sample(4, random_state=5), fitted_conditional.sample(4, random_state=5)
+    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a.latent, b.latent)
+    # without y the classes are drawn from the training frequencies (300 draws: a standard error under 0.03)
+    drawn = fitted_conditional.sample(300, random_state=0).latent
+    assert abs(np.bincount(drawn, minlength=3) / 300 - fitted_conditional.class_prior_).max() < 0.1
 
 
 # -- persistence -----------------------------------------------------------------------------------------------------
@@ -211,12 +222,13 @@ def test_save_load_gives_identical_samples_and_log_prob(which, request, tmp_path
     assert loaded.config_ == model.config_ and loaded.image_shape_ == model.image_shape_
     assert loaded.get_params() == model.get_params()
     np.testing.assert_array_equal(loaded.log_prob(X[:20]), model.log_prob(X[:20]))
-    np.testing.assert_array_equal(loaded.sample(4, random_state=1), model.sample(4, random_state=1))
+    np.testing.assert_array_equal(_images(loaded.sample(4, random_state=1)), _images(model.sample(4, random_state=1)))
     if isinstance(model, ConditionalPixelCNN):
         np.testing.assert_array_equal(loaded.classes_, model.classes_)
         np.testing.assert_array_equal(loaded.log_prob(X[:20], y=np.zeros(20, dtype=int)),
                                       model.log_prob(X[:20], y=np.zeros(20, dtype=int)))
-        np.testing.assert_array_equal(loaded.sample(4, y=2, random_state=1), model.sample(4, y=2, random_state=1))
+        np.testing.assert_array_equal(loaded.sample(4, y=2, random_state=1).data,
+                                      model.sample(4, y=2, random_state=1).data)
 
 
 # -- bad inputs ------------------------------------------------------------------------------------------------------
@@ -243,21 +255,21 @@ def test_bad_training_data_and_settings(digits):
     with_nan = X[:10].astype(float)
     with_nan[0, 0, 0, 0] = np.nan
     with pytest.raises(DataError, match="NaN"):
-        PixelCNN(**TINY).fit(with_nan, max_steps=1)
+        PixelCNN(**TINY, max_steps=1).fit(with_nan)
     with pytest.raises(DataError, match=r"pixel level 16, outside the model's levels 0 \.\. 7"):
-        PixelCNN(n_levels=8, **TINY).fit(X[:10], max_steps=1)
+        PixelCNN(n_levels=8, **TINY, max_steps=1).fit(X[:10])
     with pytest.raises(ParameterError, match="kernel_size must be an odd integer >= 3; got 4"):
-        PixelCNN(kernel_size=4).fit(X[:10], max_steps=1)
+        PixelCNN(kernel_size=4, max_steps=1).fit(X[:10])
     with pytest.raises(ParameterError, match="n_filters must be an integer >= 3"):
-        PixelCNN(n_filters=2).fit(np.zeros((4, 3, 2, 2), dtype=int) + 1, max_steps=1)
+        PixelCNN(n_filters=2, max_steps=1).fit(np.zeros((4, 3, 2, 2), dtype=int) + 1)
     with pytest.raises(ParameterError, match=r"dropout must be in \[0, 1\)"):
-        PixelCNN(dropout=1.0).fit(X[:10], max_steps=1)
+        PixelCNN(dropout=1.0, max_steps=1).fit(X[:10])
     with pytest.raises(ParameterError, match="n_levels must be an integer >= 2"):
-        PixelCNN(n_levels=1).fit(X[:10], max_steps=1)
+        PixelCNN(n_levels=1, max_steps=1).fit(X[:10])
     with pytest.raises(DataError, match=r"ConditionalPixelCNN\.fit needs y"):
-        ConditionalPixelCNN(**TINY).fit(X[:10], max_steps=1)
+        ConditionalPixelCNN(**TINY, max_steps=1).fit(X[:10])
     with pytest.raises(DataError, match=r"y must be one class label per image: shape \(10,\)"):
-        ConditionalPixelCNN(**TINY).fit(X[:10], y[:9], max_steps=1)
+        ConditionalPixelCNN(**TINY, max_steps=1).fit(X[:10], y[:9])
 
 
 def test_label_outside_the_trained_classes(fitted_conditional, digits):
@@ -301,7 +313,7 @@ def test_digits_test_likelihood_and_conditional_samples(digits):
     classifier = LogisticRegression(max_iter=2000).fit(X_train.reshape(-1, 64), y_train)
     labels = np.repeat(np.arange(10), 10)
     # measured (seed 0 / 1): 74% / 79% of the samples at temperature 1, 85% / 85% at temperature 0.8
-    drawn = conditional.sample(100, y=labels, random_state=0, temperature=0.8)
+    drawn = conditional.sample(100, y=labels, random_state=0, temperature=0.8).data
     assert (classifier.predict(drawn.reshape(-1, 64)) == labels).mean() >= 0.8
-    drawn = conditional.sample(100, y=labels, random_state=0)
+    drawn = conditional.sample(100, y=labels, random_state=0).data
     assert (classifier.predict(drawn.reshape(-1, 64)) == labels).mean() >= 0.6

@@ -23,8 +23,8 @@ from genlab.images.vae import VAE  # noqa: E402
 @pytest.fixture(scope="module")
 def vae2d(digits):
     X, _ = digits
-    return VAE(latent_dim=2, hidden=(32,), dropout=0.0, random_state=0, device="cpu").fit(
-        X[:300], n_levels=17, max_steps=40, validation_fraction=0.2, eval_interval=10)
+    return VAE(latent_dim=2, hidden=(32,), dropout=0.0, random_state=0, device="cpu", n_levels=17, max_steps=40,
+               validation_fraction=0.2, eval_interval=10).fit(X[:300])
 
 
 def _read(path):

@@ -20,8 +20,8 @@ from genlab.images.vae import VAE, ConditionalVAE, discretized_log_prob  # noqa:
 def small_vae(digits):
     X, _ = digits
     # the KL weight rises over the whole (short) run: the code carries more information this early in training
-    return VAE(latent_dim=8, hidden=(128, 128), kl_warmup_steps=300, dropout=0.0, random_state=0, device="cpu").fit(
-        X[:1000], n_levels=17, max_steps=300)
+    return VAE(latent_dim=8, hidden=(128, 128), kl_warmup_steps=300, dropout=0.0, random_state=0, device="cpu",
+               n_levels=17, max_steps=300).fit(X[:1000])
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def small_cvae(digits):
     X, y = digits
     keep = y < 4
     return ConditionalVAE(latent_dim=4, hidden=(64,), kl_warmup_steps=20, dropout=0.0, random_state=0,
-                          device="cpu").fit(X[keep][:300], y[keep][:300], n_levels=17, max_steps=100)
+                          device="cpu", n_levels=17, max_steps=100).fit(X[keep][:300], y[keep][:300])
 
 
 # -- the discretised pixel likelihoods ----------------------------------------------------------------------------
@@ -61,7 +61,7 @@ def test_discrete_probabilities_sum_to_one_over_all_images(likelihood):
     rng = np.random.default_rng(0)
     X = every[rng.choice(len(every), size=200, p=np.linspace(1, 2, len(every)) / np.linspace(1, 2, len(every)).sum())]
     vae = VAE(latent_dim=2, hidden=(16,), likelihood=likelihood, kl_warmup_steps=0, dropout=0.0, random_state=0,
-              device="cpu").fit(X, n_levels=n_levels, max_steps=60)
+              device="cpu", n_levels=n_levels, max_steps=60).fit(X)
     total = np.exp(vae.log_prob(every, k=4000, random_state=1)).sum()
     assert total == pytest.approx(1.0, abs=0.03)
 
@@ -124,8 +124,8 @@ def test_log_prob_is_seeded_and_score_uses_it(small_vae, digits):
 def test_training_lowers_the_negative_elbo(digits):
     X, _ = digits
     settings = {"latent_dim": 4, "hidden": (32,), "dropout": 0.0, "random_state": 0, "device": "cpu"}
-    untrained = VAE(**settings).fit(X[:200], n_levels=17, max_steps=1)
-    trained = VAE(**settings).fit(X[:200], n_levels=17, max_steps=150)
+    untrained = VAE(**settings, n_levels=17, max_steps=1).fit(X[:200])
+    trained = VAE(**settings, n_levels=17, max_steps=150).fit(X[:200])
     at_start = -untrained.elbo(X[:200], n_samples=4).mean()
     assert at_start == pytest.approx(64 * math.log(17), rel=0.15)  # ~ uniform over 17 levels per pixel
     assert -trained.elbo(X[:200], n_samples=4).mean() < at_start - 40
@@ -148,28 +148,39 @@ def test_encode_decode_reconstruct_interpolate_sample(small_vae, digits):
     assert path.shape == (6, 1, 8, 8)
     np.testing.assert_allclose(path[0], rec[0], atol=1e-5)
     np.testing.assert_allclose(path[-1], rec[1], atol=1e-5)
-    levels, means = small_vae.sample(7, random_state=0, return_means=True)
-    assert levels.shape == (7, 1, 8, 8) and levels.dtype == np.int64
-    assert levels.min() >= 0 and levels.max() <= 16 and means.shape == (7, 1, 8, 8)
-    np.testing.assert_array_equal(levels, small_vae.sample(7, random_state=0))
+    levels, codes = small_vae.sample(7, random_state=0)  # Sample(data, latent): the images and their codes z
+    assert levels.shape == (7, 1, 8, 8) and levels.dtype == np.int64 and codes.shape == (7, 8)
+    assert levels.min() >= 0 and levels.max() <= 16
+    again = small_vae.sample(7, random_state=0)
+    np.testing.assert_array_equal(levels, again.data)
+    np.testing.assert_array_equal(codes, again.latent)
+    means = small_vae.decode(codes)  # the decoder means of the drawn codes: the smooth "VAE samples"
+    with pytest.warns(FutureWarning, match=r"return_means=True\) is deprecated.*model.decode\(sample.latent\)"):
+        old_levels, old_means = small_vae.sample(7, random_state=0, return_means=True)
+    np.testing.assert_array_equal(old_levels, levels)
+    np.testing.assert_allclose(old_means, means, rtol=1e-6)
+    # the images are draws around those means: on average each pixel lies near its decoder mean
+    many, z = small_vae.sample(2000, random_state=1)
+    assert np.abs((many - small_vae.decode(z)).mean()) < 0.1
 
 
 def test_sample_statistics_follow_the_data(small_vae, digits):
     X, _ = digits
-    samples = small_vae.sample(2000, random_state=0)
+    samples = small_vae.sample(2000, random_state=0).data
     # pixel means of samples against the training images' (a loose check on a 250-step model)
     assert np.abs(samples.mean(0) - X[:1000].mean(0)).mean() < 1.0
 
 
 def test_same_seed_same_fit_and_save_load_gives_identical_samples(digits, tmp_path):
     X, _ = digits
-    a = VAE(latent_dim=3, hidden=(16,), random_state=4, device="cpu").fit(X[:100], n_levels=17, max_steps=20)
-    b = VAE(latent_dim=3, hidden=(16,), random_state=4, device="cpu").fit(X[:100], n_levels=17, max_steps=20)
-    np.testing.assert_array_equal(a.sample(10, random_state=1), b.sample(10, random_state=1))
+    a = VAE(latent_dim=3, hidden=(16,), random_state=4, device="cpu", n_levels=17, max_steps=20).fit(X[:100])
+    b = VAE(latent_dim=3, hidden=(16,), random_state=4, device="cpu", n_levels=17, max_steps=20).fit(X[:100])
+    np.testing.assert_array_equal(a.sample(10, random_state=1).data, b.sample(10, random_state=1).data)
     a.save(tmp_path / "vae.genlab")
     loaded = genlab.load(tmp_path / "vae.genlab")
     assert type(loaded) is VAE and loaded.get_params() == a.get_params()
-    np.testing.assert_array_equal(loaded.sample(10, random_state=1), a.sample(10, random_state=1))
+    np.testing.assert_array_equal(loaded.sample(10, random_state=1).data, a.sample(10, random_state=1).data)
+    np.testing.assert_array_equal(loaded.sample(10, random_state=1).latent, a.sample(10, random_state=1).latent)
     np.testing.assert_array_equal(loaded.log_prob(X[:5], k=10), a.log_prob(X[:5], k=10))
 
 
@@ -177,19 +188,19 @@ def test_same_seed_same_fit_and_save_load_gives_identical_samples(digits, tmp_pa
 def test_conv_architecture_and_continuous_likelihoods(digits, likelihood, tmp_path):
     X, _ = digits
     vae = VAE(latent_dim=4, architecture="conv", hidden=(8, 16, 32), likelihood=likelihood, random_state=0,
-              device="cpu").fit(X[:64], n_levels=17, max_steps=5)
+              device="cpu", n_levels=17, max_steps=5).fit(X[:64])
     lp = vae.log_prob(X[:4], k=5)
     assert lp.shape == (4,) and np.all(np.isfinite(lp)) and np.all(lp < 0)
-    assert vae.sample(3, random_state=0).shape == (3, 1, 8, 8)
+    assert vae.sample(3, random_state=0).data.shape == (3, 1, 8, 8)
     vae.save(tmp_path / "conv.genlab")
-    np.testing.assert_array_equal(genlab.load(tmp_path / "conv.genlab").sample(3, random_state=0),
-                                  vae.sample(3, random_state=0))
+    np.testing.assert_array_equal(genlab.load(tmp_path / "conv.genlab").sample(3, random_state=0).data,
+                                  vae.sample(3, random_state=0).data)
 
 
 def test_odd_sized_conv_images():
     X = np.random.default_rng(0).integers(0, 4, size=(20, 3, 5, 7))
-    vae = VAE(latent_dim=2, architecture="conv", hidden=(4, 8, 8), random_state=0, device="cpu").fit(X, max_steps=3)
-    assert vae.sample(2, random_state=0).shape == (2, 3, 5, 7)
+    vae = VAE(latent_dim=2, architecture="conv", hidden=(4, 8, 8), random_state=0, device="cpu", max_steps=3).fit(X)
+    assert vae.sample(2, random_state=0).data.shape == (2, 3, 5, 7)
     assert vae.reconstruct(X[:2]).shape == (2, 3, 5, 7)
 
 
@@ -197,8 +208,12 @@ def test_odd_sized_conv_images():
 def test_conditional_vae_contract(small_cvae, digits, tmp_path):
     X, _ = digits
     np.testing.assert_array_equal(small_cvae.classes_, [0, 1, 2, 3])
-    assert small_cvae.sample(5, y=3, random_state=0).shape == (5, 1, 8, 8)
-    assert small_cvae.sample(4, y=[0, 1, 2, 3], random_state=0).shape == (4, 1, 8, 8)
+    images, (codes, labels) = small_cvae.sample(5, y=3, random_state=0)
+    assert images.shape == (5, 1, 8, 8) and codes.shape == (5, 4) and labels.tolist() == [3] * 5
+    assert small_cvae.sample(4, y=[0, 1, 2, 3], random_state=0).latent.labels.tolist() == [0, 1, 2, 3]
+    drawn = small_cvae.sample(3000, random_state=0)  # without y: classes drawn from the training frequencies
+    counts = np.bincount(drawn.latent.labels, minlength=4)
+    np.testing.assert_allclose(counts / 3000, small_cvae.class_prior_, atol=0.03)
     batch, labels = X[1700:1710], np.full(10, 2)
     given = small_cvae.log_prob(batch, labels, k=20)
     marginal = small_cvae.log_prob(batch, k=20)
@@ -206,7 +221,8 @@ def test_conditional_vae_contract(small_cvae, digits, tmp_path):
     small_cvae.save(tmp_path / "cvae.genlab")
     loaded = genlab.load(tmp_path / "cvae.genlab")
     assert type(loaded) is ConditionalVAE
-    np.testing.assert_array_equal(loaded.sample(6, y=1, random_state=3), small_cvae.sample(6, y=1, random_state=3))
+    np.testing.assert_array_equal(loaded.sample(6, y=1, random_state=3).data,
+                                  small_cvae.sample(6, y=1, random_state=3).data)
 
 
 def test_conditional_label_outside_the_trained_classes(small_cvae, digits):
@@ -215,20 +231,22 @@ def test_conditional_label_outside_the_trained_classes(small_cvae, digits):
         small_cvae.sample(3, y=7)
     with pytest.raises(DataError, match="not one of the trained classes"):
         small_cvae.log_prob(X[:2], [1, 9], k=5)
-    with pytest.raises(DataError, match="needs class labels"):
-        ConditionalVAE(random_state=0).fit(X[:10], max_steps=1)
+    with pytest.raises(DataError, match=r"ConditionalVAE\.fit needs y, the class labels.*use VAE"):
+        ConditionalVAE(random_state=0, max_steps=1).fit(X[:10])
 
 
 def test_conditional_vae_with_text_labels_round_trips(digits, tmp_path):
     X, y = digits
     names = np.array(["zero", "one"])[y[y < 2][:60]]
-    cvae = ConditionalVAE(latent_dim=2, hidden=(16,), random_state=0, device="cpu").fit(X[y < 2][:60], names,
-                                                                                        max_steps=5)
+    cvae = ConditionalVAE(latent_dim=2, hidden=(16,), random_state=0, device="cpu", max_steps=5).fit(X[y < 2][:60],
+                                                                                                      names)
     np.testing.assert_array_equal(cvae.classes_, ["one", "zero"])
     cvae.save(tmp_path / "named.genlab")
     loaded = genlab.load(tmp_path / "named.genlab")
     np.testing.assert_array_equal(loaded.classes_, ["one", "zero"])
-    np.testing.assert_array_equal(loaded.sample(4, y="one", random_state=0), cvae.sample(4, y="one", random_state=0))
+    np.testing.assert_array_equal(loaded.sample(4, y="one", random_state=0).data,
+                                  cvae.sample(4, y="one", random_state=0).data)
+    assert loaded.sample(2, y="one", random_state=0).latent.labels.tolist() == ["one", "one"]
     with pytest.raises(DataError, match="label 'two' is not one of the trained classes one, zero"):
         loaded.sample(1, y="two")
 
@@ -239,7 +257,7 @@ def test_bad_inputs(small_vae, digits):
     nan = X[:3].astype(float)
     nan[0, 0, 0, 0] = np.nan
     with pytest.raises(DataError, match="NaN"):
-        VAE().fit(nan, max_steps=1)
+        VAE(max_steps=1).fit(nan)
     with pytest.raises(DataError, match="NaN"):
         small_vae.log_prob(nan)
     with pytest.raises(DataError, match=r"shape \(1, 4, 4\)"):
@@ -251,13 +269,13 @@ def test_bad_inputs(small_vae, digits):
     with pytest.raises(NotFittedError):
         VAE().sample(2)
     with pytest.raises(DataError, match="binary images"):
-        VAE(likelihood="bernoulli").fit(X[:10], max_steps=1)
+        VAE(likelihood="bernoulli", max_steps=1).fit(X[:10])
     with pytest.raises(ParameterError, match="likelihood"):
-        VAE(likelihood="poisson").fit(X[:10], max_steps=1)
+        VAE(likelihood="poisson", max_steps=1).fit(X[:10])
     with pytest.raises(ParameterError, match="architecture"):
-        VAE(architecture="rnn").fit(X[:10], max_steps=1)
+        VAE(architecture="rnn", max_steps=1).fit(X[:10])
     with pytest.raises(ParameterError, match="dropout"):
-        VAE(dropout=1.0).fit(X[:10], max_steps=1)
+        VAE(dropout=1.0, max_steps=1).fit(X[:10])
     with pytest.raises(ParameterError, match="k must be"):
         small_vae.log_prob(X[:2], k=0)
 
@@ -270,7 +288,7 @@ def test_two_dimensional_latent_map_separates_the_digits(digits):
 
     X, y = digits
     X_train, X_test, _, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
-    vae = VAE(latent_dim=2, random_state=0, device="cpu").fit(X_train, n_levels=17, max_steps=2000)
+    vae = VAE(latent_dim=2, random_state=0, device="cpu", n_levels=17, max_steps=2000).fit(X_train)
     codes, _ = vae.encode(X_test)
     accuracy = cross_val_score(KNeighborsClassifier(5), codes, y_test, cv=5).mean()
     # chance is 10%; a 2-D VAE code of the digits typically gives 70-85% kNN accuracy
@@ -283,9 +301,9 @@ def test_conditional_samples_are_recognised_as_their_class(digits):
 
     X, y = digits
     classifier = LogisticRegression(max_iter=5000).fit(X.reshape(len(X), -1), y)
-    cvae = ConditionalVAE(latent_dim=16, random_state=0, device="cpu").fit(X, y, n_levels=17, max_steps=2000)
+    cvae = ConditionalVAE(latent_dim=16, random_state=0, device="cpu", n_levels=17, max_steps=2000).fit(X, y)
     wanted = np.repeat(np.arange(10), 20)
-    samples = np.concatenate([cvae.sample(20, y=digit, random_state=digit) for digit in range(10)])
+    samples = np.concatenate([cvae.sample(20, y=digit, random_state=digit).data for digit in range(10)])
     accuracy = (classifier.predict(samples.reshape(len(samples), -1)) == wanted).mean()
     assert accuracy >= 0.8
 
@@ -296,6 +314,6 @@ def test_vae_reaches_94_nats_on_the_digits_test_split(digits):
 
     X, _ = digits
     X_train, X_test = train_test_split(X, test_size=0.2, random_state=0)
-    vae = VAE(latent_dim=16, random_state=0, device="cpu").fit(X_train, n_levels=17)  # defaults: 2,000 steps
+    vae = VAE(latent_dim=16, random_state=0, device="cpu", n_levels=17).fit(X_train)  # defaults: 2,000 steps
     nats = -vae.log_prob(X_test, k=1000).mean()
     assert nats <= 94.0

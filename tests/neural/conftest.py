@@ -41,6 +41,7 @@ def fitted_models():
         extra = {"n_head": 2} if backbone == "transformer" else {}
         models[backbone] = LanguageModel(
             backbone=backbone, preset="tiny", n_embd=32, n_hidden=None if backbone in ("transformer", "cnn") else 32,
-            block_size=32, random_state=0, device="cpu", **extra
-        ).fit(TEXT, max_steps=20, batch_size=8, warmup_steps=5, learning_rate=3e-3)
+            block_size=32, random_state=0, device="cpu", max_steps=20, batch_size=8, warmup_steps=5,
+            learning_rate=3e-3, **extra
+        ).fit(TEXT)
     return models

@@ -35,7 +35,7 @@ def test_fit_sample_score(tmp_path, corpus, text):
 
     result = invoke("sample", out, "--prompt", "All:", "-n", 40, "--seed", 3, "--temperature", 0.8)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "All:" + model.sample(40, prompt="All:", temperature=0.8, random_state=3) + "\n"
+    assert result.stdout == "All:" + model.generate("All:", 40, temperature=0.8, random_state=3) + "\n"
 
     result = invoke("score", out, corpus, "--json")
     assert result.exit_code == 0, result.output
@@ -48,7 +48,25 @@ def test_fit_sample_score(tmp_path, corpus, text):
 
     result = invoke("sample", out, "--prompt", "All:", "-n", 40, "--seed", 3, "--top-k", 5, "--top-p", 0.9)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "All:" + model.sample(40, prompt="All:", top_k=5, top_p=0.9, random_state=3) + "\n"
+    assert result.stdout == "All:" + model.generate("All:", 40, top_k=5, top_p=0.9, random_state=3) + "\n"
+
+
+@pytest.mark.parametrize("options", [
+    {"min_p": 0.05, "repetition_penalty": 1.3, "temperature": 0.7},
+    {"num_beams": 3},
+    {"stop": ["\n", "."]},
+])
+def test_sample_takes_every_decoding_option(tmp_path, corpus, options):
+    """The same options as for a Markov chain (tests/test_cli_sequence.py): the printed text is generate()'s."""
+    out = tmp_path / "lm.genlab"
+    assert invoke("fit", "lm", corpus, "--backbone", "lstm", *FAST, "--max-steps", 4, "--out", out).exit_code == 0
+    flags = {"temperature": "--temperature", "min_p": "--min-p", "repetition_penalty": "--repetition-penalty",
+             "num_beams": "--beams"}
+    args = [arg for name, value in options.items() if name != "stop" for arg in (flags[name], value)]
+    args += [arg for value in options.get("stop", []) for arg in ("--stop", value)]
+    result = invoke("sample", out, "--prompt", "All:", "-n", 30, "--seed", 2, *args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "All:" + genlab.load(out).generate("All:", 30, random_state=2, **options) + "\n"
 
 
 def test_positions_option(tmp_path, corpus):

@@ -1,7 +1,12 @@
-"""generate(): determinism, cache equivalence, greedy = beam 1, filters, stop strings, streaming, statistics."""
+"""generate() of language models through the one decoding pipeline: determinism, cached = uncached (token ids and
+logits), greedy = beam 1, beam search against enumeration, stop strings, streaming, sampling statistics.
+
+The logits processors themselves are tested against direct computations in tests/sequence/test_decoding.py (they
+are torch-free and shared with the n-gram models)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -10,24 +15,50 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from genlab.errors import ParameterError  # noqa: E402
-from genlab.neural.generation import DecodingOptions, _choose, _penalise  # noqa: E402
+from genlab.neural import LanguageModel  # noqa: E402
+from genlab.neural.generation import BackboneContext, DecodingOptions, generate_texts  # noqa: E402
 from genlab.neural.tokenizers import UnknownTokenWarning  # noqa: E402
 
 BACKBONES = ["transformer", "lstm", "gru", "rnn", "cnn"]
 
 
+def _greedy_run(lm, prompt, steps, use_cache):
+    """Token ids and the logits of every step of greedy decoding with or without the cache."""
+    ids = lm.tokenizer_.encode(prompt)
+    context = BackboneContext(lm.module_, ids, 1, use_cache)
+    tokens, logits = [], []
+    for _ in range(steps):
+        scores = context.next_scores()
+        logits.append(scores[0])
+        tokens.append(int(scores[0, 1:].argmax()) + 1)  # <unk> (id 0) is never generated
+        context.append(np.array(tokens[-1:]))
+    return tokens, np.array(logits)
+
+
 @pytest.mark.parametrize("backbone", BACKBONES)
-def test_same_seed_same_text_and_cache_changes_nothing(fitted_models, backbone):
+def test_cached_and_recomputed_generation_give_the_same_tokens_and_logits(fitted_models, backbone):
+    """Within the Transformer's block (and always for the RNNs and the CNN) the cache is only a shortcut: every step's
+    logits equal those of recomputing the whole context (to float32 rounding), so the tokens are the same."""
+    lm = fitted_models[backbone]
+    steps = 25  # 4 prompt tokens + <bos> + 25 < block_size 32
+    cached_tokens, cached_logits = _greedy_run(lm, "All:", steps, use_cache=True)
+    full_tokens, full_logits = _greedy_run(lm, "All:", steps, use_cache=False)
+    assert cached_tokens == full_tokens
+    np.testing.assert_allclose(cached_logits, full_logits, rtol=1e-4, atol=1e-5)
+    # and through generate(): greedy and sampled texts are equal with and without the cache
+    assert lm.generate("All:", steps, temperature=0) == lm.generate("All:", steps, temperature=0, use_cache=False)
+    sampled = lm.generate("All:\n", 20, temperature=0.9, random_state=7)
+    assert sampled == lm.generate("All:\n", 20, temperature=0.9, random_state=7, use_cache=False)
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_same_seed_same_text(fitted_models, backbone):
     lm = fitted_models[backbone]
     a = lm.generate("All:\n", 20, temperature=0.9, top_p=0.95, random_state=7)
     assert a == lm.generate("All:\n", 20, temperature=0.9, top_p=0.95, random_state=7)
     assert isinstance(a, str) and len(a) == 20  # char tokens: one character each
-    # within the Transformer's block the cached and recomputed contexts are the same, so the draws are too
-    assert lm.generate("All:\n", 20, temperature=0.9, random_state=7, use_cache=False) == lm.generate(
-        "All:\n", 20, temperature=0.9, random_state=7
-    )
-    draws = {lm.generate("", 20, random_state=seed) for seed in range(4)}
-    assert len(draws) > 1
+    assert a == lm.generate("All:\n", 20, temperature=0.9, top_p=0.95, random_state=np.random.default_rng(7))
+    assert len({lm.generate("", 20, random_state=seed) for seed in range(4)}) > 1
 
 
 @pytest.mark.parametrize("backbone", BACKBONES)
@@ -35,6 +66,23 @@ def test_beam_one_is_greedy(fitted_models, backbone):
     lm = fitted_models[backbone]
     greedy = lm.generate("First", 15, temperature=0)
     assert lm.generate("First", 15, num_beams=1, temperature=0) == greedy
+    assert lm.generate("First", 15, num_beams=1, temperature=0, repetition_penalty=1.5) == lm.generate(
+        "First", 15, temperature=0, repetition_penalty=1.5)
+
+
+def test_beam_search_finds_the_best_continuation_by_enumeration():
+    """A language model of three characters: with as many beams as continuations of 3 tokens (27), beam search returns
+    the most likely ones, as enumerating every continuation and scoring it with log_prob says."""
+    text = "abcabbacbcaacbbacabcccab" * 8
+    lm = LanguageModel(backbone="gru", preset="tiny", n_embd=16, n_hidden=16, block_size=16, device="cpu",
+                       random_state=0, max_steps=30, warmup_steps=0, learning_rate=1e-2).fit(text)
+    prompt = "ab"
+    base = lm.log_prob(prompt)[0]
+    scores = {"".join(c): lm.log_prob(prompt + "".join(c))[0] - base for c in itertools.product("abc", repeat=3)}
+    ranked = sorted(scores, key=lambda c: -scores[c])
+    beams = lm.generate(prompt, 3, num_beams=27, num_return_sequences=4)
+    assert beams == ranked[:4]
+    assert scores[lm.generate(prompt, 3, num_beams=3)] >= scores[lm.generate(prompt, 3, temperature=0)] - 1e-9
 
 
 def test_beam_search_finds_a_likelier_continuation_than_greedy(fitted_models):
@@ -58,18 +106,37 @@ def test_transformer_generates_past_its_block(fitted_models):
     assert len(lm.generate("All:", 100, temperature=0.8, random_state=1, use_cache=False)) == 100
 
 
-def test_samples_follow_the_model_distribution(fitted_models):
-    """First-token frequencies of 3000 independent draws agree with the model's next-token probabilities."""
+def _first_token_probabilities(lm, prompt):
+    with torch.no_grad():
+        context = torch.tensor([[lm.tokenizer_.vocab_size, *lm.tokenizer_.encode(prompt)]])
+        logits = lm.module_.next_token_logits(context)[0][0].double().numpy()
+    logits[0] = -np.inf  # <unk> is never drawn
+    return logits
+
+
+@pytest.mark.parametrize("settings", [{}, {"temperature": 0.7, "top_k": 5}, {"top_p": 0.9, "min_p": 0.02}])
+def test_samples_follow_the_model_distribution(fitted_models, settings):
+    """First-token frequencies of 3000 independent draws agree with the model's processed next-token
+    probabilities (computed here directly from the logits): a chi-square test."""
     lm = fitted_models["gru"]
     n = 3000
-    draws = lm.generate("All", 1, num_return_sequences=n, random_state=0)
+    draws = lm.generate("All", 1, num_return_sequences=n, random_state=0, **settings)
     ids = np.array([lm.tokenizer_.encode(d)[0] for d in draws])
-    with torch.no_grad():
-        context = torch.tensor([[lm.tokenizer_.vocab_size, *lm.tokenizer_.encode("All")]])
-        probs = torch.softmax(lm.module_.next_token_logits(context)[0][0], -1).numpy()
-    probs[0] = 0.0  # <unk> is never drawn
+    logits = _first_token_probabilities(lm, "All") / settings.get("temperature", 1.0)
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    order = np.argsort(-probs, kind="stable")
+    if "top_k" in settings:
+        probs[order[settings["top_k"] :]] = 0.0
+    if "top_p" in settings:
+        probs /= probs.sum()
+        before = np.cumsum(probs[order]) - probs[order]
+        probs[order[before >= settings["top_p"]]] = 0.0
+    if "min_p" in settings:
+        probs[probs < settings["min_p"] * probs.max()] = 0.0
     probs /= probs.sum()
     counts = np.bincount(ids, minlength=probs.size)
+    assert counts[probs == 0].sum() == 0
     frequent = probs * n > 20
     expected = probs[frequent] * n
     chi2 = float(np.sum((counts[frequent] - expected) ** 2 / expected))
@@ -78,26 +145,12 @@ def test_samples_follow_the_model_distribution(fitted_models):
     assert counts[~frequent].sum() < max(5 * probs[~frequent].sum() * n, 30)
 
 
-def test_filters():
-    gen = torch.Generator().manual_seed(0)
-    logits = torch.tensor([[2.0, 1.0, 0.5, -1.0]] * 200)
-    top = logits.argmax(-1)
-    for options in (DecodingOptions(top_k=1), DecodingOptions(top_p=0.01), DecodingOptions(min_p=1.0)):
-        assert torch.equal(_choose(logits, options, gen), top)
-    # top_p = 0.8 keeps exactly the tokens whose more likely predecessors sum to < 0.8: here the top two
-    probs = torch.softmax(logits[0], -1)
-    assert probs[0] < 0.8 <= probs[0] + probs[1]
-    drawn = set(_choose(logits, DecodingOptions(top_p=0.8), gen).tolist())
-    assert drawn == {0, 1}
-    drawn = set(_choose(logits, DecodingOptions(top_k=3), gen).tolist())
-    assert drawn <= {0, 1, 2} and len(drawn) == 3
-
-
-def test_repetition_penalty():
-    logits = torch.tensor([[2.0, -1.0, 0.5]])
-    history = torch.tensor([[3, 0, 1]])  # 3 is <bos> (vocabulary of 3): ignored
-    out = _penalise(logits.clone(), history, 2.0, [])
-    torch.testing.assert_close(out, torch.tensor([[1.0, -2.0, 0.5]]))
+def test_repetition_penalty_changes_greedy_text(fitted_models):
+    lm = fitted_models["lstm"]
+    plain = lm.generate("All", 40, temperature=0)
+    penalised = lm.generate("All", 40, temperature=0, repetition_penalty=3.0)
+    assert penalised != plain
+    assert len(set(penalised)) >= len(set(plain))
 
 
 @pytest.mark.parametrize("bad", [0.0, -0.1, 1.5, math.nan])
@@ -130,6 +183,13 @@ def test_stop_strings_and_streaming(fitted_models):
     # beam search respects stop strings too
     beams = lm.generate("All:", 30, num_beams=3, stop="\n")
     assert "\n" not in beams
+
+
+def test_the_functional_interface_matches_generate(fitted_models):
+    lm = fitted_models["cnn"]
+    options = DecodingOptions(max_new_tokens=15, temperature=0.8, num_return_sequences=2)
+    texts = generate_texts(lm.module_, lm.tokenizer_, lm.tokenizer_.encode("All"), options, 5)
+    assert texts == lm.generate("All", 15, temperature=0.8, num_return_sequences=2, random_state=5)
 
 
 def test_prompt_outside_the_vocabulary_warns(fitted_models):

@@ -88,11 +88,11 @@ def test_gradient_accumulation_equals_the_full_batch():
 
 def test_early_stopping_keeps_the_best_weights(text):
     """The validation text is unlike the training text: validation loss rises once the model fits training."""
-    lm = LanguageModel(backbone="lstm", preset="tiny", block_size=16, random_state=0, device="cpu")
+    lm = LanguageModel(backbone="lstm", preset="tiny", block_size=16, random_state=0, device="cpu", max_steps=400,
+                       eval_interval=10, eval_batches=4, patience=2, learning_rate=1e-2, warmup_steps=0, batch_size=8)
     rng = np.random.default_rng(0)
     noise = "".join(rng.choice(list(set(text)), 400))
-    lm.fit(text, validation_text=noise, max_steps=400, eval_interval=10, eval_batches=4, patience=2,
-           learning_rate=1e-2, warmup_steps=0, batch_size=8)
+    lm.fit(text, validation_data=noise)
     assert lm.training_["stop_reason"] == "early_stopping" and lm.training_["steps"] < 400
     best = min(h["val_loss"] for h in lm.history_)
     assert lm.training_["best_val_loss"] == best
@@ -105,17 +105,18 @@ def test_early_stopping_keeps_the_best_weights(text):
 
 def test_resume_from_a_different_configuration_is_refused(tmp_path, text):
     checkpoint = tmp_path / "run.ckpt"
-    kwargs = {"backbone": "lstm", "preset": "tiny", "block_size": 16, "random_state": 0, "device": "cpu"}
-    LanguageModel(**kwargs).fit(text, max_steps=2, checkpoint_path=checkpoint, warmup_steps=0)
+    kwargs = {"backbone": "lstm", "preset": "tiny", "block_size": 16, "random_state": 0, "device": "cpu",
+              "warmup_steps": 0}
+    LanguageModel(**kwargs, max_steps=2, checkpoint_path=checkpoint).fit(text)
     meta, _ = load_checkpoint(str(checkpoint))
     assert meta["result"]["steps"] == 2
     with pytest.raises(ParameterError, match=r"written by a different configuration \(model.n_hidden is 64 there and "
                                              r"32 here.*start afresh without resume"):
-        LanguageModel(**kwargs, n_hidden=32).fit(text, max_steps=4, checkpoint_path=checkpoint, resume=True)
+        LanguageModel(**kwargs, n_hidden=32, max_steps=4, checkpoint_path=checkpoint).fit(text, resume=True)
     with pytest.raises(ParameterError, match=r"training\.batch_size is 32 there and 16 here"):
-        LanguageModel(**kwargs).fit(text, max_steps=4, checkpoint_path=checkpoint, resume=True, batch_size=16)
+        LanguageModel(**kwargs, max_steps=4, checkpoint_path=checkpoint, batch_size=16).fit(text, resume=True)
     with pytest.raises(ParameterError, match="resume=True needs a checkpoint_path"):
-        LanguageModel(**kwargs).fit(text, max_steps=4, resume=True)
+        LanguageModel(**kwargs, max_steps=4).fit(text, resume=True)
 
 
 MODEL = {"backbone": "lstm", "preset": "tiny", "n_embd": 16, "n_hidden": 16, "block_size": 16, "dropout": 0.2,
@@ -131,8 +132,8 @@ SCRIPT = textwrap.dedent(
     from genlab.neural import LanguageModel
     model, fit, checkpoint, corpus = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
     text = open(corpus, encoding="utf-8").read()
-    LanguageModel(**model).fit(text, validation_text=text[:300], checkpoint_path=checkpoint, resume=True,
-                               callback=lambda step, loss: time.sleep(0.1), **fit)  # slow: time to kill it
+    LanguageModel(**model, **fit, checkpoint_path=checkpoint).fit(
+        text, validation_data=text[:300], resume=True, callback=lambda step, loss: time.sleep(0.1))  # time to kill it
     """
 )
 
@@ -163,8 +164,8 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_run(tmp_path, text):
     assert killed_at is not None and victim.returncode == -signal.SIGKILL, log.read_text()
     assert 9 <= load_checkpoint(str(checkpoint))[0]["result"]["steps"] < 30  # it died part-way
 
-    a = LanguageModel(**MODEL).fit(text, validation_text=text[:300], **FIT)  # uninterrupted
-    b = LanguageModel(**MODEL).fit(text, validation_text=text[:300], checkpoint_path=checkpoint, resume=True, **FIT)
+    a = LanguageModel(**MODEL, **FIT).fit(text, validation_data=text[:300])  # uninterrupted
+    b = LanguageModel(**MODEL, **FIT, checkpoint_path=checkpoint).fit(text, validation_data=text[:300], resume=True)
     for name, value in a.module_.state_dict().items():
         assert torch.equal(value, b.module_.state_dict()[name]), name
 
@@ -182,16 +183,16 @@ def test_resume_from_a_file_that_is_not_a_checkpoint(tmp_path, text):
     bogus = tmp_path / "notes.ckpt"
     bogus.write_bytes(b"these are not tensors")
     with pytest.raises(ModelFileError, match="cannot read the checkpoint"):
-        LanguageModel(backbone="rnn", preset="tiny", block_size=16, device="cpu").fit(
-            text, max_steps=2, checkpoint_path=bogus, resume=True)
+        LanguageModel(backbone="rnn", preset="tiny", block_size=16, device="cpu", max_steps=2,
+                      checkpoint_path=bogus).fit(text, resume=True)
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_bf16_autocast_training_and_generation(text):
-    lm = LanguageModel(backbone="transformer", preset="tiny", block_size=32, device="cuda", random_state=0)
-    lm.fit(text, validation_text=text[:400], max_steps=60, batch_size=16, warmup_steps=0, learning_rate=3e-3,
-           eval_interval=30)
+    lm = LanguageModel(backbone="transformer", preset="tiny", block_size=32, device="cuda", random_state=0,
+                       max_steps=60, batch_size=16, warmup_steps=0, learning_rate=3e-3, eval_interval=30)
+    lm.fit(text, validation_data=text[:400])
     assert next(lm.module_.parameters()).is_cuda
     assert lm.history_[-1]["val_loss"] < lm.history_[0]["val_loss"] < math.log(lm.tokenizer_.vocab_size)
     assert lm.generate("All", 20, random_state=1) == lm.generate("All", 20, random_state=1)

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from genlab.base import Sample
 from genlab.cli._app import _naming, _print_fields, _warn_lines, fit_app
 from genlab.errors import DataError, ParameterError
 
@@ -107,6 +108,11 @@ def _estimate(model: Any) -> str:
     return "IWAE bound, k = 1000" if hasattr(model, "elbo") else "exact"
 
 
+def _images(drawn: Any) -> np.ndarray:
+    """The images of what ``sample`` returned (latent-variable models return ``Sample(images, latent)``)."""
+    return drawn.data if isinstance(drawn, Sample) else np.asarray(drawn)
+
+
 def _fit_and_save(model: Any, data: str, out: Path, *, size: str | None, mode: ColourMode, levels: int | None,
                   val_fraction: float, seed: int, grid: Path | None, conditional: bool, max_time: str | None,
                   max_steps: int | None, epochs: float | None, batch_size: int, learning_rate: float,
@@ -114,15 +120,11 @@ def _fit_and_save(model: Any, data: str, out: Path, *, size: str | None, mode: C
     from genlab.images.likelihood import nats_to_bits_per_dimension
     from genlab.neural import parse_duration
 
-    fit_kwargs: dict[str, Any] = {
-        "max_time": None if max_time is None else parse_duration(max_time), "max_steps": max_steps,
-        "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "progress": progress,
-    }
     X, labels, n_levels = load_images(data, size, mode.value, levels)
-    if hasattr(model, "n_levels"):  # PixelCNN: a constructor parameter
-        model.set_params(n_levels=n_levels)
-    else:  # the VAEs and the autoencoder take it in fit
-        fit_kwargs["n_levels"] = n_levels
+    # the training settings are hyperparameters; the images held out here are scored after training
+    model.set_params(n_levels=n_levels, max_time=None if max_time is None else parse_duration(max_time),
+                     max_steps=max_steps, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                     verbose=int(progress))
     if conditional and labels is None:
         raise DataError(f"a conditional model needs class labels: {data} has no class subfolders.")
     train_rows, held_rows = _split(X.shape[0], val_fraction, seed)
@@ -130,9 +132,9 @@ def _fit_and_save(model: Any, data: str, out: Path, *, size: str | None, mode: C
     with warnings.catch_warnings(record=True) as caught, _naming(Path(data)):
         warnings.simplefilter("always")
         if conditional:
-            model.fit(X[train_rows], y_train, **fit_kwargs)
+            model.fit(X[train_rows], y_train)
         else:
-            model.fit(X[train_rows], **fit_kwargs)
+            model.fit(X[train_rows])
         held_bits = None
         if held_rows.size:  # the autoencoder, which has no likelihood, holds nothing out
             held = X[held_rows]
@@ -153,7 +155,7 @@ def _fit_and_save(model: Any, data: str, out: Path, *, size: str | None, mode: C
     if grid is not None:
         from genlab.images.plots import save_image_grid
 
-        save_image_grid(model.sample(64, random_state=seed), grid, model.n_levels_)
+        save_image_grid(_images(model.sample(64, random_state=seed)), grid, model.n_levels_)
         rows.append(("samples", str(grid)))
     rows.append(("saved to", str(out)))
     _print_fields(rows)
@@ -300,8 +302,7 @@ def sample_images(model: Any, model_path: Path, n_samples: int, seed: int | None
             raise ParameterError(f"--label needs a class-conditional model; {model_path} holds an unconditional "
                                  f"{type(model).__name__}.")
         kwargs["y"] = _label_value(model, label)
-    images = model.sample(n_samples, **kwargs)
-    images = images[0] if isinstance(images, tuple) else images
+    images = _images(model.sample(n_samples, **kwargs))
     if grid is not None:
         from genlab.images.plots import save_image_grid
 

@@ -86,7 +86,9 @@ def fit_lm(
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
     device: Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")] = "auto",
     compile_model: Annotated[bool, typer.Option("--compile", help="torch.compile on CUDA.")] = False,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show a progress bar (on a terminal, on stderr).")
+    ] = True,
     distributed: Annotated[
         bool,
         typer.Option(
@@ -112,20 +114,18 @@ def fit_lm(
     text = read_text(data)
     cut = len(text) - round(val_fraction * len(text))
     train, held_out = text[:cut], text[cut:]
+    checkpoint_path = checkpoint if checkpoint is not None else out.with_name(out.name + ".ckpt")
     model = LanguageModel(
         backbone=backbone.value, tokenizer=tokenizer.value, preset=preset.value, vocab_size=vocab_size,
         n_layer=n_layer, n_head=n_head, n_embd=n_embd, n_hidden=n_hidden, block_size=block_size, dropout=dropout,
         positions=None if positions is None else positions.value, device=device, random_state=seed,
+        max_steps=max_steps, max_time=budget, batch_size=batch_size, learning_rate=learning_rate,
+        eval_interval=eval_interval, patience=patience, checkpoint_path=checkpoint_path, compile=compile_model,
+        verbose=int(progress),
     )
-    checkpoint_path = checkpoint if checkpoint is not None else out.with_name(out.name + ".ckpt")
     with warnings.catch_warnings(record=True) as caught, _naming(data):
         warnings.simplefilter("always")
-        model.fit(
-            train, validation_text=held_out or None, max_steps=max_steps, max_time=budget, batch_size=batch_size,
-            learning_rate=learning_rate, eval_interval=eval_interval, patience=patience,
-            checkpoint_path=checkpoint_path, resume=resume, compile=compile_model, progress=progress,
-            distributed=distributed,
-        )
+        model.fit(train, validation_data=held_out or None, resume=resume, distributed=distributed)
         if distributed:
             from genlab.distributed import get_process_group
 

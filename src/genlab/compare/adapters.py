@@ -508,7 +508,10 @@ class NeuralAdapter(Adapter):
         steps = self.params["steps"]
         vocab_size = None if dataset.tokenizer is None else dataset.tokenizer.vocab_size
         model = LanguageModel(backbone=self.family, tokenizer=dataset.unit, preset=self.params["preset"],
-                              vocab_size=vocab_size, device="cpu", random_state=self.random_state)
+                              vocab_size=vocab_size, device="cpu", random_state=self.random_state, max_steps=steps,
+                              max_time=budget, batch_size=self.params["batch"], learning_rate=self.params["lr"],
+                              warmup_steps=min(20, max((steps or 200) // 10, 1)),
+                              eval_interval=max(1, (steps or 200) // 20), eval_batches=2)
         start = time.perf_counter()
         curve: list[tuple[float, float]] = []
 
@@ -519,9 +522,7 @@ class NeuralAdapter(Adapter):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # PyTorch's notes on the CPU build
-            model.fit(text, max_steps=steps, max_time=budget, batch_size=self.params["batch"],
-                      learning_rate=self.params["lr"], warmup_steps=min(20, max((steps or 200) // 10, 1)),
-                      eval_interval=max(1, (steps or 200) // 20), eval_batches=2, callback=callback)
+            model.fit(text, callback=callback)
         if dataset.tokenizer is not None and model.tokenizer_ != dataset.tokenizer:
             raise GenlabError(
                 f"model {self.spec} learned a BPE vocabulary different from the data set's, so it would score other "

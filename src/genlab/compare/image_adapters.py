@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from genlab.base import Sample
 from genlab.compare.adapters import Adapter, NotTrained, Progress, _positive_int, register_adapter
 
 __all__ = ["PixelCNNAdapter", "VAEAdapter"]
@@ -69,7 +70,8 @@ class _NeuralImageAdapter(Adapter):
         return int(self.model.n_parameters_)
 
     def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:
-        images = self.model.sample(64, random_state=random_state)
+        drawn = self.model.sample(64, random_state=random_state)
+        images = drawn.data if isinstance(drawn, Sample) else drawn  # the VAE also returns its codes
         return {"images": images.reshape(images.shape[0], -1).astype(np.float64), "units": int(images.size)}
 
 
@@ -87,8 +89,9 @@ class VAEAdapter(_NeuralImageAdapter):
     def _fit_model(self, X: np.ndarray, n_levels: int, budget: float, callback: Callable[[int, float], None]) -> Any:
         from genlab.images.vae import VAE
 
-        model = VAE(latent_dim=self.params["latent"], random_state=self.random_state)
-        return model.fit(X, n_levels=n_levels, max_time=budget, max_steps=self.params["steps"], callback=callback)
+        model = VAE(latent_dim=self.params["latent"], n_levels=n_levels, max_time=budget,
+                    max_steps=self.params["steps"], random_state=self.random_state)
+        return model.fit(X, callback=callback)
 
     def _loss_to_bits(self, loss: float, n_dims: int) -> float:
         return loss / (n_dims * _LN2)  # the negative ELBO per image
@@ -113,8 +116,8 @@ class PixelCNNAdapter(_NeuralImageAdapter):
         from genlab.images.pixelcnn import PixelCNN
 
         model = PixelCNN(n_filters=self.params["filters"], n_layers=self.params["layers"], n_levels=n_levels,
-                         random_state=self.random_state)
-        return model.fit(X, max_time=budget, max_steps=self.params["steps"], callback=callback)
+                         max_time=budget, max_steps=self.params["steps"], random_state=self.random_state)
+        return model.fit(X, callback=callback)
 
     def _loss_to_bits(self, loss: float, n_dims: int) -> float:
         return loss / _LN2  # nats per pixel value

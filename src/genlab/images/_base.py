@@ -1,5 +1,5 @@
 """What every neural image model of genlab shares: pixel-level data checks, batches for the one training loop,
-scoring in bits per dimension, and persistence of a torch module.
+the data preparation of :class:`~genlab.neural.estimator.NeuralEstimator`, and scoring in bits per dimension.
 
 Images are arrays of shape ``(N, C, H, W)`` holding integer pixel levels ``0 .. n_levels - 1`` (scikit-learn's digits:
 ``C = 1``, ``H = W = 8``, 17 levels). ``(N, H, W)`` is read as one channel. Every model's ``log_prob`` is the log
@@ -12,17 +12,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import numbers
 import os
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 
-from genlab.base import GenerativeModel, check_is_fitted
-from genlab.errors import DataError, ModelFileError, ParameterError
+from genlab.base import check_is_fitted
+from genlab.errors import DataError, ParameterError
+from genlab.neural.estimator import NeuralEstimator, Prepared, seed_of
 
 __all__ = ["ImageBatches", "ImageModel", "check_images", "check_labels", "config_dict", "ensure_directory", "seed_of"]
-
 
 
 def check_images(
@@ -125,6 +125,11 @@ class ImageBatches:
         self.seed = int(seed)
 
     @property
+    def n_examples(self) -> int:
+        """Images in one pass (what an epoch counts)."""
+        return int(self.images.shape[0])
+
+    @property
     def n_eval_batches(self) -> int:
         return max(1, math.ceil(self.images.shape[0] / self.batch_size))
 
@@ -143,24 +148,85 @@ class ImageBatches:
         return hashlib.sha256(self.images.numpy().tobytes() + self.labels.numpy().tobytes()).hexdigest()
 
 
-class ImageModel(GenerativeModel):
-    """Base of genlab's neural image models.
+class ImageModel(NeuralEstimator):
+    """Base of genlab's neural image models: the data preparation shared by every image family.
 
-    Subclasses implement :meth:`_build_module` (a torch module from the ``config_`` dict) and the contract's
-    ``fit`` / ``log_prob`` / ``sample``; they call :meth:`_train` to run the one training loop and
-    :meth:`_set_module` to keep the fitted module. Persistence (weights in safetensors, the configuration in the
-    header) is shared.
+    A family sets ``conditional`` (class-conditional models need ``y``), implements ``_make_config(image_shape,
+    n_levels, n_classes)`` (its hyperparameters checked and turned into the module's configuration) and
+    ``_build_module`` (:class:`~genlab.neural.estimator.NeuralEstimator`), and the contract's ``log_prob`` /
+    ``sample``. Validation images are ``validation_data`` (conditional models: ``(X, y)``) or a seeded random
+    ``validation_fraction`` of the training images.
 
     Fitted attributes every image model has: ``module_`` (the torch module), ``config_`` (dict), ``n_levels_``,
     ``image_shape_`` (C, H, W), ``n_parameters_``, ``history_`` (validation losses), ``training_`` (steps, seconds,
-    stop reason) and, for class-conditional models, ``classes_``.
+    stop reason) and, for class-conditional models, ``classes_`` and ``class_prior_`` (training frequencies).
     """
 
     score_unit: ClassVar[str] = "dimension"
+    data_kind: ClassVar[str] = "images"
+    #: Class-conditional: ``fit`` needs labels ``y``.
+    conditional: ClassVar[bool] = False
+    _default_max_steps: ClassVar[int] = 2000
+    # images: no decay of the kernels by default, evaluation on the whole validation set every 100 steps, warm-up of a
+    # tenth of the steps (at most 100)
+    _training_defaults: ClassVar[dict[str, Any]] = {
+        "batch_size": 128, "learning_rate": 2e-3, "weight_decay": 0.0, "warmup_steps": None, "eval_interval": 100,
+        "eval_batches": None,
+    }
 
     # -- to implement ----------------------------------------------------------------------------------------------
-    def _build_module(self, config: dict[str, Any]) -> Any:
+    def _make_config(self, image_shape: tuple[int, int, int], n_levels: int, n_classes: int) -> Any:
         raise NotImplementedError
+
+    # -- fitting: NeuralEstimator.fit(X, y=None, *, validation_data=None, ...) -----------------------------------
+    def _prepare(self, X: Any, y: Any, validation_data: Any, *, seed: int, batch_size: int) -> Prepared:
+        """Images (and labels) -> pixel levels checked, the held-out images, the configuration, random batches."""
+        given = self.n_levels
+        if given is not None and (isinstance(given, bool) or not isinstance(given, numbers.Integral) or given < 2):
+            raise ParameterError(f"n_levels must be an integer >= 2 or None (inferred); got {given!r}.")
+        levels, n_levels = check_images(X, n_levels=given)
+        classes = codes = None
+        if self.conditional:
+            if y is None:
+                name = type(self).__name__
+                raise DataError(f"{name}.fit needs y, the class labels (one per image); for a model of images alone "
+                                f"use {name.replace('Conditional', '')}.")
+            classes, codes = self._encode_labels(y, levels.shape[0])
+        config = self._make_config(tuple(levels.shape[1:]), n_levels, 0 if classes is None else len(classes))
+        train_levels, train_codes, validation = levels, codes, None
+        if validation_data is not None:
+            val_X, val_y = validation_data if self.conditional else (validation_data, None)
+            val_levels, _ = check_images(val_X, n_levels=n_levels, image_shape=tuple(levels.shape[1:]),
+                                         name="validation_data")
+            val_codes = None if classes is None else check_labels(val_y, val_levels.shape[0], classes, "validation y")
+            validation = ImageBatches(val_levels, val_codes, self.batch_size, seed)
+        elif self.validation_fraction > 0:
+            n = levels.shape[0]
+            order = np.random.default_rng([seed, 1]).permutation(n)  # a seeded random share, held out
+            n_val = round(self.validation_fraction * n)
+            if n_val and n - n_val < 1:
+                raise DataError(f"{n} images leave none to train on after holding out validation_fraction="
+                                f"{self.validation_fraction}.")
+            if n_val:
+                val_rows, train_rows = order[:n_val], order[n_val:]
+                validation = ImageBatches(levels[val_rows], None if codes is None else codes[val_rows],
+                                          self.batch_size, seed)
+                train_levels = levels[train_rows]
+                train_codes = None if codes is None else codes[train_rows]
+        fitted: dict[str, Any] = {"n_levels_": int(n_levels), "image_shape_": tuple(int(s) for s in levels.shape[1:])}
+        if classes is not None:
+            fitted["classes_"] = classes
+            # the training frequencies: the class prior of the marginal likelihood and of unlabelled sampling
+            fitted["class_prior_"] = np.bincount(codes, minlength=len(classes)).astype(np.float64) / codes.size
+        return Prepared(config=config, train=ImageBatches(train_levels, train_codes, batch_size, seed),
+                        validation=validation, fitted=fitted, data=(train_levels, train_codes))
+
+    def _fitted_from_state(self, fitted: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(fitted.get("classes_"), list):  # class names travel as a list of str
+            fitted["classes_"] = np.asarray(fitted["classes_"])
+        if fitted.get("image_shape_") is not None:
+            fitted["image_shape_"] = tuple(int(s) for s in fitted["image_shape_"])
+        return fitted
 
     # -- shared helpers --------------------------------------------------------------------------------------------
     def _check_fitted_images(self, X: Any, name: str = "X") -> np.ndarray:
@@ -186,111 +252,6 @@ class ImageModel(GenerativeModel):
         levels = self._check_fitted_images(X)
         return float(-np.sum(self.log_prob(levels)) / (levels.size * math.log(2)))
 
-    def _train(
-        self,
-        module: Any,
-        images: np.ndarray,
-        labels: np.ndarray | None,
-        *,
-        seed: int,
-        validation_fraction: float,
-        max_steps: int | None,
-        max_time: float | str | None,
-        epochs: float | None,
-        batch_size: int,
-        learning_rate: float,
-        callback: Callable[[int, float], None] | None = None,
-        **training: Any,
-    ) -> Any:
-        """Run :func:`genlab.neural.training.train` on ``images``; return its :class:`TrainResult`.
-
-        ``validation_fraction`` of the images (a seeded random choice) are held out for the validation loss
-        recorded in ``history_``. ``epochs`` converts to steps (passes over the training images); with none of
-        ``max_steps`` / ``max_time`` / ``epochs``, 2,000 steps. Other keywords go to :class:`TrainingConfig`.
-        """
-        from genlab.neural.language_model import parse_duration
-        from genlab.neural.training import TrainingConfig, train
-
-        if not 0.0 <= validation_fraction < 1.0:
-            raise ParameterError(f"validation_fraction must be in [0, 1); got {validation_fraction!r}.")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ParameterError(f"batch_size must be an integer >= 1; got {batch_size!r}.")
-        n = images.shape[0]
-        order = np.random.default_rng([seed, 1]).permutation(n)
-        n_val = round(validation_fraction * n)
-        if n_val and n - n_val < 1:
-            raise DataError(f"{n} images leave none to train on after holding out validation_fraction="
-                            f"{validation_fraction}.")
-        val_rows, train_rows = order[:n_val], order[n_val:]
-        if epochs is not None:
-            if not (isinstance(epochs, (int, float)) and epochs > 0):
-                raise ParameterError(f"epochs must be a number > 0; got {epochs!r}.")
-            steps_from_epochs = max(1, math.ceil(epochs * train_rows.size / batch_size))
-            max_steps = steps_from_epochs if max_steps is None else min(max_steps, steps_from_epochs)
-        if max_steps is None and max_time is None:
-            max_steps = 2000
-        seconds = None if max_time is None else parse_duration(max_time)
-        train_data = ImageBatches(images[train_rows], None if labels is None else labels[train_rows], batch_size,
-                                  seed)
-        val_data = None
-        if n_val:
-            val_data = ImageBatches(images[val_rows], None if labels is None else labels[val_rows], batch_size, seed)
-            training.setdefault("eval_batches", val_data.n_eval_batches)
-        training.setdefault("eval_interval", 100)
-        training.setdefault("warmup_steps", min(100, (max_steps or 1000) // 10))
-        config = TrainingConfig(max_steps=max_steps, max_time=seconds, batch_size=batch_size,
-                                learning_rate=learning_rate, seed=seed, device=getattr(self, "device", "auto"),
-                                **training)
-        config.validate()
-        fingerprint = {"model": dict(self.config_) if hasattr(self, "config_") else {},
-                       "data": train_data.digest(),
-                       "validation": None if val_data is None else val_data.digest()}
-        return train(module, train_data, val_data, config, fingerprint=fingerprint, callback=callback)
-
-    def _set_module(self, module: Any, config: dict[str, Any]) -> None:
-        from genlab.neural.training import resolve_device
-
-        module.to(resolve_device(getattr(self, "device", "auto")))
-        module.eval()
-        self.module_ = module
-        self.config_ = dict(config)
-        self.n_parameters_ = int(sum(p.numel() for p in module.parameters()))
-
-    def _record_training(self, result: Any) -> None:
-        self.history_ = list(result.history)
-        self.training_ = {"steps": result.steps, "elapsed": result.elapsed, "stop_reason": result.stop_reason,
-                          "best_val_loss": result.best_val_loss if math.isfinite(result.best_val_loss) else None}
-
-    # -- persistence -----------------------------------------------------------------------------------------------
-    def _get_state(self) -> dict[str, Any]:
-        check_is_fitted(self, "module_")
-        fitted = {name: getattr(self, name) for name in self._fitted_attribute_names() if name != "module_"}
-        classes = fitted.get("classes_")
-        if isinstance(classes, np.ndarray) and classes.dtype.kind in "UO":  # class names: a list, not a str array
-            fitted["classes_"] = [str(value) for value in classes.tolist()]
-        fitted["weights_"] = {name: value.detach().to("cpu").float().numpy().copy()
-                              for name, value in self.module_.state_dict().items()}
-        return {"params": self.get_params(deep=False), "fitted": fitted}
-
-    def _set_state(self, fitted: dict[str, Any]) -> None:
-        import torch
-
-        fitted = dict(fitted)
-        weights = fitted.pop("weights_", None)
-        if weights is None or "config_" not in fitted:
-            raise ModelFileError("the model file holds no network weights or configuration; it is not a fitted "
-                                 f"{type(self).__name__}.")
-        if isinstance(fitted.get("classes_"), list):
-            fitted["classes_"] = np.asarray(fitted["classes_"])
-        for name, value in fitted.items():
-            setattr(self, name, value)
-        try:
-            module = self._build_module(dict(fitted["config_"]))
-            module.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()}, strict=True)
-        except (KeyError, RuntimeError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"the stored network does not match its configuration: {exc}") from None
-        self._set_module(module, fitted["config_"])
-
 
 def config_dict(config: Any) -> dict[str, Any]:
     """A dataclass configuration as a JSON-able dict (what ``config_`` stores)."""
@@ -302,10 +263,3 @@ def ensure_directory(path: str | os.PathLike[str]) -> None:
     folder = os.path.dirname(os.fspath(path))
     if folder:
         os.makedirs(folder, exist_ok=True)
-
-
-def seed_of(random_state: Any) -> int:
-    """An int seed from ``random_state`` (int, numpy Generator, or None for fresh entropy)."""
-    from genlab.neural.language_model import _seed
-
-    return _seed(random_state)

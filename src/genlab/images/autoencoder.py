@@ -20,8 +20,9 @@ import torch
 
 from genlab.base import check_is_fitted
 from genlab.errors import GenlabError, ParameterError
-from genlab.images._base import check_images, config_dict, seed_of
-from genlab.images.vae import VAE, VAEModule, _generator, _LatentImageModel
+from genlab.images.latent import LatentImageModel, _generator
+from genlab.images.vae_module import VAEModule, build_vae_module
+from genlab.neural.estimator import Prepared, seed_of
 from genlab.utils.validation import check_positive_int
 
 __all__ = ["Autoencoder", "AutoencoderModule", "NoLikelihoodError"]
@@ -39,7 +40,7 @@ class AutoencoderModule(VAEModule):
         return z, -self.pixel_log_prob(self.decode(z, classes), levels).mean()
 
 
-class Autoencoder(_LatentImageModel):
+class Autoencoder(LatentImageModel):
     """Deterministic autoencoder; :meth:`sample` decodes draws of a Gaussian mixture fitted to the codes.
 
     Parameters
@@ -47,21 +48,23 @@ class Autoencoder(_LatentImageModel):
     latent_dim : int, default=16
     architecture : {"mlp", "conv"}, default="mlp"
     hidden : tuple of int, optional
-        As for :class:`VAE`.
+        As for :class:`~genlab.images.vae.VAE`.
     likelihood : {"categorical", "bernoulli", "gaussian", "logistic"}, default="categorical"
         The decoder's distribution of pixel levels (the reconstruction loss).
     n_mixture_components : int, default=10
         Components of the :class:`~genlab.mixture.GaussianMixture` (full covariances) fitted to the codes.
     dropout : float, default=0.0
-    device : str, default="auto"
-    random_state : None, int or Generator
+    n_levels : int, optional
+        Pixel levels (by default ``max + 1`` of the training images).
+    max_steps, max_time, epochs, batch_size, learning_rate, ..., device, random_state
+        The training settings of every neural model, with the image models' defaults (as :class:`VAE`).
 
     Attributes
     ----------
     module_ : AutoencoderModule
     latent_mixture_ : dict
         The fitted mixture's state (``GaussianMixture._get_state()``); :attr:`latent_mixture` rebuilds it.
-    Other attributes as :class:`VAE`.
+    Other attributes as :class:`~genlab.images.vae.VAE`.
     """
 
     def __init__(
@@ -73,8 +76,7 @@ class Autoencoder(_LatentImageModel):
         likelihood: str = "categorical",
         n_mixture_components: int = 10,
         dropout: float = 0.0,
-        device: str = "auto",
-        random_state: Any = None,
+        n_levels: int | None = None,
     ) -> None:
         self.latent_dim = latent_dim
         self.architecture = architecture
@@ -82,75 +84,46 @@ class Autoencoder(_LatentImageModel):
         self.likelihood = likelihood
         self.n_mixture_components = n_mixture_components
         self.dropout = dropout
-        self.device = device
-        self.random_state = random_state
+        self.n_levels = n_levels
 
     def _build_module(self, config: dict[str, Any]) -> AutoencoderModule:
-        from genlab.images.vae import VAEConfig
+        return build_vae_module(config, AutoencoderModule)  # type: ignore[return-value]
 
-        config = dict(config)
-        config["image_shape"] = tuple(config["image_shape"])
-        config["hidden"] = tuple(config["hidden"])
-        return AutoencoderModule(VAEConfig(**config))
+    def _make_config(self, image_shape: tuple[int, int, int], n_levels: int, n_classes: int) -> Any:
+        return self._network_config(image_shape, n_levels, 0)  # the VAE's networks, without the KL settings
 
-    def _make_config(self, image_shape: tuple[int, int, int], n_levels: int) -> Any:
-        # the VAE's checks and defaults, without the KL settings an autoencoder has no use for
-        proxy = VAE(latent_dim=self.latent_dim, architecture=self.architecture, hidden=self.hidden,
-                    likelihood=self.likelihood, dropout=self.dropout, kl_warmup_steps=0)
-        return proxy._make_config(image_shape, n_levels, 0)
+    # -- fitting: train on the reconstruction loss, then fit the codes' Gaussian mixture ------------------------
+    def _prepare(self, X: Any, y: Any, validation_data: Any, *, seed: int, batch_size: int) -> Prepared:
+        n_components = check_positive_int(self.n_mixture_components, "n_mixture_components")
+        prepared = super()._prepare(X, None, validation_data, seed=seed, batch_size=batch_size)
+        images = prepared.data[0]
+        if n_components > images.shape[0]:
+            raise ParameterError(f"n_mixture_components={n_components} exceeds the {images.shape[0]} training images.")
+        prepared.data = (images, seed)
+        return prepared
 
-    def fit(
-        self,
-        X: Any,
-        y: Any = None,
-        *,
-        n_levels: int | None = None,
-        max_steps: int | None = None,
-        max_time: float | str | None = None,
-        epochs: float | None = None,
-        batch_size: int = 128,
-        learning_rate: float = 2e-3,
-        validation_fraction: float = 0.0,
-        weight_decay: float = 0.0,
-        **training: Any,
-    ) -> Autoencoder:
-        """Train on the reconstruction loss, then fit the codes' Gaussian mixture (arguments as :meth:`VAE.fit`)."""
+    @torch.no_grad()
+    def _after_training(self, module: Any, prepared: Prepared) -> dict[str, Any]:
         from genlab.mixture import GaussianMixture
 
-        levels, n_levels = check_images(X, n_levels=n_levels)
-        n_components = check_positive_int(self.n_mixture_components, "n_mixture_components")
-        if n_components > levels.shape[0]:
-            raise ParameterError(f"n_mixture_components={n_components} exceeds the {levels.shape[0]} training images.")
-        config = self._make_config(levels.shape[1:], n_levels)
-        seed = seed_of(self.random_state)
-        torch.manual_seed(seed)
-        module = AutoencoderModule(config)
-        self.config_ = config_dict(config)
-        self.n_levels_ = int(n_levels)
-        self.image_shape_ = tuple(int(s) for s in levels.shape[1:])
-        result = self._train(module, levels, None, seed=seed, validation_fraction=validation_fraction,
-                             max_steps=max_steps, max_time=max_time, epochs=epochs, batch_size=batch_size,
-                             learning_rate=learning_rate, weight_decay=weight_decay, **training)
-        self._set_module(module, self.config_)
-        self._record_training(result)
-        codes = self.encode(levels)
-        mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, random_state=seed)
-        mixture.fit(codes)
-        self.latent_mixture_ = mixture._get_state()
-        self._mixture = mixture
-        return self
+        images, seed = prepared.data
+        device = next(module.parameters()).device
+        levels = torch.from_numpy(images).to(device)
+        codes, _ = module.encode(levels, torch.zeros(levels.shape[0], dtype=torch.int64, device=device))
+        mixture = GaussianMixture(self.n_mixture_components, covariance_type="full", reg_covar=1e-4,
+                                  random_state=seed)
+        mixture.fit(codes.double().cpu().numpy())
+        return {"latent_mixture_": mixture._get_state()}
 
     @property
     def latent_mixture(self) -> Any:
         """The fitted :class:`~genlab.mixture.GaussianMixture` of the codes."""
         from genlab.mixture import GaussianMixture
 
-        mixture = getattr(self, "_mixture", None)
-        if mixture is None:
-            state = self.latent_mixture_
-            mixture = GaussianMixture(**state["params"])
-            mixture._set_state(state["fitted"])
-            self._mixture = mixture
+        check_is_fitted(self, "latent_mixture_")
+        state = self.latent_mixture_
+        mixture = GaussianMixture(**state["params"])
+        mixture._set_state(state["fitted"])
         return mixture
 
     @torch.no_grad()
@@ -185,24 +158,18 @@ class Autoencoder(_LatentImageModel):
             z, _ = self.module_.encode(levels, codes)
             return (-self.module_.pixel_log_prob(self.module_.decode(z, codes), levels)).double().cpu().numpy()
 
-    @torch.no_grad()
     def sample(self, n_samples: int = 1, *, random_state: Any = None, return_means: bool = False) -> Any:
         """Decode draws of the codes' Gaussian mixture; pixel levels drawn from the decoder.
 
         Returns
         -------
-        levels : ndarray of int64, shape (n_samples, C, H, W)
-        means : ndarray of float, shape (n_samples, C, H, W)
-            The decoder means (only with ``return_means``).
+        Sample
+            ``data``: int64 pixel levels (n_samples, C, H, W); ``latent``: the mixture's draws of the codes
+            (n_samples, latent_dim), whose decoder means are ``model.decode(latent)``.
         """
         n_samples = check_positive_int(n_samples, "n_samples")
         check_is_fitted(self, "module_")
         seed = seed_of(random_state)
         z, _ = self.latent_mixture.sample(n_samples, random_state=np.random.default_rng([seed, 0]))
-        gen = _generator(seed)
-        params = self.module_.decode(self._latents(z), torch.zeros(n_samples, dtype=torch.int64,
-                                                                    device=self._device()))
-        levels = self.module_.sample_levels(params, gen).numpy().astype(np.int64)
-        if return_means:
-            return levels, self.module_.expected_levels(params).double().cpu().numpy()
-        return levels
+        codes = np.zeros(n_samples, dtype=np.int64)
+        return self._decoded_sample(self._latents(z), codes, _generator(seed), return_means)

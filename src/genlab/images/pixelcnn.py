@@ -31,16 +31,14 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from genlab.base import check_is_fitted
-from genlab.errors import DataError, ParameterError
-from genlab.images._base import ImageModel, check_images, check_labels, config_dict, seed_of
+from genlab.base import Sample, check_is_fitted
+from genlab.errors import ParameterError
+from genlab.images._base import ImageModel, check_labels
 from genlab.utils.random import check_random_state
 
 __all__ = ["ConditionalPixelCNN", "PixelCNN", "PixelCNNConfig", "build_pixelcnn"]
@@ -248,10 +246,12 @@ class PixelCNN(ImageModel):
         Dropout on each horizontal gate's output.
     n_levels : int, optional
         Pixel levels; by default ``max + 1`` of the training images (17 for digits).
-    device : str, default="auto"
-        ``"auto"`` (CUDA when present, else CPU), ``"cpu"`` or ``"cuda"``.
-    random_state : None, int or numpy Generator
-        Seeds the initialisation, the training batches, the validation split and dropout.
+    max_steps, max_time, epochs, batch_size, learning_rate, validation_fraction, patience, ..., device, random_state
+        The training settings of every neural model (:class:`~genlab.neural.estimator.NeuralEstimator`), with
+        these defaults: 1,000 steps (digits: about 80 nats per test image, in about 2-3 minutes on one CPU core),
+        batch 64, learning rate 2e-3, no weight decay, a tenth of the images held out (``validation_fraction``)
+        and evaluated every 100 steps, early stopping after 5 evaluations without improvement (``patience``;
+        the best weights are kept).
 
     Attributes
     ----------
@@ -261,7 +261,7 @@ class PixelCNN(ImageModel):
     config_ : dict
         :class:`PixelCNNConfig` as a dict.
     n_levels_ : int
-    image_shape_ : list of int
+    image_shape_ : tuple of int
         (C, H, W) of the training images.
     n_parameters_ : int
     history_ : list of dict
@@ -273,11 +273,12 @@ class PixelCNN(ImageModel):
     --------
     >>> from sklearn.datasets import load_digits
     >>> X = load_digits().data.reshape(-1, 1, 8, 8)
-    >>> pc = PixelCNN(random_state=0).fit(X, max_steps=1000)  # doctest: +SKIP
+    >>> pc = PixelCNN(max_steps=1000, random_state=0).fit(X)  # doctest: +SKIP
     >>> pc.log_prob(X[:5])  # doctest: +SKIP
     """
 
-    _conditional = False
+    _default_max_steps: ClassVar[int] = 1000  # measured on digits: the validation loss levels off after ~900 steps
+    _training_defaults: ClassVar[dict[str, Any]] = {"batch_size": 64, "validation_fraction": 0.1, "patience": 5}
 
     def __init__(
         self,
@@ -288,8 +289,6 @@ class PixelCNN(ImageModel):
         n_hidden: int = 64,
         dropout: float = 0.0,
         n_levels: int | None = None,
-        device: str = "auto",
-        random_state: Any = None,
     ) -> None:
         self.n_filters = n_filters
         self.n_layers = n_layers
@@ -297,113 +296,18 @@ class PixelCNN(ImageModel):
         self.n_hidden = n_hidden
         self.dropout = dropout
         self.n_levels = n_levels
-        self.device = device
-        self.random_state = random_state
+
+    # -- configuration (fit: NeuralEstimator.fit(X, y=None, *, validation_data=None, ...)) -----------------------
+    def _make_config(self, image_shape: tuple[int, int, int], n_levels: int, n_classes: int) -> PixelCNNConfig:
+        config = PixelCNNConfig(
+            n_channels=int(image_shape[0]), n_levels=n_levels, n_filters=self.n_filters, n_layers=self.n_layers,
+            kernel_size=self.kernel_size, n_hidden=self.n_hidden, n_classes=n_classes, dropout=self.dropout,
+        )
+        config.validate()
+        return config
 
     def _build_module(self, config: dict[str, Any]) -> Any:
         return build_pixelcnn(config)
-
-    # -- fitting ---------------------------------------------------------------------------------------------------
-    def fit(
-        self,
-        X: Any,
-        y: Any = None,
-        *,
-        max_steps: int | None = None,
-        max_time: float | str | None = None,
-        epochs: float | None = None,
-        batch_size: int = 64,
-        learning_rate: float = 2e-3,
-        validation_fraction: float = 0.1,
-        patience: int | None = 5,
-        eval_interval: int = 100,
-        weight_decay: float = 0.0,
-        warmup_steps: int | None = None,
-        checkpoint_path: str | os.PathLike[str] | None = None,
-        resume: bool = False,
-        progress: bool = False,
-        callback: Callable[[int, float], None] | None = None,
-    ) -> PixelCNN:
-        """Train with genlab's training loop (:func:`genlab.neural.training.train`); return ``self``.
-
-        Parameters
-        ----------
-        X : array-like of shape (N, C, H, W) or (N, H, W)
-            Integer pixel levels.
-        y : ignored
-            (For scikit-learn pipelines; :class:`ConditionalPixelCNN` uses class labels.)
-        max_steps, max_time, epochs : optional
-            Training length: optimizer steps, seconds (or a duration such as ``"3m"``), passes over the training
-            images; the first reached ends training. With none of them, 1,000 steps (digits: about 80 nats per
-            test image, in about 2-3 minutes on one CPU core).
-        batch_size : int, default=64
-        learning_rate : float, default=2e-3
-            Peak of the warm-up + cosine schedule (AdamW).
-        validation_fraction : float, default=0.1
-            Images held out (a seeded random choice) for the validation loss; 0 trains on all of them.
-        patience : int or None, default=5
-            Early stopping: stop after this many evaluations without a better validation loss and keep the best
-            weights (needs ``validation_fraction > 0``; None trains to the end).
-        eval_interval : int, default=100
-            Steps between validation evaluations.
-        weight_decay : float, default=0.0
-            AdamW weight decay on the convolution kernels.
-        warmup_steps : int, optional
-            Linear warm-up (default: a tenth of ``max_steps``, at most 100).
-        checkpoint_path, resume, progress, callback
-            See :class:`genlab.neural.training.TrainingConfig`.
-
-        Raises
-        ------
-        DataError
-            Bad images (see :func:`~genlab.images._base.check_images`) or labels.
-        ParameterError
-            A bad hyperparameter or training setting.
-        """
-        given = self.n_levels
-        if given is not None and (isinstance(given, bool) or not isinstance(given, numbers.Integral) or given < 2):
-            raise ParameterError(f"n_levels must be an integer >= 2 or None (inferred); got {self.n_levels!r}.")
-        images, n_levels = check_images(X, n_levels=self.n_levels)
-        codes = None
-        if self._conditional:
-            if y is None:
-                raise DataError(f"{type(self).__name__}.fit needs y, one class label per image; for a model of "
-                                "images alone use PixelCNN.")
-            classes, codes = self._encode_labels(y, images.shape[0])
-        config = PixelCNNConfig(
-            n_channels=int(images.shape[1]), n_levels=n_levels, n_filters=self.n_filters, n_layers=self.n_layers,
-            kernel_size=self.kernel_size, n_hidden=self.n_hidden, n_classes=0 if codes is None else len(classes),
-            dropout=self.dropout,
-        )
-        config.validate()
-        if patience is not None and validation_fraction == 0:
-            patience = None  # nothing to stop on
-        import torch
-
-        seed = seed_of(self.random_state)
-        self.config_ = config_dict(config)
-        torch.manual_seed(seed)
-        module = build_pixelcnn(config)
-        training: dict[str, Any] = {"patience": patience, "eval_interval": eval_interval,
-                                    "weight_decay": weight_decay, "progress": progress,
-                                    "checkpoint_path": None if checkpoint_path is None else os.fspath(checkpoint_path),
-                                    "resume": resume}
-        if warmup_steps is not None:
-            training["warmup_steps"] = warmup_steps
-        if max_steps is None and max_time is None and epochs is None:
-            max_steps = 1000  # measured on digits: the validation loss levels off after about 900 steps
-        result = self._train(module, images, codes, seed=seed, validation_fraction=validation_fraction,
-                             max_steps=max_steps, max_time=max_time, epochs=epochs, batch_size=batch_size,
-                             learning_rate=learning_rate, callback=callback, **training)
-        self._set_module(module, self.config_)
-        self._record_training(result)
-        self.n_levels_ = int(n_levels)
-        self.image_shape_ = [int(s) for s in images.shape[1:]]
-        if codes is not None:
-            self.classes_ = classes
-            # the training frequencies: the class prior of the marginal likelihood and of unlabelled sampling
-            self.class_prior_ = np.bincount(codes, minlength=len(classes)).astype(np.float64) / codes.size
-        return self
 
     # -- scoring ---------------------------------------------------------------------------------------------------
     def _pixel_log_probs(self, levels: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
@@ -502,7 +406,7 @@ class ConditionalPixelCNN(PixelCNN):
     ``class_prior_``. Parameters and attributes are :class:`PixelCNN`'s, plus ``classes_`` and ``class_prior_``.
     """
 
-    _conditional = True
+    conditional: ClassVar[bool] = True
 
     def _codes(self, y: Any, n: int) -> np.ndarray:
         labels = np.asarray(y)
@@ -536,10 +440,17 @@ class ConditionalPixelCNN(PixelCNN):
         return float(np.sum(self.log_prob(levels, y)) / levels.size)
 
     def sample(self, n_samples: int = 1, *, y: Any = None, random_state: Any = None,
-               temperature: float = 1.0) -> np.ndarray:
-        """Draw ``n_samples`` images of class ``y`` (one label, or one per image); int64 (n_samples, C, H, W).
+               temperature: float = 1.0) -> Sample:
+        """Draw ``n_samples`` images of class ``y`` (one label, or one per image).
 
-        Without ``y`` each image's class is drawn from ``class_prior_`` first (same generator).
+        Without ``y`` each image's class is drawn from ``class_prior_`` first (same generator): the model of
+        ``p(x) = sum_y class_prior_[y] p(x | y)`` with the class as its latent value.
+
+        Returns
+        -------
+        Sample
+            ``data``: int64 pixel levels (n_samples, C, H, W); ``latent``: each image's class label (values of
+            ``classes_``).
         """
         check_is_fitted(self, "module_")
         if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
@@ -549,4 +460,4 @@ class ConditionalPixelCNN(PixelCNN):
             codes = rng.choice(len(self.classes_), size=n_samples, p=np.asarray(self.class_prior_)).astype(np.int64)
         else:
             codes = self._codes(y, n_samples)
-        return self._draw(n_samples, codes, rng, temperature)
+        return Sample(self._draw(n_samples, codes, rng, temperature), np.asarray(self.classes_)[codes])

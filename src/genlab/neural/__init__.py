@@ -1,10 +1,14 @@
-"""Neural generative models (PyTorch): autoregressive language models over five backbones.
+"""Neural generative models (PyTorch): the one neural estimator base and autoregressive language models over five
+backbones.
 
-Importing :mod:`genlab.neural` does not import torch; building, fitting, scoring or loading a model does.
+Every neural model is a :class:`NeuralEstimator` (device, seeding, training settings as hyperparameters, the one
+training loop, persistence, checkpoints); its module docstring is the guide for writing a new family. Importing
+:mod:`genlab.neural` does not import torch; building, fitting, scoring or loading a model does.
 """
 
 from genlab.neural.config import PRESETS, CNNConfig, RecurrentConfig, TransformerConfig
-from genlab.neural.language_model import LanguageModel, parse_duration, text_bits_per_character
+from genlab.neural.estimator import NeuralEstimator, parse_duration
+from genlab.neural.language_model import LanguageModel, text_bits_per_character
 from genlab.neural.tokenizers import BPETokenizer, ByteTokenizer, CharTokenizer, Tokenizer, UnknownTokenWarning
 
 __all__ = [
@@ -14,6 +18,7 @@ __all__ = [
     "CNNConfig",
     "CharTokenizer",
     "LanguageModel",
+    "NeuralEstimator",
     "RecurrentConfig",
     "Tokenizer",
     "TransformerConfig",

@@ -44,6 +44,8 @@ class Tokenizer:
     kind: str = ""
     #: The id of ``<unk>``, or None where every text is representable.
     unk_id: int | None = None
+    #: Tokenizers decode to text (what the decoding pipeline's detokenizers say: :mod:`genlab.decoding.search`).
+    text: bool = True
 
     @property
     def vocab_size(self) -> int:

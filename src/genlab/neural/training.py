@@ -4,8 +4,9 @@
 ``batch(step, micro_step) -> (x, y)``: AdamW with weight decay on matrix weights only (biases, norms and other
 vectors are not decayed), linear warm-up then cosine decay to ``min_lr``, gradient clipping, gradient
 accumulation, bf16 autocast and optional ``torch.compile`` on CUDA, periodic evaluation on fixed validation
-batches, early stopping, a time budget (``max_time``) besides ``max_steps``, a progress bar, and atomic
-checkpoints with exact resume.
+batches, early stopping, a time budget (``max_time``) besides ``max_steps``, the shared progress display on stderr
+(:class:`genlab.utils.progress.ProgressDisplay`), and atomic checkpoints with exact resume. Estimators drive it
+through :class:`genlab.neural.estimator.NeuralEstimator`.
 
 Exact resume: a checkpoint holds the parameters, the optimizer's moments, the torch random states (dropout), the
 step, the early-stopping state and the history. The batches of step ``s`` are a pure function of ``(seed, s)``
@@ -33,6 +34,7 @@ import torch
 
 from genlab.errors import ModelFileError, ParameterError
 from genlab.utils.files import atomic_write
+from genlab.utils.progress import ProgressDisplay
 
 __all__ = ["TrainResult", "TrainingConfig", "WindowSampler", "load_checkpoint", "resolve_device", "train"]
 
@@ -66,7 +68,8 @@ class TrainingConfig:
     device: str = "auto"  # "auto": CUDA when present, else CPU
     compile: bool = False  # torch.compile the module (CUDA only; ignored on CPU)
     seed: int = 0
-    progress: bool = False  # a progress bar on stderr
+    verbose: int = 0  # the progress display on stderr (genlab.utils.progress): 0 silent, 1 a live bar, 2 lines too
+    name: str = "training"  # what the progress display calls the run
     # DistributedDataParallel across the processes of a torchrun job: ``batch_size`` is per process; the training
     # data must then yield the global batch (batch_size x world size) for each step, of which each rank takes its rows
     distributed: bool = False
@@ -135,6 +138,11 @@ class WindowSampler:
         self.seed = seed
         self.ignore_id = ignore_id
         self._offsets = torch.arange(block_size + 1)
+
+    @property
+    def n_examples(self) -> int:
+        """Windows in one pass over the stream (what an epoch counts)."""
+        return max(1, (self.tokens.numel() - 1) // self.block_size)
 
     def batch(self, step: int, micro_step: int = 0, stream: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """Inputs and targets, each (batch_size, block_size)."""
@@ -280,33 +288,6 @@ def _restore(path: str, module: torch.nn.Module, optimizer: torch.optim.Optimize
 
 
 # -- the loop ------------------------------------------------------------------------------------------------------
-class _Progress:
-    """A rich progress bar on stderr: loss, tokens per second, time left (no-op when disabled)."""
-
-    def __init__(self, enabled: bool, config: TrainingConfig, start_step: int, elapsed: float) -> None:
-        self.bar = None
-        if not enabled:
-            return
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.by_steps = config.max_steps is not None
-        total = config.max_steps if self.by_steps else config.max_time
-        self.bar = Progress(TextColumn("training"), BarColumn(), TextColumn("{task.fields[info]}"),
-                            TimeRemainingColumn(), console=Console(stderr=True), transient=False)
-        self.task = self.bar.add_task("train", total=total, completed=start_step if self.by_steps else elapsed,
-                                      info="")
-        self.bar.start()
-
-    def update(self, step: int, elapsed: float, info: str) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, completed=step if self.by_steps else elapsed, info=info)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-
 def _evaluate(model: Callable, data: Any, n_batches: int, device: torch.device, autocast: Any) -> float:
     losses = []
     with torch.no_grad():
@@ -386,7 +367,10 @@ def train(
     else:
         autocast = contextlib.nullcontext
     interval = config.checkpoint_interval or config.eval_interval
-    progress = _Progress(config.progress and writer, config, result.steps, result.elapsed)
+    progress = ProgressDisplay(config.name, config.verbose if writer else 0, interval=100)
+    by_steps = config.max_steps is not None
+    progress.start(f"from step {result.steps}" if result.steps else "training",
+                   config.max_steps if by_steps else config.max_time)
     module.train()
     started = time.perf_counter() - result.elapsed
     window_start, window_tokens, last_loss = time.perf_counter(), 0, math.nan
@@ -453,10 +437,13 @@ def train(
                 now = time.perf_counter()
                 speed = window_tokens / max(now - window_start, 1e-9)
                 window_start, window_tokens = now, 0
-                progress.update(step, result.elapsed, f"step {step} loss {last_loss:.4f} {speed:,.0f} tok/s")
+                progress.update(step if by_steps else result.elapsed,
+                                f"step {step} loss {last_loss:.4f} {speed:,.0f} tok/s", count=step)
             if stop_early:
                 result.stop_reason = "early_stopping"
                 break
+        progress.finish(result.steps if by_steps else result.elapsed,
+                        f"{result.steps} steps, stopped by {result.stop_reason}")
     finally:
         progress.close()
     result.elapsed = time.perf_counter() - started
