@@ -21,10 +21,12 @@ documents that lean towards a topic, and variational Bayes separates the rest (m
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 
 from genlab.errors import ParameterError
 from genlab.learn.em import FitState
@@ -100,7 +102,10 @@ def kmeans_topics(
     clustered = _nonempty(sp.vstack(fit.all_gather(X[mine]), format="csr"))  # in corpus order
     if clustered.shape[0] < n_topics:
         return None
-    kmeans = KMeans(n_clusters=n_topics, n_init=_KMEANS_RUNS, random_state=rng).fit(_hellinger_rows(clustered))
+    with warnings.catch_warnings():
+        # duplicate documents can leave fewer than K distinct clusters (scikit-learn warns); handled below
+        warnings.simplefilter("ignore", SklearnConvergenceWarning)
+        kmeans = KMeans(n_clusters=n_topics, n_init=_KMEANS_RUNS, random_state=rng).fit(_hellinger_rows(clustered))
     documents = _nonempty(X)
     counts = np.zeros((n_topics, X.shape[1]))
     if documents.shape[0]:
@@ -109,7 +114,11 @@ def kmeans_topics(
         membership = sp.csr_matrix((np.ones(labels.size), (labels, np.arange(labels.size))),
                                    shape=(n_topics, labels.size))  # fmt: skip
         counts = np.asarray((membership @ documents).todense())
-    return topic_word_prior + fit.all_reduce([counts])[0]
+    counts = fit.all_reduce([counts])[0]
+    empty = np.flatnonzero(counts.sum(axis=1) == 0)
+    if empty.size:  # a cluster without documents starts at random (equal topics would stay equal)
+        counts[empty] = rng.gamma(100.0, 0.01, (empty.size, counts.shape[1]))
+    return topic_word_prior + counts
 
 
 def initial_topics(
