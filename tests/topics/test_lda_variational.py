@@ -147,3 +147,19 @@ def test_minka_polya_fixed_points_are_stationary():
     n_kw = np.array([rng.multinomial(500, rng.dirichlet(np.full(20, 0.4))) for _ in range(200)])
     eta = minka_polya_eta(1.0, n_kw, n_iter=5000)
     assert eta == pytest.approx(0.4, rel=0.1)
+
+
+def test_collapsed_log_likelihood_is_the_polya_urn_product():
+    """log p(w | z) with the topics integrated out equals the product of the urn's sequential predictions
+    (n_kw + eta) / (n_k + V eta) over the tokens, in any order."""
+    from genlab.topics.gibbs import collapsed_log_likelihood
+
+    rng = np.random.default_rng(3)
+    n_terms, n_topics, eta = 6, 3, 0.3
+    words, topics = rng.integers(0, n_terms, 40), rng.integers(0, n_topics, 40)
+    counts = np.zeros((n_terms, n_topics))
+    expected = 0.0
+    for w, k in zip(words, topics, strict=True):
+        expected += np.log((counts[w, k] + eta) / (counts[:, k].sum() + n_terms * eta))
+        counts[w, k] += 1
+    assert collapsed_log_likelihood(counts.astype(np.int64), eta) == pytest.approx(expected, rel=1e-12)

@@ -14,7 +14,9 @@ global term ``sum_k E_q[log p(beta_k | eta) - log q(beta_k | lambda_k)]`` puts t
 
     ELBO = E-step value + sum_k (log B(lambda_k) - log B(eta 1_V))
 
-with ``log B`` the Dirichlet log normaliser: the objective needs no state of the E-step.
+with ``log B`` the Dirichlet log normaliser (:meth:`genlab.distributions.priors.Dirichlet.log_normalizer`): the
+objective needs no state of the E-step. ``E[log beta]`` is :meth:`~genlab.distributions.priors.Dirichlet.expected_log`
+of the topics.
 
 **Learning the priors** (``learn_priors``): ``eta`` is set by Minka's fixed point from ``E_q[log beta]`` of the
 topics the E-step used, before ``lambda`` is updated with it; ``alpha`` from the E-step's ``sum_d E[log theta_d]``.
@@ -40,15 +42,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import gammaln, psi
 
+from genlab.distributions.priors import Dirichlet
 from genlab.errors import DataError
 from genlab.learn.em import FitState
 from genlab.sequence.vocabulary import N_SPECIAL, Vocabulary
 from genlab.statistics import Statistics, additive
 from genlab.topics.corpus import DocumentTermMatrix, document_term_matrix
 from genlab.topics.dirichlet import minka_dirichlet_alpha, symmetric_dirichlet_eta
-from genlab.topics.variational import e_step
+from genlab.topics.variational import e_step, scaled_exp_t
 from genlab.utils.random import legacy_random_state
 
 __all__ = ["LDAStatistics"]
@@ -74,16 +76,6 @@ class LDAStatistics(Statistics):
     topic_word: np.ndarray = additive()
     elog_theta_sum: np.ndarray = additive()
     n_documents: np.ndarray = additive()
-
-
-def expected_log_topics(components: np.ndarray) -> np.ndarray:
-    """``E_q[log beta_kw] = psi(lambda_kw) - psi(sum_w lambda_kw)`` of Dirichlet rows ``lambda`` (K, V)."""
-    return psi(components) - psi(components.sum(axis=1, keepdims=True))
-
-
-def dirichlet_log_normalizer(concentration: np.ndarray) -> np.ndarray:
-    """``log B(a) = sum_i lgamma(a_i) - lgamma(sum_i a_i)`` of each row of ``concentration`` (..., V)."""
-    return gammaln(concentration).sum(axis=-1) - gammaln(concentration.sum(axis=-1))
 
 
 class _DocumentBatch(NamedTuple):
@@ -145,10 +137,8 @@ class _Corpus:
         """
         cached = self._expectations
         if cached is None or cached[0] is not components:
-            elog_beta = expected_log_topics(components)
-            shift = elog_beta.max(axis=0)
-            weights_t = np.ascontiguousarray(np.exp(elog_beta - shift).T)
-            cached = self._expectations = (components, elog_beta, weights_t, shift)
+            elog_beta = Dirichlet(components).expected_log()
+            cached = self._expectations = (components, elog_beta, *scaled_exp_t(elog_beta))
         return cached[1], cached[2], cached[3]
 
 
@@ -304,7 +294,8 @@ class _BatchVariationalBayes:
     def _em_m_step(self, stats: LDAStatistics) -> None:
         if getattr(self, "learn_priors", False):
             lam = self.components_
-            self.topic_word_prior_ = symmetric_dirichlet_eta(float(np.mean(expected_log_topics(lam))), lam.shape[1])
+            mean_elog = float(np.mean(Dirichlet(lam).expected_log()))
+            self.topic_word_prior_ = symmetric_dirichlet_eta(mean_elog, lam.shape[1])
             if stats.n_documents > 0:
                 self.doc_topic_prior_ = minka_dirichlet_alpha(
                     self.doc_topic_prior_, stats.elog_theta_sum / float(stats.n_documents)
@@ -314,8 +305,8 @@ class _BatchVariationalBayes:
     def _em_objective(self, log_likelihood: float, weight: float) -> float:
         """The evidence lower bound per token after the M-step (module docstring)."""
         lam, eta = self.components_, self.topic_word_prior_
-        prior_norm = float(dirichlet_log_normalizer(np.full(lam.shape[1], eta)))
-        value = log_likelihood + float(np.sum(dirichlet_log_normalizer(lam))) - lam.shape[0] * prior_norm
+        prior_norm = float(Dirichlet(np.full(lam.shape[1], eta)).log_normalizer())
+        value = log_likelihood + float(np.sum(Dirichlet(lam).log_normalizer())) - lam.shape[0] * prior_norm
         return value / weight
 
     def _em_get_parameters(self) -> Any:

@@ -18,8 +18,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import gammaln, psi
+from scipy.special import psi
 
+from genlab.distributions.priors import Dirichlet
 from genlab.errors import DataError
 from genlab.utils.compile import jit
 
@@ -189,14 +190,14 @@ def minka_polya_eta(eta: float, n_kw: np.ndarray, n_iter: int = 200, tol: float 
     return eta
 
 
-def collapsed_log_likelihood(n_wk: np.ndarray, n_k: np.ndarray, eta: float) -> float:
+def collapsed_log_likelihood(n_wk: np.ndarray, eta: float) -> float:
     """``log p(w | z)`` with the topics integrated out (Griffiths & Steyvers 2004, eq. 2), from the counts.
 
-    ``sum_k [lgamma(V eta) - lgamma(n_k + V eta) + sum_w (lgamma(n_kw + eta) - lgamma(eta))]``.
+    ``sum_k [log B(n_k. + eta) - log B(eta 1_V)]`` with ``log B`` the Dirichlet log normaliser.
     """
     n_terms, n_topics = n_wk.shape
-    value = n_topics * (gammaln(n_terms * eta) - n_terms * gammaln(eta)) - float(np.sum(gammaln(n_k + n_terms * eta)))
-    return value + float(np.sum(gammaln(n_wk + eta)))
+    prior = float(Dirichlet(np.full(n_terms, eta)).log_normalizer())
+    return float(np.sum(Dirichlet(n_wk.T + eta).log_normalizer())) - n_topics * prior
 
 
 class GibbsResult(NamedTuple):
@@ -253,7 +254,7 @@ def run_gibbs(
             eta = minka_polya_eta(eta, n_wk.T)
         if sweep >= n_sweeps - n_average:
             averaged += n_wk
-        trace.append(collapsed_log_likelihood(n_wk, n_k, eta) / max(words.size, 1))
+        trace.append(collapsed_log_likelihood(n_wk, eta) / max(words.size, 1))
         if progress is not None:
             progress.update(sweep + 1, f"sweep {sweep + 1}  log p(w | z) per token {trace[-1]:.6g}")
     components = np.ascontiguousarray(averaged.T) / n_average + eta

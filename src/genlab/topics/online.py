@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from genlab.topics.batch import expected_log_topics
+from genlab.distributions.priors import Dirichlet
 from genlab.topics.dirichlet import minka_dirichlet_alpha, symmetric_dirichlet_eta
 from genlab.topics.variational import e_step, exp_dirichlet_expectation_t
 
@@ -80,7 +80,7 @@ def online_pass(
         if learn_priors:
             target = minka_dirichlet_alpha(alpha, result.elog_theta_sum / (stop - start))
             alpha = (1.0 - rho) * alpha + rho * target
-            mean_elog = float(np.mean(expected_log_topics(components)))
+            mean_elog = float(np.mean(Dirichlet(components).expected_log()))
             eta = (1.0 - rho) * eta + rho * symmetric_dirichlet_eta(mean_elog, components.shape[1])
         t += 1
     return OnlineState(components, alpha, float(eta), t), document_bound

@@ -27,9 +27,10 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from genlab.distributions.priors import Dirichlet
 from genlab.utils.compile import jit
 
-__all__ = ["EStepResult", "digamma", "e_step", "exp_dirichlet_expectation_t"]
+__all__ = ["EStepResult", "digamma", "e_step", "exp_dirichlet_expectation_t", "scaled_exp_t"]
 
 #: Stand-in for a responsibility normaliser that underflowed to 0 (keeps logs and ratios finite).
 _TINY = 1e-300
@@ -39,7 +40,11 @@ _TINY = 1e-300
 
 @jit
 def digamma(x):
-    """``psi(x)`` for ``x > 0``: upward recurrence to ``x >= 10``, then the asymptotic series (error < 1e-15)."""
+    """``psi(x)`` for ``x > 0``: upward recurrence to ``x >= 10``, then the asymptotic series (error < 1e-15).
+
+    For the compiled per-document loop, which cannot call scipy (array code uses the prior classes of
+    :mod:`genlab.distributions.priors`).
+    """
     result = 0.0
     while x < 10.0:
         result -= 1.0 / x
@@ -50,29 +55,20 @@ def digamma(x):
     return result + math.log(x) - 0.5 / x + series
 
 
-@jit
-def _exp_dirichlet_expectation_t(components, out, shift):
-    """``out[w, k] = exp(E[log beta_kw] - shift[w])`` with ``shift[w] = max_k E[log beta_kw]``; (V, K) layout."""
-    n_topics, n_terms = components.shape
-    for k in range(n_topics):
-        total = 0.0
-        for w in range(n_terms):
-            total += components[k, w]
-        psi_total = digamma(total)
-        for w in range(n_terms):
-            out[w, k] = digamma(components[k, w]) - psi_total
-    for w in range(n_terms):
-        peak = out[w, 0]
-        for k in range(1, n_topics):
-            if out[w, k] > peak:
-                peak = out[w, k]
-        shift[w] = peak
-        for k in range(n_topics):
-            out[w, k] = math.exp(out[w, k] - peak)
+def scaled_exp_t(elog_beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``exp(elog_beta - shift)`` transposed to (V, K), with ``shift[w] = max_k elog_beta[k, w]`` (V,).
+
+    The E-step's layout of ``exp(E[log beta])``: one row per term, scaled so that its largest entry is 1 (no
+    underflow however small the expectations), the scale kept in ``shift``.
+    """
+    shift = elog_beta.max(axis=0)
+    return np.ascontiguousarray(np.exp(elog_beta - shift).T), shift
 
 
 def exp_dirichlet_expectation_t(components: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``exp(E[log beta])`` of Dirichlet rows ``components`` (K, V), transposed to (V, K) and scaled per term.
+
+    ``E[log beta]`` is :meth:`genlab.distributions.priors.Dirichlet.expected_log` of the rows.
 
     Returns
     -------
@@ -81,11 +77,7 @@ def exp_dirichlet_expectation_t(components: np.ndarray) -> tuple[np.ndarray, np.
     shift : ndarray of shape (V,)
         ``max_k E[log beta_kw]`` (the log scale taken out of each row).
     """
-    components = np.ascontiguousarray(components, dtype=np.float64)
-    out = np.empty((components.shape[1], components.shape[0]))
-    shift = np.empty(components.shape[1])
-    _exp_dirichlet_expectation_t(components, out, shift)
-    return out, shift
+    return scaled_exp_t(Dirichlet(components).expected_log())
 
 
 @jit
