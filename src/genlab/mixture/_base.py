@@ -5,13 +5,14 @@ from __future__ import annotations
 import abc
 import numbers
 import warnings
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 
-from genlab.base import GenerativeModel, check_is_fitted
-from genlab.data.batches import ArrayChunks, BatchSource, as_batch_source, is_streaming_input
+from genlab.base import GenerativeModel, Sample, check_is_fitted, check_vector_sample_weight, check_vectors
+from genlab.data.batches import ArrayChunks, as_batch_source, is_streaming_input
 from genlab.distributions.gaussian import (
     COVARIANCE_TYPES,
     covariances_from_precisions_cholesky,
@@ -26,12 +27,7 @@ from genlab.distributions.gaussian import (
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.learn.em import fit_em
 from genlab.utils.random import check_random_state, legacy_random_state
-from genlab.utils.validation import (
-    check_array_2d,
-    check_in,
-    check_positive_int,
-    check_sample_weight,
-)
+from genlab.utils.validation import check_in, check_positive_int
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
@@ -46,6 +42,82 @@ def logsumexp_rows(a: np.ndarray) -> np.ndarray:
     peak = np.where(np.isfinite(peak), peak, 0.0)
     with np.errstate(under="ignore"):
         return np.log(np.exp(a - peak[:, np.newaxis]).sum(axis=1)) + peak
+
+
+class MixtureBatch(NamedTuple):
+    """What a mixture's E-step receives with each batch of rows."""
+
+    sample_weight: np.ndarray | None
+    #: The share of the once-per-pass objective terms (a MAP fit's log prior) this batch carries: 1 / (ranks
+    #: holding data) for the first batch of each rank's pass, 0 for the others, so that a pass adds them once.
+    pass_share: float
+
+
+class MixtureSource:
+    """A mixture's batch source: the data's ``(X, sample_weight)`` batches as ``(X, MixtureBatch)``.
+
+    ``inner`` is the :class:`~genlab.data.batches.ArrayChunks` of in-memory data or the streaming source; the
+    source lives as long as one fit, so ``pass_share`` (set on every rank by the data-defaults hook) is fit state.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.pass_share = 1.0
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, MixtureBatch]]:
+        for i, (X, sample_weight) in enumerate(self.inner):
+            yield X, MixtureBatch(sample_weight, self.pass_share if i == 0 else 0.0)
+
+    def first(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The rows initialisation draws from: all in-memory data, or a stream's first batch."""
+        if isinstance(self.inner, ArrayChunks):
+            return self.inner.X, self.inner.sample_weight
+        return self.inner.first()
+
+
+def _has_repeated_rows(X: np.ndarray) -> bool:
+    """Whether two rows of ``X`` are equal: one sort of a projection, and an exact check only on a collision."""
+    projection = X @ np.sqrt(np.arange(2, X.shape[1] + 2))  # square roots of distinct integers: independent
+    if np.unique(projection).size == X.shape[0]:
+        return False
+    return np.unique(X, axis=0).shape[0] < X.shape[0]
+
+
+def initialisation_points(
+    X: np.ndarray, sample_weight: np.ndarray | None, n_components: int
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The points an initialisation draws from, so that integer weights and repeated rows start alike.
+
+    k-means on a row of weight 3 and k-means on three copies of it differ (the copies shift the random draws and
+    the row order), so when rows carry weights other than 1 or repeat, initialisation runs on the distinct rows in
+    sorted order with their total weight; rows of weight 0 never take part. Data without weights and without
+    repeated rows (the common case) is used as it is, which keeps scikit-learn's initialisation for the same seed.
+
+    Returns
+    -------
+    points : ndarray of shape (n_points, D)
+    point_weight : ndarray of shape (n_points,) or None (every point weighs 1)
+    assign : ndarray of int of shape (n_samples,), or None when the points are the rows of ``X`` themselves
+        The point each row of ``X`` is; -1 for rows of weight 0.
+    """
+    kept = None if sample_weight is None or np.all(sample_weight > 0) else np.flatnonzero(sample_weight > 0)
+    rows = X if kept is None else X[kept]
+    weights = None if sample_weight is None else (sample_weight if kept is None else sample_weight[kept])
+    unit = weights is None or bool(np.all(weights == 1.0))
+    if unit and not _has_repeated_rows(rows):
+        if kept is None:
+            return X, None, None
+        assign = np.full(X.shape[0], -1, dtype=np.int64)
+        assign[kept] = np.arange(kept.size)
+        return rows, None, assign
+    distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
+    if distinct.shape[0] < n_components:
+        # fewer distinct points than components: a degenerate fit, initialised on the rows as given
+        return X, sample_weight, None
+    inverse = inverse.reshape(-1)
+    assign = np.full(X.shape[0], -1, dtype=np.int64)
+    assign[np.arange(X.shape[0]) if kept is None else kept] = inverse
+    return distinct, np.bincount(inverse, weights=weights, minlength=distinct.shape[0]), assign
 
 
 class BaseGaussianMixture(GenerativeModel, abc.ABC):
@@ -98,9 +170,8 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
         """Check hyperparameters that depend on the number of features (subclasses extend)."""
 
     def _validate_batch(self, X: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray | None]:
-        n_features = getattr(self, "n_features_in_", None)
-        X = check_array_2d(X, name="batch", n_features=n_features)
-        return X, check_sample_weight(sample_weight, X.shape[0])
+        X = check_vectors(self, X, reset=False, name="batch")
+        return X, check_vector_sample_weight(sample_weight, X.shape[0])
 
     def _continues(self) -> bool:
         """Whether this fit continues the previous one (``warm_start`` on a fitted model)."""
@@ -149,23 +220,28 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
         if is_streaming_input(X):
             source = as_batch_source(X, validate=self._validate_batch, sample_weight=sample_weight)
             first, _ = source.first()
-            return source, first.shape[1]
-        X = check_array_2d(X, min_samples=1, n_features=getattr(self, "n_features_in_", None))
+            return MixtureSource(source), first.shape[1]
+        X = check_vectors(self, X, reset=not self._continues())
         if X.shape[0] < self.n_components:
             raise DataError(
                 f"X has {X.shape[0]} samples but n_components={self.n_components}; each component needs at least "
                 "one sample: lower n_components or supply more data."
             )
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        sample_weight = check_vector_sample_weight(sample_weight, X.shape[0])
         if sample_weight is not None and np.count_nonzero(sample_weight) < self.n_components:
             raise DataError(
                 f"only {np.count_nonzero(sample_weight)} samples have a positive sample_weight but "
                 f"n_components={self.n_components}; lower n_components."
             )
-        return ArrayChunks(X, _CHUNK_ROWS, sample_weight), X.shape[1]
+        return MixtureSource(ArrayChunks(X, _CHUNK_ROWS, sample_weight)), X.shape[1]
 
     def _em_data_defaults(self, source: Any, fit: Any) -> None:
-        """Check the hyperparameters that depend on the number of features (subclasses resolve priors here)."""
+        """Check the hyperparameters that depend on the number of features (subclasses resolve priors here), and
+        give the first batch of this rank's passes its share of the once-per-pass objective terms."""
+        holds_data = next(iter(source), None) is not None
+        n_holders = sum(fit.all_gather(holds_data))
+        if isinstance(source, MixtureSource) and n_holders:
+            source.pass_share = 1.0 / n_holders
         self._check_parameters(self.n_features_in_)
 
     def _warn_degenerate_components(self) -> None:
@@ -215,35 +291,43 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
                 f"the first batch has {n_samples} rows but n_components={self.n_components}; initialisation needs "
                 "at least one row per component (use larger batches or give means_init)."
             )
-        resp = np.zeros((n_samples, self.n_components))
+        points, point_weight, assign = initialisation_points(X, sample_weight, self.n_components)
+        n_points = points.shape[0]
+        point_resp = np.zeros((n_points, self.n_components))
         if self.init_params == "kmeans":
             labels = (
                 KMeans(n_clusters=self.n_components, n_init=1, random_state=random_state)
-                .fit(X, sample_weight=sample_weight)
+                .fit(points, sample_weight=point_weight)
                 .labels_
             )
-            resp[np.arange(n_samples), labels] = 1.0
+            point_resp[np.arange(n_points), labels] = 1.0
         elif self.init_params == "random":
-            resp = random_state.uniform(size=(n_samples, self.n_components))
-            resp /= resp.sum(axis=1)[:, np.newaxis]
+            point_resp = random_state.uniform(size=(n_points, self.n_components))
+            point_resp /= point_resp.sum(axis=1)[:, np.newaxis]
         elif self.init_params == "random_from_data":
-            indices = random_state.choice(n_samples, size=self.n_components, replace=False)
-            resp[indices, np.arange(self.n_components)] = 1.0
+            # scikit-learn's uniform draw over the rows; over distinct points, in proportion to their weight
+            p = None if point_weight is None else point_weight / point_weight.sum()
+            indices = random_state.choice(n_points, size=self.n_components, replace=False, p=p)
+            point_resp[indices, np.arange(self.n_components)] = 1.0
         else:  # k-means++
-            _, indices = kmeans_plusplus(X, self.n_components, random_state=random_state, sample_weight=sample_weight)
-            resp[indices, np.arange(self.n_components)] = 1.0
+            _, indices = kmeans_plusplus(
+                points, self.n_components, random_state=random_state, sample_weight=point_weight
+            )
+            point_resp[indices, np.arange(self.n_components)] = 1.0
+        if assign is None:
+            resp = point_resp
+        else:
+            resp = np.where((assign >= 0)[:, np.newaxis], point_resp[np.maximum(assign, 0)], 0.0)
         if sample_weight is not None:
             resp *= sample_weight[:, np.newaxis]
         return resp
 
-    def _initial_statistics(self, source: BatchSource | ArrayChunks, random_state: np.random.RandomState) -> Any:
+    def _initial_statistics(self, source: MixtureSource, random_state: np.random.RandomState) -> Any:
         """Statistics of the initial responsibilities: of all in-memory data, or of a stream's first batch."""
-        if isinstance(source, ArrayChunks):
-            X, sample_weight = source.X, source.sample_weight
-        else:
-            X, sample_weight = source.first()
+        X, sample_weight = source.first()
         resp = self._initial_responsibilities(X, sample_weight, random_state)
-        return gaussian_statistics(X, resp, self.covariance_type, center=np.average(X, axis=0)), X.shape[0]
+        center = np.average(X, axis=0, weights=sample_weight)
+        return gaussian_statistics(X, resp, self.covariance_type, center=center), X.shape[0]
 
     # -- scoring ---------------------------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -264,15 +348,16 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
 
     def _check_X(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "means_")
-        return check_array_2d(X, n_features=self.n_features_in_)
+        return check_vectors(self, X, reset=False)
 
     def _stats_center(self) -> np.ndarray:
         # The current mixture mean: fixed during one pass, so every batch's moments share it.
         return (self.weights_ / self.weights_.sum()) @ self.means_
 
-    def _em_e_step(self, X: np.ndarray, sample_weight: np.ndarray | None) -> tuple[Any, float, float]:
+    def _em_e_step(self, X: np.ndarray, batch: MixtureBatch | np.ndarray | None) -> tuple[Any, float, float]:
         # Densities and moments come from the same quadratic features of the centred batch: two GEMMs with K
         # columns per batch (see genlab.distributions.gaussian.quadratic_features).
+        sample_weight, pass_share = batch if isinstance(batch, MixtureBatch) else (batch, 0.0)
         center = self._stats_center()
         features = quadratic_features(X - center, self.covariance_type)
         weighted = self._weighted_log_prob_from_features(features, center)
@@ -287,7 +372,14 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
             resp *= sample_weight[:, np.newaxis]
             value, weight = float(sample_weight @ per_sample), float(sample_weight.sum())
         stats = statistics_from_features(features, resp, self.covariance_type, center)
+        if pass_share:
+            value += pass_share * self._em_pass_term()
         return stats, value, weight
+
+    def _em_pass_term(self) -> float:
+        """Added once per E-step pass to the objective, at the parameters of that pass (0 here; a MAP fit's log
+        prior)."""
+        return 0.0
 
     def _e_step_value(self, log_norm: np.ndarray, log_resp: np.ndarray) -> np.ndarray:
         """The per-sample quantity the E-step sums for the objective: here the log-likelihood ``log p(x_n)``."""
@@ -352,8 +444,8 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
         """Fit, then return the most probable component of each training sample."""
         return self.fit(X, sample_weight=sample_weight).predict(X)
 
-    def sample(self, n_samples: int = 1, *, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """Draw samples and the components they came from.
+    def sample(self, n_samples: int = 1, *, random_state: Any = None) -> Sample:
+        """Draw samples and the components they came from (``X, labels = model.sample(n)``).
 
         Parameters
         ----------
@@ -363,9 +455,9 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features)
-        labels : ndarray of shape (n_samples,)
-            Component of each sample, drawn i.i.d. from the mixing weights (in draw order).
+        Sample
+            ``data``: ndarray of shape (n_samples, n_features); ``latent``: ndarray of shape (n_samples,), the
+            component of each sample, drawn i.i.d. from the mixing weights (in draw order).
         """
         check_is_fitted(self, "means_")
         n_samples = check_positive_int(n_samples, "n_samples")
@@ -386,5 +478,5 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
             else:
                 scale = np.sqrt(covariances[k])
                 X[rows] = self.means_[k] + noise[rows] * scale
-        return X, labels
+        return Sample(X, labels)
 

@@ -318,10 +318,11 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         In a distributed fit the moments are those of every rank's data together (an empty shard adds nothing), so
         the model is the one a single process would fit on the concatenated data.
         """
+        super()._em_data_defaults(source, fit)
         moments = None
         if self.mean_prior is None or self.covariance_prior is None:
-            if isinstance(source, ArrayChunks):
-                batches = list(source)
+            if isinstance(getattr(source, "inner", None), ArrayChunks):
+                batches = list(source.inner)
             else:
                 first = next(iter(source), None)  # an empty shard has no batch
                 batches = [] if first is None else [source.first()]
@@ -375,9 +376,9 @@ class BayesianGaussianMixture(BaseGaussianMixture):
             _, covariance, total = moments
             if total <= 1.0:
                 raise DataError(
-                    f"the default covariance_prior is the data covariance, which needs a total sample weight > 1 "
-                    f"(got {total:g}; a streaming fit takes it from the first batch); give covariance_prior "
-                    "explicitly, or more data."
+                    f"the default covariance_prior is the data covariance, which needs more than one sample's weight "
+                    f"(got a total sample weight of {total:g}; a streaming fit takes it from the first batch); give "
+                    "covariance_prior explicitly, or more data."
                 )
             if covariance_type in ("full", "tied"):
                 return np.atleast_2d(covariance)

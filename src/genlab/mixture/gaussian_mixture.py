@@ -63,9 +63,10 @@ class GaussianMixture(BaseGaussianMixture):
         MAP estimation: a symmetric Dirichlet(alpha) prior on the mixing weights (alpha >= 1; alpha = 1 is flat).
     component_prior : NormalInverseWishart or NormalGamma, optional
         MAP estimation: a conjugate prior on every component's (mean, covariance): ``NormalInverseWishart`` for
-        "full" / "tied", ``NormalGamma`` for "diag" / "spherical". With any prior, ``lower_bound_`` is the log
-        posterior per sample (log-likelihood plus log prior, up to the priors' normalising constants, over N),
-        which is what MAP-EM increases.
+        "full" / "tied", ``NormalGamma`` for "diag" / "spherical"; one prior shared by the components, or a batch
+        of ``n_components`` priors, one per component ("tied": sharing one dof and scale). With any prior,
+        ``lower_bound_`` is the log posterior per sample (log-likelihood plus log prior, the Dirichlet's up to its
+        normalising constant, over N), which is what MAP-EM increases.
 
     Attributes
     ----------
@@ -181,6 +182,11 @@ class GaussianMixture(BaseGaussianMixture):
                 raise ParameterError(
                     f"component_prior is over {prior.n_features} features; the data have {n_features}."
                 )
+            if prior.batch_shape not in ((), (K,)):
+                raise ParameterError(
+                    f"component_prior holds a batch of shape {prior.batch_shape}; give one prior for every component "
+                    f"or a batch of n_components={K}, one per component."
+                )
 
     # -- EM protocol -----------------------------------------------------------------------------------------------
     def _set_from_initial_statistics(self, stats: GaussianStatistics) -> None:
@@ -210,8 +216,6 @@ class GaussianMixture(BaseGaussianMixture):
         super()._em_initialize(source, fit)
 
     def _em_m_step(self, stats: GaussianStatistics) -> None:
-        # The objective pairs the E-step's log-likelihood with the log prior of the same (pre-update) parameters.
-        self._log_prior_before_update = self._log_prior() if self._has_prior() else 0.0
         previous_means, previous_covariances = self.means_, self.covariances_
         means, covariances = gaussian_parameters_from_statistics(stats, self.reg_covar, prior=self.component_prior)
         weights = stats.weight + 10.0 * _EPS
@@ -234,10 +238,15 @@ class GaussianMixture(BaseGaussianMixture):
         return self.weight_concentration_prior is not None or self.component_prior is not None
 
     def _em_objective(self, log_likelihood: float, weight: float) -> float:
-        return (log_likelihood + self._log_prior_before_update) / weight
+        # With priors the E-step's pass adds the log prior of the parameters it ran with (_em_pass_term), so this is
+        # the log posterior of those parameters per sample: what MAP-EM never decreases.
+        return log_likelihood / weight
+
+    def _em_pass_term(self) -> float:
+        return self._log_prior() if self._has_prior() else 0.0
 
     def _log_prior(self) -> float:
-        """Log prior density of the current parameters (up to constants): the MAP objective's extra term."""
+        """Log prior density of the current parameters (the Dirichlet's up to its constant): the MAP term."""
         total = 0.0
         alpha = self.weight_concentration_prior
         if alpha is not None and alpha != 1.0:
@@ -246,23 +255,24 @@ class GaussianMixture(BaseGaussianMixture):
         if prior is None:
             return total
         K, D = self.means_.shape
-        if self.covariance_type in ("full", "tied"):
-            covariances = self.covariances_ if self.covariance_type == "full" else [self.covariances_] * K
+        if self.covariance_type == "full":
+            return total + float(np.sum(prior.log_prob(self.means_, self.covariances_)))
+        if self.covariance_type == "diag":
+            return total + float(np.sum(prior.log_prob(self.means_, 1.0 / self.covariances_)))
+        m = np.broadcast_to(prior.mean, (K, D))
+        kappa = np.broadcast_to(prior.kappa, (K,))
+        if self.covariance_type == "tied":
+            # the K means given the one covariance, and the covariance once
             for k in range(K):
-                scaled = covariances[k] / prior.kappa
-                total += scipy_stats.multivariate_normal.logpdf(self.means_[k], prior.mean, scaled)
-            for covariance in covariances if self.covariance_type == "full" else covariances[:1]:
-                total += scipy_stats.invwishart.logpdf(covariance, df=prior.dof, scale=prior.scale)
-        else:
-            variances = self.covariances_ if self.covariance_type == "diag" else self.covariances_[:, np.newaxis]
-            variances = np.broadcast_to(variances, (K, D))
-            total += float(np.sum(scipy_stats.norm.logpdf(self.means_, prior.mean, np.sqrt(variances / prior.kappa))))
-            shape, rate = np.broadcast_to(prior.shape, (D,)), np.broadcast_to(prior.rate, (D,))
-            precisions = 1.0 / variances if self.covariance_type == "diag" else 1.0 / variances[:, :1]
-            shape = shape if self.covariance_type == "diag" else shape[:1]
-            rate = rate if self.covariance_type == "diag" else rate[:1]
-            total += float(np.sum(scipy_stats.gamma.logpdf(precisions, a=shape, scale=1.0 / rate)))
-        return float(total)
+                total += scipy_stats.multivariate_normal.logpdf(self.means_[k], m[k], self.covariances_ / kappa[k])
+            dof, scale = np.ravel(prior.dof)[0], prior.scale.reshape(-1, D, D)[0]
+            return float(total + scipy_stats.invwishart.logpdf(self.covariances_, df=dof, scale=scale))
+        # spherical: one precision per component, shared by the D dimensions
+        precision = 1.0 / self.covariances_  # (K,)
+        shape, rate = np.broadcast_to(prior.shape, (K, D))[:, 0], np.broadcast_to(prior.rate, (K, D))[:, 0]
+        total += float(np.sum(scipy_stats.gamma.logpdf(precision, a=shape, scale=1.0 / rate)))
+        scale = np.sqrt(1.0 / (kappa * precision))[:, np.newaxis]
+        return float(total + np.sum(scipy_stats.norm.logpdf(self.means_, m, scale)))
 
     def _em_get_parameters(self) -> tuple[np.ndarray, ...]:
         return (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
