@@ -266,3 +266,41 @@ def test_hidden_markov_model_files_with_emission_records_still_load(tmp_path, mo
     # and the current format: the distribution objects through the allow-list
     model.save(tmp_path / "new.genlab")
     np.testing.assert_array_equal(genlab.load(tmp_path / "new.genlab").log_prob(X, lengths), model.log_prob(X, lengths))
+
+
+# -------------------------------------------------------------------------------------------------------------------
+# One Gaussian M-step for mixtures and HMMs
+# -------------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical", "tied"])
+def test_gaussian_hmm_m_step_equals_the_mixtures_on_the_same_weighted_statistics(covariance_type):
+    from genlab.distributions.gaussian import gaussian_statistics
+    from genlab.hmm.gaussian import GaussianHMMStatistics
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 2)) @ np.array([[1.0, 0.4], [0.0, 0.8]]) + np.array([5.0, -3.0])
+    posteriors = rng.dirichlet(np.ones(3), size=300)  # the same weights for both models
+    compact = {"full": np.tile(np.eye(2), (3, 1, 1)), "diag": np.ones((3, 2)), "spherical": np.ones(3),
+               "tied": np.eye(2)}[covariance_type]  # fmt: skip
+    # hmmlearn's update without its priors (covars_prior=0) is maximum likelihood, like the mixture's
+    hmm = GaussianHMM(3, covariance_type=covariance_type, covars_prior=0.0, params="mc")
+    hmm.means_, hmm.covars_ = rng.normal(size=(3, 2)), compact
+    stats = GaussianHMMStatistics(start=np.zeros(3), transitions=np.zeros((3, 3)),
+                                  **hmm._emission_statistics(X, posteriors))  # fmt: skip
+    hmm._m_step_emissions(stats)
+    mixture = genlab.GaussianMixture(3, covariance_type=covariance_type, reg_covar=0.0)
+    mixture.means_, mixture.covariances_ = np.zeros((3, 2)), compact
+    mixture._em_m_step(gaussian_statistics(X, posteriors, covariance_type, center=X.mean(axis=0)))
+    np.testing.assert_allclose(hmm.means_, mixture.means_, rtol=1e-10)
+    np.testing.assert_allclose(hmm._covars_, mixture.covariances_, rtol=1e-10)
+    # both are the weighted moments of the data (brute force)
+    weight = posteriors.sum(axis=0)
+    means = posteriors.T @ X / weight[:, np.newaxis]
+    scatters = np.stack([(posteriors[:, k, None] * (X - means[k])).T @ (X - means[k]) for k in range(3)])
+    expected = {
+        "full": scatters / weight[:, None, None],
+        "tied": scatters.sum(axis=0) / weight.sum(),
+        "diag": np.diagonal(scatters, axis1=1, axis2=2) / weight[:, None],
+        "spherical": np.diagonal(scatters, axis1=1, axis2=2).mean(axis=1) / weight,
+    }[covariance_type]
+    np.testing.assert_allclose(hmm.means_, means, rtol=1e-10)
+    np.testing.assert_allclose(hmm._covars_, expected, rtol=1e-9)

@@ -11,6 +11,9 @@ from sklearn.cluster import KMeans
 
 from genlab.distributions.gaussian import (
     COVARIANCE_TYPES,
+    GaussianMAPPrior,
+    GaussianStatistics,
+    gaussian_parameters_from_statistics,
     log_det_cholesky,
     log_prob_from_features,
     n_covariance_parameters,
@@ -69,6 +72,18 @@ class GaussianHMMStatistics(HMMStatistics):
     observed: np.ndarray = additive()
 
 
+def _states(prior: GaussianMAPPrior, live: np.ndarray) -> GaussianMAPPrior:
+    """``prior`` restricted to the states ``live`` (a boolean mask); "tied" keeps its shared scale and dof."""
+    if live.all():
+        return prior
+    shared = prior.covariance_type == "tied"
+    return GaussianMAPPrior(
+        prior.mean[live], prior.mean_weight[live], prior.scale if shared else prior.scale[live],
+        prior.dof if shared else prior.dof[live], covariance_type=prior.covariance_type,
+        n_components=int(live.sum()), min_denominator=prior.min_denominator,
+    )  # fmt: skip
+
+
 @document_shared_parameters
 class GaussianHMM(BaseHMM):
     """Hidden Markov model with Gaussian emissions, fitted by Baum-Welch EM (hmmlearn's ``GaussianHMM``).
@@ -96,7 +111,10 @@ class GaussianHMM(BaseHMM):
         for "full" ``(covars_prior + S) / (max(covars_weight - D, 0) + N)`` and for "tied" the same with S and N
         summed over the states. S is the posterior-weighted scatter about the new mean (plus
         ``means_weight (mu - mu_0)(mu - mu_0)^T``), N the state's posterior weight. A scalar ``covars_prior`` is
-        added to every entry of a full matrix, as hmmlearn does. The prior keeps variances away from 0.
+        added to every entry of a full matrix, as hmmlearn does. The prior keeps variances away from 0. These four
+        are mapped once onto the conjugate prior of genlab's one Gaussian M-step
+        (:meth:`genlab.distributions.gaussian.GaussianMAPPrior.from_hmmlearn`: a normal-inverse-Wishart or
+        normal-gamma prior, in its improper limit for hmmlearn's defaults), which mixtures and the HSMM use too.
     %(shared_parameters)s
 
     Attributes
@@ -369,117 +387,61 @@ class GaussianHMM(BaseHMM):
                 second = second.sum(axis=0)
         return {"weight": weight, "first": first, "second": second, "observed": observed, **common}
 
+    def _emission_prior(self, n_features: int) -> GaussianMAPPrior:
+        """hmmlearn's ``means_prior``, ``means_weight``, ``covars_prior``, ``covars_weight``, mapped once onto the
+        conjugate prior of the Gaussian M-step (:meth:`~genlab.distributions.gaussian.GaussianMAPPrior.from_hmmlearn`:
+        a normal-inverse-Wishart / normal-gamma, in their improper limits for hmmlearn's defaults)."""
+        return GaussianMAPPrior.from_hmmlearn(
+            self.means_prior, self.means_weight, self.covars_prior, self.covars_weight,
+            covariance_type=self.covariance_type, n_components=self.n_states, n_features=n_features,
+        )  # fmt: skip
+
     def _m_step_emissions(self, stats: GaussianHMMStatistics) -> None:
-        # hmmlearn's update (Huang, Acero and Hon 2001), written with moments about ``center``: x - c, mu - c.
+        # the one Gaussian M-step (MAP under the mapped prior); states, or (state, feature) pairs with missing values,
+        # that received no posterior weight keep their previous parameters
         if "m" not in self.params and "c" not in self.params:
             return
-        if self.covariance_type in ("diag", "spherical") and not np.array_equal(
-            stats.observed, np.broadcast_to(stats.weight[:, np.newaxis], stats.observed.shape)
-        ):
-            self._m_step_missing_diagonal(stats)
-            return
-        D = stats.first.shape[1]
-        c = stats.center
-        weight = stats.weight
-        empty = weight <= 0
-        means_prior = np.asarray(self.means_prior, dtype=np.float64)
-        means_weight = np.asarray(self.means_weight, dtype=np.float64)
-        previous_means, previous_covars = self.means_, self._covars_
+        K, D = stats.first.shape
+        kind = self.covariance_type
+        mass = np.broadcast_to(stats.weight[:, np.newaxis], (K, D))
+        observed = None
+        if kind in ("diag", "spherical") and not np.array_equal(stats.observed, mass):
+            observed = mass = stats.observed  # missing values: each feature weighted by its observed mass
+        empty = mass <= 0
+        live = ~empty.all(axis=1)
+        moments = GaussianStatistics(
+            stats.weight[live], stats.first[live], stats.second if kind == "tied" else stats.second[live],
+            stats.center, kind,
+        )  # fmt: skip
+        means, covars = gaussian_parameters_from_statistics(
+            moments,
+            prior=_states(self._emission_prior(D), live),
+            means=None if "m" in self.params else self.means_[live],
+            observed=None if observed is None else observed[live],
+        )
         if "m" in self.params:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                means = c + (means_weight * (means_prior - c) + stats.first) / (means_weight + weight[:, np.newaxis])
-            means[empty] = previous_means[empty]
-            self.means_ = means
+            updated = np.array(self.means_, dtype=np.float64)
+            updated[live] = means
+            self.means_ = np.where(empty, self.means_, updated)
         if "c" in self.params:
-            covars_prior = np.asarray(self.covars_prior, dtype=np.float64)
-            covars_weight = np.asarray(self.covars_weight, dtype=np.float64)
-            shifted = self.means_ - c  # (K, D)
-            meandiff = self.means_ - means_prior
-            if self.covariance_type in ("spherical", "diag"):
-                scatter = (
-                    means_weight * meandiff**2
-                    + stats.second
-                    - 2.0 * shifted * stats.first
-                    + shifted**2 * weight[:, np.newaxis]
-                )
-                denominator = np.maximum(covars_weight - 1.0, 0.0) + weight[:, np.newaxis]
-                covars = (covars_prior + scatter) / np.maximum(denominator, 1e-5)
-                if self.covariance_type == "spherical":
-                    covars = covars.mean(axis=1)
+            if kind == "tied":
+                self._covars_ = covars
             else:
-                cross = np.einsum("ki,kj->kij", stats.first, shifted)
-                scatter = (
-                    means_weight * np.einsum("ki,kj->kij", meandiff, meandiff)
-                    - cross
-                    - cross.transpose(0, 2, 1)
-                    + np.einsum("ki,kj->kij", shifted, shifted) * weight[:, np.newaxis, np.newaxis]
-                )
-                extra = np.maximum(covars_weight - D, 0.0)
-                if self.covariance_type == "full":
-                    scatter = scatter + stats.second
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        covars = (covars_prior + scatter) / (extra + weight[:, np.newaxis, np.newaxis])
-                else:
-                    covars = (covars_prior + scatter.sum(axis=0) + stats.second) / (extra + weight.sum())
-            if self.covariance_type != "tied":
-                covars[empty] = previous_covars[empty]
-            self._covars_ = covars
-        if empty.any():
-            warnings.warn(
-                f"state(s) {np.flatnonzero(empty).tolist()} received no posterior weight; they keep their previous "
-                "means and covariances. Lower n_states or change the initialisation.",
-                DegenerateFitWarning,
-                stacklevel=3,
-            )
-
-    def _m_step_missing_diagonal(self, stats: GaussianHMMStatistics) -> None:
-        """The "diag" / "spherical" update with missing values: each feature weighted by its observed mass.
-
-        The same formulas as the complete-data update with the state weight N_k replaced by the observed mass
-        N_kd of each feature; "spherical" pools the scatter of all features, ``(sum_d prior + S_kd) / sum_d N_kd``
-        (which is the mean of the per-feature variances when nothing is missing).
-        """
-        c = stats.center
-        observed = stats.observed  # (K, D)
-        empty = observed <= 0
-        means_prior = np.asarray(self.means_prior, dtype=np.float64)
-        means_weight = np.asarray(self.means_weight, dtype=np.float64)
-        previous_means, previous_variances = self.means_, np.array(self._variances())
-        if "m" in self.params:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                means = c + (means_weight * (means_prior - c) + stats.first) / (means_weight + observed)
-            means[empty] = previous_means[empty]
-            self.means_ = means
-        if "c" in self.params:
-            covars_prior = np.asarray(self.covars_prior, dtype=np.float64)
-            covars_weight = np.asarray(self.covars_weight, dtype=np.float64)
-            shifted = self.means_ - c
-            scatter = (
-                means_weight * (self.means_ - means_prior) ** 2
-                + stats.second
-                - 2.0 * shifted * stats.first
-                + shifted**2 * observed
-            )
-            numerator = np.broadcast_to(covars_prior + scatter, observed.shape)
-            denominator = np.maximum(np.maximum(covars_weight - 1.0, 0.0) + observed, 1e-5)
-            if self.covariance_type == "diag":
-                covars = numerator / denominator
-                covars[empty] = previous_variances[empty]
-            else:
-                full = ~empty
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    covars = np.where(full, numerator, 0.0).sum(axis=1) / np.where(full, denominator, 0.0).sum(axis=1)
-                none = empty.all(axis=1)
-                covars[none] = self._covars_[none]
-            self._covars_ = covars
+                updated = np.array(self._covars_, dtype=np.float64)
+                updated[live] = covars
+                if kind == "diag":
+                    updated = np.where(empty, self._covars_, updated)
+                self._covars_ = updated
         if empty.any():
             states, features = np.nonzero(empty)
+            what = (f"state(s) {np.flatnonzero(~live).tolist()} received no posterior weight" if observed is None
+                    else f"state {int(states[0])} received no posterior weight on the observed entries of feature "
+                    f"{int(features[0])} ({states.size} such state-feature pair(s))")  # fmt: skip
             warnings.warn(
-                f"state {int(states[0])} received no posterior weight on the observed entries of feature "
-                f"{int(features[0])} ({states.size} such state-feature pair(s)); they keep their previous means and "
-                "variances. Lower n_states or supply more observed values.",
+                f"{what}; they keep their previous means and covariances. Lower n_states or change the "
+                "initialisation.",
                 DegenerateFitWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
 
     # -- sizes and sampling ------------------------------------------------------------------------------------------

@@ -13,12 +13,16 @@ from sklearn.cluster import KMeans
 
 from genlab.distributions.gaussian import (
     COVARIANCE_TYPES,
+    GaussianMAPPrior,
+    GaussianStatistics,
     gaussian_log_prob,
+    gaussian_parameters_from_statistics,
     gaussian_statistics,
     precisions_cholesky_from_covariances,
 )
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.hmm._params import check_covariance_floor, document_shared_parameters, store_hyperparameters
+from genlab.hmm._rows import normalize_rows
 from genlab.hmm.base import BaseHMM, HMMStatistics
 from genlab.learn.em import FitState
 from genlab.statistics import additive, meta
@@ -143,7 +147,10 @@ class GMMHMM(BaseHMM):
     -----
     **Update equations** are hmmlearn's (listed above), including one of its choices: the covariance scatter S is
     taken about the means of the E-step, not the updated means. That is still a generalised EM step (the expected
-    complete-data log-likelihood does not decrease), so without priors the log-likelihood never decreases.
+    complete-data log-likelihood does not decrease), so without priors the log-likelihood never decreases. The
+    means and covariances are computed by genlab's one Gaussian M-step
+    (:func:`genlab.distributions.gaussian.gaussian_parameters_from_statistics`) on the K * M components, with
+    hmmlearn's priors as its pseudo-counts (:meth:`GMMHMM._scatter_prior`).
 
     **Initialisation** (letters in ``init_params``), as hmmlearn: k-means with K clusters on all the data, then
     k-means with M clusters within each cluster gives ``means_`` (a cluster with fewer than M points draws its
@@ -409,32 +416,35 @@ class GMMHMM(BaseHMM):
     def _m_step_emissions(self, stats: GMMHMMStatistics) -> None:
         D = self.means_.shape[2]
         priors = self._priors(D)
-        N = stats.weight  # (K, M)
-        c = stats.center
         old_means = self.means_
         degenerate: list[str] = []
         if "w" in self.params:
-            counts = np.maximum(N + priors["weights_prior"] - 1.0, 0.0)
-            sums = counts.sum(axis=1, keepdims=True)
-            empty = sums[:, 0] <= 0
-            weights = counts / np.where(empty[:, np.newaxis], 1.0, sums)
-            weights[empty] = self.weights_[empty]
+            # the Dirichlet MAP rows; a prior below 1 can push a count negative: the constrained maximum sets it to 0
+            counts = np.maximum(stats.weight + priors["weights_prior"] - 1.0, 0.0)
+            empty = counts.sum(axis=1) <= 0
             if empty.any():
                 degenerate.append(f"state(s) {np.flatnonzero(empty).tolist()} kept their weights_")
-            self.weights_ = weights
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DegenerateFitWarning)  # reported with the others below
+                self.weights_ = normalize_rows(counts, self.weights_, "weights_")
         if "m" in self.params:
-            lam, mu0 = priors["means_weight"], priors["means_prior"]
-            numerator = lam[..., np.newaxis] * mu0 + stats.first + N[..., np.newaxis] * c  # sum_t g x_t = first + N c
-            denominator = lam + N
-            empty = denominator <= 0
-            with np.errstate(invalid="ignore", divide="ignore"):
-                means = numerator / denominator[..., np.newaxis]
-            means[empty] = old_means[empty]
+            # the MAP means under N(means_prior, covariance / means_weight); the update's covariances (of a
+            # placeholder scatter prior) are not used
+            empty = priors["means_weight"] + stats.weight <= 0
+            means, _ = self._gaussian_update(stats, priors, empty, prior_means=True)
+            self.means_ = np.where(empty[..., np.newaxis], old_means, means)
             if empty.any():
                 degenerate.append(f"{int(empty.sum())} component(s) with no posterior weight kept their means_")
-            self.means_ = means
         if "c" in self.params:
-            self._m_step_covariances(stats, priors, old_means, degenerate)
+            bad = self._covariance_denominators(stats, priors) <= 0
+            _, covars = self._gaussian_update(stats, priors, bad, prior_means=False, old_means=old_means)
+            covars[bad] = self.covars_[bad]
+            self.covars_ = covars
+            if bad.any():
+                degenerate.append(
+                    f"{int(bad.sum())} covariance(s) had a denominator <= 0 (no posterior weight, or a covars prior "
+                    "that removes more weight than the data give) and kept their covars_"
+                )
         if degenerate:
             warnings.warn(
                 "; ".join(degenerate) + ". Lower n_states or n_mix, or change the initialisation.",
@@ -442,48 +452,90 @@ class GMMHMM(BaseHMM):
                 stacklevel=3,
             )
 
-    def _m_step_covariances(
-        self, stats: GMMHMMStatistics, priors: dict[str, np.ndarray], old_means: np.ndarray, degenerate: list[str]
-    ) -> None:
-        # hmmlearn's update: the scatter is about the E-step means mu_old, rebuilt from moments about c:
-        # sum g (x - mu_old)(x - mu_old)^T = second - first d^T - d first^T + N d d^T with d = mu_old - c.
-        M, D = old_means.shape[1:]
-        N = stats.weight
-        d = old_means - stats.center  # (K, M, D)
-        lam, mu0 = priors["means_weight"], priors["means_prior"]
-        shift = self.means_ - mu0  # the prior's term uses the updated means, as hmmlearn
-        alpha, beta = priors["covars_prior"], priors["covars_weight"]  # "full" / "tied": Psi, nu
+    def _covariance_denominators(self, stats: GMMHMMStatistics, priors: dict[str, np.ndarray]) -> np.ndarray:
+        """The denominator of hmmlearn's covariance update of each (state, component) ((K,) states for "tied");
+        a component where it is not positive (for "diag": in some feature) keeps its covariance."""
+        M, D = self.n_mix, self.means_.shape[2]
+        alpha, beta, N = priors["covars_prior"], priors["covars_weight"], stats.weight
+        return {
+            "full": lambda: N + beta + D + 2.0,
+            "tied": lambda: stats.state_weight + M + beta + D + 1.0,
+            "diag": lambda: (N[..., np.newaxis] + 2.0 * alpha + 3.0).min(axis=-1),
+            "spherical": lambda: D * (N + 1.0) + 2.0 * (alpha + 1.0),
+        }[self.covariance_type]()
+
+    def _scatter_prior(self, priors: dict[str, np.ndarray], prior_means: bool) -> tuple[np.ndarray, ...]:
+        """hmmlearn's GMMHMM priors as the pseudo-counts of the Gaussian M-step: ``(mean_weight, scale, dof)``.
+
+        For the covariances (class docstring): "full" ``scale = covars_prior^T + L``, ``dof = covars_weight + D +
+        2``; "tied" ``covars_prior^T + sum_m L_m`` and ``M + covars_weight + D + 1`` per state; "diag" ``2
+        covars_weight + diag L`` and ``2 covars_prior + 3``; "spherical" per feature ``2 covars_weight / D + diag L``
+        and ``1 + 2 (covars_prior + 1) / D``, with ``L = means_weight (mu_new - mu0)(mu_new - mu0)^T`` of the
+        updated means and no mean term (``mean_weight = 0``). For the means: ``mean_weight = means_weight`` and a
+        placeholder scatter prior (identity scale, one pseudo-count), whose covariances are not used.
+        """
+        K, M, D = self.means_.shape
         kind = self.covariance_type
-        if kind in ("diag", "spherical"):
-            scatter = stats.second - 2.0 * d * stats.first + N[..., np.newaxis] * d**2  # (K, M, D)
-            if kind == "diag":
-                numerator = lam[..., np.newaxis] * shift**2 + 2.0 * beta + scatter
-                denominator = N[..., np.newaxis] + 1.0 + 2.0 * (alpha + 1.0)
-            else:
-                numerator = lam * np.einsum("kmd,kmd->km", shift, shift) + 2.0 * beta + scatter.sum(axis=2)
-                denominator = D * (N + 1.0) + 2.0 * (alpha + 1.0)
-            bad = denominator <= 0
+        lam, alpha, beta = priors["means_weight"], priors["covars_prior"], priors["covars_weight"]
+        shape = {"full": (K, M, D, D), "tied": (K, D, D)}.get(kind, (K, M, D))
+        dof_shape = {"full": (K, M), "tied": (K,)}.get(kind, (K, M, D))
+        if prior_means:
+            unit = np.eye(D) if kind in ("full", "tied") else 1.0
+            return lam, np.broadcast_to(unit, shape), np.ones(dof_shape)
+        shift = self.means_ - priors["means_prior"]
+        if kind in ("full", "tied"):
+            term = lam[..., np.newaxis, np.newaxis] * _outer(shift, shift)
+            scale = np.swapaxes(alpha, -1, -2) + (term if kind == "full" else term.sum(axis=1))
+            dof = beta + D + 2.0 if kind == "full" else M + beta + D + 1.0
         else:
-            cross = _outer(stats.first, d)
-            scatter = -cross - np.swapaxes(cross, -1, -2) + N[..., np.newaxis, np.newaxis] * _outer(d, d)
-            prior_term = lam[..., np.newaxis, np.newaxis] * _outer(shift, shift)  # (K, M, D, D)
-            if kind == "full":
-                numerator = np.swapaxes(alpha, -1, -2) + prior_term + scatter + stats.second
-                denominator = N + 1.0 + beta + D + 1.0  # (K, M)
+            term = lam[..., np.newaxis] * shift**2
+            if kind == "diag":
+                scale, dof = 2.0 * beta + term, 2.0 * alpha + 3.0
             else:
-                numerator = np.swapaxes(alpha, -1, -2) + (prior_term + scatter).sum(axis=1) + stats.second
-                denominator = stats.state_weight + M + beta + D + 1.0  # (K,)
-            bad = denominator <= 0
-            denominator = denominator[..., np.newaxis, np.newaxis]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            covars = numerator / denominator
-        covars[bad] = self.covars_[bad]
-        if bad.any():
-            degenerate.append(
-                f"{int(bad.sum())} covariance(s) had a denominator <= 0 (no posterior weight, or a covars prior "
-                "that removes more weight than the data give) and kept their covars_"
-            )
-        self.covars_ = covars
+                scale = 2.0 * beta[..., np.newaxis] / D + term
+                dof = np.broadcast_to((1.0 + 2.0 * (alpha + 1.0) / D)[..., np.newaxis], dof_shape)
+        return np.zeros_like(lam), scale, dof
+
+    def _gaussian_update(
+        self, stats: GMMHMMStatistics, priors: dict[str, np.ndarray], skip: np.ndarray, *, prior_means: bool,
+        old_means: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """hmmlearn's GMMHMM update through the one Gaussian M-step
+        (:func:`~genlab.distributions.gaussian.gaussian_parameters_from_statistics`) on the K * M components
+        (:meth:`_scatter_prior` gives its pseudo-counts). hmmlearn's covariances are the scatter about the E-step
+        means ``old_means``; with ``prior_means`` the update gives the MAP means instead. ``skip`` marks the
+        components (for "tied", the states, or the states all of whose components are marked) left out: NaN in
+        the result.
+        """
+        K, M, D = self.means_.shape
+        kind = self.covariance_type
+        mean_weight, scale, dof = self._scatter_prior(priors, prior_means)
+        means = np.full((K, M, D), np.nan)
+        covars = np.full(_covars_shape(kind, K, M, D), np.nan)
+        if kind == "tied":  # one update per state: its M components share one matrix
+            for k in np.flatnonzero(~(skip if skip.ndim == 1 else skip.all(axis=1))):
+                moments = GaussianStatistics(stats.weight[k], stats.first[k], stats.second[k], stats.center, kind)
+                prior = GaussianMAPPrior(priors["means_prior"][k], mean_weight[k], scale[k], dof[k],
+                                         covariance_type=kind, n_components=M)  # fmt: skip
+                given = None if old_means is None else old_means[k]
+                means[k], covars[k] = gaussian_parameters_from_statistics(moments, prior=prior, means=given)
+            return means, covars
+        live = ~skip.reshape(-1)
+
+        def components(array: np.ndarray) -> np.ndarray:  # (K, M, ...) -> the live ones of the K * M components
+            return array.reshape((K * M, *array.shape[2:]))[live]
+
+        diagonal = kind in ("diag", "spherical")
+        moments = GaussianStatistics(components(stats.weight), components(stats.first), components(stats.second),
+                                     stats.center, kind)  # fmt: skip
+        weight = np.broadcast_to(mean_weight[..., np.newaxis], (K, M, D)) if diagonal else mean_weight
+        prior = GaussianMAPPrior(components(priors["means_prior"]), components(weight), components(scale),
+                                 components(dof), covariance_type=kind, n_components=int(live.sum()))  # fmt: skip
+        given = None if old_means is None else components(old_means)
+        new_means, new_covars = gaussian_parameters_from_statistics(moments, prior=prior, means=given)
+        means.reshape(K * M, D)[live] = new_means
+        covars.reshape((K * M, *covars.shape[2:]))[live] = new_covars
+        return means, covars
 
     # -- sizes and sampling ------------------------------------------------------------------------------------------
     def _n_fit_scalars_per_param(self) -> dict[str, int]:
