@@ -197,6 +197,8 @@ def test_old_fit_keywords_still_work_with_a_future_warning(text):
         assert LanguageModel(**kwargs, max_steps=1).fit(text, progress=False).verbose == 0
     with pytest.raises(TypeError, match="unexpected keyword argument 'epoch'"):
         LanguageModel(**kwargs).fit(text, epoch=1)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'backbone'"):  # a model setting, never in fit
+        LanguageModel(**kwargs).fit(text, backbone="gru")
 
 
 def test_a_failed_fit_leaves_the_model_as_it_was(fitted_models, text):

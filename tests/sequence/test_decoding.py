@@ -274,3 +274,20 @@ def test_bad_decoding_options(chain):
     with pytest.raises(ParameterError, match=r"repetition_penalty must be a number in \(0, inf\)"):
         chain.generate("a", 5, repetition_penalty=0)
     assert math.isfinite(chain.score(TEXT))
+
+
+def test_the_pipeline_and_the_n_gram_models_do_not_import_torch():
+    """genlab.decoding is NumPy only: a Markov chain generates, with every option, without PyTorch loaded."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "from genlab.sequence import MarkovChain\n"
+        "m = MarkovChain(order=1, smoothing='witten-bell').fit(['abcab', 'bca'])\n"
+        "m.generate('a', 5, num_beams=2); m.generate('a', 5, top_k=2, top_p=0.9, min_p=0.1, repetition_penalty=1.2)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -130,8 +130,10 @@ TRAINING: dict[str, Any] = {
     "random_state": None,
 }
 
-#: Old ``fit`` keywords that are hyperparameters now (FutureWarning; ``progress`` became ``verbose``).
+#: Old ``fit`` keywords that are hyperparameters now (FutureWarning; ``progress`` became ``verbose``): the training
+#: settings and the image models' ``n_levels``.
 _RENAMED = {"progress": "verbose"}
+_OLD_FIT_SETTINGS = (set(TRAINING) - {"device", "random_state"}) | {"n_levels"}
 
 
 @dataclasses.dataclass
@@ -344,14 +346,14 @@ class NeuralEstimator(GenerativeModel):
         settings = {}
         for name, value in deprecated.items():
             target = _RENAMED.get(name, name)
-            if target not in params or target in ("device", "random_state"):
+            if target not in params or target not in _OLD_FIT_SETTINGS:
                 raise TypeError(f"{type(self).__name__}.fit() got an unexpected keyword argument {name!r}")
             settings[target] = int(bool(value)) if name == "progress" else value
         shown = ", ".join(f"{name}={value!r}" for name, value in settings.items())
         warnings.warn(
             f"passing {', '.join(deprecated)} to fit() is deprecated and will stop working: training settings are "
             f"hyperparameters. Give them to the constructor ({type(self).__name__}(..., {shown})) or to set_params() "
-            "before fit(); they were set on the model for this fit.",
+            "before fit(); this fit set them on the model.",
             FutureWarning,
             stacklevel=3,
         )
