@@ -36,12 +36,17 @@ from genlab.hmm.base import BaseHMM, HMMStatistics
 from genlab.learn.em import FitState
 from genlab.utils.random import legacy_random_state
 
-__all__ = ["VariationalHMMMixin", "dirichlet_kl"]
+__all__ = ["VariationalHMMMixin", "dirichlet_expected_log", "dirichlet_kl"]
 
 
 def dirichlet_kl(posterior: np.ndarray, prior: np.ndarray) -> float:
     """``sum_rows KL(Dirichlet(posterior_row) || Dirichlet(prior_row))`` in nats (:meth:`Dirichlet.kl`)."""
     return float(np.sum(Dirichlet(posterior).kl(Dirichlet(prior))))
+
+
+def dirichlet_expected_log(alpha: np.ndarray) -> np.ndarray:
+    """``E[log theta]`` under Dirichlet(``alpha``) for each row (:meth:`Dirichlet.expected_log`)."""
+    return Dirichlet(alpha).expected_log()
 
 
 def _check_concentration(value: Any, name: str) -> None:

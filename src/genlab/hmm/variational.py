@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from genlab.distributions.priors import Dirichlet
 from genlab.errors import DataError, ParameterError
 from genlab.hmm._params import document_shared_parameters, store_hyperparameters
 from genlab.hmm._variational import (
@@ -17,14 +16,18 @@ from genlab.hmm._variational import (
     _check_posterior,
     _concentration_array,
     _row_means,
+    dirichlet_expected_log,
     dirichlet_kl,
 )
 from genlab.hmm.categorical import CategoricalHMM, CountStatistics
-from genlab.hmm.variational_gaussian import VariationalGaussianHMM
+from genlab.hmm.variational_gaussian import VariationalGaussianHMM, wishart_expected_logdet, wishart_kl
 from genlab.learn.em import FitState
 from genlab.utils.random import legacy_random_state
 
-__all__ = ["VariationalCategoricalHMM", "VariationalGaussianHMM"]
+#: ``dirichlet_expected_log``, ``dirichlet_kl`` and the Wishart helpers of :mod:`genlab.hmm.variational_gaussian` stay
+#: importable from here; they delegate to the prior classes of :mod:`genlab.distributions.priors`.
+__all__ = ["VariationalCategoricalHMM", "VariationalGaussianHMM", "dirichlet_expected_log", "dirichlet_kl",
+           "wishart_expected_logdet", "wishart_kl"]  # fmt: skip
 
 
 # -------------------------------------------------------------------------------------------------------------------
@@ -152,7 +155,7 @@ class VariationalCategoricalHMM(VariationalHMMMixin, CategoricalHMM):
         self.emissionprob_ = _row_means(self.emissionprob_posterior_)
 
     def _expected_log_emission(self, X: np.ndarray) -> np.ndarray:
-        expected_log = Dirichlet(self.emissionprob_posterior_).expected_log()  # (K, M)
+        expected_log = dirichlet_expected_log(self.emissionprob_posterior_)  # (K, M)
         symbols = X[:, 0]
         missing = symbols < 0
         log_emission = np.ascontiguousarray(expected_log[:, np.where(missing, 0, symbols)].T)  # (T, K)

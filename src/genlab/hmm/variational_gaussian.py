@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.cluster import KMeans
 
-from genlab.distributions.priors import NormalInverseWishart
+from genlab.distributions.priors import NormalInverseWishart, Wishart
 from genlab.errors import DataError, ParameterError
 from genlab.hmm._covariances import compact_shape, full_covariances
 from genlab.hmm._params import check_covariance_floor, document_shared_parameters, store_hyperparameters
@@ -19,9 +19,21 @@ from genlab.learn.em import FitState
 from genlab.utils.random import legacy_random_state
 from genlab.utils.validation import check_array_2d, check_in
 
-__all__ = ["VariationalGaussianHMM"]
+__all__ = ["VariationalGaussianHMM", "wishart_expected_logdet", "wishart_kl"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def wishart_expected_logdet(dof: Any, scale: np.ndarray) -> np.ndarray:
+    """``E[log |Lambda|]`` under Wishart(``dof``, ``scale^-1``) (``scale`` the inverse scale; shape (..., D, D)):
+    :meth:`genlab.distributions.priors.Wishart.expected_log_det`."""
+    return Wishart.from_inverse_scale(dof, scale).expected_log_det()
+
+
+def wishart_kl(dof_q: Any, scale_q: np.ndarray, dof_p: Any, scale_p: np.ndarray) -> float:
+    """``KL(Wishart(dof_q, scale_q^-1) || Wishart(dof_p, scale_p^-1))`` for inverse scale matrices, summed over a
+    batch: :meth:`genlab.distributions.priors.Wishart.kl`."""
+    return float(np.sum(Wishart.from_inverse_scale(dof_q, scale_q).kl(Wishart.from_inverse_scale(dof_p, scale_p))))
 
 
 def _check_real_array(value: Any, name: str, *, positive: bool = False) -> None:
