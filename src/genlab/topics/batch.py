@@ -48,7 +48,7 @@ from genlab.errors import DataError
 from genlab.learn.em import FitState
 from genlab.sequence.vocabulary import N_SPECIAL, Vocabulary
 from genlab.statistics import Statistics, additive
-from genlab.topics.corpus import DocumentTermMatrix, document_term_matrix
+from genlab.topics.corpus import DocumentTermMatrix, _is_matrix, document_term_matrix
 from genlab.topics.dirichlet import minka_dirichlet_alpha, symmetric_dirichlet_eta
 from genlab.topics.variational import e_step, scaled_exp_t
 from genlab.utils.random import legacy_random_state
@@ -104,6 +104,7 @@ class _Corpus:
         self.error = error
         self.X: sp.csr_matrix | None = None
         self.mask: np.ndarray | None = None
+        self.chunk = _CHUNK_DOCS
         self.gamma = np.empty((0, 0))
         self._has_previous = np.zeros(0, dtype=bool)
         self._restart = -1
@@ -112,7 +113,6 @@ class _Corpus:
     def install(self, X: sp.csr_matrix, mask: np.ndarray | None, n_topics: int) -> None:
         """The documents over the agreed vocabulary (and their topic masks); allocate the variational parameters."""
         self.X, self.mask, self.local = X, mask, None
-        self.chunk = _CHUNK_DOCS
         self.gamma = np.empty((X.shape[0], n_topics))
         self._has_previous = np.zeros(-(-X.shape[0] // self.chunk), dtype=bool)
 
@@ -219,16 +219,14 @@ class _BatchVariationalBayes:
     ``max_doc_update_iter``, ``mean_change_tol``.
     """
 
-    #: An empty shard declares no number of features (the vocabulary is agreed in ``_em_data_defaults``).
     def _em_empty_shard_features(self, X: Any) -> None:
+        """An empty shard declares no number of features (the vocabulary is agreed in ``_em_data_defaults``)."""
         return None
 
     def _em_source(self, X: Any, fit: FitState, vocabulary: Any = None, labels: Any = None) -> tuple[_Corpus, None]:
         """Count this process's documents over their own terms; the vocabulary is agreed next."""
         for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
             delattr(self, name)  # a refit starts from scratch (the driver restores them if the fit fails)
-        from genlab.topics.corpus import _is_matrix
-
         is_matrix = _is_matrix(X)
         try:
             local = document_term_matrix(X, vocabulary=vocabulary, grow=True, **self._corpus_options())

@@ -16,8 +16,9 @@ k-means with k-means++ seeding groups them into K clusters; topic ``k`` starts a
 counts of cluster ``k``: the M-step of assigning each document wholly to one topic. k-means has local optima of its
 own (a single run merges clusters too, on some seeds), but its objective, the inertia, picks the clustering that
 separates the topics, and a k-means run costs less than a variational iteration; so the best of
-``_KMEANS_RUNS`` runs is kept (on that corpus the ten runs add about a fifth to the time of a fit). Documents that mix topics do not spoil the start: each lands in the cluster of the
-topic it leans towards, and variational Bayes then shares its words out.
+``_KMEANS_RUNS`` runs is kept (on that corpus the ten runs add about a fifth to the time of a fit). Documents that
+mix topics do not spoil the start: each lands in the cluster of the topic it leans towards, and variational Bayes
+then shares its words out.
 """
 
 from __future__ import annotations
