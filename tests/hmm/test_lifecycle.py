@@ -304,3 +304,16 @@ def test_gaussian_hmm_m_step_equals_the_mixtures_on_the_same_weighted_statistics
     }[covariance_type]
     np.testing.assert_allclose(hmm.means_, means, rtol=1e-10)
     np.testing.assert_allclose(hmm._covars_, expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("cls", [GaussianHMM, HiddenSemiMarkovModel], ids=lambda cls: cls.__name__)
+def test_score_is_the_log_prob_per_unit_with_the_same_data_arguments(cls):
+    from genlab.errors import DataError
+
+    X, lengths = _data(GaussianHMM)
+    model = _model(cls) if cls is not HiddenSemiMarkovModel else cls(2, max_duration=10, n_iter=3, random_state=0)
+    _fit(model, X, lengths)
+    assert model.n_units(X, lengths) == len(X) == model.n_units(X)
+    assert model.score(X, lengths) == pytest.approx(model.log_prob(X, lengths).sum() / len(X), rel=1e-12)
+    with pytest.raises(DataError, match="lengths"):
+        model.n_units(X, [10, 10])

@@ -81,9 +81,11 @@ class HMMInference:
         X, lengths = self._validate_batch(X, lengths)
         return self.total_log_likelihood(X, lengths) / X.shape[0]
 
-    def n_units(self, X: Any) -> int:
-        """Number of time steps in ``X`` (the unit of :meth:`score`)."""
-        return int(self._validate_X(X).shape[0])
+    def n_units(self, X: Any, lengths: Any = None) -> int:
+        """Number of time steps in ``X`` (the unit of :meth:`score`); ``lengths``, if given, is checked against it
+        (so every query takes the same data arguments: ``score(X, lengths) == sum(log_prob(X, lengths)) /
+        n_units(X, lengths)``)."""
+        return int(self._validate_batch(X, lengths)[0].shape[0])
 
     def score_samples(self, X: Any, lengths: Any = None, *, states: Any = None) -> tuple[float, np.ndarray]:
         """hmmlearn's ``score_samples``: the total log-likelihood and the posteriors (n_samples, K).

@@ -359,9 +359,11 @@ class HiddenSemiMarkovModel(SemiMarkovEM, GenerativeModel):
         _nh.log_likelihood(*self._kernel_inputs(X), lengths, out)
         return out
 
-    def n_units(self, X: Any) -> int:
-        """Number of time steps in ``X`` (the unit of :meth:`score`)."""
-        return int(self._validate_X(X).shape[0])
+    def n_units(self, X: Any, lengths: Any = None) -> int:
+        """Number of time steps in ``X`` (the unit of :meth:`score`); ``lengths``, if given, is checked against it
+        (so every query takes the same data arguments: ``score(X, lengths) == sum(log_prob(X, lengths)) /
+        n_units(X, lengths)``)."""
+        return int(self._validate_batch(X, lengths)[0].shape[0])
 
     def score(self, X: Any, lengths: Any = None) -> float:
         """Mean log-likelihood per time step in nats (higher is better)."""
