@@ -249,6 +249,9 @@ def test_sample_agrees_with_the_model(planted):
     documents, latent = drawn  # a Sample (data, latent), unpacked like scikit-learn's X, labels
     assert isinstance(drawn, Sample) and documents is drawn.documents and latent.doc_topic is drawn.doc_topic
     assert [len(t) for t in latent.topics] == [20] * 3000
+    refit = LDA(4, method="online", max_iter=1, random_state=0).fit(documents[:200])  # data in the form fit takes
+    assert set(refit.vocabulary_.tokens) == {t for doc in documents[:200] for t in doc}
+    assert np.all(np.isfinite(model.log_prob(documents[:50])))
     assert len(drawn.documents) == 3000 and all(len(d) == 20 for d in drawn.documents)
     np.testing.assert_allclose(drawn.doc_topic.sum(axis=1), 1.0)
     # marginal term frequencies: E[theta] @ topic_word

@@ -50,7 +50,7 @@ class LabeledLDA(_TopicModel):
     ----------
     labels_ : list
         The label of each topic (topic ``k`` is ``labels_[k]``), in order of first appearance.
-    components_, topic_word_, doc_topic_prior_, topic_word_prior_, vocabulary_, n_iter_, converged_,
+    components_, topic_word_, doc_topic_prior_, topic_word_prior_, vocabulary_, monitor_, n_iter_, converged_,
     lower_bound_, lower_bounds_
         As :class:`genlab.LDA` (``method="batch"``).
 
