@@ -193,33 +193,35 @@ class ImageModel(NeuralEstimator):
                                 f"use {name.replace('Conditional', '')}.")
             classes, codes = self._encode_labels(y, levels.shape[0])
         config = self._make_config(tuple(levels.shape[1:]), n_levels, 0 if classes is None else len(classes))
-        train_levels, train_codes, validation = levels, codes, None
+        # the training images in a seeded random order (the first validation_fraction of it held out when no
+        # validation_data is given): batches index into this order, so a seed fixes them
+        n = levels.shape[0]
+        order = np.random.default_rng([seed, 1]).permutation(n)
+        n_val = round(self.validation_fraction * n) if validation_data is None else 0
+        if n_val and n - n_val < 1:
+            raise DataError(f"{n} images leave none to train on after holding out validation_fraction="
+                            f"{self.validation_fraction}.")
+        val_rows, train_rows = order[:n_val], order[n_val:]
+        validation = None
         if validation_data is not None:
             val_X, val_y = validation_data if self.conditional else (validation_data, None)
             val_levels, _ = check_images(val_X, n_levels=n_levels, image_shape=tuple(levels.shape[1:]),
                                          name="validation_data")
             val_codes = None if classes is None else check_labels(val_y, val_levels.shape[0], classes, "validation y")
             validation = ImageBatches(val_levels, val_codes, self.batch_size, seed)
-        elif self.validation_fraction > 0:
-            n = levels.shape[0]
-            order = np.random.default_rng([seed, 1]).permutation(n)  # a seeded random share, held out
-            n_val = round(self.validation_fraction * n)
-            if n_val and n - n_val < 1:
-                raise DataError(f"{n} images leave none to train on after holding out validation_fraction="
-                                f"{self.validation_fraction}.")
-            if n_val:
-                val_rows, train_rows = order[:n_val], order[n_val:]
-                validation = ImageBatches(levels[val_rows], None if codes is None else codes[val_rows],
-                                          self.batch_size, seed)
-                train_levels = levels[train_rows]
-                train_codes = None if codes is None else codes[train_rows]
+        elif n_val:
+            validation = ImageBatches(levels[val_rows], None if codes is None else codes[val_rows], self.batch_size,
+                                      seed)
+        train_levels, train_codes = levels[train_rows], None if codes is None else codes[train_rows]
         fitted: dict[str, Any] = {"n_levels_": int(n_levels), "image_shape_": tuple(int(s) for s in levels.shape[1:])}
         if classes is not None:
             fitted["classes_"] = classes
             # the training frequencies: the class prior of the marginal likelihood and of unlabelled sampling
             fitted["class_prior_"] = np.bincount(codes, minlength=len(classes)).astype(np.float64) / codes.size
+        kept = np.sort(train_rows)  # the training images in their given order, for a family's _after_training
         return Prepared(config=config, train=ImageBatches(train_levels, train_codes, batch_size, seed),
-                        validation=validation, fitted=fitted, data=(train_levels, train_codes))
+                        validation=validation, fitted=fitted,
+                        data=(levels[kept], None if codes is None else codes[kept]))
 
     def _fitted_from_state(self, fitted: dict[str, Any]) -> dict[str, Any]:
         if isinstance(fitted.get("classes_"), list):  # class names travel as a list of str
