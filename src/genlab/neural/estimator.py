@@ -130,6 +130,16 @@ TRAINING: dict[str, Any] = {
     "random_state": None,
 }
 
+#: Type hints of the shared hyperparameters, as the generated constructor signatures show them.
+_ANNOTATIONS = {
+    "max_steps": "int | None", "max_time": "float | str | None", "epochs": "float | None", "batch_size": "int",
+    "grad_accum_steps": "int", "learning_rate": "float", "min_lr": "float | None", "warmup_steps": "int | None",
+    "lr_decay_steps": "int | None", "weight_decay": "float", "grad_clip": "float | None", "eval_interval": "int",
+    "eval_batches": "int | None", "patience": "int | None", "validation_fraction": "float",
+    "checkpoint_path": "str | os.PathLike[str] | None", "checkpoint_interval": "int | None", "compile": "bool",
+    "verbose": "int", "device": "str", "random_state": "Any",
+}
+
 #: Old ``fit`` keywords that are hyperparameters now (FutureWarning; ``progress`` became ``verbose``): the training
 #: settings and the image models' ``n_levels``.
 _RENAMED = {"progress": "verbose"}
@@ -179,7 +189,9 @@ def _add_shared_parameters(init: Callable[..., None], defaults: dict[str, Any]) 
         for name, value in shared.items():
             setattr(self, name, value)
 
-    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value) for name, value in defaults.items()]
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value,
+                               annotation=_ANNOTATIONS.get(name, inspect.Parameter.empty))
+             for name, value in defaults.items()]
     # what inspect.signature (hence scikit-learn's get_params and help()) reports
     __init__.__signature__ = own.replace(parameters=[*own.parameters.values(), *extra])  # type: ignore[attr-defined]
     __init__.__family_init__ = init  # type: ignore[attr-defined]
