@@ -347,9 +347,8 @@ def test_ddp_language_model_two_processes_equal_one_with_the_doubled_batch(two_p
     fits = two_process_fits
     text = (fits["dir"] / "text.txt").read_text()
     losses: list[float] = []
-    single = genlab.LanguageModel(**LM_PARAMS)
-    single.fit(text, **{**LM_FIT, "batch_size": 2 * LM_FIT["batch_size"]},
-               callback=lambda step, loss: losses.append(loss))  # fmt: skip
+    single = genlab.LanguageModel(**LM_PARAMS, **{**LM_FIT, "batch_size": 2 * LM_FIT["batch_size"]})
+    single.fit(text, callback=lambda step, loss: losses.append(loss))
     ranks = _rank_arrays(fits["dir"] / "lm")
     assert len(losses) == LM_FIT["max_steps"]
     np.testing.assert_allclose(ranks[0]["losses"], losses, rtol=1e-5)

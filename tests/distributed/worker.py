@@ -49,8 +49,10 @@ def run_job(spec: dict) -> None:
     if spec["model"] == "lm":
         text = Path(spec["data"]).read_text()
         losses: list[float] = []
-        lm = genlab.LanguageModel(**spec["params"])
-        lm.fit(text, **spec["fit"], callback=lambda step, loss: losses.append(loss), distributed=True)
+        settings = dict(spec["fit"])  # training settings are hyperparameters; resume is a fit argument
+        resume = settings.pop("resume", False)
+        lm = genlab.LanguageModel(**spec["params"], **settings)
+        lm.fit(text, resume=resume, callback=lambda step, loss: losses.append(loss), distributed=True)
         if rank == 0:
             lm.save(out / "model.genlab")
         weights = {f"w{i}": p.detach().numpy().copy() for i, p in enumerate(lm.module_.parameters())}
