@@ -1,0 +1,321 @@
+"""The adapter registry of ``genlab compare``, the SPEC parser, and what every adapter shares.
+
+An adapter wraps one genlab model (or a baseline) behind the few calls a comparison needs: fit within a time
+budget, the log-probability of each held-out chunk, samples, a file to keep, and (for latent-state models) what the
+states mean. A new family joins by subclassing :class:`Adapter` and calling :func:`register_adapter`. One family
+name may have one adapter per kind of data (``hmm`` is a categorical HMM on text and symbol sequences, a Gaussian
+HMM on numeric series). The adapters live by kind of data: :mod:`~genlab.compare.text_adapters` (text and symbol
+sequences), :mod:`~genlab.compare.topic_adapters` (word text as documents), :mod:`~genlab.compare.series_adapters`
+(numeric series) and :mod:`~genlab.compare.image_adapters` (images; the Gaussian mixture serves series too).
+
+Kinds of data (:attr:`Dataset.kind_key`): ``text``, ``image``, ``series`` (numeric) and ``symbols`` (symbol
+sequences from a CSV).
+
+Every adapter fits its model through the model's public ``fit``; EM models get an :class:`EMBudget` as their
+``callback``, which records the learning curve and stops the fit when the model's share of the budget ends.
+
+SPEC syntax: ``family[:option=value[,option=value...]]``, e.g. ``markov:order=5,smoothing=witten-bell``. Several
+specs are joined by commas (``markov:order=3,hmm:states=16,lstm``): a piece with a ``:`` or without ``=`` starts a
+new spec, a ``key=value`` piece belongs to the spec before it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from genlab.errors import ParameterError
+
+__all__ = [
+    "DEFAULT_SPECS",
+    "Adapter",
+    "EMBudget",
+    "NotTrained",
+    "adapter_class",
+    "make_adapters",
+    "parse_specs",
+    "register_adapter",
+    "registered_families",
+]
+
+_LN2 = math.log(2.0)
+#: The default models per data kind (small enough for a few minutes on a laptop): for numeric series an independent
+#: Gaussian mixture per step (K by BIC; K = 1 is the independent-Gaussian baseline), an AR(p) with p by AIC and a
+#: Gaussian HMM; for symbol sequences a Markov chain and a categorical HMM.
+DEFAULT_SPECS = {
+    "text": "markov:order=3,hmm:states=16,lstm:preset=tiny,transformer:preset=tiny",
+    "image": "gmm:components=auto,kde",
+    "series": "gmm:components=auto,ar:order=auto,hmm:states=4",
+    "symbols": "markov:order=2,hmm:states=8",
+}
+#: How error messages name each kind of data.
+KIND_NAMES = {"text": "text", "image": "image", "series": "numeric series", "symbols": "symbol sequence"}
+_REGISTRY: dict[str, list[type[Adapter]]] = {}
+
+Progress = Callable[[str], None]
+
+
+
+class NotTrained(Exception):
+    """Raised by an adapter whose budget ended before it could learn anything (reported, not a crash)."""
+
+
+def register_adapter(cls: type[Adapter]) -> type[Adapter]:
+    """Add an adapter class to the registry under each of its ``families`` names (usable as a decorator).
+
+    A name may serve several kinds of data through different classes; a class registered again (a module reloaded)
+    replaces the one of the same name.
+    """
+    for name in cls.families:
+        classes = [c for c in _REGISTRY.get(name, []) if c.__qualname__ != cls.__qualname__]
+        _REGISTRY[name] = [*classes, cls]
+    return cls
+
+
+def registered_families(kind: str | None = None) -> list[str]:
+    """Family names, sorted; only those for data of ``kind`` (a :attr:`Dataset.kind_key`) when given."""
+    return sorted(name for name, classes in _REGISTRY.items()
+                  if kind is None or any(kind in cls.kinds for cls in classes))
+
+
+def adapter_class(family: str, kind: str) -> type[Adapter] | None:
+    """The adapter class of ``family`` for data of ``kind``; None when the family does not model it."""
+    return next((cls for cls in _REGISTRY.get(family, []) if kind in cls.kinds), None)
+
+
+def _parse_value(text: str) -> Any:
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_specs(text: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """Split a ``--models`` value into ``(spec, family, options)`` triples (module notes for the syntax).
+
+    Raises
+    ------
+    ParameterError
+        An empty value, an option before any family, an option without ``=``, or a family named twice with the
+        same options.
+    """
+    pieces = [p.strip() for p in str(text).split(",")]
+    if not any(pieces):
+        raise ParameterError(f"--models is empty; give specs such as {DEFAULT_SPECS['text']!r}.")
+    specs: list[list[str]] = []
+    for piece in pieces:
+        if not piece:
+            raise ParameterError(f"--models {text!r} has an empty spec (two commas in a row?).")
+        if ":" in piece or "=" not in piece:
+            specs.append([piece])
+        elif not specs:
+            raise ParameterError(f"--models {text!r} starts with the option {piece!r}; start with a family name.")
+        else:
+            specs[-1].append(piece)
+    result = []
+    seen = set()
+    for parts in specs:
+        family, _, first = parts[0].partition(":")
+        family = family.strip().lower()
+        options: dict[str, Any] = {}
+        for item in ([first] if first else []) + parts[1:]:
+            key, eq, value = item.partition("=")
+            if not eq or not key.strip() or not value.strip():
+                raise ParameterError(f"model option {item!r} of {family!r} must look like name=value.")
+            options[key.strip().lower()] = _parse_value(value.strip())
+        spec = family + ("" if not options else ":" + ",".join(f"{k}={v}" for k, v in options.items()))
+        if spec in seen:
+            raise ParameterError(f"model {spec!r} is given twice in --models; give each model once.")
+        seen.add(spec)
+        result.append((spec, family, options))
+    return result
+
+
+def make_adapters(text: str | None, dataset: Any, random_state: int = 0) -> list[Adapter]:
+    """Build the adapters of a ``--models`` value for ``dataset`` (the data kind's defaults when ``text`` is None).
+
+    Raises
+    ------
+    ParameterError
+        An unknown family (the message lists the valid ones), a family that does not model this kind of data or
+        unit, or an unknown or bad option.
+    """
+    kind = dataset.kind_key
+    specs = parse_specs(DEFAULT_SPECS[kind] if text is None else text)
+    valid = registered_families(kind)
+    adapters = []
+    for spec, family, options in specs:
+        if family not in _REGISTRY:
+            raise ParameterError(
+                f"unknown model {family!r}; valid models for {KIND_NAMES[kind]} data: {', '.join(valid)} "
+                f"(all families: {', '.join(registered_families())})."
+            )
+        cls = adapter_class(family, kind)
+        if cls is None:
+            raise ParameterError(
+                f"model {family!r} does not model {KIND_NAMES[kind]} data; valid models for it: {', '.join(valid)}."
+            )
+        if dataset.kind == "text" and dataset.unit not in cls.units:
+            raise ParameterError(
+                f"model {family!r} does not support --unit {dataset.unit}; it supports {', '.join(cls.units)}."
+            )
+        adapters.append(cls(spec, family, options, random_state))
+    return adapters
+
+
+class Adapter:
+    """One model of a comparison (module notes). Subclasses set the class attributes and the five methods.
+
+    Attributes
+    ----------
+    spec : str
+        The model as the user named it (normalised), e.g. ``"markov:order=3"``.
+    history : list of (float, float)
+        Learning curve: (x, training loss in bits per unit) pairs, x in ``history_x`` units.
+    notes : list of str
+        Remarks to show with the result (e.g. a fit that ran past its budget).
+    """
+
+    families: ClassVar[tuple[str, ...]] = ()
+    kinds: ClassVar[tuple[str, ...]] = ("text",)
+    #: Text units the family models (checked for text data only).
+    units: ClassVar[tuple[str, ...]] = ("char", "word", "byte", "bpe")
+    #: option -> (default, converter, description)
+    options: ClassVar[dict[str, tuple[Any, Callable[[Any], Any], str]]] = {}
+    #: The smallest time share (seconds) in which the family can learn anything; below it: "not trained".
+    min_seconds: ClassVar[float] = 0.05
+    history_x: ClassVar[str] = "seconds"
+
+    def __init__(self, spec: str, family: str, options: dict[str, Any], random_state: int) -> None:
+        self.spec = spec
+        self.family = family
+        self.random_state = random_state
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            known = ", ".join(self.options) or "none"
+            raise ParameterError(f"model {family!r} has no option {unknown[0]!r}; its options: {known}.")
+        self.params: dict[str, Any] = {}
+        for name, (default, convert, description) in self.options.items():
+            value = options.get(name, default)
+            try:
+                self.params[name] = None if value is None else convert(value)
+            except (TypeError, ValueError) as exc:
+                raise ParameterError(f"option {name}={value!r} of {family!r} is not valid: {description}.") from exc
+        self.history: list[tuple[float, float]] = []
+        self.notes: list[str] = []
+        self.model: Any = None
+
+    # -- the five calls a comparison makes -------------------------------------------------------------------------
+    def fit(self, dataset: Any, budget: float, progress: Progress) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def n_parameters(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:  # pragma: no cover - abstract
+        """``{"text": str}``, ``{"images": ndarray (n, D) of grey levels}`` or ``{"series": ndarray (n, w, D)}``,
+        and ``"units"`` drawn."""
+        raise NotImplementedError
+
+    def save(self, stem: str) -> list[str]:
+        """Write the fitted model to ``stem`` + its extension(s); returns the paths."""
+        path = stem + ".genlab"
+        self.model.save(path)
+        return [path]
+
+    def latent_summary(self, dataset: Any) -> list[dict[str, Any]] | None:
+        """What each latent state means, for latent-state models; None otherwise.
+
+        One dict per state (or topic): ``state`` (its index), ``occupancy`` (its share), and either ``top`` (the
+        most probable units as (text, probability) pairs) or ``summary`` (a line of text, e.g. Gaussian means).
+        """
+        return None
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool) or int(value) != value or int(value) < 1:
+        raise ValueError(value)
+    return int(value)
+
+
+def _non_negative_int(value: Any) -> int:
+    if isinstance(value, bool) or int(value) != value or int(value) < 0:
+        raise ValueError(value)
+    return int(value)
+
+
+def _positive_float(value: Any) -> float:
+    value = float(value)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(value)
+    return value
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if str(value) not in allowed:
+            raise ValueError(value)
+        return str(value)
+
+    return convert
+
+
+
+def _stationary(transmat: np.ndarray) -> np.ndarray:
+    """The stationary distribution of a transition matrix (the eigenvector of eigenvalue 1, normalised)."""
+    values, vectors = np.linalg.eig(transmat.T)
+    stationary = np.abs(np.real(vectors[:, int(np.argmin(np.abs(values - 1.0)))]))
+    return stationary / stationary.sum()
+
+
+
+class EMBudget:
+    """The ``callback`` an EM model's ``fit`` gets in a comparison: learning curve, progress and time budget.
+
+    After every EM iteration (:class:`genlab.learn.EMProgress`) it appends (seconds, training bits per unit) to the
+    adapter's ``history`` and reports the figure; once the fit has used its share of the budget it stops the fit
+    (returns True) and notes so, unless that iteration converged or was the last one anyway.
+
+    Parameters
+    ----------
+    adapter : Adapter
+        Gets the learning curve and the note.
+    budget : float
+        Seconds the fit may take.
+    n_units : int
+        Training units the EM objective sums over (its per-unit figure is the curve's).
+    unit : str
+        How progress names a unit ("unit", "step").
+    progress : callable
+        The comparison's progress line.
+    max_iter, tol : int, float
+        The model's iteration limit and convergence tolerance (the objective's absolute change).
+    """
+
+    def __init__(self, adapter: Adapter, budget: float, n_units: int, unit: str, progress: Progress, max_iter: int,
+                 tol: float) -> None:
+        self.adapter = adapter
+        self.budget = budget
+        self.n_units = n_units
+        self.unit = unit
+        self.progress = progress
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def __call__(self, state: Any) -> bool:
+        bits = -state.objective / (self.n_units * _LN2)
+        self.adapter.history.append((state.elapsed, bits))
+        self.progress(f"EM iteration {state.iteration}: {bits:.3f} bits/{self.unit}")
+        if state.elapsed < self.budget or abs(state.change) < self.tol or state.iteration >= self.max_iter:
+            return False
+        self.adapter.notes.append(f"EM stopped by the budget after {state.iteration} iterations")
+        return True
