@@ -16,6 +16,7 @@ __all__ = [
     "GenerativeModel",
     "NonNumericDataError",
     "Sample",
+    "check_class_labels",
     "check_is_fitted",
     "check_vector_sample_weight",
     "check_vectors",
@@ -269,3 +270,47 @@ def check_vector_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray
                 "sample_weight is all zero (the weights sum to 0); at least one sample needs a positive weight."
             )
     return check_sample_weight(sample_weight, n_samples)
+
+
+def check_class_labels(estimator: Any, y: Any, n_items: int) -> np.ndarray:
+    """Validate a classifier's labels as scikit-learn does, with genlab's errors: one discrete label per item.
+
+    ``None`` (no labels), a wrong length, NaN / inf / None labels and continuous (non-integral float) targets raise
+    :class:`~genlab.errors.DataError`; a column vector ``(n, 1)`` is flattened with scikit-learn's
+    ``DataConversionWarning``.
+
+    Returns
+    -------
+    ndarray of shape (n_items,)
+    """
+    import warnings
+
+    from sklearn.exceptions import DataConversionWarning
+    from sklearn.utils.multiclass import type_of_target
+
+    if y is None:
+        raise DataError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None; give one class label per "
+            "item."
+        )
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected; it was flattened (y.ravel()).",
+            DataConversionWarning,
+            stacklevel=3,
+        )
+        labels = labels.ravel()
+    if labels.ndim != 1 or labels.shape[0] != n_items:
+        raise DataError(f"y must hold one label per item: shape ({n_items},); got {labels.shape}.")
+    if labels.dtype.kind in "fc" and not np.isfinite(labels).all():
+        raise DataError("y contains NaN or inf; every item needs a class label.")
+    if labels.dtype == object and any(label is None for label in labels):
+        raise DataError("y contains None; every item needs a class label.")
+    if labels.dtype.kind in "fc" and type_of_target(labels) == "continuous":
+        example = labels[labels != np.round(labels)][0]
+        raise DataError(
+            f"Unknown label type: y holds continuous values (e.g. {example.item()!r}); a classifier needs class "
+            "labels (integers or strings). For a real-valued target use a regression model."
+        )
+    return labels

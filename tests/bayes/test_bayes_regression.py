@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.special import log_ndtr, logsumexp
 from sklearn.base import clone
+from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import cross_val_score
 
 import genlab
@@ -126,3 +127,40 @@ def test_bad_inputs():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.isfinite(genlab.bayes.BayesianProbitRegression(method="vi").fit(X, y).log_evidence_)
+
+
+@pytest.mark.parametrize("cls", [BayesianProbitRegression, BayesianLogisticRegression])
+def test_all_zero_rows_add_log_one_half_to_the_ep_evidence_and_nothing_to_the_posterior(cls):
+    # x = 0 gives f = 0 for every w: the likelihood of that sample is link(0) = 1/2 whatever its label
+    X, y = problem(n=10, seed=4)
+    padded_X = np.vstack([X, np.zeros((3, 2))])
+    padded_y = np.concatenate([y, [0, 1, 1]])
+    plain = cls(method="ep").fit(X, y)
+    padded = cls(method="ep").fit(padded_X, padded_y)
+    np.testing.assert_allclose(padded.posterior_mean_, plain.posterior_mean_, rtol=1e-10)
+    np.testing.assert_allclose(padded.posterior_covariance_, plain.posterior_covariance_, rtol=1e-10)
+    assert padded.log_evidence_ == pytest.approx(plain.log_evidence_ + 3 * np.log(0.5), rel=1e-12)
+
+
+@pytest.mark.parametrize("cls", [BayesianProbitRegression, BayesianLogisticRegression])
+def test_decision_function_is_the_predictive_log_odds(cls):
+    X, y = problem(n=30, seed=5)
+    model = cls(method="laplace").fit(X, y)
+    grid = np.random.default_rng(6).normal(scale=3.0, size=(200, 2))
+    proba = model.predict_proba(grid)
+    np.testing.assert_allclose(model.decision_function(grid), np.log(proba[:, 1] / proba[:, 0]), rtol=1e-6)
+    # the posterior mean of the linear predictor has the same sign (the predicted class) but not the same order
+    assert np.array_equal(model.decision_function(grid) > 0, model.latent_moments(grid)[0] > 0)
+
+
+def test_label_conventions_of_scikit_learn():
+    X, y = problem()
+    with pytest.raises(DataError, match="requires y to be passed, but the target y is None"):
+        BayesianProbitRegression().fit(X, None)
+    with pytest.raises(DataError, match="Unknown label type: y holds continuous values"):
+        BayesianProbitRegression().fit(X, y + 0.25)
+    with pytest.raises(DataError, match="Only binary classification is supported"):
+        BayesianLogisticRegression().fit(X, np.arange(len(y)) % 3)
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        column = BayesianProbitRegression().fit(X, y[:, None])
+    np.testing.assert_allclose(column.posterior_mean_, BayesianProbitRegression().fit(X, y).posterior_mean_)

@@ -9,6 +9,7 @@ import pytest
 from scipy import integrate
 
 import genlab
+from genlab.base import Sample
 from genlab.bayes import ClutterModel, clutter_data
 from genlab.errors import DataError, ParameterError
 
@@ -55,7 +56,9 @@ def test_generative_model_contract_and_round_trip(tmp_path):
         grid = np.linspace(-40, 40, 2001).reshape(-1, 1)
         mass = np.exp(model.log_prob(grid)).sum() * (grid[1, 0] - grid[0, 0])
         assert mass == pytest.approx(1.0, abs=1e-6)
-        drawn, is_clutter = model.sample(4000, random_state=0)
+        sample = model.sample(4000, random_state=0)
+        assert isinstance(sample, Sample) and sample.latent.dtype == bool
+        drawn, is_clutter = sample
         assert drawn.shape == (4000, 1) and 0.45 < is_clutter.mean() < 0.55
         assert np.mean(drawn[~is_clutter]) == pytest.approx(model.posterior_mean_, abs=0.6)
         path = tmp_path / f"clutter-{method}.genlab"

@@ -11,6 +11,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.naive_bayes import CategoricalNB, GaussianNB
 
 import genlab
+from genlab.base import Sample
 from genlab.classify import GenerativeClassifier, NaiveBayes
 from genlab.errors import DataError, ParameterError
 from helpers import SHARED_DATA
@@ -36,7 +37,9 @@ def test_gmm_classifier_is_bayes_rule_and_a_density(tmp_path):
     assert clf.score(X) == pytest.approx(np.mean(clf.log_prob(X)))
     assert clf.accuracy(X, y) == clf.score(X, y) and clf.log_likelihood_score(X) == clf.score(X)
     # class-conditional samples: drawn around their class mean, and classified as that class
-    drawn, labels = clf.sample(500, y="right", random_state=0)
+    sample = clf.sample(500, y="right", random_state=0)
+    assert isinstance(sample, Sample) and clf.data_kind == "vectors"
+    drawn, labels = sample
     assert drawn.shape == (500, 2) and set(labels) == {"right"}
     np.testing.assert_allclose(drawn.mean(axis=0), X[y == "right"].mean(axis=0), atol=0.15)
     assert np.mean(clf.predict(drawn) == "right") > 0.95
@@ -196,7 +199,9 @@ def test_mixed_naive_bayes_density_sampling_and_round_trip(tmp_path):
             pts = np.column_stack([g, np.full_like(g, b), np.full_like(g, c)])
             total += np.exp(nb.log_prob(pts)).sum() * (g[1] - g[0])
     assert total == pytest.approx(1.0, abs=1e-6)
-    drawn, labels = nb.sample(4000, y=1, random_state=0)
+    sample = nb.sample(4000, y=1, random_state=0)
+    assert isinstance(sample, Sample)
+    drawn, labels = sample
     assert set(labels) == {1}
     np.testing.assert_allclose(drawn.mean(axis=0), X[y == 1].mean(axis=0), rtol=0.06, atol=0.05)
     path = tmp_path / "nb.genlab"

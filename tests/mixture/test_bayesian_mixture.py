@@ -12,6 +12,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 
 import genlab
+from genlab.base import Sample
 from genlab.errors import ConvergenceWarning, DataError, NotFittedError, ParameterError
 from genlab.mixture.bayesian_mixture import BayesianGaussianMixture
 from helpers import assert_monotone, three_blobs
@@ -291,6 +292,7 @@ def test_predictions_samples_and_round_trip(tmp_path):
     np.testing.assert_array_equal(model.fit_predict(X), model.predict(X))
     np.testing.assert_allclose(model.log_prob(X), model.score_samples(X), rtol=0)
     samples, labels = model.sample(500, random_state=0)
+    assert isinstance(model.sample(1), Sample)
     assert samples.shape == (500, 2) and labels.shape == (500,)
     path = tmp_path / "bgmm.genlab"
     model.save(path)

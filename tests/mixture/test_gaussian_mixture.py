@@ -11,6 +11,7 @@ from scipy import integrate, optimize, stats
 from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 
 import genlab
+from genlab.base import Sample
 from genlab.data import ArrayChunks
 from genlab.distributions import NormalGamma, NormalInverseWishart
 from genlab.errors import ConvergenceWarning, DataError, DegenerateFitWarning, NotFittedError, ParameterError
@@ -178,7 +179,9 @@ def test_recovers_known_mixture_up_to_permutation():
         truth.covariances_, "full"
     )
     truth.n_features_in_ = 2
-    X, labels = truth.sample(20_000, random_state=0)
+    sample = truth.sample(20_000, random_state=0)
+    assert isinstance(sample, Sample)  # (data, latent) that unpacks like scikit-learn's (X, labels)
+    X, labels = sample
     fitted = genlab.GaussianMixture(n_components=3, random_state=0, n_init=2).fit(X)
     cost = np.linalg.norm(truth.means_[:, None] - fitted.means_[None], axis=2)
     _, cols = optimize.linear_sum_assignment(cost)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from genlab.base import check_class_labels
 from genlab.errors import DataError, ParameterError
 
 __all__ = ["binary_labels", "positive_float"]
@@ -22,19 +23,16 @@ def positive_float(value: object, name: str, *, allow_zero: bool = False) -> flo
     return float(value)
 
 
-def binary_labels(y: Any, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
+def binary_labels(estimator: Any, y: Any, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
     """``(classes, signs)``: the two class labels (sorted) and each sample's sign, -1 for the first, +1 for the second.
 
     Raises
     ------
     DataError
-        ``y`` is not one label per sample, has missing values, or does not hold exactly two classes.
+        ``y`` is missing, not one label per sample, has missing or continuous values, or does not hold exactly two
+        classes (:func:`genlab.base.check_class_labels`).
     """
-    labels = np.asarray(y)
-    if labels.ndim != 1 or labels.shape[0] != n_samples:
-        raise DataError(f"y must hold one label per sample: shape ({n_samples},); got {labels.shape}.")
-    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
-        raise DataError("y contains NaN or inf; every sample needs a class label.")
+    labels = check_class_labels(estimator, y, n_samples)
     classes, codes = np.unique(labels, return_inverse=True)
     if classes.size < 2:
         only = repr(classes[0].item() if hasattr(classes[0], "item") else classes[0]) if classes.size else "none"
@@ -44,7 +42,7 @@ def binary_labels(y: Any, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
         )
     if classes.size > 2:
         raise DataError(
-            f"y holds {classes.size} classes; this model is a binary classifier. Use one model per class pair "
+            f"Only binary classification is supported. y holds {classes.size} classes; use one model per class "
             "(sklearn.multiclass.OneVsRestClassifier) or genlab.GenerativeClassifier."
         )
     return classes, np.where(codes == 1, 1.0, -1.0)

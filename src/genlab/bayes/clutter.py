@@ -33,13 +33,13 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, logsumexp
 
-from genlab.base import GenerativeModel, check_is_fitted
+from genlab.base import GenerativeModel, Sample, check_is_fitted, check_vectors
 from genlab.bayes._common import positive_float
 from genlab.errors import ConvergenceWarning, DataError, ParameterError
 from genlab.inference.ep import expectation_propagation
 from genlab.inference.sites import GaussianMixtureSite
 from genlab.utils.random import check_random_state
-from genlab.utils.validation import check_array_2d, check_positive_int
+from genlab.utils.validation import check_positive_int
 
 __all__ = ["ClutterModel", "clutter_data"]
 
@@ -159,7 +159,7 @@ class ClutterModel(GenerativeModel):
         return float(w), a, b, s
 
     def _check_X(self, X: Any) -> np.ndarray:
-        X = check_array_2d(X, allow_1d_as_column=True)
+        X = check_vectors(self, X, reset=False, allow_1d_as_column=True)
         if X.shape[1] != 1:
             raise DataError(f"the clutter problem has one-dimensional observations; X has {X.shape[1]} columns.")
         return X[:, 0]
@@ -209,6 +209,7 @@ class ClutterModel(GenerativeModel):
                 ConvergenceWarning,
                 stacklevel=2,
             )
+        self.n_features_in_ = 1
         self.posterior_mean_ = mean
         self.posterior_variance_ = var
         self.log_evidence_ = float(log_evidence)
@@ -278,13 +279,14 @@ class ClutterModel(GenerativeModel):
             return signal
         return np.logaddexp(signal, math.log(w) + _log_normal(x, 0.0, a))
 
-    def sample(self, n_samples: int = 1, *, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, n_samples: int = 1, *, random_state: Any = None) -> Sample:
         """Draw ``theta ~ q(theta)``, then ``n_samples`` observations at that theta.
 
         Returns
         -------
-        X : ndarray of shape (n_samples, 1)
-        is_clutter : ndarray of shape (n_samples,) of bool
+        Sample
+            ``data``: ndarray of shape (n_samples, 1); ``latent``: ndarray of shape (n_samples,) of bool, which
+            observations are clutter (``X, is_clutter = model.sample(n)``).
         """
         check_is_fitted(self, "posterior_mean_")
         n_samples = check_positive_int(n_samples, "n_samples")
@@ -294,5 +296,5 @@ class ClutterModel(GenerativeModel):
             theta = float(rng.choice(self.grid_, p=np.exp(self.grid_log_weights_ - logsumexp(self.grid_log_weights_))))
         else:
             theta = float(rng.normal(self.posterior_mean_, math.sqrt(self.posterior_variance_)))
-        return clutter_data(n_samples, theta, clutter_weight=w, clutter_variance=a, noise_variance=s,
-                            random_state=rng)
+        return Sample(*clutter_data(n_samples, theta, clutter_weight=w, clutter_variance=a, noise_variance=s,
+                                    random_state=rng))

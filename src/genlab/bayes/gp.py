@@ -26,12 +26,12 @@ import scipy.optimize
 from scipy.special import ndtr
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from genlab.base import check_vectors
 from genlab.bayes._common import binary_labels
 from genlab.bayes.kernels import check_kernel, kernel_matrix
 from genlab.errors import ConvergenceWarning, NotFittedError, ParameterError
 from genlab.inference.ep import GPEPResult, ep_gaussian_process
 from genlab.inference.sites import ProbitSite
-from genlab.utils.validation import check_array_2d
 
 __all__ = ["GaussianProcessClassifier"]
 
@@ -152,8 +152,8 @@ class GaussianProcessClassifier(ClassifierMixin, BaseEstimator):
             raise ParameterError(f"optimize must be True or False; got {self.optimize!r}.")
         if not isinstance(self.max_iter, numbers.Integral) or isinstance(self.max_iter, bool) or self.max_iter < 1:
             raise ParameterError(f"max_iter must be an int >= 1; got {self.max_iter!r}.")
-        X = check_array_2d(X)
-        classes, signs = binary_labels(y, X.shape[0])
+        X = check_vectors(self, X, reset=True)
+        classes, signs = binary_labels(self, y, X.shape[0])
         site = ProbitSite(signs)
         result = self._run_ep(X, site, lengthscale, variance, None)
         if self.optimize:
@@ -179,7 +179,6 @@ class GaussianProcessClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=2,
             )
         self.classes_ = classes
-        self.n_features_in_ = X.shape[1]
         self.X_train_ = X
         self.lengthscale_ = lengthscale
         self.variance_ = variance
@@ -200,7 +199,7 @@ class GaussianProcessClassifier(ClassifierMixin, BaseEstimator):
         """Predictive mean and variance of the latent function at ``X`` (R&W algorithm 3.6); each (n,)."""
         if not hasattr(self, "site_precision_"):
             raise NotFittedError("this GaussianProcessClassifier is not fitted yet; call fit(X, y) first.")
-        X = check_array_2d(X, n_features=self.n_features_in_)
+        X = check_vectors(self, X, reset=False)
         k_star = kernel_matrix(self.kernel, X, self.X_train_, self.lengthscale_, self.variance_, self.nu)
         mean = k_star @ self._weights
         v = scipy.linalg.solve_triangular(self._chol_b, self._sqrt_s[:, None] * k_star.T, lower=True)
@@ -215,4 +214,10 @@ class GaussianProcessClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The more probable class of each sample; shape (n_samples,)."""
-        return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
+        proba = self.predict_proba(X)  # raises NotFittedError before fit
+        return self.classes_[(proba[:, 1] > 0.5).astype(int)]
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # a binary classifier (OneVsRestClassifier for more classes)
+        return tags

@@ -31,11 +31,11 @@ import scipy.linalg
 from scipy.special import expit, log_ndtr, ndtr
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from genlab.base import check_vectors
 from genlab.bayes._common import binary_labels, positive_float
 from genlab.errors import ConvergenceWarning, NotFittedError, ParameterError
 from genlab.inference.ep import expectation_propagation
 from genlab.inference.sites import LogisticSite, ProbitSite, sigmoid_gaussian_expectation
-from genlab.utils.validation import check_array_2d
 
 __all__ = ["BayesianLogisticRegression", "BayesianProbitRegression"]
 
@@ -68,6 +68,11 @@ class _BayesianBinaryRegression(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.damping = damping
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # a binary classifier (OneVsRestClassifier for more classes)
+        return tags
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _check_params(self) -> float:
@@ -114,8 +119,8 @@ class _BayesianBinaryRegression(ClassifierMixin, BaseEstimator):
             A bad hyperparameter.
         """
         s0 = self._check_params()
-        X = check_array_2d(X)
-        classes, signs = binary_labels(y, X.shape[0])
+        X = check_vectors(self, X, reset=True)
+        classes, signs = binary_labels(self, y, X.shape[0])
         A = self._design(X)
         fit = {"ep": self._fit_ep, "laplace": self._fit_laplace, "vi": self._fit_vi}[self.method]
         mean, cov, log_evidence, n_iter, converged = fit(A, signs, s0)
@@ -127,7 +132,6 @@ class _BayesianBinaryRegression(ClassifierMixin, BaseEstimator):
                 stacklevel=2,
             )
         self.classes_ = classes
-        self.n_features_in_ = X.shape[1]
         self.posterior_mean_ = mean
         self.posterior_covariance_ = cov
         self.log_evidence_ = float(log_evidence)
@@ -139,10 +143,19 @@ class _BayesianBinaryRegression(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_ep(self, A, y, s0):
+        # A sample whose features are all 0 has f = x . w = 0 whatever w: its likelihood is the constant
+        # link(0) = 1/2 for both links, which adds log(1/2) to the evidence and nothing to the posterior, and its
+        # site would have a cavity of zero variance; leave it out of EP.
+        informative = np.any(A != 0.0, axis=1)
+        constant = float(np.count_nonzero(~informative)) * math.log(0.5)
+        if not informative.any():
+            D = A.shape[1]
+            return np.zeros(D), s0 * np.eye(D), constant, 1, True
+        A, y = A[informative], y[informative]
         site = ProbitSite(y) if self._link == "probit" else LogisticSite(y)
         result = expectation_propagation(A, site, prior_covariance=s0, max_iter=self.max_iter, tol=self.tol,
                                          damping=self.damping)
-        log_evidence = result.log_evidence if result.log_evidence is not None else -np.inf
+        log_evidence = result.log_evidence + constant if result.log_evidence is not None else -np.inf
         return result.mean, result.covariance, log_evidence, result.n_iter, result.converged
 
     def _fit_laplace(self, A, y, s0):
@@ -252,12 +265,28 @@ class _BayesianBinaryRegression(ClassifierMixin, BaseEstimator):
     def latent_moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and variance of the linear predictor ``f = x . w`` (intercept included); each (n,)."""
         self._check_fitted()
-        A = self._design(check_array_2d(X, n_features=self.n_features_in_))
+        A = self._design(check_vectors(self, X, reset=False))
         return A @ self.posterior_mean_, np.einsum("ij,jk,ik->i", A, self.posterior_covariance_, A)
 
+    def _predictive_log_odds(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``log p(classes_[1] | x)`` and ``log p(classes_[0] | x)`` under the posterior predictive; each (n,)."""
+        mean, var = self.latent_moments(X)
+        if self._link == "probit":
+            z = mean / np.sqrt(1.0 + var)
+            return log_ndtr(z), log_ndtr(-z)
+        p = np.clip(sigmoid_gaussian_expectation(mean, var), 0.0, 1.0)
+        with np.errstate(divide="ignore"):
+            return np.log(p), np.log1p(-p)
+
     def decision_function(self, X: Any) -> np.ndarray:
-        """Posterior mean of the linear predictor (positive: class ``classes_[1]`` more likely); shape (n,)."""
-        return self.latent_moments(X)[0]
+        """Posterior predictive log-odds ``log p(classes_[1] | x) - log p(classes_[0] | x)``; shape (n,).
+
+        Positive where ``classes_[1]`` is the more probable class, and a monotone function of
+        :meth:`predict_proba`. (The posterior mean of the linear predictor, whose sign is the same but whose order
+        is not, since the predictive probability also shrinks by its variance, is ``latent_moments(X)[0]``.)
+        """
+        positive, negative = self._predictive_log_odds(X)
+        return positive - negative
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Posterior predictive class probabilities, columns ordered as ``classes_``; shape (n_samples, 2)."""
@@ -271,6 +300,7 @@ class _BayesianBinaryRegression(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The more probable class of each sample (``classes_`` values); shape (n_samples,)."""
+        self._check_fitted()
         proba = self.predict_proba(X)
         return self.classes_[(proba[:, 1] > 0.5).astype(int)]
 

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import ClassifierMixin
 
-from genlab.base import GenerativeModel, check_is_fitted
+from genlab.base import GenerativeModel, check_class_labels, check_is_fitted
 from genlab.errors import DataError, ParameterError
 from genlab.utils.random import check_random_state
 from genlab.utils.validation import check_positive_int
@@ -49,13 +49,7 @@ class ClassConditionalModel(ClassifierMixin, GenerativeModel):
     # -- labels and priors ---------------------------------------------------------------------------------------
     def _encode_labels(self, y: Any, n_items: int) -> np.ndarray:
         """Set ``classes_`` and return each item's class code; every bad-label case raises :class:`DataError`."""
-        labels = np.asarray(y)
-        if labels.ndim != 1 or labels.shape[0] != n_items:
-            raise DataError(f"y must hold one label per item: shape ({n_items},); got {labels.shape}.")
-        if labels.dtype.kind == "f" and not np.isfinite(labels).all():
-            raise DataError("y contains NaN or inf; every item needs a class label.")
-        if labels.dtype == object and any(label is None for label in labels):
-            raise DataError("y contains None; every item needs a class label.")
+        labels = check_class_labels(self, y, n_items)
         seen = np.unique(labels)
         if self.classes is not None:
             classes = np.asarray(self.classes)
@@ -131,6 +125,7 @@ class ClassConditionalModel(ClassifierMixin, GenerativeModel):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each item; shape (n_items,)."""
+        check_is_fitted(self, "class_prior_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     # -- the two scores --------------------------------------------------------------------------------------------

@@ -2,17 +2,19 @@
 
 Any genlab model with ``fit`` / ``log_prob`` / ``sample`` serves as the class-conditional density ``p(x | y)``: a
 Gaussian mixture for vectors, a Markov chain over characters for text, an HMM for sequences of vectors. The data
-convention follows the model's :attr:`~genlab.GenerativeModel.score_unit`:
+convention follows the model's :attr:`~genlab.GenerativeModel.data_kind` (which is also the classifier's
+``data_kind``):
 
-``"sample"`` (IID models: mixtures)
-    ``X`` is an array (n_items, n_features); each class model is fitted on its rows.
-``"token"`` (Markov chains / n-gram models)
-    ``X`` is a list of sequences (``str`` for characters, or lists of tokens); each class model is fitted on its
-    sequences, passed as a list.
-``"time step"`` (HMMs, autoregressive models)
+``"vectors"``, ``"records"``, ``"images"`` (mixtures, Bayesian networks, image models)
+    ``X`` is an array (n_items, ...) or a DataFrame; each class model is fitted on its rows. Vectors follow
+    scikit-learn's conventions (``n_features_in_``; sparse, complex or 1-D input is an error).
+``"series"`` (HMMs, autoregressive models)
     ``X`` is a list of arrays (T_i, n_features) (or 1-D arrays for integer-symbol HMMs), one per item; each class
     model is fitted on the concatenation of its items with ``lengths`` (hmmlearn's convention). A concatenated
     array with ``lengths=`` is accepted too.
+every other kind (``"text"``: Markov chains, n-gram and neural language models; ``"documents"``, ...)
+    ``X`` is a list of items (``str`` for characters, or lists of tokens); each class model is fitted on its
+    items, passed as a list.
 
 Persistence: the template model is saved as ``{"class", "params"}`` and every fitted class model as
 ``{"class", "params", "fitted"}`` (its own ``_get_state``) inside this model's file, and rebuilt through genlab's model
@@ -26,7 +28,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
-from genlab.base import GenerativeModel, check_is_fitted, get_model_class
+from genlab.base import GenerativeModel, Sample, check_is_fitted, check_vectors, get_model_class
 from genlab.classify._base import ClassConditionalModel
 from genlab.errors import DataError, ModelFileError, ParameterError
 
@@ -54,6 +56,20 @@ def _decode_fitted(record: Any) -> GenerativeModel:
     model = _decode_template(record)
     model._set_state(record["fitted"])
     return model
+
+
+#: How the class models' data kinds (:mod:`genlab.data.kinds`) are split by class: arrays and tables by row, series
+#: as sequences concatenated with ``lengths``, every other kind as a list of items.
+_ROW_KINDS = ("vectors", "records", "images")
+
+
+class _ClassModelDataKind:
+    """``GenerativeClassifier.data_kind``: the data kind of the class model (on the class, its default model's)."""
+
+    def __get__(self, instance: Any, owner: type) -> str:
+        if instance is None:
+            return "vectors"  # the default class model, a Gaussian mixture
+        return getattr(instance._template(), "data_kind", "vectors")
 
 
 class GenerativeClassifier(ClassConditionalModel):
@@ -95,6 +111,9 @@ class GenerativeClassifier(ClassConditionalModel):
     (True, (5, 2))
     """
 
+    #: The kind of data the class model takes ("vectors" for the default Gaussian mixture).
+    data_kind = _ClassModelDataKind()  # type: ignore[assignment]
+
     def __init__(self, model: Any = None, *, priors: Any = None, classes: Any = None) -> None:
         self.model = model
         self.priors = priors
@@ -120,8 +139,17 @@ class GenerativeClassifier(ClassConditionalModel):
 
     # -- data --------------------------------------------------------------------------------------------------
     def _kind(self, template: GenerativeModel) -> str:
-        unit = getattr(template, "score_unit", "sample")
-        return {"sample": "rows", "token": "token sequences"}.get(unit, "vector sequences")
+        """How items are split by class: "rows", "token sequences" (a list of items) or "vector sequences"."""
+        kind = getattr(template, "data_kind", "vectors")
+        if kind in _ROW_KINDS:
+            return "rows"
+        return "vector sequences" if kind == "series" else "token sequences"
+
+    def _checked_rows(self, X: Any, *, reset: bool) -> Any:
+        """Vector data checked here (scikit-learn's conventions and ``n_features_in_``); other rows pass as given."""
+        if getattr(self._template() if reset else self.models_[0], "data_kind", "vectors") == "vectors":
+            return check_vectors(self, X, reset=reset)
+        return X
 
     def _items(self, X: Any, lengths: Any, kind: str) -> Any:
         """``X`` as the list of items (sequences) or the 2-D array of rows the kind needs."""
@@ -189,7 +217,8 @@ class GenerativeClassifier(ClassConditionalModel):
         kind = self._kind(template)
         items = self._items(X, lengths, kind)
         if kind == "rows":
-            items = np.asarray(items) if not isinstance(items, np.ndarray) else items
+            items = self._checked_rows(items, reset=True)
+            items = np.asarray(items) if not isinstance(items, np.ndarray) and not hasattr(items, "iloc") else items
         codes = self._encode_labels(y, self._n_items(items))
         self._set_priors(codes, self.classes_.size)
         models = []
@@ -208,6 +237,8 @@ class GenerativeClassifier(ClassConditionalModel):
     def _class_log_likelihood(self, X: Any, lengths: Any = None) -> np.ndarray:
         check_is_fitted(self, "models_")
         items = self._items(X, lengths, self.data_kind_)
+        if self.data_kind_ == "rows":
+            items = self._checked_rows(items, reset=False)
         return np.column_stack([self._call(model, "log_prob", items, self.data_kind_) for model in self.models_])
 
     def joint_log_likelihood(self, X: Any, lengths: Any = None) -> np.ndarray:
@@ -229,7 +260,7 @@ class GenerativeClassifier(ClassConditionalModel):
     # -- sampling ----------------------------------------------------------------------------------------------
     def sample(
         self, n_samples: int = 1, *, y: Any = None, random_state: Any = None, length: int | None = None
-    ) -> tuple[Any, np.ndarray]:
+    ) -> Sample:
         """Draw ``n_samples`` items and their classes: ``y ~ p(y)`` (or as given), then ``x ~ p(x | y)``.
 
         Parameters
@@ -246,9 +277,9 @@ class GenerativeClassifier(ClassConditionalModel):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features), or list of n_samples sequences
-        y : ndarray of shape (n_samples,)
-            The classes (values of ``classes_``).
+        Sample
+            ``data``: ndarray of shape (n_samples, n_features), or a list of n_samples sequences (the form the class
+            models' ``fit`` takes); ``latent``: ndarray of shape (n_samples,), the classes (values of ``classes_``).
         """
         n_samples, rng = self._check_sample_args(n_samples, random_state)
         codes = self._draw_codes(n_samples, y, rng)
@@ -262,13 +293,13 @@ class GenerativeClassifier(ClassConditionalModel):
                 if out is None:
                     out = np.empty((n_samples, *drawn.shape[1:]), dtype=drawn.dtype)
                 out[rows] = drawn
-            return out, labels
+            return Sample(out, labels)
         steps = max(1, round(self.mean_length_)) if length is None else int(length)
         items = []
         for k in codes:
             drawn = self.models_[k].sample(steps, random_state=rng)
             items.append(drawn[0] if isinstance(drawn, tuple) else drawn)
-        return items, labels
+        return Sample(items, labels)
 
     # -- persistence -------------------------------------------------------------------------------------------
     def _get_state(self) -> dict[str, Any]:

@@ -24,10 +24,9 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaln
 
-from genlab.base import check_is_fitted
+from genlab.base import Sample, check_is_fitted, check_vectors
 from genlab.classify._base import ClassConditionalModel
 from genlab.errors import DataError, ParameterError
-from genlab.utils.validation import check_array_2d
 
 __all__ = ["NaiveBayes"]
 
@@ -137,13 +136,12 @@ class NaiveBayes(ClassConditionalModel):
         ParameterError
             Unknown feature family, wrong number of families, bad alpha / var_smoothing / priors.
         """
-        X = check_array_2d(X)
+        X = check_vectors(self, X, reset=True)
         kinds = self._kinds(X.shape[1])
         codes = self._encode_labels(y, X.shape[0])
         C = self.classes_.size
         self._set_priors(codes, C)
         self.feature_kinds_ = kinds
-        self.n_features_in_ = X.shape[1]
         counts = np.bincount(codes, minlength=C).astype(np.float64)
         onehot = np.zeros((X.shape[0], C))
         onehot[np.arange(X.shape[0]), codes] = 1.0
@@ -185,7 +183,7 @@ class NaiveBayes(ClassConditionalModel):
 
     def _class_log_likelihood(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "feature_kinds_")
-        X = check_array_2d(X, n_features=self.n_features_in_)
+        X = check_vectors(self, X, reset=False)
         out = np.zeros((X.shape[0], self.classes_.size))
         gauss = self._columns("gaussian")
         if gauss:
@@ -211,13 +209,14 @@ class NaiveBayes(ClassConditionalModel):
         """Rows of ``X`` (``score`` without labels is the mean log-likelihood per sample)."""
         return len(X)
 
-    def sample(self, n_samples: int = 1, *, y: Any = None, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, n_samples: int = 1, *, y: Any = None, random_state: Any = None) -> Sample:
         """Draw ``n_samples`` rows and their classes (``y`` fixes the class, one label or one per row).
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,)
+        Sample
+            ``data``: ndarray of shape (n_samples, n_features); ``latent``: the class of each row, shape
+            (n_samples,) (``X, y = nb.sample(n)``).
         """
         n_samples, rng = self._check_sample_args(n_samples, random_state)
         codes = self._draw_codes(n_samples, y, rng)
@@ -233,4 +232,4 @@ class NaiveBayes(ClassConditionalModel):
         poisson = self._columns("poisson")
         if poisson:
             X[:, poisson] = rng.poisson(self.rate_[codes])
-        return X, self.classes_[codes]
+        return Sample(X, self.classes_[codes])
