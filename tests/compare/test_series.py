@@ -248,3 +248,21 @@ def test_series_report_and_cli(series_csv, tmp_path):
     assert saved["variables"] == ["x", "y"] and [len(w) for w in saved["real_series"]] == [32, 8]
     for row in saved["rows"]:
         assert genlab.load(row["files"][0]) is not None
+
+
+def test_a_non_stationary_least_squares_fit_is_refitted_by_maximum_likelihood(tmp_path):
+    rng = np.random.default_rng(0)
+    x = [0.0]
+    for _ in range(199):
+        x.append(1.02 * x[-1] + rng.normal())  # explosive: least squares finds a coefficient above 1
+    dataset = load_dataset(write_csv(tmp_path / "explosive.csv", ["value"], [[v] for v in x]), split=0.8, window=16)
+    from genlab.timeseries import LinearAutoRegressive
+
+    assert not LinearAutoRegressive(1).fit(np.asarray(dataset.train[0])).is_stationary()
+    (ar,) = make_adapters("ar:order=1", dataset)
+    ar.fit(dataset, 30.0, lambda message: None)
+    assert "least squares gave a non-stationary fit; refitted by exact maximum likelihood" in ar.notes
+    assert ar.model.is_stationary() and ar.model.method == "mle"
+    # every window is scored by the stationary model's exact likelihood
+    np.testing.assert_allclose(ar.chunk_log_probs(dataset.chunks[:2]),
+                               [stationary_log_density(ar.model, w) for w in dataset.chunks[:2]], rtol=1e-8)

@@ -145,7 +145,7 @@ class ARAdapter(Adapter):
                     f"{shortest}. Give a lower order."
                 )
             model = LinearAutoRegressive(order).fit(X, lengths=lengths)
-        if not model.is_stationary:
+        if not model.is_stationary():
             progress("refitting by exact maximum likelihood (stationary)")
             model = LinearAutoRegressive(model.order_, method="mle").fit(X, lengths=lengths)
             self.notes.append("least squares gave a non-stationary fit; refitted by exact maximum likelihood")
