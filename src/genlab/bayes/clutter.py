@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import expit, logsumexp
@@ -116,6 +116,8 @@ class ClutterModel(GenerativeModel):
     >>> abs(ep.posterior_mean_ - exact.posterior_mean_) < 0.1
     True
     """
+
+    data_kind: ClassVar[str] = "vectors"  # one column: scalar observations
 
     def __init__(
         self,

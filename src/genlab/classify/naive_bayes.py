@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import gammaln
@@ -73,6 +73,8 @@ class NaiveBayes(ClassConditionalModel):
     >>> nb.predict(np.array([[2.1, 1]]))[0]
     'b'
     """
+
+    data_kind: ClassVar[str] = "vectors"
 
     def __init__(
         self,

@@ -6,7 +6,7 @@ import abc
 import numbers
 import warnings
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
@@ -126,6 +126,8 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
     Subclasses implement the EM protocol's M-step, objective and parameter snapshot (see
     :mod:`genlab.learn.em`), plus ``_estimate_log_weights`` and ``_component_log_prob``.
     """
+
+    data_kind: ClassVar[str] = "vectors"
 
     def __init__(
         self,
