@@ -346,3 +346,37 @@ def test_demo_quick_writes_its_report(tmp_path):
     assert "digits: held-out bits per dimension" in result.stdout
     assert (out / "report.html").is_file() and (out / "results.json").is_file()
     assert len(list((out / "models").glob("*.genlab"))) == 7  # markov, hmm, lstm, transformer, gmm, vae, pixelcnn
+
+
+# -- dispatch on the declared kind of data ---------------------------------------------------------------------------
+def test_score_and_sample_follow_the_declared_data_kind(tmp_path, blobs_csv, model_file, monkeypatch):
+    from genlab.mixture import GaussianMixture
+
+    result = invoke("info", model_file)
+    assert result.exit_code == 0 and "data kind" in result.stdout
+    assert "vectors: an array (n_samples, n_features) of numbers" in result.stdout
+    assert_user_error(invoke("score", model_file, blobs_csv, "--lengths", "60,120"),
+                      f"--lengths / --lengths-column apply to series models; {model_file} holds a GaussianMixture.")
+    # the command line reads by the declaration, not by the model's type: declare another kind and it follows
+    monkeypatch.setattr(GaussianMixture, "data_kind", "audio")
+    for command in (["score", model_file, blobs_csv], ["sample", model_file, "-n", 3]):
+        assert_user_error(invoke(*command),
+                          f"{model_file} holds a GaussianMixture, a model of audio data (a list of 1-D arrays of "
+                          f"samples); genlab {command[0]} does not read that kind of data yet")
+
+
+def test_a_bif_network_is_scored_and_sampled_as_records(tmp_path):
+    import pandas as pd
+
+    from genlab.bayesnet import BayesianNetwork, networks
+
+    bif = tmp_path / "asia.bif"
+    networks.asia().to_bif(bif)
+    samples = tmp_path / "s.csv"
+    assert invoke("sample", bif, "-n", 300, "--seed", 2, "--out", samples).exit_code == 0
+    frame = pd.read_csv(samples, dtype=str)
+    assert frame.shape == (300, 8)
+    result = invoke("score", bif, samples, "--json")
+    assert result.exit_code == 0, result.output
+    expected = BayesianNetwork.from_bif(bif).log_prob(frame)
+    assert json.loads(result.stdout)["log_likelihood_per_row"] == pytest.approx(float(expected.mean()), rel=1e-12)

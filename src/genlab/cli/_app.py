@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover
 from genlab._version import __version__
 from genlab.errors import DataError, GenlabError
 
-__all__ = ["app", "fit_app", "main"]
+__all__ = ["COLUMN_HELP", "LENGTHS_HELP", "app", "fit_app", "load_sequences", "main", "parse_lengths"]
 
 #: ``--components auto`` tries K = 1..this (``--max-components`` changes it).
 AUTO_MAX_COMPONENTS = 8
@@ -166,6 +166,39 @@ def _warn_lines(caught: list[warnings.WarningMessage]) -> None:
     """Show warnings from a fit as one ``warning: ...`` line each on stderr (not Python's two-line format)."""
     for message in dict.fromkeys(_one_line(w.message) for w in caught):
         sys.stderr.write(f"warning: {message}\n")
+
+
+# -- series options shared by fit hmm / ar, decode and score ------------------------------------------------------
+LENGTHS_HELP = "Several sequences stacked in one file without an id column: their lengths, e.g. 100,250,80."
+COLUMN_HELP = ("A sequence-id column (name or 0-based index; default: a column named sequence or id): the rows of "
+               "one id, consecutive, form one sequence.")
+
+
+def parse_lengths(text: str | None) -> list[int] | None:
+    """``--lengths 100,250,80`` -> [100, 250, 80]."""
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"must be comma-separated integers; got {text!r}.", param_hint="'--lengths'") from None
+
+
+def load_sequences(data: Path, lengths: str | None, lengths_column: str | None) -> tuple[Any, list[int]]:
+    """The observations (T, D) of a numeric series and the lengths of its sequences.
+
+    DATA is read by :func:`genlab.data.read_series`, the reader ``genlab compare`` uses too: a table with one row
+    per time step, or a folder of ``.csv`` files, one sequence per file. Several sequences in one file are marked by
+    a sequence-id column (a header column named ``sequence`` or ``id``, or the one ``--lengths-column`` names; the
+    rows of one id, consecutive and in file order, form one sequence, and the column is not modelled), or stacked
+    and given by ``--lengths``.
+    """
+    from genlab.data import read_series
+
+    if lengths is not None and lengths_column is not None:
+        raise DataError("give either --lengths or --lengths-column, not both.")
+    X, seq_lengths = read_series(data, id_column=lengths_column, lengths=parse_lengths(lengths)).concatenated()
+    return X, seq_lengths.tolist()
 
 
 def main() -> None:

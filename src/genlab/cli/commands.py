@@ -1,8 +1,16 @@
-"""Commands that work on any saved model: score, sample, info; and the demo."""
+"""Commands that work on any saved model: score, sample, info; and the demo.
 
+Every model class declares the kind of data it takes (``data_kind``, :mod:`genlab.data.kinds`). ``score`` reads
+DATA, and ``sample`` writes its draws, by that declaration through one table, :data:`KIND_COMMANDS`: for each kind
+the reader of DATA (a :mod:`genlab.data` reader), the unit of the score and the writer of samples. A kind without
+a row (no command-line model takes it yet) is a clear error, never a guess from the model's type.
+"""
+
+import dataclasses
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,10 +18,12 @@ import typer
 
 from genlab.cli._app import _console, _naming, _print_fields, app
 
+Report = tuple[dict[str, Any], list[tuple[str, str]]]
 
-# -- score --------------------------------------------------------------------------------------------------------
-def _score_table(model: Any, data: Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    from genlab.data.tabular import load_table
+
+# -- score: one reader and scorer per kind of data ------------------------------------------------------------------
+def _score_vectors(model: Any, data: Path, options: dict[str, Any]) -> Report:
+    from genlab.data import load_table
 
     X = load_table(data)
     with _naming(data):
@@ -35,16 +45,38 @@ def _score_table(model: Any, data: Path) -> tuple[dict[str, Any], list[tuple[str
     return report, lines
 
 
-def _score_text(model: Any, data: Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    from genlab.cli.sequence import corpus_unit, read_corpus
+def _score_series(model: Any, data: Path, options: dict[str, Any]) -> Report:
+    from genlab.cli._app import load_sequences
+    from genlab.cli.hmm import as_model_input
 
-    unit = corpus_unit(model)
+    X, lengths = load_sequences(data, options["lengths"], options["lengths_column"])
+    X = as_model_input(model, X)
+    order = getattr(model, "order_", None)  # autoregressive models condition on each series' first values
+    with _naming(data):
+        mean = model.score(X, lengths=lengths)
+        n_steps = model.n_units(X, lengths=lengths) if order is not None else X.shape[0]
+    report = {"n_predicted_steps": n_steps, "log_likelihood_per_step": mean, "n_dimensions": X.shape[1]}
+    given = f", {n_steps} predicted given the first {order} of each series" if order is not None else ""
+    lines = [
+        ("data", f"{data} ({X.shape[0]} steps{given})"),
+        ("log-likelihood", f"{mean:.6f} nats per time step"),
+    ]
+    return report, lines
+
+
+def _score_text(model: Any, data: Path, options: dict[str, Any]) -> Report:
+    from genlab.data import read_corpus
+
+    # a model fitted on one string reads DATA as one string of characters; one fitted on word lists, as a sentence
+    # of words per line (the form it was fitted on)
+    unit = "char" if model.text_ else "word"
     corpus = read_corpus(data, unit)
-    if hasattr(model, "bits_per_character"):  # neural language models: tokens are the tokenizer's
+    bits_per_character = getattr(model, "bits_per_character", None)  # tokenizer models also report per character
+    if bits_per_character is not None:
         with _naming(data):
             mean = model.score(corpus)
             n_tokens = model.n_units(corpus)
-            bits_per_char = model.bits_per_character(corpus)
+            bits_per_char = bits_per_character(corpus)
         report = {"n_tokens": n_tokens, "nats_per_token": mean, "bits_per_token": -mean / math.log(2.0),
                   "bits_per_char": bits_per_char, "perplexity": math.exp(-mean)}  # fmt: skip
         lines = [
@@ -74,8 +106,8 @@ def _score_text(model: Any, data: Path) -> tuple[dict[str, Any], list[tuple[str,
     return report, lines
 
 
-def _score_documents(model: Any, data: Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    from genlab.cli.topics import read_documents
+def _score_documents(model: Any, data: Path, options: dict[str, Any]) -> Report:
+    from genlab.data import read_documents
 
     documents, _ = read_documents(data)
     with _naming(data):
@@ -92,10 +124,10 @@ def _score_documents(model: Any, data: Path) -> tuple[dict[str, Any], list[tuple
     return report, lines
 
 
-def _score_rows_of_states(model: Any, data: Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    from genlab.bayesnet.cli_support import read_frame
+def _score_records(model: Any, data: Path, options: dict[str, Any]) -> Report:
+    from genlab.data import read_records
 
-    frame = read_frame(data)
+    frame = read_records(data)
     with _naming(data):
         log_prob = model.log_prob(frame)
     mean = float(log_prob.mean())
@@ -108,100 +140,33 @@ def _score_rows_of_states(model: Any, data: Path) -> tuple[dict[str, Any], list[
     return report, lines
 
 
-def _model_kind(model: Any) -> str:
-    """How the CLI reads data for and writes samples of ``model``: text, documents, states, series, images or table."""
-    from genlab.topics.lda import _TopicModel
+def _score_images(model: Any, data: Path, options: dict[str, Any]) -> Report:
+    from genlab.cli.images import score_images
 
-    if isinstance(model, _TopicModel):
-        return "documents"
-    from genlab.images._base import ImageModel
-
-    if isinstance(model, ImageModel):
-        return "images"
-    if type(model).__name__ == "BayesianNetwork":
-        return "states"
-    unit = getattr(model, "score_unit", "sample")
-    return {"token": "text", "time step": "series"}.get(unit, "table")
+    return score_images(model, data)
 
 
-def _score_series(
-    model: Any, data: Path, lengths: str | None, lengths_column: str | None
-) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    from genlab.cli.hmm import as_model_input, load_sequences
+# -- sample: one writer per kind of data ----------------------------------------------------------------------------
+def _sample_rows(model: Any, n_samples: int, seed: int | None, out: Path | None, options: dict[str, Any]) -> None:
+    """Vectors and series: CSV rows (header x0,x1,...) on stdout, or a table file."""
+    from genlab.data import save_table, write_csv
 
-    X, lengths = load_sequences(data, lengths, lengths_column)
-    X = as_model_input(model, X)
-    order = getattr(model, "order_", None)  # autoregressive models condition on each series' first values
-    with _naming(data):
-        mean = model.score(X, lengths=lengths)
-        n_steps = model.n_units(X, lengths=lengths) if order is not None else X.shape[0]
-    report = {"n_predicted_steps": n_steps, "log_likelihood_per_step": mean, "n_dimensions": X.shape[1]}
-    given = f", {n_steps} predicted given the first {order} of each series" if order is not None else ""
-    lines = [
-        ("data", f"{data} ({X.shape[0]} steps{given})"),
-        ("log-likelihood", f"{mean:.6f} nats per time step"),
-    ]
-    return report, lines
-
-
-@app.command()
-def score(
-    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A model file saved by genlab.")],
-    data: Annotated[
-        Path,
-        typer.Argument(
-            metavar="DATA",
-            help="Data to score, as the model was fitted: a numeric table (.csv / .tsv / .txt / .npy) or, for n-gram "
-            "models, a UTF-8 text file; for image models, digits or a folder of images.",
-        ),
-    ],
-    lengths: Annotated[
-        str | None, typer.Option("--lengths", help="Sequence models: lengths of stacked sequences, e.g. 100,250.")
-    ] = None,
-    lengths_column: Annotated[
-        str | None, typer.Option("--lengths-column", help="Sequence models: a sequence-id column (name or index).")
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of a table.")] = False,
-) -> None:
-    """Mean log-likelihood of DATA under MODEL, in nats per unit and in bits.
-
-    Tables: nats per sample and bits per dimension. Text (n-gram models): nats and bits per character (or token)
-    and perplexity. Sequences of vectors (autoregressive models, HMMs): nats per time step. Image models (DATA:
-    digits or a folder of images): nats per image and bits per dimension of the discrete pixel values.
-    """
-    from genlab.io import load
-
-    model = load(model_path)
-    kind = _model_kind(model)
-    if kind == "text":
-        report, lines = _score_text(model, data)
-    elif kind == "documents":
-        report, lines = _score_documents(model, data)
-    elif kind == "states":
-        report, lines = _score_rows_of_states(model, data)
-    elif kind == "series":
-        report, lines = _score_series(model, data, lengths, lengths_column)
-    elif kind == "images":
-        from genlab.cli.images import score_images
-
-        report, lines = score_images(model, data)
-    else:
-        report, lines = _score_table(model, data)
-    if json_output:
-        typer.echo(json.dumps({"model": str(model_path), "class": type(model).__name__, "data": str(data), **report},
-                              indent=2))
+    drawn = model.sample(n_samples, random_state=seed)
+    X = drawn[0] if isinstance(drawn, tuple) else drawn  # latent-variable models: Sample(data, latent)
+    if out is None:
+        write_csv(sys.stdout, X)
         return
-    _print_fields([("model", f"{model_path} ({type(model).__name__})"), *lines])
+    save_table(out, X)
+    typer.echo(f"wrote {n_samples} samples to {out}")
 
 
-# -- sample -------------------------------------------------------------------------------------------------------
-def _sample_text(model: Any, n_tokens: int, prompt: str | None, seed: int | None, out: Path | None,
-                 decoding: dict[str, Any]) -> None:
-    """``genlab sample`` for autoregressive text models (n-gram and neural alike): one continuation of ``prompt``,
-    printed as it is generated (or written to ``out``). Text models continue the prompt's characters; token models
+def _sample_text(model: Any, n_tokens: int, seed: int | None, out: Path | None, options: dict[str, Any]) -> None:
+    """Autoregressive text models (n-gram and neural alike): one continuation of ``--prompt``, printed as it is
+    generated (or written to ``out``). Text models continue the prompt's characters; token models
     (``fit markov --unit word``) its whitespace-separated words."""
     from genlab.utils.files import atomic_write
 
+    prompt, decoding = options["prompt"], options["decoding"]
     words = None if model.text_ else (prompt.split() if prompt else [])
     context = (prompt or "") if words is None else words
     if out is None and decoding["num_beams"] == 1:  # print the text as it is generated
@@ -228,6 +193,149 @@ def _sample_text(model: Any, n_tokens: int, prompt: str | None, seed: int | None
     typer.echo(f"wrote {len(drawn)} tokens to {out}")
 
 
+def _sample_documents(model: Any, n_samples: int, seed: int | None, out: Path | None, options: dict[str, Any]) -> None:
+    """Topic models: one generated document per line, its words separated by spaces."""
+    from genlab.utils.files import atomic_write
+
+    doc_length = options["doc_length"]
+    drawn = model.sample(n_samples, doc_length=doc_length, random_state=seed)
+    text = "\n".join(" ".join(str(word) for word in document) for document in drawn.documents)
+    if out is None:
+        typer.echo(text)
+        return
+    with atomic_write(out, "w") as handle:
+        handle.write(text + "\n")
+    typer.echo(f"wrote {n_samples} documents of {doc_length} words to {out}")
+
+
+def _sample_records(model: Any, n_samples: int, seed: int | None, out: Path | None, options: dict[str, Any]) -> None:
+    """Bayesian networks: CSV of state names, one column per variable."""
+    from genlab.cli.bayesnet import sample_network
+
+    sample_network(model, n_samples, seed, out)
+
+
+def _sample_images(model: Any, n_samples: int, seed: int | None, out: Path | None, options: dict[str, Any]) -> None:
+    from genlab.cli.images import sample_images
+
+    sample_images(model, options["model_path"], n_samples, seed, options["grid"], options["label"], out)
+
+
+@dataclasses.dataclass(frozen=True)
+class KindCommands:
+    """What ``score`` and ``sample`` do for one kind of data.
+
+    Attributes
+    ----------
+    score : callable
+        ``score(model, data, options) -> (report, lines)``: reads DATA with the kind's reader and scores it.
+    sample : callable
+        ``sample(model, n, seed, out, options)``: draws and writes in the kind's form.
+    unit : str
+        What one unit of the score is.
+    model_words : str
+        How messages name the models of this kind ("text models").
+    """
+
+    score: Callable[[Any, Path, dict[str, Any]], Report]
+    sample: Callable[[Any, int, int | None, Path | None, dict[str, Any]], None]
+    unit: str
+    model_words: str
+
+
+#: kind of data -> what the command line does with it
+KIND_COMMANDS: dict[str, KindCommands] = {
+    "vectors": KindCommands(_score_vectors, _sample_rows, "sample (bits per dimension)", "table models"),
+    "series": KindCommands(_score_series, _sample_rows, "time step", "series models"),
+    "text": KindCommands(_score_text, _sample_text, "character or token", "text models"),
+    "documents": KindCommands(_score_documents, _sample_documents, "token", "topic models"),
+    "records": KindCommands(_score_records, _sample_records, "row", "Bayesian networks"),
+    "images": KindCommands(_score_images, _sample_images, "image (bits per dimension)", "image models"),
+}
+
+#: options of one command that only some kinds of data take: (the options as messages name them, those kinds)
+_KIND_OPTIONS = {
+    "score": {"series": ("--lengths / --lengths-column", ("series",))},
+    "sample": {
+        "prompt": ("--prompt", ("text",)),
+        "decoding": ("--top-k / --top-p / --min-p / --repetition-penalty / --beams / --stop", ("text",)),
+        "image": ("--grid / --label", ("images",)),
+    },
+}
+
+
+def _load_model(model_path: Path) -> Any:
+    """A genlab model file, or a Bayesian network from a BIF / XMLBIF file (by its suffix)."""
+    from genlab.bayesnet.bif import is_network_file, load_network
+    from genlab.io import load
+
+    return load_network(model_path) if is_network_file(model_path) else load(model_path)
+
+
+def _commands_for(model: Any, model_path: Path, command: str, given: list[str]) -> KindCommands:
+    """The row of ``model``'s declared kind; a clear error for a kind without one or an option it does not take."""
+    from genlab.data import data_kind_of
+    from genlab.errors import ParameterError
+
+    kind = data_kind_of(model)
+    row = KIND_COMMANDS.get(kind.name)
+    if row is None:
+        raise ParameterError(
+            f"{model_path} holds a {type(model).__name__}, a model of {kind.name} data ({kind.form}); genlab {command} "
+            f"does not read that kind of data yet: use the Python API (e.g. model.{command}(...))."
+        )
+    for group in given:
+        names, kinds = _KIND_OPTIONS[command][group]
+        if kind.name not in kinds:
+            verb = "applies" if "/" not in names else "apply"
+            words = " / ".join(KIND_COMMANDS[k].model_words for k in kinds)
+            raise ParameterError(f"{names} {verb} to {words}; {model_path} holds a {type(model).__name__}.")
+    return row
+
+
+@app.command()
+def score(
+    model_path: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="A model file saved by genlab, or a Bayesian network (.bif / .xml).")
+    ],
+    data: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DATA",
+            help="Data to score, in the form the model was fitted on: a numeric table (.csv / .tsv / .txt / .npy), a "
+            "series (a table, one row per step, or a folder of .csv files), a UTF-8 text file, documents (a folder "
+            "of .txt files or a file of lines), a CSV of categories (Bayesian networks), digits or a folder of "
+            "images.",
+        ),
+    ],
+    lengths: Annotated[
+        str | None, typer.Option("--lengths", help="Series models: lengths of stacked sequences, e.g. 100,250.")
+    ] = None,
+    lengths_column: Annotated[
+        str | None, typer.Option("--lengths-column", help="Series models: a sequence-id column (name or index; "
+                                                          "default: a column named sequence or id).")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of a table.")] = False,
+) -> None:
+    """Mean log-likelihood of DATA under MODEL, in nats per unit and in bits.
+
+    Tables: nats per sample and bits per dimension. Series (autoregressive models, HMMs): nats per time step. Text
+    (n-gram and neural language models): nats and bits per character (or token) and perplexity. Documents (topic
+    models): nats per token. Categorical tables (Bayesian networks): nats per row. Images (DATA: digits or a folder
+    of images): nats per image and bits per dimension of the discrete pixel values.
+    """
+    model = _load_model(model_path)
+    given = ["series"] if lengths is not None or lengths_column is not None else []
+    row = _commands_for(model, model_path, "score", given)
+    report, lines = row.score(model, data, {"lengths": lengths, "lengths_column": lengths_column})
+    if json_output:
+        typer.echo(json.dumps({"model": str(model_path), "class": type(model).__name__, "data": str(data), **report},
+                              indent=2))
+        return
+    _print_fields([("model", f"{model_path} ({type(model).__name__})"), *lines])
+
+
+# -- sample -------------------------------------------------------------------------------------------------------
 @app.command()
 def sample(
     model_path: Annotated[
@@ -278,58 +386,22 @@ def sample(
         str | None, typer.Option("--label", help="Class-conditional image models: the class to draw, e.g. 3.")
     ] = None,
 ) -> None:
-    """Draw from MODEL: CSV rows (header x0,x1,...) for tables and series; text for autoregressive text models
-    (Markov chains and neural language models take the same decoding options); CSV of state names (one column per
-    variable) for Bayesian networks; one document per line for topic models."""
-    from genlab.bayesnet.cli_support import is_network_file, load_network, sample_network
-    from genlab.data.tabular import save_table, write_csv
-    from genlab.errors import ParameterError
-    from genlab.io import load
-
-    model = load_network(model_path) if is_network_file(model_path) else load(model_path)
-    if type(model).__name__ == "BayesianNetwork":  # a table of state names, not numbers
-        sample_network(model, n_samples, seed, out)
-        return
-    kind = _model_kind(model)
-    if prompt is not None and kind != "text":
-        raise ParameterError(f"--prompt applies to text models; {model_path} holds a {type(model).__name__}.")
+    """Draw from MODEL, in the form it was fitted on: CSV rows (header x0,x1,...) for tables and series; text for
+    autoregressive text models (Markov chains and neural language models take the same decoding options); one
+    document per line for topic models; CSV of state names (one column per variable) for Bayesian networks; images
+    (a .npy array or a PNG grid) for image models."""
+    model = _load_model(model_path)
     decoding = {"top_k": top_k, "top_p": top_p, "min_p": min_p, "stop": stop or None}
-    if kind != "text" and (any(value is not None for value in decoding.values()) or repetition_penalty != 1.0
-                           or beams != 1):
-        raise ParameterError(
-            "--top-k / --top-p / --min-p / --repetition-penalty / --beams / --stop apply to text models; "
-            f"{model_path} holds a {type(model).__name__}."
-        )
-    if (grid is not None or label is not None) and kind != "images":
-        raise ParameterError(f"--grid / --label apply to image models; {model_path} holds a {type(model).__name__}.")
-    if kind == "images":
-        from genlab.cli.images import sample_images
-
-        sample_images(model, model_path, n_samples, seed, grid, label, out)
-        return
-    if kind == "documents":
-        from genlab.utils.files import atomic_write
-
-        drawn = model.sample(n_samples, doc_length=doc_length, random_state=seed)
-        text = "\n".join(" ".join(str(word) for word in document) for document in drawn.documents)
-        if out is None:
-            typer.echo(text)
-        else:
-            with atomic_write(out, "w") as handle:
-                handle.write(text + "\n")
-            typer.echo(f"wrote {n_samples} documents of {doc_length} words to {out}")
-        return
-    if kind == "text":
-        decoding.update(temperature=temperature, repetition_penalty=repetition_penalty, num_beams=beams)
-        _sample_text(model, n_samples, prompt, seed, out, decoding)
-        return
-    drawn = model.sample(n_samples, random_state=seed)
-    X = drawn[0] if isinstance(drawn, tuple) else drawn  # latent-variable models also return the latent values
-    if out is None:
-        write_csv(sys.stdout, X)
-        return
-    save_table(out, X)
-    typer.echo(f"wrote {n_samples} samples to {out}")
+    given = {
+        "prompt": prompt is not None,
+        "decoding": any(value is not None for value in decoding.values()) or repetition_penalty != 1.0 or beams != 1,
+        "image": grid is not None or label is not None,
+    }
+    row = _commands_for(model, model_path, "sample", [name for name, present in given.items() if present])
+    decoding.update(temperature=temperature, repetition_penalty=repetition_penalty, num_beams=beams)
+    options = {"prompt": prompt, "decoding": decoding, "doc_length": doc_length, "grid": grid, "label": label,
+               "model_path": model_path}
+    row.sample(model, n_samples, seed, out, options)
 
 
 # -- info ---------------------------------------------------------------------------------------------------------
@@ -350,15 +422,18 @@ def info(model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A mod
     from rich.table import Table
     from rich.text import Text
 
+    from genlab.data import data_kind_of
     from genlab.io import load, read_header
 
     header = read_header(model_path)
     model = load(model_path)
+    kind = data_kind_of(model)
     console = _console()
     _print_fields(
         [
             ("file", f"{model_path} ({model_path.stat().st_size:,} bytes)"),
             ("class", str(header.get("class"))),
+            ("data kind", f"{kind.name}: {kind.form}"),
             ("genlab version", str(header.get("genlab_version"))),
             ("format version", str(header.get("format_version"))),
         ]

@@ -1,10 +1,8 @@
 """``genlab fit hmm`` (hidden Markov models) and ``genlab decode`` (most likely state paths).
 
-DATA is a series: a table with one row per time step, or a folder of ``.csv`` files, one sequence per file
-(:func:`genlab.data.read_series`, the reader ``genlab compare`` uses too). Several sequences in one file are
-marked by a sequence-id column (a header column named ``sequence`` or ``id``, or the one ``--lengths-column``
-names): the rows of one id, consecutive and in file order, form one sequence, and the column itself is not
-modelled. A file without one may stack several sequences given by ``--lengths 100,250,...``.
+DATA is a series, read as :func:`genlab.cli._app.load_sequences` says (:func:`genlab.data.read_series`, the reader
+``genlab compare`` uses too): a table with one row per time step, or a folder of ``.csv`` files, one sequence per
+file; several sequences in one file are marked by a sequence-id column or given by ``--lengths``.
 """
 
 from __future__ import annotations
@@ -17,7 +15,16 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from genlab.cli._app import _naming, _print_fields, _warn_lines, app, fit_app
+from genlab.cli._app import (
+    COLUMN_HELP,
+    LENGTHS_HELP,
+    _naming,
+    _print_fields,
+    _warn_lines,
+    app,
+    fit_app,
+    load_sequences,
+)
 from genlab.cli._distributed import DISTRIBUTED_HELP, Shards
 
 
@@ -37,23 +44,6 @@ class Covariance(str, enum.Enum):
 class Algorithm(str, enum.Enum):
     viterbi = "viterbi"
     map = "map"
-
-
-LENGTHS_HELP = "Several sequences stacked: their lengths, e.g. 100,250,80."
-COLUMN_HELP = ("A sequence-id column (name or 0-based index; default: a column named sequence or id): the rows of "
-               "one id, consecutive, form one sequence.")
-
-
-def load_sequences(data: Path, lengths: str | None, lengths_column: str | None) -> tuple[np.ndarray, list[int]]:
-    """The observations (T, D) of a numeric series and the lengths of its sequences (module notes)."""
-    from genlab.cli.sequence import parse_lengths
-    from genlab.data.series import read_series
-    from genlab.errors import DataError
-
-    if lengths is not None and lengths_column is not None:
-        raise DataError("give either --lengths or --lengths-column, not both.")
-    X, seq_lengths = read_series(data, id_column=lengths_column, lengths=parse_lengths(lengths)).concatenated()
-    return X, seq_lengths.tolist()
 
 
 @fit_app.command("hmm")

@@ -1,8 +1,10 @@
 """``genlab fit markov`` (n-gram models of text), ``genlab fit ar`` (autoregressive series), ``genlab export``.
 
-Text files are read as UTF-8. ``--unit char`` (the default) models the whole file as one character sequence
-(newlines are characters, as char-level language models do); ``--unit word`` models each non-empty line as one
-sentence of whitespace-separated words (as n-gram toolkits such as KenLM do).
+Text is read by :func:`genlab.data.read_corpus` (UTF-8, exactly; a file, a folder of ``.txt`` files or the built-in
+``pydoc``). ``--unit char`` (the default) models the whole text as one character sequence (newlines are
+characters, as char-level language models do); ``--unit word`` models each non-empty line as one sentence of
+whitespace-separated words (as n-gram toolkits such as KenLM do). Series are read by :func:`genlab.data.read_series`,
+as ``genlab fit hmm`` reads them.
 """
 
 from __future__ import annotations
@@ -11,11 +13,20 @@ import enum
 import math
 import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from genlab.cli._app import _naming, _print_fields, _warn_lines, app, fit_app
+from genlab.cli._app import (
+    COLUMN_HELP,
+    LENGTHS_HELP,
+    _naming,
+    _print_fields,
+    _warn_lines,
+    app,
+    fit_app,
+    load_sequences,
+)
 from genlab.cli._distributed import DISTRIBUTED_HELP, Shards
 
 
@@ -35,30 +46,6 @@ class ARMethod(str, enum.Enum):
     ols = "ols"
     yule_walker = "yule-walker"
     mle = "mle"
-
-
-def read_corpus(path: Path, unit: str) -> Any:
-    """A text file as model input: one ``str`` (``char``) or a list of word lists, one per non-empty line."""
-    from genlab.sequence import read_text
-
-    if unit == "char":
-        return read_text(path)
-    return [line.split() for line in read_text(path, lines=True) if line.strip()]
-
-
-def corpus_unit(model: Any) -> str:
-    """How a fitted MarkovChain reads text: ``char`` when it was fitted on strings, else ``word``."""
-    return "char" if getattr(model, "text_", False) else "word"
-
-
-def parse_lengths(text: str | None) -> list[int] | None:
-    """``--lengths 100,250,80`` -> [100, 250, 80]."""
-    if text is None:
-        return None
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise typer.BadParameter(f"must be comma-separated integers; got {text!r}.", param_hint="'--lengths'") from None
 
 
 @fit_app.command("markov")
@@ -82,6 +69,7 @@ def fit_markov(
 
     Example: genlab fit markov input.txt --order 5 --smoothing kneser-ney --out m.genlab
     """
+    from genlab.data import read_corpus
     from genlab.sequence import MarkovChain
 
     if distributed and unit is not Unit.word:
@@ -120,43 +108,42 @@ def fit_markov(
 @fit_app.command("ar")
 def fit_ar(
     data: Annotated[
-        Path, typer.Argument(metavar="SERIES", help="A series: .csv / .tsv / .npy, one row per time step.")
+        Path, typer.Argument(metavar="SERIES", help="A series: .csv / .tsv / .npy, one row per time step, or a folder "
+                                                    "of .csv files, one series each.")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to save the fitted model, e.g. model.genlab.")],
     order: Annotated[str, typer.Option("--order", help="AR order p, or 'auto' (chosen by --criterion).")] = "auto",
     max_order: Annotated[int, typer.Option("--max-order", min=1, help="Largest p tried by --order auto.")] = 10,
     criterion: Annotated[str, typer.Option("--criterion", help="aic or bic, for --order auto.")] = "aic",
     method: Annotated[ARMethod, typer.Option("--method", help="Estimator.")] = ARMethod.ols,
-    lengths: Annotated[
-        str | None, typer.Option("--lengths", help="Several series stacked: their lengths, e.g. 100,250,80.")
-    ] = None,
+    lengths: Annotated[str | None, typer.Option("--lengths", help=LENGTHS_HELP)] = None,
+    lengths_column: Annotated[str | None, typer.Option("--lengths-column", help=COLUMN_HELP)] = None,
 ) -> None:
     """Fit a linear autoregressive model AR(p) / VAR(p) with Gaussian noise and save it.
 
     Example: genlab fit ar series.csv --order auto --out ar.genlab
     """
-    from genlab.data.tabular import load_table
     from genlab.timeseries import LinearAutoRegressive
 
     text = order.strip().lower()
     if text != "auto" and not text.isdigit():
         raise typer.BadParameter(f"must be a non-negative integer or 'auto'; got {order!r}.", param_hint="'--order'")
-    X = load_table(data)
+    X, seq_lengths = load_sequences(data, lengths, lengths_column)
     model = LinearAutoRegressive(
         order=text if text == "auto" else int(text), method=method.value, max_order=max_order, criterion=criterion
     )
     with warnings.catch_warnings(record=True) as caught, _naming(data):
         warnings.simplefilter("always")
-        model.fit(X, lengths=parse_lengths(lengths))
+        model.fit(X, lengths=seq_lengths)
     _warn_lines(caught)
     model.save(out)
     _print_fields(
         [
             ("model", f"LinearAutoRegressive (order {model.order_}{' chosen by ' + criterion if text == 'auto' else ''}"
                       f", {method.value})"),
-            ("data", f"{data} ({X.shape[0]} steps, {X.shape[1]} dimensions)"),
+            ("data", f"{data} ({X.shape[0]} steps in {len(seq_lengths)} series, {X.shape[1]} dimensions)"),
             ("stationary", "yes" if model.is_stationary() else "no"),
-            ("log-likelihood", f"{model.score(X, lengths=parse_lengths(lengths)):.6g} nats per time step"),
+            ("log-likelihood", f"{model.score(X, lengths=seq_lengths):.6g} nats per time step"),
             ("saved to", str(out)),
         ]
     )
