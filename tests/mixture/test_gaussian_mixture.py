@@ -14,6 +14,7 @@ import genlab
 from genlab.base import Sample
 from genlab.data import ArrayChunks
 from genlab.distributions import NormalGamma, NormalInverseWishart
+from genlab.distributions.gaussian import gaussian_parameters_from_statistics, gaussian_statistics
 from genlab.errors import ConvergenceWarning, DataError, DegenerateFitWarning, NotFittedError, ParameterError
 from helpers import assert_monotone, mirrored_group, three_blobs
 
@@ -435,3 +436,32 @@ def test_bad_sample_weight_and_score_input():
         model.predict([[np.nan, 0.0]])
     with pytest.raises(ParameterError, match="n_samples"):
         model.sample(0)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_one_prior_per_component(tmp_path, covariance_type):
+    X = three_blobs(n_per=40, seed=13)
+    K, D = 3, X.shape[1]
+    centers = np.array([[-5.0, 0.0], [0.0, 5.0], [5.0, 0.0]])
+    if covariance_type in ("full", "tied"):
+        prior = NormalInverseWishart(centers, np.array([1.0, 5.0, 20.0]), 4.0, np.eye(D))
+    else:
+        prior = NormalGamma(centers, np.array([1.0, 5.0, 20.0]), 2.0, 1.0)
+    model = genlab.GaussianMixture(n_components=K, covariance_type=covariance_type, component_prior=prior,
+                                   random_state=0, tol=1e-10, max_iter=300).fit(X)  # fmt: skip
+    assert_monotone(model.lower_bounds_, what="MAP-EM objective")
+    # at convergence the parameters are the MAP update of their own responsibilities, component by component
+    resp = model.predict_proba(X)
+    stats = gaussian_statistics(X, resp, covariance_type, center=X.mean(axis=0))
+    means, covariances = gaussian_parameters_from_statistics(stats, model.reg_covar, prior=prior)
+    np.testing.assert_allclose(model.means_, means, rtol=1e-5, atol=1e-4)  # EM stopped at tol, near the fixed point
+    np.testing.assert_allclose(model.covariances_, covariances, rtol=1e-5, atol=1e-4)
+    path = tmp_path / "map.genlab"
+    model.save(path)
+    loaded = genlab.load(path)
+    np.testing.assert_array_equal(loaded.component_prior.kappa, prior.kappa)
+    np.testing.assert_array_equal(loaded.log_prob(X), model.log_prob(X))
+    with pytest.raises(ParameterError, match="a batch of n_components=3"):
+        bad = NormalGamma(np.zeros((2, D)), 1.0, 2.0, 1.0) if covariance_type in ("diag", "spherical") else \
+            NormalInverseWishart(np.zeros((2, D)), 1.0, 4.0, np.eye(D))  # fmt: skip
+        genlab.GaussianMixture(n_components=K, covariance_type=covariance_type, component_prior=bad).fit(X)

@@ -9,7 +9,7 @@ from genlab.distributions.discrete import (
     Poisson,
     PoissonStatistics,
 )
-from genlab.distributions.gaussian import COVARIANCE_TYPES, Gaussian, GaussianStatistics
+from genlab.distributions.gaussian import COVARIANCE_TYPES, Gaussian, GaussianMAPPrior, GaussianStatistics
 from genlab.distributions.priors import Beta, Dirichlet, Gamma, NormalGamma, NormalInverseWishart, Wishart
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Distribution",
     "Gamma",
     "Gaussian",
+    "GaussianMAPPrior",
     "GaussianStatistics",
     "NormalGamma",
     "NormalInverseWishart",

@@ -64,7 +64,23 @@ def _each_prior(batch: tuple[int, ...]):
     return np.ndindex(*batch)
 
 
-class NormalInverseWishart:
+class _GaussianPrior:
+    """What the priors on a Gaussian's (mean, covariance) share: ``mean`` of shape (..., D) sets D and the batch."""
+
+    mean: np.ndarray
+
+    @property
+    def n_features(self) -> int:
+        """D, the dimension of the Gaussian."""
+        return self.mean.shape[-1]
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        """The shape of the batch: () for one prior."""
+        return self.mean.shape[:-1]
+
+
+class NormalInverseWishart(_GaussianPrior):
     r"""Normal-inverse-Wishart prior on a Gaussian's mean and full covariance, or a batch of them.
 
     .. math:: \Sigma \sim \mathcal{W}^{-1}(\Psi, \nu), \qquad
@@ -118,16 +134,6 @@ class NormalInverseWishart:
         self.scale = _readonly(np.broadcast_to(scale, square))
         self._scale_cholesky = np.broadcast_to(factors, square)
         self._scale_logdet = np.broadcast_to(_log_det_from_cholesky(factors), batch)
-
-    @property
-    def n_features(self) -> int:
-        """D, the dimension of the Gaussian."""
-        return self.mean.shape[-1]
-
-    @property
-    def batch_shape(self) -> tuple[int, ...]:
-        """The shape of the batch: () for one prior."""
-        return self.mean.shape[:-1]
 
     @property
     def expected_covariance(self) -> np.ndarray:
@@ -309,7 +315,7 @@ class NormalInverseWishart:
         )
 
 
-class NormalGamma:
+class NormalGamma(_GaussianPrior):
     r"""Independent Normal-Gamma priors on a diagonal Gaussian's means and precisions, or a batch of them.
 
     For each dimension d:
@@ -357,16 +363,6 @@ class NormalGamma:
         self.kappa = _scalar_or_readonly(np.broadcast_to(kappa, batch))
         self.shape = _readonly(np.broadcast_to(shape, full))
         self.rate = _readonly(np.broadcast_to(rate, full))
-
-    @property
-    def n_features(self) -> int:
-        """D, the dimension of the Gaussian."""
-        return self.mean.shape[-1]
-
-    @property
-    def batch_shape(self) -> tuple[int, ...]:
-        """The shape of the batch: () for one prior."""
-        return self.mean.shape[:-1]
 
     @property
     def expected_precision(self) -> np.ndarray:
