@@ -36,7 +36,7 @@ Series
 
 Images
     ``DATA`` is ``digits`` (scikit-learn's bundled 8x8 digits, 17 grey levels 0..16, 64 dimensions) or a folder of
-    PNG / JPEG images, directly in it or in class subfolders (:func:`genlab.images.data.load_image_folder`; read
+    PNG / JPEG images, directly in it or in class subfolders (:func:`genlab.data.load_image_folder`; read
     as 8-bit grey levels 0..255, all of one size; needs Pillow). The images are shuffled with the seed and split;
     each held-out image is one chunk, scored in bits per dimension of its uniformly dequantised grey levels (the
     noise drawn once, so every model scores the same values).
@@ -369,7 +369,7 @@ def _digits_dataset(split: float, random_state: int) -> Dataset:
 
 def _image_folder_dataset(source: str, split: float, random_state: int) -> Dataset:
     try:
-        from genlab.images.data import load_image_folder
+        from genlab.data.images import load_image_folder
 
         images, _, _ = load_image_folder(source, mode="L")  # (N, 1, H, W), levels 0..255
     except ImportError as exc:

@@ -3,12 +3,14 @@
 Readers, one per kind of data (:mod:`genlab.data.kinds`): :func:`load_table` (vectors), :func:`read_series`
 (series: one rule for the command line and ``genlab compare``), :func:`read_text` / :func:`read_text_file` /
 :func:`read_corpus` (text), :func:`read_documents` (documents), :func:`read_records` (records: categorical tables),
-:func:`read_pairs` (JSON Lines pairs, streamed), :func:`read_audio_folder` (audio). The command line and ``genlab
-compare`` read through these, never through readers of their own.
+:func:`load_image_folder` / :func:`load_digits_images` (images), :func:`read_pairs` (JSON Lines pairs, streamed),
+:func:`read_audio_folder` (audio). The command line and ``genlab compare`` read through these, never through
+readers of their own.
 """
 
 from genlab.data.audio import AUDIO_EXTENSIONS, AudioFolder, read_audio_folder
 from genlab.data.batches import ArrayChunks, BatchSource, NpyChunks
+from genlab.data.images import IMAGE_EXTENSIONS, load_digits_images, load_image_folder
 from genlab.data.kinds import DATA_KINDS, DataKind, data_kind_of
 from genlab.data.pairs import JsonLinesPairs, read_pairs
 from genlab.data.records import read_records, write_records
@@ -21,6 +23,7 @@ __all__ = [
     "AUDIO_EXTENSIONS",
     "BUILTIN_TEXTS",
     "DATA_KINDS",
+    "IMAGE_EXTENSIONS",
     "SEQUENCE_COLUMNS",
     "TABLE_EXTENSIONS",
     "ArrayChunks",
@@ -32,6 +35,8 @@ __all__ = [
     "SeriesData",
     "check_lengths",
     "data_kind_of",
+    "load_digits_images",
+    "load_image_folder",
     "load_table",
     "read_audio_folder",
     "read_corpus",

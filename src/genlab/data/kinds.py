@@ -60,7 +60,11 @@ DATA_KINDS: dict[str, DataKind] = {
             "a pandas DataFrame of categorical columns (missing values as None / NaN)",
             "a CSV with a header row",
         ),
-        DataKind("images", "an array (n, channels, height, width) of integer levels", "digits, or a folder of images"),
+        DataKind(
+            "images",
+            "an array (n, channels, height, width) of integer levels",
+            "digits, or a folder of PNG / JPEG images, class subfolders optional (load_image_folder)",
+        ),
         DataKind(
             "pairs",
             "a list of (source, target) pairs",
