@@ -29,6 +29,7 @@ import numpy as np
 
 from genlab.data.batches import ArrayChunks
 from genlab.distributions.gaussian import (
+    GaussianMAPPrior,
     GaussianStatistics,
     gaussian_parameters_from_statistics,
     gaussian_statistics,
@@ -73,53 +74,6 @@ def _expected_log_weights(weight_concentration: Any, prior_type: str) -> np.ndar
         log_v, log_one_minus_v = Beta(*weight_concentration).expected_log()  # E[log v_k], E[log (1 - v_k)]
         return log_v + np.concatenate(([0.0], np.cumsum(log_one_minus_v)[:-1]))
     return Dirichlet(weight_concentration).expected_log()
-
-
-# Wishart posteriors (Bishop 10.62-10.63), one per covariance type. Inputs: nk (K,) the responsibilities' sums;
-# sk the weighted data covariances (shaped by covariance type, reg_covar on the diagonal); d (K, D) = xk - m0, the
-# weighted means' offsets from the prior mean; beta0 and beta (K,) = beta0 + nk; nu0 and the prior scale
-# psi0 = W0^-1. Output: (nu, covariances) with covariances = inv(nu_k W_k), normalised by the degrees of freedom.
-def _wishart_full(
-    nk: np.ndarray, sk: np.ndarray, d: np.ndarray, beta0: float, beta: np.ndarray, nu0: float, psi0: Any
-) -> tuple[np.ndarray, np.ndarray]:
-    nu = nu0 + nk
-    mean_term = (nk * beta0 / beta)[:, np.newaxis, np.newaxis] * np.einsum("ki,kj->kij", d, d)  # (K, D, D)
-    covariances = psi0 + nk[:, np.newaxis, np.newaxis] * sk + mean_term
-    return nu, covariances / nu[:, np.newaxis, np.newaxis]
-
-
-def _wishart_tied(
-    nk: np.ndarray, sk: np.ndarray, d: np.ndarray, beta0: float, beta: np.ndarray, nu0: float, psi0: Any
-) -> tuple[float, np.ndarray]:
-    n_components = nk.shape[0]
-    share = float(nk.sum()) / n_components  # each component's share of the data (scikit-learn's convention)
-    nu = nu0 + share
-    mean_term = beta0 / n_components * ((nk / beta)[:, np.newaxis] * d).T @ d  # (D, D)
-    return nu, (psi0 + sk * share + mean_term) / nu
-
-
-def _wishart_diag(
-    nk: np.ndarray, sk: np.ndarray, d: np.ndarray, beta0: float, beta: np.ndarray, nu0: float, psi0: Any
-) -> tuple[np.ndarray, np.ndarray]:
-    nu = nu0 + nk
-    covariances = psi0 + nk[:, np.newaxis] * (sk + (beta0 / beta)[:, np.newaxis] * d**2)  # (K, D)
-    return nu, covariances / nu[:, np.newaxis]
-
-
-def _wishart_spherical(
-    nk: np.ndarray, sk: np.ndarray, d: np.ndarray, beta0: float, beta: np.ndarray, nu0: float, psi0: Any
-) -> tuple[np.ndarray, np.ndarray]:
-    nu = nu0 + nk
-    covariances = psi0 + nk * (sk + beta0 / beta * np.mean(d**2, axis=1))  # (K,)
-    return nu, covariances / nu
-
-
-_WISHART_POSTERIOR = {
-    "full": _wishart_full,
-    "tied": _wishart_tied,
-    "diag": _wishart_diag,
-    "spherical": _wishart_spherical,
-}
 
 
 def _data_moments(
@@ -415,27 +369,45 @@ class BayesianGaussianMixture(BaseGaussianMixture):
     def _update_posterior(self, stats: GaussianStatistics) -> None:
         """q(pi) q(mu, Lambda) from the summed statistics of the responsibilities (Bishop 10.58-10.63)."""
         nk = stats.weight + 10.0 * _EPS  # as scikit-learn: an empty component divides by a tiny number, not 0
-        # xk: weighted means (center + first / nk); sk: weighted covariances (second - nk d d^T) / nk + reg_covar
-        xk, sk = gaussian_parameters_from_statistics(stats, self.reg_covar)
         if self.weight_concentration_prior_type == "dirichlet_process":
             self.weight_concentration_ = _stick_breaking_concentration(nk, self.weight_concentration_prior_)
         else:
             self.weight_concentration_ = self.weight_concentration_prior_ + nk
-        beta0 = self.mean_precision_prior_
-        self.mean_precision_ = beta0 + nk
-        self.means_ = (beta0 * self.mean_prior_ + nk[:, np.newaxis] * xk) / self.mean_precision_[:, np.newaxis]
-        self.degrees_of_freedom_, self.covariances_ = _WISHART_POSTERIOR[self.covariance_type](
-            nk,
-            sk,
-            xk - self.mean_prior_,
-            beta0,
-            self.mean_precision_,
-            self.degrees_of_freedom_prior_,
-            self.covariance_prior_,
-        )
+        self.mean_precision_ = self.mean_precision_prior_ + nk
+        self.degrees_of_freedom_, prior = self._wishart_posterior_form(nk)
+        # The posterior mean m_k and normalised scale inv(nu_k W_k) are the one Gaussian M-step under the prior's
+        # pseudo-counts: m_k = (beta0 m0 + N_k xbar_k) / beta_k and (Psi0 + N_k S_k + beta0 N_k / beta_k (xbar_k -
+        # m0)(...)^T) / nu_k, where scikit-learn's S_k includes reg_covar (hence N_k reg_covar in the scale).
+        self.means_, self.covariances_ = gaussian_parameters_from_statistics(stats, prior=prior)
         self.precisions_cholesky_ = precisions_cholesky_from_covariances(self.covariances_, self.covariance_type)
         # the E-step's statistics centre (_stats_center) reads the current weights
         self.weights_ = _expected_weights(self.weight_concentration_, self.weight_concentration_prior_type)
+
+    def _wishart_posterior_form(self, nk: np.ndarray) -> tuple[np.ndarray | float, GaussianMAPPrior]:
+        """The posterior degrees of freedom, and the Gauss-Wishart prior as the M-step's pseudo-counts.
+
+        "full", "diag", "spherical": ``nu_k = nu0 + N_k``; the prior adds ``Psi0 + N_k reg_covar`` to the scatter and
+        ``nu0`` to ``N_k``. "tied" follows scikit-learn, ``nu = nu0 + N / K`` with ``(Psi0 + (S + N reg_covar + mean
+        terms) / K) / nu``: the same numbers as scale ``K Psi0 + N reg_covar`` and ``K nu0`` over all the data.
+        """
+        K, D = self.n_components, self.mean_prior_.shape[0]
+        nu0, psi0, reg = self.degrees_of_freedom_prior_, self.covariance_prior_, self.reg_covar
+        covariance_type = self.covariance_type
+        if covariance_type == "tied":
+            total = float(nk.sum())
+            scale, dof = K * np.asarray(psi0) + total * reg * np.eye(D), K * nu0
+            degrees_of_freedom: np.ndarray | float = nu0 + total / K
+        else:
+            if covariance_type == "full":
+                scale = psi0 + (nk * reg)[:, np.newaxis, np.newaxis] * np.eye(D)
+            else:  # per-dimension variances ("spherical": one psi0 for every dimension)
+                scale = np.broadcast_to(psi0, (D,)) + (nk * reg)[:, np.newaxis]
+            dof = nu0
+            degrees_of_freedom = nu0 + nk
+        prior = GaussianMAPPrior(
+            self.mean_prior_, self.mean_precision_prior_, scale, dof, covariance_type=covariance_type, n_components=K
+        )
+        return degrees_of_freedom, prior
 
     # -- the responsibilities (the "E-step") -----------------------------------------------------------------------
     def _e_step_value(self, log_norm: np.ndarray, log_resp: np.ndarray) -> np.ndarray:
