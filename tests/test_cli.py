@@ -380,3 +380,24 @@ def test_a_bif_network_is_scored_and_sampled_as_records(tmp_path):
     assert result.exit_code == 0, result.output
     expected = BayesianNetwork.from_bif(bif).log_prob(frame)
     assert json.loads(result.stdout)["log_likelihood_per_row"] == pytest.approx(float(expected.mean()), rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["batch", "gibbs"])
+def test_topic_models_are_scored_and_sampled_as_documents(tmp_path, method):
+    docs = tmp_path / "docs.txt"
+    docs.write_text("\n".join(["apple banana apple cherry", "dog cat dog mouse", "apple cherry banana",
+                               "cat mouse dog"] * 5) + "\n", encoding="utf-8")
+    model = genlab.LDA(2, method=method, max_iter=20, random_state=0).fit(docs.read_text().splitlines())
+    path = tmp_path / "lda.genlab"
+    model.save(path)
+    result = invoke("score", path, docs, "--json")
+    assert result.exit_code == 0, result.output
+    documents = docs.read_text().splitlines()
+    assert json.loads(result.stdout)["nats_per_token"] == pytest.approx(model.score(documents), rel=1e-12)
+    text = invoke("score", path, docs).stdout
+    assert f"(estimate: {'left-to-right' if method == 'gibbs' else 'bound'})" in text
+    result = invoke("sample", path, "-n", 3, "--doc-length", 5, "--seed", 1)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3 and all(len(line.split()) == 5 for line in lines)
+    assert set(result.stdout.split()) <= {"apple", "banana", "cherry", "dog", "cat", "mouse"}

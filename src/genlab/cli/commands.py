@@ -110,6 +110,8 @@ def _score_documents(model: Any, data: Path, options: dict[str, Any]) -> Report:
     from genlab.data import read_documents
 
     documents, _ = read_documents(data)
+    # the estimate log_prob gives by default: the variational bound, or the left-to-right estimate of a Gibbs fit
+    estimate = "left-to-right" if getattr(model, "method", "batch") == "gibbs" else "bound"
     with _naming(data):
         mean = model.score(documents)
         n_tokens = model.n_units(documents)
@@ -117,7 +119,7 @@ def _score_documents(model: Any, data: Path, options: dict[str, Any]) -> Report:
               "bits_per_token": -mean / math.log(2.0), "perplexity": math.exp(-mean)}  # fmt: skip
     lines = [
         ("data", f"{data} ({len(documents):,} documents, {n_tokens:,} tokens in the model's vocabulary)"),
-        ("log-likelihood", f"{mean:.6f} nats per token (estimate: {model._estimator(None)})"),
+        ("log-likelihood", f"{mean:.6f} nats per token (estimate: {estimate})"),
         ("bits per token", f"{-mean / math.log(2.0):.6f}"),
         ("perplexity", f"{math.exp(-mean):.6g}"),
     ]
@@ -160,12 +162,22 @@ def _sample_rows(model: Any, n_samples: int, seed: int | None, out: Path | None,
     typer.echo(f"wrote {n_samples} samples to {out}")
 
 
+def _write_text(text: str, out: Path | None, written: str) -> None:
+    """``text`` on stdout, or into ``out`` (atomically) and then the ``written`` line on stdout."""
+    if out is None:
+        typer.echo(text)
+        return
+    from genlab.utils.files import atomic_write
+
+    with atomic_write(out, "w") as handle:
+        handle.write(text + "\n")
+    typer.echo(written)
+
+
 def _sample_text(model: Any, n_tokens: int, seed: int | None, out: Path | None, options: dict[str, Any]) -> None:
     """Autoregressive text models (n-gram and neural alike): one continuation of ``--prompt``, printed as it is
     generated (or written to ``out``). Text models continue the prompt's characters; token models
     (``fit markov --unit word``) its whitespace-separated words."""
-    from genlab.utils.files import atomic_write
-
     prompt, decoding = options["prompt"], options["decoding"]
     words = None if model.text_ else (prompt.split() if prompt else [])
     context = (prompt or "") if words is None else words
@@ -185,27 +197,15 @@ def _sample_text(model: Any, n_tokens: int, seed: int | None, out: Path | None, 
         return
     drawn = model.generate(context, n_tokens, random_state=seed, **decoding)
     text = (prompt or "") + drawn if words is None else " ".join(str(token) for token in [*words, *drawn])
-    if out is None:
-        typer.echo(text)
-        return
-    with atomic_write(out, "w") as handle:
-        handle.write(text + "\n")
-    typer.echo(f"wrote {len(drawn)} tokens to {out}")
+    _write_text(text, out, f"wrote {len(drawn)} tokens to {out}")
 
 
 def _sample_documents(model: Any, n_samples: int, seed: int | None, out: Path | None, options: dict[str, Any]) -> None:
     """Topic models: one generated document per line, its words separated by spaces."""
-    from genlab.utils.files import atomic_write
-
     doc_length = options["doc_length"]
-    drawn = model.sample(n_samples, doc_length=doc_length, random_state=seed)
-    text = "\n".join(" ".join(str(word) for word in document) for document in drawn.documents)
-    if out is None:
-        typer.echo(text)
-        return
-    with atomic_write(out, "w") as handle:
-        handle.write(text + "\n")
-    typer.echo(f"wrote {n_samples} documents of {doc_length} words to {out}")
+    documents, _ = model.sample(n_samples, doc_length=doc_length, random_state=seed)  # Sample(data, latent)
+    text = "\n".join(" ".join(str(word) for word in document) for document in documents)
+    _write_text(text, out, f"wrote {n_samples} documents of {doc_length} words to {out}")
 
 
 def _sample_records(model: Any, n_samples: int, seed: int | None, out: Path | None, options: dict[str, Any]) -> None:
