@@ -70,7 +70,7 @@ class NaiveBayes(ClassConditionalModel):
     >>> import numpy as np, genlab
     >>> X = np.array([[0.1, 0], [0.3, 0], [2.0, 1], [2.2, 1]]); y = np.array(["a", "a", "b", "b"])
     >>> nb = genlab.NaiveBayes(features=["gaussian", "categorical"]).fit(X, y)
-    >>> nb.predict(np.array([[2.1, 1]]))[0]
+    >>> str(nb.predict(np.array([[2.1, 1]]))[0])
     'b'
     """
 
