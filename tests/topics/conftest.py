@@ -30,16 +30,6 @@ def matched_cosines(true: np.ndarray, fitted: np.ndarray) -> np.ndarray:
     return similarity[rows, cols]
 
 
-@pytest.fixture(autouse=True)
-def _one_openmp_thread():
-    """The k-means initialisation (scikit-learn, OpenMP) on these small corpora: threads cost more than they bring
-    on a shared 2-core machine (as BLAS threads, which tests/conftest.py limits)."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="openmp"):
-        yield
-
-
 @pytest.fixture(scope="session")
 def planted():
     return planted_corpus()
