@@ -355,6 +355,7 @@ def test_score_and_sample_follow_the_declared_data_kind(tmp_path, blobs_csv, mod
     result = invoke("info", model_file)
     assert result.exit_code == 0 and "data kind" in result.stdout
     assert "vectors: an array (n_samples, n_features) of numbers" in result.stdout
+    assert "nats per sample (and bits per dimension)" in result.stdout
     assert_user_error(invoke("score", model_file, blobs_csv, "--lengths", "60,120"),
                       f"--lengths / --lengths-column apply to series models; {model_file} holds a GaussianMixture.")
     # the command line reads by the declaration, not by the model's type: declare another kind and it follows

@@ -245,12 +245,12 @@ class KindCommands:
 
 #: kind of data -> what the command line does with it
 KIND_COMMANDS: dict[str, KindCommands] = {
-    "vectors": KindCommands(_score_vectors, _sample_rows, "sample (bits per dimension)", "table models"),
+    "vectors": KindCommands(_score_vectors, _sample_rows, "sample (and bits per dimension)", "table models"),
     "series": KindCommands(_score_series, _sample_rows, "time step", "series models"),
     "text": KindCommands(_score_text, _sample_text, "character or token", "text models"),
     "documents": KindCommands(_score_documents, _sample_documents, "token", "topic models"),
     "records": KindCommands(_score_records, _sample_records, "row", "Bayesian networks"),
-    "images": KindCommands(_score_images, _sample_images, "image (bits per dimension)", "image models"),
+    "images": KindCommands(_score_images, _sample_images, "image (and bits per dimension)", "image models"),
 }
 
 #: options of one command that only some kinds of data take: (the options as messages name them, those kinds)
@@ -434,6 +434,8 @@ def info(model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A mod
             ("file", f"{model_path} ({model_path.stat().st_size:,} bytes)"),
             ("class", str(header.get("class"))),
             ("data kind", f"{kind.name}: {kind.form}"),
+            ("genlab score", f"nats per {KIND_COMMANDS[kind.name].unit}" if kind.name in KIND_COMMANDS
+             else "not from the command line yet (use the Python API)"),
             ("genlab version", str(header.get("genlab_version"))),
             ("format version", str(header.get("format_version"))),
         ]
