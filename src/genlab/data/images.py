@@ -132,7 +132,7 @@ def load_image_folder(
         raise ParameterError(f"n_levels must be an integer in 2..256; got {n_levels!r}.")
     files, labels, class_names = labelled_files(path, IMAGE_EXTENSIONS, "images")
     images = []
-    first_shape, first_file = None, None
+    first_shape, first_file = None, files[0]
     for file in files:
         array = _read_image(file, mode, size)
         if first_shape is None:

@@ -235,11 +235,7 @@ def _read_file(name: str, id_column: str | int | None, lengths: Any) -> _Table:
             f"cannot read {name!r} as a series: use a .csv, .tsv or .txt table (one row per time step) or .npy."
         )
     if name.lower().endswith(".npy"):
-        array = _load_npy(name)
-        id_index = None if id_column is None else _column_index(id_column, None, array.shape[1], name)
-        layout = _Layout(name, None, array.shape[1], id_index)
-        ids = None if id_index is None else array[:, id_index]
-        return _numeric_table(layout, array[:, layout.value_columns], ids, None, lengths)
+        return _npy_table(name, id_column, lengths)
     head, delimiter, first_cells, has_header = _sniff(name)
     header = [cell.strip() for cell in first_cells] if has_header else None
     if not has_header and "" in first_cells and not any(_is_number(cell) for cell in first_cells):
@@ -252,22 +248,28 @@ def _read_file(name: str, id_column: str | int | None, lengths: Any) -> _Table:
             "time step."
         )
     n_columns = len(first_cells)
-    if id_column is not None:
-        id_index: int | None = _column_index(id_column, header, n_columns, name)
-    else:
-        id_index = _auto_id_column(header, name)
+    id_index = _auto_id_column(header, name) if id_column is None else _column_index(id_column, header, n_columns, name)
     if id_index is not None and lengths is not None:
         raise DataError(
             f"{name!r} marks its sequences by the id column {header[id_index] if header else id_index!r}; give "
             "lengths only for a file without one."
         )
     layout = _Layout(name, header, n_columns, id_index)
-    array = _fast_numbers(name, delimiter, head[0][0] if has_header else 0, n_columns)
-    if array is not None:
-        ids = None if id_index is None else array[:, id_index]
+    numbers = _fast_numbers(name, delimiter, head[0][0] if has_header else 0, n_columns)
+    if numbers is not None:
+        ids = None if id_index is None else numbers[:, id_index]
         if ids is None or np.isfinite(ids).all():
-            return _numeric_table(layout, array[:, layout.value_columns], ids, has_header, lengths)
+            return _numeric_table(layout, numbers[:, layout.value_columns], ids, has_header, lengths)
     return _cell_table(layout, delimiter, has_header, lengths)
+
+
+def _npy_table(name: str, id_column: str | int | None, lengths: Any) -> _Table:
+    """A ``.npy`` array: no header, so an id column only by its index."""
+    array = _load_npy(name)
+    id_index = None if id_column is None else _column_index(id_column, None, array.shape[1], name)
+    layout = _Layout(name, None, array.shape[1], id_index)
+    ids = None if id_index is None else array[:, id_index]
+    return _numeric_table(layout, array[:, layout.value_columns], ids, None, lengths)
 
 
 def _fast_numbers(name: str, delimiter: str | None, skip: int, n_columns: int) -> np.ndarray | None:
