@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from genlab.cli._app import _console, _naming, _print_fields, app
+from genlab.cli._app import COLUMN_HELP, LENGTHS_HELP, _console, _naming, _print_fields, app
 
 Report = tuple[dict[str, Any], list[tuple[str, str]]]
 
@@ -308,12 +308,9 @@ def score(
             "images.",
         ),
     ],
-    lengths: Annotated[
-        str | None, typer.Option("--lengths", help="Series models: lengths of stacked sequences, e.g. 100,250.")
-    ] = None,
+    lengths: Annotated[str | None, typer.Option("--lengths", help=f"Series models: {LENGTHS_HELP}")] = None,
     lengths_column: Annotated[
-        str | None, typer.Option("--lengths-column", help="Series models: a sequence-id column (name or index; "
-                                                          "default: a column named sequence or id).")
+        str | None, typer.Option("--lengths-column", help=f"Series models: {COLUMN_HELP}")
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of a table.")] = False,
 ) -> None:
