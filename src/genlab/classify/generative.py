@@ -63,6 +63,24 @@ def _decode_fitted(record: Any) -> GenerativeModel:
 _ROW_KINDS = ("vectors", "records", "images")
 
 
+def _draw_sequences(model: GenerativeModel, count: int, length: int, rng: np.random.Generator) -> list[Any]:
+    """``count`` items of about ``length`` from a sequence model, in the form its ``fit`` takes.
+
+    ``sample(n)`` means n steps of one sequence for a series model (hmmlearn's convention) and n items for every
+    other kind, whose length option is named by the kind (``n_tokens`` for text, ``doc_length`` for documents).
+    """
+    kind = getattr(model, "data_kind", "vectors")
+    if kind == "series":
+        return [_sampled_data(model.sample(length, random_state=rng)) for _ in range(count)]
+    options = {"text": {"n_tokens": length}, "documents": {"doc_length": length}}.get(kind, {})
+    return list(_sampled_data(model.sample(count, random_state=rng, **options)))
+
+
+def _sampled_data(drawn: Any) -> Any:
+    """The data of what ``sample`` returned (a :class:`~genlab.base.Sample` ``(data, latent)``, or the data)."""
+    return drawn[0] if isinstance(drawn, tuple) else drawn
+
+
 class _ClassModelDataKind:
     """``GenerativeClassifier.data_kind``: the data kind of the class model (on the class, its default model's)."""
 
@@ -271,9 +289,9 @@ class GenerativeClassifier(ClassConditionalModel):
             One class for every item, or one label per item; by default drawn from ``class_prior_``.
         random_state : None, int or numpy Generator
         length : int, optional
-            Sequence models: the length passed to each class model's ``sample`` (the number of steps for an HMM;
-            the most tokens for a Markov chain, which stops at its end symbol); default: the mean training
-            length, rounded (at least 1).
+            Sequence models: the length of each item, as the class model's kind of data defines it (the number of
+            steps of a series; the most tokens of a text, which may stop earlier at its end symbol; the tokens of
+            a document); default: the mean training length, rounded (at least 1).
 
         Returns
         -------
@@ -288,17 +306,17 @@ class GenerativeClassifier(ClassConditionalModel):
             out: np.ndarray | None = None
             for k in np.unique(codes):
                 rows = np.flatnonzero(codes == k)
-                drawn = self.models_[k].sample(rows.size, random_state=rng)
-                drawn = np.asarray(drawn[0] if isinstance(drawn, tuple) else drawn)
+                drawn = np.asarray(_sampled_data(self.models_[k].sample(rows.size, random_state=rng)))
                 if out is None:
                     out = np.empty((n_samples, *drawn.shape[1:]), dtype=drawn.dtype)
                 out[rows] = drawn
             return Sample(out, labels)
         steps = max(1, round(self.mean_length_)) if length is None else int(length)
-        items = []
-        for k in codes:
-            drawn = self.models_[k].sample(steps, random_state=rng)
-            items.append(drawn[0] if isinstance(drawn, tuple) else drawn)
+        items: list[Any] = [None] * n_samples
+        for k in np.unique(codes):
+            rows = np.flatnonzero(codes == k)
+            for row, item in zip(rows, _draw_sequences(self.models_[k], rows.size, steps, rng), strict=True):
+                items[row] = item
         return Sample(items, labels)
 
     # -- persistence -------------------------------------------------------------------------------------------
