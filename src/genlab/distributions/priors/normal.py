@@ -79,6 +79,13 @@ class _GaussianPrior:
         """The shape of the batch: () for one prior."""
         return self.mean.shape[:-1]
 
+    def _data_points(self, X: Any) -> np.ndarray:
+        """Data rows at which to take expected log-likelihoods: float64 of shape (N, D), else DataError."""
+        X = _batched_points(X, "X", (self.n_features,))
+        if X.ndim != 2:
+            raise DataError(f"X must have shape (N, D) = (N, {self.n_features}); got shape {X.shape}.")
+        return X
+
 
 class NormalInverseWishart(_GaussianPrior):
     r"""Normal-inverse-Wishart prior on a Gaussian's mean and full covariance, or a batch of them.
@@ -181,9 +188,7 @@ class NormalInverseWishart(_GaussianPrior):
         -------
         ndarray of shape (N, *batch_shape), in nats
         """
-        X = _batched_points(X, "X", (self.n_features,))
-        if X.ndim != 2:
-            raise DataError(f"X must have shape (N, D) = (N, {self.n_features}); got shape {X.shape}.")
+        X = self._data_points(X)
         d, batch = self.n_features, self.batch_shape
         quadratic = np.empty((X.shape[0], *batch))
         for index in _each_prior(batch):
@@ -404,9 +409,7 @@ class NormalGamma(_GaussianPrior):
         -------
         ndarray of shape (N, *batch_shape), in nats
         """
-        X = _batched_points(X, "X", (self.n_features,))
-        if X.ndim != 2:
-            raise DataError(f"X must have shape (N, D) = (N, {self.n_features}); got shape {X.shape}.")
+        X = self._data_points(X)
         n_batch_axes = len(self.batch_shape)
         points = X.reshape(X.shape[0], *(1,) * n_batch_axes, self.n_features)  # (N, 1.., D)
         quadratic = (self.expected_precision * (points - self.mean) ** 2).sum(axis=-1)
