@@ -246,3 +246,41 @@ def test_monitor_survives_save_and_load():
         loaded = genlab.load(Path(folder) / "gmm.genlab")
     assert isinstance(loaded.monitor_, ConvergenceMonitor)
     assert loaded.monitor_.history == model.monitor_.history and loaded.monitor_.converged
+
+
+class _ToyWithPrior(_ToyEstimator):
+    """The toy with a once-per-pass objective term (a MAP fit's log prior): the driver adds it once per iteration."""
+
+    def _em_pass_term(self):
+        return -0.5 * float(np.sum((self.rates - 4.0) ** 2))
+
+
+def test_the_pass_term_is_counted_once_however_the_data_are_split(monkeypatch):
+    import warnings
+
+    from genlab.learn import fit_em
+    from helpers import mirrored_group
+
+    X = counts()
+    with warnings.catch_warnings():
+        # the toy's M-step ignores the prior (so its objective may dip) and tol=0 never converges: both warn
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        whole = _ToyWithPrior()
+        fit_em(whole, np.concatenate([X, X]), max_iter=10, tol=0.0)
+        batched = _ToyWithPrior()
+        batched._em_source = lambda X, fit, sample_weight=None: (
+            [(chunk, None) for chunk in np.array_split(X, 7)], None
+        )
+        fit_em(batched, np.concatenate([X, X]), max_iter=10, tol=0.0)
+        mirrored_group(monkeypatch)  # two ranks holding X each: the data twice over, the prior once
+        shards = _ToyWithPrior()
+        fit_em(shards, X, max_iter=10, tol=0.0, distributed=True)
+        plain = _ToyEstimator()
+        fit_em(plain, np.concatenate([X, X]), max_iter=10, tol=0.0)
+    np.testing.assert_allclose(batched.lower_bounds_, whole.lower_bounds_, rtol=1e-12)
+    np.testing.assert_allclose(shards.lower_bounds_, whole.lower_bounds_, rtol=1e-12)
+    # the term is in the objective, once, at the E-step's parameters: the first iteration's E-step ran at the
+    # initial rates (1.1, 5.5), and the objective is per unit of weight (2 |X|)
+    np.testing.assert_allclose(plain.rates_, whole.rates_, rtol=1e-12)  # the M-step does not see it
+    initial_prior = -0.5 * np.sum((np.array([1.1, 5.5]) - 4.0) ** 2)
+    assert whole.lower_bounds_[0] - plain.lower_bounds_[0] == pytest.approx(initial_prior / (2 * X.size), rel=1e-9)

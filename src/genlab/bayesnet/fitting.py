@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -45,27 +45,11 @@ from genlab.learn.em import FitState, fit_em
 from genlab.utils.random import check_random_state
 from genlab.utils.validation import check_in, check_positive_int
 
-__all__ = ["NetworkFitting", "RowBatch"]
+__all__ = ["NetworkFitting"]
 
 #: Rows of the E-step's largest clique table per batch: 2**22 float64 entries (32 MiB) at most, 4096 rows at most.
 _BATCH_ENTRIES = 2**22
 _BATCH_ROWS = 4096
-
-
-class RowBatch(NamedTuple):
-    """One batch of the EM source.
-
-    Attributes
-    ----------
-    codes : ndarray of int64, shape (n, V)
-        State indices in the network's variable order, ``-1`` where missing.
-    prior_share : float
-        This batch's share of the data's total weight: the E-step adds this share of the log prior to the batch's
-        log-likelihood, so the objective summed over all batches (and processes) holds the log prior once.
-    """
-
-    codes: np.ndarray
-    prior_share: float
 
 
 class _RecordSource:
@@ -82,7 +66,7 @@ class _RecordSource:
         self.weights = weights
         self.complete = complete  # fit's decision for every shard: no missing value, no latent variable
         self.error = error
-        self.batches: list[tuple[RowBatch, np.ndarray | None]] = []
+        self.batches: list[tuple[np.ndarray, np.ndarray | None]] = []
 
     def __iter__(self) -> Any:
         return iter(self.batches)
@@ -358,16 +342,15 @@ class NetworkFitting:
             raise DataError("sample_weight sums to 0; at least one row needs a positive weight.")
         if local is not None and local.n_rows:
             codes = local.encode(self.variables_, self.state_names_)
-            local.batches = self._batches(codes, local.weights, complete, total_weight)
+            local.batches = self._batches(codes, local.weights, complete)
         return {"complete": complete}
 
-    def _batches(self, codes: np.ndarray, weights: np.ndarray | None, complete: bool,
-                 total_weight: float) -> list[tuple[RowBatch, np.ndarray | None]]:
+    def _batches(self, codes: np.ndarray, weights: np.ndarray | None,
+                 complete: bool) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """Complete data: one batch of every row (only counted). Else the distinct rows with their summed weights,
         in batches sized so that the E-step's largest clique table stays within ``_BATCH_ENTRIES``."""
         if complete:
-            weight = float(codes.shape[0] if weights is None else weights.sum())
-            return [(RowBatch(codes, weight / total_weight), weights)]
+            return [(codes, weights)]
         unique, inverse = np.unique(codes, axis=0, return_inverse=True)
         counts = np.bincount(inverse.reshape(-1), weights=weights, minlength=unique.shape[0])
         keep = counts > 0
@@ -375,10 +358,7 @@ class NetworkFitting:
         jt = self.junction_tree()  # type: ignore[attr-defined]
         chunk = max(1, min(_BATCH_ROWS, int(_BATCH_ENTRIES // max(jt.largest, 1.0))))
         check_budget(chunk * jt.largest, jt.cliques[int(np.argmax(jt.sizes))], self.memory_budget, "EM")
-        return [
-            (RowBatch(unique[i:i + chunk], float(counts[i:i + chunk].sum()) / total_weight), counts[i:i + chunk])
-            for i in range(0, unique.shape[0], chunk)
-        ]
+        return [(unique[i:i + chunk], counts[i:i + chunk]) for i in range(0, unique.shape[0], chunk)]
 
     # -- EM protocol: initialisation and steps ---------------------------------------------------------------------
     def _em_initialize(self, source: Any, fit: FitState) -> None:
@@ -394,8 +374,7 @@ class NetworkFitting:
             shape = self.cpts_[v].shape
             cols = [column[p] for p in [*self.parents_[v], v]]
             total = np.zeros(shape)
-            for batch, w in source:
-                X = batch.codes
+            for X, w in source:
                 if complete:
                     total += family_counts(X, cols, shape, w)
                     continue
@@ -419,9 +398,9 @@ class NetworkFitting:
             cpts[v] = estimate_cpt(total + scale * draw)
         self._em_set_parameters(cpts)
 
-    def _em_e_step(self, X: RowBatch, sample_weight: np.ndarray | None) -> tuple[NetworkStatistics, float, float]:
-        """Expected family counts of one batch, its log-likelihood (plus its share of the log prior) and weight."""
-        codes, prior_share = X
+    def _em_e_step(self, codes: np.ndarray, sample_weight: np.ndarray | None) -> tuple[NetworkStatistics, float, float]:
+        """Expected family counts of one batch of rows (state indices, -1 where missing), its log-likelihood and
+        weight."""
         jt = self.junction_tree()  # type: ignore[attr-defined]
         w = np.ones(codes.shape[0]) if sample_weight is None else sample_weight
         cal = jt.calibrate(self._evidence_likelihoods(codes))  # type: ignore[attr-defined]
@@ -431,8 +410,12 @@ class NetworkFitting:
                             "rules out); use method='bayes' to keep every probability positive.")
         tables = self._tables()  # type: ignore[attr-defined]
         parts = [jt.belief(cal, jt.family_home[v], tables.scope(v), weights=w).reshape(-1) for v in self.variables_]
-        loglik = float(np.sum(w[finite] * cal.log_evidence[finite])) + prior_share * self._log_prior()
+        loglik = float(np.sum(w[finite] * cal.log_evidence[finite]))
         return NetworkStatistics(np.concatenate(parts)), loglik, float(w.sum())
+
+    def _em_pass_term(self) -> float:
+        """The log prior of the E-step's tables, added once per pass by the EM driver (MAP EM's objective)."""
+        return self._log_prior()
 
     def _log_prior(self) -> float:
         """``sum alpha log theta``: the log density (up to a constant) of Dirichlet(alpha + 1) at the tables."""

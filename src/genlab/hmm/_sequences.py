@@ -1,9 +1,8 @@
 """Sequences on their way through the EM driver: batches of whole sequences, and partial state labels.
 
 The driver's batches are ``(X, second)`` pairs whose second element the model defines; for the HMMs and the HSMM
-it is a :class:`SequenceBatch`: the lengths of the sequences concatenated in ``X``, the labels of a semi-supervised
-fit, and the share of the once-per-pass terms of the objective this batch carries. A sequence is never split
-between batches.
+it is a :class:`SequenceBatch`: the lengths of the sequences concatenated in ``X`` and the labels of a
+semi-supervised fit. A sequence is never split between batches.
 """
 
 from __future__ import annotations
@@ -34,22 +33,17 @@ class SequenceBatch(NamedTuple):
         Lengths of the sequences concatenated in the batch's ``X``.
     states : ndarray of int64 of shape (n_rows,), or None
         Partial state labels of a semi-supervised fit (-1: unlabelled).
-    pass_share : float
-        The share of the objective's once-per-pass terms (the KL divergences of a variational fit) this batch
-        carries: ``1 / n`` on the first batch of a pass of each of the n processes holding data, 0 on the others,
-        so that the terms are counted once however the data are split into batches and processes.
     """
 
     lengths: np.ndarray
     states: np.ndarray | None = None
-    pass_share: float = 0.0
 
 
 def as_sequence_batch(X: np.ndarray, second: Any) -> SequenceBatch:
     """The :class:`SequenceBatch` of a batch whose second element is a batch, lengths or ``None`` (one sequence)."""
     if isinstance(second, SequenceBatch):
         return second._replace(lengths=check_lengths(second.lengths, X.shape[0]))
-    return SequenceBatch(check_lengths(second, X.shape[0]), None, 1.0)
+    return SequenceBatch(check_lengths(second, X.shape[0]), None)
 
 
 class SequenceBatches:
@@ -63,12 +57,6 @@ class SequenceBatches:
         Partial state labels (semi-supervised fit).
     max_rows : int
         A batch ends after the sequence that brings it to at least this many rows.
-
-    Attributes
-    ----------
-    pass_share : float
-        What the first batch of a pass carries of the once-per-pass terms (:class:`SequenceBatch`); 1 in a
-        single process, set by the model's data-defaults hook in a distributed fit.
     """
 
     def __init__(
@@ -77,7 +65,6 @@ class SequenceBatches:
         self.X = X
         self.lengths = lengths
         self.states = states
-        self.pass_share = 1.0
         bounds = [0]
         rows = 0
         for i, length in enumerate(lengths):
@@ -90,10 +77,10 @@ class SequenceBatches:
         self._offsets = np.concatenate([[0], np.cumsum(lengths)])
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, SequenceBatch]]:
-        for i, (first, last) in enumerate(zip(self._bounds[:-1], self._bounds[1:], strict=True)):
+        for first, last in zip(self._bounds[:-1], self._bounds[1:], strict=True):
             rows = slice(self._offsets[first], self._offsets[last])
             states = None if self.states is None else self.states[rows]
-            yield self.X[rows], SequenceBatch(self.lengths[first:last], states, self.pass_share if i == 0 else 0.0)
+            yield self.X[rows], SequenceBatch(self.lengths[first:last], states)
 
     def first(self) -> tuple[np.ndarray, np.ndarray]:
         """All the data: initialisation of an in-memory fit sees every sequence (as hmmlearn's does)."""
@@ -106,11 +93,10 @@ class StreamedSequences:
 
     def __init__(self, source: BatchSource) -> None:
         self.source = source
-        self.pass_share = 1.0
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, SequenceBatch]]:
-        for i, (X, lengths) in enumerate(self.source):
-            yield X, SequenceBatch(lengths, None, self.pass_share if i == 0 else 0.0)
+        for X, lengths in self.source:
+            yield X, SequenceBatch(lengths, None)
 
     def first(self) -> tuple[np.ndarray, np.ndarray]:
         """The first batch of a pass, ``(X, lengths)``."""

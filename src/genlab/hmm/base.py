@@ -352,14 +352,7 @@ class BaseHMM(HMMInference, GenerativeModel, abc.ABC):
         its number of symbols, its prior mean) is the one a single process would fit on the concatenated data.
         Subclasses with such defaults extend it (collectives through ``fit.all_gather`` / ``fit.all_reduce``, which
         in a single process see this process's data only).
-
-        Here: the share of the objective's once-per-pass terms that the first batch of this rank's passes carries
-        (:class:`~genlab.hmm._sequences.SequenceBatch`): one over the number of ranks holding data.
         """
-        holds_data = self._first_batch_or_none(source) is not None
-        n_holders = sum(fit.all_gather(holds_data))
-        if isinstance(source, (SequenceBatches, StreamedSequences)) and n_holders:
-            source.pass_share = 1.0 / n_holders
         return {}
 
     def _first_batch_or_none(self, source: Any) -> Any:
@@ -427,7 +420,8 @@ class BaseHMM(HMMInference, GenerativeModel, abc.ABC):
         return self._log_start_trans()
 
     def _em_pass_term(self) -> float:
-        """Added once per pass to the E-step's objective (0 for maximum likelihood; -KL for variational Bayes)."""
+        """Added once per pass to the E-step's objective by the EM driver (0 for maximum likelihood; -KL for
+        variational Bayes)."""
         return 0.0
 
     def _em_e_step(self, X: np.ndarray, batch: SequenceBatch | np.ndarray | None) -> tuple[HMMStatistics, float, float]:
@@ -450,10 +444,7 @@ class BaseHMM(HMMInference, GenerativeModel, abc.ABC):
             transitions=result.transition_counts,
             **self._emission_statistics(X, result.posteriors, cache),
         )
-        objective = float(result.log_likelihood.sum())
-        if batch.pass_share:
-            objective += batch.pass_share * self._em_pass_term()
-        return stats, objective, float(X.shape[0])
+        return stats, float(result.log_likelihood.sum()), float(X.shape[0])
 
     def _em_m_step(self, stats: HMMStatistics) -> None:
         # hmmlearn's Dirichlet MAP update: a prior below 1 can push a count negative; the constrained maximum then

@@ -22,6 +22,12 @@ A model takes part by implementing the *EM protocol*::
     _em_e_step(X, sample_weight) -> (stats, log_likelihood, weight)
                                   additive statistics of one batch under the current parameters, the batch's total
                                   (weighted) log-likelihood and its total weight
+    _em_pass_term() -> float      (optional)
+                                  a term of the objective that belongs to a whole pass, not to a batch: the log
+                                  prior of a MAP fit, the KL terms of variational Bayes. Called once per
+                                  iteration, after the E-step pass (statistics summed over every batch and process)
+                                  and before the M-step, so it sees the E-step's parameters; added to the pass's
+                                  log-likelihood before ``_em_objective``, once however the data are split
     _em_m_step(stats)             set parameters from the statistics summed over all batches (and processes)
     _em_objective(log_likelihood, weight) -> float
                                   called after the M-step: the number EM increases (the E-step's log-likelihood,
@@ -419,6 +425,7 @@ def run_em(
         verbose = 0  # one progress display per job
     start_state = copy.deepcopy(_fitted_attributes(model)) if n_restarts > 1 else {}
     progress = ProgressDisplay(name, verbose, verbose_interval)
+    pass_term = getattr(model, "_em_pass_term", None)
     started = time.perf_counter()
     best: ConvergenceMonitor | None = None
     best_params: Any = None
@@ -437,6 +444,8 @@ def run_em(
             monitor = ConvergenceMonitor(tol, max_iter, initial=-np.inf if initialize else initial_lower_bound)
             for iteration in range(1, max_iter + 1):
                 stats, loglik, weight = _accumulate(model, source, shards)
+                if pass_term is not None:  # once per pass, with the E-step's parameters, after the all-reduce
+                    loglik += float(pass_term())
                 model._em_m_step(stats)
                 monitor.report(model._em_objective(loglik, weight))
                 progress.update(

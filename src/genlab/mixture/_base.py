@@ -6,7 +6,7 @@ import abc
 import numbers
 import warnings
 from collections.abc import Iterator
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
@@ -44,29 +44,17 @@ def logsumexp_rows(a: np.ndarray) -> np.ndarray:
         return np.log(np.exp(a - peak[:, np.newaxis]).sum(axis=1)) + peak
 
 
-class MixtureBatch(NamedTuple):
-    """What a mixture's E-step receives with each batch of rows."""
-
-    sample_weight: np.ndarray | None
-    #: The share of the once-per-pass objective terms (a MAP fit's log prior) this batch carries: 1 / (ranks
-    #: holding data) for the first batch of each rank's pass, 0 for the others, so that a pass adds them once.
-    pass_share: float
-
-
 class MixtureSource:
-    """A mixture's batch source: the data's ``(X, sample_weight)`` batches as ``(X, MixtureBatch)``.
+    """A mixture's batch source: the data's ``(X, sample_weight)`` batches, and what initialisation reads.
 
-    ``inner`` is the :class:`~genlab.data.batches.ArrayChunks` of in-memory data or the streaming source; the
-    source lives as long as one fit, so ``pass_share`` (set on every rank by the data-defaults hook) is fit state.
+    ``inner`` is the :class:`~genlab.data.batches.ArrayChunks` of in-memory data or the streaming source.
     """
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
-        self.pass_share = 1.0
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, MixtureBatch]]:
-        for i, (X, sample_weight) in enumerate(self.inner):
-            yield X, MixtureBatch(sample_weight, self.pass_share if i == 0 else 0.0)
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        return iter(self.inner)
 
     def first(self) -> tuple[np.ndarray, np.ndarray | None]:
         """The rows initialisation draws from: all in-memory data, or a stream's first batch."""
@@ -238,12 +226,7 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
         return MixtureSource(ArrayChunks(X, _CHUNK_ROWS, sample_weight)), X.shape[1]
 
     def _em_data_defaults(self, source: Any, fit: Any) -> None:
-        """Check the hyperparameters that depend on the number of features (subclasses resolve priors here), and
-        give the first batch of this rank's passes its share of the once-per-pass objective terms."""
-        holds_data = next(iter(source), None) is not None
-        n_holders = sum(fit.all_gather(holds_data))
-        if isinstance(source, MixtureSource) and n_holders:
-            source.pass_share = 1.0 / n_holders
+        """Check the hyperparameters that depend on the number of features (subclasses resolve priors here)."""
         self._check_parameters(self.n_features_in_)
 
     def _warn_degenerate_components(self) -> None:
@@ -356,10 +339,9 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
         # The current mixture mean: fixed during one pass, so every batch's moments share it.
         return (self.weights_ / self.weights_.sum()) @ self.means_
 
-    def _em_e_step(self, X: np.ndarray, batch: MixtureBatch | np.ndarray | None) -> tuple[Any, float, float]:
+    def _em_e_step(self, X: np.ndarray, sample_weight: np.ndarray | None) -> tuple[Any, float, float]:
         # Densities and moments come from the same quadratic features of the centred batch: two GEMMs with K
         # columns per batch (see genlab.distributions.gaussian.quadratic_features).
-        sample_weight, pass_share = batch if isinstance(batch, MixtureBatch) else (batch, 0.0)
         center = self._stats_center()
         features = quadratic_features(X - center, self.covariance_type)
         weighted = self._weighted_log_prob_from_features(features, center)
@@ -374,13 +356,11 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
             resp *= sample_weight[:, np.newaxis]
             value, weight = float(sample_weight @ per_sample), float(sample_weight.sum())
         stats = statistics_from_features(features, resp, self.covariance_type, center)
-        if pass_share:
-            value += pass_share * self._em_pass_term()
         return stats, value, weight
 
     def _em_pass_term(self) -> float:
-        """Added once per E-step pass to the objective, at the parameters of that pass (0 here; a MAP fit's log
-        prior)."""
+        """Added once per E-step pass to the objective by the EM driver, at the parameters of that pass (0 here; a
+        MAP fit's log prior)."""
         return 0.0
 
     def _e_step_value(self, log_norm: np.ndarray, log_resp: np.ndarray) -> np.ndarray:
