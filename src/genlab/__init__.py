@@ -9,7 +9,7 @@ from typing import Any as _Any
 
 from genlab import errors, inference
 from genlab._version import __version__
-from genlab.base import GenerativeModel, check_is_fitted, registered_models
+from genlab.base import GenerativeModel, Sample, check_is_fitted, registered_models
 from genlab.bayes import (
     BayesianLogisticRegression,
     BayesianProbitRegression,
@@ -67,6 +67,7 @@ __all__ = [
     "NaiveBayes",
     "PixelCNN",
     "PoissonHMM",
+    "Sample",
     "VariationalCategoricalHMM",
     "VariationalGaussianHMM",
     "Vocabulary",

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 
-from genlab.errors import DataError, ModelFileError, NotFittedError
+from genlab.errors import DataError, ModelFileError, NonNumericDataError, NotFittedError
 
 __all__ = [
     "GenerativeModel",
@@ -183,14 +183,6 @@ def check_is_fitted(model: GenerativeModel, attributes: str | list[str] | None =
 
 
 # -- vector data (scikit-learn's conventions) ------------------------------------------------------------------------
-class NonNumericDataError(DataError, TypeError):
-    """Data that cannot be read as numbers (a dict or a string in a numeric array).
-
-    A :class:`~genlab.errors.DataError` that is also a ``TypeError``, which is what scikit-learn (and NumPy)
-    raise for a value of the wrong type.
-    """
-
-
 def check_vectors(
     estimator: Any, X: Any, *, reset: bool, name: str = "X", allow_1d_as_column: bool = False
 ) -> np.ndarray:
@@ -198,10 +190,10 @@ def check_vectors(
 
     The one entry point of the vector-data estimators (mixtures, naive Bayes, the generative and Bayesian
     classifiers): it rejects sparse matrices, complex numbers, non-numeric values, 1-D arrays, empty arrays and NaN /
-    inf with a :class:`~genlab.errors.DataError` (a ``ValueError``; :class:`NonNumericDataError` is also a
-    ``TypeError``) whose message says what to do and carries the phrases scikit-learn's estimator checks look for.
-    ``reset=True`` (in ``fit``) sets ``estimator.n_features_in_``; ``reset=False`` (after fitting) checks ``X``
-    against it.
+    inf with a :class:`~genlab.errors.DataError` (a ``ValueError``; the
+    :class:`~genlab.errors.NonNumericDataError` is also a ``TypeError``) whose message says what to do and carries
+    the phrases scikit-learn's estimator checks look for. ``reset=True`` (in ``fit``) sets
+    ``estimator.n_features_in_``; ``reset=False`` (after fitting) checks ``X`` against it.
 
     Returns
     -------

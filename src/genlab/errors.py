@@ -16,6 +16,7 @@ __all__ = [
     "DegenerateFitWarning",
     "GenlabError",
     "ModelFileError",
+    "NonNumericDataError",
     "NotFittedError",
     "ParameterError",
 ]
@@ -27,6 +28,14 @@ class GenlabError(Exception):
 
 class DataError(GenlabError, ValueError):
     """The data given to a model is unusable: wrong shape, NaN / inf, empty, unknown tokens, bad weights."""
+
+
+class NonNumericDataError(DataError, TypeError):
+    """Data that cannot be read as numbers (a dict or a string in a numeric array).
+
+    A :class:`DataError` that is also a ``TypeError``, which is what scikit-learn (and NumPy) raise for a value of the
+    wrong type.
+    """
 
 
 class ParameterError(GenlabError, ValueError):

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from factories import NEURAL, Call, Case, all_case_names, case_for
+from factories import NEURAL, Call, all_case_names, case_for
 from sklearn.base import clone
 
 import genlab
