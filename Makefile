@@ -25,7 +25,7 @@ $(VENV)/.demo-installed: pyproject.toml constraints.txt | $(PY)
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml constraints.txt | $(PY)
-	$(PIP) install --quiet $(CONSTRAINTS) -e ".[plot,dev,peers,neural,images]"
+	$(PIP) install --quiet $(CONSTRAINTS) -e ".[plot,dev,peers,neural,images,audio]"
 	touch $@
 
 demo: $(VENV)/.demo-installed
