@@ -86,9 +86,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _load_data() -> tuple[str, str]:
     if not DATA_PATH.exists():
         raise BenchmarkUnavailable(f"Tiny Shakespeare is not at {DATA_PATH}")
-    from genlab.sequence import read_text
+    from genlab.data import read_text_file
 
-    text = read_text(DATA_PATH)
+    text = read_text_file(DATA_PATH)
     cut = int(0.9 * len(text))
     return text[:cut], text[cut:]
 

@@ -30,7 +30,7 @@ import numpy as np
 from genlab._version import __version__
 from genlab.base import GenerativeModel, get_model_class
 from genlab.errors import GenlabError, ModelFileError
-from genlab.utils.files import atomic_write
+from genlab.utils.files import atomic_write, read_file_bytes
 
 __all__ = ["FORMAT_VERSION", "load", "read_header", "save_model"]
 
@@ -159,13 +159,7 @@ def _read(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, np.nd
     from safetensors.numpy import load as load_tensors
 
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as handle:
-            payload = handle.read()
-    except FileNotFoundError:
-        raise ModelFileError(f"no model file at {path!r}.") from None
-    except OSError as exc:
-        raise ModelFileError(f"cannot read {path!r}: {exc.strerror or exc}.") from None
+    payload = read_file_bytes(path, what="model file", error=ModelFileError)
     not_model = f"{path!r} is not a genlab model file"
     if len(payload) < 8:
         raise ModelFileError(f"{not_model} (it is {len(payload)} bytes long).")

@@ -141,6 +141,22 @@ def test_good_bif_text_parses(tmp_path):
     np.testing.assert_allclose(bn.cpts_["b"], [[0.9, 0.1], [0.2, 0.8]])
 
 
+def test_bif_file_is_read_as_utf8_text_like_every_text_file(tmp_path):
+    # the shared reader of genlab.utils.files: a leading byte-order mark is dropped; other bytes name their offset
+    path = tmp_path / "bom.bif"
+    path.write_bytes(b"\xef\xbb\xbf" + _GOOD.encode("utf-8"))
+    np.testing.assert_allclose(BayesianNetwork.from_bif(path).cpts_["a"], [0.3, 0.7])
+    latin = tmp_path / "latin.bif"
+    latin.write_bytes(_GOOD.replace("yes", "s\u00ed").encode("latin-1"))
+    offset = _GOOD.index("yes") + 1
+    with pytest.raises(ModelFileError, match=rf"'.*latin\.bif' is not valid UTF-8: byte offset {offset} \(line 4\)"):
+        BayesianNetwork.from_bif(latin)
+    with pytest.raises(ModelFileError, match=r"no BIF file at '.*absent\.bif'"):
+        BayesianNetwork.from_bif(tmp_path / "absent.bif")
+    with pytest.raises(ModelFileError, match="it is a folder; give the path of a BIF file"):
+        BayesianNetwork.from_bif(tmp_path)
+
+
 # -- persistence --------------------------------------------------------------------------------------------------
 def test_save_load_round_trip_exact(tmp_path):
     bn = networks.asia(memory_budget=2.0**28)

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from genlab.errors import ModelFileError
-from genlab.utils.files import atomic_write
+from genlab.utils.files import atomic_write, decode_utf8, read_file_bytes
 
 __all__ = [
     "NETWORK_SUFFIXES",
@@ -147,15 +147,8 @@ class _Tokens:
 
 
 def _read_text(path: str | os.PathLike[str]) -> str:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        raise ModelFileError(f"no BIF file at {os.fspath(path)!r}.") from None
-    except UnicodeDecodeError:
-        raise ModelFileError(f"{os.fspath(path)!r} is not a UTF-8 text file; a BIF file is text.") from None
-    except OSError as exc:
-        raise ModelFileError(f"cannot read {os.fspath(path)!r}: {exc.strerror or exc}.") from None
+    name = os.fspath(path)
+    return decode_utf8(read_file_bytes(name, what="BIF file", error=ModelFileError), name, error=ModelFileError)
 
 
 def parse_bif(path: str | os.PathLike[str] | None = None, *, text: str | None = None) -> ParsedNetwork:

@@ -103,7 +103,7 @@ def fit_lm(
 
     Example: genlab fit lm input.txt --backbone transformer --preset small --max-time 5m --out lm.genlab
     """
-    from genlab.sequence import read_text
+    from genlab.data import read_text_file
 
     budget = None
     if max_time is not None:
@@ -111,7 +111,7 @@ def fit_lm(
             budget = parse_duration(max_time)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="'--max-time'") from None
-    text = read_text(data)
+    text = read_text_file(data)
     cut = len(text) - round(val_fraction * len(text))
     train, held_out = text[:cut], text[cut:]
     checkpoint_path = checkpoint if checkpoint is not None else out.with_name(out.name + ".ckpt")

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from genlab.errors import DataError
+from genlab.utils.files import decode_utf8, read_file_bytes
 
 __all__ = [
     "BUILTIN_TEXTS",
@@ -50,26 +51,7 @@ def read_text_file(path: str | os.PathLike[str], *, lines: bool = False) -> str 
         line) of the first bad byte.
     """
     name = os.fspath(path)
-    try:
-        with open(name, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
-        raise DataError(f"no text file at {name!r}.") from None
-    except IsADirectoryError:
-        raise DataError(f"{name!r} is a folder; give the path of a text file.") from None
-    except OSError as exc:
-        raise DataError(f"cannot read {name!r}: {exc.strerror or exc}.") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        bad = data[exc.start : exc.end].hex(" ")
-        raise DataError(
-            f"{name!r} is not valid UTF-8: byte offset {exc.start} (line {line}) holds {bad} ({exc.reason}). "
-            "Convert the file to UTF-8 first, e.g. `iconv -f latin1 -t utf-8 in.txt > out.txt` if it is Latin-1."
-        ) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = decode_utf8(read_file_bytes(name, what="text file"), name)
     return _lines(text) if lines else text
 
 

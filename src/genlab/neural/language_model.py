@@ -25,19 +25,19 @@ __all__ = ["LanguageModel", "parse_duration", "text_bits_per_character"]
 
 def _as_texts(X: Any, what: str = "X") -> list[str]:
     """A text, a path, or a list of texts / paths -> list of texts."""
-    from genlab.sequence import read_text
+    from genlab.data import read_text_file
 
     if isinstance(X, str):
         return [X]
     if isinstance(X, os.PathLike):
-        return [read_text(X)]
+        return [read_text_file(X)]
     if isinstance(X, (list, tuple)):
         texts = []
         for i, item in enumerate(X):
             if isinstance(item, str):
                 texts.append(item)
             elif isinstance(item, os.PathLike):
-                texts.append(read_text(item))
+                texts.append(read_text_file(item))
             else:
                 raise DataError(f"{what}[{i}] is a {type(item).__name__}; give texts (str) or paths (pathlib.Path).")
         return texts

@@ -1,4 +1,5 @@
-"""Atomic file writes: nothing a user saved is lost to an interrupted write."""
+"""Reading and writing files: one reader of a file's bytes and of UTF-8 text with errors that say what to do, and
+atomic writes (nothing a user saved is lost to an interrupted write)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,69 @@ import os
 import tempfile
 from collections.abc import Iterator
 from typing import IO
+
+from genlab.errors import DataError, GenlabError
+
+__all__ = ["atomic_write", "decode_utf8", "read_file_bytes"]
+
+
+def read_file_bytes(
+    path: str | os.PathLike[str], *, what: str = "file", error: type[GenlabError] = DataError
+) -> bytes:
+    """The bytes of the file at ``path``.
+
+    Parameters
+    ----------
+    path : path-like
+    what : str, default="file"
+        What the file should be, for messages ("text file", "model file", "BIF file").
+    error : type of GenlabError, default=DataError
+        What to raise (a model file that cannot be read is a :class:`~genlab.errors.ModelFileError`).
+
+    Raises
+    ------
+    GenlabError
+        ``error`` when the file is missing, is a folder or cannot be read.
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise error(f"no {what} at {name!r}.") from None
+    except IsADirectoryError:
+        raise error(f"cannot read {name!r}: it is a folder; give the path of a {what}.") from None
+    except OSError as exc:
+        raise error(f"cannot read {name!r}: {exc.strerror or exc}.") from None
+
+
+def decode_utf8(data: bytes, name: str, *, error: type[GenlabError] = DataError) -> str:
+    """``data`` decoded as UTF-8 exactly (no newline translation), a leading byte-order mark dropped.
+
+    Parameters
+    ----------
+    data : bytes
+        The contents of the file ``name``.
+    name : str
+        The file's path, for messages.
+    error : type of GenlabError, default=DataError
+
+    Raises
+    ------
+    GenlabError
+        ``error`` when ``data`` is not valid UTF-8; the message gives the byte offset and line of the first bad byte
+        and how to convert the file.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start : exc.end].hex(" ")
+        raise error(
+            f"{name!r} is not valid UTF-8: byte offset {exc.start} (line {line}) holds {bad} ({exc.reason}). "
+            "Convert the file to UTF-8 first, e.g. `iconv -f latin1 -t utf-8 in.txt > out.txt` if it is Latin-1."
+        ) from None
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def _umask() -> int:
