@@ -10,7 +10,10 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 
-from genlab.errors import DataError, ModelFileError, NonNumericDataError, NotFittedError
+from genlab.errors import ModelFileError, NonNumericDataError, NotFittedError
+
+# scikit-learn-style validation of an estimator's data and labels, re-exported: the one family is in utils.validation
+from genlab.utils.validation import check_class_labels, check_vectors
 
 __all__ = [
     "GenerativeModel",
@@ -18,7 +21,6 @@ __all__ = [
     "Sample",
     "check_class_labels",
     "check_is_fitted",
-    "check_vector_sample_weight",
     "check_vectors",
     "get_model_class",
     "registered_models",
@@ -180,129 +182,3 @@ def check_is_fitted(model: GenerativeModel, attributes: str | list[str] | None =
             f"this {type(model).__name__} is not fitted yet; call fit(...) first or load a saved model with "
             "genlab.load(path)."
         )
-
-
-# -- vector data (scikit-learn's conventions) ------------------------------------------------------------------------
-def check_vectors(
-    estimator: Any, X: Any, *, reset: bool, name: str = "X", allow_1d_as_column: bool = False
-) -> np.ndarray:
-    """Validate the vector data of an estimator as scikit-learn's ``validate_data`` does, with genlab's errors.
-
-    The one entry point of the vector-data estimators (mixtures, naive Bayes, the generative and Bayesian
-    classifiers): it rejects sparse matrices, complex numbers, non-numeric values, 1-D arrays, empty arrays and NaN /
-    inf with a :class:`~genlab.errors.DataError` (a ``ValueError``; the
-    :class:`~genlab.errors.NonNumericDataError` is also a ``TypeError``) whose message says what to do and carries
-    the phrases scikit-learn's estimator checks look for. ``reset=True`` (in ``fit``) sets
-    ``estimator.n_features_in_``; ``reset=False`` (after fitting) checks ``X`` against it.
-
-    Returns
-    -------
-    ndarray of float64 of shape (n_samples, n_features), C-contiguous
-    """
-    from scipy import sparse
-
-    from genlab.utils.validation import check_array_2d
-
-    what = type(estimator).__name__
-    if sparse.issparse(X):
-        raise DataError(
-            f"{name} is a scipy sparse matrix, and sparse input is not supported by {what}; pass a dense array "
-            f"({name}.toarray())."
-        )
-    try:
-        array = np.asarray(X)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{name} must be a numeric array of shape (n_samples, n_features): {exc}.") from None
-    if np.iscomplexobj(array):
-        raise DataError(
-            f"Complex data not supported: {name} holds complex numbers and {what} models real-valued data; pass "
-            f"the part you mean ({name}.real, np.abs({name}))."
-        )
-    if array.dtype == object or array.dtype.kind in "USV":
-        try:
-            array = array.astype(np.float64)
-        except TypeError as exc:
-            raise NonNumericDataError(f"{name} must be numeric (numbers only): {exc}.") from None
-        except ValueError as exc:
-            raise DataError(f"{name} must be numeric (numbers only): {exc}.") from None
-    if array.ndim == 1 and not allow_1d_as_column:
-        raise DataError(
-            f"{name} is 1-D with shape {array.shape}; {what} expects a 2-D array (n_samples, n_features). Reshape "
-            f"your data: {name}.reshape(-1, 1) for one feature, {name}.reshape(1, -1) for one sample."
-        )
-    if array.ndim == 2 and array.shape[1] == 0:
-        raise DataError(
-            f"{name} has 0 feature(s) (shape={array.shape}) while a minimum of 1 is required; pass at least one "
-            "column."
-        )
-    expected = None if reset else getattr(estimator, "n_features_in_", None)
-    n_columns = 1 if array.ndim == 1 else (array.shape[1] if array.ndim == 2 else None)
-    if expected is not None and n_columns is not None and n_columns != expected:
-        raise DataError(
-            f"{name} has {n_columns} features, but {what} is expecting {expected} features as input (it was "
-            f"fitted on {expected}); pass data with the training columns."
-        )
-    array = check_array_2d(array, name=name, allow_1d_as_column=allow_1d_as_column)
-    if reset:
-        estimator.n_features_in_ = array.shape[1]
-    return array
-
-
-def check_vector_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None:
-    """Validate per-sample weights (finite, >= 0, one per row, not all zero); None means every weight is 1."""
-    from genlab.utils.validation import check_sample_weight
-
-    if sample_weight is not None:
-        try:
-            total = float(np.sum(np.asarray(sample_weight, dtype=np.float64)))
-        except (TypeError, ValueError):
-            total = 1.0  # not numbers: check_sample_weight says so
-        if total == 0.0:
-            raise DataError(
-                "sample_weight is all zero (the weights sum to 0); at least one sample needs a positive weight."
-            )
-    return check_sample_weight(sample_weight, n_samples)
-
-
-def check_class_labels(estimator: Any, y: Any, n_items: int) -> np.ndarray:
-    """Validate a classifier's labels as scikit-learn does, with genlab's errors: one discrete label per item.
-
-    ``None`` (no labels), a wrong length, NaN / inf / None labels and continuous (non-integral float) targets raise
-    :class:`~genlab.errors.DataError`; a column vector ``(n, 1)`` is flattened with scikit-learn's
-    ``DataConversionWarning``.
-
-    Returns
-    -------
-    ndarray of shape (n_items,)
-    """
-    import warnings
-
-    from sklearn.exceptions import DataConversionWarning
-    from sklearn.utils.multiclass import type_of_target
-
-    if y is None:
-        raise DataError(
-            f"{type(estimator).__name__} requires y to be passed, but the target y is None; give one class label per "
-            "item."
-        )
-    labels = np.asarray(y)
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        warnings.warn(
-            "A column-vector y was passed when a 1d array was expected; it was flattened (y.ravel()).",
-            DataConversionWarning,
-            stacklevel=3,
-        )
-        labels = labels.ravel()
-    if labels.ndim != 1 or labels.shape[0] != n_items:
-        raise DataError(f"y must hold one label per item: shape ({n_items},); got {labels.shape}.")
-    if labels.dtype.kind in "fc" and not np.isfinite(labels).all():
-        raise DataError("y contains NaN or inf; every item needs a class label.")
-    if labels.dtype == object and any(label is None for label in labels):
-        raise DataError("y contains None; every item needs a class label.")
-    if labels.dtype.kind in "fc" and type_of_target(labels) == "continuous":
-        example = labels[labels != np.round(labels)][0]
-        raise DataError(
-            f"Unknown label type: y holds continuous values (e.g. {example.item()!r}); a classifier needs class "
-            "labels (integers or strings). For a real-valued target use a regression model."
-        )
-    return labels

@@ -339,7 +339,9 @@ class NetworkFitting:
         complete = all(report["complete"] for report in shards)  # the same on every rank holding data
         total_weight = sum(report["weight"] for report in shards)
         if total_weight <= 0:
-            raise DataError("sample_weight sums to 0; at least one row needs a positive weight.")
+            raise DataError(
+                "sample_weight is all zero (over every process's rows); at least one row needs a positive weight."
+            )
         if local is not None and local.n_rows:
             codes = local.encode(self.variables_, self.state_names_)
             local.batches = self._batches(codes, local.weights, complete)

@@ -266,17 +266,7 @@ class GaussianHMM(BaseHMM):
 
     # -- data ------------------------------------------------------------------------------------------------------
     def _validate_X(self, X: Any) -> np.ndarray:
-        try:
-            array = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError):
-            return check_array_2d(X, name="X")  # raises its DataError
-        missing = np.isnan(array)
-        if not missing.any():
-            return check_array_2d(array, name="X")
-        # NaN marks a missing entry (class notes): validate the rest, then put the NaN back
-        checked = check_array_2d(np.where(missing, 0.0, array), name="X")
-        checked[missing] = np.nan
-        return checked
+        return check_array_2d(X, name="X", allow_nan=True)  # NaN marks a missing entry (class notes)
 
     def _permute_emissions(self, order: np.ndarray) -> None:
         self.means_ = self.means_[order]

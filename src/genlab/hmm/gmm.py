@@ -304,17 +304,14 @@ class GMMHMM(BaseHMM):
 
     # -- data ------------------------------------------------------------------------------------------------------
     def _validate_X(self, X: Any) -> np.ndarray:
-        try:
-            array = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError):
-            return check_array_2d(X, name="X")  # raises its DataError
-        if array.ndim == 2 and np.isnan(array).any():
+        array = check_array_2d(X, name="X", allow_nan=True)
+        if np.isnan(array).any():
             row = int(np.flatnonzero(np.isnan(array).any(axis=1))[0])
             raise DataError(
                 f"X has NaN (a missing value) in row {row}; GMMHMM does not support missing values. Drop or impute "
                 "those rows, or use GaussianHMM, which marginalises missing entries."
             )
-        return check_array_2d(array, name="X")
+        return array
 
     def _check_X_against_parameters(self, X: np.ndarray) -> None:
         D = self.means_.shape[2]

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 
-from genlab.base import GenerativeModel, Sample, check_is_fitted, check_vector_sample_weight, check_vectors
+from genlab.base import GenerativeModel, Sample, check_is_fitted, check_vectors
 from genlab.data.batches import ArrayChunks, as_batch_source, is_streaming_input
 from genlab.distributions.gaussian import (
     COVARIANCE_TYPES,
@@ -27,7 +27,7 @@ from genlab.distributions.gaussian import (
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.learn.em import fit_em
 from genlab.utils.random import check_random_state, legacy_random_state
-from genlab.utils.validation import check_in, check_positive_int
+from genlab.utils.validation import check_in, check_positive_int, check_sample_weight
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
@@ -161,7 +161,7 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
 
     def _validate_batch(self, X: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray | None]:
         X = check_vectors(self, X, reset=False, name="batch")
-        return X, check_vector_sample_weight(sample_weight, X.shape[0])
+        return X, check_sample_weight(sample_weight, X.shape[0])
 
     def _continues(self) -> bool:
         """Whether this fit continues the previous one (``warm_start`` on a fitted model)."""
@@ -217,7 +217,7 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
                 f"X has {X.shape[0]} samples but n_components={self.n_components}; each component needs at least "
                 "one sample: lower n_components or supply more data."
             )
-        sample_weight = check_vector_sample_weight(sample_weight, X.shape[0])
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if sample_weight is not None and np.count_nonzero(sample_weight) < self.n_components:
             raise DataError(
                 f"only {np.count_nonzero(sample_weight)} samples have a positive sample_weight but "
