@@ -206,6 +206,53 @@ def test_negative_precision_policies_never_nan(policy):
             assert (result.site_precision >= 0).all()
 
 
+@pytest.mark.parametrize("family", ["full", "diag"])
+@pytest.mark.parametrize("schedule", ["sequential", "parallel"])
+@pytest.mark.parametrize("site_cls", [ProbitSite, LogisticSite, PoissonSite])
+def test_silent_sites_on_all_zero_rows_change_only_the_evidence(site_cls, family, schedule):
+    """A site on an all-zero row sees f = 0 whatever w: the constant t_i(0), no information about w. EP must give
+    exactly the posterior of the other sites, leave the silent sites' parameters at 0 (even from a warm start) and
+    add log t_i(0) to the evidence, instead of dividing by the zero variance of their cavities."""
+    X, y = probit_problem(n=12, seed=8)
+    if site_cls is PoissonSite:
+        y = np.random.default_rng(9).poisson(2.0, size=12)
+        silent_y = np.array([0, 3])
+    else:
+        silent_y = np.array([1, -1])
+    sites, padded_sites = site_cls(y), site_cls(np.concatenate([y[:5], silent_y, y[5:]]))
+    padded = np.insert(X, [5, 5], 0.0, axis=0)  # rows 5 and 6 are all zero
+    options = {"family": family, "schedule": schedule, "tol": 1e-12, "max_iter": 200}
+    plain = expectation_propagation(X, sites, **options)
+    result = expectation_propagation(padded, padded_sites, **options)
+    rows = np.r_[0:5, 7:14]
+    np.testing.assert_allclose(result.mean, plain.mean, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(result.covariance, plain.covariance, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(result.site_precision[rows], plain.site_precision, rtol=1e-7, atol=1e-10)
+    assert not result.site_precision[5:7].any() and not result.site_shift[5:7].any()
+    assert result.n_skipped == plain.n_skipped
+    log_t0 = padded_sites.log_likelihood(np.zeros((2, 1)), np.array([5, 6])).sum()
+    assert np.isfinite(log_t0)
+    assert result.log_evidence == pytest.approx(plain.log_evidence + log_t0, rel=1e-10)
+    # a warm start that gives the silent sites parameters: they carry no information, so they are reset to 0
+    init = (np.ones_like(result.site_precision), np.ones_like(result.site_shift))
+    warm = expectation_propagation(padded, padded_sites, init=init, **options)
+    assert not warm.site_precision[5:7].any()
+    np.testing.assert_allclose(warm.mean, plain.mean, rtol=1e-7, atol=1e-10)
+    adf = assumed_density_filtering(padded, padded_sites, family=family)
+    adf_plain = assumed_density_filtering(X, sites, family=family)
+    np.testing.assert_allclose(adf.mean, adf_plain.mean, rtol=1e-12, atol=1e-15)
+    assert adf.log_evidence == pytest.approx(adf_plain.log_evidence + log_t0, rel=1e-12)
+
+
+def test_all_silent_sites_leave_the_prior():
+    X = np.zeros((3, 2))
+    result = expectation_propagation(X, ProbitSite([1, -1, 1]), prior_covariance=2.0)
+    np.testing.assert_array_equal(result.mean, [0.0, 0.0])
+    np.testing.assert_allclose(result.covariance, 2.0 * np.eye(2))
+    assert result.converged and result.n_skipped == 0
+    assert result.log_evidence == pytest.approx(3 * np.log(0.5), rel=1e-12)
+
+
 def test_bad_inputs():
     X, y = probit_problem()
     with pytest.raises(ParameterError, match="damping must be a number in"):

@@ -143,19 +143,12 @@ class _BayesianBinaryRegression(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_ep(self, A, y, s0):
-        # A sample whose features are all 0 has f = x . w = 0 whatever w: its likelihood is the constant
-        # link(0) = 1/2 for both links, which adds log(1/2) to the evidence and nothing to the posterior, and its
-        # site would have a cavity of zero variance; leave it out of EP.
-        informative = np.any(A != 0.0, axis=1)
-        constant = float(np.count_nonzero(~informative)) * math.log(0.5)
-        if not informative.any():
-            D = A.shape[1]
-            return np.zeros(D), s0 * np.eye(D), constant, 1, True
-        A, y = A[informative], y[informative]
+        # a sample whose features are all 0 (f = 0 whatever w) is a silent site: EP adds its log link(0) = log(1/2)
+        # to the evidence and nothing to the posterior
         site = ProbitSite(y) if self._link == "probit" else LogisticSite(y)
         result = expectation_propagation(A, site, prior_covariance=s0, max_iter=self.max_iter, tol=self.tol,
                                          damping=self.damping)
-        log_evidence = result.log_evidence + constant if result.log_evidence is not None else -np.inf
+        log_evidence = result.log_evidence if result.log_evidence is not None else -np.inf
         return result.mean, result.covariance, log_evidence, result.n_iter, result.converged
 
     def _fit_laplace(self, A, y, s0):

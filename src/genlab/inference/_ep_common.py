@@ -1,15 +1,18 @@
 """What the expectation-propagation engines share: the result type, option checks, the negative-precision rule,
-the convergence measure and the one-dimensional Gaussian log partition function."""
+the convergence measure, the one-dimensional Gaussian log partition function and the rule for silent sites."""
 
 from __future__ import annotations
 
 import math
 import numbers
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from genlab.errors import ParameterError
+
+if TYPE_CHECKING:
+    from genlab.inference.sites import Site
 
 __all__ = [
     "LOG_2PI",
@@ -21,6 +24,8 @@ __all__ = [
     "check_unit_interval",
     "log_partition_1d",
     "relative_change",
+    "silent_log_evidence",
+    "silent_sites",
 ]
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -139,3 +144,22 @@ def relative_change(new: np.ndarray, old: np.ndarray) -> float:
     if new.size == 0:
         return 0.0
     return float(np.max(np.abs(new - old) / (1.0 + np.abs(old))))
+
+
+def silent_sites(A: np.ndarray) -> np.ndarray:
+    """Mask of the silent sites: those on an all-zero row of the design, shape (n,).
+
+    A silent site's projection ``a_i . w`` is 0 whatever ``w``, so its factor is the constant ``t_i(0)``: it tells
+    nothing about ``w`` (its site parameters stay 0 and the posterior is exactly that of the other sites) and
+    multiplies the evidence by ``t_i(0)``. The engines leave it out of the updates, whose cavity variance
+    ``a_i^T Sigma a_i`` would be 0, and add :func:`silent_log_evidence`; it is not counted as a skipped update.
+    """
+    return ~np.any(A != 0.0, axis=1)
+
+
+def silent_log_evidence(sites: Site, silent: np.ndarray) -> float:
+    """``sum_i log t_i(0)`` over the silent sites (nats): their exact share of the log evidence."""
+    index = np.flatnonzero(silent)
+    if index.size == 0:
+        return 0.0
+    return float(np.sum(sites.log_likelihood(np.zeros((index.size, 1)), index)))

@@ -14,6 +14,8 @@ from genlab.inference._ep_common import (
     apply_policy,
     log_partition_1d,
     relative_change,
+    silent_log_evidence,
+    silent_sites,
 )
 from genlab.inference.sites import Site
 
@@ -25,17 +27,20 @@ def run_diag(A: np.ndarray, sites: Site, m0: np.ndarray, S0: np.ndarray, options
     inputs; ``S0`` the (D,) prior variances).
 
     A site's target comes from the tilted moments of its projection mapped back onto the coordinates; the
-    posterior precisions are re-summed from the sites after each sweep (against drift).
+    posterior precisions are re-summed from the sites after each sweep (against drift). Silent sites (all-zero rows,
+    :func:`~genlab.inference._ep_common.silent_sites`) keep zero parameters, exactly.
     """
     schedule, damping, alpha, max_iter, tol, policy, rng, init, single_pass = options
     n, D = A.shape
     p0 = 1.0 / S0  # prior precisions (D,)
     h0 = p0 * m0
+    silent = silent_sites(A)
     T = np.zeros((n, D))
     H = np.zeros((n, D))
     if init is not None:
         T = np.array(init[0], dtype=np.float64).reshape(n, D)
         H = np.array(init[1], dtype=np.float64).reshape(n, D)
+        T[silent], H[silent] = 0.0, 0.0
         if not (p0 + T.sum(axis=0) > 0).all():
             T[:], H[:] = 0.0, 0.0
     lam = p0 + T.sum(axis=0)
@@ -68,6 +73,8 @@ def run_diag(A: np.ndarray, sites: Site, m0: np.ndarray, S0: np.ndarray, options
         if schedule == "sequential":
             order = rng.permutation(n) if rng is not None else range(n)
             for i in order:
+                if silent[i]:
+                    continue
                 lam_c = lam - alpha * T[i]
                 if not (lam_c > 0).all():
                     n_skipped += 1
@@ -103,8 +110,8 @@ def run_diag(A: np.ndarray, sites: Site, m0: np.ndarray, S0: np.ndarray, options
             lam_c = lam[None, :] - alpha * T
             h_c = h[None, :] - alpha * H
             ok = (lam_c > 0).all(axis=1)
-            n_skipped += int(np.count_nonzero(~ok))
-            idx = np.flatnonzero(ok)
+            n_skipped += int(np.count_nonzero(~ok & ~silent))
+            idx = np.flatnonzero(ok & ~silent)
             if idx.size:
                 _, good, new_T, new_H = site_targets(idx, lam_c[idx], h_c[idx])
                 n_skipped += int(np.count_nonzero(~good))
@@ -137,9 +144,9 @@ def run_diag(A: np.ndarray, sites: Site, m0: np.ndarray, S0: np.ndarray, options
     var = 1.0 / lam
     mean = h * var
     if single_pass:
-        log_evidence: float | None = adf_log_z
+        log_evidence: float | None = adf_log_z + silent_log_evidence(sites, silent)
     else:
-        log_evidence = diag_log_evidence(sites, A, p0, h0, lam, h, T, H, alpha)
+        log_evidence = diag_log_evidence(sites, A, p0, h0, lam, h, T, H, alpha, silent)
     return EPResult(mean, var, T, H, log_evidence, len(history), converged, np.asarray(history), n_skipped, n_damped)
 
 
@@ -153,8 +160,12 @@ def diag_log_evidence(
     T: np.ndarray,
     H: np.ndarray,
     alpha: float,
+    silent: np.ndarray,
 ) -> float | None:
-    """EP's log evidence for the diagonal family; None where a cavity is improper or a normaliser not finite."""
+    """EP's log evidence for the diagonal family (with the silent sites' ``log t_i(0)``); None where a cavity is
+    improper or a normaliser not finite."""
+    active = np.flatnonzero(~silent)
+    A, T, H = A[active], T[active], H[active]
     lam_c = lam[None, :] - alpha * T
     if not (lam_c > 0).all():
         return None
@@ -162,11 +173,11 @@ def diag_log_evidence(
     v_c = 1.0 / lam_c
     f_mean = np.sum(A * h_c * v_c, axis=1)
     f_var = np.sum(A * A * v_c, axis=1)
-    moments = sites.tilted_moments(f_mean, f_var, alpha, np.arange(A.shape[0]))
+    moments = sites.tilted_moments(f_mean, f_var, alpha, active)
     if not np.isfinite(moments.log_z).all():
         return None
     site_terms = (moments.log_z + np.sum(log_partition_1d(lam_c, h_c)
                                          - log_partition_1d(lam_c + alpha * T, h_c + alpha * H), axis=1)) / alpha
     gauss = float(np.sum(log_partition_1d(lam, h)) - np.sum(log_partition_1d(p0, h0)))
-    value = float(np.sum(site_terms)) + gauss
+    value = float(np.sum(site_terms)) + silent_log_evidence(sites, silent) + gauss
     return value if math.isfinite(value) else None

@@ -14,6 +14,8 @@ from genlab.inference._ep_common import (
     apply_policy,
     log_partition_1d,
     relative_change,
+    silent_log_evidence,
+    silent_sites,
 )
 from genlab.inference.sites import Site
 
@@ -63,16 +65,21 @@ def run_full(A: np.ndarray, sites: Site, m0: np.ndarray, S0: np.ndarray, options
 
     The sequential schedule refreshes the posterior by a rank-one update after each site and recomputes it from
     the natural parameters after each sweep (against drift); the parallel one updates every site from the same
-    posterior, halving the whole step until the posterior stays positive definite.
+    posterior, halving the whole step until the posterior stays positive definite. Silent sites (all-zero rows,
+    :func:`~genlab.inference._ep_common.silent_sites`) are left out of both, exactly.
     """
     schedule, damping, alpha, max_iter, tol, policy, rng, init, single_pass = options
     n = A.shape[0]
     state = FullState(A, m0, S0)
+    silent = silent_sites(A)
+    active = np.flatnonzero(~silent)
+    A_active = A[active]
     tau = np.zeros(n)
     nu = np.zeros(n)
     if init is not None:
         tau = np.array(init[0], dtype=np.float64).reshape(n)
         nu = np.array(init[1], dtype=np.float64).reshape(n)
+        tau[silent], nu[silent] = 0.0, 0.0
     refreshed = state.refresh(tau, nu)
     if refreshed is None:  # a warm start that is not positive definite: start afresh
         tau[:], nu[:] = 0.0, 0.0
@@ -87,6 +94,8 @@ def run_full(A: np.ndarray, sites: Site, m0: np.ndarray, S0: np.ndarray, options
         if schedule == "sequential":
             order = rng.permutation(n) if rng is not None else range(n)
             for i in order:
+                if silent[i]:
+                    continue
                 a = A[i]
                 s = Sigma @ a
                 var_i = float(a @ s)
@@ -132,19 +141,19 @@ def run_full(A: np.ndarray, sites: Site, m0: np.ndarray, S0: np.ndarray, options
                 break
             mean, Sigma, _ = refreshed
         else:
-            var = np.einsum("ij,jk,ik->i", A, Sigma, A)
-            means = A @ mean
-            cav_tau = 1.0 / var - alpha * tau
+            var = np.einsum("ij,jk,ik->i", A_active, Sigma, A_active)
+            means = A_active @ mean
+            cav_tau = 1.0 / var - alpha * tau[active]
             ok = cav_tau > 0
             n_skipped += int(np.count_nonzero(~ok))
-            idx = np.flatnonzero(ok)
+            idx = active[ok]
             if idx.size:
-                cav_nu = means[idx] / var[idx] - alpha * nu[idx]
-                moments = sites.tilted_moments(cav_nu / cav_tau[idx], 1.0 / cav_tau[idx], alpha, idx)
+                cav_tau, cav_nu = cav_tau[ok], means[ok] / var[ok] - alpha * nu[idx]
+                moments = sites.tilted_moments(cav_nu / cav_tau, 1.0 / cav_tau, alpha, idx)
                 good = np.isfinite(moments.log_z) & (moments.variance > 0)
                 n_skipped += int(np.count_nonzero(~good))
                 idx = idx[good]
-                new_tau = (1.0 / moments.variance[good] - cav_tau[idx]) / alpha
+                new_tau = (1.0 / moments.variance[good] - cav_tau[good]) / alpha
                 new_nu = (moments.mean[good] / moments.variance[good] - cav_nu[good]) / alpha
                 new_tau, new_nu, skip = apply_policy(new_tau, new_nu, tau[idx], nu[idx], policy)
                 n_skipped += int(np.count_nonzero(skip))
@@ -174,9 +183,9 @@ def run_full(A: np.ndarray, sites: Site, m0: np.ndarray, S0: np.ndarray, options
             break
     mean, Sigma, L = state.refresh_valid(tau, nu)
     if single_pass:
-        log_evidence: float | None = adf_log_z
+        log_evidence: float | None = adf_log_z + silent_log_evidence(sites, silent)
     else:
-        log_evidence = full_log_evidence(state, sites, A, mean, Sigma, L, tau, nu, alpha)
+        log_evidence = full_log_evidence(state, sites, A, mean, Sigma, L, tau, nu, alpha, silent)
     return EPResult(mean, Sigma, tau, nu, log_evidence, len(history), converged, np.asarray(history),
                     n_skipped, n_damped)
 
@@ -191,19 +200,22 @@ def full_log_evidence(
     tau: np.ndarray,
     nu: np.ndarray,
     alpha: float,
+    silent: np.ndarray,
 ) -> float | None:
-    """EP's log evidence (power-EP form): tilted normalisers at the final cavities plus the Gaussian integral;
-    None where a cavity is improper or a normaliser is not finite."""
-    var = np.einsum("ij,jk,ik->i", A, Sigma, A)
-    means = A @ mean
-    cav_tau = 1.0 / var - alpha * tau
+    """EP's log evidence (power-EP form): tilted normalisers at the final cavities plus the Gaussian integral, and
+    the silent sites' ``log t_i(0)``; None where a cavity is improper or a normaliser is not finite."""
+    active = np.flatnonzero(~silent)
+    A_active = A[active]
+    var = np.einsum("ij,jk,ik->i", A_active, Sigma, A_active)
+    means = A_active @ mean
+    cav_tau = 1.0 / var - alpha * tau[active]
     if not (cav_tau > 0).all():
         return None
-    cav_nu = means / var - alpha * nu
-    moments = sites.tilted_moments(cav_nu / cav_tau, 1.0 / cav_tau, alpha, np.arange(A.shape[0]))
+    cav_nu = means / var - alpha * nu[active]
+    moments = sites.tilted_moments(cav_nu / cav_tau, 1.0 / cav_tau, alpha, active)
     if not np.isfinite(moments.log_z).all():
         return None
     site_terms = (moments.log_z + log_partition_1d(cav_tau, cav_nu)
-                  - log_partition_1d(cav_tau + alpha * tau, cav_nu + alpha * nu)) / alpha
-    value = float(np.sum(site_terms)) + state.log_partition(L, mean, tau, nu)
+                  - log_partition_1d(cav_tau + alpha * tau[active], cav_nu + alpha * nu[active])) / alpha
+    value = float(np.sum(site_terms)) + silent_log_evidence(sites, silent) + state.log_partition(L, mean, tau, nu)
     return value if math.isfinite(value) else None
