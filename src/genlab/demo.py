@@ -60,7 +60,9 @@ def run_demo(
     random_state : int, default=0
         Seed of the splits, fits, bootstrap intervals and samples.
     console : rich.console.Console, optional
-        Where the live progress and the tables go; a new console on stdout by default.
+        Where the introduction, the two tables and the report's path go; a new console on stdout by default. The
+        live progress of the fits goes to stderr, and only when stderr is a terminal
+        (:class:`genlab.utils.progress.ProgressDisplay`).
 
     Returns
     -------
