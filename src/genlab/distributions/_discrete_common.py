@@ -1,4 +1,5 @@
-"""Validation shared by the discrete leaf distributions (categorical, Bernoulli, Poisson)."""
+"""What the discrete leaf distributions (categorical, Bernoulli, Poisson) share: validation, the statistics of
+independent features, the prior checks."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
+from genlab.utils.validation import check_sample_weight
 
 _SUM_TOLERANCE = 1e-8
 
@@ -81,6 +83,15 @@ def _as_matrix(x: Any, name: str, what: str, n_features: int | None, model: str)
     return array
 
 
+def _feature_totals(values: np.ndarray, weights: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The statistics of independent per-feature distributions: the (weighted) number of samples n, shape (), and
+    the (weighted) sum of each feature, shape (D,), of ``values`` (n_samples, D)."""
+    w = check_sample_weight(weights, values.shape[0])
+    if w is None:
+        return np.asarray(float(values.shape[0])), values.sum(axis=0)
+    return np.asarray(w.sum()), w @ values
+
+
 def _check_statistics(stats: object, expected: type, model: str) -> None:
     if not isinstance(stats, expected):
         raise ParameterError(
@@ -99,6 +110,15 @@ def _check_prior(prior: object, expected: type, model: str) -> None:
     if not isinstance(prior, expected):
         raise ParameterError(
             f"the conjugate prior of {model} is {expected.__name__}; got {type(prior).__name__}."
+        )
+
+
+def _check_prior_features(prior: Any, n_features: int, family: str) -> None:
+    """A prior over independent features has scalar parameters (``n_features`` None) or one per feature."""
+    if prior.n_features not in (None, n_features):
+        raise ParameterError(
+            f"the {family} prior has {prior.n_features} features but the statistics have "
+            f"{n_features}; use scalar parameters or one per feature."
         )
 
 

@@ -13,7 +13,9 @@ from genlab.distributions._discrete_common import (
     _as_matrix,
     _check_no_options,
     _check_prior,
+    _check_prior_features,
     _check_statistics,
+    _feature_totals,
     _readonly,
     _warn_empty,
 )
@@ -22,7 +24,6 @@ from genlab.distributions.priors._common import _array_repr, _check_n, _float_pa
 from genlab.errors import DataError, ParameterError
 from genlab.statistics import Statistics, additive
 from genlab.utils.random import check_random_state
-from genlab.utils.validation import check_sample_weight
 
 __all__ = ["Bernoulli", "BernoulliStatistics"]
 
@@ -125,13 +126,8 @@ class Bernoulli(Distribution):
         -------
         BernoulliStatistics
         """
-        values = self._binary(x, self.n_features).astype(np.float64)
-        w = check_sample_weight(weights, values.shape[0])
-        if w is None:
-            return BernoulliStatistics(
-                total_weight=np.asarray(float(values.shape[0])), ones=values.sum(axis=0)
-            )
-        return BernoulliStatistics(total_weight=np.asarray(w.sum()), ones=w @ values)
+        total_weight, ones = _feature_totals(self._binary(x, self.n_features).astype(np.float64), weights)
+        return BernoulliStatistics(total_weight=total_weight, ones=ones)
 
     @classmethod
     def from_statistics(
@@ -157,11 +153,7 @@ class Bernoulli(Distribution):
         numerator, denominator = ones, np.full(ones.shape, n)
         if prior is not None:
             _check_prior(prior, Beta, "Bernoulli")
-            if prior.n_features not in (None, ones.size):
-                raise ParameterError(
-                    f"the Beta prior has {prior.n_features} features but the statistics have "
-                    f"{ones.size}; use scalar parameters or one per feature."
-                )
+            _check_prior_features(prior, ones.size, "Beta")
             a, b = prior.alpha, prior.beta
             if (a < 1).any() or (b < 1).any():
                 raise ParameterError(

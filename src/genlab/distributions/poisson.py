@@ -13,7 +13,9 @@ from genlab.distributions._discrete_common import (
     _as_matrix,
     _check_no_options,
     _check_prior,
+    _check_prior_features,
     _check_statistics,
+    _feature_totals,
     _readonly,
     _warn_empty,
 )
@@ -22,7 +24,6 @@ from genlab.distributions.priors._common import _array_repr, _check_n, _float_pa
 from genlab.errors import DataError, ParameterError
 from genlab.statistics import Statistics, additive
 from genlab.utils.random import check_random_state
-from genlab.utils.validation import check_sample_weight
 
 __all__ = ["Poisson", "PoissonStatistics"]
 
@@ -122,13 +123,8 @@ class Poisson(Distribution):
         -------
         PoissonStatistics
         """
-        counts = self._counts(x, self.n_features).astype(np.float64)
-        w = check_sample_weight(weights, counts.shape[0])
-        if w is None:
-            return PoissonStatistics(
-                total_weight=np.asarray(float(counts.shape[0])), total=counts.sum(axis=0)
-            )
-        return PoissonStatistics(total_weight=np.asarray(w.sum()), total=w @ counts)
+        total_weight, total = _feature_totals(self._counts(x, self.n_features).astype(np.float64), weights)
+        return PoissonStatistics(total_weight=total_weight, total=total)
 
     @classmethod
     def from_statistics(
@@ -157,11 +153,7 @@ class Poisson(Distribution):
                 return cls(np.ones(total.shape))
             return cls(total / n)
         _check_prior(prior, Gamma, "Poisson")
-        if prior.n_features not in (None, total.size):
-            raise ParameterError(
-                f"the Gamma prior has {prior.n_features} features but the statistics have "
-                f"{total.size}; use scalar parameters or one per feature."
-            )
+        _check_prior_features(prior, total.size, "Gamma")
         if (prior.shape < 1).any():
             raise ParameterError(
                 "the MAP estimate needs Gamma shape >= 1 (else the posterior mode can be at 0 "
