@@ -60,6 +60,29 @@ def test_graph_queries():
     np.testing.assert_allclose(dist.probs, [0.1, 0.9])
 
 
+def test_reachability_against_the_transitive_closure():
+    from genlab.bayesnet.graph import ancestors, reachable
+    from genlab.bayesnet.structure import _descendants
+
+    bn = networks.asia()
+    names = list(bn.variables_)
+    index = {v: i for i, v in enumerate(names)}
+    edge = np.zeros((len(names), len(names)), dtype=bool)  # edge[p, c]: p -> c
+    for child, parents in bn.parents_.items():
+        for p in parents:
+            edge[index[p], index[child]] = True
+    closure = edge.copy()
+    for k in range(len(names)):  # Warshall
+        closure |= closure[:, [k]] & closure[[k], :]
+    for v in names:
+        expected = {names[i] for i in np.flatnonzero(closure[:, index[v]])} | {v}
+        assert ancestors(bn.parents_, [v]) == expected
+    children = [set(np.flatnonzero(edge[i]).tolist()) for i in range(len(names))]
+    assert _descendants(children) == [set(np.flatnonzero(closure[i]).tolist()) for i in range(len(names))]
+    # a blocked node is not entered, so what lies only behind it is not reached
+    assert reachable(bn.parents_, ["dysp"], blocked=["either"]) == {"dysp", "bronc", "smoke"}
+
+
 def test_factor_algebra_matches_einsum():
     names = {"a": ["0", "1"], "b": ["0", "1", "2"], "c": ["x", "y"]}
     rng = np.random.default_rng(0)

@@ -1,13 +1,16 @@
-"""Graph algorithms on DAGs given as ``{node: [parents]}``: order, cycles, moralisation, elimination orders,
-d-separation and structural Hamming distance. Pure functions on plain dicts and sets.
+"""Graph algorithms on DAGs given as ``{node: [parents]}``: order, cycles, reachability, moralisation, elimination
+orders, d-separation and structural Hamming distance. Pure functions on plain dicts and sets.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import TypeVar
 
 from genlab.errors import DataError, ParameterError
+
+Node = TypeVar("Node", bound=Hashable)
 
 __all__ = [
     "ELIMINATION_ORDERS",
@@ -18,6 +21,7 @@ __all__ = [
     "find_cycle",
     "interaction_graph",
     "moral_graph",
+    "reachable",
     "structural_hamming_distance",
     "topological_order",
 ]
@@ -90,16 +94,30 @@ def interaction_graph(scopes: Iterable[Sequence[str]], nodes: Iterable[str] = ()
     return adj
 
 
-def ancestors(parents: Mapping[str, Sequence[str]], nodes: Iterable[str]) -> set[str]:
-    """``nodes`` and all their ancestors."""
-    found = set(nodes)
+def reachable(
+    neighbours: Mapping[Node, Iterable[Node]] | Sequence[Iterable[Node]],
+    start: Iterable[Node],
+    blocked: Iterable[Node] = (),
+) -> set[Node]:
+    """``start`` and every node reached from it by following ``neighbours`` without entering a ``blocked`` node.
+
+    ``neighbours[v]`` lists where ``v`` leads (its parents for ancestors, its children for descendants, its
+    neighbours in an undirected graph); a list indexed by integer nodes works as well as a dict.
+    """
+    found = set(start)
+    stop = set(blocked)
     stack = list(found)
     while stack:
-        for p in parents[stack.pop()]:
-            if p not in found:
-                found.add(p)
-                stack.append(p)
+        for n in neighbours[stack.pop()]:
+            if n not in found and n not in stop:
+                found.add(n)
+                stack.append(n)
     return found
+
+
+def ancestors(parents: Mapping[str, Sequence[str]], nodes: Iterable[str]) -> set[str]:
+    """``nodes`` and all their ancestors."""
+    return reachable(parents, nodes)
 
 
 def moral_graph(parents: Mapping[str, Sequence[str]], nodes: Iterable[str] | None = None) -> dict[str, set[str]]:
@@ -192,19 +210,8 @@ def d_separated(
     """Whether ``x`` and ``y`` are d-separated by ``given`` (Lauritzen's criterion: separation in the moral graph of
     the ancestral set of ``x`` u ``y`` u ``given``)."""
     xs, ys, zs = set(x), set(y), set(given)
-    keep = ancestors(parents, xs | ys | zs)
-    adj = moral_graph(parents, keep)
-    seen = set(xs)
-    stack = list(xs)
-    while stack:
-        node = stack.pop()
-        if node in ys:
-            return False
-        for n in adj[node]:
-            if n not in seen and n not in zs:
-                seen.add(n)
-                stack.append(n)
-    return True
+    adj = moral_graph(parents, ancestors(parents, xs | ys | zs))
+    return not reachable(adj, xs, blocked=zs) & ys
 
 
 def structural_hamming_distance(

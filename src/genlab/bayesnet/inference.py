@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from genlab.bayesnet.factor import _subscripts
-from genlab.bayesnet.graph import ancestors, elimination_order, interaction_graph
+from genlab.bayesnet.graph import ancestors, elimination_order, interaction_graph, reachable
 from genlab.errors import GenlabError
 
 __all__ = ["InferenceTooLargeError", "JunctionTree", "Plan", "Tables", "compile_plan", "map_eliminate", "run_plan"]
@@ -160,13 +160,7 @@ def compile_plan(
     adj = interaction_graph(scopes, query)  # of the reduced tables
     if normalized and query:
         # keep only the connected components that touch the query; the rest multiply the result by a constant
-        keep: set[str] = set(query)
-        stack = list(query)
-        while stack:
-            for n in adj[stack.pop()]:
-                if n not in keep:
-                    keep.add(n)
-                    stack.append(n)
+        keep = reachable(adj, query)
         chosen = [i for i, s in enumerate(scopes) if s and set(s) <= keep]
         factors = [factors[i] for i in chosen]
         scopes = [scopes[i] for i in chosen]

@@ -29,6 +29,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from genlab.bayesnet.encoding import as_columns, count_rows, factorize
+from genlab.bayesnet.graph import reachable
 from genlab.errors import DataError, ParameterError
 from genlab.utils.random import check_random_state
 
@@ -125,17 +126,7 @@ class LocalScore:
 
 
 def _descendants(children: list[set[int]]) -> list[set[int]]:
-    out = []
-    for start in range(len(children)):
-        seen: set[int] = set()
-        stack = list(children[start])
-        while stack:
-            c = stack.pop()
-            if c not in seen:
-                seen.add(c)
-                stack.extend(children[c])
-        out.append(seen)
-    return out
+    return [reachable(children, children[v]) for v in range(len(children))]
 
 
 def hill_climb(
