@@ -454,25 +454,19 @@ class BayesianGaussianMixture(BaseGaussianMixture):
             - 0.5 * D * np.sum(np.log(self.mean_precision_))
         )
 
+    #: What a restart keeps of its fit: the posterior's parameters (the covariances and their Cholesky factors
+    #: included); the weights and precisions are derived from them.
+    _posterior_parameters = (
+        "weight_concentration_", "mean_precision_", "means_", "degrees_of_freedom_", "covariances_",
+        "precisions_cholesky_",
+    )
+
     def _em_get_parameters(self) -> tuple[Any, ...]:
-        return (
-            self.weight_concentration_,
-            self.mean_precision_,
-            self.means_,
-            self.degrees_of_freedom_,
-            self.covariances_,
-            self.precisions_cholesky_,
-        )
+        return tuple(getattr(self, name) for name in self._posterior_parameters)
 
     def _em_set_parameters(self, params: tuple[Any, ...]) -> None:
-        (
-            self.weight_concentration_,
-            self.mean_precision_,
-            self.means_,
-            self.degrees_of_freedom_,
-            self.covariances_,
-            self.precisions_cholesky_,
-        ) = params
+        for name, value in zip(self._posterior_parameters, params, strict=True):
+            setattr(self, name, value)
         self.weights_ = _expected_weights(self.weight_concentration_, self.weight_concentration_prior_type)
         self._set_precisions()
 
