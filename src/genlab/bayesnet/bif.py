@@ -58,7 +58,7 @@ ROW_SUM_TOLERANCE = 1e-6
 
 @dataclasses.dataclass
 class ParsedNetwork:
-    """What a BIF / XMLBIF file holds.
+    """What a BIF / XMLBIF file holds: what the parsers return and the writers take.
 
     Attributes
     ----------
@@ -69,14 +69,14 @@ class ParsedNetwork:
     tables : dict of str to ndarray
         ``tables[v]`` has axes ``(*parents[v], v)``.
     lines : dict of str to int
-        The line of each ``probability`` block (BIF) for messages.
+        The line of each ``probability`` block (BIF) for messages; empty for a network to write.
     """
 
     name: str
-    states: dict[str, list[str]]
-    parents: dict[str, list[str]]
-    tables: dict[str, np.ndarray]
-    lines: dict[str, int]
+    states: Mapping[str, Sequence[str]]
+    parents: Mapping[str, Sequence[str]]
+    tables: Mapping[str, np.ndarray]
+    lines: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 class _Tokens:
@@ -361,15 +361,10 @@ def _check_name(name: str, what: str) -> str:
     return name
 
 
-def write_bif(
-    path: str | os.PathLike[str],
-    name: str,
-    states: Mapping[str, Sequence[str]],
-    parents: Mapping[str, Sequence[str]],
-    tables: Mapping[str, np.ndarray],
-) -> None:
-    """Write a network to a BIF file atomically (variables in the order of ``states``)."""
-    out = [f"network {_check_name(name, 'network name')} {{", "}"]
+def write_bif(path: str | os.PathLike[str], network: ParsedNetwork) -> None:
+    """Write a network to a BIF file atomically (variables in the order of ``network.states``)."""
+    states, parents, tables = network.states, network.parents, network.tables
+    out = [f"network {_check_name(network.name, 'network name')} {{", "}"]
     for v, s in states.items():
         _check_name(v, "variable")
         names = ", ".join(_check_name(x, f"state of {v!r}") for x in s)
@@ -439,17 +434,13 @@ def parse_xmlbif(path: str | os.PathLike[str]) -> ParsedNetwork:
     return ParsedNetwork(name, states, parents, tables, {})
 
 
-def write_xmlbif(
-    path: str | os.PathLike[str],
-    name: str,
-    states: Mapping[str, Sequence[str]],
-    parents: Mapping[str, Sequence[str]],
-    tables: Mapping[str, np.ndarray],
-) -> None:
+def write_xmlbif(path: str | os.PathLike[str], network: ParsedNetwork) -> None:
     """Write a network to an XMLBIF 0.3 file atomically."""
     from xml.sax.saxutils import escape
 
-    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<BIF VERSION="0.3">', "<NETWORK>", f"<NAME>{escape(name)}</NAME>"]
+    states, parents, tables = network.states, network.parents, network.tables
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<BIF VERSION="0.3">', "<NETWORK>",
+           f"<NAME>{escape(network.name)}</NAME>"]
     for v, s in states.items():
         out.append('<VARIABLE TYPE="nature">')
         out.append(f"  <NAME>{escape(v)}</NAME>")
@@ -482,16 +473,10 @@ def read_network(path: str | os.PathLike[str]) -> ParsedNetwork:
     return parse_xmlbif(path) if os.fspath(path).lower().endswith(_XML_SUFFIXES) else parse_bif(path)
 
 
-def write_network(
-    path: str | os.PathLike[str],
-    name: str,
-    states: Mapping[str, Sequence[str]],
-    parents: Mapping[str, Sequence[str]],
-    tables: Mapping[str, np.ndarray],
-) -> None:
-    """Write BIF, or XMLBIF for the suffixes ``.xml`` / ``.xmlbif`` (arguments as :func:`write_bif`)."""
+def write_network(path: str | os.PathLike[str], network: ParsedNetwork) -> None:
+    """Write BIF, or XMLBIF for the suffixes ``.xml`` / ``.xmlbif``."""
     writer = write_xmlbif if os.fspath(path).lower().endswith(_XML_SUFFIXES) else write_bif
-    writer(path, name, states, parents, tables)
+    writer(path, network)
 
 
 def load_network(path: str | os.PathLike[str]) -> Any:

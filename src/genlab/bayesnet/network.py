@@ -33,6 +33,7 @@ import numpy as np
 
 from genlab.base import GenerativeModel, check_is_fitted
 from genlab.bayesnet import graph as _graph
+from genlab.bayesnet.bif import ParsedNetwork, read_network, write_network, write_xmlbif
 from genlab.bayesnet.encoding import as_columns, count_rows, encode
 from genlab.bayesnet.factor import Factor
 from genlab.bayesnet.fitting import NetworkFitting
@@ -217,26 +218,22 @@ class BayesianNetwork(NetworkInference, NetworkFitting, GenerativeModel):
         ModelFileError
             Unreadable file or a syntax / consistency error (the message names the line).
         """
-        from genlab.bayesnet.bif import read_network
-
         parsed = read_network(path)
         tables = {v: (parsed.parents[v], parsed.tables[v]) for v in parsed.states}
         return cls.from_tables(tables, parsed.states, name=parsed.name, **params)
 
     def to_bif(self, path: str | os.PathLike[str]) -> None:
         """Write the network as BIF (``.xml`` / ``.xmlbif``: XMLBIF); probabilities round-trip exactly."""
-        from genlab.bayesnet.bif import write_network
-
-        check_is_fitted(self, "cpts_")
-        write_network(path, self.name_, {v: self.state_names_[v] for v in self.variables_}, self.parents_,
-                      self.cpts_)
+        write_network(path, self._file_network())
 
     def to_xmlbif(self, path: str | os.PathLike[str]) -> None:
         """Write the network as XMLBIF 0.3."""
-        from genlab.bayesnet.bif import write_xmlbif
+        write_xmlbif(path, self._file_network())
 
+    def _file_network(self) -> ParsedNetwork:
+        """What a BIF / XMLBIF file of this network holds (variables in the order of ``variables_``)."""
         check_is_fitted(self, "cpts_")
-        write_xmlbif(path, self.name_, {v: self.state_names_[v] for v in self.variables_}, self.parents_, self.cpts_)
+        return ParsedNetwork(self.name_, {v: self.state_names_[v] for v in self.variables_}, self.parents_, self.cpts_)
 
     def _install(
         self,
