@@ -1,4 +1,5 @@
-"""Sequences on their way through the EM driver: batches of whole sequences, and partial state labels.
+"""Sequences on their way through the EM driver: batches of whole sequences, partial state labels, and the number
+of features the emission parameters expect.
 
 The driver's batches are ``(X, second)`` pairs whose second element the model defines; for the HMMs and the HSMM
 it is a :class:`SequenceBatch`: the lengths of the sequences concatenated in ``X`` and the labels of a
@@ -16,8 +17,8 @@ from genlab.data import check_lengths
 from genlab.data.batches import BatchSource
 from genlab.errors import DataError
 
-__all__ = ["SequenceBatch", "SequenceBatches", "StreamedSequences", "as_sequence_batch", "check_states",
-           "clamp_to_states"]  # fmt: skip
+__all__ = ["SequenceBatch", "SequenceBatches", "StreamedSequences", "as_sequence_batch", "check_n_features",
+           "check_states", "clamp_to_states"]  # fmt: skip
 
 #: Rows per E-step batch for in-memory data (whole sequences are grouped until a batch holds at least this many
 #: rows): bounds the (rows, K) posteriors and the emission statistics' temporaries.
@@ -101,6 +102,15 @@ class StreamedSequences:
     def first(self) -> tuple[np.ndarray, np.ndarray]:
         """The first batch of a pass, ``(X, lengths)``."""
         return self.source.first()
+
+
+def check_n_features(X: np.ndarray, n_features: int, attribute: str) -> None:
+    """The number of columns of ``X`` against the ``n_features`` of the emission parameters ``attribute``."""
+    if X.shape[1] != n_features:
+        raise DataError(
+            f"X has {X.shape[1]} features but the model's {attribute} have {n_features}; pass data with the columns "
+            f"the model was fitted on (or let fit initialise {attribute}: its letter in init_params)."
+        )
 
 
 def check_states(states: Any, n_steps: int, n_states: int) -> np.ndarray | None:

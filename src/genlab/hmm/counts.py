@@ -16,6 +16,7 @@ from scipy.special import gammaln
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.hmm._params import document_shared_parameters, store_hyperparameters
 from genlab.hmm._rows import normalize_rows as _normalize_rows
+from genlab.hmm._sequences import check_n_features
 from genlab.hmm.base import BaseHMM, HMMStatistics
 from genlab.hmm.categorical import CountStatistics, count_array, xlogy_matmul
 from genlab.learn.em import FitState
@@ -146,9 +147,7 @@ class PoissonHMM(BaseHMM):
         return count_array(X, "counts", emission="Poisson")
 
     def _check_X_against_parameters(self, X: np.ndarray) -> None:
-        D = self.lambdas_.shape[1]
-        if X.shape[1] != D:
-            raise DataError(f"X has {X.shape[1]} features but the model's lambdas_ have {D}.")
+        check_n_features(X, self.lambdas_.shape[1], "lambdas_")
 
     def _init_emissions(self, X: np.ndarray, lengths: np.ndarray, fit: FitState) -> None:
         if self._needs_init("l", "lambdas_"):

@@ -26,6 +26,7 @@ from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.hmm._covariances import compact_shape, full_covariances
 from genlab.hmm._missing import diag_log_prob_missing, full_log_prob_missing, full_statistics_missing
 from genlab.hmm._params import check_covariance_floor, document_shared_parameters, store_hyperparameters
+from genlab.hmm._sequences import check_n_features
 from genlab.hmm.base import BaseHMM, HMMStatistics
 from genlab.learn.em import FitState
 from genlab.statistics import additive, meta
@@ -274,12 +275,7 @@ class GaussianHMM(BaseHMM):
             self._covars_ = self._covars_[order]
 
     def _check_X_against_parameters(self, X: np.ndarray) -> None:
-        D = self.means_.shape[1]
-        if X.shape[1] != D:
-            raise DataError(
-                f"X has {X.shape[1]} features but the model's means_ have {D}; pass data with the columns the model "
-                "was fitted on (or re-initialise the means with 'm' in init_params)."
-            )
+        check_n_features(X, self.means_.shape[1], "means_")
 
     def _init_emissions(self, X: np.ndarray, lengths: np.ndarray, fit: FitState) -> None:
         K, D = self.n_states, X.shape[1]

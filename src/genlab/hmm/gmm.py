@@ -23,6 +23,7 @@ from genlab.distributions.gaussian import (
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.hmm._params import check_covariance_floor, document_shared_parameters, store_hyperparameters
 from genlab.hmm._rows import normalize_rows
+from genlab.hmm._sequences import check_n_features
 from genlab.hmm.base import BaseHMM, HMMStatistics
 from genlab.learn.em import FitState
 from genlab.statistics import additive, meta
@@ -314,12 +315,7 @@ class GMMHMM(BaseHMM):
         return array
 
     def _check_X_against_parameters(self, X: np.ndarray) -> None:
-        D = self.means_.shape[2]
-        if X.shape[1] != D:
-            raise DataError(
-                f"X has {X.shape[1]} features but the model's means_ have {D}; pass data with the columns the model "
-                "was fitted on (or re-initialise the means with 'm' in init_params)."
-            )
+        check_n_features(X, self.means_.shape[2], "means_")
 
     def _init_emissions(self, X: np.ndarray, lengths: np.ndarray, fit: FitState) -> None:
         K, M, D = self.n_states, self.n_mix, X.shape[1]

@@ -33,6 +33,7 @@ from genlab.hmm._durations import poisson_duration_log_probs
 from genlab.hmm._params import store_hyperparameters
 from genlab.hmm._rows import check_probabilities, log
 from genlab.hmm._semi_markov_em import SemiMarkovEM, SemiMarkovStatistics
+from genlab.hmm._sequences import check_n_features
 from genlab.learn.em import fit_em
 from genlab.utils.random import check_random_state
 from genlab.utils.validation import check_array_2d, check_in, check_positive_int
@@ -291,11 +292,7 @@ class HiddenSemiMarkovModel(SemiMarkovEM, GenerativeModel):
 
     def _check_X_against_parameters(self, X: np.ndarray) -> None:
         if self.emission == "gaussian":
-            if X.shape[1] != self.means_.shape[1]:
-                raise DataError(
-                    f"X has {X.shape[1]} features but the model's means_ have {self.means_.shape[1]}; pass data with "
-                    "the columns the model was fitted on."
-                )
+            check_n_features(X, self.means_.shape[1], "means_")
         else:
             n_symbols = self.emissionprob_.shape[1]
             if X.max() >= n_symbols:
