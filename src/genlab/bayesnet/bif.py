@@ -130,6 +130,14 @@ class _Tokens:
         found = self.peek()
         raise self.error(f"expected {what}, found {found!r}" if found is not None else f"expected {what}")
 
+    def words(self, what: str) -> list[str]:
+        """One or more comma-separated words (state names, parents, a parent configuration)."""
+        found = [self.word(what)]
+        while self.peek() == ",":
+            self.next("','")
+            found.append(self.word(what))
+        return found
+
     def number(self, what: str) -> float:
         line = self.line
         text = self.word(what)
@@ -186,10 +194,7 @@ def parse_bif(path: str | os.PathLike[str] | None = None, *, text: str | None = 
                     count_text = tok.word("the number of states")
                     tok.expect("]")
                     tok.expect("{")
-                    found = [tok.word("a state name")]
-                    while tok.peek() == ",":
-                        tok.next("','")
-                        found.append(tok.word("a state name"))
+                    found = tok.words("a state name")
                     tok.expect("}")
                     tok.expect(";")
                     if not count_text.isdigit() or int(count_text) != len(found):
@@ -214,10 +219,7 @@ def parse_bif(path: str | os.PathLike[str] | None = None, *, text: str | None = 
             parents: list[str] = []
             if tok.peek() == "|":
                 tok.next("'|'")
-                parents.append(tok.word("a parent variable"))
-                while tok.peek() == ",":
-                    tok.next("','")
-                    parents.append(tok.word("a parent variable"))
+                parents = tok.words("a parent variable")
             tok.expect(")")
             tok.expect("{")
             entries: list[tuple[int, list[str] | None, list[float], bool]] = []
@@ -226,10 +228,7 @@ def parse_bif(path: str | os.PathLike[str] | None = None, *, text: str | None = 
                 head = tok.peek()
                 if head == "(":
                     tok.next("'('")
-                    config = [tok.word("a parent state")]
-                    while tok.peek() == ",":
-                        tok.next("','")
-                        config.append(tok.word("a parent state"))
+                    config = tok.words("a parent state")
                     tok.expect(")")
                     entries.append((entry_line, config, _numbers(tok), False))
                 elif head in ("table", "default"):
