@@ -28,6 +28,17 @@ __all__ = ["GibbsResult", "gibbs_sweep", "left_to_right", "minka_polya_alpha", "
 
 
 @jit
+def _draw_index(cumulative, threshold):
+    """The first index whose cumulative weight exceeds ``threshold`` (a uniform number times the total weight):
+    a draw from the weights; the last index if rounding leaves the threshold at the total."""
+    n = cumulative.shape[0]
+    index = 0
+    while index < n - 1 and cumulative[index] <= threshold:
+        index += 1
+    return index
+
+
+@jit
 def gibbs_sweep(token_ptr, words, z, n_dk, n_wk, n_k, alpha, eta, uniforms, prob):
     """One sweep over every token, in document order; updates ``z`` and the count tables in place.
 
@@ -54,10 +65,7 @@ def gibbs_sweep(token_ptr, words, z, n_dk, n_wk, n_k, alpha, eta, uniforms, prob
             for k in range(n_topics):
                 total += (doc[k] + alpha[k]) * (word[k] + eta) * inv_nk[k]
                 prob[k] = total
-            threshold = uniforms[i] * total
-            new = 0
-            while new < n_topics - 1 and prob[new] <= threshold:
-                new += 1
+            new = _draw_index(prob, uniforms[i] * total)
             z[i] = new
             doc[new] += 1
             word[new] += 1
@@ -92,10 +100,7 @@ def _left_to_right_kernel(token_ptr, words, topic_word_t, alpha, n_particles, se
                     for k in range(n_topics):
                         total += row[k] * (cr[k] + alpha[k])
                         prob[k] = total
-                    threshold = np.random.random() * total  # noqa: NPY002
-                    new = 0
-                    while new < n_topics - 1 and prob[new] <= threshold:
-                        new += 1
+                    new = _draw_index(prob, np.random.random() * total)  # noqa: NPY002
                     zr[m] = new
                     cr[new] += 1.0
                 row = topic_word_t[words[start + n]]
@@ -104,10 +109,7 @@ def _left_to_right_kernel(token_ptr, words, topic_word_t, alpha, n_particles, se
                     total += row[k] * (cr[k] + alpha[k])
                     prob[k] = total
                 p_n += total / (n + alpha_sum)
-                threshold = np.random.random() * total  # noqa: NPY002
-                new = 0
-                while new < n_topics - 1 and prob[new] <= threshold:
-                    new += 1
+                new = _draw_index(prob, np.random.random() * total)  # noqa: NPY002
                 zr[n] = new
                 cr[new] += 1.0
             log_likelihood += math.log(p_n / n_particles)

@@ -37,13 +37,7 @@ def check_random_state(random_state: object) -> np.random.Generator:
         return random_state
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(0, 2**32 - 1, dtype=np.int64))
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise ParameterError(f"random_state must be a non-negative int, got {random_state}.")
-        return np.random.default_rng(int(random_state))
-    raise ParameterError(
-        f"random_state must be None, an int, a numpy Generator or RandomState; got {type(random_state).__name__}."
-    )
+    return np.random.default_rng(_seed(random_state))
 
 
 def legacy_random_state(random_state: object) -> np.random.RandomState:
@@ -58,10 +52,15 @@ def legacy_random_state(random_state: object) -> np.random.RandomState:
         return random_state
     if isinstance(random_state, np.random.Generator):
         return np.random.RandomState(int(random_state.integers(0, 2**32 - 1)))
+    return np.random.RandomState(_seed(random_state))
+
+
+def _seed(random_state: object) -> int:
+    """An int seed (a non-negative integer, not a bool); anything else is not a valid ``random_state``."""
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         if random_state < 0:
             raise ParameterError(f"random_state must be a non-negative int, got {random_state}.")
-        return np.random.RandomState(int(random_state))
+        return int(random_state)
     raise ParameterError(
         f"random_state must be None, an int, a numpy Generator or RandomState; got {type(random_state).__name__}."
     )
