@@ -32,31 +32,38 @@ Initial parameters (shared): a perturbed copy of the truth. Start probabilities 
 rows half the true row, half uniform; Gaussian means the true ones plus N(0, 0.5²) noise, covariances
 1.5 x the true ones ("diag": 1.5 x their diagonals); categorical emission rows half the true row, half
 a random one (uniform numbers, normalised).
+
+This module holds the command (options, the run and its two reports); :mod:`bench.hmm.data` the data and initial
+parameters, :mod:`bench.hmm.sides` the two libraries behind one interface and the comparison of their fits.
 """
 
 from __future__ import annotations
 
 import argparse
-import bisect
 import copy
 import functools
-import logging
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from bench.harness import (
-    BenchmarkReport,
-    BenchmarkUnavailable,
-    Comparison,
-    Extra,
-    Measurement,
-    measure,
-    positive_int,
+from bench.harness import BenchmarkReport, Comparison, Extra, measure, positive_int
+from bench.hmm.data import (
+    SLOW_WARMUP_FRACTION,
+    categorical_initial_parameters,
+    gaussian_initial_parameters,
+    make_categorical_data,
+    make_gaussian_data,
+    warmup_data,
+)
+from bench.hmm.sides import (
+    LOG_LIKELIHOOD_RTOL,
+    compare_fits,
+    decode_model,
+    fit_model,
+    load_genlab_side,
+    load_hmmlearn_side,
+    per_iteration_extras,
+    relative_difference,
 )
 
 NAME = "hmm"
@@ -85,376 +92,7 @@ SLOW_CASES = {
     True: {("categorical", "log")},
     False: {("categorical", "log")},
 }
-
-#: Fraction of the data (whole sequences; a prefix of the categorical sequence) of the warm-up fit of a slow case.
-SLOW_WARMUP_FRACTION = 0.1
 DEFAULT_SEED = 0
-
-#: Relative difference of the final total log-likelihoods (or Viterbi log-probabilities) above which a
-#: case is flagged.
-LOG_LIKELIHOOD_RTOL = 1e-6
-
-#: Half-width of the box the true Gaussian means are drawn from (state s.d. at most 1).
-MEAN_BOX = 8.0
-
-
-# --------------------------------------------------------------------------------------------------
-# Data
-
-
-@dataclass(frozen=True)
-class TrueHMM:
-    """The HMM the benchmark data is sampled from (``emission`` is per family).
-
-    Attributes
-    ----------
-    startprob : ndarray of shape (K,)
-    transmat : ndarray of shape (K, K)
-    means : ndarray of shape (K, D) or None
-        Gaussian means (Gaussian HMM only).
-    covariances : ndarray of shape (K, D, D) or None
-        Gaussian covariances (Gaussian HMM only).
-    emissionprob : ndarray of shape (K, M) or None
-        Categorical emission probabilities (categorical HMM only).
-    """
-
-    startprob: np.ndarray
-    transmat: np.ndarray
-    means: np.ndarray | None = None
-    covariances: np.ndarray | None = None
-    emissionprob: np.ndarray | None = None
-
-    def min_mean_distance(self) -> float:
-        """Smallest Euclidean distance between two state means (Gaussian HMM)."""
-        assert self.means is not None
-        diff = self.means[:, None, :] - self.means[None, :, :]
-        dist = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
-        return float(dist[np.triu_indices(len(self.means), k=1)].min())
-
-
-def _sticky_transmat(n_states: int, stay: float, rng: np.random.Generator) -> np.ndarray:
-    return stay * np.eye(n_states) + (1.0 - stay) * rng.dirichlet(np.ones(n_states), size=n_states)
-
-
-def sample_states(truth: TrueHMM, n_sequences: int, length: int, rng: np.random.Generator) -> np.ndarray:
-    """Draw ``n_sequences`` state paths of ``length`` steps, shape (n_sequences, length).
-
-    One step of all sequences at a time: inverse-CDF sampling of each sequence's next state.
-    """
-    uniforms = rng.random((length, n_sequences))
-    cum_start = np.cumsum(truth.startprob)
-    cum_trans = np.cumsum(truth.transmat, axis=1)
-    n_states = len(truth.startprob)
-    states = np.empty((n_sequences, length), dtype=np.int64)
-    if n_sequences == 1:  # a long single chain: a scalar loop beats per-step NumPy calls
-        rows = [list(row) for row in cum_trans]
-        u = uniforms[:, 0].tolist()
-        path = [min(bisect.bisect_right(list(cum_start), u[0]), n_states - 1)]
-        for t in range(1, length):
-            path.append(min(bisect.bisect_right(rows[path[-1]], u[t]), n_states - 1))
-        states[0] = path
-        return states
-    states[:, 0] = np.minimum(np.searchsorted(cum_start, uniforms[0], side="right"), n_states - 1)
-    for t in range(1, length):
-        cdf = cum_trans[states[:, t - 1]]
-        states[:, t] = np.minimum((cdf <= uniforms[t][:, None]).sum(axis=1), n_states - 1)
-    return states
-
-
-def make_gaussian_data(
-    n_sequences: int, length: int, n_states: int, n_features: int, seed: int
-) -> tuple[np.ndarray, np.ndarray, TrueHMM]:
-    """Draw a random, well separated Gaussian HMM and sample sequences from it.
-
-    Returns
-    -------
-    X : ndarray of shape (n_sequences * length, n_features)
-        The sequences concatenated.
-    lengths : ndarray of shape (n_sequences,)
-    truth : TrueHMM
-    """
-    rng = np.random.default_rng(seed)
-    means = rng.uniform(-MEAN_BOX, MEAN_BOX, size=(n_states, n_features))
-    covariances = np.empty((n_states, n_features, n_features))
-    for k in range(n_states):
-        q, r = np.linalg.qr(rng.standard_normal((n_features, n_features)))
-        q *= np.sign(np.diag(r))  # makes Q uniformly (Haar) distributed
-        cov = (q * rng.uniform(0.25, 1.0, size=n_features)) @ q.T
-        covariances[k] = (cov + cov.T) / 2
-    truth = TrueHMM(
-        startprob=rng.dirichlet(np.full(n_states, 5.0)),
-        transmat=_sticky_transmat(n_states, 0.8, rng),
-        means=means,
-        covariances=covariances,
-    )
-    states = sample_states(truth, n_sequences, length, rng).ravel()
-    chol = np.linalg.cholesky(covariances)
-    noise = rng.standard_normal((states.size, n_features))
-    X = means[states] + np.einsum("nij,nj->ni", chol[states], noise)
-    return np.ascontiguousarray(X), np.full(n_sequences, length, dtype=np.int64), truth
-
-
-def make_categorical_data(n_steps: int, n_states: int, n_symbols: int, seed: int) -> tuple[np.ndarray, TrueHMM]:
-    """Draw a random categorical HMM and one sequence of ``n_steps`` symbols, shape (n_steps, 1), from it."""
-    rng = np.random.default_rng(seed)
-    truth = TrueHMM(
-        startprob=rng.dirichlet(np.full(n_states, 5.0)),
-        transmat=_sticky_transmat(n_states, 0.7, rng),
-        emissionprob=rng.dirichlet(np.full(n_symbols, 0.3), size=n_states),
-    )
-    states = sample_states(truth, 1, n_steps, rng)[0]
-    cum_emission = np.cumsum(truth.emissionprob, axis=1)
-    uniforms = rng.random(n_steps)
-    symbols = np.empty(n_steps, dtype=np.int64)
-    for k in range(n_states):
-        idx = np.flatnonzero(states == k)
-        symbols[idx] = np.minimum(np.searchsorted(cum_emission[k], uniforms[idx], side="right"), n_symbols - 1)
-    return symbols.reshape(-1, 1), truth
-
-
-# --------------------------------------------------------------------------------------------------
-# Initial parameters
-
-
-def gaussian_initial_parameters(truth: TrueHMM, covariance_type: str, seed: int) -> dict[str, np.ndarray]:
-    """A perturbed copy of the true Gaussian HMM, with ``covars_`` in the compact shape of the type.
-
-    Start uniform, transition rows (true + uniform) / 2, means + N(0, 0.5²), covariances x 1.5
-    ("diag": their diagonals x 1.5).
-    """
-    assert truth.means is not None and truth.covariances is not None
-    rng = np.random.default_rng(seed + 1)
-    n_states = len(truth.startprob)
-    if covariance_type == "full":
-        covars = 1.5 * truth.covariances
-    elif covariance_type == "diag":
-        covars = 1.5 * np.diagonal(truth.covariances, axis1=1, axis2=2).copy()
-    else:
-        raise ValueError(f"unsupported covariance_type {covariance_type!r}")
-    return {
-        "startprob_": np.full(n_states, 1.0 / n_states),
-        "transmat_": (truth.transmat + 1.0 / n_states) / 2,
-        "means_": truth.means + rng.normal(scale=0.5, size=truth.means.shape),
-        "covars_": covars,
-    }
-
-
-def categorical_initial_parameters(truth: TrueHMM, seed: int) -> dict[str, np.ndarray]:
-    """A perturbed copy of the true categorical HMM: start uniform, transition rows (true + uniform) / 2,
-    emission rows (true + random) / 2."""
-    assert truth.emissionprob is not None
-    rng = np.random.default_rng(seed + 1)
-    n_states = len(truth.startprob)
-    noise = rng.random(truth.emissionprob.shape)
-    noise /= noise.sum(axis=1, keepdims=True)
-    return {
-        "startprob_": np.full(n_states, 1.0 / n_states),
-        "transmat_": (truth.transmat + 1.0 / n_states) / 2,
-        "emissionprob_": (truth.emissionprob + noise) / 2,
-    }
-
-
-# --------------------------------------------------------------------------------------------------
-# Models
-
-
-@dataclass(frozen=True)
-class Side:
-    """How one side builds its models: the library's classes and its spelling of the shared arguments.
-
-    Attributes
-    ----------
-    label : str
-        Column heading.
-    gaussian, categorical : type
-        The GaussianHMM and CategoricalHMM classes.
-    states_argument : str
-        Name of the number-of-states argument (genlab ``n_states``, hmmlearn ``n_components``).
-    tol : float
-        The ``tol`` that makes the side run every iteration (genlab 0.0, hmmlearn -inf).
-    is_genlab : bool
-        Whether the classes are genlab's (its final log-likelihood is ``total_log_likelihood``).
-    """
-
-    label: str
-    gaussian: type
-    categorical: type
-    states_argument: str
-    tol: float
-    is_genlab: bool
-
-
-def load_genlab_side() -> Side:
-    """genlab's side; raise :class:`BenchmarkUnavailable` saying what to do when genlab.hmm is missing."""
-    try:
-        from genlab.hmm import CategoricalHMM, GaussianHMM
-    except ImportError as exc:
-        raise BenchmarkUnavailable(
-            f"cannot import genlab.hmm ({exc}). Run from the repository root with PYTHONPATH=src (or after "
-            "`pip install -e .`); `python -m bench hmm --self-check` tests the harness with hmmlearn alone."
-        ) from exc
-    return Side("genlab", GaussianHMM, CategoricalHMM, "n_states", 0.0, True)
-
-
-def load_hmmlearn_side(label: str = "hmmlearn") -> Side:
-    """hmmlearn's side; raise :class:`BenchmarkUnavailable` when it is not installed."""
-    try:
-        from hmmlearn.hmm import CategoricalHMM, GaussianHMM
-    except ImportError as exc:
-        raise BenchmarkUnavailable(f"hmmlearn is not installed ({exc}): pip install hmmlearn") from exc
-    return Side(label, GaussianHMM, CategoricalHMM, "n_components", -np.inf, False)
-
-
-@contextmanager
-def quiet() -> Iterator[None]:
-    """Silence genlab's ConvergenceWarning (and any other warning) and hmmlearn's logging messages."""
-    logger = logging.getLogger("hmmlearn")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
-
-
-def build_model(side: Side, family: str, n_states: int, kwargs: dict[str, Any], init: dict[str, np.ndarray]) -> Any:
-    """A model of ``side`` with the hand-set parameters ``init`` (fresh copies) and ``init_params=""``."""
-    cls = side.gaussian if family == "gaussian" else side.categorical
-    model = cls(**{side.states_argument: n_states}, tol=side.tol, init_params="", **kwargs)
-    for name, value in init.items():
-        setattr(model, name, value.copy())
-    return model
-
-
-@dataclass
-class FitResult:
-    """A fitted model and its final total log-likelihood (computed after the measured fit)."""
-
-    model: Any
-    side: Side
-    X: np.ndarray
-    lengths: np.ndarray | None
-
-    @functools.cached_property
-    def log_likelihood(self) -> float:
-        """Total log-likelihood of the training data under the fitted parameters (hmmlearn's ``score``)."""
-        with quiet():
-            if self.side.is_genlab:
-                return float(self.model.total_log_likelihood(self.X, self.lengths))
-            return float(self.model.score(self.X, self.lengths))
-
-    @property
-    def iterations(self) -> tuple[int, int]:
-        """Iterations run as the model reports them (genlab ``n_iter_``, hmmlearn ``monitor_.iter``) and
-        the length of its convergence history."""
-        if self.side.is_genlab:
-            return int(self.model.n_iter_), len(self.model.lower_bounds_)
-        return int(self.model.monitor_.iter), len(self.model.monitor_.history)
-
-    @property
-    def history(self) -> np.ndarray:
-        """Total log-likelihood at every iteration (under the parameters of that iteration's E-step)."""
-        if self.side.is_genlab:
-            return np.asarray(self.model.lower_bounds_, dtype=np.float64)
-        return np.asarray(self.model.monitor_.history, dtype=np.float64)
-
-
-def fit_model(
-    side: Side,
-    family: str,
-    n_states: int,
-    kwargs: dict[str, Any],
-    init: dict[str, np.ndarray],
-    X: np.ndarray,
-    lengths: np.ndarray | None,
-) -> FitResult:
-    """Build the model (see :func:`build_model`) and fit it, warnings and logging silenced."""
-    model = build_model(side, family, n_states, kwargs, init)
-    with quiet():
-        model.fit(X, lengths)
-    return FitResult(model, side, X, lengths)
-
-
-def decode_model(side: Side, n_states: int, kwargs: dict[str, Any], params: dict[str, np.ndarray], X: np.ndarray):
-    """``decode(X, algorithm="viterbi")`` of a categorical model of ``side`` holding ``params``."""
-    model = build_model(side, "categorical", n_states, kwargs, params)
-    with quiet():
-        return model.decode(X, algorithm="viterbi")
-
-
-def warmup_data(X: np.ndarray, lengths: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """The first ``SLOW_WARMUP_FRACTION`` of the data: whole sequences, or a prefix of a single sequence."""
-    if lengths is None:
-        return X[: max(int(len(X) * SLOW_WARMUP_FRACTION), 1)], None
-    n = max(int(len(lengths) * SLOW_WARMUP_FRACTION), 1)
-    return X[: int(np.sum(lengths[:n]))], lengths[:n]
-
-
-def _relative_difference(a: float, b: float) -> float:
-    return abs(a - b) / max(abs(b), np.finfo(float).tiny)
-
-
-def compare_fits(g: FitResult, p: FitResult, n_iter: int) -> tuple[list[Extra], list[str]]:
-    """Check two fits against each other.
-
-    Returns
-    -------
-    extras : list of Extra
-        Time per EM iteration is added by the caller; here: iterations of both sides (reported count /
-        history length), relative difference of the final log-likelihoods and of the histories, largest
-        difference of ``transmat_``.
-    flags : list of str
-        Final log-likelihoods differing by more than ``LOG_LIKELIHOOD_RTOL`` relative (or not finite),
-        iteration counts other than ``n_iter``, histories of other lengths or differing by more than
-        ``LOG_LIKELIHOOD_RTOL``.
-    """
-    flags: list[str] = []
-    (g_iter, g_len), (p_iter, p_len) = g.iterations, p.iterations
-    iter_flag = {g_iter, g_len, p_iter, p_len} != {n_iter}
-    if iter_flag:
-        flags.append(
-            f"iterations: {g.side.label} {g_iter} (history {g_len}), {p.side.label} {p_iter} (history {p_len}); "
-            f"expected {n_iter}"
-        )
-    g_ll, p_ll = g.log_likelihood, p.log_likelihood
-    if np.isfinite(g_ll) and np.isfinite(p_ll):
-        rel = _relative_difference(g_ll, p_ll)
-        ll_flag, ll_text = rel > LOG_LIKELIHOOD_RTOL, f"{rel:.1e}"
-        if ll_flag:
-            flags.append(f"final log-likelihood differs by {rel:.2e} relative (> {LOG_LIKELIHOOD_RTOL:g})")
-    else:
-        ll_flag, ll_text = True, "n/a"
-        flags.append(f"final log-likelihood not finite: {g_ll} / {p_ll}")
-    g_hist, p_hist = g.history, p.history
-    if g_hist.shape == p_hist.shape and g_hist.size:
-        hist_rel = float(np.max(np.abs(g_hist - p_hist) / np.maximum(np.abs(p_hist), np.finfo(float).tiny)))
-        hist_flag, hist_text = not hist_rel <= LOG_LIKELIHOOD_RTOL, f"{hist_rel:.1e}"
-        if hist_flag:
-            flags.append(f"convergence histories differ by up to {hist_rel:.2e} relative")
-    else:
-        hist_flag, hist_text = True, "length differs"
-    trans = float(np.max(np.abs(np.asarray(g.model.transmat_) - np.asarray(p.model.transmat_))))
-    extras = [
-        Extra("iterations (n_iter_ / history)", f"{g_iter}/{g_len} vs {p_iter}/{p_len}", iter_flag),
-        Extra("rel. diff final log-lik.", ll_text, ll_flag),
-        Extra("max rel. diff history", hist_text, hist_flag),
-        Extra("max abs. diff transmat_", f"{trans:.1e}"),
-    ]
-    return extras, flags
-
-
-def per_iteration_extras(g: Measurement, p: Measurement | None, n_iter: int, g_label: str, p_label: str) -> list[Extra]:
-    """Median fit time divided by the number of EM iterations, for both sides."""
-    return [
-        Extra(f"{g_label} s/iter", f"{g.median_s / n_iter:.4g}"),
-        Extra(f"{p_label} s/iter", "—" if p is None else f"{p.median_s / n_iter:.4g}"),
-    ]
-
-
-# --------------------------------------------------------------------------------------------------
-# Command line
 
 
 def _own_repeats_default(parser: argparse.ArgumentParser, default: int) -> None:
@@ -687,7 +325,7 @@ def run(args: argparse.Namespace) -> list[BenchmarkReport]:
             fn = functools.partial(decode_model, side, CATEGORICAL_STATES, kwargs, params, X_cat)
             results[side.label] = measure(side.label, fn, repeats=args.repeats, quality=lambda r: float(r[0]))
         (g_m, (g_lp, g_path)), (p_m, (p_lp, p_path)) = results[g_label], results[p_label]
-        rel = _relative_difference(float(g_lp), float(p_lp))
+        rel = relative_difference(float(g_lp), float(p_lp))
         n_diff = int(np.count_nonzero(np.asarray(g_path) != np.asarray(p_path))) if len(g_path) == len(p_path) else -1
         flags = []
         if not rel <= LOG_LIKELIHOOD_RTOL:
