@@ -52,6 +52,14 @@ _BATCH_ENTRIES = 2**22
 _BATCH_ROWS = 4096
 
 
+def _narrow_codes(codes: np.ndarray, uniques: list[str]) -> tuple[np.ndarray, list[str]]:
+    """``codes`` in the smallest signed integer type that holds them and the missing-value code -1.
+
+    The codes of every column wait in memory until the ranks agree on the states (``_em_data_defaults``), beside
+    the (N, V) array they are then encoded into: kept as int64 they would double the fit's peak memory."""
+    return codes.astype(np.min_scalar_type(-len(uniques) - 1), copy=False), uniques
+
+
 class _RecordSource:
     """One process's rows: the values read by ``_em_source``, the batches built by ``_em_data_defaults``.
 
@@ -279,7 +287,7 @@ class NetworkFitting:
                 weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
                 if weights.shape[0] != n or not np.all(np.isfinite(weights)) or np.any(weights < 0):
                     raise DataError(f"sample_weight must be {n} finite non-negative numbers.")
-            read = {c: factorize(values) for c, values in columns.items()}
+            read = {c: _narrow_codes(*factorize(values)) for c, values in columns.items()}
             given = {str(k): [str(s) for s in v] for k, v in (self.states or {}).items()}
             for c, (_, uniques) in read.items():
                 if c in given:
