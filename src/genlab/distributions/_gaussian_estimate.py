@@ -306,6 +306,7 @@ def gaussian_parameters_from_statistics(
     *,
     means: np.ndarray | None = None,
     observed: np.ndarray | None = None,
+    degenerate_reg_covar: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The Gaussian M-step: means and covariances from statistics, by maximum likelihood or MAP under ``prior``.
 
@@ -337,6 +338,12 @@ def gaussian_parameters_from_statistics(
         "diag" / "spherical" only: the weight each component received on each feature where the features have
         missing values (then ``stats.first`` / ``stats.second`` sum only the observed entries). Defaults to
         ``stats.weight`` for every feature.
+    degenerate_reg_covar : float, default=0
+        The ``reg_covar`` floor of models that apply it only where a covariance degenerated (the HMMs, which keep
+        hmmlearn's M-step on ordinary data): a covariance that is singular up to rounding in some direction (a
+        state on constant data) has its variances (eigenvalues) below it raised to it, with a
+        :class:`~genlab.errors.DegenerateFitWarning`, instead of the rounding-noise floor alone. Covariances that
+        are not degenerate are left exactly as they are.
 
     Returns
     -------
@@ -405,7 +412,9 @@ def gaussian_parameters_from_statistics(
                 denominator = max(float(denominator), terms.min_denominator)
             covariances = numerator / denominator
         covariances = covariances + reg_covar * np.eye(D)
-    covariances = _floor_degenerate(covariances, covariance_type, _noise_floor(stats, weight))
+    covariances = _floor_degenerate(
+        covariances, covariance_type, _noise_floor(stats, weight, covariances), degenerate_reg_covar
+    )
     return stats.center + offset, covariances
 
 
@@ -445,28 +454,39 @@ def _matrix_scatter(stats, weight, data_offset, offset, kappa, prior_offset, at_
 _NOISE_RELATIVE = 1e-12
 
 
-def _noise_floor(stats: GaussianStatistics, weight: np.ndarray) -> np.ndarray:
+def _noise_floor(stats: GaussianStatistics, weight: np.ndarray, covariances: np.ndarray) -> np.ndarray:
     """Per-component variance below which a covariance is rounding noise, not signal; shape (K,) or () for tied.
 
     Moments are sums of squared distances to the center, so a covariance computed from them carries absolute
     rounding errors of order eps times the mean squared distance; anything that small is indistinguishable from 0.
+    A prior's scale can make a covariance larger than the data's scatter (a state on constant data gets hmmlearn's
+    ``covars_prior`` in every entry: a singular matrix), so the floor is relative to the larger of the two.
     """
     n_features = stats.first.shape[1]
     if stats.covariance_type in ("full", "tied"):
         traces = np.trace(stats.second, axis1=-2, axis2=-1)
+        own = np.trace(covariances, axis1=-2, axis2=-1) / n_features
     else:
         traces = stats.second.sum(axis=1)
+        own = covariances.mean(axis=1) if covariances.ndim == 2 else covariances
     total_weight = weight if stats.covariance_type != "tied" else weight.sum()
-    return _NOISE_RELATIVE * traces / (total_weight * n_features) + np.finfo(np.float64).tiny
+    scale = np.maximum(traces / (total_weight * n_features), np.abs(own))
+    return _NOISE_RELATIVE * scale + np.finfo(np.float64).tiny
 
 
-def _floor_degenerate(covariances: np.ndarray, covariance_type: str, floor: np.ndarray) -> np.ndarray:
+def _floor_degenerate(
+    covariances: np.ndarray, covariance_type: str, floor: np.ndarray, reg_covar: float = 0.0
+) -> np.ndarray:
     """Documented degenerate-fit rule: raise variances that are rounding noise to the noise floor, and warn.
 
     A component that collapsed onto one point (or, for full covariances, onto a lower-dimensional set) has a
     covariance that is zero up to rounding in some direction. Its variance in such directions is set to the
     noise floor (``1e-12`` times the component's mean squared distance to the data centre), which keeps the
-    likelihood finite; a positive ``reg_covar`` larger than the floor makes this rule inactive.
+    likelihood finite; a positive ``reg_covar`` larger than the floor makes this rule inactive. With
+    ``reg_covar`` (the HMMs' ``degenerate_reg_covar``) a degenerate covariance has its variances below
+    ``reg_covar`` (eigenvalues, for "full" / "tied") raised to ``reg_covar``: the maximum-likelihood covariance
+    under the constraint ``covariance >= reg_covar I``, which keeps the matrix well conditioned, not only positive
+    definite, and EM's objective non-decreasing.
     """
     if covariance_type in ("full", "tied"):
         stack = covariances if covariance_type == "full" else covariances[np.newaxis]
@@ -477,18 +497,27 @@ def _floor_degenerate(covariances: np.ndarray, covariance_type: str, floor: np.n
             stack = stack.copy()
             identity = np.eye(stack.shape[-1])
             for k in degenerate:
-                stack[k] += (floors[k] - min(smallest[k], 0.0)) * identity
+                if reg_covar > 0:
+                    # the constrained maximum-likelihood covariance (covariance >= reg_covar I): eigenvalues below
+                    # the floor raised to it, the others and the eigenvectors kept, so EM never decreases
+                    values, vectors = np.linalg.eigh(stack[k])
+                    stack[k] = (vectors * np.maximum(values, max(floors[k], reg_covar))) @ vectors.T
+                else:
+                    stack[k] += (floors[k] - min(smallest[k], 0.0)) * identity
         result = stack if covariance_type == "full" else stack[0]
     else:
         floors = floor[:, np.newaxis] if covariances.ndim == 2 else floor
         too_small = covariances < floors
         degenerate = np.flatnonzero(too_small.any(axis=1) if covariances.ndim == 2 else too_small)
-        result = np.where(too_small, floors, covariances) if degenerate.size else covariances
+        raised = np.maximum(floors, reg_covar) if reg_covar > 0 else floors
+        result = np.where(too_small, raised, covariances) if degenerate.size else covariances
     if degenerate.size:
         which = "the shared covariance" if covariance_type == "tied" else f"component(s) {degenerate.tolist()}"
         warnings.warn(
             f"{which} collapsed onto a single point or a lower-dimensional set (zero variance in some direction); "
-            "its variance there was set to the rounding-noise floor. Set reg_covar > 0 (e.g. 1e-6) to avoid this.",
+            + (f"its variance there was raised to reg_covar ({reg_covar:g})." if reg_covar > 0 else
+               "its variance there was set to the rounding-noise floor. Set reg_covar > 0 (e.g. 1e-6) to avoid "
+               "this."),
             DegenerateFitWarning,
             stacklevel=3,
         )

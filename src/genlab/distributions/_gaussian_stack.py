@@ -123,6 +123,28 @@ def n_covariance_parameters(covariance_type: str, n_components: int, n_features:
     }[covariance_type]
 
 
+#: Matrices of the covariances' size held at once in a fit: covariances, precision factors, precisions, summed
+#: second moments, and the M-step's scatter and mean terms (with their einsum temporaries).
+_MATRIX_COPIES = 8
+
+
+def gaussian_fit_bytes(n_rows: int, n_features: int, n_components: int, covariance_type: str) -> float:
+    """An upper estimate of the memory, in bytes, a fit of a stack of Gaussians holds at once (beyond the data).
+
+    The E-step's quadratic features of ``n_rows`` rows (``D (D + 1) / 2 + D`` columns for "full" / "tied",
+    ``2 D`` otherwise; see :func:`quadratic_features`) with their (rows, K) log densities, plus
+    :data:`_MATRIX_COPIES` arrays of the covariances' size. A float, as it can exceed any integer type.
+    """
+    D, K, rows = float(n_features), float(n_components), float(n_rows)
+    if covariance_type in ("full", "tied"):
+        n_columns = D * (D + 1.0) / 2.0 + D
+        matrix = (K if covariance_type == "full" else 1.0) * D * D
+    else:
+        n_columns = 2.0 * D
+        matrix = K * D
+    return 8.0 * (rows * (n_columns + 2.0 * K) + _MATRIX_COPIES * (matrix + K * D) + n_columns * K)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Log densities
 # --------------------------------------------------------------------------------------------------------------

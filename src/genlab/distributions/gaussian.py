@@ -47,6 +47,7 @@ from genlab.distributions._gaussian_estimate import (
 from genlab.distributions._gaussian_stack import (
     COVARIANCE_TYPES,
     covariances_from_precisions_cholesky,
+    gaussian_fit_bytes,
     gaussian_log_prob,
     log_det_cholesky,
     log_prob_from_features,
@@ -66,6 +67,7 @@ __all__ = [
     "GaussianMAPPrior",
     "GaussianStatistics",
     "covariances_from_precisions_cholesky",
+    "gaussian_fit_bytes",
     "gaussian_log_prob",
     "gaussian_parameters_from_statistics",
     "gaussian_statistics",

@@ -16,6 +16,7 @@ from genlab.data.batches import ArrayChunks, as_batch_source, is_streaming_input
 from genlab.distributions.gaussian import (
     COVARIANCE_TYPES,
     covariances_from_precisions_cholesky,
+    gaussian_fit_bytes,
     gaussian_log_prob,
     gaussian_statistics,
     log_det_cholesky,
@@ -27,7 +28,14 @@ from genlab.distributions.gaussian import (
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.learn.em import fit_em
 from genlab.utils.random import check_random_state, legacy_random_state
-from genlab.utils.validation import check_in, check_positive_int, check_sample_weight
+from genlab.utils.validation import (
+    check_finite_fit,
+    check_in,
+    check_memory,
+    check_positive_int,
+    check_sample_weight,
+    check_square_scale,
+)
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
@@ -161,8 +169,26 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
 
     def _validate_batch(self, X: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray | None]:
         X = check_vectors(self, X, reset=False, name="batch")
+        check_square_scale(X, name="batch", model=type(self).__name__)
         return X, check_sample_weight(sample_weight, X.shape[0])
 
+    def _check_fit_size(self, n_rows: int, n_features: int) -> None:
+        """Refuse, before anything is allocated, a fit whose covariances and E-step features cannot fit in memory.
+
+        "full" / "tied" covariances hold D x D matrices and the E-step D (D + 1) / 2 products per row: 2 rows of
+        200,000 features (a transposed array, most likely) would ask for hundreds of GiB.
+        """
+        K, kind = self.n_components, self.covariance_type
+        need = gaussian_fit_bytes(min(n_rows, _CHUNK_ROWS), n_features, K, kind)
+        check_memory(
+            need,
+            what=f"{K} component(s) with {kind!r} covariances over {n_features} features",
+            remedy=(
+                "check that each row of X is one sample (transpose it if the samples are columns), or use "
+                "covariance_type='diag' or 'spherical', or reduce the features (e.g. PCA) or n_components."
+            ),
+            error=DataError,
+        )
     def _continues(self) -> bool:
         """Whether this fit continues the previous one (``warm_start`` on a fitted model)."""
         return bool(self.warm_start) and hasattr(self, "monitor_")
@@ -199,8 +225,20 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
             random_state=legacy_random_state(self.random_state), warm_start=self.warm_start, verbose=self.verbose,
             verbose_interval=self.verbose_interval, distributed=distributed, callback=callback,
         )  # fmt: skip
+        check_finite_fit(self._fitted_values(), model=type(self).__name__)
         self._warn_degenerate_components()
         return self
+
+    def _fitted_values(self) -> dict[str, Any]:
+        """The fitted parameters and objective that must be finite when a fit returns (subclasses extend).
+
+        ``lower_bound_`` is ``-inf`` after ``max_iter=0`` (no iteration ran: scikit-learn's convention); only NaN
+        or ``+inf`` there is an error.
+        """
+        values = {name: getattr(self, name) for name in ("weights_", "means_", "covariances_", "precisions_cholesky_")}
+        if self.lower_bound_ != -np.inf:
+            values["lower_bound_"] = self.lower_bound_
+        return values
 
     # -- EM protocol: data ----------------------------------------------------------------------------------------
     def _em_source(self, X: Any, fit: Any, sample_weight: Any = None) -> tuple[Any, int]:
@@ -210,8 +248,11 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
         if is_streaming_input(X):
             source = as_batch_source(X, validate=self._validate_batch, sample_weight=sample_weight)
             first, _ = source.first()
+            self._check_fit_size(first.shape[0], first.shape[1])
             return MixtureSource(source), first.shape[1]
         X = check_vectors(self, X, reset=not self._continues())
+        check_square_scale(X, model=type(self).__name__)
+        self._check_fit_size(X.shape[0], X.shape[1])
         if X.shape[0] < self.n_components:
             raise DataError(
                 f"X has {X.shape[0]} samples but n_components={self.n_components}; each component needs at least "

@@ -19,6 +19,7 @@ from genlab.distributions.gaussian import (
 from genlab.distributions.priors import NormalGamma, NormalInverseWishart
 from genlab.errors import ParameterError
 from genlab.mixture._base import BaseGaussianMixture
+from genlab.utils.validation import check_finite_fit
 
 __all__ = ["GaussianMixture"]
 
@@ -229,6 +230,8 @@ class GaussianMixture(BaseGaussianMixture):
             means[empty] = previous_means[empty]
             if self.covariance_type != "tied":
                 covariances[empty] = previous_covariances[empty]
+        # no EM step goes on from a NaN / inf parameter (the fit's last check would stop it later, less clearly)
+        check_finite_fit({"weights_": weights, "means_": means, "covariances_": covariances}, model="GaussianMixture")
         self.weights_ = weights / weights.sum()
         self.means_ = means
         self.covariances_ = covariances

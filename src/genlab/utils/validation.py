@@ -4,12 +4,17 @@ One family: :func:`check_array_2d` (real-valued vector data; :func:`check_vector
 ``n_features_in_``), :func:`check_sample_weight`, :func:`check_class_labels` (a classifier's targets), and the
 hyperparameter checks :func:`check_positive_int` / :func:`check_in`. The phrasings scikit-learn's estimator checks
 look for live here, once.
+
+The numerical guards every fit shares live here too: :func:`check_square_scale` (data whose squares overflow
+float64), :func:`check_finite_fit` (no fit returns a NaN / inf parameter or score) and :func:`check_memory` (a size
+asked for, compared with the memory the machine has before anything that large is allocated).
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,12 +22,17 @@ import numpy as np
 from genlab.errors import DataError, NonNumericDataError, ParameterError
 
 __all__ = [
+    "available_memory",
     "check_array_2d",
     "check_class_labels",
+    "check_finite_fit",
     "check_in",
+    "check_memory",
     "check_positive_int",
     "check_sample_weight",
+    "check_square_scale",
     "check_vectors",
+    "format_bytes",
 ]
 
 
@@ -248,3 +258,128 @@ def check_in(value: object, name: str, allowed: Iterable[object]) -> object:
         options = ", ".join(repr(a) for a in allowed)
         raise ParameterError(f"{name} must be one of {options}; got {value!r}.")
     return value
+
+
+# -- numerical guards ------------------------------------------------------------------------------------------------
+
+#: float64's largest finite value.
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
+def check_square_scale(X: np.ndarray, *, name: str = "X", model: str = "the model") -> None:
+    """Raise :class:`DataError` when sums of squares of ``X``'s values would overflow float64.
+
+    Models that form second moments (covariances, sums of squares, Gram matrices) sum ``(x - c)^2`` and the products
+    ``(x_i - c_i)(x_j - c_j)`` over the N rows and, in traces and full covariances, over the D features. With
+    ``|x - c| <= 2 max|x|`` those sums stay finite while ``16 N D max|x|^2`` does (a factor 4 of headroom for
+    the E-step's quadratic forms); values above that bound (about ``1e154 / sqrt(N D)``) are refused.
+
+    Why an error and not automatic standardisation: every parameter, score and sample of these models is in the
+    data's units, so a silent rescaling would have to be undone in each of them (and in ``log_prob`` by the
+    log-Jacobian) in every family, and it would change the floats of fits that do not need it. Data that large is
+    almost always in the wrong unit; one division by a power of ten, named in the message, fixes it.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Already validated (finite, or NaN for a missing entry: NaN is ignored here).
+    name, model : str
+        For the message.
+    """
+    if X.size == 0:
+        return
+    with np.errstate(invalid="ignore"):
+        largest = float(np.nanmax(np.abs(X))) if not np.isnan(X).all() else 0.0
+    n_rows, n_features = X.shape[0], (X.shape[1] if X.ndim > 1 else 1)
+    limit = float(np.sqrt(_FLOAT_MAX / (16.0 * n_rows * n_features)))
+    if largest > limit:
+        raise DataError(
+            f"{name} has values as large as {largest:.3g} in absolute value; {model} sums their squares (second "
+            f"moments), which overflow float64 for values above about {limit:.3g} with {n_rows} rows and "
+            f"{n_features} feature(s). Rescale the data before fitting: divide it by a power of ten (e.g. "
+            f"{name} / 1e{int(np.floor(np.log10(largest)))}) or standardise each column."
+        )
+
+
+def check_finite_fit(values: Mapping[str, Any], *, model: str) -> None:
+    """Raise :class:`DataError` when a fit ended with a NaN / inf parameter or score: the last check of a fit.
+
+    No fit returns (and so nothing saves or reports) a model holding a non-finite number; the message names the
+    attributes. ``-inf`` is allowed only where a caller leaves it out of ``values`` (a log-probability of zero).
+    """
+    bad = []
+    for attribute, value in values.items():
+        if value is None:  # a parameter the model does not have (no intercept, no prior)
+            continue
+        array = np.asarray(value, dtype=np.float64)
+        if not np.isfinite(array).all():
+            bad.append(attribute)
+    if bad:
+        raise DataError(
+            f"{model}'s fit produced NaN or inf in {', '.join(bad)}: the computation overflowed or degenerated on "
+            "these data. Check the data's scale (rescale values far from 1, e.g. above 1e100) and for constant or "
+            "duplicated columns; the model was not fitted."
+        )
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes in the largest binary unit that keeps the number >= 1 (``"1.5 GiB"``)."""
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}" if unit != "bytes" else f"{int(n)} bytes"
+        n /= 1024
+    return f"{n:.3g} EiB"  # pragma: no cover
+
+
+def available_memory() -> float:
+    """Bytes of memory this process can still take: Linux's ``MemAvailable`` (capped by a cgroup limit), else the
+    machine's physical memory, else 8 GiB when neither can be read."""
+    candidates = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    candidates.append(float(line.split()[1]) * 1024.0)
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as handle:
+            text = handle.read().strip()
+        if text.isdigit():
+            candidates.append(float(text))
+    except OSError:
+        pass
+    if not candidates:
+        try:
+            candidates.append(float(os.sysconf("SC_PAGE_SIZE")) * float(os.sysconf("SC_PHYS_PAGES")))
+        except (AttributeError, OSError, ValueError):
+            candidates.append(8.0 * 2.0**30)
+    return min(candidates)
+
+
+def check_memory(
+    n_bytes: float, *, what: str, remedy: str, error: type[Exception] = ParameterError
+) -> None:
+    """Raise ``error`` (a :mod:`genlab.errors` class) when ``n_bytes`` exceed the memory this process can take.
+
+    Called with an estimate of a fit's largest simultaneous allocation before any of it is made, so that a size
+    that cannot fit fails at once with what to do, not with a ``MemoryError`` (or a swapping machine) minutes later.
+
+    Parameters
+    ----------
+    n_bytes : float
+        The estimate (a float: it may exceed any integer type).
+    what : str
+        What needs that memory, e.g. ``"full covariances of 200000 features"``.
+    remedy : str
+        What to do instead.
+    error : type
+        The exception class: :class:`ParameterError` for a hyperparameter, :class:`DataError` for the data's size.
+    """
+    budget = available_memory()
+    if n_bytes > budget:
+        raise error(
+            f"{what} need about {format_bytes(n_bytes)} of memory, more than the {format_bytes(budget)} available; "
+            f"{remedy}"
+        )
