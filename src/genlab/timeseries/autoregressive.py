@@ -47,7 +47,7 @@ from genlab.timeseries._validation import (
 )
 from genlab.timeseries.priors import MatrixNormalInverseWishart
 from genlab.utils.random import check_random_state
-from genlab.utils.validation import check_positive_int
+from genlab.utils.validation import check_finite_fit, check_positive_int, check_square_scale
 
 __all__ = ["Forecast", "LinearAutoRegressive", "PosteriorDraws"]
 
@@ -211,6 +211,9 @@ class LinearAutoRegressive(GenerativeModel):
                 else f"for order={longest_order} (its first {longest_order} values condition the rest)"
             ),
         )
+        # the regressions form second moments (X^T X, the residual covariance): refuse values whose squares
+        # overflow float64 instead of fitting an inf / NaN noise covariance (see check_square_scale)
+        check_square_scale(X, model=type(self).__name__)
         D = X.shape[1]
         prior = check_prior(self.prior, order=self.order, method=self.method, trend=self.trend, n_features=D)
         fitted: dict[str, Any] = {}
@@ -230,6 +233,11 @@ class LinearAutoRegressive(GenerativeModel):
             parameters = fit_yule_walker(X, lengths, order, self.trend)
         else:
             parameters = fit_exact_mle(X, lengths, order, self.trend, self.max_iter, self.tol)
+        # the last check: a fit never ends with a NaN / inf parameter (the model is left as it was)
+        check_finite_fit(
+            {"intercept_": parameters.intercept, "coef_": parameters.coef,
+             "noise_covariance_": parameters.noise_covariance}, model=type(self).__name__,
+        )  # fmt: skip
         fitted.update(
             intercept_=parameters.intercept,
             coef_=parameters.coef,
