@@ -14,6 +14,7 @@ from sklearn.model_selection import cross_val_score
 import genlab
 from genlab.errors import DataError, ModelFileError, NotFittedError, ParameterError
 from genlab.sequence import MarkovChain, NGramCounts, count_ngrams
+from genlab.sequence.vocabulary import UnknownTokenWarning
 
 WORDS = [
     "the cat sat on the mat".split(),
@@ -103,11 +104,14 @@ def test_concatenated_arrays_with_lengths_equal_lists():
 def test_unknown_tokens_get_the_unk_probability(smoothing):
     prose = sequence_data.prose()
     model = MarkovChain(order=2, smoothing=smoothing).fit(prose)
-    log_probs = model.log_prob(["the ZZZ sat", "QQQ"])
+    # each call gives the one unknown-token notice (tests/sequence/test_markov_guards.py checks it in full)
+    with pytest.warns(UnknownTokenWarning, match=r"2 character\(s\) not in the model's vocabulary \('Q', 'Z'\)"):
+        log_probs = model.log_prob(["the ZZZ sat", "QQQ"])
     assert np.isfinite(log_probs).all()
     # every unknown token scores as <unk>: two different unknown tokens give the same probability
-    assert model.log_prob(["Q"])[0] == model.log_prob(["Z"])[0]
-    assert np.isfinite(model.perplexity(["ZZZZZZ"]))
+    with pytest.warns(UnknownTokenWarning):
+        assert model.log_prob(["Q"])[0] == model.log_prob(["Z"])[0]
+        assert np.isfinite(model.perplexity(["ZZZZZZ"]))
 
 
 def test_unknown_token_with_no_smoothing_raises():

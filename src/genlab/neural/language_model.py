@@ -19,6 +19,7 @@ from genlab.metrics import bits_per_unit
 from genlab.neural.config import BACKBONES, config_from_dict, make_config
 from genlab.neural.estimator import NeuralEstimator, Prepared, parse_duration
 from genlab.neural.tokenizers import TOKENIZERS, Tokenizer, make_tokenizer, tokenizer_from_dict
+from genlab.sequence.vocabulary import one_unknown_token_notice
 
 __all__ = ["LanguageModel", "parse_duration", "text_bits_per_character"]
 
@@ -188,6 +189,7 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
         return np.concatenate(parts)
 
     # -- fitting (NeuralEstimator.fit: X is a text, a path or a list of them) -------------------------------------
+    @one_unknown_token_notice
     def _prepare(self, X: Any, y: Any, validation_data: Any, *, seed: int, batch_size: int) -> Prepared:
         """Texts -> a tokenizer learned on them, the backbone configuration, random training windows.
 
@@ -294,6 +296,7 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
                     scored_to = a + T
             return out.numpy()
 
+    @one_unknown_token_notice
     def log_prob(self, X: Any) -> np.ndarray:
         """Log-probability of each text in nats: ``sum_i log p(token_i | <bos>, tokens before)``.
 
@@ -309,11 +312,13 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
         check_is_fitted(self, "module_")
         return np.array([self._token_log_probs(self.tokenizer_.encode(t)).sum() for t in _as_texts(X)])
 
+    @one_unknown_token_notice
     def n_units(self, X: Any) -> int:
         """Tokens scored in ``X`` (the tokenizer's tokens; ``<bos>`` is not scored)."""
         check_is_fitted(self, "module_")
         return int(sum(len(self.tokenizer_.encode(t)) for t in _as_texts(X)))
 
+    @one_unknown_token_notice
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log-probability per token in nats (higher is better)."""
         check_is_fitted(self, "module_")
@@ -324,6 +329,7 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
             raise DataError("there is nothing to score: the text is empty.")
         return float(sum(self._token_log_probs(e).sum() for e in encoded) / n)
 
+    @one_unknown_token_notice
     def bits_per_character(self, X: Any) -> float:
         """Cross-entropy in bits per character: total log-probability / number of characters / ln 2.
 
@@ -333,12 +339,14 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
         check_is_fitted(self, "module_")
         return text_bits_per_character(self, _as_texts(X))
 
+    @one_unknown_token_notice
     def perplexity(self, X: Any) -> float:
         """``exp(-score(X))``: perplexity per token."""
         nats = -self.score(X)
         return math.exp(nats) if nats < 709.0 else math.inf
 
     # -- generation (Autoregressive.generate / sample: the one decoding pipeline) ---------------------------------
+    @one_unknown_token_notice
     def _decoder(self, prompt: Any, use_cache: bool) -> Decoder:
         from genlab.neural.generation import backbone_decoder
 

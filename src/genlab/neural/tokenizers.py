@@ -5,7 +5,8 @@ JSON-able dict (:meth:`Tokenizer.to_dict` / :func:`tokenizer_from_dict`). This m
 ``tokenizers`` library at import time (BPE loads it when used).
 
 * :class:`CharTokenizer`: one id per character seen in training, plus ``<unk>`` (id 0) for every other character.
-  Encoding unseen characters warns once per call with :class:`UnknownTokenWarning`.
+  Unseen characters are reported with :class:`UnknownTokenWarning`, the notice every family with a vocabulary
+  gives, once per model call (:mod:`genlab.sequence.vocabulary`).
 * :class:`ByteTokenizer`: the 256 byte values of the UTF-8 encoding; every text is representable.
 * :class:`BPETokenizer`: byte-level byte-pair encoding trained on the user's corpus with Hugging Face's
   ``tokenizers`` (GPT-2's scheme): every text is representable and ``decode(encode(text)) == text``.
@@ -16,11 +17,11 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
-import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from genlab.errors import ModelFileError, ParameterError
+from genlab.sequence.vocabulary import UnknownTokenWarning, note_unknown_tokens
 
 __all__ = [
     "TOKENIZERS",
@@ -32,10 +33,6 @@ __all__ = [
     "make_tokenizer",
     "tokenizer_from_dict",
 ]
-
-
-class UnknownTokenWarning(UserWarning):
-    """Text holds characters outside a character tokenizer's vocabulary; they were encoded as ``<unk>``."""
 
 
 class Tokenizer:
@@ -127,15 +124,9 @@ class CharTokenizer(Tokenizer):
     def encode(self, text: str) -> list[int]:
         ids = [self._ids.get(c, 0) for c in text]
         if 0 in ids:
-            unknown = sorted({c for c in text if c not in self._ids})
-            shown = ", ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
-            warnings.warn(
-                f"{len(unknown)} character(s) not in the model's vocabulary ({shown}) are encoded as <unk>; "
-                "the model only knows the characters of its training text (use tokenizer='byte' or 'bpe' to "
-                "represent every text).",
-                UnknownTokenWarning,
-                stacklevel=3,
-            )
+            # the one notice every family gives (once per model call: genlab.sequence.vocabulary)
+            note_unknown_tokens((c for c in text if c not in self._ids), text=True,
+                                hint="use tokenizer='byte' or 'bpe' to represent every text")  # fmt: skip
         return ids
 
     def decode(self, ids: Iterable[int]) -> str:

@@ -27,6 +27,7 @@ from genlab.sequence.vocabulary import (
     Vocabulary,
     encode_corpus,
     is_corpus,
+    one_unknown_token_notice,
 )
 from genlab.utils.validation import check_in, check_positive_int
 
@@ -198,7 +199,7 @@ class MarkovChain(MarkovDecoding, GenerativeModel):
                 )
             return X.truncated(self.ngram_order)
         if is_corpus(X):
-            return count_ngrams(X, self.ngram_order, lengths)
+            return count_ngrams(X, self.ngram_order, lengths, whole_corpus=True)
         if lengths is not None:
             raise DataError("lengths applies to one corpus, not to an iterable of chunks; give each chunk whole.")
         if not isinstance(X, Iterable) or isinstance(X, (Mapping, Set)):
@@ -291,6 +292,7 @@ class MarkovChain(MarkovDecoding, GenerativeModel):
         sequence_of_slot = np.repeat(np.arange(corpus.n_sequences), corpus.lengths + 2)
         return values, sequence_of_slot, corpus
 
+    @one_unknown_token_notice
     def log_prob(self, X: Any, lengths: Any = None) -> np.ndarray:
         """Log-probability of each sequence in nats, including the prediction of its ``</s>``.
 
@@ -308,12 +310,14 @@ class MarkovChain(MarkovDecoding, GenerativeModel):
         values, sequence_of_slot, corpus = self._slot_log10_probs(X, lengths)
         return np.bincount(sequence_of_slot, weights=values, minlength=corpus.n_sequences) * _LN10
 
+    @one_unknown_token_notice
     def n_units(self, X: Any, lengths: Any = None) -> int:
         """Tokens scored in ``X``: every token plus one ``</s>`` per sequence (KenLM's count for perplexity)."""
         check_is_fitted(self)
         corpus = encode_corpus(X, lengths, vocabulary=self.vocabulary_, grow=False)
         return corpus.n_tokens + (corpus.n_sequences if self.models_end_ else 0)
 
+    @one_unknown_token_notice
     def score(self, X: Any, lengths: Any = None) -> float:
         """Mean log-probability per token in nats, ``</s>`` counted as a token (higher is better).
 
@@ -326,6 +330,7 @@ class MarkovChain(MarkovDecoding, GenerativeModel):
             raise DataError("there is nothing to score: the corpus has no sequences.")
         return float(values.sum() * _LN10 / units)
 
+    @one_unknown_token_notice
     def perplexity(self, X: Any, lengths: Any = None) -> float:
         """``exp(-score(X))``: the effective number of equally likely choices per token."""
         nats = -self.score(X, lengths)

@@ -16,7 +16,15 @@ import numpy as np
 from genlab.base import check_is_fitted
 from genlab.decoding import Autoregressive, Decoder
 from genlab.errors import DataError
-from genlab.sequence.vocabulary import BOS_ID, EOS_ID, UNK_ID, Vocabulary
+from genlab.sequence.vocabulary import (
+    BOS_ID,
+    EOS_ID,
+    UNK,
+    UNK_ID,
+    Vocabulary,
+    note_unknown_tokens,
+    one_unknown_token_notice,
+)
 
 __all__ = ["MarkovDecoding"]
 
@@ -82,11 +90,17 @@ class MarkovDecoding(Autoregressive):
         return history[len(history) - min(len(history), self.order) :]
 
     def _encode_context(self, context: Any) -> np.ndarray:
-        ids = self.vocabulary_.encode(context if isinstance(context, str) else list(context))
+        tokens = context if isinstance(context, str) else list(context)
+        ids = self.vocabulary_.encode(tokens)
+        unknown = np.flatnonzero(ids == UNK_ID)
+        if unknown.size:  # the notice every family gives (genlab.sequence.vocabulary), once per call
+            note_unknown_tokens((t for t in (tokens[i] for i in unknown.tolist()) if t != UNK),
+                                text=isinstance(context, str))  # fmt: skip
         if ((ids == BOS_ID) | (ids == EOS_ID)).any():
             raise DataError("a context may not hold <s> or </s>; the start of the sequence is set by bos=True.")
         return ids
 
+    @one_unknown_token_notice
     def next_token_log_probs(self, context: Any = (), *, bos: bool = True) -> np.ndarray:
         """Log-probabilities (nats) of the next token after ``context``, over the whole vocabulary.
 
@@ -108,6 +122,7 @@ class MarkovDecoding(Autoregressive):
         history = self._history(self._encode_context(context), bos)
         return self._model.next_log10_distribution(history) * _LN10
 
+    @one_unknown_token_notice
     def _decoder(self, prompt: Any, use_cache: bool) -> Decoder:
         """The pipeline's view of this chain: ``</s>`` ends a sequence, ``<unk>`` and ``<s>`` are never drawn.
 

@@ -16,21 +16,122 @@ A corpus whose sequences are all ``str`` is *text*: models fitted on it sample `
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import itertools
 import numbers
-from collections.abc import Hashable, Iterable, Sequence
+import warnings
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from genlab.errors import DataError
 
-__all__ = ["BOS", "BOS_ID", "EOS", "EOS_ID", "UNK", "UNK_ID", "EncodedCorpus", "Vocabulary", "encode_corpus"]
+__all__ = [
+    "BOS",
+    "BOS_ID",
+    "EOS",
+    "EOS_ID",
+    "UNK",
+    "UNK_ID",
+    "EncodedCorpus",
+    "UnknownTokenWarning",
+    "Vocabulary",
+    "encode_corpus",
+    "note_unknown_tokens",
+    "one_unknown_token_notice",
+    "unknown_token_notice",
+]
 
 UNK, BOS, EOS = "<unk>", "<s>", "</s>"
 UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
 N_SPECIAL = 3
+
+
+# -- the unknown-token notice --------------------------------------------------------------------------------------
+
+
+class UnknownTokenWarning(UserWarning):
+    """Data holds tokens (characters, words) outside a fitted model's vocabulary; they were encoded as ``<unk>``.
+
+    Every family with a vocabulary (Markov chains, neural language models, ...) gives this notice in the same
+    words, once per call (``fit``, ``score``, ``log_prob``, ``sample``), however many times the call encodes text.
+    """
+
+
+#: The unknown tokens met so far inside the outermost :func:`unknown_token_notice` (None outside any).
+_PENDING: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("genlab_unknown_tokens", default=None)
+
+
+def _notice(tokens: dict[Any, int], text: bool, hint: str) -> str:
+    unit = "character" if text else "token"
+    ordered = sorted(tokens, key=repr)
+    shown = ", ".join(repr(t) for t in ordered[:10]) + (" ..." if len(ordered) > 10 else "")
+    occurrences = sum(tokens.values())
+    return (
+        f"{len(tokens)} {unit}(s) not in the model's vocabulary ({shown}) are encoded as <unk> ({occurrences} "
+        f"occurrence(s)); the model only knows the {unit}s of its training data"
+        + (f" ({hint})" if hint else "") + "."
+    )
+
+
+def note_unknown_tokens(tokens: Iterable[Hashable], *, text: bool, hint: str = "") -> None:
+    """Report tokens that were encoded as ``<unk>`` (one entry per occurrence).
+
+    Inside :func:`unknown_token_notice` (every public method of a model with a vocabulary runs in one) the tokens
+    join that call's single notice; outside, they get a notice of their own. ``hint`` says what to do instead
+    (e.g. another tokenizer); the first one given in a call is kept.
+    """
+    counts: dict[Any, int] = {}
+    for token in tokens:
+        counts[token] = counts.get(token, 0) + 1
+    if not counts:
+        return
+    pending = _PENDING.get()
+    if pending is None:
+        warnings.warn(_notice(counts, text, hint), UnknownTokenWarning, stacklevel=3)
+        return
+    for token, count in counts.items():
+        pending["tokens"][token] = pending["tokens"].get(token, 0) + count
+    pending["text"] = pending["text"] and text
+    pending["hint"] = pending["hint"] or hint
+
+
+@contextlib.contextmanager
+def unknown_token_notice() -> Iterator[None]:
+    """Gather the unknown tokens of everything run inside into one :class:`UnknownTokenWarning`, given at the end.
+
+    Nested uses join the outermost one, so a method that calls other methods still gives one notice. A command
+    that makes several calls on the same data (score, then count the units) can run them all inside one.
+    """
+    if _PENDING.get() is not None:
+        yield
+        return
+    pending: dict[str, Any] = {"tokens": {}, "text": True, "hint": ""}
+    marker = _PENDING.set(pending)
+    try:
+        yield
+    finally:
+        _PENDING.reset(marker)
+    if pending["tokens"]:
+        warnings.warn(_notice(pending["tokens"], pending["text"], pending["hint"]), UnknownTokenWarning, stacklevel=4)
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def one_unknown_token_notice(method: _Method) -> _Method:
+    """Decorator: the method runs inside :func:`unknown_token_notice` (one notice per call)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with unknown_token_notice():
+            return method(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _plain(token: Any) -> Any:
@@ -293,6 +394,8 @@ def encode_corpus(X: Any, lengths: Any = None, *, vocabulary: Vocabulary, grow: 
             if isinstance(sequence, np.ndarray) and sequence.ndim != 1:
                 raise DataError(f"sequence {i} is a {sequence.ndim}-D array; sequences must be 1-D.")
         ids = vocabulary.encode(list(itertools.chain.from_iterable(sequences)), grow=grow)
+    if not grow:
+        _note_unknown(sequences, ids, text)
     reserved = (ids == BOS_ID) | (ids == EOS_ID)
     if reserved.any():
         where = int(np.flatnonzero(reserved)[0])
@@ -303,6 +406,17 @@ def encode_corpus(X: Any, lengths: Any = None, *, vocabulary: Vocabulary, grow: 
             "sequence boundaries <s> and </s> are added by the model, remove them from the data."
         )
     return EncodedCorpus(ids=ids, lengths=seq_lengths, text=text)
+
+
+def _note_unknown(sequences: list[Any], ids: np.ndarray, text: bool) -> None:
+    """Report the tokens of ``sequences`` that were encoded as ``<unk>`` (the literal ``"<unk>"`` is not one)."""
+    where = np.flatnonzero(ids == UNK_ID)
+    if where.size == 0:
+        return
+    starts = np.cumsum([0] + [len(s) for s in sequences])
+    owner = np.searchsorted(starts, where, side="right") - 1
+    tokens = [_plain(sequences[i][p - starts[i]]) for i, p in zip(owner.tolist(), where.tolist(), strict=True)]
+    note_unknown_tokens((t for t in tokens if t != UNK), text=text)
 
 
 def is_corpus(X: Any) -> bool:
