@@ -25,6 +25,7 @@ import numpy as np
 
 from genlab.errors import DataError, ParameterError
 from genlab.sequence.vocabulary import BOS_ID, EOS_ID, EncodedCorpus, Vocabulary, encode_corpus
+from genlab.utils.validation import check_memory
 
 __all__ = ["NGramCounts", "count_ngrams", "pad_corpus", "unique_rows"]
 
@@ -105,6 +106,10 @@ def _count_windows(padded: np.ndarray, position: np.ndarray, order: int, vocab_s
     previous_size = vocab_size
     for n in range(2, order + 1):
         ends = np.flatnonzero(position >= n - 1)  # windows that start at or after their sequence's <s>
+        if ends.size == 0:
+            # no sequence is this long: this order and every higher one are empty (no O(corpus) work for them)
+            results.extend((np.empty((0, m), dtype=np.int32), np.empty(0, dtype=np.int64)) for m in range(n, order + 1))
+            break
         keys = padded[ends - (n - 1)] * previous_size + previous_index[ends]
         unique_keys, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
         first = (unique_keys // max(previous_size, 1)).astype(np.int32)
@@ -250,8 +255,85 @@ def merge_counts(parts: list[NGramCounts]) -> NGramCounts:
     )
 
 
-def count_encoded(corpus: EncodedCorpus, order: int, vocabulary: Vocabulary) -> NGramCounts:
-    """Count the n-grams of an already encoded corpus (ids valid in ``vocabulary``)."""
+#: Bytes an n-gram table row costs through the pipeline besides its ids: its count, its key and links in the index,
+#: its smoothed log-probability and back-off weight, and the counting's temporaries (int64 / float64 each).
+_BYTES_PER_ROW = 56
+#: Bytes every order costs even when its table is empty (the arrays and their headers in every per-order list of
+#: the counts, the index, the smoothing and the back-off model).
+_BYTES_PER_ORDER = 2048
+
+
+def table_bytes(lengths: np.ndarray, order: int, vocab_size: int) -> float:
+    """An upper estimate of the memory (bytes) of the n-gram tables of orders 1..``order`` of a corpus.
+
+    The distinct n-grams of order n are at most the corpus' windows of n tokens (``sum max(T_i + 3 - n, 0)`` over
+    the padded sequences) and at most ``V**n``; each costs its n int32 ids plus :data:`_BYTES_PER_ROW`, and every
+    order :data:`_BYTES_PER_ORDER`, so an order far above the longest sequence is priced by its empty tables. A
+    float: it can exceed any integer type (``order = 10**11``). O(longest sequence), never O(order).
+    """
+    padded = np.sort(np.asarray(lengths, dtype=np.float64) + 2.0)
+    longest = int(padded[-1]) if padded.size else 0
+    n = np.arange(1, min(order, longest) + 1, dtype=np.float64)
+    # windows of n tokens: each padded sequence of P slots has P - n + 1 of them when P >= n (sums over the sorted
+    # lengths by suffix sums, for every n at once)
+    first = np.searchsorted(padded, n, side="left")
+    suffix = np.concatenate([np.cumsum(padded[::-1])[::-1], [0.0]])
+    windows = suffix[first] - (padded.size - first) * (n - 1.0)
+    with np.errstate(over="ignore"):
+        possible = np.power(float(max(vocab_size, 1)), n)
+    distinct = np.minimum(windows, possible)
+    return float(np.sum(distinct * (4.0 * n + _BYTES_PER_ROW)) + float(order) * _BYTES_PER_ORDER)
+
+
+def check_table_size(lengths: np.ndarray, order: int, vocab_size: int) -> None:
+    """Refuse, before counting, an n-gram order whose tables cannot fit in memory (:func:`table_bytes`)."""
+    longest = int(np.max(lengths)) if np.size(lengths) else 0
+    check_memory(
+        table_bytes(lengths, order, vocab_size),
+        what=f"the n-gram tables of orders 1..{order} (a Markov chain of order {order - 1})",
+        remedy=(
+            f"lower the order. The longest sequence has {longest} tokens, so no context is longer than "
+            f"{longest + 1} (<s> and its tokens): orders above {longest + 1} add only empty tables, and orders above "
+            "about 10 rarely help."
+        ),
+    )
+
+
+#: How many orders above the longest sequence a whole (in-memory) corpus may ask for. Those orders hold only empty
+#: tables: a few are harmless (a chain of order 4 fitted on short words is fine), thousands are a mistake that
+#: costs time in every per-order step of the fit.
+MAX_EMPTY_ORDERS = 64
+
+
+def check_order_against_data(lengths: np.ndarray, order: int) -> None:
+    """Refuse an n-gram order more than :data:`MAX_EMPTY_ORDERS` above what the corpus' longest sequence holds."""
+    longest = int(np.max(lengths)) if np.size(lengths) else 0
+    useful = longest + 2  # the whole padded sequence <s> w_1 ... w_T </s> is the longest window
+    if order > useful + MAX_EMPTY_ORDERS:
+        raise ParameterError(
+            f"a Markov chain of order {order - 1} needs contexts of {order - 1} tokens, but the longest sequence has "
+            f"{longest}: orders above {useful - 1} hold only empty tables. Use order <= {useful - 1} (orders above "
+            "about 10 rarely help)."
+        )
+
+
+def count_encoded(
+    corpus: EncodedCorpus, order: int, vocabulary: Vocabulary, *, whole_corpus: bool = False
+) -> NGramCounts:
+    """Count the n-grams of an already encoded corpus (ids valid in ``vocabulary``).
+
+    ``whole_corpus=True`` (not a chunk of a stream) also refuses an order far above the longest sequence
+    (:func:`check_order_against_data`).
+
+    Raises
+    ------
+    ParameterError
+        ``order`` asks for tables larger than the memory available (:func:`check_table_size`), or (for a whole
+        corpus) far longer than its sequences.
+    """
+    if whole_corpus:
+        check_order_against_data(corpus.lengths, order)
+    check_table_size(corpus.lengths, order, len(vocabulary))
     padded, position = pad_corpus(corpus.ids, corpus.lengths)
     ngrams, counts = [], []
     for rows, row_counts in _count_windows(padded, position, order, len(vocabulary)):
@@ -264,7 +346,9 @@ def count_encoded(corpus: EncodedCorpus, order: int, vocabulary: Vocabulary) -> 
     )
 
 
-def count_ngrams(X: Any, order: int, lengths: Any = None, *, vocabulary: Vocabulary | None = None) -> NGramCounts:
+def count_ngrams(
+    X: Any, order: int, lengths: Any = None, *, vocabulary: Vocabulary | None = None, whole_corpus: bool = False
+) -> NGramCounts:
     """Count the n-grams of orders 1..``order`` of a corpus.
 
     Parameters
@@ -278,13 +362,21 @@ def count_ngrams(X: Any, order: int, lengths: Any = None, *, vocabulary: Vocabul
     vocabulary : Vocabulary, optional
         A vocabulary to extend with the corpus' new tokens (shared across the chunks of a stream, so their ids
         agree and their counts add without remapping); a fresh one by default.
+    whole_corpus : bool, default False
+        ``X`` is the whole corpus (not a chunk of a stream): an order more than :data:`MAX_EMPTY_ORDERS` above its
+        longest sequence is refused.
 
     Returns
     -------
     NGramCounts
+
+    Raises
+    ------
+    ParameterError
+        A bad order, or tables that cannot fit in memory (:func:`check_table_size`).
     """
     if not isinstance(order, numbers.Integral) or isinstance(order, bool) or order < 1:
         raise ParameterError(f"order must be an int >= 1; got {order!r}.")
     vocabulary = Vocabulary() if vocabulary is None else vocabulary
     corpus = encode_corpus(X, lengths, vocabulary=vocabulary, grow=True)
-    return count_encoded(corpus, int(order), vocabulary)
+    return count_encoded(corpus, int(order), vocabulary, whole_corpus=whole_corpus)
