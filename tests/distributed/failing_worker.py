@@ -6,7 +6,9 @@ MODEL is ``gmm`` (distributed EM: :meth:`genlab.GaussianMixture.fit` with ``dist
 - ``raise``: an exception on that rank only, as bad values in its shard would raise;
 - ``kill``: SIGKILL, as the kernel's out-of-memory killer or a scheduler would end it;
 - ``stuck``: alive but never answering again (a deadlock, a stalled file system);
-- ``nan`` (``gmm`` only): a NaN in rank 1's shard, which the fit's validation refuses before the first collective.
+- ``nan`` (``gmm`` only): a NaN in rank 1's shard, which the fit's validation refuses before the first collective;
+- ``late`` (``lm`` only): no failure, but rank 1 starts training 1.5 s after rank 0, and training ends by
+  ``max_time``; each rank writes its step count and weights to ``OUT/rank<r>.npz``.
 
 The failure comes in the middle of the fit - at rank 1's third E-step, or after its second optimizer step - when
 rank 0 is inside the fit and about to wait on a collective. Each rank writes ``OUT/rank<r>.started`` when it has
@@ -71,12 +73,19 @@ def fit_lm(how: str, rank: int, out: str) -> None:
     text = " ".join(topics[key] for key in sorted(topics)[:10])
 
     def callback(step: int, loss: float) -> None:
-        if rank == FAILING_RANK and step == 2:
+        if rank == FAILING_RANK and step == 2 and how != "late":
             fail(how, out)
 
+    settings = {"max_steps": 200}
+    if how == "late":
+        settings = {"max_steps": None, "max_time": 4.0}
+        if rank == FAILING_RANK:
+            time.sleep(1.5)  # a slower disk or a busier core: this rank's clock starts later
     lm = genlab.LanguageModel(backbone="gru", tokenizer="byte", preset="tiny", block_size=16, dropout=0.0,
-                              batch_size=4, max_steps=200, eval_interval=10_000, random_state=0)  # fmt: skip
+                              batch_size=4, eval_interval=10_000, random_state=0, **settings)  # fmt: skip
     lm.fit(text, callback=callback, distributed=True)
+    weights = np.concatenate([p.detach().numpy().ravel() for p in lm.module_.parameters()])
+    np.savez(Path(out, f"rank{rank}.npz"), steps=lm.training_["steps"], weights=weights)
 
 
 def main(model: str, how: str, out: str) -> None:
