@@ -24,6 +24,8 @@ BENCHMARKS: dict[str, str] = {
     "lm": "bench.lm",
     "distributed": "bench.distributed",
     "images": "bench.images",
+    "import_time": "bench.import_time",
+    "contention": "bench.contention",
 }
 
 __all__ = ["BENCHMARKS"]

@@ -1,41 +1,63 @@
 """genlab: fit, score, sample and compare generative models of real data through one API.
 
-The core import is light: NumPy, SciPy and scikit-learn; neural models (PyTorch) load only when used: the image
-models (``genlab.VAE``, ``genlab.ConditionalVAE``, ``genlab.Autoencoder``, ``genlab.PixelCNN``,
-``genlab.ConditionalPixelCNN``) are imported on first access.
+``import genlab`` is light (it imports neither NumPy's companions SciPy and Numba, nor scikit-learn, nor PyTorch):
+every public name below is imported from its subpackage on first access (a module ``__getattr__``, PEP 562), so
+``from genlab import GaussianMixture`` imports the mixtures and what they need, and the torch-based image models
+(``genlab.VAE``, ``genlab.ConditionalVAE``, ``genlab.Autoencoder``, ``genlab.PixelCNN``,
+``genlab.ConditionalPixelCNN``) import PyTorch only when used. ``genlab --help`` stays fast for the same reason.
 """
 
+from __future__ import annotations
+
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from genlab import errors, inference
+from genlab import errors
 from genlab._version import __version__
-from genlab.base import GenerativeModel, Sample, check_is_fitted, registered_models
-from genlab.bayes import (
-    BayesianLogisticRegression,
-    BayesianProbitRegression,
-    ClutterModel,
-    GaussianProcessClassifier,
-)
-from genlab.bayesnet import BayesianNetwork, Factor
-from genlab.classify import GenerativeClassifier, NaiveBayes
-from genlab.hmm import (
-    GMMHMM,
-    CategoricalHMM,
-    GaussianHMM,
-    HiddenMarkovModel,
-    HiddenSemiMarkovModel,
-    IndependentEmissions,
-    MultinomialHMM,
-    PoissonHMM,
-    VariationalCategoricalHMM,
-    VariationalGaussianHMM,
-)
-from genlab.io import load
-from genlab.mixture import BayesianGaussianMixture, GaussianMixture
-from genlab.neural import LanguageModel
-from genlab.sequence import MarkovChain, Vocabulary
-from genlab.timeseries import LinearAutoRegressive
-from genlab.topics import LDA, LabeledLDA
+
+#: Public name -> the module that defines it (imported on first access of the name).
+_LAZY_NAMES = {
+    "GenerativeModel": "genlab.base",
+    "Sample": "genlab.base",
+    "check_is_fitted": "genlab.base",
+    "registered_models": "genlab.base",
+    "BayesianLogisticRegression": "genlab.bayes",
+    "BayesianProbitRegression": "genlab.bayes",
+    "ClutterModel": "genlab.bayes",
+    "GaussianProcessClassifier": "genlab.bayes",
+    "BayesianNetwork": "genlab.bayesnet",
+    "Factor": "genlab.bayesnet",
+    "GenerativeClassifier": "genlab.classify",
+    "NaiveBayes": "genlab.classify",
+    "GMMHMM": "genlab.hmm",
+    "CategoricalHMM": "genlab.hmm",
+    "GaussianHMM": "genlab.hmm",
+    "HiddenMarkovModel": "genlab.hmm",
+    "HiddenSemiMarkovModel": "genlab.hmm",
+    "IndependentEmissions": "genlab.hmm",
+    "MultinomialHMM": "genlab.hmm",
+    "PoissonHMM": "genlab.hmm",
+    "VariationalCategoricalHMM": "genlab.hmm",
+    "VariationalGaussianHMM": "genlab.hmm",
+    "load": "genlab.io",
+    "BayesianGaussianMixture": "genlab.mixture",
+    "GaussianMixture": "genlab.mixture",
+    "LanguageModel": "genlab.neural",
+    "MarkovChain": "genlab.sequence",
+    "Vocabulary": "genlab.sequence",
+    "LinearAutoRegressive": "genlab.timeseries",
+    "LDA": "genlab.topics",
+    "LabeledLDA": "genlab.topics",
+    # the torch-based image models (genlab.images.MODEL_MODULES)
+    "Autoencoder": "genlab.images",
+    "VAE": "genlab.images",
+    "ConditionalVAE": "genlab.images",
+    "PixelCNN": "genlab.images",
+    "ConditionalPixelCNN": "genlab.images",
+}
+#: Submodules that are public attributes of the package (``genlab.inference.expectation_propagation``).
+_LAZY_MODULES = ("inference",)
 
 __all__ = [
     "GMMHMM",
@@ -79,12 +101,57 @@ __all__ = [
     "registered_models",
 ]
 
+if _TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
+    from genlab import inference
+    from genlab.base import GenerativeModel, Sample, check_is_fitted, registered_models
+    from genlab.bayes import (
+        BayesianLogisticRegression,
+        BayesianProbitRegression,
+        ClutterModel,
+        GaussianProcessClassifier,
+    )
+    from genlab.bayesnet import BayesianNetwork, Factor
+    from genlab.classify import GenerativeClassifier, NaiveBayes
+    from genlab.hmm import (
+        GMMHMM,
+        CategoricalHMM,
+        GaussianHMM,
+        HiddenMarkovModel,
+        HiddenSemiMarkovModel,
+        IndependentEmissions,
+        MultinomialHMM,
+        PoissonHMM,
+        VariationalCategoricalHMM,
+        VariationalGaussianHMM,
+    )
+    from genlab.images import VAE, Autoencoder, ConditionalPixelCNN, ConditionalVAE, PixelCNN
+    from genlab.io import load
+    from genlab.mixture import BayesianGaussianMixture, GaussianMixture
+    from genlab.neural import LanguageModel
+    from genlab.sequence import MarkovChain, Vocabulary
+    from genlab.timeseries import LinearAutoRegressive
+    from genlab.topics import LDA, LabeledLDA
+
+
+def _is_submodule(name: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(f"{__name__}.{name}") is not None
+
 
 def __getattr__(name: str) -> _Any:
-    """The torch-based image models, imported on first use (:mod:`genlab.images`)."""
-    import importlib
+    """Import a public name's subpackage on first access and keep the name here (later lookups are plain)."""
+    module = _LAZY_NAMES.get(name)
+    if module is not None:
+        value = getattr(_importlib.import_module(module), name)
+    elif name in _LAZY_MODULES or (not name.startswith("_") and _is_submodule(name)):
+        # ``import genlab; genlab.hmm.kernels`` worked when the package imported everything; it still does
+        value = _importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module 'genlab' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
-    images = importlib.import_module("genlab.images")  # not ``from genlab import``: that would call this again
-    if name in images.MODEL_MODULES:
-        return getattr(images, name)
-    raise AttributeError(f"module 'genlab' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -10,12 +10,13 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 
-from genlab.errors import ModelFileError, NonNumericDataError, NotFittedError
+from genlab.errors import ModelFileError, NonNumericDataError, NotFittedError, ParameterError
 
 # scikit-learn-style validation of an estimator's data and labels, re-exported: the one family is in utils.validation
 from genlab.utils.validation import check_class_labels, check_vectors
 
 __all__ = [
+    "MODEL_PACKAGES",
     "GenerativeModel",
     "NonNumericDataError",
     "Sample",
@@ -44,12 +45,35 @@ class Sample(NamedTuple):
     data: Any
     latent: Any
 
+
+#: The packages that define genlab's model classes without needing PyTorch. ``import genlab`` imports none of them
+#: (see :mod:`genlab`), so :func:`registered_models` imports them before listing the classes; a new model package
+#: is added here (a test checks that these and the image models give every model class).
+MODEL_PACKAGES = (
+    "genlab.bayes",
+    "genlab.bayesnet",
+    "genlab.classify",
+    "genlab.hmm",
+    "genlab.mixture",
+    "genlab.neural",
+    "genlab.sequence",
+    "genlab.timeseries",
+    "genlab.topics",
+)
+
+
 def registered_models() -> dict[str, type[GenerativeModel]]:
     """The model classes :func:`genlab.load` may reconstruct, by class name.
 
     These are the concrete (non-abstract) subclasses of :class:`GenerativeModel` defined inside genlab's own
-    modules; nothing else can be named by a model file.
+    modules; nothing else can be named by a model file. The packages of :data:`MODEL_PACKAGES` are imported first
+    (``import genlab`` imports none); the torch-based image models count once imported (``genlab.VAE``, or
+    :func:`get_model_class` for a file that holds one).
     """
+    import importlib
+
+    for package in MODEL_PACKAGES:
+        importlib.import_module(package)
     found: dict[str, type[GenerativeModel]] = {}
     pending = list(GenerativeModel.__subclasses__())
     while pending:
@@ -60,8 +84,8 @@ def registered_models() -> dict[str, type[GenerativeModel]]:
     return found
 
 
-def _import_lazy_model(name: str) -> None:
-    """Import the module of a model class that genlab does not import up front (the torch-based image models)."""
+def _import_image_model(name: str) -> None:
+    """Import the module of a torch-based image model (only that one: PyTorch is imported only when needed)."""
     import importlib
 
     from genlab.images import MODEL_MODULES
@@ -79,7 +103,7 @@ def get_model_class(name: str) -> type[GenerativeModel]:
     """Look up a registered model class by name; :class:`ModelFileError` if it is not one of genlab's."""
     registry = registered_models()
     if name not in registry:
-        _import_lazy_model(name)
+        _import_image_model(name)
         registry = registered_models()
     try:
         return registry[name]
@@ -110,6 +134,21 @@ class GenerativeModel(DensityMixin, BaseEstimator, metaclass=abc.ABCMeta):
     #: The kind of data ``fit`` takes and ``sample`` returns (a key of :data:`genlab.data.kinds.DATA_KINDS`); the
     #: command line and ``genlab compare`` choose readers and writers by it.
     data_kind: ClassVar[str] = "vectors"
+    #: Keyword arguments that other libraries use for one of this class's hyperparameters, mapped to genlab's name
+    #: (e.g. hmmlearn's ``n_components`` for the HMMs' ``n_states``): passing one is a :class:`ParameterError`
+    #: that names the right argument, instead of Python's bare ``TypeError``.
+    _renamed_arguments: ClassVar[dict[str, str]] = {}
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> GenerativeModel:
+        # Checked here rather than in __init__: a keyword missing from __init__'s signature fails before its body
+        # runs, and the signature must stay explicit (scikit-learn's get_params reads it).
+        for name in kwargs.keys() & cls._renamed_arguments.keys():
+            ours = cls._renamed_arguments[name]
+            raise ParameterError(
+                f"{cls.__name__} has no argument {name!r}; genlab calls it {ours!r}: write "
+                f"{cls.__name__}({ours}={kwargs[name]!r})."
+            )
+        return super().__new__(cls)
 
     @abc.abstractmethod
     def fit(self, X: Any, y: Any = None, **fit_params: Any) -> GenerativeModel:
@@ -136,9 +175,21 @@ class GenerativeModel(DensityMixin, BaseEstimator, metaclass=abc.ABCMeta):
         """Write the model to one portable file (safetensors + JSON header), atomically.
 
         Load it back with :func:`genlab.load`.
+
+        Raises
+        ------
+        ModelFileError
+            ``path`` is a folder (name a file in it), or its folder does not exist.
         """
         from genlab.io import save_model
 
+        target = os.fspath(path)
+        if os.path.isdir(target) or target.endswith(("/", os.sep)):
+            # said here: the atomic write would otherwise fail on its temporary file's name, not the one given
+            raise ModelFileError(
+                f"cannot save to {target!r}: it is a folder; name the model file, e.g. "
+                f"{os.path.join(target, 'model.genlab')!r}."
+            )
         save_model(self, path)
 
     # -- persistence hooks -------------------------------------------------------------------------------------
