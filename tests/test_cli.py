@@ -402,3 +402,115 @@ def test_topic_models_are_scored_and_sampled_as_documents(tmp_path, method):
     lines = result.stdout.splitlines()
     assert len(lines) == 3 and all(len(line.split()) == 5 for line in lines)
     assert set(result.stdout.split()) <= {"apple", "banana", "cherry", "dog", "cat", "mouse"}
+
+
+# -- issue 17: the rough edges a new user meets -----------------------------------------------------------------------
+def _comparison_with_long_specs() -> object:
+    from genlab.compare.runner import Comparison, ModelResult
+
+    rows = [
+        ModelResult(spec="transformer:preset=tiny,steps=1000", family="transformer", n_parameters=1_234_567,
+                    bits_per_unit=2.34567, ci=(2.30112, 2.39012), diff_to_best=0.0, diff_ci=(0.0, 0.0),
+                    fit_seconds=123.4, sample_units_per_second=12_345.6),
+        ModelResult(spec="hmm:states=32,iter=30", family="hmm", n_parameters=4_567, bits_per_unit=3.45678,
+                    ci=(3.40112, 3.50012), diff_to_best=1.11111, diff_ci=(1.05, 1.17), fit_seconds=45.6,
+                    sample_units_per_second=98_765.4),
+    ]
+    return Comparison(data="pydoc", kind="text", unit="char", n_train_units=400_000, n_heldout_units=46_500,
+                      n_chunks=100, seed=0, budget_seconds=260.0, rows=rows)
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_comparison_tables_wrap_names_not_numbers(width):
+    """At 80 columns rich folded '2.301' into '2.30' over '1,'; every figure must come out whole."""
+    import io
+
+    from rich.console import Console
+
+    from genlab.cli.compare import print_comparison
+    from genlab.compare.report import format_table_rows
+
+    comparison = _comparison_with_long_specs()
+    stream = io.StringIO()
+    print_comparison(comparison, Console(file=stream, width=width, highlight=False))
+    shown = stream.getvalue()
+    for cells in format_table_rows(comparison):
+        for cell in cells[1:]:  # every column but the model spec holds figures
+            for word in cell.split():
+                assert word in shown, (word, shown)
+    lines = shown.splitlines()
+    if width == 80:  # it fits: names are folded, the table stays within the terminal
+        assert max(len(line) for line in lines) <= 80
+
+
+def test_info_tables_keep_values_whole_at_80_columns(tmp_path, blobs_csv):
+    from genlab.cli.commands import _describe
+
+    path = tmp_path / "m.genlab"
+    assert invoke("fit", "gmm", blobs_csv, "-k", 3, "--tol", "0.000123456789", "--out", path).exit_code == 0
+    result = invoke("info", path, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    model = genlab.load(path)
+    for name in model.get_params():
+        for word in _describe(getattr(model, name)).split():
+            assert word in result.stdout, word
+    table_lines = [line for line in result.stdout.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table_lines and max(len(line) for line in table_lines) <= 80
+
+
+def test_progress_lines_off_a_terminal_are_rate_limited(monkeypatch):
+    import io
+
+    from genlab.utils import progress as progress_module
+
+    clock = [100.0]
+    monkeypatch.setattr(progress_module.time, "perf_counter", lambda: clock[0])
+    stream = io.StringIO()  # not a terminal
+    display = progress_module.ProgressDisplay("fit", verbose=1, stream=stream)
+    display.start("run 1/1", total=None)
+    for step in range(1, 40):  # one update a second for 39 s
+        clock[0] += 1.0
+        display.update(step, f"step {step}")
+    display.finish(39, "done")
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "fit: run 1/1" and lines[-1].startswith("  done")
+    assert [line.split()[1] for line in lines[1:-1]] == ["10", "20", "30"]  # one line every 10 s, no more
+
+    silent = io.StringIO()
+    quiet = progress_module.ProgressDisplay("fit", verbose=0, stream=silent)  # the Python API's default
+    quiet.start("run", total=None)
+    quiet.update(1, "step 1")
+    quiet.finish(1, "done")
+    assert silent.getvalue() == ""
+
+    every = io.StringIO()
+    logged = progress_module.ProgressDisplay("fit", verbose=2, interval=2, stream=every)
+    logged.start("run", total=None)
+    for step in range(1, 5):
+        logged.update(step, f"step {step}")
+    assert [line.split()[1] for line in every.getvalue().splitlines()[1:]] == ["2", "4"]
+
+
+def test_compare_off_a_terminal_prints_progress_lines(tmp_path):
+    """With stderr not a terminal (a log file, CI), genlab compare used to print nothing until the table."""
+    text = tmp_path / "text.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 200, encoding="utf-8")
+    result = invoke("compare", text, "--models", "markov:order=2,hmm:states=3,iter=3", "--budget", "1m", "--out",
+                    tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "genlab compare: [1/2] markov:order=2" in result.stderr
+    assert "genlab compare: [2/2] hmm:states=3,iter=3" in result.stderr
+    assert "fitted in" in result.stderr
+    assert "held-out bits per character" in result.stdout and "genlab compare:" not in result.stdout
+
+
+def test_out_naming_a_folder_is_reported_with_that_folder(tmp_path, blobs_csv, model_file):
+    """The error named the hidden temporary file ('.genlab-...tmp') instead of the folder given."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    line = assert_user_error(invoke("fit", "gmm", blobs_csv, "-k", 2, "--out", folder), str(folder), "is a folder",
+                             str(folder / "model.genlab"))
+    assert ".tmp" not in line and ".genlab-" not in line
+    line = assert_user_error(invoke("sample", model_file, "-n", 3, "--out", folder), str(folder), "is a folder")
+    assert ".tmp" not in line
+    assert list(folder.iterdir()) == []

@@ -66,3 +66,56 @@ def test_target_by_index_and_user_errors(tmp_path, labelled):
     bad = invoke("fit", "classifier", path, "--target", "label", "--model", "naive-bayes", "--features", "beta",
                  "--out", out)
     assert bad.exit_code == 2 and "feature family" in bad.stderr
+
+
+# -- string class labels (issue 17: `fit classifier` rejected them) -------------------------------------------------
+@pytest.fixture
+def named_classes(tmp_path):
+    """Three classes named by words in the label column of a CSV with a header row."""
+    rng = np.random.default_rng(1)
+    names = np.array(["setosa", "versicolor", "virginica"])
+    y = names[np.arange(150) % 3]
+    X = rng.normal(size=(150, 2)) + 4.0 * (np.arange(150) % 3)[:, None]
+    path = tmp_path / "iris.csv"
+    with path.open("w") as f:
+        f.write("length,width,species\n")
+        for row, label in zip(X, y, strict=True):
+            f.write(f"{row[0]:.6f},{row[1]:.6f},{label}\n")
+    return path, np.round(X, 6), y
+
+
+@pytest.mark.parametrize("model", ["gmm", "naive-bayes"])
+def test_string_class_labels_fit_save_load_and_predict(tmp_path, named_classes, model):
+    path, X, y = named_classes
+    out = tmp_path / "iris.genlab"
+    result = invoke("fit", "classifier", path, "--target", "species", "--model", model, "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert "setosa: 50, versicolor: 50, virginica: 50" in result.stdout
+    loaded = genlab.load(out)
+    assert loaded.classes_.tolist() == ["setosa", "versicolor", "virginica"]
+    predicted = loaded.predict(X)
+    assert predicted.dtype.kind == "U" and set(predicted.tolist()) <= set(y.tolist())
+    assert loaded.accuracy(X, y) > 0.9
+    drawn = loaded.sample(4, y="virginica", random_state=0)
+    assert np.asarray(drawn[0] if isinstance(drawn, tuple) else drawn).shape == (4, 2)
+    info = invoke("info", out)
+    assert info.exit_code == 0, info.stderr
+
+
+def test_string_labels_by_index_and_a_missing_label_is_a_user_error(tmp_path, named_classes):
+    path, _, _ = named_classes
+    assert invoke("fit", "classifier", path, "--target", "2", "--out", tmp_path / "a.genlab").exit_code == 0
+    lines = path.read_text().splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + ","
+    holed = tmp_path / "holed.csv"
+    holed.write_text("\n".join(lines) + "\n")
+    result = invoke("fit", "classifier", holed, "--target", "species", "--out", tmp_path / "b.genlab")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "row 5 has no label" in result.stderr
+
+
+def test_text_in_a_feature_column_is_still_the_numeric_readers_error(tmp_path, named_classes):
+    path, _, _ = named_classes
+    result = invoke("fit", "classifier", path, "--target", "length", "--out", tmp_path / "c.genlab")
+    assert result.exit_code == 2 and result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "species" in result.stderr or "setosa" in result.stderr

@@ -1,7 +1,9 @@
 """``genlab fit classifier``: generative classifiers (one density per class) from a labelled numeric table.
 
-The saved model is a genlab generative model of the feature columns: ``genlab score`` gives the mean ``log p(x)``
-per row of a table of those columns (no label column), ``genlab sample`` draws feature rows from ``p(x)``.
+The label column holds numbers (class codes) or, in a ``.csv`` / ``.tsv`` file with a header row, any text (class
+names such as ``setosa``); the other columns are numeric features. The saved model keeps the class names. It is a
+genlab generative model of the feature columns: ``genlab score`` gives the mean ``log p(x)`` per row of a table of
+those columns (no label column), ``genlab sample`` draws feature rows from ``p(x)``.
 """
 
 import enum
@@ -26,6 +28,67 @@ class CovarianceType(str, enum.Enum):
     spherical = "spherical"
 
 
+def _labelled_table(data: Path, target: str) -> tuple[Any, Any, list[str] | None, int]:
+    """Features (N, D) float64, labels (N,), the header (or None) and the label column's index.
+
+    A numeric table is read by :func:`genlab.data.load_table` (labels that are whole numbers become int64 class
+    codes). When that fails on a ``.csv`` / ``.tsv`` file with a header row, the file is read as text by
+    :func:`genlab.data.read_records` and the label column is kept as text, provided every other cell is a
+    number; otherwise the numeric reader's error (which names the first bad cell) is raised.
+    """
+    import numpy as np
+
+    from genlab.data.tabular import load_table, table_header
+    from genlab.errors import DataError
+
+    try:
+        table = load_table(data)
+    except DataError as numeric_error:
+        labelled = _text_labelled_table(data, target)
+        if labelled is None:
+            raise numeric_error from None
+        return labelled
+    if table.shape[1] < 2:
+        raise DataError(f"{data}: a labelled table needs the label column and at least one feature column.")
+    header = table_header(data)
+    column = _target_column(target, header, table.shape[1])
+    y = table[:, column]
+    if np.array_equal(y, np.round(y)):
+        y = y.astype(np.int64)  # integer class codes print and save as integers
+    return np.delete(table, column, axis=1), y, header, column
+
+
+def _text_labelled_table(data: Path, target: str) -> tuple[Any, Any, list[str] | None, int] | None:
+    """The table of :func:`_labelled_table` with text labels; None when DATA is not such a table."""
+    import numpy as np
+
+    from genlab.data.records import read_records
+    from genlab.errors import DataError
+
+    if data.suffix.lower() not in (".csv", ".tsv"):
+        return None
+    try:
+        frame = read_records(data)  # every cell as text, empty cells missing
+    except DataError:
+        return None
+    header = [str(name) for name in frame.columns]
+    if len(header) < 2:
+        return None
+    column = _target_column(target, header, len(header))
+    labels = frame.iloc[:, column]
+    features = frame.drop(columns=frame.columns[column])
+    try:
+        X = np.array([[float(cell) for cell in row] for row in features.astype(object).to_numpy()], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None  # a feature cell that is not a number: the numeric reader's message says which
+    if not np.isfinite(X).all():
+        return None
+    if labels.isna().any():
+        row = int(np.flatnonzero(labels.isna().to_numpy())[0]) + 1
+        raise DataError(f"{data}: row {row} has no label in column {header[column]!r}; every row needs a class.")
+    return X, labels.astype(str).to_numpy(dtype=str), header, column
+
+
 def _target_column(target: str, header: list[str] | None, n_columns: int) -> int:
     """The index of the label column: a header name, or a 0-based index (negative counts from the end)."""
     from genlab.errors import DataError
@@ -46,7 +109,11 @@ def _target_column(target: str, header: list[str] | None, n_columns: int) -> int
 def fit_classifier(
     data: Annotated[
         Path,
-        typer.Argument(metavar="DATA", help="Labelled training data: a numeric .csv / .tsv / .txt table or .npy."),
+        typer.Argument(
+            metavar="DATA",
+            help="Labelled training data: a numeric .csv / .tsv / .txt table or .npy; in a .csv / .tsv file with a "
+            "header row the label column may hold class names (text).",
+        ),
     ],
     target: Annotated[
         str, typer.Option("--target", "-t", help="The label column: its header name or 0-based index.")
@@ -80,18 +147,8 @@ def fit_classifier(
     import numpy as np
 
     from genlab.classify import GenerativeClassifier, NaiveBayes
-    from genlab.data.tabular import load_table, table_header
-    from genlab.errors import DataError
 
-    table = load_table(data)
-    if table.shape[1] < 2:
-        raise DataError(f"{data}: a labelled table needs the label column and at least one feature column.")
-    header = table_header(data)
-    column = _target_column(target, header, table.shape[1])
-    y = table[:, column]
-    X = np.delete(table, column, axis=1)
-    if np.array_equal(y, np.round(y)):
-        y = y.astype(np.int64)  # integer class codes print and save as integers
+    X, y, header, column = _labelled_table(data, target)
     names = [name for i, name in enumerate(header) if i != column] if header else None
     estimator: Any
     if model is ClassModel.gmm:

@@ -97,8 +97,9 @@ def _score_text(model: Any, data: Path, options: dict[str, Any]) -> Report:
         f"bits_per_{name}": -mean / math.log(2.0),
         "perplexity": math.exp(-mean),
     }
+    ends = " including one </s> per sequence" if getattr(model, "models_end_", True) else ""
     lines = [
-        ("data", f"{data} ({n_tokens:,} {name}s including one </s> per sequence)"),
+        ("data", f"{data} ({n_tokens:,} {name}s{ends})"),
         ("log-likelihood", f"{mean:.6f} nats per {name}"),
         (f"bits per {name}", f"{-mean / math.log(2.0):.6f}"),
         ("perplexity", f"{math.exp(-mean):.6g}"),
@@ -145,6 +146,10 @@ def _score_records(model: Any, data: Path, options: dict[str, Any]) -> Report:
 def _score_images(model: Any, data: Path, options: dict[str, Any]) -> Report:
     from genlab.cli.images import score_images
 
+    # a VAE's importance-weighted bound takes tens of seconds: show its progress on stderr (a bar on a terminal,
+    # else a line at most every 10 s) whatever verbosity the model was fitted with
+    if getattr(model, "verbose", 1) == 0:
+        model.set_params(verbose=1)
     return score_images(model, data)
 
 
@@ -387,6 +392,10 @@ def sample(
     autoregressive text models (Markov chains and neural language models take the same decoding options); one
     document per line for topic models; CSV of state names (one column per variable) for Bayesian networks; images
     (a .npy array or a PNG grid) for image models."""
+    if out is not None and out.is_dir():
+        from genlab.errors import ParameterError
+
+        raise ParameterError(f"--out {out} is a folder; name the file to write in it, e.g. {out / 'samples.csv'}.")
     model = _load_model(model_path)
     decoding = {"top_k": top_k, "top_p": top_p, "min_p": min_p, "stop": stop or None}
     given = {
@@ -416,9 +425,7 @@ def _describe(value: Any) -> str:
 @app.command()
 def info(model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A model file saved by genlab.")]) -> None:
     """Class, versions, hyperparameters and fitted attributes (with shapes) of a model file."""
-    from rich.table import Table
-    from rich.text import Text
-
+    from genlab.cli._tables import TableColumn, print_table
     from genlab.data import data_kind_of
     from genlab.io import load, read_header
 
@@ -437,24 +444,28 @@ def info(model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A mod
             ("format version", str(header.get("format_version"))),
         ]
     )
-    params = Table(title="hyperparameters", title_justify="left")
-    params.add_column("name")
-    params.add_column("value")
-    for name in sorted(header.get("params", {})):
-        params.add_row(Text(name), Text(_describe(getattr(model, name, None))))
-    console.print(params)
-    fitted = Table(title="fitted attributes", title_justify="left")
-    fitted.add_column("name")
-    fitted.add_column("shape", justify="right")
-    fitted.add_column("dtype / value")
+    # names may fold on a narrow terminal; values and shapes wrap only between their words (_tables)
+    print_table(
+        console,
+        [TableColumn("name"), TableColumn("value", numeric=True)],
+        [(name, _describe(getattr(model, name, None))) for name in sorted(header.get("params", {}))],
+        title="hyperparameters",
+    )
+    rows = []
     for name in sorted(header.get("fitted", {})):
         value = getattr(model, name, None)
         shape = getattr(value, "shape", None)
         if shape is not None and getattr(value, "ndim", 0) > 0:
-            fitted.add_row(Text(name), str(tuple(shape)), str(value.dtype))
+            rows.append((name, str(tuple(shape)), str(value.dtype)))
         else:
-            fitted.add_row(Text(name), "", Text(_describe(value.item() if hasattr(value, "item") else value)))
-    console.print(fitted)
+            rows.append((name, "", _describe(value.item() if hasattr(value, "item") else value)))
+    print_table(
+        console,
+        [TableColumn("name"), TableColumn("shape", numeric=True, justify="right"),
+         TableColumn("dtype / value", numeric=True)],
+        rows,
+        title="fitted attributes",
+    )
 
 
 # -- demo ---------------------------------------------------------------------------------------------------------

@@ -13,21 +13,18 @@ __all__ = ["print_comparison"]
 
 
 def print_comparison(comparison: Any, console: Any) -> None:
-    """The comparison as a rich table, best first (untrained models last)."""
-    from rich.table import Table
-
+    """The comparison as a table, best first (untrained models last); figures never break mid-number."""
+    from genlab.cli._tables import TableColumn, print_table
     from genlab.compare.report import format_table_rows, latent_lines, row_notes, table_headers
 
-    table = Table(title=f"{comparison.data}: held-out bits per {comparison.unit_name} "
-                        f"({comparison.n_heldout_units:,} {comparison.unit_name}s, {comparison.n_chunks} chunks)")
-    for header in table_headers(comparison):
-        if header == "model":  # whole model names, so they can be copied into --models
-            table.add_column(header, no_wrap=True, min_width=max([len(r.spec) for r in comparison.rows] + [5]))
-        else:
-            table.add_column(header, justify="right", overflow="fold")
-    for i, cells in enumerate(format_table_rows(comparison)):
-        table.add_row(*cells, style="bold" if i == 0 and comparison.rows[0].trained else None)
-    console.print(table)
+    title = (f"{comparison.data}: held-out bits per {comparison.unit_name} "
+             f"({comparison.n_heldout_units:,} {comparison.unit_name}s, {comparison.n_chunks} chunks)")
+    # the model specs are names (folded only on a narrow terminal); every other column holds figures
+    columns = [TableColumn(header) if header == "model" else TableColumn(header, numeric=True, justify="right")
+               for header in table_headers(comparison)]
+    rows = format_table_rows(comparison)
+    styles = ["bold" if i == 0 and comparison.rows[0].trained else None for i in range(len(rows))]
+    print_table(console, columns, rows, title=title, row_styles=styles)
     for row in comparison.rows:
         for note in row_notes(row):
             console.print(f"note: {row.spec}: {note}", markup=False, highlight=False)

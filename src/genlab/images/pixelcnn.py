@@ -39,6 +39,7 @@ import numpy as np
 from genlab.base import Sample, check_is_fitted
 from genlab.errors import ParameterError
 from genlab.images._base import ImageModel, check_labels
+from genlab.utils.progress import ProgressDisplay
 from genlab.utils.random import check_random_state
 
 __all__ = ["ConditionalPixelCNN", "PixelCNN", "PixelCNNConfig", "build_pixelcnn"]
@@ -316,15 +317,25 @@ class PixelCNN(ImageModel):
 
         device = next(self.module_.parameters()).device
         out = np.empty(levels.shape, dtype=np.float64)
+        n = levels.shape[0]
+        # the model's verbose shows progress on stderr, as for the VAE's (slower) importance-weighted scoring
+        progress = ProgressDisplay(f"{type(self).__name__} scoring", self.verbose)
+        progress.start(f"{n:,} images", total=n)
         self.module_.eval()
-        with torch.no_grad():
-            for start in range(0, levels.shape[0], _SCORE_BATCH):
-                rows = slice(start, start + _SCORE_BATCH)
-                x = torch.from_numpy(levels[rows]).to(device)
-                labels = None if codes is None else torch.from_numpy(codes[rows]).to(device)
-                logits, _ = self.module_(x, labels)
-                logp = torch.log_softmax(logits.double(), dim=-1).gather(-1, x.unsqueeze(-1)).squeeze(-1)
-                out[rows] = logp.cpu().numpy()
+        try:
+            with torch.no_grad():
+                for start in range(0, n, _SCORE_BATCH):
+                    rows = slice(start, start + _SCORE_BATCH)
+                    x = torch.from_numpy(levels[rows]).to(device)
+                    labels = None if codes is None else torch.from_numpy(codes[rows]).to(device)
+                    logits, _ = self.module_(x, labels)
+                    logp = torch.log_softmax(logits.double(), dim=-1).gather(-1, x.unsqueeze(-1)).squeeze(-1)
+                    out[rows] = logp.cpu().numpy()
+                    done = min(n, start + _SCORE_BATCH)
+                    progress.update(done, f"{done:,}/{n:,} images")
+            progress.finish(n, f"scored {n:,} images")
+        finally:
+            progress.close()
         return out
 
     def log_prob(self, X: Any) -> np.ndarray:

@@ -25,6 +25,7 @@ from genlab.base import check_is_fitted
 from genlab.errors import ParameterError
 from genlab.images.latent import ConditionalLatent, LatentImageModel, _generator
 from genlab.images.vae_module import VAEConfig, VAEModule, build_vae_module, discretized_log_prob
+from genlab.utils.progress import ProgressDisplay
 from genlab.utils.validation import check_positive_int
 
 __all__ = ["VAE", "ConditionalLatent", "ConditionalVAE", "VAEConfig", "VAEModule", "discretized_log_prob"]
@@ -159,7 +160,12 @@ class VAE(LatentImageModel):
 
     @torch.no_grad()
     def _iwae(self, levels: torch.Tensor, codes: torch.Tensor, k: int, gen: torch.Generator) -> torch.Tensor:
-        """IWAE bound per image (float64, (N,)), batched so that one decoder pass sees <= _ROWS_PER_PASS rows."""
+        """IWAE bound per image (float64, (N,)), batched so that one decoder pass sees <= _ROWS_PER_PASS rows.
+
+        With ``k = 1000`` this is a thousand decoder passes' worth of rows per image (tens of seconds for a few
+        hundred images on a CPU), so the model's ``verbose`` shows its progress on stderr (a bar on a terminal,
+        plain lines at most every 10 s elsewhere: :class:`~genlab.utils.progress.ProgressDisplay`).
+        """
         module = self.module_
         mu, log_var = module.encode(levels, codes)
         std = torch.exp(0.5 * log_var)
@@ -168,22 +174,29 @@ class VAE(LatentImageModel):
         images_per_pass = max(1, _ROWS_PER_PASS // per_image)
         out = torch.empty(n, dtype=torch.float64)
         log_2pi = math.log(2 * math.pi)
-        for start in range(0, n, images_per_pass):
-            rows = slice(start, min(n, start + images_per_pass))
-            b = rows.stop - rows.start
-            weights = []
-            for s0 in range(0, k, per_image):
-                m = min(per_image, k - s0)
-                eps = torch.randn((b, m, d), generator=gen).to(mu.device)  # (b, m, latent)
-                z = mu[rows, None] + std[rows, None] * eps
-                log_q = (-0.5 * (eps.pow(2) + log_2pi) - 0.5 * log_var[rows, None]).sum(-1)  # (b, m)
-                log_prior = (-0.5 * (z.pow(2) + log_2pi)).sum(-1)
-                x = levels[rows].repeat_interleave(m, dim=0)  # (b*m, C, H, W)
-                c = codes[rows].repeat_interleave(m, dim=0)
-                log_lik = module.pixel_log_prob(module.decode(z.reshape(b * m, d), c), x).view(b, m)
-                weights.append((log_lik + log_prior - log_q).double().cpu())
-            w = torch.cat(weights, dim=1)  # (b, k)
-            out[rows] = torch.logsumexp(w, dim=1) - math.log(k)
+        progress = ProgressDisplay(f"{type(self).__name__} scoring", self.verbose)
+        progress.start(f"{n:,} images, k = {k:,} importance samples each", total=n)
+        try:
+            for start in range(0, n, images_per_pass):
+                rows = slice(start, min(n, start + images_per_pass))
+                b = rows.stop - rows.start
+                weights = []
+                for s0 in range(0, k, per_image):
+                    m = min(per_image, k - s0)
+                    eps = torch.randn((b, m, d), generator=gen).to(mu.device)  # (b, m, latent)
+                    z = mu[rows, None] + std[rows, None] * eps
+                    log_q = (-0.5 * (eps.pow(2) + log_2pi) - 0.5 * log_var[rows, None]).sum(-1)  # (b, m)
+                    log_prior = (-0.5 * (z.pow(2) + log_2pi)).sum(-1)
+                    x = levels[rows].repeat_interleave(m, dim=0)  # (b*m, C, H, W)
+                    c = codes[rows].repeat_interleave(m, dim=0)
+                    log_lik = module.pixel_log_prob(module.decode(z.reshape(b * m, d), c), x).view(b, m)
+                    weights.append((log_lik + log_prior - log_q).double().cpu())
+                w = torch.cat(weights, dim=1)  # (b, k)
+                out[rows] = torch.logsumexp(w, dim=1) - math.log(k)
+                progress.update(rows.stop, f"{rows.stop:,}/{n:,} images")
+            progress.finish(n, f"scored {n:,} images")
+        finally:
+            progress.close()
         return out
 
     def log_prob(self, X: Any, y: Any = None, *, k: int = 1000, random_state: Any = 0) -> np.ndarray:
