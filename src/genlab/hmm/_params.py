@@ -24,6 +24,7 @@ from genlab.utils.validation import check_in, check_positive_int
 
 __all__ = [
     "DECODER_ALGORITHMS",
+    "HMMLEARN_RENAMED",
     "IMPLEMENTATIONS",
     "SHARED_PARAMETERS",
     "SHARED_PARAMETERS_DOC",
@@ -39,6 +40,12 @@ __all__ = [
 #: hmmlearn's ``implementation`` names mapped to the kernels' ``method`` names.
 IMPLEMENTATIONS = {"log": "log", "scaling": "scaled"}
 DECODER_ALGORITHMS = ("viterbi", "map")
+
+#: hmmlearn's argument names that genlab's HMMs spell differently, mapped to genlab's (the classes'
+#: ``_renamed_arguments``): ``GaussianHMM(n_components=2)`` is a :class:`~genlab.errors.ParameterError` saying to
+#: write ``n_states=2``. Not an alias: a second name for one hyperparameter would appear in ``get_params`` beside
+#: ``n_states``, and ``clone``, ``set_params`` and saved files would then carry two values that must agree.
+HMMLEARN_RENAMED = {"n_components": "n_states"}
 
 #: The hyperparameters of every HMM class (the first is positional, the others keyword-only).
 SHARED_PARAMETERS = (
@@ -61,7 +68,8 @@ SHARED_PARAMETERS = (
 #: numpydoc entries of :data:`SHARED_PARAMETERS` (defaults differ by class and are in each signature).
 SHARED_PARAMETERS_DOC = """\
     n_states : int
-        Number of hidden states K (hmmlearn's ``n_components``; a read-only ``n_components`` alias is kept).
+        Number of hidden states K (hmmlearn's ``n_components``: a read-only ``n_components`` attribute is kept, and
+        ``n_components=`` in the constructor is an error that names ``n_states``).
     startprob_prior, transmat_prior : float or array
         Dirichlet concentrations of the start distribution (K,) and of each row of the transition matrix (K, K):
         the prior of the MAP estimate (1 gives the maximum-likelihood estimate), or of the variational posterior.

@@ -29,6 +29,7 @@ from genlab.errors import DataError, ParameterError
 from genlab.hmm import kernels
 from genlab.hmm._inference import HMMInference
 from genlab.hmm._params import (
+    HMMLEARN_RENAMED,
     check_shared_hyperparameters,
     document_shared_parameters,
     fixed_mask,
@@ -47,7 +48,24 @@ from genlab.hmm._sequences import (
 from genlab.learn.em import FitState, fit_em
 from genlab.statistics import Statistics, additive
 
-__all__ = ["BaseHMM", "HMMStatistics", "check_lengths", "check_states"]
+__all__ = ["BaseHMM", "HMMStatistics", "check_lengths", "check_states", "lengths_argument"]
+
+
+def lengths_argument(y: Any, lengths: Any) -> Any:
+    """The ``lengths`` of a call that takes ``(X, y=None, lengths=None)``: ``lengths``, or an array given as ``y``.
+
+    hmmlearn's users write ``fit(X, lengths)``, which puts the lengths in the ``y`` slot; scikit-learn's ``Pipeline``
+    writes ``fit(X, y, lengths=...)`` with ``y=None``. Both mean the same. Both given is an error: an HMM has no
+    targets.
+    """
+    if y is None:
+        return lengths
+    if lengths is None:
+        return y
+    raise DataError(
+        "y and lengths were both given; an HMM has no targets (y), only the lengths of the sequences in X: pass "
+        "lengths alone (fit(X, lengths) or fit(X, lengths=lengths))."
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +143,12 @@ class BaseHMM(HMMInference, GenerativeModel, abc.ABC):
     (each one sequence) or of ``(X_batch, lengths_batch)`` tuples, or a function returning a fresh iterator of
     them. Initialisation then reads only the first batch; from the same initial parameters the fit equals the
     in-memory fit.
+
+    **In a scikit-learn Pipeline.** ``lengths`` reaches the HMM through scikit-learn's metadata routing: under
+    ``sklearn.config_context(enable_metadata_routing=True)`` (or ``sklearn.set_config``), request it with
+    ``hmm.set_fit_request(lengths=True)`` (and ``set_score_request`` / ``set_predict_request`` for those
+    methods), then ``pipeline.fit(X, lengths=lengths)``. Steps before the HMM transform the rows of ``X`` and keep
+    their order, so the lengths still hold.
     """
 
     #: A unit of :meth:`score` is one time step.
@@ -141,6 +165,7 @@ class BaseHMM(HMMInference, GenerativeModel, abc.ABC):
     _statistics_class: ClassVar[type[HMMStatistics]] = HMMStatistics
     #: Deprecated hyperparameter names and the names that replace them (``fit`` warns when one is given).
     _deprecated_aliases: ClassVar[dict[str, str]] = {}
+    _renamed_arguments: ClassVar[dict[str, str]] = HMMLEARN_RENAMED
 
     def __init__(
         self,
@@ -285,6 +310,7 @@ class BaseHMM(HMMInference, GenerativeModel, abc.ABC):
     def fit(
         self,
         X: Any,
+        y: Any = None,
         lengths: Any = None,
         *,
         states: Any = None,
@@ -299,6 +325,10 @@ class BaseHMM(HMMInference, GenerativeModel, abc.ABC):
             The sequences concatenated along the rows; or, for a streaming fit, a list of arrays (one sequence
             each) or of ``(X_batch, lengths_batch)`` tuples (each batch holding whole sequences), or a function
             returning a fresh iterator of them. A streaming fit initialises from the first batch.
+        y : array-like of int, optional
+            hmmlearn's positional ``fit(X, lengths)``: an array given second is ``lengths``. (An HMM has no
+            targets; the slot is named ``y`` because scikit-learn's ``Pipeline`` passes ``y`` there and ``lengths``
+            by name, see the class notes on metadata routing.)
         lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
         states : array-like of int of shape (n_samples,), optional
@@ -327,6 +357,7 @@ class BaseHMM(HMMInference, GenerativeModel, abc.ABC):
             A bad hyperparameter, or hand-set parameters that are not valid (e.g. a ``transmat_`` row that does
             not sum to 1).
         """
+        lengths = lengths_argument(y, lengths)
         self._check_hyperparameters()
         warn_deprecated_aliases(self, self._deprecated_aliases)
         fit_em(
@@ -335,6 +366,15 @@ class BaseHMM(HMMInference, GenerativeModel, abc.ABC):
             callback=callback,
         )  # fmt: skip
         return self
+
+    def score(self, X: Any, y: Any = None, lengths: Any = None) -> float:
+        """Mean log-likelihood per time step in nats (higher is better).
+
+        hmmlearn's ``score`` is the total log-likelihood, :meth:`total_log_likelihood` here. As in :meth:`fit`, an
+        array given second is ``lengths`` (``score(X, lengths)``), and ``lengths`` may come by name after a ``y``
+        of ``None`` (scikit-learn's ``Pipeline.score`` and model selection).
+        """
+        return HMMInference.score(self, X, lengths_argument(y, lengths))
 
     def _em_source(self, X: Any, fit: FitState, lengths: Any = None, states: Any = None) -> tuple[Any, int]:
         source = self._source(X, lengths, states)
