@@ -16,8 +16,10 @@ Junction tree (:class:`JunctionTree`)
     evidence sets (rows of data with missing values, or one query) calibrate together, every message rescaled per
     row so nothing underflows, the log of the rescalings kept for ``log P(evidence)``.
 
-Before any table is built the size of the largest one is compared with the memory budget; over it,
-:class:`InferenceTooLargeError` says so and points at the approximate methods.
+Before any table is built the computation is simulated on the tables' scopes, and both the largest table and the
+peak of all tables alive at once (every intermediate factor, the argmax tables MAP keeps, the clique potentials
+and messages of a calibration) are compared with the memory budget; over it, :class:`InferenceTooLargeError`
+says so and points at the approximate methods. Slices of the CPTs by the evidence are views and cost nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import numpy as np
 from genlab.bayesnet.factor import _subscripts
 from genlab.bayesnet.graph import ancestors, elimination_order, interaction_graph, reachable
 from genlab.errors import GenlabError
+from genlab.utils.validation import format_bytes
 
 __all__ = ["InferenceTooLargeError", "JunctionTree", "Plan", "Tables", "compile_plan", "map_eliminate", "run_plan"]
 
@@ -40,25 +43,39 @@ class InferenceTooLargeError(GenlabError, MemoryError):
     """Exact inference would build a table larger than the memory budget."""
 
 
-def _format_bytes(n: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:.3g} {unit}" if unit != "bytes" else f"{int(n)} bytes"
-        n /= 1024
-    return f"{n:.3g} EiB"  # pragma: no cover
+_format_bytes = format_bytes
+
+#: What to do instead of an exact computation over the budget (every budget message ends with it).
+_REMEDY = (
+    "Use approximate inference instead: query(..., method='loopy_bp'), method='likelihood_weighting' or "
+    "method='gibbs', or raise memory_budget if the machine has the memory."
+)
+
+
+def _shown(scope: Sequence[str]) -> str:
+    return ", ".join(list(scope)[:8]) + (", ..." if len(scope) > 8 else "")
 
 
 def check_budget(entries: float, scope: Sequence[str], budget: float, what: str) -> None:
     """Raise :class:`InferenceTooLargeError` when a float64 table of ``entries`` would exceed ``budget`` bytes."""
     need = entries * 8.0
     if need > budget:
-        shown = ", ".join(list(scope)[:8]) + (", ..." if len(scope) > 8 else "")
         raise InferenceTooLargeError(
             f"exact inference ({what}) needs a table of {entries:.3g} entries ({_format_bytes(need)}) over "
-            f"[{shown}] ({len(scope)} variables), more than the memory budget of {_format_bytes(budget)} "
-            f"(memory_budget={budget:.0f} bytes). Use approximate inference instead: query(..., "
-            "method='loopy_bp'), method='likelihood_weighting' or method='gibbs', or raise memory_budget if the "
-            "machine has the memory."
+            f"[{_shown(scope)}] ({len(scope)} variables), more than the memory budget of {_format_bytes(budget)} "
+            f"(memory_budget={budget:.0f} bytes). {_REMEDY}"
+        )
+
+
+def check_peak(entries: float, largest_scope: Sequence[str], budget: float, what: str) -> None:
+    """Raise :class:`InferenceTooLargeError` when the tables alive at once (``entries`` float64 / int64 values in
+    all) would exceed ``budget`` bytes, even though each table alone fits."""
+    need = entries * 8.0
+    if need > budget:
+        raise InferenceTooLargeError(
+            f"exact inference ({what}) holds {entries:.3g} table entries at once ({_format_bytes(need)}: its "
+            f"intermediate tables together; the largest is over [{_shown(largest_scope)}]), more than the memory "
+            f"budget of {_format_bytes(budget)} (memory_budget={budget:.0f} bytes). {_REMEDY}"
         )
 
 
@@ -111,6 +128,9 @@ class Plan:
         The last product, over the query variables in order.
     largest : float
         Entries of the largest table an einsum iterates over.
+    peak : float
+        Entries of all the tables :func:`run_plan` holds at once at its fullest (the intermediate results still
+        needed, and the one being computed).
     """
 
     query: tuple[str, ...]
@@ -119,6 +139,7 @@ class Plan:
     steps: tuple[tuple[tuple[int, ...], str], ...]
     final: tuple[tuple[int, ...], str]
     largest: float
+    peak: float = 0.0
 
 
 def compile_plan(
@@ -167,24 +188,36 @@ def compile_plan(
         adj = {v: n for v, n in adj.items() if v in keep}
     order = elimination_order(adj, tables.cardinality, heuristic, eliminate=[v for v in adj if v not in query])
     alive: dict[int, tuple[str, ...]] = dict(enumerate(scopes))
+    # entries each live slot holds that this computation allocated: the CPT slots are the network's arrays (or
+    # views of them), the step results are new; run_plan frees a result once it is consumed
+    created: dict[int, float] = dict.fromkeys(alive, 0.0)
+    live = peak = 0.0
     steps = []
-    largest = 0.0
+    largest, largest_scope = 0.0, tuple(query)
     for v in order:
         ids = tuple(i for i, s in alive.items() if v in s)
         union = tuple(dict.fromkeys(n for i in ids for n in alive[i]))
         size = _size(union, tables.cardinality)
-        largest = max(largest, size)
+        if size > largest:
+            largest, largest_scope = size, union
         check_budget(size, union, budget, "variable elimination")
         out = tuple(n for n in union if n != v)
+        out_size = _size(out, tables.cardinality)
+        peak = max(peak, live + out_size)  # the inputs are alive while the result is written
         steps.append((ids, _subscripts([alive[i] for i in ids], out)))
         for i in ids:
             del alive[i]
-        alive[len(scopes) + len(steps) - 1] = out
+            live -= created.pop(i)
+        slot = len(scopes) + len(steps) - 1
+        alive[slot], created[slot] = out, out_size
+        live += out_size
     ids = tuple(alive)
     final_size = _size(tuple(dict.fromkeys(n for i in ids for n in alive[i])), tables.cardinality)
     check_budget(max(final_size, _size(query, tables.cardinality)), query, budget, "variable elimination")
+    peak = max(peak, live + _size(query, tables.cardinality))
+    check_peak(peak, largest_scope, budget, "variable elimination")
     final = (ids, _subscripts([alive[i] for i in ids], list(query)))
-    return Plan(tuple(query), tuple(evidence), tuple(factors), tuple(steps), final, max(largest, final_size))
+    return Plan(tuple(query), tuple(evidence), tuple(factors), tuple(steps), final, max(largest, final_size), peak)
 
 
 def run_plan(plan: Plan, tables: Tables, evidence_index: Sequence[int]) -> np.ndarray:
@@ -192,17 +225,19 @@ def run_plan(plan: Plan, tables: Tables, evidence_index: Sequence[int]) -> np.nd
 
     Returns the unnormalised table over ``plan.query`` (``P(query, evidence)`` up to the dropped constants).
     """
-    slots: list[np.ndarray] = []
+    slots: list[np.ndarray | None] = []
     for child, cuts in plan.factors:
         array = tables.cpts[child]
         if cuts:
             index: list[Any] = [slice(None)] * array.ndim
             for axis, pos in cuts:
                 index[axis] = evidence_index[pos]
-            array = array[tuple(index)]
+            array = array[tuple(index)]  # integers and slices only: a view
         slots.append(array)
     for ids, sub in plan.steps:
         slots.append(np.einsum(sub, *[slots[i] for i in ids]))
+        for i in ids:
+            slots[i] = None  # consumed: freed, so the memory held is what compile_plan budgeted (Plan.peak)
     ids, sub = plan.final
     if not ids:
         return np.ones(()) if not plan.query else np.ones(tuple(tables.cardinality[v] for v in plan.query))
@@ -248,22 +283,24 @@ def map_eliminate(
             adj[a].discard(v)
             adj[a].update(nbrs - {a})
     max_order = elimination_order(adj, tables.cardinality, heuristic, eliminate=list(map_vars))
+    schedule = [*((s, False) for s in sum_order), *((m, True) for m in max_order)]
+    _check_map_memory([scope for scope, _ in factors], schedule, tables.cardinality, budget)
     pool = list(factors)
     traceback: list[tuple[str, tuple[str, ...], np.ndarray]] = []
-    for v, is_max in [*((s, False) for s in sum_order), *((m, True) for m in max_order)]:
+    for v, is_max in schedule:
         inside = [f for f in pool if v in f[0]]
         pool = [f for f in pool if v not in f[0]]
         union = tuple(dict.fromkeys(n for s, _ in inside for n in s))
-        check_budget(_size(union, tables.cardinality), union, budget, "MAP elimination")
         if not inside:
             traceback.append((v, (), np.zeros((), dtype=np.int64)))
             continue
         out = tuple(n for n in union if n != v)
         if is_max:
-            table = np.einsum(_subscripts([s for s, _ in inside], union), *[a for _, a in inside])
-            axis = union.index(v)
-            traceback.append((v, out, table.argmax(axis=axis)))
-            pool.append((out, table.max(axis=axis)))
+            # the maximised variable last, in C order: argmax and max then read contiguous rows (over another axis,
+            # or a table in another layout, argmax first copies the whole table, beyond what the budget allows)
+            table = np.einsum(_subscripts([s for s, _ in inside], (*out, v)), *[a for _, a in inside], order="C")
+            traceback.append((v, out, table.argmax(axis=-1)))
+            pool.append((out, table.max(axis=-1)))
         else:
             pool.append((out, np.einsum(_subscripts([s for s, _ in inside], out), *[a for _, a in inside])))
     probability = float(np.prod([a for _, a in pool])) if pool else 1.0
@@ -271,6 +308,38 @@ def map_eliminate(
     for v, scope, arg in reversed(traceback):
         states[v] = int(arg[tuple(states[n] for n in scope)])
     return {v: states[v] for v in map_vars}, probability
+
+
+def _check_map_memory(
+    scopes: Sequence[tuple[str, ...]], schedule: Sequence[tuple[str, bool]], card: Mapping[str, int], budget: float
+) -> None:
+    """Simulate :func:`map_eliminate` on scopes and refuse it before any table is built when it would not fit.
+
+    Each step's joint table is checked alone (:func:`check_budget`), and so is the peak of everything alive at once:
+    the factors still in the pool that the elimination created (the evidence slices of the CPTs are views), the
+    argmax tables kept for the traceback (int64, to the end), and a step's new tables: for a sum the result; for a
+    max the joint table, its argmax and its max together.
+    """
+    pool: list[tuple[tuple[str, ...], float]] = [(scope, 0.0) for scope in scopes]
+    live = kept = peak = 0.0
+    largest, largest_scope = 0.0, ()
+    for v, is_max in schedule:
+        inside = [f for f in pool if v in f[0]]
+        pool = [f for f in pool if v not in f[0]]
+        union = tuple(dict.fromkeys(n for s, _ in inside for n in s))
+        size = _size(union, card)
+        check_budget(size, union, budget, "MAP elimination")
+        if not inside:
+            continue
+        if size > largest:
+            largest, largest_scope = size, union
+        out = tuple(n for n in union if n != v)
+        out_size = _size(out, card)
+        peak = max(peak, live + kept + (size + 2.0 * out_size if is_max else out_size))
+        live += out_size - sum(entries for _, entries in inside)
+        kept += out_size if is_max else 0.0
+        pool.append((out, out_size))
+    check_peak(peak, largest_scope, budget, "MAP elimination")
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -399,7 +468,27 @@ class JunctionTree:
             for v in tables.variables
         }
         self.largest = max(self.sizes)
+        self.budget = budget
+        # What a calibration holds at once: the clique potentials of `load` (all of them), and per evidence row the
+        # potentials of the cliques evidence enters, the messages of both passes, and the one clique table a belief
+        # or marginal is read from (only cliques that are some variable's or family's home are read).
+        self.base_entries = float(sum(self.sizes))
+        self.separator_entries = float(sum(_size(sep, card) for sep in self.separator.values()))
+        read = set(self.home.values()) | set(self.family_home.values())
+        self.read_entries = max(self.sizes[i] for i in read)
+        self.row_entries = self.base_entries + self.separator_entries + self.read_entries  # evidence everywhere
+        largest_clique = self.cliques[int(np.argmax(self.sizes))]
+        check_peak(self.base_entries + self.separator_entries + self.read_entries, largest_clique, budget,
+                   "junction tree")
         self.load(tables)
+
+    @property
+    def max_batch_rows(self) -> int:
+        """The most evidence rows one :meth:`calibrate` can take within the memory budget whatever variables they
+        observe (at least 1)."""
+        if not math.isfinite(self.budget):
+            return 2**62
+        return max(1, int((self.budget / 8.0 - self.base_entries) // self.row_entries))
 
     def load(self, tables: Tables) -> None:
         """(Re)compute the clique potentials from ``tables`` (same structure, new CPT values), e.g. after an M-step."""
@@ -430,6 +519,10 @@ class JunctionTree:
             False runs the upward pass only (enough for ``log P(evidence)``).
         """
         batch = max((a.shape[0] for a in likelihood.values()), default=1)
+        entered = {self.home[v] for v in likelihood}
+        per_row = sum(self.sizes[i] for i in entered) + self.separator_entries + self.read_entries
+        check_peak(self.base_entries + batch * per_row, self.cliques[int(np.argmax(self.sizes))], self.budget,
+                   f"junction tree, {batch} evidence row(s) at once")
         bscope = (_BATCH,)
         pots: list[np.ndarray] = []
         for i, c in enumerate(self.cliques):
