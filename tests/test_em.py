@@ -116,11 +116,16 @@ def test_monitor_warns_on_decrease_and_detects_convergence():
 
 
 def test_progress_goes_to_stderr_and_only_when_asked(capsys):
-    """Off a terminal, verbose=1 shows nothing (a live bar would litter logs); verbose=2 prints lines to stderr."""
+    """Off a terminal, verbose=0 shows nothing, verbose=1 a line when a run starts and ends (and at most one every
+    10 s between), verbose=2 a line per iteration; always on stderr."""
     model = _TwoPoissonMixture([1.0, 5.0], [0.5, 0.5])
-    run_em(model, [(counts(), None)], max_iter=200, tol=1e-6, verbose=1, verbose_interval=1, name="Toy")
+    run_em(model, [(counts(), None)], max_iter=200, tol=1e-6, verbose=0, verbose_interval=1, name="Toy")
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+    run_em(model, [(counts(), None)], max_iter=200, tol=1e-6, verbose=1, verbose_interval=1, name="Toy")
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Toy: initialisation 1/1" in captured.err and "converged after" in captured.err
+    assert "iteration 1 " not in captured.err  # a short fit: no line per iteration
     run_em(model, [(counts(), None)], max_iter=200, tol=1e-6, verbose=2, verbose_interval=1, name="Toy")
     captured = capsys.readouterr()
     assert captured.out == ""

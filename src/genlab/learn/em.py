@@ -4,8 +4,9 @@ A model's ``fit`` is three steps: validate the hyperparameters, hand its hooks t
 The driver owns everything around the loop: building the batch source, distributed set-up (empty shards, agreement
 on the number of features, data-dependent defaults from every shard, one initialisation broadcast to all ranks),
 restarts (``n_init``, each from the state the fit began with), convergence (one :class:`ConvergenceMonitor`, kept
-as ``monitor_``), a time limit and a per-iteration callback, the progress display, and exception safety: a fit
-that raises or is interrupted (Ctrl-C) leaves the estimator exactly as it was before ``fit``.
+as ``monitor_``), a time limit and a per-iteration callback, the progress display, checkpoints with exact resume
+(:mod:`genlab.learn.checkpoint`), and exception safety: a fit that raises or is interrupted (Ctrl-C, raised as
+:class:`~genlab.learn.FitInterrupted`) leaves the estimator exactly as it was before ``fit``.
 
 A model takes part by implementing the *EM protocol*::
 
@@ -35,6 +36,11 @@ A model takes part by implementing the *EM protocol*::
     _em_get_parameters() / _em_set_parameters(params)
                                   snapshot / restore, to keep the best of ``n_init`` restarts
 
+A batch source whose batches carry state from one pass to the next (LDA's document parameters, warm-started from
+the previous pass) exposes it as ``em_state() -> value`` (a copy: arrays, numbers, lists, dicts) and
+``set_em_state(value)``, so that a checkpoint (:mod:`genlab.learn.checkpoint`) holds it; a stateless source needs
+neither.
+
 Temporary state of one fit (the restart number, the process group, the data-dependent defaults, scratch values a
 model needs between its hooks) lives in the :class:`FitState` passed to the hooks, never on the model.
 
@@ -47,6 +53,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
+import os
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -54,10 +62,23 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from genlab.errors import ConvergenceWarning, DataError
+from genlab.errors import ConvergenceWarning, DataError, ParameterError
+from genlab.learn.checkpoint import (
+    DEFAULT_INTERVAL,
+    Checkpointer,
+    EMCheckpointSettings,
+    Snapshot,
+    active_settings,
+    copy_parameters,
+    fingerprint,
+    parameters_digest,
+    random_state_snapshot,
+    restore_random_state,
+)
 from genlab.learn.state import (
     ConvergenceMonitor,
     EMProgress,
+    FitInterrupted,
     FitState,
     _fitted_attributes,
     _restore_attributes,
@@ -214,6 +235,8 @@ def run_em(
     callback: Callable[[EMProgress], Any] | None = None,
     max_time: float | None = None,
     name: str = "EM",
+    checkpoint: Checkpointer | None = None,
+    name_of_iterations: str | None = None,
 ) -> ConvergenceMonitor:
     """The EM loop over a ready batch source: restarts, iterations, convergence; the best restart is kept.
 
@@ -249,11 +272,22 @@ def run_em(
         (``stopped_by="max_time"``), without a :class:`ConvergenceWarning`.
     name : str
         Shown in the progress display and in warnings.
+    checkpoint : genlab.learn.checkpoint.Checkpointer, optional
+        Snapshots after every iteration, written on its interval, when ``max_time`` or the callback stops the fit,
+        and on Ctrl-C; resumes from its file when its settings say so (:mod:`genlab.learn.checkpoint`).
+    name_of_iterations : str, optional
+        The model's name of the iteration budget, for the convergence warning (``"n_iter"`` for HMMs; default
+        ``"max_iter"``).
 
     Returns
     -------
     ConvergenceMonitor
         The best restart's; the model is left holding the best restart's parameters.
+
+    Raises
+    ------
+    FitInterrupted
+        Ctrl-C (a :class:`KeyboardInterrupt`), saying the iteration and the checkpoint written, if any.
     """
     fit = FitState(n_init=n_init) if fit is None else fit
     n_restarts = n_init if initialize else 1
@@ -261,36 +295,88 @@ def run_em(
     shards = _Shards(fit.group, source) if fit.group is not None else None
     if fit.group is not None and fit.group.rank != 0:
         verbose = 0  # one progress display per job
+    if checkpoint is not None and fit.group is not None:
+        raise ParameterError("checkpoints of distributed EM fits are not supported; fit without checkpoint_path, or "
+                             "on one process.")
+    iteration_name = name_of_iterations or "max_iter"
     start_state = copy.deepcopy(_fitted_attributes(model)) if n_restarts > 1 else {}
     progress = ProgressDisplay(name, verbose, verbose_interval)
     pass_term = getattr(model, "_em_pass_term", None)
+    source_state = getattr(source, "em_state", None)
+    set_source_state = getattr(source, "set_em_state", None)
     started = time.perf_counter()
     best: ConvergenceMonitor | None = None
     best_params: Any = None
     n_decreases = 0
     stopped_by: str | None = None
+    resumed = checkpoint.load() if checkpoint is not None else None
+    first_restart = 0
+    if resumed is not None:
+        first_restart = resumed.restart
+        best = resumed.best_monitor(tol, max_iter)
+        best_params = copy_parameters(resumed.best_params)
+        n_decreases = resumed.decreases_before
+    restart, iteration, completed = first_restart, 0, 0
     try:
-        for restart in range(n_restarts):
+        for restart in range(first_restart, n_restarts):
             fit.restart = restart
+            iteration = completed = 0
             if restart > 0:  # every restart starts from the state the fit began with (hand-set parameters included)
                 _restore_attributes(model, copy.deepcopy(start_state))
+            resuming = resumed is not None and restart == resumed.restart
+            if resuming:  # the initialisation draws what it drew in the interrupted fit
+                restore_random_state(fit, resumed.random_state)
+                if resumed.iteration == 0:  # nothing more to check: continue from the restart's start
+                    checkpoint.announce(resumed, n_restarts)
+            elif checkpoint is not None and resumed is None and restart == 0:
+                checkpoint.announce(None, n_restarts)
+            random_state = random_state_snapshot(fit.random_state) if checkpoint is not None else None
             progress.start(f"initialisation {restart + 1}/{n_restarts}", max_iter)
             if initialize and shards is not None:
                 shards.initialize(model, source, fit)
             elif initialize:
                 model._em_initialize(source, fit)
             monitor = ConvergenceMonitor(tol, max_iter, initial=-np.inf if initialize else initial_lower_bound)
-            for iteration in range(1, max_iter + 1):
+            snapshot = None
+            if checkpoint is not None:
+                # a fit whose initialisation draws fresh entropy (random_state=None) cannot be checked this way
+                digest = None if random_state is None else parameters_digest(model._em_get_parameters())
+                snapshot = Snapshot(restart, 0, random_state, digest, best_params=copy_parameters(best_params),
+                                    best_history=None if best is None else list(best.history),
+                                    best_n_decreases=0 if best is None else best.n_decreases,
+                                    best_initial=-np.inf if best is None else best.initial,
+                                    decreases_before=n_decreases)
+                if resuming and resumed.iteration > 0:
+                    checkpoint.check_initial(resumed, digest)
+                    checkpoint.announce(resumed, n_restarts)
+                    model._em_set_parameters(copy_parameters(resumed.params))
+                    monitor = resumed.monitor(tol, max_iter)
+                    if set_source_state is not None and resumed.source_state is not None:
+                        set_source_state(copy_parameters(resumed.source_state))
+                    iteration = completed = resumed.iteration
+                    snapshot = resumed
+                checkpoint.keep(snapshot)
+            # a resumed restart that had converged or used its iterations when the checkpoint was written is over
+            done = iteration > 0 and (monitor.converged or iteration >= max_iter)
+            while not done and iteration < max_iter:
+                iteration += 1
                 stats, loglik, weight = _accumulate(model, source, shards)
                 if pass_term is not None:  # once per pass, with the E-step's parameters, after the all-reduce
                     loglik += float(pass_term())
                 model._em_m_step(stats)
                 monitor.report(model._em_objective(loglik, weight))
+                completed = iteration
+                elapsed = time.perf_counter() - started
+                if checkpoint is not None and snapshot is not None:
+                    checkpoint.keep(dataclasses.replace(
+                        snapshot, iteration=iteration, params=copy_parameters(model._em_get_parameters()),
+                        history=list(monitor.history), n_decreases=monitor.n_decreases, initial=monitor.initial,
+                        source_state=None if source_state is None else source_state(), elapsed=elapsed,
+                    ))  # fmt: skip
                 progress.update(
                     iteration, f"iteration {iteration}  objective {monitor.lower_bound:.8g}  change "
                     f"{monitor.change:.3e}"
                 )
-                elapsed = time.perf_counter() - started
                 if callback is not None and callback(
                     EMProgress(restart, iteration, monitor.lower_bound, monitor.change, elapsed, model)
                 ):
@@ -305,7 +391,22 @@ def run_em(
             if best is None or monitor.lower_bound > best.lower_bound:
                 best, best_params = monitor, model._em_get_parameters()
             if stopped_by is not None:
+                if checkpoint is not None:
+                    checkpoint.write()  # a resumed fit continues this restart
                 break
+            if checkpoint is not None and restart + 1 < n_restarts:
+                # the next restart begins from here: the best so far and the decreases counted
+                checkpoint.keep(Snapshot(restart + 1, 0, random_state_snapshot(fit.random_state), None,
+                                         best_params=copy_parameters(best_params),
+                                         best_history=list(best.history), best_n_decreases=best.n_decreases,
+                                         best_initial=best.initial, decreases_before=n_decreases))
+    except KeyboardInterrupt as interrupt:
+        if isinstance(interrupt, FitInterrupted):
+            raise
+        kept = None if checkpoint is None else checkpoint.write()
+        where = f"after iteration {completed}" if completed else "before the first iteration ended"
+        where += f" of restart {restart + 1} of {n_restarts}" if n_restarts > 1 else ""
+        raise FitInterrupted(where, kept) from None
     finally:
         progress.close()
     assert best is not None
@@ -315,12 +416,22 @@ def run_em(
     if not best.converged and max_iter > 0 and stopped_by is None:
         last_change = best.change if np.isfinite(best.change) else float("nan")
         warnings.warn(
-            f"{name} did not converge in max_iter={max_iter} iterations (last change {last_change:.3g}, tol={tol}); "
-            "increase max_iter or tol, try other initial parameters, or check for degenerate data.",
+            f"{name} did not converge in {iteration_name}={max_iter} iterations (last change {last_change:.3g}, "
+            f"tol={tol}); increase {iteration_name} or tol, try other initial parameters, or check for degenerate "
+            "data.",
             ConvergenceWarning,
             stacklevel=4,  # 1: here, 2: fit_em, 3: the model's fit, 4: its caller
         )
     return best
+
+
+def _iteration_parameter(model: Any, max_iter: int) -> str:
+    """The model's name of its iteration budget (``n_iter`` for hmmlearn-style HMMs), for messages."""
+    params = model.get_params(deep=False) if hasattr(model, "get_params") else {}
+    for candidate in ("max_iter", "n_iter"):
+        if params.get(candidate) == max_iter:
+            return candidate
+    return "max_iter"
 
 
 # -- the fit -----------------------------------------------------------------------------------------------------
@@ -354,6 +465,9 @@ def fit_em(
     callback: Callable[[EMProgress], Any] | None = None,
     max_time: float | None = None,
     name: str | None = None,
+    checkpoint_path: str | os.PathLike[str] | None = None,
+    checkpoint_interval: int | None = None,
+    resume: bool = False,
     **data: Any,
 ) -> ConvergenceMonitor:
     """Fit ``model`` to ``X`` by EM and store the result on it: the one fit path of every EM-family model.
@@ -380,6 +494,15 @@ def fit_em(
     callback, max_time : see :func:`run_em`
     name : str, optional
         Shown in progress and warnings (default: the model's class name).
+    checkpoint_path : path-like, optional
+        Checkpoint the fit to this file (:mod:`genlab.learn.checkpoint`): every ``checkpoint_interval`` iterations
+        (default 10), when ``max_time`` or the callback stops it, and on Ctrl-C. Without it, the settings of an
+        enclosing :func:`genlab.learn.em_checkpoint` block apply (so any model's ``fit`` can be checkpointed).
+    checkpoint_interval : int, optional
+        Iterations between checkpoint writes.
+    resume : bool, default=False
+        Continue from ``checkpoint_path`` if it exists: the fit ends with the parameters and history of an
+        uninterrupted fit, bit for bit. ``max_time`` is the time of this run (the earlier run's is not counted).
     **data
         Passed to ``model._em_source`` (``lengths``, ``sample_weight``, ``states``, ...).
 
@@ -388,8 +511,23 @@ def fit_em(
     ConvergenceMonitor
         Also stored as ``model.monitor_``; ``converged_``, ``n_iter_``, ``lower_bound_`` and ``lower_bounds_``
         (the history as an array) are set from it.
+
+    Raises
+    ------
+    FitInterrupted
+        Ctrl-C (a :class:`KeyboardInterrupt`): the model is left as it was before ``fit``; with a checkpoint the
+        last completed iteration is in the file.
+    ParameterError
+        ``resume`` from a checkpoint written by another model, hyperparameters or data.
     """
     name = type(model).__name__ if name is None else name
+    settings = active_settings() if checkpoint_path is None else EMCheckpointSettings(
+        os.fspath(checkpoint_path), DEFAULT_INTERVAL if checkpoint_interval is None else checkpoint_interval, resume)
+    if settings is None and resume:
+        raise ParameterError("resume=True needs a checkpoint_path (or an em_checkpoint block around the fit).")
+    if settings is not None and checkpoint_path is None and (checkpoint_interval is not None or resume):
+        settings = EMCheckpointSettings(settings.path, settings.interval if checkpoint_interval is None
+                                        else checkpoint_interval, settings.resume or resume)
     with restore_on_failure(model), warn_once_per_fit(stacklevel=5):
         group = None
         if distributed:
@@ -410,6 +548,11 @@ def fit_em(
             n_features = group.agree(n_features, "the number of features")
         initialize = not (warm_start and hasattr(model, "monitor_"))
         previous_bound = float(getattr(model, "lower_bound_", -np.inf)) if not initialize else -np.inf
+        checkpoint = None
+        if settings is not None:
+            digest_data = {"X": X, **data}
+            checkpoint = Checkpointer(settings, fingerprint(model, digest_data, {
+                "n_init": n_init, "tol": tol, "initialize": initialize, "previous_bound": previous_bound}))
         if n_features is not None:
             model.n_features_in_ = int(n_features)
         defaults_hook = getattr(model, "_em_data_defaults", None)
@@ -418,7 +561,8 @@ def fit_em(
         monitor = run_em(
             model, source, fit=fit, n_init=n_init, max_iter=max_iter, tol=tol, initialize=initialize,
             initial_lower_bound=previous_bound, verbose=verbose, verbose_interval=verbose_interval,
-            callback=callback, max_time=max_time, name=name,
+            callback=callback, max_time=max_time, name=name, checkpoint=checkpoint,
+            name_of_iterations=_iteration_parameter(model, max_iter),
         )  # fmt: skip
         store_monitor(model, monitor)
     return monitor

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import signal
+import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -24,11 +26,59 @@ if TYPE_CHECKING:
 __all__ = [
     "ConvergenceMonitor",
     "EMProgress",
+    "FitInterrupted",
     "FitState",
+    "defer_interrupts",
     "restore_on_failure",
     "store_monitor",
     "warn_once_per_fit",
 ]
+
+
+class FitInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a fit, saying where the fit stopped and what it kept.
+
+    It is a :class:`KeyboardInterrupt` (every handler of Ctrl-C treats it as one, and the estimator is left as it
+    was before ``fit``); the fitting loops raise it in place of the bare interrupt so that the command line can
+    say in one line what was kept and how to go on.
+
+    Parameters
+    ----------
+    where : str
+        Where the fit stopped, e.g. ``"at step 37"`` or ``"after iteration 12 (restart 1 of 3)"``.
+    checkpoint : str, optional
+        The checkpoint that holds the fit's progress (written at the interrupt, or the last one); None when
+        nothing was kept.
+    """
+
+    def __init__(self, where: str, checkpoint: str | None = None) -> None:
+        self.where = where
+        self.checkpoint = checkpoint
+        kept = (f"the checkpoint {checkpoint} holds the progress; resume to continue" if checkpoint is not None
+                else "nothing was kept")
+        super().__init__(f"interrupted {where}; {kept}.")
+
+
+@contextlib.contextmanager
+def defer_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C until the block ends, then raise :class:`KeyboardInterrupt`.
+
+    For the few statements that must run together for a checkpoint to describe a consistent state (an optimizer
+    step and the step count, the parameters and the convergence history). Only the main thread receives signals,
+    and a handler someone else installed is left alone: elsewhere the block runs unprotected.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
 
 
 def _fitted_attributes(model: Any) -> dict[str, Any]:
