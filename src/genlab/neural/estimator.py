@@ -125,6 +125,7 @@ TRAINING: dict[str, Any] = {
     "checkpoint_path": None,
     "checkpoint_interval": None,
     "compile": False,
+    "n_threads": None,
     "verbose": 0,
     "device": "auto",
     "random_state": None,
@@ -137,7 +138,7 @@ _ANNOTATIONS = {
     "lr_decay_steps": "int | None", "weight_decay": "float", "grad_clip": "float | None", "eval_interval": "int",
     "eval_batches": "int | None", "patience": "int | None", "validation_fraction": "float",
     "checkpoint_path": "str | os.PathLike[str] | None", "checkpoint_interval": "int | None", "compile": "bool",
-    "verbose": "int", "device": "str", "random_state": "Any",
+    "n_threads": "int | None", "verbose": "int", "device": "str", "random_state": "Any",
 }
 
 #: Old ``fit`` keywords that are hyperparameters now (FutureWarning; ``progress`` became ``verbose``): the training
@@ -209,7 +210,9 @@ class NeuralEstimator(GenerativeModel):
     max_steps : int, optional
         Optimizer steps. With none of ``max_steps`` / ``max_time`` / ``epochs``, the family's default length.
     max_time : float or str, optional
-        Time budget in seconds or a duration ("90s", "5m", "1h30m"); on ``resume`` the time already spent counts.
+        Time budget of this ``fit`` in seconds or a duration ("90s", "5m", "1h30m"). On ``resume`` it is the time
+        of the resumed run: the earlier runs' seconds are not counted (a learning-rate schedule that runs on time,
+        without ``max_steps``, then ends its decay at the end of this run).
     epochs : float, optional
         Passes over the training examples (windows of ``block_size`` tokens, images), converted to steps; the
         first of ``max_steps`` / ``max_time`` / ``epochs`` reached ends training.
@@ -244,6 +247,12 @@ class NeuralEstimator(GenerativeModel):
         Default ``eval_interval``.
     compile : bool, default=False
         ``torch.compile`` the module (CUDA only).
+    n_threads : int, optional
+        CPU threads of PyTorch (and of the BLAS libraries) while training. By default genlab chooses them from the
+        cores available to the process and the load of other processes (:mod:`genlab.utils.threads`): PyTorch's
+        own default, one thread per core, stalls when another process keeps a core busy. A count set with
+        ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` or ``torch.set_num_threads`` before ``fit`` is kept. The count
+        in force is in ``training_["threads"]``; results are bitwise reproducible for the same count.
     verbose : int, default=0
         0: silent; 1: a progress bar on stderr when it is a terminal; 2: also plain lines when it is not.
     device : str, default="auto"
@@ -316,7 +325,8 @@ class NeuralEstimator(GenerativeModel):
             Held-out data in the same form (conditional models: ``(X, y)``), evaluated every ``eval_interval``
             steps (``history_``, early stopping); without it, ``validation_fraction`` of ``X`` is held out.
         resume : bool, default=False
-            Continue from ``checkpoint_path`` if it exists: the result equals an uninterrupted run.
+            Continue from ``checkpoint_path`` if it exists: the result equals an uninterrupted run (``max_time``
+            is then the time of this run). ``training_["resumed_from"]`` is the step it continued from.
         callback : callable, optional
             ``callback(step, loss)`` after every optimizer step (nats, the loss of its last micro-batch).
         distributed : bool, default=False
@@ -334,6 +344,10 @@ class NeuralEstimator(GenerativeModel):
             Unusable data (the message says what is wrong).
         ParameterError
             A bad hyperparameter, or a checkpoint written by another configuration.
+        genlab.learn.FitInterrupted
+            Ctrl-C (a :class:`KeyboardInterrupt`): the estimator is left as it was; with a ``checkpoint_path`` the
+            last completed step is in the checkpoint (written at the interrupt), and ``fit(..., resume=True)``
+            continues from it.
         """
         for old, new in self._renamed_fit_arguments.items():  # an old name of validation_data
             if old in deprecated:
@@ -413,6 +427,8 @@ class NeuralEstimator(GenerativeModel):
             "stop_reason": result.stop_reason,
             "best_val_loss": result.best_val_loss if math.isfinite(result.best_val_loss) else None,
             "tokens_per_second": result.tokens_per_second,
+            "resumed_from": result.resumed_from,
+            "threads": result.threads,
         }
         return self
 
@@ -458,7 +474,8 @@ class NeuralEstimator(GenerativeModel):
             patience=self.patience if prepared.validation is not None else None,  # nothing to stop on without
             checkpoint_path=None if self.checkpoint_path is None else os.fspath(self.checkpoint_path),
             checkpoint_interval=self.checkpoint_interval, resume=resume, device=self.device, compile=self.compile,
-            seed=seed, verbose=self.verbose, distributed=distributed, name=type(self).__name__,
+            n_threads=self.n_threads, seed=seed, verbose=self.verbose, distributed=distributed,
+            name=type(self).__name__,
         )
         config.validate()
         return config

@@ -24,6 +24,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,7 +49,9 @@ class TrainingConfig:
     """Settings of :func:`train` (defaults after nanoGPT's small-data settings)."""
 
     max_steps: int | None = None  # optimizer steps; None: until max_time
-    max_time: float | None = None  # seconds of training (evaluation included); None: until max_steps
+    # seconds of training in this run (evaluation included; on resume the earlier runs' time is not counted);
+    # None: until max_steps
+    max_time: float | None = None
     batch_size: int = 32  # sequences per micro-batch
     grad_accum_steps: int = 1  # micro-batches per optimizer step
     learning_rate: float = 1e-3
@@ -68,6 +71,9 @@ class TrainingConfig:
     device: str = "auto"  # "auto": CUDA when present, else CPU
     compile: bool = False  # torch.compile the module (CUDA only; ignored on CPU)
     seed: int = 0
+    # CPU threads of PyTorch and the BLAS libraries during training; None: chosen from the cores available and the
+    # load of other processes, unless set already (OMP_NUM_THREADS, torch.set_num_threads): genlab.utils.threads
+    n_threads: int | None = None
     verbose: int = 0  # the progress display on stderr (genlab.utils.progress): 0 silent, 1 a live bar, 2 lines too
     name: str = "training"  # what the progress display calls the run
     # DistributedDataParallel across the processes of a torchrun job: ``batch_size`` is per process; the training
@@ -78,7 +84,7 @@ class TrainingConfig:
         if self.max_steps is None and self.max_time is None:
             raise ParameterError("give max_steps or max_time (or both): training needs an end.")
         for name in ("max_steps", "batch_size", "grad_accum_steps", "eval_interval", "eval_batches",
-                     "checkpoint_interval", "patience", "lr_decay_steps"):
+                     "checkpoint_interval", "patience", "lr_decay_steps", "n_threads"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
                                       or value < 1):
@@ -98,8 +104,12 @@ class TrainingConfig:
         if self.resume and self.checkpoint_path is None:
             raise ParameterError("resume=True needs a checkpoint_path.")
 
-    def learning_rate_at(self, step: int, elapsed: float) -> float:
-        """Warm-up then cosine decay; progress is in steps, or in time when only ``max_time`` ends the run."""
+    def learning_rate_at(self, step: int, elapsed: float, time_horizon: float | None = None) -> float:
+        """Warm-up then cosine decay; progress is in steps, or in time when only ``max_time`` ends the run.
+
+        ``time_horizon`` is when the decay ends in seconds of training (default ``max_time``; a resumed run ends
+        it with its own budget: the earlier runs' seconds plus ``max_time``).
+        """
         if step < self.warmup_steps:
             return self.learning_rate * (step + 1) / (self.warmup_steps + 1)
         min_lr = self.learning_rate / 10 if self.min_lr is None else self.min_lr
@@ -108,7 +118,8 @@ class TrainingConfig:
             span = max(horizon - self.warmup_steps, 1)
             progress = (step - self.warmup_steps) / span
         else:
-            progress = elapsed / float(self.max_time)  # type: ignore[arg-type]
+            horizon_seconds = float(self.max_time if time_horizon is None else time_horizon)  # type: ignore[arg-type]
+            progress = elapsed / horizon_seconds
         progress = min(max(progress, 0.0), 1.0)
         return min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (self.learning_rate - min_lr)
 
@@ -173,6 +184,9 @@ class TrainResult:
     bad_evals: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     resumed_from: int | None = None
+    last_loss: float = math.nan  # the last step's training loss and learning rate (an evaluation records them)
+    last_lr: float = math.nan
+    threads: str = ""  # the CPU threads of the last run and why (genlab.utils.threads.ThreadChoice.describe)
 
     @property
     def tokens_per_second(self) -> float:
@@ -208,7 +222,10 @@ def _state_tensors(module: torch.nn.Module, prefix: str) -> dict[str, torch.Tens
 
 
 def save_checkpoint(path: str, module: torch.nn.Module, optimizer: torch.optim.Optimizer, result: TrainResult,
-                    fingerprint: dict[str, Any], best: dict[str, torch.Tensor] | None) -> None:
+                    fingerprint: dict[str, Any], best: dict[str, torch.Tensor] | None,
+                    rng: tuple[torch.Tensor, list[torch.Tensor]] | None = None) -> None:
+    """Write a checkpoint atomically; ``rng``: the random states to store (default: the current ones), e.g. those
+    at the start of a step that an interrupt cut short."""
     from safetensors.torch import save
 
     tensors = _state_tensors(module, "model")
@@ -218,10 +235,10 @@ def save_checkpoint(path: str, module: torch.nn.Module, optimizer: torch.optim.O
     for i, p in enumerate(params):
         for key, value in optimizer.state.get(p, {}).items():
             tensors[f"optimizer/{i}/{key}"] = torch.as_tensor(value).detach().to("cpu").contiguous().clone()
-    tensors["rng/torch"] = torch.get_rng_state()
-    if torch.cuda.is_available():
-        for i, s in enumerate(torch.cuda.get_rng_state_all()):
-            tensors[f"rng/cuda/{i}"] = s
+    cpu_state, cuda_states = _rng_states() if rng is None else rng
+    tensors["rng/torch"] = cpu_state
+    for i, state in enumerate(cuda_states):
+        tensors[f"rng/cuda/{i}"] = state
     meta = {
         "fingerprint": fingerprint,
         "result": dataclasses.asdict(result),
@@ -230,6 +247,25 @@ def save_checkpoint(path: str, module: torch.nn.Module, optimizer: torch.optim.O
                                       "state": json.dumps(meta)})
     with atomic_write(path, "wb") as handle:
         handle.write(payload)
+
+
+def _rng_states() -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The torch random states (CPU, and every CUDA device) as tensors."""
+    return torch.get_rng_state(), list(torch.cuda.get_rng_state_all()) if torch.cuda.is_available() else []
+
+
+def checkpoint_progress(path: str) -> dict[str, Any] | None:
+    """The ``result`` of the checkpoint at ``path`` (``steps``, ``elapsed``, ...); None when there is no file.
+
+    Raises
+    ------
+    ModelFileError
+        A file that is not a readable genlab training checkpoint.
+    """
+    if not os.path.exists(path):
+        return None
+    meta, _ = load_checkpoint(path)
+    return dict(meta.get("result") or {})
 
 
 def load_checkpoint(path: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
@@ -327,8 +363,26 @@ def train(
     Returns
     -------
     TrainResult
+
+    Raises
+    ------
+    genlab.learn.FitInterrupted
+        Ctrl-C (a :class:`KeyboardInterrupt`): with a ``checkpoint_path``, a checkpoint of the last completed step
+        is written first (also before the first ``checkpoint_interval``), from which ``resume`` continues exactly.
     """
+    from genlab.utils.threads import training_threads
+
     config.validate()
+    # PyTorch's default (one thread per core) stalls when another process keeps a core busy: genlab.utils.threads
+    with training_threads(config.n_threads) as threads:
+        return _train(module, train_data, val_data, config, fingerprint, callback, threads.describe())
+
+
+def _train(module: torch.nn.Module, train_data: Any, val_data: Any, config: TrainingConfig,
+           fingerprint: dict[str, Any] | None, callback: Callable[[int, float], None] | None,
+           threads: str) -> TrainResult:
+    from genlab.learn.state import FitInterrupted, defer_interrupts
+
     device = resolve_device(config.device)
     process_group = None
     if config.distributed:
@@ -351,6 +405,14 @@ def train(
         result, best = _restore(path, module, optimizer, fingerprint, device)
     else:
         torch.manual_seed(config.seed)
+    if config.resume and writer and config.verbose >= 1:  # the one line that says what --resume does
+        if result.resumed_from is None:
+            line = f"no checkpoint at {path} yet: training from step 0"
+        else:
+            line = (f"resuming from step {result.steps:,} of the checkpoint {path} ({result.elapsed:.1f} s trained "
+                    "before; max_time counts this run only)")
+        print(line, file=sys.stderr, flush=True)
+    result.threads = threads
     model: Callable = module
     if process_group is not None:
         # DDP broadcasts rank 0's parameters and buffers at construction and averages the gradients of every
@@ -369,23 +431,59 @@ def train(
     interval = config.checkpoint_interval or config.eval_interval
     progress = ProgressDisplay(config.name, config.verbose if writer else 0, interval=100)
     by_steps = config.max_steps is not None
-    progress.start(f"from step {result.steps}" if result.steps else "training",
+    progress.start((f"from step {result.steps}" if result.steps else "training") + f" on {threads}",
                    config.max_steps if by_steps else config.max_time)
     module.train()
-    started = time.perf_counter() - result.elapsed
-    window_start, window_tokens, last_loss = time.perf_counter(), 0, math.nan
+    # max_time is this run's budget: the earlier runs' seconds (result.elapsed on resume) are not counted
+    earlier = result.elapsed
+    run_started = time.perf_counter()
+    time_horizon = None if config.max_time is None else earlier + config.max_time
+
+    def total_elapsed() -> float:
+        return earlier + time.perf_counter() - run_started
+
+    def after_step(step: int) -> bool:
+        """Evaluate when due, record it; whether early stopping ends training here."""
+        nonlocal best
+        last = config.max_steps is not None and step >= config.max_steps
+        if val_data is None or not (step % config.eval_interval == 0 or last):
+            return False
+        module.eval()
+        val_loss = _evaluate(model, val_data, config.eval_batches, device, autocast)
+        module.train()
+        with defer_interrupts():  # the history, the best loss and the best weights change together
+            result.history.append({"step": step, "train_loss": result.last_loss, "val_loss": val_loss,
+                                   "lr": result.last_lr, "elapsed": total_elapsed()})
+            if val_loss < result.best_val_loss:
+                result.best_val_loss, result.bad_evals = val_loss, 0
+                if config.patience is not None:
+                    best = {k: v.detach().to("cpu").clone() for k, v in module.state_dict().items()}
+            else:
+                result.bad_evals += 1
+        return config.patience is not None and result.bad_evals >= config.patience
+
+    window_start, window_tokens = time.perf_counter(), 0
+    step_rng: tuple[torch.Tensor, list[torch.Tensor]] | None = None
+    in_step = False
     try:
-        while True:
-            elapsed = time.perf_counter() - started
+        # a checkpoint written by an interrupt during the evaluation after its last step: that evaluation is due
+        stop_early = (result.steps > 0 and (not result.history or result.history[-1]["step"] != result.steps)
+                      and after_step(result.steps))
+        if stop_early:
+            result.stop_reason = "early_stopping"
+        while not stop_early:
             if config.max_steps is not None and result.steps >= config.max_steps:
                 result.stop_reason = "max_steps"
                 break
-            if config.max_time is not None and elapsed >= config.max_time:
+            if config.max_time is not None and time.perf_counter() - run_started >= config.max_time:
                 result.stop_reason = "max_time"
                 break
-            lr = config.learning_rate_at(result.steps, elapsed)
+            lr = config.learning_rate_at(result.steps, total_elapsed(), time_horizon)
             for group in optimizer.param_groups:
                 group["lr"] = lr
+            # an interrupt inside the step checkpoints the state before it, dropout's random state included
+            step_rng, in_step = _rng_states(), True
+            step_tokens = 0
             for micro in range(config.grad_accum_steps):
                 x, y = train_data.batch(result.steps, micro)
                 if process_group is not None:  # this rank's rows of the global batch
@@ -398,14 +496,17 @@ def train(
                     with autocast():
                         _, loss = model(x, y)
                     (loss / config.grad_accum_steps).backward()
-                n_tokens = x.numel() * (1 if process_group is None else process_group.world_size)
-                window_tokens += n_tokens
-                result.tokens += n_tokens
+                step_tokens += x.numel() * (1 if process_group is None else process_group.world_size)
             if config.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            result.steps += 1
+            with defer_interrupts():  # the weights, the optimizer's moments and the step count move together
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                result.steps += 1
+                result.tokens += step_tokens
+                result.last_lr = lr
+                in_step = False
+            window_tokens += step_tokens
             step = result.steps
             last = config.max_steps is not None and step >= config.max_steps
             evaluate = val_data is not None and (step % config.eval_interval == 0 or last)
@@ -414,23 +515,11 @@ def train(
                 if process_group is not None:  # the global batch's loss: the mean of the ranks' equal-sized batches
                     (summed,) = process_group.all_reduce_sum([np.array([last_loss])])
                     last_loss = float(summed[0]) / process_group.world_size
+                result.last_loss = last_loss
             if callback is not None:
-                callback(step, last_loss)
-            stop_early = False
-            if evaluate:
-                module.eval()
-                val_loss = _evaluate(model, val_data, config.eval_batches, device, autocast)
-                module.train()
-                result.history.append({"step": step, "train_loss": last_loss, "val_loss": val_loss, "lr": lr,
-                                       "elapsed": time.perf_counter() - started})
-                if val_loss < result.best_val_loss:
-                    result.best_val_loss, result.bad_evals = val_loss, 0
-                    if config.patience is not None:
-                        best = {k: v.detach().to("cpu").clone() for k, v in module.state_dict().items()}
-                else:
-                    result.bad_evals += 1
-                    stop_early = config.patience is not None and result.bad_evals >= config.patience
-            result.elapsed = time.perf_counter() - started
+                callback(step, result.last_loss)
+            stop_early = after_step(step)
+            result.elapsed = total_elapsed()
             if writer and path is not None and (step % interval == 0 or last or stop_early):
                 save_checkpoint(path, module, optimizer, result, fingerprint, best)
             if step % 10 == 0 or last:
@@ -438,15 +527,26 @@ def train(
                 speed = window_tokens / max(now - window_start, 1e-9)
                 window_start, window_tokens = now, 0
                 progress.update(step if by_steps else result.elapsed,
-                                f"step {step} loss {last_loss:.4f} {speed:,.0f} tok/s", count=step)
+                                f"step {step} loss {result.last_loss:.4f} {speed:,.0f} tok/s", count=step)
             if stop_early:
                 result.stop_reason = "early_stopping"
-                break
         progress.finish(result.steps if by_steps else result.elapsed,
                         f"{result.steps} steps, stopped by {result.stop_reason}")
+    except KeyboardInterrupt as interrupt:
+        if isinstance(interrupt, FitInterrupted):
+            raise
+        kept = None
+        if writer and path is not None and result.steps > (result.resumed_from or 0):
+            result.elapsed = total_elapsed()
+            with defer_interrupts():  # a second Ctrl-C waits for this write (the previous file stays until then)
+                save_checkpoint(path, module, optimizer, result, fingerprint, best, rng=step_rng if in_step else None)
+            kept = path
+        elif path is not None and result.resumed_from is not None:
+            kept = path  # nothing new since the resume: the checkpoint it resumed from still holds the progress
+        raise FitInterrupted(f"at step {result.steps}", kept) from None
     finally:
         progress.close()
-    result.elapsed = time.perf_counter() - started
+    result.elapsed = total_elapsed()
     if writer and result.stop_reason == "max_time" and path is not None:
         save_checkpoint(path, module, optimizer, result, fingerprint, best)
     if process_group is not None:  # rank 0's last checkpoint is on disk before any rank goes on (and may resume)
