@@ -24,10 +24,13 @@ try:  # typer >= 0.2x vendors click as typer._click; older releases depend on cl
 except ImportError:  # pragma: no cover
     from click import exceptions as click_exceptions
 
+from genlab import _interrupt as _startup_interrupts
 from genlab._version import __version__
 from genlab.errors import DataError, GenlabError
 
-__all__ = ["COLUMN_HELP", "LENGTHS_HELP", "app", "fit_app", "load_sequences", "main", "parse_lengths"]
+__all__ = ["CHECKPOINT_HELP", "CHECKPOINT_INTERVAL_HELP", "COLUMN_HELP", "LENGTHS_HELP", "RESUME_HELP", "app",
+           "em_checkpointing", "fit_app", "load_sequences", "main", "on_interrupt",
+           "parse_lengths"]
 
 #: ``--components auto`` tries K = 1..this (``--max-components`` changes it).
 AUTO_MAX_COMPONENTS = 8
@@ -47,6 +50,44 @@ def _fail(message: object, code: int = 2) -> None:
 def _os_error_message(exc: OSError) -> str:
     what = exc.strerror or str(exc)
     return f"cannot write {exc.filename!r}: {what}." if exc.filename else f"{what}."
+
+
+# -- Ctrl-C --------------------------------------------------------------------------------------------------------
+INTERRUPTED = _startup_interrupts.INTERRUPTED
+
+
+@contextlib.contextmanager
+def on_interrupt(unsaved: str | None = None) -> Iterator[None]:
+    """Inside the block, an interrupt that kept nothing says ``unsaved`` too (e.g. how to keep progress)."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        if getattr(exc, "unsaved_hint", None) is None:  # the innermost block knows best
+            exc.unsaved_hint = unsaved  # type: ignore[attr-defined]
+        raise
+
+
+def interrupt_line(exc: BaseException) -> str:
+    """The one line a command stopped by Ctrl-C prints: where it stopped, what was kept, how to go on."""
+    from genlab.learn.state import FitInterrupted
+
+    if isinstance(exc, FitInterrupted) and exc.checkpoint is not None:
+        return (f"interrupted {exc.where}: the checkpoint {exc.checkpoint} holds the progress; run the same command "
+                "with --resume to continue.")
+    where = f" {exc.where}" if isinstance(exc, FitInterrupted) else ""
+    hint = getattr(exc, "unsaved_hint", None)
+    return f"interrupted{where}: nothing was kept" + (f" ({hint})" if hint else "") + "."
+
+
+def _exit_interrupted(exc: BaseException) -> None:
+    sys.stdout.flush()
+    sys.stderr.write(interrupt_line(exc) + "\n")
+    sys.stderr.flush()
+    raise SystemExit(INTERRUPTED) from None
+
+
+# the imports of the command modules take a while: a Ctrl-C there is no bug either (genlab._interrupt)
+_startup_interrupts.install()
 
 
 class _GenlabGroup(TyperGroup):
@@ -81,6 +122,13 @@ class _GenlabGroup(TyperGroup):
         except OSError as exc:  # writing an output file: a missing folder, permissions, a full disk
             _fail(_os_error_message(exc))
         sys.exit(result if isinstance(result, int) else 0)
+
+    def invoke(self, ctx: Any) -> Any:
+        # Ctrl-C inside a command: one line saying what was kept, status 130 (typer would exit silently)
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            _exit_interrupted(exc)
 
     def list_commands(self, ctx: Any) -> list[str]:
         # The natural order of use (typer lists sub-apps such as ``fit`` after plain commands).
@@ -168,6 +216,33 @@ def _warn_lines(caught: list[warnings.WarningMessage]) -> None:
         sys.stderr.write(f"warning: {message}\n")
 
 
+# -- EM checkpoints: fit gmm / hmm / lda ---------------------------------------------------------------------------
+CHECKPOINT_HELP = ("Checkpoint file of the EM fit, written every --checkpoint-interval iterations and on Ctrl-C; "
+                   "with --resume the fit continues from it.")
+RESUME_HELP = ("Continue from --checkpoint (same data and options; a larger iteration budget is allowed): the result "
+               "equals an uninterrupted fit.")
+CHECKPOINT_INTERVAL_HELP = "EM iterations between checkpoint writes."
+
+
+@contextlib.contextmanager
+def em_checkpointing(checkpoint: Path | None, resume: bool, interval: int) -> Iterator[None]:
+    """Checkpoint the EM fit run inside the block (``--checkpoint``), resume it (``--resume``), say so on stderr."""
+    from genlab.errors import ParameterError
+
+    if checkpoint is None:
+        if resume:
+            raise ParameterError("--resume needs --checkpoint PATH: the file the interrupted fit wrote.")
+        with on_interrupt("--checkpoint PATH keeps the progress of an interrupted fit"):
+            yield
+        return
+    from genlab.learn.checkpoint import em_checkpoint
+
+    # the fit says where it resumes from, once it has accepted the checkpoint (a refused one is the only line)
+    with em_checkpoint(checkpoint, interval=interval, resume=resume, announce=True), \
+            on_interrupt("it stopped before the first iteration ended"):
+        yield
+
+
 # -- series options shared by fit hmm / ar, decode and score ------------------------------------------------------
 LENGTHS_HELP = "Several sequences stacked in one file without an id column: their lengths, e.g. 100,250,80."
 COLUMN_HELP = ("A sequence-id column (name or 0-based index; default: a column named sequence or id): the rows of "
@@ -203,4 +278,5 @@ def load_sequences(data: Path, lengths: str | None, lengths_column: str | None) 
 
 def main() -> None:
     """Console-script entry point (``genlab``)."""
+    _startup_interrupts.mark_started()
     app()

@@ -8,7 +8,18 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from genlab.cli._app import AUTO_MAX_COMPONENTS, _console, _naming, _print_fields, _warn_lines, fit_app
+from genlab.cli._app import (
+    AUTO_MAX_COMPONENTS,
+    CHECKPOINT_HELP,
+    CHECKPOINT_INTERVAL_HELP,
+    RESUME_HELP,
+    _console,
+    _naming,
+    _print_fields,
+    _warn_lines,
+    em_checkpointing,
+    fit_app,
+)
 from genlab.cli._distributed import DISTRIBUTED_HELP, Shards
 
 
@@ -80,6 +91,11 @@ def fit_gmm(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (initialisation).")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show EM progress.")] = False,
     distributed: Annotated[bool, typer.Option("--distributed", help=DISTRIBUTED_HELP)] = False,
+    checkpoint: Annotated[Path | None, typer.Option("--checkpoint", help=CHECKPOINT_HELP)] = None,
+    resume: Annotated[bool, typer.Option("--resume", help=RESUME_HELP)] = False,
+    checkpoint_interval: Annotated[
+        int, typer.Option("--checkpoint-interval", min=1, help=CHECKPOINT_INTERVAL_HELP)
+    ] = 10,
 ) -> None:
     """Fit a Gaussian mixture by EM (full, tied, diagonal or spherical covariances) and save it.
 
@@ -89,6 +105,10 @@ def fit_gmm(
     from genlab.mixture import GaussianMixture
 
     k = _parse_components(components)
+    if checkpoint is not None and k is None:
+        from genlab.errors import ParameterError
+
+        raise ParameterError("--checkpoint keeps one EM fit; --components auto runs several: give --components K.")
     shards = Shards(distributed)
     X_all = load_table(data)
     X = shards.rows(X_all)  # this process's rows (all of them unless --distributed)
@@ -116,7 +136,8 @@ def fit_gmm(
     candidates = [k] if k is not None else list(range(1, min(max_components, n_rows) + 1))
     fits = []
     for n_components in candidates:
-        with warnings.catch_warnings(record=True) as caught, _naming(data):
+        with warnings.catch_warnings(record=True) as caught, _naming(data), \
+                em_checkpointing(checkpoint, resume, checkpoint_interval):
             warnings.simplefilter("always")
             model = make(n_components).fit(X, **shards.fit_kwargs())
         log_likelihood = total_log_likelihood(model)  # over all shards

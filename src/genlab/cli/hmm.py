@@ -16,12 +16,16 @@ import numpy as np
 import typer
 
 from genlab.cli._app import (
+    CHECKPOINT_HELP,
+    CHECKPOINT_INTERVAL_HELP,
     COLUMN_HELP,
     LENGTHS_HELP,
+    RESUME_HELP,
     _naming,
     _print_fields,
     _warn_lines,
     app,
+    em_checkpointing,
     fit_app,
     load_sequences,
 )
@@ -64,6 +68,11 @@ def fit_hmm(
     lengths: Annotated[str | None, typer.Option("--lengths", help=LENGTHS_HELP)] = None,
     lengths_column: Annotated[str | None, typer.Option("--lengths-column", help=COLUMN_HELP)] = None,
     distributed: Annotated[bool, typer.Option("--distributed", help=DISTRIBUTED_HELP)] = False,
+    checkpoint: Annotated[Path | None, typer.Option("--checkpoint", help=CHECKPOINT_HELP)] = None,
+    resume: Annotated[bool, typer.Option("--resume", help=RESUME_HELP)] = False,
+    checkpoint_interval: Annotated[
+        int, typer.Option("--checkpoint-interval", min=1, help=CHECKPOINT_INTERVAL_HELP)
+    ] = 10,
 ) -> None:
     """Fit a hidden Markov model by Baum-Welch EM and save it.
 
@@ -84,9 +93,10 @@ def fit_hmm(
     else:
         model = PoissonHMM(states, **common)
     X = as_model_input(model, X)
-    with warnings.catch_warnings(record=True) as caught, _naming(data):
+    with warnings.catch_warnings(record=True) as caught, _naming(data), \
+            em_checkpointing(checkpoint, resume, checkpoint_interval):
         warnings.simplefilter("always")
-        model.fit(X, seq_lengths, **shards.fit_kwargs())
+        model.fit(X, lengths=seq_lengths, **shards.fit_kwargs())
     local = float(np.sum(model.log_prob(X, seq_lengths))) if X.shape[0] else 0.0
     (log_likelihood,) = shards.total(local)
     if not shards.is_writer:

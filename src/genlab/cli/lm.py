@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from genlab.cli._app import _naming, _print_fields, _warn_lines, fit_app
+from genlab.cli._app import _naming, _print_fields, _warn_lines, fit_app, on_interrupt
 from genlab.neural import LanguageModel, parse_duration  # no torch yet; registers LanguageModel for genlab.load
 
 
@@ -57,7 +57,9 @@ def fit_lm(
     ),
     vocab_size: Annotated[int | None, typer.Option("--vocab-size", min=257, help="BPE vocabulary size.")] = None,
     max_time: Annotated[
-        str | None, typer.Option("--max-time", help="Time budget: seconds or a duration such as 90s, 5m, 1h30m.")
+        str | None,
+        typer.Option("--max-time", help="Time budget of this run: seconds or a duration such as 90s, 5m, 1h30m "
+                     "(with --resume, the earlier runs' time is not counted)."),
     ] = None,
     max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="Optimizer steps.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Sequences per step.")] = 32,
@@ -86,6 +88,11 @@ def fit_lm(
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
     device: Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")] = "auto",
     compile_model: Annotated[bool, typer.Option("--compile", help="torch.compile on CUDA.")] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, help="CPU threads (default: the cores available less the load of other "
+                     "processes, unless OMP_NUM_THREADS is set)."),
+    ] = None,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show a progress bar (on a terminal, on stderr).")
     ] = True,
@@ -121,9 +128,10 @@ def fit_lm(
         positions=None if positions is None else positions.value, device=device, random_state=seed,
         max_steps=max_steps, max_time=budget, batch_size=batch_size, learning_rate=learning_rate,
         eval_interval=eval_interval, patience=patience, checkpoint_path=checkpoint_path, compile=compile_model,
-        verbose=int(progress),
+        n_threads=threads, verbose=int(progress),
     )
-    with warnings.catch_warnings(record=True) as caught, _naming(data):
+    with warnings.catch_warnings(record=True) as caught, _naming(data), \
+            on_interrupt("it stopped before the first training step"):
         warnings.simplefilter("always")
         model.fit(train, validation_data=held_out or None, resume=resume, distributed=distributed)
         if distributed:
@@ -135,13 +143,16 @@ def fit_lm(
     _warn_lines(caught)
     model.save(out)
     info = model.training_
+    resumed = "" if info.get("resumed_from") is None else f", resumed from step {info['resumed_from']:,}"
     rows = [
         ("model", f"LanguageModel ({backbone.value}, {tokenizer.value} tokens, {model.n_parameters_:,} parameters)"),
         ("data", f"{data} ({len(train):,} training characters, {len(held_out):,} held out)"),
         ("training", f"{info['steps']:,} steps, {info['tokens']:,} tokens in {info['elapsed']:.1f} s "
-                     f"({info['tokens_per_second']:,.0f} tokens/s; stopped by {info['stop_reason']})"),
+                     f"({info['tokens_per_second']:,.0f} tokens/s; stopped by {info['stop_reason']}{resumed})"),
+        ("threads", info.get("threads") or "-"),
     ]
     if val_bits is not None:
         rows.append(("held-out bits/char", f"{val_bits:.4f} ({val_bits * math.log(2):.4f} nats/char)"))
     rows += [("checkpoint", str(checkpoint_path)), ("saved to", str(out))]
     _print_fields(rows)
+

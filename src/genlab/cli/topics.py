@@ -18,7 +18,17 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from genlab.cli._app import _naming, _print_fields, _warn_lines, app, fit_app
+from genlab.cli._app import (
+    CHECKPOINT_HELP,
+    CHECKPOINT_INTERVAL_HELP,
+    RESUME_HELP,
+    _naming,
+    _print_fields,
+    _warn_lines,
+    app,
+    em_checkpointing,
+    fit_app,
+)
 from genlab.cli._distributed import DISTRIBUTED_HELP, Shards
 from genlab.data.text import read_documents
 
@@ -75,6 +85,13 @@ def fit_lda(
     distributed: Annotated[
         bool, typer.Option("--distributed", help=DISTRIBUTED_HELP + " Needs --method batch.")
     ] = False,
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help=CHECKPOINT_HELP + " Needs --method batch.")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help=RESUME_HELP)] = False,
+    checkpoint_interval: Annotated[
+        int, typer.Option("--checkpoint-interval", min=1, help=CHECKPOINT_INTERVAL_HELP)
+    ] = 10,
 ) -> None:
     """Fit latent Dirichlet allocation to a collection of documents and save it.
 
@@ -82,6 +99,10 @@ def fit_lda(
     """
     from genlab.topics import LDA
 
+    if checkpoint is not None and method is not Method.batch:
+        from genlab.errors import ParameterError
+
+        raise ParameterError(f"--checkpoint applies to --method batch (EM); got --method {method.value}.")
     shards = Shards(distributed)
     all_documents, _ = read_documents(docs)
     n_documents = len(all_documents)
@@ -94,7 +115,8 @@ def fit_lda(
     )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught, _naming(docs):
         warnings.simplefilter("always")
-        model.fit(documents, **shards.fit_kwargs())
+        with em_checkpointing(checkpoint, resume, checkpoint_interval):
+            model.fit(documents, **shards.fit_kwargs())
         local_tokens = model.n_units(documents) if documents else 0
         local_log_prob = float(np.sum(model.log_prob(documents))) if documents else 0.0
     log_prob, n_tokens_total = shards.total(local_log_prob, local_tokens)
