@@ -76,7 +76,8 @@ def test_the_budget_stops_em_through_the_callback_with_a_note(series_csv):
     adapter.fit(dataset, 0.0, lambda message: None)  # no time at all: EM stops after its first iteration
     assert len(adapter.history) == 1 and adapter.model.n_iter_ == 1
     assert adapter.model.monitor_.stopped_by == "callback"
-    assert adapter.notes == ["EM stopped by the budget after 1 iterations"]
+    assert adapter.notes == ["EM stopped by the budget after 1 of 40 iterations, before it converged"]
+    assert adapter.short == (1, 40, "iterations")
     (once,) = make_adapters("hmm:states=3,iter=1", dataset)
     once.fit(dataset, 0.0, lambda message: None)  # the last iteration anyway: nothing was cut short
     assert len(once.history) == 1 and once.notes == []

@@ -37,6 +37,7 @@ from genlab.compare.registry import (
     _choice,
     _positive_float,
     _positive_int,
+    neural_short,
     register_adapter,
 )
 from genlab.compare.series_adapters import N_SAMPLE_WINDOWS, series_batch
@@ -225,6 +226,7 @@ class _NeuralImageAdapter(Adapter):
         self.model = self._fit_model(X, int(dataset.n_levels), budget, record)
         if self.model.training_["steps"] == 0:
             raise NotTrained("the budget ended before the first training step")
+        neural_short(self, self.params["steps"])
 
     @property
     def n_parameters(self) -> int:

@@ -31,6 +31,7 @@ from genlab.errors import ParameterError
 
 __all__ = [
     "DEFAULT_SPECS",
+    "NEURAL_MIN_STEPS",
     "Adapter",
     "EMBudget",
     "NotTrained",
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 _LN2 = math.log(2.0)
+#: A neural model given no ``steps`` trains until its share of the budget ends; when that comes before this many
+#: optimizer steps it is marked short of training (the learning-rate warm-up alone takes up to 100 steps).
+NEURAL_MIN_STEPS = 200
 #: The default models per data kind (small enough for a few minutes on a laptop): for numeric series an independent
 #: Gaussian mixture per step (K by BIC; K = 1 is the independent-Gaussian baseline), an AR(p) with p by AIC and a
 #: Gaussian HMM; for symbol sequences a Markov chain and a categorical HMM.
@@ -189,6 +193,9 @@ class Adapter:
     options: ClassVar[dict[str, tuple[Any, Callable[[Any], Any], str]]] = {}
     #: The smallest time share (seconds) in which the family can learn anything; below it: "not trained".
     min_seconds: ClassVar[float] = 0.05
+    #: Set by ``fit`` when the budget ended the fit before it did what was asked: (done, asked, what), e.g.
+    #: ``(16, 200, "steps")``; the comparison marks the row (:func:`genlab.compare.runner.budget_flags`).
+    short: tuple[int, int, str] | None = None
     history_x: ClassVar[str] = "seconds"
 
     def __init__(self, spec: str, family: str, options: dict[str, Any], random_state: int) -> None:
@@ -270,6 +277,17 @@ def _choice(*allowed: str) -> Callable[[Any], str]:
 
 
 
+def neural_short(adapter: Adapter, steps: int | None) -> None:
+    """Mark a neural adapter whose budget ended training before ``steps`` (or :data:`NEURAL_MIN_STEPS`) steps."""
+    training = adapter.model.training_
+    asked = NEURAL_MIN_STEPS if steps is None else steps
+    if training["stop_reason"] == "max_time" and training["steps"] < asked:
+        adapter.short = (int(training["steps"]), asked, "steps")
+        what = "asked" if steps is not None else "a neural model needs at the least"
+        adapter.notes.append(f"training stopped by the budget after {training['steps']} steps, fewer than the "
+                             f"{asked} {what}: it may be far from trained")
+
+
 def _stationary(transmat: np.ndarray) -> np.ndarray:
     """The stationary distribution of a transition matrix (the eigenvector of eigenvalue 1, normalised)."""
     values, vectors = np.linalg.eig(transmat.T)
@@ -317,5 +335,7 @@ class EMBudget:
         self.progress(f"EM iteration {state.iteration}: {bits:.3f} bits/{self.unit}")
         if state.elapsed < self.budget or abs(state.change) < self.tol or state.iteration >= self.max_iter:
             return False
-        self.adapter.notes.append(f"EM stopped by the budget after {state.iteration} iterations")
+        self.adapter.notes.append(f"EM stopped by the budget after {state.iteration} of {self.max_iter} iterations, "
+                                  "before it converged")
+        self.adapter.short = (state.iteration, self.max_iter, "iterations")
         return True

@@ -45,11 +45,13 @@ def format_table_rows(comparison: Comparison) -> list[list[str]]:
 
     Columns: model, parameters, held-out bits per unit [95% CI], for BPE tokens also bits per character [95% CI]
     (the same log-probability over the held-out characters), for series also nats per time step, difference to
-    the best [95% CI] (bits per unit), fit seconds, sampling speed (units per second); a model not trained has "not
-    trained" in the bits column (the reason is in :func:`row_notes`).
+    the best [95% CI] (bits per unit), fit seconds, when some fit was cut short or ran over its share what the
+    budget did to each (``ok``, or the row's ``budget_flags``), sampling speed (units per second); a model not
+    trained has "not trained" in the bits column (the reason is in :func:`row_notes`).
     """
     per_char = comparison.unit == "bpe"
     nats = comparison.kind == "series"
+    budget = _has_budget_column(comparison)
     rows = []
     for row in comparison.rows:
         if row.trained:
@@ -61,12 +63,19 @@ def format_table_rows(comparison: Comparison) -> list[list[str]]:
             cells += [
                 f"{row.diff_to_best:+.3f} [{row.diff_ci[0]:+.3f}, {row.diff_ci[1]:+.3f}]",
                 f"{row.fit_seconds:.1f}",
+                *(["; ".join(row.budget_flags) or "ok"] if budget else []),
                 f"{row.sample_units_per_second:,.0f}",
             ]
         else:
-            cells = [row.spec, "-", "not trained"] + ["-"] * (per_char + nats) + ["-", f"{row.fit_seconds:.1f}", "-"]
+            cells = ([row.spec, "-", "not trained"] + ["-"] * (per_char + nats)
+                     + ["-", f"{row.fit_seconds:.1f}", *(["; ".join(row.budget_flags) or "-"] if budget else []), "-"])
         rows.append(cells)
     return rows
+
+
+def _has_budget_column(comparison: Comparison) -> bool:
+    """Whether the table marks what the budget did: only when it cut a fit short or a fit ran over its share."""
+    return any(getattr(row, "budget_flags", None) for row in comparison.rows)
 
 
 def row_notes(row: Any) -> list[str]:
@@ -81,8 +90,9 @@ def table_headers(comparison: Comparison) -> list[str]:
         extra.append("bits / character [95% CI]")
     if comparison.kind == "series":
         extra.append(f"nats / {unit}")
+    budget = ["budget"] if _has_budget_column(comparison) else []
     return ["model", "parameters", f"bits / {unit} [95% CI]", *extra, "difference to best [95% CI]", "fit s",
-            f"sampling {unit}s / s"]
+            *budget, f"sampling {unit}s / s"]
 
 
 def latent_title(row: Any) -> str:

@@ -3,7 +3,10 @@
 The time budget is the fitting time of all models together (scoring and sampling are not counted). It is shared
 fairly: the models are fitted in the order given, each with the time left divided by the number of models left,
 so time a quick model does not use passes to the models after it. A model whose share is below its family's
-minimum, or that learns nothing within it, is reported as "not trained".
+minimum, or that learns nothing within it, is reported as "not trained". A model the budget cut short (fewer
+steps or iterations than asked, or for a neural model without ``steps`` fewer than
+:data:`~genlab.compare.registry.NEURAL_MIN_STEPS`) or whose fit ran over its share (a busy machine) is still
+ranked, and marked: ``budget_flags`` (the table's "budget" column) and a note say so.
 
 Live progress (which model is fitting, its EM iteration or training step) goes to stderr through
 :class:`genlab.utils.progress.ProgressDisplay`, never to stdout, which carries the results.
@@ -32,7 +35,7 @@ from genlab.compare.scoring import bootstrap_bits, bootstrap_difference, score_m
 from genlab.errors import DataError, ParameterError
 from genlab.utils.progress import ProgressDisplay
 
-__all__ = ["Comparison", "ModelResult", "compare", "parse_budget"]
+__all__ = ["Comparison", "ModelResult", "budget_flags", "compare", "parse_budget"]
 
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|h|m|s)?")
 _SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, None: 1.0}
@@ -90,6 +93,8 @@ class ModelResult:
     latent: list[dict[str, Any]] | None = None
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # what the budget did to the fit, short phrases the table shows: "short: 16/200 steps", "over: 31.0 s / 20.0 s"
+    budget_flags: list[str] = field(default_factory=list)
     chunk_log_probs: np.ndarray | None = None
 
     @property
@@ -152,6 +157,31 @@ class Comparison:
         if fields.get("image_shape") is not None:
             fields["image_shape"] = tuple(fields["image_shape"])
         return cls(rows=rows, **fields)
+
+
+#: A fit is over its share when it took longer than this factor of it plus :data:`OVER_SLACK` seconds (a fit stops
+#: only between two iterations or steps, so a little over is the rule, not a fault).
+OVER_FACTOR = 1.1
+OVER_SLACK = 0.25
+
+
+def budget_flags(short: tuple[int, int, str] | None, fit_seconds: float, share: float) -> list[str]:
+    """The marks of a row whose fit the budget cut short or that ran over its share (empty: neither).
+
+    Parameters
+    ----------
+    short : (done, asked, what) or None
+        What the adapter did of what was asked, when the budget ended it first (``Adapter.short``).
+    fit_seconds, share : float
+        The fit's time and its share of the budget.
+    """
+    flags = []
+    if short is not None:
+        done, asked, what = short
+        flags.append(f"short: {done}/{asked} {what}")
+    if fit_seconds > OVER_FACTOR * share + OVER_SLACK:
+        flags.append(f"over: {fit_seconds:.1f} s / {share:.1f} s")
+    return flags
 
 
 def _one_line(message: object) -> str:
@@ -232,6 +262,7 @@ def compare(
     rows: list[ModelResult] = []
     display = ProgressDisplay("genlab compare", verbose=0 if console is None else 1)
     used = 0.0
+    i, adapter = 0, adapters[0]
     try:
         for i, adapter in enumerate(adapters):
             share = (total - used) / (len(adapters) - i)
@@ -265,8 +296,10 @@ def compare(
                 continue
             row.fit_seconds = time.perf_counter() - start
             used += row.fit_seconds
-            if row.fit_seconds > 1.5 * share + 0.5:
-                adapter.notes.append(f"the fit took {row.fit_seconds:.1f} s, over its {share:.1f} s share")
+            row.budget_flags = budget_flags(adapter.short, row.fit_seconds, share)
+            if row.fit_seconds > OVER_FACTOR * share + OVER_SLACK:
+                adapter.notes.append(f"the fit took {row.fit_seconds:.1f} s, over its {share:.1f} s share (the "
+                                     "machine may be busy: its ranking is less comparable)")
             progress("scoring the held-out data")
             score = score_model(adapter, dataset)
             row.chunk_log_probs = score.chunk_log_probs
@@ -292,6 +325,13 @@ def compare(
                 row.files = adapter.save(os.path.join(models_dir, _safe_name(adapter.spec)))
             row.notes = list(adapter.notes)
             display.finish(0, f"fitted in {row.fit_seconds:.1f} s")
+    except KeyboardInterrupt as interrupt:
+        from genlab.learn.state import FitInterrupted
+
+        if isinstance(interrupt, FitInterrupted) and interrupt.where.startswith("while"):
+            raise
+        raise FitInterrupted(f"while fitting {adapter.spec} (model {i + 1} of {len(adapters)}; no report was "
+                             "written)") from None
     finally:
         display.close()
 

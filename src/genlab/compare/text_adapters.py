@@ -25,6 +25,7 @@ from genlab.compare.registry import (
     _positive_float,
     _positive_int,
     _stationary,
+    neural_short,
     register_adapter,
 )
 from genlab.errors import ConvergenceWarning, GenlabError
@@ -67,13 +68,15 @@ class MarkovAdapter(Adapter):
         self.model.fit(_sequences(dataset.train_chunks(), dataset.unit))
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
-        from genlab.sequence.vocabulary import EOS_ID
+        from genlab.sequence.vocabulary import EOS_ID, UnknownTokenWarning
 
         sequences = _sequences(chunks, self.unit)
-        with_end = self.model.log_prob(sequences)
-        if not self.model.models_end_:
-            return with_end
-        end = np.array([self.model.next_token_log_probs(s, bos=True)[EOS_ID] for s in sequences])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnknownTokenWarning)  # unseen units are scored as <unk>: the rule
+            with_end = self.model.log_prob(sequences)
+            if not self.model.models_end_:
+                return with_end
+            end = np.array([self.model.next_token_log_probs(s, bos=True)[EOS_ID] for s in sequences])
         return with_end - end
 
     @property
@@ -270,9 +273,8 @@ class NeuralAdapter(Adapter):
         if model.training_["steps"] == 0:
             raise NotTrained(f"the budget of {budget:.2f} s ended before the first training step")
         self.history = _binned(curve, 200)
-        if steps is not None and model.training_["steps"] < steps:
-            self.notes.append(f"training stopped by the budget after {model.training_['steps']} of {steps} steps")
         self.model = model
+        neural_short(self, steps)
 
     def _texts(self, chunks: list[Any]) -> list[str]:
         if self.unit != "bpe":
