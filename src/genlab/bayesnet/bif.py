@@ -12,6 +12,13 @@ reading). ``property`` lines and ``//`` / ``/* */`` comments are skipped; ``defa
 configurations no row names. Every syntax or consistency error raises :class:`~genlab.errors.ModelFileError` naming
 the file and the line.
 
+The readers count before they allocate (:mod:`genlab.data.limits`): a file larger than the memory budget allows
+(:data:`BYTES_PER_FILE_BYTE` bytes of memory per byte of file) is refused unread; each table's size, the product of
+its parents' state counts times its own, is computed from the declarations and compared with the numbers the file
+gives and with the budget (for all tables together) before any array is made. Tokenising is one linear pass (an
+unclosed ``/*`` is an error, found in linear time); numbers are decimals in ASCII digits (no ``1_0``, ``nan`` or
+Unicode digits), state counts ASCII digits; an empty file, or one declaring no variable, is refused.
+
 :func:`write_bif` writes one row per parent configuration with each probability in its shortest round-trip form
 (``repr``), so reading a written file gives back bit-identical tables. :func:`parse_xmlbif` / :func:`write_xmlbif`
 do the same for XMLBIF 0.3 (``<VARIABLE>``, ``<OUTCOME>``, ``<DEFINITION>`` with ``<FOR>``, ``<GIVEN>``,
@@ -25,11 +32,12 @@ import itertools
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from genlab.data.limits import check_budget, check_file_size, parse_decimal, read_budget
 from genlab.errors import ModelFileError
 from genlab.utils.files import atomic_write, decode_utf8, read_file_bytes
 
@@ -46,14 +54,23 @@ __all__ = [
     "write_xmlbif",
 ]
 
+# One pattern per token kind. Block comments are found with str.find, not with a lazy ``.*?``: a regular expression
+# that looks for the closing ``*/`` rescans the rest of the file at every unclosed ``/*`` (quadratic time).
 _TOKEN = re.compile(
-    r'(?P<ws>[ \t\r\f\v]+)|(?P<nl>\n)|(?P<comment>//[^\n]*|/\*.*?\*/)|(?P<string>"[^"\n]*")'
-    r"|(?P<punct>[{}()\[\]|,;])|(?P<word>[^\s{}()\[\]|,;\"]+)",
-    re.DOTALL,
+    r'(?P<ws>[ \t\r\f\v]+)|(?P<nl>\n)|(?P<line_comment>//[^\n]*)|(?P<open>/\*)|(?P<string>"[^"\n]*")'
+    r"|(?P<punct>[{}()\[\]|,;])|(?P<word>[^\s{}()\[\]|,;\"]+)"
 )
 _NAME = re.compile(r"^(?!.*(?://|/\*))[^\s{}()\[\]|,;\"]+$")
+_COUNT = re.compile(r"[0-9]{1,18}")  # a state count: ASCII digits ('²'.isdigit() is True), and no 4300-digit int()
 #: A row of a BIF table may be off by this much from summing to one (published files round to 4 digits).
 ROW_SUM_TOLERANCE = 1e-6
+#: Memory the BIF / XMLBIF readers may take per byte of file, for the text and its parsed tokens (state names and
+#: numbers as Python objects); measured with tracemalloc at 10-16 on the repository's networks (asia to alarm) and
+#: 21 on a file of 130,000 one-digit numbers. A file whose size times this is over the memory budget is refused
+#: before it is read.
+BYTES_PER_FILE_BYTE = 64
+#: Bytes per entry of a parsed table: the float64 table and, for BIF, the line number of each of its rows.
+_TABLE_ENTRY_BYTES = 8
 
 
 @dataclasses.dataclass
@@ -79,24 +96,44 @@ class ParsedNetwork:
     lines: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
+def _scan(text: str, source: str) -> Iterator[tuple[str, str, int]]:
+    """The (kind, value, line) of each word, punctuation mark and string of ``text``, in one left-to-right pass."""
+    line = 1
+    pos = 0
+    end = len(text)
+    while pos < end:
+        m = _TOKEN.match(text, pos)
+        if m is None:  # only a '"' with no closing '"' on its line matches nothing
+            raise ModelFileError(f"{source}, line {line}: a string opened by '\"' is not closed on its line.")
+        kind = m.lastgroup or ""
+        if kind == "open":
+            close = text.find("*/", pos + 2)
+            if close < 0:
+                raise ModelFileError(f"{source}, line {line}: a '/*' comment is never closed (no '*/' before the end "
+                                     "of the file).")
+            line += text.count("\n", pos, close)
+            pos = close + 2
+            continue
+        value = m.group()
+        if kind == "nl":
+            line += 1
+        elif kind in ("word", "punct", "string"):
+            yield kind, value, line
+        pos = m.end()
+
+
 class _Tokens:
+    """A stream of tokens with one token of look-ahead (nothing else of the file is kept as tokens)."""
+
     def __init__(self, text: str, source: str) -> None:
         self.source = source
-        self.items: list[tuple[str, str, int]] = []
-        line = 1
-        pos = 0
-        while pos < len(text):
-            m = _TOKEN.match(text, pos)
-            if m is None:  # pragma: no cover - the word class matches anything else
-                raise self.error_at(line, f"unexpected character {text[pos]!r}")
-            kind = m.lastgroup or ""
-            value = m.group()
-            if kind in ("word", "punct", "string"):
-                self.items.append((kind, value, line))
-            line += value.count("\n")
-            pos = m.end()
-        self.i = 0
-        self.last_line = line
+        self._stream = _scan(text, source)
+        self._last_line = text.count("\n") + 1
+        self._head: tuple[str, str, int] | None = None
+        self._advance()
+
+    def _advance(self) -> None:
+        self._head = next(self._stream, None)
 
     def error_at(self, line: int, message: str) -> ModelFileError:
         return ModelFileError(f"{self.source}, line {line}: {message}.")
@@ -106,26 +143,27 @@ class _Tokens:
 
     @property
     def line(self) -> int:
-        return self.items[self.i][2] if self.i < len(self.items) else self.last_line
+        return self._head[2] if self._head is not None else self._last_line
 
     def peek(self) -> str | None:
-        return self.items[self.i][1] if self.i < len(self.items) else None
+        return self._head[1] if self._head is not None else None
 
     def next(self, what: str) -> str:
-        if self.i >= len(self.items):
+        if self._head is None:
             raise self.error(f"the file ends where {what} was expected")
-        value = self.items[self.i][1]
-        self.i += 1
+        value = self._head[1]
+        self._advance()
         return value
 
     def expect(self, value: str) -> None:
-        found = self.next(repr(value))
-        if found != value:
-            self.i -= 1
-            raise self.error(f"expected {value!r}, found {found!r}")
+        if self.peek() != value:
+            found = self.peek()
+            raise self.error(f"expected {value!r}, found {found!r}" if found is not None else
+                             f"the file ends where {value!r} was expected")
+        self._advance()
 
     def word(self, what: str) -> str:
-        if self.i < len(self.items) and self.items[self.i][0] == "word":
+        if self._head is not None and self._head[0] == "word":
             return self.next(what)
         found = self.peek()
         raise self.error(f"expected {what}, found {found!r}" if found is not None else f"expected {what}")
@@ -141,11 +179,10 @@ class _Tokens:
     def number(self, what: str) -> float:
         line = self.line
         text = self.word(what)
-        try:
-            value = float(text)
-        except ValueError:
-            raise self.error_at(line, f"expected {what}, found {text!r}") from None
-        if not math.isfinite(value) or value < 0:
+        value = parse_decimal(text)
+        if value is None:
+            raise self.error_at(line, f"expected {what}, found {text[:40]!r} (numbers are decimals such as 0.25)")
+        if value < 0:
             raise self.error_at(line, f"{what} must be a finite non-negative number; found {text!r}")
         return value
 
@@ -154,18 +191,46 @@ class _Tokens:
             pass
 
 
-def _read_text(path: str | os.PathLike[str]) -> str:
+def _read_text(path: str | os.PathLike[str], budget: float, what: str) -> str:
     name = os.fspath(path)
-    return decode_utf8(read_file_bytes(name, what="BIF file", error=ModelFileError), name, error=ModelFileError)
+    check_file_size(name, budget, bytes_per_byte=BYTES_PER_FILE_BYTE, what=what, error=ModelFileError)
+    text = decode_utf8(read_file_bytes(name, what=what, error=ModelFileError), name, error=ModelFileError)
+    if not text.strip():
+        raise ModelFileError(f"{name!r} is empty: a {what} declares at least one variable.")
+    return text
 
 
-def parse_bif(path: str | os.PathLike[str] | None = None, *, text: str | None = None) -> ParsedNetwork:
-    """Parse a BIF file (or ``text``); :class:`ModelFileError` with the line number on any error."""
+def parse_bif(
+    path: str | os.PathLike[str] | None = None, *, text: str | None = None, memory_budget: float | None = None
+) -> ParsedNetwork:
+    """Parse a BIF file (or ``text``).
+
+    Parameters
+    ----------
+    path : path-like, optional
+    text : str, optional
+        The file's contents, instead of ``path``.
+    memory_budget : float, optional
+        Bytes the parsed tables may take together, and the file times :data:`BYTES_PER_FILE_BYTE`
+        (:func:`genlab.data.limits.read_budget`: 1 GiB by default). Each table's size is computed from the declared
+        state counts and checked against the numbers the file gives and against this budget before any array is
+        made.
+
+    Raises
+    ------
+    ModelFileError
+        The file is missing, empty, too large for the budget, or has a syntax or consistency error (the message
+        names the file and the line).
+    """
+    budget = read_budget(memory_budget)
     source = os.fspath(path) if path is not None else "<BIF text>"
     if text is None:
         if path is None:
             raise ModelFileError("parse_bif needs a path or text.")
-        text = _read_text(path)
+        text = _read_text(path, budget, "BIF file")
+    elif len(text) * BYTES_PER_FILE_BYTE > budget:
+        check_budget(len(text) * BYTES_PER_FILE_BYTE, budget, what="parsing the BIF text", source=source,
+                     error=ModelFileError)
     tok = _Tokens(text, source)
     name = "unknown"
     states: dict[str, list[str]] = {}
@@ -181,71 +246,84 @@ def parse_bif(path: str | os.PathLike[str] | None = None, *, text: str | None = 
             var = tok.word("a variable name")
             if var in states:
                 raise tok.error_at(line, f"variable {var!r} is declared twice")
-            tok.expect("{")
-            found: list[str] | None = None
-            while tok.peek() != "}":
-                item = tok.word("'type' or 'property'")
-                if item == "type":
-                    kind = tok.word("'discrete'")
-                    if kind != "discrete":
-                        raise tok.error(f"variable {var!r} has type {kind!r}; only discrete variables are supported")
-                    tok.expect("[")
-                    count_line = tok.line
-                    count_text = tok.word("the number of states")
-                    tok.expect("]")
-                    tok.expect("{")
-                    found = tok.words("a state name")
-                    tok.expect("}")
-                    tok.expect(";")
-                    if not count_text.isdigit() or int(count_text) != len(found):
-                        raise tok.error_at(
-                            count_line, f"variable {var!r} declares [{count_text}] states but lists {len(found)}"
-                        )
-                    if len(set(found)) != len(found):
-                        raise tok.error_at(count_line, f"variable {var!r} lists a state twice: {found}")
-                elif item == "property":
-                    tok.skip_statement()
-                else:
-                    raise tok.error(f"expected 'type' or 'property' in variable {var!r}, found {item!r}")
-            tok.expect("}")
-            if found is None:
-                raise tok.error_at(line, f"variable {var!r} has no 'type discrete [n] {{...}};' line")
-            states[var] = found
+            states[var] = _variable_block(tok, var, line)
             state_lines[var] = line
         elif keyword == "probability":
-            line = tok.line
-            tok.expect("(")
-            child = tok.word("the child variable")
-            parents: list[str] = []
-            if tok.peek() == "|":
-                tok.next("'|'")
-                parents = tok.words("a parent variable")
-            tok.expect(")")
-            tok.expect("{")
-            entries: list[tuple[int, list[str] | None, list[float], bool]] = []
-            while tok.peek() != "}":
-                entry_line = tok.line
-                head = tok.peek()
-                if head == "(":
-                    tok.next("'('")
-                    config = tok.words("a parent state")
-                    tok.expect(")")
-                    entries.append((entry_line, config, _numbers(tok), False))
-                elif head in ("table", "default"):
-                    tok.next(head)
-                    entries.append((entry_line, None, _numbers(tok), head == "default"))
-                elif head == "property":
-                    tok.next("property")
-                    tok.skip_statement()
-                elif head is None:
-                    raise tok.error(f"the file ends inside the table of {child!r} (a '}}' is missing)")
-                else:
-                    raise tok.error(f"expected '(', 'table' or 'default' in the table of {child!r}, found {head!r}")
-            tok.expect("}")
-            blocks.append((child, parents, line, entries))
+            blocks.append(_probability_block(tok))
         else:
             raise tok.error(f"expected 'network', 'variable' or 'probability', found {keyword!r}")
-    return _assemble(name, states, blocks, tok)
+    if not states:
+        raise ModelFileError(f"{source}: the file declares no variable; a BIF network needs at least one "
+                             "'variable NAME { type discrete [n] { ... }; }' block.")
+    return _assemble(name, states, state_lines, blocks, tok, budget)
+
+
+def _variable_block(tok: _Tokens, var: str, line: int) -> list[str]:
+    tok.expect("{")
+    found: list[str] | None = None
+    while tok.peek() != "}":
+        item = tok.word("'type' or 'property'")
+        if item == "type":
+            kind = tok.word("'discrete'")
+            if kind != "discrete":
+                raise tok.error(f"variable {var!r} has type {kind!r}; only discrete variables are supported")
+            tok.expect("[")
+            count_line = tok.line
+            count_text = tok.word("the number of states")
+            tok.expect("]")
+            tok.expect("{")
+            found = tok.words("a state name")
+            tok.expect("}")
+            tok.expect(";")
+            if not _COUNT.fullmatch(count_text) or int(count_text) != len(found):
+                raise tok.error_at(
+                    count_line, f"variable {var!r} declares [{count_text[:40]}] states but lists {len(found)} (the "
+                    "count is written in the digits 0-9)"
+                )
+            if len(set(found)) != len(found):
+                raise tok.error_at(count_line, f"variable {var!r} lists a state twice: {found}")
+        elif item == "property":
+            tok.skip_statement()
+        else:
+            raise tok.error(f"expected 'type' or 'property' in variable {var!r}, found {item!r}")
+    tok.expect("}")
+    if found is None:
+        raise tok.error_at(line, f"variable {var!r} has no 'type discrete [n] {{...}};' line")
+    return found
+
+
+def _probability_block(tok: _Tokens) -> tuple[str, list[str], int, list[tuple[int, list[str] | None, list[float],
+                                                                                bool]]]:
+    line = tok.line
+    tok.expect("(")
+    child = tok.word("the child variable")
+    parents: list[str] = []
+    if tok.peek() == "|":
+        tok.next("'|'")
+        parents = tok.words("a parent variable")
+    tok.expect(")")
+    tok.expect("{")
+    entries: list[tuple[int, list[str] | None, list[float], bool]] = []
+    while tok.peek() != "}":
+        entry_line = tok.line
+        head = tok.peek()
+        if head == "(":
+            tok.next("'('")
+            config = tok.words("a parent state")
+            tok.expect(")")
+            entries.append((entry_line, config, _numbers(tok), False))
+        elif head in ("table", "default"):
+            tok.next(head)
+            entries.append((entry_line, None, _numbers(tok), head == "default"))
+        elif head == "property":
+            tok.next("property")
+            tok.skip_statement()
+        elif head is None:
+            raise tok.error(f"the file ends inside the table of {child!r} (a '}}' is missing)")
+        else:
+            raise tok.error(f"expected '(', 'table' or 'default' in the table of {child!r}, found {head!r}")
+    tok.expect("}")
+    return child, parents, line, entries
 
 
 def _skip_block(tok: _Tokens) -> None:
@@ -277,10 +355,24 @@ def _more_numbers(tok: _Tokens) -> list[float]:
     return values
 
 
-def _assemble(name: str, states: dict[str, list[str]], blocks: list, tok: _Tokens) -> ParsedNetwork:
+def _first_missing(shape: tuple[int, ...], given: set[tuple[int, ...]]) -> tuple[int, ...]:
+    """The first parent configuration (in table order) that ``given`` lacks; it has fewer than all of them.
+
+    Walks the configurations lazily, so it stops after at most ``len(given) + 1`` of them however many the
+    declared parents have.
+    """
+    for index in itertools.product(*(range(n) for n in shape)):
+        if index not in given:
+            return index
+    raise AssertionError("every configuration is given")  # pragma: no cover - callers count first
+
+
+def _assemble(name: str, states: dict[str, list[str]], state_lines: dict[str, int], blocks: list, tok: _Tokens,
+              budget: float) -> ParsedNetwork:
     parents_of: dict[str, list[str]] = {}
     tables: dict[str, np.ndarray] = {}
     lines: dict[str, int] = {}
+    used = 0  # bytes of the tables made so far: the budget holds for all of them together
     for child, parents, line, entries in blocks:
         for v in [child, *parents]:
             if v not in states:
@@ -291,29 +383,31 @@ def _assemble(name: str, states: dict[str, list[str]], blocks: list, tok: _Token
             raise tok.error_at(line, f"the probability block of {child!r} repeats a variable")
         r = len(states[child])
         pshape = tuple(len(states[p]) for p in parents)
-        table = np.full((*pshape, r), np.nan)
-        row_lines = np.full(pshape, line, dtype=np.int64)
+        # Count before allocating: the table's size from the declarations (exact Python integers, no overflow),
+        # compared with the numbers the file gives and with the budget.
+        n_configs = math.prod(pshape)
+        size = n_configs * r
+        rows_given: set[tuple[int, ...]] = set()
+        whole = default = False
         for entry_line, config, values, is_default in entries:
             if config is None:
                 if is_default:
                     if len(values) != r:
                         raise tok.error_at(entry_line, f"the default row of {child!r} needs {r} numbers, has "
                                            f"{len(values)}")
-                    fill = np.isnan(table)
-                    table[fill] = np.broadcast_to(np.array(values), table.shape)[fill]
+                    default = True
+                elif len(values) != size:
+                    why = f" ({n_configs} configurations of {len(parents)} parents, times {r} states)"
+                    raise tok.error_at(entry_line, f"the table of {child!r} needs {size} numbers, has "
+                                       f"{len(values)}{why if parents else ''}")
                 else:
-                    n = r * int(np.prod(pshape, dtype=np.int64))
-                    if len(values) != n:
-                        raise tok.error_at(entry_line, f"the table of {child!r} needs {n} numbers, has {len(values)}")
-                    # child slowest, last parent fastest -> axes (*parents, child)
-                    table = np.moveaxis(np.array(values).reshape((r, *pshape)), 0, -1).copy()
-                    row_lines[...] = entry_line
+                    whole = True
                 continue
             if len(config) != len(parents):
                 raise tok.error_at(entry_line, f"a row of {child!r} names {len(config)} parent states; it has "
                                    f"{len(parents)} parents {parents}")
             index = []
-            for p, s in zip(parents, config, strict=False):
+            for p, s in zip(parents, config, strict=True):
                 try:
                     index.append(states[p].index(s))
                 except ValueError:
@@ -322,35 +416,77 @@ def _assemble(name: str, states: dict[str, list[str]], blocks: list, tok: _Token
             if len(values) != r:
                 raise tok.error_at(entry_line, f"a row of {child!r} needs {r} numbers (one per state), has "
                                    f"{len(values)}")
-            table[tuple(index)] = values
-            row_lines[tuple(index)] = entry_line
-        if np.isnan(table).any():
-            missing = np.argwhere(np.isnan(table[..., 0]))[0]
-            config = ", ".join(states[p][i] for p, i in zip(parents, missing, strict=False))
+            rows_given.add(tuple(index))
+        if not whole and not default and len(rows_given) < n_configs:
+            missing = _first_missing(pshape, rows_given)
+            config = ", ".join(states[p][i] for p, i in zip(parents, missing, strict=True))
             raise tok.error_at(line, f"the table of {child!r} has no row for the parent states ({config})")
-        sums = table.sum(axis=-1)
-        off = np.abs(sums - 1.0) > ROW_SUM_TOLERANCE
-        if off.any():
-            bad = np.unravel_index(int(np.argmax(off)), off.shape)  # () for a root's 0-d sum
-            config = ", ".join(states[p][i] for p, i in zip(parents, bad, strict=False))
-            where = f" given ({config})" if parents else ""
-            raise tok.error_at(int(row_lines[bad]), f"the probabilities of {child!r}{where} sum to "
-                               f"{sums[bad]:.6g}, not 1")
-        parents_of[child] = list(parents)
-        tables[child] = table
+        need = size * _TABLE_ENTRY_BYTES + n_configs * _TABLE_ENTRY_BYTES
+        check_budget(used + need, budget, what=f"the table of {child!r} (line {line}: {len(parents)} parents, "
+                     f"{size} entries) with the tables before it", source=tok.source, error=ModelFileError)
+        used += need
+        tables[child], parents_of[child] = _fill(child, parents, line, entries, r, pshape, states, tok), list(parents)
         lines[child] = line
-    missing = [v for v in states if v not in tables]
-    if missing:
-        raise ModelFileError(f"{tok.source}: variable {missing[0]!r} (line {tokline(tok, missing[0])}) has no "
-                             "probability block.")
+    missing_blocks = [v for v in states if v not in tables]
+    if missing_blocks:
+        v = missing_blocks[0]
+        raise ModelFileError(f"{tok.source}: variable {v!r} (line {state_lines[v]}) has no probability block.")
+    cycle = _find_cycle(parents_of)
+    if cycle:
+        raise ModelFileError(f"{tok.source}: the parents form a cycle ({' -> '.join(cycle)}); a Bayesian network is "
+                             "a directed acyclic graph.")
     return ParsedNetwork(name, states, parents_of, tables, lines)
 
 
-def tokline(tok: _Tokens, var: str) -> int:
-    for kind, value, line in tok.items:
-        if kind == "word" and value == var:
-            return line
-    return 0
+def _fill(child: str, parents: list[str], line: int, entries: list, r: int, pshape: tuple[int, ...],
+          states: dict[str, list[str]], tok: _Tokens) -> np.ndarray:
+    """The table of ``child`` from its entries, whose sizes were checked; rows must sum to one."""
+    table = np.full((*pshape, r), np.nan)
+    row_lines = np.full(pshape, line, dtype=np.int64)
+    for entry_line, config, values, is_default in entries:
+        if config is None:
+            if is_default:
+                fill = np.isnan(table)
+                table[fill] = np.broadcast_to(np.array(values), table.shape)[fill]
+            else:
+                # child slowest, last parent fastest -> axes (*parents, child)
+                table = np.moveaxis(np.array(values).reshape((r, *pshape)), 0, -1).copy()
+                row_lines[...] = entry_line
+            continue
+        index = tuple(states[p].index(s) for p, s in zip(parents, config, strict=True))
+        table[index] = values
+        row_lines[index] = entry_line
+    sums = table.sum(axis=-1)
+    off = np.abs(sums - 1.0) > ROW_SUM_TOLERANCE
+    if off.any():
+        bad = np.unravel_index(int(np.argmax(off)), off.shape)  # () for a root's 0-d sum
+        config = ", ".join(states[p][i] for p, i in zip(parents, bad, strict=True))
+        where = f" given ({config})" if parents else ""
+        raise tok.error_at(int(row_lines[bad]), f"the probabilities of {child!r}{where} sum to {sums[bad]:.6g}, not 1")
+    return table
+
+
+def _find_cycle(parents: Mapping[str, Sequence[str]]) -> list[str]:
+    """A directed cycle of the graph ``parents`` (as a list of variables, the first repeated at the end), or []."""
+    colour: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in parents:
+        if start in colour:
+            continue
+        path = [start]
+        stack = [iter(parents[start])]
+        colour[start] = 1
+        while stack:  # iterative depth-first search: a long chain of parents must not hit the recursion limit
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                colour[path.pop()] = 2
+                stack.pop()
+            elif colour.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt][::-1]
+            elif nxt not in colour:
+                colour[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(parents[nxt]))
+    return []
 
 
 def _check_name(name: str, what: str) -> str:
@@ -383,12 +519,27 @@ def write_bif(path: str | os.PathLike[str], network: ParsedNetwork) -> None:
         handle.write("\n".join(out) + "\n")
 
 
-def parse_xmlbif(path: str | os.PathLike[str]) -> ParsedNetwork:
-    """Parse an XMLBIF 0.3 file; :class:`ModelFileError` on any error."""
+def parse_xmlbif(path: str | os.PathLike[str], *, memory_budget: float | None = None) -> ParsedNetwork:
+    """Parse an XMLBIF 0.3 file.
+
+    Parameters
+    ----------
+    path : path-like
+    memory_budget : float, optional
+        As for :func:`parse_bif`: each ``<TABLE>``'s size is computed from the declared outcomes, compared with the
+        numbers it holds and with the budget before any array is made.
+
+    Raises
+    ------
+    ModelFileError
+        The file is missing, empty, too large for the budget, not well-formed XML, or inconsistent (the message
+        names the file and the variable).
+    """
     import xml.etree.ElementTree as ET
 
+    budget = read_budget(memory_budget)
     source = os.fspath(path)
-    text = _read_text(path)
+    text = _read_text(path, budget, "XMLBIF file")
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
@@ -403,33 +554,55 @@ def parse_xmlbif(path: str | os.PathLike[str]) -> ParsedNetwork:
         vname = (var.findtext("NAME") or "").strip()
         if not vname:
             raise ModelFileError(f"{source}: a <VARIABLE> has no <NAME>.")
-        states[vname] = [(o.text or "").strip() for o in var.findall("OUTCOME")]
-        if not states[vname]:
+        if vname in states:
+            raise ModelFileError(f"{source}: the variable {vname!r} is declared twice.")
+        outcomes = [(o.text or "").strip() for o in var.findall("OUTCOME")]
+        if not outcomes:
             raise ModelFileError(f"{source}: variable {vname!r} has no <OUTCOME>.")
+        if len(set(outcomes)) != len(outcomes):
+            raise ModelFileError(f"{source}: variable {vname!r} lists an <OUTCOME> twice: {outcomes}.")
+        states[vname] = outcomes
+    if not states:
+        raise ModelFileError(f"{source}: the file declares no <VARIABLE>; a network needs at least one.")
     parents: dict[str, list[str]] = {}
     tables: dict[str, np.ndarray] = {}
+    used = 0
     for definition in network.findall("DEFINITION"):
         child = (definition.findtext("FOR") or "").strip()
         given = [(g.text or "").strip() for g in definition.findall("GIVEN")]
         for v in [child, *given]:
             if v not in states:
                 raise ModelFileError(f"{source}: a <DEFINITION> names {v!r}, which no <VARIABLE> declares.")
-        try:
-            values = [float(x) for x in (definition.findtext("TABLE") or "").split()]
-        except ValueError:
-            raise ModelFileError(f"{source}: the <TABLE> of {child!r} holds something that is not a number.") from None
+        if child in tables:
+            raise ModelFileError(f"{source}: variable {child!r} has two <DEFINITION>s.")
+        if len(set(given)) != len(given) or child in given:
+            raise ModelFileError(f"{source}: the <DEFINITION> of {child!r} repeats a variable: {[*given, child]}.")
+        cells = (definition.findtext("TABLE") or "").split()
         shape = (*(len(states[g]) for g in given), len(states[child]))
-        if len(values) != math.prod(shape):
-            raise ModelFileError(f"{source}: the <TABLE> of {child!r} needs {math.prod(shape)} numbers, has "
-                                 f"{len(values)}.")
-        table = np.array(values).reshape(shape)
-        if np.any(np.abs(table.sum(axis=-1) - 1.0) > ROW_SUM_TOLERANCE) or np.any(table < 0):
-            raise ModelFileError(f"{source}: a row of the <TABLE> of {child!r} does not sum to 1.")
+        size = math.prod(shape)  # counted from the declarations, before anything is allocated
+        if len(cells) != size:
+            raise ModelFileError(f"{source}: the <TABLE> of {child!r} needs {size} numbers, has {len(cells)}.")
+        check_budget(used + size * _TABLE_ENTRY_BYTES, budget, what=f"the <TABLE> of {child!r} ({size} entries) with "
+                     "the tables before it", source=source, error=ModelFileError)
+        used += size * _TABLE_ENTRY_BYTES
+        values = [parse_decimal(cell) for cell in cells]
+        if None in values:
+            bad = cells[values.index(None)]
+            raise ModelFileError(f"{source}: the <TABLE> of {child!r} holds {bad[:40]!r}, which is not a decimal "
+                                 "number.")
+        table = np.array(values, dtype=np.float64).reshape(shape)
+        if np.any(table < 0) or np.any(np.abs(table.sum(axis=-1) - 1.0) > ROW_SUM_TOLERANCE):
+            raise ModelFileError(f"{source}: a row of the <TABLE> of {child!r} has a negative number or does not sum "
+                                 "to 1.")
         parents[child] = given
         tables[child] = table
     missing = [v for v in states if v not in tables]
     if missing:
         raise ModelFileError(f"{source}: variable {missing[0]!r} has no <DEFINITION>.")
+    cycle = _find_cycle(parents)
+    if cycle:
+        raise ModelFileError(f"{source}: the parents form a cycle ({' -> '.join(cycle)}); a Bayesian network is a "
+                             "directed acyclic graph.")
     return ParsedNetwork(name, states, parents, tables, {})
 
 
@@ -467,9 +640,11 @@ def is_network_file(path: str | os.PathLike[str]) -> bool:
     return os.fspath(path).lower().endswith(NETWORK_SUFFIXES)
 
 
-def read_network(path: str | os.PathLike[str]) -> ParsedNetwork:
-    """Parse a BIF file, or an XMLBIF file for the suffixes ``.xml`` / ``.xmlbif``."""
-    return parse_xmlbif(path) if os.fspath(path).lower().endswith(_XML_SUFFIXES) else parse_bif(path)
+def read_network(path: str | os.PathLike[str], *, memory_budget: float | None = None) -> ParsedNetwork:
+    """Parse a BIF file, or an XMLBIF file for the suffixes ``.xml`` / ``.xmlbif`` (``memory_budget``: as there)."""
+    if os.fspath(path).lower().endswith(_XML_SUFFIXES):
+        return parse_xmlbif(path, memory_budget=memory_budget)
+    return parse_bif(path, memory_budget=memory_budget)
 
 
 def write_network(path: str | os.PathLike[str], network: ParsedNetwork) -> None:
