@@ -21,6 +21,22 @@ the model scores the end of a sequence. Tokens are separated by whitespace in AR
 whitespace and backslashes inside its tokens (``\\s`` space, ``\\t``, ``\\n``, ``\\r``, ``\\\\``, ``\\uXXXX`` for other
 whitespace, ``\\e`` for the empty token): a character model's space character is the token ``\\s``. Files from
 other programs are read as written (no unescaping), their tokens as ``str``.
+
+What the reader checks (:mod:`genlab.data.limits`), every failure a :class:`~genlab.errors.ModelFileError` naming
+the file and the line:
+
+* Numbers are decimals in ASCII digits (:data:`genlab.data.limits.DECIMAL`: no ``1_0``, no Unicode digits, no
+  ``nan`` / ``inf``); ``-inf`` is also read, as ``log10 0``. Counts and orders are ASCII digits.
+* Probabilities are at most one: a log10 probability above 0 is refused, and so is a context whose listed
+  n-grams (or the unigrams) have probabilities summing to more than one, beyond :data:`SUM_TOLERANCE` for the
+  rounding of written digits.
+* Back-off weights are finite decimals of either sign: a weight is a normaliser, above one (log10 above 0) when
+  the n-grams listed after a context took less probability from the shorter context than from the context itself,
+  so its sign says nothing. They are not checked against the normalisation, which files rounded to a few digits
+  meet only approximately; ``-99`` or below (or ``-inf``) reads as a weight of zero.
+* Sizes: the file's size times :data:`BYTES_PER_FILE_BYTE`, and the n-gram counts the ``\\data\\`` section
+  announces times the memory each n-gram takes while parsed, are compared with the memory budget before the
+  sections are read; a section listing more n-grams than announced stops at the first one too many.
 """
 
 from __future__ import annotations
@@ -31,6 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from genlab.data.limits import check_budget, check_file_size, parse_decimal, read_budget
 from genlab.errors import ModelFileError
 from genlab.sequence.backoff import NGramIndex
 from genlab.sequence.ngram_counts import unique_rows
@@ -47,8 +64,18 @@ _ESCAPED = re.compile(r"\\(\\|s|t|n|r|u[0-9a-fA-F]{4})")
 _NAMED = {"\\": "\\\\", " ": "\\s", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _UNNAMED = {"\\": "\\", "s": " ", "t": "\t", "n": "\n", "r": "\r"}
 _FIELDS = re.compile(r"[ \t]+")  # KenLM separates fields by spaces and tabs only
-_SECTION = re.compile(r"\\(\d+)-grams:")
-_COUNT = re.compile(r"ngram\s+(\d+)\s*=\s*(\d+)")
+_SECTION = re.compile(r"\\([0-9]{1,9})-grams:")
+_COUNT = re.compile(r"ngram[ \t]+([0-9]{1,9})[ \t]*=[ \t]*([0-9]{1,18})")  # ASCII digits; int() takes '١' too
+_INTEGER = re.compile(r"-?[0-9]{1,18}")  # an integer token: ASCII digits, within int64
+#: How far the probabilities listed after one context may sum above one (ARPA writers round to about 6 digits).
+SUM_TOLERANCE = 1e-3
+#: Memory the reader may take per byte of file (the entries as Python objects while parsing, then the arrays);
+#: measured at 11 with tracemalloc on genlab-written word and character models of 100,000 n-grams.
+BYTES_PER_FILE_BYTE = 48
+#: Memory one n-gram of order n takes: its line's fields as Python objects (a list, n strings, two floats, a line
+#: number) and its share of the arrays; measured at 420-450 bytes per n-gram on the files above (orders 3 and 5).
+_BYTES_PER_NGRAM = (320, 64)  # 320 + 64 * n
+_METADATA_VALUES = {"tokens": ("chars", "str", "int"), "escapes": ("0", "1"), "ends": ("0", "1")}
 
 
 def escape_token(token: str) -> str:
@@ -140,8 +167,9 @@ class ArpaContents:
 
 
 class _Parser:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, budget: float) -> None:
         self.path = path
+        self.budget = budget
         self.metadata: dict[str, str] = {}
         self.expected: list[int] = []
         self.section_line: list[int] = []
@@ -149,18 +177,21 @@ class _Parser:
         self.lines: list[list[int]] = []
         self.probs: list[list[float]] = []
         self.backoffs: list[list[float]] = []
+        self.word_ids: dict[str, int] = {}
 
     def fail(self, lineno: int | None, message: str) -> ModelFileError:
         where = f", line {lineno}" if lineno is not None else ""
         return ModelFileError(f"{self.path!r} is not a valid ARPA file{where}: {message}")
 
     def number(self, text: str, lineno: int, what: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise self.fail(lineno, f"the {what} {text!r} is not a number.") from None
-        if np.isnan(value) or value == np.inf:
-            raise self.fail(lineno, f"the {what} is {text}.")
+        if text == "-inf":  # log10 0, as some writers spell it
+            return -np.inf
+        value = parse_decimal(text)
+        if value is None and text.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            raise self.fail(lineno, f"the {what} is {text} (numbers are finite decimals; -99 or -inf is log10 0).")
+        if value is None:
+            raise self.fail(lineno, f"the {what} {text[:40]!r} is not a number (a decimal such as -0.4771: digits "
+                            "0-9, no '_').")
         return value if value > LOG10_ZERO else -np.inf
 
     def parse(self, handle) -> None:
@@ -173,6 +204,7 @@ class _Parser:
             if text.startswith(HEADER_PREFIX):
                 for pair in text[len(HEADER_PREFIX) :].split():
                     key, _, value = pair.partition("=")
+                    self.check_metadata(key, value, lineno)
                     self.metadata[key] = value
         else:
             raise self.fail(None, "it has no \\data\\ line.")
@@ -192,6 +224,8 @@ class _Parser:
                         lineno, f"found the {n}-grams section where \\{current + 1}-grams: was expected "
                         f"(the header announces orders 1 to {len(self.expected)})."
                     )
+                if current == 0:
+                    self.check_counts(lineno)
                 current = n
                 self.section_line.append(lineno)
                 for store in (self.words, self.lines, self.probs, self.backoffs):
@@ -217,7 +251,28 @@ class _Parser:
                     f"the header announces {expected} {n}-grams but the section lists {len(found)}.",
                 )
 
+    def check_metadata(self, key: str, value: str, lineno: int) -> None:
+        """Refuse a genlab header value that genlab never writes (the model would be read differently)."""
+        allowed = _METADATA_VALUES.get(key)
+        if allowed is not None and value not in allowed:
+            raise self.fail(lineno, f"the genlab header gives {key}={value[:40]!r}; expected one of {list(allowed)}.")
+        if key == "k":
+            k = parse_decimal(value)
+            if k is None or not k > 0:
+                raise self.fail(lineno, f"the genlab header gives k={value[:40]!r}; expected a decimal number > 0.")
+
+    def check_counts(self, lineno: int) -> None:
+        """Compare the memory the announced n-grams would take with the budget, before reading any of them."""
+        base, per_token = _BYTES_PER_NGRAM
+        need = sum(count * (base + per_token * n) for n, count in enumerate(self.expected, start=1))
+        announced = ", ".join(f"{count} {n}-grams" for n, count in enumerate(self.expected, start=1))
+        check_budget(need, self.budget, what=f"line {lineno}: the n-grams the \\data\\ section announces ({announced})",
+                     source=repr(self.path), error=ModelFileError)
+
     def entry(self, text: str, n: int, lineno: int) -> None:
+        if len(self.words[n - 1]) >= self.expected[n - 1]:
+            raise self.fail(lineno, f"the \\{n}-grams: section lists more than the {self.expected[n - 1]} n-grams the "
+                            "header announces.")
         fields = _FIELDS.split(text)
         if len(fields) == n + 1:
             backoff = 0.0
@@ -248,29 +303,39 @@ def _decoder(metadata: dict[str, str], fail):
         if word in (UNK, BOS, EOS):
             return word
         if kind == "int":
-            try:
-                return int(word)
-            except ValueError:
-                raise fail(lineno, f"the token {word!r} is not an integer, as the genlab header says.") from None
+            if not _INTEGER.fullmatch(word):  # int() would also take '١' and '1_0'
+                raise fail(lineno, f"the token {word[:40]!r} is not an integer, as the genlab header says.")
+            return int(word)
         return unescape_token(word) if escaped else word
 
     return decode
 
 
-def read_arpa(path: str | os.PathLike[str]) -> ArpaContents:
+def read_arpa(path: str | os.PathLike[str], *, memory_budget: float | None = None) -> ArpaContents:
     """Read an ARPA file (genlab's, KenLM's, SRILM's ...) into a closed back-off model.
 
     N-grams whose prefix or suffix the file omits (pruned SRILM models) are added with the probability the back-off
     rule gives them and a neutral back-off weight, which changes no probability. A missing ``<unk>``, ``<s>`` or
     ``</s>`` unigram is added with probability zero.
 
+    Parameters
+    ----------
+    path : path-like
+    memory_budget : float, optional
+        Bytes the reader may take (:func:`genlab.data.limits.read_budget`; 1 GiB by default): the file's size and
+        the announced n-gram counts are checked against it before the n-grams are read (module notes).
+
     Raises
     ------
     ModelFileError
-        The file is missing, not UTF-8, or malformed; the message gives the line number.
+        The file is missing, empty, too large for the budget, not UTF-8, or malformed (a number that is not a
+        decimal, a probability above one, a count that does not match); the message gives the line number.
     """
     name = os.fspath(path)
-    parser = _Parser(name)
+    budget = read_budget(memory_budget)
+    if check_file_size(name, budget, bytes_per_byte=BYTES_PER_FILE_BYTE, what="ARPA file", error=ModelFileError) == 0:
+        raise ModelFileError(f"{name!r} is empty; an ARPA file starts with a \\data\\ section.")
+    parser = _Parser(name, budget)
     try:
         # newline="\n": a lone \r (or \x85, \u2028) is part of a line, as in KenLM, not a line break
         with open(name, encoding="utf-8", newline="\n") as handle:
@@ -323,16 +388,46 @@ def read_arpa(path: str | os.PathLike[str]) -> ArpaContents:
         rows.append(ids)
         probs.append(np.array(parser.probs[n - 1], dtype=np.float64))
         backoffs.append(np.array(parser.backoffs[n - 1], dtype=np.float64))
+    parser.word_ids = word_ids
     rows, probs, backoffs = _complete(rows, probs, backoffs)
     index = NGramIndex(rows)
     probs = [p[perm] for p, perm in zip(probs, index.permutations, strict=True)]
     backoffs = [b[perm] for b, perm in zip(backoffs, index.permutations, strict=True)]
+    _check_sums(parser, index, probs)
     for n in range(2, order + 1):
         # entries added by _complete: the probability the back-off rule gives, computed from the order below
         added = np.flatnonzero(np.isnan(probs[n - 1]))
         prefix, suffix = index.prefix[n - 1][added], index.suffix[n - 1][added]
         probs[n - 1][added] = backoffs[n - 2][prefix] + probs[n - 2][suffix]
     return ArpaContents(vocabulary, index, probs, backoffs, parser.metadata)
+
+
+def _check_sums(parser: _Parser, index: NGramIndex, probs: list[np.ndarray]) -> None:
+    """Refuse a context whose listed probabilities sum to more than one (the unigrams: the empty context)."""
+    for n, p in enumerate(probs, start=1):
+        listed = ~np.isnan(p)  # entries _complete added are not the file's
+        mass = np.where(listed, 10.0 ** np.where(listed, p, -np.inf), 0.0)
+        if n == 1:
+            total = float(mass.sum())
+            if total > 1 + SUM_TOLERANCE:
+                raise parser.fail(parser.section_line[0], f"the unigram probabilities sum to {total:.6g}, more than "
+                                  "one.")
+            continue
+        prefix = index.prefix[n - 1]
+        assert prefix is not None
+        sums = np.bincount(prefix, weights=mass, minlength=index.sizes[n - 2])
+        worst = int(np.argmax(sums))
+        if sums[worst] > 1 + SUM_TOLERANCE:
+            context = _context_text(parser, index, n, worst)
+            raise parser.fail(parser.section_line[n - 1], f"the {n}-grams after the context {context!r} have "
+                              f"probabilities summing to {sums[worst]:.6g}, more than one.")
+
+
+def _context_text(parser: _Parser, index: NGramIndex, n: int, context: int) -> str:
+    """The tokens of the (n-1)-gram ``context`` (a row of the sorted order-(n-1) table) as the file writes them."""
+    ids = index.rows[n - 2][context]
+    by_id = {i: word for word, i in parser.word_ids.items()}
+    return " ".join(by_id.get(int(i), str(int(i))) for i in ids)
 
 
 def _complete(rows: list[np.ndarray], probs: list[np.ndarray], backoffs: list[np.ndarray]):
