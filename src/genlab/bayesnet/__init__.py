@@ -11,12 +11,20 @@ One module per concept: ``network`` (the model), ``fitting`` / ``learning`` (fit
 files), ``graph`` (DAG algorithms), ``structure`` (structure learning), ``plot`` (drawing the DAG).
 """
 
+import importlib
+from typing import Any
+
 from genlab.bayesnet.factor import Factor
 from genlab.bayesnet.graph import structural_hamming_distance
 from genlab.bayesnet.inference import InferenceTooLargeError
 from genlab.bayesnet.loopy import LoopyResult
 from genlab.bayesnet.network import BayesianNetwork
 from genlab.bayesnet.structure import chow_liu, hill_climb
+
+#: Submodules reachable as attributes without importing them first, as the README writes them:
+#: ``import genlab`` then ``genlab.bayesnet.networks.asia()``. Loaded on first use, so importing the package stays
+#: as cheap as before.
+_SUBMODULES = ("bif", "networks", "plot")
 
 __all__ = [
     "BayesianNetwork",
@@ -27,3 +35,13 @@ __all__ = [
     "hill_climb",
     "structural_hamming_distance",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_SUBMODULES})

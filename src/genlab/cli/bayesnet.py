@@ -154,14 +154,20 @@ def query(
     model = load_network(model_path)
     names: list[str] = []
     given: dict[str, str] = {}
-    for item in [*(evidence or []), *terms]:
-        if "=" in item:
-            name, _, state = item.partition("=")
-            if not name or not state:
-                raise DataError(f"evidence is written NAME=STATE; got {item!r}.")
-            given[name.strip()] = state.strip()
-        else:
+    # Every value of --evidence must be NAME=STATE: a bare name there would otherwise become a queried variable and
+    # the answer the prior, printed as if the evidence had been used. After the variables, NAME=STATE items are
+    # evidence too (so "-e a=x b=y" works: typer hands b=y to the positional list).
+    for item, from_option in [*((e, True) for e in evidence or []), *((t, False) for t in terms)]:
+        if "=" not in item and not from_option:
             names.append(item)
+            continue
+        name, equals, state = (part.strip() for part in item.partition("="))
+        if not equals or not name or not state:
+            hint = f" (e.g. --evidence {name or 'NAME'}=STATE)" if not equals else ""
+            raise DataError(f"evidence is written NAME=STATE; got {item!r}{hint}.")
+        if given.get(name, state) != state:
+            raise DataError(f"the evidence gives {name!r} two states, {given[name]!r} and {state!r}; give one.")
+        given[name] = state
     if not names and not mpe:
         raise DataError("name at least one variable to query.")
     if mpe:
