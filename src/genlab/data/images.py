@@ -3,17 +3,25 @@
 Both loaders return images as int64 arrays of shape ``(N, C, H, W)`` holding pixel levels ``0 .. n_levels - 1``
 (the ``images`` data kind, :mod:`genlab.data.kinds`). A folder holds the images directly (no labels) or in one
 subfolder per class (:func:`genlab.data.folders.labelled_files`).
+
+Limits (:mod:`genlab.data.limits`): each image's header is read first and the pixels it declares (width x height,
+decoded as up to 4 bytes per pixel) and the pixels of the result so far (:data:`BYTES_PER_PIXEL` bytes each, for the
+images, their stack and the int64 array) compared with the memory budget before the image is decoded. Pillow's own
+decompression-bomb limit is left to this check, so a large image within the budget reads; a file Pillow cannot
+decode (truncated, corrupt, foreign) is a :class:`~genlab.errors.DataError` naming it.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from genlab.data.folders import labelled_files
+from genlab.data.limits import DATA_READ_BUDGET, check_budget, read_budget
 from genlab.errors import DataError, ParameterError
 
 __all__ = ["DIGITS_LEVELS", "IMAGE_EXTENSIONS", "load_digits_images", "load_image_folder", "requantize"]
@@ -22,6 +30,11 @@ __all__ = ["DIGITS_LEVELS", "IMAGE_EXTENSIONS", "load_digits_images", "load_imag
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 #: Grey levels of the digits: scikit-learn's digits hold counts 0..16 of set pixels in 4x4 blocks.
 DIGITS_LEVELS = 17
+#: Memory per pixel and channel of the result while it is built: the uint8 image, its place in the stack, the int64
+#: array and its requantised copy.
+BYTES_PER_PIXEL = 18
+#: Memory per pixel of one image while Pillow decodes and converts it (up to 4 bands of 8 bits, and the copy).
+_DECODE_BYTES_PER_PIXEL = 8
 
 
 def load_digits_images(return_labels: bool = True) -> Any:
@@ -66,16 +79,32 @@ def requantize(X: Any, from_levels: int, to_levels: int) -> np.ndarray:
     return (X * to_levels) // from_levels
 
 
-def _read_image(path: Path, mode: str, size: tuple[int, int] | None) -> np.ndarray:
-    """One image as uint8 (H, W, C) in ``mode``; :class:`DataError` naming the file when it cannot be decoded."""
-    from PIL import Image, UnidentifiedImageError
+def _read_image(path: Path, mode: str, size: tuple[int, int] | None, budget: float, used: float) -> np.ndarray:
+    """One image as uint8 (H, W, C) in ``mode``; :class:`DataError` naming the file when it cannot be decoded.
 
+    ``used`` bytes of the budget are taken by the images before it; the declared size is checked before decoding.
+    """
+    from PIL import Image
+
+    name = os.fspath(path)
+    channels = 1 if mode == "L" else 3
     try:
-        with Image.open(path) as image:
-            image.load()  # decode now: a truncated file fails here, not later
-            converted = image.convert(mode)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise DataError(f"cannot read the image {os.fspath(path)!r}: {exc}. Remove or replace the file.") from None
+        with warnings.catch_warnings():
+            # the budget below decides what is too large; Pillow's fixed pixel limit would refuse good large images
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size  # from the header: nothing decoded yet
+                out_pixels = width * height if size is None else size[0] * size[1]
+                check_budget(used + width * height * _DECODE_BYTES_PER_PIXEL + out_pixels * channels * BYTES_PER_PIXEL,
+                             budget, what=f"decoding {name!r} ({width}x{height} pixels) after the images before it",
+                             source=repr(os.path.dirname(name) or "."))
+                image.load()  # decode now: a truncated file fails here, not later
+                converted = image.convert(mode)
+    except DataError:
+        raise
+    except Exception as exc:  # Pillow's decoders raise many types on damaged files (OSError, struct.error, ...)
+        raise DataError(f"cannot read the image {name!r} ({type(exc).__name__}: {exc}). Remove or replace the "
+                        "file.") from None
     if size is not None:
         height, width = size
         if converted.size != (width, height):
@@ -90,6 +119,7 @@ def load_image_folder(
     size: tuple[int, int] | None = None,
     mode: str = "L",
     n_levels: int = 256,
+    memory_budget: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
     """Read a folder of PNG / JPEG images (Pillow), with class labels from its subfolders.
 
@@ -106,6 +136,8 @@ def load_image_folder(
     n_levels : int, default=256
         Levels of the returned pixels: the 8-bit values are requantised by :func:`requantize` (e.g. 17 to match
         the digits' scale; 2 for binary images).
+    memory_budget : float, optional
+        Bytes the reader may take (:func:`genlab.data.limits.read_budget`; module notes).
 
     Returns
     -------
@@ -119,7 +151,8 @@ def load_image_folder(
     ------
     DataError
         Missing folder, no images, an unreadable image (named), images of different sizes without ``size`` (two
-        files and their sizes named), or a folder mixing loose images and class subfolders.
+        files and their sizes named), a folder mixing loose images and class subfolders, or images larger than the
+        memory budget (checked from their headers before decoding).
     """
     if mode not in ("L", "RGB"):
         raise ParameterError(f"mode must be 'L' (grey) or 'RGB'; got {mode!r}.")
@@ -130,11 +163,14 @@ def load_image_folder(
         size = (int(size[0]), int(size[1]))
     if isinstance(n_levels, bool) or not isinstance(n_levels, (int, np.integer)) or not 2 <= n_levels <= 256:
         raise ParameterError(f"n_levels must be an integer in 2..256; got {n_levels!r}.")
+    budget = read_budget(memory_budget, default=DATA_READ_BUDGET)
     files, labels, class_names = labelled_files(path, IMAGE_EXTENSIONS, "images")
     images = []
     first_shape, first_file = None, files[0]
+    used = 0
     for file in files:
-        array = _read_image(file, mode, size)
+        array = _read_image(file, mode, size, budget, used)
+        used += array.size * BYTES_PER_PIXEL
         if first_shape is None:
             first_shape, first_file = array.shape, file
         elif array.shape != first_shape:

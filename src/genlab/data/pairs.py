@@ -4,17 +4,32 @@ One JSON object per line, e.g. ``{"source": "Guten Morgen", "target": "Good morn
 other keys ignored. The file is read line by line on every pass, so a corpus larger than memory trains in several
 epochs without being held whole; a bad line is a :class:`~genlab.errors.DataError` naming the file and the line
 number when the pass reaches it.
+
+Limits (:mod:`genlab.data.limits`): one line is read at a time, never more than :data:`MAX_LINE_BYTES` bytes of it
+(a longer line is refused, not read whole), and its JSON may nest at most :data:`MAX_DEPTH` arrays / objects deep
+(checked in one pass over the line before it is decoded, so a line of ten thousand ``[`` neither recurses nor
+allocates); an empty file is refused when it is opened.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 
 from genlab.errors import DataError, ParameterError
 
-__all__ = ["JsonLinesPairs", "read_pairs"]
+__all__ = ["MAX_DEPTH", "MAX_LINE_BYTES", "JsonLinesPairs", "read_pairs"]
+
+#: The longest line read, in bytes (16 MiB: a source and target of a few million characters); decoded, a line of
+#: JSON takes at most about 30 bytes of memory per byte (an object per 3 bytes in ``[{},{},...]``).
+MAX_LINE_BYTES = 16 * 2**20
+#: How deep the arrays and objects of one line may nest (a pair needs 1; JSON's decoder recurses per level).
+MAX_DEPTH = 64
+# what changes the nesting depth: a bracket, a quote (strings' brackets do not count), an escape (a '\\"' inside a
+# string does not end it). One match per such byte: linear time, whatever the line holds.
+_STRUCTURE = re.compile(rb'\\.|["\[\]{}]', re.DOTALL)
 
 
 class JsonLinesPairs:
@@ -37,7 +52,12 @@ class JsonLinesPairs:
         n_pairs = 0
         try:
             with open(name, "rb") as handle:
-                for lineno, raw in enumerate(handle, start=1):
+                lineno = 0
+                while raw := handle.readline(MAX_LINE_BYTES + 1):
+                    lineno += 1
+                    if len(raw) > MAX_LINE_BYTES:
+                        raise DataError(f"{name!r} line {lineno} is longer than {MAX_LINE_BYTES} bytes; give one "
+                                        "(source, target) object per line.")
                     pair = self._parse(raw, lineno)
                     if pair is not None:
                         n_pairs += 1
@@ -59,11 +79,16 @@ class JsonLinesPairs:
             line = line[1:]
         if not line.strip():
             return None
+        if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:  # only then can the nesting be too deep
+            self._check_depth(raw, lineno)
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DataError(f"{name!r} line {lineno} is not valid JSON ({exc.msg} at column {exc.colno}); give "
                             "one JSON object per line.") from None
+        except ValueError as exc:  # e.g. an integer of more digits than Python converts (4300)
+            raise DataError(f"{name!r} line {lineno} holds JSON that Python cannot decode ({exc}); give one "
+                            "(source, target) object per line.") from None
         if not isinstance(item, dict):
             raise DataError(f"{name!r} line {lineno} holds a JSON {type(item).__name__}, not an object; give "
                             f"objects such as {{{json.dumps(self.source)}: ..., {json.dumps(self.target)}: ...}}.")
@@ -79,6 +104,24 @@ class JsonLinesPairs:
                                 "string; give text.")
             values.append(value)
         return values[0], values[1]
+
+    def _check_depth(self, raw: bytes, lineno: int) -> None:
+        """Refuse a line whose arrays / objects nest more than :data:`MAX_DEPTH` deep, before decoding it."""
+        depth = 0
+        in_string = False
+        for m in _STRUCTURE.finditer(raw):
+            token = m.group()
+            if token == b'"':
+                in_string = not in_string
+            elif in_string or len(token) == 2:  # inside a string, or an escape
+                continue
+            elif token in (b"[", b"{"):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise DataError(f"{self.path!r} line {lineno} nests arrays or objects more than {MAX_DEPTH} deep; "
+                                    "give one flat (source, target) object per line.")
+            else:
+                depth -= 1
 
     def __repr__(self) -> str:
         return f"JsonLinesPairs({self.path!r}, source={self.source!r}, target={self.target!r})"
@@ -102,8 +145,9 @@ def read_pairs(path: str | os.PathLike[str], source: str = "source", target: str
     Raises
     ------
     DataError
-        At once: a missing path or a folder. While iterating: a line that is not UTF-8, not JSON, not an object,
-        lacks a key or holds a non-string value (the line number is named), or a file without any pair.
+        At once: a missing path, a folder or an empty file. While iterating: a line that is not UTF-8, not JSON, not an
+        object, lacks a key or holds a non-string value, a line too long or nested too deep (the line number is
+        named), or a file without any pair.
     ParameterError
         ``source`` or ``target`` is not a non-empty string, or both are the same key.
     """
@@ -117,4 +161,6 @@ def read_pairs(path: str | os.PathLike[str], source: str = "source", target: str
         raise DataError(f"{name!r} is a folder; give a JSON Lines file of (source, target) objects.")
     if not os.path.exists(name):
         raise DataError(f"no JSON Lines file at {name!r}; check the path.")
+    if os.path.getsize(name) == 0:
+        raise DataError(f"{name!r} is empty; give one JSON object per line with the keys {source!r} and {target!r}.")
     return JsonLinesPairs(name, source, target)

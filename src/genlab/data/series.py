@@ -19,6 +19,11 @@ ones given by ``lengths`` (hmmlearn's convention, checked by :func:`genlab.data.
 **Values.** Every other column is a variable. Numeric series hold a finite number in every variable cell (no empty
 cell, NaN or inf). A file whose single variable column holds values that are not all numbers is a *symbol*
 sequence: each cell is a symbol (``sun``, ``rain``); symbol files need a header row.
+
+**Limits** (:mod:`genlab.data.limits`): a text file whose size times :data:`BYTES_PER_FILE_BYTE` is over the memory
+budget (a folder's files together) is refused before it is read, and the cell-by-cell pass (string ids, symbols,
+errors) runs only where the file times :data:`BYTES_PER_FILE_BYTE_CELLS` fits; ``.npy`` files as
+:func:`genlab.data.load_table` reads them (header checked before loading); numbers are decimals in ASCII digits.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from genlab.data.limits import DATA_READ_BUDGET, check_budget, check_file_size, read_budget
 from genlab.data.sequences import check_lengths
 from genlab.data.tabular import (
     TABLE_EXTENSIONS,
@@ -49,6 +55,11 @@ __all__ = ["SEQUENCE_COLUMNS", "SeriesData", "read_series"]
 SEQUENCE_COLUMNS = ("sequence", "id")
 #: File extension of the files of a series folder.
 FOLDER_EXTENSION = ".csv"
+#: Memory per byte of a text file read whole by NumPy's parser (as :func:`genlab.data.load_table`).
+BYTES_PER_FILE_BYTE = 8
+#: Memory per byte on the cell-by-cell pass: each row (at least 2 bytes) is kept as lists of str and Python floats
+#: until the file is checked; measured at 48 for numbers with string ids and 122 for one column of 1-letter symbols.
+BYTES_PER_FILE_BYTE_CELLS = 160
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +115,11 @@ class SeriesData:
 
 
 def read_series(
-    path: str | os.PathLike[str], *, id_column: str | int | None = None, lengths: Any = None
+    path: str | os.PathLike[str],
+    *,
+    id_column: str | int | None = None,
+    lengths: Any = None,
+    memory_budget: float | None = None,
 ) -> SeriesData:
     """Read sequences from a table file or a folder of ``.csv`` files (the module notes give the rules).
 
@@ -117,6 +132,8 @@ def read_series(
         it, a header column named ``sequence`` or ``id`` is the id column, if there is one.
     lengths : array-like of int, optional
         Several sequences stacked in one file without an id column: their lengths, summing to its rows.
+    memory_budget : float, optional
+        Bytes the reader may take (:func:`genlab.data.limits.read_budget`; module notes).
 
     Returns
     -------
@@ -128,9 +145,10 @@ def read_series(
         A missing path, a folder without ``.csv`` files, an unreadable or empty file, an empty cell, a NaN / inf or
         non-number value, a row with the wrong number of cells, an unknown or second id column, no variable
         column, folder files with different variables, an id that appears again after another id's rows, or
-        ``lengths`` that do not fit (or given together with an id column).
+        ``lengths`` that do not fit (or given together with an id column), or files too large for the budget.
     """
     name = os.fspath(path)
+    budget = read_budget(memory_budget, default=DATA_READ_BUDGET)
     folder = Path(name)
     if folder.is_dir():
         files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == FOLDER_EXTENSION)
@@ -142,12 +160,18 @@ def read_series(
         raise DataError(f"data file {name!r} does not exist; check the path.")
     else:
         files = [folder]
+    total = 0
+    for file in files:
+        if file.suffix.lower() != ".npy":
+            total += check_file_size(file, budget, bytes_per_byte=BYTES_PER_FILE_BYTE, what="series file")
+    check_budget(total * BYTES_PER_FILE_BYTE, budget, what=f"reading {len(files)} series file(s) of {total} bytes",
+                 source=repr(name))
     variables: list[str] | None = None
     sequences: list[Any] = []
     names: list[str] = []
     kinds: set[bool] = set()
     for file in files:
-        table = _read_file(os.fspath(file), id_column, lengths)
+        table = _read_file(os.fspath(file), id_column, lengths, budget)
         if variables is None:
             variables = table.variables
         elif table.variables != variables:
@@ -229,13 +253,13 @@ class _Layout:
         return repr(self.header[j]) if self.header is not None else str(j + 1)
 
 
-def _read_file(name: str, id_column: str | int | None, lengths: Any) -> _Table:
+def _read_file(name: str, id_column: str | int | None, lengths: Any, budget: float) -> _Table:
     if os.path.splitext(name)[1].lower() not in TABLE_EXTENSIONS:
         raise DataError(
             f"cannot read {name!r} as a series: use a .csv, .tsv or .txt table (one row per time step) or .npy."
         )
     if name.lower().endswith(".npy"):
-        return _npy_table(name, id_column, lengths)
+        return _npy_table(name, id_column, lengths, budget)
     head, delimiter, first_cells, has_header = _sniff(name)
     header = [cell.strip() for cell in first_cells] if has_header else None
     if not has_header and "" in first_cells and not any(_is_number(cell) for cell in first_cells):
@@ -260,12 +284,14 @@ def _read_file(name: str, id_column: str | int | None, lengths: Any) -> _Table:
         ids = None if id_index is None else numbers[:, id_index]
         if ids is None or np.isfinite(ids).all():
             return _numeric_table(layout, numbers[:, layout.value_columns], ids, has_header, lengths)
+    check_budget(os.path.getsize(name) * BYTES_PER_FILE_BYTE_CELLS, budget, source=repr(name),
+                 what="reading the file cell by cell (its ids or values are not all numbers, or a cell is bad)")
     return _cell_table(layout, delimiter, has_header, lengths)
 
 
-def _npy_table(name: str, id_column: str | int | None, lengths: Any) -> _Table:
+def _npy_table(name: str, id_column: str | int | None, lengths: Any, budget: float) -> _Table:
     """A ``.npy`` array: no header, so an id column only by its index."""
-    array = _load_npy(name)
+    array = _load_npy(name, budget)
     id_index = None if id_column is None else _column_index(id_column, None, array.shape[1], name)
     layout = _Layout(name, None, array.shape[1], id_index)
     ids = None if id_index is None else array[:, id_index]

@@ -15,16 +15,26 @@ Text files
 ``.npy`` files
     A 1-D or 2-D numeric array (1-D becomes one column), read with ``allow_pickle=False``: an object array or a
     pickle is refused, never executed.
+
+Limits (:mod:`genlab.data.limits`): a text table whose size times :data:`BYTES_PER_FILE_BYTE` is over the memory
+budget is refused before it is read (a cell takes at least two bytes of text, a number and a separator, and eight
+bytes as a float64); the line-by-line pass, which takes a Python float per cell, runs only when the file times
+:data:`BYTES_PER_FILE_BYTE_SLOW` fits the budget. A ``.npy`` file's header is read first and the array it declares
+compared with the bytes the file holds and with the budget before the array is loaded. Numbers
+are decimals in ASCII digits (:data:`genlab.data.limits.DECIMAL`; ``nan`` / ``inf`` are read only to be refused as
+such); an empty file is refused.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from typing import IO, Any
 
 import numpy as np
 
+from genlab.data.limits import DATA_READ_BUDGET, DECIMAL, check_budget, check_file_size, read_budget
 from genlab.errors import DataError
 from genlab.utils.files import atomic_write
 
@@ -36,9 +46,14 @@ _TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
 _WRITE_EXTENSIONS = (".csv", ".tsv", ".npy")
 #: Lines looked at to choose the delimiter (the header and the first data lines).
 _SNIFF_LINES = 5
+#: Memory per byte of a text table read by NumPy's parser: the float64 array (8 bytes per cell of at least 2 bytes)
+#: and its copies; measured at 5.1 with tracemalloc on a table of one-digit cells.
+BYTES_PER_FILE_BYTE = 8
+#: The same on the line-by-line pass (a Python float and list slots per cell); measured at 36.
+BYTES_PER_FILE_BYTE_SLOW = 48
 
 
-def load_table(path: str | os.PathLike[str]) -> np.ndarray:
+def load_table(path: str | os.PathLike[str], *, memory_budget: float | None = None) -> np.ndarray:
     """Read a numeric table into a float64 array of shape (N, D).
 
     Parameters
@@ -46,6 +61,8 @@ def load_table(path: str | os.PathLike[str]) -> np.ndarray:
     path : str or path-like
         A ``.csv``, ``.tsv`` or ``.txt`` file of numbers (comma, tab or whitespace separated, one optional header
         row), or a ``.npy`` file holding a 1-D or 2-D numeric array. See the module docstring for the rules.
+    memory_budget : float, optional
+        Bytes the reader may take (:func:`genlab.data.limits.read_budget`; module notes).
 
     Returns
     -------
@@ -55,8 +72,9 @@ def load_table(path: str | os.PathLike[str]) -> np.ndarray:
     Raises
     ------
     DataError
-        The file is missing or unreadable, has an unknown extension, is empty, has a non-numeric or empty cell,
-        rows of different lengths, or NaN / inf values; the message names the file and the first bad place.
+        The file is missing or unreadable, has an unknown extension, is empty or too large for the budget, has a
+        non-numeric or empty cell, rows of different lengths, or NaN / inf values; the message names the file and
+        the first bad place.
     """
     name = os.fspath(path)
     if not os.path.exists(name):
@@ -70,9 +88,11 @@ def load_table(path: str | os.PathLike[str]) -> np.ndarray:
             f"cannot read {name!r}: {shown} is not a table format genlab knows; use .csv, .tsv or .txt (numeric "
             "text) or .npy."
         )
+    budget = read_budget(memory_budget, default=DATA_READ_BUDGET)
     if extension == ".npy":
-        return _load_npy(name)
-    return _load_text(name)
+        return _load_npy(name, budget)
+    check_file_size(name, budget, bytes_per_byte=BYTES_PER_FILE_BYTE, what="table file")
+    return _load_text(name, budget)
 
 
 def save_table(path: str | os.PathLike[str], X: Any) -> None:
@@ -137,7 +157,39 @@ def _as_table(X: Any, *, what: str) -> np.ndarray:
     return array
 
 
-def _load_npy(name: str) -> np.ndarray:
+def _check_npy_header(name: str, budget: float) -> None:
+    """Compare the array the header declares with the bytes the file holds and with the budget, before loading."""
+    from numpy.lib import format as npy_format
+
+    readers = {(1, 0): npy_format.read_array_header_1_0, (2, 0): npy_format.read_array_header_2_0}
+    try:
+        with open(name, "rb") as handle:
+            version = npy_format.read_magic(handle)
+            if version not in readers:
+                raise DataError(f"{name!r} is a .npy file of format version {version[0]}.{version[1]}, which genlab "
+                                "does not read; save it with numpy.save (versions 1.0 and 2.0).")
+            shape, _, dtype = readers[version](handle)
+            data_bytes = os.fstat(handle.fileno()).st_size - handle.tell()
+    except DataError:
+        raise
+    except OSError as exc:
+        raise DataError(f"cannot read {name!r}: {exc.strerror or exc}.") from None
+    except Exception as exc:  # NumPy's header parser raises ValueError, SyntaxError, ... on a damaged header
+        raise DataError(f"{name!r} has a damaged .npy header ({type(exc).__name__}: {exc}).") from None
+    if dtype.hasobject:
+        raise DataError(f"{name!r} holds Python objects (it needs pickle to load, which genlab refuses); save a "
+                        "numeric array instead.")
+    entries = math.prod(shape)  # exact: a declared shape cannot overflow
+    if entries * dtype.itemsize > data_bytes:
+        raise DataError(f"{name!r} is not a valid .npy file: it declares an array of shape {shape} "
+                        f"({entries * dtype.itemsize} bytes of data) but holds {data_bytes} bytes after its header "
+                        "(truncated or damaged).")
+    # the array as stored, its float64 copy and a mask of finite values
+    check_budget(entries * (dtype.itemsize + 9), budget, what=f"the array of shape {shape}", source=repr(name))
+
+
+def _load_npy(name: str, budget: float | None = None) -> np.ndarray:
+    budget = read_budget(budget, default=DATA_READ_BUDGET)
     try:
         with open(name, "rb") as handle:
             magic = handle.read(6)
@@ -151,6 +203,7 @@ def _load_npy(name: str) -> np.ndarray:
         else:
             what = "it does not start with NumPy's format marker"
         raise DataError(f"{name!r} is not a .npy file ({what}); save arrays with numpy.save.")
+    _check_npy_header(name, budget)
     try:
         array = np.load(name, allow_pickle=False)
     except ValueError as exc:
@@ -214,14 +267,10 @@ def _split(content: str, delimiter: str | None) -> list[str]:
 
 
 def _is_number(cell: str) -> bool:
-    # Python's float() also accepts digit separators ("1_000"); NumPy's parser does not, and the two must agree.
-    if "_" in cell:
-        return False
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
+    # A decimal in ASCII digits (Python's float() also takes "1_000" and Unicode digits such as "١", which NumPy's
+    # parser and every other program read differently), or a spelling of NaN / inf, which is a number that the
+    # finiteness check then refuses with its own message.
+    return DECIMAL.fullmatch(cell) is not None or cell.lower().lstrip("+-") in ("nan", "inf", "infinity")
 
 
 def _sniff(name: str) -> tuple[list[tuple[int, str]], str | None, list[str], bool]:
@@ -256,7 +305,7 @@ def table_header(path: str | os.PathLike[str]) -> list[str] | None:
     return [cell.strip().strip('"') for cell in first_cells] if has_header else None
 
 
-def _load_text(name: str) -> np.ndarray:
+def _load_text(name: str, budget: float) -> np.ndarray:
     head, delimiter, first_cells, has_header = _sniff(name)
     if has_header and len(head) == 1:
         raise DataError(f"{name!r} has a header row (line {head[0][0]}) but no data rows.")
@@ -275,6 +324,8 @@ def _load_text(name: str) -> np.ndarray:
     except ValueError:
         array = None  # the line-by-line pass below says exactly what is wrong
     if array is None or (has_header and array.shape[1] != len(first_cells)):
+        check_budget(os.path.getsize(name) * BYTES_PER_FILE_BYTE_SLOW, budget, source=repr(name),
+                     what="NumPy's parser could not read the file, and the line-by-line pass that says where")
         array = _parse_text_slowly(name, delimiter, has_header, header_columns=len(first_cells))
     finite = np.isfinite(array)
     if not finite.all():
