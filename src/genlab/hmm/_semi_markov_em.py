@@ -19,6 +19,7 @@ from genlab.hmm._sequences import SequenceBatch, SequenceBatches, as_sequence_ba
 from genlab.learn.em import FitState
 from genlab.statistics import Statistics, additive, meta
 from genlab.utils.random import check_random_state, legacy_random_state
+from genlab.utils.validation import check_square_scale
 
 __all__ = ["SemiMarkovEM", "SemiMarkovStatistics"]
 
@@ -97,6 +98,8 @@ class SemiMarkovEM:
             else:
                 self.duration_probs_ = np.full((K, D), 1.0 / D)
         if self.emission == "gaussian":
+            # the E-step's moments square the data: refuse values whose sums of squares overflow (see the function)
+            check_square_scale(X, model=type(self).__name__)
             if self._needs_init("e", "means_"):
                 kmeans = KMeans(n_clusters=K, n_init=10, random_state=legacy_random_state(random_state))
                 self.means_ = kmeans.fit(X).cluster_centers_

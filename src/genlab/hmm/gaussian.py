@@ -13,6 +13,7 @@ from genlab.distributions.gaussian import (
     COVARIANCE_TYPES,
     GaussianMAPPrior,
     GaussianStatistics,
+    gaussian_fit_bytes,
     gaussian_parameters_from_statistics,
     log_det_cholesky,
     log_prob_from_features,
@@ -31,9 +32,28 @@ from genlab.hmm.base import BaseHMM, HMMStatistics
 from genlab.learn.em import FitState
 from genlab.statistics import additive, meta
 from genlab.utils.random import legacy_random_state
-from genlab.utils.validation import check_array_2d, check_in
+from genlab.utils.validation import check_array_2d, check_finite_fit, check_in, check_memory, check_square_scale
 
-__all__ = ["GaussianHMM", "GaussianHMMStatistics"]
+__all__ = ["GaussianHMM", "GaussianHMMStatistics", "check_hmm_memory"]
+
+
+def check_hmm_memory(model: Any, n_steps: int, emission_bytes: float = 0.0, per_step_state: float = 8.0) -> None:
+    """Refuse, before anything is allocated, an HMM whose tables cannot fit in memory.
+
+    Forward-backward holds (T, K) tables (emission log-densities, forward, backward and posterior values:
+    ``per_step_state`` of them, 8 by default), the transition counts and matrices are (K, K) (a few copies), and
+    ``emission_bytes`` is what the emission model adds (the E-step's quadratic features of "full" covariances).
+    """
+    try:
+        K = int(model.n_states)
+    except (TypeError, ValueError):
+        return  # not validated yet: the hyperparameter check says what is wrong
+    need = 8.0 * (4.0 * K * K + per_step_state * float(n_steps) * K) + emission_bytes
+    check_memory(
+        need,
+        what=f"{type(model).__name__} tables for {K} states over {n_steps} time steps",
+        remedy="lower n_states, fit the data in smaller batches of sequences, or use covariance_type='diag'.",
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +120,10 @@ class GaussianHMM(BaseHMM):
     reg_covar : float, default=1e-3
         The covariance floor: added to the diagonal of the data covariance that initialises ``covars_`` (where
         hmmlearn adds its ``min_covar``). The M-step's covariances are MAP estimates whose prior (``covars_prior``)
-        keeps them positive definite, so, as in hmmlearn, nothing is added there.
+        keeps them positive definite, so, as in hmmlearn, nothing is added there, except where a state's
+        covariance degenerated (singular up to rounding, e.g. a "full" state on constant data, where hmmlearn's
+        prior puts the same value in every entry): its variances (eigenvalues) below ``reg_covar`` are then raised
+        to ``reg_covar``, the floor a mixture keeps, with a :class:`~genlab.errors.DegenerateFitWarning`.
     min_covar : float, optional
         Deprecated: hmmlearn's name for ``reg_covar`` (accepted with a :class:`FutureWarning`).
     means_prior, means_weight : float or array, default=0
@@ -267,7 +290,10 @@ class GaussianHMM(BaseHMM):
 
     # -- data ------------------------------------------------------------------------------------------------------
     def _validate_X(self, X: Any) -> np.ndarray:
-        return check_array_2d(X, name="X", allow_nan=True)  # NaN marks a missing entry (class notes)
+        X = check_array_2d(X, name="X", allow_nan=True)  # NaN marks a missing entry (class notes)
+        kind = self.covariance_type if self.covariance_type in COVARIANCE_TYPES else "diag"
+        check_hmm_memory(self, X.shape[0], gaussian_fit_bytes(X.shape[0], X.shape[1], 1, kind))
+        return X
 
     def _permute_emissions(self, order: np.ndarray) -> None:
         self.means_ = self.means_[order]
@@ -278,6 +304,8 @@ class GaussianHMM(BaseHMM):
         check_n_features(X, self.means_.shape[1], "means_")
 
     def _init_emissions(self, X: np.ndarray, lengths: np.ndarray, fit: FitState) -> None:
+        # the E-step's moments square the data: refuse values whose sums of squares overflow (see the function)
+        check_square_scale(X, model=type(self).__name__)
         K, D = self.n_states, X.shape[1]
         missing = np.isnan(X)
         n_observed = (~missing).sum(axis=0)
@@ -404,6 +432,7 @@ class GaussianHMM(BaseHMM):
             prior=_states(self._emission_prior(D), live),
             means=None if "m" in self.params else self.means_[live],
             observed=None if observed is None else observed[live],
+            degenerate_reg_covar=check_covariance_floor(self),
         )
         if "m" in self.params:
             updated = np.array(self.means_, dtype=np.float64)
@@ -418,6 +447,8 @@ class GaussianHMM(BaseHMM):
                 if kind == "diag":
                     updated = np.where(empty, self._covars_, updated)
                 self._covars_ = updated
+        # the last check of every M-step: no fit goes on from (or ends with) a NaN / inf emission parameter
+        check_finite_fit({"means_": self.means_, "covars_": self._covars_}, model=type(self).__name__)
         if empty.any():
             states, features = np.nonzero(empty)
             what = (f"state(s) {np.flatnonzero(~live).tolist()} received no posterior weight" if observed is None

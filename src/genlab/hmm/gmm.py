@@ -15,6 +15,7 @@ from genlab.distributions.gaussian import (
     COVARIANCE_TYPES,
     GaussianMAPPrior,
     GaussianStatistics,
+    gaussian_fit_bytes,
     gaussian_log_prob,
     gaussian_parameters_from_statistics,
     gaussian_statistics,
@@ -25,10 +26,17 @@ from genlab.hmm._params import check_covariance_floor, document_shared_parameter
 from genlab.hmm._rows import normalize_rows
 from genlab.hmm._sequences import check_n_features
 from genlab.hmm.base import BaseHMM, HMMStatistics
+from genlab.hmm.gaussian import check_hmm_memory
 from genlab.learn.em import FitState
 from genlab.statistics import additive, meta
 from genlab.utils.random import legacy_random_state
-from genlab.utils.validation import check_array_2d, check_in, check_positive_int
+from genlab.utils.validation import (
+    check_array_2d,
+    check_finite_fit,
+    check_in,
+    check_positive_int,
+    check_square_scale,
+)
 
 __all__ = ["GMMHMM", "GMMHMMStatistics"]
 
@@ -306,6 +314,11 @@ class GMMHMM(BaseHMM):
     # -- data ------------------------------------------------------------------------------------------------------
     def _validate_X(self, X: Any) -> np.ndarray:
         array = check_array_2d(X, name="X", allow_nan=True)
+        n_mix = self.n_mix if isinstance(self.n_mix, int) and self.n_mix > 0 else 1
+        kind = self.covariance_type if self.covariance_type in COVARIANCE_TYPES else "diag"
+        # the (T, K * M) component densities and responsibilities, and the E-step's features of the data
+        check_hmm_memory(self, array.shape[0], gaussian_fit_bytes(array.shape[0], array.shape[1], 1, kind),
+                         per_step_state=8.0 + 3.0 * n_mix)  # fmt: skip
         if np.isnan(array).any():
             row = int(np.flatnonzero(np.isnan(array).any(axis=1))[0])
             raise DataError(
@@ -318,6 +331,8 @@ class GMMHMM(BaseHMM):
         check_n_features(X, self.means_.shape[2], "means_")
 
     def _init_emissions(self, X: np.ndarray, lengths: np.ndarray, fit: FitState) -> None:
+        # the E-step's moments square the data: refuse values whose sums of squares overflow (see the function)
+        check_square_scale(X, model=type(self).__name__)
         K, M, D = self.n_states, self.n_mix, X.shape[1]
         self._priors(D)  # a prior of the wrong shape fails before any work
         needs = {letter: self._needs_init(letter, name) for letter, name in
@@ -438,6 +453,9 @@ class GMMHMM(BaseHMM):
                     f"{int(bad.sum())} covariance(s) had a denominator <= 0 (no posterior weight, or a covars prior "
                     "that removes more weight than the data give) and kept their covars_"
                 )
+        # the last check of every M-step: no fit goes on from (or ends with) a NaN / inf emission parameter
+        check_finite_fit({"weights_": self.weights_, "means_": self.means_, "covars_": self.covars_},
+                         model=type(self).__name__)  # fmt: skip
         if degenerate:
             warnings.warn(
                 "; ".join(degenerate) + ". Lower n_states or n_mix, or change the initialisation.",
@@ -511,7 +529,9 @@ class GMMHMM(BaseHMM):
                 prior = GaussianMAPPrior(priors["means_prior"][k], mean_weight[k], scale[k], dof[k],
                                          covariance_type=kind, n_components=M)  # fmt: skip
                 given = None if old_means is None else old_means[k]
-                means[k], covars[k] = gaussian_parameters_from_statistics(moments, prior=prior, means=given)
+                means[k], covars[k] = gaussian_parameters_from_statistics(
+                    moments, prior=prior, means=given, degenerate_reg_covar=check_covariance_floor(self)
+                )
             return means, covars
         live = ~skip.reshape(-1)
 
@@ -525,7 +545,9 @@ class GMMHMM(BaseHMM):
         prior = GaussianMAPPrior(components(priors["means_prior"]), components(weight), components(scale),
                                  components(dof), covariance_type=kind, n_components=int(live.sum()))  # fmt: skip
         given = None if old_means is None else components(old_means)
-        new_means, new_covars = gaussian_parameters_from_statistics(moments, prior=prior, means=given)
+        new_means, new_covars = gaussian_parameters_from_statistics(
+            moments, prior=prior, means=given, degenerate_reg_covar=check_covariance_floor(self)
+        )
         means.reshape(K * M, D)[live] = new_means
         covars.reshape((K * M, *covars.shape[2:]))[live] = new_covars
         return means, covars

@@ -34,9 +34,10 @@ from genlab.hmm._params import store_hyperparameters
 from genlab.hmm._rows import check_probabilities, log
 from genlab.hmm._semi_markov_em import SemiMarkovEM, SemiMarkovStatistics
 from genlab.hmm._sequences import check_n_features
+from genlab.hmm.gaussian import check_hmm_memory
 from genlab.learn.em import fit_em
 from genlab.utils.random import check_random_state
-from genlab.utils.validation import check_array_2d, check_in, check_positive_int
+from genlab.utils.validation import check_array_2d, check_finite_fit, check_in, check_positive_int
 
 __all__ = [
     "HiddenSemiMarkovModel",
@@ -288,6 +289,8 @@ class HiddenSemiMarkovModel(SemiMarkovEM, GenerativeModel):
 
     def _validate_batch(self, X: Any, lengths: Any) -> tuple[np.ndarray, np.ndarray]:
         X = self._validate_X(X)
+        # the kernels' (K, T + 1) tables per sequence (about a dozen) and the (T, K) emissions and posteriors
+        check_hmm_memory(self, X.shape[0], per_step_state=16.0)
         return X, check_lengths(lengths, X.shape[0])
 
     def _check_X_against_parameters(self, X: np.ndarray) -> None:
@@ -500,4 +503,7 @@ class HiddenSemiMarkovModel(SemiMarkovEM, GenerativeModel):
             random_state=self.random_state, verbose=int(self.verbose), verbose_interval=1, distributed=distributed,
             callback=callback,
         )  # fmt: skip
+        fitted = {name: getattr(self, name) for name in ("startprob_", "transmat_", *self._emission_attributes)}
+        fitted[self._duration_attribute] = getattr(self, self._duration_attribute)
+        check_finite_fit(fitted, model=type(self).__name__)  # no fit returns a NaN / inf parameter
         return self
