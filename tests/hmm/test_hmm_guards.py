@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from genlab import GaussianHMM
-from genlab.errors import DataError, DegenerateFitWarning
+from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.hmm import GMMHMM, HiddenSemiMarkovModel
 
 
@@ -55,3 +55,16 @@ def test_gmmhmm_and_hsmm_refuse_overflowing_data():
         GMMHMM(2, n_mix=2, random_state=0).fit(X)
     with pytest.raises(DataError, match="HiddenSemiMarkovModel sums their squares"):
         HiddenSemiMarkovModel(2, max_duration=3, random_state=0).fit(X)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: GaussianHMM(200_000, random_state=0),
+    lambda: GMMHMM(200_000, n_mix=2, random_state=0),
+    lambda: HiddenSemiMarkovModel(200_000, max_duration=3, random_state=0),
+])  # fmt: skip
+def test_state_tables_beyond_memory_are_refused_before_allocating(make):
+    """200,000 states need (K, K) transition tables of 320 GB: refused with what to do before anything is allocated
+    (numpy's MemoryError before)."""
+    X = np.random.default_rng(0).normal(size=(200_000, 1))
+    with pytest.raises(ParameterError, match=r"tables for 200000 states over 200000 time steps need about .* n_states"):
+        make().fit(X)
