@@ -44,7 +44,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from genlab.distributions.priors import Dirichlet
-from genlab.errors import DataError
+from genlab.errors import DataError, ParameterError
 from genlab.learn.em import FitState
 from genlab.sequence.vocabulary import N_SPECIAL, Vocabulary
 from genlab.statistics import Statistics, additive
@@ -52,6 +52,7 @@ from genlab.topics.corpus import DocumentTermMatrix, _is_matrix, document_term_m
 from genlab.topics.dirichlet import minka_dirichlet_alpha, symmetric_dirichlet_eta
 from genlab.topics.variational import e_step, scaled_exp_t
 from genlab.utils.random import legacy_random_state
+from genlab.utils.validation import check_memory
 
 __all__ = ["LDAStatistics"]
 
@@ -257,16 +258,41 @@ class _BatchVariationalBayes:
         if labels is not None:
             self.labels_ = labels
         n_topics = self._n_topics_for(labels)
+        documents = None if corpus is None else reindex(corpus.local, vocabulary)
+        # an empty shard's rank gathers no count (None): it holds no tokens
+        n_tokens = float(sum(t or 0.0 for t in fit.all_gather(None if documents is None else float(documents.sum()))))
+        sizes = [0 if s is None else s[2] for s in summaries]
+        self._check_topic_sizes(n_topics, len(vocabulary) - N_SPECIAL, sum(sizes), n_tokens)
         self.doc_topic_prior_, self.topic_word_prior_ = self._resolve_priors(n_topics)
         if corpus is not None:
             mask = None if corpus.label_sets is None else self._mask(corpus.label_sets)
-            corpus.install(reindex(corpus.local, vocabulary), mask, n_topics)
-        sizes = [0 if s is None else s[2] for s in summaries]
+            corpus.install(documents, mask, n_topics)
         rank = 0 if fit.group is None else fit.group.rank
         return {"n_documents": sum(sizes), "offset": sum(sizes[:rank])}
 
     #: Every rank initialises (from the same seed; the k-means start clusters documents gathered from every shard).
     _em_collective_initialize = True
+
+    def _check_topic_sizes(self, n_topics: int, n_terms: int, n_documents: int, n_tokens: float) -> None:
+        """Refuse, before any topic is allocated, more topics than the corpus can inform or memory can hold.
+
+        Each token is assigned to one topic, so at most ``n_tokens`` topics receive data; the others stay at their
+        prior and only loosen the variational bound, which then says nothing (100,000 topics on a few hundred
+        tokens gave a perplexity of inf). The topic-term arrays (K, V) - pseudo-counts, their expected logarithms
+        and exponentials, the expected counts - and the documents' (N, K) topic weights must fit in memory.
+        A labelled model's topics are its labels, checked for memory only.
+        """
+        if not self._labelled and n_topics > n_tokens:
+            raise ParameterError(
+                f"n_topics={n_topics} is more than the {int(n_tokens)} tokens of the corpus (over its vocabulary of "
+                f"{n_terms} terms): each token belongs to one topic, so at most {int(n_tokens)} topics can receive "
+                "any data and the rest only loosen the bound. Lower n_topics (or give more documents)."
+            )
+        check_memory(
+            8.0 * (8.0 * n_topics * max(n_terms, 1) + 3.0 * n_topics * max(n_documents, 1)),
+            what=f"{n_topics} topics over {n_terms} terms and {n_documents} documents",
+            remedy="lower n_topics, or shrink the vocabulary (min_df, max_df, stop_words).",
+        )
 
     def _em_initialize(self, source: Any, fit: FitState) -> None:
         shape = (len(self.doc_topic_prior_), len(self.vocabulary_) - N_SPECIAL)

@@ -24,7 +24,15 @@ from genlab.distributions.priors import Dirichlet
 from genlab.errors import DataError
 from genlab.utils.compile import jit
 
-__all__ = ["GibbsResult", "gibbs_sweep", "left_to_right", "minka_polya_alpha", "minka_polya_eta", "run_gibbs"]
+__all__ = [
+    "GibbsResult",
+    "check_integer_counts",
+    "gibbs_sweep",
+    "left_to_right",
+    "minka_polya_alpha",
+    "minka_polya_eta",
+    "run_gibbs",
+]
 
 
 @jit
@@ -222,6 +230,12 @@ class GibbsResult(NamedTuple):
     log_likelihoods: list[float]
 
 
+def check_integer_counts(X: sp.csr_matrix) -> None:
+    """Raise :class:`DataError` unless every term count is a whole number (Gibbs sampling assigns each token)."""
+    if not np.array_equal(X.data, np.round(X.data)):
+        raise DataError("method='gibbs' needs integer term counts; the matrix has fractional counts.")
+
+
 def run_gibbs(
     X: sp.csr_matrix, n_topics: int, alpha: np.ndarray, eta: float, n_sweeps: int, learn_priors: bool,
     rng: np.random.Generator, progress: Any = None,
@@ -233,8 +247,7 @@ def run_gibbs(
     fixed points for the Dirichlet-multinomial (:func:`minka_polya_alpha`, :func:`minka_polya_eta`).
     ``progress`` (a :class:`genlab.utils.progress.ProgressDisplay`) is updated after every sweep.
     """
-    if not np.array_equal(X.data, np.round(X.data)):
-        raise DataError("method='gibbs' needs integer term counts; the matrix has fractional counts.")
+    check_integer_counts(X)
     token_ptr, words = tokens_from_counts(X.indptr, X.indices, X.data)
     n_terms, n_docs = X.shape[1], X.shape[0]
     z = rng.integers(0, n_topics, size=words.size).astype(np.int64)

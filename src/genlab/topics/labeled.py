@@ -9,6 +9,7 @@ may be given (restricting the topics the same way) or left out, in which case ev
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Hashable, Sequence
 from typing import Any
@@ -205,7 +206,8 @@ class LabeledLDA(_TopicModel):
 
     def perplexity(self, X: Any, labels: Any = None) -> float:
         """``exp(-score(X, labels))``, per token (see :class:`genlab.LDA`)."""
-        return float(np.exp(-self.score(X, labels)))
+        nats = -self.score(X, labels)
+        return math.exp(nats) if nats < 709.0 else math.inf  # math.exp overflows (raises) past ~709.78
 
     def sample(
         self, n_docs: int = 1, doc_length: Any = 100, *, labels: Any = None, random_state: Any = None

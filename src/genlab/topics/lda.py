@@ -23,6 +23,7 @@ variational Bayes, from the topic counts (the Dirichlet-multinomial form) for Gi
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -36,13 +37,13 @@ from genlab.topics.base import LDALatent, LDASample, _TopicModel
 from genlab.topics.batch import LDAStatistics
 from genlab.topics.corpus import DEFAULT_TOKEN_PATTERN
 from genlab.topics.dirichlet import minka_dirichlet_alpha, symmetric_dirichlet_eta
-from genlab.topics.gibbs import run_gibbs
+from genlab.topics.gibbs import check_integer_counts, run_gibbs
 from genlab.topics.initialization import INITS, initial_topics
 from genlab.topics.likelihood import ESTIMATORS, document_log_likelihood
 from genlab.topics.online import OnlineState, online_pass
 from genlab.utils.progress import ProgressDisplay
 from genlab.utils.random import check_random_state
-from genlab.utils.validation import check_in, check_positive_int
+from genlab.utils.validation import check_finite_fit, check_in, check_positive_int
 
 __all__ = [
     "LDA",
@@ -284,13 +285,16 @@ class LDA(_TopicModel):
         if self.method == "batch":
             self._fit_batch(X, max_iter=max_iter, n_init=self.n_init, callback=callback, distributed=distributed,
                             vocabulary=vocabulary)  # fmt: skip
-            return self
-        with restore_on_failure(self):
-            counts = self._fresh_corpus(X, vocabulary)
-            if self.method == "online":
-                self._fit_online(counts, max_iter)
-            else:
-                self._fit_gibbs(counts, max_iter)
+        else:
+            with restore_on_failure(self):
+                counts = self._fresh_corpus(X, vocabulary)
+                if self.method == "online":
+                    self._fit_online(counts, max_iter)
+                else:
+                    self._fit_gibbs(counts, max_iter)
+        # the last check: a fit never returns (so nothing saves) NaN / inf topics or priors
+        fitted = ("components_", "doc_topic_prior_", "topic_word_prior_")
+        check_finite_fit({name: getattr(self, name) for name in fitted}, model=type(self).__name__)
         return self
 
     def _fresh_corpus(self, X: Any, vocabulary: Any) -> sp.csr_matrix:
@@ -298,6 +302,8 @@ class LDA(_TopicModel):
         process); returns the counts over the vocabulary."""
         fit = FitState()
         corpus, _ = self._em_source(X, fit, vocabulary=vocabulary)
+        if self.method == "gibbs" and corpus.local is not None:
+            check_integer_counts(corpus.local.X)  # what the data cannot be, before what the sizes cannot be
         self._em_data_defaults(corpus, fit)
         return corpus.X
 
@@ -417,7 +423,8 @@ class LDA(_TopicModel):
 
         See the class notes for the definition and how it differs from scikit-learn's.
         """
-        return float(np.exp(-self.score(X, estimator=estimator)))
+        nats = -self.score(X, estimator=estimator)
+        return math.exp(nats) if nats < 709.0 else math.inf  # math.exp overflows (raises) past ~709.78
 
     def sample(self, n_docs: int = 1, doc_length: Any = 100, *, random_state: Any = None) -> LDASample:
         """Draw documents from the fitted model: ``theta ~ Dir(alpha)``, ``z ~ Cat(theta)``, ``w ~ topic_word_[z]``.
