@@ -91,6 +91,8 @@ def test_checkpoint_options_are_checked(tmp_path, blobs_csv):
     docs.write_text("a b c\nb c d\n", encoding="utf-8")
     assert_user_error(invoke("fit", "lda", docs, "--out", tmp_path / "t.genlab", "--checkpoint", tmp_path / "c"),
                       "--checkpoint applies to --method batch")
+    assert_user_error(invoke("fit", "lda", docs, "--out", tmp_path / "t.genlab", "--method", "gibbs", "--resume"),
+                      "--resume applies to --method batch")
 
 
 def test_fit_hmm_interrupted_and_resumed(tmp_path, monkeypatch):
@@ -111,6 +113,23 @@ def test_fit_hmm_interrupted_and_resumed(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     a, b = genlab.load(whole), genlab.load(out)
     assert np.array_equal(a.means_, b.means_) and np.array_equal(a.transmat_, b.transmat_)
+
+
+def test_fit_lda_batch_interrupted_keeps_a_checkpoint_and_resumes(tmp_path, monkeypatch):
+    gen = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(30)]
+    docs = tmp_path / "docs.txt"
+    docs.write_text("\n".join(" ".join(gen.choice(words, size=20)) for _ in range(60)) + "\n", encoding="utf-8")
+    options = ["--topics", 3, "--method", "batch", "--max-iter", 30, "--stop-words", "none"]
+    checkpoint = tmp_path / "lda.ckpt"
+    out = tmp_path / "lda.genlab"
+    restore = _m_step_interrupted_at(monkeypatch, genlab.LDA, 4)
+    assert_interrupted(invoke("fit", "lda", docs, *options, "--out", out, "--checkpoint", checkpoint),
+                       "after iteration 3", str(checkpoint), "--resume")
+    restore()
+    result = invoke("fit", "lda", docs, *options, "--out", out, "--checkpoint", checkpoint, "--resume")
+    assert result.exit_code == 0, result.output
+    assert f"resuming from iteration 3 of the checkpoint {checkpoint}" in result.stderr and out.exists()
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs PyTorch")

@@ -7,6 +7,7 @@ document per line (an empty line is an empty document, so output rows match inpu
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import enum
 import io
@@ -99,10 +100,11 @@ def fit_lda(
     """
     from genlab.topics import LDA
 
-    if checkpoint is not None and method is not Method.batch:
+    if (checkpoint is not None or resume) and method is not Method.batch:
         from genlab.errors import ParameterError
 
-        raise ParameterError(f"--checkpoint applies to --method batch (EM); got --method {method.value}.")
+        option = "--checkpoint" if checkpoint is not None else "--resume"
+        raise ParameterError(f"{option} applies to --method batch (EM); got --method {method.value}.")
     shards = Shards(distributed)
     all_documents, _ = read_documents(docs)
     n_documents = len(all_documents)
@@ -115,7 +117,10 @@ def fit_lda(
     )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught, _naming(docs):
         warnings.simplefilter("always")
-        with em_checkpointing(checkpoint, resume, checkpoint_interval):
+        # online and Gibbs fits keep no checkpoint: an interrupt there simply keeps nothing
+        keeper = em_checkpointing(checkpoint, resume, checkpoint_interval) if method is Method.batch else \
+            contextlib.nullcontext()
+        with keeper:
             model.fit(documents, **shards.fit_kwargs())
         local_tokens = model.n_units(documents) if documents else 0
         local_log_prob = float(np.sum(model.log_prob(documents))) if documents else 0.0
