@@ -144,6 +144,10 @@ def test_choose_threads_subtracts_the_other_processes_load(monkeypatch):
         choice = choose_threads(current=4)
         assert (choice.n_threads, choice.reason) == (expected, "automatic"), load
     assert "automatic: 4 cores, other processes' load 7.0" in choice.describe()
+    monkeypatch.setattr(threads_module, "other_load", lambda: 0.0)
+    monkeypatch.setattr(threads_module, "_torch_defaults", lambda: {4, 2})
+    assert choose_threads(current=2).n_threads == 2  # never more than PyTorch's own default (physical cores)
+    monkeypatch.setattr(threads_module, "_torch_defaults", lambda: {4})
     assert choose_threads(3, current=4).n_threads == 3  # an explicit count wins
     assert choose_threads(current=2).reason == "torch"  # torch.set_num_threads(2) by the user: kept
     monkeypatch.setenv("OMP_NUM_THREADS", "2")

@@ -150,7 +150,8 @@ def choose_threads(n_threads: int | None = None, *, current: int | None = None) 
     Returns
     -------
     ThreadChoice
-        Without a user's choice: the available cores less the other processes' load (rounded), at least 1.
+        Without a user's choice: the available cores less the other processes' load (rounded), at least 1 and at
+        most ``current``.
     """
     cores = available_cores()
     if n_threads is not None:
@@ -162,8 +163,10 @@ def choose_threads(n_threads: int | None = None, *, current: int | None = None) 
     if current is not None and current not in _torch_defaults():
         return ThreadChoice(int(current), "torch", cores)
     load = other_load()
+    # never more than the count in force (PyTorch's own default): the choice only gives busy cores back
+    upper = cores if current is None else max(1, min(cores, current))
     # round half up: a neighbour using 0.4 of a core leaves that core to us, one using 0.6 does not
-    return ThreadChoice(max(1, min(cores, math.floor(cores - load + 0.5))), "automatic", cores, load)
+    return ThreadChoice(max(1, min(upper, math.floor(cores - load + 0.5))), "automatic", cores, load)
 
 
 @contextlib.contextmanager
