@@ -59,7 +59,13 @@ from genlab.distributions._gaussian_stack import (
 )
 from genlab.errors import DataError, ParameterError
 from genlab.utils.random import check_random_state
-from genlab.utils.validation import check_array_2d, check_in, check_sample_weight
+from genlab.utils.validation import (
+    check_array_2d,
+    check_finite_fit,
+    check_in,
+    check_sample_weight,
+    check_square_scale,
+)
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -206,13 +212,20 @@ class Gaussian(Distribution):
 
     @classmethod
     def fit(cls, x: Any, weights: Any = None, prior: Any = None, **options: Any) -> Gaussian:
-        """MLE (or MAP) from data ``x`` (N, D): two passes, the first to centre the moments on the data mean."""
+        """MLE (or MAP) from data ``x`` (N, D): two passes, the first to centre the moments on the data mean.
+
+        Data whose sums of squares overflow float64 raise :class:`~genlab.errors.DataError` (see
+        :func:`genlab.utils.validation.check_square_scale`), as does a fit that ends with a NaN / inf parameter.
+        """
         X = check_array_2d(x, allow_1d_as_column=True)
+        check_square_scale(X, name="x", model="Gaussian")
         w = check_sample_weight(weights, X.shape[0])
         center = np.average(X, axis=0, weights=w)
         template = cls._template(X, **options)
         template.mean = center
-        return cls.from_statistics(template.statistics(X, w), prior=prior, **options)
+        fitted = cls.from_statistics(template.statistics(X, w), prior=prior, **options)
+        check_finite_fit({"mean": fitted.mean, "precision_cholesky": fitted.precision_cholesky}, model="Gaussian")
+        return fitted
 
     def __repr__(self) -> str:
         return f"Gaussian(n_features={self.n_features}, covariance_type={self.covariance_type!r})"
