@@ -144,8 +144,6 @@ def test_em_rank_stuck_ends_the_job_after_the_timeout_setting(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="needs the em.py change in helper F's report: the shard's validation "
-                   "inside the error agreement")  # fmt: skip
 def test_em_bad_values_in_one_shard_fail_every_rank_naming_it(tmp_path):
     job = run_failing_worker("gmm", "nan", tmp_path)
     _assert_failed_fast_and_left_nothing(job, tmp_path)
@@ -217,8 +215,6 @@ def test_ddp_rank_killed_ends_the_job_naming_the_rank(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="needs the neural/training.py change in helper F's report: the ranks agree "
-                   "on the clock")  # fmt: skip
 def test_ddp_training_by_max_time_stops_every_rank_at_the_same_step(tmp_path):
     """Rank 1 starts training 1.5 s after rank 0 and training ends by max_time: a rank that stops alone would wait
     in the final barrier while the other waits in DDP's all-reduce (until the collective timeout, here 30 s)."""

@@ -535,15 +535,26 @@ def fit_em(
 
             group = get_process_group()
         fit = FitState(random_state=random_state, n_init=n_init, group=group)
-        if group is not None and is_empty_shard(X):
-            from genlab.distributed import EmptyShard
+        error: BaseException | None = None
+        try:
+            if group is not None and is_empty_shard(X):
+                from genlab.distributed import EmptyShard
 
-            source: Any = EmptyShard()
-            # the number of features an empty shard declares: its array's width, unless the model says otherwise
-            features_hook = getattr(model, "_em_empty_shard_features", None)
-            n_features = features_hook(X) if features_hook else (int(np.shape(X)[1]) if np.ndim(X) == 2 else None)
-        else:
-            source, n_features = model._em_source(X, fit, **data)
+                source: Any = EmptyShard()
+                # the number of features an empty shard declares: its array's width, unless the model says otherwise
+                features_hook = getattr(model, "_em_empty_shard_features", None)
+                n_features = features_hook(X) if features_hook else (int(np.shape(X)[1]) if np.ndim(X) == 2 else None)
+            else:
+                source, n_features = model._em_source(X, fit, **data)
+        except Exception as caught:
+            if group is None:
+                raise
+            error = caught
+        if group is not None:
+            # a shard's bad data (NaN, values too large, the wrong type) is found here, before any collective: every
+            # rank is told, so all fail at once naming the rank, instead of waiting on the first collective until the
+            # failed process's exit breaks it
+            group.raise_if_any_failed(error)
         if group is not None and n_features is not None:
             n_features = group.agree(n_features, "the number of features")
         initialize = not (warm_start and hasattr(model, "monitor_"))

@@ -475,10 +475,17 @@ def _train(module: torch.nn.Module, train_data: Any, val_data: Any, config: Trai
             if config.max_steps is not None and result.steps >= config.max_steps:
                 result.stop_reason = "max_steps"
                 break
-            if config.max_time is not None and time.perf_counter() - run_started >= config.max_time:
+            run_elapsed = time.perf_counter() - run_started
+            if process_group is not None and config.max_time is not None:
+                # every rank must read the same clock: each started its own at its own moment, and a rank that stops
+                # alone waits in the final barrier while the others wait in DDP's gradient all-reduce (a deadlock
+                # until the collective timeout); a learning rate set by time must also be the same on every rank
+                (summed,) = process_group.all_reduce_sum([np.array([run_elapsed])])
+                run_elapsed = float(summed[0]) / process_group.world_size
+            if config.max_time is not None and run_elapsed >= config.max_time:
                 result.stop_reason = "max_time"
                 break
-            lr = config.learning_rate_at(result.steps, total_elapsed(), time_horizon)
+            lr = config.learning_rate_at(result.steps, earlier + run_elapsed, time_horizon)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             # an interrupt inside the step checkpoints the state before it, dropout's random state included
