@@ -12,7 +12,8 @@ lazily, imported alone in the same way:
   ``python -c "import torch"``: what deferring PyTorch saves is paid here, once, when a model needs it.
 
 An interpreter that imports nothing (``python -c pass``) is timed too and given in the notes. Peak memory is the
-child process's maximum resident set size (``wait4``), not tracemalloc's figure. The quality column counts the heavy
+process's peak resident set size (Linux ``VmHWM``, reported by the process at exit; 0 elsewhere), not tracemalloc's
+figure. The quality column counts the heavy
 libraries (scikit-learn, SciPy, Numba, PyTorch, pandas, Matplotlib) the command imported; ``import`` is flagged if
 it imports any of them or takes 1 s or more.
 """
@@ -51,12 +52,20 @@ _REFERENCE = {
 
 #: Marks the line on which a command reports the heavy libraries it imported (on stderr, at exit).
 _MARKER = "genlab-bench-imported:"
-#: Put before each command: at exit, print which heavy libraries it imported (after its own output).
+#: Put before each command: at exit, print which heavy libraries it imported and its peak resident memory in KiB
+#: (``VmHWM``: the peak of this program alone; the parent's ``wait4`` figure would include the forked copy of the
+#: benchmark process from before ``exec``).
 _REPORT_MODULES = (
     "import atexit as _atexit, sys as _sys\n"
     "def _report():\n"
     f"    found = sorted({{m.split('.')[0] for m in _sys.modules}} & set({list(HEAVY)!r}))\n"
-    f"    _sys.stderr.write({_MARKER!r} + ','.join(found) + '\\n')\n"
+    "    peak = '0'\n"
+    "    try:\n"
+    "        with open('/proc/self/status') as status:\n"
+    "            peak = next((line.split()[1] for line in status if line.startswith('VmHWM:')), '0')\n"
+    "    except OSError:\n"
+    "        pass\n"
+    f"    _sys.stderr.write({_MARKER!r} + ','.join(found) + ';' + peak + '\\n')\n"
     "_atexit.register(_report)\n"
 )
 
@@ -81,14 +90,13 @@ def run_once(arguments: list[str]) -> tuple[float, float, list[str]]:
     assert process.stderr is not None
     stderr = process.stderr.read().decode(errors="replace")  # until the process closes it (at exit)
     process.stderr.close()
-    _, status, usage = os.wait4(process.pid, 0)  # the child's own resource usage (peak resident memory)
+    returncode = process.wait()
     elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(arguments)} exited with {process.returncode}: {stderr.strip()[-500:]}")
+    if returncode != 0:
+        raise RuntimeError(f"{' '.join(arguments)} exited with {returncode}: {stderr.strip()[-500:]}")
     reported = [line for line in stderr.splitlines() if line.startswith(_MARKER)]
-    imported = [name for name in reported[-1][len(_MARKER):].split(",") if name] if reported else []
-    return elapsed, usage.ru_maxrss / 1024.0, imported  # ru_maxrss is in KiB on Linux
+    modules, _, peak_kib = reported[-1][len(_MARKER):].partition(";") if reported else ("", "", "0")
+    return elapsed, int(peak_kib or 0) / 1024.0, [name for name in modules.split(",") if name]
 
 
 def measure_command(name: str, arguments: list[str], repeats: int) -> tuple[Measurement, list[str]]:
@@ -165,7 +173,7 @@ def run(args: argparse.Namespace) -> BenchmarkReport:
         f"an interpreter that imports nothing (python -c pass): {empty.median_s:.3f} s median, "
         f"{empty.peak_mib:.1f} MiB",
         "each figure: the whole fresh process, start to exit, median of the timed runs after one untimed run; "
-        "peak MiB: the process's maximum resident set size",
+        "peak MiB: the process's peak resident set size (VmHWM)",
         f"source: {Path('src')} of this checkout first on PYTHONPATH",
     ])
     return report
