@@ -164,3 +164,15 @@ def test_label_conventions_of_scikit_learn():
     with pytest.warns(DataConversionWarning, match="column-vector y"):
         column = BayesianProbitRegression().fit(X, y[:, None])
     np.testing.assert_allclose(column.posterior_mean_, BayesianProbitRegression().fit(X, y).posterior_mean_)
+
+
+def test_overflowing_features_are_refused():
+    """Issue 17: features whose squares overflow float64 get a DataError, not a NaN posterior."""
+    from genlab.bayes import BayesianProbitRegression
+    from genlab.errors import DataError
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2)) * 1e200
+    y = (rng.random(50) < 0.5).astype(int)
+    with pytest.raises(DataError, match="BayesianProbitRegression sums their squares"):
+        BayesianProbitRegression().fit(X, y)

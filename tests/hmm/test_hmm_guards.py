@@ -68,3 +68,11 @@ def test_state_tables_beyond_memory_are_refused_before_allocating(make):
     X = np.random.default_rng(0).normal(size=(200_000, 1))
     with pytest.raises(ParameterError, match=r"tables for 200000 states over 200000 time steps need about .* n_states"):
         make().fit(X)
+
+
+def test_variational_gaussian_hmm_refuses_overflowing_data():
+    from genlab.hmm import VariationalGaussianHMM
+
+    X = np.random.default_rng(0).normal(size=(100, 2)) * 1e200
+    with pytest.raises(DataError, match="VariationalGaussianHMM sums their squares"):
+        VariationalGaussianHMM(2, random_state=0).fit(X)

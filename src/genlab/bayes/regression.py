@@ -36,6 +36,7 @@ from genlab.bayes._common import binary_labels, positive_float
 from genlab.errors import ConvergenceWarning, NotFittedError, ParameterError
 from genlab.inference.ep import expectation_propagation
 from genlab.inference.sites import LogisticSite, ProbitSite, sigmoid_gaussian_expectation
+from genlab.utils.validation import check_square_scale
 
 __all__ = ["BayesianLogisticRegression", "BayesianProbitRegression"]
 
@@ -120,6 +121,7 @@ class _BayesianBinaryRegression(ClassifierMixin, BaseEstimator):
         """
         s0 = self._check_params()
         X = check_vectors(self, X, reset=True)
+        check_square_scale(X, model=type(self).__name__)  # the posterior precision sums x x^T over the rows
         classes, signs = binary_labels(self, y, X.shape[0])
         A = self._design(X)
         fit = {"ep": self._fit_ep, "laplace": self._fit_laplace, "vi": self._fit_vi}[self.method]

@@ -366,7 +366,7 @@ class NetworkFitting:
         keep = counts > 0
         unique, counts = unique[keep], counts[keep]
         jt = self.junction_tree()  # type: ignore[attr-defined]
-        chunk = max(1, min(_BATCH_ROWS, int(_BATCH_ENTRIES // max(jt.largest, 1.0))))
+        chunk = max(1, min(_BATCH_ROWS, int(_BATCH_ENTRIES // max(jt.largest, 1.0)), jt.max_batch_rows))
         check_budget(chunk * jt.largest, jt.cliques[int(np.argmax(jt.sizes))], self.memory_budget, "EM")
         return [(unique[i:i + chunk], counts[i:i + chunk]) for i in range(0, unique.shape[0], chunk)]
 

@@ -534,7 +534,7 @@ class BayesianNetwork(NetworkInference, NetworkFitting, GenerativeModel):
         if rows.size:
             unique, inverse = np.unique(codes[rows], axis=0, return_inverse=True)
             jt = self.junction_tree()
-            chunk = max(1, min(4096, int(2**22 // max(jt.largest, 1.0))))
+            chunk = max(1, min(4096, int(2**22 // max(jt.largest, 1.0)), jt.max_batch_rows))
             values = np.empty(unique.shape[0])
             for start in range(0, unique.shape[0], chunk):
                 likelihood = self._evidence_likelihoods(unique[start:start + chunk])

@@ -32,6 +32,7 @@ from genlab.cli._app import (
 )
 from genlab.cli._distributed import DISTRIBUTED_HELP, Shards
 from genlab.data.text import read_documents
+from genlab.utils.maths import perplexity_from_nats
 
 
 class Method(str, enum.Enum):
@@ -127,7 +128,7 @@ def fit_lda(
     log_prob, n_tokens_total = shards.total(local_log_prob, local_tokens)
     n_tokens = int(n_tokens_total)
     # the definition of LDA.perplexity, over all shards: exp(-(sum of log_prob) / tokens)
-    perplexity = float(np.exp(-log_prob / max(n_tokens, 1)))
+    perplexity = perplexity_from_nats(-log_prob / max(n_tokens, 1))
     if not shards.is_writer:
         return
     _warn_lines(caught)

@@ -17,7 +17,7 @@ from genlab.hmm._variational import VariationalHMMMixin, _concentration_array
 from genlab.hmm.gaussian import GaussianHMM, GaussianHMMStatistics
 from genlab.learn.em import FitState
 from genlab.utils.random import legacy_random_state
-from genlab.utils.validation import check_array_2d, check_in
+from genlab.utils.validation import check_array_2d, check_in, check_square_scale
 
 __all__ = ["VariationalGaussianHMM", "wishart_expected_logdet", "wishart_kl"]
 
@@ -232,6 +232,7 @@ class VariationalGaussianHMM(VariationalHMMMixin, GaussianHMM):
         return defaults
 
     def _init_emission_posteriors(self, X: np.ndarray, lengths: np.ndarray, fit: FitState) -> None:
+        check_square_scale(X, model=type(self).__name__)  # the posteriors' scatter matrices would overflow
         K, D, ctype = self.n_states, X.shape[1], self.covariance_type
         init_m = self._needs_init("m", "means_posterior_") or self._needs_init("m", "beta_posterior_")
         init_c = self._needs_init("c", "dof_posterior_") or self._needs_init("c", "scale_posterior_")

@@ -5,7 +5,6 @@ Importing this module does not import torch; fitting, scoring, generating and lo
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -20,6 +19,7 @@ from genlab.neural.config import BACKBONES, config_from_dict, make_config
 from genlab.neural.estimator import NeuralEstimator, Prepared, parse_duration
 from genlab.neural.tokenizers import TOKENIZERS, Tokenizer, make_tokenizer, tokenizer_from_dict
 from genlab.sequence.vocabulary import one_unknown_token_notice
+from genlab.utils.maths import perplexity_from_nats
 
 __all__ = ["LanguageModel", "parse_duration", "text_bits_per_character"]
 
@@ -343,7 +343,7 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
     def perplexity(self, X: Any) -> float:
         """``exp(-score(X))``: perplexity per token."""
         nats = -self.score(X)
-        return math.exp(nats) if nats < 709.0 else math.inf
+        return perplexity_from_nats(nats)
 
     # -- generation (Autoregressive.generate / sample: the one decoding pipeline) ---------------------------------
     @one_unknown_token_notice

@@ -29,6 +29,7 @@ from genlab.sequence.vocabulary import (
     is_corpus,
     one_unknown_token_notice,
 )
+from genlab.utils.maths import perplexity_from_nats
 from genlab.utils.validation import check_in, check_positive_int
 
 __all__ = ["MarkovChain"]
@@ -334,7 +335,7 @@ class MarkovChain(MarkovDecoding, GenerativeModel):
     def perplexity(self, X: Any, lengths: Any = None) -> float:
         """``exp(-score(X))``: the effective number of equally likely choices per token."""
         nats = -self.score(X, lengths)
-        return math.exp(nats) if nats < 709.0 else math.inf  # math.exp overflows (raises) past ~709.78
+        return perplexity_from_nats(nats)
 
     # -- first-order chain analysis ------------------------------------------------------------------------------------
     def _require_first_order(self, what: str) -> None:

@@ -122,6 +122,17 @@ class _Corpus:
         for index, start in enumerate(range(0, n_docs, self.chunk)):
             yield _DocumentBatch(self, index, start, min(start + self.chunk, n_docs)), None
 
+    def em_state(self) -> dict[str, Any]:
+        """The state one pass leaves for the next (the warm-started document parameters): a copy, for EM checkpoints
+        (:mod:`genlab.learn.checkpoint`), so that a resumed fit continues exactly where the interrupted one was."""
+        return {"gamma": self.gamma.copy(), "has_previous": self._has_previous.copy(), "restart": self._restart}
+
+    def set_em_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`em_state` returned (resuming a checkpointed fit)."""
+        self.gamma = np.array(state["gamma"], dtype=np.float64)
+        self._has_previous = np.array(state["has_previous"], dtype=bool)
+        self._restart = int(state["restart"])
+
     def previous_solutions(self, index: int) -> bool:
         """Whether chunk ``index``'s ``gamma`` holds its previous solution in this restart (then it will)."""
         if self._restart != self.fit.restart:  # a new restart: no previous solutions

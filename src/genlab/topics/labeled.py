@@ -9,7 +9,6 @@ may be given (restricting the topics the same way) or left out, in which case ev
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Hashable, Sequence
 from typing import Any
@@ -21,6 +20,7 @@ from genlab.errors import DataError, ParameterError
 from genlab.topics.base import LDASample, _TopicModel
 from genlab.topics.corpus import DEFAULT_TOKEN_PATTERN
 from genlab.topics.initialization import random_topics
+from genlab.utils.maths import perplexity_from_nats
 from genlab.utils.validation import check_positive_int
 
 __all__ = ["LabeledLDA"]
@@ -207,7 +207,7 @@ class LabeledLDA(_TopicModel):
     def perplexity(self, X: Any, labels: Any = None) -> float:
         """``exp(-score(X, labels))``, per token (see :class:`genlab.LDA`)."""
         nats = -self.score(X, labels)
-        return math.exp(nats) if nats < 709.0 else math.inf  # math.exp overflows (raises) past ~709.78
+        return perplexity_from_nats(nats)
 
     def sample(
         self, n_docs: int = 1, doc_length: Any = 100, *, labels: Any = None, random_state: Any = None

@@ -23,7 +23,6 @@ variational Bayes, from the topic counts (the Dirichlet-multinomial form) for Gi
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import Any
 
@@ -41,6 +40,7 @@ from genlab.topics.gibbs import check_integer_counts, run_gibbs
 from genlab.topics.initialization import INITS, initial_topics
 from genlab.topics.likelihood import ESTIMATORS, document_log_likelihood
 from genlab.topics.online import OnlineState, online_pass
+from genlab.utils.maths import perplexity_from_nats
 from genlab.utils.progress import ProgressDisplay
 from genlab.utils.random import check_random_state
 from genlab.utils.validation import check_finite_fit, check_in, check_positive_int
@@ -424,7 +424,7 @@ class LDA(_TopicModel):
         See the class notes for the definition and how it differs from scikit-learn's.
         """
         nats = -self.score(X, estimator=estimator)
-        return math.exp(nats) if nats < 709.0 else math.inf  # math.exp overflows (raises) past ~709.78
+        return perplexity_from_nats(nats)
 
     def sample(self, n_docs: int = 1, doc_length: Any = 100, *, random_state: Any = None) -> LDASample:
         """Draw documents from the fitted model: ``theta ~ Dir(alpha)``, ``z ~ Cat(theta)``, ``w ~ topic_word_[z]``.
