@@ -480,7 +480,8 @@ def demo(
         ),
     ] = Path("demo_output"),
     quick: Annotated[
-        bool, typer.Option("--quick", help="A smoke run of 10-20 s (a slice of the text, tiny fits).")
+        bool, typer.Option("--quick", help="A smoke run of about 40 s on 2 idle cores (a slice of the text, tiny "
+                                           "fits); the full run takes about 4 minutes.")
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the splits, fits, intervals and samples.")] = 0,
 ) -> None:

@@ -5,7 +5,8 @@ Models (batch, streaming and distributed EM; ``sample`` returns ``Sample(data, l
 * :class:`HiddenMarkovModel`: composed from distribution objects, with mixed emissions (:class:`IndependentEmissions`);
 * hmmlearn's names: :class:`GaussianHMM`, :class:`CategoricalHMM`, :class:`PoissonHMM`, :class:`MultinomialHMM`,
   :class:`GMMHMM`, and mean-field variational Bayes :class:`VariationalCategoricalHMM`, :class:`VariationalGaussianHMM`;
-* :class:`HiddenSemiMarkovModel`: explicit state durations.
+* :class:`HiddenSemiMarkovModel`: explicit state durations;
+* :class:`TextHMM`: a categorical HMM of characters or words that keeps its vocabulary (the ``"text"`` data kind).
 
 Every HMM class accepts the shared hyperparameters of :mod:`genlab.hmm._params` (declared and documented once);
 Gaussian emissions are estimated by the one Gaussian M-step of :mod:`genlab.distributions.gaussian`, with
@@ -39,6 +40,7 @@ from genlab.hmm.kernels import (
     viterbi,
 )
 from genlab.hmm.semi_markov import HiddenSemiMarkovModel
+from genlab.hmm.text import TextHMM
 from genlab.hmm.variational import VariationalCategoricalHMM, VariationalGaussianHMM
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "IndependentEmissions",
     "MultinomialHMM",
     "PoissonHMM",
+    "TextHMM",
     "VariationalCategoricalHMM",
     "VariationalGaussianHMM",
     "forward",
