@@ -14,6 +14,7 @@ import genlab
 from genlab.demo import _text_hmm_with_vocabulary
 from genlab.errors import DataError, ModelFileError, ParameterError
 from genlab.hmm import CategoricalHMM, TextHMM
+from genlab.sequence.vocabulary import UnknownTokenWarning
 from helpers import invoke
 
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 30
@@ -42,8 +43,10 @@ def test_scores_are_the_categorical_hmms_over_the_vocabulary_ids():
     assert model.log_prob("the cat")[0] == pytest.approx(expected, rel=1e-12)
     assert model.score(["the cat", "sat"]) == pytest.approx(
         float(np.sum(model.log_prob(["the cat", "sat"]))) / 10, rel=1e-12)
-    # an unseen character is <unk>: a finite cost, never probability zero
-    assert np.isfinite(model.log_prob("the zebra")).all()
+    # an unseen character is <unk>: a finite cost, never probability zero, and one notice per call
+    with pytest.warns(UnknownTokenWarning, match=r"'b', 'r', 'z'") as caught:
+        assert np.isfinite(model.score(["the zebra", "zebra"]))
+    assert len(caught) == 1
 
 
 def test_round_trip_keeps_scores_and_generation(tmp_path):

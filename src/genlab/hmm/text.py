@@ -9,7 +9,8 @@ continues a prompt through the one decoding pipeline (:class:`~genlab.decoding.A
 
 Unknown units: EM runs with a Dirichlet prior of ``1 + pseudocount`` on every emission row, so each state gives
 ``<unk>`` (and every unit) a probability of at least about ``pseudocount`` over its expected counts, and an unseen
-unit costs ``-log p(<unk>)``: the rule of the n-gram models and the neural char tokenizer. ``<unk>`` is never
+unit costs ``-log p(<unk>)``: the rule of the n-gram models and the neural char tokenizer; each call that meets
+unseen units gives one :class:`~genlab.sequence.vocabulary.UnknownTokenWarning`. ``<unk>`` is never
 generated (it stands for no particular unit).
 """
 
@@ -26,6 +27,7 @@ from genlab.base import GenerativeModel, check_is_fitted
 from genlab.decoding import Autoregressive, Decoder
 from genlab.errors import DataError, ModelFileError, ParameterError
 from genlab.hmm.categorical import CategoricalHMM
+from genlab.sequence.vocabulary import note_unknown_tokens, one_unknown_token_notice
 
 __all__ = ["TextHMM"]
 
@@ -164,6 +166,8 @@ class TextHMM(Autoregressive, GenerativeModel):
         ids = {unit: i for i, unit in enumerate(symbols)}
         unknown = len(symbols)
         flat = [ids.get(unit, unknown) for seq in sequences for unit in seq]
+        # the notice every family with a vocabulary gives, once per public call (genlab.sequence.vocabulary)
+        note_unknown_tokens((unit for seq in sequences for unit in seq if unit not in ids), text=self.unit == "char")
         return np.asarray(flat, dtype=np.int64)[:, None], np.array([len(seq) for seq in sequences], dtype=np.int64)
 
     # -- fitting ---------------------------------------------------------------------------------------------------
@@ -225,6 +229,7 @@ class TextHMM(Autoregressive, GenerativeModel):
         return model
 
     # -- scoring ---------------------------------------------------------------------------------------------------
+    @one_unknown_token_notice
     def log_prob(self, X: Any) -> np.ndarray:
         """Log-probability in nats of each non-empty sequence of ``X``; shape (n_sequences,)."""
         check_is_fitted(self, "hmm_")
@@ -235,6 +240,7 @@ class TextHMM(Autoregressive, GenerativeModel):
         """The units (characters or words) in ``X``: what one unit of :meth:`score` is."""
         return int(sum(len(seq) for seq in self._sequences(X)))
 
+    @one_unknown_token_notice
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log-probability per character (word) in nats (higher is better)."""
         return float(np.sum(self.log_prob(X)) / self.n_units(X))
@@ -246,6 +252,7 @@ class TextHMM(Autoregressive, GenerativeModel):
         units = list(prompt) if isinstance(prompt, str) else list(prompt or [])
         ids = {unit: i for i, unit in enumerate(self.symbols_)}
         prompt_ids = [ids.get(unit, len(self.symbols_)) for unit in units]
+        note_unknown_tokens((unit for unit in units if unit not in ids), text=bool(self.text_))
         return Decoder(
             prompt=prompt_ids,
             start=lambda rows: _Context(self, prompt_ids, rows),
