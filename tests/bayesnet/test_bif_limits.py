@@ -221,3 +221,23 @@ def test_a_written_network_reads_back_exactly_through_the_new_tokenizer(tmp_path
         again = BayesianNetwork.from_bif(path)
         for v in bn.variables_:
             np.testing.assert_array_equal(again.cpts_[v], bn.cpts_[v])
+
+
+def test_xmlbif_entity_expansion_is_refused(tmp_path):
+    # "billion laughs": nine levels of ten-fold entity references, 3 GB once expanded, in under 1 KB
+    entities = ['<!ENTITY l0 "lol">'] + [f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)]
+    path = tmp_path / "laughs.xml"
+    path.write_text(f'<?xml version="1.0"?>\n<!DOCTYPE BIF [\n{chr(10).join(entities)}\n]>\n'
+                    "<BIF><NETWORK><NAME>&l9;</NAME></NETWORK></BIF>\n")
+    error, peak, elapsed = _peak(lambda: parse_xmlbif(path))
+    assert isinstance(error, ModelFileError) and "declares an XML entity" in str(error), repr(error)
+    assert peak < 2**20 and elapsed < HANG_GUARD_S  # expat's own guard stopped it only after 68 MB of text
+
+
+def test_xmlbif_with_weka_inline_dtd_reads(tmp_path):
+    dtd = ("<!DOCTYPE BIF [\n<!ELEMENT BIF ( NETWORK )*>\n<!ATTLIST BIF VERSION CDATA #REQUIRED>\n"
+           "<!ELEMENT NETWORK ( NAME, ( PROPERTY | VARIABLE | DEFINITION )* )>\n]>\n")
+    text = _xmlbif({"a": ["y", "n"]}, [("a", [], "0.25 0.75")]).replace("<BIF", dtd + "<BIF", 1)
+    path = tmp_path / "weka.xml"
+    path.write_text(text)
+    np.testing.assert_array_equal(parse_xmlbif(path).tables["a"], [0.25, 0.75])

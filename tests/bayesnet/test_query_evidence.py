@@ -63,3 +63,9 @@ def test_the_lazy_submodules_are_listed_and_unknown_names_still_fail():
     assert {"networks", "bif", "plot"} <= set(dir(bayesnet))
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         _ = bayesnet.nope
+
+
+def test_query_on_an_empty_network_file_is_one_error_line(tmp_path):
+    path = tmp_path / "empty.bif"
+    path.write_text("")
+    assert_user_error(invoke("query", path, "lung"), "empty.bif' is empty: a BIF file declares at least one variable")

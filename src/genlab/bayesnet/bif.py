@@ -17,7 +17,8 @@ The readers count before they allocate (:mod:`genlab.data.limits`): a file large
 its parents' state counts times its own, is computed from the declarations and compared with the numbers the file
 gives and with the budget (for all tables together) before any array is made. Tokenising is one linear pass (an
 unclosed ``/*`` is an error, found in linear time); numbers are decimals in ASCII digits (no ``1_0``, ``nan`` or
-Unicode digits), state counts ASCII digits; an empty file, or one declaring no variable, is refused.
+Unicode digits), state counts ASCII digits; an empty file, or one declaring no variable, is refused, and so is an
+XMLBIF file declaring XML entities (no expansion bombs).
 
 :func:`write_bif` writes one row per parent configuration with each probability in its shortest round-trip form
 (``repr``), so reading a written file gives back bit-identical tables. :func:`parse_xmlbif` / :func:`write_xmlbif`
@@ -540,6 +541,11 @@ def parse_xmlbif(path: str | os.PathLike[str], *, memory_budget: float | None = 
     budget = read_budget(memory_budget)
     source = os.fspath(path)
     text = _read_text(path, budget, "XMLBIF file")
+    if "<!ENTITY" in text:
+        # XMLBIF needs no entities (WEKA's inline DTD declares elements only); refusing them rules out expansion
+        # bombs, which expat stops only after building megabytes of text
+        raise ModelFileError(f"{source}: the file declares an XML entity (<!ENTITY ...>); XMLBIF files need none, "
+                             "and genlab does not expand them.")
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
