@@ -315,7 +315,8 @@ def _read(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, np.nd
         raise ModelFileError(f"{path!r} is truncated or corrupted ({exc}).") from None
     key = _model_key()
     plain, keyed = _digests(header_json, tensors, key)
-    if not hmac.compare_digest(plain, stored_digest):
+    # compared as bytes: compare_digest refuses str with non-ASCII characters (a damaged digest field may hold them)
+    if not hmac.compare_digest(plain.encode(), stored_digest.encode("utf-8", "surrogatepass")):
         raise ModelFileError(
             f"{path!r} has been altered or corrupted since it was written (its checksum does not match); "
             "re-save the model from the original."
@@ -326,7 +327,7 @@ def _read(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, np.nd
                 f"{path!r} carries no keyed checksum, and {KEY_VARIABLE} is set: it was saved without the key (or by "
                 f"someone else); load it with {KEY_VARIABLE} unset only if you trust where it came from, then re-save."
             )
-        if not hmac.compare_digest(keyed, stored_keyed):
+        if not hmac.compare_digest(keyed.encode(), stored_keyed.encode("utf-8", "surrogatepass")):
             raise ModelFileError(
                 f"{path!r} was not saved with the key in {KEY_VARIABLE} (its keyed checksum does not match): it comes "
                 "from someone else or was altered; do not load it unless you trust where it came from."
