@@ -20,7 +20,6 @@ _DRIVER = r"""
 import json, os, random, signal, sys, time
 import numpy as np
 import genlab
-from genlab.utils.files import _TMP_NAME
 
 folder, n_kills, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 target = os.path.join(folder, "model.genlab")
@@ -41,7 +40,7 @@ for kill in range(n_kills):
     time.sleep(rng.uniform(0.0, 0.2))
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
-    temporaries = [n for n in os.listdir(folder) if _TMP_NAME.fullmatch(n)]
+    temporaries = [n for n in os.listdir(folder) if n.startswith(".genlab-") and n.endswith(".tmp")]
     left_behind += bool(temporaries)
     loaded = genlab.load(target)  # raises if the target is incomplete
     same = [np.array_equal(loaded.means_, m.means_) and np.array_equal(loaded.covariances_, m.covariances_)
