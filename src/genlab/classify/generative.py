@@ -23,6 +23,9 @@ registry on load: nothing outside genlab's own classes can be named.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -31,6 +34,7 @@ from sklearn.base import clone
 from genlab.base import GenerativeModel, Sample, check_is_fitted, check_vectors, get_model_class
 from genlab.classify._base import ClassConditionalModel
 from genlab.errors import DataError, ModelFileError, ParameterError
+from genlab.sequence.vocabulary import UnknownTokenWarning
 
 __all__ = ["GenerativeClassifier"]
 
@@ -74,6 +78,15 @@ def _draw_sequences(model: GenerativeModel, count: int, length: int, rng: np.ran
         return [_sampled_data(model.sample(length, random_state=rng)) for _ in range(count)]
     options = {"text": {"n_tokens": length}, "documents": {"doc_length": length}}.get(kind, {})
     return list(_sampled_data(model.sample(count, random_state=rng, **options)))
+
+
+@contextlib.contextmanager
+def _known_to_some_class() -> Iterator[None]:
+    """Silence the class models' unknown-token notices: each knows the units of its own class only, and a unit one
+    of them has never seen is evidence against that class (what the classifier weighs), not a data problem."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnknownTokenWarning)
+        yield
 
 
 def _sampled_data(drawn: Any) -> Any:
@@ -257,7 +270,8 @@ class GenerativeClassifier(ClassConditionalModel):
         items = self._items(X, lengths, self.data_kind_)
         if self.data_kind_ == "rows":
             items = self._checked_rows(items, reset=False)
-        return np.column_stack([self._call(model, "log_prob", items, self.data_kind_) for model in self.models_])
+        with _known_to_some_class():
+            return np.column_stack([self._call(model, "log_prob", items, self.data_kind_) for model in self.models_])
 
     def joint_log_likelihood(self, X: Any, lengths: Any = None) -> np.ndarray:
         """``log p(y) + log p(x | y)`` for every item and class; shape (n_items, n_classes)."""
@@ -272,7 +286,8 @@ class GenerativeClassifier(ClassConditionalModel):
             return len(X)
         items = self._items(X, None, self.data_kind_)
         if self.data_kind_ == "token sequences":
-            return int(self.models_[0].n_units(items))
+            with _known_to_some_class():  # counting, not scoring: nothing to report
+                return int(self.models_[0].n_units(items))
         return int(sum(np.asarray(item).shape[0] for item in items))
 
     # -- sampling ----------------------------------------------------------------------------------------------
