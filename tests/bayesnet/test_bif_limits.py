@@ -241,3 +241,12 @@ def test_xmlbif_with_weka_inline_dtd_reads(tmp_path):
     path = tmp_path / "weka.xml"
     path.write_text(text)
     np.testing.assert_array_equal(parse_xmlbif(path).tables["a"], [0.25, 0.75])
+
+
+def test_from_bif_reads_within_the_networks_memory_budget(tmp_path):
+    """``BayesianNetwork.from_bif(path, memory_budget=...)`` bounds the reading as well as the network's inference."""
+    small = tmp_path / "small.bif"
+    small.write_text(_many_parents(14, "default 0.25, 0.75;", roots=True))
+    assert BayesianNetwork.from_bif(small).cpts_["c"].shape == (2,) * 14 + (2,)
+    with pytest.raises(ModelFileError, match="more than the reader's memory budget of 200 KiB"):
+        BayesianNetwork.from_bif(small, memory_budget=200 * 1024)

@@ -213,12 +213,16 @@ class BayesianNetwork(NetworkInference, NetworkFitting, GenerativeModel):
     def from_bif(cls, path: str | os.PathLike[str], **params: Any) -> BayesianNetwork:
         """Read a BIF file (``.xml`` / ``.xmlbif``: XMLBIF) into a fitted network.
 
+        ``params`` are the network's hyperparameters; ``memory_budget`` among them also bounds what reading the
+        file may allocate (its tables are counted against it before any is built).
+
         Raises
         ------
         ModelFileError
-            Unreadable file or a syntax / consistency error (the message names the line).
+            Unreadable file, a syntax / consistency error (the message names the line), or tables larger than the
+            memory budget.
         """
-        parsed = read_network(path)
+        parsed = read_network(path, memory_budget=params.get("memory_budget"))
         tables = {v: (parsed.parents[v], parsed.tables[v]) for v in parsed.states}
         return cls.from_tables(tables, parsed.states, name=parsed.name, **params)
 
