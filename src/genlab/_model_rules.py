@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from genlab._model_schema import FLOAT, INT, FileCheck, rule, run_own_checks
 
 #: The covariance arrays of each ``covariance_type``, as stored (scikit-learn's and hmmlearn's compact forms).
@@ -103,10 +105,12 @@ def _variational_gaussian_hmm(model: Any, check: FileCheck) -> None:
         check.array(f"transmat_{stage}_", ("K", "K"))
         check.array(f"means_{stage}_", ("K", "D"))
         check.array(f"beta_{stage}_", ("K",))
-        if model.covariance_type == "tied":
-            check.scalar(f"dof_{stage}_", "real", optional=False)
-        else:
+        if model.covariance_type != "tied":
             check.array(f"dof_{stage}_", ("K",))
+        elif isinstance(check.fitted.get(f"dof_{stage}_"), np.ndarray):  # one shared value, as a 1-element array
+            check.array(f"dof_{stage}_", (1,))
+        else:
+            check.scalar(f"dof_{stage}_", "real", optional=False)
         check.array(f"scale_{stage}_", covariance)
 
 
@@ -153,8 +157,11 @@ def _composed_hmm(model: Any, check: FileCheck) -> None:
     _chain(model, check)
     emissions = check.sequence("emissions_", check.dim("K"))
     for i, dist in enumerate(emissions):
+        if isinstance(dist, dict) and isinstance(dist.get("type"), str):
+            continue  # a file of the former format (a record per distribution), converted and checked on load
         if not isinstance(dist, (Distribution, IndependentEmissions)):
             check.fail(f"emissions_.{i}", f"must be a distribution; the file holds a {type(dist).__name__}.")
+    emissions = [dist for dist in emissions if not isinstance(dist, dict)]
     kinds = {type(dist) for dist in emissions}
     if len(kinds) > 1:
         check.fail("emissions_", "mixes distribution families; every state's emission has the same family.")
@@ -201,11 +208,12 @@ def _classes(check: FileCheck) -> None:
 def _naive_bayes(model: Any, check: FileCheck) -> None:
     _classes(check)
     kinds = check.strings("feature_kinds_", unique=False)
-    allowed = {"gaussian", "poisson", "categorical"}
+    allowed = {"gaussian", "poisson", "categorical", "bernoulli"}
     for i, kind in enumerate(kinds):
         if kind not in allowed:
             check.fail(f"feature_kinds_.{i}", f"is {kind!r}; expected one of {sorted(allowed)}.")
     counts = {kind: kinds.count(kind) for kind in allowed}
+    counts["categorical"] += counts["bernoulli"]  # one log-probability table per categorical or bernoulli feature
     check.bind("G", counts["gaussian"], "feature_kinds_ (gaussian features)")
     check.bind("P", counts["poisson"], "feature_kinds_ (poisson features)")
     if counts["gaussian"]:
@@ -259,11 +267,13 @@ def _autoregressive(model: Any, check: FileCheck) -> None:
 
 # -- text ---------------------------------------------------------------------------------------------------------
 def _tokens(check: FileCheck) -> list[Any]:
-    """A saved vocabulary: distinct tokens, each text or an integer (a vocabulary of token ids)."""
+    """A saved vocabulary: distinct tokens, each a hashable value (text, a number, a tuple of them)."""
     tokens = check.sequence("vocabulary_")
     for i, token in enumerate(tokens):
-        if not isinstance(token, (str, int)) or isinstance(token, bool):
-            check.fail(f"vocabulary_.{i}", f"must be a token (text or an integer); got {token!r:.40}.")
+        try:
+            hash(token)
+        except TypeError:
+            check.fail(f"vocabulary_.{i}", f"must be a token (text, a number or a tuple); got {token!r:.40}.")
     if len(set(tokens)) != len(tokens):
         check.fail("vocabulary_", "repeats a token.")
     return tokens
