@@ -207,11 +207,6 @@ def test_unknown_attribute_of_errors_is_an_attribute_error():
         genlab.errors.NoSuchError  # noqa: B018
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs cli/lm.py and cli/images.py to import genlab.neural / genlab.base inside their commands, and "
-    "genlab/bayesnet/__init__.py to import lazily (issue 17; see the report)",
-)
 def test_genlab_help_imports_no_heavy_library():
     found = heavy_modules_after(
         """

@@ -13,8 +13,12 @@ import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from genlab import _interrupt as _startup_interrupts
 from genlab import errors
 from genlab._version import __version__
+
+# in the ``genlab`` command's own process only: a Ctrl-C while it imports is one line and exit status 130
+_startup_interrupts.install()
 
 #: Public name -> the module that defines it (imported on first access of the name).
 _LAZY_NAMES = {

@@ -21,7 +21,6 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from genlab.base import Sample
 from genlab.cli._app import _naming, _print_fields, _warn_lines, fit_app
 from genlab.errors import DataError, ParameterError
 
@@ -110,6 +109,8 @@ def _estimate(model: Any) -> str:
 
 def _images(drawn: Any) -> np.ndarray:
     """The images of what ``sample`` returned (latent-variable models return ``Sample(images, latent)``)."""
+    from genlab.base import Sample
+
     return drawn.data if isinstance(drawn, Sample) else np.asarray(drawn)
 
 

@@ -16,7 +16,6 @@ from typing import Annotated
 import typer
 
 from genlab.cli._app import _naming, _print_fields, _warn_lines, fit_app, on_interrupt
-from genlab.neural import LanguageModel, parse_duration  # no torch yet; registers LanguageModel for genlab.load
 
 
 class Backbone(str, enum.Enum):
@@ -111,6 +110,7 @@ def fit_lm(
     Example: genlab fit lm input.txt --backbone transformer --preset small --max-time 5m --out lm.genlab
     """
     from genlab.data import read_text_file
+    from genlab.neural import LanguageModel, parse_duration
 
     budget = None
     if max_time is not None:
