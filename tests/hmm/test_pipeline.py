@@ -21,6 +21,7 @@ from genlab.hmm import (
     CategoricalHMM,
     GaussianHMM,
     HiddenMarkovModel,
+    HiddenSemiMarkovModel,
     MultinomialHMM,
     PoissonHMM,
     VariationalCategoricalHMM,
@@ -93,3 +94,27 @@ def test_n_states_keeps_get_params_clone_and_the_read_only_n_components():
     assert model.n_components == 3
     with pytest.raises(ValueError, match="n_components"):
         model.set_params(n_components=2)  # scikit-learn's own error for an unknown parameter
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: VariationalGaussianHMM(2, n_iter=10, random_state=0),
+     lambda: HiddenSemiMarkovModel(2, max_duration=20, n_iter=5, random_state=0)],
+    ids=["variational", "semi-markov"],
+)
+def test_the_other_hmm_families_take_lengths_through_a_pipeline(make):
+    X, lengths = two_regimes(3)
+    Z = StandardScaler().fit_transform(X)
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipeline = Pipeline([("scale", StandardScaler()), ("hmm", make().set_fit_request(lengths=True))])
+        pipeline.fit(X, lengths=lengths)
+    direct = make().fit(Z, lengths=lengths)
+    fitted = pipeline.named_steps["hmm"]
+    np.testing.assert_allclose(fitted.means_, direct.means_, rtol=1e-12)
+    assert fitted.score(Z, lengths) == pytest.approx(direct.score(Z, lengths=lengths), rel=1e-12)
+    assert fitted.score(Z, lengths) != pytest.approx(fitted.score(Z), rel=1e-9)  # the lengths did matter
+
+
+def test_the_semi_markov_model_names_n_states_too():
+    with pytest.raises(ParameterError, match=r"no argument 'n_components'.*'n_states'"):
+        HiddenSemiMarkovModel(n_components=2)

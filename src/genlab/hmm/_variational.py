@@ -32,7 +32,7 @@ import numpy as np
 from genlab.base import check_is_fitted
 from genlab.distributions.priors import Dirichlet
 from genlab.errors import DataError, ParameterError
-from genlab.hmm.base import BaseHMM, HMMStatistics
+from genlab.hmm.base import BaseHMM, HMMStatistics, lengths_argument
 from genlab.learn.em import FitState
 from genlab.utils.random import legacy_random_state
 
@@ -139,7 +139,8 @@ class VariationalHMMMixin:
 
     # -- fitting ---------------------------------------------------------------------------------------------------
     def fit(
-        self, X: Any, lengths: Any = None, *, states: Any = None, callback: Any = None, distributed: bool = False
+        self, X: Any, y: Any = None, lengths: Any = None, *, states: Any = None, callback: Any = None,
+        distributed: bool = False,
     ) -> BaseHMM:
         """Fit the variational posteriors by coordinate ascent on the evidence lower bound.
 
@@ -147,6 +148,8 @@ class VariationalHMMMixin:
         ----------
         X : array-like of shape (n_samples, n_features), or a source of batches
             As in :meth:`genlab.hmm.BaseHMM.fit`.
+        y : array-like of int, optional
+            hmmlearn's positional ``fit(X, lengths)`` (as in :meth:`genlab.hmm.BaseHMM.fit`).
         lengths : array-like of int of shape (n_sequences,), optional
         states : None
             Semi-supervised labels are not supported by the variational models.
@@ -169,7 +172,7 @@ class VariationalHMMMixin:
                 f"{type(self).__name__} does not support semi-supervised state labels; fit without states, or use "
                 "the maximum-likelihood class (e.g. CategoricalHMM) for a labelled fit."
             )
-        return super().fit(X, lengths, callback=callback, distributed=distributed)
+        return super().fit(X, lengths=lengths_argument(y, lengths), callback=callback, distributed=distributed)
 
     def _initialize_parameters(self, source: Any, fit: FitState) -> None:
         X, lengths = source.first()

@@ -30,10 +30,11 @@ from genlab.errors import DataError, ParameterError
 from genlab.hmm import _numba_hsmm as _nh
 from genlab.hmm._covariances import compact_shape, full_covariances
 from genlab.hmm._durations import poisson_duration_log_probs
-from genlab.hmm._params import store_hyperparameters
+from genlab.hmm._params import HMMLEARN_RENAMED, store_hyperparameters
 from genlab.hmm._rows import check_probabilities, log
 from genlab.hmm._semi_markov_em import SemiMarkovEM, SemiMarkovStatistics
 from genlab.hmm._sequences import check_n_features
+from genlab.hmm.base import lengths_argument
 from genlab.hmm.gaussian import check_hmm_memory
 from genlab.learn.em import fit_em
 from genlab.utils.random import check_random_state
@@ -150,6 +151,8 @@ class HiddenSemiMarkovModel(SemiMarkovEM, GenerativeModel):
 
     score_unit: ClassVar[str] = "time step"
     data_kind: ClassVar[str] = "series"
+    #: hmmlearn's names of the shared arguments: a clear error pointing at genlab's (``n_components`` -> ``n_states``)
+    _renamed_arguments: ClassVar[dict[str, str]] = HMMLEARN_RENAMED
 
     def __init__(
         self,
@@ -365,9 +368,9 @@ class HiddenSemiMarkovModel(SemiMarkovEM, GenerativeModel):
         n_units(X, lengths)``)."""
         return int(self._validate_batch(X, lengths)[0].shape[0])
 
-    def score(self, X: Any, lengths: Any = None) -> float:
-        """Mean log-likelihood per time step in nats (higher is better)."""
-        X, lengths = self._validate_batch(X, lengths)
+    def score(self, X: Any, y: Any = None, lengths: Any = None) -> float:
+        """Mean log-likelihood per time step in nats (higher is better); ``y`` as in :meth:`fit`."""
+        X, lengths = self._validate_batch(X, lengths_argument(y, lengths))
         return float(np.sum(self.log_prob(X, lengths)) / X.shape[0])
 
     def predict_proba(self, X: Any, lengths: Any = None) -> np.ndarray:
@@ -467,13 +470,16 @@ class HiddenSemiMarkovModel(SemiMarkovEM, GenerativeModel):
 
     # -- fitting ---------------------------------------------------------------------------------------------------
     def fit(
-        self, X: Any, lengths: Any = None, *, callback: Any = None, distributed: bool = False
+        self, X: Any, y: Any = None, lengths: Any = None, *, callback: Any = None, distributed: bool = False
     ) -> HiddenSemiMarkovModel:
         """Estimate the parameters named in ``params`` by EM.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), or (n_samples,) integer symbols
+        y : array-like of int, optional
+            hmmlearn's positional ``fit(X, lengths)``: an array given second is ``lengths`` (scikit-learn's
+            ``Pipeline`` passes ``y=None`` there and ``lengths`` by name; see :func:`genlab.hmm.base.lengths_argument`).
         lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the sequences in ``X``, summing to ``n_samples``.
         distributed : bool, default False
@@ -498,6 +504,7 @@ class HiddenSemiMarkovModel(SemiMarkovEM, GenerativeModel):
             A bad hyperparameter or invalid hand-set parameters; ``distributed=True`` outside a torchrun job.
         """
         self._check_hyperparameters()
+        lengths = lengths_argument(y, lengths)
         fit_em(
             self, X, lengths=lengths, n_init=self.n_init, max_iter=self.n_iter, tol=self.tol,
             random_state=self.random_state, verbose=int(self.verbose), verbose_interval=1, distributed=distributed,
