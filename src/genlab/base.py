@@ -73,7 +73,9 @@ def registered_models() -> dict[str, type[GenerativeModel]]:
     import importlib
 
     for package in MODEL_PACKAGES:
-        importlib.import_module(package)
+        module = importlib.import_module(package)
+        for name in getattr(module, "__all__", ()):  # a package that loads its names lazily defines them now
+            getattr(module, name)
     found: dict[str, type[GenerativeModel]] = {}
     pending = list(GenerativeModel.__subclasses__())
     while pending:

@@ -206,6 +206,10 @@ def _cases() -> dict[str, Case]:
             n_sample=40, sample_data=lambda drawn: Call(([drawn] if isinstance(drawn, str) else drawn,)),
             bad=[(Call(([],)), DataError, None)],
         ),
+        "TextHMM": Case(
+            make=lambda: genlab.hmm.TextHMM(n_states=2, n_iter=200, tol=0.1, random_state=0), fit=Call((_TEXT,)),
+            data=Call((["the cat sat on the log."],)), n_sample=2, bad=[(Call(([],)), DataError, None)],
+        ),
         "LDA": Case(
             make=lambda: genlab.LDA(n_topics=2, random_state=0, max_iter=20), fit=Call((_DOCUMENTS,)),
             data=Call((_DOCUMENTS[:4],)), n_sample=3, latent=True, bad=[(Call(([],)), DataError, None)],

@@ -9,7 +9,7 @@ import pytest
 
 from genlab import GaussianHMM
 from genlab.errors import DataError, DegenerateFitWarning, ParameterError
-from genlab.hmm import GMMHMM, HiddenSemiMarkovModel
+from genlab.hmm import GMMHMM, HiddenSemiMarkovModel, PoissonHMM, VariationalGaussianHMM
 
 
 def _constant_data(n: int = 60) -> np.ndarray:
@@ -61,18 +61,18 @@ def test_gmmhmm_and_hsmm_refuse_overflowing_data():
     lambda: GaussianHMM(200_000, random_state=0),
     lambda: GMMHMM(200_000, n_mix=2, random_state=0),
     lambda: HiddenSemiMarkovModel(200_000, max_duration=3, random_state=0),
+    lambda: PoissonHMM(200_000, random_state=0),
+    lambda: VariationalGaussianHMM(200_000, random_state=0),
 ])  # fmt: skip
 def test_state_tables_beyond_memory_are_refused_before_allocating(make):
     """200,000 states need (K, K) transition tables of 320 GB: refused with what to do before anything is allocated
     (numpy's MemoryError before)."""
-    X = np.random.default_rng(0).normal(size=(200_000, 1))
+    X = np.abs(np.random.default_rng(0).normal(size=(200_000, 1))).round()  # counts, so the Poisson HMM takes them
     with pytest.raises(ParameterError, match=r"tables for 200000 states over 200000 time steps need about .* n_states"):
         make().fit(X)
 
 
 def test_variational_gaussian_hmm_refuses_overflowing_data():
-    from genlab.hmm import VariationalGaussianHMM
-
     X = np.random.default_rng(0).normal(size=(100, 2)) * 1e200
     with pytest.raises(DataError, match="VariationalGaussianHMM sums their squares"):
         VariationalGaussianHMM(2, random_state=0).fit(X)

@@ -19,9 +19,10 @@ def print_comparison(comparison: Any, console: Any) -> None:
 
     title = (f"{comparison.data}: held-out bits per {comparison.unit_name} "
              f"({comparison.n_heldout_units:,} {comparison.unit_name}s, {comparison.n_chunks} chunks)")
-    # the model specs are names (folded only on a narrow terminal); every other column holds figures
-    columns = [TableColumn(header) if header == "model" else TableColumn(header, numeric=True, justify="right")
-               for header in table_headers(comparison)]
+    # the model specs and the budget marks are words (folded only on a narrow terminal); every other column holds
+    # figures
+    columns = [TableColumn(header) if header in ("model", "budget") else
+               TableColumn(header, numeric=True, justify="right") for header in table_headers(comparison)]
     rows = format_table_rows(comparison)
     styles = ["bold" if i == 0 and comparison.rows[0].trained else None for i in range(len(rows))]
     print_table(console, columns, rows, title=title, row_styles=styles)

@@ -47,6 +47,7 @@ from genlab.hmm._sequences import (
 )
 from genlab.learn.em import FitState, fit_em
 from genlab.statistics import Statistics, additive
+from genlab.utils.validation import check_memory
 
 __all__ = ["BaseHMM", "HMMStatistics", "check_lengths", "check_states", "lengths_argument"]
 
@@ -65,6 +66,25 @@ def lengths_argument(y: Any, lengths: Any) -> Any:
     raise DataError(
         "y and lengths were both given; an HMM has no targets (y), only the lengths of the sequences in X: pass "
         "lengths alone (fit(X, lengths) or fit(X, lengths=lengths))."
+    )
+
+
+def check_hmm_memory(model: Any, n_steps: int, emission_bytes: float = 0.0, per_step_state: float = 8.0) -> None:
+    """Refuse, before anything is allocated, an HMM whose tables cannot fit in memory.
+
+    Forward-backward holds (T, K) tables (emission log-densities, forward, backward and posterior values:
+    ``per_step_state`` of them, 8 by default), the transition counts and matrices are (K, K) (a few copies), and
+    ``emission_bytes`` is what the emission model adds (the E-step's quadratic features of "full" covariances).
+    """
+    try:
+        K = int(model.n_states)
+    except (TypeError, ValueError):
+        return  # not validated yet: the hyperparameter check says what is wrong
+    need = 8.0 * (4.0 * K * K + per_step_state * float(n_steps) * K) + emission_bytes
+    check_memory(
+        need,
+        what=f"{type(model).__name__} tables for {K} states over {n_steps} time steps",
+        remedy="lower n_states, fit the data in smaller batches of sequences, or use covariance_type='diag'.",
     )
 
 
@@ -281,6 +301,7 @@ class BaseHMM(HMMInference, GenerativeModel, abc.ABC):
     # -- data ------------------------------------------------------------------------------------------------------
     def _validate_batch(self, X: Any, lengths: Any) -> tuple[np.ndarray, np.ndarray]:
         X = self._validate_X(X)
+        check_hmm_memory(self, X.shape[0])  # the (T, K) and (K, K) tables of every family, before any is made
         return X, check_lengths(lengths, X.shape[0])
 
     def _source(self, X: Any, lengths: Any, states: Any = None) -> SequenceBatches | StreamedSequences:

@@ -28,32 +28,13 @@ from genlab.hmm._covariances import compact_shape, full_covariances
 from genlab.hmm._missing import diag_log_prob_missing, full_log_prob_missing, full_statistics_missing
 from genlab.hmm._params import check_covariance_floor, document_shared_parameters, store_hyperparameters
 from genlab.hmm._sequences import check_n_features
-from genlab.hmm.base import BaseHMM, HMMStatistics
+from genlab.hmm.base import BaseHMM, HMMStatistics, check_hmm_memory
 from genlab.learn.em import FitState
 from genlab.statistics import additive, meta
 from genlab.utils.random import legacy_random_state
-from genlab.utils.validation import check_array_2d, check_finite_fit, check_in, check_memory, check_square_scale
+from genlab.utils.validation import check_array_2d, check_finite_fit, check_in, check_square_scale
 
-__all__ = ["GaussianHMM", "GaussianHMMStatistics", "check_hmm_memory"]
-
-
-def check_hmm_memory(model: Any, n_steps: int, emission_bytes: float = 0.0, per_step_state: float = 8.0) -> None:
-    """Refuse, before anything is allocated, an HMM whose tables cannot fit in memory.
-
-    Forward-backward holds (T, K) tables (emission log-densities, forward, backward and posterior values:
-    ``per_step_state`` of them, 8 by default), the transition counts and matrices are (K, K) (a few copies), and
-    ``emission_bytes`` is what the emission model adds (the E-step's quadratic features of "full" covariances).
-    """
-    try:
-        K = int(model.n_states)
-    except (TypeError, ValueError):
-        return  # not validated yet: the hyperparameter check says what is wrong
-    need = 8.0 * (4.0 * K * K + per_step_state * float(n_steps) * K) + emission_bytes
-    check_memory(
-        need,
-        what=f"{type(model).__name__} tables for {K} states over {n_steps} time steps",
-        remedy="lower n_states, fit the data in smaller batches of sequences, or use covariance_type='diag'.",
-    )
+__all__ = ["GaussianHMM", "GaussianHMMStatistics"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,8 +25,7 @@ from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.hmm._params import check_covariance_floor, document_shared_parameters, store_hyperparameters
 from genlab.hmm._rows import normalize_rows
 from genlab.hmm._sequences import check_n_features
-from genlab.hmm.base import BaseHMM, HMMStatistics
-from genlab.hmm.gaussian import check_hmm_memory
+from genlab.hmm.base import BaseHMM, HMMStatistics, check_hmm_memory
 from genlab.learn.em import FitState
 from genlab.statistics import additive, meta
 from genlab.utils.random import legacy_random_state

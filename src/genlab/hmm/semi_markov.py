@@ -34,8 +34,7 @@ from genlab.hmm._params import HMMLEARN_RENAMED, store_hyperparameters
 from genlab.hmm._rows import check_probabilities, log
 from genlab.hmm._semi_markov_em import SemiMarkovEM, SemiMarkovStatistics
 from genlab.hmm._sequences import check_n_features
-from genlab.hmm.base import lengths_argument
-from genlab.hmm.gaussian import check_hmm_memory
+from genlab.hmm.base import check_hmm_memory, lengths_argument
 from genlab.learn.em import fit_em
 from genlab.utils.random import check_random_state
 from genlab.utils.validation import check_array_2d, check_finite_fit, check_in, check_positive_int
