@@ -124,7 +124,7 @@ def test_sequence_user_errors(tmp_path, text_file):
     assert_user_error(invoke("fit", "markov", bad, "--out", tmp_path / "x.genlab"), "not valid UTF-8", "byte offset 3")
     empty = tmp_path / "empty.txt"
     empty.write_text("")
-    assert_user_error(invoke("fit", "markov", empty, "--out", tmp_path / "x.genlab"), "no tokens")
+    assert_user_error(invoke("fit", "markov", empty, "--out", tmp_path / "x.genlab"), "is empty")
     assert_user_error(invoke("fit", "markov", text_file, "--order", -1, "--out", tmp_path / "x.genlab"), "--order")
     series = tmp_path / "nan.csv"
     series.write_text("1.0\n2.0\nnan\n3.0\n")
@@ -194,3 +194,19 @@ def test_hmm_user_errors(tmp_path, hmm_csv):
     gmm_path = tmp_path / "g.genlab"
     genlab.GaussianMixture(n_components=1).fit(np.random.default_rng(0).normal(size=(20, 2))).save(gmm_path)
     assert_user_error(invoke("decode", gmm_path, path), "decode needs a hidden Markov model")
+
+
+def test_score_gives_one_unknown_character_notice_with_the_true_count(tmp_path):
+    """Issue 17: one unknown-token notice per command, as one ``warning:`` line (the command scores and then counts
+    the units of the same text: the notice was printed raw, and counting twice must not double the occurrences)."""
+    train, test, model = tmp_path / "train.txt", tmp_path / "test.txt", tmp_path / "m.genlab"
+    train.write_text("abababab abab ab ba\n" * 50)
+    test.write_text("abxyzzy qq ab\n")
+    assert invoke("fit", "markov", train, "--order", "2", "--out", model).exit_code == 0
+    result = invoke("score", model, test)
+    assert result.exit_code == 0, result.output
+    notices = [line for line in result.stderr.splitlines() if "not in the model's vocabulary" in line]
+    assert notices == [
+        "warning: 4 character(s) not in the model's vocabulary ('q', 'x', 'y', 'z') are encoded as <unk> "
+        "(7 occurrence(s)); the model only knows the characters of its training data."
+    ]

@@ -10,13 +10,15 @@ import dataclasses
 import json
 import math
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from genlab.cli._app import COLUMN_HELP, LENGTHS_HELP, _console, _naming, _print_fields, app
+from genlab.cli._app import COLUMN_HELP, LENGTHS_HELP, _console, _naming, _print_fields, _warn_lines, app
+from genlab.utils.maths import perplexity_from_nats
 
 Report = tuple[dict[str, Any], list[tuple[str, str]]]
 
@@ -78,12 +80,12 @@ def _score_text(model: Any, data: Path, options: dict[str, Any]) -> Report:
             n_tokens = model.n_units(corpus)
             bits_per_char = bits_per_character(corpus)
         report = {"n_tokens": n_tokens, "nats_per_token": mean, "bits_per_token": -mean / math.log(2.0),
-                  "bits_per_char": bits_per_char, "perplexity": math.exp(-mean)}  # fmt: skip
+                  "bits_per_char": bits_per_char, "perplexity": perplexity_from_nats(-mean)}  # fmt: skip
         lines = [
             ("data", f"{data} ({n_tokens:,} tokens)"),
             ("log-likelihood", f"{mean:.6f} nats per token"),
             ("bits per character", f"{bits_per_char:.6f} (total log-probability / characters)"),
-            ("perplexity", f"{math.exp(-mean):.6g} (per token)"),
+            ("perplexity", f"{perplexity_from_nats(-mean):.6g} (per token)"),
         ]
         return report, lines
     with _naming(data):
@@ -95,14 +97,14 @@ def _score_text(model: Any, data: Path, options: dict[str, Any]) -> Report:
         "n_tokens": n_tokens,
         f"nats_per_{name}": mean,
         f"bits_per_{name}": -mean / math.log(2.0),
-        "perplexity": math.exp(-mean),
+        "perplexity": perplexity_from_nats(-mean),
     }
     ends = " including one </s> per sequence" if getattr(model, "models_end_", True) else ""
     lines = [
         ("data", f"{data} ({n_tokens:,} {name}s{ends})"),
         ("log-likelihood", f"{mean:.6f} nats per {name}"),
         (f"bits per {name}", f"{-mean / math.log(2.0):.6f}"),
-        ("perplexity", f"{math.exp(-mean):.6g}"),
+        ("perplexity", f"{perplexity_from_nats(-mean):.6g}"),
     ]
     return report, lines
 
@@ -117,12 +119,12 @@ def _score_documents(model: Any, data: Path, options: dict[str, Any]) -> Report:
         mean = model.score(documents)
         n_tokens = model.n_units(documents)
     report = {"n_documents": len(documents), "n_tokens": n_tokens, "nats_per_token": mean,
-              "bits_per_token": -mean / math.log(2.0), "perplexity": math.exp(-mean)}  # fmt: skip
+              "bits_per_token": -mean / math.log(2.0), "perplexity": perplexity_from_nats(-mean)}  # fmt: skip
     lines = [
         ("data", f"{data} ({len(documents):,} documents, {n_tokens:,} tokens in the model's vocabulary)"),
         ("log-likelihood", f"{mean:.6f} nats per token (estimate: {estimate})"),
         ("bits per token", f"{-mean / math.log(2.0):.6f}"),
-        ("perplexity", f"{math.exp(-mean):.6g}"),
+        ("perplexity", f"{perplexity_from_nats(-mean):.6g}"),
     ]
     return report, lines
 
@@ -329,7 +331,12 @@ def score(
     model = _load_model(model_path)
     given = ["series"] if lengths is not None or lengths_column is not None else []
     row = _commands_for(model, model_path, "score", given)
-    report, lines = row.score(model, data, {"lengths": lengths, "lengths_column": lengths_column})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report, lines = row.score(model, data, {"lengths": lengths, "lengths_column": lengths_column})
+    # one "warning: ..." line each, the same notice from several calls on the same data (score, then the unit count)
+    # shown once
+    _warn_lines(caught)
     if json_output:
         typer.echo(json.dumps({"model": str(model_path), "class": type(model).__name__, "data": str(data), **report},
                               indent=2))
