@@ -235,3 +235,15 @@ def test_naive_bayes_bad_inputs():
         nb.predict_proba(bad)
     with pytest.raises(DataError, match="class 5 has no examples"):
         NaiveBayes(classes=[0, 1, 5]).fit(X, y)
+
+
+def test_naive_bayes_refuses_gaussian_features_whose_squares_overflow():
+    """Issue 17: Gaussian features around 1e200 gave an inf / NaN var_; now a DataError before anything is stored.
+    """
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 50)
+    X = np.column_stack([rng.normal(size=100) * 1e200, rng.integers(0, 3, size=100)])
+    model = genlab.NaiveBayes(features=["gaussian", "categorical"])
+    with pytest.raises(DataError, match="NaiveBayes sums their squares"):
+        model.fit(X, y)
+    assert not hasattr(model, "classes_")

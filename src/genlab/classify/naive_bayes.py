@@ -27,6 +27,7 @@ from scipy.special import gammaln
 from genlab.base import Sample, check_is_fitted, check_vectors
 from genlab.classify._base import ClassConditionalModel
 from genlab.errors import DataError, ParameterError
+from genlab.utils.validation import check_square_scale
 
 __all__ = ["NaiveBayes"]
 
@@ -140,6 +141,9 @@ class NaiveBayes(ClassConditionalModel):
         """
         X = check_vectors(self, X, reset=True)
         kinds = self._kinds(X.shape[1])
+        # the Gaussian features' variances sum squares: refused before anything is stored when those overflow
+        check_square_scale(X[:, [j for j, kind in enumerate(kinds) if kind == "gaussian"]],
+                           model=type(self).__name__)
         codes = self._encode_labels(y, X.shape[0])
         C = self.classes_.size
         self._set_priors(codes, C)

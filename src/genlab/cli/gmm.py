@@ -148,20 +148,14 @@ def fit_gmm(
         return
 
     if k is None:
-        from rich.table import Table
+        from genlab.cli._tables import TableColumn, print_table
 
-        table = Table(title=f"--components auto: K = 1..{candidates[-1]}, lowest BIC kept")
-        for name in ("K", "log-lik / sample (nats)", "BIC", "converged", ""):
-            table.add_column(name, justify="right" if name else "left")
-        for i, (candidate, candidate_bic, _, candidate_log_likelihood) in enumerate(fits):
-            table.add_row(
-                str(candidate.n_components),
-                f"{candidate_log_likelihood / n_rows:.4f}",
-                f"{candidate_bic:.2f}",
-                "yes" if candidate.converged_ else "no",
-                "<- best" if i == best else "",
-            )
-        console.print(table)
+        columns = [*(TableColumn(name, numeric=True, justify="right")
+                     for name in ("K", "log-lik / sample (nats)", "BIC", "converged")), TableColumn("")]
+        rows = [(str(candidate.n_components), f"{candidate_log_likelihood / n_rows:.4f}", f"{candidate_bic:.2f}",
+                 "yes" if candidate.converged_ else "no", "<- best" if i == best else "")
+                for i, (candidate, candidate_bic, _, candidate_log_likelihood) in enumerate(fits)]
+        print_table(console, columns, rows, title=f"--components auto: K = 1..{candidates[-1]}, lowest BIC kept")
     _warn_lines(caught)
     model.save(out)
     state = "yes" if model.converged_ else "no"
