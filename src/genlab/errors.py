@@ -24,6 +24,7 @@ __all__ = [
     "NonNumericDataError",
     "NotFittedError",
     "ParameterError",
+    "UnknownTokenWarning",
 ]
 
 
@@ -53,6 +54,14 @@ class ModelFileError(GenlabError, OSError):
 
 class DegenerateFitWarning(UserWarning):
     """A fit hit a degenerate case (a component with no data, a singular covariance) and applied a documented rule."""
+
+
+class UnknownTokenWarning(UserWarning):
+    """Data holds tokens (characters, words) outside a fitted model's vocabulary; they were encoded as ``<unk>``.
+
+    Every family with a vocabulary (Markov chains, text HMMs, neural language models) gives this notice in the same
+    words, once per call (``fit``, ``score``, ``log_prob``, ``sample``), however many times the call encodes text.
+    """
 
 
 def _not_fitted_error() -> type:

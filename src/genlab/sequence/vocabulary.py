@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from genlab.errors import DataError
+from genlab.errors import DataError, UnknownTokenWarning
 
 __all__ = [
     "BOS",
@@ -52,14 +52,6 @@ N_SPECIAL = 3
 
 
 # -- the unknown-token notice --------------------------------------------------------------------------------------
-
-
-class UnknownTokenWarning(UserWarning):
-    """Data holds tokens (characters, words) outside a fitted model's vocabulary; they were encoded as ``<unk>``.
-
-    Every family with a vocabulary (Markov chains, neural language models, ...) gives this notice in the same
-    words, once per call (``fit``, ``score``, ``log_prob``, ``sample``), however many times the call encodes text.
-    """
 
 
 #: The unknown tokens met so far inside the outermost :func:`unknown_token_notice` (None outside any).
