@@ -212,7 +212,7 @@ class FileCheck:
                 or not isinstance(record["fitted"], dict):
             self.fail(name, "is not a model record (class: a string; params and fitted: mappings).")
         cls = get_model_class(record["class"])
-        check_model(cls, record["params"], record["fitted"], where=f"{self.where}{name}.")
+        check_model(cls, record["params"], record["fitted"], where=f"{self.where}{name}.", separator=".")
 
 
 # ==================================================================================================================
@@ -347,8 +347,12 @@ def run_own_checks(model: Any, *methods: str) -> None:
             raise ModelFileError(f"params: {exc}") from None
 
 
-def check_model(cls: type, params: Mapping[str, Any], fitted: Mapping[str, Any], where: str = "") -> Any:
+def check_model(cls: type, params: Mapping[str, Any], fitted: Mapping[str, Any], where: str = "",
+                separator: str = "/") -> Any:
     """Check a model file's hyperparameters and fitted attributes for ``cls`` before the model is built.
+
+    ``where`` and ``separator`` make the names in messages those of the file's tensors: ``fitted/means_`` at the
+    top, ``fitted/hmm_.fitted.transmat_`` in a nested model record.
 
     Returns the model constructed from ``params`` (its constructor only stores them), not yet fitted.
 
@@ -360,15 +364,15 @@ def check_model(cls: type, params: Mapping[str, Any], fitted: Mapping[str, Any],
     """
     from genlab import _model_rules  # noqa: F401 - registers the rules
 
-    check_params(cls, params, where=f"{where}params/")
+    check_params(cls, params, where=f"{where}params{separator}")
     for name in fitted:
         # fitted attributes are public names ending in "_" (GenerativeModel._fitted_attribute_names): anything else
         # would overwrite a method or a private attribute of the model
         if not (name.isidentifier() and name.endswith("_") and not name.startswith("_")):
-            raise ModelFileError(f"{where}fitted/{name[:60]!r} is not the name of a fitted attribute.")
+            raise ModelFileError(f"{where}fitted{separator}{name[:60]!r} is not the name of a fitted attribute.")
     function = RULES.get(cls.__name__)
     if function is None:
         raise ModelFileError(f"genlab has no model-file rule for {cls.__name__}; it cannot be loaded safely.")
     model = cls(**params)
-    function(model, FileCheck(params, fitted, where=f"{where}fitted/"))
+    function(model, FileCheck(params, fitted, where=f"{where}fitted{separator}"))
     return model
