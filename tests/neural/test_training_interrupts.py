@@ -173,6 +173,21 @@ def test_a_busy_neighbour_gets_a_core_of_its_own(monkeypatch):
         busy.wait(timeout=30)
 
 
+def test_a_lagging_load_average_does_not_take_cores_from_an_idle_machine(monkeypatch):
+    """The one-minute load average stays high for a minute after earlier work: on an idle 2-core machine it made
+    the choice one thread (15.8 steps/s where two gave 23.4). The runnable count now decides, less this process's
+    own threads (worker threads that still spin after start-up are not a neighbour)."""
+    monkeypatch.setattr(threads_module.os, "getloadavg", lambda: (5.0, 5.0, 5.0))
+    monkeypatch.setattr(threads_module, "_running_now", lambda: 3)
+    monkeypatch.setattr(threads_module, "_own_running", lambda: 3)
+    assert threads_module.other_load() == 0.0
+    monkeypatch.setattr(threads_module, "_running_now", lambda: 4)  # one neighbour thread runnable
+    assert threads_module.other_load() == 1.0
+    monkeypatch.setattr(threads_module, "_running_now", lambda: None)  # no /proc/loadavg: the average, less ours
+    monkeypatch.setattr(threads_module, "_own_recent_load", lambda: 1.0)
+    assert threads_module.other_load() == 4.0
+
+
 def test_training_threads_applies_the_choice_and_restores_the_previous_count():
     previous = torch.get_num_threads()
     with training_threads(1) as choice:
