@@ -124,8 +124,7 @@ def test_em_rank_that_raises_fails_every_rank_naming_it_and_keeps_its_traceback(
     assert "in failing_e_step" in rank1 and "ValueError: bad value in row 17 of this shard" in rank1, rank1
 
 
-@pytest.mark.slow
-def test_em_rank_killed_ends_the_job_naming_the_rank(tmp_path):
+def test_em_rank_killed_ends_the_job_naming_the_rank(tmp_path):  # in the default run: the "one rank dies"
     job = run_failing_worker("gmm", "kill", tmp_path)
     _assert_failed_fast_and_left_nothing(job, tmp_path)
     assert KILLED_RANK_1.search(job.stderr), job.stderr[-3000:]
