@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from genlab.bayesnet import BayesianNetwork, networks
-from genlab.bayesnet.bif import parse_bif, parse_xmlbif
+from genlab.bayesnet.bif import parse_bif
+from genlab.bayesnet.xmlbif import parse_xmlbif
 from genlab.errors import ModelFileError
 
 #: A hang guard, far above the time any of these files takes (the old tokenizer took 25 s on the 96 KB comment file).

@@ -33,7 +33,7 @@ import numpy as np
 
 from genlab.base import GenerativeModel, check_is_fitted
 from genlab.bayesnet import graph as _graph
-from genlab.bayesnet.bif import ParsedNetwork, read_network, write_network, write_xmlbif
+from genlab.bayesnet.bif import ParsedNetwork, read_network, write_network
 from genlab.bayesnet.encoding import as_columns, count_rows, encode
 from genlab.bayesnet.factor import Factor
 from genlab.bayesnet.fitting import NetworkFitting
@@ -43,6 +43,7 @@ from genlab.bayesnet.inference import (
     compile_plan,
 )
 from genlab.bayesnet.queries import NetworkInference
+from genlab.bayesnet.xmlbif import write_xmlbif
 from genlab.errors import DataError, ParameterError
 from genlab.utils.random import check_random_state
 
