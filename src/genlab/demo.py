@@ -11,8 +11,8 @@ Two comparisons with :func:`genlab.compare.compare`, each scored by the one rout
 
 The neural models train for a fixed number of steps (so the same seed gives the same table) with the time budget as
 a cap (if a loaded machine hits it, the table notes it and that row then depends on the machine's speed). The full
-run takes about four minutes on 2 idle CPU cores (the fits stop at 260 s for the text and 240 s for the images,
-which only a slow or busy machine reaches), ``quick=True`` about 40 seconds (the first
+run takes about 2.5 minutes on 2 idle CPU cores (156 s measured; the fits stop at 260 s for the text and 240 s
+for the images, which only a slow or busy machine reaches), ``quick=True`` about 10 seconds (the first
 40,000 characters, tiny fits; most of it is starting PyTorch, scoring, sampling the neural models and drawing the
 report). It prints both tables and writes one ``report.html`` (plots embedded, also as PNG files), ``results.json``
 and every fitted model (``models/``) into ``out_dir``; the text HMM is saved with its vocabulary (a
@@ -85,7 +85,7 @@ def run_demo(
     out_dir : str or path-like, default="demo_output"
         Folder for ``report.html``, its PNG plots, ``results.json`` and ``models/`` (created if missing).
     quick : bool, default=False
-        A smoke run of about 40 seconds (module notes).
+        A smoke run of about 10 seconds (module notes).
     random_state : int, default=0
         Seed of the splits, fits, bootstrap intervals and samples.
     console : rich.console.Console, optional

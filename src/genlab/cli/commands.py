@@ -487,8 +487,8 @@ def demo(
         ),
     ] = Path("demo_output"),
     quick: Annotated[
-        bool, typer.Option("--quick", help="A smoke run of about 40 s on 2 idle cores (a slice of the text, tiny "
-                                           "fits); the full run takes about 4 minutes.")
+        bool, typer.Option("--quick", help="A smoke run of about 10 s on 2 idle cores (a slice of the text, tiny "
+                                           "fits); the full run takes about 2.5 minutes.")
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the splits, fits, intervals and samples.")] = 0,
 ) -> None:
