@@ -40,7 +40,13 @@ import numpy as np
 from genlab.errors import ModelFileError, ParameterError
 from genlab.learn.state import ConvergenceMonitor, FitState
 
-__all__ = ["CHECKPOINT_FORMAT", "EMCheckpointSettings", "em_checkpoint", "read_em_checkpoint"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "EMCheckpointSettings",
+    "em_checkpoint",
+    "fingerprint_differences",
+    "read_em_checkpoint",
+]
 
 CHECKPOINT_FORMAT = "genlab-em-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -195,14 +201,20 @@ def fingerprint(model: Any, data: dict[str, Any], settings: dict[str, Any]) -> d
     }
 
 
-def _differences(saved: Any, current: Any, prefix: str = "") -> list[str]:
+def fingerprint_differences(saved: Any, current: Any, *, show_values: bool = False, prefix: str = "") -> list[str]:
+    """What differs between a checkpoint's fingerprint and the current fit's (nested dicts of JSON values), one
+    ``"a.b differs"`` line per differing leaf; ``show_values`` adds both values (for settings, not digests).
+
+    Shared by EM checkpoints and neural training checkpoints, which refuse to resume a different fit.
+    """
     if isinstance(saved, dict) and isinstance(current, dict):
         out = []
         for key in sorted(set(saved) | set(current)):
-            out += _differences(saved.get(key), current.get(key), f"{prefix}{key}.")
+            out += fingerprint_differences(saved.get(key), current.get(key), show_values=show_values,
+                                           prefix=f"{prefix}{key}.")
         return out
     if saved != current:
-        return [f"{prefix[:-1]} differs"]
+        return [f"{prefix[:-1]} is {saved!r} there and {current!r} here" if show_values else f"{prefix[:-1]} differs"]
     return []
 
 
@@ -424,7 +436,7 @@ class Checkpointer:
         if not (self.settings.resume and os.path.exists(self.path)):
             return None
         snapshot, saved = read_em_checkpoint(self.path)
-        diffs = _differences(saved, json.loads(json.dumps(self.fingerprint)))
+        diffs = fingerprint_differences(saved, json.loads(json.dumps(self.fingerprint)))
         if diffs:
             shown = "; ".join(diffs[:4]) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
             raise ParameterError(

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from genlab.errors import ModelFileError, ParameterError
+from genlab.learn.checkpoint import fingerprint_differences
 from genlab.utils.files import atomic_write
 from genlab.utils.progress import ProgressDisplay
 
@@ -286,21 +287,10 @@ def load_checkpoint(path: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]
     return json.loads(metadata["state"]), tensors
 
 
-def _differences(saved: Any, current: Any, prefix: str = "") -> list[str]:
-    if isinstance(saved, dict) and isinstance(current, dict):
-        out = []
-        for key in sorted(set(saved) | set(current)):
-            out += _differences(saved.get(key), current.get(key), f"{prefix}{key}.")
-        return out
-    if saved != current:
-        return [f"{prefix[:-1]} is {saved!r} there and {current!r} here"]
-    return []
-
-
 def _restore(path: str, module: torch.nn.Module, optimizer: torch.optim.Optimizer, fingerprint: dict[str, Any],
              device: torch.device) -> tuple[TrainResult, dict[str, torch.Tensor] | None]:
     meta, tensors = load_checkpoint(path)
-    diffs = _differences(meta.get("fingerprint"), json.loads(json.dumps(fingerprint)))
+    diffs = fingerprint_differences(meta.get("fingerprint"), json.loads(json.dumps(fingerprint)), show_values=True)
     if diffs:
         shown = "; ".join(diffs[:4]) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
         raise ParameterError(
