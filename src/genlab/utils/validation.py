@@ -358,6 +358,10 @@ def available_memory() -> float:
     return min(candidates)
 
 
+#: Estimates up to this many bytes pass :func:`check_memory` without asking the system what is available.
+_ALWAYS_AVAILABLE = 64.0 * 2.0**20
+
+
 def check_memory(
     n_bytes: float, *, what: str, remedy: str, error: type[Exception] = ParameterError
 ) -> None:
@@ -377,6 +381,8 @@ def check_memory(
     error : type
         The exception class: :class:`ParameterError` for a hyperparameter, :class:`DataError` for the data's size.
     """
+    if n_bytes <= _ALWAYS_AVAILABLE:
+        return  # sizes every machine has: no file reads on the hot paths that call this (every HMM score, batch)
     budget = available_memory()
     if n_bytes > budget:
         raise error(
