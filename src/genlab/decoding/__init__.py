@@ -3,10 +3,13 @@
 A model exposes its next-token scores given a context (:class:`~genlab.decoding.search.Decoder`); the pipeline
 does the rest:
 
-* **logits processors** (:mod:`genlab.decoding.processors`) in one order: banned tokens, repetition penalty,
-  temperature, top-k, top-p, min-p;
+* **logits processors** (:mod:`genlab.decoding.processors`) in one order: banned tokens (and the end token before
+  ``min_new_tokens``, tokens that would repeat an n-gram), repetition penalty, temperature, top-k, top-p, min-p;
 * **choice**: greedy (temperature 0), sampling (one uniform per row and step, from the caller's ``random_state``),
-  or **beam search** (:func:`~genlab.decoding.search.beam_search`);
+  or **beam search** (:func:`~genlab.decoding.search.beam_search`, length-normalised by a power of the length or
+  GNMT's penalty);
+* **batches of inputs** (:class:`~genlab.decoding.search.BatchDecoder`,
+  :func:`~genlab.decoding.search.generate_batch`): every input's rows in one context, beams included;
 * **stop strings** (stop tokens for token models), an **end token** for models that model the end of a sequence,
   and **streaming** of the output as it is produced.
 
@@ -19,7 +22,9 @@ from genlab.decoding.options import DecodingOptions
 from genlab.decoding.processors import (
     BanTokens,
     History,
+    MinNewTokens,
     MinP,
+    NoRepeatNGram,
     RepetitionPenalty,
     Temperature,
     TopK,
@@ -27,17 +32,28 @@ from genlab.decoding.processors import (
     beam_processors,
     sampling_processors,
 )
-from genlab.decoding.search import Decoder, DecodingContext, Detokenizer, beam_search, generate
+from genlab.decoding.search import (
+    BatchDecoder,
+    Decoder,
+    DecodingContext,
+    Detokenizer,
+    beam_search,
+    generate,
+    generate_batch,
+)
 
 __all__ = [
     "Autoregressive",
     "BanTokens",
+    "BatchDecoder",
     "Decoder",
     "DecodingContext",
     "DecodingOptions",
     "Detokenizer",
     "History",
+    "MinNewTokens",
     "MinP",
+    "NoRepeatNGram",
     "RepetitionPenalty",
     "Temperature",
     "TopK",
@@ -45,5 +61,6 @@ __all__ = [
     "beam_processors",
     "beam_search",
     "generate",
+    "generate_batch",
     "sampling_processors",
 ]

@@ -45,6 +45,9 @@ class Autoregressive:
         use_cache: bool = True,
         stream: bool = False,
         random_state: Any = None,
+        min_new_tokens: int = 0,
+        no_repeat_ngram_size: int = 0,
+        length_normalization: str = "power",
     ) -> Any:
         """Continue ``prompt``; returns the new part only (without the prompt).
 
@@ -69,6 +72,7 @@ class Autoregressive:
         num_beams : int, default=1
             Beam search when > 1 (length-normalised with ``length_penalty``); sampling options are ignored.
         length_penalty : float, default=1.0
+            The exponent of beam search's length normalisation (0: rank by log-probability).
         use_cache : bool, default=True
             Reuse the model's state over the context (neural backbones: KV cache, recurrent state); False
             recomputes it every step. Models without a state (n-grams) ignore it.
@@ -76,6 +80,13 @@ class Autoregressive:
             Return an iterator of output pieces as they are generated (one sequence, no beam search).
         random_state : None, int or numpy Generator
             The same seed gives the same output.
+        min_new_tokens : int, default=0
+            A model with an end token cannot end before this many tokens (stop strings still apply).
+        no_repeat_ngram_size : int, default=0
+            When > 0, no n-gram of this size occurs twice in the prompt and output together.
+        length_normalization : {"power", "gnmt"}, default="power"
+            Beam search's ranking: ``log p / length ** length_penalty`` or GNMT's
+            ``log p / ((5 + |Y|) / 6) ** length_penalty`` (end token not counted).
 
         Returns
         -------
@@ -90,7 +101,8 @@ class Autoregressive:
         options = DecodingOptions(
             max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
             repetition_penalty=repetition_penalty, stop=stop, num_return_sequences=num_return_sequences,
-            num_beams=num_beams, length_penalty=length_penalty, use_cache=use_cache,
+            num_beams=num_beams, length_penalty=length_penalty, use_cache=use_cache, min_new_tokens=min_new_tokens,
+            no_repeat_ngram_size=no_repeat_ngram_size, length_normalization=length_normalization,
         )
         if stream and (num_beams > 1 or num_return_sequences > 1):
             raise ParameterError("streaming produces one sequence: use num_beams=1 and num_return_sequences=1.")

@@ -10,7 +10,9 @@ from typing import Any
 
 from genlab.errors import ParameterError
 
-__all__ = ["DecodingOptions", "normalise_stops"]
+__all__ = ["LENGTH_NORMALIZATIONS", "DecodingOptions", "normalise_stops"]
+
+LENGTH_NORMALIZATIONS = ("power", "gnmt")
 
 
 @dataclass
@@ -39,9 +41,20 @@ class DecodingOptions:
     num_beams : int, default=1
         Beam search when > 1 (sampling settings are then ignored).
     length_penalty : float, default=1.0
-        Beam search ranks finished hypotheses by ``log p / length ** length_penalty``.
+        The exponent of beam search's length normalisation (``length_normalization``); 0 ranks by ``log p``.
     use_cache : bool, default=True
         Models that keep a state over the context (neural backbones) reuse it; False recomputes it every step.
+    min_new_tokens : int, default=0
+        The end id is banned until this many tokens were generated (Hugging Face's ``min_new_tokens``). Stop
+        strings still apply: they are the caller's explicit cut, not the model's choice to end.
+    no_repeat_ngram_size : int, default=0
+        When > 0, a token that would complete an n-gram of this size already present in the row's prompt and
+        output is banned (Hugging Face's ``no_repeat_ngram_size``); 0 turns the ban off.
+    length_normalization : {"power", "gnmt"}, default="power"
+        How beam search ranks finished hypotheses: ``"power"`` divides ``log p`` by ``length ** length_penalty``
+        (length: tokens predicted, the end token included); ``"gnmt"`` divides it by
+        ``((5 + |Y|) / 6) ** length_penalty`` with ``|Y|`` the generated tokens *without* the end token (Wu et al.
+        2016, "Google's Neural Machine Translation System", eq. 14).
     """
 
     max_new_tokens: int = 100
@@ -55,6 +68,9 @@ class DecodingOptions:
     num_beams: int = 1
     length_penalty: float = 1.0
     use_cache: bool = True
+    min_new_tokens: int = 0
+    no_repeat_ngram_size: int = 0
+    length_normalization: str = "power"
 
     def __post_init__(self) -> None:
         _integer(self, "max_new_tokens", 0)
@@ -74,6 +90,13 @@ class DecodingOptions:
             raise ParameterError(
                 f"num_return_sequences ({self.num_return_sequences}) cannot exceed num_beams ({self.num_beams}) in "
                 "beam search: each returned sequence is one beam."
+            )
+        _integer(self, "min_new_tokens", 0)
+        _integer(self, "no_repeat_ngram_size", 0)
+        if self.length_normalization not in LENGTH_NORMALIZATIONS:
+            raise ParameterError(
+                f"length_normalization must be one of {', '.join(map(repr, LENGTH_NORMALIZATIONS))}; "
+                f"got {self.length_normalization!r}."
             )
         if self.stop is None:
             self.stop = ()
