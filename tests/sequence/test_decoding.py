@@ -24,7 +24,7 @@ from genlab.decoding import (
 from genlab.decoding.processors import choose, log_softmax, softmax
 from genlab.errors import ParameterError
 from genlab.sequence import MarkovChain
-from genlab.sequence.vocabulary import EOS_ID
+from genlab.sequence.vocabulary import BOS_ID, EOS_ID, UNK_ID
 
 TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog ran."
 
@@ -291,3 +291,58 @@ def test_the_pipeline_and_the_n_gram_models_do_not_import_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+# -- min_new_tokens, no_repeat_ngram_size, GNMT length normalisation through MarkovChain.generate ----------------------
+def _repeats_an_ngram(text, n):
+    grams = [text[i : i + n] for i in range(len(text) - n + 1)]
+    return len(grams) != len(set(grams))
+
+
+def test_no_repeat_ngram_size_through_generate(chain):
+    assert _repeats_an_ngram("the " + chain.generate("the ", 60, temperature=0), 3)  # greedy loops without the ban
+    for n in (2, 3, 4):
+        outputs = [chain.generate("the ", 60, temperature=0, no_repeat_ngram_size=n)]
+        outputs += chain.generate("the ", 60, no_repeat_ngram_size=n, num_return_sequences=5, random_state=n)
+        outputs += chain.generate("the ", 30, num_beams=3, num_return_sequences=3, no_repeat_ngram_size=n)
+        assert all(not _repeats_an_ngram("the " + out, n) for out in outputs)
+
+
+def test_min_new_tokens_through_generate():
+    model = MarkovChain(order=1, smoothing="add-k", k=0.3).fit(["aab", "ab", "abba", "b", "aaab"])
+    free = model.generate("", 10, num_return_sequences=40, random_state=0)
+    assert min(map(len, free)) < 3  # this model ends early by itself
+    held = model.generate("", 10, min_new_tokens=3, num_return_sequences=40, random_state=0)
+    beams = model.generate("", 10, min_new_tokens=3, num_beams=4, num_return_sequences=4)
+    assert min(map(len, held + beams)) >= 3
+    assert len(model.generate("", 10, min_new_tokens=6, temperature=0)) >= 6
+
+
+def _every_outcome_as_decoded(model, max_tokens):
+    """``_every_outcome`` with the pipeline's ban of ``<unk>`` (and ``<s>``): each step's distribution renormalised
+    over the tokens that can be generated; returns ``{output: (log p, |Y|)}`` (|Y|: tokens without ``</s>``)."""
+    symbols = list(model.vocabulary_.tokens)
+    outcomes = {}
+    for length in range(max_tokens + 1):
+        for tokens in itertools.product(symbols, repeat=length):
+            text = "".join(tokens)
+            steps = []
+            for i in range(length + 1):
+                log_p = model.next_token_log_probs(text[:i])
+                log_p[[UNK_ID, BOS_ID]] = -np.inf
+                steps.append(log_p - np.logaddexp.reduce(log_p))
+            log_p = sum(steps[i][model.vocabulary_.id(c)] for i, c in enumerate(text))
+            outcomes[text if length == max_tokens else text + "</s>"] = (
+                log_p + (0.0 if length == max_tokens else steps[length][EOS_ID]), length)
+    return outcomes
+
+
+def test_gnmt_beam_search_finds_the_best_sequences_by_enumeration():
+    model = MarkovChain(order=1, smoothing="add-k", k=0.3).fit(["aab", "ab", "abba", "b", "aaab"])
+    outcomes = _every_outcome_as_decoded(model, 4)  # 15 ended by </s>, 16 cut
+    for alpha in (0.0, 0.6, 1.5, -0.5):
+        # GNMT: log p / ((5 + |Y|) / 6) ** alpha, |Y| the generated characters without </s>
+        ranked = sorted(outcomes, key=lambda text: -outcomes[text][0] / ((5 + outcomes[text][1]) / 6) ** alpha)
+        beams = model.generate("", 4, num_beams=len(outcomes), num_return_sequences=5, length_penalty=alpha,
+                               length_normalization="gnmt")
+        assert beams == [text.removesuffix("</s>") for text in ranked[:5]]
