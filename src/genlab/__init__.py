@@ -48,6 +48,7 @@ _LAZY_NAMES = {
     "BayesianGaussianMixture": "genlab.mixture",
     "GaussianMixture": "genlab.mixture",
     "LanguageModel": "genlab.neural",
+    "Seq2Seq": "genlab.neural",
     "MarkovChain": "genlab.sequence",
     "Vocabulary": "genlab.sequence",
     "LinearAutoRegressive": "genlab.timeseries",
@@ -94,6 +95,7 @@ __all__ = [
     "PixelCNN",
     "PoissonHMM",
     "Sample",
+    "Seq2Seq",
     "VariationalCategoricalHMM",
     "VariationalGaussianHMM",
     "Vocabulary",
@@ -131,7 +133,7 @@ if _TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from genlab.images import VAE, Autoencoder, ConditionalPixelCNN, ConditionalVAE, PixelCNN
     from genlab.io import load
     from genlab.mixture import BayesianGaussianMixture, GaussianMixture
-    from genlab.neural import LanguageModel
+    from genlab.neural import LanguageModel, Seq2Seq
     from genlab.sequence import MarkovChain, Vocabulary
     from genlab.timeseries import LinearAutoRegressive
     from genlab.topics import LDA, LabeledLDA

@@ -16,7 +16,7 @@ import numpy as np
 from genlab.errors import DataError, GenlabError
 
 #: Classes that only load with optional dependencies (torch): their cases import them on use.
-NEURAL = {"LanguageModel", "VAE", "ConditionalVAE", "Autoencoder", "PixelCNN", "ConditionalPixelCNN"}
+NEURAL = {"LanguageModel", "Seq2Seq", "VAE", "ConditionalVAE", "Autoencoder", "PixelCNN", "ConditionalPixelCNN"}
 
 
 @dataclasses.dataclass
@@ -49,6 +49,9 @@ class Case:
         Bad inputs to ``fit`` and the error each must raise (with a message matching the pattern).
     no_likelihood : bool
         The model has no likelihood (an autoencoder): ``log_prob`` raises instead.
+    sample_kwargs : dict
+        The condition a conditional model's ``sample`` needs (``sources=`` of an encoder-decoder); without it such
+        a model's ``sample`` must raise :class:`~genlab.errors.ParameterError` saying it is conditional.
     """
 
     make: Callable[[], Any]
@@ -59,6 +62,7 @@ class Case:
     sample_data: Callable[[Any], Call] = lambda drawn: Call((drawn,))
     bad: list[tuple[Call, type[GenlabError], str | None]] = dataclasses.field(default_factory=list)
     no_likelihood: bool = False
+    sample_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _blobs(n: int = 60, d: int = 2, seed: int = 0) -> np.ndarray:
@@ -110,6 +114,9 @@ def _python_docs(n_characters: int = 6000) -> str:
 
 
 _TEXT = _python_docs()
+#: Pairs of a toy conditional task: each target is its source reversed.
+_PAIR_SOURCES = ["abc", "bca", "cab", "aab", "bbc", "cca", "abca", "cab"]
+_PAIR_TARGETS = [s[::-1] for s in _PAIR_SOURCES]
 _DOCUMENTS = [
     "apple banana fruit sweet fruit apple", "banana fruit apple sweet juice fruit",
     "engine wheel car road engine drive", "car road wheel engine fast drive",
@@ -245,6 +252,18 @@ def _neural_cases() -> dict[str, Case]:
             data=Call((["the cat sat."],)), n_sample=20,
             sample_data=lambda drawn: Call(([drawn] if isinstance(drawn, str) else drawn,)),
             bad=[(Call(([""],)), DataError, None)],
+        ),
+        "Seq2Seq": Case(
+            make=lambda: genlab.Seq2Seq(preset=None, n_layer=1, n_head=2, n_embd=8, max_source_length=16,
+                                        max_target_length=12, random_state=0, device="cpu", max_steps=3,
+                                        batch_size=4, warmup_steps=1),
+            fit=Call((_PAIR_SOURCES, _PAIR_TARGETS)),
+            data=Call((_PAIR_SOURCES[:3], _PAIR_TARGETS[:3])), n_sample=4,
+            sample_kwargs={"sources": "abc"},
+            sample_data=lambda drawn: Call((["abc"] * len(drawn), drawn)),
+            bad=[(Call((["ab", "ba"], ["ab"]),), DataError, "sources has 2 items and targets 1"),
+                 (Call((["ab", "ba"], ["ab", ""]),), DataError, r"targets\[1\] is empty"),
+                 (Call(([],),), DataError, "no pairs")],
         ),
         "VAE": Case(make=lambda: genlab.VAE(**vae), fit=Call((digits,)), data=Call((digits[:5],)), latent=True,
                     bad=image_bad),

@@ -19,7 +19,7 @@ from sklearn.base import clone
 import genlab
 from genlab.base import Sample, registered_models
 from genlab.data.kinds import DATA_KINDS
-from genlab.errors import NotFittedError
+from genlab.errors import NotFittedError, ParameterError
 
 _FITTED: dict[str, Any] = {}
 
@@ -94,7 +94,7 @@ def test_methods_before_fit_raise_not_fitted(name):
         with pytest.raises(NotFittedError, match="not fitted"):
             _call(model.log_prob, case.data)
     with pytest.raises(NotFittedError, match="not fitted"):
-        model.sample(case.n_sample, random_state=0)
+        model.sample(case.n_sample, random_state=0, **case.sample_kwargs)
     with pytest.raises(NotFittedError, match="not fitted"):
         model.save("never-written.genlab")
 
@@ -125,8 +125,8 @@ def test_samples_are_reproducible_and_have_finite_log_prob(name):
     _needs_torch(name)
     case = case_for(name)
     model = _fitted(name)
-    drawn = model.sample(case.n_sample, random_state=0)
-    again = model.sample(case.n_sample, random_state=0)
+    drawn = model.sample(case.n_sample, random_state=0, **case.sample_kwargs)
+    again = model.sample(case.n_sample, random_state=0, **case.sample_kwargs)
     if case.latent:
         assert isinstance(drawn, Sample), f"{name}.sample should return Sample(data, latent); got {type(drawn)}"
         assert _equal(drawn.latent, again.latent)
@@ -136,6 +136,16 @@ def test_samples_are_reproducible_and_have_finite_log_prob(name):
         return
     log_prob = np.asarray(_call(model.log_prob, case.sample_data(drawn)))
     assert log_prob.size >= 1 and np.all(np.isfinite(log_prob))
+
+
+@names
+def test_conditional_models_refuse_to_sample_without_their_condition(name):
+    _needs_torch(name)
+    case = case_for(name)
+    if not case.sample_kwargs:
+        pytest.skip(f"{name} samples without a condition")
+    with pytest.raises(ParameterError, match="conditional"):
+        _fitted(name).sample(case.n_sample, random_state=0)
 
 
 @names
@@ -149,7 +159,8 @@ def test_save_load_round_trip_is_exact(name, tmp_path):
     assert type(loaded) is type(model)
     assert _equal(loaded.get_params(deep=False), model.get_params(deep=False))
     if case.no_likelihood:
-        assert _equal(loaded.sample(3, random_state=1), model.sample(3, random_state=1))
+        assert _equal(loaded.sample(3, random_state=1, **case.sample_kwargs),
+                      model.sample(3, random_state=1, **case.sample_kwargs))
         return
     np.testing.assert_array_equal(_call(loaded.log_prob, case.data), _call(model.log_prob, case.data))
 
@@ -165,7 +176,7 @@ def test_get_params_and_clone_round_trip(name):
     assert _equal(type(model)(**params).get_params(deep=False), params)
     fitted_clone = clone(_fitted(name))  # a clone carries hyperparameters only: it is not fitted
     with pytest.raises(NotFittedError):
-        fitted_clone.sample(case.n_sample, random_state=0)
+        fitted_clone.sample(case.n_sample, random_state=0, **case.sample_kwargs)
 
 
 @names

@@ -1,5 +1,5 @@
 """Neural generative models (PyTorch): the one neural estimator base and autoregressive language models over five
-backbones.
+backbones, and the encoder-decoder ``Seq2Seq``.
 
 Every neural model is a :class:`NeuralEstimator` (device, seeding, training settings as hyperparameters, the one
 training loop, persistence, checkpoints); its module docstring is the guide for writing a new family. Importing
@@ -9,6 +9,7 @@ training loop, persistence, checkpoints); its module docstring is the guide for 
 from genlab.neural.config import PRESETS, CNNConfig, RecurrentConfig, TransformerConfig
 from genlab.neural.estimator import NeuralEstimator, parse_duration
 from genlab.neural.language_model import LanguageModel, text_bits_per_character
+from genlab.neural.seq2seq import Seq2Seq
 from genlab.neural.tokenizers import BPETokenizer, ByteTokenizer, CharTokenizer, Tokenizer, UnknownTokenWarning
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "LanguageModel",
     "NeuralEstimator",
     "RecurrentConfig",
+    "Seq2Seq",
     "Tokenizer",
     "TransformerConfig",
     "UnknownTokenWarning",
