@@ -5,6 +5,11 @@ other keys ignored. The file is read line by line on every pass, so a corpus lar
 epochs without being held whole; a bad line is a :class:`~genlab.errors.DataError` naming the file and the line
 number when the pass reaches it.
 
+Both texts of a pair must hold a non-space character: an empty or blank *target* is refused (there is nothing to
+learn, score or compare a generated summary with: ROUGE and BLEU against an empty reference are undefined), and so is
+an empty or blank *source* (an encoder needs at least one position to attend to; a pair without a source is a target
+alone, which an unconditional model of the targets fits).
+
 Limits (:mod:`genlab.data.limits`): one line is read at a time, never more than :data:`MAX_LINE_BYTES` bytes of it
 (a longer line is refused, not read whole), and its JSON may nest at most :data:`MAX_DEPTH` arrays / objects deep
 (checked in one pass over the line before it is decoded, so a line of ten thousand ``[`` neither recurses nor
@@ -103,6 +108,12 @@ class JsonLinesPairs:
                 raise DataError(f"{name!r} line {lineno}: {key!r} holds a JSON {type(value).__name__}, not a "
                                 "string; give text.")
             values.append(value)
+        # Empty or blank texts are refused (module notes): a blank target is nothing to learn or score, a blank source
+        # leaves the encoder no position to attend to.
+        for key, value, what in ((self.target, values[1], "target"), (self.source, values[0], "source")):
+            if not value.strip():
+                raise DataError(f"{name!r} line {lineno}: the {what} {key!r} is {'empty' if not value else 'blank'}; "
+                                f"every pair needs a non-blank {what} (fill it in or remove the line).")
         return values[0], values[1]
 
     def _check_depth(self, raw: bytes, lineno: int) -> None:
@@ -146,8 +157,8 @@ def read_pairs(path: str | os.PathLike[str], source: str = "source", target: str
     ------
     DataError
         At once: a missing path, a folder or an empty file. While iterating: a line that is not UTF-8, not JSON, not an
-        object, lacks a key or holds a non-string value, a line too long or nested too deep (the line number is
-        named), or a file without any pair.
+        object, lacks a key, holds a non-string value or an empty / blank source or target, a line too long or
+        nested too deep (the line number is named), or a file without any pair.
     ParameterError
         ``source`` or ``target`` is not a non-empty string, or both are the same key.
     """
