@@ -376,10 +376,11 @@ def beam_search(decoder: Decoder, options: DecodingOptions) -> list[Any]:
     and the longest length it can end at (``max_new_tokens``: with ``length_penalty > 0`` a longer hypothesis is
     divided by more, so a live beam's normalised score can still rise as it grows). Hugging Face's default
     (``early_stopping=False``) compares the live beam's score at its current length instead, which can stop too
-    early under a positive ``length_penalty`` and miss a better, longer hypothesis. The exact rule costs more steps
-    in that case and never changes the result otherwise; with ``length_penalty = 0`` both rules coincide. When the
-    search ends early, its live beams are not hypotheses (they are unfinished); they are only when it runs to
-    ``max_new_tokens``. With as many beams as sequences, the search is exhaustive and returns the best ones.
+    early under a positive ``length_penalty`` and miss a better, longer hypothesis. The exact rule can cost more
+    steps in that case, and the extra steps can only add better hypotheses; with ``length_penalty = 0`` both rules
+    coincide. When the search ends early, its live beams are not hypotheses (they are unfinished); they are only
+    when it runs to ``max_new_tokens``. With as many beams as sequences, the search is exhaustive and returns the
+    best ones.
 
     This is the one-input case of the batched search (:func:`generate_batch`).
     """
