@@ -13,6 +13,7 @@ from genlab.cli import (  # noqa: F401 - importing registers the commands
     hmm,
     images,
     lm,
+    seq2seq,
     sequence,
     topics,
 )

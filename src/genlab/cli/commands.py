@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from genlab.cli._app import COLUMN_HELP, LENGTHS_HELP, _console, _naming, _print_fields, _warn_lines, app
+from genlab.cli.seq2seq import _Beams, _LengthPenalty, _MaxLength, _MinLength, _NoRepeat, _SourceField, _TargetField
 from genlab.utils.maths import perplexity_from_nats
 
 Report = tuple[dict[str, Any], list[tuple[str, str]]]
@@ -145,6 +146,12 @@ def _score_records(model: Any, data: Path, options: dict[str, Any]) -> Report:
     return report, lines
 
 
+def _score_pairs(model: Any, data: Path, options: dict[str, Any]) -> Report:
+    from genlab.cli.seq2seq import score_pairs
+
+    return score_pairs(model, data, options)
+
+
 def _score_images(model: Any, data: Path, options: dict[str, Any]) -> Report:
     from genlab.cli.images import score_images
 
@@ -228,6 +235,22 @@ def _sample_images(model: Any, n_samples: int, seed: int | None, out: Path | Non
     sample_images(model, options["model_path"], n_samples, seed, options["grid"], options["label"], out)
 
 
+def _sample_pairs(model: Any, n_samples: int, seed: int | None, out: Path | None, options: dict[str, Any]) -> None:
+    """Conditional models of pairs: ``n_samples`` targets drawn for the source ``--prompt``, one per line (a newline
+    inside a target escaped as in ``genlab generate``)."""
+    from genlab.cli.seq2seq import escape_line
+    from genlab.errors import ParameterError
+
+    source = options["prompt"]
+    if source is None:
+        raise ParameterError(f"{options['model_path']} holds a conditional model ({type(model).__name__}): give the "
+                             "source to draw targets for with --prompt SOURCE, or use genlab generate MODEL --input "
+                             "sources.txt for an output per source.")
+    temperature = options["decoding"]["temperature"]
+    drawn = model.sample(n_samples, sources=source, random_state=seed, temperature=temperature)
+    _write_text("\n".join(escape_line(target) for target in drawn), out, f"wrote {n_samples} targets to {out}")
+
+
 @dataclasses.dataclass(frozen=True)
 class KindCommands:
     """What ``score`` and ``sample`` do for one kind of data.
@@ -258,13 +281,19 @@ KIND_COMMANDS: dict[str, KindCommands] = {
     "documents": KindCommands(_score_documents, _sample_documents, "token", "topic models"),
     "records": KindCommands(_score_records, _sample_records, "row", "Bayesian networks"),
     "images": KindCommands(_score_images, _sample_images, "image (and bits per dimension)", "image models"),
+    "pairs": KindCommands(_score_pairs, _sample_pairs, "target token (and bits per target character)",
+                          "conditional models of pairs"),
 }
 
 #: options of one command that only some kinds of data take: (the options as messages name them, those kinds)
 _KIND_OPTIONS = {
-    "score": {"series": ("--lengths / --lengths-column", ("series",))},
+    "score": {
+        "series": ("--lengths / --lengths-column", ("series",)),
+        "pairs": ("--source-field / --target-field / --beams / --length-penalty / --max-length / --min-length / "
+                  "--no-repeat-ngram / --no-generate", ("pairs",)),
+    },
     "sample": {
-        "prompt": ("--prompt", ("text",)),
+        "prompt": ("--prompt", ("text", "pairs")),
         "decoding": ("--top-k / --top-p / --min-p / --repetition-penalty / --beams / --stop", ("text",)),
         "image": ("--grid / --label", ("images",)),
     },
@@ -312,13 +341,23 @@ def score(
             help="Data to score, in the form the model was fitted on: a numeric table (.csv / .tsv / .txt / .npy), a "
             "series (a table, one row per step, or a folder of .csv files), a UTF-8 text file, documents (a folder "
             "of .txt files or a file of lines), a CSV of categories (Bayesian networks), digits or a folder of "
-            "images.",
+            "images, or a JSON Lines file of (source, target) pairs (conditional models).",
         ),
     ],
     lengths: Annotated[str | None, typer.Option("--lengths", help=f"Series models: {LENGTHS_HELP}")] = None,
     lengths_column: Annotated[
         str | None, typer.Option("--lengths-column", help=f"Series models: {COLUMN_HELP}")
     ] = None,
+    source_field: _SourceField = "source",
+    target_field: _TargetField = "target",
+    beams: _Beams = 1,
+    length_penalty: _LengthPenalty = 0.6,
+    max_length: _MaxLength = None,
+    min_length: _MinLength = 0,
+    no_repeat_ngram: _NoRepeat = 0,
+    generate: Annotated[bool, typer.Option(
+        "--generate/--no-generate", help="Conditional models: also generate an output per source and report its "
+                                         "ROUGE and BLEU (default: yes).")] = True,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of a table.")] = False,
 ) -> None:
     """Mean log-likelihood of DATA under MODEL, in nats per unit and in bits.
@@ -326,14 +365,26 @@ def score(
     Tables: nats per sample and bits per dimension. Series (autoregressive models, HMMs): nats per time step. Text
     (n-gram and neural language models): nats and bits per character (or token) and perplexity. Documents (topic
     models): nats per token. Categorical tables (Bayesian networks): nats per row. Images (DATA: digits or a folder
-    of images): nats per image and bits per dimension of the discrete pixel values.
+    of images): nats per image and bits per dimension of the discrete pixel values. Pairs (conditional models,
+    DATA: JSON Lines): bits per target character and nats per target token given the source, and ROUGE-1/2/L,
+    corpus BLEU and smoothed BLEU-4 of the model's outputs (greedy, or --beams N) against the targets.
     """
+    from genlab.cli.seq2seq import decoding_options
+
     model = _load_model(model_path)
     given = ["series"] if lengths is not None or lengths_column is not None else []
+    pair_options = (source_field, target_field, beams, length_penalty, max_length, min_length, no_repeat_ngram,
+                    generate)
+    if pair_options != ("source", "target", 1, 0.6, None, 0, 0, True):
+        given.append("pairs")
     row = _commands_for(model, model_path, "score", given)
+    options = {"lengths": lengths, "lengths_column": lengths_column, "source_field": source_field,
+               "target_field": target_field, "generate": generate}
+    if getattr(model, "data_kind", None) == "pairs":
+        options["decoding"] = decoding_options(model, beams, length_penalty, max_length, min_length, no_repeat_ngram)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        report, lines = row.score(model, data, {"lengths": lengths, "lengths_column": lengths_column})
+        report, lines = row.score(model, data, options)
     # one "warning: ..." line each, the same notice from several calls on the same data (score, then the unit count)
     # shown once
     _warn_lines(caught)

@@ -9,16 +9,23 @@ import typer
 
 from genlab.cli._app import _console, app
 
-__all__ = ["print_comparison"]
+__all__ = ["example_lines", "print_comparison"]
 
 
 def print_comparison(comparison: Any, console: Any) -> None:
     """The comparison as a table, best first (untrained models last); figures never break mid-number."""
     from genlab.cli._tables import TableColumn, print_table
-    from genlab.compare.report import format_table_rows, latent_lines, row_notes, table_headers
+    from genlab.compare.report import (
+        format_table_rows,
+        information_lines,
+        latent_lines,
+        row_notes,
+        table_headers,
+    )
 
+    chunks = "pairs" if comparison.kind == "pairs" else "chunks"
     title = (f"{comparison.data}: held-out bits per {comparison.unit_name} "
-             f"({comparison.n_heldout_units:,} {comparison.unit_name}s, {comparison.n_chunks} chunks)")
+             f"({comparison.n_heldout_units:,} {comparison.unit_name}s, {comparison.n_chunks} {chunks})")
     # the model specs and the budget marks are words (folded only on a narrow terminal); every other column holds
     # figures
     columns = [TableColumn(header) if header in ("model", "budget") else
@@ -32,17 +39,45 @@ def print_comparison(comparison: Any, console: Any) -> None:
     for row in comparison.rows:  # what the latent states mean: HMM states, topics
         for line in latent_lines(row):
             console.print(line, markup=False, highlight=False)
+    for line in information_lines(comparison):  # pairs: what the conditional / unconditional gap means
+        console.print(line, markup=False, highlight=False)
+    for line in example_lines(comparison):
+        console.print(line, markup=False, highlight=False)
+
+
+def example_lines(comparison: Any, n_examples: int = 3, width: int = 100) -> list[str]:
+    """Pairs: the first held-out references and each conditional model's output, one shortened line each."""
+    models = [row for row in comparison.rows if row.trained and "outputs" in row.sample]
+    if comparison.kind != "pairs" or not models:
+        return []
+
+    def short(text: str) -> str:
+        text = " ".join(text.split())
+        return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+    lines = []
+    for i, example in enumerate((comparison.pair_examples or [])[:n_examples]):
+        lines.append(f"held-out pair {i + 1}: reference: {short(example['reference'])}")
+        for row in models:
+            output = row.sample["outputs"][i] if i < len(row.sample["outputs"]) else ""
+            lines.append(f"  {row.spec}: {short(output)}")
+    return lines
 
 
 @app.command("compare")
 def compare_command(
     data: Annotated[str, typer.Argument(help="A text file, a folder of .txt files, a .csv file or folder of .csv "
-                                             "files (series), a folder of PNG / JPEG images, or a built-in name: "
-                                             "pydoc (text), digits (images).")],
+                                             "files (series), a folder of PNG / JPEG images, a JSON Lines file of "
+                                             "(source, target) pairs (.jsonl), or a built-in name: pydoc (text), "
+                                             "digits (images).")],
     models: Annotated[str | None, typer.Option(
         "--models", "-m", help="Comma-separated model specs, e.g. markov:order=5,hmm:states=32,lstm:preset=small "
                                "(default: a set for the data kind).")] = None,
-    budget: Annotated[str, typer.Option("--budget", help="Fitting time of all models together: 90s, 5m, 1h.")] = "5m",
+    budget: Annotated[str | None, typer.Option(
+        "--budget", help="Fitting time of all models together: 90s, 5m, 1h (default 5m; pairs 2m).")] = None,
+    max_time: Annotated[str | None, typer.Option(
+        "--max-time", help="The most fitting time of any one model (its share of --budget is at most this): 30s, "
+                           "2m.")] = None,
     split: Annotated[float, typer.Option("--split", help="Training fraction; the rest is held out.")] = 0.9,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.html, plots, results.json and the "
                                                           "fitted models.")] = Path("report_dir"),
@@ -54,19 +89,28 @@ def compare_command(
         "--window", min=1, help="Series: time steps per held-out window (default 32).")] = None,
     vocab_size: Annotated[int | None, typer.Option(
         "--vocab-size", min=1, help="--unit bpe: BPE vocabulary size (default 1024).")] = None,
+    source_field: Annotated[str, typer.Option(
+        "--source-field", help="Pairs: the key of the source string in each JSON object.")] = "source",
+    target_field: Annotated[str, typer.Option(
+        "--target-field", help="Pairs: the key of the target string in each JSON object.")] = "target",
 ) -> None:
     """Fit several generative models on the same split and rank them by held-out bits per unit.
 
     Every model is scored by the same routine on the same held-out units; the table gives a 95% bootstrap interval
     over held-out chunks for each model and for its difference to the best. Writes report.html (with PNG plots),
     results.json and every fitted model (models/) into --out.
+
+    Pairs (a .jsonl file): encoder-decoders (seq2seq-transformer, seq2seq-lstm) against models of the targets
+    alone (markov, transformer) in bits per target character on the same held-out pairs, with ROUGE-L and BLEU of
+    the encoder-decoders' outputs; the gap between the two kinds is the information the source gives.
     """
     from genlab.compare import compare
     from genlab.compare.report import write_report
 
     console = _console()
     result = compare(data, models, budget=budget, split=split, unit=unit, out_dir=out, random_state=seed,
-                     console=console, window=window, vocab_size=vocab_size)
+                     console=console, window=window, vocab_size=vocab_size, max_time=max_time,
+                     source_field=source_field, target_field=target_field)
     print_comparison(result, console)
     path = write_report(out, [result], title=f"genlab compare: {result.data}")
     typer.echo(f"report: {path}")

@@ -2,11 +2,13 @@
 
 The registry, the :class:`Adapter` base and the SPEC parser are in :mod:`genlab.compare.registry`; the adapters
 live by kind of data in :mod:`~genlab.compare.text_adapters`, :mod:`~genlab.compare.topic_adapters`,
-:mod:`~genlab.compare.series_adapters` and :mod:`~genlab.compare.image_adapters`. Importing this module registers
+:mod:`~genlab.compare.series_adapters`, :mod:`~genlab.compare.image_adapters` and
+:mod:`~genlab.compare.pair_adapters`. Importing this module registers
 every family.
 """
 
 from genlab.compare.image_adapters import GMMAdapter, KDEAdapter, PixelCNNAdapter, VAEAdapter
+from genlab.compare.pair_adapters import LanguageModelPairsAdapter, MarkovPairsAdapter, Seq2SeqAdapter
 from genlab.compare.registry import (
     DEFAULT_SPECS,
     KIND_NAMES,
@@ -35,11 +37,14 @@ __all__ = [
     "HMMAdapter",
     "KDEAdapter",
     "LDAAdapter",
+    "LanguageModelPairsAdapter",
     "MarkovAdapter",
+    "MarkovPairsAdapter",
     "NeuralAdapter",
     "NotTrained",
     "PixelCNNAdapter",
     "Progress",
+    "Seq2SeqAdapter",
     "VAEAdapter",
     "adapter_class",
     "make_adapters",

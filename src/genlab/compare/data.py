@@ -41,6 +41,15 @@ Images
     each held-out image is one chunk, scored in bits per dimension of its uniformly dequantised grey levels (the
     noise drawn once, so every model scores the same values).
 
+Pairs
+    ``DATA`` is a JSON Lines file (``.jsonl``, ``.ndjson``) of ``{"source": ..., "target": ...}`` objects (the keys
+    selectable), read by :func:`genlab.data.read_pairs`, the reader ``genlab fit seq2seq`` and ``genlab score`` use
+    too. The split is by whole pairs in file order (the first ``split`` fraction trains, at least one pair each
+    side): a pair is never cut, and a file grouped by origin (e.g. by module) keeps most groups on one side. Each
+    held-out pair is one chunk (the bootstrap resamples pairs); the unit is the target character, so conditional
+    models (``p(target | source)``) and unconditional models of the targets alone (``p(target)``) are scored on the
+    same units, each paying for where the target ends.
+
 A folder is text when it holds ``.txt`` files, else series when it holds ``.csv`` files, else images.
 """
 
@@ -69,6 +78,8 @@ SERIES_WINDOW = 32
 SERIES_FILES = (".csv", ".tsv", ".npy")
 #: The BPE vocabulary size of ``unit="bpe"`` (the default of ``vocab_size``).
 BPE_VOCAB_SIZE = 1024
+#: Files read as (source, target) pairs.
+PAIRS_FILES = (".jsonl", ".ndjson")
 #: Built-in data names and what they are.
 BUILTIN_DATA = {
     "pydoc": "the Python reference documentation text in CPython's pydoc_data.topics (text)",
@@ -85,16 +96,16 @@ class Dataset:
     ----------
     name : str
         Where the data came from (a path or a built-in name).
-    kind : {"text", "image", "series"}
-    unit : {"char", "word", "byte", "bpe", "dimension", "step"}
+    kind : {"text", "image", "series", "pairs"}
+    unit : {"char", "word", "byte", "bpe", "dimension", "step", "target_char"}
         What one scoring unit is.
     train : str, bytes, list, or ndarray of shape (n_train, 64)
         The training part, in the unit's form: a ``str`` (char), ``bytes`` (byte), a list of words (word), a list
         of token ids (bpe), the grey levels of the training images (image), or the training sequences (series: a
-        list of arrays (T_i, D), or of lists of symbols).
+        list of arrays (T_i, D), or of lists of symbols), or the training (source, target) pairs (pairs).
     chunks : list
         The held-out chunks, each in the same form as ``train`` (image chunks: arrays of shape (1, 64); series
-        chunks: one window, an array (w, D) or a list of w symbols).
+        chunks: one window, an array (w, D) or a list of w symbols; pairs: one (source, target) pair each).
     chunk_units : ndarray of shape (n_chunks,)
         Scoring units in each chunk: the denominators of the honest score.
     image_shape : tuple of int or None
@@ -130,7 +141,8 @@ class Dataset:
 
     @property
     def kind_key(self) -> str:
-        """What a model must handle: "text", "image", "series" (numeric) or "symbols" (symbol sequences)."""
+        """What a model must handle: "text", "image", "series" (numeric), "symbols" (symbol sequences) or
+        "pairs"."""
         return "symbols" if self.kind == "series" and self.categorical else self.kind
 
     @property
@@ -149,7 +161,19 @@ class Dataset:
             return int(np.asarray(self.train).size)
         if self.kind == "series":
             return sum(len(seq) for seq in self.train)
+        if self.kind == "pairs":
+            return sum(len(target) for _, target in self.train)
         return len(self.train)
+
+    @property
+    def heldout_sources(self) -> list[str]:
+        """Pairs: the sources of the held-out pairs, in order."""
+        return [source for source, _ in self.chunks]
+
+    @property
+    def heldout_targets(self) -> list[str]:
+        """Pairs: the targets of the held-out pairs, in order (the references of generated outputs)."""
+        return [target for _, target in self.chunks]
 
     def units_fingerprint(self) -> str:
         """SHA-256 of the held-out units, chunk by chunk: equal exactly when two evaluations score the same units."""
@@ -334,6 +358,29 @@ def _series_dataset(source: str, split: float, window: int) -> Dataset:
                    categorical=series.categorical, window=window)
 
 
+def _pairs_dataset(source: str, split: float, source_field: str, target_field: str) -> Dataset:
+    """(source, target) pairs of a JSON Lines file, split by whole pairs in file order (module notes)."""
+    from genlab.data.pairs import read_pairs
+
+    pairs = list(read_pairs(source, source=source_field, target=target_field))
+    for i, (_, target) in enumerate(pairs):
+        if not target:  # no unit to score: bits per target character would not be defined for it
+            raise DataError(f"pair {i + 1} of {source!r} has an empty target; give every pair a non-empty target.")
+    n = len(pairs)
+    if n < 2:
+        raise DataError(f"DATA {source!r} holds {n} pair: too few to train on some and hold out the rest; give more "
+                        "pairs.")
+    n_train = min(max(round(split * n), 1), n - 1)
+    train, heldout = pairs[:n_train], pairs[n_train:]
+    return Dataset(name=os.fspath(Path(source)), kind="pairs", unit="target_char", train=train, chunks=heldout,
+                   chunk_units=np.array([len(target) for _, target in heldout], dtype=np.int64))
+
+
+def _is_pairs(source: str) -> bool:
+    path = Path(source)
+    return path.suffix.lower() in PAIRS_FILES and not path.is_dir()
+
+
 def _is_series(source: str) -> bool:
     path = Path(source)
     if path.is_file():
@@ -393,7 +440,8 @@ def _is_image_folder(source: str) -> bool:
 
 def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, split: float = 0.9,
                  random_state: int = 0, max_chars: int | None = None, vocab_size: int | None = None,
-                 window: int | None = None) -> Dataset:
+                 window: int | None = None, source_field: str = "source",
+                 target_field: str = "target") -> Dataset:
     """Load and split the data of a comparison.
 
     Parameters
@@ -413,6 +461,8 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
         ``unit="bpe"``: the BPE vocabulary size (default 1024, at least 257).
     window : int, optional
         Series: time steps per held-out window (default 32).
+    source_field, target_field : str, default "source", "target"
+        Pairs: the keys of the source and target strings in each JSON object.
 
     Returns
     -------
@@ -421,8 +471,9 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
     Raises
     ------
     DataError
-        A missing path, an empty folder or file, a bad series CSV (empty cell, NaN, a non-number), too little data
-        for the split, or ``unit="bpe"`` without the ``tokenizers`` package.
+        A missing path, an empty folder or file, a bad series CSV (empty cell, NaN, a non-number), a bad JSON Lines
+        line (not an object, a key missing, an empty target, not UTF-8: the line is named), too little data for the
+        split, or ``unit="bpe"`` without the ``tokenizers`` package.
     ParameterError
         A bad ``unit``, ``split``, ``vocab_size`` or ``window``.
     """
@@ -437,6 +488,10 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
         if unit not in (None, "dimension"):
             raise ParameterError(f"--unit {unit} is for text; images are scored in bits per dimension.")
         return _image_folder_dataset(source, float(split), random_state)
+    if source not in BUILTIN_DATA and _is_pairs(source):
+        if unit not in (None, "char", "target_char"):
+            raise ParameterError(f"--unit {unit} is for text; pairs are scored in bits per target character.")
+        return _pairs_dataset(source, float(split), source_field, target_field)
     if source not in BUILTIN_DATA and _is_series(source):
         if unit not in (None, "step"):
             raise ParameterError(f"--unit {unit} is for text; series are scored in bits per time step.")

@@ -6,10 +6,11 @@ states mean. A new family joins by subclassing :class:`Adapter` and calling :fun
 name may have one adapter per kind of data (``hmm`` is a categorical HMM on text and symbol sequences, a Gaussian
 HMM on numeric series). The adapters live by kind of data: :mod:`~genlab.compare.text_adapters` (text and symbol
 sequences), :mod:`~genlab.compare.topic_adapters` (word text as documents), :mod:`~genlab.compare.series_adapters`
-(numeric series) and :mod:`~genlab.compare.image_adapters` (images; the Gaussian mixture serves series too).
+(numeric series), :mod:`~genlab.compare.image_adapters` (images; the Gaussian mixture serves series too) and
+:mod:`~genlab.compare.pair_adapters` ((source, target) pairs).
 
-Kinds of data (:attr:`Dataset.kind_key`): ``text``, ``image``, ``series`` (numeric) and ``symbols`` (symbol
-sequences from a CSV).
+Kinds of data (:attr:`Dataset.kind_key`): ``text``, ``image``, ``series`` (numeric), ``symbols`` (symbol
+sequences from a CSV) and ``pairs`` ((source, target) pairs from JSON Lines).
 
 Every adapter fits its model through the model's public ``fit``; EM models get an :class:`EMBudget` as their
 ``callback``, which records the learning curve and stops the fit when the model's share of the budget ends.
@@ -54,9 +55,12 @@ DEFAULT_SPECS = {
     "image": "gmm:components=auto,kde",
     "series": "gmm:components=auto,ar:order=auto,hmm:states=4",
     "symbols": "markov:order=2,hmm:states=8",
+    # (source, target) pairs: the two encoder-decoders against unconditional models of the targets alone
+    "pairs": "seq2seq-transformer,seq2seq-lstm,markov:order=3,transformer:preset=tiny",
 }
 #: How error messages name each kind of data.
-KIND_NAMES = {"text": "text", "image": "image", "series": "numeric series", "symbols": "symbol sequence"}
+KIND_NAMES = {"text": "text", "image": "image", "series": "numeric series", "symbols": "symbol sequence",
+              "pairs": "(source, target) pair"}
 _REGISTRY: dict[str, list[type[Adapter]]] = {}
 
 Progress = Callable[[str], None]
@@ -197,6 +201,9 @@ class Adapter:
     #: ``(16, 200, "steps")``; the comparison marks the row (:func:`genlab.compare.runner.budget_flags`).
     short: tuple[int, int, str] | None = None
     history_x: ClassVar[str] = "seconds"
+    #: Pairs: True for a model of the target given the source; it then has ``predict(sources) -> list[str]`` (its
+    #: output for each held-out source, scored with ROUGE / BLEU) in place of ``sample``.
+    conditional: ClassVar[bool] = False
 
     def __init__(self, spec: str, family: str, options: dict[str, Any], random_state: int) -> None:
         self.spec = spec

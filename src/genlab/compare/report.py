@@ -21,7 +21,12 @@ import numpy as np
 
 from genlab.compare.runner import Comparison
 
-__all__ = ["format_table_rows", "latent_lines", "latent_title", "row_notes", "table_headers", "write_report"]
+__all__ = ["format_table_rows", "information_lines", "latent_lines", "latent_title", "row_notes", "table_headers",
+           "write_report"]
+
+#: Pairs: the text-metric columns (ROUGE-L, corpus BLEU, smoothed BLEU-4, x 100) and their keys in
+#: ``ModelResult.text_metrics``; blank for unconditional models, which generate no output for a source.
+PAIR_METRIC_COLUMNS = (("ROUGE-L", "rougeL"), ("corpus BLEU", "corpus_bleu"), ("smoothed BLEU-4", "smoothed_bleu4"))
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1200px;color:#222;
@@ -33,6 +38,8 @@ th{background:#f3f3f3}td.l,th.l{text-align:left}tr.best td{font-weight:bold}
 .samples pre{white-space:pre-wrap;word-break:break-all;background:#f7f7f7;padding:.6em;font-size:.85em;margin:0}
 .samples figure{margin:0}figcaption{font-weight:bold;margin-bottom:.3em}img{max-width:100%}
 .note{color:#555;font-size:.9em}code{background:#f3f3f3;padding:0 .2em}
+pre.src{max-height:14em;overflow:auto;font-size:.8em;background:#f7f7f7;padding:.4em;margin:0;white-space:pre}
+td.l{vertical-align:top}
 """
 
 
@@ -47,10 +54,13 @@ def format_table_rows(comparison: Comparison) -> list[list[str]]:
     (the same log-probability over the held-out characters), for series also nats per time step, difference to
     the best [95% CI] (bits per unit), fit seconds, when some fit was cut short or ran over its share what the
     budget did to each (``ok``, or the row's ``budget_flags``), sampling speed (units per second); a model not
-    trained has "not trained" in the bits column (the reason is in :func:`row_notes`).
+    trained has "not trained" in the bits column (the reason is in :func:`row_notes`). Pairs add ROUGE-L, corpus
+    BLEU and smoothed BLEU-4 of the conditional models' outputs after the difference (blank for the unconditional
+    ones).
     """
     per_char = comparison.unit == "bpe"
     nats = comparison.kind == "series"
+    pairs = comparison.kind == "pairs"
     budget = _has_budget_column(comparison)
     rows = []
     for row in comparison.rows:
@@ -60,15 +70,19 @@ def format_table_rows(comparison: Comparison) -> list[list[str]]:
                 cells.append(f"{row.bits_per_char:.3f} [{row.char_ci[0]:.3f}, {row.char_ci[1]:.3f}]")
             if nats:
                 cells.append(f"{row.bits_per_unit * math.log(2.0):.3f}")
+            cells.append(f"{row.diff_to_best:+.3f} [{row.diff_ci[0]:+.3f}, {row.diff_ci[1]:+.3f}]")
+            if pairs:
+                metrics = getattr(row, "text_metrics", None) or {}
+                cells += ["" if metrics.get(key) is None else f"{metrics[key]:.1f}" for _, key in PAIR_METRIC_COLUMNS]
             cells += [
-                f"{row.diff_to_best:+.3f} [{row.diff_ci[0]:+.3f}, {row.diff_ci[1]:+.3f}]",
                 f"{row.fit_seconds:.1f}",
                 *(["; ".join(row.budget_flags) or "ok"] if budget else []),
                 f"{row.sample_units_per_second:,.0f}",
             ]
         else:
             cells = ([row.spec, "-", "not trained"] + ["-"] * (per_char + nats)
-                     + ["-", f"{row.fit_seconds:.1f}", *(["; ".join(row.budget_flags) or "-"] if budget else []), "-"])
+                     + ["-"] + [""] * (len(PAIR_METRIC_COLUMNS) if pairs else 0)
+                     + [f"{row.fit_seconds:.1f}", *(["; ".join(row.budget_flags) or "-"] if budget else []), "-"])
         rows.append(cells)
     return rows
 
@@ -91,8 +105,39 @@ def table_headers(comparison: Comparison) -> list[str]:
     if comparison.kind == "series":
         extra.append(f"nats / {unit}")
     budget = ["budget"] if _has_budget_column(comparison) else []
-    return ["model", "parameters", f"bits / {unit} [95% CI]", *extra, "difference to best [95% CI]", "fit s",
-            *budget, f"sampling {unit}s / s"]
+    metrics = [name for name, _ in PAIR_METRIC_COLUMNS] if comparison.kind == "pairs" else []
+    # pairs: conditional models generate an output per source, unconditional ones sample targets
+    speed = "output characters / s" if comparison.kind == "pairs" else f"sampling {unit}s / s"
+    return ["model", "parameters", f"bits / {unit} [95% CI]", *extra, "difference to best [95% CI]", *metrics,
+            "fit s", *budget, speed]
+
+
+def information_lines(comparison: Comparison) -> list[str]:
+    """Pairs: what the gap between conditional and unconditional bits means, with this comparison's figure.
+
+    Empty for other kinds of data. The gap is taken between the best conditional and the best unconditional
+    model (bits per target character, and per held-out pair on average).
+    """
+    if comparison.kind != "pairs":
+        return []
+    lines = ["The gap between the conditional models (target given source) and the unconditional models (the targets "
+             "alone) in bits per target character is the information the source gives about the target, as far as "
+             "the models capture it."]
+    trained = [row for row in comparison.rows if row.trained]
+    conditional = [row for row in trained if getattr(row, "conditional", False)]
+    unconditional = [row for row in trained if not getattr(row, "conditional", False)]
+    if conditional and unconditional:
+        best_c = min(conditional, key=lambda r: r.bits_per_unit)
+        best_u = min(unconditional, key=lambda r: r.bits_per_unit)
+        gap = best_u.bits_per_unit - best_c.bits_per_unit
+        per_pair = gap * comparison.n_heldout_units / max(comparison.n_chunks, 1)
+        if gap > 0:
+            lines.append(f"Here {best_c.spec} needs {gap:.3f} bits per target character less than {best_u.spec}: "
+                         f"the source tells it about {per_pair:.1f} bits of each held-out target.")
+        else:
+            lines.append(f"Here {best_c.spec} needs {-gap:.3f} bits per target character more than {best_u.spec}: "
+                         "it has not learned to use the source within its budget.")
+    return lines
 
 
 def latent_title(row: Any) -> str:
@@ -225,14 +270,44 @@ def _visible(text: str) -> str:
     return text.replace(" ", "\u2423").replace("\n", "\u23ce").replace("\t", "\u21e5")
 
 
+#: Characters of a source shown in the report's examples (a function's source can be long).
+EXAMPLE_SOURCE_CHARS = 600
+
+
+def _pair_examples_html(comparison: Comparison) -> str:
+    """Pairs: the first held-out pairs, each source with its reference and every conditional model's output."""
+    examples = comparison.pair_examples or []
+    models = [row for row in comparison.rows if row.trained and "outputs" in row.sample]
+    if not examples or not models:
+        return ""
+    esc = html.escape
+    parts = ["<h3>Generated outputs beside the references</h3>",
+             f"<p class='note'>The first {len(examples)} held-out pairs; each conditional model's output for the "
+             "source (the outputs the ROUGE / BLEU columns score).</p><table>",
+             "<tr><th class='l'>source</th><th class='l'>reference</th>"
+             + "".join(f"<th class='l'>{esc(row.spec)}</th>" for row in models) + "</tr>"]
+    for i, example in enumerate(examples):
+        source = example["source"]
+        if len(source) > EXAMPLE_SOURCE_CHARS:
+            source = source[:EXAMPLE_SOURCE_CHARS] + "\u2026"
+        outputs = [row.sample["outputs"][i] if i < len(row.sample["outputs"]) else "" for row in models]
+        parts.append(f"<tr><td class='l'><pre class='src'>{esc(source)}</pre></td>"
+                     f"<td class='l'>{esc(example['reference'])}</td>"
+                     + "".join(f"<td class='l'>{esc(output)}</td>" for output in outputs) + "</tr>")
+    parts.append("</table>")
+    return "\n".join(parts)
+
+
 def _section(comparison: Comparison, index: int, out_dir: str) -> str:
     stem = f"c{index}"
     esc = html.escape
     parts = [f"<h2>{esc(comparison.data)}: {comparison.kind}, bits per {comparison.unit_name}</h2>"]
+    chunks = ("pairs (each target scored on its own; the 95% intervals resample pairs)" if comparison.kind == "pairs"
+              else "chunks (each an independent sequence; the 95% intervals resample chunks)")
     parts.append(
         f"<p class='note'>Trained on {comparison.n_train_units:,} {comparison.unit_name}s; every model scored by "
         f"the same routine on the same {comparison.n_heldout_units:,} held-out {comparison.unit_name}s in "
-        f"{comparison.n_chunks:,} chunks (each an independent sequence; the 95% intervals resample chunks). "
+        f"{comparison.n_chunks:,} {chunks}. "
         f"Seed {comparison.seed}; fitting budget {comparison.budget_seconds:.0f} s in all.</p>"
     )
     headers = [*table_headers(comparison), "notes"]
@@ -245,6 +320,9 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
         tds = "".join(f"<td class='{'l' if j in (0, last) else ''}'>{esc(c)}</td>" for j, c in enumerate(cells))
         parts.append(f"<tr{klass}>{tds}</tr>")
     parts.append("</table>")
+    for line in information_lines(comparison):
+        parts.append(f"<p>{esc(line)}</p>")
+    parts.append(_pair_examples_html(comparison))
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -259,7 +337,10 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
             if uri is not None:
                 parts.append(f"<h3>{title}</h3><img alt='{esc(title)}' src='{uri}'>")
     parts.append("<h3>Samples</h3><div class='samples'>")
-    if comparison.kind == "text" or comparison.categorical:
+    if comparison.kind == "pairs":
+        real = "\n".join(example["reference"] for example in comparison.pair_examples or [])
+        parts.append(f"<figure><figcaption>held-out targets (real)</figcaption><pre>{esc(real)}</pre></figure>")
+    elif comparison.kind == "text" or comparison.categorical:
         parts.append(f"<figure><figcaption>held-out text (real)</figcaption><pre>{esc(comparison.heldout_example)}"
                      "</pre></figure>")
     elif plots and comparison.real_images:

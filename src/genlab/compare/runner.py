@@ -1,12 +1,16 @@
 """``compare``: fit several models on one split, score them with the one routine, and keep the results.
 
-The time budget is the fitting time of all models together (scoring and sampling are not counted). It is shared
-fairly: the models are fitted in the order given, each with the time left divided by the number of models left,
-so time a quick model does not use passes to the models after it. A model whose share is below its family's
-minimum, or that learns nothing within it, is reported as "not trained". A model the budget cut short (fewer
-steps or iterations than asked, or for a neural model without ``steps`` fewer than
-:data:`~genlab.compare.registry.NEURAL_MIN_STEPS`) or whose fit ran over its share (a busy machine) is still
-ranked, and marked: ``budget_flags`` (the table's "budget" column) and a note say so.
+The time budget is the fitting time of all models together (scoring, sampling and generating are not counted).
+It is shared fairly: the models are fitted in the order given, each with the time left divided by the number of
+models left, so time a quick model does not use passes to the models after it; ``max_time`` caps any one model's
+share. A model whose share is below its family's minimum, or that learns nothing within it, is reported as "not
+trained". A model the budget cut short (fewer steps or iterations than asked, or for a neural model without
+``steps`` fewer than :data:`~genlab.compare.registry.NEURAL_MIN_STEPS`) or whose fit ran over its share (a busy
+machine) is still ranked, and marked: ``budget_flags`` (the table's "budget" column) and a note say so.
+
+Pairs: a conditional model (an encoder-decoder) also generates an output for every held-out source; ROUGE-L, corpus
+BLEU and smoothed BLEU-4 against the references join its row, and the first :data:`N_PAIR_EXAMPLES` outputs are
+shown in the report beside their sources and references.
 
 Live progress (which model is fitting, its EM iteration or training step) goes to stderr through
 :class:`genlab.utils.progress.ProgressDisplay`, never to stdout, which carries the results.
@@ -32,15 +36,22 @@ import numpy as np
 from genlab.compare.adapters import NotTrained, make_adapters
 from genlab.compare.data import Dataset, load_dataset
 from genlab.compare.scoring import bootstrap_bits, bootstrap_difference, score_model
-from genlab.errors import DataError, ParameterError
+from genlab.errors import DataError, GenlabError, ParameterError
 from genlab.utils.progress import ProgressDisplay
 
-__all__ = ["Comparison", "ModelResult", "budget_flags", "compare", "parse_budget"]
+__all__ = ["N_PAIR_EXAMPLES", "Comparison", "ModelResult", "budget_flags", "compare", "pair_metrics", "parse_budget"]
 
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|h|m|s)?")
 _SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, None: 1.0}
 UNIT_NAMES = {"char": "character", "word": "word", "byte": "byte", "bpe": "token", "dimension": "dimension",
-              "step": "time step"}
+              "step": "time step", "target_char": "target character"}
+#: The fitting time of all models together when none is given.
+DEFAULT_BUDGET = "5m"
+#: ... for pairs, whose default models are three small neural networks and a Markov chain: about 40 s each for
+#: the networks, so that a comparison of a few hundred pairs takes a few minutes on two cores, generation included.
+DEFAULT_PAIRS_BUDGET = "2m"
+#: Pairs: held-out pairs shown in the report with every conditional model's output beside the reference.
+N_PAIR_EXAMPLES = 6
 
 
 def parse_budget(value: str | float | int) -> float:
@@ -95,6 +106,10 @@ class ModelResult:
     notes: list[str] = field(default_factory=list)
     # what the budget did to the fit, short phrases the table shows: "short: 16/200 steps", "over: 31.0 s / 20.0 s"
     budget_flags: list[str] = field(default_factory=list)
+    # pairs: a model of the target given the source, and its outputs' ROUGE-L / corpus BLEU / smoothed BLEU-4
+    # against the held-out references (x 100; None for unconditional models)
+    conditional: bool = False
+    text_metrics: dict[str, float] | None = None
     chunk_log_probs: np.ndarray | None = None
 
     @property
@@ -129,6 +144,8 @@ class Comparison:
     variables: list[str] | None = None
     categorical: bool = False
     real_series: list[list[list[float]]] | None = None
+    # pairs: the first held-out pairs ({"source", "reference"}), shown beside the conditional models' outputs
+    pair_examples: list[dict[str, str]] | None = None
 
     @property
     def unit_name(self) -> str:
@@ -196,7 +213,7 @@ def compare(
     data: str | os.PathLike[str] | Dataset,
     models: str | None = None,
     *,
-    budget: str | float = "5m",
+    budget: str | float | None = None,
     split: float = 0.9,
     unit: str | None = None,
     out_dir: str | os.PathLike[str] | None = None,
@@ -205,6 +222,9 @@ def compare(
     console: Any = None,
     window: int | None = None,
     vocab_size: int | None = None,
+    max_time: str | float | None = None,
+    source_field: str = "source",
+    target_field: str = "target",
 ) -> Comparison:
     """Fit every model of ``models`` on the same split of ``data``, score them by the one routine, rank them.
 
@@ -215,8 +235,9 @@ def compare(
         ``digits`` (:func:`genlab.compare.data.load_dataset`).
     models : str, optional
         Comma-separated specs (:mod:`genlab.compare.adapters`); the data kind's defaults when None.
-    budget : str or float, default="5m"
-        Total fitting time of all models (module notes).
+    budget : str or float, optional
+        Total fitting time of all models (module notes); default :data:`DEFAULT_BUDGET`, for pairs
+        :data:`DEFAULT_PAIRS_BUDGET`.
     split : float, default=0.9
         Training fraction.
     unit : {"char", "word", "byte", "bpe"}, optional
@@ -233,6 +254,11 @@ def compare(
         Series: time steps per held-out window (default 32).
     vocab_size : int, optional
         ``unit="bpe"``: the BPE vocabulary size (default 1024).
+    max_time : str or float, optional
+        The most fitting time of any one model (a duration as ``budget``): each model's share of the budget is
+        at most this.
+    source_field, target_field : str, default "source", "target"
+        Pairs: the keys of the source and target strings in each JSON object.
 
     Returns
     -------
@@ -243,11 +269,15 @@ def compare(
     DataError, ParameterError
         Bad data, a bad spec, budget or split - all before any model is fitted.
     """
-    total = parse_budget(budget)
+    total = None if budget is None else parse_budget(budget)
+    cap = math.inf if max_time is None else parse_budget(max_time)
     dataset = data if isinstance(data, Dataset) else load_dataset(data, unit=unit, split=split,
                                                                  random_state=random_state, window=window,
-                                                                 vocab_size=vocab_size)
+                                                                 vocab_size=vocab_size, source_field=source_field,
+                                                                 target_field=target_field)
     adapters = make_adapters(models, dataset, random_state)
+    if total is None:
+        total = parse_budget(DEFAULT_PAIRS_BUDGET if dataset.kind == "pairs" else DEFAULT_BUDGET)
     models_dir = None
     if out_dir is not None:
         models_dir = os.path.join(os.fspath(out_dir), "models")
@@ -265,9 +295,9 @@ def compare(
     i, adapter = 0, adapters[0]
     try:
         for i, adapter in enumerate(adapters):
-            share = (total - used) / (len(adapters) - i)
+            share = min((total - used) / (len(adapters) - i), cap)
             row = ModelResult(spec=adapter.spec, family=adapter.family, budget_seconds=share,
-                              history_x=adapter.history_x)
+                              history_x=adapter.history_x, conditional=adapter.conditional)
             rows.append(row)
 
             def progress(message: str) -> None:
@@ -313,9 +343,16 @@ def compare(
                 row.char_ci = bootstrap_bits(score.chunk_log_probs, dataset.chunk_chars, n_boot=n_boot,
                                              random_state=random_state)
             row.n_parameters = adapter.n_parameters
-            progress("sampling")
             tick = time.perf_counter()
-            row.sample = adapter.sample(dataset, random_state)
+            if adapter.conditional:
+                # its output for every held-out source: the examples of the report and the ROUGE / BLEU columns
+                progress(f"generating outputs for the {len(dataset.chunks):,} held-out sources")
+                outputs = adapter.predict(dataset.heldout_sources)
+                row.sample = {"outputs": outputs[:N_PAIR_EXAMPLES], "units": sum(len(o) for o in outputs)}
+                row.text_metrics = pair_metrics(outputs, dataset.heldout_targets, adapter.notes)
+            else:
+                progress("sampling")
+                row.sample = adapter.sample(dataset, random_state)
             if "series" in row.sample:
                 row.sample["series"] = np.asarray(row.sample["series"], dtype=np.float64).tolist()
             row.sample_units_per_second = row.sample.pop("units") / max(time.perf_counter() - tick, 1e-9)
@@ -350,7 +387,10 @@ def compare(
         budget_seconds=total, rows=rows, image_shape=dataset.image_shape, n_levels=dataset.n_levels,
         n_heldout_chars=dataset.n_heldout_chars, variables=dataset.variables, categorical=dataset.categorical,
     )
-    if dataset.kind == "text" or dataset.categorical:
+    if dataset.kind == "pairs":
+        result.pair_examples = [{"source": source, "reference": target}
+                                for source, target in dataset.chunks[:N_PAIR_EXAMPLES]]
+    elif dataset.kind == "text" or dataset.categorical:
         result.heldout_example = dataset.chunk_text(dataset.chunks[0])[:300]
     elif dataset.kind == "series":
         result.real_series = [np.asarray(c, dtype=np.float64).tolist() for c in dataset.chunks[:4]]
@@ -359,6 +399,21 @@ def compare(
     if out_dir is not None:
         save_results(out_dir, [result])
     return result
+
+
+def pair_metrics(outputs: list[str], references: list[str], notes: list[str]) -> dict[str, float] | None:
+    """ROUGE-1/2/L, corpus BLEU and smoothed BLEU-4 (x 100) of generated ``outputs`` against ``references``.
+
+    The figures come from :mod:`genlab.conditional.metrics` (rouge-score, sacrebleu, CodeXGLUE's smoothed sentence
+    BLEU-4); without those packages the row gets a note saying what to install, and None.
+    """
+    try:
+        from genlab.conditional.metrics import text_metrics
+
+        return {key: float(value) for key, value in text_metrics(outputs, references).items()}
+    except (ImportError, GenlabError) as exc:
+        notes.append(f"no ROUGE / BLEU: {_one_line(exc)}")
+        return None
 
 
 def save_results(out_dir: str | os.PathLike[str], comparisons: list[Comparison]) -> str:

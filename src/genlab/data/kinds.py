@@ -67,8 +67,8 @@ DATA_KINDS: dict[str, DataKind] = {
         ),
         DataKind(
             "pairs",
-            "a list of (source, target) pairs",
-            "a JSON Lines file of source / target objects (read_pairs)",
+            "sources and targets: two lists of str, or one list of (source, target) pairs",
+            'a JSON Lines file of {"source": ..., "target": ...} objects, the keys selectable (read_pairs)',
         ),
         DataKind(
             "audio",
