@@ -43,10 +43,13 @@ training; so no function of a test module, and no near-copy inside the same file
 split of pairs leaks: methods of one class share phrasing (``"Return self==value."``) and a test summary often
 occurs verbatim among the training summaries. :attr:`CodeDocstrings.duplication` measures it (the share of test
 targets equal, character for character, to some training target) under the module split and under a random split
-of pairs of the same sizes.
+of pairs of the same sizes. On CPython 3.11.7 with the default fractions: ``random_state=0`` gives 4,162 / 536 /
+526 pairs (train / validation / test) and 3.6% of test targets in training against 8.0% under a random split;
+seeds 0 to 4 give 0.5-3.6% against 8.0-11.6%.
 
-Speed: parsing the ~730 files takes several seconds (about 8 s on a loaded 2-core machine), so the extracted
-functions are cached: in memory for the process, and on disk as JSON (default folder ``$GENLAB_CACHE_DIR``, else
+Speed: parsing the ~730 files takes 2.6 s (CPython 3.11, one core of an idle 2-core machine; 8 s beside other
+work), a call that finds the disk cache 0.2 s, a second call in the same process 0.1 s. The extracted functions are
+cached: in memory for the process, and on disk as JSON (default folder ``$GENLAB_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/genlab``, else ``~/.cache/genlab``; ``cache_dir=False`` turns it off). The cache file's name
 holds a hash of the Python version, the library path and every file's size and modification time, so an edited
 library is parsed again; a cache file that cannot be read or does not hold what is expected is ignored (and
