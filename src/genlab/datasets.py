@@ -12,8 +12,9 @@ What becomes a pair (each rule counted in :attr:`CodeDocstrings.stats`):
   ``distutils/tests``), folders whose names are not Python identifiers (``config-3.11-...``, ``lib-dynload``),
   ``__pycache__``, files named ``test_*.py``, and files this Python cannot parse. A file's *module* is its dotted
   path (``email/mime/text.py`` -> ``email.mime.text``, ``json/__init__.py`` -> ``json``).
-- **Functions**: module-level functions and methods of classes (at any class depth), sync or async; functions
-  nested inside functions are part of their enclosing function's source, not pairs of their own.
+- **Functions**: module-level functions and methods of classes (at any class depth), sync or async, also where
+  they stand under a module- or class-level ``if`` / ``try``; functions nested inside functions are part of their
+  enclosing function's source, not pairs of their own.
   Functions whose own name is single-underscore private (``_helper``, and name-mangled ``__helper``) are left out
   unless ``include_private=True``: they document implementation details, often tersely. Dunder methods
   (``__init__``, ``__eq__``) are public protocol and stay, and so do the methods of private classes and the

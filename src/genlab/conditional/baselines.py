@@ -6,7 +6,8 @@
   :func:`code_tokens`: every identifier (``[A-Za-z_][A-Za-z0-9_]*``) lower-cased, plus, for a compound identifier,
   its parts split at ``_`` and at camelCase boundaries (``getFileName`` -> ``getfilename``, ``get``, ``file``,
   ``name``; ``HTTPResponse`` -> ``http``, ``response``), so ``read_file`` and ``readFile`` share evidence.
-  Numbers, strings' punctuation and operators are ignored; keywords stay (their IDF weighs them down).
+  Identifier-like words count wherever they stand (code, comments, string literals); numbers, punctuation and
+  operators are ignored; keywords stay (their IDF weighs them down).
 - :class:`NameBaseline`: ``"Return the <words of the function name>."``: the name of the first ``def`` in the
   source, split into lower-case words as above (``get_file_name`` -> ``"Return the get file name."``). Where no
   ``def`` is found the words are those of the source's first identifier, and ``"Return the value."`` where there is

@@ -3,7 +3,8 @@
 Three figures that the literature reports under similar names, and that differ several-fold on the same outputs:
 
 - :func:`rouge`: ROUGE-1, ROUGE-2 and ROUGE-L F1 from Google's ``rouge-score`` package (its tokenizer: lower case,
-  runs of letters and digits; Porter stemmer on), the mean over pairs, times 100.
+  runs of ASCII letters and digits, every other character a separator; Porter stemmer on), the mean over pairs,
+  times 100.
 - :func:`corpus_bleu`: ``sacrebleu``'s corpus BLEU (13a tokenizer, exponential smoothing, one reference per
   prediction), times 100: n-gram counts are summed over the whole corpus before the precisions are taken, the
   figure machine-translation papers report.
