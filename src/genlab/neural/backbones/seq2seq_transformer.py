@@ -41,9 +41,10 @@ class TransformerSeq2SeqConfig:
     n_head: int = 4
     n_embd: int = 128
     dropout: float = 0.1  # the usual seq2seq setting: pairs are few, models overfit them quickly
-    # "learned" (a position table per side, as BART) or "rotary" (relative). Learned by default: a tiny model learnt
-    # to copy 4-8 letters exactly in 600 steps with learned positions and reached 82% with rotary ones (the
-    # decoder must find *absolute* source positions, which rotary encoder outputs carry only indirectly)
+    # "learned" (a position table per side, as BART) or "rotary" (relative). Learned by default: copying 4-8 letters,
+    # a tiny model was exact on held-out strings after 600 steps (lr 5e-3) with learned positions and 82% right with
+    # rotary ones (cross-attention must find *absolute* source positions, which rotary encoder outputs carry only
+    # indirectly); after 1,000 steps at lr 3e-3 both were exact
     positions: str = "learned"
     max_source_length: int = 256  # source tokens the encoder reads (plus the EOS closing each source)
     max_target_length: int = 128  # target tokens the decoder writes (its positions: BOS and these)
