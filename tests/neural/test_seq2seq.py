@@ -182,14 +182,22 @@ def test_validation_data_in_both_forms_and_denoising_pre_training():
     assert set("abc ") <= set(pre.tokenizer_.chars)  # the tokenizer saw the unpaired text too
 
 
-def test_pair_batches_group_similar_lengths_and_are_pure():
-    sources = [[1] * n for n in (1, 9, 2, 8, 3, 7, 4, 6)]
+def test_pair_batches_group_similar_lengths_cover_every_pair_and_are_pure():
+    sources = [[1] * n for n in [1, 9, 2, 8, 3, 7, 4, 6, 5, 10, 11, 12] * 5]
     targets = [[0, 5, 1] for _ in sources]
-    batches = PairBatches(sources, targets, batch_size=2, seed=3, source_pad=99, target_pad=98)
-    x, y = batches.batch(4, 1)
-    assert torch.equal(x, batches.batch(4, 1)[0]) and torch.equal(y, batches.batch(4, 1)[1])
-    lengths = (x != 99).sum(dim=1).tolist()
-    assert abs(lengths[0] - lengths[1]) <= 1 and x.size(1) == max(lengths)  # neighbours, padded to the longest
+    batches = PairBatches(sources, targets, batch_size=4, seed=3, source_pad=99, target_pad=98)
+    assert batches.n_batches == 15
+    seen = []
+    for step in range(15):  # one epoch
+        x, _ = batches.batch(step)
+        assert x.shape[0] == 4 and torch.equal(x, batches.batch(step)[0])  # a pure function of the step
+        lengths = (x != 99).sum(dim=1)
+        assert x.size(1) == int(lengths.max()) and int(lengths.max()) <= 1.2 * int(lengths.min()) + 1  # similar
+        seen.extend(batches.epoch_batches(0)[step].tolist())
+    assert sorted(seen) == list(range(60))  # every pair once per epoch
+    assert [b.tolist() for b in batches.epoch_batches(1)] != [b.tolist() for b in batches.epoch_batches(0)]
+    fresh = PairBatches(sources, targets, batch_size=4, seed=3, source_pad=99, target_pad=98)
+    assert torch.equal(fresh.batch(17)[0], batches.batch(17)[0])  # no hidden state: any step from scratch
 
 
 def test_bad_input_errors(small):
@@ -238,3 +246,25 @@ def test_pre_training_batches_come_first_then_the_pairs():
         got = phased.batch(step, 0)
         assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
     assert phased.n_examples == 2 and phased.digest() != pairs.digest()
+
+
+@pytest.mark.parametrize("unpaired", [None, ["abcab cab", "bcabca"]])
+def test_ctrl_c_and_resume_end_with_the_weights_of_an_uninterrupted_run(tmp_path, unpaired):
+    """Batches are a pure function of the step, denoising ones included, so a resumed fit is exact."""
+    from genlab.learn import FitInterrupted
+
+    settings = {"preset": "tiny", "n_embd": 16, "dropout": 0.1, "max_steps": 12, "batch_size": 4,
+                "grad_accum_steps": 2, "warmup_steps": 2, "random_state": 0, "device": "cpu"}
+    whole = Seq2Seq(**settings).fit(SOURCES, TARGETS, unpaired=unpaired)
+
+    def interrupt(step, loss):
+        if step == 5:
+            raise KeyboardInterrupt
+
+    model = Seq2Seq(**settings, checkpoint_path=tmp_path / "s2s.ckpt")
+    with pytest.raises(FitInterrupted, match="at step 5"):
+        model.fit(SOURCES, TARGETS, unpaired=unpaired, callback=interrupt)
+    model.fit(SOURCES, TARGETS, unpaired=unpaired, resume=True)
+    assert model.training_["resumed_from"] == 5
+    for name, value in whole.module_.state_dict().items():
+        torch.testing.assert_close(model.module_.state_dict()[name], value, rtol=0, atol=0)

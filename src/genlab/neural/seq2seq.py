@@ -122,45 +122,76 @@ class PairBatches:
     """Training batches of encoded pairs, batched by length: step ``s``'s batch depends only on ``(seed, s,
     micro_step)`` (exact resume).
 
-    The examples are sorted by source length; a batch is ``batch_size`` neighbours in that order from a random
-    start, so its sources have similar lengths and little padding, and each is padded only to its own longest.
+    Each epoch (one pass over the pairs) sorts the pairs by source length jittered by up to 20% (so pairs of
+    nearly equal length mix differently from one epoch to the next), cuts that order into batches of
+    ``batch_size`` neighbours and visits the batches in a random order (fairseq's bucketing). A batch's sources
+    thus have similar lengths and it is padded only to its own longest; every pair is seen once per epoch (the
+    last batch of an epoch is the last ``batch_size`` of the order, so batches keep their size, which distributed
+    training needs). The epoch's order is a function of ``(seed, epoch)``, so any step's batch can be recomputed.
 
     Parameters
     ----------
     sources, targets : list of list of int
         Encoded sources (each ending with its EOS) and decoder sequences ``BOS t_1 .. t_n EOS``.
+    batch_size : int
+    seed : int
+    source_pad, target_pad : int
+    grad_accum_steps : int, default=1
+        Micro-batches per step: micro-batch ``m`` of step ``s`` is the epoch's batch number
+        ``s * grad_accum_steps + m``.
     """
 
     def __init__(self, sources: list[list[int]], targets: list[list[int]], batch_size: int, seed: int,
-                 source_pad: int, target_pad: int) -> None:
+                 source_pad: int, target_pad: int, grad_accum_steps: int = 1) -> None:
         order = sorted(range(len(sources)), key=lambda i: (len(sources[i]), len(targets[i])))
         self.sources = [sources[i] for i in order]
         self.targets = [targets[i] for i in order]
+        self.lengths = np.array([len(s) for s in self.sources], dtype=np.float64)
         self.batch_size = batch_size
         self.seed = seed
         self.source_pad, self.target_pad = source_pad, target_pad
+        self.grad_accum_steps = grad_accum_steps
+        self._epoch: tuple[int, list[np.ndarray]] | None = None
 
     @property
     def n_examples(self) -> int:
         return len(self.sources)
 
     @property
-    def n_eval_batches(self) -> int:
+    def n_batches(self) -> int:
+        """Training batches per epoch."""
         return max(1, math.ceil(len(self.sources) / self.batch_size))
+
+    @property
+    def n_eval_batches(self) -> int:
+        return self.n_batches
 
     def _rows(self, rows: Sequence[int]) -> tuple[Any, Any]:
         return (_pad([self.sources[i] for i in rows], self.source_pad),
                 _pad([self.targets[i] for i in rows], self.target_pad))
 
-    def batch(self, step: int, micro_step: int = 0) -> tuple[Any, Any]:
+    def epoch_batches(self, epoch: int) -> list[np.ndarray]:
+        """The rows of each batch of ``epoch``, in the order they are visited (cached for the current epoch)."""
+        if self._epoch is not None and self._epoch[0] == epoch:
+            return self._epoch[1]
         n, size = len(self.sources), self.batch_size
-        rng = np.random.default_rng([self.seed, 0, step, micro_step])
+        rng = np.random.default_rng([self.seed, 0, epoch])
         if n <= size:
-            rows = rng.integers(0, n, size=size)  # fewer examples than a batch: draw with replacement
+            batches = [rng.integers(0, n, size=size)]  # fewer pairs than a batch: drawn with replacement
         else:
-            start = int(rng.integers(0, n - size + 1))
-            rows = np.arange(start, start + size)
-        return self._rows(rows.tolist())
+            order = np.argsort(self.lengths * (1.0 + 0.2 * rng.random(n)), kind="stable")
+            batches = [order[a : a + size] for a in range(0, n - size + 1, size)]
+            if n % size:
+                batches.append(order[n - size :])
+            batches = [batches[i] for i in rng.permutation(len(batches))]
+        self._epoch = (epoch, batches)
+        return batches
+
+    def batch(self, step: int, micro_step: int = 0) -> tuple[Any, Any]:
+        index = step * self.grad_accum_steps + micro_step
+        epoch, position = divmod(index, self.n_batches)
+        batches = self.epoch_batches(epoch)
+        return self._rows(batches[position % len(batches)].tolist())
 
     def eval_batch(self, index: int) -> tuple[Any, Any]:
         """The validation set in fixed chunks of ``batch_size`` (in length order), cycling."""
@@ -524,7 +555,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
             y = [self._encode_target(t, i, what, tokenizer) for i, t in enumerate(tgts)]
             return x, y
 
-        train = PairBatches(*encode(sources, targets, "targets"), batch_size, seed, Vs, V)
+        train = PairBatches(*encode(sources, targets, "targets"), batch_size, seed, Vs, V, self.grad_accum_steps)
         validation = None
         if val_sources is not None:
             validation = PairBatches(*encode(val_sources, val_targets, "validation targets"), self.batch_size,
