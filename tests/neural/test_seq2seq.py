@@ -119,7 +119,7 @@ def test_cached_and_uncached_generation_agree(small):
 def test_beam_of_one_equals_greedy(small):
     greedy = small.generate(SOURCES, max_length=8)
     options = DecodingOptions(max_new_tokens=8, num_beams=1, length_penalty=0.0, temperature=0.0)
-    beam = _beam_search_batch(small._batch_decoder(SOURCES, True), options)
+    beam = _beam_search_batch(small._batch_decoder([small._encode_source(s) for s in SOURCES], True), options)
     assert [out[0] for out in beam] == greedy
 
 

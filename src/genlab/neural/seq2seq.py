@@ -290,7 +290,8 @@ def _check_int(value: Any, name: str, minimum: int) -> int:
 class Seq2Seq(NeuralEstimator):
     """An encoder-decoder model of a target text given a source text: a Transformer or an attentional LSTM.
 
-    Each target is modelled as ``t_1 .. t_n <eos>`` given the source: ``log p(target | source) = sum_i log p(t_i |
+    Each source is read as its first ``max_source_length`` tokens and an end mark; each target is modelled as
+    ``t_1 .. t_n <eos>`` given the source: ``log p(target | source) = sum_i log p(t_i |
     source, t_1 .. t_{i-1}) + log p(<eos> | source, target)``, in nats. The ``transformer`` (the default) is a
     pre-norm encoder of bidirectional self-attention and a GPT-style decoder with cross-attention (BART's and
     T5's shape); ``lstm`` is a bidirectional LSTM encoder and an LSTM decoder with additive attention (Bahdanau et
@@ -324,7 +325,10 @@ class Seq2Seq(NeuralEstimator):
         be scored as if it ended early); raise it to model longer targets.
     pretrain_fraction : float, default=0.3
         With ``fit(..., unpaired=texts)``: the share of the training steps spent first on denoising the unpaired
-        texts (BART's text infilling, :mod:`genlab.neural.denoising`) before training on the pairs.
+        texts (BART's text infilling, :mod:`genlab.neural.denoising`) before training on the pairs. Both phases
+        are one run of the training loop (one warm-up and cosine schedule, one checkpoint file, exact resume), so
+        the share is of steps: it needs ``max_steps`` or ``epochs`` (an epoch counts the pairs). The training
+        losses of the first phase are denoising losses.
     max_steps, max_time, epochs, batch_size, grad_accum_steps, learning_rate, min_lr, warmup_steps, \
 lr_decay_steps, weight_decay, grad_clip, eval_interval, eval_batches, patience, validation_fraction, \
 checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, random_state
@@ -675,13 +679,14 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         return text_bits_per_character(_Conditioned(self, srcs), tgts)
 
     # -- generation ----------------------------------------------------------------------------------------------
-    def _batch_decoder(self, sources: list[str], use_cache: bool) -> Any:
+    def _batch_decoder(self, sources: list[list[int]], use_cache: bool) -> Any:
+        """The decoding pipeline's view of a batch of encoded sources (:meth:`_encode_source`)."""
         from genlab.decoding import BatchDecoder
 
         module = self.module_
         module.eval()
         ids = self._special()
-        src = _pad([self._encode_source(s) for s in sources], self._source_tokenizer().vocab_size)
+        src = _pad(sources, self._source_tokenizer().vocab_size)
         unk = self.tokenizer_.unk_id
         banned = (ids["pad"], ids["bos"], ids["mask"], *(() if unk is None else (unk,)))
         return BatchDecoder(
@@ -761,10 +766,15 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
             temperature=temperature, top_k=top_k, top_p=top_p, use_cache=use_cache, length_normalization="gnmt",
         )
         rng = check_random_state(random_state)
-        outputs: list[Any] = []
-        for a in range(0, len(texts), batch_size):
-            chunk = texts[a : a + batch_size]
-            outputs.extend(generate_batch(self._batch_decoder(chunk, use_cache), options, rng))
+        encoded = [self._encode_source(text) for text in texts]
+        # batches of sources of similar length: little padding to encode and to attend over
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
+        outputs: list[Any] = [None] * len(texts)
+        for a in range(0, len(order), batch_size):
+            rows = order[a : a + batch_size]
+            results = generate_batch(self._batch_decoder([encoded[i] for i in rows], use_cache), options, rng)
+            for i, result in zip(rows, results, strict=True):
+                outputs[i] = result
         if num_return_sequences == 1:
             outputs = [out[0] for out in outputs]
         return outputs[0] if single else outputs
