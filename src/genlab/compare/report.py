@@ -4,7 +4,9 @@ The page has no external resources - no scripts, fonts or style sheets - so it o
 with matplotlib's Agg canvas (no pyplot state, no display), embedded as a base64 PNG ``data:`` URI and also
 written as a PNG file next to the report. Sections per comparison: the table, held-out bits with confidence
 intervals, learning curves, samples side by side (text snippets, image grids, or line plots of sampled against
-real series windows), and the latent states of HMMs and the topics of topic models.
+real series windows), and the latent states of HMMs and the topics of topic models. Pairs add ROUGE-L / BLEU
+columns, the sentence on what the gap between conditional and unconditional bits means (with its figure), and the
+first held-out sources with their references and every conditional model's output.
 """
 
 from __future__ import annotations
