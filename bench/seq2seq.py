@@ -212,7 +212,8 @@ def build_bart(sizes: dict[str, Any]) -> Any:
         encoder_attention_heads=sizes["n_head"], decoder_attention_heads=sizes["n_head"],
         encoder_ffn_dim=sizes["ffn_dim"], decoder_ffn_dim=sizes["ffn_dim"],
         max_position_embeddings=sizes["max_positions"],
-        dropout=p, attention_dropout=p, activation_dropout=0.0, encoder_layerdrop=0.0, decoder_layerdrop=0.0,
+        # genlab drops out the embeddings and each sub-layer's output, not attention weights or MLP activations
+        dropout=p, attention_dropout=0.0, activation_dropout=0.0, encoder_layerdrop=0.0, decoder_layerdrop=0.0,
         pad_token_id=ids["pad"], bos_token_id=ids["bos"], eos_token_id=ids["eos"],
         decoder_start_token_id=ids["bos"],
         # BART's defaults force EOS at max_length; off, so that both sides generate the same free tokens
@@ -736,12 +737,13 @@ def run(args: argparse.Namespace) -> list[BenchmarkReport]:
         if "quality" in args.case:
             budget = args.budget or 1200.0
             report("quality", f"code -> docstring (module split), {budget / 60:g} min training per model, beside "
-                   "the retrieval and name baselines", "-", "smoothed BLEU-4", run_quality(args, data, Seq2Seq, out),
+                   "the retrieval and name baselines", "no peer", "smoothed BLEU-4",
+                   run_quality(args, data, Seq2Seq, out),
                    metric_notes, {"budget s": f"{budget:g}", "archs": " ".join(args.arch)})
         if "pretrain" in args.case:
             budget = args.budget or 300.0
             report("pretrain", f"denoising pre-training on the unpaired docstrings: {budget / 60:g} min in total per "
-                   "model with and without it", "-", "smoothed BLEU-4", run_pretrain(args, data, Seq2Seq, out),
+                   "model with and without it", "no peer", "smoothed BLEU-4", run_pretrain(args, data, Seq2Seq, out),
                    metric_notes, {"budget s": f"{budget:g}", "archs": " ".join(args.arch),
                                   "unpaired texts": str(len(data.unpaired))})
     return reports
