@@ -54,19 +54,15 @@ def seq2seq_loss(logits: Any, labels: Any, vocab_size: int, label_smoothing: flo
     labels : Tensor (B, T) int64, PAD where nothing is scored
     """
     import torch
+    import torch.nn.functional as F
 
-    logp = target_log_softmax(logits.float(), vocab_size)  # (B, T, V + 4), -inf at PAD / BOS / MASK
-    keep = labels != vocab_size  # not PAD
-    safe = labels.masked_fill(~keep, 0)
-    nll = -logp.gather(-1, safe[..., None])[..., 0]  # (B, T)
-    if label_smoothing:
-        ids = special_ids(vocab_size)
-        allowed = torch.ones(logp.size(-1), dtype=torch.bool, device=logp.device)
-        allowed[[ids["pad"], ids["bos"], ids["mask"]]] = False
-        uniform = -logp[..., allowed].mean(dim=-1)  # (B, T): cross-entropy against the uniform over targets
-        nll = (1.0 - label_smoothing) * nll + label_smoothing * uniform
-    n = keep.sum()
-    return (nll * keep).sum() / n.clamp(min=1)
+    V = vocab_size
+    # the V + 1 possible targets side by side (tokens, then EOS): PyTorch's fused cross-entropy then smooths over
+    # exactly them; one copy of the logits, as masking the three other columns would take
+    targets = torch.cat([logits[..., :V], logits[..., V + 2 : V + 3]], dim=-1).float()  # (B, T, V + 1)
+    mapped = torch.where(labels == V + 2, V, labels).masked_fill(labels == V, -100)  # EOS -> column V; PAD ignored
+    return F.cross_entropy(targets.reshape(-1, V + 1), mapped.reshape(-1), ignore_index=-100,
+                           label_smoothing=float(label_smoothing))
 
 
 def build_seq2seq_module(config: dict[str, Any]) -> Any:

@@ -7,6 +7,11 @@ cross-attention from the target positions to the encoder's output. Ids follow th
 :mod:`genlab.neural.backbones.seq2seq`: the tokenizer's ``0 .. V - 1``, then ``PAD = V``, ``BOS = V + 1``,
 ``EOS = V + 2``, ``MASK = V + 3``.
 
+Dropout (``dropout``) acts on the embeddings and on every sub-layer's output before it joins the residual stream,
+not on the attention probabilities (BART's default ``attention_dropout=0``): dropping attention weights would
+force the unfused attention kernel and draw a random mask per head and query-key pair, which cost more than a
+tenth of a CPU training step in a profile of the ``small`` preset.
+
 Decoding cost: :meth:`TransformerSeq2Seq.start_state` projects the encoder output to each layer's cross-attention
 keys and values once per source; each :meth:`~TransformerSeq2Seq.decode_step` then runs the new target positions
 only, against the cached self-attention keys / values of the earlier ones.
@@ -89,12 +94,11 @@ class EncoderSelfAttention(nn.Module):
         self.n_head = config.n_head
         self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
-        self.dropout = config.dropout
         self.resid_dropout = nn.Dropout(config.dropout)
         head_size = config.n_embd // config.n_head
         self.rotary = Rotary(head_size, config.block_size) if config.positions == "rotary" else None
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         B, S, C = x.shape
         qkv = self.qkv(x).view(B, S, 3, self.n_head, C // self.n_head)  # (B, S, 3, nh, hs)
         if self.rotary is not None:
@@ -103,7 +107,7 @@ class EncoderSelfAttention(nn.Module):
         else:
             q, k, v = qkv.unbind(2)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, nh, S, hs)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, nh, S, hs)
         y = y.transpose(1, 2).reshape(B, S, C)  # (B, S, C)
         return self.resid_dropout(self.proj(y))
 
@@ -117,7 +121,6 @@ class CrossAttention(nn.Module):
         self.q = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.kv = nn.Linear(config.n_embd, 2 * config.n_embd, bias=config.bias)
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
-        self.dropout = config.dropout
         self.resid_dropout = nn.Dropout(config.dropout)
 
     def keys_values(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -126,10 +129,10 @@ class CrossAttention(nn.Module):
         k, v = kv.unbind(2)
         return k.transpose(1, 2), v.transpose(1, 2)  # (B, nh, S, hs) each
 
-    def forward(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         B, T, C = x.shape
         q = self.q(x).view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, nh, T, hs)
         return self.resid_dropout(self.proj(y.transpose(1, 2).reshape(B, T, C)))
 
 
@@ -141,7 +144,7 @@ class EncoderBlock(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         x = x + self.attn(self.ln_1(x), mask)
         return x + self.mlp(self.ln_2(x))
 
@@ -153,13 +156,14 @@ class DecoderBlock(nn.Module):
         super().__init__()
         self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.attn = CausalSelfAttention(config)
+        self.attn.dropout = 0.0  # attention probabilities are not dropped here either (see the module notes)
         self.ln_x = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.cross = CrossAttention(config)
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
     def forward(self, x: torch.Tensor, cache: Any, start: int, cross_kv: tuple[torch.Tensor, torch.Tensor],
-                mask: torch.Tensor) -> tuple[torch.Tensor, Any]:
+                mask: torch.Tensor | None) -> tuple[torch.Tensor, Any]:
         a, cache = self.attn(self.ln_1(x), cache, start)
         x = x + a
         x = x + self.cross(self.ln_x(x), *cross_kv, mask)
@@ -171,7 +175,7 @@ class Memory:
     """What the encoder hands the decoder: its output (B, S, C) and the attention mask of the source padding."""
 
     output: torch.Tensor
-    mask: torch.Tensor  # (B, 1, 1, S) bool: True where a key is a source token (attend), False at padding
+    mask: torch.Tensor | None  # (B, 1, 1, S) bool: True at source tokens, False at padding; None: no padding
 
 
 @dataclass
@@ -180,7 +184,7 @@ class DecoderState:
     self-attention KV cache per layer (None before the first step) and the positions decoded so far."""
 
     cross: list[tuple[torch.Tensor, torch.Tensor]]
-    mask: torch.Tensor
+    mask: torch.Tensor | None
     caches: list[Any] | None = None
     length: int = 0
 
@@ -236,7 +240,8 @@ class TransformerSeq2Seq(nn.Module):
         table = self.wte if self.src_wte is None else self.src_wte
         pad = self.pad_id if self.src_wte is None else self.config.source_vocab_size
         keep = src != pad  # (B, S)
-        mask = keep[:, None, None, :]  # (B, 1, 1, S): broadcast over heads and queries
+        # (B, 1, 1, S), broadcast over heads and queries; None when nothing is padded (fused kernels, no mask)
+        mask = None if bool(keep.all()) else keep[:, None, None, :]
         x = table(src)  # (B, S, C)
         if self.src_wpe is not None:
             x = x + self.src_wpe(torch.arange(S, device=src.device))
@@ -270,7 +275,8 @@ class TransformerSeq2Seq(nn.Module):
         cross = [(k.index_select(0, index), v.index_select(0, index)) for k, v in state.cross]
         caches = None if state.caches is None else [
             (k.index_select(0, index), v.index_select(0, index)) for k, v in state.caches]
-        return DecoderState(cross, state.mask.index_select(0, index), caches, state.length)
+        mask = None if state.mask is None else state.mask.index_select(0, index)
+        return DecoderState(cross, mask, caches, state.length)
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         x = self.ln_f(x)
