@@ -243,8 +243,10 @@ class Seq2SeqContext:
         with torch.no_grad():
             fresh = module.start_state(module.encode(src.to(device)))
             index = torch.arange(src.size(0), device=device).repeat_interleave(rows_per_input)
-            self.fresh = module.reorder_state(fresh, index)
-        self.state = self.fresh
+            expanded = module.reorder_state(fresh, index)
+        self.state = expanded
+        # the fresh state is kept only to recompute from (without the cache): beam search would reorder it for nothing
+        self.fresh = None if use_cache else expanded
         self.tokens = torch.full((index.numel(), 1), bos, dtype=torch.long, device=device)  # (rows, t)
         self.pending = self.tokens
 
@@ -276,9 +278,10 @@ class Seq2SeqContext:
         index_t = torch.as_tensor(np.asarray(index), dtype=torch.long).to(self.tokens.device)
         self.tokens = self.tokens.index_select(0, index_t)
         self.pending = self.pending.index_select(0, index_t)
-        self.fresh = self.module.reorder_state(self.fresh, index_t)
-        if self.state is not self.fresh:
+        if self.use_cache:
             self.state = self.module.reorder_state(self.state, index_t)
+        else:
+            self.fresh = self.module.reorder_state(self.fresh, index_t)
 
 
 def _check_int(value: Any, name: str, minimum: int) -> int:
