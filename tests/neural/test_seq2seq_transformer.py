@@ -88,7 +88,17 @@ def test_reorder_state_expands_and_selects_rows():
         nxt, _ = module.decode_step(tgt[index, 2:3], expanded)
         ref, _ = module.decode_step(tgt[:, 2:3], state)
     torch.testing.assert_close(nxt, ref[index], rtol=0, atol=1e-6)
-    assert expanded.length == 2 and expanded.cross[0][0].size(0) == 6
+    # rows kept within their source (beam search): the per-source keys / values serve them, uncopied
+    assert expanded.length == 2 and expanded.group == 2 and expanded.cross[0][0] is state.cross[0][0]
+    within = module.reorder_state(expanded, torch.tensor([1, 1, 3, 2, 4, 5]))
+    assert within.group == 2 and within.cross[0][0] is state.cross[0][0]
+    # rows moved across sources: the keys / values follow them
+    across = module.reorder_state(expanded, torch.tensor([4, 0, 2]))
+    assert across.group == 1 and across.cross[0][0].size(0) == 3
+    with torch.no_grad():
+        for reordered, rows in ((within, [0, 0, 1, 1, 2, 2]), (across, [2, 0, 1])):
+            out, _ = module.decode_step(tgt[rows, 2:3], reordered)
+            torch.testing.assert_close(out, ref[rows], rtol=0, atol=1e-6)
 
 
 def test_loss_is_the_mean_nll_over_non_pad_labels_and_smooths_over_targets_only():

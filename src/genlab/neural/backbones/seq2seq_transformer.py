@@ -129,11 +129,21 @@ class CrossAttention(nn.Module):
         k, v = kv.unbind(2)
         return k.transpose(1, 2), v.transpose(1, 2)  # (B, nh, S, hs) each
 
-    def forward(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        B, T, C = x.shape
-        q = self.q(x).view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, nh, T, hs)
-        return self.resid_dropout(self.proj(y.transpose(1, 2).reshape(B, T, C)))
+    def forward(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
+                group: int = 1) -> torch.Tensor:
+        """``x`` (R, T, C): R = N * group rows, row r reading source r // group of ``k`` / ``v`` (N, nh, S, hs)."""
+        R, T, C = x.shape
+        nh, hs = self.n_head, C // self.n_head
+        q = self.q(x).view(R, T, nh, hs).transpose(1, 2)  # (R, nh, T, hs)
+        if group > 1:
+            # the rows of one source (its beams) share its keys / values: their queries side by side, no copies
+            N = R // group
+            q = q.view(N, group, nh, T, hs).transpose(1, 2).reshape(N, nh, group * T, hs)  # (N, nh, g T, hs)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (N, nh, g T, hs)
+            y = y.view(N, nh, group, T, hs).transpose(1, 2).reshape(R, nh, T, hs)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (R, nh, T, hs)
+        return self.resid_dropout(self.proj(y.transpose(1, 2).reshape(R, T, C)))
 
 
 class EncoderBlock(nn.Module):
@@ -163,10 +173,10 @@ class DecoderBlock(nn.Module):
         self.mlp = MLP(config)
 
     def forward(self, x: torch.Tensor, cache: Any, start: int, cross_kv: tuple[torch.Tensor, torch.Tensor],
-                mask: torch.Tensor | None) -> tuple[torch.Tensor, Any]:
+                mask: torch.Tensor | None, group: int = 1) -> tuple[torch.Tensor, Any]:
         a, cache = self.attn(self.ln_1(x), cache, start)
         x = x + a
-        x = x + self.cross(self.ln_x(x), *cross_kv, mask)
+        x = x + self.cross(self.ln_x(x), *cross_kv, mask, group)
         return x + self.mlp(self.ln_2(x)), cache
 
 
@@ -181,12 +191,18 @@ class Memory:
 @dataclass
 class DecoderState:
     """A batch of decoding rows: the cross-attention keys / values per layer (fixed per source), the
-    self-attention KV cache per layer (None before the first step) and the positions decoded so far."""
+    self-attention KV cache per layer (None before the first step) and the positions decoded so far.
+
+    ``cross`` and ``mask`` hold one row per *source*; the decoding rows are ``group`` consecutive rows per source
+    (beam search's beams, input-major). Reordering rows within their source's group - what beam search does every
+    step - then leaves the cross-attention keys / values untouched instead of copying them.
+    """
 
     cross: list[tuple[torch.Tensor, torch.Tensor]]
     mask: torch.Tensor | None
     caches: list[Any] | None = None
     length: int = 0
+    group: int = 1
 
 
 class TransformerSeq2Seq(nn.Module):
@@ -265,18 +281,26 @@ class TransformerSeq2Seq(nn.Module):
         x = self.drop(x)
         caches = []
         for i, block in enumerate(self.decoder):
-            x, cache = block(x, None if state.caches is None else state.caches[i], start, state.cross[i], state.mask)
+            x, cache = block(x, None if state.caches is None else state.caches[i], start, state.cross[i], state.mask,
+                             state.group)
             caches.append(cache)
         logits = self._logits(x)
-        return logits.float(), DecoderState(state.cross, state.mask, caches, start + T)
+        return logits.float(), DecoderState(state.cross, state.mask, caches, start + T, state.group)
 
     def reorder_state(self, state: DecoderState, index: torch.Tensor) -> DecoderState:
         """The rows ``index`` of ``state`` in that order (beam search; or B sources expanded to B * k rows)."""
-        cross = [(k.index_select(0, index), v.index_select(0, index)) for k, v in state.cross]
         caches = None if state.caches is None else [
             (k.index_select(0, index), v.index_select(0, index)) for k, v in state.caches]
-        mask = None if state.mask is None else state.mask.index_select(0, index)
-        return DecoderState(cross, mask, caches, state.length)
+        n_sources, rows = state.cross[0][0].size(0), index.numel()
+        source = torch.div(index, state.group, rounding_mode="floor")  # the source of each new row
+        group = rows // n_sources
+        if rows % n_sources == 0 and torch.equal(
+                source, torch.arange(n_sources, device=index.device).repeat_interleave(group)):
+            # every source keeps `group` consecutive rows: its keys / values serve them as they are
+            return DecoderState(state.cross, state.mask, caches, state.length, group)
+        cross = [(k.index_select(0, source), v.index_select(0, source)) for k, v in state.cross]
+        mask = None if state.mask is None else state.mask.index_select(0, source)
+        return DecoderState(cross, mask, caches, state.length, 1)
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         x = self.ln_f(x)
