@@ -268,3 +268,25 @@ def test_ctrl_c_and_resume_end_with_the_weights_of_an_uninterrupted_run(tmp_path
     assert model.training_["resumed_from"] == 5
     for name, value in whole.module_.state_dict().items():
         torch.testing.assert_close(model.module_.state_dict()[name], value, rtol=0, atol=0)
+
+
+def test_bpe_tokenizer_trained_on_both_sides_round_trips(tmp_path):
+    pytest.importorskip("tokenizers")
+    sources = ["def add(a, b): return a + b", "def sub(a, b): return a - b"] * 4
+    targets = ["Return the sum of a and b.", "Return a minus b."] * 4
+    model = Seq2Seq(tokenizer="bpe", vocab_size=300, preset="tiny", n_embd=16, max_steps=3, batch_size=4,
+                    warmup_steps=1, random_state=0, device="cpu").fit(sources, targets)
+    assert model.tokenizer_.kind == "bpe" and model.tokenizer_.vocab_size <= 300
+    assert model.n_units(sources[:2], targets[:2]) == sum(len(model.tokenizer_.encode(t)) + 1 for t in targets[:2])
+    model.save(tmp_path / "bpe.genlab")
+    loaded = genlab.load(tmp_path / "bpe.genlab")
+    np.testing.assert_array_equal(loaded.log_prob(sources[:2], targets[:2]), model.log_prob(sources[:2], targets[:2]))
+    assert loaded.generate(sources[:2], max_length=6) == model.generate(sources[:2], max_length=6)
+
+
+def test_unknown_characters_are_noticed_once_per_call(small):
+    from genlab.errors import UnknownTokenWarning
+
+    with pytest.warns(UnknownTokenWarning) as caught:
+        lp = small.log_prob(["xyz", "zzx"], ["abc", "cba"])
+    assert len(caught) == 1 and np.all(np.isfinite(lp))
