@@ -435,9 +435,11 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
                   "label_smoothing": float(self.label_smoothing), **sizes}
         if self.arch == "transformer":
             config.update(max_source_length=int(self.max_source_length), max_target_length=int(self.max_target_length))
+        import torch
+
         from genlab.neural.backbones.seq2seq import build_seq2seq_module
 
-        with _meta_device():
+        with torch.device("meta"):
             build_seq2seq_module(config)  # checks the sizes (no memory: built on the meta device)
         return config
 
@@ -834,17 +836,4 @@ class _Conditioned:
 
     def log_prob(self, targets: list[str]) -> np.ndarray:
         return self.model.log_prob(self.sources, targets)
-
-
-class _meta_device:
-    """Build modules on PyTorch's meta device (shapes, no memory) inside the block."""
-
-    def __enter__(self) -> None:
-        import torch
-
-        self._context = torch.device("meta")
-        self._context.__enter__()
-
-    def __exit__(self, *exc: Any) -> None:
-        self._context.__exit__(*exc)
 
