@@ -163,6 +163,16 @@ def test_fit_with_validation_file_and_unpaired_texts(tmp_path):
     assert f"held-out bits/char  {bits:.4f}" in result.stdout
 
 
+def test_unpaired_texts_need_a_step_budget(tmp_path):
+    """Denoising takes the first share of the training steps, which a time budget alone does not fix."""
+    train = write_jsonl(tmp_path / "train.jsonl", copy_pairs(10))
+    unpaired = tmp_path / "unpaired.txt"
+    unpaired.write_text("some text\nmore text\n", encoding="utf-8")
+    assert_user_error(invoke("fit", "seq2seq", train, "--out", tmp_path / "m.genlab", "--max-time", "5s",
+                             "--unpaired", unpaired, *TINY), "needs max_steps or epochs besides max_time")
+    assert not (tmp_path / "m.genlab").exists()
+
+
 # -- bad pairs files: one line naming the file and the line, exit 2, for every command that reads pairs -----------
 BAD_LINES = {
     "not an object": (b'["a", "b"]\n', "holds a JSON list, not an object"),

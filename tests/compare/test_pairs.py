@@ -89,7 +89,7 @@ def test_conditional_and_unconditional_models_in_one_table_report_and_results(tm
     pairs = reversal_pairs(40)
     path = write_pairs(tmp_path / "pairs.jsonl", pairs)
     out = tmp_path / "out"
-    models = "seq2seq-transformer:preset=tiny,steps=5,beams=2,batch=8,markov:order=1"
+    models = "seq2seq-transformer:preset=tiny,steps=5,beams=2,batch=8,source_length=6,markov:order=1"
     result = invoke("compare", path, "--models", models, "--budget", "60s", "--out", out, "--split", "0.85")
     assert result.exit_code == 0, result.output
     stdout = result.stdout
@@ -109,6 +109,7 @@ def test_conditional_and_unconditional_models_in_one_table_report_and_results(tm
     assert s2s.text_metrics == pytest.approx(text_metrics(s2s.sample["outputs"], references))
     # the saved model scores the held-out pairs as the table says
     model = genlab.load(s2s.files[0])
+    assert model.max_source_length == 6 and model.training_["steps"] == 5
     sources = [s for s, _ in pairs[34:]]
     expected = -model.log_prob(sources, references).sum() / (sum(map(len, references)) * math.log(2))
     assert s2s.bits_per_unit == pytest.approx(expected, rel=1e-9)
@@ -120,7 +121,7 @@ def test_conditional_and_unconditional_models_in_one_table_report_and_results(tm
     assert "is the information the source gives about the target" in page
     for source, reference in pairs[34:]:
         assert f"<pre class='src'>{source}</pre>" in page and f"<td class='l'>{reference}</td>" in page
-    assert page.count("<th class='l'>seq2seq-transformer:preset=tiny,steps=5,beams=2,batch=8</th>") == 1
+    assert page.count("<th class='l'>seq2seq-transformer:preset=tiny,steps=5,beams=2,batch=8,source_length=6</th>") == 1
     # genlab report rebuilds the same page from results.json
     (out / "report.html").unlink()
     assert invoke("report", out).exit_code == 0

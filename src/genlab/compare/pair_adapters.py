@@ -72,17 +72,21 @@ def _training_curve(adapter: Adapter, budget: float, progress: Progress) -> tupl
 # -- conditional: the encoder-decoder -------------------------------------------------------------------------------
 @register_adapter
 class Seq2SeqAdapter(Adapter):
-    """``seq2seq-transformer|seq2seq-lstm:preset=P,steps=N,lr=x,batch=B,beams=K,max_length=L``: :class:`genlab.Seq2Seq`.
+    """``seq2seq-transformer|seq2seq-lstm:preset=P,steps=N,lr=x,batch=B,beams=K,max_length=L,source_length=S``:
+    :class:`genlab.Seq2Seq`.
 
-    Trained on the training pairs for its share of the budget (or ``steps`` optimizer steps); a held-out pair's
-    log-probability is ``Seq2Seq.log_prob`` (its target tokens and the end-of-sequence token given the source,
-    exact). Its outputs for the held-out sources are greedy by default (as ``genlab score``'s and
-    ``Seq2Seq.generate``'s), or beam search with ``beams`` beams (GNMT length penalty 0.6), with at most
-    ``max_length`` tokens (default: the longest training target's UTF-8 bytes, a bound on its tokens, plus 8).
-    Generation is not part of the fitting budget but is part of the comparison's time: on two cores a tiny
-    Transformer decodes 32 sources of 235 greedy tokens in about 2.6 s, and beam search with 4 beams takes about
-    five times as long. The model's target positions cover the longest target of the whole file, so that no
-    held-out target is refused for its length.
+    Trained on the training pairs for its share of the budget (or ``steps`` optimizer steps), each source cut to
+    its first ``source_length`` tokens (default: the model's ``max_source_length``, 256; a shorter cut trains
+    faster: on the standard library's code pairs 200 steps of the tiny Transformer took 23 s with 64 source tokens
+    and 39 s with 256, on two busy cores). A held-out pair's log-probability is ``Seq2Seq.log_prob`` (its target
+    tokens and the end-of-sequence token given the source, exact).
+
+    Its outputs for the held-out sources are greedy by default (as ``genlab score``'s and ``Seq2Seq.generate``'s),
+    or beam search with ``beams`` beams (GNMT length penalty 0.6), with at most ``max_length`` tokens (default: the
+    longest training target's UTF-8 bytes, a bound on its tokens, plus 8). Generation is not part of the fitting
+    budget but is part of the comparison's time: on two cores a tiny Transformer decodes 32 sources of 235 greedy
+    tokens in about 2.6 s, and beam search with 4 beams takes about five times as long. The model's target
+    positions cover the longest target of the whole file, so that no held-out target is refused for its length.
     """
 
     families = ("seq2seq-transformer", "seq2seq-lstm")
@@ -96,6 +100,7 @@ class Seq2SeqAdapter(Adapter):
         "batch": (32, _positive_int, "the batch size, an integer >= 1"),
         "beams": (1, _positive_int, "the beam width of the generated outputs, an integer >= 1 (1: greedy)"),
         "max_length": (None, _positive_int, "the most generated tokens, an integer >= 1"),
+        "source_length": (None, _positive_int, "the source tokens the encoder reads, an integer >= 1"),
     }
     min_seconds = 1.0
 
@@ -112,11 +117,12 @@ class Seq2SeqAdapter(Adapter):
         # bytes bound the tokens of every tokenizer (a char or BPE token holds at least one byte)
         longest = max(len(target.encode("utf-8")) for _, target in [*dataset.train, *dataset.chunks])
         steps = self.params["steps"]
+        lengths = {} if self.params["source_length"] is None else {"max_source_length": self.params["source_length"]}
         model = Seq2Seq(arch=self.arch, preset=self.params["preset"], tokenizer=self.params["tokenizer"],
                         max_target_length=longest + 2, device="cpu", random_state=self.random_state,
                         max_steps=steps, max_time=budget, batch_size=self.params["batch"],
                         learning_rate=self.params["lr"], warmup_steps=min(20, max((steps or 200) // 10, 1)),
-                        eval_interval=max(1, (steps or 200) // 20), eval_batches=2)
+                        eval_interval=max(1, (steps or 200) // 20), eval_batches=2, **lengths)
         callback, curve = _training_curve(self, budget, progress)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # PyTorch's notes on the CPU build
