@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from genlab.errors import DataError
 from genlab.neural.denoising import text_infilling
-from genlab.neural.seq2seq import as_pairs
+from genlab.neural.seq2seq_data import as_pairs
 
 FAST = settings(max_examples=40, deadline=None)
 SLOW = settings(max_examples=2000, deadline=None)

@@ -14,7 +14,7 @@ from genlab.decoding import DecodingOptions
 from genlab.decoding.search import _beam_search_batch
 from genlab.errors import DataError, NotFittedError, ParameterError
 from genlab.neural import Seq2Seq
-from genlab.neural.seq2seq import PairBatches, as_pairs
+from genlab.neural.seq2seq_data import PairBatches, as_pairs
 
 LETTERS = "abcdefgh"
 
@@ -234,7 +234,7 @@ def test_bad_input_errors(small):
 
 def test_pre_training_batches_come_first_then_the_pairs():
     from genlab.neural.denoising import DenoisingBatches
-    from genlab.neural.seq2seq import PhasedBatches
+    from genlab.neural.seq2seq_data import PhasedBatches
 
     pairs = PairBatches([[1, 7], [2, 3, 7]], [[8, 1, 7], [8, 2, 7]], batch_size=2, seed=0, source_pad=5,
                         target_pad=5)

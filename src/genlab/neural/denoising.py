@@ -113,11 +113,11 @@ class DenoisingBatches:
         return [*corrupted, self.V + 2], [self.V + 1, *window, self.V + 2]
 
     def batch(self, step: int, micro_step: int = 0) -> tuple[object, object]:
-        from genlab.neural.seq2seq import _pad
+        from genlab.neural.seq2seq_data import pad_rows
 
         rng = np.random.default_rng([self.seed, 1, step, micro_step])  # stream 1: apart from the pairs' stream 0
         examples = [self.example(rng) for _ in range(self.batch_size)]
-        return _pad([x for x, _ in examples], self.V), _pad([y for _, y in examples], self.V)
+        return pad_rows([x for x, _ in examples], self.V), pad_rows([y for _, y in examples], self.V)
 
     def digest(self) -> str:
         h = hashlib.sha256()

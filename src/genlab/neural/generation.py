@@ -9,6 +9,10 @@ positions; it is then rebuilt from the last ``block_size // 2`` tokens, so the c
 and all of ``block_size`` tokens and the cost per token stays bounded (``use_cache=False`` recomputes the last
 ``block_size`` tokens at every step instead, as nanoGPT's ``generate`` does). The logits cross to NumPy once per
 step, (batch, vocabulary) float64: for the vocabularies of these models that is small beside a forward pass.
+
+:class:`Seq2SeqContext` is the encoder-decoder's side (:class:`genlab.Seq2Seq`): the sources are encoded once, the
+cross-attention keys / values computed once per source, and the decoder's self-attention cache grows by a column a
+step.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from genlab.decoding import generate as run_generation
 from genlab.neural.backbones.base import Backbone
 from genlab.neural.tokenizers import Tokenizer
 
-__all__ = ["BackboneContext", "DecodingOptions", "backbone_decoder", "generate_texts", "stream_text"]
+__all__ = [
+    "BackboneContext", "DecodingOptions", "Seq2SeqContext", "backbone_decoder", "generate_texts", "stream_text",
+]
 
 
 class BackboneContext:
@@ -101,3 +107,54 @@ def stream_text(backbone: Backbone, tokenizer: Tokenizer, prompt_ids: Sequence[i
     """Text pieces of one sampled continuation as they are generated (no beam search)."""
     return run_generation(backbone_decoder(backbone, tokenizer, prompt_ids, options.use_cache), options, random_state,
                           stream=True)
+
+
+class Seq2SeqContext:
+    """A batch of decoding rows over a batch of sources (:class:`genlab.decoding.DecodingContext`).
+
+    The sources are encoded once and the module's ``start_state`` (the cross-attention keys / values) computed
+    once; the state is then expanded to ``rows_per_input`` rows per source (input-major). With the cache, each step
+    feeds only the newest column; without it, every step runs the decoder over all the tokens so far from the
+    fresh state (the reference the cache must agree with).
+    """
+
+    def __init__(self, module: Any, src: Any, rows_per_input: int, use_cache: bool, bos: int) -> None:
+        self.module = module
+        self.use_cache = use_cache
+        device = next(module.parameters()).device
+        with torch.no_grad():
+            fresh = module.start_state(module.encode(src.to(device)))
+            index = torch.arange(src.size(0), device=device).repeat_interleave(rows_per_input)
+            expanded = module.reorder_state(fresh, index)
+        self.state = expanded
+        # the fresh state is kept only to recompute from (without the cache): beam search would reorder it for nothing
+        self.fresh = None if use_cache else expanded
+        self.tokens = torch.full((index.numel(), 1), bos, dtype=torch.long, device=device)  # (rows, t)
+        self.pending = self.tokens
+
+    def next_logits(self) -> Any:
+        """Logits (rows, V + 4) float32 of every row's next token."""
+        with torch.no_grad():
+            if not self.use_cache:
+                logits, _ = self.module.decode_step(self.tokens, self.fresh)
+                return logits[:, -1].float()
+            logits, self.state = self.module.decode_step(self.pending, self.state)
+            self.pending = self.tokens[:, :0]
+            return logits[:, -1].float()
+
+    def next_scores(self) -> np.ndarray:
+        return self.next_logits().double().cpu().numpy()
+
+    def append(self, tokens: np.ndarray) -> None:
+        column = torch.as_tensor(np.asarray(tokens), dtype=torch.long).to(self.tokens.device)[:, None]  # (rows, 1)
+        self.tokens = torch.cat([self.tokens, column], dim=1)
+        self.pending = torch.cat([self.pending, column], dim=1)
+
+    def reorder(self, index: np.ndarray) -> None:
+        index_t = torch.as_tensor(np.asarray(index), dtype=torch.long).to(self.tokens.device)
+        self.tokens = self.tokens.index_select(0, index_t)
+        self.pending = self.pending.index_select(0, index_t)
+        if self.use_cache:
+            self.state = self.module.reorder_state(self.state, index_t)
+        else:
+            self.fresh = self.module.reorder_state(self.fresh, index_t)

@@ -7,7 +7,6 @@ end-of-sequence token. Importing this module does not import torch; fitting, sco
 
 from __future__ import annotations
 
-import hashlib
 import math
 import numbers
 from collections.abc import Iterable, Sequence
@@ -19,9 +18,11 @@ from genlab.base import check_is_fitted
 from genlab.errors import DataError, ParameterError
 from genlab.neural.estimator import NeuralEstimator, Prepared
 from genlab.neural.language_model import text_bits_per_character
+from genlab.neural.seq2seq_data import PairBatches, PhasedBatches, as_pairs, pad_rows, validation_pairs
 from genlab.neural.tokenizers import TOKENIZERS, Tokenizer, make_tokenizer, tokenizer_from_dict
 from genlab.sequence.vocabulary import one_unknown_token_notice
 from genlab.utils.random import check_random_state
+from genlab.utils.validation import check_positive_int
 
 __all__ = ["SEQ2SEQ_PRESETS", "Seq2Seq", "as_pairs"]
 
@@ -45,249 +46,6 @@ _SIZES = {
 }
 _ALL_SIZES = ("n_layer", "n_head", "n_embd", "n_hidden", "dropout", "positions", "tie_weights")
 _EVAL_STREAM = 2**31 - 1
-
-
-# -- data ----------------------------------------------------------------------------------------------------------
-def as_pairs(sources: Any, targets: Any = None, what: str = "sources", *,
-             allow_empty_targets: bool = False) -> tuple[list[str], list[str]]:
-    """``(sources, targets)`` lists from two sequences of texts, or from one iterable of ``(source, target)`` pairs
-    (``targets=None``: a list of pairs, :func:`genlab.data.read_pairs`, ``genlab.datasets.code_docstrings().train``).
-
-    ``allow_empty_targets``: scoring accepts an empty target (its probability is that of ending at once);
-    training does not (a pair with nothing to learn is a mistake in the data).
-
-    Raises
-    ------
-    DataError
-        Not texts, lengths that differ, no pairs, a non-str item or an empty target (the index is named).
-    """
-    if targets is None:
-        if isinstance(sources, (str, bytes)) or not isinstance(sources, Iterable):
-            raise DataError(
-                f"{what} must be a list of source texts with the targets beside it, or an iterable of (source, target) "
-                f"pairs; got {type(sources).__name__}."
-            )
-        src, tgt = [], []
-        for i, pair in enumerate(sources):
-            if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
-                raise DataError(
-                    f"{what}[{i}] is not a (source, target) pair (got {type(pair).__name__}); give a list of pairs, or "
-                    "the sources and the targets as two lists."
-                )
-            src.append(pair[0])
-            tgt.append(pair[1])
-        names = (f"{what}[{{}}][0] (a source)", f"{what}[{{}}][1] (a target)")
-    else:
-        if isinstance(sources, str) and isinstance(targets, str):
-            sources, targets = [sources], [targets]
-        for name, value in (("sources", sources), ("targets", targets)):
-            if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-                raise DataError(f"{name} must be a list of texts (str); got {type(value).__name__}.")
-        src, tgt = list(sources), list(targets)
-        if len(src) != len(tgt):
-            raise DataError(f"sources has {len(src)} items and targets {len(tgt)}; give one target per source.")
-        names = ("sources[{}]", "targets[{}]")
-    if not src:
-        raise DataError("there are no pairs: give at least one (source, target) pair.")
-    for items, name in zip((src, tgt), names, strict=True):
-        for i, item in enumerate(items):
-            if not isinstance(item, str):
-                raise DataError(f"{name.format(i)} is a {type(item).__name__}; sources and targets are texts (str).")
-    for i, item in enumerate(tgt):
-        if not item and not allow_empty_targets:
-            raise DataError(f"{names[1].format(i)} is empty; every target needs at least one character.")
-    return src, tgt
-
-
-def _validation_pairs(validation_data: Any) -> tuple[list[str], list[str]]:
-    """``(sources, targets)`` (a tuple of two lists) or an iterable of pairs."""
-    if (isinstance(validation_data, tuple) and len(validation_data) == 2
-            and all(isinstance(part, (list, np.ndarray)) for part in validation_data)):
-        return as_pairs(list(validation_data[0]), list(validation_data[1]), "validation_data")
-    return as_pairs(validation_data, None, "validation_data")
-
-
-def _pad(rows: Sequence[Sequence[int]], pad: int) -> Any:
-    """Right-padded int64 tensor (len(rows), longest)."""
-    import torch
-
-    width = max(len(r) for r in rows)
-    out = torch.full((len(rows), width), pad, dtype=torch.long)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = torch.as_tensor(r, dtype=torch.long)
-    return out
-
-
-class PairBatches:
-    """Training batches of encoded pairs, batched by length: step ``s``'s batch depends only on ``(seed, s,
-    micro_step)`` (exact resume).
-
-    Each epoch (one pass over the pairs) sorts the pairs by source length jittered by up to 20% (so pairs of
-    nearly equal length mix differently from one epoch to the next), cuts that order into batches of
-    ``batch_size`` neighbours and visits the batches in a random order (fairseq's bucketing). A batch's sources
-    thus have similar lengths and it is padded only to its own longest; every pair is seen once per epoch (the
-    last batch of an epoch is the last ``batch_size`` of the order, so batches keep their size, which distributed
-    training needs). The epoch's order is a function of ``(seed, epoch)``, so any step's batch can be recomputed.
-
-    Parameters
-    ----------
-    sources, targets : list of list of int
-        Encoded sources (each ending with its EOS) and decoder sequences ``BOS t_1 .. t_n EOS``.
-    batch_size : int
-    seed : int
-    source_pad, target_pad : int
-    grad_accum_steps : int, default=1
-        Micro-batches per step: micro-batch ``m`` of step ``s`` is the epoch's batch number
-        ``s * grad_accum_steps + m``.
-    """
-
-    def __init__(self, sources: list[list[int]], targets: list[list[int]], batch_size: int, seed: int,
-                 source_pad: int, target_pad: int, grad_accum_steps: int = 1) -> None:
-        order = sorted(range(len(sources)), key=lambda i: (len(sources[i]), len(targets[i])))
-        self.sources = [sources[i] for i in order]
-        self.targets = [targets[i] for i in order]
-        self.lengths = np.array([len(s) for s in self.sources], dtype=np.float64)
-        self.batch_size = batch_size
-        self.seed = seed
-        self.source_pad, self.target_pad = source_pad, target_pad
-        self.grad_accum_steps = grad_accum_steps
-        self._epoch: tuple[int, list[np.ndarray]] | None = None
-
-    @property
-    def n_examples(self) -> int:
-        return len(self.sources)
-
-    @property
-    def n_batches(self) -> int:
-        """Training batches per epoch."""
-        return max(1, math.ceil(len(self.sources) / self.batch_size))
-
-    @property
-    def n_eval_batches(self) -> int:
-        return self.n_batches
-
-    def _rows(self, rows: Sequence[int]) -> tuple[Any, Any]:
-        return (_pad([self.sources[i] for i in rows], self.source_pad),
-                _pad([self.targets[i] for i in rows], self.target_pad))
-
-    def epoch_batches(self, epoch: int) -> list[np.ndarray]:
-        """The rows of each batch of ``epoch``, in the order they are visited (cached for the current epoch)."""
-        if self._epoch is not None and self._epoch[0] == epoch:
-            return self._epoch[1]
-        n, size = len(self.sources), self.batch_size
-        rng = np.random.default_rng([self.seed, 0, epoch])
-        if n <= size:
-            batches = [rng.integers(0, n, size=size)]  # fewer pairs than a batch: drawn with replacement
-        else:
-            order = np.argsort(self.lengths * (1.0 + 0.2 * rng.random(n)), kind="stable")
-            batches = [order[a : a + size] for a in range(0, n - size + 1, size)]
-            if n % size:
-                batches.append(order[n - size :])
-            batches = [batches[i] for i in rng.permutation(len(batches))]
-        self._epoch = (epoch, batches)
-        return batches
-
-    def batch(self, step: int, micro_step: int = 0) -> tuple[Any, Any]:
-        index = step * self.grad_accum_steps + micro_step
-        epoch, position = divmod(index, self.n_batches)
-        batches = self.epoch_batches(epoch)
-        return self._rows(batches[position % len(batches)].tolist())
-
-    def eval_batch(self, index: int) -> tuple[Any, Any]:
-        """The validation set in fixed chunks of ``batch_size`` (in length order), cycling."""
-        size = self.batch_size
-        start = (index % self.n_eval_batches) * size
-        return self._rows(range(start, min(start + size, len(self.sources))))
-
-    def digest(self) -> str:
-        h = hashlib.sha256()
-        for s, t in zip(self.sources, self.targets, strict=True):
-            h.update(np.asarray(s, dtype=np.int64).tobytes() + b"|" + np.asarray(t, dtype=np.int64).tobytes() + b";")
-        return h.hexdigest()
-
-
-class PhasedBatches:
-    """Denoising batches for the first ``n_pretrain`` steps, then the pairs (one source for the one training loop,
-    so checkpoints and exact resume cover both phases)."""
-
-    def __init__(self, pretrain: Any, pairs: PairBatches, n_pretrain: int) -> None:
-        self.pretrain, self.pairs, self.n_pretrain = pretrain, pairs, n_pretrain
-
-    @property
-    def n_examples(self) -> int:
-        return self.pairs.n_examples
-
-    def batch(self, step: int, micro_step: int = 0) -> tuple[Any, Any]:
-        source = self.pretrain if step < self.n_pretrain else self.pairs
-        return source.batch(step, micro_step)
-
-    def digest(self) -> str:
-        return hashlib.sha256(f"{self.pretrain.digest()}|{self.pairs.digest()}|{self.n_pretrain}".encode()).hexdigest()
-
-
-class Seq2SeqContext:
-    """A batch of decoding rows over a batch of sources (:class:`genlab.decoding.DecodingContext`).
-
-    The sources are encoded once and the module's ``start_state`` (the cross-attention keys / values) computed
-    once; the state is then expanded to ``rows_per_input`` rows per source (input-major). With the cache, each step
-    feeds only the newest column; without it, every step runs the decoder over all the tokens so far from the
-    fresh state (the reference the cache must agree with).
-    """
-
-    def __init__(self, module: Any, src: Any, rows_per_input: int, use_cache: bool, bos: int) -> None:
-        import torch
-
-        self.module = module
-        self.use_cache = use_cache
-        device = next(module.parameters()).device
-        with torch.no_grad():
-            fresh = module.start_state(module.encode(src.to(device)))
-            index = torch.arange(src.size(0), device=device).repeat_interleave(rows_per_input)
-            expanded = module.reorder_state(fresh, index)
-        self.state = expanded
-        # the fresh state is kept only to recompute from (without the cache): beam search would reorder it for nothing
-        self.fresh = None if use_cache else expanded
-        self.tokens = torch.full((index.numel(), 1), bos, dtype=torch.long, device=device)  # (rows, t)
-        self.pending = self.tokens
-
-    def next_logits(self) -> Any:
-        """Logits (rows, V + 4) float32 of every row's next token."""
-        import torch
-
-        with torch.no_grad():
-            if not self.use_cache:
-                logits, _ = self.module.decode_step(self.tokens, self.fresh)
-                return logits[:, -1].float()
-            logits, self.state = self.module.decode_step(self.pending, self.state)
-            self.pending = self.tokens[:, :0]
-            return logits[:, -1].float()
-
-    def next_scores(self) -> np.ndarray:
-        return self.next_logits().double().cpu().numpy()
-
-    def append(self, tokens: np.ndarray) -> None:
-        import torch
-
-        column = torch.as_tensor(np.asarray(tokens), dtype=torch.long).to(self.tokens.device)[:, None]  # (rows, 1)
-        self.tokens = torch.cat([self.tokens, column], dim=1)
-        self.pending = torch.cat([self.pending, column], dim=1)
-
-    def reorder(self, index: np.ndarray) -> None:
-        import torch
-
-        index_t = torch.as_tensor(np.asarray(index), dtype=torch.long).to(self.tokens.device)
-        self.tokens = self.tokens.index_select(0, index_t)
-        self.pending = self.pending.index_select(0, index_t)
-        if self.use_cache:
-            self.state = self.module.reorder_state(self.state, index_t)
-        else:
-            self.fresh = self.module.reorder_state(self.fresh, index_t)
-
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ParameterError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
 
 
 class Seq2Seq(NeuralEstimator):
@@ -417,8 +175,8 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
             if getattr(self, name) is not None and name not in _SIZES[self.arch]:
                 raise ParameterError(f"{name} does not apply to arch={self.arch!r} (its sizes: "
                                      f"{', '.join(_SIZES[self.arch])}).")
-        _check_int(self.max_source_length, "max_source_length", 1)
-        _check_int(self.max_target_length, "max_target_length", 1)
+        check_positive_int(self.max_source_length, "max_source_length", minimum=1)
+        check_positive_int(self.max_target_length, "max_target_length", minimum=1)
         for name, value, high in (("label_smoothing", self.label_smoothing, 1.0),
                                   ("pretrain_fraction", self.pretrain_fraction, 1.0)):
             if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and 0.0 <= value < high):
@@ -534,7 +292,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         self._check_own_parameters()
         (sources, targets), unpaired = X.pairs, X.unpaired
         if validation_data is not None:
-            val_sources, val_targets = _validation_pairs(validation_data)
+            val_sources, val_targets = validation_pairs(validation_data)
         elif self.validation_fraction > 0:
             if len(sources) < 2:
                 raise DataError("validation_fraction needs at least two pairs (one to train on, one to hold out).")
@@ -625,8 +383,8 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         with torch.no_grad():
             for a in range(0, len(order), batch_size):
                 rows = order[a : a + batch_size]
-                src = _pad([x[i] for i in rows], Vs).to(device)
-                tgt = _pad([y[i] for i in rows], V).to(device)
+                src = pad_rows([x[i] for i in rows], Vs).to(device)
+                tgt = pad_rows([y[i] for i in rows], V).to(device)
                 state = module.start_state(module.encode(src))
                 logits, _ = module.decode_step(tgt[:, :-1], state)  # (B, T, V + 4)
                 logp = target_log_softmax(logits.double(), V)
@@ -687,11 +445,12 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
     def _batch_decoder(self, sources: list[list[int]], use_cache: bool) -> Any:
         """The decoding pipeline's view of a batch of encoded sources (:meth:`_encode_source`)."""
         from genlab.decoding import BatchDecoder
+        from genlab.neural.generation import Seq2SeqContext
 
         module = self.module_
         module.eval()
         ids = self._special()
-        src = _pad(sources, self._source_tokenizer().vocab_size)
+        src = pad_rows(sources, self._source_tokenizer().vocab_size)
         unk = self.tokenizer_.unk_id
         banned = (ids["pad"], ids["bos"], ids["mask"], *(() if unk is None else (unk,)))
         return BatchDecoder(
@@ -761,8 +520,8 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise DataError(f"sources[{i}] is a {type(text).__name__}; sources are texts (str).")
-        batch_size = _check_int(batch_size, "batch_size", 1)
-        _check_int(max_length, "max_length", 0)
+        batch_size = check_positive_int(batch_size, "batch_size", minimum=1)
+        check_positive_int(max_length, "max_length", minimum=0)
         options = DecodingOptions(
             # the decoder has max_target_length positions: a longer max_length is cut to them
             max_new_tokens=min(max_length, self.max_target_length), min_new_tokens=min_length, num_beams=num_beams,
@@ -804,7 +563,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         list of str, one per draw
         """
         check_is_fitted(self, "module_")
-        n_samples = _check_int(n_samples, "n_samples", 1)
+        n_samples = check_positive_int(n_samples, "n_samples", minimum=1)
         if sources is None:
             raise ParameterError("Seq2Seq is a conditional model: give sources= (one text for n_samples draws, or "
                                  "n_samples texts for one draw each).")
