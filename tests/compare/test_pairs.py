@@ -157,15 +157,15 @@ def test_information_sentence_gives_the_gap_of_the_best_of_each_kind():
     assert information_lines(comparison) == []
 
 
-@pytest.mark.slow
 def test_conditional_models_beat_unconditional_ones_where_the_source_determines_the_target(tmp_path):
     """Reversed strings: the source holds all of the target, so given it an encoder-decoder needs far fewer bits
     per target character than any model of the targets alone (which cannot beat log2(8) = 3 bits of random
-    letters), with bootstrap intervals that do not overlap."""
+    letters), with bootstrap intervals that do not overlap. About 8-14 s on two cores (0.55 bits per target
+    character against 3.46 for the language model and 3.75 for the Markov chain)."""
     pytest.importorskip("torch")
     path = write_pairs(tmp_path / "reverse.jsonl", reversal_pairs(300))
-    models = ("seq2seq-transformer:preset=tiny,steps=300,beams=1,markov:order=3,"
-              "transformer:preset=tiny,steps=150")
+    models = ("seq2seq-transformer:preset=tiny,steps=200,beams=1,markov:order=3,"
+              "transformer:preset=tiny,steps=100")
     result = compare(path, models, budget="5m")
     rows = {row.family: row for row in result.rows}
     conditional, markov, lm = rows["seq2seq-transformer"], rows["markov"], rows["transformer"]
