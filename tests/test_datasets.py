@@ -395,3 +395,23 @@ def test_the_standard_library_split(stdlib):
     held_out = (*stdlib.test.sources, *stdlib.test.targets, *stdlib.validation.sources, *stdlib.validation.targets)
     assert not any(text in unpaired for text in held_out)
     assert all(source in unpaired for source in stdlib.train.sources[:200])
+
+
+def test_a_form_feed_line_does_not_shift_the_functions_after_it(tmp_path):
+    """ast numbers lines at newlines only: a form feed (PEP 8's page break, as in old standard-library files) or
+    another Unicode line separator inside a line must not shift the source cut out for later functions."""
+    root = tmp_path / "lib"
+    code = ('"""Module docstring."""\n\n\f\n'
+            'def first_function(a):\n    """Return the first value of the input list."""\n'
+            '    return a[0]  # FIRST\n\n'
+            'x = "\u2028"\n\n'
+            'def second_function(b):\n    """Return the second value of the input list."""\n'
+            '    return b[1]  # SECOND\n')
+    write(root, "paged.py", code)
+    for other in ("other_a", "other_b"):  # a split by module needs three modules
+        write(root, f"{other}.py", f'def {other}(z):\n    """Return the value of the other module."""\n    return z\n')
+    data = code_docstrings(root=root, cache_dir=False)
+    pairs = {target: source for part in (data.train, data.validation, data.test)
+             for source, target in zip(part.sources, part.targets, strict=True)}
+    assert pairs["Return the first value of the input list."] == "def first_function(a):\n    return a[0]  # FIRST"
+    assert pairs["Return the second value of the input list."] == "def second_function(b):\n    return b[1]  # SECOND"

@@ -525,7 +525,9 @@ def _parse_library(library: str, files: list[tuple[str, str]]) -> dict[str, Any]
         except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
             n_unparsable += 1  # e.g. a file of another Python version's syntax; it is not this library's code
             continue
-        lines = text.splitlines(keepends=True)
+        # ast numbers lines at \n only (decode_source has made every line end one); str.splitlines would also
+        # split at form feeds and other separators and shift every later function's lines
+        lines = re.split(r"(?<=\n)", text)
         functions: list[list[str | None]] = []
         docstrings: list[str] = []
         module_doc = ast.get_docstring(tree, clean=True)

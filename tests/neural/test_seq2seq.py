@@ -290,3 +290,32 @@ def test_unknown_characters_are_noticed_once_per_call(small):
     with pytest.warns(UnknownTokenWarning) as caught:
         lp = small.log_prob(["xyz", "zzx"], ["abc", "cba"])
     assert len(caught) == 1 and np.all(np.isfinite(lp))
+
+
+def test_pretraining_steps_count_the_global_batch_and_leave_pairs_a_step():
+    """Under torchrun the training loop counts an epoch in global batches: the denoising share is of those steps
+    (4 processes x 32 pairs, 1,000 pairs, one epoch: 8 steps, 2 of them denoising, not 10), and rounding never
+    leaves the pairs without a step."""
+    model = genlab.Seq2Seq(epochs=1, batch_size=32, pretrain_fraction=0.3)
+    assert model._pretrain_steps(1000, global_batch=4 * 32) == round(0.3 * 8)
+    assert model._pretrain_steps(1000, global_batch=32) == round(0.3 * 32)
+    assert genlab.Seq2Seq(max_steps=50, pretrain_fraction=0.99)._pretrain_steps(10, global_batch=32) == 49
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_too_long_target_is_named_by_its_index_in_the_callers_list(seed):
+    """With validation_fraction the pairs are split at random; the error still names the caller's index."""
+    model = genlab.Seq2Seq(preset="tiny", max_target_length=10, validation_fraction=0.5, max_steps=1,
+                           random_state=seed)
+    with pytest.raises(DataError, match=r"^targets\[3\] is 50 tokens long"):
+        model.fit(["a", "b", "c", "d"], ["ok", "ok", "ok", "x" * 50])
+
+
+def test_validation_data_as_a_tuple_is_sources_and_targets():
+    """Any 2-tuple is (sources, targets), as scikit-learn's (X, y): tuples of texts too, not only lists."""
+    from genlab.neural.seq2seq_data import validation_pairs
+
+    assert validation_pairs((("def f(): ...", "def g(): ..."), ("Add.", "Sub."))) == (
+        ["def f(): ...", "def g(): ..."], ["Add.", "Sub."])
+    assert validation_pairs([("def f(): ...", "Add."), ("def g(): ...", "Sub.")]) == (
+        ["def f(): ...", "def g(): ..."], ["Add.", "Sub."])

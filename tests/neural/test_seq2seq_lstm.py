@@ -147,7 +147,8 @@ def test_reorder_state_expands_and_permutes_rows(sizes):
 
 
 def test_loss_without_smoothing_is_the_exact_nll():
-    """label_smoothing=0: the mean over non-PAD labels of -log softmax, summed by hand."""
+    """label_smoothing=0: the mean over non-PAD labels of -log softmax over the V + 1 ids that can be targets
+    (tokens and EOS: the normalisation Seq2Seq.log_prob scores with), summed by hand."""
     model = _model(tie_weights=False, n_layer=2)
     x, y = _pairs(_random_pairs(5, seed=7))
     with torch.no_grad():
@@ -159,7 +160,8 @@ def test_loss_without_smoothing_is_the_exact_nll():
             if label == PAD:
                 continue
             row = logits[b, k].double()
-            total += float(torch.logsumexp(row, dim=0) - row[label])
+            possible = torch.cat([row[:V], row[EOS : EOS + 1]])
+            total += float(torch.logsumexp(possible, dim=0) - row[label])
             count += 1
     assert count == int((y[:, 1:] != PAD).sum())
     assert loss.item() == pytest.approx(total / count, rel=1e-6)
@@ -173,9 +175,11 @@ def test_label_smoothing_is_cross_entropy_with_a_smoothed_target():
     x, y = _pairs(_random_pairs(4, seed=8))
     with torch.no_grad():
         logits, loss = model(x, y)
-    logp = torch.log_softmax(logits.double(), dim=-1)
     possible = torch.zeros(V + 4, dtype=torch.double)
     possible[:V] = possible[EOS] = 1.0
+    # normalised over the possible targets only: PAD, BOS and MASK take no probability
+    logp = torch.log_softmax(logits.double().masked_fill(possible == 0, -math.inf), dim=-1)
+    logp = logp.masked_fill(possible == 0, 0.0)
     losses = []
     for b in range(y.size(0)):
         for k in range(y.size(1) - 1):
@@ -194,11 +198,11 @@ def test_initial_loss_is_log_of_the_output_size(sizes):
                   source_pad=sizes.get("source_vocab_size", V))
     with torch.no_grad():
         _, loss = model(x, y)
-    assert loss.item() == pytest.approx(math.log(V + 4), abs=0.15)
+    assert loss.item() == pytest.approx(math.log(V + 1), abs=0.15)  # the V + 1 ids that can be targets
 
 
 def test_learns_to_copy_short_random_sequences():
-    """A tiny model, a plain AdamW loop (113 steps, about 4 CPU seconds on one thread): greedy decoding with
+    """A tiny model, a plain AdamW loop (until the loss is below 0.002: about 10 CPU seconds): greedy decoding with
     decode_step copies held-out random sequences of 3-6 tokens never seen in training exactly, every one of them."""
     torch.manual_seed(0)
     model = LSTMSeq2Seq(LSTMSeq2SeqConfig(vocab_size=V, n_embd=32, n_hidden=64, label_smoothing=0.0))
@@ -210,13 +214,13 @@ def test_learns_to_copy_short_random_sequences():
         rows = [torch.randint(0, V, (length,), generator=gen).tolist() for length in lengths]
         return [(row, row) for row in rows]
 
-    for step in range(200):
+    for step in range(400):
         x, y = _pairs(copies(64, seed=100 + step))
         _, loss = model(x, y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        if loss.item() < 0.01:
+        if loss.item() < 0.002:
             break
     model.eval()
     seen = {tuple(s) for past in range(step + 1) for s, _ in copies(64, seed=100 + past)}

@@ -197,3 +197,26 @@ def test_denoising_batches_reconstruct_the_text_and_are_pure():
         source = [t for t in row_x if t != Vb]
         assert source[-1] == Vb + 2
         assert [t for t in source[:-1] if t != Vb + 3] == [t for t in window if t in source[:-1]]
+
+
+def test_reorder_that_drops_sources_keeps_one_copy_of_their_keys_values():
+    """Beam search drops the inputs whose search has ended: the remaining sources keep their rows side by side, so
+    their cross-attention keys / values stay one copy per source (group > 1), and the logits are those of decoding
+    the remaining sources alone."""
+    module = _module()
+    src, tgt = _batch()
+    beams = 2
+    with torch.no_grad():
+        state = module.reorder_state(module.start_state(module.encode(src)), torch.arange(3).repeat_interleave(beams))
+        _, state = module.decode_step(tgt[:, :2].repeat_interleave(beams, dim=0), state)
+        kept = torch.tensor([2, 3, 4, 5])  # source 0's beams dropped; sources 1 and 2 keep two rows each
+        dropped = module.reorder_state(state, kept)
+        assert dropped.group == beams and dropped.cross[0][0].size(0) == 2
+        logits, _ = module.decode_step(tgt[1:, 2:3].repeat_interleave(beams, dim=0), dropped)
+        alone = module.start_state(module.encode(src[1:]))
+        alone = module.reorder_state(alone, torch.arange(2).repeat_interleave(beams))
+        _, alone = module.decode_step(tgt[1:, :2].repeat_interleave(beams, dim=0), alone)
+        reference, _ = module.decode_step(tgt[1:, 2:3].repeat_interleave(beams, dim=0), alone)
+        torch.testing.assert_close(logits, reference, rtol=0, atol=1e-5)
+        mixed = module.reorder_state(state, torch.tensor([2, 0, 4]))  # rows of different sources interleaved
+        assert mixed.group == 1 and mixed.cross[0][0].size(0) == 3

@@ -301,8 +301,12 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
             held, kept = sorted(order[:n_held].tolist()), sorted(order[n_held:].tolist())
             val_sources, val_targets = [sources[i] for i in held], [targets[i] for i in held]
             sources, targets = [sources[i] for i in kept], [targets[i] for i in kept]
+            # errors name a pair by its index in the caller's list, whichever part it was held out to
+            train_index, val_index, val_what = kept, held, "targets"
         else:
             val_sources = val_targets = None
+        if validation_data is not None or self.validation_fraction == 0:
+            train_index, val_index, val_what = list(range(len(sources))), None, "validation targets"
         if unpaired is not None and not self.shared_vocabulary:
             raise ParameterError("denoising pre-training on unpaired texts needs shared_vocabulary=True (the "
                                  "corrupted text is a source and the text itself a target).")
@@ -317,20 +321,22 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         src_tok = source_tokenizer or tokenizer
         V, Vs = tokenizer.vocab_size, src_tok.vocab_size
 
-        def encode(srcs: list[str], tgts: list[str], what: str) -> tuple[list[list[int]], list[list[int]]]:
+        def encode(srcs: list[str], tgts: list[str], what: str,
+                   index: list[int] | None) -> tuple[list[list[int]], list[list[int]]]:
             x = [self._encode_source(s, src_tok) for s in srcs]
-            y = [self._encode_target(t, i, what, tokenizer) for i, t in enumerate(tgts)]
+            y = [self._encode_target(t, i if index is None else index[i], what, tokenizer) for i, t in enumerate(tgts)]
             return x, y
 
-        train = PairBatches(*encode(sources, targets, "targets"), batch_size, seed, Vs, V, self.grad_accum_steps)
+        train = PairBatches(*encode(sources, targets, "targets", train_index), batch_size, seed, Vs, V,
+                            self.grad_accum_steps)
         validation = None
         if val_sources is not None:
-            validation = PairBatches(*encode(val_sources, val_targets, "validation targets"), self.batch_size,
+            validation = PairBatches(*encode(val_sources, val_targets, val_what, val_index), self.batch_size,
                                      seed, Vs, V)
         if unpaired is not None:
             from genlab.neural.denoising import DenoisingBatches
 
-            n_pretrain = self._pretrain_steps(len(sources))
+            n_pretrain = self._pretrain_steps(len(sources), batch_size)
             if n_pretrain > 0:
                 texts = [tokenizer.encode(t) for t in unpaired]
                 denoise = DenoisingBatches(texts, V, batch_size, seed, self.max_source_length,
@@ -343,13 +349,15 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
                          "source_tokenizer": None if source_tokenizer is None else source_tokenizer.digest()},
         )
 
-    def _pretrain_steps(self, n_pairs: int) -> int:
-        """Denoising steps: ``pretrain_fraction`` of the steps of this fit (which must then be known in steps)."""
+    def _pretrain_steps(self, n_pairs: int, global_batch: int) -> int:
+        """Denoising steps: ``pretrain_fraction`` of the steps of this fit (which must then be known in steps),
+        leaving at least one step for the pairs. ``global_batch``: pairs per micro-step over every process (what
+        the training loop counts an epoch's steps with)."""
         if self.pretrain_fraction == 0:
             return 0
         total = self.max_steps
         if self.epochs is not None:
-            per_step = self.batch_size * self.grad_accum_steps
+            per_step = global_batch * self.grad_accum_steps
             from_epochs = max(1, math.ceil(self.epochs * n_pairs / per_step))
             total = from_epochs if total is None else min(total, from_epochs)
         if total is None and self.max_time is None:
@@ -359,7 +367,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
                 "denoising pre-training splits the training steps, so it needs max_steps or epochs besides max_time "
                 "(the first pretrain_fraction of the steps denoise the unpaired texts)."
             )
-        return round(self.pretrain_fraction * total)
+        return min(round(self.pretrain_fraction * total), total - 1)
 
     # -- scoring -------------------------------------------------------------------------------------------------
     def _pairs_for_scoring(self, sources: Any, targets: Any) -> tuple[list[list[int]], list[list[int]], list[str]]:

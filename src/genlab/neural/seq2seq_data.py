@@ -73,10 +73,10 @@ def as_pairs(sources: Any, targets: Any = None, what: str = "sources", *,
 
 
 def validation_pairs(validation_data: Any) -> tuple[list[str], list[str]]:
-    """``(sources, targets)`` (a tuple of two lists) or an iterable of pairs."""
-    if (isinstance(validation_data, tuple) and len(validation_data) == 2
-            and all(isinstance(part, (list, np.ndarray)) for part in validation_data)):
-        return as_pairs(list(validation_data[0]), list(validation_data[1]), "validation_data")
+    """``(sources, targets)`` from a tuple of the two sequences (scikit-learn's ``(X, y)``: any 2-tuple is read so)
+    or from another iterable of pairs (a list of pairs, :func:`genlab.data.read_pairs`)."""
+    if isinstance(validation_data, tuple) and len(validation_data) == 2:
+        return as_pairs(validation_data[0], validation_data[1], "validation_data")
     return as_pairs(validation_data, None, "validation_data")
 
 

@@ -273,22 +273,13 @@ class LSTMSeq2Seq(nn.Module):
         return logits, self.loss(logits, y[:, 1:])
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Mean label-smoothed cross-entropy (nats) of ``logits`` (B, T, V + 4) over the non-``PAD`` ``labels``.
+        """Mean label-smoothed cross-entropy (nats) of ``logits`` (B, T, V + 4) over the non-``PAD`` ``labels``,
+        normalised over the V + 1 ids that can be targets (the tokens and ``EOS``) as the Transformer's and as
+        ``Seq2Seq.log_prob`` are: with ``label_smoothing=0`` it is the negative log-likelihood that ``log_prob``
+        scores (:func:`genlab.neural.backbones.seq2seq.seq2seq_loss`)."""
+        from genlab.neural.backbones.seq2seq import seq2seq_loss
 
-        The smoothing mass goes uniformly to the ids that can be targets (the tokens and ``EOS``), not to ``PAD``,
-        ``BOS`` or ``MASK``, which never are (torch's ``label_smoothing`` would spread it over all V + 4).
-        """
-        V = self.config.vocab_size
-        logp = torch.log_softmax(logits.float(), dim=-1)  # (B, T, V + 4)
-        keep = labels != self.pad_id  # (B, T)
-        logp, labels = logp[keep], labels[keep]  # (N, V + 4), (N,)
-        nll = -logp.gather(1, labels.unsqueeze(1)).squeeze(1)  # (N,)
-        eps = float(self.config.label_smoothing)
-        if eps == 0.0:
-            return nll.mean()
-        # -mean log p over the V + 1 possible targets: tokens 0 .. V - 1 and EOS
-        uniform = -(logp[:, :V].sum(dim=1) + logp[:, V + EOS]) / (V + 1)
-        return ((1.0 - eps) * nll + eps * uniform).mean()
+        return seq2seq_loss(logits, labels, self.config.vocab_size, float(self.config.label_smoothing))
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

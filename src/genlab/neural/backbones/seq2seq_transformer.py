@@ -291,16 +291,22 @@ class TransformerSeq2Seq(nn.Module):
         """The rows ``index`` of ``state`` in that order (beam search; or B sources expanded to B * k rows)."""
         caches = None if state.caches is None else [
             (k.index_select(0, index), v.index_select(0, index)) for k, v in state.caches]
-        n_sources, rows = state.cross[0][0].size(0), index.numel()
+        n_sources = state.cross[0][0].size(0)
         source = torch.div(index, state.group, rounding_mode="floor")  # the source of each new row
-        group = rows // n_sources
-        if rows % n_sources == 0 and torch.equal(
-                source, torch.arange(n_sources, device=index.device).repeat_interleave(group)):
+        group = _block_size(source)
+        if group is None:  # rows of different sources mixed: each row takes its own copy of its keys / values
+            cross = [(k.index_select(0, source), v.index_select(0, source)) for k, v in state.cross]
+            mask = None if state.mask is None else state.mask.index_select(0, source)
+            return DecoderState(cross, mask, caches, state.length, 1)
+        heads = source[::group]  # one row per block: the source its rows read
+        if torch.equal(heads, torch.arange(n_sources, device=index.device)):
             # every source keeps `group` consecutive rows: its keys / values serve them as they are
             return DecoderState(state.cross, state.mask, caches, state.length, group)
-        cross = [(k.index_select(0, source), v.index_select(0, source)) for k, v in state.cross]
-        mask = None if state.mask is None else state.mask.index_select(0, source)
-        return DecoderState(cross, mask, caches, state.length, 1)
+        # blocks of rows per source, some sources gone (beam search dropped the inputs whose search ended): keep
+        # one copy of each remaining source's keys / values, not one per row
+        cross = [(k.index_select(0, heads), v.index_select(0, heads)) for k, v in state.cross]
+        mask = None if state.mask is None else state.mask.index_select(0, heads)
+        return DecoderState(cross, mask, caches, state.length, group)
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         x = self.ln_f(x)
@@ -319,3 +325,15 @@ class TransformerSeq2Seq(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
+def _block_size(source: torch.Tensor) -> int | None:
+    """``g`` when ``source`` (rows,) is made of consecutive blocks of ``g`` equal values (the rows of one source side
+    by side, as decoding keeps them), else None."""
+    rows = source.numel()
+    if rows == 0:
+        return None
+    changes = torch.nonzero(source[1:] != source[:-1]).flatten()
+    g = int(changes[0]) + 1 if changes.numel() else rows
+    if rows % g:
+        return None
+    blocks = source.view(-1, g)
+    return g if torch.equal(blocks, blocks[:, :1].expand_as(blocks)) else None
