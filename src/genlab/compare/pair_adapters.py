@@ -79,7 +79,8 @@ class Seq2SeqAdapter(Adapter):
     its first ``source_length`` tokens (default: the model's ``max_source_length``, 256; a shorter cut trains
     faster: on the standard library's code pairs 200 steps of the tiny Transformer took 23 s with 64 source tokens
     and 39 s with 256, on two busy cores). A held-out pair's log-probability is ``Seq2Seq.log_prob`` (its target
-    tokens and the end-of-sequence token given the source, exact).
+    tokens and the end-of-sequence token given the source, exact); it trains without label smoothing, as the
+    language models do, since the comparison is in likelihood.
 
     Its outputs for the held-out sources are greedy by default (as ``genlab score``'s and ``Seq2Seq.generate``'s),
     or beam search with ``beams`` beams (GNMT length penalty 0.6), with at most ``max_length`` tokens (default: the
@@ -122,7 +123,10 @@ class Seq2SeqAdapter(Adapter):
                         max_target_length=longest + 2, device="cpu", random_state=self.random_state,
                         max_steps=steps, max_time=budget, batch_size=self.params["batch"],
                         learning_rate=self.params["lr"], warmup_steps=min(20, max((steps or 200) // 10, 1)),
-                        eval_interval=max(1, (steps or 200) // 20), eval_batches=2, **lengths)
+                        eval_interval=max(1, (steps or 200) // 20), eval_batches=2,
+                        # compare ranks by likelihood: label smoothing trains toward a flatter distribution than
+                        # the data's and would cost bits per character on the held-out targets
+                        label_smoothing=0.0, **lengths)
         callback, curve = _training_curve(self, budget, progress)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # PyTorch's notes on the CPU build
