@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, str] = {
     "images": "bench.images",
     "import_time": "bench.import_time",
     "contention": "bench.contention",
+    "seq2seq": "bench.seq2seq",
 }
 
 __all__ = ["BENCHMARKS"]
