@@ -105,6 +105,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tokenizer", choices=("char", "byte", "bpe"), default="bpe",
                         help="Seq2Seq's tokenizer in every case (default bpe: 1,024 ids, a few characters a token)")
     parser.add_argument("--device", default="auto", help="device of the quality / pretrain fits (default auto)")
+    parser.add_argument("--learning-rate", type=float, default=None, metavar="LR",
+                        help="quality / pretrain: Seq2Seq's peak learning rate (default: Seq2Seq's)")
+    parser.add_argument("--max-source-length", type=positive_int, default=None, metavar="N",
+                        help="quality / pretrain: source tokens the encoder reads (default: Seq2Seq's, 256)")
     parser.add_argument("--seed", type=int, default=0, help="random_state of every genlab model (default 0)")
     parser.add_argument("--patience", type=positive_int, default=10, metavar="N",
                         help="quality / pretrain: evaluations without improvement before stopping; the best "
@@ -537,6 +541,10 @@ def _decode_length(model: Any, data: Any) -> int:
 def _model(Seq2Seq: Any, arch: str, data: Any, args: argparse.Namespace, **settings: Any) -> Any:
     """An unfitted Seq2Seq with the run's settings (tokenizer, preset, threads, seed, device, patience)."""
     sizes = {} if args.preset is None else {"preset": args.preset}
+    if args.learning_rate is not None:
+        sizes["learning_rate"] = args.learning_rate
+    if args.max_source_length is not None:
+        sizes["max_source_length"] = args.max_source_length
     return Seq2Seq(arch=arch, tokenizer=args.tokenizer, n_threads=args.n_threads, random_state=args.seed,
                    device=args.device, patience=args.patience,
                    max_target_length=_target_length(data, args.tokenizer), **sizes, **settings)
