@@ -109,6 +109,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="quality / pretrain: Seq2Seq's peak learning rate (default: Seq2Seq's)")
     parser.add_argument("--max-source-length", type=positive_int, default=None, metavar="N",
                         help="quality / pretrain: source tokens the encoder reads (default: Seq2Seq's, 256)")
+    parser.add_argument("--unpaired", action="store_true",
+                        help="quality: denoising pre-training on the training modules' unpaired text first (the first "
+                             "pretrain_fraction of the steps; needs --max-steps)")
+    parser.add_argument("--max-steps", type=positive_int, default=None, metavar="N",
+                        help="quality: the most optimizer steps (with --budget, whichever ends first)")
     parser.add_argument("--seed", type=int, default=0, help="random_state of every genlab model (default 0)")
     parser.add_argument("--patience", type=positive_int, default=10, metavar="N",
                         help="quality / pretrain: evaluations without improvement before stopping; the best "
@@ -634,8 +639,13 @@ def _beats(row: Comparison, metrics: dict[str, float], retrieval: dict[str, floa
 def run_quality(args: argparse.Namespace, data: Any, Seq2Seq: Any, out: Path) -> list[Comparison]:
     budget = args.budget or 1200.0
     rows, scores = _baseline_rows(data, args.quick, out)
+    if args.unpaired and args.max_steps is None:
+        raise BenchmarkUnavailable("--unpaired splits the steps between denoising and the pairs: give --max-steps")
     for arch in args.arch:
-        row, metrics, _ = _fit_and_evaluate(Seq2Seq, arch, data, args, budget, out, f"seq2seq-{arch}")
+        tag = f"seq2seq-{arch}" + ("+denoising" if args.unpaired else "")
+        row, metrics, _ = _fit_and_evaluate(Seq2Seq, arch, data, args, budget, out, tag,
+                                            unpaired=list(data.unpaired) if args.unpaired else None,
+                                            max_steps=args.max_steps)
         if arch == "transformer":
             _beats(row, metrics, scores["retrieval"])
         rows.append(row)
