@@ -19,7 +19,6 @@ only, against the cached self-attention keys / values of the earlier ones.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,7 @@ from torch import nn
 
 from genlab.errors import ParameterError
 from genlab.neural.backbones.seq2seq import n_special_ids, seq2seq_loss
-from genlab.neural.backbones.transformer import MLP, CausalSelfAttention, Rotary
+from genlab.neural.backbones.transformer import MLP, CausalSelfAttention, Rotary, init_gpt2_weights
 from genlab.neural.config import TransformerConfig
 
 __all__ = ["TransformerSeq2Seq", "TransformerSeq2SeqConfig"]
@@ -231,21 +230,8 @@ class TransformerSeq2Seq(nn.Module):
         self.decoder = nn.ModuleList(DecoderBlock(decoder_side) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(C, bias=config.bias)
         self.head = None if config.tie_weights else nn.Linear(C, n_ids, bias=False)
-        self.apply(self._init_weights)
-        for name, p in self.named_parameters():
-            if name.endswith("proj.weight"):
-                # GPT-2: residual projections scaled by 1/sqrt(number of residual sums) so the residual stream's
-                # variance does not grow with depth (three per decoder block here)
-                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(3 * config.n_layer))
-
-    @staticmethod
-    def _init_weights(module: nn.Module) -> None:
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        # three sums into the residual stream per decoder block (self-attention, cross-attention, MLP)
+        init_gpt2_weights(self, n_residual_sums=3 * config.n_layer)
 
     # -- the encoder-decoder interface ----------------------------------------------------------------------------
     def encode(self, src: torch.Tensor) -> Memory:

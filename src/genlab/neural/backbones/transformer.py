@@ -111,6 +111,25 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x)), cache
 
 
+def _normal_init(module: nn.Module) -> None:
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+
+def init_gpt2_weights(model: nn.Module, n_residual_sums: int) -> None:
+    """GPT-2's initialisation: every linear and embedding weight N(0, 0.02), biases 0, and the residual projections
+    (``*proj.weight``) scaled by 1 / sqrt(``n_residual_sums``), the number of sums into the residual stream, so
+    that the stream's variance does not grow with depth."""
+    model.apply(_normal_init)
+    for name, p in model.named_parameters():
+        if name.endswith("proj.weight"):
+            nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(n_residual_sums))
+
+
 class Transformer(Backbone):
     """GPT-style decoder. State for :meth:`step`: ``(caches, length)``, one (keys, values) pair per layer."""
 
@@ -124,21 +143,7 @@ class Transformer(Backbone):
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(C, bias=config.bias)
         self.head = None if config.tie_weights else nn.Linear(C, V, bias=False)
-        self.apply(self._init_weights)
-        for name, p in self.named_parameters():
-            if name.endswith("proj.weight"):
-                # GPT-2: residual projections scaled by 1/sqrt(2 n_layer) so the residual stream's variance does
-                # not grow with depth
-                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
-
-    @staticmethod
-    def _init_weights(module: nn.Module) -> None:
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        init_gpt2_weights(self, n_residual_sums=2 * config.n_layer)  # attention and MLP add to the stream
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         x = self.ln_f(x)
