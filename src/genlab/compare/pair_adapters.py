@@ -29,13 +29,14 @@ import numpy as np
 
 from genlab.compare.registry import (
     _LN2,
+    NEURAL_OPTIONS,
     Adapter,
     NotTrained,
     Progress,
     _choice,
     _non_negative_int,
-    _positive_float,
     _positive_int,
+    neural_schedule,
     neural_short,
     register_adapter,
 )
@@ -94,11 +95,8 @@ class Seq2SeqAdapter(Adapter):
     kinds = ("pairs",)
     conditional = True
     options: ClassVar[dict[str, tuple[Any, Callable[[Any], Any], str]]] = {
-        "preset": ("tiny", _choice("tiny", "small", "base"), "one of tiny, small, base"),
+        **NEURAL_OPTIONS,
         "tokenizer": ("char", _choice("char", "byte", "bpe"), "one of char, byte, bpe"),
-        "steps": (None, _positive_int, "the most optimizer steps, an integer >= 1"),
-        "lr": (3e-3, _positive_float, "the peak learning rate, a number > 0"),
-        "batch": (32, _positive_int, "the batch size, an integer >= 1"),
         "beams": (1, _positive_int, "the beam width of the generated outputs, an integer >= 1 (1: greedy)"),
         "max_length": (None, _positive_int, "the most generated tokens, an integer >= 1"),
         "source_length": (None, _positive_int, "the source tokens the encoder reads, an integer >= 1"),
@@ -122,8 +120,7 @@ class Seq2SeqAdapter(Adapter):
         model = Seq2Seq(arch=self.arch, preset=self.params["preset"], tokenizer=self.params["tokenizer"],
                         max_target_length=longest + 2, device="cpu", random_state=self.random_state,
                         max_steps=steps, max_time=budget, batch_size=self.params["batch"],
-                        learning_rate=self.params["lr"], warmup_steps=min(20, max((steps or 200) // 10, 1)),
-                        eval_interval=max(1, (steps or 200) // 20), eval_batches=2,
+                        learning_rate=self.params["lr"], **neural_schedule(steps),
                         # compare ranks by likelihood: label smoothing trains toward a flatter distribution than
                         # the data's and would cost bits per character on the held-out targets
                         label_smoothing=0.0, **lengths)
@@ -216,12 +213,7 @@ class LanguageModelPairsAdapter(Adapter):
 
     families = ("transformer", "lstm", "gru", "rnn", "cnn")
     kinds = ("pairs",)
-    options: ClassVar[dict[str, tuple[Any, Callable[[Any], Any], str]]] = {
-        "preset": ("tiny", _choice("tiny", "small", "base"), "one of tiny, small, base"),
-        "steps": (None, _positive_int, "the most optimizer steps, an integer >= 1"),
-        "lr": (3e-3, _positive_float, "the peak learning rate, a number > 0"),
-        "batch": (32, _positive_int, "the batch size, an integer >= 1"),
-    }
+    options: ClassVar[dict[str, tuple[Any, Callable[[Any], Any], str]]] = dict(NEURAL_OPTIONS)
     min_seconds = 1.0
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
@@ -232,8 +224,7 @@ class LanguageModelPairsAdapter(Adapter):
         model = LanguageModel(backbone=self.family, tokenizer="char", preset=self.params["preset"], device="cpu",
                               random_state=self.random_state, max_steps=steps, max_time=budget,
                               batch_size=self.params["batch"], learning_rate=self.params["lr"],
-                              warmup_steps=min(20, max((steps or 200) // 10, 1)),
-                              eval_interval=max(1, (steps or 200) // 20), eval_batches=2)
+                              **neural_schedule(steps))
         callback, curve = _training_curve(self, budget, progress)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # PyTorch's notes on the CPU build

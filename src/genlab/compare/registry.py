@@ -283,6 +283,22 @@ def _choice(*allowed: str) -> Callable[[Any], str]:
     return convert
 
 
+#: The options every neural adapter takes (spec ``family:preset=P,steps=N,lr=x,batch=B``): name -> (default,
+#: converter, what a good value is). An adapter with more options adds them to a copy.
+NEURAL_OPTIONS: dict[str, tuple[Any, Callable[[Any], Any], str]] = {
+    "preset": ("tiny", _choice("tiny", "small", "base"), "one of tiny, small, base"),
+    "steps": (None, _positive_int, "the most optimizer steps, an integer >= 1"),
+    "lr": (3e-3, _positive_float, "the peak learning rate, a number > 0"),
+    "batch": (32, _positive_int, "the batch size, an integer >= 1"),
+}
+
+
+def neural_schedule(steps: int | None) -> dict[str, int]:
+    """The warm-up and evaluation settings of a short neural fit of ``steps`` steps (a budgeted fit: as for 200):
+    a tenth of the steps of warm-up (at most 20), twenty evaluations of two batches."""
+    return {"warmup_steps": min(20, max((steps or 200) // 10, 1)), "eval_interval": max(1, (steps or 200) // 20),
+            "eval_batches": 2}
+
 
 def neural_short(adapter: Adapter, steps: int | None) -> None:
     """Mark a neural adapter whose budget ended training before ``steps`` (or :data:`NEURAL_MIN_STEPS`) steps."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from genlab.compare.registry import (
     _LN2,
+    NEURAL_OPTIONS,
     Adapter,
     EMBudget,
     NotTrained,
@@ -25,6 +26,7 @@ from genlab.compare.registry import (
     _positive_float,
     _positive_int,
     _stationary,
+    neural_schedule,
     neural_short,
     register_adapter,
 )
@@ -224,12 +226,7 @@ class NeuralAdapter(Adapter):
 
     families = ("lstm", "gru", "rnn", "transformer", "cnn")
     units = ("char", "byte", "bpe")
-    options: ClassVar[dict[str, tuple[Any, Callable[[Any], Any], str]]] = {
-        "preset": ("tiny", _choice("tiny", "small", "base"), "one of tiny, small, base"),
-        "steps": (None, _positive_int, "the most optimizer steps, an integer >= 1"),
-        "lr": (3e-3, _positive_float, "the peak learning rate, a number > 0"),
-        "batch": (32, _positive_int, "the batch size, an integer >= 1"),
-    }
+    options: ClassVar[dict[str, tuple[Any, Callable[[Any], Any], str]]] = dict(NEURAL_OPTIONS)
     min_seconds = 1.0
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
@@ -252,8 +249,7 @@ class NeuralAdapter(Adapter):
         model = LanguageModel(backbone=self.family, tokenizer=dataset.unit, preset=self.params["preset"],
                               vocab_size=vocab_size, device="cpu", random_state=self.random_state, max_steps=steps,
                               max_time=budget, batch_size=self.params["batch"], learning_rate=self.params["lr"],
-                              warmup_steps=min(20, max((steps or 200) // 10, 1)),
-                              eval_interval=max(1, (steps or 200) // 20), eval_batches=2)
+                              **neural_schedule(steps))
         start = time.perf_counter()
         curve: list[tuple[float, float]] = []
 
