@@ -75,9 +75,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from genlab.data.scenes import CaptionedImages
 from genlab.errors import DataError, ParameterError
 
-__all__ = ["CodeDocstrings", "PairSplit", "code_docstrings", "first_sentence", "verbatim_share"]
+__all__ = [
+    "CaptionedImages",
+    "CodeDocstrings",
+    "PairSplit",
+    "code_docstrings",
+    "digit_captions",
+    "first_sentence",
+    "shapes_scenes",
+    "verbatim_share",
+]
 
 # Bump when what the cache holds changes, so old cache files are not read as the new layout.
 _CACHE_FORMAT = 1
@@ -588,3 +598,57 @@ def _source_without_docstring(node: ast.FunctionDef | ast.AsyncFunctionDef, line
     return "".join(out).rstrip()
 
 
+def shapes_scenes(n: int, size: int = 64, max_objects: int = 4, min_objects: int = 1,
+                  heldout_pairs: Sequence[tuple[str, str]] = (), split: str = "train",
+                  seed: Any = 0) -> CaptionedImages:
+    """Scenes of coloured circles, squares and triangles with captions, boxes and labels (Pillow, no download).
+
+    Every rule (palette, sizes, placement, caption grammar, held-out pairs) is in :mod:`genlab.data.scenes`;
+    this is :func:`genlab.data.scenes.draw_scenes`.
+
+    Parameters
+    ----------
+    n : int
+        Number of scenes.
+    size : int, default=64
+        Image side in pixels (>= 16).
+    max_objects, min_objects : int, default=4 and 1
+        Objects per scene, uniform in ``min_objects .. max_objects``.
+    heldout_pairs : sequence of (colour, shape), default=()
+        E.g. ``[("red", "circle"), ("blue", "triangle")]``: absent from ``split="train"`` scenes, present (at least
+        one) in every ``split="heldout"`` scene.
+    split : {"train", "heldout"}, default="train"
+    seed : int, numpy.random.Generator or None, default=0
+        The same seed gives the same scenes, bit for bit.
+
+    Returns
+    -------
+    CaptionedImages
+        ``images`` uint8 (n, 3, size, size), ``captions`` (``"a large red circle left of a small blue square"``),
+        ``boxes`` float64 (k, 4) ``x_min, y_min, x_max, y_max`` (maxima exclusive), ``labels`` int64 (k,)
+        indexing ``classes = ["circle", "square", "triangle"]``, ``objects``, ``colours``.
+    """
+    from genlab.data.scenes import draw_scenes
+
+    return draw_scenes(n, size=size, max_objects=max_objects, min_objects=min_objects,
+                       heldout_pairs=heldout_pairs, split=split, seed=seed)
+
+
+def digit_captions(split: str = "train", seed: Any = 0) -> CaptionedImages:
+    """scikit-learn's 8x8 digits with spelled-out captions (``"seven"``), boxes and labels: the smallest case.
+
+    Images are 1-channel uint8 (N, 1, 8, 8): the digits' levels 0..16 scaled to 0..255 by
+    ``round(level * 255 / 16)``. The caption is the digit's English name; the box the tight box of the non-zero
+    pixels (maxima exclusive); the label the digit, indexing ``classes = ["zero", ..., "nine"]``.
+
+    Split: the 1,797 images are shuffled by a permutation seeded with ``seed``; the first 1,438 (80%, rounded) are
+    ``"train"``, the other 359 ``"test"``; ``"all"`` is every image in the data set's order.
+
+    Parameters
+    ----------
+    split : {"train", "test", "all"}, default="train"
+    seed : int, numpy.random.Generator or None, default=0
+    """
+    from genlab.data.captioned import digits_captioned
+
+    return digits_captioned(split, seed)
