@@ -124,6 +124,10 @@ def test_bad_captions_are_data_errors_naming_the_index(metric):
         metric(["a b"], [["a b", None]])
     with pytest.raises(DataError, match="references 0"):
         metric(["a b"], [[]])
+    with pytest.raises(DataError, match="reference 1 of item 1 has no words"):
+        metric(["a b", "c d"], ["a b", ["c d", " ..."]])
+    # an empty prediction is allowed (a model may write nothing): it scores 0
+    assert metric(["", "a red circle left of a square"], ["a b c d", "a red circle left of a square"]) != 0
 
 
 # ---------------------------------------------------------------------------------------------------- detection
@@ -272,3 +276,28 @@ def test_bad_detection_input_is_a_data_error_naming_the_image():
         detection_map([good_p], [{"boxes": [[0, 0, 1, 1]], "labels": [0.5]}])
     with pytest.raises(ParameterError, match="iou_type"):
         detection_map([good_p], [good_t], iou_type="segm")
+
+
+# ------------------------------------------------------------------------------------------------ optional extras
+
+
+def test_importing_the_module_loads_neither_scorer_nor_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, genlab.vision.metrics; "
+            "print(sorted(m for m in ('pycocoevalcap', 'faster_coco_eval', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(("module", "package", "call"), [
+    ("pycocoevalcap.bleu.bleu", "pycocoevalcap", lambda: bleu4(["a b c d"], ["a b c d"])),
+    ("pycocoevalcap.cider.cider", "pycocoevalcap", lambda: cider(["a b c d"], ["a b c d"])),
+    ("faster_coco_eval", "faster-coco-eval",
+     lambda: detection_map([{"boxes": [], "labels": [], "scores": []}], [{"boxes": [], "labels": []}])),
+])
+def test_a_missing_package_is_named(monkeypatch, module, package, call):
+    monkeypatch.setitem(__import__("sys").modules, module, None)  # None in sys.modules: the import fails
+    with pytest.raises(ImportError, match=f"pip install {package}"):
+        call()

@@ -83,8 +83,12 @@ def _caption_dicts(predictions: Sequence[str], references: Sequence[str] | Seque
         for j, ref in enumerate(refs):
             if not isinstance(ref, str):
                 raise DataError(f"reference {j} of item {i} is a {type(ref).__name__}, not a str")
-        res[i] = [tokenize_caption(prediction)]
+        res[i] = [tokenize_caption(prediction)]  # an empty prediction is allowed: it scores 0
         gts[i] = [tokenize_caption(ref) for ref in refs]
+        for j, ref in enumerate(gts[i]):
+            # a reference without words gives CIDEr no n-gram to weigh (the scorer fails on a set of them)
+            if not ref:
+                raise DataError(f"reference {j} of item {i} has no words after tokenisation: {refs[j]!r:.60}")
     return gts, res
 
 
@@ -112,7 +116,8 @@ def bleu4(predictions: Sequence[str], references: Sequence[str] | Sequence[Seque
     Raises
     ------
     DataError
-        The lengths differ, the lists are empty, or an entry is not a str (the message names its index).
+        The lengths differ, the lists are empty, an entry is not a str, or a reference has no words after
+        tokenisation (the message names its index).
     ImportError
         ``pycocoevalcap`` is not installed.
     """
@@ -146,7 +151,8 @@ def cider(predictions: Sequence[str], references: Sequence[str] | Sequence[Seque
     Raises
     ------
     DataError
-        The lengths differ, the lists are empty, or an entry is not a str (the message names its index).
+        The lengths differ, the lists are empty, an entry is not a str, or a reference has no words after
+        tokenisation (the message names its index).
     ImportError
         ``pycocoevalcap`` is not installed.
     """
@@ -212,9 +218,11 @@ def _boxes(entry: Any, i: int, what: str, need_scores: bool) -> tuple[np.ndarray
         raise DataError(f"{what} {i}: boxes must have shape (k, 4) (x_min, y_min, x_max, y_max), "
                         f"got {boxes.shape}")
     labels = labels.reshape(-1)
+    # whole-valued floats are accepted (a float tensor of class ids); NaN, infinities and fractions are not
     if labels.size and not (np.issubdtype(labels.dtype, np.integer)
-                            or (np.issubdtype(labels.dtype, np.floating) and np.all(labels == np.round(labels)))):
-        raise DataError(f"{what} {i}: labels must be integers, got {labels.dtype}")
+                            or (np.issubdtype(labels.dtype, np.floating) and np.all(np.isfinite(labels))
+                                and np.all(labels == np.round(labels)))):
+        raise DataError(f"{what} {i}: labels must be integers, got {labels.tolist()!r:.60}")
     labels = labels.astype(np.int64)
     k = len(boxes)
     if len(labels) != k or (scores is not None and len(scores) != k):
