@@ -79,6 +79,8 @@ def digits_captioned(split: str = "train", seed: Any = 0) -> CaptionedImages:
 
 
 def _image_path(folder: Path, name: str, where: str) -> Path:
+    if "\x00" in name:
+        raise DataError(f"{where}: the image path {name!r} holds a NUL character.")
     if os.path.isabs(name) or name.startswith(("/", "\\")):
         raise DataError(f"{where}: the image path {name!r} is absolute; give it relative to the folder.")
     path = folder / name
@@ -92,12 +94,19 @@ def _image_path(folder: Path, name: str, where: str) -> Path:
     return path
 
 
+def _is_coordinate(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer of hundreds of digits: no float holds it
+        return False
+
+
 def _boxes_of(entry: dict[str, Any], where: str) -> tuple[np.ndarray, list[str]]:
     raw = entry.get("boxes", [])
     if not isinstance(raw, list) or not all(
-            isinstance(box, list) and len(box) == 4
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box)
-            for box in raw):
+            isinstance(box, list) and len(box) == 4 and all(_is_coordinate(v) for v in box) for box in raw):
         raise DataError(f"{where}: \"boxes\" must be a list of [x_min, y_min, x_max, y_max] lists of 4 finite "
                         f"numbers; got {json.dumps(raw)[:120]}.")
     boxes = np.array(raw, dtype=np.float64).reshape(-1, 4)
@@ -164,22 +173,28 @@ def read_captioned_images(
         raise DataError(f"the folder {os.fspath(root)!r} does not exist.")
     jsonl = root / captions
     try:
-        text = jsonl.read_text(encoding="utf-8")
+        data = jsonl.read_bytes()
     except FileNotFoundError:
         raise DataError(f"the captions file {os.fspath(jsonl)!r} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise DataError(f"cannot read the captions file {os.fspath(jsonl)!r} ({exc}).") from None
     images, texts, all_boxes, all_labels = [], [], [], []
     first_shape, first_where = None, ""
     used = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    # lines end at "\n" only (JSON Lines): str.splitlines would also cut at U+2028 and others inside a caption;
+    # each line is decoded on its own so that bad UTF-8 is reported with its line
+    for number, raw_line in enumerate(data.split(b"\n"), start=1):
         where = f"{os.fspath(jsonl)!r} line {number}"
         try:
+            line = raw_line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{where} is not UTF-8 text ({exc}).") from None
+        if not line.strip():
+            continue
+        try:
             entry = json.loads(line)
-        except ValueError as exc:
-            raise DataError(f"{where} is not JSON ({exc}).") from None
+        except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than the parser's stack
+            raise DataError(f"{where} is not JSON ({type(exc).__name__}: {exc}).") from None
         if not isinstance(entry, dict):
             raise DataError(f"{where} is not a JSON object: {line[:80]!r}.")
         for key in ("image", "caption"):
