@@ -319,8 +319,7 @@ def detection_map(predictions: Sequence[dict], targets: Sequence[dict], *, iou_t
     fce = _require("faster_coco_eval", "faster-coco-eval")
     say = print if verbose else (lambda *args, **kwargs: None)
     coco_gt = fce.COCO(ground_truth, print_function=say)
-    coco_gt.print_function = say
-    coco_dt = coco_gt.loadRes(detections)
+    coco_dt = coco_gt.loadRes(detections)  # a list of result dicts; an empty list is an empty result set
     coco_dt.print_function = say
     evaluator = fce.COCOeval_faster(coco_gt, coco_dt, iouType="bbox", print_function=say)
     evaluator.run()
