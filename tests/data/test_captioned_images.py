@@ -131,3 +131,13 @@ def test_memory_budget_checked_before_decoding(tmp_path):
     _folder(tmp_path, [GOOD])
     with pytest.raises(DataError, match=r"line 1.*a\.png.*budget"):
         read_captioned_images(tmp_path, memory_budget=100)
+
+
+def test_link_out_of_the_folder_refused(tmp_path):
+    outside = tmp_path / "outside.png"
+    _write_png(outside)
+    inner = tmp_path / "inner"
+    _folder(inner, [GOOD, {**GOOD, "image": "link.png"}])
+    (inner / "link.png").symlink_to(outside)
+    with pytest.raises(DataError, match=r"line 2.*leaves the folder"):
+        read_captioned_images(inner)
