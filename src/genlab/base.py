@@ -59,6 +59,7 @@ MODEL_PACKAGES = (
     "genlab.sequence",
     "genlab.timeseries",
     "genlab.topics",
+    "genlab.vision",
 )
 
 

@@ -42,11 +42,14 @@ def target_log_softmax(logits: Any, vocab_size: int) -> Any:
     return torch.log_softmax(masked, dim=-1)
 
 
-def seq2seq_loss(logits: Any, labels: Any, vocab_size: int, label_smoothing: float = 0.0) -> Any:
+def seq2seq_loss(logits: Any, labels: Any, vocab_size: int, label_smoothing: float = 0.0,
+                 eos_weight: float = 1.0) -> Any:
     """Mean label-smoothed cross-entropy in nats over the labels that are not PAD.
 
     The smoothing mass ``label_smoothing`` is spread uniformly over the ``V + 1`` possible targets (tokens and
     EOS), not over PAD / BOS / MASK; ``label_smoothing=0`` gives the exact mean negative log-likelihood.
+    ``eos_weight``: the weight of each EOS label, every other label weighing 1, the mean being ``sum(w * ce) /
+    sum(w)`` (Pix2Seq's 0.1 keeps a detector from ending its list of objects early).
 
     Parameters
     ----------
@@ -61,8 +64,14 @@ def seq2seq_loss(logits: Any, labels: Any, vocab_size: int, label_smoothing: flo
     # exactly them; one copy of the logits, as masking the three other columns would take
     targets = torch.cat([logits[..., :V], logits[..., V + 2 : V + 3]], dim=-1).float()  # (B, T, V + 1)
     mapped = torch.where(labels == V + 2, V, labels).masked_fill(labels == V, -100)  # EOS -> column V; PAD ignored
-    return F.cross_entropy(targets.reshape(-1, V + 1), mapped.reshape(-1), ignore_index=-100,
-                           label_smoothing=float(label_smoothing))
+    if eos_weight == 1.0:
+        return F.cross_entropy(targets.reshape(-1, V + 1), mapped.reshape(-1), ignore_index=-100,
+                               label_smoothing=float(label_smoothing))
+    losses = F.cross_entropy(targets.reshape(-1, V + 1), mapped.reshape(-1), ignore_index=-100,
+                             label_smoothing=float(label_smoothing), reduction="none")  # 0 at PAD
+    flat = labels.reshape(-1)
+    weights = torch.where(flat == V + 2, float(eos_weight), 1.0) * (flat != V)
+    return (losses * weights).sum() / weights.sum().clamp_min(1e-12)
 
 
 def build_seq2seq_module(config: dict[str, Any]) -> Any:

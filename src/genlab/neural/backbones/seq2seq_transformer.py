@@ -19,6 +19,7 @@ only, against the cached self-attention keys / values of the earlier ones.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,7 @@ from genlab.neural.backbones.seq2seq import n_special_ids, seq2seq_loss
 from genlab.neural.backbones.transformer import MLP, CausalSelfAttention, Rotary, init_gpt2_weights
 from genlab.neural.config import TransformerConfig
 
-__all__ = ["TransformerSeq2Seq", "TransformerSeq2SeqConfig"]
+__all__ = ["CrossAttentionDecoder", "DecoderState", "Memory", "TransformerSeq2Seq", "TransformerSeq2SeqConfig"]
 
 
 @dataclass
@@ -121,6 +122,9 @@ class CrossAttention(nn.Module):
         self.kv = nn.Linear(config.n_embd, 2 * config.n_embd, bias=config.bias)
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.resid_dropout = nn.Dropout(config.dropout)
+        #: when a list, each forward appends its attention weights (R, nh, T, S) (attention maps for plots): the
+        #: weights are then computed explicitly instead of by the fused kernel, which does not return them
+        self.capture: list[torch.Tensor] | None = None
 
     def keys_values(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         B, S, C = memory.shape
@@ -134,7 +138,16 @@ class CrossAttention(nn.Module):
         R, T, C = x.shape
         nh, hs = self.n_head, C // self.n_head
         q = self.q(x).view(R, T, nh, hs).transpose(1, 2)  # (R, nh, T, hs)
-        if group > 1:
+        if self.capture is not None:
+            if group > 1:
+                raise ValueError("attention weights are captured one row per source (group 1)")
+            scores = q @ k.transpose(-2, -1) / math.sqrt(hs)  # (R, nh, T, S)
+            if mask is not None:
+                scores = scores.masked_fill(~mask, -torch.inf)
+            weights = torch.softmax(scores, dim=-1)
+            self.capture.append(weights)
+            y = weights @ v  # (R, nh, T, hs)
+        elif group > 1:
             # the rows of one source (its beams) share its keys / values: their queries side by side, no copies
             N = R // group
             q = q.view(N, group, nh, T, hs).transpose(1, 2).reshape(N, nh, group * T, hs)  # (N, nh, g T, hs)
@@ -159,23 +172,25 @@ class EncoderBlock(nn.Module):
 
 
 class DecoderBlock(nn.Module):
-    """The GPT block (causal self-attention with its cache, MLP) with cross-attention between the two."""
+    """The GPT block (causal self-attention with its cache, MLP) with cross-attention between the two (``cross``;
+    without it, the GPT block itself: a decoder conditioned through its first input only, as Show-and-Tell)."""
 
-    def __init__(self, config: TransformerConfig) -> None:
+    def __init__(self, config: TransformerConfig, cross: bool = True) -> None:
         super().__init__()
         self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.attn = CausalSelfAttention(config)
         self.attn.dropout = 0.0  # attention probabilities are not dropped here either (see the module notes)
-        self.ln_x = nn.LayerNorm(config.n_embd, bias=config.bias)
-        self.cross = CrossAttention(config)
+        self.ln_x = nn.LayerNorm(config.n_embd, bias=config.bias) if cross else None
+        self.cross = CrossAttention(config) if cross else None
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor, cache: Any, start: int, cross_kv: tuple[torch.Tensor, torch.Tensor],
+    def forward(self, x: torch.Tensor, cache: Any, start: int, cross_kv: tuple[torch.Tensor, torch.Tensor] | None,
                 mask: torch.Tensor | None, group: int = 1) -> tuple[torch.Tensor, Any]:
         a, cache = self.attn(self.ln_1(x), cache, start)
         x = x + a
-        x = x + self.cross(self.ln_x(x), *cross_kv, mask, group)
+        if self.cross is not None:
+            x = x + self.cross(self.ln_x(x), *cross_kv, mask, group)
         return x + self.mlp(self.ln_2(x)), cache
 
 
@@ -202,9 +217,75 @@ class DecoderState:
     caches: list[Any] | None = None
     length: int = 0
     group: int = 1
+    #: (rows, C): what replaces each row's BOS embedding at position 0 (a decoder conditioned through its first
+    #: input, :class:`genlab.vision.module.ImageToSequence`'s pooled mode); None: the BOS embedding itself
+    prefix: torch.Tensor | None = None
 
 
-class TransformerSeq2Seq(nn.Module):
+class CrossAttentionDecoder(nn.Module):
+    """The decoder half of an encoder-decoder: GPT decoder blocks with cross-attention over a memory, their caches,
+    and the rows of beam search. A subclass supplies ``wte`` (ids -> vectors), ``tgt_wpe`` (learned target
+    positions or None), ``decoder`` (the blocks), ``ln_f``, ``head`` (None: tied to ``wte``),
+    ``target_positions`` and ``encode``; :class:`TransformerSeq2Seq` encodes text,
+    :class:`genlab.vision.module.ImageToSequence` images."""
+
+    def start_state(self, memory: Memory) -> DecoderState:
+        """Each decoder layer's cross-attention keys / values, computed once per source."""
+        blocks = [block for block in self.decoder if block.cross is not None]
+        return DecoderState([block.cross.keys_values(memory.output) for block in blocks], memory.mask)
+
+    def decode_step(self, tokens: torch.Tensor, state: DecoderState) -> tuple[torch.Tensor, DecoderState]:
+        """Logits (B, t, V + 4) float32 after the new decoder inputs ``tokens`` (B, t), and the state after them."""
+        start, T = state.length, tokens.size(1)
+        if start + T > self.target_positions:
+            raise ValueError(f"{start + T} target positions exceed max_target_length + 1 = {self.target_positions}")
+        x = self.wte(tokens)  # (B, T, C)
+        if state.prefix is not None and start == 0:
+            x = torch.cat([state.prefix[:, None, :].to(x.dtype), x[:, 1:]], dim=1)  # position 0: the prefix
+        if self.tgt_wpe is not None:
+            x = x + self.tgt_wpe(torch.arange(start, start + T, device=tokens.device))
+        x = self.drop(x)
+        caches = []
+        cross = iter(state.cross)
+        for i, block in enumerate(self.decoder):
+            x, cache = block(x, None if state.caches is None else state.caches[i], start,
+                             None if block.cross is None else next(cross), state.mask, state.group)
+            caches.append(cache)
+        logits = self._logits(x)
+        return logits.float(), DecoderState(state.cross, state.mask, caches, start + T, state.group, state.prefix)
+
+    def reorder_state(self, state: DecoderState, index: torch.Tensor) -> DecoderState:
+        """The rows ``index`` of ``state`` in that order (beam search; or B sources expanded to B * k rows)."""
+        caches = None if state.caches is None else [
+            (k.index_select(0, index), v.index_select(0, index)) for k, v in state.caches]
+        prefix = None if state.prefix is None else state.prefix.index_select(0, index)
+        if not state.cross:  # no cross-attention: nothing is kept per source
+            return DecoderState([], None, caches, state.length, 1, prefix)
+        n_sources = state.cross[0][0].size(0)
+        source = torch.div(index, state.group, rounding_mode="floor")  # the source of each new row
+        group = _block_size(source)
+        if group is None:  # rows of different sources mixed: each row takes its own copy of its keys / values
+            cross = [(k.index_select(0, source), v.index_select(0, source)) for k, v in state.cross]
+            mask = None if state.mask is None else state.mask.index_select(0, source)
+            return DecoderState(cross, mask, caches, state.length, 1, prefix)
+        heads = source[::group]  # one row per block: the source its rows read
+        if torch.equal(heads, torch.arange(n_sources, device=index.device)):
+            # every source keeps `group` consecutive rows: its keys / values serve them as they are
+            return DecoderState(state.cross, state.mask, caches, state.length, group, prefix)
+        # blocks of rows per source, some sources gone (beam search dropped the inputs whose search ended): keep
+        # one copy of each remaining source's keys / values, not one per row
+        cross = [(k.index_select(0, heads), v.index_select(0, heads)) for k, v in state.cross]
+        mask = None if state.mask is None else state.mask.index_select(0, heads)
+        return DecoderState(cross, mask, caches, state.length, group, prefix)
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.ln_f(x)
+        if self.head is None:
+            return F.linear(x, self.wte.weight)  # tied: (B, T, V + 4)
+        return self.head(x)
+
+
+class TransformerSeq2Seq(CrossAttentionDecoder):
     """Pre-norm Transformer encoder-decoder (interface of :mod:`genlab.neural.backbones.seq2seq`)."""
 
     def __init__(self, config: TransformerSeq2SeqConfig) -> None:
@@ -251,54 +332,6 @@ class TransformerSeq2Seq(nn.Module):
         for block in self.encoder:
             x = block(x, mask)
         return Memory(self.ln_enc(x), mask)
-
-    def start_state(self, memory: Memory) -> DecoderState:
-        """Each decoder layer's cross-attention keys / values, computed once per source."""
-        return DecoderState([block.cross.keys_values(memory.output) for block in self.decoder], memory.mask)
-
-    def decode_step(self, tokens: torch.Tensor, state: DecoderState) -> tuple[torch.Tensor, DecoderState]:
-        """Logits (B, t, V + 4) float32 after the new decoder inputs ``tokens`` (B, t), and the state after them."""
-        start, T = state.length, tokens.size(1)
-        if start + T > self.target_positions:
-            raise ValueError(f"{start + T} target positions exceed max_target_length + 1 = {self.target_positions}")
-        x = self.wte(tokens)  # (B, T, C)
-        if self.tgt_wpe is not None:
-            x = x + self.tgt_wpe(torch.arange(start, start + T, device=tokens.device))
-        x = self.drop(x)
-        caches = []
-        for i, block in enumerate(self.decoder):
-            x, cache = block(x, None if state.caches is None else state.caches[i], start, state.cross[i], state.mask,
-                             state.group)
-            caches.append(cache)
-        logits = self._logits(x)
-        return logits.float(), DecoderState(state.cross, state.mask, caches, start + T, state.group)
-
-    def reorder_state(self, state: DecoderState, index: torch.Tensor) -> DecoderState:
-        """The rows ``index`` of ``state`` in that order (beam search; or B sources expanded to B * k rows)."""
-        caches = None if state.caches is None else [
-            (k.index_select(0, index), v.index_select(0, index)) for k, v in state.caches]
-        n_sources = state.cross[0][0].size(0)
-        source = torch.div(index, state.group, rounding_mode="floor")  # the source of each new row
-        group = _block_size(source)
-        if group is None:  # rows of different sources mixed: each row takes its own copy of its keys / values
-            cross = [(k.index_select(0, source), v.index_select(0, source)) for k, v in state.cross]
-            mask = None if state.mask is None else state.mask.index_select(0, source)
-            return DecoderState(cross, mask, caches, state.length, 1)
-        heads = source[::group]  # one row per block: the source its rows read
-        if torch.equal(heads, torch.arange(n_sources, device=index.device)):
-            # every source keeps `group` consecutive rows: its keys / values serve them as they are
-            return DecoderState(state.cross, state.mask, caches, state.length, group)
-        # blocks of rows per source, some sources gone (beam search dropped the inputs whose search ended): keep
-        # one copy of each remaining source's keys / values, not one per row
-        cross = [(k.index_select(0, heads), v.index_select(0, heads)) for k, v in state.cross]
-        mask = None if state.mask is None else state.mask.index_select(0, heads)
-        return DecoderState(cross, mask, caches, state.length, group)
-
-    def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.ln_f(x)
-        if self.head is None:
-            return F.linear(x, self.wte.weight)  # tied: (B, T, V + 4)
-        return self.head(x)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher forcing: the decoder reads ``y[:, :-1]`` and predicts ``y[:, 1:]`` (PAD labels not scored)."""
