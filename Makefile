@@ -21,11 +21,11 @@ $(PY):
 
 # Stamp files: reinstall only when the project's dependency declarations change.
 $(VENV)/.demo-installed: pyproject.toml constraints.txt | $(PY)
-	$(PIP) install --quiet $(CONSTRAINTS) -e ".[plot,neural,images,text]"
+	$(PIP) install --quiet $(CONSTRAINTS) -e ".[plot,neural,images,text,vision]"
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml constraints.txt | $(PY)
-	$(PIP) install --quiet $(CONSTRAINTS) -e ".[plot,dev,peers,neural,images,audio,text]"
+	$(PIP) install --quiet $(CONSTRAINTS) -e ".[plot,dev,peers,neural,images,audio,text,vision]"
 	touch $@
 
 demo: $(VENV)/.demo-installed

@@ -71,6 +71,19 @@ DATA_KINDS: dict[str, DataKind] = {
             'a JSON Lines file of {"source": ..., "target": ...} objects, the keys selectable (read_pairs)',
         ),
         DataKind(
+            "captioned_images",
+            "images (n, channels, height, width) of uint8 pixels and one caption (str) per image",
+            'a folder of images with a captions.jsonl of {"image": ..., "caption": ...} lines '
+            "(read_captioned_images), or the built-in shapes scenes / digits",
+        ),
+        DataKind(
+            "boxed_images",
+            "images (n, channels, height, width) of uint8 pixels, and per image its boxes (k, 4) x_min, y_min, "
+            "x_max, y_max in pixels and labels (k,)",
+            'a folder of images with a captions.jsonl whose lines carry "boxes" and "labels" '
+            "(read_captioned_images), or the built-in shapes scenes / digits",
+        ),
+        DataKind(
             "audio",
             "a list of 1-D arrays of samples",
             "a folder of WAV / FLAC / OGG files, class subfolders optional (read_audio_folder)",
