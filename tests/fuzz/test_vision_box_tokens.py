@@ -34,7 +34,7 @@ def test_round_trip_within_half_a_bin(scene):
     tok, boxes, _ = scene
     back = tok.dequantize(tok.quantize(boxes))
     H, W = tok.image_size
-    half = np.array([W, H, W, H]) / tok.n_bins / 2
+    half = np.array([W, H, W, H]) / (tok.n_bins - 1) / 2  # half the spacing of the bins
     assert np.all(np.abs(back - boxes) <= half * (1 + 1e-9))
 
 
@@ -50,7 +50,7 @@ def test_sequence_parses_back_to_valid_boxes(scene, n_noise, seed):
     assert np.all(got[:, 0] < got[:, 2]) and np.all(got[:, 1] < got[:, 3])
     assert np.all(got >= 0) and np.all(got[:, [0, 2]] <= W) and np.all(got[:, [1, 3]] <= H)
     # the parsed objects are the real ones up to order, each within a bin (a one-bin pair widens to the bin)
-    bin_size = np.array([W, H, W, H]) / tok.n_bins
+    bin_size = np.array([W, H, W, H]) / (tok.n_bins - 1)
     for box, label in zip(boxes, labels, strict=True):
         close = np.all(np.abs(got - box) <= bin_size * (1 + 1e-9), axis=1) & (got_labels == label)
         assert close.any()

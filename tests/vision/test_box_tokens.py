@@ -32,17 +32,24 @@ def test_round_trip_within_half_a_bin_on_a_grid():
     ys = np.linspace(0, H, 101)
     boxes = np.stack([xs, ys, xs, ys], axis=1)
     back = tok.dequantize(tok.quantize(boxes))
-    half = np.array([W, H, W, H]) / tok.n_bins / 2
+    half = np.array([W, H, W, H]) / (tok.n_bins - 1) / 2  # half the spacing of the bins
     assert np.all(np.abs(back - boxes) <= half + 1e-9)
     # and it is not looser than that: some coordinates are exactly half a bin off (bin edges)
     assert np.isclose(np.abs(back - boxes).max(axis=0), half).all()
 
 
-def test_quantize_bins_in_range_and_monotone():
-    tok = tokenizer(n_bins=8, size=(16, 16))
-    bins = tok.quantize([[0, 0, 16, 16], [1.9, 2.0, 2.1, 15.99]])
-    assert bins.tolist() == [[0, 0, 7, 7], [0, 1, 1, 7]]
+def test_quantize_to_the_nearest_of_evenly_spaced_values():
+    tok = tokenizer(n_bins=8, size=(14, 14))  # bins 0, 2, .., 14 px
+    bins = tok.quantize([[0, 0, 14, 14], [1.9, 2.0, 2.1, 13.0], [0.99, 1.0, 3.01, 12.9]])
+    assert bins.tolist() == [[0, 0, 7, 7], [1, 1, 1, 7], [0, 1, 2, 6]]  # a half rounds up
     assert bins.dtype == np.int64
+    assert np.allclose(tok.dequantize(bins[:1]), [[0, 0, 14, 14]])  # the edges are bins
+
+
+def test_whole_pixels_round_trip_exactly_with_one_bin_per_pixel():
+    tok = tokenizer(n_bins=33, size=(32, 32))
+    boxes = np.array([[0, 0, 32, 32], [3, 5, 14, 16], [31, 30, 32, 31]], dtype=float)
+    assert np.array_equal(tok.dequantize(tok.quantize(boxes)), boxes)
 
 
 def test_sequence_grammar_and_noise_labels():
@@ -109,11 +116,11 @@ def test_parse_inverts_sequences():
     inputs, _ = tok.sequence(boxes, labels, np.random.default_rng(0), shuffle=False, n_noise=2)
     got_boxes, got_labels = tok.parse(np.concatenate([inputs[1:], [tok.eos_id]]))
     assert got_labels.tolist() == [1, 2]  # the fake-class noise objects are dropped
-    assert np.all(np.abs(got_boxes - boxes) <= np.array([48, 32, 48, 32]) / 16 / 2 + 1e-9)
+    assert np.all(np.abs(got_boxes - boxes) <= np.array([48, 32, 48, 32]) / 15 / 2 + 1e-9)
 
 
 def test_parse_drops_invalid_groups_and_stops_at_eos():
-    tok = tokenizer(n_bins=16, size=(32, 32))
+    tok = tokenizer(n_bins=16, size=(30, 30))  # 2 px between bins
     c = tok.n_bins  # class 0
     seq = [
         1, 1, 4, 4, c,              # kept
@@ -125,19 +132,20 @@ def test_parse_drops_invalid_groups_and_stops_at_eos():
     ]
     boxes, labels, groups = tok.parse_groups(seq)
     assert labels.tolist() == [0, 2] and groups.tolist() == [0, 4]
-    assert np.allclose(boxes, [[3.0, 3.0, 9.0, 9.0], [5.0, 5.0, 11.0, 11.0]])  # bin centres, 2 px bins
+    assert np.allclose(boxes, [[2.0, 2.0, 8.0, 8.0], [4.0, 4.0, 10.0, 10.0]])
     assert tok.parse([1, 1, 4, 4])[0].shape == (0, 4)  # an incomplete group
     assert tok.parse([])[1].shape == (0,)
 
 
 def test_parse_sorts_pairs_and_widens_one_bin():
-    tok = tokenizer(n_bins=16, size=(32, 32))
+    tok = tokenizer(n_bins=16, size=(30, 30))  # 2 px between bins
     c = tok.n_bins
     boxes, _ = tok.parse([9, 9, 2, 2, c])  # y_max below y_min, x_max below x_min: the pair is sorted
-    assert np.allclose(boxes, [[5.0, 5.0, 19.0, 19.0]])
-    boxes, _ = tok.parse([3, 7, 3, 7, c])  # both pairs in one bin: the bin's extent
-    assert np.allclose(boxes, [[14.0, 6.0, 16.0, 8.0]])
-    assert np.all(boxes[:, 0] < boxes[:, 2]) and np.all(boxes[:, 1] < boxes[:, 3])
+    assert np.allclose(boxes, [[4.0, 4.0, 18.0, 18.0]])
+    boxes, _ = tok.parse([3, 7, 3, 7, c])  # both pairs in one bin: half a bin either side
+    assert np.allclose(boxes, [[13.0, 5.0, 15.0, 7.0]])
+    boxes, _ = tok.parse([0, 15, 0, 15, c])  # at the image's edges: cut there
+    assert np.allclose(boxes, [[29.0, 0.0, 30.0, 1.0]])
 
 
 def test_to_dict_round_trip_is_json():

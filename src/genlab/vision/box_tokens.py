@@ -1,8 +1,8 @@
 """Pix2Seq's box tokens: objects as groups of five discrete tokens, and the sequences a detector trains on.
 
 Pix2Seq (Chen et al. 2021, "Pix2seq: A Language Modeling Framework for Object Detection", section 2.1) writes each
-object as ``[y_min, x_min, y_max, x_max, class]``: every corner coordinate is quantised into one of ``n_bins``
-uniform bins of its image side, and the class is a token after the coordinate tokens. The ids here:
+object as ``[y_min, x_min, y_max, x_max, class]``: every corner coordinate is quantised to one of ``n_bins``
+evenly spaced values across its image side, and the class is a token after the coordinate tokens. The ids here:
 
 * ``0 .. n_bins - 1``: the coordinate bins (shared by y and x: a bin is a share of the side, not a pixel count);
 * ``n_bins .. n_bins + n_classes - 1``: the classes, in the order of ``classes``;
@@ -11,9 +11,11 @@ uniform bins of its image side, and the class is a token after the coordinate to
 so the vocabulary has ``V = n_bins + n_classes + 1`` ids, and genlab's shared special ids follow them (PAD ``V``,
 BOS ``V + 1``, EOS ``V + 2``, MASK ``V + 3``; :func:`genlab.neural.backbones.seq2seq.special_ids`).
 
-**Quantisation.** Along a side of ``S`` pixels a bin is ``S / n_bins`` wide; a coordinate ``c`` in ``[0, S]`` falls
-in bin ``floor(c * n_bins / S)`` (``c = S`` in the last bin) and is read back as its bin's centre, so a round trip
-moves a coordinate by at most half a bin.
+**Quantisation.** Along a side of ``S`` pixels, bin ``b`` stands for the coordinate ``b * step`` with ``step =
+S / (n_bins - 1)``: bin 0 is the image's near edge and bin ``n_bins - 1`` its far edge (as the official Pix2Seq code,
+``round(c * (n_bins - 1))`` of a coordinate normalised to [0, 1]). A coordinate goes to the nearest bin, so a round
+trip moves it by at most half a bin (``step / 2``), and with ``n_bins = S + 1`` whole-pixel coordinates round-trip
+exactly. Every bin value lies inside the image.
 
 **Sequences** (:meth:`BoxTokenizer.sequence`): the real objects in a random order (section 2.1: a fresh order at
 every presentation, so the model learns the set rather than one order of it), then the noise objects of sequence
@@ -49,7 +51,8 @@ class BoxTokenizer:
     Parameters
     ----------
     n_bins : int
-        Quantisation bins per image side (>= 2).
+        Quantisation bins per image side (>= 2): the values ``0, step, .., side`` with ``step = side / (n_bins -
+        1)``.
     image_size : (int, int)
         ``(H, W)`` in pixels: y coordinates are quantised over ``H``, x coordinates over ``W``.
     classes : sequence of str
@@ -116,6 +119,10 @@ class BoxTokenizer:
         H, W = self.image_size
         return np.array([W, H, W, H], dtype=np.float64)
 
+    def _steps(self) -> np.ndarray:
+        """(4,) pixels between consecutive bins of each box column: ``side / (n_bins - 1)``."""
+        return self._sides() / (self.n_bins - 1)
+
     # -- persistence -----------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain values (they travel in model files)."""
@@ -144,17 +151,16 @@ class BoxTokenizer:
         Returns
         -------
         ndarray of int64, shape (k, 4)
-            The bin of each coordinate, same columns: ``floor(c * n_bins / side)``, the image's far edge in the last
-            bin.
+            The bin of each coordinate, same columns: ``round(c / step)``, ``step = side / (n_bins - 1)``
+            (halves rounded up).
         """
         arr = self._as_boxes(boxes)
-        sides = self._sides()
-        bins = np.floor(arr * self.n_bins / sides)
+        bins = np.floor(arr / self._steps() + 0.5)  # the nearest grid value (halves up: no bankers' rounding)
         return np.clip(bins, 0, self.n_bins - 1).astype(np.int64)
 
     def dequantize(self, bins: Any) -> np.ndarray:
-        """Pixels of bins: each bin's centre, ``(b + 0.5) * side / n_bins`` (within half a bin of anything that
-        quantises to it).
+        """Pixels of bins: ``b * step``, ``step = side / (n_bins - 1)`` (within half a bin of anything that quantises
+        to it).
 
         Parameters
         ----------
@@ -172,7 +178,7 @@ class BoxTokenizer:
             raise DataError(f"bins must have shape (k, 4); got {arr.shape}.")
         if not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= self.n_bins:
             raise DataError(f"bins must be integers in 0..{self.n_bins - 1}.")
-        return (arr.astype(np.float64) + 0.5) * self._sides() / self.n_bins
+        return arr.astype(np.float64) * self._steps()
 
     @staticmethod
     def _as_boxes(boxes: Any) -> np.ndarray:
@@ -283,7 +289,8 @@ class BoxTokenizer:
                 box = box + rng.normal(0.0, 0.2, 4) * size
             else:
                 centre = rng.random(2) * (W, H)
-                half = (sides[:2] / self.n_bins + rng.random(2) * (sides[:2] - sides[:2] / self.n_bins)) / 2
+                step = self._steps()[:2]
+                half = (step + rng.random(2) * (sides[:2] - step)) / 2
                 box = np.concatenate([centre - half, centre + half])
             box = np.clip(box, 0.0, sides)
             x0, x1 = sorted((box[0], box[2]))
@@ -341,8 +348,9 @@ class BoxTokenizer:
         Reading stops at the first EOS (or PAD). A group of five is kept when its positions 0-3 are coordinate bins
         and position 4 a real class; others (a fake class, a special or misplaced token, an incomplete last group)
         are dropped. A pair of coordinates out of order (``x_max``'s bin below ``x_min``'s) is sorted, not dropped:
-        the tokens still say where the object's edges are. A pair in one bin is read as that bin's extent (both
-        edges half a bin from its centre), so every box returned has ``x_min < x_max`` and ``y_min < y_max``.
+        the tokens still say where the object's edges are. A pair in one bin (an extent below half a bin) is read as
+        the half bin on either side of it, cut at the image's edges, so every box returned has ``x_min < x_max``
+        and ``y_min < y_max`` and lies inside the image.
 
         Returns
         -------
@@ -371,10 +379,10 @@ class BoxTokenizer:
         lo, hi = np.minimum(raw[:, :2], raw[:, 2:]), np.maximum(raw[:, :2], raw[:, 2:])  # pairs sorted
         bins = np.concatenate([lo, hi], axis=1)
         boxes = self.dequantize(bins)
-        half = self._sides() / self.n_bins / 2
-        same = lo == hi  # (m, 2): a pair in one bin -> that bin's edges
-        boxes[:, :2] = np.where(same, boxes[:, :2] - half[:2], boxes[:, :2])
-        boxes[:, 2:] = np.where(same, boxes[:, 2:] + half[2:], boxes[:, 2:])
+        half = self._steps() / 2
+        same = lo == hi  # (m, 2): a pair in one bin -> the half bins around it, inside the image
+        boxes[:, :2] = np.where(same, np.maximum(boxes[:, :2] - half[:2], 0.0), boxes[:, :2])
+        boxes[:, 2:] = np.where(same, np.minimum(boxes[:, 2:] + half[2:], self._sides()[2:]), boxes[:, 2:])
         return boxes, np.asarray(kept_labels, dtype=np.int64), np.asarray(kept_groups, dtype=np.int64)
 
     def parse(self, tokens: Any) -> tuple[np.ndarray, np.ndarray]:
