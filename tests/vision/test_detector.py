@@ -133,6 +133,9 @@ def test_log_prob_is_the_sum_over_orders(model_name, scenes, request):
         assert got[2] == 0.0  # no objects and no end term: the empty prefix
     else:
         assert got[2] < 0.0  # p(EOS first)
+    # rows in small chunks (an image's orders split across chunks) give the same values
+    chunked = model._set_log_probs(model._scored(images, boxes, labels), max_rows=4)
+    assert np.allclose(chunked, got, rtol=0, atol=1e-6)
     # the set's probability does not depend on the order its objects are given in
     order = [2, 0, 1]
     again = model.log_prob(images[:1], [boxes[0][order]], [labels[0][order]])

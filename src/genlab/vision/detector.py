@@ -571,8 +571,12 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         return not self.sequence_augmentation
 
     # -- scoring ---------------------------------------------------------------------------------------------------
-    def _set_log_probs(self, data: _BoxedImages, max_rows: int = 1024) -> np.ndarray:
-        """log of the sum over the distinct orders of each image's objects of the sequence probability (nats)."""
+    def _set_log_probs(self, data: _BoxedImages, max_rows: int = 512) -> np.ndarray:
+        """log of the sum over the distinct orders of each image's objects of the sequence probability (nats).
+
+        Every order of every image is one decoder row; the rows run ``max_rows`` at a time (an image's 5,040 orders
+        of 7 objects span several chunks), each chunk encoding only the images its rows belong to.
+        """
         import torch
 
         from genlab.neural.backbones.seq2seq import target_log_softmax
@@ -580,48 +584,40 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         tok = self.tokenizer_
         module, device = self.module_, self._device()
         module.eval()
-        end = self._ends_with_eos()
-        rows_of: list[np.ndarray] = []  # per image: (P, L) input rows and label rows
-        for boxes, labels in zip(data.boxes, data.labels, strict=True):
+        end = tok.eos_id if self._ends_with_eos() else tok.pad_id  # the label after the last object
+        sequences: list[list[int]] = []  # every order of every image: its object tokens
+        owners: list[int] = []  # the image of each
+        for i, (boxes, labels) in enumerate(zip(data.boxes, data.labels, strict=True)):
             groups = [tuple(g) for g in tok.object_tokens(boxes, labels).tolist()]
-            orders = sorted(set(itertools.permutations(groups)))  # identical objects: each sequence once
-            seqs = np.array([[t for g in order for t in g] for order in orders], dtype=np.int64).reshape(
-                len(orders), GROUP * len(groups))
-            inputs = np.concatenate([np.full((len(seqs), 1), tok.bos_id), seqs], axis=1)
-            labels_ = np.concatenate([seqs, np.full((len(seqs), 1), tok.eos_id if end else tok.pad_id)], axis=1)
-            rows_of.append(np.stack([inputs, labels_], axis=1))  # (P, 2, L)
-        out = np.zeros(len(rows_of))
-        start = 0
+            for order in sorted(set(itertools.permutations(groups))):  # identical objects: each sequence once
+                sequences.append([t for g in order for t in g])
+                owners.append(i)
+        owner = np.asarray(owners, dtype=np.int64)
+        per_row = np.zeros(len(sequences))
         with torch.no_grad():
-            while start < len(rows_of):
-                stop, total = start, 0
-                while stop < len(rows_of) and (stop == start or total + len(rows_of[stop]) <= max_rows):
-                    total += len(rows_of[stop])
-                    stop += 1
-                chunk = rows_of[start:stop]
-                length = max(r.shape[2] for r in chunk)
-                y = np.full((total, 2, length), tok.pad_id, dtype=np.int64)
-                owner = np.zeros(total, dtype=np.int64)
-                r0 = 0
-                for j, rows in enumerate(chunk):
-                    y[r0 : r0 + len(rows), :, : rows.shape[2]] = rows
-                    owner[r0 : r0 + len(rows)] = j
-                    r0 += len(rows)
-                x = torch.from_numpy(data.images[start:stop]).to(device)
-                state = module.start_state(module.encode(x))
-                state = module.reorder_state(state, torch.from_numpy(owner).to(device))
+            for a in range(0, len(sequences), max_rows):
+                rows = range(a, min(a + max_rows, len(sequences)))
+                length = max(len(sequences[r]) for r in rows) + 1
+                y = np.full((len(rows), 2, length), tok.pad_id, dtype=np.int64)  # (R, 2, L) inputs, labels
+                for j, r in enumerate(rows):
+                    seq = sequences[r]
+                    y[j, 0, : len(seq) + 1] = [tok.bos_id, *seq]
+                    y[j, 1, : len(seq) + 1] = [*seq, end]
+                images, local = np.unique(owner[a : a + len(rows)], return_inverse=True)
+                state = module.start_state(module.encode(torch.from_numpy(data.images[images]).to(device)))
+                state = module.reorder_state(state, torch.from_numpy(local.astype(np.int64)).to(device))
                 yt = torch.from_numpy(y).to(device)
                 logits, _ = module.decode_step(yt[:, 0], state)  # (R, L, V + 4)
-                logp = target_log_softmax(logits.double(), tok.vocab_size)
+                logp = target_log_softmax(logits.double(), tok.vocab_size)  # over the tokens and EOS
                 targets = yt[:, 1]
                 keep = targets != tok.pad_id
                 picked = logp.gather(-1, targets.masked_fill(~keep, 0)[..., None])[..., 0]  # (R, L)
-                per_row = (picked * keep).sum(dim=1).cpu().numpy()
-                for j in range(len(chunk)):
-                    values = per_row[owner == j]
-                    top = values.max()
-                    out[start + j] = top + math.log(np.exp(values - top).sum())
-                start = stop
+                per_row[a : a + len(rows)] = (picked * keep).sum(dim=1).cpu().numpy()
+        out = np.empty(len(data.boxes))
+        for i in range(len(out)):
+            values = per_row[owner == i]
+            top = values.max()
+            out[i] = top + math.log(np.exp(values - top).sum())
         return out
 
     def log_prob(self, images: Any, boxes: Any = None, labels: Any = None) -> np.ndarray:
