@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, str] = {
     "import_time": "bench.import_time",
     "contention": "bench.contention",
     "seq2seq": "bench.seq2seq",
+    "vision": "bench.vision",
 }
 
 __all__ = ["BENCHMARKS"]
