@@ -16,6 +16,7 @@ from genlab.cli import (  # noqa: F401 - importing registers the commands
     seq2seq,
     sequence,
     topics,
+    vision,
 )
 from genlab.cli._app import app, fit_app, main
 

@@ -251,6 +251,36 @@ def _sample_pairs(model: Any, n_samples: int, seed: int | None, out: Path | None
     _write_text("\n".join(escape_line(target) for target in drawn), out, f"wrote {n_samples} targets to {out}")
 
 
+def _score_captioned(model: Any, data: Path, options: dict[str, Any]) -> Report:
+    from genlab.cli.vision import score_captioned
+
+    return score_captioned(model, data)
+
+
+def _score_boxed(model: Any, data: Path, options: dict[str, Any]) -> Report:
+    from genlab.cli.vision import score_boxed
+
+    return score_boxed(model, data)
+
+
+def _sample_captions(model: Any, n_samples: int, seed: int | None, out: Path | None, options: dict[str, Any]) -> None:
+    """Captioners: ``n_samples`` captions drawn for each image of ``--images``, one per line."""
+    from genlab.cli.vision import sample_captions
+
+    lines = sample_captions(model, options["model_path"], n_samples, seed, options["images"],
+                            options["decoding"]["temperature"])
+    _write_text("\n".join(lines), out, f"wrote {len(lines)} captions to {out}")
+
+
+def _sample_boxes(model: Any, n_samples: int, seed: int | None, out: Path | None, options: dict[str, Any]) -> None:
+    """Detectors: ``n_samples`` sets of objects drawn for each image of ``--images``, as detect's JSON."""
+    from genlab.cli.vision import sample_boxes
+
+    text = sample_boxes(model, options["model_path"], n_samples, seed, options["images"],
+                        options["decoding"]["temperature"])
+    _write_text(text, out, f"wrote the drawn objects to {out}")
+
+
 @dataclasses.dataclass(frozen=True)
 class KindCommands:
     """What ``score`` and ``sample`` do for one kind of data.
@@ -283,6 +313,10 @@ KIND_COMMANDS: dict[str, KindCommands] = {
     "images": KindCommands(_score_images, _sample_images, "image (and bits per dimension)", "image models"),
     "pairs": KindCommands(_score_pairs, _sample_pairs, "target token (and bits per target character)",
                           "conditional models of pairs"),
+    "captioned_images": KindCommands(_score_captioned, _sample_captions,
+                                     "caption token (and bits per caption character)", "captioners"),
+    "boxed_images": KindCommands(_score_boxed, _sample_boxes, "object (the set of each image's objects)",
+                                 "detectors"),
 }
 
 #: options of one command that only some kinds of data take: (the options as messages name them, those kinds)
@@ -296,6 +330,7 @@ _KIND_OPTIONS = {
         "prompt": ("--prompt", ("text", "pairs")),
         "decoding": ("--top-k / --top-p / --min-p / --repetition-penalty / --beams / --stop", ("text",)),
         "image": ("--grid / --label", ("images",)),
+        "images": ("--images", ("captioned_images", "boxed_images")),
     },
 }
 
@@ -341,7 +376,8 @@ def score(
             help="Data to score, in the form the model was fitted on: a numeric table (.csv / .tsv / .txt / .npy), a "
             "series (a table, one row per step, or a folder of .csv files), a UTF-8 text file, documents (a folder "
             "of .txt files or a file of lines), a CSV of categories (Bayesian networks), digits or a folder of "
-            "images, or a JSON Lines file of (source, target) pairs (conditional models).",
+            "images, a JSON Lines file of (source, target) pairs (conditional models), or a folder of images with "
+            "its captions.jsonl (captioners; detectors: with boxes).",
         ),
     ],
     lengths: Annotated[str | None, typer.Option("--lengths", help=f"Series models: {LENGTHS_HELP}")] = None,
@@ -367,7 +403,9 @@ def score(
     models): nats per token. Categorical tables (Bayesian networks): nats per row. Images (DATA: digits or a folder
     of images): nats per image and bits per dimension of the discrete pixel values. Pairs (conditional models,
     DATA: JSON Lines): bits per target character and nats per target token given the source, and ROUGE-1/2/L,
-    corpus BLEU and smoothed BLEU-4 of the model's outputs (greedy, or --beams N) against the targets.
+    corpus BLEU and smoothed BLEU-4 of the model's outputs (greedy, or --beams N) against the targets. Captioned
+    images (captioners, DATA: a folder with captions.jsonl): nats per caption token and bits per caption character
+    given the image. Boxed images (detectors): nats per object of each image's set of objects.
     """
     from genlab.cli.seq2seq import decoding_options
 
@@ -445,11 +483,20 @@ def sample(
     label: Annotated[
         str | None, typer.Option("--label", help="Class-conditional image models: the class to draw, e.g. 3.")
     ] = None,
+    images: Annotated[
+        Path | None,
+        typer.Option("--images", help="Captioners and detectors: an image file (n draws for it) or a folder of "
+                                      "images (n draws each)."),
+    ] = None,
 ) -> None:
     """Draw from MODEL, in the form it was fitted on: CSV rows (header x0,x1,...) for tables and series; text for
     autoregressive text models (Markov chains and neural language models take the same decoding options); one
     document per line for topic models; CSV of state names (one column per variable) for Bayesian networks; images
-    (a .npy array or a PNG grid) for image models."""
+    (a .npy array or a PNG grid) for image models.
+
+    Captioners: n captions drawn for each image of --images (an image file, or a folder of images: one
+    "IMAGE<TAB>caption" line each). Detectors: n sets of objects drawn for each image of --images, as genlab
+    detect's JSON."""
     if out is not None and out.is_dir():
         from genlab.errors import ParameterError
 
@@ -460,11 +507,12 @@ def sample(
         "prompt": prompt is not None,
         "decoding": any(value is not None for value in decoding.values()) or repetition_penalty != 1.0 or beams != 1,
         "image": grid is not None or label is not None,
+        "images": images is not None,
     }
     row = _commands_for(model, model_path, "sample", [name for name, present in given.items() if present])
     decoding.update(temperature=temperature, repetition_penalty=repetition_penalty, num_beams=beams)
     options = {"prompt": prompt, "decoding": decoding, "doc_length": doc_length, "grid": grid, "label": label,
-               "model_path": model_path}
+               "model_path": model_path, "images": images}
     row.sample(model, n_samples, seed, out, options)
 
 
