@@ -23,7 +23,7 @@ def print_comparison(comparison: Any, console: Any) -> None:
         table_headers,
     )
 
-    chunks = "pairs" if comparison.kind == "pairs" else "chunks"
+    chunks = {"pairs": "pairs", "captions": "images"}.get(comparison.kind, "chunks")
     title = (f"{comparison.data}: held-out bits per {comparison.unit_name} "
              f"({comparison.n_heldout_units:,} {comparison.unit_name}s, {comparison.n_chunks} {chunks})")
     # the model specs and the budget marks are words (folded only on a narrow terminal); every other column holds
@@ -39,25 +39,28 @@ def print_comparison(comparison: Any, console: Any) -> None:
     for row in comparison.rows:  # what the latent states mean: HMM states, topics
         for line in latent_lines(row):
             console.print(line, markup=False, highlight=False)
-    for line in information_lines(comparison):  # pairs: what the conditional / unconditional gap means
+    for line in information_lines(comparison):  # pairs, captions: what the conditional / unconditional gap means
         console.print(line, markup=False, highlight=False)
     for line in example_lines(comparison):
         console.print(line, markup=False, highlight=False)
 
 
 def example_lines(comparison: Any, n_examples: int = 3, width: int = 100) -> list[str]:
-    """Pairs: the first held-out references and each conditional model's output, one shortened line each."""
+    """Pairs and captions: the first held-out references and each conditional model's output, one shortened line
+    each."""
     models = [row for row in comparison.rows if row.trained and "outputs" in row.sample]
-    if comparison.kind != "pairs" or not models:
+    if comparison.kind not in ("pairs", "captions") or not models:
         return []
+    examples = comparison.pair_examples if comparison.kind == "pairs" else comparison.caption_examples
+    what = "pair" if comparison.kind == "pairs" else "image"
 
     def short(text: str) -> str:
         text = " ".join(text.split())
         return text if len(text) <= width else text[: width - 1] + "\u2026"
 
     lines = []
-    for i, example in enumerate((comparison.pair_examples or [])[:n_examples]):
-        lines.append(f"held-out pair {i + 1}: reference: {short(example['reference'])}")
+    for i, example in enumerate((examples or [])[:n_examples]):
+        lines.append(f"held-out {what} {i + 1}: reference: {short(example['reference'])}")
         for row in models:
             output = row.sample["outputs"][i] if i < len(row.sample["outputs"]) else ""
             lines.append(f"  {row.spec}: {short(output)}")
@@ -68,13 +71,15 @@ def example_lines(comparison: Any, n_examples: int = 3, width: int = 100) -> lis
 def compare_command(
     data: Annotated[str, typer.Argument(help="A text file, a folder of .txt files, a .csv file or folder of .csv "
                                              "files (series), a folder of PNG / JPEG images, a JSON Lines file of "
-                                             "(source, target) pairs (.jsonl), or a built-in name: pydoc (text), "
-                                             "digits (images).")],
+                                             "(source, target) pairs (.jsonl), a folder with a captions.jsonl "
+                                             "(captioned images), or a built-in name: pydoc (text), digits (images), "
+                                             "scenes (captioned images).")],
     models: Annotated[str | None, typer.Option(
         "--models", "-m", help="Comma-separated model specs, e.g. markov:order=5,hmm:states=32,lstm:preset=small "
                                "(default: a set for the data kind).")] = None,
     budget: Annotated[str | None, typer.Option(
-        "--budget", help="Fitting time of all models together: 90s, 5m, 1h (default 5m; pairs 2m).")] = None,
+        "--budget", help="Fitting time of all models together: 90s, 5m, 1h (default 5m; pairs and captioned "
+                         "images 2m).")] = None,
     max_time: Annotated[str | None, typer.Option(
         "--max-time", help="The most fitting time of any one model (its share of --budget is at most this): 30s, "
                            "2m.")] = None,
@@ -103,6 +108,10 @@ def compare_command(
     Pairs (a .jsonl file): encoder-decoders (seq2seq-transformer, seq2seq-lstm) against models of the targets
     alone (markov, transformer) in bits per target character on the same held-out pairs, with ROUGE-L and BLEU of
     the encoder-decoders' outputs; the gap between the two kinds is the information the source gives.
+
+    Captioned images (scenes, or a folder with a captions.jsonl): captioners (captioner, captioner:mode=pooled,
+    captioner:encoder=vgg) against models of the captions alone (markov, transformer) in bits per caption character
+    on the same held-out images, with BLEU-4, CIDEr and (scene captions) attribute exact match of the captions.
     """
     from genlab.compare import compare
     from genlab.compare.report import write_report

@@ -50,7 +50,16 @@ Pairs
     models (``p(target | source)``) and unconditional models of the targets alone (``p(target)``) are scored on the
     same units, each paying for where the target ends.
 
-A folder is text when it holds ``.txt`` files, else series when it holds ``.csv`` files, else images.
+Captioned images
+    ``DATA`` is ``scenes`` (:func:`genlab.datasets.shapes_scenes`: :data:`SCENES` scenes of one or two coloured
+    shapes at 32 x 32 pixels, drawn with the seed) or a folder holding a ``captions.jsonl`` and its images
+    (:func:`genlab.data.read_captioned_images`, the reader of ``genlab fit captioner``; needs Pillow). The pairs
+    are shuffled with the seed and split; each held-out ``(image, caption)`` pair is one chunk (the bootstrap
+    resamples images); the unit is the caption character, so captioners (``p(caption | image)``) and models of the
+    captions alone (``p(caption)``) are scored on the same units, each paying for where the caption ends.
+
+A folder is captioned images when it holds a ``captions.jsonl``, else text when it holds ``.txt`` files, else
+series when it holds ``.csv`` files, else images.
 """
 
 from __future__ import annotations
@@ -67,7 +76,7 @@ import numpy as np
 
 from genlab.errors import DataError, ParameterError
 
-__all__ = ["BUILTIN_DATA", "SERIES_WINDOW", "TEXT_UNITS", "Dataset", "load_dataset"]
+__all__ = ["BUILTIN_DATA", "SCENES", "SERIES_WINDOW", "TEXT_UNITS", "Dataset", "load_dataset"]
 
 #: Scoring units of text and the chunk length (in units) of each: long enough that the start of a chunk, where
 #: every model has no context, is a small part of it; short enough to give many chunks to bootstrap over.
@@ -84,7 +93,13 @@ PAIRS_FILES = (".jsonl", ".ndjson")
 BUILTIN_DATA = {
     "pydoc": "the Python reference documentation text in CPython's pydoc_data.topics (text)",
     "digits": "scikit-learn's bundled 8x8 digits, 1,797 images of 17 grey levels (images)",
+    "scenes": "3,000 drawn scenes of one or two coloured shapes at 32 px with template captions (captioned images)",
 }
+#: The built-in ``scenes``: genlab.datasets.shapes_scenes arguments (the seed is the comparison's). Small enough
+#: that a captioner learns the scenes' colours, shapes and relations in a minute or two on two CPU cores.
+SCENES = {"n": 3000, "size": 32, "max_objects": 2}
+#: The captions file whose presence makes a folder captioned images.
+CAPTIONS_FILE = "captions.jsonl"
 _WORD = re.compile(r"\S+")
 
 
@@ -96,16 +111,18 @@ class Dataset:
     ----------
     name : str
         Where the data came from (a path or a built-in name).
-    kind : {"text", "image", "series", "pairs"}
-    unit : {"char", "word", "byte", "bpe", "dimension", "step", "target_char"}
+    kind : {"text", "image", "series", "pairs", "captions"}
+    unit : {"char", "word", "byte", "bpe", "dimension", "step", "target_char", "caption_char"}
         What one scoring unit is.
     train : str, bytes, list, or ndarray of shape (n_train, 64)
         The training part, in the unit's form: a ``str`` (char), ``bytes`` (byte), a list of words (word), a list
         of token ids (bpe), the grey levels of the training images (image), or the training sequences (series: a
-        list of arrays (T_i, D), or of lists of symbols), or the training (source, target) pairs (pairs).
+        list of arrays (T_i, D), or of lists of symbols), or the training (source, target) pairs (pairs), or the
+        training (image, caption) pairs (captions; each image uint8 (C, H, W)).
     chunks : list
         The held-out chunks, each in the same form as ``train`` (image chunks: arrays of shape (1, 64); series
-        chunks: one window, an array (w, D) or a list of w symbols; pairs: one (source, target) pair each).
+        chunks: one window, an array (w, D) or a list of w symbols; pairs: one (source, target) pair each;
+        captions: one (image, caption) pair each).
     chunk_units : ndarray of shape (n_chunks,)
         Scoring units in each chunk: the denominators of the honest score.
     image_shape : tuple of int or None
@@ -122,6 +139,9 @@ class Dataset:
         Series: True for symbol sequences, False for numeric series.
     window : int or None
         Series: time steps per held-out window.
+    scene_grammar : bool
+        Captions: every caption follows the scene grammar (:func:`genlab.data.scenes.parse_caption`), so
+        generated captions are also scored by attribute exact match.
     """
 
     name: str
@@ -138,11 +158,12 @@ class Dataset:
     variables: list[str] | None = None
     categorical: bool = False
     window: int | None = None
+    scene_grammar: bool = False
 
     @property
     def kind_key(self) -> str:
-        """What a model must handle: "text", "image", "series" (numeric), "symbols" (symbol sequences) or
-        "pairs"."""
+        """What a model must handle: "text", "image", "series" (numeric), "symbols" (symbol sequences), "pairs"
+        or "captions"."""
         return "symbols" if self.kind == "series" and self.categorical else self.kind
 
     @property
@@ -161,18 +182,19 @@ class Dataset:
             return int(np.asarray(self.train).size)
         if self.kind == "series":
             return sum(len(seq) for seq in self.train)
-        if self.kind == "pairs":
+        if self.kind in ("pairs", "captions"):
             return sum(len(target) for _, target in self.train)
         return len(self.train)
 
     @property
-    def heldout_sources(self) -> list[str]:
-        """Pairs: the sources of the held-out pairs, in order."""
+    def heldout_sources(self) -> list[Any]:
+        """Pairs: the sources of the held-out pairs, in order; captions: the held-out images (C, H, W)."""
         return [source for source, _ in self.chunks]
 
     @property
     def heldout_targets(self) -> list[str]:
-        """Pairs: the targets of the held-out pairs, in order (the references of generated outputs)."""
+        """Pairs (captions): the targets (captions) of the held-out pairs, in order (the references of generated
+        outputs)."""
         return [target for _, target in self.chunks]
 
     def units_fingerprint(self) -> str:
@@ -186,6 +208,10 @@ class Dataset:
             elif isinstance(chunk, np.ndarray):
                 digest.update(repr(chunk.shape).encode("ascii"))
                 digest.update(np.ascontiguousarray(chunk, dtype=np.float64).tobytes())
+            elif isinstance(chunk, tuple) and isinstance(chunk[0], np.ndarray):  # captions: (image, caption)
+                digest.update(repr(chunk[0].shape).encode("ascii"))
+                digest.update(np.ascontiguousarray(chunk[0]).tobytes())
+                digest.update(chunk[1].encode("utf-8"))
             else:  # words, symbols or token ids
                 digest.update("\x00".join(map(str, chunk)).encode("utf-8"))
             digest.update(b"\xff\xfe|chunk|")
@@ -426,6 +452,44 @@ def _image_folder_dataset(source: str, split: float, random_state: int) -> Datas
                           (height, width), 256, split, random_state)
 
 
+def _captions_dataset(source: str, split: float, random_state: int) -> Dataset:
+    """Captioned images (built-in ``scenes`` or a folder with captions.jsonl), shuffled with the seed and split."""
+    from genlab.data.scenes import parse_caption
+
+    if source == "scenes":
+        import genlab.datasets
+
+        data = genlab.datasets.shapes_scenes(**SCENES, seed=random_state)
+        name = "scenes"
+    else:
+        from genlab.data import read_captioned_images
+
+        try:
+            data = read_captioned_images(source, CAPTIONS_FILE)
+        except ImportError as exc:
+            raise DataError(f"reading captioned images needs Pillow ({exc}): pip install 'genlab[images]'.") from None
+        name = os.fspath(Path(source))
+    n = len(data.captions)
+    order = np.random.default_rng(random_state).permutation(n)
+    cut = round(split * n)
+    if cut < 2 or n - cut < 1:
+        raise DataError(
+            f"{name!r} has {n} captioned images: --split {split} leaves too few to train on (2 at least) or to hold "
+            "out (1 at least); give more images or e.g. --split 0.8."
+        )
+    pairs = [(data.images[i], str(data.captions[i])) for i in order]
+    train, heldout = pairs[:cut], pairs[cut:]
+    scene_grammar = all(parse_caption(caption) is not None for _, caption in pairs)
+    return Dataset(name=name, kind="captions", unit="caption_char", train=train, chunks=heldout,
+                   chunk_units=np.array([len(caption) for _, caption in heldout], dtype=np.int64),
+                   image_shape=tuple(int(v) for v in data.images.shape[2:]), scene_grammar=scene_grammar)
+
+
+def _is_captions_folder(source: str) -> bool:
+    path = Path(source)
+    return path.is_dir() and (path / CAPTIONS_FILE).is_file()
+
+
 def _is_image_folder(source: str) -> bool:
     """A folder without .txt or .csv files, holding PNG / JPEG files directly or in subfolders."""
     path = Path(source)
@@ -446,13 +510,15 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
     ----------
     source : str or path-like
         A text file, a folder of ``.txt`` files, a ``.csv`` file or a folder of ``.csv`` files (series), a folder
-        of PNG / JPEG images, or a built-in name (``pydoc``, ``digits``); see the module notes for each.
+        of PNG / JPEG images, a folder with a ``captions.jsonl`` (captioned images), or a built-in name (``pydoc``,
+        ``digits``, ``scenes``); see the module notes for each.
     unit : {"char", "word", "byte", "bpe"}, optional
         Scoring unit of text (default ``char``); images are always scored per dimension, series per time step.
     split : float, default=0.9
         Fraction of the data used for training, in (0, 1); the rest is held out.
     random_state : int, default=0
-        Seeds the shuffle and the held-out dequantisation of images (text and series are split by position).
+        Seeds the shuffle and the held-out dequantisation of images, the shuffle of captioned images and the
+        drawing of ``scenes`` (text and series are split by position).
     max_chars : int, optional
         Use only the first ``max_chars`` characters of a text (for quick runs).
     vocab_size : int, optional
@@ -482,6 +548,10 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
         if unit not in (None, "dimension"):
             raise ParameterError(f"--unit {unit} is for text; images are scored in bits per dimension.")
         return _digits_dataset(float(split), random_state)
+    if source == "scenes" or (source not in BUILTIN_DATA and _is_captions_folder(source)):
+        if unit not in (None, "char", "caption_char"):
+            raise ParameterError(f"--unit {unit} is for text; captions are scored in bits per caption character.")
+        return _captions_dataset(source, float(split), random_state)
     if source not in BUILTIN_DATA and _is_image_folder(source):
         if unit not in (None, "dimension"):
             raise ParameterError(f"--unit {unit} is for text; images are scored in bits per dimension.")

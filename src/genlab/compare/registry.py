@@ -7,10 +7,11 @@ name may have one adapter per kind of data (``hmm`` is a categorical HMM on text
 HMM on numeric series). The adapters live by kind of data: :mod:`~genlab.compare.text_adapters` (text and symbol
 sequences), :mod:`~genlab.compare.topic_adapters` (word text as documents), :mod:`~genlab.compare.series_adapters`
 (numeric series), :mod:`~genlab.compare.image_adapters` (images; the Gaussian mixture serves series too) and
-:mod:`~genlab.compare.pair_adapters` ((source, target) pairs).
+:mod:`~genlab.compare.pair_adapters` ((source, target) pairs) and :mod:`~genlab.compare.caption_adapters` (captioned
+images).
 
 Kinds of data (:attr:`Dataset.kind_key`): ``text``, ``image``, ``series`` (numeric), ``symbols`` (symbol
-sequences from a CSV) and ``pairs`` ((source, target) pairs from JSON Lines).
+sequences from a CSV), ``pairs`` ((source, target) pairs from JSON Lines) and ``captions`` ((image, caption) pairs).
 
 Every adapter fits its model through the model's public ``fit``; EM models get an :class:`EMBudget` as their
 ``callback``, which records the learning curve and stops the fit when the model's share of the budget ends.
@@ -57,10 +58,12 @@ DEFAULT_SPECS = {
     "symbols": "markov:order=2,hmm:states=8",
     # (source, target) pairs: the two encoder-decoders against unconditional models of the targets alone
     "pairs": "seq2seq-transformer,seq2seq-lstm,markov:order=3,transformer:preset=tiny",
+    # captioned images: the captioner with attention and pooled against unconditional models of the captions
+    "captions": "captioner,captioner:mode=pooled,markov:order=5,transformer:preset=tiny",
 }
 #: How error messages name each kind of data.
 KIND_NAMES = {"text": "text", "image": "image", "series": "numeric series", "symbols": "symbol sequence",
-              "pairs": "(source, target) pair"}
+              "pairs": "(source, target) pair", "captions": "captioned image"}
 _REGISTRY: dict[str, list[type[Adapter]]] = {}
 
 Progress = Callable[[str], None]

@@ -6,7 +6,10 @@ written as a PNG file next to the report. Sections per comparison: the table, he
 intervals, learning curves, samples side by side (text snippets, image grids, or line plots of sampled against
 real series windows), and the latent states of HMMs and the topics of topic models. Pairs add ROUGE-L / BLEU
 columns, the sentence on what the gap between conditional and unconditional bits means (with its figure), and the
-first held-out sources with their references and every conditional model's output.
+first held-out sources with their references and every conditional model's output. Captioned images add BLEU-4 /
+CIDEr (and attribute exact match for scene captions) columns, the same sentence for the image and its caption, and
+the first held-out images with their references, every captioner's caption and where each captioner with attention
+looked while writing it (:func:`genlab.vision.captioner.plot_attention`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ __all__ = ["format_table_rows", "information_lines", "latent_lines", "latent_tit
 #: Pairs: the text-metric columns (ROUGE-L, corpus BLEU, smoothed BLEU-4, x 100) and their keys in
 #: ``ModelResult.text_metrics``; blank for unconditional models, which generate no output for a source.
 PAIR_METRIC_COLUMNS = (("ROUGE-L", "rougeL"), ("corpus BLEU", "corpus_bleu"), ("smoothed BLEU-4", "smoothed_bleu4"))
+#: Captioned images: the caption-metric columns (BLEU-4 and attribute exact match in [0, 1], CIDEr-D up to 10) and
+#: their keys; exact match only when the captions follow the scene grammar (some row has it).
+CAPTION_METRIC_COLUMNS = (("BLEU-4", "bleu4"), ("CIDEr", "cider"), ("exact match", "exact_match"))
+#: Captioned images: attention examples drawn per captioner in the report (of the held-out examples kept).
+N_ATTENTION_PLOTS = 2
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1200px;color:#222;
@@ -49,6 +57,16 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _metric_columns(comparison: Comparison) -> list[tuple[str, str, int]]:
+    """The generated-output metric columns of a comparison: (header, key in ``text_metrics``, decimals)."""
+    if comparison.kind == "pairs":
+        return [(name, key, 1) for name, key in PAIR_METRIC_COLUMNS]
+    if comparison.kind == "captions":
+        present = {key for row in comparison.rows for key in (getattr(row, "text_metrics", None) or {})}
+        return [(name, key, 3) for name, key in CAPTION_METRIC_COLUMNS if key != "exact_match" or key in present]
+    return []
+
+
 def format_table_rows(comparison: Comparison) -> list[list[str]]:
     """The comparison table as text cells (also what the terminal table shows).
 
@@ -58,11 +76,11 @@ def format_table_rows(comparison: Comparison) -> list[list[str]]:
     budget did to each (``ok``, or the row's ``budget_flags``), sampling speed (units per second); a model not
     trained has "not trained" in the bits column (the reason is in :func:`row_notes`). Pairs add ROUGE-L, corpus
     BLEU and smoothed BLEU-4 of the conditional models' outputs after the difference (blank for the unconditional
-    ones).
+    ones); captioned images BLEU-4, CIDEr and (scene captions) attribute exact match of the captioners' captions.
     """
     per_char = comparison.unit == "bpe"
     nats = comparison.kind == "series"
-    pairs = comparison.kind == "pairs"
+    metric_columns = _metric_columns(comparison)
     budget = _has_budget_column(comparison)
     rows = []
     for row in comparison.rows:
@@ -73,9 +91,9 @@ def format_table_rows(comparison: Comparison) -> list[list[str]]:
             if nats:
                 cells.append(f"{row.bits_per_unit * math.log(2.0):.3f}")
             cells.append(f"{row.diff_to_best:+.3f} [{row.diff_ci[0]:+.3f}, {row.diff_ci[1]:+.3f}]")
-            if pairs:
-                metrics = getattr(row, "text_metrics", None) or {}
-                cells += ["" if metrics.get(key) is None else f"{metrics[key]:.1f}" for _, key in PAIR_METRIC_COLUMNS]
+            metrics = getattr(row, "text_metrics", None) or {}
+            cells += ["" if metrics.get(key) is None else f"{metrics[key]:.{digits}f}"
+                      for _, key, digits in metric_columns]
             cells += [
                 f"{row.fit_seconds:.1f}",
                 *(["; ".join(row.budget_flags) or "ok"] if budget else []),
@@ -83,7 +101,7 @@ def format_table_rows(comparison: Comparison) -> list[list[str]]:
             ]
         else:
             cells = ([row.spec, "-", "not trained"] + ["-"] * (per_char + nats)
-                     + ["-"] + [""] * (len(PAIR_METRIC_COLUMNS) if pairs else 0)
+                     + ["-"] + [""] * len(metric_columns)
                      + [f"{row.fit_seconds:.1f}", *(["; ".join(row.budget_flags) or "-"] if budget else []), "-"])
         rows.append(cells)
     return rows
@@ -107,24 +125,32 @@ def table_headers(comparison: Comparison) -> list[str]:
     if comparison.kind == "series":
         extra.append(f"nats / {unit}")
     budget = ["budget"] if _has_budget_column(comparison) else []
-    metrics = [name for name, _ in PAIR_METRIC_COLUMNS] if comparison.kind == "pairs" else []
-    # pairs: conditional models generate an output per source, unconditional ones sample targets
-    speed = "output characters / s" if comparison.kind == "pairs" else f"sampling {unit}s / s"
+    metrics = [name for name, _, _ in _metric_columns(comparison)]
+    # pairs / captions: conditional models generate an output per source, unconditional ones sample targets
+    speed = "output characters / s" if comparison.kind in ("pairs", "captions") else f"sampling {unit}s / s"
     return ["model", "parameters", f"bits / {unit} [95% CI]", *extra, "difference to best [95% CI]", *metrics,
             "fit s", *budget, speed]
 
 
 def information_lines(comparison: Comparison) -> list[str]:
-    """Pairs: what the gap between conditional and unconditional bits means, with this comparison's figure.
+    """Pairs and captions: what the gap between conditional and unconditional bits means, with this comparison's
+    figure.
 
     Empty for other kinds of data. The gap is taken between the best conditional and the best unconditional
-    model (bits per target character, and per held-out pair on average).
+    model (bits per target (caption) character, and per held-out pair (image) on average).
     """
-    if comparison.kind != "pairs":
+    if comparison.kind not in ("pairs", "captions"):
         return []
-    lines = ["The gap between the conditional models (target given source) and the unconditional models (the targets "
-             "alone) in bits per target character is the information the source gives about the target, as far as "
-             "the models capture it."]
+    if comparison.kind == "pairs":
+        source, target, each = "source", "target", "held-out target"
+        lines = ["The gap between the conditional models (target given source) and the unconditional models (the "
+                 "targets alone) in bits per target character is the information the source gives about the target, "
+                 "as far as the models capture it."]
+    else:
+        source, target, each = "image", "caption", "held-out caption"
+        lines = ["The gap between the captioners (caption given image) and the unconditional models (the captions "
+                 "alone) in bits per caption character is the information the image gives about its caption, as far "
+                 "as the models capture it."]
     trained = [row for row in comparison.rows if row.trained]
     conditional = [row for row in trained if getattr(row, "conditional", False)]
     unconditional = [row for row in trained if not getattr(row, "conditional", False)]
@@ -134,11 +160,11 @@ def information_lines(comparison: Comparison) -> list[str]:
         gap = best_u.bits_per_unit - best_c.bits_per_unit
         per_pair = gap * comparison.n_heldout_units / max(comparison.n_chunks, 1)
         if gap > 0:
-            lines.append(f"Here {best_c.spec} needs {gap:.3f} bits per target character less than {best_u.spec}: "
-                         f"the source tells it about {per_pair:.1f} bits of each held-out target.")
+            lines.append(f"Here {best_c.spec} needs {gap:.3f} bits per {target} character less than {best_u.spec}: "
+                         f"the {source} tells it about {per_pair:.1f} bits of each {each}.")
         else:
-            lines.append(f"Here {best_c.spec} needs {-gap:.3f} bits per target character more than {best_u.spec}: "
-                         "it has not learned to use the source within its budget.")
+            lines.append(f"Here {best_c.spec} needs {-gap:.3f} bits per {target} character more than {best_u.spec}: "
+                         f"it has not learned to use the {source} within its budget.")
     return lines
 
 
@@ -300,12 +326,73 @@ def _pair_examples_html(comparison: Comparison) -> str:
     return "\n".join(parts)
 
 
+def _picture_png(image: Any, path: str) -> str:
+    """One held-out image (C, H, W) of levels 0..255, drawn at its pixels (nearest), as a PNG data URI."""
+    levels = np.asarray(image, dtype=np.uint8)
+    fig = _figure(1.2, 1.2)
+    ax = fig.add_subplot()
+    if levels.shape[0] == 1:
+        ax.imshow(levels[0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    else:
+        ax.imshow(levels.transpose(1, 2, 0), interpolation="nearest")
+    ax.set_axis_off()
+    return _png(fig, path)
+
+
+def _attention_png(image: Any, example: dict[str, Any], path: str) -> str:
+    """Where a captioner looked while writing its caption of ``image``
+    (:func:`genlab.vision.captioner.plot_attention`), as a PNG data URI."""
+    from genlab.vision.captioner import plot_attention
+
+    plot_attention(np.asarray(image, dtype=np.uint8), example["tokens"], np.asarray(example["maps"]), path)
+    with open(path, "rb") as handle:
+        return "data:image/png;base64," + base64.b64encode(handle.read()).decode("ascii")
+
+
+def _caption_examples_html(comparison: Comparison, stem: str, out_dir: str) -> str:
+    """Captions: the first held-out images with their references, every captioner's caption, and attention maps."""
+    examples = comparison.caption_examples or []
+    models = [row for row in comparison.rows if row.trained and "outputs" in row.sample]
+    if not examples or not models:
+        return ""
+    esc = html.escape
+    parts = ["<h3>Held-out images with generated and reference captions</h3>",
+             f"<p class='note'>The first {len(examples)} held-out images; each captioner's greedy caption (the "
+             "captions the BLEU-4 / CIDEr columns score).</p><table>",
+             "<tr><th class='l'>image</th><th class='l'>reference</th>"
+             + "".join(f"<th class='l'>{esc(row.spec)}</th>" for row in models) + "</tr>"]
+    for i, example in enumerate(examples):
+        uri = _picture_png(example["image"], os.path.join(out_dir, f"{stem}_heldout_{i}.png"))
+        outputs = [row.sample["outputs"][i] if i < len(row.sample["outputs"]) else "" for row in models]
+        parts.append(f"<tr><td class='l'><img alt='held-out image {i + 1}' src='{uri}'></td>"
+                     f"<td class='l'>{esc(example['reference'])}</td>"
+                     + "".join(f"<td class='l'>{esc(output)}</td>" for output in outputs) + "</tr>")
+    parts.append("</table>")
+    for j, row in enumerate(models):
+        attention = row.sample.get("attention") or []
+        if not attention:
+            continue
+        parts.append(f"<h3>Where {esc(row.spec)} looked</h3><p class='note'>The last decoder layer's attention over "
+                     "the image (mean over heads) while writing each token of its caption, and the end.</p>"
+                     "<div class='samples'>")
+        safe = re.sub(r"[^A-Za-z0-9]+", "_", row.spec)
+        for i, item in enumerate(attention[:N_ATTENTION_PLOTS]):
+            uri = _attention_png(examples[i]["image"], item, os.path.join(out_dir, f"{stem}_attention_{j}_{safe}_{i}"
+                                                                               ".png"))
+            caption = esc(row.sample["outputs"][i])
+            parts.append(f"<figure><figcaption>{caption}</figcaption><img alt='attention {caption}' src='{uri}'>"
+                         "</figure>")
+        parts.append("</div>")
+    return "\n".join(parts)
+
+
 def _section(comparison: Comparison, index: int, out_dir: str) -> str:
     stem = f"c{index}"
     esc = html.escape
     parts = [f"<h2>{esc(comparison.data)}: {comparison.kind}, bits per {comparison.unit_name}</h2>"]
-    chunks = ("pairs (each target scored on its own; the 95% intervals resample pairs)" if comparison.kind == "pairs"
-              else "chunks (each an independent sequence; the 95% intervals resample chunks)")
+    chunks = {"pairs": "pairs (each target scored on its own; the 95% intervals resample pairs)",
+              "captions": "images (each caption scored on its own; the 95% intervals resample images)"}.get(
+        comparison.kind, "chunks (each an independent sequence; the 95% intervals resample chunks)")
     parts.append(
         f"<p class='note'>Trained on {comparison.n_train_units:,} {comparison.unit_name}s; every model scored by "
         f"the same routine on the same {comparison.n_heldout_units:,} held-out {comparison.unit_name}s in "
@@ -332,6 +419,8 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
         plots = False
     else:
         plots = True
+    if plots and comparison.kind == "captions":
+        parts.append(_caption_examples_html(comparison, stem, out_dir))
     if plots:
         for title, draw, name in (("Held-out bits per unit", _bits_png, "bits"),
                                   ("Learning curves", _curves_png, "curves")):
@@ -339,9 +428,11 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
             if uri is not None:
                 parts.append(f"<h3>{title}</h3><img alt='{esc(title)}' src='{uri}'>")
     parts.append("<h3>Samples</h3><div class='samples'>")
-    if comparison.kind == "pairs":
-        real = "\n".join(example["reference"] for example in comparison.pair_examples or [])
-        parts.append(f"<figure><figcaption>held-out targets (real)</figcaption><pre>{esc(real)}</pre></figure>")
+    if comparison.kind in ("pairs", "captions"):
+        examples = comparison.pair_examples if comparison.kind == "pairs" else comparison.caption_examples
+        real = "\n".join(example["reference"] for example in examples or [])
+        what = "targets" if comparison.kind == "pairs" else "captions"
+        parts.append(f"<figure><figcaption>held-out {what} (real)</figcaption><pre>{esc(real)}</pre></figure>")
     elif comparison.kind == "text" or comparison.categorical:
         parts.append(f"<figure><figcaption>held-out text (real)</figcaption><pre>{esc(comparison.heldout_example)}"
                      "</pre></figure>")

@@ -12,6 +12,11 @@ Pairs: a conditional model (an encoder-decoder) also generates an output for eve
 BLEU and smoothed BLEU-4 against the references join its row, and the first :data:`N_PAIR_EXAMPLES` outputs are
 shown in the report beside their sources and references.
 
+Captioned images: the same for a captioner (``predict`` writes a caption for every held-out image): BLEU-4, CIDEr
+and, for captions of the scene grammar, attribute exact match join its row; the first :data:`N_PAIR_EXAMPLES`
+held-out images are kept (:attr:`Comparison.caption_examples`) and shown in the report with their references, every
+captioner's caption and, for captioners with attention, where the decoder looked.
+
 Live progress (which model is fitting, its EM iteration or training step) goes to stderr through
 :class:`genlab.utils.progress.ProgressDisplay`, never to stdout, which carries the results.
 
@@ -44,12 +49,14 @@ __all__ = ["N_PAIR_EXAMPLES", "Comparison", "ModelResult", "budget_flags", "comp
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|h|m|s)?")
 _SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, None: 1.0}
 UNIT_NAMES = {"char": "character", "word": "word", "byte": "byte", "bpe": "token", "dimension": "dimension",
-              "step": "time step", "target_char": "target character"}
+              "step": "time step", "target_char": "target character", "caption_char": "caption character"}
 #: The fitting time of all models together when none is given.
 DEFAULT_BUDGET = "5m"
 #: ... for pairs, whose default models are three small neural networks and a Markov chain: about 40 s each for
 #: the networks, so that a comparison of a few hundred pairs takes a few minutes on two cores, generation included.
 DEFAULT_PAIRS_BUDGET = "2m"
+#: ... for captioned images, whose default models are two small captioners, a language model and a Markov chain.
+DEFAULT_CAPTIONS_BUDGET = "2m"
 #: Pairs: held-out pairs shown in the report with every conditional model's output beside the reference.
 N_PAIR_EXAMPLES = 6
 
@@ -107,7 +114,8 @@ class ModelResult:
     # what the budget did to the fit, short phrases the table shows: "short: 16/200 steps", "over: 31.0 s / 20.0 s"
     budget_flags: list[str] = field(default_factory=list)
     # pairs: a model of the target given the source, and its outputs' ROUGE-L / corpus BLEU / smoothed BLEU-4
-    # against the held-out references (x 100; None for unconditional models)
+    # against the held-out references (x 100; None for unconditional models); captions: a captioner, and its
+    # captions' BLEU-4 / CIDEr / attribute exact match (caption_adapters.caption_row_metrics)
     conditional: bool = False
     text_metrics: dict[str, float] | None = None
     chunk_log_probs: np.ndarray | None = None
@@ -146,6 +154,9 @@ class Comparison:
     real_series: list[list[list[float]]] | None = None
     # pairs: the first held-out pairs ({"source", "reference"}), shown beside the conditional models' outputs
     pair_examples: list[dict[str, str]] | None = None
+    # captions: the first held-out images ({"image": (C, H, W) uint8 levels as nested lists, "reference"}), shown
+    # beside the captioners' captions
+    caption_examples: list[dict[str, Any]] | None = None
 
     @property
     def unit_name(self) -> str:
@@ -231,13 +242,14 @@ def compare(
     Parameters
     ----------
     data : str, path or Dataset
-        A text file, a folder of .txt files, a .csv file or folder of .csv files (series), ``pydoc`` or
-        ``digits`` (:func:`genlab.compare.data.load_dataset`).
+        A text file, a folder of .txt files, a .csv file or folder of .csv files (series), a folder with a
+        captions.jsonl (captioned images), ``pydoc``, ``digits`` or ``scenes``
+        (:func:`genlab.compare.data.load_dataset`).
     models : str, optional
         Comma-separated specs (:mod:`genlab.compare.adapters`); the data kind's defaults when None.
     budget : str or float, optional
         Total fitting time of all models (module notes); default :data:`DEFAULT_BUDGET`, for pairs
-        :data:`DEFAULT_PAIRS_BUDGET`.
+        :data:`DEFAULT_PAIRS_BUDGET`, for captioned images :data:`DEFAULT_CAPTIONS_BUDGET`.
     split : float, default=0.9
         Training fraction.
     unit : {"char", "word", "byte", "bpe"}, optional
@@ -277,7 +289,8 @@ def compare(
                                                                  target_field=target_field)
     adapters = make_adapters(models, dataset, random_state)
     if total is None:
-        total = parse_budget(DEFAULT_PAIRS_BUDGET if dataset.kind == "pairs" else DEFAULT_BUDGET)
+        total = parse_budget({"pairs": DEFAULT_PAIRS_BUDGET, "captions": DEFAULT_CAPTIONS_BUDGET}.get(dataset.kind,
+                                                                                                   DEFAULT_BUDGET))
     models_dir = None
     if out_dir is not None:
         models_dir = os.path.join(os.fspath(out_dir), "models")
@@ -349,7 +362,15 @@ def compare(
                 progress(f"generating outputs for the {len(dataset.chunks):,} held-out sources")
                 outputs = adapter.predict(dataset.heldout_sources)
                 row.sample = {"outputs": outputs[:N_PAIR_EXAMPLES], "units": sum(len(o) for o in outputs)}
-                row.text_metrics = pair_metrics(outputs, dataset.heldout_targets, adapter.notes)
+                if dataset.kind == "captions":
+                    from genlab.compare.caption_adapters import caption_row_metrics
+
+                    row.text_metrics = caption_row_metrics(outputs, dataset.heldout_targets, dataset.scene_grammar,
+                                                           adapter.notes)
+                    row.sample.update(adapter.attention_examples(dataset.heldout_sources[:N_PAIR_EXAMPLES],
+                                                                 outputs[:N_PAIR_EXAMPLES]))
+                else:
+                    row.text_metrics = pair_metrics(outputs, dataset.heldout_targets, adapter.notes)
             else:
                 progress("sampling")
                 row.sample = adapter.sample(dataset, random_state)
@@ -390,6 +411,9 @@ def compare(
     if dataset.kind == "pairs":
         result.pair_examples = [{"source": source, "reference": target}
                                 for source, target in dataset.chunks[:N_PAIR_EXAMPLES]]
+    elif dataset.kind == "captions":
+        result.caption_examples = [{"image": np.asarray(image).astype(int).tolist(), "reference": caption}
+                                   for image, caption in dataset.chunks[:N_PAIR_EXAMPLES]]
     elif dataset.kind == "text" or dataset.categorical:
         result.heldout_example = dataset.chunk_text(dataset.chunks[0])[:300]
     elif dataset.kind == "series":
