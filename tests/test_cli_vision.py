@@ -307,3 +307,11 @@ def test_help_lists_the_new_commands():
     assert result.exit_code == 0 and "describe" in result.stdout and "detect" in result.stdout
     result = invoke("fit", "--help")
     assert result.exit_code == 0 and "captioner" in result.stdout and "detector" in result.stdout
+
+
+def test_images_option_of_sample_is_for_captioners_and_detectors(folder, tmp_path):
+    other = tmp_path / "gmm.genlab"
+    genlab.GaussianMixture(n_components=1, random_state=0).fit(np.random.default_rng(0).normal(size=(20, 2))).save(
+        other)
+    assert_user_error(invoke("sample", other, "-n", "2", "--images", folder / "00000.png"),
+                      "--images applies to captioners / detectors", "GaussianMixture")
