@@ -60,6 +60,9 @@ _LAZY_NAMES = {
     "ConditionalVAE": "genlab.images",
     "PixelCNN": "genlab.images",
     "ConditionalPixelCNN": "genlab.images",
+    # image description and detection as generation (torch-based; genlab.vision.MODEL_MODULES)
+    "Captioner": "genlab.vision",
+    "SequenceDetector": "genlab.vision",
 }
 #: Submodules that are public attributes of the package (``genlab.inference.expectation_propagation``).
 _LAZY_MODULES = ("inference",)
@@ -73,6 +76,7 @@ __all__ = [
     "BayesianLogisticRegression",
     "BayesianNetwork",
     "BayesianProbitRegression",
+    "Captioner",
     "CategoricalHMM",
     "ClutterModel",
     "ConditionalPixelCNN",
@@ -96,6 +100,7 @@ __all__ = [
     "PoissonHMM",
     "Sample",
     "Seq2Seq",
+    "SequenceDetector",
     "VariationalCategoricalHMM",
     "VariationalGaussianHMM",
     "Vocabulary",
@@ -137,6 +142,7 @@ if _TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from genlab.sequence import MarkovChain, Vocabulary
     from genlab.timeseries import LinearAutoRegressive
     from genlab.topics import LDA, LabeledLDA
+    from genlab.vision import Captioner, SequenceDetector
 
 
 def _is_submodule(name: str) -> bool:

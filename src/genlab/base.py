@@ -92,8 +92,9 @@ def _import_image_model(name: str) -> None:
     import importlib
 
     from genlab.images import MODEL_MODULES
+    from genlab.vision import MODEL_MODULES as VISION_MODULES
 
-    module = MODEL_MODULES.get(name)
+    module = MODEL_MODULES.get(name, VISION_MODULES.get(name))
     if module is None:
         return
     try:

@@ -16,7 +16,8 @@ import numpy as np
 from genlab.errors import DataError, GenlabError
 
 #: Classes that only load with optional dependencies (torch): their cases import them on use.
-NEURAL = {"LanguageModel", "Seq2Seq", "VAE", "ConditionalVAE", "Autoencoder", "PixelCNN", "ConditionalPixelCNN"}
+NEURAL = {"LanguageModel", "Seq2Seq", "Captioner", "SequenceDetector", "VAE", "ConditionalVAE", "Autoencoder",
+          "PixelCNN", "ConditionalPixelCNN"}
 
 
 @dataclasses.dataclass
@@ -242,6 +243,12 @@ def _neural_cases() -> dict[str, Case]:
     train = {"max_steps": 3, "batch_size": 8}  # training settings are hyperparameters
     image_bad = [(Call((np.full((4, 1, 4, 4), np.nan),)), DataError, None)]
     vae = {"latent_dim": 2, "hidden": (8,), "random_state": 0, "device": "cpu", **train}
+    # 8 x 8 colour squares captioned by their colour
+    colours = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "white": (255, 255, 255)}
+    caption_images = np.repeat(np.array(list(colours.values()), dtype=np.uint8)[:, :, None, None], 8, axis=2)
+    caption_images = np.tile(np.repeat(caption_images, 8, axis=3), (3, 1, 1, 1))  # (12, 3, 8, 8)
+    captions = [f"a {name} square" for name in colours] * 3
+    scenes = genlab.datasets.shapes_scenes(8, size=16, max_objects=2, seed=0)  # 16 x 16 scenes with their boxes
     pixelcnn = {"n_filters": 4, "n_layers": 1, "n_hidden": 8, "random_state": 0, "device": "cpu", **train}
     return {
         "LanguageModel": Case(
@@ -264,6 +271,33 @@ def _neural_cases() -> dict[str, Case]:
             bad=[(Call((["ab", "ba"], ["ab"]),), DataError, "sources has 2 items and targets 1"),
                  (Call((["ab", "ba"], ["ab", ""]),), DataError, r"targets\[1\] is empty"),
                  (Call(([],),), DataError, "no pairs")],
+        ),
+        "Captioner": Case(
+            # tokenizer="char": a 3-step model samples stray bytes under byte-level BPE, and invalid UTF-8 decodes to
+            # U+FFFD, which re-encodes longer than max_caption_length; characters re-encode one to one
+            make=lambda: genlab.Captioner(preset="tiny", tokenizer="char", max_caption_length=16, random_state=0,
+                                          device="cpu", max_steps=3, batch_size=4, warmup_steps=1),
+            fit=Call((caption_images, captions)),
+            data=Call((caption_images[:3], captions[:3])), n_sample=4,
+            sample_kwargs={"images": caption_images[0]},
+            sample_data=lambda drawn: Call((np.repeat(caption_images[:1], len(drawn), axis=0), drawn)),
+            bad=[(Call((caption_images[:2], captions[:1])), DataError, "2 images and captions holds 1 captions"),
+                 (Call((caption_images[:2], [captions[0], ""])), DataError, r"captions\[1\] is empty"),
+                 (Call((np.full((2, 3, 8, 8), np.nan), captions[:2])), DataError, "NaN")],
+        ),
+        "SequenceDetector": Case(
+            make=lambda: genlab.SequenceDetector(preset="tiny", max_objects=2, random_state=0, device="cpu",
+                                                 max_steps=3, batch_size=4, warmup_steps=1),
+            fit=Call((scenes.images, scenes.boxes, scenes.labels), {"classes": scenes.classes}),
+            data=Call((scenes.images[:3], scenes.boxes[:3], scenes.labels[:3])), n_sample=3,
+            sample_kwargs={"images": scenes.images[0]},
+            sample_data=lambda drawn: Call((np.repeat(scenes.images[:1], len(drawn), axis=0),
+                                            [d["boxes"] for d in drawn], [d["labels"] for d in drawn])),
+            bad=[(Call((scenes.images[:1], [np.array([[2.0, 2.0, 40.0, 9.0]])], [np.array([0])])), DataError,
+                  "outside"),
+                 (Call((scenes.images[:1], [np.array([[5.0, 2.0, 5.0, 9.0]])], [np.array([0])])), DataError, None),
+                 (Call((scenes.images[:1], [np.array([[2.0, 2.0, 6.0, 9.0]])], [np.array([0, 1])])), DataError,
+                  None)],
         ),
         "VAE": Case(make=lambda: genlab.VAE(**vae), fit=Call((digits,)), data=Call((digits[:5],)), latent=True,
                     bad=image_bad),

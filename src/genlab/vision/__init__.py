@@ -14,7 +14,10 @@ import importlib
 from typing import Any
 
 #: Model classes of this package and the module defining each (imported on first use).
-MODEL_MODULES: dict[str, str] = {}
+MODEL_MODULES: dict[str, str] = {
+    "Captioner": "genlab.vision.captioner",
+    "SequenceDetector": "genlab.vision.detector",
+}
 
 __all__ = ["MODEL_MODULES", *MODEL_MODULES]
 
