@@ -5,7 +5,8 @@ grid (:mod:`genlab.vision.module`) write an image's objects as a sequence of fiv
 y_max, x_max, class`` (:mod:`genlab.vision.box_tokens`), ended by EOS. The Pix2Seq choices, with the paper's
 sections:
 
-* **Quantisation** (2.1): ``n_bins`` uniform bins per side; a coordinate is read back as its bin's centre.
+* **Quantisation** (2.1): ``n_bins`` evenly spaced values per side, edge to edge (the official code's rounding);
+  a coordinate goes to the nearest one, so whole pixels round-trip exactly with the default one bin per pixel.
 * **Random object order** (2.1): every training presentation of an image draws a new order of its objects.
 * **Sequence augmentation** (2.4, ``sequence_augmentation=True``): after the real objects, noise objects (jittered
   copies of real boxes and random boxes, :meth:`~genlab.vision.box_tokens.BoxTokenizer.noise_boxes`) fill the
@@ -201,9 +202,9 @@ class BoxGrammar:
 
     At the ``t``-th generated token (group ``t // 5``, position ``t % 5``) the allowed tokens are: a coordinate bin at
     positions 0 and 1 (EOS too at position 0: a sequence ends only between objects); at positions 2 and 3 a bin no
-    lower than the one two tokens before (``y_max >= y_min``, ``x_max >= x_min``; equal bins parse as the bin's
-    extent); a real class at position 4 (never the fake class); only EOS once ``n_groups`` objects are written. The
-    other scores become ``-inf`` before the logits processors (temperature, nucleus) see them.
+    lower than the one two tokens before (``y_max >= y_min``, ``x_max >= x_min``; equal bins parse as the half
+    bins around them); a real class at position 4 (never the fake class); only EOS once ``n_groups`` objects are
+    written. The other scores become ``-inf`` before the logits processors (temperature, nucleus) see them.
 
     ``class_probs[row, g]`` is, for the class written as object ``g`` of the row, its probability among the class
     tokens (the real classes and the fake one) under the model's unmodified logits at temperature 1.
