@@ -224,3 +224,18 @@ def test_cli_compares_on_the_built_in_scenes(tmp_path):
     assert (out / "report.html").is_file()
     bad = invoke("compare", "scenes", "--models", "captioner:mode=both", "--out", out)
     assert_user_error(bad, "mode='both'", "attention, pooled")
+
+
+def test_default_models_are_captioners_against_models_of_the_captions(scenes_folder):
+    from genlab.compare.adapters import make_adapters
+    from genlab.compare.caption_adapters import (
+        CaptionerAdapter,
+        LanguageModelCaptionsAdapter,
+        MarkovCaptionsAdapter,
+    )
+
+    adapters = make_adapters(None, load_dataset(scenes_folder, split=0.8))
+    assert [type(a) for a in adapters] == [CaptionerAdapter, CaptionerAdapter, MarkovCaptionsAdapter,
+                                           LanguageModelCaptionsAdapter]
+    assert [a.params["mode"] for a in adapters[:2]] == ["attention", "pooled"]
+    assert [a.conditional for a in adapters] == [True, True, False, False]

@@ -78,8 +78,8 @@ def compare_command(
         "--models", "-m", help="Comma-separated model specs, e.g. markov:order=5,hmm:states=32,lstm:preset=small "
                                "(default: a set for the data kind).")] = None,
     budget: Annotated[str | None, typer.Option(
-        "--budget", help="Fitting time of all models together: 90s, 5m, 1h (default 5m; pairs and captioned "
-                         "images 2m).")] = None,
+        "--budget", help="Fitting time of all models together: 90s, 5m, 1h (default 5m; pairs 2m, captioned "
+                         "images 4m).")] = None,
     max_time: Annotated[str | None, typer.Option(
         "--max-time", help="The most fitting time of any one model (its share of --budget is at most this): 30s, "
                            "2m.")] = None,

@@ -58,8 +58,10 @@ DEFAULT_SPECS = {
     "symbols": "markov:order=2,hmm:states=8",
     # (source, target) pairs: the two encoder-decoders against unconditional models of the targets alone
     "pairs": "seq2seq-transformer,seq2seq-lstm,markov:order=3,transformer:preset=tiny",
-    # captioned images: the captioner with attention and pooled against unconditional models of the captions
-    "captions": "captioner,captioner:mode=pooled,markov:order=5,transformer:preset=tiny",
+    # captioned images: the captioner with attention and pooled against unconditional models of the captions (the
+    # template captions' counts-of-counts defeat Kneser-Ney's discount estimates; Witten-Bell needs none, and at
+    # order 5 it is as good as any order on the built-in scenes: 0.284 bits per caption character)
+    "captions": "captioner,captioner:mode=pooled,markov:order=5,smoothing=witten-bell,transformer:preset=tiny",
 }
 #: How error messages name each kind of data.
 KIND_NAMES = {"text": "text", "image": "image", "series": "numeric series", "symbols": "symbol sequence",
