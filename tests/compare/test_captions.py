@@ -239,3 +239,16 @@ def test_default_models_are_captioners_against_models_of_the_captions(scenes_fol
                                            LanguageModelCaptionsAdapter]
     assert [a.params["mode"] for a in adapters[:2]] == ["attention", "pooled"]
     assert [a.conditional for a in adapters] == [True, True, False, False]
+
+
+def test_attention_maps_that_fail_leave_a_note_not_a_crash(compared, scenes_folder):
+    from genlab.compare.caption_adapters import CaptionerAdapter
+
+    _, _, models = compared
+    adapter = CaptionerAdapter("captioner", "captioner", {}, 0)
+    adapter.model = models["captioner:preset=tiny,steps=3,batch=16"]
+    images = [image for image, _ in load_dataset(scenes_folder, split=0.8).chunks[:2]]
+    assert len(adapter.attention_examples(images, ["a small red circle", "a large blue square"])["attention"]) == 2
+    too_long = "a large red circle left of a small blue square " * 20  # more tokens than the decoder's positions
+    assert adapter.attention_examples(images, [too_long, "a"]) == {}
+    assert adapter.notes and adapter.notes[0].startswith("no attention maps:")

@@ -44,7 +44,7 @@ from genlab.compare.registry import (
     register_adapter,
 )
 from genlab.compare.text_adapters import _binned
-from genlab.errors import GenlabError
+from genlab.errors import DataError, GenlabError
 
 __all__ = ["CaptionerAdapter", "LanguageModelCaptionsAdapter", "MarkovCaptionsAdapter", "caption_row_metrics"]
 
@@ -123,7 +123,13 @@ class CaptionerAdapter(Adapter):
         """
         if self.params["mode"] != "attention" or not len(images):
             return {}
-        maps = self.model.attention_maps(np.stack(list(images)), list(captions))
+        try:
+            maps = self.model.attention_maps(np.stack(list(images)), list(captions))
+        except DataError as exc:
+            # a generated caption whose text re-encodes to more tokens than the decoder has positions: the report
+            # goes without the panel rather than the comparison failing after every fit
+            self.notes.append(f"no attention maps: {' '.join(str(exc).split())}")
+            return {}
         return {"attention": [{"tokens": list(m.tokens), "maps": np.round(m.maps, 5).tolist()} for m in maps]}
 
     @property
