@@ -2,11 +2,12 @@
 
 The registry, the :class:`Adapter` base and the SPEC parser are in :mod:`genlab.compare.registry`; the adapters
 live by kind of data in :mod:`~genlab.compare.text_adapters`, :mod:`~genlab.compare.topic_adapters`,
-:mod:`~genlab.compare.series_adapters`, :mod:`~genlab.compare.image_adapters` and
-:mod:`~genlab.compare.pair_adapters`. Importing this module registers
-every family.
+:mod:`~genlab.compare.series_adapters`, :mod:`~genlab.compare.image_adapters`,
+:mod:`~genlab.compare.pair_adapters` and :mod:`~genlab.compare.caption_adapters` (captioned images). Importing
+this module registers every family.
 """
 
+from genlab.compare.caption_adapters import CaptionerAdapter, LanguageModelCaptionsAdapter, MarkovCaptionsAdapter
 from genlab.compare.image_adapters import GMMAdapter, KDEAdapter, PixelCNNAdapter, VAEAdapter
 from genlab.compare.pair_adapters import LanguageModelPairsAdapter, MarkovPairsAdapter, Seq2SeqAdapter
 from genlab.compare.registry import (
@@ -31,14 +32,17 @@ __all__ = [
     "KIND_NAMES",
     "ARAdapter",
     "Adapter",
+    "CaptionerAdapter",
     "EMBudget",
     "GMMAdapter",
     "GaussianHMMAdapter",
     "HMMAdapter",
     "KDEAdapter",
     "LDAAdapter",
+    "LanguageModelCaptionsAdapter",
     "LanguageModelPairsAdapter",
     "MarkovAdapter",
+    "MarkovCaptionsAdapter",
     "MarkovPairsAdapter",
     "NeuralAdapter",
     "NotTrained",
