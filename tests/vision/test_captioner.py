@@ -171,6 +171,25 @@ def test_attention_maps_are_distributions_over_the_grid(overfit, scenes, tmp_pat
         plot_attention(scenes.images[0], given[0].tokens[:2], given[0].maps, path)
 
 
+def test_attention_maps_of_generated_captions_follow_the_generated_ids(scenes):
+    """A caption of stray bytes decodes to U+FFFD, which re-encodes longer than the decoder's positions: the maps
+    of the model's own captions come from the ids it wrote, not from re-encoding their text."""
+    captions = [c[:10] for c in scenes.captions]
+    # one step of 1e-5: almost the initial weights, whose greedy captions are stray bytes
+    model = _tiny(tokenizer="byte", max_caption_length=10, max_steps=1, learning_rate=1e-5).fit(scenes.images,
+                                                                                                captions)
+    generated = model.generate(scenes.images)
+    assert max(len(model.tokenizer_.encode(t)) for t in generated) > 10  # the case this test is about
+    with pytest.raises(DataError, match="more than max_caption_length=10"):
+        model.attention_maps(scenes.images, generated)
+    maps = model.attention_maps(scenes.images)
+    h, w = model.module_.grid_size
+    for item, text, ids in zip(maps, generated, model._greedy_ids(scenes.images, 64), strict=True):
+        assert item.caption == text == "".join(item.tokens)
+        assert item.maps.shape == (len(ids) + 1, h, w) and len(item.tokens) == len(ids)
+        np.testing.assert_allclose(item.maps.sum(axis=(1, 2)), 1.0, rtol=1e-5)
+
+
 def test_state_round_trip_is_exact(rough, scenes, tmp_path):
     """The fitted state (tokenizer, configuration, weights) rebuilds the same model."""
     clone = Captioner(**rough.get_params())

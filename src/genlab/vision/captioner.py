@@ -234,7 +234,8 @@ class AttentionMap(NamedTuple):
     ----------
     caption : str
     tokens : list of str
-        The caption's tokens as text pieces (``"".join(tokens) == caption``).
+        The caption's tokens as text pieces (``"".join(tokens) == caption``; a token that ends inside a character
+        is an empty piece, the character going to the token that completes it).
     maps : ndarray of shape (len(tokens) + 1, h, w)
         Row ``i``: the last decoder layer's cross-attention weights (mean over heads) over the encoder's ``h x w``
         feature grid while predicting token ``i``; the last row while predicting the end of the caption. Each row
@@ -564,8 +565,9 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         return text_bits_per_character(_Conditioned(self, levels), texts)
 
     # -- generation ----------------------------------------------------------------------------------------------
-    def _batch_decoder(self, levels: np.ndarray, use_cache: bool) -> Any:
-        """The decoding pipeline's view of a batch of images (uint8, (B, C, H, W))."""
+    def _batch_decoder(self, levels: np.ndarray, use_cache: bool, detokenizer: Any = None) -> Any:
+        """The decoding pipeline's view of a batch of images (uint8, (B, C, H, W)); outputs are text, or the
+        token ids with ``detokenizer=_TokenIds()``."""
         import torch
 
         from genlab.decoding import BatchDecoder
@@ -580,7 +582,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         return BatchDecoder(
             prompts=[[] for _ in range(len(levels))],  # the decoder starts at BOS: nothing before the caption
             start=lambda rows: Seq2SeqContext(module, x, rows, use_cache, ids["bos"]),
-            detokenizer=self.tokenizer_, banned=banned, end_id=ids["eos"],
+            detokenizer=self.tokenizer_ if detokenizer is None else detokenizer, banned=banned, end_id=ids["eos"],
         )
 
     def generate(
@@ -694,7 +696,8 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         ----------
         images : array-like of shape (N, C, H, W), or (C, H, W) for one image
         captions : list of str (or one str for one image), optional
-            The captions to explain; by default each image's greedy caption (:meth:`generate`).
+            The captions to explain (a caption over ``max_caption_length`` tokens is a DataError); by default each
+            image's greedy caption (:meth:`generate`), explained through the ids the decoder wrote.
         batch_size : int, default=64
 
         Returns
@@ -719,15 +722,18 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
             raise ParameterError("attention maps need mode='attention': a pooled captioner's decoder sees one pooled "
                                  "feature vector, not the grid.")
         levels, single = check_caption_images(images, image_shape=self._image_shape(), single=True)
+        batch_size = check_positive_int(batch_size, "batch_size", minimum=1)
+        V = self.tokenizer_.vocab_size
         if captions is None:
-            texts = self.generate(levels, batch_size=batch_size)
+            # the greedy captions' own ids (a caption's text need not re-encode to them: stray bytes of a byte-level
+            # tokenizer decode to U+FFFD, which re-encodes longer)
+            targets = [[V + 1, *ids, V + 2] for ids in self._greedy_ids(levels, batch_size)]
         else:
             texts = [captions] if single and isinstance(captions, str) else captions
             levels, texts = _as_captioned(levels, texts, "images", allow_empty=True)
-        targets = [self._encode_caption(t, i, "captions") for i, t in enumerate(texts)]
+            targets = [self._encode_caption(t, i, "captions") for i, t in enumerate(texts)]
         module, device = self.module_, self._device()
         module.eval()
-        V = self.tokenizer_.vocab_size
         h, w = module.grid_size
         out: list[AttentionMap] = []
         with torch.no_grad():
@@ -740,8 +746,36 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
                     n = len(ids) - 1  # the caption's tokens and the end
                     decoder = self.tokenizer_.stream_decoder()
                     pieces = [decoder.push(token) for token in ids[1:-1]]
-                    out.append(AttentionMap(texts[a + i], pieces, last[i, :n].reshape(n, h, w)))
+                    # the text generate() gives for these ids: its pieces joined
+                    caption = "".join(pieces) if captions is None else texts[a + i]
+                    out.append(AttentionMap(caption, pieces, last[i, :n].reshape(n, h, w)))
         return out
+
+    def _greedy_ids(self, levels: np.ndarray, batch_size: int) -> list[list[int]]:
+        """The greedy captions of ``levels`` as token ids (without BOS and EOS)."""
+        from genlab.decoding import DecodingOptions, generate_batch
+
+        options = DecodingOptions(max_new_tokens=self.max_caption_length, temperature=0.0)
+        out: list[list[int]] = []
+        for a in range(0, len(levels), batch_size):
+            results = generate_batch(self._batch_decoder(levels[a : a + batch_size], True, _TokenIds()), options)
+            out.extend(result[0] for result in results)
+        return out
+
+
+class _TokenIds:
+    """The decoding pipeline's detokenizer of token ids: outputs are the generated ids themselves."""
+
+    text = False
+
+    def decode(self, ids: Sequence[int]) -> list[int]:
+        return [int(i) for i in ids]
+
+    def stream_decoder(self) -> _TokenIds:
+        return self
+
+    def push(self, token: int) -> list[int]:
+        return [int(token)]
 
 
 class _Conditioned:
