@@ -517,8 +517,15 @@ def describe(
         if attention is not None:
             from genlab.vision.captioner import plot_attention
 
-            maps = model.attention_maps(levels[:1], [texts[0]])[0]
-            plot_attention(levels[0], maps.tokens, maps.maps, attention)
+            greedy = beams == 1 and temperature == 0
+            try:
+                # greedy: the maps of the ids the decoder wrote (re-encoding its text may not give them back)
+                maps = model.attention_maps(levels[:1], None if greedy else [texts[0]])[0]
+            except DataError as exc:  # a sampled caption of stray bytes may re-encode too long to score
+                sys.stderr.write(f"note: no attention plot: {exc}\n")
+                attention = None
+            else:
+                plot_attention(levels[0], maps.tokens, maps.maps, attention)
     _warn_lines(caught)
     from genlab.cli.seq2seq import escape_line
 
