@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from genlab.errors import DataError
-from genlab.vision.captioner import _as_captioned, check_caption_images
+from genlab.vision.captioner import _as_captioned
+from genlab.vision.pixels import check_images
 
 FAST = settings(max_examples=40, deadline=None)
 SLOW = settings(max_examples=1500, deadline=None)
@@ -45,9 +46,9 @@ def _allowed(array: np.ndarray) -> bool:
     return bool(array.min() >= 0 and array.max() <= 255)
 
 
-def check_images(array: np.ndarray) -> None:
+def _check_against_rule(array: np.ndarray) -> None:
     try:
-        levels, single = check_caption_images(array)
+        levels, single = check_images(array)
     except DataError:
         assert not _allowed(array), f"allowed images were refused: {array.dtype} {array.shape}"
         return
@@ -71,7 +72,7 @@ def check_captions(captions: list, allow_empty: bool) -> None:
 @FAST
 @given(arrays)
 def test_images_are_accepted_or_refused_with_a_data_error(array):
-    check_images(array)
+    _check_against_rule(array)
 
 
 @FAST
@@ -109,7 +110,7 @@ def test_any_text_is_scored_or_named_too_long(captioner, texts):
 @SLOW
 @given(arrays)
 def test_images_many(array):
-    check_images(array)
+    _check_against_rule(array)
 
 
 @pytest.mark.slow

@@ -15,7 +15,8 @@ from genlab.datasets import shapes_scenes
 from genlab.decoding import DecodingOptions
 from genlab.decoding.search import _beam_search_batch
 from genlab.errors import DataError, NotFittedError, ParameterError
-from genlab.vision.captioner import CaptionBatches, Captioner, check_caption_images, plot_attention
+from genlab.vision.captioner import CaptionBatches, Captioner, plot_attention
+from genlab.vision.pixels import check_images
 
 
 def _tiny(**extra) -> Captioner:
@@ -297,13 +298,13 @@ def test_bad_input_is_named(rough, scenes):
     assert np.all(np.isfinite(rough.log_prob(images[:1], [""])))  # scoring an empty caption: ending at once
 
 
-def test_check_caption_images_reads_integers_and_unit_floats_alike():
+def test_check_images_reads_integers_and_unit_floats_alike():
     levels = np.arange(48, dtype=np.int64).reshape(1, 3, 4, 4) * 5
-    as_int, single = check_caption_images(levels)
-    as_float, _ = check_caption_images(levels / 255.0)
+    as_int, single = check_images(levels)
+    as_float, _ = check_images(levels / 255.0)
     assert as_int.dtype == np.uint8 and not single
     np.testing.assert_array_equal(as_int, as_float)
-    one, single = check_caption_images(levels[0], single=True)
+    one, single = check_images(levels[0], single=True)
     assert single and one.shape == (1, 3, 4, 4)
 
 

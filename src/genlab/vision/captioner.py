@@ -35,8 +35,9 @@ from genlab.neural.tokenizers import TOKENIZERS, Tokenizer, make_tokenizer, toke
 from genlab.sequence.vocabulary import one_unknown_token_notice
 from genlab.utils.random import check_random_state
 from genlab.utils.validation import check_positive_int
+from genlab.vision.pixels import check_images
 
-__all__ = ["AttentionMap", "CaptionBatches", "Captioner", "check_caption_images", "plot_attention"]
+__all__ = ["AttentionMap", "CaptionBatches", "Captioner", "plot_attention"]
 
 #: The size hyperparameters handed to the module's configuration when given (None: the preset's).
 _SIZES = ("encoder_width", "n_encoder_layer", "n_layer", "n_head", "n_embd", "dropout")
@@ -44,75 +45,6 @@ _EVAL_STREAM = 2**31 - 1
 
 
 # -- data ------------------------------------------------------------------------------------------------------------
-def check_caption_images(images: Any, *, name: str = "images", image_shape: tuple[int, int, int] | None = None,
-                         single: bool = False) -> tuple[np.ndarray, bool]:
-    """Images as uint8 levels ``(N, C, H, W)``, checked.
-
-    Parameters
-    ----------
-    images : array-like of shape (N, C, H, W), or (C, H, W) for one image when ``single``
-        Integer levels 0 .. 255, or floating-point intensities in [0, 1] (read as ``round(255 x)``); C is 1 or 3.
-    name : str
-        How the messages call the argument.
-    image_shape : tuple (C, H, W), optional
-        The shape a fitted captioner was trained on: other shapes are refused.
-    single : bool, default=False
-        Accept one image of shape (C, H, W) (returned as a batch of one, with ``True``).
-
-    Returns
-    -------
-    levels : ndarray of uint8, shape (N, C, H, W)
-    was_single : bool
-        The input was one (C, H, W) image.
-
-    Raises
-    ------
-    DataError
-        Not a numeric array, the wrong number of dimensions, no images, C not 1 or 3, NaN / infinite / out-of-range
-        pixels, or (``image_shape``) another size than the trained one.
-    """
-    try:
-        array = np.asarray(images)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{name} must be an array of images of shape (N, C, H, W); {exc}") from None
-    if array.dtype == bool or not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
-        raise DataError(f"{name} must be a numeric array of pixels (uint8 0..255, or floats in [0, 1]); got dtype "
-                        f"{array.dtype}.")
-    was_single = single and array.ndim == 3
-    if was_single:
-        array = array[None]
-    if array.ndim != 4:
-        wanted = "(N, C, H, W), or (C, H, W) for one image" if single else "(N, C, H, W)"
-        raise DataError(f"{name} must have shape {wanted}; got shape {array.shape}. A grey image needs its channel "
-                        "axis: images[:, None].")
-    if array.shape[0] == 0:
-        raise DataError(f"{name} holds no images (shape {array.shape}); give at least one.")
-    if 0 in array.shape[1:]:
-        raise DataError(f"{name} has empty images (shape {array.shape}).")
-    if array.shape[1] not in (1, 3):
-        raise DataError(f"{name} has {array.shape[1]} channels (shape {array.shape}, read as (N, C, H, W)); a "
-                        "captioner takes 1 (grey) or 3 (RGB) channels, channels first.")
-    if image_shape is not None and tuple(array.shape[1:]) != tuple(image_shape):
-        c, h, w = image_shape
-        got = "x".join(map(str, array.shape[1:]))
-        raise DataError(f"{name} are {got} (channels x height x width); this captioner was trained on {c}x{h}x{w} "
-                        "images: resize them to that size (the channels too).")
-    if array.dtype == np.uint8:
-        return np.ascontiguousarray(array), was_single
-    if np.issubdtype(array.dtype, np.floating):
-        if not np.all(np.isfinite(array)):
-            raise DataError(f"{name} contains NaN or infinite pixels.")
-        low, high = float(array.min()), float(array.max())
-        if low < 0.0 or high > 1.0:
-            raise DataError(f"{name} holds floating-point pixels from {low:g} to {high:g}; floats are intensities in "
-                            "[0, 1]. Give 0..255 levels as an integer array (images.astype(np.uint8)).")
-        return np.rint(array * 255.0).astype(np.uint8), was_single
-    low, high = int(array.min()), int(array.max())
-    if low < 0 or high > 255:
-        raise DataError(f"{name} holds integer pixels from {low} to {high}; integer pixels are levels 0..255.")
-    return array.astype(np.uint8), was_single
-
-
 def _as_captioned(images: Any, captions: Any, what: str, *, allow_empty: bool,
                   image_shape: tuple[int, int, int] | None = None) -> tuple[np.ndarray, list[str]]:
     """Checked ``(images, captions)`` from the two, or from one container with ``.images`` and ``.captions``
@@ -123,7 +55,7 @@ def _as_captioned(images: Any, captions: Any, what: str, *, allow_empty: bool,
                             "container with .images and .captions (genlab.datasets.shapes_scenes(...), "
                             "genlab.data.read_captioned_images(...)).")
         images, captions = images.images, images.captions
-    levels, _ = check_caption_images(images, name=what, image_shape=image_shape)
+    levels, _ = check_images(images, name=what, image_shape=image_shape, model="captioner")
     captions_name = "captions" if what == "images" else f"{what} captions"
     if isinstance(captions, (str, bytes)) or not isinstance(captions, Sequence | np.ndarray):
         raise DataError(f"{captions_name} must be a list of str, one per image; got {type(captions).__name__}.")
@@ -634,7 +566,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         from genlab.decoding import DecodingOptions, generate_batch
 
         check_is_fitted(self, "module_")
-        levels, single = check_caption_images(images, image_shape=self._image_shape(), single=True)
+        levels, single = check_images(images, image_shape=self._image_shape(), single=True, model="captioner")
         batch_size = check_positive_int(batch_size, "batch_size", minimum=1)
         length = self.max_caption_length if max_length is None else check_positive_int(max_length, "max_length",
                                                                                          minimum=0)
@@ -677,7 +609,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         if images is None:
             raise ParameterError("Captioner is a conditional model: give images= (one image for n_samples draws, or "
                                  "n_samples images for one draw each).")
-        levels, _ = check_caption_images(images, image_shape=self._image_shape(), single=True)
+        levels, _ = check_images(images, image_shape=self._image_shape(), single=True, model="captioner")
         if len(levels) == 1:
             levels = np.repeat(levels, n_samples, axis=0)
         elif len(levels) != n_samples:
@@ -721,7 +653,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         if self.config_.get("mode", self.mode) != "attention":
             raise ParameterError("attention maps need mode='attention': a pooled captioner's decoder sees one pooled "
                                  "feature vector, not the grid.")
-        levels, single = check_caption_images(images, image_shape=self._image_shape(), single=True)
+        levels, single = check_images(images, image_shape=self._image_shape(), single=True, model="captioner")
         batch_size = check_positive_int(batch_size, "batch_size", minimum=1)
         V = self.tokenizer_.vocab_size
         if captions is None:
@@ -814,7 +746,7 @@ def plot_attention(image: Any, tokens: Sequence[str], maps: Any, path: str | os.
     """
     from genlab.images.plots import _new_figure, _write_figure
 
-    levels, _ = check_caption_images(image, name="image", single=True)
+    levels, _ = check_images(image, name="image", single=True)
     if len(levels) != 1:
         raise DataError(f"plot_attention draws one image (C, H, W); got {len(levels)} images.")
     picture = levels[0].transpose(1, 2, 0) / 255.0  # (H, W, C)

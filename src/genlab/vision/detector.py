@@ -42,62 +42,14 @@ from genlab.neural.estimator import NeuralEstimator, Prepared
 from genlab.utils.random import check_random_state
 from genlab.utils.validation import check_positive_int
 from genlab.vision.box_tokens import GROUP, BoxTokenizer
+from genlab.vision.pixels import check_images
 
-__all__ = ["BoxGrammar", "SequenceDetector", "check_detection_images"]
+__all__ = ["BoxGrammar", "SequenceDetector"]
 
 #: Objects per image that log_prob enumerates the orders of (7! = 5,040 sequences; 8! would be 40,320).
 MAX_SET_SIZE = 7
 #: The sizes a detector takes besides its preset (None: the preset's).
 _SIZES = ("encoder_width", "n_encoder_layer", "n_layer", "n_head", "n_embd", "dropout")
-
-
-def check_detection_images(images: Any, *, name: str = "images",
-                           image_shape: tuple[int, int, int] | None = None) -> np.ndarray:
-    """Images as uint8 levels ``(N, C, H, W)``, checked.
-
-    Parameters
-    ----------
-    images : array-like of shape (N, C, H, W), or (N, H, W) for one channel
-        Integer levels 0 .. 255 (uint8 is taken as is), or floating-point intensities in [0, 1] (read as
-        ``round(255 x)``); C is 1 or 3.
-    name : str
-        How the messages call the argument.
-    image_shape : (C, H, W), optional
-        The shape a fitted detector was trained on.
-
-    Raises
-    ------
-    DataError
-        Not a numeric array of that shape, no images, out-of-range values, or another shape than ``image_shape``.
-    """
-    try:
-        array = np.asarray(images)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{name} must be an array of images of shape (N, C, H, W); {exc}") from None
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise DataError(f"{name} must be a numeric array of pixel levels; got dtype {array.dtype}.")
-    if array.ndim == 3:
-        array = array[:, None]
-    if array.ndim != 4 or array.shape[1] not in (1, 3):
-        raise DataError(f"{name} must have shape (N, C, H, W) with C = 1 or 3 (or (N, H, W)); got {array.shape}.")
-    if array.shape[0] == 0 or 0 in array.shape[2:]:
-        raise DataError(f"{name} is empty (shape {array.shape}); give at least one image.")
-    if array.dtype != np.uint8:
-        values = array.astype(np.float64)
-        if not np.all(np.isfinite(values)):
-            raise DataError(f"{name} contains NaN or infinite values.")
-        if np.issubdtype(array.dtype, np.floating):
-            if values.min() < 0 or values.max() > 1:
-                raise DataError(f"{name} holds floats outside [0, 1]; give intensities in [0, 1] or uint8 levels "
-                                "0..255.")
-            values = np.round(values * 255.0)
-        elif values.min() < 0 or values.max() > 255:
-            raise DataError(f"{name} holds integer levels outside 0..255.")
-        array = values.astype(np.uint8)
-    if image_shape is not None and tuple(array.shape[1:]) != tuple(image_shape):
-        raise DataError(f"{name} has images of shape {tuple(array.shape[1:])} (C, H, W); the detector was fitted on "
-                        f"{tuple(image_shape)}.")
-    return np.ascontiguousarray(array)
 
 
 class _BoxedImages:
@@ -434,7 +386,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
     def _collect(self, images: Any, boxes: Any, labels: Any, tokenizer: BoxTokenizer, *, what: str = "images",
                  image_shape: tuple[int, int, int] | None = None) -> _BoxedImages:
         """Images and their objects validated against ``tokenizer`` (labels as indices into its classes)."""
-        array = check_detection_images(images, name=what, image_shape=image_shape)
+        array = check_images(images, name=what, image_shape=image_shape, model="detector")[0]
         n = array.shape[0]
         box_list = _as_list(boxes, n, "boxes")
         label_list = _as_list(labels, n, "labels")
@@ -507,7 +459,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
                            distributed=distributed, **deprecated)
 
     def _prepare(self, X: Any, y: Any, validation_data: Any, *, seed: int, batch_size: int) -> Prepared:
-        images = check_detection_images(X["images"])
+        images = check_images(X["images"], model="detector")[0]
         n, C, H, W = images.shape
         classes = self._classes_of(X["labels"], X["classes"], n)
         n_bins = self.n_bins if self.n_bins is not None else min(max(H, W), 128) + 1
@@ -714,7 +666,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         from genlab.neural.generation import Seq2SeqContext
 
         check_is_fitted(self, "module_")
-        array = check_detection_images(images, image_shape=self._image_shape())
+        array = check_images(images, image_shape=self._image_shape(), model="detector")[0]
         batch_size = check_positive_int(batch_size, "batch_size", minimum=1)
         n_groups = self.max_objects_ if max_objects is None else min(
             check_positive_int(max_objects, "max_objects", minimum=0), self.max_objects_)
