@@ -252,3 +252,14 @@ def test_attention_maps_that_fail_leave_a_note_not_a_crash(compared, scenes_fold
     too_long = "a large red circle left of a small blue square " * 20  # more tokens than the decoder's positions
     assert adapter.attention_examples(images, [too_long, "a"]) == {}
     assert adapter.notes and adapter.notes[0].startswith("no attention maps:")
+
+
+def test_example_images_are_kept_small_in_results():
+    from genlab.compare.runner import EXAMPLE_IMAGE_SIDE, _thumbnail
+
+    big = np.arange(3 * 300 * 200).reshape(3, 300, 200)
+    small = _thumbnail(big)
+    assert small.shape == (3, 100, 67) and max(small.shape[1:]) <= EXAMPLE_IMAGE_SIDE
+    np.testing.assert_array_equal(small, big[:, ::3, ::3])
+    scene = np.zeros((3, 32, 32))
+    assert _thumbnail(scene) is not None and _thumbnail(scene).shape == scene.shape

@@ -267,7 +267,9 @@ def _curves_png(comparison: Comparison, path: str) -> str | None:
             x, y = np.array(row.history).T
             ax.plot(x, y, "o-" if len(x) < 30 else "-", markersize=3, label=row.spec)
         ax.set_xlabel(x_label)
-        ax.set_ylabel(f"training loss (bits per {comparison.unit_name})")
+        # conditional models of texts train per token of their tokenizer: the table's unit is the character
+        per = "token" if comparison.kind in ("pairs", "captions") else comparison.unit_name
+        ax.set_ylabel(f"training loss (bits per {per})")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     return _png(fig, path)

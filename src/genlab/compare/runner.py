@@ -414,7 +414,7 @@ def compare(
         result.pair_examples = [{"source": source, "reference": target}
                                 for source, target in dataset.chunks[:N_PAIR_EXAMPLES]]
     elif dataset.kind == "captions":
-        result.caption_examples = [{"image": np.asarray(image).astype(int).tolist(), "reference": caption}
+        result.caption_examples = [{"image": _thumbnail(np.asarray(image)).astype(int).tolist(), "reference": caption}
                                    for image, caption in dataset.chunks[:N_PAIR_EXAMPLES]]
     elif dataset.kind == "text" or dataset.categorical:
         result.heldout_example = dataset.chunk_text(dataset.chunks[0])[:300]
@@ -473,3 +473,14 @@ def load_results(out_dir: str | os.PathLike[str]) -> list[Comparison]:
         return [Comparison.from_json(c) for c in data["comparisons"]]
     except (ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{path!r} is not a results file written by 'genlab compare' ({exc}).") from None
+
+
+#: The largest side of an example image kept in results.json (a user's photographs would make it megabytes).
+EXAMPLE_IMAGE_SIDE = 128
+
+
+def _thumbnail(image: np.ndarray) -> np.ndarray:
+    """``image`` (C, H, W) with every ``k``-th pixel kept along both axes, ``k`` the smallest step bringing its larger
+    side to at most :data:`EXAMPLE_IMAGE_SIDE` pixels (the report shows it; scoring never sees it)."""
+    step = max(1, -(-max(image.shape[1:]) // EXAMPLE_IMAGE_SIDE))
+    return image[:, ::step, ::step]
