@@ -22,18 +22,6 @@ TINY = ["--preset", "tiny", "--max-steps", "4", "--batch-size", "8", "--eval-int
         "--seed", "0"]
 
 
-def _loadable() -> bool:
-    """Whether genlab.load reads the two models' files (the model-file rules name them)."""
-    import genlab._model_rules  # noqa: F401 - registers the rules
-    from genlab._model_schema import RULES
-
-    return "Captioner" in RULES and "SequenceDetector" in RULES
-
-
-needs_load = pytest.mark.skipif(not _loadable(), reason="genlab.load has no model-file rule for Captioner / "
-                                                        "SequenceDetector yet")
-
-
 def scenes(n: int = 20, size: int = 16, seed: int = 0) -> genlab.data.CaptionedImages:
     return genlab.datasets.shapes_scenes(n, size=size, max_objects=2, seed=seed)
 
@@ -79,14 +67,11 @@ def read_png(path: Path) -> np.ndarray:
 def test_fit_captioner_saves_the_trained_model(captioner):
     from genlab.vision.captioner import Captioner
 
-    if _loadable():
-        model = genlab.load(captioner)
-        assert isinstance(model, Captioner) and model.training_["steps"] == 4 and model.tokenizer == "char"
-        assert tuple(model.config_["image_size"]) == (16, 16)
-    assert captioner.stat().st_size > 0
+    model = genlab.load(captioner)
+    assert isinstance(model, Captioner) and model.training_["steps"] == 4 and model.tokenizer == "char"
+    assert tuple(model.config_["image_size"]) == (16, 16)
 
 
-@needs_load
 def test_describe_prints_one_caption_per_image(captioner, folder):
     model = genlab.load(captioner)
     paths = [folder / "00000.png", folder / "00001.png", folder / "00002.png"]
@@ -108,7 +93,6 @@ def test_describe_prints_one_caption_per_image(captioner, folder):
         paths, model.generate(images, temperature=1.0, random_state=3), strict=True)]
 
 
-@needs_load
 def test_describe_resizes_another_size_and_plots_attention(captioner, folder, tmp_path):
     from PIL import Image
 
@@ -124,7 +108,6 @@ def test_describe_resizes_another_size_and_plots_attention(captioner, folder, tm
         assert drawn.format == "PNG" and drawn.size[0] > 0
 
 
-@needs_load
 def test_score_info_sample_on_a_captioner(captioner, folder):
     model = genlab.load(captioner)
     d = genlab.data.read_captioned_images(folder)
@@ -151,7 +134,6 @@ def test_score_info_sample_on_a_captioner(captioner, folder):
 
 
 # -- detector ----------------------------------------------------------------------------------------------------------
-@needs_load
 def test_detect_writes_valid_json_with_boxes_inside_the_image(detector, folder, tmp_path):
     from PIL import Image
 
@@ -179,7 +161,6 @@ def test_detect_writes_valid_json_with_boxes_inside_the_image(detector, folder, 
     assert result.exit_code == 0 and json.loads(result.stdout) == rows
 
 
-@needs_load
 def test_detect_maps_boxes_back_to_a_resized_image(detector, folder, tmp_path):
     from PIL import Image
 
@@ -198,7 +179,6 @@ def test_detect_maps_boxes_back_to_a_resized_image(detector, folder, tmp_path):
                        np.array(original["boxes"]).reshape(-1, 4) * [3, 2, 3, 2])
 
 
-@needs_load
 def test_score_info_sample_on_a_detector(detector, folder):
     model = genlab.load(detector)
     d = genlab.data.read_captioned_images(folder)
@@ -281,7 +261,6 @@ def test_folder_and_builtin_are_exclusive(folder, tmp_path):
                              *TINY), "not both")
 
 
-@needs_load
 def test_describe_and_detect_refuse_bad_images_and_other_models(captioner, detector, folder, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image at all")
@@ -315,3 +294,28 @@ def test_images_option_of_sample_is_for_captioners_and_detectors(folder, tmp_pat
         other)
     assert_user_error(invoke("sample", other, "-n", "2", "--images", folder / "00000.png"),
                       "--images applies to captioners / detectors", "GaussianMixture")
+
+
+def test_describe_and_detect_check_their_output_paths_first(captioner, detector, folder, tmp_path):
+    image = folder / "00000.png"
+    assert_user_error(invoke("describe", captioner, image, "--attention", tmp_path), "is a folder")
+    assert_user_error(invoke("detect", detector, image, "--plot", tmp_path), "is a folder")
+    assert_user_error(invoke("describe", captioner, folder), "is a folder; give image files")
+
+
+def test_describe_refuses_attention_maps_of_a_pooled_captioner(folder, tmp_path):
+    out = tmp_path / "pooled.genlab"
+    result = invoke("fit", "captioner", folder, "--mode", "pooled", "--out", out, "--tokenizer", "char", *TINY)
+    assert result.exit_code == 0, result.output
+    assert_user_error(invoke("describe", out, folder / "00000.png", "--attention", tmp_path / "a.png"),
+                      "pooled captioner")
+    assert not (tmp_path / "a.png").exists()
+
+
+def test_fit_detector_needs_at_least_one_box(tmp_path):
+    data = scenes(4)
+    data.to_folder(tmp_path)
+    lines = [json.loads(line) for line in (tmp_path / "captions.jsonl").read_text().splitlines()]
+    (tmp_path / "captions.jsonl").write_text("".join(
+        json.dumps({**line, "boxes": [], "labels": []}) + "\n" for line in lines))
+    assert_user_error(invoke("fit", "detector", tmp_path, "--out", tmp_path / "d.genlab", *TINY), "no line of")

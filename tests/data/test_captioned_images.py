@@ -141,3 +141,19 @@ def test_link_out_of_the_folder_refused(tmp_path):
     (inner / "link.png").symlink_to(outside)
     with pytest.raises(DataError, match=r"line 2.*leaves the folder"):
         read_captioned_images(inner)
+
+
+def test_symbolic_link_loop_is_a_data_error(tmp_path):
+    _folder(tmp_path, [GOOD, {**GOOD, "image": "loop.png"}])
+    (tmp_path / "loop.png").symlink_to("loop.png")
+    with pytest.raises(DataError, match=r"line 2.*cannot be resolved"):
+        read_captioned_images(tmp_path)
+
+
+def test_boxes_on_the_far_edges_stay_inside_after_resizing(tmp_path):
+    """7 -> 29 pixels: 7 * (29 / 7) is one rounding step above 29; the reader multiplies first, then divides."""
+    _write_png(tmp_path / "edge.png", width=7, height=7)
+    (tmp_path / "captions.jsonl").write_text(json.dumps(
+        {"image": "edge.png", "caption": "a box", "boxes": [[0, 0, 7, 7]], "labels": ["box"]}) + "\n")
+    data = read_captioned_images(tmp_path, size=(29, 29))
+    np.testing.assert_array_equal(data.boxes[0], [[0.0, 0.0, 29.0, 29.0]])

@@ -126,6 +126,9 @@ def load_captioned(data: Path | None, captions: str, *, builtin: Builtin | None,
             raise DataError(f"{os.fspath(folder / name)!r} line {line} has no \"boxes\"; a detector learns from "
                             "boxes: give every line \"boxes\" and \"labels\" (\"boxes\": [] for an image without "
                             "objects).")
+        if not any(len(boxes) for boxes in found.boxes):
+            raise DataError(f"no line of {os.fspath(folder / name)!r} has a box; a detector needs images with "
+                            "objects to learn from.")
     return found
 
 
@@ -177,6 +180,8 @@ def read_model_images(model: Any, paths: list[Path]) -> tuple[np.ndarray, list[t
     budget = read_budget(None, default=DATA_READ_BUDGET)
     images, stored = [], []
     for path in paths:
+        if path.is_dir():
+            raise DataError(f"{os.fspath(path)!r} is a folder; give image files.")
         if not path.is_file():
             raise DataError(f"the image file {os.fspath(path)!r} does not exist.")
         array = _read_image(path, mode, None, budget, 0.0)  # (h, w, C) as stored
@@ -220,7 +225,7 @@ _BuiltinOpt = Annotated[Builtin | None, typer.Option(
     "--builtin", help="Built-in data instead of FOLDER: scenes (drawn shapes) or digits (8x8, spelled-out).")]
 _N = Annotated[int, typer.Option("--n", min=2, help="Built-in data: images (digits: at most the 1,438 of the "
                                                      "training split).")]
-_ImageSize = Annotated[int, typer.Option("--image-size", min=8, help="--builtin scenes: side in pixels.")]
+_ImageSize = Annotated[int, typer.Option("--image-size", min=16, help="--builtin scenes: side in pixels.")]
 _MaxObjects = Annotated[int, typer.Option("--max-objects", min=1, help="--builtin scenes: most objects per scene.")]
 _Size = Annotated[str | None, typer.Option("--size", help="Folders: resize every image (and its boxes) to HxW.")]
 _Grey = Annotated[bool, typer.Option("--grey", help="Folders: read the images as one grey channel (default RGB).")]
@@ -307,7 +312,7 @@ def _training_rows(model: Any, data_name: str, train: CaptionedImages, held: Cap
                      f"{resumed})"),
     ]
     if info.get("best_val_loss") is not None:
-        rows.append(("validation loss", f"{info['best_val_loss']:.4f} (best; the training loss, nats per token)"))
+        rows.append(("validation loss", f"{info['best_val_loss']:.4f} (best; the training objective, nats per token)"))
     return rows
 
 
@@ -509,6 +514,12 @@ def describe(
 
     model = load(model_path)
     _require(model, model_path, "captioned_images", "describe", "captioner")
+    if attention is not None:
+        if attention.is_dir():
+            raise ParameterError(f"--attention {attention} is a folder; give the PNG file to write.")
+        if model.config_.get("mode") != "attention":
+            raise ParameterError(f"{model_path} is a pooled captioner (mode='pooled'): it has no attention over the "
+                                 "image to plot; leave --attention out.")
     levels, _ = read_model_images(model, images)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -541,11 +552,15 @@ def describe(
 def _detections_json(model: Any, paths: list[Path], found: list[dict[str, Any]],
                      stored: list[tuple[int, int]]) -> list[dict[str, Any]]:
     """The detections as plain JSON values, boxes scaled back to the pixels of each image as stored."""
+    import numpy as np
+
+    from genlab.data.captioned import scale_boxes
+
     _, height, width = _model_shape(model)
     rows = []
     for path, result, (h0, w0) in zip(paths, found, stored, strict=True):
-        scale = [w0 / width, h0 / height, w0 / width, h0 / height]
-        boxes = [[float(v) * s for v, s in zip(box, scale, strict=True)] for box in result["boxes"].tolist()]
+        boxes = scale_boxes(np.asarray(result["boxes"], dtype=np.float64).reshape(-1, 4), (height, width),
+                            (h0, w0)).tolist()
         rows.append({"image": os.fspath(path), "boxes": boxes,
                      "labels": [model.classes_[int(j)] for j in result["labels"]],
                      "scores": [float(s) for s in result["scores"]]})
@@ -610,6 +625,8 @@ def detect(
     """
     from genlab.io import load
 
+    if plot is not None and plot.is_dir():
+        raise ParameterError(f"--plot {plot} is a folder; give the PNG file to write.")
     if out is not None and out.is_dir():
         raise ParameterError(f"--out {out} is a folder; name the file to write in it, e.g. {out / 'boxes.json'}.")
     if top_p is not None and top_p <= 0.0:

@@ -111,8 +111,9 @@ class CaptionerAdapter(Adapter):
         """The greedy caption of each image (C, H, W)."""
         return list(self.model.generate(np.stack(list(images))))
 
-    def attention_examples(self, images: Sequence[np.ndarray], captions: Sequence[str]) -> dict[str, Any]:
-        """Where the last decoder layer looked while writing each caption of ``images`` (mode ``attention``).
+    def attention_examples(self, images: Sequence[np.ndarray], captions: Sequence[str] | None) -> dict[str, Any]:
+        """Where the last decoder layer looked while writing each caption of ``images`` (mode ``attention``):
+        the given ``captions``, or (None) the captioner's greedy captions, read from the ids it wrote.
 
         Returns
         -------
@@ -124,7 +125,7 @@ class CaptionerAdapter(Adapter):
         if self.params["mode"] != "attention" or not len(images):
             return {}
         try:
-            maps = self.model.attention_maps(np.stack(list(images)), list(captions))
+            maps = self.model.attention_maps(np.stack(list(images)), None if captions is None else list(captions))
         except DataError as exc:
             # a generated caption whose text re-encodes to more tokens than the decoder has positions: the report
             # goes without the panel rather than the comparison failing after every fit

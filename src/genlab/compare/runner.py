@@ -369,8 +369,8 @@ def compare(
 
                     row.text_metrics = caption_row_metrics(outputs, dataset.heldout_targets, dataset.scene_grammar,
                                                            adapter.notes)
-                    row.sample.update(adapter.attention_examples(dataset.heldout_sources[:N_PAIR_EXAMPLES],
-                                                                 outputs[:N_PAIR_EXAMPLES]))
+                    # the outputs are greedy: the maps of the ids the decoder wrote (None), not of their text re-encoded
+                    row.sample.update(adapter.attention_examples(dataset.heldout_sources[:N_PAIR_EXAMPLES], None))
                 else:
                     row.text_metrics = pair_metrics(outputs, dataset.heldout_targets, adapter.notes)
             else:

@@ -78,15 +78,27 @@ def digits_captioned(split: str = "train", seed: Any = 0) -> CaptionedImages:
                            list(DIGIT_NAMES), objects)
 
 
+def scale_boxes(boxes: np.ndarray, from_size: tuple[int, int], to_size: tuple[int, int]) -> np.ndarray:
+    """Boxes (k, 4) ``x_min, y_min, x_max, y_max`` in pixels of a ``from_size`` (H, W) image, in pixels of the
+    same image resized to ``to_size``: multiplied by the new side, then divided by the old (exact at the far edges,
+    where ``x * (new / old)`` can land one rounding step outside), and kept inside the image."""
+    (h0, w0), (h1, w1) = from_size, to_size
+    scaled = np.asarray(boxes, dtype=np.float64) * np.array([w1, h1, w1, h1]) / np.array([w0, h0, w0, h0])
+    return np.clip(scaled, 0.0, np.array([w1, h1, w1, h1], dtype=np.float64))
+
+
 def _image_path(folder: Path, name: str, where: str) -> Path:
     if "\x00" in name:
         raise DataError(f"{where}: the image path {name!r} holds a NUL character.")
     if os.path.isabs(name) or name.startswith(("/", "\\")):
         raise DataError(f"{where}: the image path {name!r} is absolute; give it relative to the folder.")
     path = folder / name
-    root = folder.resolve()
     try:
-        path.resolve().relative_to(root)
+        root, resolved = folder.resolve(), path.resolve()
+    except (RuntimeError, OSError) as exc:  # a symbolic link loop (RuntimeError before Python 3.13)
+        raise DataError(f"{where}: the image path {name!r} cannot be resolved ({exc}).") from None
+    try:
+        resolved.relative_to(root)
     except ValueError:
         raise DataError(f"{where}: the image path {name!r} leaves the folder {os.fspath(folder)!r}.") from None
     if not path.is_file():
@@ -222,14 +234,14 @@ def read_captioned_images(
             array = np.asarray(Image.fromarray(array[:, :, 0] if mode == "L" else array).resize(
                 (size[1], size[0]), Image.Resampling.LANCZOS), dtype=np.uint8)
             array = array[:, :, None] if array.ndim == 2 else array
-            boxes = boxes * np.array([size[1] / width, size[0] / height] * 2)
+            boxes = scale_boxes(boxes, (height, width), size)
         used += array.size * BYTES_PER_PIXEL
         if first_shape is None:
             first_shape, first_where = array.shape, f"{os.fspath(path)!r} ({where})"
         elif array.shape != first_shape:
             raise DataError(f"{where}: images have different sizes: {first_where} is {first_shape[1]}x"
                             f"{first_shape[0]} and {os.fspath(path)!r} is {array.shape[1]}x{array.shape[0]} "
-                            "(width x height); give size=(H, W) to resize them all.")
+                            "(width x height); give size=(H, W) to resize them all (on the command line: --size HxW).")
         images.append(array)
         texts.append(caption)
         all_boxes.append(boxes)

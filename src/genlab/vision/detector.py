@@ -726,6 +726,8 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
                                  "draws, or n_samples images for one draw each).")
         array = np.asarray(images)
         C, H, W = self._image_shape()
+        if array.ndim == 4 and len(array) == 1:  # one image given as a batch of one: as the captioner reads it
+            array = array[0]
         if array.ndim == 3 and array.shape == (C, H, W):
             array = np.repeat(array[None], n_samples, axis=0)
         elif array.ndim == 4 and len(array) != n_samples:
