@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from genlab.data.images import BYTES_PER_PIXEL, DIGITS_LEVELS, _read_image
+from genlab.data.images import BYTES_PER_PIXEL, DIGITS_LEVELS, _read_image, check_size_and_mode
 from genlab.data.limits import DATA_READ_BUDGET, read_budget
 from genlab.data.scenes import CaptionedImages
 from genlab.errors import DataError, ParameterError
@@ -172,13 +172,7 @@ def read_captioned_images(
     ParameterError
         A bad ``size`` or ``mode``.
     """
-    if mode not in ("L", "RGB"):
-        raise ParameterError(f"mode must be 'L' (grey) or 'RGB'; got {mode!r}.")
-    if size is not None:
-        if (not isinstance(size, (tuple, list)) or len(size) != 2
-                or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in size)):
-            raise ParameterError(f"size must be (height, width) in pixels, two integers >= 1; got {size!r}.")
-        size = (int(size[0]), int(size[1]))
+    size = check_size_and_mode(size, mode)
     budget = read_budget(memory_budget, default=DATA_READ_BUDGET)
     root = Path(folder)
     if not root.is_dir():

@@ -79,6 +79,24 @@ def requantize(X: Any, from_levels: int, to_levels: int) -> np.ndarray:
     return (X * to_levels) // from_levels
 
 
+def check_size_and_mode(size: Any, mode: str) -> tuple[int, int] | None:
+    """``size`` as ``(height, width)`` ints (None stays None), after checking it and ``mode`` ("L" or "RGB").
+
+    Raises
+    ------
+    ParameterError
+        A mode other than "L" / "RGB", or a size that is not two integers >= 1.
+    """
+    if mode not in ("L", "RGB"):
+        raise ParameterError(f"mode must be 'L' (grey) or 'RGB'; got {mode!r}.")
+    if size is None:
+        return None
+    if (not isinstance(size, (tuple, list)) or len(size) != 2
+            or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in size)):
+        raise ParameterError(f"size must be (height, width) in pixels, two integers >= 1; got {size!r}.")
+    return int(size[0]), int(size[1])
+
+
 def _read_image(path: Path, mode: str, size: tuple[int, int] | None, budget: float, used: float) -> np.ndarray:
     """One image as uint8 (H, W, C) in ``mode``; :class:`DataError` naming the file when it cannot be decoded.
 
@@ -154,13 +172,7 @@ def load_image_folder(
         files and their sizes named), a folder mixing loose images and class subfolders, or images larger than the
         memory budget (checked from their headers before decoding).
     """
-    if mode not in ("L", "RGB"):
-        raise ParameterError(f"mode must be 'L' (grey) or 'RGB'; got {mode!r}.")
-    if size is not None:
-        if (not isinstance(size, (tuple, list)) or len(size) != 2
-                or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in size)):
-            raise ParameterError(f"size must be (height, width) in pixels, two integers >= 1; got {size!r}.")
-        size = (int(size[0]), int(size[1]))
+    size = check_size_and_mode(size, mode)
     if isinstance(n_levels, bool) or not isinstance(n_levels, (int, np.integer)) or not 2 <= n_levels <= 256:
         raise ParameterError(f"n_levels must be an integer in 2..256; got {n_levels!r}.")
     budget = read_budget(memory_budget, default=DATA_READ_BUDGET)

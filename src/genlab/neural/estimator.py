@@ -265,6 +265,8 @@ class NeuralEstimator(GenerativeModel):
     _training_defaults: ClassVar[dict[str, Any]] = {}
     #: Optimizer steps when none of max_steps / max_time / epochs is given.
     _default_max_steps: ClassVar[int] = 1000
+    #: Fitted attributes holding a :class:`~genlab.neural.tokenizers.Tokenizer` (or None), stored as its dict.
+    _tokenizer_attributes: ClassVar[tuple[str, ...]] = ()
     #: Old names of fit's validation_data, still accepted with a FutureWarning.
     _renamed_fit_arguments: ClassVar[dict[str, str]] = {}
 
@@ -293,7 +295,11 @@ class NeuralEstimator(GenerativeModel):
         return {}
 
     def _fitted_to_state(self, fitted: dict[str, Any]) -> dict[str, Any]:
-        """Fitted attributes as model-file values (default: arrays of class names become lists of str)."""
+        """Fitted attributes as model-file values (default: arrays of class names become lists of str, the text
+        tokenizers named by ``_tokenizer_attributes`` their stored dicts)."""
+        for name in self._tokenizer_attributes:
+            if fitted.get(name) is not None:
+                fitted[name] = fitted[name].to_dict()
         for name, value in fitted.items():
             if isinstance(value, np.ndarray) and value.dtype.kind in "USO":
                 fitted[name] = [str(item) for item in value.tolist()]
@@ -301,6 +307,11 @@ class NeuralEstimator(GenerativeModel):
 
     def _fitted_from_state(self, fitted: dict[str, Any]) -> dict[str, Any]:
         """The inverse of :meth:`_fitted_to_state`."""
+        from genlab.neural.tokenizers import tokenizer_from_dict
+
+        for name in self._tokenizer_attributes:
+            if fitted.get(name) is not None:
+                fitted[name] = tokenizer_from_dict(fitted[name])
         return fitted
 
     # -- fitting --------------------------------------------------------------------------------------------------

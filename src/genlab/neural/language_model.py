@@ -17,7 +17,7 @@ from genlab.errors import DataError, ParameterError
 from genlab.metrics import bits_per_unit
 from genlab.neural.config import BACKBONES, config_from_dict, make_config
 from genlab.neural.estimator import NeuralEstimator, Prepared, parse_duration
-from genlab.neural.tokenizers import TOKENIZERS, Tokenizer, make_tokenizer, tokenizer_from_dict
+from genlab.neural.tokenizers import TOKENIZERS, Tokenizer, make_tokenizer
 from genlab.sequence.vocabulary import one_unknown_token_notice
 from genlab.utils.maths import perplexity_from_nats
 
@@ -133,6 +133,7 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
 
     score_unit = "token"
     data_kind = "text"
+    _tokenizer_attributes = ("tokenizer_",)
     _renamed_fit_arguments: ClassVar[dict[str, str]] = {"validation_text": "validation_data"}
 
     def __init__(
@@ -245,13 +246,7 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
 
         return build_backbone(config_from_dict(config))
 
-    def _fitted_to_state(self, fitted: dict[str, Any]) -> dict[str, Any]:
-        fitted["tokenizer_"] = fitted["tokenizer_"].to_dict()
-        return super()._fitted_to_state(fitted)
 
-    def _fitted_from_state(self, fitted: dict[str, Any]) -> dict[str, Any]:
-        fitted["tokenizer_"] = tokenizer_from_dict(fitted["tokenizer_"])
-        return fitted
 
     # -- scoring -------------------------------------------------------------------------------------------------
     def _token_log_probs(self, ids: list[int]) -> np.ndarray:

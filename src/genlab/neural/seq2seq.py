@@ -19,7 +19,7 @@ from genlab.errors import DataError, ParameterError
 from genlab.neural.estimator import NeuralEstimator, Prepared
 from genlab.neural.language_model import text_bits_per_character
 from genlab.neural.seq2seq_data import PairBatches, PhasedBatches, as_pairs, pad_rows, validation_pairs
-from genlab.neural.tokenizers import TOKENIZERS, Tokenizer, make_tokenizer, tokenizer_from_dict
+from genlab.neural.tokenizers import TOKENIZERS, Tokenizer, make_tokenizer
 from genlab.sequence.vocabulary import one_unknown_token_notice
 from genlab.utils.random import check_random_state
 from genlab.utils.validation import check_positive_int
@@ -119,6 +119,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
 
     score_unit = "token"
     data_kind = "pairs"
+    _tokenizer_attributes = ("tokenizer_", "source_tokenizer_")
     _training_defaults: ClassVar[dict[str, Any]] = {"learning_rate": 5e-4, "eval_batches": None}
 
     def __init__(
@@ -206,17 +207,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
 
         return build_seq2seq_module(config)
 
-    def _fitted_to_state(self, fitted: dict[str, Any]) -> dict[str, Any]:
-        fitted["tokenizer_"] = fitted["tokenizer_"].to_dict()
-        source = fitted.get("source_tokenizer_")
-        fitted["source_tokenizer_"] = None if source is None else source.to_dict()
-        return super()._fitted_to_state(fitted)
 
-    def _fitted_from_state(self, fitted: dict[str, Any]) -> dict[str, Any]:
-        fitted["tokenizer_"] = tokenizer_from_dict(fitted["tokenizer_"])
-        source = fitted.get("source_tokenizer_")
-        fitted["source_tokenizer_"] = None if source is None else tokenizer_from_dict(source)
-        return fitted
 
     # -- ids -----------------------------------------------------------------------------------------------------
     def _special(self) -> dict[str, int]:

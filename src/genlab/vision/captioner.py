@@ -31,7 +31,7 @@ from genlab.errors import DataError, ParameterError
 from genlab.neural.estimator import NeuralEstimator, Prepared
 from genlab.neural.language_model import text_bits_per_character
 from genlab.neural.seq2seq_data import pad_rows
-from genlab.neural.tokenizers import TOKENIZERS, Tokenizer, make_tokenizer, tokenizer_from_dict
+from genlab.neural.tokenizers import TOKENIZERS, Tokenizer, make_tokenizer
 from genlab.sequence.vocabulary import one_unknown_token_notice
 from genlab.utils.random import check_random_state
 from genlab.utils.validation import check_positive_int
@@ -239,6 +239,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
 
     score_unit = "token"
     data_kind = "captioned_images"
+    _tokenizer_attributes = ("tokenizer_",)
     # batches of 64 images: enough images per step for the encoder's batch statistics; 1e-3 with a short warm-up
     # trains the small preset quickly on a few thousand scenes (Seq2Seq's 5e-4 suits its longer texts)
     _training_defaults: ClassVar[dict[str, Any]] = {"batch_size": 64, "learning_rate": 1e-3, "warmup_steps": 50,
@@ -321,13 +322,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
 
         return build_image_to_sequence(dict(config))
 
-    def _fitted_to_state(self, fitted: dict[str, Any]) -> dict[str, Any]:
-        fitted["tokenizer_"] = fitted["tokenizer_"].to_dict()
-        return super()._fitted_to_state(fitted)
 
-    def _fitted_from_state(self, fitted: dict[str, Any]) -> dict[str, Any]:
-        fitted["tokenizer_"] = tokenizer_from_dict(fitted["tokenizer_"])
-        return fitted
 
     def _image_shape(self) -> tuple[int, int, int]:
         """(C, H, W) the fitted module takes."""
