@@ -140,7 +140,8 @@ def test_detect_writes_valid_json_with_boxes_inside_the_image(detector, folder, 
     model = genlab.load(detector)
     paths = [folder / "00000.png", folder / "00001.png"]
     out, plot = tmp_path / "boxes.json", tmp_path / "boxed.png"
-    result = invoke("detect", detector, *paths, "--out", out, "--plot", plot, "--seed", "0", "--top-p", "1")
+    result = invoke("detect", detector, *paths, "--out", out, "--plot", plot, "--seed", "0", "--top-p", "1",
+                    "--threshold", "0")
     assert result.exit_code == 0, result.output
     rows = json.loads(out.read_text(encoding="utf-8"))
     assert [row["image"] for row in rows] == [str(p) for p in paths]
@@ -157,8 +158,14 @@ def test_detect_writes_valid_json_with_boxes_inside_the_image(detector, folder, 
     with Image.open(plot) as drawn:
         assert drawn.format == "PNG" and max(drawn.size) >= 256
     # stdout without --out: the same JSON for the same seed
-    result = invoke("detect", detector, *paths, "--seed", "0", "--top-p", "1")
+    result = invoke("detect", detector, *paths, "--seed", "0", "--top-p", "1", "--threshold", "0")
     assert result.exit_code == 0 and json.loads(result.stdout) == rows
+    # the default threshold (0.5) keeps exactly the objects scoring at least 0.5, in the same order
+    kept = json.loads(invoke("detect", detector, *paths, "--seed", "0", "--top-p", "1").stdout)
+    for row, full in zip(kept, rows, strict=True):
+        expect = [i for i, score in enumerate(full["scores"]) if score >= 0.5]
+        assert row["scores"] == [full["scores"][i] for i in expect]
+        assert row["boxes"] == [full["boxes"][i] for i in expect]
 
 
 def test_detect_maps_boxes_back_to_a_resized_image(detector, folder, tmp_path):
@@ -167,11 +174,11 @@ def test_detect_maps_boxes_back_to_a_resized_image(detector, folder, tmp_path):
     big = tmp_path / "big.png"
     with Image.open(folder / "00003.png") as image:
         image.resize((48, 32), Image.Resampling.NEAREST).save(big)  # width 48, height 32
-    result = invoke("detect", detector, big, "--seed", "1", "--top-p", "1")
+    result = invoke("detect", detector, big, "--seed", "1", "--top-p", "1", "--threshold", "0")
     assert result.exit_code == 0, result.output
     assert "resized to the model's 16x16" in result.stderr
     row = json.loads(result.stdout)[0]
-    small = invoke("detect", detector, folder / "00003.png", "--seed", "1", "--top-p", "1")
+    small = invoke("detect", detector, folder / "00003.png", "--seed", "1", "--top-p", "1", "--threshold", "0")
     original = json.loads(small.stdout)[0]
     # the 48x32 image resized is the 16x16 one (nearest upscaling, Lanczos back): the same detections, scaled
     assert row["labels"] == original["labels"]

@@ -610,7 +610,9 @@ def detect(
     top_p: Annotated[float | None, typer.Option(
         "--top-p", min=0.0, max=1.0, help="Nucleus of the sampling (default: the model's, Pix2Seq's 0.4).")] = None,
     threshold: Annotated[float, typer.Option(
-        "--threshold", min=0.0, max=1.0, help="Leave out objects scoring below this.")] = 0.0,
+        "--threshold", min=0.0, max=1.0,
+        help="Leave out objects scoring below this (Pix2Seq writes on after the real objects with low-scoring "
+             "guesses; 0 keeps every object, as an mAP evaluation wants).")] = 0.5,
     temperature: Annotated[float, typer.Option("--temperature", min=0.0, help="Divides the logits (0: the likeliest "
                                                                               "token every step).")] = 1.0,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (the same seed, the same boxes).")] = None,
