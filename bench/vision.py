@@ -417,6 +417,8 @@ def _tag(args: argparse.Namespace, case: str, max_objects: int | None = None) ->
         parts.append(f"{max_objects}obj")
     if case != "digits":
         parts.append(f"{args.size}px")
+    if args.seed != 0:  # another seed's files go beside seed 0's, not over them
+        parts.append(f"seed{args.seed}")
     return "-".join(parts) + ("-quick" if args.quick else "")
 
 
