@@ -132,6 +132,20 @@ def load_captioned(data: Path | None, captions: str, *, builtin: Builtin | None,
     return found
 
 
+def _fit_data(data: Path | None, captions: str, builtin: Any, n: int, image_size: int, max_objects: int,
+              size: str | None, grey: bool, seed: int, validation: Path | None, val_fraction: float,
+              need_boxes: bool) -> tuple[CaptionedImages, CaptionedImages | None, Path]:
+    """What ``fit captioner`` / ``fit detector`` train on: the training images, the held-out ones (``--validation``
+    or the last ``--val-fraction``) and the name messages give the data."""
+    d = load_captioned(data, captions, builtin=builtin, n=n, image_size=image_size, max_objects=max_objects,
+                       size=_parse_size(size), grey=grey, seed=seed, need_boxes=need_boxes)
+    held = _validation(validation, captions, d, need_boxes=need_boxes)
+    train = d
+    if held is None:
+        train, held = _split(d, val_fraction)
+    return train, held, Path(_data_name(data, builtin, n, image_size, max_objects, seed))
+
+
 def _split(d: CaptionedImages, val_fraction: float) -> tuple[CaptionedImages, CaptionedImages | None]:
     """The last ``val_fraction`` of the images held out (as ``genlab fit seq2seq`` holds out the last pairs)."""
     n_held = min(round(val_fraction * len(d)), len(d) - 1)
@@ -364,12 +378,8 @@ def fit_captioner(
     """
     from genlab.vision.captioner import Captioner
 
-    d = load_captioned(data, captions, builtin=builtin, n=n, image_size=image_size, max_objects=max_objects,
-                       size=_parse_size(size), grey=grey, seed=seed, need_boxes=False)
-    held = _validation(validation, captions, d, need_boxes=False)
-    train = d
-    if held is None:
-        train, held = _split(d, val_fraction)
+    train, held, where = _fit_data(data, captions, builtin, n, image_size, max_objects, size, grey, seed, validation,
+                                   val_fraction, need_boxes=False)
     settings, checkpoint_path = _training_settings(
         out, max_time=max_time, max_steps=max_steps, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, eval_interval=eval_interval, patience=patience, checkpoint=checkpoint,
@@ -377,7 +387,6 @@ def fit_captioner(
     model = Captioner(encoder=encoder.value, mode=mode.value, tokenizer=tokenizer.value, preset=preset.value,
                       n_layer=n_layer, n_embd=n_embd, encoder_width=encoder_width,
                       max_caption_length=max_caption_length, **settings)
-    where = Path(_data_name(data, builtin, n, image_size, max_objects, seed))
     with warnings.catch_warnings(record=True) as caught, _naming(where), \
             on_interrupt("it stopped before the first training step"):
         warnings.simplefilter("always")
@@ -443,12 +452,8 @@ def fit_detector(
     """
     from genlab.vision.detector import MAX_SET_SIZE, SequenceDetector
 
-    d = load_captioned(data, captions, builtin=builtin, n=n, image_size=image_size, max_objects=max_objects,
-                       size=_parse_size(size), grey=grey, seed=seed, need_boxes=True)
-    held = _validation(validation, captions, d, need_boxes=True)
-    train = d
-    if held is None:
-        train, held = _split(d, val_fraction)
+    train, held, where = _fit_data(data, captions, builtin, n, image_size, max_objects, size, grey, seed, validation,
+                                   val_fraction, need_boxes=True)
     settings, checkpoint_path = _training_settings(
         out, max_time=max_time, max_steps=max_steps, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, eval_interval=eval_interval, patience=patience, checkpoint=checkpoint,
@@ -456,7 +461,6 @@ def fit_detector(
     model = SequenceDetector(encoder=encoder.value, n_bins=n_bins, sequence_augmentation=sequence_augmentation,
                              preset=preset.value, n_layer=n_layer, n_embd=n_embd, encoder_width=encoder_width,
                              **settings)
-    where = Path(_data_name(data, builtin, n, image_size, max_objects, seed))
     val_score = None
     with warnings.catch_warnings(record=True) as caught, _naming(where), \
             on_interrupt("it stopped before the first training step"):
