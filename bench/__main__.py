@@ -16,6 +16,7 @@ from bench.harness import (
     BenchmarkUnavailable,
     append_results,
     busy_machine_warning,
+    git_revision,
     limit_threads,
     load_average,
     machine_info,
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(width=120)  # a log file need not be 80 columns wide
     load_before = load_average()
+    revision = git_revision()  # the code this run loads; commits made while it runs are not in it
     warnings = [w for w in (openblas_override_warning(), busy_machine_warning(load_before)) if w]
     for warning in warnings:
         console.print(f"[bold yellow]Warning:[/] {warning}")
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     # a benchmark returns one report, or several (e.g. one per peer), each printed and recorded as a section
     reports = [result] if isinstance(result, BenchmarkReport) else list(result)
     with limit_threads(args.threads):  # record the thread counts the measurements ran with
-        machine = machine_info(load_before)
+        machine = machine_info(load_before, git=revision)
     for report in reports:
         report.parameters["threads"] = str(args.threads) if args.threads else "library defaults"
         report.notes.extend(warnings)

@@ -18,6 +18,7 @@ __all__ = [
     "THREAD_ENV_VARS",
     "busy_machine_warning",
     "command_line",
+    "git_revision",
     "load_average",
     "load_average_text",
     "machine_info",
@@ -85,7 +86,8 @@ def _git(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=False)
 
 
-def _git_revision() -> str:
+def git_revision() -> str:
+    """The short HEAD revision, marked when tracked files have uncommitted changes."""
     try:
         head = _git("rev-parse", "--short", "HEAD")
         if head.returncode != 0:
@@ -133,8 +135,11 @@ def threadpool_summary() -> dict[str, str]:
     return {"BLAS": "; ".join(blas) or "none loaded", "OpenMP": "; ".join(openmp) or "none loaded"}
 
 
-def machine_info(load_before: tuple[float, float, float] | None = None) -> dict[str, str]:
+def machine_info(load_before: tuple[float, float, float] | None = None, git: str | None = None) -> dict[str, str]:
     """Describe this machine and software stack for RESULTS.md.
+
+    ``git``: the revision the benchmark ran (read when it started: a long run may be recorded after later
+    commits); default the revision now.
 
     Call it after the benchmark ran (inside any thread limits it ran under), so that every native
     library it used is loaded and listed with the thread count it used.
@@ -189,7 +194,7 @@ def machine_info(load_before: tuple[float, float, float] | None = None) -> dict[
         info["Thread variables"] = ", ".join(thread_env)
     if load_before is not None:
         info["Load average before the run"] = " / ".join(f"{x:.2f}" for x in load_before) + (" (1 / 5 / 15 min)")
-    info["git"] = _git_revision()
+    info["git"] = git if git is not None else git_revision()
     return info
 
 
