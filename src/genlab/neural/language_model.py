@@ -1,12 +1,15 @@
-"""``LanguageModel``: a neural autoregressive model of text behind genlab's estimator contract.
+"""``LanguageModel``: a neural autoregressive model of text (or of integer code sequences) behind genlab's
+estimator contract.
 
 Importing this module does not import torch; fitting, scoring, generating and loading do.
 """
 
 from __future__ import annotations
 
+import functools
+import numbers
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -17,7 +20,7 @@ from genlab.errors import DataError, ParameterError
 from genlab.metrics import bits_per_unit
 from genlab.neural.config import BACKBONES, config_from_dict, make_config
 from genlab.neural.estimator import NeuralEstimator, Prepared, parse_duration
-from genlab.neural.tokenizers import TOKENIZERS, Tokenizer, make_tokenizer
+from genlab.neural.tokenizers import LANGUAGE_MODEL_TOKENIZERS, Tokenizer, check_codes, make_tokenizer
 from genlab.sequence.vocabulary import one_unknown_token_notice
 from genlab.utils.maths import perplexity_from_nats
 
@@ -47,8 +50,40 @@ def _as_texts(X: Any, what: str = "X") -> list[str]:
     )
 
 
-def _hold_out(texts: list[str], fraction: float) -> tuple[list[str], list[str]]:
-    """The texts split at ``1 - fraction`` of their characters (in order): (training part, held-out part)."""
+def _as_code_sequences(X: Any, vocab_size: int, what: str = "X") -> list[np.ndarray]:
+    """One sequence of integer codes (a 1-D integer array or a list of ints) or several (a list of them, or the
+    rows of a 2-D array) -> a list of int64 arrays, each checked to hold codes ``0 .. vocab_size - 1``."""
+    if isinstance(X, (str, os.PathLike)):
+        raise DataError(
+            f"{what} is a {'text' if isinstance(X, str) else 'path'}; this LanguageModel models integer codes "
+            f"(tokenizer='codes'): give a sequence of ints 0 .. {vocab_size - 1} or a list of such sequences."
+        )
+    if isinstance(X, np.ndarray):
+        if X.ndim == 1:
+            return [check_codes(X, vocab_size, what)]
+        if X.ndim == 2:
+            return [check_codes(row, vocab_size, f"{what}[{i}]") for i, row in enumerate(X)]
+        raise DataError(f"{what} has shape {X.shape}; give one sequence (1-D) or several (a list, or a 2-D array).")
+    if isinstance(X, (list, tuple)):
+        if not X:
+            raise DataError(f"{what} is empty; give a sequence of integer codes or a list of sequences.")
+        if all(isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool) for v in X):
+            return [check_codes(list(X), vocab_size, what)]
+        sequences = []
+        for i, item in enumerate(X):
+            if not isinstance(item, (list, tuple, np.ndarray)):
+                raise DataError(f"{what}[{i}] is a {type(item).__name__}; give one sequence of integer codes or a "
+                                "list of sequences (lists or 1-D integer arrays), not a mix.")
+            sequences.append(check_codes(np.asarray(item) if len(item) else np.zeros(0, dtype=np.int64),
+                                         vocab_size, f"{what}[{i}]"))
+        return sequences
+    raise DataError(f"{what} must be a sequence of integer codes (a 1-D array or list of ints) or a list of them; "
+                    f"got {type(X).__name__}.")
+
+
+def _hold_out(texts: list[Any], fraction: float) -> tuple[list[Any], list[Any]]:
+    """The texts (or code sequences) split at ``1 - fraction`` of their characters (codes), in order: (training
+    part, held-out part)."""
     total = sum(len(t) for t in texts)
     keep = total - round(fraction * total)
     train, held = [], []
@@ -80,6 +115,9 @@ class LanguageModel(Autoregressive, NeuralEstimator):
 
     Each text is modelled as ``<bos> t_1 ... t_n``: the start mark is a context, never predicted, and there is no
     end token, so ``log_prob(text) = sum_i log p(t_i | <bos>, t_1 .. t_{i-1})`` over the text's tokens, in nats.
+    With ``tokenizer="codes"`` the data are sequences of integer codes ``0 .. vocab_size - 1`` instead of texts
+    (mu-law audio samples, event ids; :mod:`genlab.audio.baselines`), modelled the same way: every code is a
+    token, ``<bos>`` the learned start state.
     Long texts are scored with the most context the backbone allows: RNNs and the CNN carry their state through
     the whole text (exact), the Transformer slides a ``block_size`` window by half its length, so every token
     after the first window sees at least ``block_size / 2`` tokens of context.
@@ -87,15 +125,21 @@ class LanguageModel(Autoregressive, NeuralEstimator):
     Parameters
     ----------
     backbone : {"transformer", "lstm", "gru", "rnn", "cnn"}, default="transformer"
-    tokenizer : {"char", "byte", "bpe"}, default="char"
+    tokenizer : {"char", "byte", "bpe", "codes"}, default="char"
         ``char``: the training text's characters plus ``<unk>`` (other characters are encoded as ``<unk>`` with an
         :class:`~genlab.neural.tokenizers.UnknownTokenWarning`); ``byte``: UTF-8 bytes; ``bpe``: byte-level BPE
-        with ``vocab_size`` entries trained on the training text (Hugging Face ``tokenizers``).
+        with ``vocab_size`` entries trained on the training text (Hugging Face ``tokenizers``); ``codes``: not
+        text but integer codes ``0 .. vocab_size - 1``, each its own token
+        (:class:`~genlab.neural.tokenizers.CodeTokenizer`). Then ``X`` (of ``fit``, ``log_prob``, ``score``,
+        ``n_units`` and ``validation_data``) is one sequence - a 1-D integer array or a list of ints - or a list
+        of them (or the rows of a 2-D array), a code out of range is a :class:`~genlab.errors.DataError` naming
+        the sequence and the value, and ``generate`` / ``sample`` return int64 arrays of codes.
     preset : {"tiny", "small", "base"} or None, default="small"
         Sizes of the backbone (:mod:`genlab.neural.config` lists them with parameter counts); every size given
         explicitly overrides the preset's.
     vocab_size : int, optional
-        BPE vocabulary size (default 1024).
+        BPE vocabulary size (default 1024); with ``tokenizer="codes"`` the number of codes K (default 256, 8-bit
+        mu-law audio).
     n_layer, n_head, n_embd, n_hidden, block_size, dropout, positions, bias, tie_weights, kernel_size, \
 dilation_cycle : optional
         Backbone sizes (those that apply to the backbone; see the config dataclasses). ``block_size`` is the
@@ -107,7 +151,7 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
         (:class:`~genlab.neural.estimator.NeuralEstimator`), with nanoGPT's small-data defaults: batch 32,
         learning rate 1e-3 with 100 warm-up steps, weight decay 0.1, evaluation every 250 steps on 20 batches,
         1,000 steps when no length is given. An epoch is one pass of ``block_size``-token windows over the text;
-        ``validation_fraction`` holds out the last share of the characters.
+        ``validation_fraction`` holds out the last share of the characters (codes).
 
     Attributes
     ----------
@@ -122,7 +166,7 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
     training_ : dict
         steps, tokens, elapsed (s), stop_reason, best_val_loss, tokens_per_second.
     text_ : bool
-        Always True: samples are texts.
+        Samples are texts (True), or int64 arrays of codes (False: ``tokenizer="codes"``).
 
     Examples
     --------
@@ -200,17 +244,24 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
         """
         from genlab.neural.training import WindowSampler
 
-        if self.tokenizer not in TOKENIZERS:
-            raise ParameterError(f"tokenizer must be one of {', '.join(TOKENIZERS)}; got {self.tokenizer!r}.")
-        texts = _as_texts(X)
-        if not any(texts):
-            raise DataError("the training text is empty; give at least block_size + 1 tokens of text.")
+        if self.tokenizer not in LANGUAGE_MODEL_TOKENIZERS:
+            raise ParameterError(
+                f"tokenizer must be one of {', '.join(LANGUAGE_MODEL_TOKENIZERS)}; got {self.tokenizer!r}."
+            )
+        codes = self.tokenizer == "codes"
+        if codes:  # the size of the code vocabulary is a hyperparameter: check it before reading the data
+            make_tokenizer("codes", [], self.vocab_size)
+        texts = self._inputs(X, "X", fitted=False)
+        if not any(len(t) for t in texts):
+            raise DataError(f"the training {'sequence' if codes else 'text'} is empty; give at least block_size + 1 "
+                            f"tokens of {'codes' if codes else 'text'}.")
         if validation_data is None and self.validation_fraction > 0:
             texts, val_texts = _hold_out(texts, self.validation_fraction)
         else:
-            val_texts = None if validation_data is None else _as_texts(validation_data, "validation_data")
-        if val_texts is not None and not any(val_texts):
-            raise DataError("validation_data is empty; give some held-out text or leave validation_data out.")
+            val_texts = (None if validation_data is None
+                         else self._inputs(validation_data, "validation_data", fitted=False))
+        if val_texts is not None and not any(len(t) for t in val_texts):
+            raise DataError("validation_data is empty; give some held-out data or leave validation_data out.")
         if self.backbone not in BACKBONES:
             raise ParameterError(f"backbone must be one of {', '.join(BACKBONES)}; got {self.backbone!r}.")
         make_config(self.backbone, 2, self.preset, **{n: getattr(self, n) for n in self._SIZE_NAMES})  # checks
@@ -237,7 +288,7 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
             config=config,
             train=WindowSampler(stream, config.block_size, batch_size, seed, ignore_id=bos),
             validation=validation,
-            fitted={"tokenizer_": tokenizer, "text_": True},
+            fitted={"tokenizer_": tokenizer, "text_": tokenizer.text},
             fingerprint={"tokenizer": tokenizer.digest()},
         )
 
@@ -246,10 +297,18 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
 
         return build_backbone(config_from_dict(config))
 
-
+    def _inputs(self, X: Any, what: str = "X", *, fitted: bool = True) -> list[Any]:
+        """``X`` as a list of texts, or of int64 code arrays when the model is on codes (the fitted tokenizer
+        decides; while fitting, ``fitted=False``, the hyperparameters do)."""
+        if fitted:
+            if not self.tokenizer_.text:
+                return _as_code_sequences(X, self.tokenizer_.vocab_size, what)
+        elif self.tokenizer == "codes":
+            return _as_code_sequences(X, 256 if self.vocab_size is None else int(self.vocab_size), what)
+        return _as_texts(X, what)
 
     # -- scoring -------------------------------------------------------------------------------------------------
-    def _token_log_probs(self, ids: list[int]) -> np.ndarray:
+    def _token_log_probs(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """log p of each token of one encoded text given ``<bos>`` and the tokens before it (float64, nats)."""
         import torch
 
@@ -258,7 +317,9 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
         if n == 0:
             return np.zeros(0)
         device = next(module.parameters()).device
-        tokens = torch.tensor([module.config.vocab_size, *ids], dtype=torch.long, device=device)
+        # through NumPy: a code sequence may be an array of a million samples
+        stream = np.concatenate([[module.config.vocab_size], np.asarray(ids, dtype=np.int64)])
+        tokens = torch.from_numpy(stream).to(device)
         inputs, targets = tokens[:-1], tokens[1:]
         out = torch.empty(n, dtype=torch.float64)
         with torch.no_grad():
@@ -298,26 +359,28 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
         Parameters
         ----------
         X : str or list of str
-            One text or several (paths are read as with :meth:`fit`).
+            One text or several (paths are read as with :meth:`fit`). With ``tokenizer="codes"``: one sequence of
+            integer codes (1-D array or list of ints) or a list of them.
 
         Returns
         -------
         ndarray of shape (n_texts,)
         """
         check_is_fitted(self, "module_")
-        return np.array([self._token_log_probs(self.tokenizer_.encode(t)).sum() for t in _as_texts(X)])
+        return np.array([self._token_log_probs(self.tokenizer_.encode(t)).sum() for t in self._inputs(X)])
 
     @one_unknown_token_notice
     def n_units(self, X: Any) -> int:
-        """Tokens scored in ``X`` (the tokenizer's tokens; ``<bos>`` is not scored)."""
+        """Tokens scored in ``X`` (the tokenizer's tokens - codes, with ``tokenizer="codes"``; ``<bos>`` is not
+        scored)."""
         check_is_fitted(self, "module_")
-        return int(sum(len(self.tokenizer_.encode(t)) for t in _as_texts(X)))
+        return int(sum(len(self.tokenizer_.encode(t)) for t in self._inputs(X)))
 
     @one_unknown_token_notice
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log-probability per token in nats (higher is better)."""
         check_is_fitted(self, "module_")
-        texts = _as_texts(X)
+        texts = self._inputs(X)
         encoded = [self.tokenizer_.encode(t) for t in texts]
         n = sum(len(e) for e in encoded)
         if n == 0:
@@ -332,6 +395,9 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
         (:func:`text_bits_per_character`), so character, byte and BPE models and Markov chains compare directly.
         """
         check_is_fitted(self, "module_")
+        if not self.tokenizer_.text:
+            raise ParameterError("bits_per_character applies to text; this model is on integer codes "
+                                 "(tokenizer='codes'): use genlab.metrics.bits_per_unit(model.score(X)).")
         return text_bits_per_character(self, _as_texts(X))
 
     @one_unknown_token_notice
@@ -346,6 +412,33 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
         from genlab.neural.generation import backbone_decoder
 
         check_is_fitted(self, "module_")
+        if not self.tokenizer_.text:
+            # a code model's prompt is a sequence of codes ("" - generate's default - or None: none)
+            if isinstance(prompt, str) and prompt == "":
+                prompt = []
+            if not isinstance(prompt, (list, tuple, np.ndarray)):
+                raise DataError(f"prompt must be a sequence of integer codes; got {type(prompt).__name__}.")
+            ids = check_codes(list(prompt) if isinstance(prompt, tuple) else prompt, self.tokenizer_.vocab_size,
+                              "prompt")
+            return backbone_decoder(self.module_, self.tokenizer_, ids.tolist(), use_cache)
         if not isinstance(prompt, str):
             raise DataError(f"prompt must be a str; got {type(prompt).__name__}.")
         return backbone_decoder(self.module_, self.tokenizer_, self.tokenizer_.encode(prompt), use_cache)
+
+    @functools.wraps(Autoregressive.generate)
+    def generate(self, prompt: Any = "", max_new_tokens: int = 100, **options: Any) -> Any:
+        # the one pipeline's generate; a code model's outputs (token lists) become int64 arrays of codes
+        output = super().generate(prompt, max_new_tokens, **options)
+        if getattr(self, "text_", True):
+            return output
+        if options.get("stream", False):
+            return _code_pieces(output)
+        if options.get("num_return_sequences", 1) > 1:
+            return [np.asarray(codes, dtype=np.int64) for codes in output]
+        return np.asarray(output, dtype=np.int64)
+
+
+def _code_pieces(pieces: Iterator[list[int]]) -> Iterator[np.ndarray]:
+    """Streamed pieces of a code model as int64 arrays."""
+    for piece in pieces:
+        yield np.asarray(piece, dtype=np.int64)

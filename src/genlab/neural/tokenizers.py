@@ -1,4 +1,4 @@
-"""Tokenizers for neural language models: characters, UTF-8 bytes, byte-level BPE.
+"""Tokenizers for neural language models: characters, UTF-8 bytes, byte-level BPE, and integer codes.
 
 A tokenizer turns text into integer ids ``0 .. vocab_size - 1`` and back, and is saved inside the model file as a
 JSON-able dict (:meth:`Tokenizer.to_dict` / :func:`tokenizer_from_dict`). This module imports neither torch nor the
@@ -10,6 +10,9 @@ JSON-able dict (:meth:`Tokenizer.to_dict` / :func:`tokenizer_from_dict`). This m
 * :class:`ByteTokenizer`: the 256 byte values of the UTF-8 encoding; every text is representable.
 * :class:`BPETokenizer`: byte-level byte-pair encoding trained on the user's corpus with Hugging Face's
   ``tokenizers`` (GPT-2's scheme): every text is representable and ``decode(encode(text)) == text``.
+* :class:`CodeTokenizer`: not text at all - sequences of integer codes ``0 .. K - 1`` (mu-law audio samples, event
+  ids) whose ids are the codes themselves; it decodes to lists of ints, so the decoding pipeline treats its
+  outputs as token lists (``text = False``).
 """
 
 from __future__ import annotations
@@ -17,19 +20,25 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import numbers
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from genlab.errors import ModelFileError, ParameterError
+import numpy as np
+
+from genlab.errors import DataError, ModelFileError, ParameterError
 from genlab.sequence.vocabulary import UnknownTokenWarning, note_unknown_tokens
 
 __all__ = [
+    "LANGUAGE_MODEL_TOKENIZERS",
     "TOKENIZERS",
     "BPETokenizer",
     "ByteTokenizer",
     "CharTokenizer",
+    "CodeTokenizer",
     "Tokenizer",
     "UnknownTokenWarning",
+    "check_codes",
     "make_tokenizer",
     "tokenizer_from_dict",
 ]
@@ -239,19 +248,108 @@ class BPETokenizer(Tokenizer):
         return {"kind": self.kind, "spec": self.spec}
 
 
-#: Names accepted by ``LanguageModel(tokenizer=...)``.
+class CodeTokenizer(Tokenizer):
+    """Integer codes ``0 .. vocab_size - 1`` as their own ids: the tokenizer of sequences that are not text.
+
+    ``encode`` checks a sequence of codes and returns it as int64 ids; ``decode`` returns the ids as a list of
+    ints (the decoding pipeline joins token lists; :class:`~genlab.neural.LanguageModel` hands its users int64
+    arrays). Nothing is ever unknown: a code outside the range is a :class:`~genlab.errors.DataError`.
+
+    Parameters
+    ----------
+    vocab_size : int, default=256
+        K, the number of codes (256: 8-bit mu-law audio).
+    """
+
+    kind = "codes"
+    text = False
+
+    def __init__(self, vocab_size: int = 256) -> None:
+        if isinstance(vocab_size, bool) or not isinstance(vocab_size, numbers.Integral) or vocab_size < 2:
+            raise ParameterError(f"a code vocabulary needs an integer vocab_size >= 2; got {vocab_size!r}.")
+        self._size = int(vocab_size)
+
+    @property
+    def vocab_size(self) -> int:
+        return self._size
+
+    def encode(self, codes: Any) -> np.ndarray:  # type: ignore[override]
+        """The codes as int64 ids, shape (n,), after checking they are integers in ``0 .. vocab_size - 1``."""
+        return check_codes(codes, self._size)
+
+    def decode(self, ids: Iterable[int]) -> list[int]:  # type: ignore[override]
+        return [int(i) for i in ids]
+
+    def stream_decoder(self) -> _CodeStream:  # type: ignore[override]
+        return _CodeStream(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "vocab_size": self._size}
+
+
+class _CodeStream(_StreamDecoder):
+    def push(self, token: int) -> list[int]:  # type: ignore[override]
+        return [int(token)]
+
+
+def check_codes(codes: Any, vocab_size: int, what: str = "the sequence") -> np.ndarray:
+    """``codes`` as a 1-D int64 array, or a :class:`~genlab.errors.DataError` naming ``what`` and the bad value.
+
+    Parameters
+    ----------
+    codes : array-like of int, shape (n,)
+    vocab_size : int
+        K: codes must lie in ``0 .. K - 1``.
+    what : str
+        How the message names the sequence (``"X[3]"``).
+    """
+    if isinstance(codes, (str, bytes)):
+        raise DataError(f"{what} is a {type(codes).__name__}; this model takes sequences of integer codes "
+                        f"0 .. {vocab_size - 1} (tokenizer='codes').")
+    array = np.asarray(codes)
+    if array.ndim != 1:
+        raise DataError(f"{what} has shape {array.shape}; a sequence of codes is 1-D.")
+    if array.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if array.dtype.kind == "O":  # Python ints too large for int64, or a mix of types: find the first bad item
+        for position, value in enumerate(array.tolist()):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise DataError(f"{what} holds {value!r} at position {position}; codes are integers "
+                                f"0 .. {vocab_size - 1}.")
+            if not 0 <= value < vocab_size:
+                raise _out_of_range(what, int(value), position, vocab_size)
+        return array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        raise DataError(f"{what} holds {array.dtype} values; codes are integers 0 .. {vocab_size - 1}.")
+    bad = np.flatnonzero((array < 0) | (array >= vocab_size))
+    if bad.size:
+        raise _out_of_range(what, int(array[bad[0]]), int(bad[0]), vocab_size)
+    return array.astype(np.int64, copy=False)
+
+
+def _out_of_range(what: str, value: int, position: int, vocab_size: int) -> DataError:
+    return DataError(f"{what} holds the code {value} at position {position}, outside 0 .. {vocab_size - 1} "
+                     f"(vocab_size={vocab_size}); give codes in range or a larger vocab_size.")
+
+
+#: Names accepted by the text models' ``tokenizer=...`` (LanguageModel, Seq2Seq, Captioner).
 TOKENIZERS = ("char", "byte", "bpe")
+#: Names accepted by ``LanguageModel(tokenizer=...)``: the text tokenizers and ``"codes"`` (integer sequences).
+LANGUAGE_MODEL_TOKENIZERS = (*TOKENIZERS, "codes")
 
 
-def make_tokenizer(kind: str, texts: list[str], vocab_size: int | None = None) -> Tokenizer:
-    """Build (train where needed) a tokenizer of ``kind`` on ``texts``."""
+def make_tokenizer(kind: str, texts: list[Any], vocab_size: int | None = None) -> Tokenizer:
+    """Build (train where needed) a tokenizer of ``kind`` on ``texts`` (``"codes"``: K = ``vocab_size``, 256 by
+    default; nothing is learned)."""
     if kind == "char":
         return CharTokenizer.train(texts)
     if kind == "byte":
         return ByteTokenizer()
     if kind == "bpe":
         return BPETokenizer.train(texts, vocab_size=1024 if vocab_size is None else vocab_size)
-    raise ParameterError(f"tokenizer must be one of {', '.join(TOKENIZERS)}; got {kind!r}.")
+    if kind == "codes":
+        return CodeTokenizer(256 if vocab_size is None else vocab_size)
+    raise ParameterError(f"tokenizer must be one of {', '.join(LANGUAGE_MODEL_TOKENIZERS)}; got {kind!r}.")
 
 
 def tokenizer_from_dict(values: dict[str, Any]) -> Tokenizer:
@@ -263,6 +361,11 @@ def tokenizer_from_dict(values: dict[str, Any]) -> Tokenizer:
         return ByteTokenizer()
     if kind == "bpe":
         return BPETokenizer(values["spec"])
+    if kind == "codes":
+        try:
+            return CodeTokenizer(values["vocab_size"])
+        except (KeyError, ParameterError):
+            raise ModelFileError("the stored code tokenizer has no valid vocab_size.") from None
     raise ModelFileError(f"unknown tokenizer kind {kind!r} in the model file.")
 
 
