@@ -67,18 +67,26 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import math
 import os
 import re
 import sys
 import sysconfig
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from genlab.data.scenes import CaptionedImages
 from genlab.errors import DataError, ParameterError
 
+if TYPE_CHECKING:
+    from genlab.data.audio import AudioDataset
+
 __all__ = [
+    "SYNTHETIC_NOTES",
+    "SYNTHETIC_TIMBRES",
     "CaptionedImages",
     "CodeDocstrings",
     "PairSplit",
@@ -86,6 +94,7 @@ __all__ = [
     "digit_captions",
     "first_sentence",
     "shapes_scenes",
+    "synthetic_audio",
     "verbatim_share",
 ]
 
@@ -652,3 +661,89 @@ def digit_captions(split: str = "train", seed: Any = 0) -> CaptionedImages:
     from genlab.data.captioned import digits_captioned
 
     return digits_captioned(split, seed)
+
+
+#: The labels of :func:`synthetic_audio`: note names and their pitches in Hz (equal temperament, A4 = 440 Hz).
+#: Fifths and octaves apart, so the periods (about 31, 20, 15 and 10 samples at 8 kHz) are easy to tell apart.
+SYNTHETIC_NOTES: dict[str, float] = {"C4": 261.63, "G4": 392.00, "C5": 523.25, "G5": 783.99}
+#: The "speakers" of :func:`synthetic_audio`: a timbre each, as (moving-average length of the excitation noise,
+#: loss per period of the string). A longer average gives a darker attack; a larger loss a shorter, muted note.
+SYNTHETIC_TIMBRES: dict[str, tuple[int, float]] = {"bright": (1, 0.999), "dark": (4, 0.998), "muted": (1, 0.985)}
+
+
+def _pluck(period: int, n_samples: int, smooth: int, decay: float, rng: np.random.Generator) -> np.ndarray:
+    """One Karplus-Strong plucked string: a noise burst of ``period`` samples fed back through a lossy average.
+
+    ``y[i] = decay * (y[i - period] + y[i - period - 1]) / 2``: the delay sets the pitch (``rate / (period +
+    1/2)``), the two-tap average damps high partials faster than low ones, as in a real string.
+    """
+    burst = rng.uniform(-1.0, 1.0, period + smooth - 1)
+    if smooth > 1:
+        burst = np.convolve(burst, np.full(smooth, 1.0 / smooth), mode="valid")
+    burst -= burst.mean()  # the loop passes a constant unchanged: a burst with a mean would leave a DC offset
+    y = np.zeros(n_samples + 1)  # y[0] is the silence before the pluck: the first average reads it
+    y[1:period + 1] = burst[:n_samples]
+    start = period + 1
+    while start <= n_samples:  # a whole period at a time: each block reads only the one before it
+        stop = min(start + period, n_samples + 1)
+        y[start:stop] = decay * 0.5 * (y[start - period:stop - period] + y[start - period - 1:stop - period - 1])
+        start = stop
+    return y[1:]
+
+
+def synthetic_audio(n_per_label: int = 24, sample_rate: int = 8000, duration: float = 0.25,
+                    seed: Any = 0) -> AudioDataset:
+    """Plucked strings at four pitches in three timbres: the built-in small audio case (no download).
+
+    Each recording is a Karplus-Strong plucked string (:data:`SYNTHETIC_NOTES`: label = the note name, pitch to
+    the nearest whole period in samples) in one of :data:`SYNTHETIC_TIMBRES` (speaker = the timbre: recording
+    ``index`` of a note gets timbre ``index % 3``), after 0-10 ms of silence, its peak scaled to a level uniform in
+    0.4-0.8. The fields are ``{"label", "speaker", "index"}`` with ``index`` counting 0, 1, ... within each note,
+    so ``split(lambda f: int(f["index"]) < 5)`` holds out the first five of every note as the Free Spoken Digit
+    Dataset's test split does. Generating the default 96 recordings takes a few milliseconds.
+
+    Parameters
+    ----------
+    n_per_label : int, default 24
+        Recordings per note.
+    sample_rate : int, default 8000
+        Samples per second, >= 2000 (the highest note, 784 Hz, needs more than twice its pitch).
+    duration : float, default 0.25
+        Seconds per recording; at least 100 samples' worth.
+    seed : int, numpy.random.Generator or None, default 0
+        The same seed gives the same recordings, bit for bit.
+
+    Returns
+    -------
+    AudioDataset
+        Float32 waveforms, ``labels`` and ``speakers`` (str), ``files`` the names ``"{label}_{speaker}_{index}"``
+        (what :meth:`~genlab.data.AudioDataset.to_folder` writes), label-major order.
+    """
+    from genlab.data.audio import AudioDataset
+
+    if isinstance(n_per_label, bool) or not isinstance(n_per_label, int | np.integer) or n_per_label < 1:
+        raise ParameterError(f"n_per_label must be an integer >= 1; got {n_per_label!r}.")
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int | np.integer) or sample_rate < 2000:
+        raise ParameterError(f"sample_rate must be an integer >= 2000 (samples per second; the notes reach 784 Hz); "
+                             f"got {sample_rate!r}.")
+    if (isinstance(duration, bool) or not isinstance(duration, int | float) or not math.isfinite(duration)
+            or round(duration * sample_rate) < 100):
+        raise ParameterError(f"duration must be a number of seconds giving at least 100 samples at {sample_rate} "
+                             f"Hz; got {duration!r}.")
+    rng = np.random.default_rng(seed)
+    n_samples = round(duration * sample_rate)
+    timbres = list(SYNTHETIC_TIMBRES)
+    waveforms, fields = [], []
+    for note, pitch in SYNTHETIC_NOTES.items():
+        period = max(2, round(sample_rate / pitch - 0.5))  # the loop's delay is period + 1/2 samples
+        for index in range(int(n_per_label)):
+            speaker = timbres[index % len(timbres)]
+            smooth, decay = SYNTHETIC_TIMBRES[speaker]
+            offset = int(rng.integers(0, sample_rate // 100 + 1))
+            wave = np.zeros(n_samples)
+            wave[offset:] = _pluck(period, n_samples - offset, smooth, decay, rng)
+            wave *= rng.uniform(0.4, 0.8) / max(np.max(np.abs(wave)), 1e-12)
+            waveforms.append(wave.astype(np.float32))
+            fields.append({"label": note, "speaker": speaker, "index": str(index)})
+    return AudioDataset(waveforms, int(sample_rate), [f"{f['label']}_{f['speaker']}_{f['index']}" for f in fields],
+                        [f["label"] for f in fields], [f["speaker"] for f in fields], fields)

@@ -16,6 +16,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
+    "AudioNotice",
     "ConvergenceWarning",
     "DataError",
     "DegenerateFitWarning",
@@ -54,6 +55,10 @@ class ModelFileError(GenlabError, OSError):
 
 class DegenerateFitWarning(UserWarning):
     """A fit hit a degenerate case (a component with no data, a singular covariance) and applied a documented rule."""
+
+
+class AudioNotice(UserWarning):
+    """Audio was changed on reading in a documented way: a recording of several channels was averaged to mono."""
 
 
 class UnknownTokenWarning(UserWarning):

@@ -4,12 +4,12 @@ Readers, one per kind of data (:mod:`genlab.data.kinds`): :func:`load_table` (ve
 (series: one rule for the command line and ``genlab compare``), :func:`read_text` / :func:`read_text_file` /
 :func:`read_corpus` (text), :func:`read_documents` (documents), :func:`read_records` (records: categorical tables),
 :func:`load_image_folder` / :func:`load_digits_images` (images), :func:`read_pairs` (JSON Lines pairs, streamed),
-:func:`read_audio_folder` (audio), :func:`read_captioned_images` (captioned / boxed images: a folder with
-``captions.jsonl``). The command line and ``genlab compare`` read through these, never through
-readers of their own.
+:func:`read_audio_folder` / :func:`read_audio_dataset` (audio), :func:`read_captioned_images` (captioned / boxed
+images: a folder with ``captions.jsonl``). The command line and ``genlab compare`` read through these, never
+through readers of their own.
 """
 
-from genlab.data.audio import AUDIO_EXTENSIONS, AudioFolder, read_audio_folder
+from genlab.data.audio import AUDIO_EXTENSIONS, AudioDataset, AudioFolder, read_audio_dataset, read_audio_folder
 from genlab.data.batches import ArrayChunks, BatchSource, NpyChunks
 from genlab.data.captioned import read_captioned_images
 from genlab.data.images import IMAGE_EXTENSIONS, load_digits_images, load_image_folder
@@ -30,6 +30,7 @@ __all__ = [
     "SEQUENCE_COLUMNS",
     "TABLE_EXTENSIONS",
     "ArrayChunks",
+    "AudioDataset",
     "AudioFolder",
     "BatchSource",
     "CaptionedImages",
@@ -42,6 +43,7 @@ __all__ = [
     "load_digits_images",
     "load_image_folder",
     "load_table",
+    "read_audio_dataset",
     "read_audio_folder",
     "read_captioned_images",
     "read_corpus",
