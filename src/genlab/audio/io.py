@@ -30,7 +30,8 @@ import numpy as np
 
 from genlab.errors import AudioNotice, DataError, ParameterError
 
-__all__ = ["AUDIO_FORMATS", "TrimReport", "decode_file", "load_audio", "resample", "save_audio", "trim_silence"]
+__all__ = ["AUDIO_FORMATS", "TrimReport", "check_waveform", "decode_file", "frame_levels_db", "load_audio", "resample",
+           "save_audio", "soundfile_module", "to_mono", "trim_silence"]
 
 #: File name ending (lower case) -> soundfile's format name; the formats :func:`save_audio` writes.
 AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
@@ -152,11 +153,11 @@ def resample(waveform: Any, from_rate: int, to_rate: int) -> np.ndarray:
     """
     from_rate = _check_rate(from_rate, "from_rate")
     to_rate = _check_rate(to_rate, "to_rate")
-    return _resample_checked(_waveform(waveform), from_rate, to_rate)
+    return _resample_checked(check_waveform(waveform), from_rate, to_rate)
 
 
-def _waveform(waveform: Any, what: str = "the waveform") -> np.ndarray:
-    """``waveform`` as a 1-D finite non-empty float32 array, else a :class:`DataError` saying what is wrong."""
+def check_waveform(waveform: Any, what: str = "the waveform") -> np.ndarray:
+    """``waveform`` as a 1-D finite non-empty float32 array of shape (n_samples,); else a :class:`DataError`."""
     try:
         x = np.asarray(waveform, dtype=np.float32)
     except (TypeError, ValueError):
@@ -280,7 +281,7 @@ def save_audio(
         raise ParameterError(f"cannot tell the audio format of {name!r} from its extension; end the name in "
                              f"{', '.join(AUDIO_FORMATS)}.")
     rate = _check_rate(sample_rate, "sample_rate")
-    x = np.clip(_waveform(waveform), -1.0, 1.0)
+    x = np.clip(check_waveform(waveform), -1.0, 1.0)
     soundfile = soundfile_module()
     fmt = AUDIO_FORMATS[suffix]
     if subtype is not None and not soundfile.check_format(fmt, subtype):
@@ -383,7 +384,7 @@ def trim_silence(
         frame_length = max(1, rate // 100)
     elif isinstance(frame_length, bool) or not isinstance(frame_length, numbers.Integral) or frame_length < 1:
         raise ParameterError(f"frame_length must be None or an integer >= 1 (samples); got {frame_length!r}.")
-    x = _waveform(waveform)
+    x = check_waveform(waveform)
     n = x.shape[0]
     loud = np.flatnonzero(frame_levels_db(x, int(frame_length)) >= threshold_db)
     if loud.size == 0:
