@@ -23,7 +23,7 @@ def print_comparison(comparison: Any, console: Any) -> None:
         table_headers,
     )
 
-    chunks = {"pairs": "pairs", "captions": "images"}.get(comparison.kind, "chunks")
+    chunks = {"pairs": "pairs", "captions": "images", "audio": "recordings"}.get(comparison.kind, "chunks")
     title = (f"{comparison.data}: held-out bits per {comparison.unit_name} "
              f"({comparison.n_heldout_units:,} {comparison.unit_name}s, {comparison.n_chunks} {chunks})")
     # the model specs and the budget marks are words (folded only on a narrow terminal); every other column holds
@@ -39,7 +39,8 @@ def print_comparison(comparison: Any, console: Any) -> None:
     for row in comparison.rows:  # what the latent states mean: HMM states, topics
         for line in latent_lines(row):
             console.print(line, markup=False, highlight=False)
-    for line in information_lines(comparison):  # pairs, captions: what the conditional / unconditional gap means
+    # pairs, captions: what the conditional / unconditional gap means; audio: the unit and how each model is scored
+    for line in information_lines(comparison):
         console.print(line, markup=False, highlight=False)
     for line in example_lines(comparison):
         console.print(line, markup=False, highlight=False)
@@ -72,8 +73,9 @@ def compare_command(
     data: Annotated[str, typer.Argument(help="A text file, a folder of .txt files, a .csv file or folder of .csv "
                                              "files (series), a folder of PNG / JPEG images, a JSON Lines file of "
                                              "(source, target) pairs (.jsonl), a folder with a captions.jsonl "
-                                             "(captioned images), or a built-in name: pydoc (text), digits (images), "
-                                             "scenes (captioned images).")],
+                                             "(captioned images), a folder of sound files (.wav, .flac, .ogg: "
+                                             "audio), or a built-in name: pydoc (text), digits (images), scenes "
+                                             "(captioned images), synthetic-audio (audio).")],
     models: Annotated[str | None, typer.Option(
         "--models", "-m", help="Comma-separated model specs, e.g. markov:order=5,hmm:states=32,lstm:preset=small "
                                "(default: a set for the data kind).")] = None,
@@ -98,6 +100,21 @@ def compare_command(
         "--source-field", help="Pairs: the key of the source string in each JSON object.")] = "source",
     target_field: Annotated[str, typer.Option(
         "--target-field", help="Pairs: the key of the target string in each JSON object.")] = "target",
+    kind: Annotated[str | None, typer.Option(
+        "--kind", help="Read DATA as this kind: audio (a folder is otherwise told by its files).")] = None,
+    label_from_name: Annotated[str | None, typer.Option(
+        "--label-from-name", help="Audio: the file-name pattern naming each recording's fields, e.g. "
+                                  "'{label}_{speaker}_{index}' (the Free Spoken Digit Dataset's 7_jackson_32.wav).")
+    ] = None,
+    labels_csv: Annotated[Path | None, typer.Option(
+        "--labels-csv", help="Audio: a CSV with the header file,label (or file,label,speaker).")] = None,
+    heldout: Annotated[str | None, typer.Option(
+        "--heldout", help="Audio: the held-out recordings: auto (default: those with {index} 0-4 when the names "
+                          "have an index, else a seeded 1 - --split of them), random, or FIELD=VALUES such as "
+                          "index=0-4 or speaker=theo.")] = None,
+    sample_rate: Annotated[int | None, typer.Option(
+        "--sample-rate", min=1, help="Audio: resample every recording to this rate in Hz (default: the files' "
+                                     "rate).")] = None,
 ) -> None:
     """Fit several generative models on the same split and rank them by held-out bits per unit.
 
@@ -112,6 +129,11 @@ def compare_command(
     Captioned images (scenes, or a folder with a captions.jsonl): captioners (captioner, captioner:mode=pooled,
     captioner:encoder=vgg) against models of the captions alone (markov, transformer) in bits per caption character
     on the same held-out images, with BLEU-4, CIDEr and (scene captions) attribute exact match of the captions.
+
+    Audio (a folder of sound files, or synthetic-audio): wavenet (conditioned on the label when the recordings have
+    labels) against lstm / gru on the mu-law codes, markov (order chosen on validation recordings) and linear-ar
+    (dequantised), in bits per audio sample on the same held-out recordings; the report plays generated clips
+    beside real ones.
     """
     from genlab.compare import compare
     from genlab.compare.report import write_report
@@ -119,7 +141,8 @@ def compare_command(
     console = _console()
     result = compare(data, models, budget=budget, split=split, unit=unit, out_dir=out, random_state=seed,
                      console=console, window=window, vocab_size=vocab_size, max_time=max_time,
-                     source_field=source_field, target_field=target_field)
+                     source_field=source_field, target_field=target_field, kind=kind,
+                     name_pattern=label_from_name, heldout=heldout, labels_csv=labels_csv, sample_rate=sample_rate)
     print_comparison(result, console)
     path = write_report(out, [result], title=f"genlab compare: {result.data}")
     typer.echo(f"report: {path}")

@@ -1,21 +1,25 @@
 """``genlab compare``: several generative models on one data set, scored in one honest unit, and a report.
 
 * :mod:`genlab.compare.data` loads text (a file, a folder, the built-in ``pydoc``), series, images (``digits``),
-  (source, target) pairs (JSON Lines) or captioned images (``scenes``, a folder with ``captions.jsonl``), splits
-  it once and cuts the held-out part into fixed chunks;
+  (source, target) pairs (JSON Lines), captioned images (``scenes``, a folder with ``captions.jsonl``) or audio
+  (``synthetic-audio``, a folder of sound files), splits it once and cuts the held-out part into fixed chunks
+  (audio: whole recordings);
 * :mod:`genlab.compare.registry` holds the adapter registry, the :class:`Adapter` base and the ``--models`` SPEC
   parser; the adapters wrap each model family by kind of data: :mod:`~genlab.compare.text_adapters` (Markov chain,
   categorical HMM, neural language models), :mod:`~genlab.compare.topic_adapters` (LDA),
   :mod:`~genlab.compare.series_adapters` (Gaussian HMM, AR), :mod:`~genlab.compare.image_adapters` (Gaussian
   mixture, kernel density, VAE, PixelCNN), :mod:`~genlab.compare.pair_adapters` (encoder-decoders, and Markov
   chains and language models of the targets alone), :mod:`~genlab.compare.caption_adapters` (captioners, and the
-  same unconditional models of the captions alone); :mod:`genlab.compare.adapters` imports them all;
+  same unconditional models of the captions alone), :mod:`~genlab.compare.audio_adapters` (WaveNet and the
+  sample-level baselines, in bits per audio sample); :mod:`genlab.compare.adapters` and this package import them
+  all;
 * :mod:`genlab.compare.scoring` is the one scoring routine (bits per held-out unit) and the bootstrap intervals;
 * :mod:`genlab.compare.runner` runs a comparison within a time budget;
 * :mod:`genlab.compare.report` writes the self-contained ``report.html``.
 """
 
 from genlab.compare.adapters import Adapter, NotTrained, parse_specs, register_adapter, registered_families
+from genlab.compare.audio_adapters import WaveNetAdapter  # registers the audio families
 from genlab.compare.caption_adapters import CaptionerAdapter  # registers the captioned-images families
 from genlab.compare.data import Dataset, load_dataset
 from genlab.compare.runner import Comparison, ModelResult, compare, load_results, parse_budget, save_results
@@ -29,6 +33,7 @@ __all__ = [
     "ModelResult",
     "NotTrained",
     "Score",
+    "WaveNetAdapter",
     "bootstrap_bits",
     "bootstrap_difference",
     "compare",

@@ -58,8 +58,25 @@ Captioned images
     resamples images); the unit is the caption character, so captioners (``p(caption | image)``) and models of the
     captions alone (``p(caption)``) are scored on the same units, each paying for where the caption ends.
 
+Audio
+    ``DATA`` is ``synthetic-audio`` (:func:`genlab.datasets.synthetic_audio`, labelled synthetic sounds drawn with
+    the seed) or a folder of sound files (``.wav``, ``.flac``, ``.ogg``, directly in it or in subfolders), read by
+    :func:`genlab.data.read_audio_dataset`, the reader of ``genlab fit wavenet``: mono float32 waveforms in
+    [-1, 1] at one sample rate, labels (and speakers) from the file names by ``name_pattern`` (e.g.
+    ``"{label}_{speaker}_{index}"``, the Free Spoken Digit Dataset's ``7_jackson_32.wav``) or a CSV. Each recording
+    is one chunk, never cut: every model scores each held-out recording from its start (after silence), and the
+    bootstrap resamples recordings. The unit is the audio sample, scored on its 8-bit mu-law code
+    (:mod:`genlab.audio.mu_law`), so every model is judged on the same 256 discrete values per sample.
+
+    The held-out recordings (``heldout``): by default those whose ``{index}`` field is 0 to 4 when the file-name
+    pattern has one (the test set of the Free Spoken Digit Dataset's README: every speaker and digit on both
+    sides; ``synthetic-audio`` numbers its recordings the same way), else a seeded ``1 - split`` share of the
+    recordings; ``"random"`` always takes the seeded share; ``"FIELD=VALUES"`` holds out the recordings whose
+    file-name field (or ``label`` / ``speaker``) takes one of the comma-separated values, an item ``A-B`` standing
+    for the integers A to B (``"index=0-4"``, ``"speaker=theo"``).
+
 A folder is captioned images when it holds a ``captions.jsonl``, else text when it holds ``.txt`` files, else
-series when it holds ``.csv`` files, else images.
+series when it holds ``.csv`` files, else audio when it holds sound files (directly or in subfolders), else images.
 """
 
 from __future__ import annotations
@@ -76,7 +93,8 @@ import numpy as np
 
 from genlab.errors import DataError, ParameterError
 
-__all__ = ["BUILTIN_DATA", "SCENES", "SERIES_WINDOW", "TEXT_UNITS", "Dataset", "load_dataset"]
+__all__ = ["AUDIO_FILES", "BUILTIN_DATA", "SCENES", "SERIES_WINDOW", "SYNTHETIC_AUDIO", "TEXT_UNITS", "Dataset",
+           "load_dataset"]
 
 #: Scoring units of text and the chunk length (in units) of each: long enough that the start of a chunk, where
 #: every model has no context, is a small part of it; short enough to give many chunks to bootstrap over.
@@ -94,7 +112,19 @@ BUILTIN_DATA = {
     "pydoc": "the Python reference documentation text in CPython's pydoc_data.topics (text)",
     "digits": "scikit-learn's bundled 8x8 digits, 1,797 images of 17 grey levels (images)",
     "scenes": "3,000 drawn scenes of one or two coloured shapes at 32 px with template captions (captioned images)",
+    "synthetic-audio": "labelled synthetic sounds drawn with the seed (audio)",
 }
+#: The built-in ``synthetic-audio``: genlab.datasets.synthetic_audio keyword arguments (the seed is the
+#: comparison's); empty: its defaults.
+SYNTHETIC_AUDIO: dict[str, Any] = {}
+#: Sound files: a folder holding them (directly or in a subfolder) is audio.
+AUDIO_FILES = (".wav", ".flac", ".ogg")
+#: The default held-out recordings of a folder whose file-name pattern has an ``{index}`` field: indices 0 to 4
+#: (the Free Spoken Digit Dataset's README: "test set: recordings 0-4 of each speaker and digit").
+AUDIO_HELDOUT_INDICES = range(5)
+#: Kinds of data ``kind`` may force on a folder (the others are told apart by their files).
+FORCED_KINDS = ("audio",)
+_RANGE = re.compile(r"^(-?\d+)-(-?\d+)$")
 #: The built-in ``scenes``: genlab.datasets.shapes_scenes arguments (the seed is the comparison's). Small enough
 #: that a captioner learns the scenes' colours, shapes and relations in a minute or two on two CPU cores.
 SCENES = {"n": 3000, "size": 32, "max_objects": 2}
@@ -111,18 +141,19 @@ class Dataset:
     ----------
     name : str
         Where the data came from (a path or a built-in name).
-    kind : {"text", "image", "series", "pairs", "captions"}
-    unit : {"char", "word", "byte", "bpe", "dimension", "step", "target_char", "caption_char"}
+    kind : {"text", "image", "series", "pairs", "captions", "audio"}
+    unit : {"char", "word", "byte", "bpe", "dimension", "step", "target_char", "caption_char", "sample"}
         What one scoring unit is.
     train : str, bytes, list, or ndarray of shape (n_train, 64)
         The training part, in the unit's form: a ``str`` (char), ``bytes`` (byte), a list of words (word), a list
         of token ids (bpe), the grey levels of the training images (image), or the training sequences (series: a
         list of arrays (T_i, D), or of lists of symbols), or the training (source, target) pairs (pairs), or the
-        training (image, caption) pairs (captions; each image uint8 (C, H, W)).
+        training (image, caption) pairs (captions; each image uint8 (C, H, W)), or the training recordings (audio:
+        float32 waveforms (n_samples_i,) in [-1, 1]).
     chunks : list
         The held-out chunks, each in the same form as ``train`` (image chunks: arrays of shape (1, 64); series
         chunks: one window, an array (w, D) or a list of w symbols; pairs: one (source, target) pair each;
-        captions: one (image, caption) pair each).
+        captions: one (image, caption) pair each; audio: one recording each).
     chunk_units : ndarray of shape (n_chunks,)
         Scoring units in each chunk: the denominators of the honest score.
     image_shape : tuple of int or None
@@ -142,6 +173,16 @@ class Dataset:
     scene_grammar : bool
         Captions: every caption follows the scene grammar (:func:`genlab.data.scenes.parse_caption`), so
         generated captions are also scored by attribute exact match.
+    sample_rate : int or None
+        Audio: samples per second (Hz) of every recording.
+    labels, chunk_labels : list of str or None
+        Audio: the label of each training / held-out recording (None: the recordings have no labels).
+    speakers, chunk_speakers : list of str or None
+        Audio: the speaker of each training / held-out recording (None: no speakers).
+    chunk_files : list of str or None
+        Audio: the file of each held-out recording (None for built-in data).
+    heldout_rule : str or None
+        Audio: how the held-out recordings were chosen, in words (the report says it).
     """
 
     name: str
@@ -159,11 +200,18 @@ class Dataset:
     categorical: bool = False
     window: int | None = None
     scene_grammar: bool = False
+    sample_rate: int | None = None
+    labels: list[str] | None = None
+    chunk_labels: list[str] | None = None
+    speakers: list[str] | None = None
+    chunk_speakers: list[str] | None = None
+    chunk_files: list[str] | None = None
+    heldout_rule: str | None = None
 
     @property
     def kind_key(self) -> str:
-        """What a model must handle: "text", "image", "series" (numeric), "symbols" (symbol sequences), "pairs"
-        or "captions"."""
+        """What a model must handle: "text", "image", "series" (numeric), "symbols" (symbol sequences), "pairs",
+        "captions" or "audio"."""
         return "symbols" if self.kind == "series" and self.categorical else self.kind
 
     @property
@@ -180,7 +228,7 @@ class Dataset:
     def n_train_units(self) -> int:
         if self.kind == "image":
             return int(np.asarray(self.train).size)
-        if self.kind == "series":
+        if self.kind in ("series", "audio"):
             return sum(len(seq) for seq in self.train)
         if self.kind in ("pairs", "captions"):
             return sum(len(target) for _, target in self.train)
@@ -500,10 +548,125 @@ def _is_image_folder(source: str) -> bool:
     return any(f.is_file() and f.suffix.lower() in suffixes for folder in folders for f in folder.iterdir())
 
 
+def _is_audio_folder(source: str) -> bool:
+    """A folder without .txt or .csv files, holding sound files directly or in subfolders (one level down)."""
+    path = Path(source)
+    if not path.is_dir() or _files(path, ".txt") or _files(path, ".csv"):
+        return False
+    folders = [path, *(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))]
+    return any(f.is_file() and f.suffix.lower() in AUDIO_FILES for folder in folders for f in folder.iterdir())
+
+
+def _read_audio(source: str, name_pattern: str | None, labels_csv: str | None, sample_rate: int | None,
+                random_state: int) -> tuple[Any, str]:
+    """The recordings of ``source`` (``synthetic-audio`` or a folder) as an AudioDataset, and its display name."""
+    if source == "synthetic-audio":
+        if name_pattern is not None or labels_csv is not None:
+            raise ParameterError("the built-in synthetic-audio names its labels itself; --label-from-name and "
+                                 "--labels-csv apply to a folder of sound files.")
+        import genlab.datasets
+
+        settings = {**SYNTHETIC_AUDIO, "seed": random_state}
+        if sample_rate is not None:
+            settings["sample_rate"] = sample_rate
+        return genlab.datasets.synthetic_audio(**settings), source
+    path = Path(source)
+    if not path.is_dir():
+        raise DataError(f"DATA {source!r} is not a folder; audio data is a folder of sound files "
+                        f"({', '.join(AUDIO_FILES)}) or the built-in synthetic-audio.")
+    from genlab.data import read_audio_dataset
+
+    data = read_audio_dataset(path, name_pattern=name_pattern, labels_csv=labels_csv, sample_rate=sample_rate,
+                              resample=sample_rate is not None)
+    return data, os.fspath(path)
+
+
+def _field_values(data: Any, field: str) -> list[str | None]:
+    """Each recording's value of a file-name field (``label`` and ``speaker`` also from a labels CSV)."""
+    n = len(data.waveforms)
+    fields = list(data.fields) if getattr(data, "fields", None) else [{}] * n
+    extra = {"label": data.labels, "speaker": data.speakers}.get(field)
+    return [f.get(field, None if extra is None else str(extra[i])) for i, f in enumerate(fields)]
+
+
+def _matches(value: str | None, items: list[str]) -> bool:
+    if value is None:
+        return False
+    for item in items:
+        bounds = _RANGE.match(item)
+        if value == item:
+            return True
+        if bounds is not None and re.fullmatch(r"-?\d+", value) is not None \
+                and int(bounds.group(1)) <= int(value) <= int(bounds.group(2)):
+            return True
+    return False
+
+
+def _audio_heldout(data: Any, heldout: str | None, split: float, random_state: int) -> tuple[np.ndarray, str]:
+    """Which recordings are held out (a boolean mask) and the rule in words (module notes)."""
+    n = len(data.waveforms)
+    if n < 2:
+        raise DataError(f"the audio data holds {n} recording: too few to train on some and hold out the rest; give "
+                        "more recordings.")
+    rule = "auto" if heldout is None else str(heldout).strip()
+    if rule == "auto":
+        # a file-name pattern with {index} (or the built-in synthetic-audio, which numbers its recordings so)
+        fields = getattr(data, "fields", None) or []
+        has_index = len(fields) == n and all(re.fullmatch(r"\d+", f.get("index", "")) for f in fields)
+        rule = f"index={AUDIO_HELDOUT_INDICES[0]}-{AUDIO_HELDOUT_INDICES[-1]}" if has_index else "random"
+    if rule == "random":
+        n_held = min(max(round((1.0 - split) * n), 1), n - 1)
+        mask = np.zeros(n, dtype=bool)
+        mask[np.random.default_rng(random_state).permutation(n)[:n_held]] = True
+        return mask, f"a seeded {n_held} of the {n} recordings, drawn at random (seed {random_state})"
+    field, eq, values = rule.partition("=")
+    field = field.strip()
+    items = [v.strip() for v in values.split(",") if v.strip()]
+    if not eq or not field or not items:
+        raise ParameterError(f"--heldout {heldout!r} must be auto, random or FIELD=VALUES (e.g. index=0-4 or "
+                             "speaker=theo).")
+    found = _field_values(data, field)
+    if all(value is None for value in found):
+        known = sorted({key for f in (getattr(data, "fields", None) or []) for key in f}
+                       | {name for name, values in (("label", data.labels), ("speaker", data.speakers))
+                          if values is not None})
+        raise ParameterError(f"--heldout {heldout!r} names the field {field!r}, which the recordings do not have; "
+                             f"their fields: {', '.join(known) or 'none (give --label-from-name)'}.")
+    mask = np.array([_matches(value, items) for value in found], dtype=bool)
+    if mask.all() or not mask.any():
+        what = "every" if mask.all() else "no"
+        raise DataError(f"--heldout {rule} holds out {what} recording of the {n}; give another --heldout (e.g. "
+                        "random).")
+    return mask, f"the {int(mask.sum())} of the {n} recordings whose {field} is {', '.join(items)}"
+
+
+def _audio_dataset(source: str, split: float, random_state: int, name_pattern: str | None, heldout: str | None,
+                   labels_csv: str | None, sample_rate: int | None) -> Dataset:
+    """Recordings read once, split by ``heldout`` into training and held-out recordings (module notes)."""
+    data, name = _read_audio(source, name_pattern, labels_csv, sample_rate, random_state)
+    mask, rule = _audio_heldout(data, heldout, split, random_state)
+    waveforms = [np.asarray(w, dtype=np.float32) for w in data.waveforms]
+    keep, held = np.flatnonzero(~mask), np.flatnonzero(mask)
+
+    def part(values: Any, indices: np.ndarray) -> list[str] | None:
+        return None if values is None else [str(values[i]) for i in indices]
+
+    files = getattr(data, "files", None)
+    return Dataset(name=name, kind="audio", unit="sample", train=[waveforms[i] for i in keep],
+                   chunks=[waveforms[i] for i in held],
+                   chunk_units=np.array([len(waveforms[i]) for i in held], dtype=np.int64),
+                   sample_rate=int(data.sample_rate), labels=part(data.labels, keep),
+                   chunk_labels=part(data.labels, held), speakers=part(data.speakers, keep),
+                   chunk_speakers=part(data.speakers, held), chunk_files=part(files or None, held),
+                   heldout_rule=rule)
+
+
 def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, split: float = 0.9,
                  random_state: int = 0, max_chars: int | None = None, vocab_size: int | None = None,
                  window: int | None = None, source_field: str = "source",
-                 target_field: str = "target") -> Dataset:
+                 target_field: str = "target", kind: str | None = None, name_pattern: str | None = None,
+                 heldout: str | None = None, labels_csv: str | os.PathLike[str] | None = None,
+                 sample_rate: int | None = None) -> Dataset:
     """Load and split the data of a comparison.
 
     Parameters
@@ -527,6 +690,17 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
         Series: time steps per held-out window (default 32).
     source_field, target_field : str, default "source", "target"
         Pairs: the keys of the source and target strings in each JSON object.
+    kind : {"audio"}, optional
+        Read ``source`` as this kind of data (default: told by its files or name).
+    name_pattern : str, optional
+        Audio: the file-name pattern whose ``{label}``, ``{speaker}`` (and any other ``{field}``) name each
+        recording, e.g. ``"{label}_{speaker}_{index}"`` (:func:`genlab.data.read_audio_dataset`).
+    heldout : str, optional
+        Audio: the held-out recordings: ``"auto"`` (default), ``"random"`` or ``"FIELD=VALUES"`` (module notes).
+    labels_csv : path, optional
+        Audio: a CSV giving each file's label (and speaker).
+    sample_rate : int, optional
+        Audio: resample every recording to this rate (Hz); default: the files' common rate.
 
     Returns
     -------
@@ -539,11 +713,29 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
         line (not an object, a key missing, an empty target, not UTF-8: the line is named), too little data for the
         split, or ``unit="bpe"`` without the ``tokenizers`` package.
     ParameterError
-        A bad ``unit``, ``split``, ``vocab_size`` or ``window``.
+        A bad ``unit``, ``split``, ``vocab_size``, ``window``, ``kind`` or ``heldout``, or an audio option for
+        data that is not audio.
     """
     if not isinstance(split, float | int) or isinstance(split, bool) or not 0.0 < float(split) < 1.0:
         raise ParameterError(f"split must be a fraction strictly between 0 and 1 (e.g. 0.9); got {split!r}.")
+    if kind is not None and kind not in FORCED_KINDS:
+        raise ParameterError(f"kind must be one of {', '.join(FORCED_KINDS)} (other kinds are told by their files); "
+                             f"got {kind!r}.")
+    if sample_rate is not None and (isinstance(sample_rate, bool) or not isinstance(sample_rate, int)
+                                    or sample_rate < 1):
+        raise ParameterError(f"sample_rate must be an integer >= 1 (Hz); got {sample_rate!r}.")
     source = os.fspath(source)
+    if kind == "audio" or source == "synthetic-audio" or (source not in BUILTIN_DATA and _is_audio_folder(source)):
+        if unit not in (None, "sample"):
+            raise ParameterError(f"--unit {unit} is for text; audio is scored in bits per audio sample.")
+        return _audio_dataset(source, float(split), random_state, name_pattern, heldout,
+                              None if labels_csv is None else os.fspath(labels_csv), sample_rate)
+    audio_options = {"--label-from-name": name_pattern, "--heldout": heldout, "--labels-csv": labels_csv,
+                     "--sample-rate": sample_rate}
+    given = [option for option, value in audio_options.items() if value is not None]
+    if given:
+        raise ParameterError(f"{given[0]} applies to audio data (a folder of sound files, or synthetic-audio); "
+                             f"{source!r} is not audio (use --kind audio to read a folder as audio).")
     if source == "digits":
         if unit not in (None, "dimension"):
             raise ParameterError(f"--unit {unit} is for text; images are scored in bits per dimension.")

@@ -7,11 +7,12 @@ name may have one adapter per kind of data (``hmm`` is a categorical HMM on text
 HMM on numeric series). The adapters live by kind of data: :mod:`~genlab.compare.text_adapters` (text and symbol
 sequences), :mod:`~genlab.compare.topic_adapters` (word text as documents), :mod:`~genlab.compare.series_adapters`
 (numeric series), :mod:`~genlab.compare.image_adapters` (images; the Gaussian mixture serves series too) and
-:mod:`~genlab.compare.pair_adapters` ((source, target) pairs) and :mod:`~genlab.compare.caption_adapters` (captioned
-images).
+:mod:`~genlab.compare.pair_adapters` ((source, target) pairs), :mod:`~genlab.compare.caption_adapters` (captioned
+images) and :mod:`~genlab.compare.audio_adapters` (audio recordings).
 
 Kinds of data (:attr:`Dataset.kind_key`): ``text``, ``image``, ``series`` (numeric), ``symbols`` (symbol
-sequences from a CSV), ``pairs`` ((source, target) pairs from JSON Lines) and ``captions`` ((image, caption) pairs).
+sequences from a CSV), ``pairs`` ((source, target) pairs from JSON Lines), ``captions`` ((image, caption) pairs) and
+``audio`` (recordings, scored per audio sample on mu-law codes).
 
 Every adapter fits its model through the model's public ``fit``; EM models get an :class:`EMBudget` as their
 ``callback``, which records the learning curve and stops the fit when the model's share of the budget ends.
@@ -62,10 +63,13 @@ DEFAULT_SPECS = {
     # template captions' counts-of-counts defeat Kneser-Ney's discount estimates; Witten-Bell needs none, and at
     # order 5 it is as good as any order on the built-in scenes: 0.284 bits per caption character)
     "captions": "captioner,captioner:mode=pooled,markov:order=5,smoothing=witten-bell,transformer:preset=tiny",
+    # audio: WaveNet (conditioned on the label when there are labels) against the sample-level baselines of the
+    # issue: a recurrent language model of the codes, the Markov chain of the best order, the dequantised AR
+    "audio": "wavenet,lstm,markov,linear-ar",
 }
 #: How error messages name each kind of data.
 KIND_NAMES = {"text": "text", "image": "image", "series": "numeric series", "symbols": "symbol sequence",
-              "pairs": "(source, target) pair", "captions": "captioned image"}
+              "pairs": "(source, target) pair", "captions": "captioned image", "audio": "audio"}
 _REGISTRY: dict[str, list[type[Adapter]]] = {}
 
 Progress = Callable[[str], None]

@@ -9,7 +9,10 @@ columns, the sentence on what the gap between conditional and unconditional bits
 first held-out sources with their references and every conditional model's output. Captioned images add BLEU-4 /
 CIDEr (and attribute exact match for scene captions) columns, the same sentence for the image and its caption, and
 the first held-out images with their references, every captioner's caption and where each captioner with attention
-looked while writing it (:func:`genlab.vision.captioner.plot_attention`).
+looked while writing it (:func:`genlab.vision.captioner.plot_attention`). Audio says what the unit is and how each
+model is scored (:func:`information_lines`), and plays each model's clips as ``<audio controls>`` elements (16-bit
+WAV files inline as base64 ``data:`` URIs) beside real held-out recordings of the same labels, each with its
+spectrogram.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ import numpy as np
 
 from genlab.compare.runner import Comparison
 
-__all__ = ["format_table_rows", "information_lines", "latent_lines", "latent_title", "row_notes", "table_headers",
-           "write_report"]
+__all__ = ["audio_lines", "format_table_rows", "information_lines", "latent_lines", "latent_title", "row_notes",
+           "table_headers", "write_report"]
 
 #: Pairs: the text-metric columns (ROUGE-L, corpus BLEU, smoothed BLEU-4, x 100) and their keys in
 #: ``ModelResult.text_metrics``; blank for unconditional models, which generate no output for a source.
@@ -37,6 +40,22 @@ PAIR_METRIC_COLUMNS = (("ROUGE-L", "rougeL"), ("corpus BLEU", "corpus_bleu"), ("
 CAPTION_METRIC_COLUMNS = (("BLEU-4", "bleu4"), ("CIDEr", "cider"), ("exact match", "exact_match"))
 #: Captioned images: attention examples drawn per captioner in the report (of the held-out examples kept).
 N_ATTENTION_PLOTS = 2
+#: Audio: how each family's held-out log-probability is computed (the report and the terminal say it: this table
+#: exists nowhere else).
+AUDIO_SCORING = {
+    "wavenet": "wavenet: the softmax over the codes at each sample given every earlier code (the past before the "
+               "recording padded with the silence code) and, when conditioned, the recording's label (a label the "
+               "training part lacks: without it); exact",
+    "lstm": "lstm / gru: a recurrent language model of the codes, each recording read from its first code after a "
+            "start token (the model's silence); exact",
+    "markov": "markov: a Markov chain on the codes (order chosen on validation recordings of the training part, or "
+              "given), each recording's first codes conditioned on silence before it, smoothed as the chain's "
+              "smoothing says; exact under that smoothing",
+    "linear-ar": "linear-ar: a Gaussian linear autoregression of the decoded waveform (the past before the "
+                 "recording zeros); a code's probability is the Gaussian's mass over the code's interval of "
+                 "waveform values (dequantisation), so the probabilities of the 256 codes sum to 1; exact",
+}
+AUDIO_SCORING["gru"] = AUDIO_SCORING["lstm"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1200px;color:#222;
@@ -136,9 +155,12 @@ def information_lines(comparison: Comparison) -> list[str]:
     """Pairs and captions: what the gap between conditional and unconditional bits means, with this comparison's
     figure.
 
-    Empty for other kinds of data. The gap is taken between the best conditional and the best unconditional
-    model (bits per target (caption) character, and per held-out pair (image) on average).
+    Audio: what the unit is and how each model of the table is scored. Empty for other kinds of data. The gap is
+    taken between the best conditional and the best unconditional model (bits per target (caption) character, and
+    per held-out pair (image) on average).
     """
+    if comparison.kind == "audio":
+        return audio_lines(comparison)
     if comparison.kind not in ("pairs", "captions"):
         return []
     if comparison.kind == "pairs":
@@ -165,6 +187,24 @@ def information_lines(comparison: Comparison) -> list[str]:
         else:
             lines.append(f"Here {best_c.spec} needs {-gap:.3f} bits per {target} character more than {best_u.spec}: "
                          f"it has not learned to use the {source} within its budget.")
+    return lines
+
+
+def audio_lines(comparison: Comparison) -> list[str]:
+    """Audio: the unit (bits per audio sample on 8-bit mu-law codes), the held-out recordings, and how each family
+    of the table is scored (:data:`AUDIO_SCORING`)."""
+    rate = comparison.sample_rate or 0
+    lines = [f"Unit: bits per audio sample. Every recording ({rate:,} samples per second) is turned into 8-bit "
+             "mu-law codes (256 values per sample); each model gives the log-probability of every code of each "
+             "held-out recording from its first, and the table divides the total by the held-out samples and ln 2 "
+             "(8 bits per sample is a uniform guess; lower is better). The 95% intervals resample whole held-out "
+             "recordings."]
+    if comparison.heldout_rule:
+        lines.append(f"Held out: {comparison.heldout_rule}.")
+    families = list(dict.fromkeys(row.family for row in comparison.rows))
+    scoring = list(dict.fromkeys(AUDIO_SCORING[f] for f in families if f in AUDIO_SCORING))
+    if scoring:
+        lines.append("How each model is scored: " + "; ".join(scoring) + ".")
     return lines
 
 
@@ -388,12 +428,79 @@ def _caption_examples_html(comparison: Comparison, stem: str, out_dir: str) -> s
     return "\n".join(parts)
 
 
+#: Audio: the spectrogram of each clip (short-time Fourier transform of 256 samples, hop 64, on a dB scale).
+SPECTROGRAM_FFT = 256
+
+
+def _spectrogram_png(waveform: np.ndarray, sample_rate: int, title: str, path: str) -> str:
+    """The spectrogram of one clip (frequency in kHz against time in seconds, dB colour) as a PNG data URI."""
+    fig = _figure(2.8, 1.9)
+    ax = fig.add_subplot()
+    n_fft = min(SPECTROGRAM_FFT, max(16, 2 ** int(np.log2(max(len(waveform), 2)))))
+    # a little noise floor keeps log(0) of digital silence out of the colour scale
+    ax.specgram(np.asarray(waveform, dtype=np.float64) + 1e-7, NFFT=n_fft, Fs=sample_rate, noverlap=n_fft * 3 // 4,
+                cmap="magma", scale="dB", vmin=-120)
+    ax.set_yticks(ax.get_yticks(), [f"{t / 1000:g}" for t in ax.get_yticks()])
+    ax.set_ylim(0, sample_rate / 2)
+    ax.set_ylabel("kHz", fontsize=7)
+    ax.set_xlabel("seconds", fontsize=7)
+    ax.tick_params(labelsize=6)
+    ax.set_title(title, fontsize=8)
+    return _png(fig, path)
+
+
+def _audio_cell(clip: dict[str, Any], sample_rate: int, title: str, path: str, plots: bool) -> str:
+    """One clip as a playable ``<audio>`` element (its WAV inline) and, with matplotlib, its spectrogram."""
+    from genlab.compare.audio_adapters import wav_decode
+
+    esc = html.escape
+    cell = f"<audio controls preload='none' src='data:audio/wav;base64,{clip['wav']}'></audio>"
+    if plots:
+        waveform, rate = wav_decode(clip["wav"])
+        uri = _spectrogram_png(waveform, rate or sample_rate, title, path)
+        cell += f"<br><img alt='spectrogram: {esc(title)}' src='{uri}'>"
+    return cell
+
+
+def _audio_examples_html(comparison: Comparison, stem: str, out_dir: str, plots: bool) -> str:
+    """Audio: real held-out recordings and each model's clips, one row each, a column per label shown."""
+    real = comparison.real_audio or []
+    models = [row for row in comparison.rows if row.trained and row.sample.get("audio")]
+    if not real and not models:
+        return ""
+    esc = html.escape
+    rate = int(comparison.sample_rate or 0)
+    labels = [clip["label"] for clip in real] or [clip["label"] for clip in models[0].sample["audio"]]
+    n_columns = max([len(real)] + [len(row.sample["audio"]) for row in models])
+    heads = [f"label {labels[k]}" if k < len(labels) and labels[k] is not None else f"clip {k + 1}"
+             for k in range(n_columns)]
+    parts = ["<h3>Samples: generated clips beside real held-out recordings</h3>",
+             "<p class='note'>Press play to listen (16-bit WAV inline). A model conditioned on the label draws one "
+             "clip per label shown, under the real recording of that label; an unconditional model draws as many "
+             "clips. Under each clip its spectrogram.</p><table>",
+             "<tr><th class='l'>model</th>" + "".join(f"<th class='l'>{esc(h)}</th>" for h in heads) + "</tr>"]
+    lines = ([("real (held out)", real)] if real else []) + [(row.spec, row.sample["audio"]) for row in models]
+    for r, (name, clips) in enumerate(lines):
+        safe = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
+        cells = []
+        for k, clip in enumerate(clips):
+            what = heads[k] if clip.get("label") is None else f"label {clip['label']}"
+            path = os.path.join(out_dir, f"{stem}_audio_{r}_{safe}_{k}.png")
+            cells.append(f"<td class='l'>{_audio_cell(clip, rate, f'{name}: {what}', path, plots)}</td>")
+        parts.append(f"<tr><td class='l'>{esc(name)}</td>{''.join(cells)}</tr>")
+    parts.append("</table>")
+    if not real:
+        parts.append("<p class='note'>No real clips: writing WAV needs soundfile (pip install 'genlab[audio]').</p>")
+    return "\n".join(parts)
+
+
 def _section(comparison: Comparison, index: int, out_dir: str) -> str:
     stem = f"c{index}"
     esc = html.escape
     parts = [f"<h2>{esc(comparison.data)}: {comparison.kind}, bits per {comparison.unit_name}</h2>"]
     chunks = {"pairs": "pairs (each target scored on its own; the 95% intervals resample pairs)",
-              "captions": "images (each caption scored on its own; the 95% intervals resample images)"}.get(
+              "captions": "images (each caption scored on its own; the 95% intervals resample images)",
+              "audio": "recordings (each scored from its first sample; the 95% intervals resample recordings)"}.get(
         comparison.kind, "chunks (each an independent sequence; the 95% intervals resample chunks)")
     parts.append(
         f"<p class='note'>Trained on {comparison.n_train_units:,} {comparison.unit_name}s; every model scored by "
@@ -429,6 +536,9 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
             uri = draw(comparison, os.path.join(out_dir, f"{stem}_{name}.png"))
             if uri is not None:
                 parts.append(f"<h3>{title}</h3><img alt='{esc(title)}' src='{uri}'>")
+    if comparison.kind == "audio":
+        parts.append(_audio_examples_html(comparison, stem, out_dir, plots))
+        return "\n".join(parts)
     parts.append("<h3>Samples</h3><div class='samples'>")
     if comparison.kind in ("pairs", "captions"):
         examples = comparison.pair_examples if comparison.kind == "pairs" else comparison.caption_examples

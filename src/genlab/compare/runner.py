@@ -17,6 +17,10 @@ and, for captions of the scene grammar, attribute exact match join its row; the 
 held-out images are kept (:attr:`Comparison.caption_examples`) and shown in the report with their references, every
 captioner's caption and, for captioners with attention, where the decoder looked.
 
+Audio: every model scores each held-out recording on its 8-bit mu-law codes (bits per audio sample,
+:mod:`genlab.compare.audio_adapters`) and draws a few clips; the report plays them as ``<audio>`` elements beside
+real held-out recordings (:attr:`Comparison.real_audio`: one per label shown) with their spectrograms.
+
 Live progress (which model is fitting, its EM iteration or training step) goes to stderr through
 :class:`genlab.utils.progress.ProgressDisplay`, never to stdout, which carries the results.
 
@@ -49,7 +53,8 @@ __all__ = ["N_PAIR_EXAMPLES", "Comparison", "ModelResult", "budget_flags", "comp
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|h|m|s)?")
 _SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, None: 1.0}
 UNIT_NAMES = {"char": "character", "word": "word", "byte": "byte", "bpe": "token", "dimension": "dimension",
-              "step": "time step", "target_char": "target character", "caption_char": "caption character"}
+              "step": "time step", "target_char": "target character", "caption_char": "caption character",
+              "sample": "audio sample"}
 #: The fitting time of all models together when none is given.
 DEFAULT_BUDGET = "5m"
 #: ... for pairs, whose default models are three small neural networks and a Markov chain: about 40 s each for
@@ -159,6 +164,11 @@ class Comparison:
     # captions: the first held-out images ({"image": (C, H, W) uint8 levels as nested lists, "reference"}), shown
     # beside the captioners' captions
     caption_examples: list[dict[str, Any]] | None = None
+    # audio: the sample rate (Hz), how the held-out recordings were chosen, and the real held-out clips the report
+    # plays ({"label": str or None, "wav": 16-bit WAV in base64, "file": where it came from})
+    sample_rate: int | None = None
+    heldout_rule: str | None = None
+    real_audio: list[dict[str, Any]] | None = None
 
     @property
     def unit_name(self) -> str:
@@ -238,6 +248,11 @@ def compare(
     max_time: str | float | None = None,
     source_field: str = "source",
     target_field: str = "target",
+    kind: str | None = None,
+    name_pattern: str | None = None,
+    heldout: str | None = None,
+    labels_csv: str | os.PathLike[str] | None = None,
+    sample_rate: int | None = None,
 ) -> Comparison:
     """Fit every model of ``models`` on the same split of ``data``, score them by the one routine, rank them.
 
@@ -245,8 +260,8 @@ def compare(
     ----------
     data : str, path or Dataset
         A text file, a folder of .txt files, a .csv file or folder of .csv files (series), a folder with a
-        captions.jsonl (captioned images), ``pydoc``, ``digits`` or ``scenes``
-        (:func:`genlab.compare.data.load_dataset`).
+        captions.jsonl (captioned images), a folder of sound files (audio), ``pydoc``, ``digits``, ``scenes`` or
+        ``synthetic-audio`` (:func:`genlab.compare.data.load_dataset`).
     models : str, optional
         Comma-separated specs (:mod:`genlab.compare.adapters`); the data kind's defaults when None.
     budget : str or float, optional
@@ -273,6 +288,9 @@ def compare(
         at most this.
     source_field, target_field : str, default "source", "target"
         Pairs: the keys of the source and target strings in each JSON object.
+    kind, name_pattern, heldout, labels_csv, sample_rate : optional
+        Audio: read a folder as audio (``kind="audio"``), its labels from the file names or a CSV, which recordings
+        are held out, and the rate to resample to (:func:`genlab.compare.data.load_dataset`).
 
     Returns
     -------
@@ -288,7 +306,9 @@ def compare(
     dataset = data if isinstance(data, Dataset) else load_dataset(data, unit=unit, split=split,
                                                                  random_state=random_state, window=window,
                                                                  vocab_size=vocab_size, source_field=source_field,
-                                                                 target_field=target_field)
+                                                                 target_field=target_field, kind=kind,
+                                                                 name_pattern=name_pattern, heldout=heldout,
+                                                                 labels_csv=labels_csv, sample_rate=sample_rate)
     adapters = make_adapters(models, dataset, random_state)
     if total is None:
         total = parse_budget({"pairs": DEFAULT_PAIRS_BUDGET, "captions": DEFAULT_CAPTIONS_BUDGET}.get(dataset.kind,
@@ -409,6 +429,7 @@ def compare(
         n_heldout_units=dataset.n_heldout_units, n_chunks=len(dataset.chunks), seed=random_state,
         budget_seconds=total, rows=rows, image_shape=dataset.image_shape, n_levels=dataset.n_levels,
         n_heldout_chars=dataset.n_heldout_chars, variables=dataset.variables, categorical=dataset.categorical,
+        sample_rate=dataset.sample_rate, heldout_rule=dataset.heldout_rule,
     )
     if dataset.kind == "pairs":
         result.pair_examples = [{"source": source, "reference": target}
@@ -416,6 +437,8 @@ def compare(
     elif dataset.kind == "captions":
         result.caption_examples = [{"image": _thumbnail(np.asarray(image)).astype(int).tolist(), "reference": caption}
                                    for image, caption in dataset.chunks[:N_PAIR_EXAMPLES]]
+    elif dataset.kind == "audio":
+        result.real_audio = _real_audio(dataset)
     elif dataset.kind == "text" or dataset.categorical:
         result.heldout_example = dataset.chunk_text(dataset.chunks[0])[:300]
     elif dataset.kind == "series":
@@ -473,6 +496,19 @@ def load_results(out_dir: str | os.PathLike[str]) -> list[Comparison]:
         return [Comparison.from_json(c) for c in data["comparisons"]]
     except (ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{path!r} is not a results file written by 'genlab compare' ({exc}).") from None
+
+
+def _real_audio(dataset: Dataset) -> list[dict[str, Any]]:
+    """The held-out recordings the report plays (one per label shown), each cut to the clips' longest."""
+    from genlab.compare.audio_adapters import MAX_CLIP_SECONDS, shown_clips, wav_base64
+
+    longest = int(MAX_CLIP_SECONDS * dataset.sample_rate)
+    try:
+        return [{"label": label, "wav": wav_base64(dataset.chunks[i][:longest], dataset.sample_rate),
+                 "file": None if dataset.chunk_files is None else dataset.chunk_files[i]}
+                for label, i in shown_clips(dataset)]
+    except ImportError:  # pragma: no cover - soundfile (the audio extra) is missing: the report says so
+        return []
 
 
 #: The largest side of an example image kept in results.json (a user's photographs would make it megabytes).
