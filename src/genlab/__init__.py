@@ -63,6 +63,8 @@ _LAZY_NAMES = {
     # image description and detection as generation (torch-based; genlab.vision.MODEL_MODULES)
     "Captioner": "genlab.vision",
     "SequenceDetector": "genlab.vision",
+    # audio synthesis (torch-based; genlab.audio.MODEL_MODULES)
+    "WaveNet": "genlab.audio",
 }
 #: Submodules that are public attributes of the package (``genlab.inference.expectation_propagation``).
 _LAZY_MODULES = ("inference",)
@@ -104,6 +106,7 @@ __all__ = [
     "VariationalCategoricalHMM",
     "VariationalGaussianHMM",
     "Vocabulary",
+    "WaveNet",
     "__version__",
     "check_is_fitted",
     "errors",
@@ -114,6 +117,7 @@ __all__ = [
 
 if _TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from genlab import inference
+    from genlab.audio import WaveNet
     from genlab.base import GenerativeModel, Sample, check_is_fitted, registered_models
     from genlab.bayes import (
         BayesianLogisticRegression,

@@ -50,6 +50,7 @@ class Sample(NamedTuple):
 #: (see :mod:`genlab`), so :func:`registered_models` imports them before listing the classes; a new model package
 #: is added here (a test checks that these and the image models give every model class).
 MODEL_PACKAGES = (
+    "genlab.audio",
     "genlab.bayes",
     "genlab.bayesnet",
     "genlab.classify",
@@ -88,13 +89,15 @@ def registered_models() -> dict[str, type[GenerativeModel]]:
 
 
 def _import_image_model(name: str) -> None:
-    """Import the module of a torch-based image model (only that one: PyTorch is imported only when needed)."""
+    """Import the module of a torch-based image or audio model (only that one: PyTorch is imported only when
+    needed)."""
     import importlib
 
+    from genlab.audio import MODEL_MODULES as AUDIO_MODULES
     from genlab.images import MODEL_MODULES
     from genlab.vision import MODEL_MODULES as VISION_MODULES
 
-    module = MODEL_MODULES.get(name, VISION_MODULES.get(name))
+    module = {**AUDIO_MODULES, **VISION_MODULES, **MODEL_MODULES}.get(name)
     if module is None:
         return
     try:
