@@ -5,6 +5,7 @@ family's ``genlab fit FAMILY`` command lives in its own module and registers its
 """
 
 from genlab.cli import (  # noqa: F401 - importing registers the commands
+    audio,
     bayesnet,
     classify,
     commands,

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from genlab.cli._app import COLUMN_HELP, LENGTHS_HELP, _console, _naming, _print_fields, _warn_lines, app
+from genlab.cli.audio import LABEL_FROM_NAME_HELP, LABELS_CSV_HELP, RESAMPLE_HELP, Method
 from genlab.cli.seq2seq import _Beams, _LengthPenalty, _MaxLength, _MinLength, _NoRepeat, _SourceField, _TargetField
 from genlab.utils.maths import perplexity_from_nats
 
@@ -281,6 +282,20 @@ def _sample_boxes(model: Any, n_samples: int, seed: int | None, out: Path | None
     _write_text(text, out, f"wrote the drawn objects to {out}")
 
 
+def _score_audio(model: Any, data: Path, options: dict[str, Any]) -> Report:
+    from genlab.cli.audio import score_audio
+
+    return score_audio(model, data, options)
+
+
+def _sample_audio(model: Any, n_samples: int | None, seed: int | None, out: Path | None,
+                  options: dict[str, Any]) -> None:
+    """Audio models: sound files (one clip streamed to --out, or --clips N files)."""
+    from genlab.cli.audio import sample_audio
+
+    sample_audio(model, n_samples, seed, out, options)
+
+
 @dataclasses.dataclass(frozen=True)
 class KindCommands:
     """What ``score`` and ``sample`` do for one kind of data.
@@ -317,6 +332,7 @@ KIND_COMMANDS: dict[str, KindCommands] = {
                                      "caption token (and bits per caption character)", "captioners"),
     "boxed_images": KindCommands(_score_boxed, _sample_boxes, "object (the set of each image's objects)",
                                  "detectors"),
+    "audio": KindCommands(_score_audio, _sample_audio, "audio sample (and bits per audio sample)", "audio models"),
 }
 
 #: options of one command that only some kinds of data take: (the options as messages name them, those kinds)
@@ -325,12 +341,15 @@ _KIND_OPTIONS = {
         "series": ("--lengths / --lengths-column", ("series",)),
         "pairs": ("--source-field / --target-field / --beams / --length-penalty / --max-length / --min-length / "
                   "--no-repeat-ngram / --no-generate", ("pairs",)),
+        "audio": ("--label-from-name / --labels-csv / --resample", ("audio",)),
     },
     "sample": {
         "prompt": ("--prompt", ("text", "pairs")),
         "decoding": ("--top-k / --top-p / --min-p / --repetition-penalty / --beams / --stop", ("text",)),
-        "image": ("--grid / --label", ("images",)),
+        "image": ("--grid", ("images",)),
+        "label": ("--label", ("images", "audio")),
         "images": ("--images", ("captioned_images", "boxed_images")),
+        "audio": ("--seconds / --clips / --method / --speaker", ("audio",)),
     },
 }
 
@@ -394,6 +413,11 @@ def score(
     generate: Annotated[bool, typer.Option(
         "--generate/--no-generate", help="Conditional models: also generate an output per source and report its "
                                          "ROUGE and BLEU (default: yes).")] = True,
+    label_from_name: Annotated[str | None, typer.Option(
+        "--label-from-name", metavar="PATTERN", help=f"Audio models: {LABEL_FROM_NAME_HELP}")] = None,
+    labels_csv: Annotated[Path | None, typer.Option(
+        "--labels-csv", metavar="FILE", help=f"Audio models: {LABELS_CSV_HELP}")] = None,
+    resample: Annotated[bool, typer.Option("--resample", help=f"Audio models: {RESAMPLE_HELP}")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of a table.")] = False,
 ) -> None:
     """Mean log-likelihood of DATA under MODEL, in nats per unit and in bits.
@@ -405,7 +429,9 @@ def score(
     DATA: JSON Lines): bits per target character and nats per target token given the source, and ROUGE-1/2/L,
     corpus BLEU and smoothed BLEU-4 of the model's outputs (greedy, or --beams N) against the targets. Captioned
     images (captioners, DATA: a folder with captions.jsonl): nats per caption token and bits per caption character
-    given the image. Boxed images (detectors): nats per object of each image's set of objects.
+    given the image. Boxed images (detectors): nats per object of each image's set of objects. Audio (DATA: a
+    folder of sound files or one file, at the model's rate): bits and nats per audio sample on the mu-law codes,
+    given each recording's label when --label-from-name / --labels-csv gives it.
     """
     from genlab.cli.seq2seq import decoding_options
 
@@ -415,9 +441,12 @@ def score(
                     generate)
     if pair_options != ("source", "target", 1, 0.6, None, 0, 0, True):
         given.append("pairs")
+    if label_from_name is not None or labels_csv is not None or resample:
+        given.append("audio")
     row = _commands_for(model, model_path, "score", given)
     options = {"lengths": lengths, "lengths_column": lengths_column, "source_field": source_field,
-               "target_field": target_field, "generate": generate}
+               "target_field": target_field, "generate": generate, "label_from_name": label_from_name,
+               "labels_csv": labels_csv, "resample": resample}
     if getattr(model, "data_kind", None) == "pairs":
         options["decoding"] = decoding_options(model, beams, length_penalty, max_length, min_length, no_repeat_ngram)
     with warnings.catch_warnings(record=True) as caught:
@@ -440,12 +469,15 @@ def sample(
         Path, typer.Argument(metavar="MODEL", help="A model file saved by genlab, or a Bayesian network (.bif / .xml).")
     ],
     n_samples: Annotated[
-        int, typer.Option("-n", "--n-samples", min=1, help="How many samples (tokens for text, steps for series).")
-    ],
+        int | None, typer.Option("-n", "--n-samples", "--samples", min=1,
+                                 help="How many samples (tokens for text, steps for series, audio samples for audio "
+                                      "models).")
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed; fresh randomness if omitted.")] = None,
     prompt: Annotated[str | None, typer.Option("--prompt", help="Text models: the text to continue.")] = None,
     temperature: Annotated[
-        float, typer.Option("--temperature", min=0.0, help="Text models: <1 sharper, >1 flatter, 0 greedy.")
+        float, typer.Option("--temperature", min=0.0, help="Text and audio models: <1 sharper, >1 flatter, "
+                                                         "0 greedy.")
     ] = 1.0,
     out: Annotated[
         Path | None,
@@ -481,12 +513,28 @@ def sample(
         Path | None, typer.Option("--grid", help="Image models: write the samples as one PNG grid here.")
     ] = None,
     label: Annotated[
-        str | None, typer.Option("--label", help="Class-conditional image models: the class to draw, e.g. 3.")
+        str | None, typer.Option("--label", help="Class-conditional image and audio models: the class to draw, "
+                                                 "e.g. 3.")
     ] = None,
     images: Annotated[
         Path | None,
         typer.Option("--images", help="Captioners and detectors: an image file (n draws for it) or a folder of "
                                       "images (n draws each)."),
+    ] = None,
+    seconds: Annotated[
+        float | None, typer.Option("--seconds", min=0.0,
+                                   help="Audio models: length of each clip in seconds (or -n / --samples N).")
+    ] = None,
+    clips: Annotated[
+        int | None, typer.Option("--clips", min=1, help="Audio models: draw this many clips, written to OUT_0.wav, "
+                                                        "OUT_1.wav, ...")
+    ] = None,
+    method: Annotated[
+        Method | None, typer.Option("--method", help="Audio models: fast (per-layer queues, O(layers) per sample) or "
+                                                     "naive (recomputes the receptive field; the same draws).")
+    ] = None,
+    speaker: Annotated[
+        str | None, typer.Option("--speaker", help="Audio models fitted with --speakers: the speaker to draw.")
     ] = None,
 ) -> None:
     """Draw from MODEL, in the form it was fitted on: CSV rows (header x0,x1,...) for tables and series; text for
@@ -496,7 +544,8 @@ def sample(
 
     Captioners: n captions drawn for each image of --images (an image file, or a folder of images: one
     "IMAGE<TAB>caption" line each). Detectors: n sets of objects drawn for each image of --images, as genlab
-    detect's JSON."""
+    detect's JSON. Audio models: a sound file --out (.wav / .flac / .ogg) of --seconds S or --samples N, streamed as
+    it is generated, optionally for a --label (and --speaker); --clips N writes OUT_0.wav ... OUT_{N-1}.wav."""
     if out is not None and out.is_dir():
         from genlab.errors import ParameterError
 
@@ -506,13 +555,20 @@ def sample(
     given = {
         "prompt": prompt is not None,
         "decoding": any(value is not None for value in decoding.values()) or repetition_penalty != 1.0 or beams != 1,
-        "image": grid is not None or label is not None,
+        "image": grid is not None,
+        "label": label is not None,
         "images": images is not None,
+        "audio": any(value is not None for value in (seconds, clips, method, speaker)),
     }
     row = _commands_for(model, model_path, "sample", [name for name, present in given.items() if present])
+    if n_samples is None and row is not KIND_COMMANDS["audio"]:  # audio takes --seconds instead
+        from genlab.errors import ParameterError
+
+        raise ParameterError("Missing option '-n' / '--n-samples': how many samples to draw.")
     decoding.update(temperature=temperature, repetition_penalty=repetition_penalty, num_beams=beams)
     options = {"prompt": prompt, "decoding": decoding, "doc_length": doc_length, "grid": grid, "label": label,
-               "model_path": model_path, "images": images}
+               "model_path": model_path, "images": images, "seconds": seconds, "clips": clips,
+               "method": None if method is None else method.value, "speaker": speaker}
     row.sample(model, n_samples, seed, out, options)
 
 
@@ -526,6 +582,15 @@ def _describe(value: Any) -> str:
         return f"{value:.6g}"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _kind_info(model: Any, kind: str) -> list[tuple[str, str]]:
+    """What ``info`` adds for a kind of data (audio: rate, receptive field, codes, labels, speakers)."""
+    if kind == "audio":
+        from genlab.cli.audio import info_rows
+
+        return info_rows(model)
+    return []
 
 
 @app.command()
@@ -548,6 +613,7 @@ def info(model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A mod
              else "not from the command line yet (use the Python API)"),
             ("genlab version", str(header.get("genlab_version"))),
             ("format version", str(header.get("format_version"))),
+            *_kind_info(model, kind.name),
         ]
     )
     # names may fold on a narrow terminal; values and shapes wrap only between their words (_tables)

@@ -85,8 +85,10 @@ DATA_KINDS: dict[str, DataKind] = {
         ),
         DataKind(
             "audio",
-            "a list of 1-D arrays of samples",
-            "a folder of WAV / FLAC / OGG files, class subfolders optional (read_audio_folder)",
+            "a list of 1-D arrays of samples in [-1, 1] at one sample rate (or of sound file paths), with an optional "
+            "label and speaker per recording",
+            "a folder of WAV / FLAC / OGG files, labels from the file names (a pattern such as "
+            '"{label}_{speaker}_{index}"), a CSV or class subfolders (read_audio_dataset)',
         ),
         DataKind("trees", "a list of trees", "a file of bracketed trees"),
     )
