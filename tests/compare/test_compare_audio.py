@@ -4,6 +4,10 @@ intervals, exact checks of the scores, the report's playable clips, and the comm
 
 from __future__ import annotations
 
+import base64
+import io
+import json
+import math
 import re
 from pathlib import Path
 
@@ -12,7 +16,10 @@ import pytest
 
 import genlab
 import genlab.compare.data as compare_data
-from genlab.compare import load_dataset
+from genlab.audio import mu_law_encode
+from genlab.compare import compare, load_dataset, load_results
+from genlab.compare.audio_adapters import clip_length
+from genlab.compare.report import format_table_rows, information_lines, table_headers, write_report
 from genlab.errors import DataError, ParameterError
 from helpers import assert_user_error, invoke
 
@@ -21,6 +28,10 @@ pytest.importorskip("soundfile")
 PATTERN = "{label}_{speaker}_{index}"
 #: Four notes, six recordings of each, 50 ms at 8 kHz (400 samples): index 0-4 holds out 20, trains on 4.
 SMALL = {"n_per_label": 6, "duration": 0.05}
+#: Every audio family, tiny and a few steps (the properties below hold for any fit); the order-0 chain with add-one
+#: smoothing has a closed form.
+TINY = ("wavenet:layers=4,channels=8,skip=8,steps=3,batch=4,lstm:steps=3,batch=4,gru:steps=2,batch=4,"
+        "markov:max_order=2,markov:order=0,smoothing=add-k,linear-ar:max_order=8")
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +122,152 @@ def test_cli_bad_audio_folders_exit_2(tmp_path: Path, audio_folder: Path):
                              "--out", tmp_path / "o4"), "does not model audio data", "wavenet")
     assert_user_error(invoke("compare", tmp_path / "missing", "--kind", "audio", "--out", tmp_path / "o5"),
                       "missing")
+
+
+@pytest.fixture(scope="module")
+def compared(audio_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path, dict, object]:
+    """The comparison of :data:`TINY` on the folder, its output folder, its fitted models by spec, and the data."""
+    pytest.importorskip("torch")
+    import genlab.compare.runner as runner
+
+    out = tmp_path_factory.mktemp("report")
+    made: list = []
+    runner_make = runner.make_adapters
+
+    def keep(*args, **kwargs):
+        made.extend(runner_make(*args, **kwargs))
+        return made
+
+    dataset = load_dataset(audio_folder, name_pattern=PATTERN)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runner, "make_adapters", keep)
+        result = compare(dataset, TINY, budget="2m", out_dir=out, n_boot=200)
+    write_report(out, [result])
+    return result, out, {adapter.spec: adapter.model for adapter in made}, dataset
+
+
+def test_every_model_in_bits_per_audio_sample_with_intervals(compared):
+    result, _, _, dataset = compared
+    assert result.kind == "audio" and result.unit_name == "audio sample" and result.sample_rate == 8000
+    specs = {row.spec for row in result.rows}
+    assert {"markov:max_order=2", "markov:order=0,smoothing=add-k", "linear-ar:max_order=8"} <= specs
+    assert {row.family for row in result.rows} == {"wavenet", "lstm", "gru", "markov", "linear-ar"}
+    headers = table_headers(result)
+    assert headers[2] == "bits / audio sample [95% CI]"
+    table = format_table_rows(result)
+    bits = [row.bits_per_unit for row in result.rows]
+    assert bits == sorted(bits)  # best first
+    for row, cells in zip(result.rows, table, strict=True):
+        assert row.trained, row.status
+        # the same units for every model: every held-out sample, scored once
+        assert row.n_units == dataset.n_heldout_units == 8000
+        assert row.fingerprint == dataset.units_fingerprint()
+        assert 0.0 < row.bits_per_unit < 9.0 and math.isfinite(row.bits_per_unit)
+        assert row.ci[0] <= row.bits_per_unit <= row.ci[1] and row.ci[0] < row.ci[1]
+        assert row.diff_ci[0] <= row.diff_to_best <= row.diff_ci[1]
+        assert cells[2].startswith(f"{row.bits_per_unit:.3f} [")
+    assert result.rows[0].diff_to_best == 0.0
+    lines = information_lines(result)
+    assert lines[0].startswith("Unit: bits per audio sample") and "mu-law" in lines[0]
+    assert "index is 0-4" in lines[1]
+    for family in ("wavenet:", "lstm / gru:", "markov:", "linear-ar:"):
+        assert family in lines[2]
+
+
+def test_order_0_chain_scores_the_heldout_histogram_under_add_one(compared):
+    """An order-0 chain gives every step the same distribution: add-one counts of the training codes, the codes
+    unseen in training sharing the one pseudo-count of <unk>, renormalised without the chain's </s>. The row is the
+    held-out codes' cross-entropy under it, computed here from the histograms alone."""
+    result, _, _, dataset = compared
+    (row,) = [r for r in result.rows if r.spec == "markov:order=0,smoothing=add-k"]
+    train = np.concatenate([mu_law_encode(w) for w in dataset.train])
+    held = np.concatenate([mu_law_encode(w) for w in dataset.chunks])
+    counts = np.bincount(train, minlength=256)
+    seen = counts > 0
+    total = train.size + (seen.sum() + 1)  # the counts, one per seen code, and one for <unk>
+    p = np.where(seen, (counts + 1) / total, 1.0 / ((~seen).sum() * total))
+    assert p.sum() == pytest.approx(1.0, abs=1e-12)
+    expected = -(np.bincount(held, minlength=256) * np.log2(p)).sum() / held.size
+    assert row.bits_per_unit == pytest.approx(expected, rel=1e-12)
+
+
+def test_rows_equal_each_models_own_bits_per_sample(compared):
+    """WaveNet is scored given each held-out recording's label (and the label changes the figure); every baseline
+    as its own bits_per_sample says."""
+    from genlab.audio.baselines import bits_per_sample
+
+    result, _, models, dataset = compared
+    rows = {row.spec: row for row in result.rows}
+    (spec,) = [s for s in rows if s.startswith("wavenet")]
+    wavenet = models[spec]
+    assert wavenet.classes_ == ["C4", "C5", "G4", "G5"]
+    conditional = wavenet.bits_per_sample(dataset.chunks, labels=dataset.chunk_labels)
+    assert rows[spec].bits_per_unit == pytest.approx(conditional, rel=1e-9)
+    assert abs(wavenet.bits_per_sample(dataset.chunks) - conditional) > 1e-9
+    for spec, row in rows.items():
+        if not spec.startswith("wavenet"):
+            assert row.bits_per_unit == pytest.approx(bits_per_sample(models[spec], dataset.chunks), rel=1e-9)
+
+
+def _audio_uris(page: str) -> list[str]:
+    return re.findall(r"<audio controls[^>]*src='data:audio/wav;base64,([A-Za-z0-9+/=]+)'", page)
+
+
+def test_report_plays_generated_clips_beside_real_ones(compared):
+    import soundfile
+
+    result, out, _, dataset = compared
+    page = (out / "report.html").read_text(encoding="utf-8")
+    uris = _audio_uris(page)
+    # four labels shown: the real held-out recording of each, and four clips of every model
+    assert len(uris) == 4 * (1 + len(result.rows))
+    length = clip_length(dataset)
+    for i, uri in enumerate(uris):
+        samples, rate = soundfile.read(io.BytesIO(base64.b64decode(uri)), dtype="float32")
+        assert rate == 8000 and samples.ndim == 1 and len(samples) == length
+        assert np.all(np.abs(samples) <= 1.0)
+        if i < 4:  # the real ones come first: the held-out recordings, to 16-bit precision
+            real = dataset.chunks[dataset.chunk_labels.index(["C4", "C5", "G4", "G5"][i])]
+            np.testing.assert_allclose(samples, real, atol=2.0 ** -15 + 1e-7)
+    wavenet = next(row for row in result.rows if row.family == "wavenet")
+    assert [clip["label"] for clip in wavenet.sample["audio"]] == ["C4", "C5", "G4", "G5"]
+    assert [clip["label"] for clip in result.real_audio] == ["C4", "C5", "G4", "G5"]
+    # a spectrogram under every clip, and the unit explained
+    assert page.count("alt='spectrogram: ") == len(uris)
+    assert "Unit: bits per audio sample" in page and "<th class=''>bits / audio sample [95% CI]</th>" in page
+
+
+def test_results_round_trip_and_report_command(compared):
+    result, out, _, _ = compared
+    (again,) = load_results(out)
+    assert again.real_audio == result.real_audio and again.sample_rate == 8000
+    assert [row.sample for row in again.rows] == [row.sample for row in result.rows]
+    saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert saved["comparisons"][0]["kind"] == "audio"
+    for row in result.rows:
+        assert all(Path(f).is_file() for f in row.files) and row.files
+    reported = invoke("report", out)
+    assert reported.exit_code == 0, reported.output
+    assert "bits per audio sample" in reported.stdout
+    assert len(_audio_uris((out / "report.html").read_text(encoding="utf-8"))) == 4 * (1 + len(result.rows))
+
+
+def test_a_label_unseen_in_training_is_scored_without_it(audio_folder: Path):
+    pytest.importorskip("torch")
+    dataset = load_dataset(audio_folder, name_pattern=PATTERN, heldout="label=C4")
+    result = compare(dataset, "wavenet:layers=2,cycles=1,channels=4,skip=4,steps=1,batch=2", budget="30s",
+                     n_boot=20)
+    (row,) = result.rows
+    assert row.trained and any("scored without their label" in note for note in row.notes)
+    assert [clip["label"] for clip in row.sample["audio"]] == ["C4"]
+
+
+def test_cli_compare_synthetic_audio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(compare_data, "SYNTHETIC_AUDIO", SMALL)
+    out = tmp_path / "out"
+    result = invoke("compare", "synthetic-audio", "--models", "markov:order=1,linear-ar:order=2", "--budget", "20s",
+                    "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "held-out bits per audio sample (8,000 audio samples, 20 recordings)" in " ".join(result.stdout.split())
+    assert "How each model is scored" in result.stdout
+    assert len(_audio_uris((out / "report.html").read_text(encoding="utf-8"))) == 4 * 3

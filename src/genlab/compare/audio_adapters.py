@@ -30,6 +30,7 @@ files in base64 (:func:`wav_base64`), what the report's ``<audio>`` elements pla
 from __future__ import annotations
 
 import base64
+import inspect
 import io
 import warnings
 from collections.abc import Callable
@@ -235,14 +236,32 @@ class WaveNetAdapter(Adapter):
 
 
 # -- the sample-level baselines -------------------------------------------------------------------------------------
+class _BaselineAdapter(Adapter):
+    """What the baselines share: each wraps a genlab model (``model_``), the one saved; held-out recordings scored
+    by the baseline's ``log_prob``; clips drawn by its ``sample``."""
+
+    kinds = ("audio",)
+
+    def save(self, stem: str) -> list[str]:
+        """The wrapped genlab model (language model, Markov chain or AR of the codes or decoded waveform)."""
+        path = stem + ".genlab"
+        self.model.model_.save(path)
+        return [path]
+
+    def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        return np.asarray(self.model.log_prob(list(chunks)), dtype=np.float64)
+
+    def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:
+        return _unconditional_clips(self, dataset, random_state)
+
+
 @register_adapter
-class RecurrentCodesAdapter(Adapter):
+class RecurrentCodesAdapter(_BaselineAdapter):
     """``lstm|gru:preset=P,steps=N,lr=x,batch=B``: :class:`genlab.audio.baselines.RecurrentCodes`, a recurrent
     language model of the mu-law codes (unconditional), trained for its share of the budget (or ``steps`` steps).
     """
 
     families = ("lstm", "gru")
-    kinds = ("audio",)
     options: ClassVar[dict[str, tuple[Any, Callable[[Any], Any], str]]] = dict(NEURAL_OPTIONS)
     min_seconds = 1.0
 
@@ -256,27 +275,21 @@ class RecurrentCodesAdapter(Adapter):
                                batch_size=self.params["batch"], learning_rate=self.params["lr"],
                                **neural_schedule(steps))
         callback, curve = _training_curve(self, budget, progress)
+        # the learning curve where the wrapper passes a callback on to the language model's fit
+        extra = {"callback": callback} if "callback" in inspect.signature(model.fit).parameters else {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # PyTorch's notes on the CPU build
-            model.fit(list(dataset.train), callback=callback)
-        self.model = model
-        if model.model_.training_["steps"] == 0:
+            model.fit(list(dataset.train), **extra)
+        training = model.model_.training_
+        if training["steps"] == 0:
             raise NotTrained(f"the budget of {budget:.2f} s ended before the first training step")
         self.history = _binned(curve, 200)
-        training = model.model_.training_
-        asked = steps
-        self.model.training_ = training  # neural_short reads the language model's training record
-        neural_short(self, asked)
-
-    def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
-        return np.asarray(self.model.log_prob(list(chunks)), dtype=np.float64)
+        self.model = model
+        neural_short(self, steps, training)
 
     @property
     def n_parameters(self) -> int:
         return int(self.model.model_.n_parameters_)
-
-    def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:
-        return _unconditional_clips(self, dataset, random_state)
 
 
 def _order(value: Any) -> int | str:
@@ -284,8 +297,9 @@ def _order(value: Any) -> int | str:
 
 
 @register_adapter
-class MarkovCodesAdapter(Adapter):
-    """``markov:order=auto|N,max_order=M,validation=f``: :class:`genlab.audio.baselines.MarkovCodes`.
+class MarkovCodesAdapter(_BaselineAdapter):
+    """``markov:order=auto|N,max_order=M,validation=f,smoothing=S``: :class:`genlab.audio.baselines.MarkovCodes`,
+    a chain on the codes with ``smoothing`` (default Kneser-Ney), each step renormalised over the codes.
 
     ``order=auto`` (the default): a seeded ``validation`` share of the training recordings (at least one) is held
     back, :func:`genlab.audio.baselines.select_markov_order` picks the order in 0..``max_order`` with the best
@@ -294,11 +308,12 @@ class MarkovCodesAdapter(Adapter):
     """
 
     families = ("markov",)
-    kinds = ("audio",)
     options: ClassVar[dict[str, tuple[Any, Callable[[Any], Any], str]]] = {
         "order": ("auto", _order, "the Markov order on the codes, an integer >= 0, or auto"),
         "max_order": (3, _non_negative_int, "the largest order order=auto tries, an integer >= 0"),
         "validation": (0.1, _positive_float, "the share of training recordings order=auto validates on, in (0, 1)"),
+        "smoothing": ("kneser-ney", _choice("kneser-ney", "witten-bell", "add-k"),
+                      "one of kneser-ney, witten-bell, add-k"),
     }
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
@@ -316,16 +331,15 @@ class MarkovCodesAdapter(Adapter):
             progress(f"choosing the order on {n_val} validation recordings")
             order, scores = select_markov_order([w for i, w in enumerate(train) if i not in held],
                                                 [train[i] for i in sorted(held)],
-                                                orders=tuple(range(self.params["max_order"] + 1)))
+                                                orders=tuple(range(self.params["max_order"] + 1)),
+                                                smoothing=self.params["smoothing"])
             figures = ", ".join(f"{k}: {-v / np.log(2.0):.3f}" for k, v in sorted(scores.items()))
             self.notes.append(f"order {order} chosen on {n_val} validation recordings of the training part "
                               f"(bits per sample by order: {figures})")
         self.order = int(order)
         progress(f"counting codes at order {self.order}")
-        self.model = MarkovCodes(order=self.order, random_state=self.random_state).fit(train)
-
-    def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
-        return np.asarray(self.model.log_prob(list(chunks)), dtype=np.float64)
+        self.model = MarkovCodes(order=self.order, smoothing=self.params["smoothing"],
+                                 random_state=self.random_state).fit(train)
 
     @property
     def n_parameters(self) -> int:
@@ -334,35 +348,31 @@ class MarkovCodesAdapter(Adapter):
         backoffs = sum(int(np.size(b)) for b in chain.log10_backoffs_[:-1])
         return probs + backoffs
 
-    def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:
-        return _unconditional_clips(self, dataset, random_state)
-
 
 @register_adapter
-class LinearARCodesAdapter(Adapter):
-    """``linear-ar:order=N|auto``: :class:`genlab.audio.baselines.DequantisedAutoRegressive`, a Gaussian linear
-    autoregression of the decoded waveform scored on the codes by integrating its density over each code's interval.
+class LinearARCodesAdapter(_BaselineAdapter):
+    """``linear-ar:order=N|auto,max_order=M``: :class:`genlab.audio.baselines.DequantisedAutoRegressive`, a Gaussian
+    linear autoregression of the decoded waveform (the past before a recording zeros) scored on the codes by
+    integrating its density over each code's interval; ``order=auto`` (the default) chooses the order in
+    0..``max_order`` by AIC. Least squares is one pass that cannot stop early.
     """
 
     families = ("linear-ar",)
-    kinds = ("audio",)
     options: ClassVar[dict[str, tuple[Any, Callable[[Any], Any], str]]] = {
         "order": ("auto", _order, "the autoregressive order, an integer >= 0, or auto (by AIC)"),
+        "max_order": (32, _non_negative_int, "the largest order order=auto tries, an integer >= 0"),
     }
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
         from genlab.audio.baselines import DequantisedAutoRegressive
 
         progress("least squares on the decoded waveform")
-        self.model = DequantisedAutoRegressive(order=self.params["order"], random_state=self.random_state)
+        self.model = DequantisedAutoRegressive(order=self.params["order"], max_order=self.params["max_order"],
+                                               random_state=self.random_state)
         self.model.fit(list(dataset.train))
-
-    def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
-        return np.asarray(self.model.log_prob(list(chunks)), dtype=np.float64)
+        if self.params["order"] == "auto":
+            self.notes.append(f"order {int(self.model.model_.order_)} chosen by AIC in 0..{self.params['max_order']}")
 
     @property
     def n_parameters(self) -> int:
         return int(self.model.model_.n_parameters)
-
-    def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:
-        return _unconditional_clips(self, dataset, random_state)

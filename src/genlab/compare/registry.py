@@ -309,9 +309,13 @@ def neural_schedule(steps: int | None) -> dict[str, int]:
             "eval_batches": 2}
 
 
-def neural_short(adapter: Adapter, steps: int | None) -> None:
-    """Mark a neural adapter whose budget ended training before ``steps`` (or :data:`NEURAL_MIN_STEPS`) steps."""
-    training = adapter.model.training_
+def neural_short(adapter: Adapter, steps: int | None, training: dict[str, Any] | None = None) -> None:
+    """Mark a neural adapter whose budget ended training before ``steps`` (or :data:`NEURAL_MIN_STEPS`) steps.
+
+    ``training`` is the neural model's ``training_`` record (default: ``adapter.model.training_``; a wrapper such as
+    :class:`genlab.audio.baselines.RecurrentCodes` passes its inner model's).
+    """
+    training = adapter.model.training_ if training is None else training
     asked = NEURAL_MIN_STEPS if steps is None else steps
     if training["stop_reason"] == "max_time" and training["steps"] < asked:
         adapter.short = (int(training["steps"]), asked, "steps")
