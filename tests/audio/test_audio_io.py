@@ -77,8 +77,7 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
     before = path.read_bytes()
 
     def failing_write(file, data, samplerate, **kwargs):  # writes part of a file, then fails (disk full, ^C)
-        with open(file, "wb") as handle:
-            handle.write(b"RIFF\x00\x00")
+        file.write(b"RIFF\x00\x00")
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(sf, "write", failing_write)

@@ -7,21 +7,19 @@ naming it. :func:`load_audio` is that path for one file; :func:`genlab.data.read
 :func:`genlab.data.read_audio_folder` use it for folders.
 
 Waveforms are 1-D float32 arrays of samples in [-1, 1] at an integer rate in Hz. :func:`save_audio` writes one
-atomically (a temporary file in the target's folder, then :func:`os.replace`), so a failed write never leaves a
-half-written file in place of the old one. :func:`resample` is a polyphase filter
-(:func:`scipy.signal.resample_poly`) at the exact rational ratio of the two rates. :func:`trim_silence` cuts the
-quiet frames at both ends, reports what it removed (:class:`TrimReport`), and refuses to cut a recording whose
-every frame is below the threshold instead of returning empty audio (the failure of tensorflow-wavenet issue 309,
-where a too-high threshold silently dropped every training file).
+atomically (:func:`genlab.utils.files.atomic_write`: a temporary file in the target's folder, then
+:func:`os.replace`), so a failed write never leaves a half-written file in place of the old one. :func:`resample`
+is a polyphase filter (:func:`scipy.signal.resample_poly`) at the exact rational ratio of the two rates.
+:func:`trim_silence` cuts the quiet frames at both ends, reports what it removed (:class:`TrimReport`), and
+refuses to cut a recording whose every frame is below the threshold instead of returning empty audio (the failure
+of tensorflow-wavenet issue 309, where a too-high threshold silently dropped every training file).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -29,6 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from genlab.errors import AudioNotice, DataError, ParameterError
+from genlab.utils.files import atomic_write
 
 __all__ = ["AUDIO_FORMATS", "TrimReport", "check_waveform", "decode_file", "frame_levels_db", "load_audio", "resample",
            "save_audio", "soundfile_module", "to_mono", "trim_silence"]
@@ -287,17 +286,9 @@ def save_audio(
     if subtype is not None and not soundfile.check_format(fmt, subtype):
         raise ParameterError(f"subtype {subtype!r} cannot be written in {fmt} files; use one of "
                              f"{', '.join(sorted(soundfile.available_subtypes(fmt)))}.")
-    folder = os.path.dirname(os.path.abspath(name))
-    # the temporary file lies in the target's folder, so os.replace is a rename within one file system (atomic)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(name)}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        soundfile.write(temporary, x, rate, format=fmt, subtype=subtype)
-        os.replace(temporary, name)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    # genlab's one atomic write: a temporary file beside the target, fsynced, then renamed over it
+    with atomic_write(name, "wb") as handle:
+        soundfile.write(handle, x, rate, format=fmt, subtype=subtype)
     return name
 
 
