@@ -1,10 +1,19 @@
-"""Audio on disk: a folder of sound files (WAV, FLAC, OGG) read with ``soundfile`` (the ``audio`` extra).
+"""Audio on disk: folders of sound files (WAV, FLAC, OGG) read with ``soundfile`` (the ``audio`` extra).
 
-Waveforms are mono float32 arrays of samples in [-1, 1] (several channels are averaged), one per file, at one
-sample rate: the files' common rate, or ``sample_rate`` when given (each file then resampled by a polyphase
-filter, :func:`scipy.signal.resample_poly`). Labels come from class subfolders (``path/<class>/*.wav``, as image
-folders), or from the file-name prefix before the first ``_`` (``labels="prefix"``: the Free Spoken Digit
-Dataset's ``7_jackson_32.wav`` is a 7).
+Two readers, one decoding path (:func:`genlab.audio.io.decode_file`):
+
+* :func:`read_audio_dataset` -> :class:`AudioDataset`: labels, speakers and every name field from a file-name
+  pattern (``"{label}_{speaker}_{index}"``: the Free Spoken Digit Dataset's ``7_jackson_32.wav``), from a CSV
+  (``file,label[,speaker]``) or from class subfolders; files at another rate resampled on request, several
+  channels averaged with an :class:`~genlab.errors.AudioNotice`, optional silence trimming with its reports kept.
+  The data set splits by its fields (``ds.split(lambda f: f["index"] in {"0", "1", "2", "3", "4"})``) and writes
+  itself back as a folder (:meth:`AudioDataset.to_folder`). What the audio models, ``genlab fit`` and ``genlab
+  compare`` read through.
+* :func:`read_audio_folder` -> :class:`AudioFolder`: integer class labels from subfolders or the name prefix
+  before the first ``_`` (``labels="prefix"``), several channels averaged silently, every file resampled to
+  ``sample_rate`` when given (a polyphase filter, :func:`scipy.signal.resample_poly`).
+
+Waveforms are mono float32 arrays of samples in [-1, 1], one per file, at one sample rate.
 
 Limits (:mod:`genlab.data.limits`): each file's header is read first (``soundfile.info``) and the frames x channels
 it declares (float32 samples, the mono copy, a resampled copy) and the samples kept so far compared with the memory
