@@ -17,7 +17,7 @@ from genlab.errors import DataError, GenlabError
 
 #: Classes that only load with optional dependencies (torch): their cases import them on use.
 NEURAL = {"LanguageModel", "Seq2Seq", "Captioner", "SequenceDetector", "VAE", "ConditionalVAE", "Autoencoder",
-          "PixelCNN", "ConditionalPixelCNN"}
+          "PixelCNN", "ConditionalPixelCNN", "WaveNet"}
 
 
 @dataclasses.dataclass
@@ -241,6 +241,8 @@ def _neural_cases() -> dict[str, Case]:
     digits = (np.random.default_rng(0).random((40, 1, 4, 4)) < 0.4).astype(np.int64)
     digit_labels = np.repeat([0, 1], 20)
     train = {"max_steps": 3, "batch_size": 8}  # training settings are hyperparameters
+    # four 60-sample tones at 8 kHz, two pitches (labels low / high)
+    tones = [(0.5 * np.sin(2 * np.pi * f * np.arange(60) / 8000)).astype(np.float32) for f in (300, 900, 300, 900)]
     image_bad = [(Call((np.full((4, 1, 4, 4), np.nan),)), DataError, None)]
     vae = {"latent_dim": 2, "hidden": (8,), "random_state": 0, "device": "cpu", **train}
     # 8 x 8 colour squares captioned by their colour
@@ -298,6 +300,18 @@ def _neural_cases() -> dict[str, Case]:
                  (Call((scenes.images[:1], [np.array([[5.0, 2.0, 5.0, 9.0]])], [np.array([0])])), DataError, None),
                  (Call((scenes.images[:1], [np.array([[2.0, 2.0, 6.0, 9.0]])], [np.array([0, 1])])), DataError,
                   None)],
+        ),
+        "WaveNet": Case(
+            make=lambda: genlab.WaveNet(n_layers=3, n_cycles=1, residual_channels=4, dilation_channels=4,
+                                        skip_channels=8, n_codes=16, sample_rate=8000, chunk_length=32,
+                                        random_state=0, device="cpu", max_steps=3, batch_size=4, warmup_steps=1),
+            fit=Call((tones, ["low", "high", "low", "high"])),
+            data=Call((tones[:3], ["low", "high", "low"])), n_sample=50,
+            sample_data=lambda drawn: Call(([drawn],)),
+            bad=[(Call((tones[:2], ["low"])), DataError, "labels has 1 entries for 2 recordings"),
+                 (Call(([np.zeros(0, dtype=np.float32)],)), DataError, "empty recording"),
+                 (Call(([np.full(40, np.nan, dtype=np.float32)],)), DataError, "NaN"),
+                 (Call(([np.zeros((40, 2), dtype=np.float32)],)), DataError, "1-D")],
         ),
         "VAE": Case(make=lambda: genlab.VAE(**vae), fit=Call((digits,)), data=Call((digits[:5],)), latent=True,
                     bad=image_bad),

@@ -413,8 +413,8 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
             for i, w in enumerate(waveforms)
         ])
 
-    def n_units(self, X: Any) -> int:
-        """Audio samples in ``X``."""
+    def n_units(self, X: Any, labels: Any = None, speakers: Any = None) -> int:
+        """Audio samples in ``X`` (``labels`` / ``speakers`` are accepted as :meth:`log_prob` takes them)."""
         check_is_fitted(self, "module_")
         waveforms, _ = self._waveforms(X, self.sample_rate_)
         return int(sum(w.size for w in waveforms))
@@ -577,11 +577,11 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         str
             ``path``.
         """
-        from genlab.data.audio import _soundfile
+        from genlab.audio.io import soundfile_module
         from genlab.utils.files import atomic_write
 
         check_is_fitted(self, "module_")
-        soundfile = _soundfile()
+        soundfile = soundfile_module()
         target = os.fspath(path)
         fmt = os.path.splitext(target)[1].lstrip(".").upper() or "WAV"
         if fmt not in ("WAV", "FLAC", "OGG"):
