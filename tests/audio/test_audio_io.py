@@ -177,17 +177,34 @@ def test_trim_report_numbers_are_exact():
 
 
 def test_trim_refuses_to_remove_the_whole_recording():
-    with pytest.raises(DataError, match=r"would remove the whole recording .*digital silence.*lower the threshold"):
-        trim_silence(np.zeros(4000, dtype=np.float32), 8000)
-    quiet = tone(300, 4000, 8000, amplitude=1e-3)  # about -63 dB
+    for relative_to in ("full_scale", "peak"):
+        with pytest.raises(DataError, match=r"would remove the whole recording .*it is digital silence.*lower the "
+                                            r"threshold"):
+            trim_silence(np.zeros(4000, dtype=np.float32), 8000, relative_to=relative_to)
+    quiet = tone(300, 4000, 8000, amplitude=1e-3)  # an RMS of 1e-3 / sqrt(2): -63.0 dB
     with pytest.raises(DataError, match=r"would remove the whole recording \(every 80-sample frame is quieter; its "
-                                        r"peak is -60\.0 dB\)"):
+                                        r"loudest frame is -63\.0 dB\); lower the threshold, give relative_to='peak'"):
         trim_silence(quiet, 8000)
-    assert trim_silence(quiet, 8000, threshold_db=-70)[1].kept == 4000  # the lower threshold the message names
+    assert trim_silence(quiet, 8000, threshold_db=-70)[1].kept == 4000  # the remedies the message names
+    assert trim_silence(quiet, 8000, relative_to="peak")[1].kept == 4000
     for bad in (5.0, float("nan"), "-40", True):
         with pytest.raises(ParameterError, match=r"threshold_db must be a finite number of dB <= 0"):
             trim_silence(quiet, 8000, threshold_db=bad)
     with pytest.raises(ParameterError, match=r"frame_length must be None or an integer >= 1"):
         trim_silence(quiet, 8000, frame_length=0)
+    with pytest.raises(ParameterError, match=r"relative_to must be 'full_scale' or 'peak'"):
+        trim_silence(quiet, 8000, relative_to="max")
+
+
+def test_trim_relative_to_the_loudest_frame():
+    # a recording at -50 dB with silent ends: below a -40 dB full-scale threshold entirely, but 20 dB below its own
+    # loudest frame only at the ends
+    level = 10 ** (-50 / 20)
+    x = np.concatenate([np.zeros(160), np.full(400, level), np.full(80, level / 100), np.zeros(240)])
+    trimmed, report = trim_silence(x, 8000, threshold_db=-20.0, relative_to="peak")
+    assert (report.removed_start, report.removed_end, report.kept) == (160, 320, 400)
+    assert report.threshold_db == pytest.approx(-70.0, abs=1e-5)  # the level applied, re full scale (float32 input)
+    np.testing.assert_array_equal(trimmed, x[160:560].astype(np.float32))
+    assert trim_silence(x, 8000, threshold_db=-60.0, relative_to="peak")[1].kept == 480  # -90 dB frame kept
     with pytest.raises(DataError, match=r"is empty"):
         trim_silence(np.zeros(0), 8000)

@@ -158,12 +158,23 @@ def test_trimming_keeps_reports_and_names_a_silent_file(tmp_path):
     assert [(r.removed_start, r.removed_end, r.kept) for r in ds.trim_reports] == [(400, 400, 800), (0, 0, 800)]
     assert [len(w) for w in ds.waveforms] == [800, 800]
     assert ds.trim_reports[0].threshold_db == -40.0
-    write(tmp_path / "c.wav", np.zeros(800, dtype=np.float32))
+    write(tmp_path / "c.wav", tone(300, 800, amplitude=1e-3) + np.concatenate([np.zeros(400), np.ones(400)]) * 0.1)
+    # c.wav: a tone at -63 dB, then at -20 dB: below -40 dB full scale only its first half
+    ds = read_audio_dataset(tmp_path, trim=-40.0)
+    assert ds.trim_reports[2][:3] == (400, 0, 400)
+    # relative to each recording's loudest frame, a tone at -63 dB is 43 dB down: cut below -30 dB re peak
+    assert read_audio_dataset(tmp_path, trim=-50.0, trim_relative_to="peak").trim_reports[2][:3] == (0, 0, 800)
+    assert read_audio_dataset(tmp_path, trim=-30.0, trim_relative_to="peak").trim_reports[2][:3] == (400, 0, 400)
+    write(tmp_path / "c.wav", tone(300, 800, amplitude=1e-3))
     with pytest.raises(DataError, match=r"the sound file '.*c.wav': trimming silence below -40 dB would remove the "
-                                        r"whole recording"):
+                                        r"whole recording .* give trim_relative_to='peak'"):
         read_audio_dataset(tmp_path, trim=-40.0)
-    with pytest.raises(ParameterError, match=r"trim must be None or a threshold in dB"):
-        read_audio_dataset(tmp_path, trim="loud")
+    assert read_audio_dataset(tmp_path, trim=-40.0, trim_relative_to="peak").trim_reports[2].kept == 800
+    for bad in ("loud", 3.0, float("nan")):
+        with pytest.raises(ParameterError, match=r"trim must be None or a threshold of dB <= 0"):
+            read_audio_dataset(tmp_path, trim=bad)
+    with pytest.raises(ParameterError, match=r"trim_relative_to must be 'full_scale' or 'peak'"):
+        read_audio_dataset(tmp_path, trim=-40.0, trim_relative_to="top")
 
 
 def test_subset_split_and_to_folder_round_trip(tmp_path):

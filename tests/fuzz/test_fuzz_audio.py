@@ -52,21 +52,26 @@ def test_save_load_round_trip(x, rate, kind):
 
 
 @FEW
-@given(x=waveforms, threshold=st.floats(-90.0, 0.0), frame=st.integers(1, 50))
-def test_trim_report_adds_up(x, threshold, frame):
+@given(x=waveforms, threshold=st.floats(-90.0, 0.0), frame=st.integers(1, 50),
+       relative_to=st.sampled_from(["full_scale", "peak"]))
+def test_trim_report_adds_up(x, threshold, frame, relative_to):
     try:
-        trimmed, report = trim_silence(x, 8000, threshold_db=threshold, frame_length=frame)
+        trimmed, report = trim_silence(x, 8000, threshold_db=threshold, frame_length=frame, relative_to=relative_to)
     except DataError as exc:
         assert "would remove the whole recording" in str(exc)
         rms = [np.sqrt(np.mean(x[i:i + frame].astype(np.float64) ** 2)) for i in range(0, len(x), frame)]
-        assert all(r == 0 or 20 * np.log10(r) < threshold for r in rms)  # the refusal was right: all quiet
+        if relative_to == "peak":
+            assert max(rms) == 0  # relative to the loudest frame, only digital silence is all quiet
+        else:
+            assert all(r == 0 or 20 * np.log10(r) < threshold for r in rms)  # the refusal was right: all quiet
         return
     assert report.removed_start + report.kept + report.removed_end == len(x) and report.kept > 0
     assert report.removed_start % frame == 0
     assert report.fraction_removed == pytest.approx((len(x) - report.kept) / len(x), rel=1e-12)
     np.testing.assert_array_equal(trimmed, x[report.removed_start:report.removed_start + report.kept])
     first = x[report.removed_start:report.removed_start + frame].astype(np.float64)
-    assert 20 * np.log10(np.sqrt(np.mean(first**2))) >= threshold  # the kept part starts with a loud frame
+    # the kept part starts with a loud frame (report.threshold_db: the level applied, re full scale)
+    assert 20 * np.log10(np.sqrt(np.mean(first**2))) >= report.threshold_db - 1e-9
 
 
 @FEW

@@ -23,6 +23,7 @@ budget before the samples are decoded; a file declaring no frames is refused, na
 from __future__ import annotations
 
 import csv
+import math
 import os
 import re
 import warnings
@@ -343,6 +344,7 @@ def read_audio_dataset(
     sample_rate: int | None = None,
     resample: bool = False,
     trim: float | None = None,
+    trim_relative_to: str = "full_scale",
     mix_down: bool = True,
     memory_budget: float | None = None,
 ) -> AudioDataset:
@@ -367,8 +369,11 @@ def read_audio_dataset(
     resample : bool, default False
         Whether files at another rate are resampled (:func:`genlab.audio.resample`) instead of refused.
     trim : float, optional
-        A threshold in dB re full scale: each recording's quiet ends are cut (:func:`genlab.audio.trim_silence`),
-        the reports kept in ``trim_reports``.
+        A threshold in dB (<= 0): each recording's quiet ends are cut (:func:`genlab.audio.trim_silence`), the
+        reports kept in ``trim_reports``.
+    trim_relative_to : {"full_scale", "peak"}, default "full_scale"
+        Whether ``trim`` is below full scale or below each recording's loudest frame (for recordings made at very
+        different levels).
     mix_down : bool, default True
         Whether files of several channels are averaged to mono (one :class:`~genlab.errors.AudioNotice` for the
         call) or refused.
@@ -397,8 +402,10 @@ def read_audio_dataset(
     if name_pattern is not None and labels_csv is not None:
         raise ParameterError("give name_pattern or labels_csv, not both: each says where the labels come from.")
     target = None if sample_rate is None else _rate(sample_rate)
-    if trim is not None and (isinstance(trim, bool) or not isinstance(trim, int | float)):
-        raise ParameterError(f"trim must be None or a threshold in dB (e.g. -40); got {trim!r}.")
+    if trim is not None and (isinstance(trim, bool) or not isinstance(trim, int | float) or not -math.inf < trim <= 0):
+        raise ParameterError(f"trim must be None or a threshold of dB <= 0 (e.g. -40); got {trim!r}.")
+    if trim_relative_to not in ("full_scale", "peak"):
+        raise ParameterError(f"trim_relative_to must be 'full_scale' or 'peak'; got {trim_relative_to!r}.")
     budget = read_budget(memory_budget, default=DATA_READ_BUDGET)
     root = Path(folder)
     entries: list[tuple[Path, dict[str, str]]]
@@ -447,9 +454,10 @@ def read_audio_dataset(
             mono = audio_resample(mono, rate, target)
         if trim is not None:
             try:
-                mono, report = trim_silence(mono, target, threshold_db=trim)
+                mono, report = trim_silence(mono, target, threshold_db=trim, relative_to=trim_relative_to)
             except DataError as exc:
-                raise DataError(f"the sound file {name!r}: {exc}") from None
+                raise DataError(f"the sound file {name!r}: {str(exc).replace('relative_to=', 'trim_relative_to=')}") \
+                    from None
             reports.append(report)
         waveforms.append(mono)
         used += mono.nbytes
