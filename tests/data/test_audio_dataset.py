@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 
 import numpy as np
 import pytest
 
 from genlab.errors import AudioNotice, DataError, ParameterError
+from helpers import SHARED_DATA
 
 sf = pytest.importorskip("soundfile", reason="the audio extra (soundfile) is not installed")
 
@@ -245,3 +247,20 @@ def test_synthetic_audio_bad_parameters():
                              ({"duration": float("nan")}, "duration must be")]:
         with pytest.raises(ParameterError, match=message):
             synthetic_audio(**options)
+
+
+def test_free_spoken_digits_by_name_pattern(tmp_path):
+    recordings = SHARED_DATA / "fsdd" / "recordings"
+    if not recordings.is_dir():
+        pytest.skip(f"{recordings} is absent (the shared Free Spoken Digit Dataset)")
+    names = ["0_george_0.wav", "7_jackson_32.wav", "7_theo_5.wav", "3_yweweler_4.wav"]
+    for name in names:
+        shutil.copy(recordings / name, tmp_path / name)
+    ds = read_audio_dataset(tmp_path, name_pattern=PATTERN)
+    assert ds.sample_rate == 8000 and ds.labels == ["0", "3", "7", "7"]
+    assert ds.speakers == ["george", "yweweler", "jackson", "theo"]
+    train, test = ds.split(lambda f: f["index"] in {"0", "1", "2", "3", "4"})
+    assert train.files == [ds.files[2], ds.files[3]] and test.labels == ["0", "3"]
+    for wave, file in zip(ds.waveforms, ds.files, strict=True):
+        raw, _ = sf.read(file, dtype="int16")
+        np.testing.assert_array_equal(wave, raw.astype(np.float32) / 2**15)  # 16-bit PCM scaled to [-1, 1)
