@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, str] = {
     "contention": "bench.contention",
     "seq2seq": "bench.seq2seq",
     "vision": "bench.vision",
+    "audio": "bench.audio",
 }
 
 __all__ = ["BENCHMARKS"]
