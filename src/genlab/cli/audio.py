@@ -147,7 +147,8 @@ def read_recordings(data: Path | None, *, builtin: BuiltinAudio | None, n_per_la
         if resample:
             given.append("--resample")
         if given:
-            raise ParameterError(f"{' / '.join(given)} apply to a FOLDER of sound files; --builtin synthetic makes "
+            verb = "applies" if len(given) == 1 else "apply"
+            raise ParameterError(f"{' / '.join(given)} {verb} to a FOLDER of sound files; --builtin synthetic makes "
                                  "its own labelled recordings (--sample-rate sets their rate).")
         from genlab.datasets import synthetic_audio
 
@@ -296,8 +297,9 @@ def fit_wavenet(
 
     Then: genlab sample wn.genlab --label 7 --seconds 1 --out seven.wav, and genlab score wn.genlab test/.
     """
-    ds = read_recordings(data, builtin=builtin, n_per_label=n_per_label, name_pattern=label_from_name,
-                         labels_csv=labels_csv, sample_rate=sample_rate, resample=resample, trim=trim, seed=seed)
+    with audio_notices():
+        ds = read_recordings(data, builtin=builtin, n_per_label=n_per_label, name_pattern=label_from_name,
+                             labels_csv=labels_csv, sample_rate=sample_rate, resample=resample, trim=trim, seed=seed)
     labels, speaker_list = _conditions(ds, speakers)
     train_index, held_index = _held_out(ds, validation_fraction, speakers, seed)
     train, held = ds.subset(train_index), (ds.subset(held_index) if held_index else None)
@@ -479,6 +481,11 @@ def sample_audio(model: Any, n_samples: int | None, seed: int | None, out: Path 
     if out is None:
         raise ParameterError(f"{model_path} holds an audio model ({type(model).__name__}): give the sound file to "
                              "write with --out, e.g. --out sample.wav (.wav / .flac / .ogg).")
+    from genlab.audio.io import AUDIO_FORMATS
+
+    if out.suffix.lower() not in AUDIO_FORMATS:  # refused before generating, not after
+        raise ParameterError(f"--out {out}: name a sound file ending in {' / '.join(AUDIO_FORMATS)} (the format "
+                             "follows the extension).")
     if (n_samples is None) == (seconds is None):
         raise ParameterError("give the length of the audio to draw: either --seconds S or --samples N (audio "
                              "samples), not both.")
