@@ -922,12 +922,16 @@ def _keep_samples(args: argparse.Namespace, out: Path, generated: dict[str, np.n
         soundfile.write(path, np.clip(generated[d], -1, 1), SAMPLE_RATE, subtype="PCM_16")
         paths.append(path)
     real = {d: test.waveforms[test.digits.index(d)] for d in digits}
-    fig, axes = plt.subplots(2, len(digits), figsize=(1.6 * len(digits), 3.6), squeeze=False)
+    mels = {(what, d): mel_spectrogram(np.asarray(waveform, dtype=np.float32), SAMPLE_RATE)
+            for d in digits for what, waveform in (("real", real[d]), ("WaveNet", generated[d]))}
+    # one colour scale for every panel, from the real recordings: a quiet or noisy sample then looks it
+    real_values = np.concatenate([mels["real", d].ravel() for d in digits])
+    low, high = np.percentile(real_values, [1, 99.5])
+    fig, axes = plt.subplots(2, len(digits), figsize=(1.4 * len(digits), 3.2), squeeze=False)
     for column, d in enumerate(digits):
-        for row, (waveform, what) in enumerate(((real[d], "real"), (generated[d], "WaveNet"))):
-            mel = mel_spectrogram(np.asarray(waveform, dtype=np.float32), SAMPLE_RATE)
+        for row, what in enumerate(("real", "WaveNet")):
             ax = axes[row, column]
-            ax.imshow(mel, origin="lower", aspect="auto", cmap="magma")
+            ax.imshow(mels[what, d], origin="lower", aspect="auto", cmap="magma", vmin=low, vmax=high)
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(f"{what} {d}", fontsize=7)
@@ -935,7 +939,7 @@ def _keep_samples(args: argparse.Namespace, out: Path, generated: dict[str, np.n
                  f"at temperature {args.temperatures[0]:g} (bottom) per digit", fontsize=8)
     fig.tight_layout()
     grid = out / _tag(args, "spectrograms.png")
-    fig.savefig(grid, dpi=72)
+    fig.savefig(grid, dpi=64)
     plt.close(fig)
     paths.append(grid)
     if args.quick or args.no_record:
