@@ -52,12 +52,17 @@ def soundfile_module() -> Any:
     return soundfile
 
 
-def _check_rate(value: Any, name: str, *, optional: bool = False) -> int | None:
-    if optional and value is None:
+def _check_rate(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ParameterError(f"{name} must be an integer >= 1 (samples per second); got {value!r}.")
+    return int(value)
+
+
+def _check_optional_rate(value: Any, name: str) -> int | None:
+    if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        extra = "None or " if optional else ""
-        raise ParameterError(f"{name} must be {extra}an integer >= 1 (samples per second); got {value!r}.")
+        raise ParameterError(f"{name} must be None or an integer >= 1 (samples per second); got {value!r}.")
     return int(value)
 
 
@@ -150,9 +155,8 @@ def resample(waveform: Any, from_rate: int, to_rate: int) -> np.ndarray:
     ParameterError
         A rate that is not an integer >= 1.
     """
-    from_rate = _check_rate(from_rate, "from_rate")
-    to_rate = _check_rate(to_rate, "to_rate")
-    return _resample_checked(check_waveform(waveform), from_rate, to_rate)
+    return _resample_checked(check_waveform(waveform), _check_rate(from_rate, "from_rate"),
+                             _check_rate(to_rate, "to_rate"))
 
 
 def check_waveform(waveform: Any, what: str = "the waveform") -> np.ndarray:
@@ -218,7 +222,7 @@ def load_audio(
     """
     from genlab.data.limits import DATA_READ_BUDGET, read_budget
 
-    target = _check_rate(sample_rate, "sample_rate", optional=True)
+    target = _check_optional_rate(sample_rate, "sample_rate")
     budget = read_budget(memory_budget, default=DATA_READ_BUDGET)
     name = os.fspath(path)
     samples, rate = decode_file(name, budget=budget, target_rate=target if resample else None)

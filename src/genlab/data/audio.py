@@ -443,8 +443,8 @@ def read_audio_dataset(
             mixed.append(name)
         if first is None:
             first = (name, rate)
-            if target is None:
-                target = rate
+        if target is None:  # no sample_rate given: the first file's rate is every file's
+            target = rate
         if rate != target:
             if not resample:
                 other = (f"{first[0]!r} has {first[1]}" if sample_rate is None
