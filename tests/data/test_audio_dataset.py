@@ -206,6 +206,10 @@ def test_subset_split_and_to_folder_round_trip(tmp_path):
         test.to_folder(tmp_path / "clash", "{label}")
     with pytest.raises(DataError, match=r"has no field 'take' for the name pattern"):
         test.to_folder(tmp_path / "missing", "{label}_{take}")
+    odd = AudioDataset([np.zeros(4, dtype=np.float32)], 8000, ["x"], fields=[{"label": "../up"}])
+    with pytest.raises(DataError, match=r"would be written as '\.\./up'\.wav, which is not a plain visible file name"):
+        odd.to_folder(tmp_path / "odd", "{label}")
+    assert not (tmp_path / "up.wav").exists()
     with pytest.raises(DataError, match=r"an AudioDataset of 1 waveforms needs 1 labels; got 2"):
         AudioDataset([np.zeros(3, dtype=np.float32)], 8000, ["x"], labels=["a", "b"])
 

@@ -271,7 +271,8 @@ class AudioDataset:
         Raises
         ------
         DataError
-            A recording lacking a field of the pattern, or two recordings given the same name.
+            A recording lacking a field of the pattern, a name that is not a plain visible file name (a slash,
+            a leading dot), or two recordings given the same name.
         """
         _, names = compile_name_pattern(name_pattern)
         folder = Path(path)
@@ -283,6 +284,10 @@ class AudioDataset:
                 raise DataError(f"recording {i} ({self.files[i]!r}) has no field {missing[0]!r} for the name "
                                 f"pattern {name_pattern!r}; its fields are {sorted(fields)}.")
             stem = name_pattern.format(**fields)
+            if "/" in stem or "\\" in stem or stem.startswith(".") or not stem.strip():
+                raise DataError(f"recording {i} ({self.files[i]!r}) would be written as {stem!r}.wav, which is not a "
+                                "plain visible file name (a field holds a slash or the name starts with a dot); "
+                                "rename its fields or give another pattern.")
             if stem in stems:
                 raise DataError(f"recordings {stems[stem]} and {i} would both be written as {stem!r}.wav; give a "
                                 "name pattern whose fields tell them apart (e.g. with {index}).")
