@@ -351,6 +351,8 @@ def test_json_lines_pairs(examples):
 
 @pytest.mark.parametrize("examples", _examples(quick=25))
 def test_wav_folders(examples):
+    import scipy.signal  # noqa: F401  (resampling imports it: its own memory must not count against the budget)
+
     from genlab.data import read_audio_folder
 
     seeds = _wav_seeds()
