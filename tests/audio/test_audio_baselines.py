@@ -142,6 +142,13 @@ def test_markov_steps_are_the_chain_renormalised_over_the_codes(markov, recordin
             step = log_p[0] - math.log(unseen)
         expected += step - math.log(1.0 - p_end - (p_unk if unseen == 0 else 0.0))
     np.testing.assert_allclose(markov.log_prob([wave])[0], expected, rtol=1e-10)
+    # long recordings are looked up in blocks of steps: the blocks' seams change nothing
+    whole = markov.log_prob(recordings[1])
+    markov._STEPS_PER_BLOCK = 7
+    try:
+        np.testing.assert_array_equal(markov.log_prob(recordings[1]), whole)
+    finally:
+        del markov._STEPS_PER_BLOCK
 
 
 def test_markov_step_probabilities_sum_to_one_over_the_codes(markov, recordings):

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from genlab.audio.mu_law import mu_law_decode, mu_law_edges, mu_law_encode
-from genlab.errors import DataError, NotFittedError, ParameterError
+from genlab.errors import DataError, ParameterError
 from genlab.metrics import bits_per_unit
 from genlab.utils.random import check_random_state
 
@@ -134,6 +134,8 @@ class _CodeBaseline:
         return [mu_law_encode(w, n_codes) for w in check_waveforms(waveforms, what)]
 
     def _check_fitted(self) -> None:
+        from genlab.errors import NotFittedError  # scikit-learn's subclass: imported when needed
+
         if not hasattr(self, "model_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(waveforms) first.")
 
@@ -306,6 +308,9 @@ class MarkovCodes(_CodeBaseline):
         The fitted chain; its tokens are the codes (ints).
     """
 
+    #: Steps whose end and <unk> probabilities are looked up at once (bounds the memory of long recordings).
+    _STEPS_PER_BLOCK = 1 << 16
+
     def __init__(self, order: int = 2, *, smoothing: str = "kneser-ney", k: float = 1.0, n_codes: int = 256,
                  random_state: Any = None) -> None:
         self.order = order
@@ -352,15 +357,16 @@ class MarkovCodes(_CodeBaseline):
         # k slots back, and no further than <s>; the k filler slots before <s> are never reached)
         extended = np.concatenate([np.full(k, BOS_ID), padded])
         ext_position = np.arange(-k, T + 1, dtype=np.int64)
-        steps = np.arange(1, T + 1)
-        window = steps[:, None] + np.arange(k)[None, :]  # (T, k): indices into extended of positions t-k .. t-1
-        out = []
-        for asked in (EOS_ID, UNK_ID):
-            block = np.concatenate([extended[window], np.full((T, 1), asked)], axis=1)  # (T, k + 1)
-            block_position = np.concatenate([ext_position[window], steps[:, None]], axis=1)
-            values = self._backoff.target_log10_probs(block.ravel(), block_position.ravel())
-            out.append(values.reshape(T, k + 1)[:, -1])
-        log10_end, log10_unk = out
+        log10_end = np.empty(T)
+        log10_unk = np.empty(T)
+        for first in range(1, T + 1, self._STEPS_PER_BLOCK):  # bounded memory: (steps, k + 1) slots at a time
+            steps = np.arange(first, min(first + self._STEPS_PER_BLOCK, T + 1))
+            window = steps[:, None] + np.arange(k)[None, :]  # (S, k): indices into extended of positions t-k..t-1
+            for asked, out in ((EOS_ID, log10_end), (UNK_ID, log10_unk)):
+                block = np.concatenate([extended[window], np.full((steps.size, 1), asked)], axis=1)  # (S, k + 1)
+                block_position = np.concatenate([ext_position[window], steps[:, None]], axis=1)
+                values = self._backoff.target_log10_probs(block.ravel(), block_position.ravel())
+                out[steps - 1] = values.reshape(steps.size, k + 1)[:, -1]
         ln10 = math.log(10.0)
         # the share that is not a code: </s>, and <unk> when no code is unseen (then <unk> stands for nothing)
         not_code = np.exp(log10_end * ln10) + (np.exp(log10_unk * ln10) if self._n_unseen == 0 else 0.0)
@@ -463,7 +469,8 @@ class DequantisedAutoRegressive(_CodeBaseline):
     Parameters
     ----------
     order : int or "auto", default=16
-        Lags p of the AR (``"auto"``: chosen in 0..``max_order`` by ``criterion``, then refitted at that order).
+        Lags p of the AR (``"auto"``: chosen in 0..``max_order`` by ``criterion``, then refitted at that order;
+        every candidate is a least-squares fit, which takes minutes on an hour of audio).
     method : {"ols", "yule-walker", "mle"}, default="ols"
     max_order : int, default=32
     criterion : {"aic", "bic"}, default="aic"
