@@ -325,6 +325,34 @@ def test_score_one_file_with_its_label_from_the_name(fitted, folder):
                       "7_ann_1.wav", "{label}-{speaker}")
 
 
+def test_score_several_files(fitted, folder, tmp_path):
+    model_path, _ = fitted
+    files = [folder / "3_bob_2.wav", folder / "7_ann_0.wav"]
+    result = invoke("score", model_path, *files, "--label-from-name", PATTERN, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    waves = [sf.read(f, dtype="float32")[0] for f in files]
+    model = genlab.load(model_path)
+    assert report["data"] == [str(f) for f in files] and report["n_recordings"] == 2
+    assert report["nats_per_sample"] == pytest.approx(
+        model.score(waves, labels=["3", "7"], speakers=["bob", "ann"]), rel=1e-5)
+    # a folder among files, a labels CSV with files, a label the model never saw
+    assert_user_error(invoke("score", model_path, files[0], folder), "is a folder among files")
+    assert_user_error(invoke("score", model_path, *files, "--labels-csv", tmp_path / "l.csv"), "--labels-csv")
+    unknown = write_folder(tmp_path / "five", {"5": 500.0}, speakers=("ann",), n_index=1)
+    assert_user_error(invoke("score", model_path, unknown, "--label-from-name", PATTERN), "'5'", "3, 7")
+
+
+def test_score_takes_several_data_only_for_audio(tmp_path):
+    gmm = genlab.GaussianMixture(n_components=1, random_state=0).fit(np.random.default_rng(0).normal(size=(20, 2)))
+    path = tmp_path / "gmm.genlab"
+    gmm.save(path)
+    data = tmp_path / "x.csv"
+    data.write_text("1,2\n3,4\n")
+    assert invoke("score", path, data).exit_code == 0
+    assert_user_error(invoke("score", path, data, data), "genlab score reads one DATA for table models; got 2")
+
+
 def test_score_a_file_at_another_rate(fitted, tmp_path):
     model_path, _ = fitted
     folder = write_folder(tmp_path / "fast", {"3": 300.0}, speakers=("ann",), n_index=2, rate=16000)

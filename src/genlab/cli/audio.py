@@ -359,34 +359,42 @@ def fit_wavenet(
 
 
 # -- genlab score ---------------------------------------------------------------------------------------------------
-def _scored_recordings(model: Any, data: Path, options: dict[str, Any]) -> AudioDataset:
-    """DATA at the model's rate: a folder (read_audio_dataset) or one sound file (load_audio)."""
+def _scored_recordings(model: Any, data: Path | list[Path], options: dict[str, Any]) -> AudioDataset:
+    """DATA at the model's rate: a folder (read_audio_dataset), or sound files (load_audio each)."""
     rate = int(model.sample_rate_)
     pattern, csv, resample = options.get("label_from_name"), options.get("labels_csv"), options.get("resample", False)
     if pattern is not None and csv is not None:
         raise ParameterError("give either --label-from-name or --labels-csv, not both.")
     from genlab.data import read_audio_dataset
 
+    files = data if isinstance(data, list) else [data]
     with _option_names():
-        if data.is_file():
-            if csv is not None:
-                raise ParameterError(f"--labels-csv applies to a FOLDER of sound files; {os.fspath(data)!r} is one "
-                                     "file.")
-            return _one_file(data, pattern, rate, resample)
-        return read_audio_dataset(data, name_pattern=pattern, labels_csv=csv, sample_rate=rate, resample=resample)
+        if isinstance(data, Path) and not data.is_file():
+            return read_audio_dataset(data, name_pattern=pattern, labels_csv=csv, sample_rate=rate,
+                                      resample=resample)
+        folder = next((path for path in files if path.is_dir()), None)
+        if folder is not None:
+            raise ParameterError(f"give one folder of sound files or several sound files; {os.fspath(folder)!r} "
+                                 "is a folder among files.")
+        if csv is not None:
+            raise ParameterError("--labels-csv applies to a FOLDER of sound files; with sound files given one by "
+                                 "one, take the labels from their names (--label-from-name).")
+        return _sound_files(files, pattern, rate, resample)
 
 
-def _one_file(path: Path, pattern: str | None, rate: int, resample: bool) -> AudioDataset:
-    """One sound file as a data set of one recording (its label from ``pattern`` applied to its name)."""
+def _sound_files(paths: list[Path], pattern: str | None, rate: int, resample: bool) -> AudioDataset:
+    """Sound files as a data set (labels and speakers from ``pattern`` applied to their names)."""
     from genlab.audio import load_audio
     from genlab.data import AudioDataset
 
-    waveform, _ = load_audio(path, rate, resample=resample)
-    fields = _name_fields(path, pattern) if pattern is not None else {}
-    label, speaker = fields.get("label"), fields.get("speaker")
-    return AudioDataset(waveforms=[waveform], sample_rate=rate, files=[os.fspath(path)],
-                        labels=None if label is None else [label], speakers=None if speaker is None else [speaker],
-                        fields=[fields])
+    waveforms, fields = [], []
+    for path in paths:
+        waveforms.append(load_audio(path, rate, resample=resample)[0])
+        fields.append(_name_fields(path, pattern) if pattern is not None else {})
+    labels = [f["label"] for f in fields] if pattern is not None and all("label" in f for f in fields) else None
+    speakers = [f["speaker"] for f in fields] if pattern is not None and all("speaker" in f for f in fields) else None
+    return AudioDataset(waveforms=waveforms, sample_rate=rate, files=[os.fspath(p) for p in paths], labels=labels,
+                        speakers=speakers, fields=fields)
 
 
 def _name_fields(path: Path, pattern: str) -> dict[str, str]:
@@ -401,7 +409,8 @@ def _name_fields(path: Path, pattern: str) -> dict[str, str]:
     return match.groupdict()
 
 
-def score_audio(model: Any, data: Path, options: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def score_audio(model: Any, data: Path | list[Path],
+                options: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """``genlab score`` for an audio model: nats and bits per audio sample on the model's mu-law codes.
 
     Each recording is scored given its label (and speaker) when the model has labels (speakers) and DATA gives
@@ -414,7 +423,8 @@ def score_audio(model: Any, data: Path, options: dict[str, Any]) -> tuple[dict[s
     labels = None if classes is None or ds.labels is None else [_match(classes, label) for label in ds.labels]
     speakers = (None if known_speakers is None or ds.speakers is None
                 else [_match(known_speakers, speaker) for speaker in ds.speakers])
-    with _naming(data):
+    name = str(data) if isinstance(data, Path) else _listing([str(path) for path in data], limit=3)
+    with _naming(Path(name)):
         log_probs = model.log_prob(ds.waveforms, labels, speakers)
         n_samples = int(model.n_units(ds.waveforms))
     total = float(log_probs.sum())
@@ -427,7 +437,7 @@ def score_audio(model: Any, data: Path, options: dict[str, Any]) -> tuple[dict[s
               "nats_per_sample": nats, "bits_per_sample": bits, "total_log_likelihood": total,
               "conditioned_on": given}
     lines = [
-        ("data", f"{data} ({len(ds):,} recording{'s' if len(ds) != 1 else ''}, {n_samples:,} samples, "
+        ("data", f"{name} ({len(ds):,} recording{'s' if len(ds) != 1 else ''}, {n_samples:,} samples, "
                  f"{seconds:.2f} s at {ds.sample_rate:,} Hz; {conditioned})"),
         ("bits per sample", f"{bits:.6f} (-log2 p of the mu-law codes / audio samples)"),
         ("log-likelihood", f"{nats:.6f} nats per audio sample"),

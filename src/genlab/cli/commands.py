@@ -388,15 +388,16 @@ def score(
     model_path: Annotated[
         Path, typer.Argument(metavar="MODEL", help="A model file saved by genlab, or a Bayesian network (.bif / .xml).")
     ],
-    data: Annotated[
-        Path,
+    data_paths: Annotated[
+        list[Path],
         typer.Argument(
-            metavar="DATA",
+            metavar="DATA...",
             help="Data to score, in the form the model was fitted on: a numeric table (.csv / .tsv / .txt / .npy), a "
             "series (a table, one row per step, or a folder of .csv files), a UTF-8 text file, documents (a folder "
             "of .txt files or a file of lines), a CSV of categories (Bayesian networks), digits or a folder of "
-            "images, a JSON Lines file of (source, target) pairs (conditional models), or a folder of images with "
-            "its captions.jsonl (captioners; detectors: with boxes).",
+            "images, a JSON Lines file of (source, target) pairs (conditional models), a folder of images with "
+            "its captions.jsonl (captioners; detectors: with boxes), or a folder of sound files or sound files "
+            "(audio models; the only kind that takes several).",
         ),
     ],
     lengths: Annotated[str | None, typer.Option("--lengths", help=f"Series models: {LENGTHS_HELP}")] = None,
@@ -444,6 +445,14 @@ def score(
     if label_from_name is not None or labels_csv is not None or resample:
         given.append("audio")
     row = _commands_for(model, model_path, "score", given)
+    data: Any = data_paths[0]
+    if len(data_paths) > 1:
+        if row is not KIND_COMMANDS["audio"]:
+            from genlab.errors import ParameterError
+
+            raise ParameterError(f"genlab score reads one DATA for {row.model_words}; got {len(data_paths)} "
+                                 f"({', '.join(map(str, data_paths[:3]))}{', ...' if len(data_paths) > 3 else ''}).")
+        data = list(data_paths)  # audio: several sound files
     options = {"lengths": lengths, "lengths_column": lengths_column, "source_field": source_field,
                "target_field": target_field, "generate": generate, "label_from_name": label_from_name,
                "labels_csv": labels_csv, "resample": resample}
@@ -456,7 +465,8 @@ def score(
     # shown once
     _warn_lines(caught)
     if json_output:
-        typer.echo(json.dumps({"model": str(model_path), "class": type(model).__name__, "data": str(data), **report},
+        named = str(data) if isinstance(data, Path) else [str(path) for path in data]
+        typer.echo(json.dumps({"model": str(model_path), "class": type(model).__name__, "data": named, **report},
                               indent=2))
         return
     _print_fields([("model", f"{model_path} ({type(model).__name__})"), *lines])
