@@ -236,3 +236,15 @@ def test_bad_input(ar_model):
         RecurrentCodes(tokenizer="char").fit([wave])
     with pytest.raises(ParameterError, match="backbone must be one of lstm, gru, rnn"):
         RecurrentCodes("transformer").fit([wave])
+
+
+def test_a_failed_refit_leaves_the_model_as_it_was(recordings):
+    model = MarkovCodes(order=1).fit(recordings[0])
+    before = model.log_prob(recordings[1])
+    with pytest.raises(DataError, match=r"waveforms\[0\] is empty"):
+        model.fit([np.zeros(0, dtype=np.float32)])
+    model.order = 7  # a changed hyperparameter acts at the next fit, not on the fitted model
+    np.testing.assert_array_equal(model.log_prob(recordings[1]), before)
+    auto = DequantisedAutoRegressive(order="auto", max_order=2).fit(recordings[0])
+    auto.order = 1
+    assert not hasattr(auto.fit(recordings[0]), "criterion_values_")  # nothing stale from the "auto" fit

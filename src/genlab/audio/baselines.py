@@ -129,14 +129,15 @@ class _CodeBaseline:
         raise NotImplementedError
 
     # the contract
-    def _encode(self, waveforms: Any, what: str = "waveforms") -> list[np.ndarray]:
-        n_codes = _check_n_codes(self.n_codes)
+    def _encode(self, waveforms: Any, what: str = "waveforms", *, fitted: bool = True) -> list[np.ndarray]:
+        """The recordings' mu-law codes (with the fitted model's ``n_codes_``, or the hyperparameter while fitting)."""
+        n_codes = self.n_codes_ if fitted else _check_n_codes(self.n_codes)
         return [mu_law_encode(w, n_codes) for w in check_waveforms(waveforms, what)]
 
     def _check_fitted(self) -> None:
         from genlab.errors import NotFittedError  # scikit-learn's subclass: imported when needed
 
-        if not hasattr(self, "model_"):
+        if not (hasattr(self, "model_") and hasattr(self, "n_codes_")):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(waveforms) first.")
 
     def fit(self, waveforms: Any, labels: Any = None) -> Any:
@@ -149,8 +150,9 @@ class _CodeBaseline:
         labels : ignored
             These models are unconditional (accepted so that every model of ``genlab compare`` is called alike).
         """
-        self._fit_codes(self._encode(waveforms))
-        self.n_codes_ = _check_n_codes(self.n_codes)
+        n_codes = _check_n_codes(self.n_codes)
+        self._fit_codes(self._encode(waveforms, fitted=False))  # sets the fitted attributes only once it succeeds
+        self.n_codes_ = n_codes
         return self
 
     def log_prob(self, waveforms: Any, labels: Any = None) -> np.ndarray:
@@ -193,8 +195,7 @@ class _CodeBaseline:
     def sample(self, n_samples: int = 8000, *, n_clips: int | None = None, random_state: Any = None) -> np.ndarray:
         """Draw waveforms: float32 of shape (n_samples,), or (n_clips, n_samples) when ``n_clips`` is given (the
         drawn codes decoded: :func:`~genlab.audio.mu_law_decode`)."""
-        return mu_law_decode(self.sample_codes(n_samples, n_clips=n_clips, random_state=random_state),
-                             _check_n_codes(self.n_codes_))
+        return mu_law_decode(self.sample_codes(n_samples, n_clips=n_clips, random_state=random_state), self.n_codes_)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._params().items())})"
@@ -263,8 +264,9 @@ class RecurrentCodes(_CodeBaseline):
             Held-out recordings evaluated during training (``model_.history_``; early stopping with ``patience``).
         """
         model = self._language_model()
-        codes = self._encode(waveforms)
-        validation = None if validation_data is None else self._encode(validation_data, "validation_data")
+        codes = self._encode(waveforms, fitted=False)
+        validation = (None if validation_data is None
+                      else self._encode(validation_data, "validation_data", fitted=False))
         model.fit(codes, validation_data=validation)
         self.model_ = model
         self.n_codes_ = _check_n_codes(self.n_codes)
@@ -333,13 +335,12 @@ class MarkovCodes(_CodeBaseline):
         vocabulary = chain.vocabulary_
         # code -> the chain's id (UNK_ID for codes never seen in training)
         table = np.array([vocabulary.id(c) for c in range(n_codes)], dtype=np.int64)
-        self.model_ = chain
-        self._ids = table
-        self._n_unseen = int(np.sum(table == UNK_ID))
         # the back-off tables, rebuilt from the chain's public fitted attributes: they give the log-probability
         # of any token after any history at once (target_log10_probs), which scores the renormalisation
-        self._backoff = BackoffModel(NGramIndex([np.asarray(r) for r in chain.ngrams_]), chain.log10_probs_,
-                                     chain.log10_backoffs_)
+        backoff = BackoffModel(NGramIndex([np.asarray(r) for r in chain.ngrams_]), chain.log10_probs_,
+                               chain.log10_backoffs_)
+        self.model_, self._ids, self._backoff = chain, table, backoff
+        self._n_unseen = int(np.sum(table == UNK_ID))
 
     def _code_log_probs(self, codes: np.ndarray) -> np.ndarray:
         """``log p(c_t | history)`` of every code, renormalised over the codes (nats, shape (T,))."""
@@ -517,20 +518,25 @@ class DequantisedAutoRegressive(_CodeBaseline):
             return LinearAutoRegressive(order=order, method=self.method, max_order=self.max_order,
                                         criterion=self.criterion).fit(series, lengths=lengths)
 
+        criterion_values = None
         if self.order == "auto":
             # choose on max_order zeros of padding (every candidate sees the same steps), then refit the chosen
             # order on exactly its own padding, as scoring assumes
             chosen = fit("auto", int(self.max_order))
             model = fit(int(chosen.order_), int(chosen.order_))
-            self.criterion_values_ = chosen.criterion_values_
+            criterion_values = chosen.criterion_values_
         else:
             model = fit(self.order, int(self.order) if isinstance(self.order, numbers.Integral) else 0)
+        edges = mu_law_edges(n_codes).copy()
+        edges[0], edges[-1] = -np.inf, np.inf  # samples beyond full scale are clipped to the end codes
         self.model_ = model
         self.std_ = max(float(np.sqrt(model.noise_covariance_[0, 0])), float(self.min_std))
-        edges = mu_law_edges(n_codes).copy()
-        edges[0], edges[-1] = -np.inf, np.inf
         self._edges = edges
         self._centres = mu_law_decode(np.arange(n_codes), n_codes).astype(np.float64)
+        if criterion_values is not None:
+            self.criterion_values_ = criterion_values
+        elif hasattr(self, "criterion_values_"):
+            del self.criterion_values_  # from an earlier fit with order="auto"
 
     def _means(self, decoded: np.ndarray) -> np.ndarray:
         """m_t of every step from the decoded samples before it (zeros before the start), shape (T,)."""
