@@ -93,7 +93,7 @@ def check_waveforms(waveforms: Any, what: str = "waveforms") -> list[np.ndarray]
 
 
 def _check_n_codes(n_codes: Any) -> int:
-    if isinstance(n_codes, bool) or not isinstance(n_codes, numbers.Integral) or not 2 <= n_codes <= 65536:
+    if isinstance(n_codes, bool) or not isinstance(n_codes, numbers.Integral) or not 2 <= int(n_codes) <= 65536:
         raise ParameterError(f"n_codes must be an integer in 2 .. 65536 (256 for 8-bit mu-law); got {n_codes!r}.")
     return int(n_codes)
 
@@ -117,6 +117,9 @@ class _CodeBaseline:
 
     n_codes: int
     random_state: Any
+    #: Fitted: the genlab model behind the baseline, and the number of codes it was fitted with.
+    model_: Any
+    n_codes_: int
 
     # what a model supplies
     def _fit_codes(self, codes: list[np.ndarray]) -> None:
@@ -247,9 +250,12 @@ class RecurrentCodes(_CodeBaseline):
         if fixed:
             raise ParameterError(f"RecurrentCodes sets {', '.join(sorted(fixed))} itself (tokenizer='codes', "
                                  "vocab_size=n_codes); give backbone, n_codes and random_state to RecurrentCodes.")
+        # the shared training settings are added to LanguageModel's signature at run time: pass them as a mapping
+        params: dict[str, Any] = {"backbone": self.backbone, "tokenizer": "codes",
+                                  "vocab_size": _check_n_codes(self.n_codes), "random_state": self.random_state,
+                                  **self.settings}
         try:
-            return LanguageModel(backbone=self.backbone, tokenizer="codes", vocab_size=_check_n_codes(self.n_codes),
-                                 random_state=self.random_state, **self.settings)
+            return LanguageModel(**params)
         except TypeError as exc:  # an unknown keyword: say which model refused it
             raise ParameterError(f"a setting of RecurrentCodes is not a LanguageModel hyperparameter: {exc}.") from None
 
@@ -488,6 +494,10 @@ class DequantisedAutoRegressive(_CodeBaseline):
     std_ : float
         s, the noise standard deviation used.
     """
+
+    std_: float
+    _edges: np.ndarray  # (n_codes + 1,) code edges, the outermost at -inf and +inf
+    _centres: np.ndarray  # (n_codes,) decoded value of each code
 
     def __init__(self, order: int | str = 16, *, method: str = "ols", max_order: int = 32, criterion: str = "aic",
                  min_std: float = 1e-6, n_codes: int = 256, random_state: Any = None) -> None:

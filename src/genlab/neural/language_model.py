@@ -255,6 +255,7 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
         if not any(len(t) for t in texts):
             raise DataError(f"the training {'sequence' if codes else 'text'} is empty; give at least block_size + 1 "
                             f"tokens of {'codes' if codes else 'text'}.")
+        val_texts: list[Any] | None
         if validation_data is None and self.validation_fraction > 0:
             texts, val_texts = _hold_out(texts, self.validation_fraction)
         else:
@@ -425,8 +426,8 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
             raise DataError(f"prompt must be a str; got {type(prompt).__name__}.")
         return backbone_decoder(self.module_, self.tokenizer_, self.tokenizer_.encode(prompt), use_cache)
 
-    @functools.wraps(Autoregressive.generate)
-    def generate(self, prompt: Any = "", max_new_tokens: int = 100, **options: Any) -> Any:
+    @functools.wraps(Autoregressive.generate)  # the signature and documentation shown are the pipeline's
+    def generate(self, prompt: Any = "", max_new_tokens: int = 100, **options: Any) -> Any:  # type: ignore[override]
         # the one pipeline's generate; a code model's outputs (token lists) become int64 arrays of codes
         output = super().generate(prompt, max_new_tokens, **options)
         if getattr(self, "text_", True):

@@ -263,6 +263,7 @@ class CodeTokenizer(Tokenizer):
 
     kind = "codes"
     text = False
+    _size: int
 
     def __init__(self, vocab_size: int = 256) -> None:
         if isinstance(vocab_size, bool) or not isinstance(vocab_size, numbers.Integral) or vocab_size < 2:
@@ -316,7 +317,7 @@ def check_codes(codes: Any, vocab_size: int, what: str = "the sequence") -> np.n
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise DataError(f"{what} holds {value!r} at position {position}; codes are integers "
                                 f"0 .. {vocab_size - 1}.")
-            if not 0 <= value < vocab_size:
+            if not 0 <= int(value) < vocab_size:
                 raise _out_of_range(what, int(value), position, vocab_size)
         return array.astype(np.int64)
     if array.dtype.kind not in "iu":
