@@ -150,6 +150,16 @@ def test_fit_labels_from_a_csv(tmp_path, folder):
     assert result.exit_code == 0, result.output
     assert genlab.load(out).classes_ == ["high", "low"]
     assert field(result.stdout, "labels") == "2: high, low"
+    assert "speakers" not in result.stdout  # the CSV names none
+
+
+def test_fit_names_speakers_it_does_not_condition_on(tmp_path, folder):
+    out = tmp_path / "labels_only.genlab"
+    result = invoke("fit", "wavenet", folder, "--label-from-name", PATTERN, "--out", out, *TINY)
+    assert result.exit_code == 0, result.output
+    model = genlab.load(out)
+    assert model.classes_ == ["3", "7"] and model.speakers_ is None
+    assert field(result.stdout, "speakers") == "2 in the data, not conditioned on (--speakers does)"
 
 
 def test_fit_resamples_to_the_asked_rate(tmp_path, folder):

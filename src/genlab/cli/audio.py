@@ -340,6 +340,8 @@ def fit_wavenet(
     ]
     if speaker_list is not None:
         rows.append(("speakers", f"{len(set(speaker_list))}: {_listing(sorted(set(speaker_list)))}"))
+    elif ds.speakers is not None:  # named in the data but not asked for: say so, and how
+        rows.append(("speakers", f"{len(set(ds.speakers))} in the data, not conditioned on (--speakers does)"))
     trimmed = _trim_text(ds)
     if trimmed is not None:
         rows.append(("trimmed", trimmed))
