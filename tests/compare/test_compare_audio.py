@@ -31,7 +31,7 @@ SMALL = {"n_per_label": 6, "duration": 0.05}
 #: Every audio family, tiny and a few steps (the properties below hold for any fit); the order-0 chain with add-one
 #: smoothing has a closed form.
 TINY = ("wavenet:layers=4,channels=8,skip=8,steps=3,batch=4,lstm:steps=3,batch=4,gru:steps=2,batch=4,"
-        "markov:max_order=2,markov:order=0,smoothing=add-k,linear-ar:max_order=8")
+        "markov:max_order=2,markov:order=0,smoothing=add-k,linear-ar:order=auto,max_order=8")
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,7 @@ def test_every_model_in_bits_per_audio_sample_with_intervals(compared):
     result, _, _, dataset = compared
     assert result.kind == "audio" and result.unit_name == "audio sample" and result.sample_rate == 8000
     specs = {row.spec for row in result.rows}
-    assert {"markov:max_order=2", "markov:order=0,smoothing=add-k", "linear-ar:max_order=8"} <= specs
+    assert {"markov:max_order=2", "markov:order=0,smoothing=add-k", "linear-ar:order=auto,max_order=8"} <= specs
     assert {row.family for row in result.rows} == {"wavenet", "lstm", "gru", "markov", "linear-ar"}
     headers = table_headers(result)
     assert headers[2] == "bits / audio sample [95% CI]"
@@ -167,6 +167,13 @@ def test_every_model_in_bits_per_audio_sample_with_intervals(compared):
         assert row.diff_ci[0] <= row.diff_to_best <= row.diff_ci[1]
         assert cells[2].startswith(f"{row.bits_per_unit:.3f} [")
     assert result.rows[0].diff_to_best == 0.0
+    by_spec = {row.spec: row for row in result.rows}
+    # the orders chosen, and on what
+    assert any(re.fullmatch(r"order \d chosen on 1 validation recordings of the training part \(bits per sample by "
+                            r"order: 0: [\d.]+, 1: [\d.]+, 2: [\d.]+\)", note)
+               for note in by_spec["markov:max_order=2"].notes)
+    assert any(re.fullmatch(r"order \d+ chosen by AIC in 0..8", note)
+               for note in by_spec["linear-ar:order=auto,max_order=8"].notes)
     lines = information_lines(result)
     assert lines[0].startswith("Unit: bits per audio sample") and "mu-law" in lines[0]
     assert "index is 0-4" in lines[1]

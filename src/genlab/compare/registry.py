@@ -64,8 +64,10 @@ DEFAULT_SPECS = {
     # order 5 it is as good as any order on the built-in scenes: 0.284 bits per caption character)
     "captions": "captioner,captioner:mode=pooled,markov:order=5,smoothing=witten-bell,transformer:preset=tiny",
     # audio: WaveNet (conditioned on the label when there are labels) against the sample-level baselines of the
-    # issue: a recurrent language model of the codes, the Markov chain of the best order, the dequantised AR
-    "audio": "wavenet,lstm,markov,linear-ar",
+    # issue: the dequantised AR, the Markov chain of the best order, a recurrent language model of the codes. The
+    # classical fits come first: they are single passes that cannot stop at their share, so time they take over it
+    # comes out of the shares of the neural models after them, which stop on time, and not the other way round
+    "audio": "linear-ar,markov,lstm,wavenet",
 }
 #: How error messages name each kind of data.
 KIND_NAMES = {"text": "text", "image": "image", "series": "numeric series", "symbols": "symbol sequence",

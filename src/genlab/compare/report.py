@@ -46,11 +46,12 @@ AUDIO_SCORING = {
     "wavenet": "wavenet: the softmax over the codes at each sample given every earlier code (the past before the "
                "recording padded with the silence code) and, when conditioned, the recording's label (a label the "
                "training part lacks: without it); exact",
-    "lstm": "lstm / gru: a recurrent language model of the codes, each recording read from its first code after a "
-            "start token (the model's silence); exact",
-    "markov": "markov: a Markov chain on the codes (order chosen on validation recordings of the training part, or "
-              "given), each recording's first codes conditioned on silence before it, smoothed as the chain's "
-              "smoothing says; exact under that smoothing",
+    "lstm": "lstm / gru: a recurrent language model of the codes, each recording read from its start token (the "
+            "state it learned for the beginnings of the training recordings); exact",
+    "markov": "markov: a smoothed Markov chain on the codes (order chosen on validation recordings of the training "
+              "part, or given), the first codes of a recording predicted from the chain's start context (learned "
+              "from the beginnings of the training recordings), each step renormalised over the 256 codes (no "
+              "end-of-recording probability); exact under its smoothing",
     "linear-ar": "linear-ar: a Gaussian linear autoregression of the decoded waveform (the past before the "
                  "recording zeros); a code's probability is the Gaussian's mass over the code's interval of "
                  "waveform values (dequantisation), so the probabilities of the 256 codes sum to 1; exact",
