@@ -48,6 +48,8 @@ __all__ = [
     "MarkovCodes",
     "RecurrentCodes",
     "bits_per_sample",
+    "check_waveforms",
+    "log_interval_mass",
     "select_markov_order",
 ]
 
