@@ -205,7 +205,8 @@ def audio_lines(comparison: Comparison) -> list[str]:
     families = list(dict.fromkeys(row.family for row in comparison.rows))
     scoring = list(dict.fromkeys(AUDIO_SCORING[f] for f in families if f in AUDIO_SCORING))
     if scoring:
-        lines.append("How each model is scored: " + "; ".join(scoring) + ".")
+        lines.append("How each model is scored:")
+        lines += [f"  {line}." for line in scoring]
     return lines
 
 
@@ -435,7 +436,7 @@ SPECTROGRAM_FFT = 256
 
 def _spectrogram_png(waveform: np.ndarray, sample_rate: int, title: str, path: str) -> str:
     """The spectrogram of one clip (frequency in kHz against time in seconds, dB colour) as a PNG data URI."""
-    fig = _figure(2.8, 1.9)
+    fig = _figure(2.5, 1.8)
     ax = fig.add_subplot()
     n_fft = min(SPECTROGRAM_FFT, max(16, 2 ** int(np.log2(max(len(waveform), 2)))))
     # a little noise floor keeps log(0) of digital silence out of the colour scale
@@ -455,7 +456,7 @@ def _audio_cell(clip: dict[str, Any], sample_rate: int, title: str, path: str, p
     from genlab.compare.audio_adapters import wav_decode
 
     esc = html.escape
-    cell = f"<audio controls preload='none' src='data:audio/wav;base64,{clip['wav']}'></audio>"
+    cell = f"<audio controls preload='none' style='width:250px' src='data:audio/wav;base64,{clip['wav']}'></audio>"
     if plots:
         waveform, rate = wav_decode(clip["wav"])
         uri = _spectrogram_png(waveform, rate or sample_rate, title, path)
@@ -485,7 +486,8 @@ def _audio_examples_html(comparison: Comparison, stem: str, out_dir: str, plots:
         safe = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
         cells = []
         for k, clip in enumerate(clips):
-            what = heads[k] if clip.get("label") is None else f"label {clip['label']}"
+            what = f"label {clip['label']}" if clip.get("label") is not None else (
+                f"clip {k + 1}" if name != "real (held out)" else heads[k])
             path = os.path.join(out_dir, f"{stem}_audio_{r}_{safe}_{k}.png")
             cells.append(f"<td class='l'>{_audio_cell(clip, rate, f'{name}: {what}', path, plots)}</td>")
         parts.append(f"<tr><td class='l'>{esc(name)}</td>{''.join(cells)}</tr>")
