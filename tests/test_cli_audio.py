@@ -194,6 +194,24 @@ def test_fit_trim_reports_the_silence_it_removed(tmp_path):
     assert 0.4 <= seconds <= 0.5
 
 
+def test_fit_trim_relative_to_the_loudest_frame(tmp_path):
+    folder = tmp_path / "quiet"
+    folder.mkdir()
+    silence = np.zeros(400, dtype=np.float32)
+    for i in range(2):  # tones at 1% of full scale: about -43 dB, below a -40 dB threshold everywhere
+        sf.write(folder / f"a_x_{i}.wav", np.concatenate([silence, 0.01 * tone(440.0, seed=i), silence]), RATE)
+    out = tmp_path / "q.genlab"
+    args = ["fit", "wavenet", folder, "--label-from-name", PATTERN, "--trim", "-40", "--out", out, *TINY]
+    # trimming would remove whole recordings: refused, naming the file and the option that helps (not a keyword)
+    line = assert_user_error(invoke(*args), "a_x_0.wav", "whole recording", "--trim-relative-to peak")
+    assert "trim_relative_to" not in line.split("a_x_0.wav")[1]  # (the test's folder may hold the words)
+    result = invoke(*args, "--trim-relative-to", "peak")
+    assert result.exit_code == 0, result.output
+    trimmed = field(result.stdout, "trimmed")
+    assert trimmed.endswith("below -40 dB under each recording's loudest frame")
+    assert 0.15 <= float(trimmed.split()[0]) <= 0.2  # 2 x 800 samples of silence, less the edge frames
+
+
 def test_fit_builtin_synthetic(tmp_path):
     out = tmp_path / "syn.genlab"
     result = invoke("fit", "wavenet", "--builtin", "synthetic", "--n-per-label", "2", "--out", out, *TINY)
@@ -449,6 +467,8 @@ def test_an_empty_folder_and_other_data_mistakes(fitted, tmp_path, folder):
         (["--builtin", "synthetic", "--validation-fraction", "0.9"], "--validation-fraction"),
         (["--builtin", "synthetic", "--max-time", "soon"], "--max-time"),
         (["--builtin", "synthetic", "--trim-db", "-40"], "--trim-db"),
+        (["--builtin", "synthetic", "--trim", "3"], "--trim"),
+        (["--builtin", "synthetic", "--trim-relative-to", "top"], "--trim-relative-to"),
     ],
 )
 def test_unknown_option_values_are_usage_errors(tmp_path, args, fragment):

@@ -58,6 +58,11 @@ class BuiltinAudio(str, enum.Enum):
     synthetic = "synthetic"
 
 
+class TrimReference(str, enum.Enum):
+    full_scale = "full_scale"
+    peak = "peak"
+
+
 class Method(str, enum.Enum):
     fast = "fast"
     naive = "naive"
@@ -75,13 +80,13 @@ _LabelsCsv = Annotated[Path | None, typer.Option("--labels-csv", metavar="FILE",
 
 # -- reading recordings ---------------------------------------------------------------------------------------------
 #: Keyword arguments of the Python API that the readers' messages name, and the command line's options for them.
-_OPTION_NAMES = {"resample=True": "--resample"}
+_OPTION_NAMES = {"resample=True": "--resample", "trim_relative_to='peak'": "--trim-relative-to peak"}
 
 
 @contextmanager
 def _option_names() -> Iterator[None]:
     """A reader's :class:`DataError` worded for the command line: ``give resample=True`` becomes ``give
-    --resample`` (the user of the CLI has no keyword arguments)."""
+    --resample`` (the user of the command line has no keyword arguments)."""
     try:
         yield
     except DataError as exc:
@@ -117,7 +122,8 @@ def audio_notices() -> Iterator[None]:
 
 def read_recordings(data: Path | None, *, builtin: BuiltinAudio | None, n_per_label: int,
                     name_pattern: str | None, labels_csv: Path | None, sample_rate: int | None, resample: bool,
-                    trim: float | None, seed: int) -> AudioDataset:
+                    trim: float | None, seed: int,
+                    trim_relative_to: TrimReference = TrimReference.full_scale) -> AudioDataset:
     """The recordings ``fit wavenet`` trains on: a folder of sound files, or the built-in synthetic case.
 
     Parameters
@@ -128,8 +134,9 @@ def read_recordings(data: Path | None, *, builtin: BuiltinAudio | None, n_per_la
     builtin : BuiltinAudio or None
         ``synthetic``: :func:`genlab.datasets.synthetic_audio` with ``n_per_label`` recordings per label, drawn with
         ``seed``, at ``sample_rate`` (default 8000 Hz).
-    name_pattern, labels_csv, resample, trim
-        Passed to :func:`genlab.data.read_audio_dataset` (``trim``: the silence threshold in dB, or None).
+    name_pattern, labels_csv, resample, trim, trim_relative_to
+        Passed to :func:`genlab.data.read_audio_dataset` (``trim``: the silence threshold in dB, or None; below full
+        scale or below each recording's loudest frame).
 
     Raises
     ------
@@ -144,6 +151,8 @@ def read_recordings(data: Path | None, *, builtin: BuiltinAudio | None, n_per_la
     if builtin is not None:
         given = [name for name, value in (("--label-from-name", name_pattern), ("--labels-csv", labels_csv),
                                           ("--trim", trim)) if value is not None]
+        if trim_relative_to is not TrimReference.full_scale:
+            given.append("--trim-relative-to")
         if resample:
             given.append("--resample")
         if given:
@@ -164,7 +173,7 @@ def read_recordings(data: Path | None, *, builtin: BuiltinAudio | None, n_per_la
 
     with _option_names():
         return read_audio_dataset(data, name_pattern=name_pattern, labels_csv=labels_csv, sample_rate=sample_rate,
-                                  resample=resample, trim=trim)
+                                  resample=resample, trim=trim, trim_relative_to=trim_relative_to.value)
 
 
 def _held_out(ds: AudioDataset, fraction: float, speakers: bool, seed: int) -> tuple[list[int], list[int]]:
@@ -221,14 +230,16 @@ def _receptive_field_text(model: Any) -> str:
     return f"{samples:,} samples ({1000.0 * samples / rate:.1f} ms at {rate:,} Hz)"
 
 
-def _trim_text(ds: AudioDataset) -> str | None:
-    reports = getattr(ds, "trim_reports", None)
+def _trim_text(ds: AudioDataset, trim: float, reference: TrimReference) -> str | None:
+    """What ``--trim`` removed in all: seconds, share, and the rule."""
+    reports = ds.trim_reports
     if not reports:
         return None
     removed = sum(int(r.removed_start) + int(r.removed_end) for r in reports)
     total = removed + sum(int(r.kept) for r in reports)
+    rule = "dB" if reference is TrimReference.full_scale else "dB under each recording's loudest frame"
     return (f"{removed / ds.sample_rate:.2f} s of silence removed at the ends ({100.0 * removed / max(total, 1):.1f}% "
-            f"of {total / ds.sample_rate:.2f} s), below {reports[0].threshold_db:g} dB")
+            f"of {total / ds.sample_rate:.2f} s), below {trim:g} {rule}")
 
 
 # -- genlab fit wavenet ---------------------------------------------------------------------------------------------
@@ -251,9 +262,12 @@ def fit_wavenet(
                                                    "rate need --resample.")] = None,
     resample: Annotated[bool, typer.Option("--resample", help=RESAMPLE_HELP)] = False,
     trim: Annotated[float | None, typer.Option(
-        "--trim", metavar="DB",
-        help="Trim the silence at both ends of each recording: frames below this level (dB relative to full scale, "
-             "e.g. -40); refuses to trim a whole recording.")] = None,
+        "--trim", metavar="DB", max=0.0,
+        help="Trim the silence at both ends of each recording: 10 ms frames below this level (dB, e.g. -40); "
+             "refuses to trim a whole recording.")] = None,
+    trim_relative_to: Annotated[TrimReference, typer.Option(
+        "--trim-relative-to", help="--trim's level is below full scale, or below each recording's loudest frame "
+                                   "(peak: for recordings made at very different levels).")] = TrimReference.full_scale,
     layers: Annotated[int | None, typer.Option("--layers", min=1, help="Dilated layers per cycle (dilations 1, 2, "
                                                                        "4, ...; default 10).")] = None,
     cycles: Annotated[int | None, typer.Option("--cycles", min=1, help="Cycles of the dilation pattern "
@@ -299,7 +313,8 @@ def fit_wavenet(
     """
     with audio_notices():
         ds = read_recordings(data, builtin=builtin, n_per_label=n_per_label, name_pattern=label_from_name,
-                             labels_csv=labels_csv, sample_rate=sample_rate, resample=resample, trim=trim, seed=seed)
+                             labels_csv=labels_csv, sample_rate=sample_rate, resample=resample, trim=trim, seed=seed,
+                             trim_relative_to=trim_relative_to)
     labels, speaker_list = _conditions(ds, speakers)
     train_index, held_index = _held_out(ds, validation_fraction, speakers, seed)
     train, held = ds.subset(train_index), (ds.subset(held_index) if held_index else None)
@@ -342,7 +357,7 @@ def fit_wavenet(
         rows.append(("speakers", f"{len(set(speaker_list))}: {_listing(sorted(set(speaker_list)))}"))
     elif ds.speakers is not None:  # named in the data but not asked for: say so, and how
         rows.append(("speakers", f"{len(set(ds.speakers))} in the data, not conditioned on (--speakers does)"))
-    trimmed = _trim_text(ds)
+    trimmed = None if trim is None else _trim_text(ds, trim, trim_relative_to)
     if trimmed is not None:
         rows.append(("trimmed", trimmed))
     rows += [
