@@ -123,7 +123,9 @@ def markov(recordings):
     return MarkovCodes(order=2, smoothing="witten-bell").fit(recordings[0])
 
 
-def test_markov_steps_are_the_chain_renormalised_over_the_codes(markov, recordings):
+@pytest.mark.parametrize("order", [0, 2])
+def test_markov_steps_are_the_chain_renormalised_over_the_codes(order, recordings):
+    markov = MarkovCodes(order=order, smoothing="witten-bell").fit(recordings[0])
     wave = recordings[1][0][:30]
     codes = mu_law_encode(wave)
     chain = markov.model_
@@ -132,8 +134,8 @@ def test_markov_steps_are_the_chain_renormalised_over_the_codes(markov, recordin
     unseen = 256 - len(seen)
     expected = 0.0
     for t, code in enumerate(codes):
-        context = [int(c) for c in codes[max(0, t - 2) : t]]
-        log_p = chain.next_token_log_probs(context, bos=t < 2)  # over <unk>, <s>, </s>, the seen codes
+        context = [int(c) for c in codes[max(0, t - order) : t]]
+        log_p = chain.next_token_log_probs(context, bos=t < order)  # over <unk>, <s>, </s>, the seen codes
         p_end = math.exp(log_p[vocabulary.id("</s>")])
         p_unk = math.exp(log_p[0])
         if int(code) in seen:
@@ -142,13 +144,13 @@ def test_markov_steps_are_the_chain_renormalised_over_the_codes(markov, recordin
             step = log_p[0] - math.log(unseen)
         expected += step - math.log(1.0 - p_end - (p_unk if unseen == 0 else 0.0))
     np.testing.assert_allclose(markov.log_prob([wave])[0], expected, rtol=1e-10)
-    # long recordings are looked up in blocks of steps: the blocks' seams change nothing
-    whole = markov.log_prob(recordings[1])
+    # the recordings are scored together: each one as if alone, whatever comes before it
+    whole = markov.log_prob([recordings[1][1], wave, recordings[1][0]])
+    alone = [markov.log_prob([w])[0] for w in (recordings[1][1], wave, recordings[1][0])]
+    np.testing.assert_allclose(whole, alone, rtol=1e-12)
+    # the distinct histories are looked up in blocks: the blocks' seams change nothing
     markov._STEPS_PER_BLOCK = 7
-    try:
-        np.testing.assert_array_equal(markov.log_prob(recordings[1]), whole)
-    finally:
-        del markov._STEPS_PER_BLOCK
+    np.testing.assert_array_equal(markov.log_prob([recordings[1][1], wave, recordings[1][0]]), whole)
 
 
 def test_markov_step_probabilities_sum_to_one_over_the_codes(markov, recordings):

@@ -318,7 +318,7 @@ class MarkovCodes(_CodeBaseline):
         The fitted chain; its tokens are the codes (ints).
     """
 
-    #: Steps whose end and <unk> probabilities are looked up at once (bounds the memory of long recordings).
+    #: Distinct histories whose end and <unk> probabilities are looked up at once (bounds the memory).
     _STEPS_PER_BLOCK = 1 << 16
 
     def __init__(self, order: int = 2, *, smoothing: str = "kneser-ney", k: float = 1.0, n_codes: int = 256,
@@ -351,37 +351,60 @@ class MarkovCodes(_CodeBaseline):
         self._n_unseen = int(np.sum(table == UNK_ID))
 
     def _code_log_probs(self, codes: np.ndarray) -> np.ndarray:
-        """``log p(c_t | history)`` of every code, renormalised over the codes (nats, shape (T,))."""
+        """``log p(c_t | history)`` of every code of one recording, renormalised over the codes (nats, (T,))."""
+        return self._step_log_probs([codes])
+
+    def log_prob(self, waveforms: Any, labels: Any = None) -> np.ndarray:
+        self._check_fitted()
+        codes = self._encode(waveforms)
+        steps = self._step_log_probs(codes)  # every recording at once: each distinct history is looked up once
+        recording = np.repeat(np.arange(len(codes)), [c.size for c in codes])
+        return np.bincount(recording, weights=steps, minlength=len(codes))
+
+    log_prob.__doc__ = _CodeBaseline.log_prob.__doc__
+
+    def _step_log_probs(self, codes: list[np.ndarray]) -> np.ndarray:
+        """``log p(c_t | history)`` of every code of the recordings, renormalised over the codes: float64 of
+        shape (total codes,), the recordings one after the other (nats).
+
+        The chain's log-probability of each code is read from its back-off tables over the padded recordings
+        ``<s> c_1 .. c_T``. The renormaliser needs ``p(</s> | h)`` and ``p(<unk> | h)`` for each step's history h
+        (its last ``order`` codes, or fewer after ``<s>``): those are looked up once per distinct history, each as
+        a block of ``order`` history slots then the token asked about, laid out with the positions the slots have
+        in the recording (the back-off looks ``order`` slots back and never before ``<s>``, so filler slots
+        before ``<s>`` are never reached).
+        """
         from genlab.sequence.vocabulary import BOS_ID, EOS_ID, UNK_ID
 
         k = int(self.model_.order)
-        ids = self._ids[codes]
-        T = ids.size
-        # the chain's own tokens after their histories: <s> c_1 .. c_T (position 0 is <s>)
-        padded = np.concatenate([[BOS_ID], ids]).astype(np.int64)
-        position = np.arange(T + 1, dtype=np.int64)
-        log10_token = self._backoff.target_log10_probs(padded, position)[1:]
-        # p(</s> | h_t) and p(<unk> | h_t) for every step t: one block per step, its k history slots then the
-        # token asked about, laid out with the positions the slots have in the recording (the back-off looks only
-        # k slots back, and no further than <s>; the k filler slots before <s> are never reached)
-        extended = np.concatenate([np.full(k, BOS_ID), padded])
-        ext_position = np.arange(-k, T + 1, dtype=np.int64)
-        log10_end = np.empty(T)
-        log10_unk = np.empty(T)
-        for first in range(1, T + 1, self._STEPS_PER_BLOCK):  # bounded memory: (steps, k + 1) slots at a time
-            steps = np.arange(first, min(first + self._STEPS_PER_BLOCK, T + 1))
-            window = steps[:, None] + np.arange(k)[None, :]  # (S, k): indices into extended of positions t-k..t-1
+        ids = [self._ids[c] for c in codes]
+        lengths = np.array([i.size for i in ids], dtype=np.int64)
+        padded = np.concatenate([np.concatenate([[BOS_ID], i]) for i in ids]).astype(np.int64)
+        position = np.concatenate([np.arange(n + 1, dtype=np.int64) for n in lengths])
+        targets = np.flatnonzero(position > 0)
+        log10_token = self._backoff.target_log10_probs(padded, position)[targets]
+        # each step's history: the k slots before it (fillers <s> before the recording's start)
+        offsets = np.arange(-k, 0)
+        history_position = position[targets, None] + offsets[None, :]  # (T, k)
+        history = np.where(history_position >= 0, padded[np.maximum(targets[:, None] + offsets[None, :], 0)],
+                           BOS_ID)
+        distinct, first, inverse = _distinct_rows(history, len(self.model_.vocabulary_))
+        log10_end = np.empty(len(first))
+        log10_unk = np.empty(len(first))
+        for a in range(0, len(first), self._STEPS_PER_BLOCK):  # bounded memory: (rows, k + 1) slots at a time
+            rows = np.arange(a, min(a + self._STEPS_PER_BLOCK, len(first)))
+            slot_position = np.concatenate([history_position[first[rows]], position[targets[first[rows]], None]],
+                                           axis=1)  # (R, k + 1)
             for asked, out in ((EOS_ID, log10_end), (UNK_ID, log10_unk)):
-                block = np.concatenate([extended[window], np.full((steps.size, 1), asked)], axis=1)  # (S, k + 1)
-                block_position = np.concatenate([ext_position[window], steps[:, None]], axis=1)
-                values = self._backoff.target_log10_probs(block.ravel(), block_position.ravel())
-                out[steps - 1] = values.reshape(steps.size, k + 1)[:, -1]
+                block = np.concatenate([distinct[rows], np.full((rows.size, 1), asked)], axis=1)  # (R, k + 1)
+                values = self._backoff.target_log10_probs(block.ravel(), slot_position.ravel())
+                out[rows] = values.reshape(rows.size, k + 1)[:, -1]
         ln10 = math.log(10.0)
         # the share that is not a code: </s>, and <unk> when no code is unseen (then <unk> stands for nothing)
         not_code = np.exp(log10_end * ln10) + (np.exp(log10_unk * ln10) if self._n_unseen == 0 else 0.0)
-        result = log10_token * ln10 - np.log1p(-not_code)
+        result = log10_token * ln10 - np.log1p(-not_code)[inverse]
         if self._n_unseen:
-            result = result - np.where(ids == UNK_ID, math.log(self._n_unseen), 0.0)
+            result = result - np.where(padded[targets] == UNK_ID, math.log(self._n_unseen), 0.0)
         return result
 
     def _sample_codes(self, n_samples: int, n_clips: int, random_state: Any) -> np.ndarray:
@@ -391,6 +414,22 @@ class MarkovCodes(_CodeBaseline):
         if n_clips == 1:
             drawn = [drawn]
         return np.array([[int(c) for c in clip] for clip in drawn], dtype=np.int64)
+
+
+def _distinct_rows(rows: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct rows of an int array (n, k) of values < ``base``: (distinct rows, index of each one's first
+    occurrence, index of each row's distinct row)."""
+    n, k = rows.shape
+    if k == 0:
+        return rows[:1], np.zeros(min(n, 1), dtype=np.int64), np.zeros(n, dtype=np.int64)
+    if k * math.log2(base) < 62:  # one int64 key per row: a 1-D unique is far faster than unique(axis=0)
+        key = rows[:, 0].astype(np.int64)
+        for column in range(1, k):
+            key = key * base + rows[:, column]
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    return rows[first], first, inverse.reshape(-1)
 
 
 def select_markov_order(train: Any, validation: Any, orders: Any = (0, 1, 2, 3), n_codes: int = 256, *,
