@@ -262,7 +262,8 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
             val_texts = (None if validation_data is None
                          else self._inputs(validation_data, "validation_data", fitted=False))
         if val_texts is not None and not any(len(t) for t in val_texts):
-            raise DataError("validation_data is empty; give some held-out data or leave validation_data out.")
+            raise DataError(f"validation_data is empty; give some held-out {'codes' if codes else 'text'} or leave "
+                            "validation_data out.")
         if self.backbone not in BACKBONES:
             raise ParameterError(f"backbone must be one of {', '.join(BACKBONES)}; got {self.backbone!r}.")
         make_config(self.backbone, 2, self.preset, **{n: getattr(self, n) for n in self._SIZE_NAMES})  # checks
