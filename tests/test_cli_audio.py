@@ -212,6 +212,22 @@ def test_fit_trim_relative_to_the_loudest_frame(tmp_path):
     assert 0.15 <= float(trimmed.split()[0]) <= 0.2  # 2 x 800 samples of silence, less the edge frames
 
 
+def test_fit_resume_equals_the_uninterrupted_fit(tmp_path, folder):
+    import torch
+
+    base = ["fit", "wavenet", folder, "--label-from-name", PATTERN, *TINY, "--eval-interval", "2"]
+    first = invoke(*base, "--out", tmp_path / "r.genlab")  # TINY stops it at 3 steps; the checkpoint holds them
+    assert first.exit_code == 0, first.output
+    resumed = invoke(*base, "--max-steps", "5", "--resume", "--out", tmp_path / "r.genlab")
+    assert resumed.exit_code == 0, resumed.output
+    assert "5 steps in" in resumed.stdout and "resumed from step" in resumed.stdout
+    whole = invoke(*base, "--max-steps", "5", "--out", tmp_path / "whole.genlab")
+    assert whole.exit_code == 0, whole.output
+    a, b = genlab.load(tmp_path / "r.genlab"), genlab.load(tmp_path / "whole.genlab")
+    for (name, x), y in zip(a.module_.state_dict().items(), b.module_.state_dict().values(), strict=True):
+        assert torch.equal(x, y), name
+
+
 def test_fit_builtin_synthetic(tmp_path):
     out = tmp_path / "syn.genlab"
     result = invoke("fit", "wavenet", "--builtin", "synthetic", "--n-per-label", "2", "--out", out, *TINY)
@@ -488,3 +504,22 @@ def test_info_shows_rate_receptive_field_and_labels(fitted):
     assert field(result.stdout, "speakers") == "2: ann, bob"
     assert field(result.stdout, "genlab score") == "nats per audio sample (and bits per audio sample)"
     assert "hyperparameters" in result.stdout and "residual_channels" in result.stdout
+
+
+def test_sample_refuses_a_model_conditioned_on_a_spectrogram(tmp_path):
+    from genlab.audio import WaveNet
+
+    waves = [tone(300.0, seed=0), tone(900.0, seed=1)]
+    model = WaveNet(n_layers=2, n_cycles=1, residual_channels=4, dilation_channels=4, skip_channels=8,
+                    chunk_length=32, mel_channels=4, sample_rate=RATE, max_steps=1, batch_size=2, random_state=0)
+    path = tmp_path / "mel.genlab"
+    model.fit(waves).save(path)
+    out = tmp_path / "x.wav"
+    assert_user_error(invoke("sample", path, "--seconds", "0.01", "--out", out), "mel", "model.sample(n, mel=...)")
+    assert not out.exists()
+    # scoring needs no spectrogram from the user: the model computes it from each recording
+    sf.write(tmp_path / "a.wav", waves[0], RATE)
+    result = invoke("score", path, tmp_path / "a.wav", "--json")
+    assert result.exit_code == 0, result.output
+    stored = sf.read(tmp_path / "a.wav", dtype="float32")[0]  # the WAV's 16-bit samples
+    assert json.loads(result.stdout)["nats_per_sample"] == pytest.approx(model.score([stored]), rel=1e-5)

@@ -510,6 +510,9 @@ def sample_audio(model: Any, n_samples: int | None, seed: int | None, out: Path 
                              "write with --out, e.g. --out sample.wav (.wav / .flac / .ogg).")
     from genlab.audio.io import AUDIO_FORMATS
 
+    if getattr(model, "config_", {}).get("mel_channels"):
+        raise ParameterError(f"{model_path} is conditioned on a log-mel spectrogram (mel_channels > 0): each draw "
+                             "needs the spectrogram to follow; use the Python API, model.sample(n, mel=...).")
     if out.suffix.lower() not in AUDIO_FORMATS:  # refused before generating, not after
         raise ParameterError(f"--out {out}: name a sound file ending in {' / '.join(AUDIO_FORMATS)} (the format "
                              "follows the extension).")
