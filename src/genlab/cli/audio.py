@@ -520,6 +520,7 @@ def sample_audio(model: Any, n_samples: int | None, seed: int | None, out: Path 
         raise ParameterError("give the length of the audio to draw: either --seconds S or --samples N (audio "
                              "samples), not both.")
     if n_samples is None:
+        assert seconds is not None  # one of the two, checked above
         n_samples = round(float(seconds) * rate)
         if n_samples < 1:
             raise ParameterError(f"--seconds {seconds:g} is less than one sample at {rate:,} Hz.")

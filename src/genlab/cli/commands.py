@@ -13,7 +13,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -453,9 +453,11 @@ def score(
             raise ParameterError(f"genlab score reads one DATA for {row.model_words}; got {len(data_paths)} "
                                  f"({', '.join(map(str, data_paths[:3]))}{', ...' if len(data_paths) > 3 else ''}).")
         data = list(data_paths)  # audio: several sound files
-    options = {"lengths": lengths, "lengths_column": lengths_column, "source_field": source_field,
-               "target_field": target_field, "generate": generate, "label_from_name": label_from_name,
-               "labels_csv": labels_csv, "resample": resample}
+    options: dict[str, Any] = {
+        "lengths": lengths, "lengths_column": lengths_column, "source_field": source_field,
+        "target_field": target_field, "generate": generate, "label_from_name": label_from_name,
+        "labels_csv": labels_csv, "resample": resample,
+    }
     if getattr(model, "data_kind", None) == "pairs":
         options["decoding"] = decoding_options(model, beams, length_penalty, max_length, min_length, no_repeat_ngram)
     with warnings.catch_warnings(record=True) as caught:
@@ -579,7 +581,8 @@ def sample(
     options = {"prompt": prompt, "decoding": decoding, "doc_length": doc_length, "grid": grid, "label": label,
                "model_path": model_path, "images": images, "seconds": seconds, "clips": clips,
                "method": None if method is None else method.value, "speaker": speaker}
-    row.sample(model, n_samples, seed, out, options)
+    # None reaches only the audio row, whose sampler takes --seconds instead (checked above)
+    row.sample(model, cast(int, n_samples), seed, out, options)
 
 
 # -- info ---------------------------------------------------------------------------------------------------------
