@@ -10,7 +10,7 @@ import functools
 import numbers
 import os
 from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 
@@ -29,7 +29,10 @@ __all__ = ["LanguageModel", "parse_duration", "text_bits_per_character"]
 
 def _as_texts(X: Any, what: str = "X") -> list[str]:
     """A text, a path, or a list of texts / paths -> list of texts."""
-    from genlab.data import read_text_file
+    from genlab.data import read_text_file as read_lines_or_text
+
+    def read_text_file(path: os.PathLike[str]) -> str:
+        return cast(str, read_lines_or_text(path))  # lines=False: one str
 
     if isinstance(X, str):
         return [X]
