@@ -78,6 +78,15 @@ def test_heldout_by_a_field_value(audio_folder: Path):
     assert len(ranged.chunks) == 12
 
 
+def test_labels_from_a_csv_and_a_resampled_rate(audio_folder: Path, tmp_path: Path):
+    files = sorted(p.name for p in audio_folder.glob("*.wav"))
+    table = tmp_path / "labels.csv"
+    table.write_text("file,label\n" + "".join(f"{name},{name[:2]}\n" for name in files), encoding="utf-8")
+    dataset = load_dataset(audio_folder, labels_csv=table, sample_rate=4000, heldout="label=G5")
+    assert dataset.sample_rate == 4000 and dataset.chunk_units.tolist() == [200] * 6
+    assert set(dataset.chunk_labels) == {"G5"} and set(dataset.labels) == {"C4", "C5", "G4"}
+
+
 def test_builtin_synthetic_audio(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(compare_data, "SYNTHETIC_AUDIO", SMALL)
     dataset = load_dataset("synthetic-audio", random_state=5)
