@@ -198,6 +198,10 @@ def _held_out(ds: AudioDataset, fraction: float, speakers: bool, seed: int) -> t
     return [i for i in range(n) if i not in held_set], sorted(held)
 
 
+def _pick(values: list[str] | None, index: list[int]) -> list[str] | None:
+    return None if values is None else [values[i] for i in index]
+
+
 def _seconds(waveforms: list[np.ndarray], rate: int) -> float:
     return sum(len(w) for w in waveforms) / rate
 
@@ -318,9 +322,8 @@ def fit_wavenet(
     labels, speaker_list = _conditions(ds, speakers)
     train_index, held_index = _held_out(ds, validation_fraction, speakers, seed)
     train, held = ds.subset(train_index), (ds.subset(held_index) if held_index else None)
-    pick = (lambda values, index: None if values is None else [values[i] for i in index])  # noqa: E731
-    train_labels, train_speakers = pick(labels, train_index), pick(speaker_list, train_index)
-    held_labels, held_speakers = pick(labels, held_index), pick(speaker_list, held_index)
+    train_labels, train_speakers = _pick(labels, train_index), _pick(speaker_list, train_index)
+    held_labels, held_speakers = _pick(labels, held_index), _pick(speaker_list, held_index)
 
     settings, checkpoint_path = _training_settings(
         out, max_time=max_time, max_steps=max_steps, epochs=None, batch_size=batch_size,
