@@ -220,7 +220,8 @@ class WaveNetAdapter(Adapter):
     def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:
         """One clip per label shown (conditional), else :data:`N_AUDIO_CLIPS` clips; fast generation."""
         shown = shown_clips(dataset)
-        labels = [label for label, _ in shown] if self.uses_labels else [None] * max(1, len(shown))
+        labels: list[str | None] = ([label for label, _ in shown] if self.uses_labels
+                                    else [None] * max(1, len(shown)))
         length = clip_length(dataset)
         known = set(map(str, self.model.classes_)) if self.uses_labels else set()
         if not self.uses_labels or all(label in known for label in labels):
