@@ -120,7 +120,8 @@ SYNTHETIC_AUDIO: dict[str, Any] = {}
 #: Sound files: a folder holding them (directly or in a subfolder) is audio.
 AUDIO_FILES = (".wav", ".flac", ".ogg")
 #: The default held-out recordings of a folder whose file-name pattern has an ``{index}`` field: indices 0 to 4
-#: (the Free Spoken Digit Dataset's README: "test set: recordings 0-4 of each speaker and digit").
+#: (the Free Spoken Digit Dataset's README: "Recordings numbered 0-4 (inclusive) are in the test and 5-49 are in the
+#: training set").
 AUDIO_HELDOUT_INDICES = range(5)
 #: Kinds of data ``kind`` may force on a folder (the others are told apart by their files).
 FORCED_KINDS = ("audio",)
