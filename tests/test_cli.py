@@ -203,8 +203,8 @@ def test_unknown_family(tmp_path, blobs_csv):
     families = sorted(command.name for command in fit_app.registered_commands)
     assert {"ar", "gmm", "hmm", "markov"} <= set(families)
     assert_user_error(
-        invoke("fit", "wavenet", blobs_csv, "--out", tmp_path / "m.genlab"),
-        "unknown model family 'wavenet'",
+        invoke("fit", "frobnicator", blobs_csv, "--out", tmp_path / "m.genlab"),
+        "unknown model family 'frobnicator'",
         f"known families: {', '.join(families)}",
     )
 
@@ -359,11 +359,11 @@ def test_score_and_sample_follow_the_declared_data_kind(tmp_path, blobs_csv, mod
     assert_user_error(invoke("score", model_file, blobs_csv, "--lengths", "60,120"),
                       f"--lengths / --lengths-column apply to series models; {model_file} holds a GaussianMixture.")
     # the command line reads by the declaration, not by the model's type: declare another kind and it follows
-    monkeypatch.setattr(GaussianMixture, "data_kind", "audio")
+    monkeypatch.setattr(GaussianMixture, "data_kind", "trees")
     for command in (["score", model_file, blobs_csv], ["sample", model_file, "-n", 3]):
         assert_user_error(invoke(*command),
-                          f"{model_file} holds a GaussianMixture, a model of audio data (a list of 1-D arrays of "
-                          f"samples); genlab {command[0]} does not read that kind of data yet")
+                          f"{model_file} holds a GaussianMixture, a model of trees data (a list of trees); genlab "
+                          f"{command[0]} does not read that kind of data yet")
 
 
 def test_a_bif_network_is_scored_and_sampled_as_records(tmp_path):
