@@ -82,9 +82,36 @@ def test_labels_from_a_csv_and_a_resampled_rate(audio_folder: Path, tmp_path: Pa
     files = sorted(p.name for p in audio_folder.glob("*.wav"))
     table = tmp_path / "labels.csv"
     table.write_text("file,label\n" + "".join(f"{name},{name[:2]}\n" for name in files), encoding="utf-8")
-    dataset = load_dataset(audio_folder, labels_csv=table, sample_rate=4000, heldout="label=G5")
+    dataset = load_dataset(audio_folder, labels_csv=table, sample_rate=4000, resample=True, heldout="label=G5")
     assert dataset.sample_rate == 4000 and dataset.chunk_units.tolist() == [200] * 6
     assert set(dataset.chunk_labels) == {"G5"} and set(dataset.labels) == {"C4", "C5", "G4"}
+    with pytest.raises(DataError, match="resample=True"):  # another rate than the files' is refused by default
+        load_dataset(audio_folder, sample_rate=4000)
+
+
+def test_cli_mixed_rates_and_a_silent_stereo_file(tmp_path: Path):
+    """Files at two rates: refused naming --resample, compared with it; a silent stereo file is mixed down with a
+    notice and its spectrogram drawn (digital silence: no log of zero)."""
+    import soundfile
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    soundfile.write(folder / "a.wav", rng.uniform(-0.5, 0.5, 800).astype(np.float32), 8000)
+    soundfile.write(folder / "b.wav", rng.uniform(-0.5, 0.5, 1600).astype(np.float32), 16000)
+    soundfile.write(folder / "c.wav", np.zeros((800, 2), dtype=np.float32), 8000)
+    assert_user_error(invoke("compare", folder, "--models", "markov:order=0", "--out", tmp_path / "o"),
+                      "b.wav", "--resample")
+    with pytest.warns(genlab.errors.AudioNotice, match="c.wav"):
+        result = invoke("compare", folder, "--models", "markov:order=0", "--resample", "--label-from-name",
+                        "{name}", "--heldout", "name=c,b", "--out", tmp_path / "o")
+    assert result.exit_code == 0, result.output
+    (comparison,) = load_results(tmp_path / "o")
+    assert comparison.sample_rate == 8000 and [Path(clip["file"]).name for clip in comparison.real_audio] == [
+        "b.wav", "c.wav"]
+    page = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    # the two held-out recordings and two clips of the chain, each with its spectrogram
+    assert page.count("alt='spectrogram: ") == len(_audio_uris(page)) == 4
 
 
 def test_builtin_synthetic_audio(monkeypatch: pytest.MonkeyPatch):

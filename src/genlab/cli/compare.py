@@ -113,8 +113,10 @@ def compare_command(
                           "have an index, else a seeded 1 - --split of them), random, or FIELD=VALUES such as "
                           "index=0-4 or speaker=theo.")] = None,
     sample_rate: Annotated[int | None, typer.Option(
-        "--sample-rate", min=1, help="Audio: resample every recording to this rate in Hz (default: the files' "
-                                     "rate).")] = None,
+        "--sample-rate", min=1, help="Audio: the recordings' rate in Hz (default: the first file's); with "
+                                     "--resample, the rate every file is resampled to.")] = None,
+    resample: Annotated[bool, typer.Option(
+        "--resample", help="Audio: resample files at another rate instead of refusing them.")] = False,
 ) -> None:
     """Fit several generative models on the same split and rank them by held-out bits per unit.
 
@@ -135,14 +137,17 @@ def compare_command(
     (dequantised), in bits per audio sample on the same held-out recordings; the report plays generated clips
     beside real ones.
     """
+    from genlab.cli.audio import _option_names
     from genlab.compare import compare
     from genlab.compare.report import write_report
 
     console = _console()
-    result = compare(data, models, budget=budget, split=split, unit=unit, out_dir=out, random_state=seed,
-                     console=console, window=window, vocab_size=vocab_size, max_time=max_time,
-                     source_field=source_field, target_field=target_field, kind=kind,
-                     name_pattern=label_from_name, heldout=heldout, labels_csv=labels_csv, sample_rate=sample_rate)
+    with _option_names():  # an audio reader's "give resample=True" becomes "give --resample"
+        result = compare(data, models, budget=budget, split=split, unit=unit, out_dir=out, random_state=seed,
+                         console=console, window=window, vocab_size=vocab_size, max_time=max_time,
+                         source_field=source_field, target_field=target_field, kind=kind,
+                         name_pattern=label_from_name, heldout=heldout, labels_csv=labels_csv,
+                         sample_rate=sample_rate, resample=resample)
     print_comparison(result, console)
     path = write_report(out, [result], title=f"genlab compare: {result.data}")
     typer.echo(f"report: {path}")

@@ -559,7 +559,7 @@ def _is_audio_folder(source: str) -> bool:
 
 
 def _read_audio(source: str, name_pattern: str | None, labels_csv: str | None, sample_rate: int | None,
-                random_state: int) -> tuple[Any, str]:
+                resample: bool, random_state: int) -> tuple[Any, str]:
     """The recordings of ``source`` (``synthetic-audio`` or a folder) as an AudioDataset, and its display name."""
     if source == "synthetic-audio":
         if name_pattern is not None or labels_csv is not None:
@@ -578,7 +578,7 @@ def _read_audio(source: str, name_pattern: str | None, labels_csv: str | None, s
     from genlab.data import read_audio_dataset
 
     data = read_audio_dataset(path, name_pattern=name_pattern, labels_csv=labels_csv, sample_rate=sample_rate,
-                              resample=sample_rate is not None)
+                              resample=resample)
     return data, os.fspath(path)
 
 
@@ -642,9 +642,9 @@ def _audio_heldout(data: Any, heldout: str | None, split: float, random_state: i
 
 
 def _audio_dataset(source: str, split: float, random_state: int, name_pattern: str | None, heldout: str | None,
-                   labels_csv: str | None, sample_rate: int | None) -> Dataset:
+                   labels_csv: str | None, sample_rate: int | None, resample: bool) -> Dataset:
     """Recordings read once, split by ``heldout`` into training and held-out recordings (module notes)."""
-    data, name = _read_audio(source, name_pattern, labels_csv, sample_rate, random_state)
+    data, name = _read_audio(source, name_pattern, labels_csv, sample_rate, resample, random_state)
     mask, rule = _audio_heldout(data, heldout, split, random_state)
     waveforms = [np.asarray(w, dtype=np.float32) for w in data.waveforms]
     keep, held = np.flatnonzero(~mask), np.flatnonzero(mask)
@@ -667,7 +667,7 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
                  window: int | None = None, source_field: str = "source",
                  target_field: str = "target", kind: str | None = None, name_pattern: str | None = None,
                  heldout: str | None = None, labels_csv: str | os.PathLike[str] | None = None,
-                 sample_rate: int | None = None) -> Dataset:
+                 sample_rate: int | None = None, resample: bool = False) -> Dataset:
     """Load and split the data of a comparison.
 
     Parameters
@@ -701,7 +701,11 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
     labels_csv : path, optional
         Audio: a CSV giving each file's label (and speaker).
     sample_rate : int, optional
-        Audio: resample every recording to this rate (Hz); default: the files' common rate.
+        Audio: the rate (Hz) of the recordings: of every file (else a DataError naming the file), or with
+        ``resample`` the rate every file is resampled to; default: the first file's rate (``synthetic-audio``:
+        the rate it is drawn at).
+    resample : bool, default False
+        Audio: resample files at another rate instead of refusing them (:func:`genlab.data.read_audio_dataset`).
 
     Returns
     -------
@@ -730,9 +734,9 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
         if unit not in (None, "sample"):
             raise ParameterError(f"--unit {unit} is for text; audio is scored in bits per audio sample.")
         return _audio_dataset(source, float(split), random_state, name_pattern, heldout,
-                              None if labels_csv is None else os.fspath(labels_csv), sample_rate)
+                              None if labels_csv is None else os.fspath(labels_csv), sample_rate, bool(resample))
     audio_options = {"--label-from-name": name_pattern, "--heldout": heldout, "--labels-csv": labels_csv,
-                     "--sample-rate": sample_rate}
+                     "--sample-rate": sample_rate, "--resample": resample or None}
     given = [option for option, value in audio_options.items() if value is not None]
     if given:
         raise ParameterError(f"{given[0]} applies to audio data (a folder of sound files, or synthetic-audio); "

@@ -253,6 +253,7 @@ def compare(
     heldout: str | None = None,
     labels_csv: str | os.PathLike[str] | None = None,
     sample_rate: int | None = None,
+    resample: bool = False,
 ) -> Comparison:
     """Fit every model of ``models`` on the same split of ``data``, score them by the one routine, rank them.
 
@@ -288,9 +289,10 @@ def compare(
         at most this.
     source_field, target_field : str, default "source", "target"
         Pairs: the keys of the source and target strings in each JSON object.
-    kind, name_pattern, heldout, labels_csv, sample_rate : optional
+    kind, name_pattern, heldout, labels_csv, sample_rate, resample : optional
         Audio: read a folder as audio (``kind="audio"``), its labels from the file names or a CSV, which recordings
-        are held out, and the rate to resample to (:func:`genlab.compare.data.load_dataset`).
+        are held out, the recordings' rate and whether files at another rate are resampled to it
+        (:func:`genlab.compare.data.load_dataset`).
 
     Returns
     -------
@@ -308,7 +310,8 @@ def compare(
                                                                  vocab_size=vocab_size, source_field=source_field,
                                                                  target_field=target_field, kind=kind,
                                                                  name_pattern=name_pattern, heldout=heldout,
-                                                                 labels_csv=labels_csv, sample_rate=sample_rate)
+                                                                 labels_csv=labels_csv, sample_rate=sample_rate,
+                                                                 resample=resample)
     adapters = make_adapters(models, dataset, random_state)
     if total is None:
         total = parse_budget({"pairs": DEFAULT_PAIRS_BUDGET, "captions": DEFAULT_CAPTIONS_BUDGET}.get(dataset.kind,
