@@ -266,6 +266,7 @@ def test_report_plays_generated_clips_beside_real_ones(compared):
     # four labels shown: the real held-out recording of each, and four clips of every model
     assert len(uris) == 4 * (1 + len(result.rows))
     length = clip_length(dataset)
+    assert length == 400  # the median held-out recording, under MAX_CLIP_SECONDS
     for i, uri in enumerate(uris):
         samples, rate = soundfile.read(io.BytesIO(base64.b64decode(uri)), dtype="float32")
         assert rate == 8000 and samples.ndim == 1 and len(samples) == length
@@ -307,11 +308,27 @@ def test_a_label_unseen_in_training_is_scored_without_it(audio_folder: Path):
 
 
 def test_cli_compare_synthetic_audio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The built-in set on the command line; clips (real and drawn) cut to MAX_CLIP_SECONDS, here 10 ms."""
+    import soundfile
+
+    import genlab.compare.audio_adapters as audio_adapters
+
     monkeypatch.setattr(compare_data, "SYNTHETIC_AUDIO", SMALL)
+    monkeypatch.setattr(audio_adapters, "MAX_CLIP_SECONDS", 0.01)
     out = tmp_path / "out"
     result = invoke("compare", "synthetic-audio", "--models", "markov:order=1,linear-ar:order=2", "--budget", "20s",
                     "--out", out)
     assert result.exit_code == 0, result.output
     assert "held-out bits per audio sample (8,000 audio samples, 20 recordings)" in " ".join(result.stdout.split())
     assert "How each model is scored" in result.stdout
-    assert len(_audio_uris((out / "report.html").read_text(encoding="utf-8"))) == 4 * 3
+    uris = _audio_uris((out / "report.html").read_text(encoding="utf-8"))
+    assert len(uris) == 4 * 3
+    assert {len(soundfile.read(io.BytesIO(base64.b64decode(uri)))[0]) for uri in uris} == {80}
+
+
+def test_default_models_fit_the_classical_ones_first(audio_folder: Path):
+    """Single-pass fits that cannot stop at their share go before the neural models, which stop on time."""
+    from genlab.compare.registry import make_adapters
+
+    dataset = load_dataset(audio_folder, name_pattern=PATTERN)
+    assert [adapter.family for adapter in make_adapters(None, dataset)] == ["linear-ar", "markov", "lstm", "wavenet"]
