@@ -3,8 +3,9 @@
 An audio data set (:mod:`genlab.compare.data`) holds training and held-out recordings (float32 waveforms in
 [-1, 1] at one sample rate, with a label each when the file names or a CSV give them). Every model scores each
 held-out recording on its 8-bit mu-law codes (:func:`genlab.audio.mu_law_encode`): ``log p(codes)`` in nats,
-every code of the recording from its first, each model starting from silence (WaveNet pads its past with the
-silence code, the baselines assume the same, :mod:`genlab.audio.baselines`). The comparison divides by the held-out
+every code of the recording from its first. Before the first code WaveNet's past is the silence code and the AR's
+past zeros (silence); the Markov chain and the recurrent model start from their start context, learned from the
+beginnings of the training recordings (:mod:`genlab.audio.baselines`). The comparison divides by the held-out
 samples: bits per audio sample, ``-sum log p / (ln 2 * samples)``, the unit of SampleRNN's and WaveNet's tables
 (the models' own ``score`` is in nats per sample; :func:`genlab.audio.baselines.bits_per_sample` is this figure).
 
@@ -16,11 +17,11 @@ The models:
 * ``lstm`` / ``gru``: :class:`genlab.audio.baselines.RecurrentCodes`, a recurrent :class:`genlab.LanguageModel` on
   the codes (unconditional);
 * ``markov``: :class:`genlab.audio.baselines.MarkovCodes`, a Markov chain on the codes whose order is chosen on a
-  seeded tenth of the training recordings held back for validation (:func:`~genlab.audio.baselines.
-  select_markov_order`) and then refitted on all of them, or given (``order=N``);
-* ``linear-ar``: :class:`genlab.audio.baselines.DequantisedAutoRegressive`, a Gaussian linear autoregression of
-  the decoded waveform whose density is integrated over each code's waveform interval: an exact probability of
-  each code.
+  seeded tenth of the training recordings held back for validation
+  (:func:`~genlab.audio.baselines.select_markov_order`) and then refitted on all of them, or given (``order=N``);
+* ``linear-ar``: :class:`genlab.audio.baselines.DequantisedAutoRegressive`, a Gaussian linear autoregression (16
+  lags by default) of the decoded waveform whose density is integrated over each code's waveform interval: an
+  exact probability of each code.
 
 Each model draws a few clips for the report (:func:`shown_clips`): a conditional model one clip per label shown,
 beside a real held-out recording of that label; an unconditional model as many clips. Clips travel as 16-bit WAV
