@@ -64,7 +64,7 @@ Audio
     :func:`genlab.data.read_audio_dataset`, the reader of ``genlab fit wavenet``: mono float32 waveforms in
     [-1, 1] at one sample rate, labels (and speakers) from the file names by ``name_pattern`` (e.g.
     ``"{label}_{speaker}_{index}"``, the Free Spoken Digit Dataset's ``7_jackson_32.wav``) or a CSV. Each recording
-    is one chunk, never cut: every model scores each held-out recording from its start (after silence), and the
+    is one chunk, never cut: every model scores each held-out recording from its first sample, and the
     bootstrap resamples recordings. The unit is the audio sample, scored on its 8-bit mu-law code
     (:mod:`genlab.audio.mu_law`), so every model is judged on the same 256 discrete values per sample.
 
