@@ -261,7 +261,8 @@ class RecurrentCodes(_CodeBaseline):
         except TypeError as exc:  # an unknown keyword: say which model refused it
             raise ParameterError(f"a setting of RecurrentCodes is not a LanguageModel hyperparameter: {exc}.") from None
 
-    def fit(self, waveforms: Any, labels: Any = None, *, validation_data: Any = None) -> RecurrentCodes:
+    def fit(self, waveforms: Any, labels: Any = None, *, validation_data: Any = None,
+            callback: Any = None) -> RecurrentCodes:
         """Train the language model on the recordings' codes; return ``self``.
 
         Parameters
@@ -270,12 +271,14 @@ class RecurrentCodes(_CodeBaseline):
         labels : ignored
         validation_data : waveforms, optional
             Held-out recordings evaluated during training (``model_.history_``; early stopping with ``patience``).
+        callback : callable, optional
+            ``callback(step, loss)`` after every optimizer step (:meth:`genlab.LanguageModel.fit`).
         """
         model = self._language_model()
         codes = self._encode(waveforms, fitted=False)
         validation = (None if validation_data is None
                       else self._encode(validation_data, "validation_data", fitted=False))
-        model.fit(codes, validation_data=validation)
+        model.fit(codes, validation_data=validation, callback=callback)
         self.model_ = model
         self.n_codes_ = _check_n_codes(self.n_codes)
         return self

@@ -84,7 +84,7 @@ _OPTION_NAMES = {"resample=True": "--resample", "trim_relative_to='peak'": "--tr
 
 
 @contextmanager
-def _option_names() -> Iterator[None]:
+def option_names() -> Iterator[None]:
     """A reader's :class:`DataError` worded for the command line: ``give resample=True`` becomes ``give
     --resample`` (the user of the command line has no keyword arguments)."""
     try:
@@ -171,7 +171,7 @@ def read_recordings(data: Path | None, *, builtin: BuiltinAudio | None, n_per_la
         raise ParameterError("give either --label-from-name or --labels-csv, not both.")
     from genlab.data import read_audio_dataset
 
-    with _option_names():
+    with option_names():
         return read_audio_dataset(data, name_pattern=name_pattern, labels_csv=labels_csv, sample_rate=sample_rate,
                                   resample=resample, trim=trim, trim_relative_to=trim_relative_to.value)
 
@@ -388,7 +388,7 @@ def _scored_recordings(model: Any, data: Path | list[Path], options: dict[str, A
     from genlab.data import read_audio_dataset
 
     files = data if isinstance(data, list) else [data]
-    with _option_names():
+    with option_names():
         if isinstance(data, Path) and not data.is_file():
             return read_audio_dataset(data, name_pattern=pattern, labels_csv=csv, sample_rate=rate,
                                       resample=resample)

@@ -3,10 +3,17 @@
 The registry, the :class:`Adapter` base and the SPEC parser are in :mod:`genlab.compare.registry`; the adapters
 live by kind of data in :mod:`~genlab.compare.text_adapters`, :mod:`~genlab.compare.topic_adapters`,
 :mod:`~genlab.compare.series_adapters`, :mod:`~genlab.compare.image_adapters`,
-:mod:`~genlab.compare.pair_adapters` and :mod:`~genlab.compare.caption_adapters` (captioned images). Importing
+:mod:`~genlab.compare.pair_adapters`, :mod:`~genlab.compare.caption_adapters` (captioned images) and
+:mod:`~genlab.compare.audio_adapters` (recordings, in bits per audio sample). Importing
 this module registers every family.
 """
 
+from genlab.compare.audio_adapters import (
+    LinearARCodesAdapter,
+    MarkovCodesAdapter,
+    RecurrentCodesAdapter,
+    WaveNetAdapter,
+)
 from genlab.compare.caption_adapters import CaptionerAdapter, LanguageModelCaptionsAdapter, MarkovCaptionsAdapter
 from genlab.compare.image_adapters import GMMAdapter, KDEAdapter, PixelCNNAdapter, VAEAdapter
 from genlab.compare.pair_adapters import LanguageModelPairsAdapter, MarkovPairsAdapter, Seq2SeqAdapter
@@ -41,15 +48,19 @@ __all__ = [
     "LDAAdapter",
     "LanguageModelCaptionsAdapter",
     "LanguageModelPairsAdapter",
+    "LinearARCodesAdapter",
     "MarkovAdapter",
     "MarkovCaptionsAdapter",
+    "MarkovCodesAdapter",
     "MarkovPairsAdapter",
     "NeuralAdapter",
     "NotTrained",
     "PixelCNNAdapter",
     "Progress",
+    "RecurrentCodesAdapter",
     "Seq2SeqAdapter",
     "VAEAdapter",
+    "WaveNetAdapter",
     "adapter_class",
     "make_adapters",
     "parse_specs",

@@ -31,7 +31,6 @@ files in base64 (:func:`wav_base64`), what the report's ``<audio>`` elements pla
 from __future__ import annotations
 
 import base64
-import inspect
 import io
 import warnings
 from collections.abc import Callable
@@ -276,11 +275,9 @@ class RecurrentCodesAdapter(_BaselineAdapter):
                                batch_size=self.params["batch"], learning_rate=self.params["lr"],
                                **neural_schedule(steps))
         callback, curve = _training_curve(self, budget, progress)
-        # the learning curve where the wrapper passes a callback on to the language model's fit
-        extra = {"callback": callback} if "callback" in inspect.signature(model.fit).parameters else {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # PyTorch's notes on the CPU build
-            model.fit(list(dataset.train), **extra)
+            model.fit(list(dataset.train), callback=callback)
         training = model.model_.training_
         if training["steps"] == 0:
             raise NotTrained(f"the budget of {budget:.2f} s ended before the first training step")
