@@ -222,7 +222,7 @@ def test_bad_input(ar_model):
         ar_model.score([np.zeros(5, dtype=np.int16)])
     with pytest.raises(DataError, match=r"waveforms\[1\] holds NaN or infinite samples at position 2"):
         ar_model.log_prob([wave, np.array([0.0, 0.1, np.nan])])
-    with pytest.raises(DataError, match=r"waveforms\[0\] has shape \(2, 5\)"):
+    with pytest.raises(DataError, match=r"waveforms\[0\] must be 1-D .* got shape \(2, 5\)"):
         ar_model.log_prob([np.zeros((2, 5))])
     with pytest.raises(DataError, match="waveforms must be a waveform"):
         ar_model.fit("recording.wav")

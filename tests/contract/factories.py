@@ -309,7 +309,7 @@ def _neural_cases() -> dict[str, Case]:
             data=Call((tones[:3], ["low", "high", "low"])), n_sample=50,
             sample_data=lambda drawn: Call(([drawn],)),
             bad=[(Call((tones[:2], ["low"])), DataError, "labels has 1 entries for 2 recordings"),
-                 (Call(([np.zeros(0, dtype=np.float32)],)), DataError, "empty recording"),
+                 (Call(([np.zeros(0, dtype=np.float32)],)), DataError, r"X\[0\] is empty"),
                  (Call(([np.full(40, np.nan, dtype=np.float32)],)), DataError, "NaN"),
                  (Call(([np.zeros((40, 2), dtype=np.float32)],)), DataError, "1-D")],
         ),

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from genlab.audio.mu_law import mu_law_decode, mu_law_edges, mu_law_encode
+from genlab.audio.mu_law import _check_n_codes, mu_law_decode, mu_law_edges, mu_law_encode
 from genlab.errors import DataError, ParameterError
 from genlab.metrics import bits_per_unit
 from genlab.utils.random import check_random_state
@@ -75,29 +75,9 @@ def check_waveforms(waveforms: Any, what: str = "waveforms") -> list[np.ndarray]
                                                         isinstance(waveforms, np.ndarray) else "") + ".")
     if not items:
         raise DataError(f"{what} is empty; give at least one recording.")
-    out = []
-    for item, name in zip(items, names, strict=True):
-        array = np.asarray(item)
-        if array.ndim != 1:
-            raise DataError(f"{name} has shape {array.shape}; a waveform is 1-D (one channel: mix stereo down).")
-        if array.size == 0:
-            raise DataError(f"{name} is empty; every recording needs at least one sample.")
-        if array.dtype.kind != "f":
-            raise DataError(
-                f"{name} holds {array.dtype} samples; waveforms are floats in [-1, 1] (divide 16-bit PCM by 32768, "
-                "or read files with genlab.audio.load_audio)."
-            )
-        if not np.isfinite(array).all():
-            raise DataError(f"{name} holds NaN or infinite samples at position "
-                            f"{int(np.flatnonzero(~np.isfinite(array))[0])}; samples are numbers in [-1, 1].")
-        out.append(array.astype(np.float64, copy=False))
-    return out
+    from genlab.audio.io import check_recording
 
-
-def _check_n_codes(n_codes: Any) -> int:
-    if isinstance(n_codes, bool) or not isinstance(n_codes, numbers.Integral) or not 2 <= int(n_codes) <= 65536:
-        raise ParameterError(f"n_codes must be an integer in 2 .. 65536 (256 for 8-bit mu-law); got {n_codes!r}.")
-    return int(n_codes)
+    return [check_recording(item, name).astype(np.float64) for item, name in zip(items, names, strict=True)]
 
 
 def _check_length(n_samples: Any, n_clips: Any) -> tuple[int, int]:
@@ -564,6 +544,11 @@ class DequantisedAutoRegressive(_CodeBaseline):
                 and math.isfinite(self.min_std) and self.min_std > 0):
             raise ParameterError(f"min_std must be a finite number > 0; got {self.min_std!r}.")
         n_codes = _check_n_codes(self.n_codes)
+        for name, value, auto in (("order", self.order, True), ("max_order", self.max_order, False)):
+            if not ((auto and value == "auto") or (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+                                                   and value >= 0)):
+                allowed = "an integer >= 0 or 'auto'" if auto else "an integer >= 0"
+                raise ParameterError(f"{name} must be {allowed}; got {value!r}.")
         decoded = [mu_law_decode(c, n_codes).astype(np.float64) for c in codes]
 
         def fit(order: int | str, pad: int) -> Any:

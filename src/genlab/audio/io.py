@@ -171,8 +171,48 @@ def check_waveform(waveform: Any, what: str = "the waveform") -> np.ndarray:
                         "channels first (waveform.mean(axis=1) for shape (n_samples, n_channels)).")
     if x.size == 0:
         raise DataError(f"{what} is empty; a recording needs at least one sample.")
-    if not np.all(np.isfinite(x)):
-        raise DataError(f"{what} holds NaN or infinite samples; a waveform's samples are numbers in [-1, 1].")
+    finite = np.isfinite(x)
+    if not finite.all():
+        raise DataError(f"{what} holds NaN or infinite samples at position {int(np.flatnonzero(~finite)[0])}; a "
+                        "waveform's samples are numbers in [-1, 1].")
+    return x
+
+
+#: A float recording whose peak exceeds this is taken for a scaling mistake (16-bit values as floats, say) and refused;
+#: up to it, samples beyond full scale are clipped to [-1, 1] with a notice, as a converter clips.
+_MISSCALED_PEAK = 2.0
+
+
+def check_recording(waveform: Any, what: str = "the recording") -> np.ndarray:
+    """One recording a model is fitted on or scores: a 1-D, non-empty, finite array of *float* samples in [-1, 1].
+
+    The one rule of every audio model (WaveNet and the baselines score the same mu-law codes): samples a little
+    beyond full scale (clipped audio in a float file) are clipped to [-1, 1] with an :class:`~genlab.errors.AudioNotice`
+    (mu-law encoding clips them anyway); a peak above 2 is refused as a scaling mistake.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), float32
+
+    Raises
+    ------
+    DataError
+        Not 1-D, empty, integer samples (16-bit PCM: divide by 32768), NaN or infinite samples, a peak above 2;
+        the message names ``what``.
+    """
+    array = np.asarray(waveform)
+    if array.ndim == 1 and array.size and array.dtype.kind in "iub":
+        raise DataError(f"{what} holds {array.dtype} samples; give float samples in [-1, 1] (16-bit PCM: divide by "
+                        "32768, or read files with genlab.audio.load_audio).")
+    x = check_waveform(array, what)
+    peak = float(np.max(np.abs(x)))
+    if peak > _MISSCALED_PEAK:
+        raise DataError(f"{what} has samples up to {peak:.4g} in magnitude; waveforms are in [-1, 1] (scale it).")
+    if peak > 1.0:
+        n_over = int(np.count_nonzero(np.abs(x) > 1.0))
+        warnings.warn(f"{what}: {n_over} sample(s) beyond full scale (peak {peak:.4g}) clipped to [-1, 1].",
+                      AudioNotice, stacklevel=3)
+        x = np.clip(x, -1.0, 1.0)
     return x
 
 

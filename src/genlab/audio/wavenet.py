@@ -14,7 +14,7 @@ import hashlib
 import math
 import numbers
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,6 +31,8 @@ __all__ = ["WaveNet"]
 DEFAULT_SAMPLE_RATE = 16000
 #: Targets per scoring window (longer recordings are scored in windows that carry the full receptive field).
 _SCORE_WINDOW = 8192
+#: Most samples (clips x length) one sample / sample_codes call holds: 10^9 int64 codes are 8 GB.
+_MAX_HELD_SAMPLES = 10**9
 #: The eval stream's seed offset (fixed validation chunks, independent of the training draws).
 _EVAL_SEED = 7919
 
@@ -76,7 +78,8 @@ class WaveNet(NeuralEstimator):
     hop_length : int, optional
         Samples per mel frame (default 10 ms).
     label_dropout : float, default=0.1
-        Share of training chunks that see no label / speaker, so the model can also score and sample without one.
+        Share of training chunks that see no label (and, drawn apart, the share that see no speaker), so the model
+        can also score and sample without them.
     dropout : float, default=0.0
         Dropout on the gated units while training.
     max_steps, max_time, epochs, batch_size, grad_accum_steps, learning_rate, min_lr, warmup_steps, \
@@ -205,27 +208,11 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
                 wave, file_rate = load_audio(item, sample_rate=rate)
                 rate = file_rate if rate is None else rate
             else:
-                wave = self._check_array(item, f"{what}[{i}]")
+                from genlab.audio.io import check_recording
+
+                wave = check_recording(item, f"{what}[{i}]")
             waveforms.append(wave)
         return waveforms, rate
-
-    @staticmethod
-    def _check_array(item: Any, name: str) -> np.ndarray:
-        array = np.asarray(item)
-        if array.ndim != 1:
-            raise DataError(f"{name} has shape {array.shape}; a waveform is a 1-D array of samples (mix several "
-                            "channels down to one first).")
-        if array.size == 0:
-            raise DataError(f"{name} is an empty recording; every recording needs at least one sample.")
-        if array.dtype.kind not in "f":
-            raise DataError(f"{name} holds {array.dtype} samples; give float samples in [-1, 1] (16-bit PCM: divide "
-                            "by 32768).")
-        if not np.all(np.isfinite(array)):
-            raise DataError(f"{name} holds NaN or infinite samples.")
-        peak = float(np.max(np.abs(array)))
-        if peak > 1.0 + 1e-6:
-            raise DataError(f"{name} has samples up to {peak:.4g} in magnitude; waveforms are in [-1, 1] (scale it).")
-        return array.astype(np.float32, copy=False)
 
     @staticmethod
     def _per_recording(values: Any, n: int, name: str) -> list[str] | None:
@@ -300,7 +287,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
             if n < 2:
                 raise DataError("validation_fraction needs at least two recordings (whole recordings are held out).")
             order = np.random.default_rng(seed).permutation(n)
-            n_val = max(1, round(self.validation_fraction * n))
+            n_val = min(n - 1, max(1, round(self.validation_fraction * n)))  # at least one recording each side
             held, kept = np.sort(order[:n_val]), np.sort(order[n_val:])
             pick = lambda values, idx: None if values is None else [values[i] for i in idx]  # noqa: E731
             val = [[waveforms[i] for i in held], pick(label_values, held), pick(speaker_values, held)]
@@ -419,9 +406,8 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         waveforms, _ = self._waveforms(X, self.sample_rate_)
         return int(sum(w.size for w in waveforms))
 
-    def score(self, X: Any, y: Any = None, *, labels: Any = None, speakers: Any = None) -> float:
-        """Mean log-probability per audio sample in nats (higher is better); ``y`` is ``labels``."""
-        labels = y if labels is None else labels
+    def score(self, X: Any, labels: Any = None, speakers: Any = None) -> float:
+        """Mean log-probability per audio sample in nats (higher is better); ``labels`` is scikit-learn's ``y``."""
         waveforms, _, _ = self._scoring_inputs(X, labels, speakers)
         total = float(np.sum(self.log_prob(waveforms, labels, speakers)))
         return total / sum(w.size for w in waveforms)
@@ -431,23 +417,49 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         return -self.score(X, labels=labels, speakers=speakers) / math.log(2.0)
 
     # -- generation ------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _is_per_clip(value: Any) -> bool:
+        """A list / tuple / array gives one value per clip; anything else is one value for every clip."""
+        return isinstance(value, list | tuple | np.ndarray)
+
     def _conditioning_rows(self, value: Any, known: list[str] | None, name: str, n_clips: int) -> np.ndarray:
         if value is None:
             return np.full(n_clips, -1, dtype=np.int64)
-        values = [value] * n_clips if isinstance(value, str | numbers.Integral) else list(value)
+        if isinstance(value, dict | set):
+            raise ParameterError(f"{name} must be one {name} or a list with one per clip; got a "
+                                 f"{type(value).__name__}.")
+        values = list(value) if self._is_per_clip(value) else [value] * n_clips
         if len(values) != n_clips:
             raise ParameterError(f"give one {name} or one per clip ({n_clips}); got {len(values)}.")
-        return self._indices([str(v) for v in values], known, name, n_clips)
+        # a label given as a number names the class of the same text (7 and 7.0 are "7" when the classes are
+        # digits read from file names)
+        texts = [str(int(v)) if isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v).is_integer()
+                 else str(v) for v in values]
+        return self._indices(texts, known, name, n_clips)
 
     def sample_codes(self, n_samples: int = 8000, label: Any = None, speaker: Any = None, *,
                      n_clips: int | None = None, method: str = "fast", temperature: float = 1.0,
-                     mel: Any = None, random_state: Any = None,
-                     on_block: Callable[[np.ndarray], None] | None = None, block: int = 4000) -> np.ndarray:
+                     mel: Any = None, random_state: Any = None) -> np.ndarray:
         """Draw mu-law codes; the arguments are :meth:`sample`'s.
 
         Returns
         -------
         ndarray of int64, shape (n_samples,) or (n_clips, n_samples)
+        """
+        _check_int("n_samples", n_samples, 1)
+        single = n_clips is None and not self._is_per_clip(label) and not self._is_per_clip(speaker)
+        blocks = list(self._generate_blocks(n_samples, label, speaker, n_clips=n_clips, method=method,
+                                            temperature=temperature, mel=mel, random_state=random_state,
+                                            block=n_samples, hold=True))
+        codes = np.concatenate(blocks, axis=1)
+        return codes[0] if single else codes
+
+    def _generate_blocks(self, n_samples: int, label: Any, speaker: Any, *, n_clips: int | None, method: str,
+                         temperature: float, mel: Any, random_state: Any, block: int,
+                         hold: bool) -> Iterator[np.ndarray]:
+        """Generate codes and yield them in blocks of (n_clips, <= block); only one block is held at a time.
+
+        ``hold``: the caller keeps every block (checked against :data:`_MAX_HELD_SAMPLES`).
         """
         import torch
 
@@ -455,17 +467,21 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
 
         check_is_fitted(self, "module_")
         _check_int("n_samples", n_samples, 1)
+        _check_int("block", block, 1)
         if method not in ("fast", "naive"):
             raise ParameterError(f"method must be 'fast' or 'naive'; got {method!r}.")
         if not (isinstance(temperature, numbers.Real) and not isinstance(temperature, bool)
                 and math.isfinite(temperature) and temperature >= 0):
             raise ParameterError(f"temperature must be a number >= 0; got {temperature!r}.")
-        single = n_clips is None and (label is None or isinstance(label, str | numbers.Integral)) and (
-            speaker is None or isinstance(speaker, str | numbers.Integral))
         if n_clips is None:
-            lists = [v for v in (label, speaker) if v is not None and not isinstance(v, str | numbers.Integral)]
+            lists = [v for v in (label, speaker) if self._is_per_clip(v)]
             n_clips = len(lists[0]) if lists else 1
         _check_int("n_clips", n_clips, 1)
+        if hold and n_clips * n_samples > _MAX_HELD_SAMPLES:
+            raise ParameterError(
+                f"{n_clips} x {n_samples} samples is more than this call holds in memory ({_MAX_HELD_SAMPLES:,}); "
+                "generate fewer, or stream one clip to a file with generate_to_file."
+            )
         labels = self._conditioning_rows(label, self.classes_, "label", n_clips)
         speakers = self._conditioning_rows(speaker, self.speakers_, "speaker", n_clips)
         mel_frames = self._sampling_mel(mel, n_samples, n_clips)
@@ -474,41 +490,37 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         device = self._device()
         lab = torch.from_numpy(labels).to(device)
         spk = torch.from_numpy(speakers).to(device)
-        codes = np.empty((n_clips, n_samples), dtype=np.int64)
         silence_mel = None if self.silence_mel_ is None else torch.from_numpy(np.asarray(self.silence_mel_,
                                                                                          dtype=np.float32))
-        done = 0
+        buffer = np.empty((n_clips, min(block, n_samples)), dtype=np.int64)
+        filled = 0
         with torch.no_grad():
             if method == "fast":
                 state = module.start_state(lab, spk, silence, silence_mel)
                 previous = torch.full((n_clips,), silence, dtype=torch.long, device=device)
-                for t in range(n_samples):
-                    m = None if mel_frames is None else mel_frames[:, :, t].to(device)
-                    logits = module.step(previous, state, m)
-                    uniforms = torch.from_numpy(rng.random(n_clips))
-                    previous = sample_from_logits(logits, uniforms, float(temperature)).to(device)
-                    codes[:, t] = previous.cpu().numpy()
-                    if on_block is not None and (t + 1 - done == block or t + 1 == n_samples):
-                        on_block(codes[:, done : t + 1])
-                        done = t + 1
             else:
-                history = torch.full((n_clips, R - 1 + n_samples + 1), silence, dtype=torch.long, device=device)
+                # the last R inputs: codes c_{t-R} .. c_{t-1}, silence before the start
+                window = torch.full((n_clips, R), silence, dtype=torch.long, device=device)
                 pad_mel = None
                 if mel_frames is not None:
                     pad_mel = torch.cat([silence_mel[None, :, None].expand(n_clips, -1, R - 1), mel_frames], dim=2)
-                for t in range(n_samples):
-                    # inputs at positions t - R + 1 .. t: codes c_{t-R} .. c_{t-1} (silence before the start)
-                    window = history[:, t : t + R]
+            for t in range(n_samples):
+                uniforms = torch.from_numpy(rng.random(n_clips))  # one draw per code, the same in both methods
+                if method == "fast":
+                    m = None if mel_frames is None else mel_frames[:, :, t].to(device)
+                    logits = module.step(previous, state, m)
+                    previous = sample_from_logits(logits, uniforms, float(temperature))
+                    code = previous
+                else:
                     m = None if pad_mel is None else pad_mel[:, :, t : t + R].to(device)
                     logits = module.logits(window, lab, spk, m)[:, :, -1]
-                    uniforms = torch.from_numpy(rng.random(n_clips))
-                    code = sample_from_logits(logits, uniforms, float(temperature)).to(device)
-                    history[:, t + R] = code
-                    codes[:, t] = code.cpu().numpy()
-                    if on_block is not None and (t + 1 - done == block or t + 1 == n_samples):
-                        on_block(codes[:, done : t + 1])
-                        done = t + 1
-        return codes[0] if single else codes
+                    code = sample_from_logits(logits, uniforms, float(temperature))
+                    window = torch.cat([window[:, 1:], code[:, None]], dim=1)
+                buffer[:, filled] = code.cpu().numpy()
+                filled += 1
+                if filled == buffer.shape[1] or t + 1 == n_samples:
+                    yield buffer[:, :filled].copy()
+                    filled = 0
 
     def _sampling_mel(self, mel: Any, n_samples: int, n_clips: int) -> Any:
         import torch
@@ -566,33 +578,40 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
     def generate_to_file(self, path: str | os.PathLike[str], n_samples: int, label: Any = None, speaker: Any = None,
                          *, temperature: float = 1.0, method: str = "fast", mel: Any = None,
                          random_state: Any = None, block: int = 4000) -> str:
-        """Generate one clip and stream it to a sound file as it is made (every ``block`` samples).
+        """Generate one clip and stream it to a sound file as it is made, ``block`` samples at a time.
 
-        The file is written under a temporary name in the same folder and renamed at the end: an interrupted run
-        leaves no partial file under ``path`` and an existing file there stays until the new one is complete.
-        The format follows the extension (.wav, .flac, .ogg).
+        Only one block is in memory at a time, so the length is not limited by memory. The file is written under a
+        temporary name in the same folder and renamed at the end: an interrupted run leaves no partial file under
+        ``path`` and an existing file there stays until the new one is complete. The format follows the extension
+        (.wav, .flac, .ogg); the draws equal :meth:`sample`'s for the same ``random_state``.
 
         Returns
         -------
         str
             ``path``.
         """
-        from genlab.audio.io import soundfile_module
+        from genlab.audio.io import AUDIO_FORMATS, soundfile_module
         from genlab.utils.files import atomic_write
 
         check_is_fitted(self, "module_")
-        soundfile = soundfile_module()
         target = os.fspath(path)
-        fmt = os.path.splitext(target)[1].lstrip(".").upper() or "WAV"
-        if fmt not in ("WAV", "FLAC", "OGG"):
-            raise ParameterError(f"write .wav, .flac or .ogg files; {target!r} has another extension.")
+        fmt = AUDIO_FORMATS.get(os.path.splitext(target)[1].lower())
+        if fmt is None:
+            raise ParameterError(f"cannot tell the audio format of {target!r} from its extension; end the name in "
+                                 f"{', '.join(AUDIO_FORMATS)}.")
+        if self._is_per_clip(label) or self._is_per_clip(speaker):
+            raise ParameterError("generate_to_file writes one clip: give one label and one speaker (sample(..., "
+                                 "n_clips=...) draws several).")
+        soundfile = soundfile_module()
+        blocks = self._generate_blocks(n_samples, label, speaker, n_clips=None, method=method,
+                                       temperature=temperature, mel=mel, random_state=random_state, block=block,
+                                       hold=False)
         with atomic_write(target) as handle, soundfile.SoundFile(
             handle, "w", samplerate=int(self.sample_rate_), channels=1, format=fmt,
             **({"subtype": "VORBIS"} if fmt == "OGG" else {}),
         ) as sound:
-            self.sample_codes(n_samples, label, speaker, method=method, temperature=temperature, mel=mel,
-                              random_state=random_state, block=block,
-                              on_block=lambda codes: sound.write(mu_law_decode(codes[0], self.n_codes)))
+            for codes in blocks:
+                sound.write(mu_law_decode(codes[0], self.n_codes))
         return target
 
 
@@ -639,7 +658,9 @@ class _ChunkSource:
         x = np.empty((B, channels, R - 1 + L), dtype=np.float32)
         y = np.full((B, 2 + L), -1, dtype=np.int64)
         which = rng.choice(len(self.codes), size=B, p=self.weights)
-        drop = rng.random(B) < self.label_dropout
+        # label and speaker dropped independently: the model learns every combination it may be asked to score
+        drop_label = rng.random(B) < self.label_dropout
+        drop_speaker = rng.random(B) < self.label_dropout
         for row, i in enumerate(which):
             codes = self.codes[i]
             n = codes.size
@@ -653,8 +674,10 @@ class _ChunkSource:
             targets = np.arange(start, start + L)
             valid = (targets >= 0) & (targets < n)
             y[row, 2:] = np.where(valid, codes[np.clip(targets, 0, n - 1)], -1)
-            if not drop[row]:
-                y[row, 0], y[row, 1] = self.labels[i], self.speakers[i]
+            if not drop_label[row]:
+                y[row, 0] = self.labels[i]
+            if not drop_speaker[row]:
+                y[row, 1] = self.speakers[i]
             if self.mels is not None:
                 positions = np.arange(start - R + 1, start + L)  # the sample each input position predicts
                 frames = np.clip(positions // self.hop, 0, self.mels[i].shape[1] - 1)

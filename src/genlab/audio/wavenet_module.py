@@ -20,6 +20,7 @@ recording starts, so both give the same logits.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from typing import Any
 
 import torch
@@ -36,7 +37,7 @@ class WaveNetConfig:
     """Sizes of a WaveNet (plain values: the configuration travels in model files)."""
 
     n_codes: int = 256  # softmax size: 8-bit mu-law
-    n_layers: int = 10  # layers per cycle; dilations 1, 2, 4, .. 2^(n_layers - 1) (times (kernel_size)^i)
+    n_layers: int = 10  # layers per cycle; dilations kernel_size ** i, i = 0 .. n_layers - 1 (1, 2, 4, .. for k = 2)
     n_cycles: int = 2  # the dilation cycle is repeated this many times
     kernel_size: int = 2  # taps of each dilated convolution
     residual_channels: int = 32  # width of the residual stream (and the input embedding)
@@ -53,9 +54,11 @@ class WaveNetConfig:
                           ("residual_channels", 1), ("dilation_channels", 1), ("skip_channels", 1),
                           ("n_labels", 0), ("n_speakers", 0), ("mel_channels", 0)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
                 raise ParameterError(f"{name} must be an integer >= {low}; got {value!r}.")
-        if not (isinstance(self.dropout, int | float) and 0.0 <= self.dropout < 1.0):
+            setattr(self, name, int(value))  # numpy integers (a grid over np.arange) become plain ints
+        if not (isinstance(self.dropout, numbers.Real) and not isinstance(self.dropout, bool)
+                and 0.0 <= self.dropout < 1.0):
             raise ParameterError(f"dropout must be in [0, 1); got {self.dropout!r}.")
 
     @property
@@ -288,5 +291,5 @@ def sample_from_logits(logits: torch.Tensor, uniforms: torch.Tensor, temperature
         return logits.argmax(dim=1)
     probs = torch.softmax(logits.double() / temperature, dim=1)
     cdf = probs.cumsum(dim=1)
-    codes = (cdf < uniforms.double()[:, None] * cdf[:, -1:]).sum(dim=1)
+    codes = (cdf < uniforms.to(device=cdf.device, dtype=torch.float64)[:, None] * cdf[:, -1:]).sum(dim=1)
     return codes.clamp_(max=logits.shape[1] - 1)
