@@ -302,6 +302,8 @@ def test_sample_clips_fast_and_naive_draw_the_same(fitted, tmp_path, monkeypatch
         (["--label", "7", "-n", "10", "--method", "slow"], ["--method", "slow"]),
         (["-n", "10", "--grid", "{tmp}/g.png"], ["--grid applies to image models", "WaveNet"]),
         (["-n", "10", "--prompt", "hi"], ["--prompt applies to", "WaveNet"]),
+        (["--label", "7", "--seconds", "inf"], ["--seconds must be a finite number"]),
+        (["--label", "7", "--samples", "1000000", "--clips", "2000"], ["more than this call holds in memory"]),
     ],
 )
 def test_sample_refuses_bad_options(fitted, tmp_path, args, fragments):
@@ -310,6 +312,11 @@ def test_sample_refuses_bad_options(fitted, tmp_path, args, fragments):
     result = invoke("sample", model_path, *[a.format(tmp=tmp_path) for a in args], "--out", out)
     assert_user_error(result, *fragments)
     assert not out.exists()
+
+
+def test_score_a_path_that_does_not_exist(fitted, tmp_path):
+    model_path, _ = fitted
+    assert_user_error(invoke("score", model_path, tmp_path / "nowhere.wav"), "nowhere.wav' does not exist")
 
 
 def test_sample_needs_an_audio_file_to_write(fitted, tmp_path):

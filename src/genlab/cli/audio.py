@@ -389,6 +389,9 @@ def _scored_recordings(model: Any, data: Path | list[Path], options: dict[str, A
 
     files = data if isinstance(data, list) else [data]
     with option_names():
+        missing = next((path for path in files if not path.exists()), None)
+        if missing is not None:
+            raise DataError(f"{os.fspath(missing)!r} does not exist; give a folder of sound files or sound files.")
         if isinstance(data, Path) and not data.is_file():
             return read_audio_dataset(data, name_pattern=pattern, labels_csv=csv, sample_rate=rate,
                                       resample=resample)
@@ -524,6 +527,8 @@ def sample_audio(model: Any, n_samples: int | None, seed: int | None, out: Path 
                              "samples), not both.")
     if n_samples is None:
         assert seconds is not None  # one of the two, checked above
+        if not math.isfinite(float(seconds)):
+            raise ParameterError(f"--seconds must be a finite number of seconds; got {seconds}.")
         n_samples = round(float(seconds) * rate)
         if n_samples < 1:
             raise ParameterError(f"--seconds {seconds:g} is less than one sample at {rate:,} Hz.")

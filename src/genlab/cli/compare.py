@@ -137,12 +137,13 @@ def compare_command(
     (dequantised), in bits per audio sample on the same held-out recordings; the report plays generated clips
     beside real ones.
     """
-    from genlab.cli.audio import option_names
+    from genlab.cli.audio import audio_notices, option_names
     from genlab.compare import compare
     from genlab.compare.report import write_report
 
     console = _console()
-    with option_names():  # an audio reader's "give resample=True" becomes "give --resample"
+    # an audio reader's "give resample=True" becomes "give --resample"; its notices become one note line each
+    with option_names(), audio_notices():
         result = compare(data, models, budget=budget, split=split, unit=unit, out_dir=out, random_state=seed,
                          console=console, window=window, vocab_size=vocab_size, max_time=max_time,
                          source_field=source_field, target_field=target_field, kind=kind,
