@@ -131,7 +131,8 @@ def _unconditional_clips(adapter: Adapter, dataset: Any, random_state: int) -> d
 # -- WaveNet --------------------------------------------------------------------------------------------------------
 @register_adapter
 class WaveNetAdapter(Adapter):
-    """``wavenet:preset=P,layers=L,cycles=C,channels=R,skip=S,chunk=T,label=auto|no,steps=N,lr=x,batch=B``:
+    """``wavenet:preset=P,layers=L,cycles=C,channels=R,skip=S,chunk=T,label=auto|no,steps=N,lr=x,batch=B``
+    (defaults: preset tiny, lr 1e-2, batch 4):
     :class:`genlab.WaveNet`.
 
     Sizes from ``preset`` (:data:`WAVENET_PRESETS`; ``layers``, ``cycles``, ``channels`` (residual and dilation)
@@ -148,6 +149,9 @@ class WaveNetAdapter(Adapter):
     kinds = ("audio",)
     options: ClassVar[dict[str, tuple[Any, Callable[[Any], Any], str]]] = {
         **NEURAL_OPTIONS,
+        # WaveNet's own defaults (genlab.WaveNet: measured on FSDD), not the language models' 3e-3 and 32
+        "lr": (1e-2, NEURAL_OPTIONS["lr"][1], NEURAL_OPTIONS["lr"][2]),
+        "batch": (4, NEURAL_OPTIONS["batch"][1], "training chunks per batch, an integer >= 1"),
         "layers": (None, _positive_int, "dilated layers per cycle, an integer >= 1"),
         "cycles": (None, _positive_int, "cycles of dilations, an integer >= 1"),
         "channels": (None, _positive_int, "residual and dilation channels, an integer >= 1"),
