@@ -192,6 +192,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="pilot: one LSTM's settings; repeat for several (default: PILOT_LSTMS)")
     parser.add_argument("--pilot-families", nargs="+", choices=("wavenet", "lstm"), default=["wavenet", "lstm"],
                         help="pilot: which families to run (default both)")
+    parser.add_argument("--wavenet-speaker", action="store_true",
+                        help="fsdd: condition the WaveNet on the speaker as well as the digit (the test recordings' "
+                             "speakers all speak in the training recordings)")
     parser.add_argument("--markov-orders", type=int, nargs="+", default=[0, 1, 2, 3], metavar="K",
                         help="fsdd: Markov orders to choose from (default 0 1 2 3)")
     parser.add_argument("--ar-orders", type=positive_int, nargs="+", default=[1, 2, 4, 8, 16, 32], metavar="P",
@@ -380,9 +383,9 @@ def _make_model(family: str, settings: dict[str, Any], *, seed: int, **training:
     return RecurrentCodes(**settings, n_threads=1, device="cpu", random_state=seed, **training)
 
 
-def _fit(model: Any, family: str, data: Recordings) -> Any:
+def _fit(model: Any, family: str, data: Recordings, speakers: bool = False) -> Any:
     if family == "wavenet":
-        return model.fit(data.waveforms, data.digits)
+        return model.fit(data.waveforms, data.digits, speakers=data.speakers if speakers else None)
     return model.fit(data.waveforms)
 
 
@@ -422,13 +425,14 @@ def neural_job(job: dict[str, Any]) -> dict[str, Any]:
     # an untimed fit of one step first takes this process's one-off costs (imports, first kernel calls); then two
     # short fits: their CPU-time difference over their step difference is the CPU cost of a step, the set-up of a fit
     # (encoding, building the module) cancelling out
-    _fit(_make_model(family, settings, seed=seed, max_steps=1, warmup_steps=0), family, train)
+    speakers = bool(job.get("speakers"))
+    _fit(_make_model(family, settings, seed=seed, max_steps=1, warmup_steps=0), family, train, speakers)
     n1, n2 = job["calibration"]
     cpu = []
     for n in (n1, n2):
         probe = _make_model(family, settings, seed=seed, max_steps=n, warmup_steps=0)
         start = time.process_time()
-        _fit(probe, family, train)
+        _fit(probe, family, train, speakers)
         cpu.append(time.process_time() - start)
         steps_done = _training_record(probe).get("steps", n)
         if steps_done != n:
@@ -443,7 +447,7 @@ def neural_job(job: dict[str, Any]) -> dict[str, Any]:
 
     model = _make_model(family, settings, seed=seed, max_steps=steps, max_time=cap)
     start, cpu_start = time.perf_counter(), time.process_time()
-    _fit(model, family, train)
+    _fit(model, family, train, speakers)
     fit_s, fit_cpu = time.perf_counter() - start, time.process_time() - cpu_start
     training = _training_record(model)
     _log(f"{name}: trained {training.get('steps')} steps in {fit_s:.0f} s ({fit_cpu:.0f} CPU s, "
@@ -454,8 +458,8 @@ def neural_job(job: dict[str, Any]) -> dict[str, Any]:
 
     start = time.perf_counter()
     if family == "wavenet":
-        log_prob = model.log_prob(evaluate.waveforms, evaluate.digits)
-        unlabelled = model.log_prob(evaluate.waveforms)
+        log_prob = model.log_prob(evaluate.waveforms, evaluate.digits, evaluate.speakers if speakers else None)
+        unlabelled = model.log_prob(evaluate.waveforms)  # neither label nor speaker
         receptive_field = int(model.receptive_field_)
     else:
         log_prob, unlabelled, receptive_field = model.log_prob(evaluate.waveforms), None, None
@@ -634,7 +638,9 @@ def run_fsdd(args: argparse.Namespace, out: Path) -> tuple[list[Comparison], lis
     train, test = split(recordings, "train"), split(recordings, "test")
     load_start = load_average_text()
     start = time.perf_counter()
-    wavenet, lstm = run_jobs([_job(args, "wavenet", "WaveNet", wavenet_settings, budget, "train", "test", model_path),
+    wavenet_job = _job(args, "wavenet", "WaveNet", wavenet_settings, budget, "train", "test", model_path)
+    wavenet_job["speakers"] = bool(args.wavenet_speaker)
+    wavenet, lstm = run_jobs([wavenet_job,
                               _job(args, "lstm", "LSTM", lstm_settings, budget, "train", "test",
                                    out / _tag(args, "fsdd-lstm.genlab"))], args.lanes)
     neural_s = time.perf_counter() - start
@@ -644,7 +650,9 @@ def run_fsdd(args: argparse.Namespace, out: Path) -> tuple[list[Comparison], lis
                 {"wavenet": wavenet, "lstm": lstm, "budget": budget,
                  "classical": [{**r, "log_prob": r["log_prob"].tolist()} for r in classical]})
 
-    names = ["WaveNet, digit-conditioned", "WaveNet, label withheld", "LSTM on codes", *(r["name"] for r in classical)]
+    conditioned = "digit- and speaker-conditioned" if args.wavenet_speaker else "digit-conditioned"
+    names = [f"WaveNet, {conditioned}", "WaveNet, label withheld" + (" (and speaker)" if args.wavenet_speaker else ""),
+             "LSTM on codes", *(r["name"] for r in classical)]
     log_probs = np.array([wavenet["log_prob"], wavenet["log_prob_unlabelled"], lstm["log_prob"],
                           *(r["log_prob"] for r in classical)])
     n_samples = test.n_samples
@@ -683,20 +691,23 @@ def run_fsdd(args: argparse.Namespace, out: Path) -> tuple[list[Comparison], lis
         "of every test recording / number of samples; lower is better); each recording starts after silence (WaveNet "
         "pads with the silence code)",
         f"{level} interval: percentile bootstrap over the test recordings ({args.bootstrap:,} resamples, seed "
-        f"{args.seed}); minus WaveNet: the paired difference to the digit-conditioned WaveNet (red where its interval "
+        f"{args.seed}); minus WaveNet: the paired difference to the first WaveNet row (red where its interval "
         "reaches 0 or below)",
         f"budget: {budget:g} CPU s of training per neural model on one thread, the two fitted at the same time in two "
         f"processes ({neural_s:.0f} s wall for both, calibration and scoring included); max_steps from a calibration "
         "of CPU s per step (module notes); the time column is the fit's wall-clock seconds",
-        "WaveNet is conditioned on the digit only (label embedding; label_dropout lets it score without the label: "
-        "the 'label withheld' row); the speaker is not given to it; the LSTM and the classical models are "
+        ("WaveNet is conditioned on the digit and the speaker (embeddings; label_dropout lets it score without them: "
+         "the 'withheld' row)" if args.wavenet_speaker else
+         "WaveNet is conditioned on the digit only (label embedding; label_dropout lets it score without the label: "
+         "the 'label withheld' row); the speaker is not given to it") + "; the LSTM and the classical models are "
         "unconditional",
         f"WaveNet model file (for the classifier case): {model_path}",
         f"load average at start {load_start}, after the neural fits {load_after_neural}",
         "GPU item of the issue (a larger WaveNet for a fixed time on a GPU): not run - no GPU was lent to this session",
     ]
     params = {"case": "fsdd", "budget": f"{budget:g} CPU s per neural model", "lanes": str(args.lanes),
-              "wall cap": f"{args.wall_cap:g} x budget", "WaveNet": _settings_text(wavenet_settings),
+              "wall cap": f"{args.wall_cap:g} x budget",
+              "WaveNet": _settings_text(wavenet_settings) + (", speaker-conditioned" if args.wavenet_speaker else ""),
               "LSTM": _settings_text(lstm_settings), "Markov orders": " ".join(map(str, args.markov_orders)),
               "AR orders": " ".join(map(str, args.ar_orders)), "seed": str(args.seed)}
     return rows, notes, params
