@@ -34,12 +34,13 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
 
 from genlab.audio.mu_law import _check_n_codes, mu_law_decode, mu_law_edges, mu_law_encode
-from genlab.errors import DataError, ParameterError
+from genlab.errors import DataError, DegenerateFitWarning, ParameterError
 from genlab.metrics import bits_per_unit
 from genlab.utils.random import check_random_state
 
@@ -55,6 +56,11 @@ __all__ = [
 
 
 # -- input -----------------------------------------------------------------------------------------------------------
+#: The Kneser-Ney fallback note when it concerns the 1-grams alone (:meth:`MarkovCodes._fit_codes`).
+_UNIGRAM_FALLBACK = (r"modified Kneser-Ney discounts could not be estimated from the counts-of-counts of the "
+                     r"1-grams \(n1=\d+, n2=\d+, n3=\d+, n4=\d+\): ")
+
+
 def check_waveforms(waveforms: Any, what: str = "waveforms") -> list[np.ndarray]:
     """One waveform (a 1-D array) or several (a list of 1-D arrays, or the rows of a 2-D array) -> a list of
     float64 arrays, each non-empty and finite.
@@ -321,7 +327,12 @@ class MarkovCodes(_CodeBaseline):
         from genlab.sequence.backoff import BackoffModel, NGramIndex
         from genlab.sequence.vocabulary import UNK_ID
 
-        chain = MarkovChain(order=self.order, smoothing=self.smoothing, k=self.k).fit(codes)
+        with warnings.catch_warnings():
+            # 256 codes, each after many different codes: the 1-grams' Kneser-Ney continuation counts have no
+            # counts-of-counts n1..n4, so their discounts fall back - a note about artificial data that does not
+            # apply to audio (the 1-gram discount hardly matters at these counts); the other orders still warn
+            warnings.filterwarnings("ignore", message=_UNIGRAM_FALLBACK, category=DegenerateFitWarning)
+            chain = MarkovChain(order=self.order, smoothing=self.smoothing, k=self.k).fit(codes)
         n_codes = _check_n_codes(self.n_codes)
         vocabulary = chain.vocabulary_
         # code -> the chain's id (UNK_ID for codes never seen in training)
