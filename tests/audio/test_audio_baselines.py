@@ -273,5 +273,5 @@ def test_markov_codes_keep_quiet_about_the_unigram_discounts_only(monkeypatch):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             MarkovCodes(order=1).fit(waves)
-        assert [str(w.message) for w in caught if w.category is DegenerateFitWarning] == ([message] if escapes
-                                                                                           else [])
+        # (the real chain may add its own note about the 2-grams of this short artificial clip: that one stays)
+        assert (message in [str(w.message) for w in caught if w.category is DegenerateFitWarning]) is escapes
