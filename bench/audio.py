@@ -576,6 +576,18 @@ def run_pilot(args: argparse.Namespace, out: Path) -> tuple[list[Comparison], li
 # FSDD case
 
 
+def _fit_and_score(name: str, model: Any, train: Any, test: Any, settings: dict[str, Any]) -> dict[str, Any]:
+    """Fit a classical baseline on the training recordings and score the test recordings: the fsdd case's row."""
+    start, cpu_start = time.perf_counter(), time.process_time()
+    model.fit(train.waveforms)
+    fit_s, fit_cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    start = time.perf_counter()
+    log_prob = model.log_prob(test.waveforms)
+    return {"name": name, "fit_s": fit_s, "fit_cpu": fit_cpu, "score_s": time.perf_counter() - start,
+            "log_prob": np.asarray(log_prob, np.float64), "n_units": int(model.n_units(test.waveforms)),
+            "settings": settings}
+
+
 def _classical(args: argparse.Namespace, recordings: Recordings, test: Recordings
                ) -> tuple[list[dict[str, Any]], list[str]]:
     """The Markov chain of the chosen order and the dequantised AR of the chosen order, fitted on the training
@@ -595,14 +607,8 @@ def _classical(args: argparse.Namespace, recordings: Recordings, test: Recording
     notes.append(f"Markov order chosen on the validation recordings (index 5-9) after fitting on index 10-49, "
                  f"bits / sample: {table} -> order {order} ({select_s:.0f} s)")
     _log(f"Markov order {order} ({table})")
-    start, cpu_start = time.perf_counter(), time.process_time()
-    markov = MarkovCodes(order=order, random_state=args.seed).fit(train.waveforms)
-    fit_s, fit_cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    start = time.perf_counter()
-    log_prob = markov.log_prob(test.waveforms)
-    results.append({"name": f"MarkovCodes, order {order}", "fit_s": fit_s, "fit_cpu": fit_cpu,
-                    "score_s": time.perf_counter() - start, "log_prob": np.asarray(log_prob, np.float64),
-                    "n_units": int(markov.n_units(test.waveforms)), "settings": {"order": order}})
+    results.append(_fit_and_score(f"MarkovCodes, order {order}", MarkovCodes(order=order, random_state=args.seed),
+                                  train, test, {"order": order}))
 
     start = time.perf_counter()
     scores = {}
@@ -614,14 +620,9 @@ def _classical(args: argparse.Namespace, recordings: Recordings, test: Recording
     notes.append(f"AR order of the dequantised AR chosen the same way, bits / sample: {table} -> order {ar_order} "
                  f"({time.perf_counter() - start:.0f} s)")
     _log(f"AR order {ar_order} ({table})")
-    start, cpu_start = time.perf_counter(), time.process_time()
-    ar = DequantisedAutoRegressive(order=ar_order, random_state=args.seed).fit(train.waveforms)
-    fit_s, fit_cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    start = time.perf_counter()
-    log_prob = ar.log_prob(test.waveforms)
-    results.append({"name": f"DequantisedAutoRegressive, order {ar_order}", "fit_s": fit_s, "fit_cpu": fit_cpu,
-                    "score_s": time.perf_counter() - start, "log_prob": np.asarray(log_prob, np.float64),
-                    "n_units": int(ar.n_units(test.waveforms)), "settings": {"order": ar_order}})
+    results.append(_fit_and_score(f"DequantisedAutoRegressive, order {ar_order}",
+                                  DequantisedAutoRegressive(order=ar_order, random_state=args.seed), train, test,
+                                  {"order": ar_order}))
     for result in results:
         if result["n_units"] != int(test.n_samples.sum()):
             raise RuntimeError(f"{result['name']}: n_units {result['n_units']} is not the "

@@ -203,16 +203,14 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
                             f"{type(X).__name__}.")
         if len(X) == 0:
             raise DataError(f"{what} holds no recordings; give at least one sound file or waveform.")
+        from genlab.audio.io import check_recording, load_audio
+
         waveforms: list[np.ndarray] = []
         for i, item in enumerate(X):
             if isinstance(item, str | os.PathLike):
-                from genlab.audio.io import load_audio
-
                 wave, file_rate = load_audio(item, sample_rate=rate)
                 rate = file_rate if rate is None else rate
             else:
-                from genlab.audio.io import check_recording
-
                 wave = check_recording(item, f"{what}[{i}]")
             waveforms.append(wave)
         return waveforms, rate
@@ -395,7 +393,10 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         -------
         ndarray of shape (n_recordings,)
         """
-        waveforms, lab, spk = self._scoring_inputs(X, labels, speakers)
+        return self._recording_log_probs(*self._scoring_inputs(X, labels, speakers))
+
+    def _recording_log_probs(self, waveforms: list[np.ndarray], lab: np.ndarray, spk: np.ndarray) -> np.ndarray:
+        """:meth:`log_prob` of checked recordings and their label / speaker indices (-1: none)."""
         mels = self._mels(waveforms, self.sample_rate_, self.hop_length_) if self.config_["mel_channels"] else None
         return np.array([
             self._code_log_probs(mu_law_encode(w, self.n_codes), int(lab[i]), int(spk[i]),
@@ -411,8 +412,8 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
 
     def score(self, X: Any, labels: Any = None, speakers: Any = None) -> float:
         """Mean log-probability per audio sample in nats (higher is better); ``labels`` is scikit-learn's ``y``."""
-        waveforms, _, _ = self._scoring_inputs(X, labels, speakers)
-        total = float(np.sum(self.log_prob(waveforms, labels, speakers)))
+        waveforms, lab, spk = self._scoring_inputs(X, labels, speakers)  # read and checked once
+        total = float(np.sum(self._recording_log_probs(waveforms, lab, spk)))
         return total / sum(w.size for w in waveforms)
 
     def bits_per_sample(self, X: Any, labels: Any = None, speakers: Any = None) -> float:

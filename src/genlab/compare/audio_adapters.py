@@ -32,13 +32,12 @@ from __future__ import annotations
 
 import base64
 import io
-import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 
-from genlab.compare.pair_adapters import _needs_torch, _training_curve
+from genlab.compare.pair_adapters import _fit_in_budget, _needs_torch
 from genlab.compare.registry import (
     NEURAL_OPTIONS,
     Adapter,
@@ -49,10 +48,8 @@ from genlab.compare.registry import (
     _positive_float,
     _positive_int,
     neural_schedule,
-    neural_short,
     register_adapter,
 )
-from genlab.compare.text_adapters import _binned
 
 __all__ = ["MAX_CLIP_SECONDS", "N_AUDIO_CLIPS", "WAVENET_PRESETS", "LinearARCodesAdapter", "MarkovCodesAdapter",
            "RecurrentCodesAdapter", "WaveNetAdapter", "clip_length", "shown_clips", "wav_base64", "wav_decode"]
@@ -181,16 +178,10 @@ class WaveNetAdapter(Adapter):
         model = WaveNet(**sizes, **extra, sample_rate=dataset.sample_rate, device="cpu",
                         random_state=self.random_state, max_steps=steps, max_time=budget,
                         batch_size=self.params["batch"], learning_rate=self.params["lr"], **neural_schedule(steps))
-        callback, curve = _training_curve(self, budget, progress)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # PyTorch's notes on the CPU build
-            model.fit(list(dataset.train), labels=dataset.labels if self.uses_labels else None, callback=callback)
-        if model.training_["steps"] == 0:
-            raise NotTrained(f"the budget of {budget:.2f} s ended before the first training step")
         # the curve: the training loss per code, that is per audio sample, in bits (the table's unit)
-        self.history = _binned(curve, 200)
-        self.model = model
-        neural_short(self, steps)
+        _fit_in_budget(self, model, lambda callback: model.fit(
+            list(dataset.train), labels=dataset.labels if self.uses_labels else None, callback=callback), budget,
+            progress, steps)
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
         labels = self._chunk_labels(chunks)
@@ -278,16 +269,8 @@ class RecurrentCodesAdapter(_BaselineAdapter):
                                random_state=self.random_state, max_steps=steps, max_time=budget,
                                batch_size=self.params["batch"], learning_rate=self.params["lr"],
                                **neural_schedule(steps))
-        callback, curve = _training_curve(self, budget, progress)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # PyTorch's notes on the CPU build
-            model.fit(list(dataset.train), callback=callback)
-        training = model.model_.training_
-        if training["steps"] == 0:
-            raise NotTrained(f"the budget of {budget:.2f} s ended before the first training step")
-        self.history = _binned(curve, 200)
-        self.model = model
-        neural_short(self, steps, training)
+        _fit_in_budget(self, model, lambda callback: model.fit(list(dataset.train), callback=callback), budget,
+                       progress, steps, training=lambda wrapper: wrapper.model_.training_)
 
     @property
     def n_parameters(self) -> int:

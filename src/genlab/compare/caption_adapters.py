@@ -30,20 +30,17 @@ import numpy as np
 from genlab.compare.pair_adapters import (
     LanguageModelPairsAdapter,
     MarkovPairsAdapter,
+    _fit_in_budget,
     _needs_torch,
-    _training_curve,
 )
 from genlab.compare.registry import (
     NEURAL_OPTIONS,
     Adapter,
-    NotTrained,
     Progress,
     _choice,
     neural_schedule,
-    neural_short,
     register_adapter,
 )
-from genlab.compare.text_adapters import _binned
 from genlab.errors import DataError, GenlabError
 
 __all__ = ["CaptionerAdapter", "LanguageModelCaptionsAdapter", "MarkovCaptionsAdapter", "caption_row_metrics"]
@@ -89,15 +86,9 @@ class CaptionerAdapter(Adapter):
                           max_caption_length=longest + 1, label_smoothing=0.0, device="cpu",
                           random_state=self.random_state, max_steps=steps, max_time=budget,
                           batch_size=self.params["batch"], learning_rate=self.params["lr"], **neural_schedule(steps))
-        callback, curve = _training_curve(self, budget, progress)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # PyTorch's notes on the CPU build
-            model.fit(_images(dataset.train), [caption for _, caption in dataset.train], callback=callback)
-        if model.training_["steps"] == 0:
-            raise NotTrained(f"the budget of {budget:.2f} s ended before the first training step")
-        self.history = _binned(curve, 200)
-        self.model = model
-        neural_short(self, steps)
+        _fit_in_budget(self, model, lambda callback: model.fit(
+            _images(dataset.train), [caption for _, caption in dataset.train], callback=callback), budget, progress,
+            steps)
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
         from genlab.neural import UnknownTokenWarning

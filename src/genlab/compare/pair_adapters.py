@@ -70,6 +70,27 @@ def _training_curve(adapter: Adapter, budget: float, progress: Progress) -> tupl
     return callback, curve
 
 
+def _fit_in_budget(adapter: Adapter, model: Any, fit: Callable[[Callable[[int, float], None]], Any], budget: float,
+                   progress: Progress, steps: int | None, training: Callable[[Any], dict[str, Any]] | None = None,
+                   ) -> None:
+    """Train a neural ``model`` for ``adapter`` by ``fit(callback)`` within the budget; keep it and its curve.
+
+    :class:`NotTrained` when the budget ended before the first step; :func:`neural_short` marks a fit cut short.
+    ``training(model)`` is the model's ``training_`` record (default: ``model.training_``; a wrapper such as
+    :class:`genlab.audio.baselines.RecurrentCodes` gives its inner model's).
+    """
+    callback, curve = _training_curve(adapter, budget, progress)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # PyTorch's notes on the CPU build
+        fit(callback)
+    record = model.training_ if training is None else training(model)
+    if record["steps"] == 0:
+        raise NotTrained(f"the budget of {budget:.2f} s ended before the first training step")
+    adapter.history = _binned(curve, 200)
+    adapter.model = model
+    neural_short(adapter, steps, record)
+
+
 # -- conditional: the encoder-decoder -------------------------------------------------------------------------------
 @register_adapter
 class Seq2SeqAdapter(Adapter):
@@ -124,18 +145,11 @@ class Seq2SeqAdapter(Adapter):
                         # compare ranks by likelihood: label smoothing trains toward a flatter distribution than
                         # the data's and would cost bits per character on the held-out targets
                         label_smoothing=0.0, **lengths)
-        callback, curve = _training_curve(self, budget, progress)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # PyTorch's notes on the CPU build
-            model.fit(sources, targets, callback=callback)
-        if model.training_["steps"] == 0:
-            raise NotTrained(f"the budget of {budget:.2f} s ended before the first training step")
-        self.history = _binned(curve, 200)
-        self.model = model
+        _fit_in_budget(self, model, lambda callback: model.fit(sources, targets, callback=callback), budget,
+                       progress, steps)
         longest_train = max(len(target.encode("utf-8")) for target in targets)
         # never past the decoder's positions (generate refuses a max_length over max_target_length)
         self.max_length = min(self.params["max_length"] or longest_train + 8, model.max_target_length)
-        neural_short(self, steps)
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
         from genlab.neural import UnknownTokenWarning
@@ -225,15 +239,8 @@ class LanguageModelPairsAdapter(Adapter):
                               random_state=self.random_state, max_steps=steps, max_time=budget,
                               batch_size=self.params["batch"], learning_rate=self.params["lr"],
                               **neural_schedule(steps))
-        callback, curve = _training_curve(self, budget, progress)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # PyTorch's notes on the CPU build
-            model.fit([target + END_OF_TARGET for _, target in dataset.train], callback=callback)
-        if model.training_["steps"] == 0:
-            raise NotTrained(f"the budget of {budget:.2f} s ended before the first training step")
-        self.history = _binned(curve, 200)
-        self.model = model
-        neural_short(self, steps)
+        _fit_in_budget(self, model, lambda callback: model.fit(
+            [target + END_OF_TARGET for _, target in dataset.train], callback=callback), budget, progress, steps)
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
         from genlab.neural import UnknownTokenWarning
