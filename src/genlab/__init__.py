@@ -65,6 +65,8 @@ _LAZY_NAMES = {
     "SequenceDetector": "genlab.vision",
     # audio synthesis (torch-based; genlab.audio.MODEL_MODULES)
     "WaveNet": "genlab.audio",
+    # neural probabilistic forecasting (torch-based; genlab.forecasting.MODEL_MODULES)
+    "NeuralAutoRegressive": "genlab.forecasting",
 }
 #: Submodules that are public attributes of the package (``genlab.inference.expectation_propagation``).
 _LAZY_MODULES = ("inference",)
@@ -98,6 +100,7 @@ __all__ = [
     "MarkovChain",
     "MultinomialHMM",
     "NaiveBayes",
+    "NeuralAutoRegressive",
     "PixelCNN",
     "PoissonHMM",
     "Sample",
@@ -127,6 +130,7 @@ if _TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     )
     from genlab.bayesnet import BayesianNetwork, Factor
     from genlab.classify import GenerativeClassifier, NaiveBayes
+    from genlab.forecasting import NeuralAutoRegressive
     from genlab.hmm import (
         GMMHMM,
         CategoricalHMM,

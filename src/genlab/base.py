@@ -54,6 +54,7 @@ MODEL_PACKAGES = (
     "genlab.bayes",
     "genlab.bayesnet",
     "genlab.classify",
+    "genlab.forecasting",
     "genlab.hmm",
     "genlab.mixture",
     "genlab.neural",
@@ -89,15 +90,16 @@ def registered_models() -> dict[str, type[GenerativeModel]]:
 
 
 def _import_image_model(name: str) -> None:
-    """Import the module of a torch-based image or audio model (only that one: PyTorch is imported only when
-    needed)."""
+    """Import the module of a torch-based image, audio or forecasting model (only that one: PyTorch is imported
+    only when needed)."""
     import importlib
 
     from genlab.audio import MODEL_MODULES as AUDIO_MODULES
+    from genlab.forecasting import MODEL_MODULES as FORECASTING_MODULES
     from genlab.images import MODEL_MODULES
     from genlab.vision import MODEL_MODULES as VISION_MODULES
 
-    module = {**AUDIO_MODULES, **VISION_MODULES, **MODEL_MODULES}.get(name)
+    module = {**AUDIO_MODULES, **FORECASTING_MODULES, **VISION_MODULES, **MODEL_MODULES}.get(name)
     if module is None:
         return
     try:
