@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, str] = {
     "seq2seq": "bench.seq2seq",
     "vision": "bench.vision",
     "audio": "bench.audio",
+    "forecasting": "bench.forecasting",
 }
 
 __all__ = ["BENCHMARKS"]
