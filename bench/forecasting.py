@@ -146,47 +146,20 @@ class Scores:
     steps: str = "-"
 
 
-def origins_of(n_values: int, test_start: int, horizon: int) -> list[int]:
-    """Forecast origins over the test part: ``test_start + k h`` while h values of truth follow."""
-    return list(range(test_start, n_values - horizon + 1, horizon))
+def backtest_scores(series: Any, forecaster: Any, *, season: int, n_paths: int, seed: int
+                    ) -> tuple[dict[str, float], float, list[int]]:
+    """:func:`genlab.forecasting.metrics.backtest` over the set's test part: the mean figures over origins, the
+    seconds it took (forecasts and scoring) and the origins."""
+    from genlab.forecasting.metrics import backtest
 
-
-def score_paths(truth: np.ndarray, paths: np.ndarray, history: np.ndarray, season: int) -> dict[str, float]:
-    """MASE (median path), CRPS, weighted quantile loss and 80% coverage of one forecast.
-
-    Parameters
-    ----------
-    truth : ndarray of shape (h,)
-    paths : ndarray of shape (n_paths, h)
-    history : ndarray of shape (t,)
-        The series up to the origin (the MASE denominator).
-    season : int
-        The seasonal naive's lag (1 without a season).
-    """
-    from genlab.forecasting.metrics import crps, mase, weighted_quantile_loss
-
-    levels = np.asarray(WQL_LEVELS)
-    quantiles = np.quantile(paths, levels, axis=0)  # (9, h)
-    observed = ~np.isnan(truth)
-    inside = (truth >= quantiles[0]) & (truth <= quantiles[-1])
-    return {
-        "mase": mase(truth, quantiles[4], history, season_length=season),
-        "crps": crps(truth, paths),
-        "wql": weighted_quantile_loss(truth, quantiles, levels),
-        "coverage": float(inside[observed].mean()),
-    }
-
-
-def backtest_scores(values: np.ndarray, origins: list[int], horizon: int, season: int,
-                    forecaster: Callable[[int], np.ndarray]) -> tuple[dict[str, float], float]:
-    """Mean figures over origins of ``forecaster(origin) -> paths (n_paths, h)``, and the seconds it took."""
-    rows = []
+    h = int(series.horizon)
+    n_origins = (len(series.values) - int(series.test_start)) // h
     begin = time.perf_counter()
-    for origin in origins:
-        paths = np.asarray(forecaster(origin), dtype=np.float64)
-        rows.append(score_paths(values[origin : origin + horizon], paths, values[:origin], season))
+    result = backtest(forecaster, series.values, steps=h, n_origins=n_origins, season_length=season,
+                      n_paths=n_paths, quantiles=WQL_LEVELS, time_index=series.time_index, random_state=seed)
     elapsed = time.perf_counter() - begin
-    return {key: float(np.mean([r[key] for r in rows])) for key in rows[0]}, elapsed
+    scores = {"mase": result.mase, "crps": result.crps, "wql": result.wql, "coverage": result.coverage}
+    return scores, elapsed, list(result.origins)
 
 
 @contextlib.contextmanager
@@ -256,11 +229,12 @@ def _period(timestamp: Any, freq: str) -> Any:
     return pd.Period(timestamp, freq=freq)
 
 
-def deepar_paths(predictor: Any, series: Any, origin: int) -> np.ndarray:
+def deepar_paths(predictor: Any, series: Any, history: np.ndarray) -> np.ndarray:
+    """DeepAR's sample paths (num_parallel_samples, h) continuing ``history`` (the set's first values)."""
     from gluonts.dataset.common import ListDataset
 
     freq = gluonts_frequency(series.time_index)
-    data = ListDataset([{"start": _period(series.time_index[0], freq), "target": series.values[:origin]}], freq=freq)
+    data = ListDataset([{"start": _period(series.time_index[0], freq), "target": history}], freq=freq)
     (forecast,) = list(predictor.predict(data))
     return np.asarray(forecast.samples, dtype=np.float64)
 
@@ -342,43 +316,42 @@ def _spec_text(spec: dict[str, Any]) -> str:
 
 
 def run_set(args: argparse.Namespace, name: str, log: Callable[[str], None]) -> tuple[list[Scores], dict[str, Any]]:
+    import torch
+
     from genlab.forecasting.datasets import load_builtin_series
     from genlab.forecasting.metrics import seasonal_naive_paths
 
     series = load_builtin_series(name)
     if series.values.ndim != 1:
         raise BenchmarkUnavailable(f"{name} is multivariate; this benchmark takes univariate sets")
-    values = np.asarray(series.values, dtype=np.float64)
     h, season = int(series.horizon), series.season_length
     lag = season or 1
-    origins = origins_of(len(values), int(series.test_start), h)
     context = args.context or 2 * h
     steps = args.steps or DEFAULT_STEPS[args.case]
     seeds = [args.seed + k for k in range(args.seeds or DEFAULT_SEEDS[args.case])]
     n_paths = args.n_paths
-    info = {"name": name, "n": len(values), "train": int(series.test_start), "horizon": h, "season": season,
-            "origins": origins, "context": context, "steps": steps, "seeds": seeds, "frequency": series.frequency}
-    log(f"{name}: {len(values)} values, train {series.test_start}, horizon {h}, season {season}, "
-        f"origins {origins}")
+    info: dict[str, Any] = {"name": name, "n": len(series.values), "train": int(series.test_start), "horizon": h,
+                            "season": season, "context": context, "steps": steps, "seeds": seeds,
+                            "frequency": series.frequency, "missing": int(np.isnan(series.values).sum())}
+    log(f"{name}: {len(series.values)} values, train {series.test_start}, horizon {h}, season {season}")
     results: list[Scores] = []
 
-    def bt(forecaster: Callable[[int], np.ndarray]) -> tuple[dict[str, float], float]:
-        return backtest_scores(values, origins, h, lag, forecaster)
+    def bt(forecaster: Any, seed: int = args.seed) -> tuple[dict[str, float], float]:
+        scores, seconds, info["origins"] = backtest_scores(series, forecaster, season=lag, n_paths=n_paths,
+                                                           seed=seed)
+        return scores, seconds
 
-    def neural(label: str, fits: list[tuple[Any, dict]], paths: Callable[[Any, int, int], np.ndarray],
-               settings: str, n_steps: Callable[[Any], str]) -> Scores:
+    def neural(label: str, fits: list[tuple[Any, dict]], forecaster: Callable[[Any], Any], settings: str,
+               n_steps: str) -> Scores:
         per_seed, forecast_s = [], 0.0
         for (model, _), seed in zip(fits, seeds, strict=True):
-            scores, seconds = bt(lambda origin, model=model, seed=seed: paths(model, origin, seed))
+            scores, seconds = bt(forecaster(model), seed)
             per_seed.append(scores)
             forecast_s += seconds
         mean = {key: float(np.mean([s[key] for s in per_seed])) for key in per_seed[0]}
         return Scores(label, **mean, train_cpu_s=float(np.mean([t["cpu"] for _, t in fits])),
                       train_wall_s=float(np.mean([t["wall"] for _, t in fits])), forecast_s=forecast_s / len(fits),
-                      per_seed_crps=[s["crps"] for s in per_seed], settings=settings,
-                      steps=n_steps(fits[0][0]))
-
-    import torch
+                      per_seed_crps=[s["crps"] for s in per_seed], settings=settings, steps=n_steps)
 
     torch.set_num_threads(1)
     nar_settings = dict(batch_size=args.batch_size, learning_rate=args.learning_rate, max_steps=steps)
@@ -388,49 +361,46 @@ def run_set(args: argparse.Namespace, name: str, log: Callable[[str], None]) -> 
         for seed in seeds:
             fits.append(fit_nar(series, backbone, context, nar_settings, seed))
             log(f"  genlab NAR {backbone} seed {seed}: {fits[-1][1]['cpu']:.1f} CPU s")
+        model = fits[0][0]
         results.append(neural(
-            f"genlab NAR {backbone}", fits,
-            lambda m, origin, seed: m.forecast(values[:origin], h, n_paths=n_paths, random_state=seed + origin,
-                                               time_index=series.time_index[:origin]).paths,
-            f"lags {list(fits[0][0].config_['lags'])}, "
+            f"genlab NAR {backbone}", fits, lambda m: m,  # backtest forecasts through the model's own forecast
+            f"lags {list(model.config_['lags'])}, "
             + ", ".join(f"{k}={v}" for k, v in nar_settings.items() if k != "max_steps"),
-            lambda m: str(m.training_.get("steps", "?")) if isinstance(m.training_, dict) else "?"))
+            str(model.training_.get("steps", "?")) if isinstance(model.training_, dict) else "?"))
     if not args.no_gluonts:
         fits = []
         for seed in seeds:
             fits.append(fit_deepar(series, context, steps, args.batch_size, args.learning_rate, n_paths, seed))
             log(f"  GluonTS DeepAR seed {seed}: {fits[-1][1]['cpu']:.1f} CPU s")
-        lags = list(fits[0][0].prediction_net.model.lags_seq)
+        lags = [lag_ + 1 for lag_ in fits[0][0].prediction_net.model.lags_seq]
         results.append(neural(
-            "GluonTS DeepAR", fits, lambda p, origin, seed: deepar_paths(p, series, origin),
-            f"lags {[lag_ + 1 for lag_ in lags]}, batch_size={args.batch_size}, "
-            f"learning_rate={args.learning_rate:g}",
-            lambda p: str(max(1, steps // GLUONTS_BATCHES_PER_EPOCH) * GLUONTS_BATCHES_PER_EPOCH)))
+            "GluonTS DeepAR", fits, lambda p: lambda history, _steps, _index: deepar_paths(p, series, history),
+            f"lags {lags}, batch_size={args.batch_size}, learning_rate={args.learning_rate:g}",
+            str(max(1, steps // GLUONTS_BATCHES_PER_EPOCH) * GLUONTS_BATCHES_PER_EPOCH)))
     if not args.no_classical:
-        results.extend(classical(series, values, origins, h, season, n_paths, args.seed, bt, log))
-    naive, seconds = bt(lambda origin: seasonal_naive_paths(values[:origin], h, season_length=lag))
+        results.extend(classical(series, n_paths, args.seed, bt, log))
+    naive, seconds = bt(lambda history, n, _index: seasonal_naive_paths(history, n, season_length=lag))
     results.append(Scores("seasonal naive" if season else "naive (last value)", **naive, train_cpu_s=0.0,
                           train_wall_s=0.0, forecast_s=seconds, settings=f"lag {lag}"))
     return results, info
 
 
-def classical(series: Any, values: np.ndarray, origins: list[int], h: int, season: int | None, n_paths: int,
-              seed: int, bt: Callable[[Callable[[int], np.ndarray]], tuple[dict[str, float], float]],
+def classical(series: Any, n_paths: int, seed: int, bt: Callable[[Any], tuple[dict[str, float], float]],
               log: Callable[[str], None]) -> list[Scores]:
     import genlab
     from genlab.forecasting.result import forecast_paths
 
-    train = values[: series.test_start]
+    train, season = series.train, series.season_length
     out = []
+    rng = np.random.default_rng(seed)
     with quiet_statsmodels():
         with timed() as t:
             spec, _ = choose_by_aic(train, ets_specs(season), fit_ets)
         log(f"  ETS {_spec_text(spec)}: {t['cpu']:.1f} CPU s")
 
-        def ets(origin: int) -> np.ndarray:
-            result = fit_ets(values[:origin], spec)
-            return np.asarray(result.simulate(h, repetitions=n_paths, anchor="end",
-                                              rng=seed + origin)).reshape(h, n_paths).T
+        def ets(history: np.ndarray, h: int, _index: Any) -> np.ndarray:
+            result = fit_ets(history, spec)
+            return np.asarray(result.simulate(h, repetitions=n_paths, anchor="end", rng=rng)).reshape(h, n_paths).T
 
         scores, seconds = bt(ets)
         out.append(Scores("statsmodels ETS", **scores, train_cpu_s=t["cpu"], train_wall_s=t["wall"],
@@ -440,10 +410,9 @@ def classical(series: Any, values: np.ndarray, origins: list[int], h: int, seaso
             spec, fitted = choose_by_aic(train, arima_specs(season), fit_arima)
         log(f"  ARIMA {_spec_text(spec)}: {t['cpu']:.1f} CPU s")
 
-        def arima(origin: int) -> np.ndarray:
-            result = fitted.apply(values[:origin], refit=True, fit_kwargs={"disp": False, "maxiter": 200})
-            return np.asarray(result.simulate(h, repetitions=n_paths, anchor="end",
-                                              rng=seed + origin)).reshape(h, n_paths).T
+        def arima(history: np.ndarray, h: int, _index: Any) -> np.ndarray:
+            result = fitted.apply(history, refit=True, fit_kwargs={"disp": False, "maxiter": 200})
+            return np.asarray(result.simulate(h, repetitions=n_paths, anchor="end", rng=rng)).reshape(h, n_paths).T
 
         scores, seconds = bt(arima)
         out.append(Scores("statsmodels SARIMAX", **scores, train_cpu_s=t["cpu"], train_wall_s=t["wall"],
@@ -451,8 +420,8 @@ def classical(series: Any, values: np.ndarray, origins: list[int], h: int, seaso
 
     with timed() as t:
         ar = genlab.LinearAutoRegressive(order="auto").fit(train)
-    scores, seconds = bt(lambda origin: forecast_paths(ar, values[:origin], h, n_paths=n_paths,
-                                                       random_state=seed + origin).paths)
+    scores, seconds = bt(lambda history, h, _index: forecast_paths(ar, history, h, n_paths=n_paths,
+                                                                   random_state=rng))
     out.append(Scores("genlab LinearAutoRegressive", **scores, train_cpu_s=t["cpu"], train_wall_s=t["wall"],
                       forecast_s=seconds, settings=f"order {ar.order_} (auto); fitted on train once"))
     return out
@@ -529,10 +498,11 @@ def _measurement(r: Scores) -> Measurement:
 
 def run(args: argparse.Namespace) -> list[BenchmarkReport]:
     try:
-        import genlab.forecasting.datasets  # noqa: F401
-        import genlab.forecasting.metrics  # noqa: F401
         import statsmodels  # noqa: F401
         import torch  # noqa: F401
+
+        import genlab.forecasting.datasets
+        import genlab.forecasting.metrics  # noqa: F401
     except ImportError as exc:
         raise BenchmarkUnavailable(f"needs genlab's forecasting, statsmodels and torch: {exc}") from None
     if not args.no_gluonts:
