@@ -117,6 +117,12 @@ def compare_command(
                                      "--resample, the rate every file is resampled to.")] = None,
     resample: Annotated[bool, typer.Option(
         "--resample", help="Audio: resample files at another rate instead of refusing them.")] = False,
+    horizon: Annotated[int | None, typer.Option(
+        "--horizon", help="Numeric series: forecast steps of the forecast table (default: a built-in series set's "
+                          "horizon, else the smaller of --window and 24).")] = None,
+    season: Annotated[int | None, typer.Option(
+        "--season", help="Numeric series: steps per season of the seasonal naive forecast and MASE (default: a "
+                         "built-in series set's season, else 1).")] = None,
 ) -> None:
     """Fit several generative models on the same split and rank them by held-out bits per unit.
 
@@ -148,7 +154,7 @@ def compare_command(
                          console=console, window=window, vocab_size=vocab_size, max_time=max_time,
                          source_field=source_field, target_field=target_field, kind=kind,
                          name_pattern=label_from_name, heldout=heldout, labels_csv=labels_csv,
-                         sample_rate=sample_rate, resample=resample)
+                         sample_rate=sample_rate, resample=resample, horizon=horizon, season_length=season)
     print_comparison(result, console)
     path = write_report(out, [result], title=f"genlab compare: {result.data}")
     typer.echo(f"report: {path}")

@@ -4,7 +4,8 @@ The registry, the :class:`Adapter` base and the SPEC parser are in :mod:`genlab.
 live by kind of data in :mod:`~genlab.compare.text_adapters`, :mod:`~genlab.compare.topic_adapters`,
 :mod:`~genlab.compare.series_adapters`, :mod:`~genlab.compare.image_adapters`,
 :mod:`~genlab.compare.pair_adapters`, :mod:`~genlab.compare.caption_adapters` (captioned images) and
-:mod:`~genlab.compare.audio_adapters` (recordings, in bits per audio sample). Importing
+:mod:`~genlab.compare.audio_adapters` (recordings, in bits per audio sample) and
+:mod:`~genlab.compare.forecast_adapters` (the neural forecasters on numeric series, and the forecast table). Importing
 this module registers every family.
 """
 
@@ -15,6 +16,7 @@ from genlab.compare.audio_adapters import (
     WaveNetAdapter,
 )
 from genlab.compare.caption_adapters import CaptionerAdapter, LanguageModelCaptionsAdapter, MarkovCaptionsAdapter
+from genlab.compare.forecast_adapters import NARAdapter
 from genlab.compare.image_adapters import GMMAdapter, KDEAdapter, PixelCNNAdapter, VAEAdapter
 from genlab.compare.pair_adapters import LanguageModelPairsAdapter, MarkovPairsAdapter, Seq2SeqAdapter
 from genlab.compare.registry import (
@@ -53,6 +55,7 @@ __all__ = [
     "MarkovCaptionsAdapter",
     "MarkovCodesAdapter",
     "MarkovPairsAdapter",
+    "NARAdapter",
     "NeuralAdapter",
     "NotTrained",
     "PixelCNNAdapter",

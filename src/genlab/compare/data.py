@@ -34,6 +34,10 @@ Series
     time steps (default 32; the last window of a sequence may be shorter), each scored as an independent sequence
     that starts fresh; the unit is the time step (a D-dimensional step is one unit).
 
+    The forecast table (:func:`genlab.compare.forecast_adapters.forecast_table`) forecasts at the end of the
+    held-out part: ``horizon`` steps (default ``min(window, 24)``), against the seasonal naive of
+    ``season_length`` steps (default 1, the naive forecast).
+
 Images
     ``DATA`` is ``digits`` (scikit-learn's bundled 8x8 digits, 17 grey levels 0..16, 64 dimensions) or a folder of
     PNG / JPEG images, directly in it or in class subfolders (:func:`genlab.data.load_image_folder`; read
@@ -93,8 +97,8 @@ import numpy as np
 
 from genlab.errors import DataError, ParameterError
 
-__all__ = ["AUDIO_FILES", "BUILTIN_DATA", "SCENES", "SERIES_WINDOW", "SYNTHETIC_AUDIO", "TEXT_UNITS", "Dataset",
-           "load_dataset"]
+__all__ = ["AUDIO_FILES", "BUILTIN_DATA", "SCENES", "SERIES_WINDOW", "SYNTHETIC_AUDIO",
+           "TEXT_UNITS", "Dataset", "check_forecast_options", "load_dataset"]
 
 #: Scoring units of text and the chunk length (in units) of each: long enough that the start of a chunk, where
 #: every model has no context, is a small part of it; short enough to give many chunks to bootstrap over.
@@ -184,6 +188,14 @@ class Dataset:
         Audio: the file of each held-out recording (None for built-in data).
     heldout_rule : str or None
         Audio: how the held-out recordings were chosen, in words (the report says it).
+    season_length : int or None
+        Numeric series: steps per season, for the seasonal naive forecast, MASE's scale and the neural models'
+        seasonal lags (``season_length``; 1 when unknown).
+    horizon : int or None
+        Numeric series: forecast steps of the forecast table (``horizon``; default ``min(window, 24)``).
+    forecast_series : list of (ndarray of shape (T_i, D), int) or None
+        Numeric series: each series the forecast table forecasts at the end of, with the index of its first
+        held-out value (a series split by time: the whole series and the cut; held-out sequences: each, and 0).
     """
 
     name: str
@@ -208,6 +220,9 @@ class Dataset:
     chunk_speakers: list[str] | None = None
     chunk_files: list[str] | None = None
     heldout_rule: str | None = None
+    season_length: int | None = None
+    horizon: int | None = None
+    forecast_series: list[tuple[np.ndarray, int]] | None = None
 
     @property
     def kind_key(self) -> str:
@@ -410,7 +425,8 @@ def _bpe_dataset(text: str, name: str, split: float, vocab_size: int | None) -> 
                    chunk_chars=np.array([len(p) for p in pieces], dtype=np.int64), tokenizer=tokenizer)
 
 
-def _series_dataset(source: str, split: float, window: int) -> Dataset:
+def _series_dataset(source: str, split: float, window: int, horizon: int | None,
+                    season_length: int | None) -> Dataset:
     from genlab.data.series import read_series
 
     series = read_series(source)
@@ -418,6 +434,7 @@ def _series_dataset(source: str, split: float, window: int) -> Dataset:
     if len(sequences) >= 2:
         n_train = min(max(round(split * len(sequences)), 1), len(sequences) - 1)
         train, heldout = sequences[:n_train], sequences[n_train:]
+        forecast = [(np.asarray(seq), 0) for seq in heldout]
     else:
         (seq,) = sequences
         cut = round(split * len(seq))
@@ -427,10 +444,15 @@ def _series_dataset(source: str, split: float, window: int) -> Dataset:
                 "train on the rest; give more steps, several sequences, or another --split."
             )
         train, heldout = [seq[:cut]], [seq[cut:]]
+        forecast = [(np.asarray(seq), cut)]
     chunks = [piece for seq in heldout for piece in _cut(seq, window, "step")]
+    numeric = not series.categorical
     return Dataset(name=series.source, kind="series", unit="step", train=train, chunks=chunks,
                    chunk_units=np.array([len(c) for c in chunks], dtype=np.int64), variables=series.variables,
-                   categorical=series.categorical, window=window)
+                   categorical=series.categorical, window=window,
+                   season_length=(season_length or 1) if numeric else None,
+                   horizon=(horizon or min(window, 24)) if numeric else None,
+                   forecast_series=forecast if numeric else None)
 
 
 def _pairs_dataset(source: str, split: float, source_field: str, target_field: str) -> Dataset:
@@ -662,12 +684,20 @@ def _audio_dataset(source: str, split: float, random_state: int, name_pattern: s
                    heldout_rule=rule)
 
 
+def check_forecast_options(horizon: Any, season_length: Any) -> None:
+    """A ``ParameterError`` unless ``horizon`` and ``season_length`` are each None or an integer >= 1."""
+    for option, value in (("horizon", horizon), ("season_length", season_length)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ParameterError(f"{option} must be an integer >= 1 (time steps); got {value!r}.")
+
+
 def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, split: float = 0.9,
                  random_state: int = 0, max_chars: int | None = None, vocab_size: int | None = None,
                  window: int | None = None, source_field: str = "source",
                  target_field: str = "target", kind: str | None = None, name_pattern: str | None = None,
                  heldout: str | None = None, labels_csv: str | os.PathLike[str] | None = None,
-                 sample_rate: int | None = None, resample: bool = False) -> Dataset:
+                 sample_rate: int | None = None, resample: bool = False, horizon: int | None = None,
+                 season_length: int | None = None) -> Dataset:
     """Load and split the data of a comparison.
 
     Parameters
@@ -706,6 +736,12 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
         the rate it is drawn at).
     resample : bool, default False
         Audio: resample files at another rate instead of refusing them (:func:`genlab.data.read_audio_dataset`).
+    horizon : int, optional
+        Numeric series: forecast steps of the forecast table (default: a built-in set's horizon, else
+        ``min(window, 24)``).
+    season_length : int, optional
+        Numeric series: steps per season of the seasonal naive forecast and MASE (default: a built-in set's season,
+        else 1).
 
     Returns
     -------
@@ -718,8 +754,9 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
         line (not an object, a key missing, an empty target, not UTF-8: the line is named), too little data for the
         split, or ``unit="bpe"`` without the ``tokenizers`` package.
     ParameterError
-        A bad ``unit``, ``split``, ``vocab_size``, ``window``, ``kind`` or ``heldout``, or an audio option for
-        data that is not audio.
+        A bad ``unit``, ``split``, ``vocab_size``, ``window``, ``kind``, ``heldout``, ``horizon`` or
+        ``season_length``, an audio option for data that is not audio, or a forecast option for data that is not
+        numeric series.
     """
     if not isinstance(split, float | int) or isinstance(split, bool) or not 0.0 < float(split) < 1.0:
         raise ParameterError(f"split must be a fraction strictly between 0 and 1 (e.g. 0.9); got {split!r}.")
@@ -729,7 +766,13 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
     if sample_rate is not None and (isinstance(sample_rate, bool) or not isinstance(sample_rate, int)
                                     or sample_rate < 1):
         raise ParameterError(f"sample_rate must be an integer >= 1 (Hz); got {sample_rate!r}.")
+    check_forecast_options(horizon, season_length)
     source = os.fspath(source)
+    series_source = source not in BUILTIN_DATA and _is_series(source)
+    if (horizon is not None or season_length is not None) and not series_source:
+        given = "--horizon" if horizon is not None else "--season"
+        raise ParameterError(f"{given} applies to numeric series (a .csv file); {source!r} is not "
+                             "one.")
     if kind == "audio" or source == "synthetic-audio" or (source not in BUILTIN_DATA and _is_audio_folder(source)):
         if unit not in (None, "sample"):
             raise ParameterError(f"--unit {unit} is for text; audio is scored in bits per audio sample.")
@@ -757,14 +800,17 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
         if unit not in (None, "char", "target_char"):
             raise ParameterError(f"--unit {unit} is for text; pairs are scored in bits per target character.")
         return _pairs_dataset(source, float(split), source_field, target_field)
-    if source not in BUILTIN_DATA and _is_series(source):
+    if series_source:
         if unit not in (None, "step"):
             raise ParameterError(f"--unit {unit} is for text; series are scored in bits per time step.")
         if window is None:
             window = SERIES_WINDOW
         if isinstance(window, bool) or not isinstance(window, int) or window < 1:
             raise ParameterError(f"window must be an integer >= 1 (time steps per held-out window); got {window!r}.")
-        return _series_dataset(source, float(split), window)
+        dataset = _series_dataset(source, float(split), window, horizon, season_length)
+        if dataset.categorical and (horizon is not None or season_length is not None):
+            raise ParameterError("--horizon and --season apply to numeric series; this file holds symbol sequences.")
+        return dataset
     unit = "char" if unit is None else unit
     if unit not in TEXT_UNITS:
         raise ParameterError(f"unit must be one of {', '.join(TEXT_UNITS)}; got {unit!r}.")

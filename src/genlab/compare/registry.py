@@ -8,7 +8,8 @@ HMM on numeric series). The adapters live by kind of data: :mod:`~genlab.compare
 sequences), :mod:`~genlab.compare.topic_adapters` (word text as documents), :mod:`~genlab.compare.series_adapters`
 (numeric series), :mod:`~genlab.compare.image_adapters` (images; the Gaussian mixture serves series too) and
 :mod:`~genlab.compare.pair_adapters` ((source, target) pairs), :mod:`~genlab.compare.caption_adapters` (captioned
-images) and :mod:`~genlab.compare.audio_adapters` (audio recordings).
+images), :mod:`~genlab.compare.audio_adapters` (audio recordings) and :mod:`~genlab.compare.forecast_adapters` (the
+neural forecasters on numeric series).
 
 Kinds of data (:attr:`Dataset.kind_key`): ``text``, ``image``, ``series`` (numeric), ``symbols`` (symbol
 sequences from a CSV), ``pairs`` ((source, target) pairs from JSON Lines), ``captions`` ((image, caption) pairs) and
@@ -50,12 +51,13 @@ _LN2 = math.log(2.0)
 #: optimizer steps it is marked short of training (the learning-rate warm-up alone takes up to 100 steps).
 NEURAL_MIN_STEPS = 200
 #: The default models per data kind (small enough for a few minutes on a laptop): for numeric series an independent
-#: Gaussian mixture per step (K by BIC; K = 1 is the independent-Gaussian baseline), an AR(p) with p by AIC and a
-#: Gaussian HMM; for symbol sequences a Markov chain and a categorical HMM.
+#: Gaussian mixture per step (K by BIC; K = 1 is the independent-Gaussian baseline), an AR(p) with p by AIC, a
+#: Gaussian HMM and a DeepAR-style LSTM (1,000 steps, about 40 s on one CPU thread; last, so that it gets the time the
+#: quick classical fits leave); for symbol sequences a Markov chain and a categorical HMM.
 DEFAULT_SPECS = {
     "text": "markov:order=3,hmm:states=16,lstm:preset=tiny,transformer:preset=tiny",
     "image": "gmm:components=auto,kde",
-    "series": "gmm:components=auto,ar:order=auto,hmm:states=4",
+    "series": "gmm:components=auto,ar:order=auto,hmm:states=4,nar",
     "symbols": "markov:order=2,hmm:states=8",
     # (source, target) pairs: the two encoder-decoders against unconditional models of the targets alone
     "pairs": "seq2seq-transformer,seq2seq-lstm,markov:order=3,transformer:preset=tiny",

@@ -4,7 +4,10 @@ The page has no external resources - no scripts, fonts or style sheets - so it o
 with matplotlib's Agg canvas (no pyplot state, no display), embedded as a base64 PNG ``data:`` URI and also
 written as a PNG file next to the report. Sections per comparison: the table, held-out bits with confidence
 intervals, learning curves, samples side by side (text snippets, image grids, or line plots of sampled against
-real series windows), and the latent states of HMMs and the topics of topic models. Pairs add ROUGE-L / BLEU
+real series windows), and the latent states of HMMs and the topics of topic models. Numeric series add the
+forecast table (MASE, CRPS and 80% coverage of every forecasting model and the seasonal naive, from the same rolling
+origins) and each forecasting model's fan at the last origin (the stored quantile bands of its paths against the
+held-out truth, drawn here with the same Agg figures as every other plot). Pairs add ROUGE-L / BLEU
 columns, the sentence on what the gap between conditional and unconditional bits means (with its figure), and the
 first held-out sources with their references and every conditional model's output. Captioned images add BLEU-4 /
 CIDEr (and attribute exact match for scene captions) columns, the same sentence for the image and its caption, and
@@ -29,8 +32,8 @@ import numpy as np
 
 from genlab.compare.runner import Comparison
 
-__all__ = ["audio_lines", "format_table_rows", "information_lines", "latent_lines", "latent_title", "row_notes",
-           "table_headers", "write_report"]
+__all__ = ["audio_lines", "forecast_headers", "forecast_lines", "forecast_rows", "format_table_rows",
+           "information_lines", "latent_lines", "latent_title", "row_notes", "table_headers", "write_report"]
 
 #: Pairs: the text-metric columns (ROUGE-L, corpus BLEU, smoothed BLEU-4, x 100) and their keys in
 #: ``ModelResult.text_metrics``; blank for unconditional models, which generate no output for a source.
@@ -156,12 +159,15 @@ def information_lines(comparison: Comparison) -> list[str]:
     """Pairs and captions: what the gap between conditional and unconditional bits means, with this comparison's
     figure.
 
-    Audio: what the unit is and how each model of the table is scored. Empty for other kinds of data. The gap is
-    taken between the best conditional and the best unconditional model (bits per target (caption) character, and
-    per held-out pair (image) on average).
+    Audio: what the unit is and how each model of the table is scored. Numeric series: what loading did to the
+    data and the forecast table (:func:`forecast_lines`). Empty for other kinds of data. The gap is taken between
+    the best conditional and the best unconditional model (bits per target (caption) character, and per held-out
+    pair (image) on average).
     """
     if comparison.kind == "audio":
         return audio_lines(comparison)
+    if comparison.kind == "series":
+        return [*getattr(comparison, "data_notes", []), *forecast_lines(comparison)]
     if comparison.kind not in ("pairs", "captions"):
         return []
     if comparison.kind == "pairs":
@@ -188,6 +194,47 @@ def information_lines(comparison: Comparison) -> list[str]:
         else:
             lines.append(f"Here {best_c.spec} needs {-gap:.3f} bits per {target} character more than {best_u.spec}: "
                          f"it has not learned to use the {source} within its budget.")
+    return lines
+
+
+def _forecast_intro(forecast: dict[str, Any]) -> str:
+    season = forecast["season_length"]
+    naive = f"the in-sample seasonal naive of {season} steps" if season > 1 else "the in-sample naive forecast"
+    return (f"Forecasts: {forecast['n_origins']} rolling origin{'s' * (forecast['n_origins'] != 1)} of "
+            f"{forecast['horizon']} steps at the end of the held-out part (no refit; {forecast['n_paths']} sample "
+            f"paths each). MASE of the paths' median, scaled by {naive} of the history (below 1 beats it); CRPS of "
+            "the paths in the data's units (lower is better); coverage of the central 80% interval (0.80 is "
+            "calibrated; blank for the point forecast).")
+
+
+def forecast_headers() -> list[str]:
+    """The forecast table's columns."""
+    return ["model", "MASE", "CRPS", "80% coverage"]
+
+
+def forecast_rows(comparison: Comparison) -> list[list[str]]:
+    """The forecast table as text cells, one row per forecasting model and the seasonal naive (empty: no table)."""
+    forecast = getattr(comparison, "forecast", None) or {}
+    return [[row["model"], _fmt(row["mase"]), f"{row['crps']:.4g}" if row["crps"] is not None else "-",
+             "" if row["coverage"] is None else f"{row['coverage']:.2f}"] for row in forecast.get("rows", [])]
+
+
+def forecast_lines(comparison: Comparison) -> list[str]:
+    """Numeric series: the forecast table as plain lines (what the terminal shows), with its notes; empty when the
+    comparison has none."""
+    forecast = getattr(comparison, "forecast", None)
+    if not forecast:
+        return []
+    lines = []
+    rows = forecast_rows(comparison)
+    if rows:
+        lines.append(_forecast_intro(forecast))
+        table = [forecast_headers(), *rows]
+        widths = [max(len(cells[j]) for cells in table) for j in range(len(table[0]))]
+        for cells in table:
+            lines.append("  " + "  ".join(cell.ljust(widths[0]) if j == 0 else cell.rjust(widths[j])
+                                          for j, cell in enumerate(cells)).rstrip())
+    lines += [f"forecast note: {note}" for note in forecast.get("notes", [])]
     return lines
 
 
@@ -336,6 +383,69 @@ def _series_png(comparison: Comparison, row: Any, path: str) -> str:
             ax.legend(fontsize=7, loc="upper right")
     ax.set_xlabel("time step in window", fontsize=8)
     return _png(fig, path)
+
+
+def _fan_png(comparison: Comparison, fan: dict[str, Any], path: str) -> str:
+    """One model's forecast fan at the last origin: the history before it, the 80% and 50% bands and the median of
+    the paths, and the truth (dashed), one panel per variable (the first three), as a PNG data URI."""
+    history = np.asarray(fan["history"], dtype=float)
+    truth = np.asarray(fan["truth"], dtype=float)
+    bands = np.asarray(fan["quantiles"], dtype=float)  # (n_levels, horizon, D)
+    levels = [float(level) for level in fan["levels"]]
+    origin = int(fan["origin"])
+    past = np.arange(origin - len(history), origin)
+    future = np.arange(origin, origin + len(truth))
+    variables = list(comparison.variables or [])[:3] or ["value"]
+    fig = _figure(4.6, 0.6 + 1.7 * len(variables))
+    for j, name in enumerate(variables):
+        ax = fig.add_subplot(len(variables), 1, j + 1)
+        ax.plot(past, history[:, j], color="0.25", lw=1.1, label="history")
+        for low, high, alpha in ((0.1, 0.9, 0.2), (0.25, 0.75, 0.4)):
+            if low in levels and high in levels:
+                ax.fill_between(future, bands[levels.index(low), :, j], bands[levels.index(high), :, j], color="C0",
+                                alpha=alpha, lw=0, label=f"{high - low:.0%} interval")
+        if 0.5 in levels:
+            ax.plot(future, bands[levels.index(0.5), :, j], color="C0", lw=1.4, label="median")
+        ax.plot(future, truth[:, j], color="k", lw=1.2, ls="--", label="truth (held out)")
+        ax.axvline(origin - 0.5, color="0.6", lw=0.8)
+        ax.set_ylabel(name, fontsize=8)
+        ax.tick_params(labelsize=7)
+        if j == 0:
+            ax.set_title(f"{fan['model']}: forecast from step {origin}", fontsize=9)
+            ax.legend(fontsize=6, loc="upper left")
+    ax.set_xlabel("time step of the series", fontsize=8)
+    return _png(fig, path)
+
+
+def _forecast_html(comparison: Comparison, stem: str, out_dir: str, plots: bool) -> str:
+    """Numeric series: the forecast table, its notes, and each forecasting model's fan at the last origin."""
+    forecast = getattr(comparison, "forecast", None)
+    if not forecast:
+        return ""
+    esc = html.escape
+    parts = ["<h3>Forecasts</h3>"]
+    rows = forecast_rows(comparison)
+    if rows:
+        parts.append(f"<p class='note'>{esc(_forecast_intro(forecast))}</p><table><tr>"
+                     + "".join(f"<th class='{'l' if j == 0 else ''}'>{esc(h)}</th>"
+                               for j, h in enumerate(forecast_headers())) + "</tr>")
+        for cells in rows:
+            parts.append("<tr>" + "".join(f"<td class='{'l' if j == 0 else ''}'>{esc(c)}</td>"
+                                          for j, c in enumerate(cells)) + "</tr>")
+        parts.append("</table>")
+    for note in forecast.get("notes", []):
+        parts.append(f"<p class='note'>{esc(note)}</p>")
+    fans = forecast.get("fans", [])
+    if plots and fans:
+        parts.append("<p class='note'>Each model's forecast from the last origin: the median and the 50% and 80% "
+                     "intervals of its paths against the held-out truth (dashed).</p><div class='samples'>")
+        for j, fan in enumerate(fans):
+            safe = re.sub(r"[^A-Za-z0-9]+", "_", fan["model"])
+            uri = _fan_png(comparison, fan, os.path.join(out_dir, f"{stem}_fan_{j}_{safe}.png"))
+            parts.append(f"<figure><figcaption>{esc(fan['model'])}</figcaption><img alt='{esc(fan['model'])} "
+                         f"forecast fan' src='{uri}'></figure>")
+        parts.append("</div>")
+    return "\n".join(parts)
 
 
 def _visible(text: str) -> str:
@@ -532,7 +642,9 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
         tds = "".join(f"<td class='{'l' if j in (0, last) else ''}'>{esc(c)}</td>" for j, c in enumerate(cells))
         parts.append(f"<tr{klass}>{tds}</tr>")
     parts.append("</table>")
-    for line in information_lines(comparison):
+    # series: the data notes here; the forecast table is drawn as a table below (forecast_lines is its text form)
+    information = comparison.data_notes if comparison.kind == "series" else information_lines(comparison)
+    for line in information:
         parts.append(f"<p>{esc(line)}</p>")
     parts.append(_pair_examples_html(comparison))
     try:
@@ -544,6 +656,8 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
         plots = True
     if plots and comparison.kind == "captions":
         parts.append(_caption_examples_html(comparison, stem, out_dir))
+    if comparison.kind == "series":
+        parts.append(_forecast_html(comparison, stem, out_dir, plots))
     if plots:
         for title, draw, name in (("Held-out bits per unit", _bits_png, "bits"),
                                   ("Learning curves", _curves_png, "curves")):

@@ -21,6 +21,11 @@ Audio: every model scores each held-out recording on its 8-bit mu-law codes (bit
 :mod:`genlab.compare.audio_adapters`) and draws a few clips; the report plays them as ``<audio>`` elements beside
 real held-out recordings (:attr:`Comparison.real_audio`: one per label shown) with their spectrograms.
 
+Numeric series: after the fits, every trained model that forecasts (the neural autoregressive models and the AR)
+and the seasonal naive forecast are back-tested from the same rolling origins at the end of the held-out part
+(:func:`genlab.compare.forecast_adapters.forecast_table`: MASE, CRPS, coverage of the 80% interval, and the last
+origin's fan of each model for the report); this is not part of the budget.
+
 Live progress (which model is fitting, its EM iteration or training step) goes to stderr through
 :class:`genlab.utils.progress.ProgressDisplay`, never to stdout, which carries the results.
 
@@ -43,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from genlab.compare.adapters import NotTrained, make_adapters
-from genlab.compare.data import Dataset, load_dataset
+from genlab.compare.data import Dataset, check_forecast_options, load_dataset
 from genlab.compare.scoring import bootstrap_bits, bootstrap_difference, score_model
 from genlab.errors import DataError, GenlabError, ParameterError
 from genlab.utils.progress import ProgressDisplay
@@ -169,6 +174,11 @@ class Comparison:
     sample_rate: int | None = None
     heldout_rule: str | None = None
     real_audio: list[dict[str, Any]] | None = None
+    # numeric series: the forecast table (MASE, CRPS, coverage per forecasting model and the seasonal naive) and
+    # the fans of the last origin (genlab.compare.forecast_adapters.forecast_table); None for other data
+    forecast: dict[str, Any] | None = None
+    # what loading did to the data (e.g. missing values of a built-in series filled)
+    data_notes: list[str] = field(default_factory=list)
 
     @property
     def unit_name(self) -> str:
@@ -254,6 +264,8 @@ def compare(
     labels_csv: str | os.PathLike[str] | None = None,
     sample_rate: int | None = None,
     resample: bool = False,
+    horizon: int | None = None,
+    season_length: int | None = None,
 ) -> Comparison:
     """Fit every model of ``models`` on the same split of ``data``, score them by the one routine, rank them.
 
@@ -293,6 +305,9 @@ def compare(
         Audio: read a folder as audio (``kind="audio"``), its labels from the file names or a CSV, which recordings
         are held out, the recordings' rate and whether files at another rate are resampled to it
         (:func:`genlab.compare.data.load_dataset`).
+    horizon, season_length : int, optional
+        Numeric series: the forecast table's steps and the seasonal naive's season (default: the data set's, that
+        is a built-in series set's own, else ``min(window, 24)`` and 1).
 
     Returns
     -------
@@ -305,13 +320,15 @@ def compare(
     """
     total = None if budget is None else parse_budget(budget)
     cap = math.inf if max_time is None else parse_budget(max_time)
+    check_forecast_options(horizon, season_length)
     dataset = data if isinstance(data, Dataset) else load_dataset(data, unit=unit, split=split,
                                                                  random_state=random_state, window=window,
                                                                  vocab_size=vocab_size, source_field=source_field,
                                                                  target_field=target_field, kind=kind,
                                                                  name_pattern=name_pattern, heldout=heldout,
                                                                  labels_csv=labels_csv, sample_rate=sample_rate,
-                                                                 resample=resample)
+                                                                 resample=resample, horizon=horizon,
+                                                                 season_length=season_length)
     adapters = make_adapters(models, dataset, random_state)
     if total is None:
         total = parse_budget({"pairs": DEFAULT_PAIRS_BUDGET, "captions": DEFAULT_CAPTIONS_BUDGET}.get(dataset.kind,
@@ -408,6 +425,16 @@ def compare(
                 row.files = adapter.save(os.path.join(models_dir, _safe_name(adapter.spec)))
             row.notes = list(adapter.notes)
             display.finish(0, f"fitted in {row.fit_seconds:.1f} s")
+        forecast = None
+        if dataset.kind_key == "series" and dataset.forecast_series:
+            from genlab.compare.forecast_adapters import forecast_table
+
+            # the forecast table: every trained model that forecasts, from the same origins (not part of the budget)
+            display.start("forecasts", None)
+            fitted = [a for a, row in zip(adapters, rows, strict=True) if row.trained]
+            forecast = forecast_table(fitted, dataset, horizon=horizon, season_length=season_length,
+                                      random_state=random_state, progress=lambda message: display.update(0, message))
+            display.finish(0, "forecast table done")
     except KeyboardInterrupt as interrupt:
         from genlab.learn.state import FitInterrupted
 
@@ -432,7 +459,8 @@ def compare(
         n_heldout_units=dataset.n_heldout_units, n_chunks=len(dataset.chunks), seed=random_state,
         budget_seconds=total, rows=rows, image_shape=dataset.image_shape, n_levels=dataset.n_levels,
         n_heldout_chars=dataset.n_heldout_chars, variables=dataset.variables, categorical=dataset.categorical,
-        sample_rate=dataset.sample_rate, heldout_rule=dataset.heldout_rule,
+        sample_rate=dataset.sample_rate, heldout_rule=dataset.heldout_rule, forecast=forecast,
+        data_notes=list(dataset.notes),
     )
     if dataset.kind == "pairs":
         result.pair_examples = [{"source": source, "reference": target}
