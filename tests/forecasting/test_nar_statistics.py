@@ -1,0 +1,297 @@
+"""Statistical properties of NeuralAutoRegressive: what it learns from simulated series with a known law, and whether
+its sample paths come from the density its ``log_prob`` scores.
+
+Every model here is tiny and trained for a few hundred steps on one thread; the tolerances are set from pilots (the
+figures are next to each test) with room for the seed-to-seed spread, and every one of them fails for a model that
+ignores the data (a constant predictive density, a wrong scale, paths from another distribution).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import genlab  # noqa: E402
+
+#: A small, fast network: one thread, no dropout (dropout only slows learning at these sizes).
+TINY = {"hidden_size": 16, "n_layers": 1, "dropout": 0.0, "learning_rate": 1e-2}
+
+
+def _ar2_truth(level: float = 10.0) -> genlab.LinearAutoRegressive:
+    """x_t = c + 0.5 x_{t-1} - 0.3 x_{t-2} + e_t, e ~ N(0, 1), with stationary mean ``level``."""
+    return genlab.LinearAutoRegressive.from_parameters(coef=[[[0.5]], [[-0.3]]], noise_covariance=[[1.0]],
+                                                       intercept=[level * (1 - 0.5 + 0.3)])
+
+
+def _conditional_per_step(model: genlab.LinearAutoRegressive, y: np.ndarray, C: int) -> float:
+    """A linear AR's log-likelihood per step of ``y`` given its first C values (NAR's conditioning), in nats.
+
+    The AR's own log_prob conditions on its first p <= C values: the difference of the whole series' and its first
+    C values' conditional log-likelihoods is the log-likelihood of steps C.. given everything before them.
+    """
+    return float((model.log_prob(y)[0] - model.log_prob(y[:C])[0]) / (len(y) - C))
+
+
+# -- AR(2): the learned one-step density is the true one --------------------------------------------------------------
+def test_ar2_is_learned_to_within_a_small_error_of_the_true_density():
+    # pilot (3 seeds): the CNN at 500 steps was 0.015-0.024 nats per step below the truth
+    truth = _ar2_truth()
+    train = truth.sample(3000, random_state=1)[:, 0]
+    test = truth.sample(3000, random_state=2)[:, 0]
+    C = 16
+    model = genlab.NeuralAutoRegressive(backbone="cnn", context_length=C, max_steps=500, random_state=0,
+                                        **{**TINY, "hidden_size": 32, "n_layers": 2, "learning_rate": 3e-3})
+    model.fit(train)
+    assert model.n_units(test) == len(test) - C  # conditional on the first C values, as the comparison below
+    nar = model.score(test)
+    true = _conditional_per_step(truth, test, C)
+    fitted = _conditional_per_step(genlab.LinearAutoRegressive(order=2).fit(train), test, C)
+    assert true - 0.035 < nar < true + 0.01  # the truth is the best a model can do, up to the test set's noise
+    assert abs(nar - fitted) < 0.035
+    # a model that had not learned the dynamics would score like the marginal (variance 1.29: 0.13 nats lower)
+    marginal = -0.5 * np.log(2 * np.pi * np.e * truth.autocovariance(0)[0, 0, 0])
+    assert nar > marginal + 0.08
+
+
+def test_ar2_per_series_log_prob_matches_the_truth_on_the_same_steps():
+    """log_prob conditions each series on its first context_length values: per series (lengths=...), the NAR's and
+    the true model's conditional log-likelihoods of the same steps agree."""
+    truth = _ar2_truth(level=-5.0)  # a negative level: mean scaling divides by the mean absolute value
+    train = truth.sample(2000, random_state=3)[:, 0]
+    C = 8
+    model = genlab.NeuralAutoRegressive(backbone="gru", context_length=C, max_steps=400, random_state=0,
+                                        **{**TINY, "hidden_size": 32, "learning_rate": 5e-3}).fit(train)
+    lengths = [300, 500, 700]
+    test = truth.sample(sum(lengths), random_state=4)[:, 0]
+    nar = model.log_prob(test, lengths=lengths)
+    assert nar.shape == (3,)
+    ends = np.cumsum(lengths)
+    for i, (end, length) in enumerate(zip(ends, lengths, strict=True)):
+        piece = test[end - length : end]
+        true = _conditional_per_step(truth, piece, C) * (length - C)
+        # per step within 0.06 nats (pilot: 0.02-0.04; a few hundred steps add their own noise to the gap)
+        assert abs(nar[i] - true) / (length - C) < 0.06, (i, nar[i], true)
+    assert np.isclose(nar.sum() / (ends[-1] - 3 * C), model.score(test, lengths=lengths), rtol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="scaling='standard' does not give the network the window's location "
+                                       "(reported to the owner of network.py)")
+def test_standard_scaling_sees_the_level():
+    """With scaling='standard' the inputs are (y - loc) / scale and log(scale): the network cannot know how far the
+    context mean loc is from the series' level, which costs 0.5 log(1 + 0.64 var(mean of C)) nats per step on an
+    AR(2) around 10 (0.13 at C = 4). Standard scaling must do as well as no scaling on the same training."""
+    truth = _ar2_truth()
+    train = truth.sample(6000, random_state=1)[:, 0]
+    test = truth.sample(3000, random_state=2)[:, 0]
+    scores = {}
+    for scaling in ("standard", "none"):
+        model = genlab.NeuralAutoRegressive(backbone="gru", scaling=scaling, context_length=4, lags=[1, 2],
+                                            max_steps=1500, random_state=0,
+                                            **{**TINY, "hidden_size": 32, "learning_rate": 3e-3}).fit(train)
+        scores[scaling] = model.score(test)
+    # pilot: standard 0.076 below the truth, none 0.002 below
+    assert scores["standard"] > scores["none"] - 0.02
+
+
+# -- negative binomial across scales -----------------------------------------------------------------------------------
+def _negative_binomial(rng: np.random.Generator, mean: float, alpha: float, n: int) -> np.ndarray:
+    """Counts with the given mean and dispersion alpha (variance = mean + alpha mean^2)."""
+    r = 1.0 / alpha
+    return rng.negative_binomial(r, r / (r + mean), size=n).astype(np.float64)
+
+
+def test_negative_binomial_recovers_mean_and_dispersion_at_very_different_scales():
+    # the per-window mean scaling multiplies the mean by the scale and divides alpha by its square root (Salinas et
+    # al., 2017): a mistake there shows as a wrong mean or dispersion on one of the two scales
+    rng = np.random.default_rng(0)
+    truth = [(2.0, 0.5), (500.0, 0.05)]
+    y = np.concatenate([_negative_binomial(rng, mean, alpha, 1500) for mean, alpha in truth])
+    model = genlab.NeuralAutoRegressive(likelihood="negative-binomial", backbone="cnn", context_length=16,
+                                        max_steps=500, random_state=0, **{**TINY, "learning_rate": 5e-3})
+    model.fit(y, lengths=[1500, 1500])
+    for k, (mean, alpha) in enumerate(truth):
+        # 20 forecast origins, each with a fresh history: the pooled paths are the model's predictive distribution
+        paths = np.stack([model.forecast(_negative_binomial(rng, mean, alpha, 16), steps=16, n_paths=100,
+                                         random_state=i).paths for i in range(20)])
+        assert np.all(paths >= 0) and np.all(paths == np.round(paths))  # counts
+        m, v = paths.mean(), paths.var()
+        # pilot: means 2.08 and 508, dispersions 0.63 and 0.059
+        assert abs(m - mean) < 0.12 * mean, (k, m)
+        assert abs((v - m) / m**2 - alpha) < 0.35 * alpha, (k, (v - m) / m**2)
+
+
+def test_negative_binomial_counts_refused_when_negative_or_fractional():
+    model = genlab.NeuralAutoRegressive(likelihood="negative-binomial", context_length=4, max_steps=1, **TINY)
+    counts = np.arange(40, dtype=np.float64) % 7
+    with pytest.raises(genlab.errors.DataError, match="row 3 holds a negative value"):
+        model.fit(np.r_[counts[:3], -1.0, counts[4:]])
+    with pytest.raises(genlab.errors.DataError, match="row 5 holds a non-integer value"):
+        model.fit(np.r_[counts[:5], 2.5, counts[6:]])
+    model.fit(counts)
+    with pytest.raises(genlab.errors.DataError, match="row 10 holds a negative value"):
+        model.log_prob(np.r_[counts[:10], -3.0, counts[11:]])
+    with pytest.raises(genlab.errors.DataError, match="history row 1 holds a non-integer value"):
+        model.forecast(np.r_[1.0, 0.5, counts[:10]])
+    # a missing count is allowed (NaN is not scored)
+    assert np.isfinite(model.log_prob(np.r_[counts[:10], np.nan, counts[11:]])).all()
+
+
+# -- calibration -------------------------------------------------------------------------------------------------------
+def test_the_80_percent_interval_covers_the_truth_about_80_percent_of_the_time():
+    # independent trials: one fresh series per forecast origin (origins along one held-out series are correlated,
+    # and the true model's own coverage on 200 of them was 0.69 at step 2)
+    level, phi = 5.0, 0.8
+    truth = genlab.LinearAutoRegressive.from_parameters(coef=[[[phi]]], noise_covariance=[[1.0]],
+                                                       intercept=[level * (1 - phi)])
+    C, steps, n_origins = 8, 3, 300
+    model = genlab.NeuralAutoRegressive(backbone="gru", context_length=C, max_steps=300, random_state=0, **TINY)
+    model.fit(truth.sample(2000, random_state=5)[:, 0])
+    trials = truth.sample(2 * C + steps, n_series=n_origins, random_state=6)[:, 0].reshape(n_origins, -1)
+    inside = np.zeros(steps)
+    for i, series in enumerate(trials):
+        lower, upper = model.forecast(series[: 2 * C], steps=steps, n_paths=200, random_state=i).interval(0.8)
+        future = series[2 * C :]
+        inside += (lower <= future) & (future <= upper)
+    coverage = inside / n_origins
+    assert np.all((0.72 < coverage) & (coverage < 0.88)), coverage
+    assert 0.75 < coverage.mean() < 0.85, coverage
+    # and the intervals are not wider than the process needs: the true one-step 80 % interval is 2.56 wide
+    lower, upper = model.forecast(trials[0, : 2 * C], steps=1, n_paths=4000, random_state=0).interval(0.8)
+    assert 2.56 * 0.85 < float(upper[0] - lower[0]) < 2.56 * 1.2
+
+
+# -- samples agree with log_prob ---------------------------------------------------------------------------------------
+def _ar1(rng: np.random.Generator, T: int, level: float = 10.0) -> np.ndarray:
+    y = np.zeros(T)
+    for t in range(1, T):
+        y[t] = 0.7 * y[t - 1] + rng.normal()
+    return y + level
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "student-t", "mixture"])
+def test_one_step_paths_are_draws_from_the_density_log_prob_scores(likelihood):
+    """The predictive density of the value after a history h is exp(log_prob([h, v]) - log_prob(h)) when v starts
+    a block (len(h) - context_length a multiple of prediction_length): it integrates to 1, and the forecast's
+    paths follow it (Kolmogorov-Smirnov distance of 4000 draws, mean and standard deviation)."""
+    rng = np.random.default_rng(0)
+    C = 8
+    y = _ar1(rng, 400)
+    model = genlab.NeuralAutoRegressive(likelihood=likelihood, backbone="gru", context_length=C, max_steps=100,
+                                        random_state=0, **TINY).fit(y)
+    history = y[: 10 * C]
+    draws = model.forecast(history, steps=1, n_paths=4000, random_state=1).paths[:, 0]
+    grid = np.linspace(draws.mean() - 12 * draws.std(), draws.mean() + 12 * draws.std(), 2001)
+    step = grid[1] - grid[0]
+    series = np.concatenate([np.r_[history, v] for v in grid])
+    density = np.exp(model.log_prob(series, lengths=[len(history) + 1] * len(grid)) - model.log_prob(history)[0])
+    assert abs(density.sum() * step - 1.0) < 1e-3
+    mean = (grid * density).sum() * step
+    sd = np.sqrt(((grid - mean) ** 2 * density).sum() * step)
+    cdf = np.cumsum(density) * step
+    empirical = np.searchsorted(np.sort(draws), grid, side="right") / len(draws)
+    # pilot: 0.009-0.015; the 0.1 % critical value of the KS distance for n = 4000 is 0.031
+    assert np.abs(cdf - empirical).max() < 0.031
+    assert abs(draws.mean() - mean) < 4 * sd / np.sqrt(len(draws))
+    assert abs(draws.std() / sd - 1.0) < 0.05
+
+
+def test_negative_binomial_paths_follow_the_probabilities_log_prob_gives():
+    rng = np.random.default_rng(1)
+    C = 8
+    y = _negative_binomial(rng, 6.0, 0.3, 600)
+    model = genlab.NeuralAutoRegressive(likelihood="negative-binomial", backbone="gru", context_length=C,
+                                        max_steps=100, random_state=0, **TINY).fit(y)
+    history = y[: 6 * C]
+    draws = model.forecast(history, steps=1, n_paths=4000, random_state=2).paths[:, 0]
+    support = np.arange(0, int(draws.max()) * 3 + 20)
+    series = np.concatenate([np.r_[history, v] for v in support])
+    pmf = np.exp(model.log_prob(series, lengths=[len(history) + 1] * len(support)) - model.log_prob(history)[0])
+    assert abs(pmf.sum() - 1.0) < 1e-3
+    empirical = np.bincount(draws.astype(np.int64), minlength=len(support))[: len(support)] / len(draws)
+    assert np.abs(np.cumsum(pmf) - np.cumsum(empirical)).max() < 0.031
+    mean = (support * pmf).sum()
+    assert abs(draws.mean() - mean) < 4 * np.sqrt(((support - mean) ** 2 * pmf).sum() / len(draws))
+
+
+def test_paths_across_a_block_boundary_follow_the_conditional_density():
+    """A path's value at step prediction_length + 1 is drawn in a new block, from a context holding the path's own
+    earlier draws: its probability integral transform under log_prob's conditional density (given the history and
+    the path's earlier values) is uniform."""
+    rng = np.random.default_rng(2)
+    C = 4
+    y = _ar1(rng, 400)
+    model = genlab.NeuralAutoRegressive(backbone="gru", context_length=C, max_steps=100, random_state=0,
+                                        **TINY).fit(y)
+    history = y[: 10 * C]
+    n_paths, steps = 200, C + 1  # the last step opens the second block
+    paths = model.forecast(history, steps=steps, n_paths=n_paths, random_state=3).paths
+    grid = np.linspace(y.min() - 6, y.max() + 6, 301)
+    step = grid[1] - grid[0]
+    pit = np.empty(n_paths)
+    for i in range(n_paths):
+        prefix = np.r_[history, paths[i, :-1]]
+        series = np.concatenate([np.r_[prefix, v] for v in grid])
+        density = np.exp(model.log_prob(series, lengths=[len(prefix) + 1] * len(grid))
+                         - model.log_prob(prefix)[0])
+        cdf = np.cumsum(density) * step
+        pit[i] = np.interp(paths[i, -1], grid, cdf)
+    pit.sort()
+    uniform = np.arange(1, n_paths + 1) / n_paths
+    # the 0.1 % critical value of the KS distance for n = 200 is 0.138
+    assert np.abs(pit - uniform).max() < 0.138
+
+
+# -- multivariate ------------------------------------------------------------------------------------------------------
+def test_low_rank_gaussian_learns_the_noise_correlation_of_a_var1():
+    A = np.array([[0.5, 0.2], [-0.1, 0.4]])
+    correlation = 0.8
+    cov = np.array([[1.0, correlation * 2.0], [correlation * 2.0, 4.0]])  # sds 1 and 2
+    truth = genlab.LinearAutoRegressive.from_parameters(coef=[A], noise_covariance=cov, intercept=[5.0, -3.0])
+    y = truth.sample(3000, random_state=5)
+    C = 8
+    model = genlab.NeuralAutoRegressive(backbone="gru", context_length=C, max_steps=300, random_state=0,
+                                        **{**TINY, "hidden_size": 32, "learning_rate": 5e-3}).fit(y)
+    assert model.config_["rank"] == 2
+    history = truth.sample(200, random_state=6)
+    f = model.forecast(history, steps=1, n_paths=4000, random_state=0)
+    assert f.paths.shape == (4000, 1, 2) and f.mean.shape == (1, 2) and f.quantiles.shape == (3, 1, 2)
+    draws = f.paths[:, 0]
+    learned = np.corrcoef(draws.T)[0, 1]
+    assert abs(learned - correlation) < 0.1, learned
+    assert np.allclose(draws.std(axis=0), [1.0, 2.0], rtol=0.2)
+    # the conditional mean is the VAR's
+    expected = truth.intercept_ + A @ history[-1]
+    assert np.allclose(draws.mean(axis=0), expected, atol=0.35)
+    # the density holds the correlation too: a model with independent noise would score 0.51 nats per step below
+    # the truth (-0.5 log(1 - 0.8^2)); pilot: 0.16 below after this short training
+    test = truth.sample(2000, random_state=7)
+    true = (truth.log_prob(test)[0] - truth.log_prob(test[:C])[0]) / (len(test) - C)
+    assert true - 0.25 < model.score(test) < true + 0.02
+
+
+def test_low_rank_gaussian_paths_agree_with_log_prob_on_a_grid():
+    """Mean and covariance of the one-step paths against those of the density exp(log_prob) on a 2-D grid."""
+    rng = np.random.default_rng(8)
+    C = 4
+    y = rng.multivariate_normal([1.0, 2.0], [[1.0, 0.6], [0.6, 1.0]], size=300)
+    model = genlab.NeuralAutoRegressive(backbone="gru", context_length=C, max_steps=60, random_state=0,
+                                        **TINY).fit(y)
+    history = y[: 5 * C]
+    draws = model.forecast(history, steps=1, n_paths=4000, random_state=1).paths[:, 0]
+    center, spread = draws.mean(axis=0), draws.std(axis=0)
+    axes = [np.linspace(center[d] - 7 * spread[d], center[d] + 7 * spread[d], 71) for d in range(2)]
+    a, b = np.meshgrid(*axes, indexing="ij")
+    points = np.stack([a.ravel(), b.ravel()], axis=1)
+    series = np.concatenate([np.concatenate([history, p[None]]) for p in points])
+    density = np.exp(model.log_prob(series, lengths=[len(history) + 1] * len(points)) - model.log_prob(history)[0])
+    cell = (axes[0][1] - axes[0][0]) * (axes[1][1] - axes[1][0])
+    weights = density * cell
+    assert abs(weights.sum() - 1.0) < 5e-3
+    mean = weights @ points
+    covariance = (points - mean).T @ ((points - mean) * weights[:, None])
+    sample_cov = np.cov(draws.T)
+    assert np.allclose(draws.mean(axis=0), mean, atol=4 * spread.max() / np.sqrt(len(draws)))
+    assert np.allclose(sample_cov, covariance, atol=0.08 * np.abs(covariance).max())
