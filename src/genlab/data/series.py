@@ -20,6 +20,17 @@ ones given by ``lengths`` (hmmlearn's convention, checked by :func:`genlab.data.
 cell, NaN or inf). A file whose single variable column holds values that are not all numbers is a *symbol*
 sequence: each cell is a symbol (``sun``, ``rain``); symbol files need a header row.
 
+**Dates.** A column of dates is the time index of the rows, not a variable: the column named by ``time_column`` (a
+header name or a 0-based index), or else a header column named ``time``, ``date``, ``datetime``, ``timestamp`` or
+``ds`` (any case; GluonTS / Prophet's names) whose cells are not numbers (a numeric column of that name stays a
+variable, as before: give ``time_column`` to read numbers such as years ``1700`` as dates). Dates are read by
+pandas in one format throughout the column, the one pandas infers from its first cell (``2020-01-31``,
+``2020-01``, ``2020-01-31T06:00:00``, ``2020-01-31 06:00`` in a comma or tab separated file, ``01/31/2020``,
+``1700``), or by pandas' ISO 8601 parser where it infers none; never a guess per cell. A cell that is not a
+date, mixed time zones, or a time that does not increase within a sequence is a :class:`~genlab.errors.DataError`
+naming the line. :attr:`SeriesData.times` then holds a pandas ``DatetimeIndex`` per sequence (``None`` without a
+date column); a folder's files all have one or none. Values stay what the rules below say (finite numbers or symbols).
+
 **Limits** (:mod:`genlab.data.limits`): a text file whose size times :data:`BYTES_PER_FILE_BYTE` is over the memory
 budget (a folder's files together) is refused before it is read, and the cell-by-cell pass (string ids, symbols,
 errors) runs only where the file times :data:`BYTES_PER_FILE_BYTE_CELLS` fits; ``.npy`` files as
@@ -31,6 +42,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +61,12 @@ from genlab.data.tabular import (
 )
 from genlab.errors import DataError
 
-__all__ = ["SEQUENCE_COLUMNS", "SeriesData", "read_series"]
+__all__ = ["SEQUENCE_COLUMNS", "TIME_COLUMNS", "SeriesData", "read_series"]
 
 #: Header names (any case) that mark the sequence-id column.
 SEQUENCE_COLUMNS = ("sequence", "id")
+#: Header names (any case) that mark a date column, when its cells are not numbers.
+TIME_COLUMNS = ("time", "date", "datetime", "timestamp", "ds")
 #: File extension of the files of a series folder.
 FOLDER_EXTENSION = ".csv"
 #: Memory per byte of a text file read whole by NumPy's parser (as :func:`genlab.data.load_table`).
@@ -79,6 +93,9 @@ class SeriesData:
         Whether the sequences hold symbols.
     source : str
         The path that was read.
+    times : list of pandas.DatetimeIndex, or None
+        The timestamps of each sequence's rows (one index per sequence, of its length), when the file has a date
+        column (module notes); None otherwise.
     """
 
     sequences: list[Any]
@@ -86,6 +103,7 @@ class SeriesData:
     names: list[str]
     categorical: bool
     source: str
+    times: list[Any] | None = None
 
     @property
     def lengths(self) -> np.ndarray:
@@ -120,6 +138,7 @@ def read_series(
     id_column: str | int | None = None,
     lengths: Any = None,
     memory_budget: float | None = None,
+    time_column: str | int | None = None,
 ) -> SeriesData:
     """Read sequences from a table file or a folder of ``.csv`` files (the module notes give the rules).
 
@@ -134,6 +153,10 @@ def read_series(
         Several sequences stacked in one file without an id column: their lengths, summing to its rows.
     memory_budget : float, optional
         Bytes the reader may take (:func:`genlab.data.limits.read_budget`; module notes).
+    time_column : str or int, optional
+        The date column: a header name, or a 0-based column index. Without it, a header column named ``time``,
+        ``date``, ``datetime``, ``timestamp`` or ``ds`` (any case) whose cells are not numbers is the date column,
+        if there is one (module notes).
 
     Returns
     -------
@@ -145,7 +168,9 @@ def read_series(
         A missing path, a folder without ``.csv`` files, an unreadable or empty file, an empty cell, a NaN / inf or
         non-number value, a row with the wrong number of cells, an unknown or second id column, no variable
         column, folder files with different variables, an id that appears again after another id's rows, or
-        ``lengths`` that do not fit (or given together with an id column), or files too large for the budget.
+        ``lengths`` that do not fit (or given together with an id column), or files too large for the budget; a
+        cell of the date column that is not a date, mixed time zones, a time that does not increase within a
+        sequence, two date columns, a date column that is the id column, or a date column in a ``.npy`` file.
     """
     name = os.fspath(path)
     budget = read_budget(memory_budget, default=DATA_READ_BUDGET)
@@ -169,9 +194,11 @@ def read_series(
     variables: list[str] | None = None
     sequences: list[Any] = []
     names: list[str] = []
+    times: list[Any] = []
     kinds: set[bool] = set()
+    dated: set[bool] = set()
     for file in files:
-        table = _read_file(os.fspath(file), id_column, lengths, budget)
+        table = _read_file(os.fspath(file), id_column, lengths, budget, time_column)
         if variables is None:
             variables = table.variables
         elif table.variables != variables:
@@ -180,14 +207,22 @@ def read_series(
                 f"{variables}; every file of a series folder needs the same columns."
             )
         kinds.add(table.categorical)
+        dated.add(table.times is not None)
+        if len(dated) > 1:
+            raise DataError(
+                f"{os.fspath(file)!r} {'has' if table.times is not None else 'has no'} date column but "
+                f"{os.fspath(files[0])!r} {'has none' if table.times is not None else 'has one'}; give every file of "
+                "a series folder a date column, or none."
+            )
         sequences.extend(table.sequences)
         names.extend(table.names)
+        times.extend(table.times or [])
     if len(kinds) > 1:
         raise DataError(
             f"the folder {name!r} mixes files of symbols and files of numbers; give every file the same kind of values."
         )
     assert variables is not None  # at least one file was read
-    return SeriesData(sequences, variables, names, kinds.pop(), name)
+    return SeriesData(sequences, variables, names, kinds.pop(), name, times if dated == {True} else None)
 
 
 # -- one file -------------------------------------------------------------------------------------------------------
@@ -231,18 +266,24 @@ class _Table:
     sequences: list[Any]
     names: list[str]
     categorical: bool
+    times: list[Any] | None = None
 
 
 class _Layout:
-    """Where the cells of one text file are: header, id column, variables; line numbers of data rows on demand."""
+    """Where the cells of one text file are: header, id column, date column, variables; line numbers of data rows on
+    demand."""
 
-    def __init__(self, name: str, header: list[str] | None, n_columns: int, id_index: int | None) -> None:
+    def __init__(self, name: str, header: list[str] | None, n_columns: int, id_index: int | None,
+                 time_index: int | None = None) -> None:
         self.name = name
         self.header = header
         self.id_index = id_index
-        self.value_columns = [j for j in range(n_columns) if j != id_index]
+        self.time_index = time_index
+        self.value_columns = [j for j in range(n_columns) if j not in (id_index, time_index)]
         if not self.value_columns:
-            raise DataError(f"{name!r} has no value columns besides the sequence id; add one column per variable.")
+            besides = "the sequence id" if time_index is None else (
+                "the date column" if id_index is None else "the sequence id and the date column")
+            raise DataError(f"{name!r} has no value columns besides {besides}; add one column per variable.")
         if header is not None:
             self.variables = [header[j] for j in self.value_columns]
         else:
@@ -250,15 +291,19 @@ class _Layout:
 
     def column(self, j: int) -> str:
         """How messages name file column ``j`` (0-based): its header name, else its 1-based position."""
-        return repr(self.header[j]) if self.header is not None else str(j + 1)
+        return _column_name(self.header, j)
 
 
-def _read_file(name: str, id_column: str | int | None, lengths: Any, budget: float) -> _Table:
+def _read_file(name: str, id_column: str | int | None, lengths: Any, budget: float,
+               time_column: str | int | None = None) -> _Table:
     if os.path.splitext(name)[1].lower() not in TABLE_EXTENSIONS:
         raise DataError(
             f"cannot read {name!r} as a series: use a .csv, .tsv or .txt table (one row per time step) or .npy."
         )
     if name.lower().endswith(".npy"):
+        if time_column is not None:
+            raise DataError(f"{name!r} is a .npy array, which holds no dates; give a .csv table with a date column "
+                            "for time_column.")
         return _npy_table(name, id_column, lengths, budget)
     head, delimiter, first_cells, has_header = _sniff(name)
     header = [cell.strip() for cell in first_cells] if has_header else None
@@ -278,15 +323,32 @@ def _read_file(name: str, id_column: str | int | None, lengths: Any, budget: flo
             f"{name!r} marks its sequences by the id column {header[id_index] if header else id_index!r}; give "
             "lengths only for a file without one."
         )
-    layout = _Layout(name, header, n_columns, id_index)
-    numbers = _fast_numbers(name, delimiter, head[0][0] if has_header else 0, n_columns)
-    if numbers is not None:
-        ids = None if id_index is None else numbers[:, id_index]
-        if ids is None or np.isfinite(ids).all():
-            return _numeric_table(layout, numbers[:, layout.value_columns], ids, has_header, lengths)
+    time_index = None
+    if time_column is not None:
+        time_index = _column_index(time_column, header, n_columns, name)
+        if time_index == id_index:
+            raise DataError(f"{name!r}: the column {_column_name(header, time_index)} cannot be both the sequence id "
+                            "and the date column.")
+    layout = _Layout(name, header, n_columns, id_index, time_index)
+    if time_index is None:  # dates are not numbers: a file that parses whole as numbers has no date column
+        numbers = _fast_numbers(name, delimiter, head[0][0] if has_header else 0, n_columns)
+        if numbers is not None:
+            ids = None if id_index is None else numbers[:, id_index]
+            if ids is None or np.isfinite(ids).all():
+                return _numeric_table(layout, numbers[:, layout.value_columns], ids, has_header, lengths)
     check_budget(os.path.getsize(name) * BYTES_PER_FILE_BYTE_CELLS, budget, source=repr(name),
-                 what="reading the file cell by cell (its ids or values are not all numbers, or a cell is bad)")
+                 what="reading the file cell by cell (it has dates, its ids or values are not all numbers, or a cell "
+                      "is bad)")
+    if time_index is None and header is not None:
+        candidates = [j for j, h in enumerate(header) if h.lower() in TIME_COLUMNS and j != id_index]
+        if candidates and len(layout.value_columns) > 1:  # a date column needs a value column beside it
+            return _cell_table(layout, delimiter, has_header, lengths, candidates)
     return _cell_table(layout, delimiter, has_header, lengths)
+
+
+def _column_name(header: list[str] | None, j: int) -> str:
+    """How messages name file column ``j`` (0-based): its header name, else its 1-based position."""
+    return repr(header[j]) if header is not None else str(j + 1)
 
 
 def _npy_table(name: str, id_column: str | int | None, lengths: Any, budget: float) -> _Table:
@@ -366,8 +428,10 @@ def _check_runs(run_ids: list[Any], starts: Any, where: Any, name: str) -> None:
         seen[key] = k
 
 
-def _cell_table(layout: _Layout, delimiter: str | None, has_header: bool, lengths: Any) -> _Table:
-    """The line-by-line pass: exact errors, string ids and symbol columns."""
+def _cell_table(layout: _Layout, delimiter: str | None, has_header: bool, lengths: Any,
+                candidates: list[int] | None = None) -> _Table:
+    """The line-by-line pass: exact errors, string ids, symbol columns and dates; ``candidates``: the columns that are
+    the date column if their cells are not numbers (the automatic date column)."""
     name, header = layout.name, layout.header
     lines = _significant_lines(name)
     width: tuple[int, int] | None = None  # (columns, line number of the row that set it)
@@ -378,6 +442,7 @@ def _cell_table(layout: _Layout, delimiter: str | None, has_header: bool, length
     line_numbers: list[int] = []
     id_keys: list[Any] = []
     cells_by_row: list[list[str]] = []
+    time_cells: list[str] = []
     for lineno, content in lines:
         cells = _split(content, delimiter)
         if width is None:
@@ -397,6 +462,8 @@ def _cell_table(layout: _Layout, delimiter: str | None, has_header: bool, length
                 )
         if layout.id_index is not None:
             id_keys.append(_id_key(cells[layout.id_index]))
+        if layout.time_index is not None:
+            time_cells.append(cells[layout.time_index])
         line_numbers.append(lineno)
         cells_by_row.append(values)
     if not cells_by_row:
@@ -404,6 +471,9 @@ def _cell_table(layout: _Layout, delimiter: str | None, has_header: bool, length
             f"the series file {name!r} has no data rows; give a header row naming the columns, then one row per "
             "time step."
         )
+    if candidates:
+        assert width is not None
+        layout, cells_by_row, time_cells = _auto_time_column(layout, width[0], cells_by_row, candidates)
     numbers = [[float(c) if _is_number(c) else None for c in row] for row in cells_by_row]
     categorical = any(v is None for row in numbers for v in row)
     if categorical and len(layout.value_columns) > 1:
@@ -417,12 +487,90 @@ def _cell_table(layout: _Layout, delimiter: str | None, has_header: bool, length
     if not categorical:
         _check_finite(layout, rows, lambda row: f"line {line_numbers[row]}", lambda row, k: cells_by_row[row][k])
     base = os.path.basename(name)
+    times = None if layout.time_index is None else _parse_times(time_cells, line_numbers, layout)
     if layout.id_index is None:
         bounds = [0, *np.cumsum(_lengths(lengths, len(rows), name)).tolist()]
         pieces = [rows[a:b] for a, b in itertools.pairwise(bounds)]
-        return _Table(layout.variables, pieces, _piece_names(base, len(pieces)), categorical)
+        return _Table(layout.variables, pieces, _piece_names(base, len(pieces)), categorical,
+                      _time_pieces(times, bounds, line_numbers, layout))
     starts = [i for i in range(len(id_keys)) if i == 0 or id_keys[i] != id_keys[i - 1]]
     _check_runs([id_keys[s] for s in starts], starts, lambda row: f"line {line_numbers[row]}", name)
     bounds = [*starts, len(rows)]
     pieces = [rows[a:b] for a, b in itertools.pairwise(bounds)]
-    return _Table(layout.variables, pieces, [f"{base}:{_id_text(id_keys[s])}" for s in starts], categorical)
+    return _Table(layout.variables, pieces, [f"{base}:{_id_text(id_keys[s])}" for s in starts], categorical,
+                  _time_pieces(times, bounds, line_numbers, layout))
+
+
+# -- dates ----------------------------------------------------------------------------------------------------------
+def _auto_time_column(layout: _Layout, n_columns: int, cells_by_row: list[list[str]],
+                      candidates: list[int]) -> tuple[_Layout, list[list[str]], list[str]]:
+    """The layout, value cells and date cells once the automatic date column is known: the candidate column (by its
+    header name) whose cells are not numbers; none such leaves the file as it was (every column a variable)."""
+    dated = [j for j in candidates
+             if not any(_is_number(row[layout.value_columns.index(j)]) for row in cells_by_row)]
+    if not dated:
+        return layout, cells_by_row, []
+    if len(dated) > 1:
+        names = ", ".join(layout.column(j) for j in dated)
+        raise DataError(f"{layout.name!r} has {len(dated)} date columns ({names}); name the time index with "
+                        "time_column (--time-column).")
+    k = layout.value_columns.index(dated[0])
+    time_cells = [row[k] for row in cells_by_row]
+    values = [row[:k] + row[k + 1 :] for row in cells_by_row]
+    return _Layout(layout.name, layout.header, n_columns, layout.id_index, dated[0]), values, time_cells
+
+
+def _parse_times(cells: list[str], line_numbers: list[int], layout: _Layout) -> Any:
+    """The cells of the date column as a pandas DatetimeIndex: every cell in the one format pandas infers from the
+    first cell (``%Y-%m-%d``, ``%m/%d/%Y``, ``%Y``, ...), or, where it infers none, pandas' ISO 8601 parser. No
+    per-cell guessing, which would read 01/02 as January in one row and February in another."""
+    import pandas as pd
+    from pandas.tseries.api import guess_datetime_format
+
+    column = layout.column(layout.time_index) if layout.time_index is not None else "?"
+    try:
+        with warnings.catch_warnings():
+            # pandas notes day-first formats (UserWarning) where the guess is day first; pandas 2 warns
+            # (FutureWarning) and returns an object Index for mixed time zones, where pandas 3 raises
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            guessed = guess_datetime_format(cells[0]) if cells[0] else None
+            parsed = pd.to_datetime(cells, format=guessed or "ISO8601", errors="coerce")
+        if not isinstance(parsed, pd.DatetimeIndex):
+            raise ValueError("mixed time zones")
+    except (ValueError, TypeError) as exc:  # mixed time zones, or offsets pandas cannot combine
+        raise DataError(f"{layout.name!r}: the date column {column} cannot be read as one time index ({exc}); give "
+                        "every timestamp in one time zone.") from None
+    if parsed.isna().any():
+        row = _first_nat(parsed)
+        shape = f" in the format of its first cell ({guessed})" if guessed else ""
+        raise DataError(
+            f"{layout.name!r} line {line_numbers[row]}, date column {column} holds {cells[row][:40]!r}, which is not "
+            f"a date{shape} (write dates in one format throughout the column, such as ISO 8601: 2020-01-31 or "
+            "2020-01-31T06:00; name the date column with time_column, or rename a column that is not one)."
+        )
+    return pd.DatetimeIndex(parsed)
+
+
+def _first_nat(index: Any) -> int:
+    missing = np.flatnonzero(np.asarray(index.isna()))
+    return int(missing[0]) if missing.size else len(index)
+
+
+def _time_pieces(times: Any, bounds: list[int], line_numbers: list[int], layout: _Layout) -> list[Any] | None:
+    """The time index of each sequence (rows ``bounds[i]:bounds[i+1]``), each strictly increasing."""
+    if times is None:
+        return None
+    pieces = []
+    for a, b in itertools.pairwise(bounds):
+        piece = times[a:b]
+        steps = np.flatnonzero(np.asarray(piece[1:] <= piece[:-1]))
+        if steps.size:
+            row = a + int(steps[0]) + 1
+            raise DataError(
+                f"{layout.name!r} line {line_numbers[row]}: the time {piece[steps[0] + 1]} is not after the previous "
+                f"row's {piece[steps[0]]}; the rows of a sequence must be in increasing time order (sort them by "
+                "time, and give each sequence an id column or lengths)."
+            )
+        pieces.append(piece)
+    return pieces
