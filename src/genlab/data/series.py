@@ -32,7 +32,7 @@ naming the line. :attr:`SeriesData.times` then holds a pandas ``DatetimeIndex`` 
 date column); a folder's files all have one or none. Values stay what the rules below say (finite numbers or symbols).
 
 **Limits** (:mod:`genlab.data.limits`): a text file whose size times :data:`BYTES_PER_FILE_BYTE` is over the memory
-budget (a folder's files together) is refused before it is read, and the cell-by-cell pass (string ids, symbols,
+budget (a folder's files together) is refused before it is read, and the cell-by-cell pass (string ids, symbols, dates,
 errors) runs only where the file times :data:`BYTES_PER_FILE_BYTE_CELLS` fits; ``.npy`` files as
 :func:`genlab.data.load_table` reads them (header checked before loading); numbers are decimals in ASCII digits.
 """
