@@ -19,6 +19,7 @@ import typer
 
 from genlab.cli._app import COLUMN_HELP, LENGTHS_HELP, _console, _naming, _print_fields, _warn_lines, app
 from genlab.cli.audio import LABEL_FROM_NAME_HELP, LABELS_CSV_HELP, RESAMPLE_HELP, Method
+from genlab.cli.forecast import COVARIATES_HELP, TIME_COLUMN_HELP, is_forecaster  # registers fit nar, forecast
 from genlab.cli.seq2seq import _Beams, _LengthPenalty, _MaxLength, _MinLength, _NoRepeat, _SourceField, _TargetField
 from genlab.utils.maths import perplexity_from_nats
 
@@ -53,6 +54,18 @@ def _score_series(model: Any, data: Path, options: dict[str, Any]) -> Report:
     from genlab.cli._app import load_sequences
     from genlab.cli.hmm import as_model_input
 
+    if is_forecaster(model):  # NeuralAutoRegressive: targets, covariates and dates by column
+        from genlab.cli.forecast import score_forecaster
+
+        return score_forecaster(model, data, options)
+    given = [option for option, key in (("--covariates", "covariates"), ("--time-column", "time_column"))
+             if options.get(key) is not None]
+    if given:
+        from genlab.errors import ParameterError
+
+        raise ParameterError(f"{' / '.join(given)} {'applies' if len(given) == 1 else 'apply'} to "
+                             "NeuralAutoRegressive models (genlab fit nar); "
+                             f"{options['model_path']} holds a {type(model).__name__}.")
     X, lengths = load_sequences(data, options["lengths"], options["lengths_column"])
     X = as_model_input(model, X)
     order = getattr(model, "order_", None)  # autoregressive models condition on each series' first values
@@ -168,6 +181,10 @@ def _sample_rows(model: Any, n_samples: int, seed: int | None, out: Path | None,
     """Vectors and series: CSV rows (header x0,x1,...) on stdout, or a table file."""
     from genlab.data import save_table, write_csv
 
+    if is_forecaster(model):
+        from genlab.cli.forecast import check_sampling
+
+        check_sampling(model, options["model_path"])
     drawn = model.sample(n_samples, random_state=seed)
     X = drawn[0] if isinstance(drawn, tuple) else drawn  # latent-variable models: Sample(data, latent)
     if out is None:
@@ -338,7 +355,7 @@ KIND_COMMANDS: dict[str, KindCommands] = {
 #: options of one command that only some kinds of data take: (the options as messages name them, those kinds)
 _KIND_OPTIONS = {
     "score": {
-        "series": ("--lengths / --lengths-column", ("series",)),
+        "series": ("--lengths / --lengths-column / --covariates / --time-column", ("series",)),
         "pairs": ("--source-field / --target-field / --beams / --length-penalty / --max-length / --min-length / "
                   "--no-repeat-ngram / --no-generate", ("pairs",)),
         "audio": ("--label-from-name / --labels-csv / --resample", ("audio",)),
@@ -404,6 +421,10 @@ def score(
     lengths_column: Annotated[
         str | None, typer.Option("--lengths-column", help=f"Series models: {COLUMN_HELP}")
     ] = None,
+    covariates: Annotated[str | None, typer.Option(
+        "--covariates", metavar="COLUMNS", help=f"Neural forecasters: {COVARIATES_HELP}")] = None,
+    time_column: Annotated[str | None, typer.Option(
+        "--time-column", metavar="COLUMN", help=f"Neural forecasters: {TIME_COLUMN_HELP}")] = None,
     source_field: _SourceField = "source",
     target_field: _TargetField = "target",
     beams: _Beams = 1,
@@ -423,7 +444,8 @@ def score(
 ) -> None:
     """Mean log-likelihood of DATA under MODEL, in nats per unit and in bits.
 
-    Tables: nats per sample and bits per dimension. Series (autoregressive models, HMMs): nats per time step. Text
+    Tables: nats per sample and bits per dimension. Series (autoregressive models, HMMs, neural forecasters): nats per
+    time step, given the first values of each series for autoregressive models. Text
     (n-gram and neural language models): nats and bits per character (or token) and perplexity. Documents (topic
     models): nats per token. Categorical tables (Bayesian networks): nats per row. Images (DATA: digits or a folder
     of images): nats per image and bits per dimension of the discrete pixel values. Pairs (conditional models,
@@ -437,7 +459,8 @@ def score(
     from genlab.cli.seq2seq import decoding_options
 
     model = _load_model(model_path)
-    given = ["series"] if lengths is not None or lengths_column is not None else []
+    series_options = (lengths, lengths_column, covariates, time_column)
+    given = ["series"] if any(option is not None for option in series_options) else []
     pair_options = (source_field, target_field, beams, length_penalty, max_length, min_length, no_repeat_ngram,
                     generate)
     if pair_options != ("source", "target", 1, 0.6, None, 0, 0, True):
@@ -456,7 +479,8 @@ def score(
     options: dict[str, Any] = {
         "lengths": lengths, "lengths_column": lengths_column, "source_field": source_field,
         "target_field": target_field, "generate": generate, "label_from_name": label_from_name,
-        "labels_csv": labels_csv, "resample": resample,
+        "labels_csv": labels_csv, "resample": resample, "covariates": covariates, "time_column": time_column,
+        "model_path": model_path,
     }
     if getattr(model, "data_kind", None) == "pairs":
         options["decoding"] = decoding_options(model, beams, length_penalty, max_length, min_length, no_repeat_ngram)
@@ -481,7 +505,7 @@ def sample(
         Path, typer.Argument(metavar="MODEL", help="A model file saved by genlab, or a Bayesian network (.bif / .xml).")
     ],
     n_samples: Annotated[
-        int | None, typer.Option("-n", "--n-samples", "--samples", min=1,
+        int | None, typer.Option("-n", "--n-samples", "--samples", "--steps", min=1,
                                  help="How many samples (tokens for text, steps for series, audio samples for audio "
                                       "models).")
     ] = None,
@@ -603,6 +627,10 @@ def _kind_info(model: Any, kind: str) -> list[tuple[str, str]]:
         from genlab.cli.audio import info_rows
 
         return info_rows(model)
+    if is_forecaster(model):
+        from genlab.cli.forecast import info_rows as forecaster_rows
+
+        return forecaster_rows(model)
     return []
 
 
