@@ -419,8 +419,8 @@ def classical(series: Any, n_paths: int, seed: int, bt: Callable[[Any], tuple[di
                           forecast_s=seconds, settings=_spec_text(spec) + "; parameters refitted at each origin"))
 
     with timed() as t:
-        ar = genlab.LinearAutoRegressive(order="auto").fit(train)
-    scores, seconds = bt(lambda history, h, _index: forecast_paths(ar, history, h, n_paths=n_paths,
+        ar = genlab.LinearAutoRegressive(order="auto").fit(_filled(train))  # it takes no NaN
+    scores, seconds = bt(lambda history, h, _index: forecast_paths(ar, _filled(history), h, n_paths=n_paths,
                                                                    random_state=rng))
     out.append(Scores("genlab LinearAutoRegressive", **scores, train_cpu_s=t["cpu"], train_wall_s=t["wall"],
                       forecast_s=seconds, settings=f"order {ar.order_} (auto); fitted on train once"))
@@ -462,7 +462,7 @@ def report_of(results: list[Scores], info: dict[str, Any], args: argparse.Namesp
         extras += [Extra("steps", r.steps), Extra("settings", r.settings)]
         rows.append(Comparison(case=r.name, genlab=_measurement(r), peer=peer if is_nar else None, extras=extras,
                                flags=flags))
-    classical_best = min((r for r in results if r.name.startswith("statsmodels")), key=lambda r: r.crps,
+    classical_best = min((r for r in results if r not in nar_rows and r is not deepar), key=lambda r: r.crps,
                          default=None)
     notes = [
         f"data: {info['name']} ({info['frequency']}, {info['n']} values, season {info['season'] or 'none'}): trained "
@@ -474,9 +474,13 @@ def report_of(results: list[Scores], info: dict[str, Any], args: argparse.Namesp
         "the DeepAR columns of a genlab NAR row: GluonTS DeepAR at the same context length, steps, batch size, "
         "learning rate, network size and Student-t likelihood (speed ratio > 1: genlab trains faster)",
     ]
+    if info["missing"]:
+        notes.append(f"{info['missing']} missing values (NaN): the neural models, SARIMAX and the naive forecast "
+                     "take them as missing; ETS and LinearAutoRegressive (which take no NaN) see them linearly "
+                     "interpolated")
     if best_nar is not None and classical_best is not None and classical_best.crps < best_nar.crps:
-        notes.append(f"{classical_best.name} ({classical_best.crps:.4g}) has a lower CRPS than genlab's best neural "
-                     f"model ({best_nar.name}, {best_nar.crps:.4g})")
+        notes.append(f"genlab's neural model loses to a classical one here: {classical_best.name} has a lower CRPS "
+                     f"({classical_best.crps:.4g}) than {best_nar.name} ({best_nar.crps:.4g})")
     params = {"case": args.case, "context": str(info["context"]), "horizon": str(info["horizon"]),
               "steps": str(info["steps"]), "seeds": " ".join(map(str, info["seeds"])),
               "batch size": str(args.batch_size), "learning rate": f"{args.learning_rate:g}",
@@ -488,6 +492,58 @@ def report_of(results: list[Scores], info: dict[str, Any], args: argparse.Namesp
                                  "NeuralAutoRegressive vs GluonTS DeepAR at the same steps, ETS, ARIMA, "
                                  "LinearAutoRegressive, naive",
                            genlab_label="model", peer_label="DeepAR", quality_name="CRPS",
+                           parameters=params, comparisons=rows, notes=notes)
+
+
+def summary_report(per_set: list[tuple[list[Scores], dict[str, Any]]], args: argparse.Namespace) -> BenchmarkReport:
+    """One row per data set: genlab's best neural model (lowest CRPS) against GluonTS DeepAR and the best
+    classical model - the issue's acceptance in one table."""
+    rows, flags_total = [], 0
+    for results, info in per_set:
+        nar = [r for r in results if r.name.startswith("genlab NAR")]
+        deepar = next((r for r in results if r.name == "GluonTS DeepAR"), None)
+        others = [r for r in results if r not in nar and r is not deepar]
+        if not nar:
+            continue
+        best = min(nar, key=lambda r: r.crps)
+        classical_best = min(others, key=lambda r: r.crps) if others else None
+        extras = [Extra("best genlab NAR", best.name.removeprefix("genlab NAR ")),
+                  Extra("MASE", f"{best.mase:.3f}", flagged=best.mase >= 1.0)]
+        flags = []
+        if best.mase >= 1.0:
+            flags.append(f"MASE {best.mase:.3f} >= 1 (the seasonal naive forecast is as good or better)")
+        if deepar is not None:
+            crps_ratio, cpu_ratio = best.crps / deepar.crps, best.train_cpu_s / deepar.train_cpu_s
+            extras += [Extra("DeepAR MASE", f"{deepar.mase:.3f}"),
+                       Extra("CRPS / DeepAR", f"{crps_ratio:.2f}", flagged=crps_ratio > 1.0),
+                       Extra("train CPU s", f"{best.train_cpu_s:.1f}"),
+                       Extra("DeepAR train CPU s", f"{deepar.train_cpu_s:.1f}"),
+                       Extra("train CPU / DeepAR", f"{cpu_ratio:.2f}", flagged=cpu_ratio > 1.0)]
+            if crps_ratio > 1.0:
+                flags.append(f"CRPS {crps_ratio:.2f} x GluonTS DeepAR's")
+            if cpu_ratio > 1.0:
+                flags.append(f"trains {cpu_ratio:.2f} x as long as GluonTS DeepAR")
+        if classical_best is not None:
+            extras += [Extra("best other model", classical_best.name),
+                       Extra("its CRPS", f"{classical_best.crps:.4g}", flagged=classical_best.crps < best.crps),
+                       Extra("its MASE", f"{classical_best.mase:.3f}")]
+        flags_total += len(flags)
+        rows.append(Comparison(case=info["name"], genlab=_measurement(best),
+                               peer=None if deepar is None else _measurement(deepar), extras=extras, flags=flags))
+    notes = [
+        "one row per data set (the sections above hold every model): genlab's neural model with the lowest CRPS "
+        "against GluonTS DeepAR at the same steps, and the best other model (ETS, SARIMAX, LinearAutoRegressive, "
+        "naive) by CRPS; quality: CRPS; times: training wall seconds (speed ratio > 1: genlab trains faster)",
+        "the issue's acceptance on each set: MASE < 1, CRPS / DeepAR <= 1, train CPU / DeepAR <= 1 "
+        + ("(all met)" if flags_total == 0 else "(not met where marked)"),
+    ]
+    params = {"case": args.case, "sets": " ".join(info["name"] for _, info in per_set),
+              "steps": str(per_set[0][1]["steps"]) if per_set else "-",
+              "seeds": " ".join(map(str, per_set[0][1]["seeds"])) if per_set else "-"}
+    return BenchmarkReport(benchmark="forecasting summary",
+                           title="genlab NeuralAutoRegressive vs GluonTS DeepAR (same steps) and the best classical "
+                                 "model, per data set",
+                           genlab_label="genlab NAR", peer_label="DeepAR", quality_name="CRPS",
                            parameters=params, comparisons=rows, notes=notes)
 
 
@@ -523,11 +579,12 @@ def run(args: argparse.Namespace) -> list[BenchmarkReport]:
         print(text, flush=True)
 
     start = load_average_text()
-    reports = []
+    reports, per_set = [], []
     for name in args.sets or DEFAULT_SETS[args.case]:
         results, info = run_set(args, name, log)
+        per_set.append((results, info))
         report = report_of(results, info, args)
         report.parameters["load average at start"] = start
         report.parameters["load average at end"] = load_average_text()
         reports.append(report)
-    return reports
+    return [*reports, summary_report(per_set, args)]
