@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import genlab
 from genlab.compare import compare, load_dataset, load_results
 from genlab.compare.adapters import make_adapters
 from genlab.compare.forecast_adapters import NARAdapter, forecast_table, rolling_origins
@@ -237,9 +238,94 @@ def test_the_table_and_fans_reach_the_terminal_and_the_report(ar_csv, tmp_path):
     # results.json keeps the table and the fans: genlab report draws them again
     saved = json.loads((out / "results.json").read_text(encoding="utf-8"))["comparisons"][0]
     assert [row["model"] for row in saved["forecast"]["rows"]] == ["ar:order=2", TINY_NAR, "naive"]
+    # the fitted NAR is kept like every model, as a genlab file
+    nar_row = next(row for row in saved["rows"] if row["family"] == "nar")
+    nar = genlab.load(nar_row["files"][0])
+    assert type(nar).__name__ == "NeuralAutoRegressive" and nar.n_parameters_ == nar_row["n_parameters"]
     (comparison,) = load_results(out)
     assert comparison.forecast == saved["forecast"]
     for png in out.glob("c0_fan_*.png"):
         png.unlink()
     assert invoke("report", out).exit_code == 0
     assert len(list(out.glob("c0_fan_*.png"))) == 2
+
+
+def test_two_variables_forecast_and_fan_together(tmp_path):
+    """A VAR(1) of two variables: the NAR's Gaussian is multivariate, the forecasts and fans carry both."""
+    pytest.importorskip("matplotlib")
+    from genlab.compare.report import write_report
+
+    rng = np.random.default_rng(0)
+    x = np.zeros((240, 2))
+    for t in range(1, 240):
+        x[t] = np.array([0.7 * x[t - 1, 0], 0.4 * x[t - 1, 1] + 0.3 * x[t - 1, 0]]) + rng.normal(size=2)
+    path = tmp_path / "var.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["x", "y"])
+        writer.writerows(x.tolist())
+    result = compare(path, f"ar:order=1,{TINY_NAR}", budget="60s", window=12, horizon=6, out_dir=tmp_path / "out")
+    assert all(row.trained for row in result.rows)
+    rows = {row["model"]: row for row in result.forecast["rows"]}
+    assert list(rows) == ["ar:order=1", TINY_NAR, "naive"] and result.forecast["n_origins"] == 4
+    assert all(np.isfinite(row["mase"]) and np.isfinite(row["crps"]) for row in rows.values())
+    for fan in result.forecast["fans"]:
+        assert np.shape(fan["quantiles"]) == (5, 6, 2) and np.shape(fan["truth"]) == (6, 2)
+        np.testing.assert_array_equal(fan["truth"], x[234:240])
+    page = Path(write_report(tmp_path / "out", [result])).read_text(encoding="utf-8")
+    assert page.count("forecast fan' src='data:image/png;base64,") == 2
+
+
+# -- built-in series ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["sunspots", "co2", "nile", "elnino", "macro", "macro3"])
+def test_built_in_series_are_split_at_their_own_cut_off(name):
+    pytest.importorskip("statsmodels")
+    from genlab.compare.data import BUILTIN_DATA
+    from genlab.forecasting.datasets import load_builtin_series
+
+    s = load_builtin_series(name)
+    dataset = load_dataset(name, split=0.5)  # the set's cut-off, not the split
+    values = np.asarray(s.values).reshape(len(s.values), -1)
+    observed = ~np.isnan(values)
+    (train,) = dataset.train
+    assert name in BUILTIN_DATA and dataset.kind_key == "series" and dataset.variables == list(s.variables)
+    assert len(train) == s.test_start and dataset.n_heldout_units == len(values) - s.test_start
+    np.testing.assert_array_equal(train[observed[: s.test_start]], values[: s.test_start][observed[: s.test_start]])
+    np.testing.assert_array_equal(np.concatenate(dataset.chunks)[observed[s.test_start :]],
+                                  values[s.test_start :][observed[s.test_start :]])
+    assert dataset.horizon == s.horizon and dataset.season_length == (s.season_length or 1)
+    assert [start for _, start in dataset.forecast_series] == [s.test_start]
+    # the options override the set's own horizon and season
+    again = load_dataset(name, horizon=3, season_length=2)
+    assert again.horizon == 3 and again.season_length == 2
+
+
+def test_missing_values_of_a_built_in_series_are_interpolated_with_a_note():
+    pytest.importorskip("statsmodels")
+    from genlab.forecasting.datasets import load_builtin_series
+
+    raw = np.asarray(load_builtin_series("co2").values, dtype=np.float64)
+    gaps = np.flatnonzero(np.isnan(raw))
+    assert len(gaps) == 5
+    dataset = load_dataset("co2")
+    filled = dataset.forecast_series[0][0][:, 0]
+    assert np.isfinite(filled).all()
+    known = np.flatnonzero(~np.isnan(raw))
+    np.testing.assert_allclose(filled[gaps], np.interp(gaps, known, raw[known]), rtol=1e-12)
+    assert dataset.notes == ["5 time steps of co2 with a missing value were filled by linear interpolation between "
+                             "their neighbours"]
+    result = compare(dataset, "ar:order=1", budget="10s")
+    assert result.data_notes == dataset.notes
+
+
+def test_a_built_in_series_is_forecast_over_its_test_part():
+    pytest.importorskip("statsmodels")
+    from genlab.forecasting.datasets import load_builtin_series
+
+    s = load_builtin_series("nile")
+    result = compare("nile", f"ar:order=1,{TINY_NAR}", budget="60s")
+    table = result.forecast
+    # the horizon of the set (a decade) and its test part of two horizons: the origins forecast exactly the test part
+    assert table["horizon"] == 10 and table["n_origins"] == 2 and table["season_length"] == 1
+    assert [fan["origin"] for fan in table["fans"]] == [90, 90] and s.test_start == 80
+    assert [row["model"] for row in table["rows"]] == ["ar:order=1", TINY_NAR, "naive"]

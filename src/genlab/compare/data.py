@@ -34,9 +34,16 @@ Series
     time steps (default 32; the last window of a sequence may be shorter), each scored as an independent sequence
     that starts fresh; the unit is the time step (a D-dimensional step is one unit).
 
+    Built-in series (:data:`BUILTIN_SERIES_DATA`: ``sunspots``, ``co2``, ``nile``, ``elnino``, ``macro``,
+    ``macro3``) are the small real series that ship inside statsmodels
+    (:func:`genlab.forecasting.datasets.load_builtin_series`): each is one series split at its own train / test
+    cut-off (``split`` does not apply), the test part held out, with its season length and forecast horizon.
+    Values missing in the set (NaN) are filled by linear interpolation (the classical models cannot skip them), and
+    the data set's notes say how many.
+
     The forecast table (:func:`genlab.compare.forecast_adapters.forecast_table`) forecasts at the end of the
-    held-out part: ``horizon`` steps (default ``min(window, 24)``), against the seasonal naive of
-    ``season_length`` steps (default 1, the naive forecast).
+    held-out part: ``horizon`` steps (default: a built-in set's horizon, else ``min(window, 24)``), against the
+    seasonal naive of ``season_length`` steps (default: a built-in set's season, else 1, the naive forecast).
 
 Images
     ``DATA`` is ``digits`` (scikit-learn's bundled 8x8 digits, 17 grey levels 0..16, 64 dimensions) or a folder of
@@ -97,7 +104,7 @@ import numpy as np
 
 from genlab.errors import DataError, ParameterError
 
-__all__ = ["AUDIO_FILES", "BUILTIN_DATA", "SCENES", "SERIES_WINDOW", "SYNTHETIC_AUDIO",
+__all__ = ["AUDIO_FILES", "BUILTIN_DATA", "BUILTIN_SERIES_DATA", "SCENES", "SERIES_WINDOW", "SYNTHETIC_AUDIO",
            "TEXT_UNITS", "Dataset", "check_forecast_options", "load_dataset"]
 
 #: Scoring units of text and the chunk length (in units) of each: long enough that the start of a chunk, where
@@ -111,12 +118,23 @@ SERIES_FILES = (".csv", ".tsv", ".npy")
 BPE_VOCAB_SIZE = 1024
 #: Files read as (source, target) pairs.
 PAIRS_FILES = (".jsonl", ".ndjson")
+#: Built-in numeric series (:func:`genlab.forecasting.datasets.load_builtin_series`, shipped inside statsmodels).
+BUILTIN_SERIES_DATA = {
+    "sunspots": "yearly mean sunspot number, 1700-2008 (statsmodels; numeric series)",
+    "co2": "monthly mean atmospheric CO2 at Mauna Loa, 1958-2001 (statsmodels; numeric series)",
+    "nile": "annual flow of the Nile at Aswan, 1871-1970 (statsmodels; numeric series)",
+    "elnino": "monthly Nino 1+2 sea surface temperature, 1950-2010 (statsmodels; numeric series)",
+    "macro": "quarterly US CPI inflation, 1959-2009 (statsmodels macrodata; numeric series)",
+    "macro3": "quarterly US real GDP growth, CPI inflation and unemployment, 1959-2009 (statsmodels macrodata; "
+              "numeric series of 3 variables)",
+}
 #: Built-in data names and what they are.
 BUILTIN_DATA = {
     "pydoc": "the Python reference documentation text in CPython's pydoc_data.topics (text)",
     "digits": "scikit-learn's bundled 8x8 digits, 1,797 images of 17 grey levels (images)",
     "scenes": "3,000 drawn scenes of one or two coloured shapes at 32 px with template captions (captioned images)",
     "synthetic-audio": "labelled synthetic sounds drawn with the seed (audio)",
+    **BUILTIN_SERIES_DATA,
 }
 #: The built-in ``synthetic-audio``: genlab.datasets.synthetic_audio keyword arguments (the seed is the
 #: comparison's); empty: its defaults.
@@ -190,9 +208,10 @@ class Dataset:
         Audio: how the held-out recordings were chosen, in words (the report says it).
     season_length : int or None
         Numeric series: steps per season, for the seasonal naive forecast, MASE's scale and the neural models'
-        seasonal lags (``season_length``; 1 when unknown).
+        seasonal lags (a built-in set's own, or ``season_length``; 1 when unknown).
     horizon : int or None
-        Numeric series: forecast steps of the forecast table (``horizon``; default ``min(window, 24)``).
+        Numeric series: forecast steps of the forecast table (a built-in set's own, or ``horizon``; default
+        ``min(window, 24)``).
     forecast_series : list of (ndarray of shape (T_i, D), int) or None
         Numeric series: each series the forecast table forecasts at the end of, with the index of its first
         held-out value (a series split by time: the whole series and the cut; held-out sequences: each, and 0).
@@ -453,6 +472,34 @@ def _series_dataset(source: str, split: float, window: int, horizon: int | None,
                    season_length=(season_length or 1) if numeric else None,
                    horizon=(horizon or min(window, 24)) if numeric else None,
                    forecast_series=forecast if numeric else None)
+
+
+def _builtin_series_dataset(name: str, window: int, horizon: int | None, season_length: int | None) -> Dataset:
+    """A built-in series set split at its own cut-off, the test part held out (module notes)."""
+    from genlab.forecasting.datasets import load_builtin_series
+
+    series = load_builtin_series(name)
+    values = np.asarray(series.values, dtype=np.float64)
+    values = values[:, None] if values.ndim == 1 else values
+    notes = []
+    missing = np.isnan(values)
+    if missing.any():
+        # the classical models (AR, HMM, mixture) have no missing values: fill them from their neighbours
+        steps = np.arange(len(values))
+        for j in range(values.shape[1]):
+            gap = missing[:, j]
+            if gap.any():
+                values[gap, j] = np.interp(steps[gap], steps[~gap], values[~gap, j])
+        notes.append(f"{int(missing.any(axis=1).sum())} time steps of {name} with a missing value were filled by "
+                     "linear interpolation between their neighbours")
+    cut = int(series.test_start)
+    train, heldout = values[:cut], values[cut:]
+    chunks = _cut(heldout, window, "step")
+    return Dataset(name=name, kind="series", unit="step", train=[train], chunks=chunks,
+                   chunk_units=np.array([len(c) for c in chunks], dtype=np.int64), notes=notes,
+                   variables=list(series.variables), window=window,
+                   season_length=int(season_length or series.season_length or 1),
+                   horizon=int(horizon or series.horizon), forecast_series=[(values, cut)])
 
 
 def _pairs_dataset(source: str, split: float, source_field: str, target_field: str) -> Dataset:
@@ -768,11 +815,11 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
         raise ParameterError(f"sample_rate must be an integer >= 1 (Hz); got {sample_rate!r}.")
     check_forecast_options(horizon, season_length)
     source = os.fspath(source)
-    series_source = source not in BUILTIN_DATA and _is_series(source)
+    series_source = source in BUILTIN_SERIES_DATA or (source not in BUILTIN_DATA and _is_series(source))
     if (horizon is not None or season_length is not None) and not series_source:
         given = "--horizon" if horizon is not None else "--season"
-        raise ParameterError(f"{given} applies to numeric series (a .csv file); {source!r} is not "
-                             "one.")
+        raise ParameterError(f"{given} applies to numeric series (a .csv file or a built-in series such as "
+                             f"sunspots); {source!r} is not one.")
     if kind == "audio" or source == "synthetic-audio" or (source not in BUILTIN_DATA and _is_audio_folder(source)):
         if unit not in (None, "sample"):
             raise ParameterError(f"--unit {unit} is for text; audio is scored in bits per audio sample.")
@@ -807,6 +854,8 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
             window = SERIES_WINDOW
         if isinstance(window, bool) or not isinstance(window, int) or window < 1:
             raise ParameterError(f"window must be an integer >= 1 (time steps per held-out window); got {window!r}.")
+        if source in BUILTIN_SERIES_DATA:
+            return _builtin_series_dataset(source, window, horizon, season_length)
         dataset = _series_dataset(source, float(split), window, horizon, season_length)
         if dataset.categorical and (horizon is not None or season_length is not None):
             raise ParameterError("--horizon and --season apply to numeric series; this file holds symbol sequences.")
