@@ -17,7 +17,7 @@ from genlab.errors import DataError, GenlabError
 
 #: Classes that only load with optional dependencies (torch): their cases import them on use.
 NEURAL = {"LanguageModel", "Seq2Seq", "Captioner", "SequenceDetector", "VAE", "ConditionalVAE", "Autoencoder",
-          "PixelCNN", "ConditionalPixelCNN", "WaveNet"}
+          "PixelCNN", "ConditionalPixelCNN", "WaveNet", "NeuralAutoRegressive"}
 
 
 @dataclasses.dataclass
@@ -312,6 +312,17 @@ def _neural_cases() -> dict[str, Case]:
                  (Call(([np.zeros(0, dtype=np.float32)],)), DataError, r"X\[0\] is empty"),
                  (Call(([np.full(40, np.nan, dtype=np.float32)],)), DataError, "NaN"),
                  (Call(([np.zeros((40, 2), dtype=np.float32)],)), DataError, "1-D")],
+        ),
+        "NeuralAutoRegressive": Case(
+            make=lambda: genlab.NeuralAutoRegressive(context_length=4, hidden_size=4, n_layers=1, random_state=0,
+                                                     device="cpu", max_steps=3, batch_size=4),
+            fit=Call((_ar2_series(60, seed=1),), {"lengths": [30, 30]}),
+            data=Call((_ar2_series(24, seed=2),), {"lengths": [12, 12]}), n_sample=30,
+            bad=[(Call((_ar2_series(20, seed=1),), {"lengths": [3, 17]}), DataError, "context_length=4"),
+                 (Call((np.full((20, 1), np.inf),)), DataError, "row 0 holds an infinite value"),
+                 (Call((np.zeros((0, 1)),)), DataError, "empty"),
+                 (Call((np.c_[_ar2_series(20, seed=1), _with_nan(_ar2_series(20, seed=3))],)), DataError,
+                  "row 3 has NaN in some variables but not all")],
         ),
         "VAE": Case(make=lambda: genlab.VAE(**vae), fit=Call((digits,)), data=Call((digits[:5],)), latent=True,
                     bad=image_bad),

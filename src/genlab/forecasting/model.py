@@ -740,6 +740,9 @@ class NeuralAutoRegressive(NeuralEstimator):
                 raise DataError(f"future_covariates must be finite numbers of shape ({steps}, {self.n_covariates_});"
                                 f" got {future.shape}.")
             parts.append(future.astype(np.float32))
+        elif future_covariates is not None:
+            raise DataError("the model was fitted without covariates; future covariates apply only to a model fitted "
+                            "with covariates=...")
         future_features = (np.concatenate(parts, axis=1) if parts
                            else np.zeros((steps, lead_features.shape[1]), dtype=np.float32))
         return np.concatenate([lead_features, future_features.astype(np.float32)], axis=0), index

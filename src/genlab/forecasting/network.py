@@ -4,9 +4,9 @@ One window holds ``n_lead = max(lags)`` values before the unrolled range (what t
 then the ``context_length`` values the network is unrolled over without being scored (they set the window's
 scale and warm the backbone up), then the ``prediction_length`` values it predicts. The input of the step that
 predicts the value at position t is, for every lag l, the scaled value at t - l and whether it was observed, then
-the step's calendar features and covariates, then the log of the window's scale. Every backbone is causal: the
-output at a step sees only the inputs of that step and earlier ones, so it predicts the value at that step from
-values strictly before it.
+the step's calendar features and covariates, then the log of the window's scale and its location over its scale.
+Every backbone is causal: the output at a step sees only the inputs of that step and earlier ones, so it predicts
+the value at that step from values strictly before it.
 
 A window's scale comes from its context values only (those before the predicted range), as DeepAR's mean scaling
 does: ``"mean"`` divides by the mean absolute observed context value (the count likelihood then keeps raw integer
@@ -68,7 +68,8 @@ class ForecastConfig:
 
     @property
     def n_inputs(self) -> int:
-        return 2 * self.n_targets * len(self.lags) + self.n_time_features + self.n_covariates + self.n_targets
+        # lags and their flags, features, then the window's log scale and its location in scaled units
+        return 2 * self.n_targets * len(self.lags) + self.n_time_features + self.n_covariates + 2 * self.n_targets
 
 
 def scale_of_context(values: torch.Tensor, observed: torch.Tensor, scaling: str, default_loc: torch.Tensor,
@@ -246,8 +247,11 @@ class ForecastNetwork(nn.Module):
         lagged = scaled[:, positions]  # (B, L, n_lags, D)
         flags = observed[:, positions]
         log_scale = torch.log(scale).expand(B, L, D)
-        inputs = torch.cat([lagged.reshape(B, L, -1), flags.reshape(B, L, -1), features[:, c.n_lead :], log_scale],
-                           dim=-1)
+        # the location in scaled units (0 under mean scaling): without it, standard scaling hides where the series'
+        # level is from the context mean it subtracted
+        level = (loc / scale).expand(B, L, D)
+        inputs = torch.cat([lagged.reshape(B, L, -1), flags.reshape(B, L, -1), features[:, c.n_lead :], log_scale,
+                            level], dim=-1)
         if isinstance(self.backbone, (nn.LSTM, nn.GRU, nn.RNN)):
             out, _ = self.backbone(inputs)
             return out

@@ -35,7 +35,7 @@ _COUNTS = ("n_layer", "n_layers", "n_blocks", "depth")
 _SLACK_BYTES = 16 * 1024 * 1024
 
 
-def _check_config(config: Any, n_tensors: int) -> dict[str, Any]:
+def _check_config(config: Any, n_tensors: int, n_elements: int) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ModelFileError(f"fitted/config_ must be a mapping; the file holds a {type(config).__name__}.")
     for key, value in config.items():
@@ -43,9 +43,12 @@ def _check_config(config: Any, n_tensors: int) -> dict[str, Any]:
         for item in items:
             if not (item is None or isinstance(item, (str, bool, numbers.Real))):
                 raise ModelFileError(f"fitted/config_.{key} holds a {type(item).__name__}; expected numbers or text.")
-        if isinstance(value, (list, tuple)) and len(value) > n_tensors:
+        # a list entry (a layer width, a lag, a variable's default scale) is at least one stored weight; bounding by
+        # the elements rather than the tensors admits lists that describe inputs (a forecaster's 13 lags), while a
+        # file cannot still ask for more of anything than it holds
+        if isinstance(value, (list, tuple)) and len(value) > n_elements:
             raise ModelFileError(
-                f"fitted/config_.{key} has {len(value)} entries, more than the {n_tensors} weight tensors the file "
+                f"fitted/config_.{key} has {len(value)} entries, more than the {n_elements} weights the file "
                 "holds: the configuration does not match the weights."
             )
         if key in _COUNTS and isinstance(value, numbers.Integral) and not isinstance(value, bool) \
@@ -117,7 +120,7 @@ def check_network(model: Any, fitted: Mapping[str, Any]) -> None:
     """
 
     weights = _check_weights(fitted.get("weights_"))
-    config = _check_config(fitted.get("config_"), len(weights))
+    config = _check_config(fitted.get("config_"), len(weights), int(sum(w.size for w in weights.values())))
     try:
         module = _build_on_meta(model, config)
     except (GenlabError, KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError,
