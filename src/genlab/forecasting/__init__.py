@@ -29,6 +29,18 @@ MODEL_MODULES: dict[str, str] = {
 _NAMES: dict[str, str] = {
     "ProbabilisticForecast": "genlab.forecasting.result",
     "forecast_paths": "genlab.forecasting.result",
+    "mase": "genlab.forecasting.metrics",
+    "crps": "genlab.forecasting.metrics",
+    "crps_values": "genlab.forecasting.metrics",
+    "weighted_quantile_loss": "genlab.forecasting.metrics",
+    "interval_coverage": "genlab.forecasting.metrics",
+    "seasonal_naive_paths": "genlab.forecasting.metrics",
+    "backtest": "genlab.forecasting.metrics",
+    "Backtest": "genlab.forecasting.metrics",
+    "SeriesSet": "genlab.forecasting.datasets",
+    "load_builtin_series": "genlab.forecasting.datasets",
+    "BUILTIN_SERIES": "genlab.forecasting.datasets",
+    "plot_fan": "genlab.forecasting.plot",
     **MODEL_MODULES,
 }
 
