@@ -199,6 +199,29 @@ def test_forecast_a_linear_autoregressive_model(folder, one_series, tmp_path):
     np.testing.assert_allclose(frame["q0.9"] - frame["q0.1"], (upper - lower)[:, 0], rtol=0.1)
 
 
+def test_several_targets_are_named_by_their_columns(folder, one_series, tmp_path):
+    rng = np.random.default_rng(2)
+    data = write_csv(folder / "two_targets.csv", {"u": np.round(10 + rng.normal(size=40), 3),
+                                                   "v": np.round(-5 + rng.normal(size=40), 3)})
+    out = tmp_path / "uv.genlab"
+    fit = invoke("fit", "nar", data, "--out", out, *TINY)
+    assert fit.exit_code == 0, (fit.output, fit.exception)
+    assert field(fit.stdout, "columns") == "2 targets: u, v"
+    model = genlab.load(out)
+    assert model.n_features_in_ == 2
+    csv = tmp_path / "uv.csv"
+    result = invoke("forecast", out, data, "--steps", "2", "--paths", "20", "--out", csv, "--plot", tmp_path / "uv.png")
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "wrote 2 forecast fans" in result.stdout  # one per target
+    assert list(pd.read_csv(csv).columns) == ["step", "u_mean", "u_q0.1", "u_q0.5", "u_q0.9", "v_mean", "v_q0.1",
+                                              "v_q0.5", "v_q0.9"]
+    score = invoke("score", out, data)
+    expected = model.score(pd.read_csv(data)[["u", "v"]].to_numpy(float))
+    assert field(score.stdout, "log-likelihood") == f"{expected:.6f} nats per time step"
+    # a file with another number of targets is refused, naming both counts
+    assert_user_error(invoke("forecast", out, one_series), "has 1 target column (y)", "fitted on 2")
+
+
 # -- score / sample / info ------------------------------------------------------------------------------------------
 def test_score_in_nats_per_step_given_the_context(fitted, folder):
     out, _ = fitted
