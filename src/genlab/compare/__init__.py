@@ -1,6 +1,7 @@
 """``genlab compare``: several generative models on one data set, scored in one honest unit, and a report.
 
-* :mod:`genlab.compare.data` loads text (a file, a folder, the built-in ``pydoc``), series, images (``digits``),
+* :mod:`genlab.compare.data` loads text (a file, a folder, the built-in ``pydoc``), series (a CSV, or the built-in
+  ``sunspots``, ``co2``, ``nile``, ``elnino``, ``macro``, ``macro3``), images (``digits``),
   (source, target) pairs (JSON Lines), captioned images (``scenes``, a folder with ``captions.jsonl``) or audio
   (``synthetic-audio``, a folder of sound files), splits it once and cuts the held-out part into fixed chunks
   (audio: whole recordings);
@@ -11,8 +12,9 @@
   mixture, kernel density, VAE, PixelCNN), :mod:`~genlab.compare.pair_adapters` (encoder-decoders, and Markov
   chains and language models of the targets alone), :mod:`~genlab.compare.caption_adapters` (captioners, and the
   same unconditional models of the captions alone), :mod:`~genlab.compare.audio_adapters` (WaveNet and the
-  sample-level baselines, in bits per audio sample); :mod:`genlab.compare.adapters` and this package import them
-  all;
+  sample-level baselines, in bits per audio sample), :mod:`~genlab.compare.forecast_adapters` (the neural
+  autoregressive forecasters on numeric series, and the forecast table: MASE, CRPS and fans from rolling origins);
+  :mod:`genlab.compare.adapters` and this package import them all;
 * :mod:`genlab.compare.scoring` is the one scoring routine (bits per held-out unit) and the bootstrap intervals;
 * :mod:`genlab.compare.runner` runs a comparison within a time budget;
 * :mod:`genlab.compare.report` writes the self-contained ``report.html``.

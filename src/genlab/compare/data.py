@@ -752,7 +752,8 @@ def load_dataset(source: str | os.PathLike[str], *, unit: str | None = None, spl
     source : str or path-like
         A text file, a folder of ``.txt`` files, a ``.csv`` file or a folder of ``.csv`` files (series), a folder
         of PNG / JPEG images, a folder with a ``captions.jsonl`` (captioned images), or a built-in name (``pydoc``,
-        ``digits``, ``scenes``); see the module notes for each.
+        ``digits``, ``scenes``, ``synthetic-audio``, or a series of :data:`BUILTIN_SERIES_DATA` such as
+        ``sunspots``); see the module notes for each.
     unit : {"char", "word", "byte", "bpe"}, optional
         Scoring unit of text (default ``char``); images are always scored per dimension, series per time step.
     split : float, default=0.9

@@ -273,8 +273,9 @@ def compare(
     ----------
     data : str, path or Dataset
         A text file, a folder of .txt files, a .csv file or folder of .csv files (series), a folder with a
-        captions.jsonl (captioned images), a folder of sound files (audio), ``pydoc``, ``digits``, ``scenes`` or
-        ``synthetic-audio`` (:func:`genlab.compare.data.load_dataset`).
+        captions.jsonl (captioned images), a folder of sound files (audio), ``pydoc``, ``digits``, ``scenes``,
+        ``synthetic-audio`` or a built-in series (``sunspots``, ``co2``, ``nile``, ``elnino``, ``macro``,
+        ``macro3``) (:func:`genlab.compare.data.load_dataset`).
     models : str, optional
         Comma-separated specs (:mod:`genlab.compare.adapters`); the data kind's defaults when None.
     budget : str or float, optional
