@@ -13,7 +13,7 @@ import pytest
 
 import genlab
 from genlab.compare import compare, load_dataset, load_results
-from genlab.compare.adapters import make_adapters
+from genlab.compare.adapters import adapter_class, make_adapters
 from genlab.compare.forecast_adapters import NARAdapter, forecast_table, rolling_origins
 from genlab.errors import ParameterError
 from helpers import assert_user_error, invoke
@@ -82,6 +82,15 @@ def test_backbone_names_are_nar_on_series(ar_csv, family):
     (adapter,) = make_adapters(f"{family}:hidden=8", dataset)
     assert isinstance(adapter, NARAdapter) and adapter.backbone == family
     assert make_adapters(f"nar:backbone={family}", dataset)[0].backbone == family
+    # the same names stay the language models on text (and on audio codes)
+    assert adapter_class(family, "text").__name__ == "NeuralAdapter"
+
+
+def test_the_budget_cuts_a_long_nar_fit_short_and_says_so(ar_csv):
+    result = compare(ar_csv, "nar:steps=100000,hidden=4,layers=1,context=4", budget="3s")
+    (row,) = result.rows
+    assert row.trained and row.budget_flags[0].startswith("short: ") and row.budget_flags[0].endswith("/100000 steps")
+    assert any("training stopped by the budget after" in note for note in row.notes)
 
 
 def test_the_default_series_models_include_a_nar(ar_csv):
