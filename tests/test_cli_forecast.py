@@ -178,9 +178,18 @@ def test_forecast_several_series_with_covariates_and_a_plot(fitted_covariates, t
     frame = pd.read_csv(csv)
     assert list(frame.columns) == ["series", "step", "mean", "q0.1", "q0.5", "q0.9"]
     assert frame["series"].tolist() == ["a"] * 4 + ["b"] * 4
-    # each series is continued from its own history: b sits near 50, a near 5
-    means = frame.groupby("series")["mean"].mean()
-    assert means["b"] > means["a"]
+    # each series is continued from its own history and covariates, with its own seed
+    from genlab.cli.forecast import _seeds
+
+    model = genlab.load(fitted_covariates)
+    source = pd.read_csv(two_series)
+    x_future = pd.read_csv(future)
+    for k, (name, seed) in enumerate(zip("ab", _seeds(0, 2), strict=True)):
+        rows = source["id"] == name
+        expected = model.forecast(source.loc[rows, "y"].to_numpy(float), 4, n_paths=100, random_state=seed,
+                                  covariates=source.loc[rows, ["x"]].to_numpy(float),
+                                  future_covariates=x_future.loc[x_future["id"] == name, ["x"]].to_numpy(float))
+        np.testing.assert_allclose(frame["mean"][4 * k : 4 * k + 4], expected.mean, rtol=1e-9)
     assert png.read_bytes().startswith(b"\x89PNG")
 
 
@@ -220,6 +229,55 @@ def test_several_targets_are_named_by_their_columns(folder, one_series, tmp_path
     assert field(score.stdout, "log-likelihood") == f"{expected:.6f} nats per time step"
     # a file with another number of targets is refused, naming both counts
     assert_user_error(invoke("forecast", out, one_series), "has 1 target column (y)", "fitted on 2")
+
+
+def test_dates_give_calendar_features_seasonal_lags_and_timestamps(folder, one_series, tmp_path):
+    dates = pd.date_range("2015-01-01", periods=48, freq="MS")
+    data = write_csv(folder / "dated.csv", {"date": dates.strftime("%Y-%m-%d"), "y": np.round(seasonal(48), 3)})
+    out = tmp_path / "dated.genlab"
+    fit = invoke("fit", "nar", data, "--out", out, *TINY)
+    assert fit.exit_code == 0, (fit.output, fit.exception)
+    model = genlab.load(out)
+    assert model.frequency_ == "MS" and model.time_features_ == ["month_of_year"] and model.season_length_ == 12
+    assert field(fit.stdout, "time") == "frequency MS, calendar features: month_of_year"
+    # monthly data: the seasonal lags of a season of 12 join 1..4
+    assert field(fit.stdout, "context") == ("4 values before each block of 4; lags 1, 2, 3, 4, 11, 12, 13, 23, 24, "
+                                            "25; season 12")
+    csv = tmp_path / "dated.csv"
+    result = invoke("forecast", out, data, "--steps", "3", "--paths", "20", "--out", csv)
+    assert result.exit_code == 0, (result.output, result.exception)
+    frame = pd.read_csv(csv)
+    assert list(frame.columns) == ["time", "step", "mean", "q0.1", "q0.5", "q0.9"]
+    assert frame["time"].tolist() == ["2019-01-01", "2019-02-01", "2019-03-01"]  # the months after the last date
+    score = invoke("score", out, data)
+    assert score.exit_code == 0, (score.output, score.exception)
+    expected = model.score(values_of(data), time_index=dates)
+    assert field(score.stdout, "log-likelihood") == f"{expected:.6f} nats per time step"
+    # the calendar features need the history's dates
+    assert_user_error(invoke("forecast", out, one_series), "give the series a date column (--time-column)")
+
+
+def test_time_column_names_the_date_column(folder, tmp_path):
+    dates = pd.date_range("2010-01-01", periods=40, freq="QS")
+    data = write_csv(folder / "quarterly.csv", {"quarter": dates.strftime("%Y-%m-%d"),
+                                                "y": np.round(seasonal(40), 3)})
+    out = tmp_path / "quarterly.genlab"
+    fit = invoke("fit", "nar", data, "--time-column", "quarter", "--lags", "1,4", "--out", out, *TINY)
+    assert fit.exit_code == 0, (fit.output, fit.exception)
+    assert field(fit.stdout, "columns") == "1 target: y"  # the date column is no variable
+    model = genlab.load(out)
+    assert model.frequency_.startswith("QS") and model.time_features_ == ["quarter_of_year"]
+    csv = tmp_path / "quarterly.csv"
+    result = invoke("forecast", out, data, "--time-column", "quarter", "--steps", "2", "--paths", "10", "--out", csv)
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert pd.read_csv(csv)["time"].tolist() == ["2020-01-01", "2020-04-01"]
+    # a LinearAutoRegressive forecast of a dated file carries the timestamps too
+    ar = tmp_path / "ar.genlab"
+    undated = write_csv(tmp_path / "undated.csv", {"y": np.round(seasonal(40), 3)})
+    assert invoke("fit", "ar", undated, "--order", "1", "--out", ar).exit_code == 0
+    printed = invoke("forecast", ar, data, "--time-column", "quarter", "--steps", "2", "--paths", "10")
+    assert printed.exit_code == 0, (printed.output, printed.exception)
+    assert "2020-01-01" in printed.stdout and "2020-04-01" in printed.stdout
 
 
 # -- score / sample / info ------------------------------------------------------------------------------------------

@@ -537,6 +537,32 @@ def _draw_fans(path: Path, table: SeriesTable, forecasts: list[Any], n_history: 
     return len(panels)
 
 
+def _forecast_one(model: Any, table: SeriesTable, i: int, futures: list[np.ndarray] | None, steps: int,
+                  n_paths: int, levels: list[float], seed: int | None, *, neural: bool,
+                  calendar: bool) -> tuple[Any, Any]:
+    """The forecast of series ``i`` and its rows of the output table ([series,] [time,] step, mean, q...)."""
+    from genlab.forecasting.result import forecast_paths
+
+    values, cov, times = table.piece(i)
+    history = values[:, 0] if values.shape[1] == 1 else values
+    options: dict[str, Any] = {}
+    if neural:
+        options = {"covariates": cov, "future_covariates": None if futures is None else futures[i],
+                   "time_index": times if calendar else None}
+    with command_line_words(table, series=i):
+        result = forecast_paths(model, history, steps, n_paths=n_paths, quantiles=levels, random_state=seed,
+                                **options)
+    frame = result.to_frame()
+    index = _future_index(result, times, steps)
+    if result.index is None and index is not None:
+        frame.insert(0, "time", index)
+    if table.n_series > 1:
+        frame.insert(0, "series", table.names[i])
+    if len(table.targets) > 1:  # the variables by their column names, not x0, x1, ...
+        frame = frame.rename(columns=lambda c: _target_column(c, table.targets))
+    return result, frame
+
+
 @app.command("forecast")
 def forecast(
     model_path: Annotated[Path, typer.Argument(
@@ -573,7 +599,6 @@ def forecast(
     Example: genlab forecast nar.genlab series.csv --steps 24 --quantiles 0.1,0.5,0.9 --out forecast.csv
     --plot fan.png
     """
-    from genlab.forecasting.result import forecast_paths
     from genlab.io import load
     from genlab.timeseries import LinearAutoRegressive
 
@@ -597,26 +622,14 @@ def forecast(
 
     calendar = neural and bool(model.time_features_)
     forecasts, frames = [], []
-    for i, series_seed in enumerate(_seeds(seed, table.n_series)):
-        values, cov, times = table.piece(i)
-        history = values[:, 0] if values.shape[1] == 1 else values
-        options: dict[str, Any] = {}
-        if neural:
-            options = {"covariates": cov, "future_covariates": None if futures is None else futures[i],
-                       "time_index": times if calendar else None}
-        with command_line_words(table, series=i):
-            result = forecast_paths(model, history, steps, n_paths=n_paths, quantiles=levels,
-                                    random_state=series_seed, **options)
-        frame = result.to_frame()
-        index = _future_index(result, times, steps)
-        if result.index is None and index is not None:
-            frame.insert(0, "time", index)
-        if table.n_series > 1:
-            frame.insert(0, "series", table.names[i])
-        if len(table.targets) > 1:  # the variables by their column names, not x0, x1, ...
-            frame = frame.rename(columns=lambda c: _target_column(c, table.targets))
-        forecasts.append(result)
-        frames.append(frame)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i, series_seed in enumerate(_seeds(seed, table.n_series)):
+            result, frame = _forecast_one(model, table, i, futures, steps, n_paths, levels, series_seed,
+                                          neural=neural, calendar=calendar)
+            forecasts.append(result)
+            frames.append(frame)
+    _warn_lines(caught)  # one "warning: ..." line each, not Python's two-line format
     table_frame = pd.concat(frames, ignore_index=True)
 
     if plot is not None:
