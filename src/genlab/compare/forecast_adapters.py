@@ -167,12 +167,13 @@ def forecaster_of(adapter: Any) -> tuple[Any, int] | None:
     :class:`~genlab.forecasting.NeuralAutoRegressive` (its context length);
     :func:`genlab.forecasting.result.forecast_paths` draws the paths of both.
     """
+    from genlab.forecasting.model import NeuralAutoRegressive
     from genlab.timeseries import LinearAutoRegressive
 
     model = getattr(adapter, "model", None)
     if isinstance(model, LinearAutoRegressive):
         return model, int(model.order_)
-    if type(model).__name__ == "NeuralAutoRegressive" and hasattr(model, "module_"):
+    if isinstance(model, NeuralAutoRegressive) and hasattr(model, "module_"):
         return model, int(model.context_length)
     return None
 
