@@ -147,6 +147,33 @@ def test_a_monthly_pandas_series_gets_calendar_features_and_dated_forecasts():
         model.log_prob(weekly)
 
 
+_PANDAS4 = pytest.mark.xfail(strict=True, reason="calendar.py reads DatetimeIndex.dayofweek / dayofyear, deprecated "
+                                                 "in pandas 3 (Pandas4Warning; reported)")
+
+
+@pytest.mark.parametrize(("freq", "features", "season"), [
+    ("MS", ["month_of_year"], 12),
+    ("ME", ["month_of_year"], 12),
+    ("QS", ["quarter_of_year"], 4),
+    ("YS", [], None),
+    ("W-SUN", ["week_of_year"], 52),
+    pytest.param("D", ["day_of_week", "day_of_month", "day_of_year"], 7, marks=_PANDAS4),
+    pytest.param("B", ["day_of_week", "day_of_month", "day_of_year"], 5, marks=_PANDAS4),
+    pytest.param("h", ["hour_of_day", "day_of_week", "day_of_month", "day_of_year"], 24, marks=_PANDAS4),
+    pytest.param("2h", ["hour_of_day", "day_of_week", "day_of_month", "day_of_year"], None, marks=_PANDAS4),
+])
+def test_calendar_features_of_each_frequency(freq, features, season):
+    index = pd.date_range("2001-01-01", periods=60, freq=freq)
+    y = pd.Series(np.random.default_rng(0).normal(size=60) + 10.0, index=index)
+    model = genlab.NeuralAutoRegressive(context_length=4, max_steps=2, random_state=0, **TINY).fit(y)
+    assert model.time_features_ == features
+    assert model.season_length_ == season
+    assert pd.tseries.frequencies.to_offset(model.frequency_) == index.freq
+    f = model.forecast(steps=3)
+    assert f.index.equals(pd.date_range(index[-1], periods=4, freq=freq)[1:])
+    assert np.isfinite(model.log_prob(y)).all()
+
+
 def test_calendar_features_beat_lags_alone_on_a_seasonal_series():
     """With the previous value as the only lag, the month feature tells the network where in the year a step is;
     without it, the phase must be read from the 12 context values' ups and downs, which a short training does not

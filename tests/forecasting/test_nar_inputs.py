@@ -166,6 +166,21 @@ def test_a_series_not_longer_than_the_context_is_refused(model):
         genlab.NeuralAutoRegressive(context_length=C, validation_fraction=0.5, max_steps=1, **TINY).fit(y[:12])
 
 
+@pytest.mark.xfail(strict=True, reason="validation series shorter than the context crash in torch (reported)")
+def test_a_validation_series_not_longer_than_the_context_is_refused():
+    y = _ar1(100, seed=12)
+    with pytest.raises(DataError, match=f"validation_data: series 0 has 3 values, not more than context_length={C}"):
+        genlab.NeuralAutoRegressive(context_length=C, max_steps=2, **TINY).fit(y, validation_data=y[:3])
+
+
+@pytest.mark.xfail(strict=True, reason="values beyond float32's range overflow in the cast (reported)")
+def test_values_beyond_float32_are_refused_naming_the_row():
+    y = _ar1(100, seed=13)
+    y[17] = 1e200
+    with pytest.raises(DataError, match="row 17"):
+        genlab.NeuralAutoRegressive(context_length=C, max_steps=2, **TINY).fit(y)
+
+
 def test_the_wrong_number_of_variables_is_refused(model):
     two = np.ones((40, 2))
     with pytest.raises(DataError, match="X has 2 variables; the model was fitted on 1"):
