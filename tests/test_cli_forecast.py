@@ -119,6 +119,21 @@ def test_fit_nar_passes_the_network_options(folder, one_series):
     assert field(result.stdout, "context") == "4 values before each block of 2; lags 1, 3; season 12"
 
 
+def test_fit_nar_validates_and_resumes_from_its_checkpoint(one_series, tmp_path):
+    base = ["fit", "nar", one_series, *TINY, "--validation-fraction", "0.2", "--eval-interval", "2"]
+    first = invoke(*base, "--out", tmp_path / "r.genlab")  # TINY stops it at 3 steps; the checkpoint holds them
+    assert first.exit_code == 0, first.output
+    assert field(first.stdout, "validation loss").endswith("(best; nats per predicted value of the held-out ends)")
+    assert field(first.stdout, "checkpoint") == str(tmp_path / "r.genlab.ckpt")
+    assert (tmp_path / "r.genlab.ckpt").is_file()
+    # a larger budget continues from step 3 (the learning-rate decay restarts over the new budget, so the weights
+    # are not those of one 5-step run: NeuralAutoRegressive decays from step 0, without warm-up)
+    resumed = invoke(*base, "--max-steps", "5", "--resume", "--out", tmp_path / "r.genlab")
+    assert resumed.exit_code == 0, resumed.output
+    assert field(resumed.stdout, "training").startswith("5 steps in ") and "resumed from step 3" in resumed.stdout
+    assert genlab.load(tmp_path / "r.genlab").training_["steps"] == 5
+
+
 # -- forecast -------------------------------------------------------------------------------------------------------
 def test_forecast_csv_holds_the_models_paths_for_the_seed(fitted, one_series, tmp_path):
     from genlab.cli.forecast import _seeds
