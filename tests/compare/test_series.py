@@ -125,7 +125,7 @@ def test_bad_series_folder_and_options(tmp_path, series_csv):
 
 def test_text_models_refuse_numeric_series(series_csv):
     with pytest.raises(ParameterError, match=r"model 'markov' does not model numeric series data; valid models for "
-                                             r"it: ar, gmm, hmm"):
+                                             r"it: ar, cnn, gmm, gru, hmm, lstm, nar, rnn, transformer"):
         compare(series_csv, "markov", budget="10s")
     with pytest.raises(ParameterError, match=r"model 'ar' does not model symbol sequence data; valid models for it: "
                                              r"hmm, markov"):
