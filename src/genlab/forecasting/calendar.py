@@ -102,11 +102,11 @@ def calendar_features(index: Any, names: tuple[str, ...]) -> np.ndarray:
         elif name == "hour_of_day":
             value, top = index.hour.to_numpy(), 23
         elif name == "day_of_week":
-            value, top = index.dayofweek.to_numpy(), 6
+            value, top = index.day_of_week.to_numpy(), 6
         elif name == "day_of_month":
             value, top = index.day.to_numpy() - 1, 30
         elif name == "day_of_year":
-            value, top = index.dayofyear.to_numpy() - 1, 365
+            value, top = index.day_of_year.to_numpy() - 1, 365
         elif name == "week_of_year":
             value, top = index.isocalendar().week.to_numpy().astype(np.int64) - 1, 52
         elif name == "month_of_year":

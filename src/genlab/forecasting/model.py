@@ -42,7 +42,8 @@ _LIKELIHOODS = ("gaussian", "student-t", "negative-binomial", "mixture")
 _SCALINGS = ("mean", "standard", "none")
 #: Windows per forward pass when scoring and paths per forward pass when sampling.
 _SCORING_BATCH = 256
-_EVAL_SEED = 7919
+#: The largest magnitude accepted: the network computes in float32 (3.4e38), with room for the scale's sums.
+_LARGEST_VALUE = 1e30
 
 
 class SeriesBatch:
@@ -356,6 +357,8 @@ class NeuralAutoRegressive(NeuralEstimator):
                 time_index = X.index  # a pandas series with dates: automatic calendar features
         if hasattr(X, "to_numpy"):
             X = X.to_numpy()
+        if np.iscomplexobj(X):
+            raise DataError(f"{what} holds complex numbers; give real values.")
         try:
             values = np.array(X, dtype=np.float64)
         except (TypeError, ValueError) as exc:
@@ -373,6 +376,11 @@ class NeuralAutoRegressive(NeuralEstimator):
             row = int(np.flatnonzero(infinite.any(axis=1))[0])
             raise DataError(f"{what} row {row} holds an infinite value; only finite numbers and NaN (missing) "
                             "are allowed.")
+        huge = np.abs(np.nan_to_num(values)) > _LARGEST_VALUE
+        if huge.any():
+            row = int(np.flatnonzero(huge.any(axis=1))[0])
+            raise DataError(f"{what} row {row} holds {values[row][huge[row]][0]:g}, beyond the float32 range the "
+                            f"network computes in (|value| <= {_LARGEST_VALUE:g}); rescale the series.")
         missing = np.isnan(values)
         partial = missing.any(axis=1) & ~missing.all(axis=1)
         if values.shape[1] > 1 and partial.any():
@@ -529,6 +537,10 @@ class NeuralAutoRegressive(NeuralEstimator):
             if len(parts) != 2:
                 raise DataError("validation_data must be X_val or (X_val, lengths_val).")
             val_values, val_lengths, _, _ = self._series_like_training(parts[0], parts[1], config, len(names))
+            short = np.flatnonzero(val_lengths <= C)
+            if short.size:
+                raise DataError(f"validation_data: series {int(short[0])} has {int(val_lengths[short[0]])} values, "
+                                f"not more than context_length={C}: nothing is left to score.")
             val_batch = SeriesBatch(val_values, val_lengths, np.zeros((len(val_values), features.shape[1]),
                                                                       dtype=np.float32), lead, tail, None)
             validation = _ScoringBlocks(val_batch, np.full(len(val_lengths), C), config, batch_size)
