@@ -134,6 +134,18 @@ def test_fit_nar_validates_and_resumes_from_its_checkpoint(one_series, tmp_path)
     assert genlab.load(tmp_path / "r.genlab").training_["steps"] == 5
 
 
+@pytest.mark.parametrize(("command", "options"), [
+    (["fit", "nar"], ["--backbone", "--likelihood", "--context", "--lags", "--covariates", "--time-column"]),
+    (["forecast"], ["--steps", "--quantiles", "--paths", "--plot", "--future"]),
+    (["score"], ["--covariates", "--time-column"]),
+])
+def test_help_lists_the_options(command, options):
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0, result.output
+    for option in options:
+        assert option in result.stdout, option
+
+
 # -- forecast -------------------------------------------------------------------------------------------------------
 def test_forecast_csv_holds_the_models_paths_for_the_seed(fitted, one_series, tmp_path):
     from genlab.cli.forecast import _seeds
@@ -408,6 +420,8 @@ def test_a_model_of_another_kind(one_series, tmp_path):
     genlab.GaussianMixture(n_components=1, random_state=0).fit(values_of(one_series)[:, None]).save(gmm)
     assert_user_error(invoke("forecast", gmm, one_series), "genlab forecast needs a NeuralAutoRegressive",
                       "holds a GaussianMixture")
+    assert_user_error(invoke("score", gmm, one_series, "--covariates", "y"),
+                      "--covariates / --time-column apply to series models", "holds a GaussianMixture")
 
 
 def test_options_of_forecasters_refused_for_other_series_models(one_series, tmp_path):

@@ -355,7 +355,8 @@ KIND_COMMANDS: dict[str, KindCommands] = {
 #: options of one command that only some kinds of data take: (the options as messages name them, those kinds)
 _KIND_OPTIONS = {
     "score": {
-        "series": ("--lengths / --lengths-column / --covariates / --time-column", ("series",)),
+        "series": ("--lengths / --lengths-column", ("series",)),
+        "columns": ("--covariates / --time-column", ("series",)),
         "pairs": ("--source-field / --target-field / --beams / --length-penalty / --max-length / --min-length / "
                   "--no-repeat-ngram / --no-generate", ("pairs",)),
         "audio": ("--label-from-name / --labels-csv / --resample", ("audio",)),
@@ -459,8 +460,9 @@ def score(
     from genlab.cli.seq2seq import decoding_options
 
     model = _load_model(model_path)
-    series_options = (lengths, lengths_column, covariates, time_column)
-    given = ["series"] if any(option is not None for option in series_options) else []
+    given = ["series"] if lengths is not None or lengths_column is not None else []
+    if covariates is not None or time_column is not None:
+        given.append("columns")
     pair_options = (source_field, target_field, beams, length_penalty, max_length, min_length, no_repeat_ngram,
                     generate)
     if pair_options != ("source", "target", 1, 0.6, None, 0, 0, True):
