@@ -408,6 +408,15 @@ def test_bad_forecast_options(fitted, one_series, args, fragment):
     assert_user_error(invoke("forecast", out, one_series, *args), fragment)
 
 
+def test_outputs_in_a_missing_folder_or_a_folder(fitted, one_series, tmp_path):
+    out, _ = fitted
+    assert_user_error(invoke("forecast", out, one_series, "--out", tmp_path / "missing" / "f.csv"), "cannot write",
+                      "does not exist")
+    assert_user_error(invoke("forecast", out, one_series, "--plot", tmp_path / "missing" / "f.png"), "cannot write")
+    assert_user_error(invoke("forecast", out, one_series, "--out", tmp_path), "is a folder")
+    assert not (tmp_path / "missing").exists()
+
+
 def test_a_corrupt_model_file(one_series, tmp_path):
     bad = tmp_path / "bad.genlab"
     bad.write_bytes(b"not a model at all")
