@@ -161,8 +161,11 @@ def _names(text: str, option: str) -> list[str]:
 
 
 def read_series_table(data: Path, *, covariates: str | None = None, time_column: str | None = None,
-                      lengths: str | None = None, lengths_column: str | None = None) -> SeriesTable:
+                      lengths: str | None = None, lengths_column: str | None = None,
+                      allow_missing: bool = False) -> SeriesTable:
     """Read SERIES (:func:`genlab.data.read_series`) and split its value columns into targets and covariates.
+
+    ``allow_missing``: empty and ``nan`` value cells are missing values (NaN), which a NeuralAutoRegressive masks.
 
     Raises
     ------
@@ -177,7 +180,8 @@ def read_series_table(data: Path, *, covariates: str | None = None, time_column:
 
     if lengths is not None and lengths_column is not None:
         raise DataError("give either --lengths or --lengths-column, not both.")
-    options: dict[str, Any] = {"id_column": lengths_column, "lengths": parse_lengths(lengths)}
+    options: dict[str, Any] = {"id_column": lengths_column, "lengths": parse_lengths(lengths),
+                               "allow_missing": allow_missing}
     if time_column is not None:
         options["time_column"] = time_column
     series = read_series(data, **options)
@@ -364,7 +368,7 @@ def fit_nar(
 
     lag_list = _lags(lags)
     table = read_series_table(data, covariates=covariates, time_column=time_column, lengths=lengths,
-                              lengths_column=lengths_column)
+                              lengths_column=lengths_column, allow_missing=True)
     settings, checkpoint_path = _training_settings(
         out, max_time=max_time, max_steps=max_steps, epochs=None, batch_size=batch_size,
         learning_rate=learning_rate, eval_interval=eval_interval, patience=patience, checkpoint=checkpoint,
@@ -615,7 +619,7 @@ def forecast(
         raise ParameterError(f"{model_path} holds a LinearAutoRegressive, which takes no covariates; leave "
                              "--covariates out.")
     table = read_series_table(data, covariates=covariates, time_column=time_column, lengths=lengths,
-                              lengths_column=lengths_column)
+                              lengths_column=lengths_column, allow_missing=neural)
     _check_columns(model, model_path, table)
     futures = _future_covariates(future, table, steps, model_path, lengths_column)
     import pandas as pd
@@ -664,7 +668,8 @@ def _target_column(column: str, targets: list[str]) -> str:
 def score_forecaster(model: Any, data: Path, options: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """``genlab score`` for a NeuralAutoRegressive: nats per time step, given each series' first context values."""
     table = read_series_table(data, covariates=options.get("covariates"), time_column=options.get("time_column"),
-                              lengths=options.get("lengths"), lengths_column=options.get("lengths_column"))
+                              lengths=options.get("lengths"), lengths_column=options.get("lengths_column"),
+                              allow_missing=True)
     model_path = options.get("model_path", "the model")
     _check_columns(model, model_path, table)
     inputs = {"lengths": table.lengths, "covariates": table.covariates,

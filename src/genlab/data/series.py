@@ -139,6 +139,7 @@ def read_series(
     lengths: Any = None,
     memory_budget: float | None = None,
     time_column: str | int | None = None,
+    allow_missing: bool = False,
 ) -> SeriesData:
     """Read sequences from a table file or a folder of ``.csv`` files (the module notes give the rules).
 
@@ -157,6 +158,10 @@ def read_series(
         The date column: a header name, or a 0-based column index. Without it, a header column named ``time``,
         ``date``, ``datetime``, ``timestamp`` or ``ds`` (any case) whose cells are not numbers is the date column,
         if there is one (module notes).
+    allow_missing : bool, default=False
+        Read an empty or NaN value cell of a numeric series as NaN (a missing value, for models that mask them such
+        as :class:`~genlab.NeuralAutoRegressive`) instead of refusing it; inf, ids and dates are never missing. A
+        blank line is skipped as always, so in a one-column file a missing value must be written ``nan``.
 
     Returns
     -------
@@ -198,7 +203,7 @@ def read_series(
     kinds: set[bool] = set()
     dated: set[bool] = set()
     for file in files:
-        table = _read_file(os.fspath(file), id_column, lengths, budget, time_column)
+        table = _read_file(os.fspath(file), id_column, lengths, budget, time_column, allow_missing)
         if variables is None:
             variables = table.variables
         elif table.variables != variables:
@@ -295,7 +300,7 @@ class _Layout:
 
 
 def _read_file(name: str, id_column: str | int | None, lengths: Any, budget: float,
-               time_column: str | int | None = None) -> _Table:
+               time_column: str | int | None = None, allow_missing: bool = False) -> _Table:
     if os.path.splitext(name)[1].lower() not in TABLE_EXTENSIONS:
         raise DataError(
             f"cannot read {name!r} as a series: use a .csv, .tsv or .txt table (one row per time step) or .npy."
@@ -304,7 +309,7 @@ def _read_file(name: str, id_column: str | int | None, lengths: Any, budget: flo
         if time_column is not None:
             raise DataError(f"{name!r} is a .npy array, which holds no dates; give a .csv table with a date column "
                             "for time_column.")
-        return _npy_table(name, id_column, lengths, budget)
+        return _npy_table(name, id_column, lengths, budget, allow_missing)
     head, delimiter, first_cells, has_header = _sniff(name)
     header = [cell.strip() for cell in first_cells] if has_header else None
     if not has_header and "" in first_cells and not any(_is_number(cell) for cell in first_cells):
@@ -335,15 +340,16 @@ def _read_file(name: str, id_column: str | int | None, lengths: Any, budget: flo
         if numbers is not None:
             ids = None if id_index is None else numbers[:, id_index]
             if ids is None or np.isfinite(ids).all():
-                return _numeric_table(layout, numbers[:, layout.value_columns], ids, has_header, lengths)
+                return _numeric_table(layout, numbers[:, layout.value_columns], ids, has_header, lengths,
+                                      allow_missing)
     check_budget(os.path.getsize(name) * BYTES_PER_FILE_BYTE_CELLS, budget, source=repr(name),
                  what="reading the file cell by cell (it has dates, its ids or values are not all numbers, or a cell "
                       "is bad)")
     if time_index is None and header is not None:
         candidates = [j for j, h in enumerate(header) if h.lower() in TIME_COLUMNS and j != id_index]
         if candidates and len(layout.value_columns) > 1:  # a date column needs a value column beside it
-            return _cell_table(layout, delimiter, has_header, lengths, candidates)
-    return _cell_table(layout, delimiter, has_header, lengths)
+            return _cell_table(layout, delimiter, has_header, lengths, candidates, allow_missing)
+    return _cell_table(layout, delimiter, has_header, lengths, allow_missing=allow_missing)
 
 
 def _column_name(header: list[str] | None, j: int) -> str:
@@ -351,13 +357,14 @@ def _column_name(header: list[str] | None, j: int) -> str:
     return repr(header[j]) if header is not None else str(j + 1)
 
 
-def _npy_table(name: str, id_column: str | int | None, lengths: Any, budget: float) -> _Table:
+def _npy_table(name: str, id_column: str | int | None, lengths: Any, budget: float,
+               allow_missing: bool = False) -> _Table:
     """A ``.npy`` array: no header, so an id column only by its index."""
     array = _load_npy(name, budget)
     id_index = None if id_column is None else _column_index(id_column, None, array.shape[1], name)
     layout = _Layout(name, None, array.shape[1], id_index)
     ids = None if id_index is None else array[:, id_index]
-    return _numeric_table(layout, array[:, layout.value_columns], ids, None, lengths)
+    return _numeric_table(layout, array[:, layout.value_columns], ids, None, lengths, allow_missing)
 
 
 def _fast_numbers(name: str, delimiter: str | None, skip: int, n_columns: int) -> np.ndarray | None:
@@ -371,10 +378,10 @@ def _fast_numbers(name: str, delimiter: str | None, skip: int, n_columns: int) -
 
 
 def _numeric_table(layout: _Layout, values: np.ndarray, ids: np.ndarray | None, has_header: bool | None,
-                   lengths: Any) -> _Table:
+                   lengths: Any, allow_missing: bool = False) -> _Table:
     """Sequences of a table parsed whole; ``has_header`` None for ``.npy`` (rows, not lines, in messages)."""
     _check_finite(layout, values, lambda row: _where(layout.name, row, has_header),
-                  lambda row, k: str(float(values[row, k])))
+                  lambda row, k: str(float(values[row, k])), allow_missing)
     values = np.ascontiguousarray(values)
     base = os.path.basename(layout.name)
     if ids is None:
@@ -386,14 +393,16 @@ def _numeric_table(layout: _Layout, values: np.ndarray, ids: np.ndarray | None, 
     return _Table(layout.variables, pieces, [f"{base}:{_id_text(ids[s])}" for s in starts], False)
 
 
-def _check_finite(layout: _Layout, values: np.ndarray, where: Any, cell: Any) -> None:
-    """Refuse NaN / inf values, naming the first: ``where(row)`` says where a data row is, ``cell(row, k)`` shows it."""
-    finite = np.isfinite(values)
+def _check_finite(layout: _Layout, values: np.ndarray, where: Any, cell: Any, allow_missing: bool = False) -> None:
+    """Refuse NaN / inf values (only inf with ``allow_missing``), naming the first: ``where(row)`` says where a data
+    row is, ``cell(row, k)`` shows it."""
+    finite = np.isfinite(values) | (np.isnan(values) if allow_missing else False)
     if not finite.all():
         row, k = (int(i) for i in np.argwhere(~finite)[0])
         raise DataError(
-            f"{layout.name!r} {where(row)}, column {layout.column(layout.value_columns[k])} is {cell(row, k)!r} (NaN "
-            "or inf); series need a finite number at every time step (fill the gap or drop the row)."
+            f"{layout.name!r} {where(row)}, column {layout.column(layout.value_columns[k])} is {cell(row, k)!r} "
+            + ("(inf); a value is a finite number or missing (empty or nan)." if allow_missing else
+               "(NaN or inf); series need a finite number at every time step (fill the gap or drop the row).")
         )
 
 
@@ -429,7 +438,7 @@ def _check_runs(run_ids: list[Any], starts: Any, where: Any, name: str) -> None:
 
 
 def _cell_table(layout: _Layout, delimiter: str | None, has_header: bool, lengths: Any,
-                candidates: list[int] | None = None) -> _Table:
+                candidates: list[int] | None = None, allow_missing: bool = False) -> _Table:
     """The line-by-line pass: exact errors, string ids, symbol columns and dates; ``candidates``: the columns that are
     the date column if their cells are not numbers (the automatic date column)."""
     name, header = layout.name, layout.header
@@ -454,6 +463,8 @@ def _cell_table(layout: _Layout, delimiter: str | None, has_header: bool, length
                 "cell per column."
             )
         values = [cells[j] for j in layout.value_columns]
+        if allow_missing:  # an empty value cell is a missing value
+            values = [cell if cell else "nan" for cell in values]
         for j, cell in zip(layout.value_columns, values, strict=True):
             if not cell:
                 raise DataError(
@@ -485,7 +496,8 @@ def _cell_table(layout: _Layout, delimiter: str | None, has_header: bool, length
         )
     rows: Any = [row[0] for row in cells_by_row] if categorical else np.array(numbers, dtype=np.float64)
     if not categorical:
-        _check_finite(layout, rows, lambda row: f"line {line_numbers[row]}", lambda row, k: cells_by_row[row][k])
+        _check_finite(layout, rows, lambda row: f"line {line_numbers[row]}", lambda row, k: cells_by_row[row][k],
+                      allow_missing)
     base = os.path.basename(name)
     times = None if layout.time_index is None else _parse_times(time_cells, line_numbers, layout)
     if layout.id_index is None:
