@@ -75,7 +75,8 @@ def compare_command(
                                              "(source, target) pairs (.jsonl), a folder with a captions.jsonl "
                                              "(captioned images), a folder of sound files (.wav, .flac, .ogg: "
                                              "audio), or a built-in name: pydoc (text), digits (images), scenes "
-                                             "(captioned images), synthetic-audio (audio).")],
+                                             "(captioned images), synthetic-audio (audio), sunspots, co2, nile, "
+                                             "elnino, macro, macro3 (series from statsmodels).")],
     models: Annotated[str | None, typer.Option(
         "--models", "-m", help="Comma-separated model specs, e.g. markov:order=5,hmm:states=32,lstm:preset=small "
                                "(default: a set for the data kind).")] = None,
@@ -142,6 +143,12 @@ def compare_command(
     labels) against lstm / gru on the mu-law codes, markov (order chosen on validation recordings) and linear-ar
     (dequantised), in bits per audio sample on the same held-out recordings; the report plays generated clips
     beside real ones.
+
+    Numeric series (a .csv, or sunspots, co2, nile, elnino, macro, macro3): gmm, ar, hmm and nar (the neural
+    autoregressive model; lstm / gru / rnn / cnn / transformer name its backbones) in nats per time step on the same
+    held-out windows, plus a forecast table: MASE, CRPS and 80% coverage of each forecasting model and the seasonal
+    naive from rolling origins at the end of the held-out part (--horizon, --season), with forecast fans in the
+    report.
     """
     from genlab.cli.audio import audio_notices, option_names
     from genlab.compare import compare
