@@ -512,7 +512,8 @@ class NeuralAutoRegressive(NeuralEstimator):
         lags = self._lags(season)
         observed = values[~np.isnan(values).any(axis=1)]
         if self.scaling == "mean":
-            default_loc, default_scale = np.zeros(D), np.maximum(np.abs(observed).mean(axis=0), 1e-10)
+            default_scale = np.abs(observed).mean(axis=0)
+            default_loc, default_scale = np.zeros(D), np.where(default_scale > 0, default_scale, 1.0)
         elif self.scaling == "standard":
             default_loc = observed.mean(axis=0)
             default_scale = observed.std(axis=0) if len(observed) > 1 else np.ones(D)

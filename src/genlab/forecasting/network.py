@@ -32,6 +32,11 @@ LIKELIHOODS = ("gaussian", "student-t", "negative-binomial", "mixture")
 SCALINGS = ("mean", "standard", "none")
 #: The smallest scale (a context of zeros would divide by zero; GluonTS's mean scaler uses the same floor).
 MIN_SCALE = 1e-10
+#: The largest scaled value the backbone sees.
+_INPUT_LIMIT = 1e4
+#: The low-rank Gaussian's smallest standard deviation in scaled units (GluonTS uses the same): below it, the
+#: capacitance matrix of a large low-rank factor over a tiny diagonal is not positive definite in float32.
+_LOW_RANK_MIN_SPREAD = 1e-3
 
 
 @dataclasses.dataclass
@@ -96,7 +101,9 @@ def scale_of_context(values: torch.Tensor, observed: torch.Tensor, scaling: str,
     count = count.clamp(min=1)
     if scaling == "mean":
         scale = (values.abs() * observed).sum(dim=1, keepdim=True) / count
-        scale = torch.where(empty, default_scale.view(1, 1, D), scale).clamp(min=MIN_SCALE)
+        # a context of zeros (intermittent counts) has no scale of its own: it takes the training data's, as
+        # GluonTS's mean scaler does, instead of dividing the next value by the floor
+        scale = torch.where(empty | (scale == 0), default_scale.view(1, 1, D), scale).clamp(min=MIN_SCALE)
         return values.new_zeros(B, 1, D), scale
     loc = (values * observed).sum(dim=1, keepdim=True) / count
     variance = (((values - loc) * observed) ** 2).sum(dim=1, keepdim=True) / count
@@ -162,6 +169,9 @@ class ForecastNetwork(nn.Module):
     log-likelihood of the weighted steps.
     """
 
+    #: The training loop skips a step whose gradient is not finite (a spike far beyond its window's scale).
+    skip_nonfinite_steps = True
+
     def __init__(self, config: ForecastConfig) -> None:
         super().__init__()
         self.config = config
@@ -201,7 +211,7 @@ class ForecastNetwork(nn.Module):
             if c.rank == 0:
                 return dist.Independent(dist.Normal(mean, spread), 1)
             factor = raw[..., 2 * D :].reshape(*raw.shape[:-1], D, c.rank)
-            return dist.LowRankMultivariateNormal(mean, factor, spread**2)
+            return dist.LowRankMultivariateNormal(mean, factor, (spread + _LOW_RANK_MIN_SPREAD) ** 2)
         if c.likelihood == "student-t":
             mean, spread = raw[..., :D], F.softplus(raw[..., D : 2 * D]) + 1e-6
             degrees = 2.0 + F.softplus(raw[..., 2 * D :])  # > 2: a finite variance
@@ -241,7 +251,9 @@ class ForecastNetwork(nn.Module):
         values, observed, features = self.unpack(x)
         B, W, D = values.shape
         L = W - c.n_lead
-        scaled = (values - loc) / scale * observed
+        # the inputs are clamped (a spike 1e30 times its window's scale would overflow the backbone); the
+        # likelihood still scores the raw value
+        scaled = ((values - loc) / scale * observed).clamp(-_INPUT_LIMIT, _INPUT_LIMIT)
         steps = torch.arange(c.n_lead, W, device=x.device)
         positions = steps[:, None] - self.lag_index[None, :]  # (L, n_lags): the value each lag reads
         lagged = scaled[:, positions]  # (B, L, n_lags, D)
@@ -264,6 +276,8 @@ class ForecastNetwork(nn.Module):
         loc, scale = self.scales(values, observed)
         raw = self.head(self.hidden(x, loc, scale))
         targets, seen = values[:, c.n_lead :], observed[:, c.n_lead :]
+        if not self.training:  # scoring: the likelihood in float64 (a far outlier's z^2 overflows float32)
+            raw, loc, scale, targets, seen = (t.double() for t in (raw, loc, scale, targets, seen))
         step_observed = seen.amin(dim=-1)  # a D-dimensional step counts when all its variables are observed
         distribution = self.distribution(raw, loc, scale)
         if self.counts:

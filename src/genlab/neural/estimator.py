@@ -440,6 +440,7 @@ class NeuralEstimator(GenerativeModel):
             "tokens_per_second": result.tokens_per_second,
             "resumed_from": result.resumed_from,
             "threads": result.threads,
+            "skipped_steps": result.skipped_steps,
         }
         return self
 

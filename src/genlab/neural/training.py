@@ -188,6 +188,8 @@ class TrainResult:
     last_loss: float = math.nan  # the last step's training loss and learning rate (an evaluation records them)
     last_lr: float = math.nan
     threads: str = ""  # the CPU threads of the last run and why (genlab.utils.threads.ThreadChoice.describe)
+    # steps whose gradient was not finite and that changed no weight (modules with skip_nonfinite_steps only)
+    skipped_steps: int = 0
 
     @property
     def tokens_per_second(self) -> float:
@@ -427,6 +429,7 @@ def _train(module: torch.nn.Module, train_data: Any, val_data: Any, config: Trai
     progress.start((f"from step {result.steps}" if result.steps else "training") + f" on {threads}",
                    config.max_steps if by_steps else config.max_time)
     module.train()
+    skip_nonfinite = bool(getattr(module, "skip_nonfinite_steps", False))
     # max_time is this run's budget: the earlier runs' seconds (result.elapsed on resume) are not counted
     earlier = result.elapsed
     run_started = setup_started
@@ -497,10 +500,19 @@ def _train(module: torch.nn.Module, train_data: Any, val_data: Any, config: Trai
                         _, loss = model(x, y)
                     (loss / config.grad_accum_steps).backward()
                 step_tokens += x.numel() * (1 if process_group is None else process_group.world_size)
-            if config.grad_clip is not None:
+            finite = True
+            if skip_nonfinite:
+                # a spike far outside its window's scale can make one batch's loss infinite; its step is skipped
+                # instead of turning every weight into NaN (a device sync per step: these modules opt in)
+                norm = torch.nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip or math.inf)
+                finite = bool(torch.isfinite(norm))
+            elif config.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
             with defer_interrupts():  # the weights, the optimizer's moments and the step count move together
-                optimizer.step()
+                if finite:
+                    optimizer.step()
+                else:
+                    result.skipped_steps += 1
                 optimizer.zero_grad(set_to_none=True)
                 result.steps += 1
                 result.tokens += step_tokens
