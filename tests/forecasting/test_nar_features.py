@@ -147,20 +147,16 @@ def test_a_monthly_pandas_series_gets_calendar_features_and_dated_forecasts():
         model.log_prob(weekly)
 
 
-_PANDAS4 = pytest.mark.xfail(strict=True, reason="calendar.py reads DatetimeIndex.dayofweek / dayofyear, deprecated "
-                                                 "in pandas 3 (Pandas4Warning; reported)")
-
-
 @pytest.mark.parametrize(("freq", "features", "season"), [
     ("MS", ["month_of_year"], 12),
     ("ME", ["month_of_year"], 12),
     ("QS", ["quarter_of_year"], 4),
     ("YS", [], None),
     ("W-SUN", ["week_of_year"], 52),
-    pytest.param("D", ["day_of_week", "day_of_month", "day_of_year"], 7, marks=_PANDAS4),
-    pytest.param("B", ["day_of_week", "day_of_month", "day_of_year"], 5, marks=_PANDAS4),
-    pytest.param("h", ["hour_of_day", "day_of_week", "day_of_month", "day_of_year"], 24, marks=_PANDAS4),
-    pytest.param("2h", ["hour_of_day", "day_of_week", "day_of_month", "day_of_year"], None, marks=_PANDAS4),
+    ("D", ["day_of_week", "day_of_month", "day_of_year"], 7),
+    ("B", ["day_of_week", "day_of_month", "day_of_year"], 5),
+    ("h", ["hour_of_day", "day_of_week", "day_of_month", "day_of_year"], 24),
+    ("2h", ["hour_of_day", "day_of_week", "day_of_month", "day_of_year"], None),
 ])
 def test_calendar_features_of_each_frequency(freq, features, season):
     index = pd.date_range("2001-01-01", periods=60, freq=freq)
