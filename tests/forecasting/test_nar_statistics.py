@@ -34,7 +34,7 @@ def _conditional_per_step(model: genlab.LinearAutoRegressive, y: np.ndarray, C: 
     return float((model.log_prob(y)[0] - model.log_prob(y[:C])[0]) / (len(y) - C))
 
 
-# -- AR(2): the learned one-step density is the true one --------------------------------------------------------------
+# -- AR(2): the learned one-step density is the true one ---------------------------------------------------------------
 def test_ar2_is_learned_to_within_a_small_error_of_the_true_density():
     # pilot (3 seeds): the CNN at 500 steps was 0.015-0.024 nats per step below the truth
     truth = _ar2_truth()
@@ -194,7 +194,10 @@ def test_one_step_paths_are_draws_from_the_density_log_prob_scores(likelihood):
     # pilot: 0.009-0.015; the 0.1 % critical value of the KS distance for n = 4000 is 0.031
     assert np.abs(cdf - empirical).max() < 0.031
     assert abs(draws.mean() - mean) < 4 * sd / np.sqrt(len(draws))
-    assert abs(draws.std() / sd - 1.0) < 0.05
+    # the spread by the interquartile range (a Student-t's sample standard deviation is too heavy-tailed to compare)
+    quartiles = np.interp([0.25, 0.75], cdf, grid)
+    spread = np.subtract(*np.quantile(draws, [0.75, 0.25]))
+    assert abs(spread / (quartiles[1] - quartiles[0]) - 1.0) < 0.08
 
 
 def test_negative_binomial_paths_follow_the_probabilities_log_prob_gives():
@@ -251,7 +254,7 @@ def test_low_rank_gaussian_learns_the_noise_correlation_of_a_var1():
     truth = genlab.LinearAutoRegressive.from_parameters(coef=[A], noise_covariance=cov, intercept=[5.0, -3.0])
     y = truth.sample(3000, random_state=5)
     C = 8
-    model = genlab.NeuralAutoRegressive(backbone="gru", context_length=C, max_steps=300, random_state=0,
+    model = genlab.NeuralAutoRegressive(backbone="gru", context_length=C, max_steps=600, random_state=0,
                                         **{**TINY, "hidden_size": 32, "learning_rate": 5e-3}).fit(y)
     assert model.config_["rank"] == 2
     history = truth.sample(200, random_state=6)
@@ -265,10 +268,11 @@ def test_low_rank_gaussian_learns_the_noise_correlation_of_a_var1():
     expected = truth.intercept_ + A @ history[-1]
     assert np.allclose(draws.mean(axis=0), expected, atol=0.35)
     # the density holds the correlation too: a model with independent noise would score 0.51 nats per step below
-    # the truth (-0.5 log(1 - 0.8^2)); pilot: 0.16 below after this short training
+    # the truth (-0.5 log(1 - 0.8^2)); pilot: 0.10 below after this short training (correlation 0.77, sds 1.09
+    # and 1.93)
     test = truth.sample(2000, random_state=7)
     true = (truth.log_prob(test)[0] - truth.log_prob(test[:C])[0]) / (len(test) - C)
-    assert true - 0.25 < model.score(test) < true + 0.02
+    assert true - 0.2 < model.score(test) < true + 0.02
 
 
 def test_low_rank_gaussian_paths_agree_with_log_prob_on_a_grid():
@@ -294,3 +298,53 @@ def test_low_rank_gaussian_paths_agree_with_log_prob_on_a_grid():
     sample_cov = np.cov(draws.T)
     assert np.allclose(draws.mean(axis=0), mean, atol=4 * spread.max() / np.sqrt(len(draws)))
     assert np.allclose(sample_cov, covariance, atol=0.08 * np.abs(covariance).max())
+
+
+# -- every backbone is causal, and its paths follow its density --------------------------------------------------------
+@pytest.mark.parametrize("backbone", ["lstm", "gru", "rnn", "cnn", "transformer"])
+def test_each_backbone_scores_a_proper_causal_density_and_samples_from_it(backbone):
+    """A value in the middle of a block: log_prob([h, v]) - log_prob(h) is its conditional log-density only if the
+    steps before it in the block do not see it. With the Gaussian likelihood that is a quadratic in v, exactly: a
+    backbone that looked ahead would add the network's nonlinear response to v through the earlier steps' scores
+    (the Transformer without its causal mask: 0.04 nats off a quadratic; causal: 6e-6, float32's rounding). A value
+    that opens a block: the forecast's paths follow that density."""
+    rng = np.random.default_rng(9)
+    C, P = 6, 4
+    y = _ar1(rng, 300)
+    model = genlab.NeuralAutoRegressive(backbone=backbone, context_length=C, prediction_length=P, max_steps=40,
+                                        random_state=0, **{**TINY, "hidden_size": 8, "n_heads": 2}).fit(y)
+
+    def density(history, grid):
+        series = np.concatenate([np.r_[history, v] for v in grid])
+        return np.exp(model.log_prob(series, lengths=[len(history) + 1] * len(grid)) - model.log_prob(history)[0])
+
+    middle = y[: C + 3 * P + 2]  # the next value is the third of its block
+    grid = np.linspace(y.min() - 15, y.max() + 15, 1501)
+    conditional = density(middle, grid)
+    assert abs(conditional.sum() * (grid[1] - grid[0]) - 1.0) < 2e-3
+    log_density = np.log(conditional)
+    quadratic = np.polyval(np.polyfit(grid, log_density, 2), grid)
+    assert np.abs(quadratic - log_density).max() < 1e-3
+    start = y[: C + 5 * P]  # the next value opens a block
+    draws = model.forecast(start, steps=1, n_paths=2000, random_state=1).paths[:, 0]
+    cdf = np.cumsum(density(start, grid)) * (grid[1] - grid[0])
+    empirical = np.searchsorted(np.sort(draws), grid, side="right") / len(draws)
+    assert np.abs(cdf - empirical).max() < 0.044  # the 0.1 % critical value for n = 2000
+
+
+def test_simulated_first_values_follow_the_unconditional_density():
+    """simulate() without initial values starts from an empty context, as log_prob(conditional=False) scores a
+    series' first value: the first simulated values follow exp(log_prob([v], conditional=False))."""
+    rng = np.random.default_rng(10)
+    y = _ar1(rng, 400, level=-3.0)
+    model = genlab.NeuralAutoRegressive(backbone="gru", context_length=8, max_steps=60, random_state=0,
+                                        **TINY).fit(y)
+    first = model.simulate(2, n_paths=4000, random_state=0)[:, 0, 0]
+    grid = np.linspace(first.mean() - 12 * first.std(), first.mean() + 12 * first.std(), 2001)
+    step = grid[1] - grid[0]
+    density = np.exp(model.log_prob(grid, lengths=[1] * len(grid), conditional=False))
+    assert abs(density.sum() * step - 1.0) < 1e-3
+    empirical = np.searchsorted(np.sort(first), grid, side="right") / len(first)
+    assert np.abs(np.cumsum(density) * step - empirical).max() < 0.031
+    # sample() is simulate() laid out as concatenated series
+    assert np.array_equal(model.sample(2, n_series=4000, random_state=0)[::2, 0], first)
