@@ -158,6 +158,19 @@ def test_a_huge_spike_does_not_break_training():
     assert np.isfinite(model.forecast(steps=2, n_paths=5, random_state=0).paths).all()
 
 
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="negative-binomial paths from counts near 2^63 overflow int64 (reported)")
+def test_huge_counts_are_refused_or_forecast_as_counts():
+    y = np.random.default_rng(0).poisson(5, size=60).astype(np.float64)
+    model = genlab.NeuralAutoRegressive(likelihood="negative-binomial", context_length=3, max_steps=2, random_state=0,
+                                        **{**TINY, "hidden_size": 4}).fit(y)
+    try:
+        paths = model.forecast(np.r_[np.zeros(9), 1e20], steps=1, n_paths=5, random_state=0).paths
+    except DataError:
+        return  # refusing counts beyond float64's exact integers is a fine answer
+    assert np.all(paths >= 0)
+
+
 def test_whole_missing_rows_of_a_multivariate_series_are_allowed_partial_ones_are_not():
     rng = np.random.default_rng(7)
     y = rng.normal(size=(80, 2)) + 3.0

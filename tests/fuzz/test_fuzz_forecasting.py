@@ -1,8 +1,7 @@
 """Fuzz: NeuralAutoRegressive takes any array of any shape, NaN pattern and lengths, and either answers with finite
 numbers of the documented shapes or raises a genlab error (never another exception, never a NaN).
 
-A few examples per property in the default run; ``-m slow`` runs many more. Values stay within +-1e6 (values beyond
-float32's range are a separate, reported case: tests/forecasting/test_nar_inputs.py).
+A few examples per property in the default run; ``-m slow`` runs many more.
 """
 
 from __future__ import annotations
@@ -34,12 +33,11 @@ def _model(likelihood: str, n_features: int, covariates: bool) -> genlab.NeuralA
     return model.fit(y, covariates=rng.normal(size=(60, 1)) if covariates else None)
 
 
-#: Magnitudes in [1e-2, 1e6] for now, and fits of one variable: a context of observed zeros gets the scale 1e-10, a
-#: multivariate fit with a value 100 times its context's scale crashes in the low-rank Gaussian's Cholesky factor,
-#: and a value 1e19 times its context's scale makes the weights NaN (all reported, with tests in
-#: tests/forecasting/test_nar_inputs.py). Widen the range and fit several variables with the fixes.
-magnitudes = st.floats(1e-2, 1e6, allow_nan=False, allow_infinity=False)
-values = st.one_of(magnitudes, magnitudes.map(lambda v: -v), st.integers(1, 20).map(float))
+#: Zeros (contexts of zeros), tiny and huge magnitudes (values 1e15 times their context's scale), small counts. Up to
+#: 1e15 for now: negative-binomial paths from counts near 2^63 overflow torch's int64 Poisson (reported; strict
+#: xfail in tests/forecasting/test_nar_inputs.py).
+magnitudes = st.floats(0.0, 1e15, allow_nan=False, allow_infinity=False)
+values = st.one_of(magnitudes, magnitudes.map(lambda v: -v), st.integers(0, 20).map(float))
 
 
 @st.composite
@@ -128,7 +126,7 @@ def test_covariates_of_any_shape(data, n_rows, with_nan):
 
 
 @FAST
-@given(series(max_features=1), likelihoods)
+@given(series(max_features=1), likelihoods)  # several variables: with the low-rank Gaussian's fix (reported)
 def test_fitting_never_fails_but_with_a_genlab_error(data, likelihood):
     X, lengths = data
     model = genlab.NeuralAutoRegressive(likelihood=likelihood, backbone="cnn", context_length=CONTEXT, hidden_size=4,
