@@ -170,16 +170,17 @@ def _ar1(rng: np.random.Generator, T: int, level: float = 10.0) -> np.ndarray:
     return y + level
 
 
-@pytest.mark.parametrize("likelihood", ["gaussian", "student-t", "mixture"])
-def test_one_step_paths_are_draws_from_the_density_log_prob_scores(likelihood):
+@pytest.mark.parametrize(("likelihood", "scaling"), [("gaussian", "mean"), ("student-t", "mean"), ("mixture", "mean"),
+                                                     ("gaussian", "standard"), ("gaussian", "none")])
+def test_one_step_paths_are_draws_from_the_density_log_prob_scores(likelihood, scaling):
     """The predictive density of the value after a history h is exp(log_prob([h, v]) - log_prob(h)) when v starts
     a block (len(h) - context_length a multiple of prediction_length): it integrates to 1, and the forecast's
     paths follow it (Kolmogorov-Smirnov distance of 4000 draws, mean and standard deviation)."""
     rng = np.random.default_rng(0)
     C = 8
     y = _ar1(rng, 400)
-    model = genlab.NeuralAutoRegressive(likelihood=likelihood, backbone="gru", context_length=C, max_steps=100,
-                                        random_state=0, **TINY).fit(y)
+    model = genlab.NeuralAutoRegressive(likelihood=likelihood, scaling=scaling, backbone="gru", context_length=C,
+                                        max_steps=100, random_state=0, **TINY).fit(y)
     history = y[: 10 * C]
     draws = model.forecast(history, steps=1, n_paths=4000, random_state=1).paths[:, 0]
     grid = np.linspace(draws.mean() - 12 * draws.std(), draws.mean() + 12 * draws.std(), 2001)
@@ -275,29 +276,39 @@ def test_low_rank_gaussian_learns_the_noise_correlation_of_a_var1():
     assert true - 0.2 < model.score(test) < true + 0.02
 
 
-def test_low_rank_gaussian_paths_agree_with_log_prob_on_a_grid():
-    """Mean and covariance of the one-step paths against those of the density exp(log_prob) on a 2-D grid."""
+@pytest.mark.parametrize("likelihood", ["gaussian", "mixture", "student-t"])
+def test_two_variable_paths_agree_with_log_prob_on_a_grid(likelihood):
+    """The one-step paths of a 2-variable model against the density exp(log_prob) on a 2-D grid: the mass of each
+    quadrant around the paths' median (every likelihood), mean and covariance (light-tailed ones)."""
     rng = np.random.default_rng(8)
     C = 4
     y = rng.multivariate_normal([1.0, 2.0], [[1.0, 0.6], [0.6, 1.0]], size=300)
-    model = genlab.NeuralAutoRegressive(backbone="gru", context_length=C, max_steps=60, random_state=0,
-                                        **TINY).fit(y)
+    model = genlab.NeuralAutoRegressive(likelihood=likelihood, backbone="gru", context_length=C, max_steps=60,
+                                        random_state=0, **TINY).fit(y)
     history = y[: 5 * C]
     draws = model.forecast(history, steps=1, n_paths=4000, random_state=1).paths[:, 0]
-    center, spread = draws.mean(axis=0), draws.std(axis=0)
-    axes = [np.linspace(center[d] - 7 * spread[d], center[d] + 7 * spread[d], 71) for d in range(2)]
+    assert draws.shape == (4000, 2)
+    center = np.median(draws, axis=0)
+    spread = np.subtract(*np.quantile(draws, [0.9, 0.1], axis=0))
+    # cell midpoints, with the median on cell edges (so that each quadrant is a sum of whole cells)
+    axes = [center[d] + (np.arange(-40, 40) + 0.5) * spread[d] / 5 for d in range(2)]
     a, b = np.meshgrid(*axes, indexing="ij")
     points = np.stack([a.ravel(), b.ravel()], axis=1)
     series = np.concatenate([np.concatenate([history, p[None]]) for p in points])
     density = np.exp(model.log_prob(series, lengths=[len(history) + 1] * len(points)) - model.log_prob(history)[0])
-    cell = (axes[0][1] - axes[0][0]) * (axes[1][1] - axes[1][0])
-    weights = density * cell
-    assert abs(weights.sum() - 1.0) < 5e-3
-    mean = weights @ points
-    covariance = (points - mean).T @ ((points - mean) * weights[:, None])
-    sample_cov = np.cov(draws.T)
-    assert np.allclose(draws.mean(axis=0), mean, atol=4 * spread.max() / np.sqrt(len(draws)))
-    assert np.allclose(sample_cov, covariance, atol=0.08 * np.abs(covariance).max())
+    weights = density * (axes[0][1] - axes[0][0]) * (axes[1][1] - axes[1][0])
+    assert abs(weights.sum() - 1.0) < 0.01  # a Riemann sum, and the Student-t's tails beyond the grid
+    for below0 in (True, False):
+        for below1 in (True, False):
+            in_grid = ((points[:, 0] < center[0]) == below0) & ((points[:, 1] < center[1]) == below1)
+            in_paths = ((draws[:, 0] < center[0]) == below0) & ((draws[:, 1] < center[1]) == below1)
+            # a quadrant's share of 4000 draws has a standard error of at most 0.008
+            assert abs(weights[in_grid].sum() / weights.sum() - in_paths.mean()) < 0.035
+    if likelihood != "student-t":
+        mean = weights @ points / weights.sum()
+        covariance = (points - mean).T @ ((points - mean) * weights[:, None]) / weights.sum()
+        assert np.allclose(draws.mean(axis=0), mean, atol=4 * np.sqrt(np.diag(covariance).max() / len(draws)))
+        assert np.allclose(np.cov(draws.T), covariance, atol=0.08 * np.abs(covariance).max())
 
 
 # -- every backbone is causal, and its paths follow its density --------------------------------------------------------
