@@ -218,3 +218,35 @@ def test_forecast_follows_the_future_covariates():
     # simulate takes the covariates of the simulated steps
     paths = model.simulate(24, initial=y[-20:], covariates=future, n_paths=100, random_state=0)
     assert np.corrcoef(paths.mean(axis=0)[:, 0], expected)[0, 1] > 0.95
+
+
+# -- interrupted training ----------------------------------------------------------------------------------------------
+def test_ctrl_c_and_resume_end_with_the_weights_of_an_uninterrupted_run(tmp_path):
+    """The training windows are a function of (seed, step), dropout is seeded: a fit interrupted at step 5 and
+    resumed from its checkpoint ends exactly where the uninterrupted fit does (with calendar features and
+    covariates, which the checkpoint's data fingerprint covers)."""
+    from genlab.learn import FitInterrupted
+
+    y = _monthly(120)
+    u = np.random.default_rng(4).normal(size=(120, 1))
+    settings = {"context_length": 6, "max_steps": 12, "batch_size": 8, "eval_interval": 4, "random_state": 0,
+                **{**TINY, "dropout": 0.2, "n_layers": 2}}
+    whole = genlab.NeuralAutoRegressive(**settings).fit(y, covariates=u)
+
+    def interrupt(step, loss):
+        if step == 5:
+            raise KeyboardInterrupt
+
+    model = genlab.NeuralAutoRegressive(**settings, checkpoint_path=tmp_path / "nar.ckpt")
+    with pytest.raises(FitInterrupted, match="at step 5"):
+        model.fit(y, covariates=u, callback=interrupt)
+    model.fit(y, covariates=u, resume=True)
+    assert np.array_equal(model.log_prob(y, covariates=u), whole.log_prob(y, covariates=u))
+    future = np.zeros((3, 1))
+    assert np.array_equal(model.forecast(y, 3, covariates=u, future_covariates=future, random_state=0).paths,
+                          whole.forecast(y, 3, covariates=u, future_covariates=future, random_state=0).paths)
+    # a checkpoint of other data (values, covariates, dates) is not resumed from
+    for X, covariates in ((y + 1.0, u), (y, u + 1.0), (y.to_numpy(), u)):
+        other = genlab.NeuralAutoRegressive(**settings, checkpoint_path=tmp_path / "nar.ckpt")
+        with pytest.raises(genlab.errors.ParameterError, match="was written by a different configuration"):
+            other.fit(X, covariates=covariates, resume=True)
