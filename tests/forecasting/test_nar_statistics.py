@@ -359,3 +359,28 @@ def test_simulated_first_values_follow_the_unconditional_density():
     assert np.abs(np.cumsum(density) * step - empirical).max() < 0.031
     # sample() is simulate() laid out as concatenated series
     assert np.array_equal(model.sample(2, n_series=4000, random_state=0)[::2, 0], first)
+
+
+# -- forecast_paths of the linear model ------------------------------------------------------------------------------
+def test_forecast_paths_of_a_linear_ar_match_its_analytic_forecast():
+    """The same ProbabilisticForecast for LinearAutoRegressive: paths simulated from the history's last p values
+    have the AR's exact predictive mean and 80 % interval (its own forecast(..., alpha=0.2))."""
+    from genlab.forecasting.result import forecast_paths
+
+    truth = _ar2_truth(level=10.0)
+    y = truth.sample(600, random_state=0)[:, 0]
+    model = genlab.LinearAutoRegressive(order=2).fit(y)
+    f = forecast_paths(model, y[:100], 5, n_paths=20000, quantiles=[0.1, 0.5, 0.9], random_state=0)
+    mean, lower, upper = model.forecast(5, y[:100, None], alpha=0.2)
+    sd = (upper.ravel() - lower.ravel()) / (2 * 1.2816)
+    assert np.allclose(f.mean, mean.ravel(), atol=4 * sd / np.sqrt(20000))
+    low, high = f.interval(0.8)
+    assert np.allclose(low, lower.ravel(), atol=0.05) and np.allclose(high, upper.ravel(), atol=0.05)
+    assert np.allclose(f.quantiles[[0, 2]], [low, high])  # the 0.1 / 0.9 quantiles are the 80 % interval
+    assert np.all(np.diff(f.quantiles, axis=0) > 0)
+    # from the end of the training data by default; the seed fixes the paths
+    assert forecast_paths(model, None, 3, random_state=1).paths.shape == (200, 3)
+    assert np.array_equal(forecast_paths(model, y, 3, random_state=1).paths,
+                          forecast_paths(model, None, 3, random_state=1).paths)
+    with pytest.raises(genlab.errors.ParameterError, match="takes no covariates"):
+        forecast_paths(model, y, 3, covariates=np.ones((600, 1)))
