@@ -176,7 +176,9 @@ def test_calendar_features_beat_lags_alone_on_a_seasonal_series():
     learn. Pilot (400 steps): -1.60 with the calendar, -2.88 without; at context 2 both were far from the truth
     after 400 steps (-2.66 / -3.29)."""
     train, test = _monthly(480, seed=1), _monthly(240, seed=2)
-    options = {"context_length": 12, "lags": [1], "max_steps": 400, "random_state": 0,
+    # mean scaling (DeepAR's): standard scaling's window location already tells the network much of the phase
+    # (-1.56 without the calendar, -1.57 with it, at these settings)
+    options = {"context_length": 12, "lags": [1], "max_steps": 400, "random_state": 0, "scaling": "mean",
                **{**TINY, "hidden_size": 32}}
     calendar = genlab.NeuralAutoRegressive(**options).fit(train)
     plain = genlab.NeuralAutoRegressive(**options).fit(train.to_numpy())

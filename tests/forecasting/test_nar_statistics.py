@@ -55,6 +55,20 @@ def test_ar2_is_learned_to_within_a_small_error_of_the_true_density():
     assert nar > marginal + 0.08
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("backbone", ["lstm", "gru", "cnn", "transformer"])
+def test_ar2_is_learned_closely_by_default_sized_networks(backbone):
+    """The default network (hidden 40, 2 layers) after 600 steps at context 16: within 0.02 nats per step of the
+    true conditional density on 3000 held-out values (the owner's pilot: LSTM -1.441 against the truth's -1.434)."""
+    truth = _ar2_truth()
+    train = truth.sample(3000, random_state=1)[:, 0]
+    test = truth.sample(3000, random_state=2)[:, 0]
+    C = 16
+    model = genlab.NeuralAutoRegressive(backbone=backbone, context_length=C, max_steps=600, random_state=0)
+    nar = model.fit(train).score(test)
+    assert nar > _conditional_per_step(truth, test, C) - 0.02
+
+
 def test_ar2_per_series_log_prob_matches_the_truth_on_the_same_steps():
     """log_prob conditions each series on its first context_length values: per series (lengths=...), the NAR's and
     the true model's conditional log-likelihoods of the same steps agree."""
