@@ -125,6 +125,60 @@ def test_covariates_of_any_shape(data, n_rows, with_nan):
     assert np.isfinite(log_prob).all()
 
 
+@functools.cache
+def _monthly_model() -> genlab.NeuralAutoRegressive:
+    import pandas as pd
+
+    index = pd.date_range("2000-01-01", periods=60, freq="MS")
+    y = pd.Series(np.random.default_rng(1).normal(size=60) + 10.0, index=index)
+    return genlab.NeuralAutoRegressive(context_length=CONTEXT, hidden_size=4, n_layers=1, max_steps=2,
+                                       random_state=0).fit(y)
+
+
+@st.composite
+def time_indexes(draw):
+    """Timestamps of T rows: regular at some frequency, with a gap, a NaT, a duplicate, text, or the wrong count."""
+    import pandas as pd
+
+    T = draw(st.integers(1, 20))
+    freq = draw(st.sampled_from(["MS", "ME", "D", "h", "W-SUN", "QS", "YS", "2MS"]))
+    stamps = list(pd.date_range(draw(st.sampled_from(["1999-11-01", "2020-02-29", "1970-01-01"])), periods=T,
+                                freq=freq))
+    change = draw(st.sampled_from(["none", "gap", "nat", "duplicate", "text", "count"]))
+    if change == "gap" and T > 3:
+        del stamps[T // 2]
+        stamps.append(stamps[-1] + (stamps[-1] - stamps[-2]))
+    elif change == "nat":
+        stamps[draw(st.integers(0, T - 1))] = pd.NaT
+    elif change == "duplicate" and T > 1:
+        stamps[-1] = stamps[0]
+    elif change == "text":
+        stamps[draw(st.integers(0, T - 1))] = draw(st.text(max_size=6))
+    elif change == "count":
+        stamps = stamps[: T - 1]
+    return T, stamps
+
+
+@FAST
+@given(time_indexes(), st.integers(1, 4))
+def test_time_indexes_of_any_kind(data, steps):
+    model = _monthly_model()
+    T, stamps = data
+    y = np.random.default_rng(T).normal(size=T) + 10.0
+    try:
+        log_prob = model.log_prob(y, time_index=stamps, conditional=False)
+    except GenlabError:
+        pass
+    else:
+        assert np.isfinite(log_prob).all()
+    try:
+        f = model.forecast(y, steps=steps, n_paths=3, time_index=stamps, random_state=0)
+    except GenlabError:
+        return
+    assert np.isfinite(f.paths).all()
+    assert len(f.index) == steps and f.index.freqstr == "MS"
+
+
 @FAST
 @given(series(max_features=1), likelihoods)  # several variables: with the low-rank Gaussian's fix (reported)
 def test_fitting_never_fails_but_with_a_genlab_error(data, likelihood):
