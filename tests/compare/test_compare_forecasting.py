@@ -111,7 +111,7 @@ def test_the_default_series_models_include_a_nar(ar_csv):
         ("nar:widths=3", r"model 'nar' has no option 'widths'; its options: backbone, likelihood"),
         # combinations the model itself refuses, refused before anything is fitted
         ("transformer:hidden=10", r"hidden_size \(10\) must be a multiple of n_heads \(4\)"),
-        ("nar:likelihood=negative-binomial,scaling=standard", r"likelihood='negative-binomial' needs scaling='mean'"),
+        ("nar:likelihood=negative-binomial", r"negative-binomial gives probabilities of counts"),
     ],
 )
 def test_bad_nar_options(ar_csv, tmp_path, spec, message):

@@ -218,7 +218,8 @@ def test_forecast_follows_the_future_covariates():
     # the spread is the noise's (0.3), not the covariate's (3)
     assert np.median(f.paths.std(axis=0)) < 0.7
     # simulate takes the covariates of the simulated steps
-    paths = model.simulate(24, initial=y[-20:], covariates=future, n_paths=100, random_state=0)
+    paths = model.simulate(24, initial=y[-20:], initial_covariates=u[-20:], covariates=future, n_paths=100,
+                           random_state=0)
     assert np.corrcoef(paths.mean(axis=0)[:, 0], expected)[0, 1] > 0.95
 
 

@@ -75,6 +75,7 @@ class Likelihood(str, enum.Enum):
 
 
 class Scaling(str, enum.Enum):
+    auto = "auto"
     mean = "mean"
     standard = "standard"
     none = "none"
@@ -326,7 +327,8 @@ def fit_nar(
         "--season", min=1, help="Steps per season, e.g. 12 for monthly data (default: from the dates' frequency).")
     ] = None,
     scaling: Annotated[Scaling, typer.Option(
-        "--scaling", help="Per-window scaling from the context: mean (DeepAR), standard or none.")] = Scaling.mean,
+        "--scaling", help="Per-window scaling from the context: auto (mean for negative-binomial, else standard), "
+                          "mean (DeepAR), standard or none.")] = Scaling.auto,
     hidden: Annotated[int, typer.Option("--hidden", min=1, help="Width of the network.")] = 40,
     layers: Annotated[int, typer.Option("--layers", min=1, help="Layers of the network.")] = 2,
     dropout: Annotated[float, typer.Option("--dropout", min=0.0, max=0.99, help="Dropout in training.")] = 0.1,
@@ -703,7 +705,7 @@ def info_rows(model: Any) -> list[tuple[str, str]]:
     n_covariates = int(model.n_covariates_)
     rows = [
         ("network", f"{model.backbone} backbone, {model.n_layers} layers of {model.hidden_size}, {model.likelihood} "
-                    f"likelihood, {model.scaling} scaling"),
+                    f"likelihood, {config.scaling} scaling"),
         ("context", f"{config.context_length} values before each block of {config.prediction_length} "
                     f"(genlab score: given each series' first {config.context_length})"),
         ("lags", ", ".join(str(lag) for lag in config.lags)),

@@ -91,7 +91,7 @@ class NARAdapter(Adapter):
         "hidden": (40, _positive_int, "the hidden size, an integer >= 1"),
         "layers": (2, _positive_int, "the number of layers, an integer >= 1"),
         "dropout": (0.1, _dropout, "the dropout rate, a number in [0, 1)"),
-        "scaling": ("mean", _choice("mean", "standard", "none"), "one of mean, standard, none"),
+        "scaling": ("auto", _choice("auto", "mean", "standard", "none"), "one of auto, mean, standard, none"),
         "season": (None, _positive_int, "steps per season (seasonal lags), an integer >= 1"),
         "steps": (1000, _positive_int, "the most optimizer steps, an integer >= 1"),
         "lr": (1e-3, _positive_float, "the peak learning rate, a number > 0"),
@@ -109,6 +109,11 @@ class NARAdapter(Adapter):
                                      f"(nar:backbone={given}).")
             given = own
         self.backbone = given or "lstm"
+        if self.params["likelihood"] == "negative-binomial":
+            # a probability mass is not comparable with the other models' densities in one nats-per-step column
+            raise ParameterError("nar:likelihood=negative-binomial gives probabilities of counts, which the densities "
+                                 "of the other series models cannot be ranked against; compare it with genlab score "
+                                 "on count data, or use a continuous likelihood here.")
         # the model's own checks of option combinations (a Transformer's heads, counts needing mean scaling), here
         # so that a bad spec stops the comparison before any model is fitted
         self._estimator(season=None)._check_parameters()
@@ -259,6 +264,8 @@ def forecast_table(adapters: list[Any], dataset: Any, *, horizon: int | None = N
                                   n_paths=n_paths, random_state=random_state + series_index)
             except GenlabError as exc:  # a model that cannot forecast this series is a note, not a crash
                 failed.add(name)
+                per_origin[name].clear()  # no row averaged over other origins than the other models'
+                fans.pop(name, None)
                 notes.append(f"no forecasts of {name}: {' '.join(str(exc).split())}")
                 continue
             per_origin[name].extend(result.per_origin)

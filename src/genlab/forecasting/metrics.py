@@ -328,11 +328,16 @@ class Backtest:
     per_origin : list of dict
         Per origin: ``origin`` (int), ``time`` (the first forecast timestamp, or None), ``mase``, ``crps``, ``wql``,
         ``coverage`` (floats).
-    mase, crps, wql, coverage : float
-        The means over the origins: MASE of the paths' median, CRPS of the paths, mean weighted quantile loss of the
-        paths' quantiles at ``quantile_levels``, and the fraction of observed values inside the paths' central 80%
-        interval (its 10% and 90% quantiles; 0.8 for a calibrated forecast).
+    mase, crps, coverage : float
+        The means over the origins: MASE of the paths' median, CRPS of the paths, and the fraction of observed values
+        inside the paths' central 80% interval (its 10% and 90% quantiles; 0.8 for a calibrated forecast).
+    wql : float
+        The mean weighted quantile loss of the paths' quantiles at ``quantile_levels``, pooled over the origins as
+        GluonTS aggregates it (the pinball losses of every origin over the absolute truth of every origin; a mean of
+        per-origin ratios would let an origin whose values are near 0 dominate). ``per_origin`` keeps each origin's.
     quantile_levels : ndarray of shape (n_levels,)
+    truths : list of ndarray
+        The observed values at each origin.
     """
 
     steps: int
@@ -345,9 +350,15 @@ class Backtest:
     wql: float = dataclasses.field(init=False)
     coverage: float = dataclasses.field(init=False)
 
+    truths: list[np.ndarray] = dataclasses.field(default_factory=list)
+
     def __post_init__(self) -> None:
         for name in ("mase", "crps", "wql", "coverage"):
             setattr(self, name, float(np.mean([row[name] for row in self.per_origin])))
+        if self.truths:  # GluonTS's aggregate: the pinball losses and the absolute truth pooled over the origins
+            quantiles = [np.quantile(f.paths, self.quantile_levels, axis=0) for f in self.forecasts]
+            self.wql = weighted_quantile_loss(np.concatenate(self.truths), np.concatenate(quantiles, axis=1),
+                                              self.quantile_levels)
 
     def to_frame(self) -> Any:
         """A pandas DataFrame with a row per origin (the columns of :attr:`per_origin`)."""
@@ -417,7 +428,7 @@ def backtest(forecaster: Any, y: Any, *, steps: int, n_origins: int = 5, season_
                              f"callable (history, steps, time_index) -> forecast; got {type(forecaster).__name__}.")
     rng = check_random_state(random_state)
     univariate = values.ndim == 1
-    origins, forecasts, rows = [], [], []
+    origins, forecasts, rows, truths = [], [], [], []
     for k in range(n_origins, 0, -1):
         t = T - k * steps
         history, truth = values[:t], values[t : t + steps]
@@ -444,7 +455,9 @@ def backtest(forecaster: Any, y: Any, *, steps: int, n_origins: int = 5, season_
         })
         origins.append(t)
         forecasts.append(forecast)
-    return Backtest(steps=steps, origins=origins, forecasts=forecasts, per_origin=rows, quantile_levels=levels)
+        truths.append(truth)
+    return Backtest(steps=steps, origins=origins, forecasts=forecasts, per_origin=rows, quantile_levels=levels,
+                    truths=truths)
 
 
 def _as_forecast(forecast: Any, shape: tuple[int, ...], univariate: bool, levels: np.ndarray,

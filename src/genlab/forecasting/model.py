@@ -8,13 +8,15 @@ of ``prediction_length`` values; the block starting at t has the density
 
 where the backbone f (an RNN / GRU / LSTM, a causal CNN or a Transformer) is unrolled from a zero state over the
 block's C context values and then its own values, every input scaled by the block's context scale (DeepAR's mean
-scaling), and :math:`p_\theta` is the likelihood (Gaussian, low-rank multivariate Gaussian, Student-t, negative
-binomial, Gaussian mixture). Training draws windows of exactly this shape and maximises the likelihood of their
-predicted values; scoring (:meth:`log_prob`) and sampling (:meth:`forecast`, :meth:`simulate`, :meth:`sample`) use
-the same blocks, so the paths a forecast draws come from the density :meth:`log_prob` scores. Values before a
-series' start are unobserved (padding the network is told of), so a block may have a short or empty context: with
-``conditional=False`` every value is scored, the first block from no context at all (its scale is then the
-training data's), as ``genlab compare`` scores a held-out window.
+scaling, or the context's mean and standard deviation), and :math:`p_\theta` is the likelihood (Gaussian, low-rank
+multivariate Gaussian, Student-t, negative binomial, Gaussian mixture). Training draws windows of exactly this shape
+and maximises the likelihood of their predicted values; scoring (:meth:`log_prob`) and sampling (:meth:`forecast`,
+:meth:`simulate`, :meth:`sample`) use the same blocks, so the paths a forecast draws come from the density
+:meth:`log_prob` scores (exactly so when the forecast starts on one of log_prob's block boundaries, the history's
+length less ``context_length`` a multiple of ``prediction_length``; elsewhere the blocks are the same density
+shifted in time). Values before a series' start are unobserved (padding the network is told of), so a block may have
+a short or empty context: with ``conditional=False`` every value is scored, the first block from no context at all
+(its scale is then the training data's), as ``genlab compare`` scores a held-out window.
 
 NaN values are missing: they are not scored, and the network sees them as unobserved inputs.
 """
@@ -39,11 +41,13 @@ __all__ = ["NeuralAutoRegressive", "SeriesBatch"]
 
 _BACKBONES = ("lstm", "gru", "rnn", "cnn", "transformer")
 _LIKELIHOODS = ("gaussian", "student-t", "negative-binomial", "mixture")
-_SCALINGS = ("mean", "standard", "none")
+_SCALINGS = ("auto", "mean", "standard", "none")
 #: Windows per forward pass when scoring and paths per forward pass when sampling.
 _SCORING_BATCH = 256
 #: The largest magnitude accepted: the network computes in float32 (3.4e38), with room for the scale's sums.
 _LARGEST_VALUE = 1e30
+#: The largest count of the negative binomial: float64 holds every integer up to 2^53 exactly.
+_LARGEST_COUNT = 2.0**53
 
 
 class SeriesBatch:
@@ -142,9 +146,6 @@ class _TrainingWindows:
         rng = np.random.default_rng([self.seed, step, micro_step])
         return self._pack(rng.integers(0, len(self.rows), size=self.batch_size))
 
-    def eval_batch(self, index: int) -> tuple[Any, Any]:
-        return self.batch(index, 0)
-
     def digest(self) -> str:
         return hashlib.sha256(self.data.digest().encode() + self.limits.tobytes()).hexdigest()
 
@@ -161,9 +162,8 @@ class _ScoringBlocks:
     def eval_batch(self, index: int) -> tuple[Any, Any]:
         import torch
 
+        index %= self.n_eval_batches  # more evaluation batches than blocks: the blocks again, in order
         chosen = np.arange(len(self.rows))[index * self.batch_size : (index + 1) * self.batch_size]
-        if chosen.size == 0:
-            chosen = np.arange(min(self.batch_size, len(self.rows)))
         x = self.data.windows(self.rows[chosen], self.config.window)
         return torch.from_numpy(x), torch.from_numpy(_block_weights(x, self.rows[chosen], self.limits[chosen],
                                                                      self.config))
@@ -223,9 +223,12 @@ class NeuralAutoRegressive(NeuralEstimator):
         season length m also m - 1, m, m + 1, 2 m - 1, 2 m, 2 m + 1 (DeepAR's seasonal lags).
     season_length : int, optional
         Steps per season (12 for monthly data). Default: from the time index's frequency when one is given.
-    scaling : {"mean", "standard", "none"}, default="mean"
+    scaling : {"auto", "mean", "standard", "none"}, default="auto"
         How a block's values are scaled from its context: by their mean absolute value (DeepAR), by their mean and
-        standard deviation, or not at all.
+        standard deviation, or not at all. ``"auto"``: ``"mean"`` for the negative binomial (counts stay integers),
+        ``"standard"`` for the continuous likelihoods - mean scaling leaves a series with a level far from zero
+        squeezed near 1 (an AR(1) with unit noise at level 300 scored 0.68 nats per step below standard scaling,
+        at level 10,000 3.9 nats), standard scaling is invariant to the level.
     hidden_size : int, default=40
     n_layers : int, default=2
     dropout : float, default=0.1
@@ -259,6 +262,8 @@ class NeuralAutoRegressive(NeuralEstimator):
     last_values_ : ndarray of shape (n_lead + context_length, D)
         The end of the last training series (NaN before its start): where :meth:`forecast` starts without a
         history.
+    last_length_ : int
+        How many of ``last_values_``'s rows lie inside the last training series (the rest are before its start).
     last_time_ : str or None
         The last training timestamp.
 
@@ -274,8 +279,9 @@ class NeuralAutoRegressive(NeuralEstimator):
 
     score_unit = "time step"
     data_kind = "series"
+    # eval_batches None: every validation evaluation scores the whole held-out part (what patience selects on)
     _training_defaults: ClassVar[dict[str, Any]] = {"learning_rate": 1e-3, "weight_decay": 1e-8, "warmup_steps": 0,
-                                                     "grad_clip": 10.0, "eval_interval": 100}
+                                                     "grad_clip": 10.0, "eval_interval": 100, "eval_batches": None}
     _default_max_steps = 1000
 
     def __init__(
@@ -286,7 +292,7 @@ class NeuralAutoRegressive(NeuralEstimator):
         prediction_length: int | None = None,
         lags: Any = None,
         season_length: int | None = None,
-        scaling: str = "mean",
+        scaling: str = "auto",
         hidden_size: int = 40,
         n_layers: int = 2,
         dropout: float = 0.1,
@@ -315,7 +321,7 @@ class NeuralAutoRegressive(NeuralEstimator):
         for name, allowed in (("backbone", _BACKBONES), ("likelihood", _LIKELIHOODS), ("scaling", _SCALINGS)):
             if getattr(self, name) not in allowed:
                 raise ParameterError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}.")
-        if self.likelihood == "negative-binomial" and self.scaling != "mean":
+        if self.likelihood == "negative-binomial" and self.scaling not in ("auto", "mean"):
             raise ParameterError(
                 "likelihood='negative-binomial' needs scaling='mean': counts stay integers and the scale multiplies "
                 f"the mean (got scaling={self.scaling!r})."
@@ -336,6 +342,12 @@ class NeuralAutoRegressive(NeuralEstimator):
             if lags.size == 0 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
                                          for v in lags.tolist()):
                 raise ParameterError(f"lags must be integers >= 1; got {self.lags!r}.")
+
+    def _scaling(self) -> str:
+        """The scaling in force (``"auto"`` resolved by the likelihood)."""
+        if self.scaling != "auto":
+            return str(self.scaling)
+        return "mean" if self.likelihood == "negative-binomial" else "standard"
 
     def _lags(self, season: int | None) -> tuple[int, ...]:
         if self.lags is not None:
@@ -395,6 +407,12 @@ class NeuralAutoRegressive(NeuralEstimator):
                 row = int(np.flatnonzero(negative.any(axis=1))[0])
                 raise DataError(f"{what} row {row} holds a negative value; likelihood='negative-binomial' is for "
                                 "counts (integers >= 0).")
+            beyond = ~missing & (values > _LARGEST_COUNT)
+            if beyond.any():
+                row = int(np.flatnonzero(beyond.any(axis=1))[0])
+                raise DataError(f"{what} row {row} holds the count {values[row][beyond[row]][0]:g}, beyond 2^53 (the "
+                                "largest integer float64 holds exactly); likelihood='negative-binomial' needs counts "
+                                "below it - rescale the series and use a continuous likelihood.")
             fractional = ~missing & (values != np.round(values))
             if fractional.any():
                 row = int(np.flatnonzero(fractional.any(axis=1))[0])
@@ -511,10 +529,11 @@ class NeuralAutoRegressive(NeuralEstimator):
         D = values.shape[1]
         lags = self._lags(season)
         observed = values[~np.isnan(values).any(axis=1)]
-        if self.scaling == "mean":
+        scaling = self._scaling()
+        if scaling == "mean":
             default_scale = np.abs(observed).mean(axis=0)
             default_loc, default_scale = np.zeros(D), np.where(default_scale > 0, default_scale, 1.0)
-        elif self.scaling == "standard":
+        elif scaling == "standard":
             default_loc = observed.mean(axis=0)
             default_scale = observed.std(axis=0) if len(observed) > 1 else np.ones(D)
             default_scale = np.where(default_scale > 0, default_scale, 1.0)
@@ -524,7 +543,7 @@ class NeuralAutoRegressive(NeuralEstimator):
         config = ForecastConfig(
             n_targets=D, lags=lags, context_length=C, prediction_length=int(self.prediction_length or C),
             n_time_features=len(names), n_covariates=0 if covariates is None else covariates.shape[1],
-            backbone=self.backbone, likelihood=self.likelihood, scaling=self.scaling, hidden_size=self.hidden_size,
+            backbone=self.backbone, likelihood=self.likelihood, scaling=scaling, hidden_size=self.hidden_size,
             n_layers=self.n_layers, dropout=float(self.dropout), kernel_size=self.kernel_size, n_heads=self.n_heads,
             n_components=self.n_components, rank=rank if self.likelihood == "gaussian" else 0,
             default_loc=[float(v) for v in default_loc], default_scale=[float(v) for v in default_scale],
@@ -565,6 +584,7 @@ class NeuralAutoRegressive(NeuralEstimator):
             "time_features_": list(names),
             "season_length_": season,
             "last_values_": last_values,
+            "last_length_": int(min(int(lengths[-1]), lead)),
             "last_time_": None if last_times is None else str(last_times[-1]),
         }
         return Prepared(config=config, train=train, validation=validation, fitted=fitted,
@@ -686,7 +706,7 @@ class NeuralAutoRegressive(NeuralEstimator):
         return float(totals.sum() / counts.sum())
 
     # -- sampling ----------------------------------------------------------------------------------------------
-    def _history_rows(self, history: Any, lead: int, what: str) -> np.ndarray:
+    def _history_rows(self, history: Any, lead: int) -> np.ndarray:
         """The last ``lead`` values of a history (T, D), NaN-padded on the left when shorter."""
         values = history
         out = np.full((lead, values.shape[1]), np.nan)
@@ -801,31 +821,40 @@ class NeuralAutoRegressive(NeuralEstimator):
         _check_int("steps", steps, 1)
         _check_int("n_paths", n_paths, 1)
         levels = check_quantiles(quantiles)
+        univariate = self.n_features_in_ == 1
+        if history is not None:
+            univariate = univariate and (np.ndim(history) == 1 or getattr(history, "ndim", 2) == 1)
+        paths, future_index = self._continue(history, steps, n_paths, random_state, covariates, future_covariates,
+                                             time_index, "history")
+        return ProbabilisticForecast(paths[..., 0] if univariate else paths, levels, index=future_index)
+
+    def _continue(self, history: Any, steps: int, n_paths: int, random_state: Any, covariates: Any,
+                  future_covariates: Any, time_index: Any, what: str) -> tuple[np.ndarray, Any]:
+        """Paths (n_paths, steps, D) after a history (None: the end of the training data), and their timestamps."""
         c = self._net_config
         lead = c.n_lead + c.context_length
-        univariate = self.n_features_in_ == 1
         if history is None:
             if self.n_covariates_:
                 raise DataError("the model has covariates: give the history and its covariates.")
             start = np.asarray(self.last_values_, dtype=np.float64)
             last_time = self.last_time_
             lead_features = self._lead_calendar(lead, last_time)
+            # rows before the last training series' start are padding, whose features are zeros in training
+            lead_features[: lead - int(getattr(self, "last_length_", lead))] = 0.0
         else:
-            values, lengths, cov, index = self._series(history, None, covariates, time_index, what="history")
+            values, lengths, cov, index = self._series(history, None, covariates, time_index, what=what)
             if len(values) < c.context_length:
-                raise DataError(f"history has {len(values)} values, fewer than context_length={c.context_length}; "
+                raise DataError(f"{what} has {len(values)} values, fewer than context_length={c.context_length}; "
                                 "give at least a context's worth of values.")
             features, last_times = self._features(lengths, cov, index, tuple(self.time_features_),
                                                    self._frequency())
-            start = self._history_rows(values, lead, "history")
+            start = self._history_rows(values, lead)
             lead_features = np.zeros((lead, features.shape[1]), dtype=np.float32)
             take = min(lead, len(values))
             lead_features[lead - take :] = features[len(values) - take :]
             last_time = None if last_times is None else last_times[-1]
-            univariate = univariate and (np.ndim(history) == 1 or getattr(history, "ndim", 2) == 1)
         all_features, future_index = self._future_features(steps, lead_features, last_time, future_covariates)
-        paths = self._generate(start, steps, n_paths, all_features, self._generator(random_state))
-        return ProbabilisticForecast(paths[..., 0] if univariate else paths, levels, index=future_index)
+        return self._generate(start, steps, n_paths, all_features, self._generator(random_state)), future_index
 
     def _lead_calendar(self, lead: int, last_time: Any) -> np.ndarray:
         """Calendar features of the ``lead`` rows ending at ``last_time`` (zeros without calendar features)."""
@@ -839,7 +868,8 @@ class NeuralAutoRegressive(NeuralEstimator):
         return calendar_features(index, tuple(self.time_features_))
 
     def simulate(self, n_steps: int, *, initial: Any = None, n_paths: int = 1, covariates: Any = None,
-                 start_time: Any = None, random_state: Any = None) -> np.ndarray:
+                 initial_covariates: Any = None, initial_time_index: Any = None, start_time: Any = None,
+                 random_state: Any = None) -> np.ndarray:
         """Simulate paths of the process.
 
         Parameters
@@ -847,14 +877,19 @@ class NeuralAutoRegressive(NeuralEstimator):
         n_steps : int
             Values per path.
         initial : array-like of shape (T, D) or (T,), optional
-            Values preceding each path (not part of the output). When omitted, paths start from an empty context,
-            as :meth:`log_prob` with ``conditional=False`` scores a series from its first value.
+            Values preceding each path (not part of the output; at least ``context_length``), as
+            :meth:`forecast`'s history. When omitted, paths start from an empty context, as :meth:`log_prob` with
+            ``conditional=False`` scores a series from its first value.
         n_paths : int, default=1
         covariates : array-like of shape (n_steps, K), optional
             The paths' covariates (when the model has covariates).
+        initial_covariates : array-like of shape (T, K), optional
+            The covariates of ``initial`` (when the model has covariates).
+        initial_time_index : array-like of T timestamps, optional
+            The timestamps of ``initial`` (when the model has calendar features).
         start_time : timestamp, optional
-            The time before the first simulated value (when the model has calendar features; default: the last
-            training timestamp).
+            Without ``initial``: the time before the first simulated value (for calendar features; default: the
+            last training timestamp).
         random_state : None, int or numpy Generator
 
         Returns
@@ -864,27 +899,20 @@ class NeuralAutoRegressive(NeuralEstimator):
         check_is_fitted(self, "module_")
         _check_int("n_steps", n_steps, 1)
         _check_int("n_paths", n_paths, 1)
+        if initial is not None:
+            if start_time is not None:
+                raise ParameterError("give start_time only without initial (initial_time_index dates the initial "
+                                     "values).")
+            return self._continue(initial, n_steps, n_paths, random_state, initial_covariates, covariates,
+                                  initial_time_index, "initial")[0]
         c = self._net_config
         lead = c.n_lead + c.context_length
-        if initial is None:
-            start = np.full((lead, self.n_features_in_), np.nan)
-        else:
-            values, _, _, _ = self._series(initial, None, None, None, what="initial") if not (
-                self.n_covariates_ or self.time_features_) else self._initial_values(initial)
-            start = self._history_rows(values, lead, "initial")
-        last_time = start_time if start_time is not None else self.last_time_
+        start = np.full((lead, self.n_features_in_), np.nan)
+        # an empty context is padding, whose features are zeros (as before a series' start in training)
         lead_features = np.zeros((lead, self.n_covariates_ + len(self.time_features_)), dtype=np.float32)
-        if self.time_features_ and last_time is not None:
-            lead_features[:, : len(self.time_features_)] = self._lead_calendar(lead, last_time)
+        last_time = start_time if start_time is not None else self.last_time_
         features, _ = self._future_features(n_steps, lead_features, last_time, covariates)
         return self._generate(start, n_steps, n_paths, features, self._generator(random_state))
-
-    def _initial_values(self, initial: Any) -> tuple[np.ndarray, None, None, None]:
-        values = np.array(initial, dtype=np.float64)
-        values = values[:, None] if values.ndim == 1 else values
-        if values.ndim != 2 or values.shape[1] != self.n_features_in_ or np.isinf(values).any():
-            raise DataError(f"initial must be finite values (T, {self.n_features_in_}); got shape {values.shape}.")
-        return values, None, None, None
 
     def sample(self, n_steps: int = 1, *, n_series: int = 1, initial: Any = None, covariates: Any = None,
                random_state: Any = None) -> np.ndarray:

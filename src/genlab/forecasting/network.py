@@ -210,8 +210,11 @@ class ForecastNetwork(nn.Module):
             mean, spread = raw[..., :D], F.softplus(raw[..., D : 2 * D]) + 1e-6
             if c.rank == 0:
                 return dist.Independent(dist.Normal(mean, spread), 1)
-            factor = raw[..., 2 * D :].reshape(*raw.shape[:-1], D, c.rank)
-            return dist.LowRankMultivariateNormal(mean, factor, (spread + _LOW_RANK_MIN_SPREAD) ** 2)
+            # float64, and a factor bounded at 100 scale units: a spike drives the raw factor so large that the
+            # capacitance I + W^T D^-1 W loses positive definiteness in float32
+            factor = raw[..., 2 * D :].reshape(*raw.shape[:-1], D, c.rank).clamp(-100.0, 100.0)
+            return dist.LowRankMultivariateNormal(mean.double(), factor.double(),
+                                                  ((spread + _LOW_RANK_MIN_SPREAD) ** 2).double())
         if c.likelihood == "student-t":
             mean, spread = raw[..., :D], F.softplus(raw[..., D : 2 * D]) + 1e-6
             degrees = 2.0 + F.softplus(raw[..., 2 * D :])  # > 2: a finite variance
@@ -258,10 +261,10 @@ class ForecastNetwork(nn.Module):
         positions = steps[:, None] - self.lag_index[None, :]  # (L, n_lags): the value each lag reads
         lagged = scaled[:, positions]  # (B, L, n_lags, D)
         flags = observed[:, positions]
-        log_scale = torch.log(scale).expand(B, L, D)
-        # the location in scaled units (0 under mean scaling): without it, standard scaling hides where the series'
-        # level is from the context mean it subtracted
-        level = (loc / scale).expand(B, L, D)
+        # the window's scale and location relative to the training data's (0 for a typical window): without the
+        # location, standard scaling hides the series' level from the network; raw, they would grow with the level
+        log_scale = torch.log(scale / self.default_scale).expand(B, L, D)
+        level = ((loc - self.default_loc) / self.default_scale).expand(B, L, D)
         inputs = torch.cat([lagged.reshape(B, L, -1), flags.reshape(B, L, -1), features[:, c.n_lead :], log_scale,
                             level], dim=-1)
         if isinstance(self.backbone, (nn.LSTM, nn.GRU, nn.RNN)):
@@ -284,8 +287,9 @@ class ForecastNetwork(nn.Module):
             log_probs = distribution.log_prob(targets * seen)
         else:
             # the density of y is that of (y - loc) / scale over the scale's Jacobian
-            log_probs = distribution.log_prob((targets - loc) / scale * seen) - torch.log(scale).sum(dim=-1)
-        return log_probs * step_observed
+            z = (targets - loc) / scale * seen
+            log_probs = distribution.log_prob(z.to(distribution.mean.dtype)) - torch.log(scale).sum(dim=-1)
+        return log_probs.to(step_observed.dtype) * step_observed
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         log_probs = self.step_log_probs(x)
@@ -318,8 +322,9 @@ def _draw(distribution: Any, generator: torch.Generator | None) -> torch.Tensor:
     if isinstance(distribution, dist.LowRankMultivariateNormal):
         shape = distribution.loc.shape
         rank = distribution.cov_factor.shape[-1]
-        w = torch.randn(*shape[:-1], rank, generator=generator, device=distribution.loc.device)
-        e = torch.randn(shape, generator=generator, device=distribution.loc.device)
+        w = torch.randn(*shape[:-1], rank, generator=generator, device=distribution.loc.device,
+                        dtype=distribution.loc.dtype)
+        e = torch.randn(shape, generator=generator, device=distribution.loc.device, dtype=distribution.loc.dtype)
         return (distribution.loc + (distribution.cov_factor @ w[..., None])[..., 0]
                 + distribution.cov_diag.sqrt() * e)
     if isinstance(distribution, dist.StudentT):
