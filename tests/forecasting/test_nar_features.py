@@ -253,3 +253,25 @@ def test_ctrl_c_and_resume_end_with_the_weights_of_an_uninterrupted_run(tmp_path
         other = genlab.NeuralAutoRegressive(**settings, checkpoint_path=tmp_path / "nar.ckpt")
         with pytest.raises(genlab.errors.ParameterError, match="was written by a different configuration"):
             other.fit(X, covariates=covariates, resume=True)
+
+
+# -- the default history -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("last", [6, 30])  # shorter than the lags and context the network reads (8), and longer
+def test_a_forecast_without_history_continues_the_last_training_series(last):
+    """forecast() with no history is forecast(the last training series): the same paths for the same seed, with
+    calendar features the same dates (the rows before the last series' start are unobserved, not the end of the
+    series before it)."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=66) + 5.0
+    lengths = [66 - last, last]
+    options = {"context_length": 4, "max_steps": 5, "random_state": 0, **{**TINY, "hidden_size": 8}}
+    model = genlab.NeuralAutoRegressive(**options).fit(y, lengths=lengths)
+    assert np.array_equal(model.forecast(steps=3, n_paths=10, random_state=0).paths,
+                          model.forecast(y[-last:], steps=3, n_paths=10, random_state=0).paths)
+    index = pd.date_range("2000-01-01", periods=66 - last, freq="MS").append(
+        pd.date_range("2010-01-01", periods=last, freq="MS"))
+    dated = genlab.NeuralAutoRegressive(**options).fit(y, lengths=lengths, time_index=index)
+    f = dated.forecast(steps=3, n_paths=10, random_state=0)
+    g = dated.forecast(y[-last:], steps=3, n_paths=10, random_state=0, time_index=index[-last:])
+    assert np.array_equal(f.paths, g.paths)
+    assert f.index.equals(g.index) and f.index[0] == index[-1] + pd.offsets.MonthBegin(1)
