@@ -275,3 +275,37 @@ def test_a_forecast_without_history_continues_the_last_training_series(last):
     g = dated.forecast(y[-last:], steps=3, n_paths=10, random_state=0, time_index=index[-last:])
     assert np.array_equal(f.paths, g.paths)
     assert f.index.equals(g.index) and f.index[0] == index[-1] + pd.offsets.MonthBegin(1)
+
+
+# -- simulate from initial values --------------------------------------------------------------------------------------
+def test_simulate_from_initial_values_is_a_forecast_from_them():
+    rng = np.random.default_rng(0)
+    y, u, future = rng.normal(size=80) + 5.0, rng.normal(size=(80, 1)), rng.normal(size=(4, 1))
+    options = {"context_length": 4, "max_steps": 5, "random_state": 0, **{**TINY, "hidden_size": 8}}
+    model = genlab.NeuralAutoRegressive(**options).fit(y, covariates=u)
+    paths = model.simulate(4, initial=y[:50], initial_covariates=u[:50], covariates=future, n_paths=6,
+                           random_state=3)
+    assert paths.shape == (6, 4, 1)
+    assert np.array_equal(paths[..., 0], model.forecast(y[:50], steps=4, covariates=u[:50], future_covariates=future,
+                                                        n_paths=6, random_state=3).paths)
+    index = pd.date_range("2000-01-01", periods=80, freq="MS")
+    dated = genlab.NeuralAutoRegressive(**options).fit(pd.Series(y, index=index))
+    paths = dated.simulate(4, initial=y[:50], initial_time_index=index[:50], n_paths=6, random_state=3)
+    assert np.array_equal(paths[..., 0], dated.forecast(pd.Series(y[:50], index=index[:50]), steps=4, n_paths=6,
+                                                        random_state=3).paths)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="the messages name forecast's keywords (reported)")
+def test_simulate_from_initial_values_names_its_keywords():
+    rng = np.random.default_rng(0)
+    y, u = rng.normal(size=80) + 5.0, rng.normal(size=(80, 1))
+    options = {"context_length": 4, "max_steps": 2, "random_state": 0, **{**TINY, "hidden_size": 8}}
+    model = genlab.NeuralAutoRegressive(**options).fit(y, covariates=u)
+    with pytest.raises(genlab.errors.DataError) as error:
+        model.simulate(4, initial=y[:50], covariates=np.ones((4, 1)))
+    assert "initial_covariates" in str(error.value)
+    dated = genlab.NeuralAutoRegressive(**options).fit(pd.Series(y, index=pd.date_range("2000", periods=80,
+                                                                                        freq="MS")))
+    with pytest.raises(genlab.errors.DataError) as error:
+        dated.simulate(4, initial=y[:50])
+    assert "initial_time_index" in str(error.value)
