@@ -194,11 +194,11 @@ def gluonts_frequency(index: Any) -> str:
 def fit_nar(series: Any, backbone: str, context: int, settings: dict[str, Any], seed: int) -> tuple[Any, dict]:
     import genlab
 
-    model = genlab.NeuralAutoRegressive(
-        backbone=backbone, likelihood="student-t", context_length=context, prediction_length=series.horizon,
-        scaling="mean", hidden_size=40, n_layers=2, dropout=0.1, validation_fraction=0.0, n_threads=1,
-        device="cpu", random_state=seed, **settings,
-    )
+    # DeepAR's network size and likelihood, no validation split (GluonTS trains on all of it); --nar may override
+    options = {"likelihood": "student-t", "scaling": "mean", "hidden_size": 40, "n_layers": 2, "dropout": 0.1,
+               "validation_fraction": 0.0, "n_threads": 1, "device": "cpu", **settings}
+    model = genlab.NeuralAutoRegressive(backbone=backbone, context_length=context, prediction_length=series.horizon,
+                                        random_state=seed, **options)
     with timed() as t:
         model.fit(series.train, time_index=series.time_index[: series.test_start])
     return model, t
