@@ -295,7 +295,6 @@ def test_simulate_from_initial_values_is_a_forecast_from_them():
                                                         random_state=3).paths)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="the messages name forecast's keywords (reported)")
 def test_simulate_from_initial_values_names_its_keywords():
     rng = np.random.default_rng(0)
     y, u = rng.normal(size=80) + 5.0, rng.normal(size=(80, 1))

@@ -360,8 +360,10 @@ class NeuralAutoRegressive(NeuralEstimator):
 
     # -- data ------------------------------------------------------------------------------------------------------
     def _series(self, X: Any, lengths: Any, covariates: Any, time_index: Any, *, what: str = "X",
-                fitted: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Any]:
-        """Checked values (T, D) float64 (NaN = missing), lengths, covariates (T, K) or None, time index or None."""
+                fitted: bool = True, covariates_name: str = "covariates",
+                time_name: str = "time_index") -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Any]:
+        """Checked values (T, D) float64 (NaN = missing), lengths, covariates (T, K) or None, time index or None;
+        ``covariates_name`` / ``time_name``: the keywords that gave them (for messages)."""
         if time_index is None and hasattr(X, "index") and hasattr(X, "to_numpy"):
             import pandas as pd
 
@@ -430,22 +432,24 @@ class NeuralAutoRegressive(NeuralEstimator):
             if cov.ndim == 1:
                 cov = cov[:, None]
             if cov.ndim != 2 or cov.shape[0] != values.shape[0]:
-                raise DataError(f"covariates must have shape ({values.shape[0]}, K), a row per time step of {what}; "
+                raise DataError(f"{covariates_name} must have shape ({values.shape[0]}, K), a row per time step of "
+                                f"{what}; "
                                 f"got {cov.shape}.")
             if not np.isfinite(cov).all():
                 row = int(np.flatnonzero(~np.isfinite(cov).all(axis=1))[0])
-                raise DataError(f"covariates row {row} holds NaN or inf; covariates must be finite.")
+                raise DataError(f"{covariates_name} row {row} holds NaN or inf; covariates must be finite.")
             if expected is not None and cov.shape[1] != expected:
-                raise DataError(f"covariates have {cov.shape[1]} columns; the model was fitted with {expected}.")
+                raise DataError(f"{covariates_name} have {cov.shape[1]} columns; the model was fitted with "
+                                f"{expected}.")
         elif expected:
-            raise DataError(f"the model was fitted with {expected} covariates; give covariates= for {what}.")
+            raise DataError(f"the model was fitted with {expected} covariates; give {covariates_name}= for {what}.")
         if time_index is not None:
             from genlab.forecasting.calendar import to_index
 
-            time_index = to_index(time_index, values.shape[0])
+            time_index = to_index(time_index, values.shape[0], time_name)
         elif fitted and self.time_features_:
             raise DataError(f"the model uses calendar features ({', '.join(self.time_features_)}); give "
-                            f"time_index= (or a pandas series with a DatetimeIndex) for {what}.")
+                            f"{time_name}= (or a pandas series with a DatetimeIndex) for {what}.")
         return values, lengths, cov, time_index
 
     def _features(self, lengths: np.ndarray, covariates: np.ndarray | None, time_index: Any,
@@ -842,7 +846,9 @@ class NeuralAutoRegressive(NeuralEstimator):
             # rows before the last training series' start are padding, whose features are zeros in training
             lead_features[: lead - int(getattr(self, "last_length_", lead))] = 0.0
         else:
-            values, lengths, cov, index = self._series(history, None, covariates, time_index, what=what)
+            names = {"covariates_name": "initial_covariates", "time_name": "initial_time_index"} if what == "initial" \
+                else {}
+            values, lengths, cov, index = self._series(history, None, covariates, time_index, what=what, **names)
             if len(values) < c.context_length:
                 raise DataError(f"{what} has {len(values)} values, fewer than context_length={c.context_length}; "
                                 "give at least a context's worth of values.")

@@ -105,10 +105,14 @@ def scale_of_context(values: torch.Tensor, observed: torch.Tensor, scaling: str,
         # GluonTS's mean scaler does, instead of dividing the next value by the floor
         scale = torch.where(empty | (scale == 0), default_scale.view(1, 1, D), scale).clamp(min=MIN_SCALE)
         return values.new_zeros(B, 1, D), scale
-    loc = (values * observed).sum(dim=1, keepdim=True) / count
-    variance = (((values - loc) * observed) ** 2).sum(dim=1, keepdim=True) / count
+    # the moments of values divided by the context's largest magnitude: squares of values near 1e20 overflow float32
+    reference = (values.abs() * observed).amax(dim=1, keepdim=True).clamp(min=MIN_SCALE)
+    relative = values / reference
+    loc = (relative * observed).sum(dim=1, keepdim=True) / count
+    variance = (((relative - loc) * observed) ** 2).sum(dim=1, keepdim=True) / count
+    loc, variance = loc * reference, variance.sqrt() * reference  # variance now holds the standard deviation
     # one observed value has no spread: the default scale then sets the unit
-    scale = torch.where(count > 1, variance.sqrt(), default_scale.view(1, 1, D))
+    scale = torch.where(count > 1, variance, default_scale.view(1, 1, D))
     scale = torch.where(scale > MIN_SCALE * default_scale.view(1, 1, D), scale, default_scale.view(1, 1, D))
     loc = torch.where(empty, default_loc.view(1, 1, D), loc)
     scale = torch.where(empty, default_scale.view(1, 1, D), scale)
