@@ -19,9 +19,11 @@ __all__ = ["calendar_features", "extend_index", "feature_names", "frequency_of",
 #: Per pandas offset family (the offset's rule code without its anchor): the calendar cycles of its series.
 _FEATURES: dict[str, tuple[str, ...]] = {
     "Y": (), "YS": (), "YE": (), "A": (), "AS": (),
+    "BYS": (), "BYE": (),
     "Q": ("quarter_of_year",), "QS": ("quarter_of_year",), "QE": ("quarter_of_year",),
+    "BQS": ("quarter_of_year",), "BQE": ("quarter_of_year",),
     "M": ("month_of_year",), "MS": ("month_of_year",), "ME": ("month_of_year",),
-    "SM": ("day_of_month", "month_of_year"), "SMS": ("day_of_month", "month_of_year"),
+    "BMS": ("month_of_year",), "BME": ("month_of_year",),
     "W": ("week_of_year",),
     "D": ("day_of_week", "day_of_month", "day_of_year"), "B": ("day_of_week", "day_of_month", "day_of_year"),
     "h": ("hour_of_day", "day_of_week", "day_of_month", "day_of_year"),
@@ -30,7 +32,8 @@ _FEATURES: dict[str, tuple[str, ...]] = {
     "s": ("second_of_minute", "minute_of_hour", "hour_of_day", "day_of_week", "day_of_month", "day_of_year"),
 }
 #: The season length (time steps per year, week or day) of a one-unit offset.
-_SEASONS = {"Q": 4, "QS": 4, "QE": 4, "M": 12, "MS": 12, "ME": 12, "SM": 24, "SMS": 24, "W": 52, "D": 7, "B": 5,
+_SEASONS = {"Q": 4, "QS": 4, "QE": 4, "BQS": 4, "BQE": 4, "M": 12, "MS": 12, "ME": 12, "BMS": 12, "BME": 12,
+            "W": 52, "D": 7, "B": 5,
             "h": 24, "bh": 8, "min": 60, "s": 60}
 
 
