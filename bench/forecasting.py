@@ -12,8 +12,8 @@ Models (one process, one after another, ``torch.set_num_threads(1)`` for both ne
 * genlab ``NeuralAutoRegressive`` (``--backbones``, default lstm and cnn) and GluonTS ``gluonts.torch.DeepAREstimator``
   with the same context length (``--context``, default 2 h), prediction length h, the same number of optimizer
   steps (``--steps``), batch size, learning rate, network size (2 layers of 40, dropout 0.1: DeepAR's defaults),
-  Student-t likelihood (DeepAR's default); each with its own default scaling (GluonTS: mean scaling; genlab:
-  ``scaling="auto"``, standard scaling for a continuous likelihood), lags and calendar features.
+  Student-t likelihood (DeepAR's default) and mean scaling (both defaults; ``--nar scaling=standard`` tries genlab's
+  level-invariant scaling); each with its own default lags and calendar features.
   Trained once on the training part, they forecast ``--n-paths`` paths at each origin conditioned on the history up
   to it (no refit). ``--seeds`` seeds each; the table gives the mean over seeds.
   GluonTS's DeepAR runs ``steps / 50`` epochs of 50 batches (its default epoch) with its own optimizer (Adam at a

@@ -353,7 +353,7 @@ def test_info_shows_the_network_and_context(fitted):
     out, _ = fitted
     result = invoke("info", out)
     assert result.exit_code == 0, (result.output, result.exception)
-    assert field(result.stdout, "network") == "lstm backbone, 1 layers of 4, student-t likelihood, standard scaling"
+    assert field(result.stdout, "network") == "lstm backbone, 1 layers of 4, student-t likelihood, mean scaling"
     assert field(result.stdout, "context") == ("4 values before each block of 4 (genlab score: given each series' "
                                                "first 4)")
     assert field(result.stdout, "lags") == "1, 2, 3, 4"

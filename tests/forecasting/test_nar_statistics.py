@@ -410,12 +410,12 @@ def test_forecast_paths_of_a_linear_ar_match_its_analytic_forecast():
         forecast_paths(model, y, 3, covariates=np.ones((600, 1)))
 
 
-# -- the default scaling is equivariant --------------------------------------------------------------------------------
+# -- standard scaling is equivariant ---------------------------------------------------------------------------------
 @pytest.mark.parametrize(("shift", "factor", "tolerance"), [(300.0, 1.0, 0.01), (0.0, 1000.0, 1e-3),
                                                             (-50.0, 0.01, 0.1)])
 @pytest.mark.parametrize("likelihood", ["gaussian", "student-t", "mixture"])
-def test_the_default_scaling_makes_the_model_equivariant_to_shift_and_scale(likelihood, shift, factor, tolerance):
-    """With scaling "auto" (standard for continuous likelihoods; the network's location and scale inputs relative
+def test_standard_scaling_makes_the_model_equivariant_to_shift_and_scale(likelihood, shift, factor, tolerance):
+    """With scaling "standard" (the network's location and scale inputs relative
     to the training data's), a model trained on a + b y is the model trained on y seen through that map: the same
     log-likelihood less the Jacobian n log b, and forecasts a + b f. Only float32 rounding differs (most for a
     series at -50 with spread 0.01: 4e-4 of the spread per value)."""
@@ -423,10 +423,10 @@ def test_the_default_scaling_makes_the_model_equivariant_to_shift_and_scale(like
     y = _ar1(rng, 400, level=0.0)
     train, test = y[:300], y[300:]
     options = {"likelihood": likelihood, "backbone": "gru", "context_length": 8, "max_steps": 30, "random_state": 0,
-               **{**TINY, "hidden_size": 8}}
+               "scaling": "standard", **{**TINY, "hidden_size": 8}}
     model = genlab.NeuralAutoRegressive(**options).fit(train)
     mapped = genlab.NeuralAutoRegressive(**options).fit(shift + factor * train)
-    assert model.scaling == "auto" and model.config_["scaling"] == "standard"
+    assert model.config_["scaling"] == "standard"
     jacobian = (len(test) - 8) * np.log(factor)
     assert abs(mapped.log_prob(shift + factor * test)[0] + jacobian - model.log_prob(test)[0]) < tolerance
     paths = model.forecast(test, steps=3, n_paths=5, random_state=0).paths

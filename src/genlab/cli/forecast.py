@@ -75,7 +75,6 @@ class Likelihood(str, enum.Enum):
 
 
 class Scaling(str, enum.Enum):
-    auto = "auto"
     mean = "mean"
     standard = "standard"
     none = "none"
@@ -327,8 +326,8 @@ def fit_nar(
         "--season", min=1, help="Steps per season, e.g. 12 for monthly data (default: from the dates' frequency).")
     ] = None,
     scaling: Annotated[Scaling, typer.Option(
-        "--scaling", help="Per-window scaling from the context: auto (mean for negative-binomial, else standard), "
-                          "mean (DeepAR), standard or none.")] = Scaling.auto,
+        "--scaling", help="Per-window scaling from the context: mean (DeepAR), standard (level-invariant: for a "
+                          "series whose level is far from zero next to its swings) or none.")] = Scaling.mean,
     hidden: Annotated[int, typer.Option("--hidden", min=1, help="Width of the network.")] = 40,
     layers: Annotated[int, typer.Option("--layers", min=1, help="Layers of the network.")] = 2,
     dropout: Annotated[float, typer.Option("--dropout", min=0.0, max=0.99, help="Dropout in training.")] = 0.1,

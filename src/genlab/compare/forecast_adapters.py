@@ -91,7 +91,7 @@ class NARAdapter(Adapter):
         "hidden": (40, _positive_int, "the hidden size, an integer >= 1"),
         "layers": (2, _positive_int, "the number of layers, an integer >= 1"),
         "dropout": (0.1, _dropout, "the dropout rate, a number in [0, 1)"),
-        "scaling": ("auto", _choice("auto", "mean", "standard", "none"), "one of auto, mean, standard, none"),
+        "scaling": ("mean", _choice("mean", "standard", "none"), "one of mean, standard, none"),
         "season": (None, _positive_int, "steps per season (seasonal lags), an integer >= 1"),
         "steps": (1000, _positive_int, "the most optimizer steps, an integer >= 1"),
         "lr": (1e-3, _positive_float, "the peak learning rate, a number > 0"),
