@@ -24,6 +24,7 @@ from genlab.base import check_is_fitted
 from genlab.errors import DataError, ParameterError
 from genlab.neural.estimator import NeuralEstimator, Prepared
 from genlab.utils.random import check_random_state
+from genlab.utils.validation import check_integer_hyperparameter as _check_int
 
 __all__ = ["WaveNet"]
 
@@ -35,13 +36,6 @@ _SCORE_WINDOW = 8192
 _MAX_HELD_SAMPLES = 10**9
 #: The eval stream's seed offset (fixed validation chunks, independent of the training draws).
 _EVAL_SEED = 7919
-
-
-def _check_int(name: str, value: Any, low: int, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ParameterError(f"{name} must be an integer >= {low}{' or None' if allow_none else ''}; got {value!r}.")
 
 
 class WaveNet(NeuralEstimator):

@@ -36,6 +36,7 @@ from genlab.data.sequences import check_lengths
 from genlab.errors import DataError, ParameterError
 from genlab.forecasting.result import DEFAULT_QUANTILES, ProbabilisticForecast, check_quantiles
 from genlab.neural.estimator import NeuralEstimator, Prepared
+from genlab.utils.validation import check_integer_hyperparameter as _check_int
 
 __all__ = ["NeuralAutoRegressive", "SeriesBatch"]
 
@@ -191,13 +192,6 @@ def _block_weights(x: np.ndarray, rows: np.ndarray, limits: np.ndarray, config: 
     predicted = np.arange(C + P) >= C
     seen = x[:, lead:, D : 2 * D].min(axis=-1) > 0
     return (predicted[None, :] & (unrolled < limits[:, None]) & seen).astype(np.float32)
-
-
-def _check_int(name: str, value: Any, low: int, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ParameterError(f"{name} must be an integer >= {low}{' or None' if allow_none else ''}; got {value!r}.")
 
 
 class NeuralAutoRegressive(NeuralEstimator):

@@ -251,6 +251,15 @@ def check_positive_int(value: object, name: str, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_integer_hyperparameter(name: str, value: object, low: int, allow_none: bool = False) -> None:
+    """Refuse a hyperparameter that is not an integer >= ``low`` (nor None, with ``allow_none``): the
+    :class:`ParameterError` names it, the bound and the value (bools are not integers here)."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ParameterError(f"{name} must be an integer >= {low}{' or None' if allow_none else ''}; got {value!r}.")
+
+
 def check_in(value: object, name: str, allowed: Iterable[object]) -> object:
     """Check that ``value`` is one of ``allowed`` and return it."""
     allowed = tuple(allowed)
