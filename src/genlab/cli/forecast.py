@@ -51,6 +51,7 @@ from genlab.cli.vision import (
     _training_settings,
 )
 from genlab.errors import DataError, ParameterError
+from genlab.forecasting.result import is_forecaster
 
 if TYPE_CHECKING:
     import numpy as np
@@ -418,14 +419,6 @@ def fit_nar(
 
 
 # -- genlab forecast ------------------------------------------------------------------------------------------------
-def is_forecaster(model: Any) -> bool:
-    """Whether ``model`` is a :class:`~genlab.forecasting.NeuralAutoRegressive` (without importing torch)."""
-    from genlab.forecasting import MODEL_MODULES
-
-    cls = type(model)
-    return MODEL_MODULES.get(cls.__name__) == cls.__module__
-
-
 def _quantile_levels(text: str) -> list[float]:
     from genlab.forecasting.result import check_quantiles
 

@@ -44,12 +44,14 @@ from genlab.compare.registry import (
 )
 from genlab.compare.series_adapters import N_SAMPLE_WINDOWS, series_batch
 from genlab.errors import DataError, GenlabError, ParameterError
+from genlab.forecasting.model import BACKBONES as NAR_BACKBONES
+from genlab.forecasting.model import LIKELIHOODS as NAR_LIKELIHOODS
+from genlab.forecasting.model import SCALINGS
+from genlab.forecasting.result import is_forecaster
 
 __all__ = ["FAN_LEVELS", "NAR_BACKBONES", "N_FORECAST_PATHS", "N_ORIGINS", "NARAdapter", "forecast_table",
            "forecaster_of", "rolling_origins"]
 
-NAR_BACKBONES = ("lstm", "gru", "rnn", "cnn", "transformer")
-NAR_LIKELIHOODS = ("gaussian", "student-t", "negative-binomial", "mixture")
 #: Rolling origins per held-out series (fewer when the held-out part is shorter than ``N_ORIGINS`` horizons).
 N_ORIGINS = 5
 #: Sample paths per forecast (CRPS from 200 paths is within a few percent of the exact figure).
@@ -91,7 +93,7 @@ class NARAdapter(Adapter):
         "hidden": (40, _positive_int, "the hidden size, an integer >= 1"),
         "layers": (2, _positive_int, "the number of layers, an integer >= 1"),
         "dropout": (0.1, _dropout, "the dropout rate, a number in [0, 1)"),
-        "scaling": ("mean", _choice("mean", "standard", "none"), "one of mean, standard, none"),
+        "scaling": ("mean", _choice(*SCALINGS), f"one of {', '.join(SCALINGS)}"),
         "season": (None, _positive_int, "steps per season (seasonal lags), an integer >= 1"),
         "steps": (1000, _positive_int, "the most optimizer steps, an integer >= 1"),
         "lr": (1e-3, _positive_float, "the peak learning rate, a number > 0"),
@@ -172,13 +174,12 @@ def forecaster_of(adapter: Any) -> tuple[Any, int] | None:
     :class:`~genlab.forecasting.NeuralAutoRegressive` (its context length);
     :func:`genlab.forecasting.result.forecast_paths` draws the paths of both.
     """
-    from genlab.forecasting.model import NeuralAutoRegressive
     from genlab.timeseries import LinearAutoRegressive
 
     model = getattr(adapter, "model", None)
     if isinstance(model, LinearAutoRegressive):
         return model, int(model.order_)
-    if isinstance(model, NeuralAutoRegressive) and hasattr(model, "module_"):
+    if is_forecaster(model):
         return model, int(model.context_length)
     return None
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from genlab.errors import DataError, ParameterError
-from genlab.forecasting.result import DEFAULT_QUANTILES, ProbabilisticForecast, check_quantiles
+from genlab.forecasting.result import DEFAULT_QUANTILES, ProbabilisticForecast, check_quantiles, is_forecaster
 from genlab.utils.random import check_random_state
 
 __all__ = [
@@ -423,7 +423,7 @@ def backtest(forecaster: Any, y: Any, *, steps: int, n_origins: int = 5, season_
         raise DataError(f"y has {T} values: too few for {n_origins} origins of {steps} steps (the first origin "
                         f"would see {max(first, 0)} values; it needs at least 2). Use fewer origins or steps.")
     is_model = not callable(forecaster) or hasattr(forecaster, "fit")
-    if is_model and not (isinstance(forecaster, LinearAutoRegressive) or hasattr(forecaster, "module_")):
+    if is_model and not (isinstance(forecaster, LinearAutoRegressive) or is_forecaster(forecaster)):
         raise ParameterError(f"forecaster must be a fitted NeuralAutoRegressive or LinearAutoRegressive, or a "
                              f"callable (history, steps, time_index) -> forecast; got {type(forecaster).__name__}.")
     rng = check_random_state(random_state)

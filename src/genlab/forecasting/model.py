@@ -38,11 +38,12 @@ from genlab.forecasting.result import DEFAULT_QUANTILES, ProbabilisticForecast, 
 from genlab.neural.estimator import NeuralEstimator, Prepared
 from genlab.utils.validation import check_integer_hyperparameter as _check_int
 
-__all__ = ["NeuralAutoRegressive", "SeriesBatch"]
+__all__ = ["BACKBONES", "LIKELIHOODS", "SCALINGS", "NeuralAutoRegressive", "SeriesBatch"]
 
-_BACKBONES = ("lstm", "gru", "rnn", "cnn", "transformer")
-_LIKELIHOODS = ("gaussian", "student-t", "negative-binomial", "mixture")
-_SCALINGS = ("mean", "standard", "none")
+#: The option vocabularies (the network, the CLI and ``genlab compare`` take theirs from here).
+BACKBONES = ("lstm", "gru", "rnn", "cnn", "transformer")
+LIKELIHOODS = ("gaussian", "student-t", "negative-binomial", "mixture")
+SCALINGS = ("mean", "standard", "none")
 #: Windows per forward pass when scoring and paths per forward pass when sampling.
 _SCORING_BATCH = 256
 #: The largest magnitude accepted: the network computes in float32 (3.4e38), with room for the scale's sums.
@@ -65,12 +66,9 @@ class SeriesBatch:
     starts : ndarray of shape (n_series,)
         The row of ``values`` of each series' first value.
     lengths : ndarray of shape (n_series,)
-    times : list of pandas.Timestamp or None
-        The last timestamp of each series (with a time index).
     """
 
-    def __init__(self, values: np.ndarray, lengths: np.ndarray, features: np.ndarray, lead: int, tail: int,
-                 last_times: list[Any] | None) -> None:
+    def __init__(self, values: np.ndarray, lengths: np.ndarray, features: np.ndarray, lead: int, tail: int) -> None:
         D, n_features = values.shape[1], features.shape[1]
         n_rows = int(lengths.sum()) + len(lengths) * (lead + tail)
         self.values = np.zeros((n_rows, D), dtype=np.float32)
@@ -78,7 +76,6 @@ class SeriesBatch:
         self.features = np.zeros((n_rows, n_features), dtype=np.float32)
         self.starts = np.empty(len(lengths), dtype=np.int64)
         self.lengths = lengths
-        self.times = last_times
         row, begin = 0, 0
         for i, length in enumerate(lengths):
             length = int(length)
@@ -132,16 +129,9 @@ class _TrainingWindows:
     def _pack(self, chosen: np.ndarray) -> tuple[Any, Any]:
         import torch
 
-        c = self.config
         rows = self.rows[chosen]
         x = self.data.windows(rows, self.width)
-        D = c.n_targets
-        unrolled = rows[:, None] + c.n_lead + np.arange(c.context_length + c.prediction_length)[None, :]
-        predicted = np.arange(c.context_length + c.prediction_length) >= c.context_length
-        inside = unrolled < self.limits[chosen][:, None]
-        seen = x[:, c.n_lead :, D : 2 * D].min(axis=-1) > 0
-        weight = (predicted[None, :] & inside & seen).astype(np.float32)
-        return torch.from_numpy(x), torch.from_numpy(weight)
+        return torch.from_numpy(x), torch.from_numpy(_block_weights(x, rows, self.limits[chosen], self.config))
 
     def batch(self, step: int, micro_step: int = 0) -> tuple[Any, Any]:
         rng = np.random.default_rng([self.seed, step, micro_step])
@@ -187,6 +177,8 @@ def _block_rows(batch: SeriesBatch, begins: np.ndarray, config: Any) -> tuple[np
 
 
 def _block_weights(x: np.ndarray, rows: np.ndarray, limits: np.ndarray, config: Any) -> np.ndarray:
+    """Weights (B, C + P) of the unrolled steps of windows starting at ``rows``: 1 for a predicted value that is
+    observed and before ``limits`` (its series' end, or the end of its trained part), else 0."""
     D, C, P, lead = config.n_targets, config.context_length, config.prediction_length, config.n_lead
     unrolled = rows[:, None] + lead + np.arange(C + P)[None, :]
     predicted = np.arange(C + P) >= C
@@ -313,7 +305,7 @@ class NeuralAutoRegressive(NeuralEstimator):
 
     # -- hyperparameters ------------------------------------------------------------------------------------------
     def _check_parameters(self) -> None:
-        for name, allowed in (("backbone", _BACKBONES), ("likelihood", _LIKELIHOODS), ("scaling", _SCALINGS)):
+        for name, allowed in (("backbone", BACKBONES), ("likelihood", LIKELIHOODS), ("scaling", SCALINGS)):
             if getattr(self, name) not in allowed:
                 raise ParameterError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}.")
         if self.likelihood == "negative-binomial" and self.scaling != "mean":
@@ -542,7 +534,7 @@ class NeuralAutoRegressive(NeuralEstimator):
             default_loc=[float(v) for v in default_loc], default_scale=[float(v) for v in default_scale],
         )
         lead, tail = config.n_lead + C, config.prediction_length
-        batch = SeriesBatch(values, lengths, features, lead, tail, last_times)
+        batch = SeriesBatch(values, lengths, features, lead, tail)
         limits = lengths.copy()
         validation = None
         if validation_data is not None:
@@ -555,7 +547,7 @@ class NeuralAutoRegressive(NeuralEstimator):
                 raise DataError(f"validation_data: series {int(short[0])} has {int(val_lengths[short[0]])} values, "
                                 f"not more than context_length={C}: nothing is left to score.")
             val_batch = SeriesBatch(val_values, val_lengths, np.zeros((len(val_values), features.shape[1]),
-                                                                      dtype=np.float32), lead, tail, None)
+                                                                      dtype=np.float32), lead, tail)
             validation = _ScoringBlocks(val_batch, np.full(len(val_lengths), C), config, batch_size)
         elif self.validation_fraction > 0:
             held = np.maximum(np.round(self.validation_fraction * lengths).astype(np.int64), 1)
@@ -618,10 +610,9 @@ class NeuralAutoRegressive(NeuralEstimator):
     def _scoring_batch(self, X: Any, lengths: Any, covariates: Any, time_index: Any) -> SeriesBatch:
         check_is_fitted(self, "module_")
         values, lengths, covariates, time_index = self._series(X, lengths, covariates, time_index)
-        features, last_times = self._features(lengths, covariates, time_index, tuple(self.time_features_),
-                                              self._frequency())
+        features, _ = self._features(lengths, covariates, time_index, tuple(self.time_features_), self._frequency())
         c = self._net_config
-        return SeriesBatch(values, lengths, features, c.n_lead + c.context_length, c.prediction_length, last_times)
+        return SeriesBatch(values, lengths, features, c.n_lead + c.context_length, c.prediction_length)
 
     def _begins(self, batch: SeriesBatch, conditional: bool) -> np.ndarray:
         C = self._net_config.context_length

@@ -25,11 +25,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["BACKBONES", "LIKELIHOODS", "ForecastConfig", "ForecastNetwork", "scale_of_context"]
+__all__ = ["ForecastConfig", "ForecastNetwork", "scale_of_context"]
 
-BACKBONES = ("lstm", "gru", "rnn", "cnn", "transformer")
-LIKELIHOODS = ("gaussian", "student-t", "negative-binomial", "mixture")
-SCALINGS = ("mean", "standard", "none")
 #: The smallest scale (a context of zeros would divide by zero; GluonTS's mean scaler uses the same floor).
 MIN_SCALE = 1e-10
 #: The largest scaled value the backbone sees.

@@ -10,7 +10,7 @@ import numpy as np
 
 from genlab.errors import ParameterError
 
-__all__ = ["DEFAULT_QUANTILES", "ProbabilisticForecast", "check_quantiles", "forecast_paths"]
+__all__ = ["DEFAULT_QUANTILES", "ProbabilisticForecast", "check_quantiles", "forecast_paths", "is_forecaster"]
 
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
 
@@ -93,6 +93,14 @@ class ProbabilisticForecast:
         return frame
 
 
+def is_forecaster(model: Any) -> bool:
+    """Whether ``model`` is a fitted :class:`~genlab.forecasting.NeuralAutoRegressive` (the class is imported
+    without torch)."""
+    from genlab.forecasting.model import NeuralAutoRegressive
+
+    return isinstance(model, NeuralAutoRegressive) and hasattr(model, "module_")
+
+
 def forecast_paths(model: Any, history: Any, steps: int, *, n_paths: int = 200, quantiles: Any = DEFAULT_QUANTILES,
                    random_state: Any = None, **options: Any) -> ProbabilisticForecast:
     """A :class:`ProbabilisticForecast` of a fitted series model: :class:`~genlab.forecasting.NeuralAutoRegressive`
@@ -122,7 +130,7 @@ def forecast_paths(model: Any, history: Any, steps: int, *, n_paths: int = 200, 
             start = start[:0]
         paths = model.simulate(steps, initial=start, n_paths=n_paths, random_state=random_state)
         return ProbabilisticForecast(paths[..., 0] if univariate else paths, levels)
-    if not hasattr(model, "forecast") or not hasattr(model, "module_"):
+    if not is_forecaster(model):
         raise ParameterError(f"{type(model).__name__} makes no forecasts; fit a NeuralAutoRegressive or a "
                              "LinearAutoRegressive.")
     return model.forecast(history, steps, n_paths=n_paths, quantiles=quantiles, random_state=random_state, **options)
