@@ -67,6 +67,8 @@ _LAZY_NAMES = {
     "WaveNet": "genlab.audio",
     # neural probabilistic forecasting (torch-based; genlab.forecasting.MODEL_MODULES)
     "NeuralAutoRegressive": "genlab.forecasting",
+    # masked (bidirectional) language models: BERT and masked diffusion (genlab.masked.MODEL_MODULES)
+    "MaskedLanguageModel": "genlab.masked",
 }
 #: Submodules that are public attributes of the package (``genlab.inference.expectation_propagation``).
 _LAZY_MODULES = ("inference",)
@@ -98,6 +100,7 @@ __all__ = [
     "LanguageModel",
     "LinearAutoRegressive",
     "MarkovChain",
+    "MaskedLanguageModel",
     "MultinomialHMM",
     "NaiveBayes",
     "NeuralAutoRegressive",
@@ -145,6 +148,7 @@ if _TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     )
     from genlab.images import VAE, Autoencoder, ConditionalPixelCNN, ConditionalVAE, PixelCNN
     from genlab.io import load
+    from genlab.masked import MaskedLanguageModel
     from genlab.mixture import BayesianGaussianMixture, GaussianMixture
     from genlab.neural import LanguageModel, Seq2Seq
     from genlab.sequence import MarkovChain, Vocabulary

@@ -370,7 +370,7 @@ def _check_acyclic(check: FileCheck, variables: list[str], parents: dict[str, An
 
 # -- neural models ----------------------------------------------------------------------------------------------------
 @rule("LanguageModel", "Seq2Seq", "Captioner", "SequenceDetector", "VAE", "ConditionalVAE", "Autoencoder", "PixelCNN",
-      "ConditionalPixelCNN", "WaveNet", "NeuralAutoRegressive")
+      "ConditionalPixelCNN", "WaveNet", "NeuralAutoRegressive", "MaskedLanguageModel")
 def _neural(model: Any, check: FileCheck) -> None:
     """The shared training hyperparameters; the network itself is checked against its weights by
     :func:`genlab.neural._file_check.check_network`."""

@@ -56,6 +56,7 @@ MODEL_PACKAGES = (
     "genlab.classify",
     "genlab.forecasting",
     "genlab.hmm",
+    "genlab.masked",
     "genlab.mixture",
     "genlab.neural",
     "genlab.sequence",
@@ -97,9 +98,10 @@ def _import_image_model(name: str) -> None:
     from genlab.audio import MODEL_MODULES as AUDIO_MODULES
     from genlab.forecasting import MODEL_MODULES as FORECASTING_MODULES
     from genlab.images import MODEL_MODULES
+    from genlab.masked import MODEL_MODULES as MASKED_MODULES
     from genlab.vision import MODEL_MODULES as VISION_MODULES
 
-    module = {**AUDIO_MODULES, **FORECASTING_MODULES, **VISION_MODULES, **MODEL_MODULES}.get(name)
+    module = {**AUDIO_MODULES, **FORECASTING_MODULES, **MASKED_MODULES, **VISION_MODULES, **MODEL_MODULES}.get(name)
     if module is None:
         return
     try:

@@ -1,0 +1,640 @@
+"""``MaskedLanguageModel``: a bidirectional Transformer trained by masking, for infilling, parallel decoding and -
+with the diffusion objective - a likelihood bound that compares with autoregressive models.
+
+Importing this module does not import torch; fitting, scoring, sampling and loading do.
+
+The figures it gives, and what each one is:
+
+* ``objective="diffusion"``: :meth:`MaskedLanguageModel.log_prob` is MDLM's evidence lower bound on ``log p(x)``
+  (so :meth:`~MaskedLanguageModel.bits_per_character` is an *upper* bound on the model's bits per character); it is
+  computed by Monte Carlo over which tokens are masked (:mod:`genlab.masked.bound`), exactly in the number of masked
+  tokens when ``n_levels`` is the text length (the default);
+* :meth:`~MaskedLanguageModel.pseudo_log_likelihood` (either objective): ``sum_i log p(x_i | x without x_i)``
+  (Salazar et al. 2020), which is not the log-probability of any distribution; ``word_level=True`` also masks the
+  later tokens of the scored token's word (Kauf & Ivanova 2023, "PLL-word-l2r");
+* ``objective="bert"`` has no likelihood: ``log_prob`` raises and only pseudo-log-likelihoods are offered.
+
+A text is scored as the model was trained: ``<bos>`` then its tokens, cut into consecutive blocks of ``block_size``
+positions, each block scored on its own (the bound of the text is the sum of its blocks' bounds, which bounds the
+model that treats blocks as independent).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from genlab.base import check_is_fitted
+from genlab.errors import DataError, ParameterError
+from genlab.masked.config import OBJECTIVES, config_from_dict, make_masked_config
+from genlab.masked.sampling import SAMPLERS
+from genlab.metrics import LikelihoodFigure
+from genlab.neural.estimator import NeuralEstimator, Prepared, seed_of
+from genlab.neural.language_model import _as_texts, _hold_out
+from genlab.sequence.vocabulary import one_unknown_token_notice
+
+__all__ = ["GAP", "MaskedLanguageModel"]
+
+#: The gap marker of :meth:`MaskedLanguageModel.fill`: a run of four or more underscores.
+GAP = "____"
+_GAP_RUN = re.compile(r"_{4,}")
+_TEXT_TOKENIZERS = ("char", "byte", "bpe")
+_LN2 = math.log(2.0)
+#: Positions (rows x sequence length) per network evaluation when scoring: bounds memory and keeps passes large.
+_POSITIONS_PER_PASS = 16384
+
+
+class MaskedLanguageModel(NeuralEstimator):
+    """A masked (bidirectional) Transformer language model: BERT's objective or masked diffusion (MDLM).
+
+    Parameters
+    ----------
+    objective : {"diffusion", "bert"}, default="diffusion"
+        ``"diffusion"``: each training window masks ``k`` of its ``L`` tokens with ``k`` uniform on ``1 .. L`` and
+        the loss is the mean over the masked tokens, which is MDLM's continuous-time bound with the linear schedule
+        after the masking rate is averaged out (:mod:`genlab.masked.corruption`): the training loss, and
+        ``log_prob``, are a bound on the likelihood. ``"bert"``: 15% of the tokens chosen, replaced 80 / 10 / 10
+        by ``<mask>`` / a random token / themselves (no likelihood).
+    tokenizer : {"char", "byte", "bpe"}, default="char"
+        As :class:`genlab.LanguageModel`'s.
+    preset : {"tiny", "small", "base"} or None, default="small"
+        Sizes (:data:`genlab.masked.config.PRESETS`); ``small`` is the autoregressive Transformer's ``small``
+        (4 layers x 4 heads x 128, block 64), so the two have the same parameter count but two embedding rows.
+    vocab_size : int, optional
+        BPE vocabulary size (default 1024).
+    n_layer, n_head, n_embd, block_size, dropout, positions, bias, tie_weights : optional
+        Sizes overriding the preset's (:class:`genlab.masked.config.MaskedConfig`); ``block_size`` is the training
+        window and the longest sequence the network reads.
+    max_steps, max_time, epochs, batch_size, grad_accum_steps, learning_rate, min_lr, warmup_steps, \
+lr_decay_steps, weight_decay, grad_clip, eval_interval, eval_batches, patience, validation_fraction, \
+checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, random_state
+        The shared training settings (:class:`~genlab.neural.estimator.NeuralEstimator`), with the language
+        model's defaults (batch 32, learning rate 1e-3, 100 warm-up steps, 1,000 steps when no length is given).
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The :class:`~genlab.masked.network.MaskedTransformer`.
+    config_ : dict
+    tokenizer_ : Tokenizer
+    n_parameters_ : int
+    history_, training_
+        As every neural model's (validation losses are the objective's, in nats per predicted token).
+
+    Examples
+    --------
+    >>> m = MaskedLanguageModel(objective="diffusion", n_layer=4, n_head=4, n_embd=128, block_size=64,
+    ...                         random_state=0)  # doctest: +SKIP
+    >>> m.fit(train_text).bits_per_character(held_out)  # an upper bound  # doctest: +SKIP
+    >>> m.fill("The ____ of the list.", random_state=0)  # doctest: +SKIP
+    >>> m.sample(1, length=64, steps=8, random_state=0)  # doctest: +SKIP
+    """
+
+    score_unit = "token"
+    data_kind = "text"
+    _tokenizer_attributes = ("tokenizer_",)
+    _SIZE_NAMES: ClassVar[tuple[str, ...]] = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "positions",
+                                              "bias", "tie_weights")
+
+    def __init__(
+        self,
+        *,
+        objective: str = "diffusion",
+        tokenizer: str = "char",
+        preset: str | None = "small",
+        vocab_size: int | None = None,
+        n_layer: int | None = None,
+        n_head: int | None = None,
+        n_embd: int | None = None,
+        block_size: int | None = None,
+        dropout: float | None = None,
+        positions: str | None = None,
+        bias: bool | None = None,
+        tie_weights: bool | None = None,
+    ) -> None:
+        self.objective = objective
+        self.tokenizer = tokenizer
+        self.preset = preset
+        self.vocab_size = vocab_size
+        self.n_layer = n_layer
+        self.n_head = n_head
+        self.n_embd = n_embd
+        self.block_size = block_size
+        self.dropout = dropout
+        self.positions = positions
+        self.bias = bias
+        self.tie_weights = tie_weights
+
+    # -- what the numbers are ---------------------------------------------------------------------------------------
+    @property
+    def likelihood_kind(self) -> str:
+        """``"upper bound"`` (bits per character of the diffusion objective bound the model's) or ``"pseudo"`` (the
+        BERT objective has pseudo-likelihoods only)."""
+        return "upper bound" if self.objective == "diffusion" else "pseudo"
+
+    # -- configuration ------------------------------------------------------------------------------------------------
+    def _make_config(self, vocab_size: int) -> Any:
+        if self.objective not in OBJECTIVES:
+            raise ParameterError(f"objective must be one of {', '.join(map(repr, OBJECTIVES))}; "
+                                 f"got {self.objective!r}.")
+        return make_masked_config(vocab_size, self.objective, self.preset,
+                                  **{name: getattr(self, name) for name in self._SIZE_NAMES})
+
+    def _check_tokenizer(self) -> None:
+        if self.tokenizer not in _TEXT_TOKENIZERS:
+            raise ParameterError(f"tokenizer must be one of {', '.join(map(repr, _TEXT_TOKENIZERS))}; "
+                                 f"got {self.tokenizer!r}.")
+
+    @staticmethod
+    def _encode_stream(texts: list[str], tokenizer: Any, bos: int) -> np.ndarray:
+        parts = []
+        for text in texts:
+            parts.append(np.array([bos], dtype=np.int64))
+            parts.append(np.asarray(tokenizer.encode(text), dtype=np.int64))
+        return np.concatenate(parts)
+
+    # -- fitting ------------------------------------------------------------------------------------------------------
+    @one_unknown_token_notice
+    def _prepare(self, X: Any, y: Any, validation_data: Any, *, seed: int, batch_size: int) -> Prepared:
+        """Texts -> a tokenizer learned on them, the configuration, and random windows corrupted by the objective."""
+        from genlab.masked.corruption import BertBatches, DiffusionBatches
+        from genlab.neural.tokenizers import make_tokenizer
+
+        self._check_tokenizer()
+        self._make_config(2)  # every hyperparameter checked before the data are read
+        texts = _as_texts(X, "X")
+        if not any(len(t) for t in texts):
+            raise DataError("the training text is empty; give at least block_size tokens of text.")
+        if validation_data is None and self.validation_fraction > 0:
+            texts, val_texts = _hold_out(texts, self.validation_fraction)
+        else:
+            val_texts = None if validation_data is None else _as_texts(validation_data, "validation_data")
+        if val_texts is not None and not any(len(t) for t in val_texts):
+            raise DataError("validation_data is empty; give some held-out text or leave validation_data out.")
+        tokenizer = make_tokenizer(self.tokenizer, texts, self.vocab_size)
+        config = self._make_config(tokenizer.vocab_size)
+
+        def source(parts: list[str], rows: int, what: str) -> Any:
+            stream = self._encode_stream(parts, tokenizer, config.bos_id)
+            if stream.size < config.block_size:
+                raise DataError(f"{what} is {stream.size} tokens long (with one <bos> per text), shorter than one "
+                                f"training window of block_size = {config.block_size} tokens; give more text or a "
+                                "smaller block_size.")
+            if config.objective == "diffusion":
+                return DiffusionBatches(stream, config.block_size, rows, seed, config.mask_id, config.bos_id)
+            return BertBatches(stream, config.block_size, rows, seed, config.mask_id, config.bos_id,
+                               config.vocab_size)
+
+        train = source(texts, batch_size, "the training text")
+        validation = None if val_texts is None else source(val_texts, self.batch_size, "validation_data")
+        return Prepared(config=config, train=train, validation=validation, fitted={"tokenizer_": tokenizer},
+                        fingerprint={"tokenizer": tokenizer.digest()})
+
+    def _build_module(self, config: dict[str, Any]) -> Any:
+        from genlab.masked.network import MaskedTransformer
+
+        return MaskedTransformer(config_from_dict(dict(config)))
+
+    # -- the network at inference -----------------------------------------------------------------------------------
+    @property
+    def _ids(self) -> tuple[int, int, int]:
+        """(vocabulary size V, ``<mask>`` id, ``<bos>`` id)."""
+        V = int(self.config_["vocab_size"])
+        return V, V, V + 1
+
+    def _logits(self, ids: np.ndarray) -> np.ndarray:
+        """(R, T) ids -> (R, T, V) float64 logits (evaluation mode, no gradients)."""
+        import torch
+
+        with torch.no_grad():
+            tokens = torch.from_numpy(np.ascontiguousarray(ids, dtype=np.int64)).to(self._device())
+            return self.module_.logits(tokens).double().cpu().numpy()
+
+    def _target_log_probs(self, inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """log p of each target (-1: none, giving 0) given its row's inputs: (R, T) float64, in passes of at most
+        :data:`_POSITIONS_PER_PASS` positions."""
+        import torch
+
+        out = np.zeros(inputs.shape, dtype=np.float64)
+        if inputs.shape[0] == 0:
+            return out
+        rows = max(1, _POSITIONS_PER_PASS // inputs.shape[1])
+        device = self._device()
+        with torch.no_grad():
+            for a in range(0, inputs.shape[0], rows):
+                x = torch.from_numpy(np.ascontiguousarray(inputs[a : a + rows])).to(device)
+                y = torch.from_numpy(np.ascontiguousarray(targets[a : a + rows])).to(device)
+                lp = torch.log_softmax(self.module_.logits(x).double(), dim=-1)
+                got = lp.gather(2, y.clamp(min=0)[..., None])[..., 0]
+                out[a : a + rows] = torch.where(y >= 0, got, torch.zeros_like(got)).cpu().numpy()
+        return out
+
+    def _blocks(self, text: str) -> list[np.ndarray]:
+        """``<bos>`` + the text's tokens, cut into consecutive blocks of ``block_size`` ids."""
+        _, _, bos = self._ids
+        stream = np.concatenate([[bos], np.asarray(self.tokenizer_.encode(text), dtype=np.int64)])
+        T = int(self.config_["block_size"])
+        return [stream[a : a + T] for a in range(0, stream.size, T)]
+
+    # -- scores -------------------------------------------------------------------------------------------------------
+    def _texts(self, X: Any) -> list[str]:
+        check_is_fitted(self, "module_")
+        return _as_texts(X, "X")
+
+    def _bound_terms(self, texts: list[str], n_levels: int | None, random_state: Any,
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Each text's bound on ``-log p`` in nats, and the variance of its estimate (0 where exact in the count).
+
+        Per block of ``L`` maskable tokens: ``n = min(n_levels, L)`` rows, row ``j`` masking ``k_j`` tokens chosen
+        uniformly, ``k_j = 1 + floor((j + u_j) L / n)`` (stratified, so ``k_j`` is uniform on ``1 .. L``; with
+        ``n = L`` every count once); the estimate is ``L * mean_j (mean loss over row j's masked tokens)``, unbiased
+        for MDLM's bound (:mod:`genlab.masked.corruption`).
+        """
+        from genlab.masked.corruption import choose_positions
+
+        _, mask, bos = self._ids
+        rng = np.random.default_rng(seed_of(random_state))
+        if n_levels is not None and (isinstance(n_levels, bool) or not isinstance(n_levels, (int, np.integer))
+                                     or n_levels < 1):
+            raise ParameterError(f"n_levels must be an integer >= 1 or None (every level); got {n_levels!r}.")
+        # every block's rows, grouped by block length so that a pass holds sequences of one length
+        groups: dict[int, list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]] = {}
+        for t, text in enumerate(texts):
+            for block in self._blocks(text):
+                maskable = block != bos
+                L = int(maskable.sum())
+                if L == 0:
+                    continue
+                n = L if n_levels is None else min(int(n_levels), L)
+                counts = 1 + np.floor((np.arange(n) + rng.random(n)) * L / n).astype(np.int64)
+                chosen = choose_positions(np.broadcast_to(maskable, (n, block.size)).copy(), counts, rng)
+                inputs = np.where(chosen, mask, block[None, :])
+                targets = np.where(chosen, block[None, :], -1)
+                groups.setdefault(block.size, []).append((t, L, counts, inputs, targets))
+        bound = np.zeros(len(texts))
+        variance = np.zeros(len(texts))
+        for items in groups.values():
+            inputs = np.concatenate([item[3] for item in items])
+            targets = np.concatenate([item[4] for item in items])
+            row_loss = -self._target_log_probs(inputs, targets).sum(axis=1)
+            start = 0
+            for t, L, counts, _, _ in items:
+                means = row_loss[start : start + counts.size] / counts  # mean loss over each row's masked tokens
+                start += counts.size
+                bound[t] += L * means.mean()
+                if counts.size < L and counts.size > 1:  # a sample of the levels: its variance (conservative)
+                    variance[t] += L**2 * means.var(ddof=1) / counts.size
+        return bound, variance
+
+    def _require_bound(self, what: str) -> None:
+        if self.objective != "diffusion":
+            raise ParameterError(
+                f"{what} needs a likelihood, and a BERT-objective masked model has none (its conditionals need not "
+                "belong to any distribution); use pseudo_log_likelihood (or fit with objective='diffusion', whose "
+                "log_prob is a bound on the likelihood)."
+            )
+
+    @one_unknown_token_notice
+    def log_prob(self, X: Any, *, n_levels: int | None = None, random_state: Any = 0) -> np.ndarray:
+        """MDLM's evidence lower bound on each text's log-probability, in nats (diffusion objective only).
+
+        Parameters
+        ----------
+        X : str, path, or list of them
+        n_levels : int, optional
+            Masking levels evaluated per block (default: all ``L`` of a block of ``L`` tokens, which is exact in the
+            number of masked tokens and random only in which tokens; fewer is faster and noisier). Either way the
+            estimate is unbiased for the bound.
+        random_state : int or Generator, default=0
+            The masks drawn (a fixed default: the same text gets the same figure).
+
+        Returns
+        -------
+        ndarray of shape (n_texts,)
+            Lower bounds on ``log p(text)`` (``<bos>`` is not scored).
+
+        Raises
+        ------
+        ParameterError
+            A BERT-objective model (it has no likelihood).
+        """
+        check_is_fitted(self, "module_")
+        self._require_bound("log_prob")
+        bound, _ = self._bound_terms(self._texts(X), n_levels, random_state)
+        return -bound
+
+    @one_unknown_token_notice
+    def n_units(self, X: Any) -> int:
+        """Tokens scored in ``X`` (``<bos>`` is not scored)."""
+        return int(sum(len(self.tokenizer_.encode(t)) for t in self._texts(X)))
+
+    @one_unknown_token_notice
+    def score(self, X: Any, y: Any = None) -> float:
+        """The bound of :meth:`log_prob` per token in nats (higher is better; a lower bound)."""
+        texts = self._texts(X)
+        n = sum(len(self.tokenizer_.encode(t)) for t in texts)
+        if n == 0:
+            raise DataError("there is nothing to score: the text is empty.")
+        return float(np.sum(self.log_prob(texts)) / n)
+
+    @one_unknown_token_notice
+    def bits_per_character(self, X: Any, *, n_levels: int | None = None, random_state: Any = 0) -> LikelihoodFigure:
+        """An upper bound on the model's cross-entropy in bits per character (diffusion objective only).
+
+        ``-sum(log_prob(X)) / (characters * ln 2)``: the same definition as every genlab text model's, over a
+        bound. The result is a :class:`~genlab.metrics.LikelihoodFigure` of kind ``"upper bound"`` with the
+        standard error of its Monte Carlo estimate (``stderr``; 0 when exact in the number of masked tokens, as it is
+        with the default ``n_levels``: then only the choice of the masked tokens is random, and ``stderr`` does not
+        count that part).
+        """
+        texts = self._texts(X)
+        self._require_bound("bits_per_character")
+        n_chars = sum(len(t) for t in texts)
+        if n_chars == 0:
+            raise DataError("there are no characters to score: the text is empty.")
+        bound, variance = self._bound_terms(texts, n_levels, random_state)
+        return LikelihoodFigure(bound.sum() / (n_chars * _LN2), "upper bound",
+                                stderr=math.sqrt(variance.sum()) / (n_chars * _LN2))
+
+    def _word_later(self, ids: np.ndarray) -> list[np.ndarray]:
+        """For each position of a block, the later positions of the same word (PLL-word-l2r masks them too).
+
+        A word is a run of tokens without whitespace: a token whose text starts with whitespace, or follows a token
+        whose text ends with it, starts a new word (so whitespace tokens are words of their own).
+        """
+        _, _, bos = self._ids
+        texts = ["" if i == bos else self.tokenizer_.decode([int(i)]) for i in ids]
+        word = np.zeros(len(ids), dtype=np.int64)
+        current = 0
+        for p in range(len(ids)):
+            starts = p == 0 or not texts[p] or texts[p][0].isspace() or not texts[p - 1] \
+                or texts[p - 1][-1].isspace()
+            current += int(starts)
+            word[p] = current
+        return [np.flatnonzero((word == word[p]) & (np.arange(len(ids)) > p)) for p in range(len(ids))]
+
+    @one_unknown_token_notice
+    def pseudo_log_likelihood(self, X: Any, *, word_level: bool = False) -> np.ndarray:
+        """Pseudo-log-likelihood of each text in nats: ``sum_i log p(x_i | every other token)`` (Salazar et al.
+        2020). Not the log-probability of any distribution: it cannot be compared with likelihoods.
+
+        Parameters
+        ----------
+        X : str, path, or list of them
+        word_level : bool, default=False
+            Also mask the later tokens of the scored token's word (Kauf & Ivanova 2023's PLL-word-l2r: a word's
+            later pieces no longer give away the earlier ones; with ``tokenizer="char"`` this matters most).
+
+        Returns
+        -------
+        ndarray of shape (n_texts,)
+            One pass per token, batched; each block of ``block_size`` positions is scored on its own.
+        """
+        texts = self._texts(X)
+        _, mask, bos = self._ids
+        groups: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+        for t, text in enumerate(texts):
+            for block in self._blocks(text):
+                positions = np.flatnonzero(block != bos)
+                if positions.size == 0:
+                    continue
+                inputs = np.repeat(block[None, :], positions.size, axis=0)
+                targets = np.full(inputs.shape, -1, dtype=np.int64)
+                rows = np.arange(positions.size)
+                targets[rows, positions] = block[positions]
+                inputs[rows, positions] = mask
+                if word_level:
+                    later = self._word_later(block)
+                    for r, p in enumerate(positions):
+                        inputs[r, later[p]] = mask
+                groups.setdefault(block.size, []).append((t, inputs, targets))
+        total = np.zeros(len(texts))
+        for items in groups.values():
+            lp = self._target_log_probs(np.concatenate([i[1] for i in items]), np.concatenate([i[2] for i in items]))
+            start = 0
+            for t, inputs, _ in items:
+                total[t] += lp[start : start + inputs.shape[0]].sum()
+                start += inputs.shape[0]
+        return total
+
+    @one_unknown_token_notice
+    def pseudo_bits_per_character(self, X: Any, *, word_level: bool = False) -> LikelihoodFigure:
+        """``-sum(pseudo_log_likelihood(X)) / (characters * ln 2)``, of kind ``"pseudo"`` (not a likelihood)."""
+        texts = self._texts(X)
+        n_chars = sum(len(t) for t in texts)
+        if n_chars == 0:
+            raise DataError("there are no characters to score: the text is empty.")
+        pll = self.pseudo_log_likelihood(texts, word_level=word_level)
+        return LikelihoodFigure(-pll.sum() / (n_chars * _LN2), "pseudo")
+
+    # -- generation ---------------------------------------------------------------------------------------------------
+    def _banned(self) -> list[int]:
+        unk = getattr(self.tokenizer_, "unk_id", None)
+        return [] if unk is None else [int(unk)]
+
+    def _decode_ids(self, ids: np.ndarray, method: str, steps: int | None, sweeps: int, choice_temperature: float,
+                    options: Any, rng: np.random.Generator) -> np.ndarray:
+        """Fill the ``<mask>`` positions of ``ids`` (R, T) with the chosen sampler (:mod:`genlab.masked.sampling`)."""
+        from genlab.masked.sampling import ancestral_decode, gibbs_sweeps, maskgit_decode
+
+        _, mask, _ = self._ids
+        positions = np.flatnonzero(ids[0] == mask)
+        n_steps = positions.size if steps is None else steps
+        banned = self._banned()
+        if method == "ancestral":
+            return ancestral_decode(self._logits, ids, mask, n_steps, options, rng, banned=banned)
+        filled = maskgit_decode(self._logits, ids, mask, n_steps, options, rng, choice_temperature=choice_temperature,
+                                banned=banned)
+        if method == "gibbs":
+            filled = gibbs_sweeps(self._logits, filled, positions, sweeps, mask, options, rng, banned=banned)
+        return filled
+
+    @staticmethod
+    def _check_decoding(method: str, steps: Any, sweeps: Any, choice_temperature: Any) -> None:
+        if method not in SAMPLERS:
+            raise ParameterError(f"method must be one of {', '.join(map(repr, SAMPLERS))}; got {method!r}.")
+        for name, value, allow_none in (("steps", steps, True), ("sweeps", sweeps, False)):
+            if value is None and allow_none:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ParameterError(f"{name} must be an integer >= 1{' or None' if allow_none else ''}; "
+                                     f"got {value!r}.")
+        if isinstance(choice_temperature, bool) or not isinstance(choice_temperature, (int, float)) \
+                or not math.isfinite(choice_temperature) or choice_temperature < 0:
+            raise ParameterError(f"choice_temperature must be a finite number >= 0; got {choice_temperature!r}.")
+
+    def sample(
+        self,
+        n: int = 1,
+        *,
+        length: int | None = None,
+        steps: int | None = None,
+        method: str = "maskgit",
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        min_p: float | None = None,
+        choice_temperature: float = 1.0,
+        sweeps: int = 1,
+        random_state: Any = None,
+    ) -> list[str]:
+        """Draw ``n`` texts of ``length`` tokens, all positions decoded in parallel from a fully masked sequence.
+
+        Parameters
+        ----------
+        n : int, default=1
+        length : int, optional
+            Tokens per text (default ``block_size``; at most ``block_size``).
+        steps : int, optional
+            Network evaluations (default ``length``: one token per step); fewer is faster.
+        method : {"maskgit", "ancestral", "gibbs"}, default="maskgit"
+            Confidence-ordered parallel decoding, the diffusion reverse process, or parallel decoding followed by
+            ``sweeps`` Gibbs sweeps (:mod:`genlab.masked.sampling`).
+        temperature, top_k, top_p, min_p : optional
+            The shared decoding options (:class:`genlab.decoding.DecodingOptions`); temperature 0 is greedy.
+        choice_temperature : float, default=1.0
+            MaskGIT's noise on the confidences (0: keep the most likely draws first).
+        sweeps : int, default=1
+            Gibbs sweeps (``method="gibbs"``), each one network evaluation per position.
+        random_state : None, int or Generator
+
+        Returns
+        -------
+        list of str
+        """
+        from genlab.decoding.options import DecodingOptions
+
+        check_is_fitted(self, "module_")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ParameterError(f"n must be an integer >= 1; got {n!r}.")
+        T = int(self.config_["block_size"])
+        length = T if length is None else length
+        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or not 1 <= length <= T:
+            raise ParameterError(f"length must be an integer in [1, block_size = {T}]; got {length!r}.")
+        self._check_decoding(method, steps, sweeps, choice_temperature)
+        options = DecodingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
+        rng = np.random.default_rng(seed_of(random_state))
+        _, mask, _ = self._ids
+        ids = np.full((int(n), int(length)), mask, dtype=np.int64)
+        filled = self._decode_ids(ids, method, steps, sweeps, choice_temperature, options, rng)
+        return [self.tokenizer_.decode(row.tolist()) for row in filled]
+
+    def _gap_lengths(self, runs: list[re.Match[str]], gap_length: Any, rng: np.random.Generator) -> list[int]:
+        T = int(self.config_["block_size"])
+        if gap_length is None:
+            lengths = [len(run.group()) for run in runs]
+        elif isinstance(gap_length, range):
+            if len(gap_length) == 0 or gap_length.start < 1:
+                raise ParameterError(f"gap_length as a range draws each gap's length from it: give a non-empty range "
+                                     f"of lengths >= 1; got {gap_length!r}.")
+            lengths = [int(gap_length[int(rng.integers(len(gap_length)))]) for _ in runs]
+        elif isinstance(gap_length, (int, np.integer)) and not isinstance(gap_length, bool):
+            lengths = [int(gap_length)] * len(runs)
+        elif isinstance(gap_length, (list, tuple)):
+            if len(gap_length) != len(runs):
+                raise ParameterError(f"gap_length lists {len(gap_length)} lengths for {len(runs)} gaps; give one per "
+                                     "gap, one int for all, a range to draw from, or None.")
+            lengths = list(gap_length)
+        else:
+            raise ParameterError(f"gap_length must be an int, a list of ints (one per gap), a range or None; "
+                                 f"got {type(gap_length).__name__}.")
+        for i, value in enumerate(lengths):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ParameterError(f"each gap length must be an integer >= 1; gap {i} has {value!r}.")
+            if value > T:
+                raise DataError(f"gap {i} is {value} tokens long, longer than the block size ({T} tokens) the model "
+                                "reads at once; fill shorter gaps, or fit a model with a larger block_size.")
+        return [int(v) for v in lengths]
+
+    @one_unknown_token_notice
+    def fill(
+        self,
+        text: str,
+        *,
+        gap_length: int | Sequence[int] | range | None = None,
+        steps: int | None = None,
+        method: str = "maskgit",
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        min_p: float | None = None,
+        choice_temperature: float = 0.0,
+        sweeps: int = 1,
+        random_state: Any = None,
+    ) -> str:
+        """Fill each gap of ``text`` (a run of four or more underscores, ``"____"``), reading both sides of it.
+
+        Only the gaps change: the returned text is ``text`` with each gap replaced by the decoded tokens (the rest
+        is copied, never re-encoded).
+
+        Parameters
+        ----------
+        text : str
+            With at least one gap. Context beyond ``block_size`` tokens around the gaps is not read.
+        gap_length : int, list of int, range or None
+            Tokens per gap: None, as many as the gap has underscores; an int, that many for every gap; a list, one
+            per gap; a ``range``, each gap's length drawn uniformly from it (with ``random_state``).
+        steps : int, optional
+            Network evaluations (default: one per gap token, the most confident token first).
+        method, temperature, top_k, top_p, min_p, sweeps, random_state
+            As :meth:`sample`.
+        choice_temperature : float, default=0.0
+            MaskGIT's noise on the confidences; 0 fills the most confident token first.
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        DataError
+            No gap in the text, a gap longer than ``block_size``, or gaps spread over more than ``block_size``
+            tokens.
+        """
+        from genlab.decoding.options import DecodingOptions
+
+        check_is_fitted(self, "module_")
+        if not isinstance(text, str):
+            raise DataError(f"text must be a str with gaps marked {GAP!r}; got {type(text).__name__}.")
+        runs = list(_GAP_RUN.finditer(text))
+        if not runs:
+            raise DataError(f"the text has no gap to fill: mark each gap with {GAP!r} (four or more underscores).")
+        self._check_decoding(method, steps, sweeps, choice_temperature)
+        options = DecodingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
+        rng = np.random.default_rng(seed_of(random_state))
+        lengths = self._gap_lengths(runs, gap_length, rng)
+        _, mask, bos = self._ids
+        T = int(self.config_["block_size"])
+        pieces: list[np.ndarray] = [np.array([bos], dtype=np.int64)]
+        gap_slices = []
+        at, offset = 0, 1
+        for run, n_gap in zip(runs, lengths, strict=True):
+            context = np.asarray(self.tokenizer_.encode(text[at : run.start()]), dtype=np.int64)
+            pieces.append(context)
+            offset += context.size
+            pieces.append(np.full(n_gap, mask, dtype=np.int64))
+            gap_slices.append((offset, offset + n_gap))
+            offset += n_gap
+            at = run.end()
+        pieces.append(np.asarray(self.tokenizer_.encode(text[at:]), dtype=np.int64))
+        ids = np.concatenate(pieces)
+        first, last = gap_slices[0][0], gap_slices[-1][1]
+        if last - first > T:
+            raise DataError(f"the gaps and the text between them span {last - first} tokens, more than the block size "
+                            f"({T} tokens) the model reads at once; fill them one part at a time.")
+        # the window of T ids the network reads: the gaps in its middle, as much context on each side as fits
+        spare = T - (last - first)
+        start = max(0, min(first - spare // 2, ids.size - T))
+        window = ids[start : start + T]
+        filled = self._decode_ids(window[None, :].copy(), method, steps, sweeps, choice_temperature, options, rng)[0]
+        out, at = [], 0
+        for run, (a, b) in zip(runs, gap_slices, strict=True):
+            out.append(text[at : run.start()])
+            out.append(self.tokenizer_.decode(filled[a - start : b - start].tolist()))
+            at = run.end()
+        out.append(text[at:])
+        return "".join(out)
