@@ -17,7 +17,7 @@ from genlab.errors import DataError, GenlabError
 
 #: Classes that only load with optional dependencies (torch): their cases import them on use.
 NEURAL = {"LanguageModel", "Seq2Seq", "Captioner", "SequenceDetector", "VAE", "ConditionalVAE", "Autoencoder",
-          "PixelCNN", "ConditionalPixelCNN", "WaveNet", "NeuralAutoRegressive"}
+          "PixelCNN", "ConditionalPixelCNN", "WaveNet", "NeuralAutoRegressive", "MaskedLanguageModel"}
 
 
 @dataclasses.dataclass
@@ -261,6 +261,14 @@ def _neural_cases() -> dict[str, Case]:
             data=Call((["the cat sat."],)), n_sample=20,
             sample_data=lambda drawn: Call(([drawn] if isinstance(drawn, str) else drawn,)),
             bad=[(Call(([""],)), DataError, None)],
+        ),
+        "MaskedLanguageModel": Case(
+            make=lambda: genlab.MaskedLanguageModel(preset=None, n_layer=1, n_head=2, n_embd=8, block_size=16,
+                                                    random_state=0, device="cpu", max_steps=3, batch_size=4,
+                                                    warmup_steps=1),
+            fit=Call((_TEXT,)),
+            data=Call((["the cat sat.", "a mat"],)), n_sample=3,
+            bad=[(Call(([""],)), DataError, "empty"), (Call((["ab"],)), DataError, "shorter than one training window")],
         ),
         "Seq2Seq": Case(
             make=lambda: genlab.Seq2Seq(preset=None, n_layer=1, n_head=2, n_embd=8, max_source_length=16,

@@ -550,6 +550,98 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
                                 "reads at once; fill shorter gaps, or fit a model with a larger block_size.")
         return [int(v) for v in lengths]
 
+    def _gapped_window(self, text: str, runs: list[re.Match[str]], fills: list[np.ndarray | None],
+                       lengths: list[int]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """The ids the network reads for ``text`` with its gaps (``runs``): ``<bos>``, the context pieces (each
+        encoded on its own, so a gap is a token boundary) and, per gap, its fill's ids or ``lengths[i]`` masks; cut to
+        ``block_size`` ids with the gaps in the middle. Returns the window and each gap's (start, end) in it.
+        """
+        _, mask, bos = self._ids
+        T = int(self.config_["block_size"])
+        pieces: list[np.ndarray] = [np.array([bos], dtype=np.int64)]
+        slices = []
+        at, offset = 0, 1
+        for run, fill, n_gap in zip(runs, fills, lengths, strict=True):
+            context = np.asarray(self.tokenizer_.encode(text[at : run.start()]), dtype=np.int64)
+            gap = np.full(n_gap, mask, dtype=np.int64) if fill is None else fill
+            pieces += [context, gap]
+            offset += context.size
+            slices.append((offset, offset + gap.size))
+            offset += gap.size
+            at = run.end()
+        pieces.append(np.asarray(self.tokenizer_.encode(text[at:]), dtype=np.int64))
+        ids = np.concatenate(pieces)
+        first, last = slices[0][0], slices[-1][1]
+        if last - first > T:
+            raise DataError(f"the gaps and the text between them span {last - first} tokens, more than the block size "
+                            f"({T} tokens) the model reads at once; fill them one part at a time.")
+        # the window of T ids the network reads: the gaps in its middle, as much context on each side as fits
+        spare = T - (last - first)
+        start = max(0, min(first - spare // 2, ids.size - T))
+        return ids[start : start + T].copy(), [(a - start, b - start) for a, b in slices]
+
+    @one_unknown_token_notice
+    def fill_log_prob(self, text: str, fills: Sequence[str], *, n_levels: int | None = None,
+                      random_state: Any = 0) -> float:
+        """A lower bound on ``log p(fills | the text around the gaps)`` in nats (diffusion objective only).
+
+        The bound of :meth:`log_prob` restricted to the gap tokens, the context never masked: with ``L`` gap tokens,
+        ``L`` times the expected mean loss over ``k`` masked gap tokens, ``k`` uniform on ``1 .. L`` - an upper bound
+        on the conditional negative log-likelihood under the any-order decoding of the model's conditionals.
+
+        Parameters
+        ----------
+        text : str
+            With gaps marked ``"____"``, as :meth:`fill` takes it.
+        fills : sequence of str
+            One non-empty text per gap.
+        n_levels, random_state
+            As :meth:`log_prob`.
+
+        Returns
+        -------
+        float
+            Nats (<= 0).
+        """
+        check_is_fitted(self, "module_")
+        self._require_bound("fill_log_prob")
+        if not isinstance(text, str):
+            raise DataError(f"text must be a str with gaps marked {GAP!r}; got {type(text).__name__}.")
+        runs = list(_GAP_RUN.finditer(text))
+        if not runs:
+            raise DataError(f"the text has no gap: mark each gap with {GAP!r} (four or more underscores).")
+        if isinstance(fills, str) or len(fills) != len(runs):
+            raise DataError(f"give one fill per gap: the text has {len(runs)} gap(s); fills must be a list of "
+                            f"{len(runs)} str.")
+        encoded = [np.asarray(self.tokenizer_.encode(f), dtype=np.int64) if isinstance(f, str) else None
+                   for f in fills]
+        for i, ids in enumerate(encoded):
+            if ids is None or ids.size == 0:
+                raise DataError(f"fills[{i}] must be a non-empty str.")
+        T = int(self.config_["block_size"])
+        for i, ids in enumerate(encoded):
+            if ids.size > T:
+                raise DataError(f"fills[{i}] is {ids.size} tokens long, longer than the block size ({T} tokens).")
+        window, slices = self._gapped_window(text, runs, encoded, [e.size for e in encoded])
+        gap = np.zeros(window.size, dtype=bool)
+        for a, b in slices:
+            gap[a:b] = True
+        L = int(gap.sum())
+        if n_levels is not None and (isinstance(n_levels, bool) or not isinstance(n_levels, (int, np.integer))
+                                     or n_levels < 1):
+            raise ParameterError(f"n_levels must be an integer >= 1 or None (every level); got {n_levels!r}.")
+        from genlab.masked.corruption import choose_positions
+
+        rng = np.random.default_rng(seed_of(random_state))
+        n = L if n_levels is None else min(int(n_levels), L)
+        counts = 1 + np.floor((np.arange(n) + rng.random(n)) * L / n).astype(np.int64)
+        chosen = choose_positions(np.broadcast_to(gap, (n, window.size)).copy(), counts, rng)
+        _, mask, _ = self._ids
+        inputs = np.where(chosen, mask, window[None, :])
+        targets = np.where(chosen, window[None, :], -1)
+        row_loss = -self._target_log_probs(inputs, targets).sum(axis=1)
+        return -float(L * np.mean(row_loss / counts))
+
     @one_unknown_token_notice
     def fill(
         self,
@@ -607,34 +699,12 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         options = DecodingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
         rng = np.random.default_rng(seed_of(random_state))
         lengths = self._gap_lengths(runs, gap_length, rng)
-        _, mask, bos = self._ids
-        T = int(self.config_["block_size"])
-        pieces: list[np.ndarray] = [np.array([bos], dtype=np.int64)]
-        gap_slices = []
-        at, offset = 0, 1
-        for run, n_gap in zip(runs, lengths, strict=True):
-            context = np.asarray(self.tokenizer_.encode(text[at : run.start()]), dtype=np.int64)
-            pieces.append(context)
-            offset += context.size
-            pieces.append(np.full(n_gap, mask, dtype=np.int64))
-            gap_slices.append((offset, offset + n_gap))
-            offset += n_gap
-            at = run.end()
-        pieces.append(np.asarray(self.tokenizer_.encode(text[at:]), dtype=np.int64))
-        ids = np.concatenate(pieces)
-        first, last = gap_slices[0][0], gap_slices[-1][1]
-        if last - first > T:
-            raise DataError(f"the gaps and the text between them span {last - first} tokens, more than the block size "
-                            f"({T} tokens) the model reads at once; fill them one part at a time.")
-        # the window of T ids the network reads: the gaps in its middle, as much context on each side as fits
-        spare = T - (last - first)
-        start = max(0, min(first - spare // 2, ids.size - T))
-        window = ids[start : start + T]
-        filled = self._decode_ids(window[None, :].copy(), method, steps, sweeps, choice_temperature, options, rng)[0]
+        window, slices = self._gapped_window(text, runs, [None] * len(runs), lengths)
+        filled = self._decode_ids(window[None, :], method, steps, sweeps, choice_temperature, options, rng)[0]
         out, at = [], 0
-        for run, (a, b) in zip(runs, gap_slices, strict=True):
+        for run, (a, b) in zip(runs, slices, strict=True):
             out.append(text[at : run.start()])
-            out.append(self.tokenizer_.decode(filled[a - start : b - start].tolist()))
+            out.append(self.tokenizer_.decode(filled[a:b].tolist()))
             at = run.end()
         out.append(text[at:])
         return "".join(out)
