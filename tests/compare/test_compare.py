@@ -71,7 +71,7 @@ def test_unknown_option_lists_the_options(text_file):
 
 
 def test_family_for_another_data_kind_is_refused(text_file):
-    with pytest.raises(ParameterError, match=r"model 'gmm' does not model text data; valid models for it: cnn"):
+    with pytest.raises(ParameterError, match=r"model 'gmm' does not model text data; valid models for it: bert, cnn"):
         compare(text_file, "gmm", budget="10s")
     with pytest.raises(ParameterError, match=r"model 'lstm' does not support --unit word; it supports char, byte"):
         compare(text_file, "lstm", budget="10s", unit="word")

@@ -7,7 +7,9 @@
   (audio: whole recordings);
 * :mod:`genlab.compare.registry` holds the adapter registry, the :class:`Adapter` base and the ``--models`` SPEC
   parser; the adapters wrap each model family by kind of data: :mod:`~genlab.compare.text_adapters` (Markov chain,
-  categorical HMM, neural language models), :mod:`~genlab.compare.topic_adapters` (LDA),
+  categorical HMM, neural language models), :mod:`~genlab.compare.masked_adapters` (masked language models: the
+  masked diffusion model scored by its bound, the BERT-objective model by its pseudo-likelihood, each in its own
+  marked column), :mod:`~genlab.compare.topic_adapters` (LDA),
   :mod:`~genlab.compare.series_adapters` (Gaussian HMM, AR), :mod:`~genlab.compare.image_adapters` (Gaussian
   mixture, kernel density, VAE, PixelCNN), :mod:`~genlab.compare.pair_adapters` (encoder-decoders, and Markov
   chains and language models of the targets alone), :mod:`~genlab.compare.caption_adapters` (captioners, and the

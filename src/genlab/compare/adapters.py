@@ -3,6 +3,7 @@
 The registry, the :class:`Adapter` base and the SPEC parser are in :mod:`genlab.compare.registry`; the adapters
 live by kind of data in :mod:`~genlab.compare.text_adapters`, :mod:`~genlab.compare.topic_adapters`,
 :mod:`~genlab.compare.series_adapters`, :mod:`~genlab.compare.image_adapters`,
+:mod:`~genlab.compare.masked_adapters` (masked language models of text, scored by a bound or a pseudo-likelihood),
 :mod:`~genlab.compare.pair_adapters`, :mod:`~genlab.compare.caption_adapters` (captioned images) and
 :mod:`~genlab.compare.audio_adapters` (recordings, in bits per audio sample) and
 :mod:`~genlab.compare.forecast_adapters` (the neural forecasters on numeric series, and the forecast table). Importing
@@ -18,6 +19,7 @@ from genlab.compare.audio_adapters import (
 from genlab.compare.caption_adapters import CaptionerAdapter, LanguageModelCaptionsAdapter, MarkovCaptionsAdapter
 from genlab.compare.forecast_adapters import NARAdapter
 from genlab.compare.image_adapters import GMMAdapter, KDEAdapter, PixelCNNAdapter, VAEAdapter
+from genlab.compare.masked_adapters import BertAdapter, MaskedDiffusionAdapter
 from genlab.compare.pair_adapters import LanguageModelPairsAdapter, MarkovPairsAdapter, Seq2SeqAdapter
 from genlab.compare.registry import (
     DEFAULT_SPECS,
@@ -41,6 +43,7 @@ __all__ = [
     "KIND_NAMES",
     "ARAdapter",
     "Adapter",
+    "BertAdapter",
     "CaptionerAdapter",
     "EMBudget",
     "GMMAdapter",
@@ -55,6 +58,7 @@ __all__ = [
     "MarkovCaptionsAdapter",
     "MarkovCodesAdapter",
     "MarkovPairsAdapter",
+    "MaskedDiffusionAdapter",
     "NARAdapter",
     "NeuralAdapter",
     "NotTrained",

@@ -35,6 +35,7 @@ from genlab.errors import ParameterError
 
 __all__ = [
     "DEFAULT_SPECS",
+    "LIKELIHOODS",
     "NEURAL_MIN_STEPS",
     "Adapter",
     "EMBudget",
@@ -71,6 +72,9 @@ DEFAULT_SPECS = {
     # comes out of the shares of the neural models after them, which stop on time, and not the other way round
     "audio": "linear-ar,markov,lstm,wavenet",
 }
+#: What a row's figure can be (:attr:`Adapter.likelihood`), in the order the table shows them: exact
+#: likelihoods, upper bounds on the bits, pseudo-likelihoods.
+LIKELIHOODS = ("exact", "upper bound", "pseudo")
 #: How error messages name each kind of data.
 KIND_NAMES = {"text": "text", "image": "image", "series": "numeric series", "symbols": "symbol sequence",
               "pairs": "(source, target) pair", "captions": "captioned image", "audio": "audio"}
@@ -217,6 +221,11 @@ class Adapter:
     #: Pairs: True for a model of the target given the source; it then has ``predict(sources) -> list[str]`` (its
     #: output for each held-out source, scored with ROUGE / BLEU) in place of ``sample``.
     conditional: ClassVar[bool] = False
+    #: What the row's bits are (:data:`LIKELIHOODS`): ``"exact"`` (the model's held-out cross-entropy), ``"upper
+    #: bound"`` (a lower bound on log p, such as an evidence lower bound: the model's true bits are at most this) or
+    #: ``"pseudo"`` (a pseudo-log-likelihood, which is no distribution's log-probability). The comparison ranks exact
+    #: figures only and shows each kind in its own column.
+    likelihood: ClassVar[str] = "exact"
 
     def __init__(self, spec: str, family: str, options: dict[str, Any], random_state: int) -> None:
         self.spec = spec

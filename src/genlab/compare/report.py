@@ -2,9 +2,12 @@
 
 The page has no external resources - no scripts, fonts or style sheets - so it opens offline. Each plot is drawn
 with matplotlib's Agg canvas (no pyplot state, no display), embedded as a base64 PNG ``data:`` URI and also
-written as a PNG file next to the report. Sections per comparison: the table, held-out bits with confidence
-intervals, learning curves, samples side by side (text snippets, image grids, or line plots of sampled against
-real series windows), and the latent states of HMMs and the topics of topic models. Numeric series add the
+written as a PNG file next to the report. Sections per comparison: the table (each kind of figure in its own
+columns: exact bits, upper bounds, pseudo-bits, with a legend line for each when any row is not exact; only exact
+figures are ranked and the best exact model is in bold), held-out bits with confidence intervals (upper bounds
+in another colour, pseudo-likelihoods left out), learning curves, samples side by side (text snippets, image
+grids, or line plots of sampled against real series windows), and the latent states of HMMs and the topics of
+topic models. Numeric series add the
 forecast table (MASE, CRPS and 80% coverage of every forecasting model and the seasonal naive, from the same rolling
 origins) and each forecasting model's fan at the last origin (the stored quantile bands of its paths against the
 held-out truth, drawn here with the same Agg figures as every other plot). Pairs add ROUGE-L / BLEU
@@ -30,10 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from genlab.compare.runner import Comparison
+from genlab.compare.registry import LIKELIHOODS
+from genlab.compare.runner import Comparison, best_row
 
 __all__ = ["audio_lines", "forecast_headers", "forecast_lines", "forecast_rows", "format_table_rows",
-           "information_lines", "latent_lines", "latent_title", "row_notes", "table_headers", "write_report"]
+           "information_lines", "is_best", "latent_lines", "latent_title", "likelihood_legend", "row_notes",
+           "shown_likelihoods", "table_headers", "write_report"]
 
 #: Pairs: the text-metric columns (ROUGE-L, corpus BLEU, smoothed BLEU-4, x 100) and their keys in
 #: ``ModelResult.text_metrics``; blank for unconditional models, which generate no output for a source.
@@ -90,30 +95,94 @@ def _metric_columns(comparison: Comparison) -> list[tuple[str, str, int]]:
     return []
 
 
+#: The bound each family with upper-bound figures scores by (the legend names those of the table).
+BOUND_NAMES = {"mlm": "the masked diffusion model's evidence lower bound (MDLM)",
+               "vae": "the importance-weighted bound (IWAE)"}
+
+
+def _likelihood(row: Any) -> str:
+    return getattr(row, "likelihood", "exact")
+
+
+def shown_likelihoods(comparison: Comparison) -> list[str]:
+    """The kinds of figure the table has a column group for: those some row (trained or not) has, in the order
+    exact, upper bound, pseudo (:data:`genlab.compare.registry.LIKELIHOODS`)."""
+    present = {_likelihood(row) for row in comparison.rows}
+    return [kind for kind in LIKELIHOODS if kind in present]
+
+
+def _figure_headers(comparison: Comparison, kind: str, kinds: list[str]) -> list[str]:
+    """The columns of one kind of figure: its bits per unit [95% CI], for BPE per character too; exact figures also
+    nats per time step (series) and the difference to the best; upper bounds their excess over the best exact
+    figure (when the table has exact figures)."""
+    unit = comparison.unit_name
+    per_char = comparison.unit == "bpe"
+    if kind == "exact":
+        return [f"bits / {unit} [95% CI]", *(["bits / character [95% CI]"] if per_char else []),
+                *([f"nats / {unit}"] if comparison.kind == "series" else []), "difference to best [95% CI]"]
+    if kind == "upper bound":
+        return [f"bits / {unit}, upper bound [95% CI]",
+                *(["bits / character, upper bound [95% CI]"] if per_char else []),
+                *(["upper bound - best exact [95% CI]"] if "exact" in kinds else [])]
+    return [f"pseudo-bits / {unit}, not a likelihood [95% CI]",
+            *(["pseudo-bits / character, not a likelihood [95% CI]"] if per_char else [])]
+
+
+def _interval(value: float, ci: tuple[float, float], sign: str = "") -> str:
+    return f"{value:{sign}.3f} [{ci[0]:{sign}.3f}, {ci[1]:{sign}.3f}]"
+
+
+def _figure_cells(comparison: Comparison, row: Any, kind: str, kinds: list[str]) -> list[str]:
+    """A trained row's cells in the column group of its own kind (:func:`_figure_headers`)."""
+    cells = [_interval(row.bits_per_unit, row.ci)]
+    if comparison.unit == "bpe":
+        cells.append(_interval(row.bits_per_char, row.char_ci))
+    if kind == "exact":
+        if comparison.kind == "series":
+            cells.append(f"{row.bits_per_unit * math.log(2.0):.3f}")
+        cells.append("-" if row.diff_to_best is None else _interval(row.diff_to_best, row.diff_ci, "+"))
+    elif kind == "upper bound" and "exact" in kinds:
+        gap = getattr(row, "bound_gap", None)
+        cells.append("-" if gap is None else _interval(gap, row.bound_gap_ci, "+"))
+    return cells
+
+
 def format_table_rows(comparison: Comparison) -> list[list[str]]:
     """The comparison table as text cells (also what the terminal table shows).
 
-    Columns: model, parameters, held-out bits per unit [95% CI], for BPE tokens also bits per character [95% CI]
-    (the same log-probability over the held-out characters), for series also nats per time step, difference to
-    the best [95% CI] (bits per unit), fit seconds, when some fit was cut short or ran over its share what the
-    budget did to each (``ok``, or the row's ``budget_flags``), sampling speed (units per second); a model not
-    trained has "not trained" in the bits column (the reason is in :func:`row_notes`). Pairs add ROUGE-L, corpus
-    BLEU and smoothed BLEU-4 of the conditional models' outputs after the difference (blank for the unconditional
-    ones); captioned images BLEU-4, CIDEr and (scene captions) attribute exact match of the captioners' captions.
+    Columns: model, parameters, then one group of columns per kind of figure some row has
+    (:func:`shown_likelihoods`), each row's figures in its own kind's group only and ``-`` in the others:
+
+    * exact: held-out bits per unit [95% CI], for BPE tokens also bits per character [95% CI] (the same
+      log-probability over the held-out characters), for series also nats per time step, and the difference to the
+      best exact model [95% CI] (bits per unit);
+    * upper bound: the bound's bits per unit (and per character for BPE) [95% CI] and, when the table has exact
+      figures, its excess over the best exact figure [95% CI];
+    * pseudo: pseudo-bits per unit (and per character for BPE) [95% CI], ranked against nothing.
+
+    Then fit seconds, when some fit was cut short or ran over its share what the budget did to each (``ok``, or
+    the row's ``budget_flags``), sampling speed (units per second); a model not trained has "not trained" in the
+    first column of its kind (the reason is in :func:`row_notes`). Pairs add ROUGE-L, corpus BLEU and smoothed
+    BLEU-4 of the conditional models' outputs after the figures (blank for the unconditional ones); captioned
+    images BLEU-4, CIDEr and (scene captions) attribute exact match of the captioners' captions. A table whose
+    rows are all exact has the columns it had before kinds were marked.
     """
-    per_char = comparison.unit == "bpe"
-    nats = comparison.kind == "series"
+    kinds = shown_likelihoods(comparison)
+    widths = {kind: len(_figure_headers(comparison, kind, kinds)) for kind in kinds}
     metric_columns = _metric_columns(comparison)
     budget = _has_budget_column(comparison)
     rows = []
     for row in comparison.rows:
+        own = _likelihood(row)
+        cells = [row.spec, f"{row.n_parameters:,}" if row.trained else "-"]
+        for kind in kinds:
+            if kind != own:
+                cells += ["-"] * widths[kind]
+            elif row.trained:
+                cells += _figure_cells(comparison, row, kind, kinds)
+            else:
+                cells += ["not trained"] + ["-"] * (widths[kind] - 1)
         if row.trained:
-            cells = [row.spec, f"{row.n_parameters:,}", f"{row.bits_per_unit:.3f} [{row.ci[0]:.3f}, {row.ci[1]:.3f}]"]
-            if per_char:
-                cells.append(f"{row.bits_per_char:.3f} [{row.char_ci[0]:.3f}, {row.char_ci[1]:.3f}]")
-            if nats:
-                cells.append(f"{row.bits_per_unit * math.log(2.0):.3f}")
-            cells.append(f"{row.diff_to_best:+.3f} [{row.diff_ci[0]:+.3f}, {row.diff_ci[1]:+.3f}]")
             metrics = getattr(row, "text_metrics", None) or {}
             cells += ["" if metrics.get(key) is None else f"{metrics[key]:.{digits}f}"
                       for _, key, digits in metric_columns]
@@ -123,9 +192,8 @@ def format_table_rows(comparison: Comparison) -> list[list[str]]:
                 f"{row.sample_units_per_second:,.0f}",
             ]
         else:
-            cells = ([row.spec, "-", "not trained"] + ["-"] * (per_char + nats)
-                     + ["-"] + [""] * len(metric_columns)
-                     + [f"{row.fit_seconds:.1f}", *(["; ".join(row.budget_flags) or "-"] if budget else []), "-"])
+            cells += ([""] * len(metric_columns)
+                      + [f"{row.fit_seconds:.1f}", *(["; ".join(row.budget_flags) or "-"] if budget else []), "-"])
         rows.append(cells)
     return rows
 
@@ -141,35 +209,71 @@ def row_notes(row: Any) -> list[str]:
 
 
 def table_headers(comparison: Comparison) -> list[str]:
+    """The table's column headers (:func:`format_table_rows`)."""
     unit = comparison.unit_name
-    extra = []
-    if comparison.unit == "bpe":
-        extra.append("bits / character [95% CI]")
-    if comparison.kind == "series":
-        extra.append(f"nats / {unit}")
+    kinds = shown_likelihoods(comparison)
+    figures = [header for kind in kinds for header in _figure_headers(comparison, kind, kinds)]
     budget = ["budget"] if _has_budget_column(comparison) else []
     metrics = [name for name, _, _ in _metric_columns(comparison)]
     # pairs / captions: conditional models generate an output per source, unconditional ones sample targets
     speed = "output characters / s" if comparison.kind in ("pairs", "captions") else f"sampling {unit}s / s"
-    return ["model", "parameters", f"bits / {unit} [95% CI]", *extra, "difference to best [95% CI]", *metrics,
-            "fit s", *budget, speed]
+    return ["model", "parameters", *figures, *metrics, "fit s", *budget, speed]
+
+
+def is_best(comparison: Comparison, row: Any) -> bool:
+    """Whether ``row`` is the comparison's best model: the trained exact row with the fewest bits (a bound or a
+    pseudo-likelihood never is; :func:`genlab.compare.runner.best_row`)."""
+    return row is best_row(comparison)
+
+
+def likelihood_legend(comparison: Comparison) -> list[str]:
+    """One line per column group saying what its figures are; empty when every row is exact (the table then needs
+    no legend: it looks as it always did)."""
+    kinds = shown_likelihoods(comparison)
+    if kinds == ["exact"]:
+        return []
+    unit = comparison.unit_name
+    lines = []
+    if "exact" in kinds:
+        lines.append(f"Column 'bits / {unit}': the exact held-out cross-entropy of each model that gives a "
+                     "likelihood; only these figures are ranked ('difference to best', the best model in bold).")
+    if "upper bound" in kinds:
+        families = dict.fromkeys(row.family for row in comparison.rows if _likelihood(row) == "upper bound")
+        which = "; ".join(f"{family}: {BOUND_NAMES[family]}" for family in families if family in BOUND_NAMES)
+        gap = (" 'upper bound - best exact' is its excess over the best exact figure (below 0 the model beats that "
+               "model, up to the estimate's noise)." if "exact" in kinds else "")
+        lines.append(f"Column 'bits / {unit}, upper bound': models scored by a lower bound on log p"
+                     f"{f' ({which})' if which else ''}; the model's true bits are at most this, so it is not ranked "
+                     f"with exact figures.{gap}")
+    if "pseudo" in kinds:
+        lines.append(f"Column 'pseudo-bits / {unit}, not a likelihood': the pseudo-log-likelihood of a BERT-objective "
+                     "model (each token scored given all the others), which is no distribution's log-probability: "
+                     "it is not comparable with bits of any other column.")
+    return lines
 
 
 def information_lines(comparison: Comparison) -> list[str]:
-    """Pairs and captions: what the gap between conditional and unconditional bits means, with this comparison's
-    figure.
+    """What the table's figures are (:func:`likelihood_legend`, when some row is a bound or a pseudo-likelihood),
+    then what is particular to the kind of data.
 
-    Audio: what the unit is and how each model of the table is scored. Numeric series: what loading did to the
-    data and the forecast table (:func:`forecast_lines`). Empty for other kinds of data. The gap is taken between
-    the best conditional and the best unconditional model (bits per target (caption) character, and per held-out
-    pair (image) on average).
+    Pairs and captions: what the gap between conditional and unconditional bits means, with this comparison's
+    figure. Audio: what the unit is and how each model of the table is scored. Numeric series: what loading did to
+    the data and the forecast table (:func:`forecast_lines`). Nothing more for other kinds of data. The gap is
+    taken between the best conditional and the best unconditional model with exact figures (bits per target
+    (caption) character, and per held-out pair (image) on average).
     """
+    legend = likelihood_legend(comparison)
     if comparison.kind == "audio":
-        return audio_lines(comparison)
+        return [*legend, *audio_lines(comparison)]
     if comparison.kind == "series":
-        return [*getattr(comparison, "data_notes", []), *forecast_lines(comparison)]
+        return [*legend, *getattr(comparison, "data_notes", []), *forecast_lines(comparison)]
     if comparison.kind not in ("pairs", "captions"):
-        return []
+        return legend
+    return [*legend, *_gap_lines(comparison)]
+
+
+def _gap_lines(comparison: Comparison) -> list[str]:
+    """Pairs and captions: the information the source (image) gives about the target (caption), as measured."""
     if comparison.kind == "pairs":
         source, target, each = "source", "target", "held-out target"
         lines = ["The gap between the conditional models (target given source) and the unconditional models (the "
@@ -180,7 +284,7 @@ def information_lines(comparison: Comparison) -> list[str]:
         lines = ["The gap between the captioners (caption given image) and the unconditional models (the captions "
                  "alone) in bits per caption character is the information the image gives about its caption, as far "
                  "as the models capture it."]
-    trained = [row for row in comparison.rows if row.trained]
+    trained = [row for row in comparison.rows if row.trained and _likelihood(row) == "exact"]
     conditional = [row for row in trained if getattr(row, "conditional", False)]
     unconditional = [row for row in trained if not getattr(row, "conditional", False)]
     if conditional and unconditional:
@@ -327,8 +431,14 @@ def _grid_png(images: Any, comparison: Comparison, title: str, path: str) -> str
     return _png(fig, path)
 
 
+#: The bar colour of each kind of figure in the held-out bits plot (pseudo-likelihoods are not drawn).
+_KIND_COLOURS = {"exact": "tab:blue", "upper bound": "tab:orange"}
+
+
 def _bits_png(comparison: Comparison, path: str) -> str | None:
-    rows = [r for r in comparison.rows if r.trained]
+    """Held-out bits with their intervals: exact figures in blue, upper bounds in orange and marked as such in the
+    labels; pseudo-likelihoods are left out (they are no distribution's bits, the page says so)."""
+    rows = [r for r in comparison.rows if r.trained and _likelihood(r) in _KIND_COLOURS]
     if not rows:
         return None
     fig = _figure(7, 0.5 + 0.45 * len(rows))
@@ -336,10 +446,21 @@ def _bits_png(comparison: Comparison, path: str) -> str | None:
     y = np.arange(len(rows))[::-1]
     bits = np.array([r.bits_per_unit for r in rows])
     err = np.array([[b - r.ci[0], r.ci[1] - b] for b, r in zip(bits, rows, strict=True)]).T
-    ax.barh(y, bits, xerr=err, color="tab:blue", alpha=0.8, capsize=3)
-    ax.set_yticks(y, [r.spec for r in rows])
+    ax.barh(y, bits, xerr=err, color=[_KIND_COLOURS[_likelihood(r)] for r in rows], alpha=0.8, capsize=3)
+    ax.set_yticks(y, [r.spec + (" (upper bound)" if _likelihood(r) == "upper bound" else "") for r in rows])
     ax.set_xlabel(f"held-out bits per {comparison.unit_name} (95% bootstrap CI; lower is better)")
     return _png(fig, path)
+
+
+def _bits_plot_notes(comparison: Comparison) -> list[str]:
+    """What the held-out bits plot shows of the rows that are not exact (nothing when every row is)."""
+    kinds = {_likelihood(r) for r in comparison.rows if r.trained}
+    notes = []
+    if "upper bound" in kinds:
+        notes.append("Upper bounds are drawn in orange: the model's true bits are at most the bar.")
+    if "pseudo" in kinds:
+        notes.append("Pseudo-likelihoods are not drawn: they are not bits of any distribution.")
+    return notes
 
 
 def _curves_png(comparison: Comparison, path: str) -> str | None:
@@ -635,15 +756,16 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
     headers = [*table_headers(comparison), "notes"]
     parts.append("<table><tr>" + "".join(f"<th class='{'l' if h in ('model', 'notes') else ''}'>{esc(h)}</th>"
                                           for h in headers) + "</tr>")
-    for i, (row, cells) in enumerate(zip(comparison.rows, format_table_rows(comparison), strict=True)):
+    for row, cells in zip(comparison.rows, format_table_rows(comparison), strict=True):
         cells = [*cells, "; ".join(row_notes(row))]
-        klass = " class='best'" if i == 0 and comparison.rows[0].trained else ""
+        klass = " class='best'" if is_best(comparison, row) else ""
         last = len(cells) - 1
         tds = "".join(f"<td class='{'l' if j in (0, last) else ''}'>{esc(c)}</td>" for j, c in enumerate(cells))
         parts.append(f"<tr{klass}>{tds}</tr>")
     parts.append("</table>")
     # series: the data notes here; the forecast table is drawn as a table below (forecast_lines is its text form)
-    information = comparison.data_notes if comparison.kind == "series" else information_lines(comparison)
+    information = ([*likelihood_legend(comparison), *comparison.data_notes] if comparison.kind == "series"
+                   else information_lines(comparison))
     for line in information:
         parts.append(f"<p>{esc(line)}</p>")
     parts.append(_pair_examples_html(comparison))
@@ -664,6 +786,8 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
             uri = draw(comparison, os.path.join(out_dir, f"{stem}_{name}.png"))
             if uri is not None:
                 parts.append(f"<h3>{title}</h3><img alt='{esc(title)}' src='{uri}'>")
+            if name == "bits":
+                parts += [f"<p class='note'>{esc(line)}</p>" for line in _bits_plot_notes(comparison)]
     if comparison.kind == "audio":
         parts.append(_audio_examples_html(comparison, stem, out_dir, plots))
         return "\n".join(parts)

@@ -8,6 +8,13 @@ trained". A model the budget cut short (fewer steps or iterations than asked, or
 ``steps`` fewer than :data:`~genlab.compare.registry.NEURAL_MIN_STEPS`) or whose fit ran over its share (a busy
 machine) is still ranked, and marked: ``budget_flags`` (the table's "budget" column) and a note say so.
 
+What each figure is: every row carries the kind of its bits (``ModelResult.likelihood``, the adapter's): ``exact``,
+``upper bound`` (the model scores a lower bound on log p: the masked diffusion model's MDLM bound, the VAE's
+importance-weighted bound) or ``pseudo`` (the BERT-objective model's pseudo-log-likelihood, no distribution's
+log-probability). Only exact figures are ranked and have a difference to the best; an upper bound gets its excess
+over the best exact figure instead; a pseudo-likelihood gets neither (:func:`rank_rows`). The table shows each kind
+in its own column (:mod:`genlab.compare.report`).
+
 Pairs: a conditional model (an encoder-decoder) also generates an output for every held-out source; ROUGE-L, corpus
 BLEU and smoothed BLEU-4 against the references join its row, and the first :data:`N_PAIR_EXAMPLES` outputs are
 shown in the report beside their sources and references.
@@ -49,11 +56,13 @@ import numpy as np
 
 from genlab.compare.adapters import NotTrained, make_adapters
 from genlab.compare.data import Dataset, check_forecast_options, load_dataset
+from genlab.compare.registry import LIKELIHOODS
 from genlab.compare.scoring import bootstrap_bits, bootstrap_difference, score_model
 from genlab.errors import DataError, GenlabError, ParameterError
 from genlab.utils.progress import ProgressDisplay
 
-__all__ = ["N_PAIR_EXAMPLES", "Comparison", "ModelResult", "budget_flags", "compare", "pair_metrics", "parse_budget"]
+__all__ = ["N_PAIR_EXAMPLES", "Comparison", "ModelResult", "best_row", "budget_flags", "compare", "pair_metrics",
+           "parse_budget", "rank_rows"]
 
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|h|m|s)?")
 _SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, None: 1.0}
@@ -110,8 +119,13 @@ class ModelResult:
     ci: tuple[float, float] | None = None
     bits_per_char: float | None = None  # BPE text: the same log-probability over the held-out characters
     char_ci: tuple[float, float] | None = None
+    # what bits_per_unit is ("exact", "upper bound", "pseudo": Adapter.likelihood); the difference to the best is
+    # over exact rows only (None for the others); an upper bound's excess over the best exact figure is bound_gap
+    likelihood: str = "exact"
     diff_to_best: float | None = None
     diff_ci: tuple[float, float] | None = None
+    bound_gap: float | None = None
+    bound_gap_ci: tuple[float, float] | None = None
     fit_seconds: float = 0.0
     budget_seconds: float = 0.0
     sample_units_per_second: float | None = None
@@ -198,7 +212,7 @@ class Comparison:
         rows = []
         for row in data["rows"]:
             row = dict(row)
-            for key in ("ci", "diff_ci", "char_ci"):
+            for key in ("ci", "diff_ci", "char_ci", "bound_gap_ci"):
                 if row.get(key) is not None:
                     row[key] = tuple(row[key])
             row["history"] = [tuple(h) for h in row.get("history", [])]
@@ -353,7 +367,8 @@ def compare(
         for i, adapter in enumerate(adapters):
             share = min((total - used) / (len(adapters) - i), cap)
             row = ModelResult(spec=adapter.spec, family=adapter.family, budget_seconds=share,
-                              history_x=adapter.history_x, conditional=adapter.conditional)
+                              history_x=adapter.history_x, conditional=adapter.conditional,
+                              likelihood=adapter.likelihood)
             rows.append(row)
 
             def progress(message: str) -> None:
@@ -446,15 +461,7 @@ def compare(
     finally:
         display.close()
 
-    trained = [row for row in rows if row.trained]
-    if trained:
-        best = min(trained, key=lambda r: r.bits_per_unit)
-        for row in trained:
-            row.diff_to_best = row.bits_per_unit - best.bits_per_unit
-            row.diff_ci = (0.0, 0.0) if row is best else bootstrap_difference(
-                row.chunk_log_probs, best.chunk_log_probs, dataset.chunk_units, n_boot=n_boot,
-                random_state=random_state)
-    rows = sorted(trained, key=lambda r: r.bits_per_unit) + [row for row in rows if not row.trained]
+    rows = rank_rows(rows, dataset.chunk_units, n_boot=n_boot, random_state=random_state)
     result = Comparison(
         data=dataset.name, kind=dataset.kind, unit=dataset.unit, n_train_units=dataset.n_train_units,
         n_heldout_units=dataset.n_heldout_units, n_chunks=len(dataset.chunks), seed=random_state,
@@ -480,6 +487,48 @@ def compare(
     if out_dir is not None:
         save_results(out_dir, [result])
     return result
+
+
+def rank_rows(rows: list[ModelResult], chunk_units: np.ndarray, *, n_boot: int = 1000,
+              random_state: int = 0) -> list[ModelResult]:
+    """Set each row's difference to the best exact model and return the rows in table order.
+
+    Only exact figures are ranked: the best model is the exact row with the fewest bits, and every exact row gets
+    its difference to it (``diff_to_best``, with a paired bootstrap interval). An upper bound is not ranked (the
+    model's true bits may be anywhere below it); it gets ``bound_gap``, its excess over the best exact figure with the
+    same paired interval (when the bound is below the best exact figure, the model is better than that one). A
+    pseudo-likelihood gets neither: it is no distribution's log-probability. Order: exact rows by bits, then upper
+    bounds by bits, then pseudo-likelihoods by pseudo-bits, then the models not trained.
+    """
+    trained = [row for row in rows if row.trained]
+    exact = [row for row in trained if row.likelihood == "exact"]
+    best = min(exact, key=lambda r: r.bits_per_unit) if exact else None
+    for row in trained:
+        row.diff_to_best = row.diff_ci = row.bound_gap = row.bound_gap_ci = None
+        if best is None or row.likelihood == "pseudo":
+            continue
+        if row is best:
+            gap, ci = 0.0, (0.0, 0.0)
+        else:
+            gap = row.bits_per_unit - best.bits_per_unit
+            ci = bootstrap_difference(row.chunk_log_probs, best.chunk_log_probs, chunk_units, n_boot=n_boot,
+                                      random_state=random_state)
+        if row.likelihood == "exact":
+            row.diff_to_best, row.diff_ci = gap, ci
+        else:
+            row.bound_gap, row.bound_gap_ci = gap, ci
+    order = {kind: i for i, kind in enumerate(LIKELIHOODS)}
+    return (sorted(trained, key=lambda r: (order[r.likelihood], r.bits_per_unit))
+            + [row for row in rows if not row.trained])
+
+
+def best_row(comparison: Comparison) -> ModelResult | None:
+    """The best model of a comparison: the trained exact row with the fewest bits (None: no exact row trained).
+
+    Upper bounds and pseudo-likelihoods are never the best model (:func:`rank_rows`).
+    """
+    exact = [row for row in comparison.rows if row.trained and row.likelihood == "exact"]
+    return min(exact, key=lambda r: r.bits_per_unit) if exact else None
 
 
 def pair_metrics(outputs: list[str], references: list[str], notes: list[str]) -> dict[str, float] | None:

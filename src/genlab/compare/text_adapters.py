@@ -32,7 +32,7 @@ from genlab.compare.registry import (
 )
 from genlab.errors import ConvergenceWarning, GenlabError
 
-__all__ = ["HMMAdapter", "MarkovAdapter", "NeuralAdapter"]
+__all__ = ["HMMAdapter", "MarkovAdapter", "NeuralAdapter", "check_same_tokenizer", "chunk_texts", "training_text"]
 
 
 def _sequences(pieces: list[Any], unit: str) -> list[Any]:
@@ -210,6 +210,48 @@ def _binned(curve: list[tuple[float, float]], n_bins: int) -> list[tuple[float, 
 
 
 
+# -- neural models that read text ------------------------------------------------------------------------------------
+def training_text(dataset: Any) -> str:
+    """The training part of a text data set as the text a neural model's tokenizer reads (char, byte or BPE unit)."""
+    if dataset.unit == "bpe":
+        return dataset.tokenizer.decode(dataset.train)  # byte-level BPE decodes to the very training text
+    return dataset.train if dataset.unit == "char" else dataset.train.decode("utf-8")
+
+
+def check_same_tokenizer(spec: str, model: Any, dataset: Any) -> None:
+    """BPE: a model that learned its own vocabulary must have learned the data set's, or it scores other ids.
+
+    Raises
+    ------
+    GenlabError
+        The two vocabularies differ.
+    """
+    if dataset.tokenizer is not None and model.tokenizer_ != dataset.tokenizer:
+        raise GenlabError(
+            f"model {spec} learned a BPE vocabulary different from the data set's, so it would score other "
+            "token ids; the comparison refuses it."
+        )
+
+
+def chunk_texts(chunks: list[Any], unit: str, tokenizer: Any) -> list[str]:
+    """Held-out chunks as the texts a neural model scores (each one text); BPE chunks are decoded and checked to
+    re-encode to the very ids every other model scores.
+
+    Raises
+    ------
+    GenlabError
+        A BPE chunk whose text does not re-encode to its ids.
+    """
+    if unit != "bpe":
+        return [c if isinstance(c, str) else c.decode("utf-8") for c in chunks]
+    texts = [tokenizer.decode(c) for c in chunks]
+    for i, (chunk, text) in enumerate(zip(chunks, texts, strict=True)):
+        # the network re-encodes each text: it must come back as the very ids every other model scores
+        if tokenizer.encode(text) != list(chunk):
+            raise GenlabError(f"held-out chunk {i} does not re-encode to its token ids; it cannot be scored.")
+    return texts
+
+
 @register_adapter
 class NeuralAdapter(Adapter):
     """``lstm|gru|rnn|transformer|cnn:preset=P,steps=N,lr=x,batch=B``: :class:`genlab.LanguageModel`.
@@ -240,10 +282,7 @@ class NeuralAdapter(Adapter):
             raise NotTrained(f"genlab.neural cannot be imported: {exc}") from None
         self.unit = dataset.unit
         self.tokenizer = dataset.tokenizer
-        if dataset.unit == "bpe":
-            text = dataset.tokenizer.decode(dataset.train)  # byte-level BPE decodes to the very training text
-        else:
-            text = dataset.train if dataset.unit == "char" else dataset.train.decode("utf-8")
+        text = training_text(dataset)
         steps = self.params["steps"]
         vocab_size = None if dataset.tokenizer is None else dataset.tokenizer.vocab_size
         model = LanguageModel(backbone=self.family, tokenizer=dataset.unit, preset=self.params["preset"],
@@ -261,33 +300,19 @@ class NeuralAdapter(Adapter):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # PyTorch's notes on the CPU build
             model.fit(text, callback=callback)
-        if dataset.tokenizer is not None and model.tokenizer_ != dataset.tokenizer:
-            raise GenlabError(
-                f"model {self.spec} learned a BPE vocabulary different from the data set's, so it would score other "
-                "token ids; the comparison refuses it."
-            )
+        check_same_tokenizer(self.spec, model, dataset)
         if model.training_["steps"] == 0:
             raise NotTrained(f"the budget of {budget:.2f} s ended before the first training step")
         self.history = _binned(curve, 200)
         self.model = model
         neural_short(self, steps)
 
-    def _texts(self, chunks: list[Any]) -> list[str]:
-        if self.unit != "bpe":
-            return [c if isinstance(c, str) else c.decode("utf-8") for c in chunks]
-        texts = [self.tokenizer.decode(c) for c in chunks]
-        for i, (chunk, text) in enumerate(zip(chunks, texts, strict=True)):
-            # the network re-encodes each text: it must come back as the very ids every other model scores
-            if self.tokenizer.encode(text) != list(chunk):
-                raise GenlabError(f"held-out chunk {i} does not re-encode to its token ids; it cannot be scored.")
-        return texts
-
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
         from genlab.neural import UnknownTokenWarning
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UnknownTokenWarning)  # unseen characters are scored as <unk>: the rule
-            return np.asarray(self.model.log_prob(self._texts(chunks)), dtype=np.float64)
+            return np.asarray(self.model.log_prob(chunk_texts(chunks, self.unit, self.tokenizer)), dtype=np.float64)
 
     @property
     def n_parameters(self) -> int:
