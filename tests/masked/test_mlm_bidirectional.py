@@ -1,0 +1,150 @@
+"""The masked model reads both sides of a position (gradient check; the causal Transformer reads the left only), and
+its pseudo-log-likelihoods are the sums of conditionals computed here from the network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import genlab  # noqa: E402
+
+TEXT = "the cat sat on the mat. a dog ate the hat; the bat sat on a cap. " * 6
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def _masked(objective: str = "diffusion", tokenizer: str = "char"):
+    """A briefly trained tiny model, its weights then spread at random (a freshly initialised network barely reads
+    its context; the identities tested hold for any weights)."""
+    torch.set_num_threads(1)
+    m = genlab.MaskedLanguageModel(objective=objective, tokenizer=tokenizer, preset=None, n_layer=2, n_head=2,
+                                   n_embd=16, block_size=16, max_steps=4, batch_size=4, warmup_steps=1,
+                                   random_state=0, device="cpu").fit(TEXT)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in m.module_.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * 0.3)
+    return m
+
+
+@pytest.fixture(scope="module")
+def diffusion():
+    return _masked("diffusion")
+
+
+@pytest.fixture(scope="module")
+def bert():
+    return _masked("bert")
+
+
+def _embedding_gradients(module, tokens: torch.Tensor, position: int, run) -> np.ndarray:
+    """|d logit(position, token 1) / d input embedding| summed over the embedding, per position: (T,)."""
+    captured = {}
+
+    def hook(_module, _inputs, output):
+        output.retain_grad()
+        captured["x"] = output
+
+    handle = module.wte.register_forward_hook(hook)
+    try:
+        logits = run(tokens)
+        logits[0, position, 1].backward()
+    finally:
+        handle.remove()
+    return captured["x"].grad[0].abs().sum(dim=-1).numpy()
+
+
+@pytest.mark.parametrize("objective", ["diffusion", "bert"])
+@pytest.mark.parametrize("positions", ["rotary", "learned"])
+def test_prediction_at_a_mask_depends_on_both_sides(objective, positions):
+    m = genlab.MaskedLanguageModel(objective=objective, tokenizer="char", preset=None, n_layer=2, n_head=2,
+                                   n_embd=16, block_size=16, positions=positions, max_steps=3, batch_size=4,
+                                   warmup_steps=1, random_state=0, device="cpu").fit(TEXT)
+    V = m.config_["vocab_size"]
+    ids = [V + 1, *m.tokenizer_.encode("the cat sat on t")[:15]]  # <bos> + 15 tokens
+    p = 7
+    ids[p] = V  # <mask>
+    grads = _embedding_gradients(m.module_, torch.tensor([ids]), p, m.module_.logits)
+    assert np.all(grads[:p] > 0) and np.all(grads[p + 1 :] > 0)  # every token, left and right of the mask
+    assert grads[p] > 0
+
+
+def test_the_causal_model_reads_the_left_only():
+    """The control: the autoregressive Transformer's prediction at p has zero gradient for every token after p."""
+    torch.set_num_threads(1)
+    ar = genlab.LanguageModel(backbone="transformer", preset="tiny", n_embd=16, n_head=2, block_size=16, max_steps=3,
+                              batch_size=4, warmup_steps=1, random_state=0, device="cpu").fit(TEXT)
+    ids = torch.tensor([ar.tokenizer_.encode("the cat sat on t")[:16]])
+    p = 7
+    grads = _embedding_gradients(ar.module_, ids, p, lambda x: ar.module_(x)[0])
+    assert np.all(grads[: p + 1] > 0)
+    assert np.all(grads[p + 1 :] == 0)
+
+
+# -- pseudo-log-likelihood --------------------------------------------------------------------------------------------
+def _log_probs(m, rows: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        logits = m.module_.logits(torch.as_tensor(rows))
+    return torch.log_softmax(logits.double(), dim=-1).numpy()
+
+
+def _pll_by_hand(m, text: str, later: dict[int, list[int]] | None = None) -> float:
+    """sum over the text's tokens of log p(x_i | the block with x_i masked (and ``later[i]`` masked too)), block by
+    block of block_size ids (<bos> first), one network call per token."""
+    V, T = m.config_["vocab_size"], m.config_["block_size"]
+    stream = np.array([V + 1, *m.tokenizer_.encode(text)])
+    total = 0.0
+    for a in range(0, stream.size, T):
+        block = stream[a : a + T]
+        for j in range(block.size):
+            if a + j == 0:
+                continue  # <bos> is context, never scored
+            row = block.copy()
+            row[j] = V
+            for q in (later or {}).get(a + j, []):
+                row[q - a] = V
+            total += _log_probs(m, row[None])[0, j, block[j]]
+    return total
+
+
+@pytest.mark.parametrize("which", ["diffusion", "bert"])
+def test_pll_is_the_sum_of_the_conditionals(which, request):
+    m = request.getfixturevalue(which)
+    texts = ["the cat sat.", "a dog ate the hat; the bat sat on a cap."]  # one block; three blocks
+    got = m.pseudo_log_likelihood(texts)
+    expected = [_pll_by_hand(m, t) for t in texts]
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    fig = m.pseudo_bits_per_character(texts)
+    assert fig.kind == "pseudo" and not fig.bound
+    assert float(fig) == pytest.approx(-sum(expected) / (sum(map(len, texts)) * np.log(2)), rel=1e-6)
+
+
+def test_word_level_pll_masks_the_later_tokens_of_the_word(diffusion):
+    """"the cat sat." with characters: the words are "the", " ", "cat", " ", "sat." (whitespace is a word of its own
+    and ends the one before), so scoring 't' also masks 'h' and 'e', 'h' masks 'e', and so on; a word's last token
+    and the spaces are scored as in the token-level PLL. Positions count <bos> as 0."""
+    m = diffusion
+    text = "the cat sat."  # t h e _ c a t _ s a t .   (positions 1 .. 12)
+    later = {1: [2, 3], 2: [3], 5: [6, 7], 6: [7], 9: [10, 11, 12], 10: [11, 12], 11: [12]}
+    word = m.pseudo_log_likelihood(text, word_level=True)
+    np.testing.assert_allclose(word, [_pll_by_hand(m, text, later)], rtol=1e-6)
+    token = m.pseudo_log_likelihood(text)
+    assert abs(word[0] - token[0]) > 1e-3  # masking more changes the figure
+
+
+def test_word_level_pll_with_words_across_blocks(diffusion):
+    """Each block is scored on its own, so a word cut by a block boundary masks its later tokens in its own block
+    only: block 16 ids, "the cat sat onto" = <bos> + 16 tokens, "onto" at 13 .. 16 is cut after the first 't'."""
+    m = diffusion
+    text = "the cat sat onto"
+    later = {1: [2, 3], 2: [3], 5: [6, 7], 6: [7], 9: [10, 11], 10: [11], 13: [14, 15], 14: [15]}
+    np.testing.assert_allclose(m.pseudo_log_likelihood(text, word_level=True), [_pll_by_hand(m, text, later)],
+                               rtol=1e-6)
