@@ -34,7 +34,7 @@ __all__ = ["CHECKPOINT_HELP", "CHECKPOINT_INTERVAL_HELP", "COLUMN_HELP", "LENGTH
 
 #: ``--components auto`` tries K = 1..this (``--max-components`` changes it).
 AUTO_MAX_COMPONENTS = 8
-_COMMAND_ORDER = ("fit", "score", "sample", "generate", "info", "demo")
+_COMMAND_ORDER = ("fit", "score", "sample", "generate", "fill", "info", "demo")
 
 
 def _one_line(message: object) -> str:

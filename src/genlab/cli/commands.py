@@ -7,6 +7,7 @@ a row (no command-line model takes it yet) is a clear error, never a guess from 
 """
 
 import dataclasses
+import enum
 import json
 import math
 import sys
@@ -20,10 +21,21 @@ import typer
 from genlab.cli._app import COLUMN_HELP, LENGTHS_HELP, _console, _naming, _print_fields, _warn_lines, app
 from genlab.cli.audio import LABEL_FROM_NAME_HELP, LABELS_CSV_HELP, RESAMPLE_HELP, Method
 from genlab.cli.forecast import COVARIATES_HELP, TIME_COLUMN_HELP, is_forecaster  # registers fit nar, forecast
+from genlab.cli.masked import LEVELS_HELP, MASKED_METHODS, is_masked_model  # registers fit mlm, fill
 from genlab.cli.seq2seq import _Beams, _LengthPenalty, _MaxLength, _MinLength, _NoRepeat, _SourceField, _TargetField
 from genlab.utils.maths import perplexity_from_nats
 
 Report = tuple[dict[str, Any], list[tuple[str, str]]]
+
+
+class SampleMethod(str, enum.Enum):
+    """``genlab sample --method``: audio models' (fast, naive) and masked language models' samplers."""
+
+    fast = Method.fast.value
+    naive = Method.naive.value
+    maskgit = MASKED_METHODS[0]
+    ancestral = MASKED_METHODS[1]
+    gibbs = MASKED_METHODS[2]
 
 
 # -- score: one reader and scorer per kind of data ------------------------------------------------------------------
@@ -84,6 +96,10 @@ def _score_series(model: Any, data: Path, options: dict[str, Any]) -> Report:
 def _score_text(model: Any, data: Path, options: dict[str, Any]) -> Report:
     from genlab.data import read_corpus
 
+    if is_masked_model(model):  # a bound or a pseudo-likelihood, labelled as such (genlab.cli.masked)
+        from genlab.cli.masked import score_masked
+
+        return score_masked(model, data, options)
     # a model fitted on one string reads DATA as one string of characters; one fitted on word lists, as a sentence
     # of words per line (the form it was fitted on)
     unit = "char" if model.text_ else "word"
@@ -209,7 +225,13 @@ def _write_text(text: str, out: Path | None, written: str) -> None:
 def _sample_text(model: Any, n_tokens: int, seed: int | None, out: Path | None, options: dict[str, Any]) -> None:
     """Autoregressive text models (n-gram and neural alike): one continuation of ``--prompt``, printed as it is
     generated (or written to ``out``). Text models continue the prompt's characters; token models
-    (``fit markov --unit word``) its whitespace-separated words."""
+    (``fit markov --unit word``) its whitespace-separated words. Masked language models draw window after window
+    (:func:`genlab.cli.masked.sample_masked`)."""
+    if is_masked_model(model):
+        from genlab.cli.masked import sample_masked
+
+        sample_masked(model, n_tokens, seed, out, options)
+        return
     prompt, decoding = options["prompt"], options["decoding"]
     words = None if model.text_ else (prompt.split() if prompt else [])
     context = (prompt or "") if words is None else words
@@ -441,6 +463,10 @@ def score(
     labels_csv: Annotated[Path | None, typer.Option(
         "--labels-csv", metavar="FILE", help=f"Audio models: {LABELS_CSV_HELP}")] = None,
     resample: Annotated[bool, typer.Option("--resample", help=f"Audio models: {RESAMPLE_HELP}")] = False,
+    word_level: Annotated[bool, typer.Option(
+        "--word-level", help="Masked language models: the word-level pseudo-log-likelihood (a word's later tokens "
+                             "masked too, Kauf & Ivanova 2023).")] = False,
+    levels: Annotated[int | None, typer.Option("--levels", min=1, help=LEVELS_HELP)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of a table.")] = False,
 ) -> None:
     """Mean log-likelihood of DATA under MODEL, in nats per unit and in bits.
@@ -455,11 +481,16 @@ def score(
     images (captioners, DATA: a folder with captions.jsonl): nats per caption token and bits per caption character
     given the image. Boxed images (detectors): nats per object of each image's set of objects. Audio (DATA: a
     folder of sound files or one file, at the model's rate): bits and nats per audio sample on the mu-law codes,
-    given each recording's label when --label-from-name / --labels-csv gives it.
+    given each recording's label when --label-from-name / --labels-csv gives it. Masked language models (genlab fit
+    mlm): bits per character labelled for what they are, an upper bound (the diffusion objective's bound, --levels
+    masking levels per block) or a pseudo-likelihood, which is not a likelihood (BERT objective, or --word-level).
     """
+    from genlab.cli.masked import refuse_masked_options
     from genlab.cli.seq2seq import decoding_options
 
     model = _load_model(model_path)
+    refuse_masked_options(model, model_path, [name for name, used in (("--word-level", word_level),
+                                                                      ("--levels", levels is not None)) if used])
     given = ["series"] if lengths is not None or lengths_column is not None else []
     if covariates is not None or time_column is not None:
         given.append("columns")
@@ -482,7 +513,7 @@ def score(
         "lengths": lengths, "lengths_column": lengths_column, "source_field": source_field,
         "target_field": target_field, "generate": generate, "label_from_name": label_from_name,
         "labels_csv": labels_csv, "resample": resample, "covariates": covariates, "time_column": time_column,
-        "model_path": model_path,
+        "model_path": model_path, "word_level": word_level, "levels": levels,
     }
     if getattr(model, "data_kind", None) == "pairs":
         options["decoding"] = decoding_options(model, beams, length_penalty, max_length, min_length, no_repeat_ngram)
@@ -507,9 +538,14 @@ def sample(
         Path, typer.Argument(metavar="MODEL", help="A model file saved by genlab, or a Bayesian network (.bif / .xml).")
     ],
     n_samples: Annotated[
-        int | None, typer.Option("-n", "--n-samples", "--samples", "--steps", min=1,
+        int | None, typer.Option("-n", "--n-samples", "--samples", min=1,
                                  help="How many samples (tokens for text, steps for series, audio samples for audio "
                                       "models).")
+    ] = None,
+    steps: Annotated[
+        int | None, typer.Option("--steps", min=1,
+                                 help="Masked language models: network evaluations per window of new tokens (default: "
+                                      "one per token); other models: the same as -n (time steps for series).")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed; fresh randomness if omitted.")] = None,
     prompt: Annotated[str | None, typer.Option("--prompt", help="Text models: the text to continue.")] = None,
@@ -568,11 +604,28 @@ def sample(
                                                         "OUT_1.wav, ...")
     ] = None,
     method: Annotated[
-        Method | None, typer.Option("--method", help="Audio models: fast (per-layer queues, O(layers) per sample) or "
-                                                     "naive (recomputes the receptive field; the same draws).")
+        SampleMethod | None, typer.Option(
+            "--method", help="Audio models: fast (per-layer queues, O(layers) per sample) or naive (recomputes the "
+                             "receptive field; the same draws). Masked language models: maskgit (confidence-ordered "
+                             "parallel decoding, the default), ancestral (the diffusion reverse process) or gibbs "
+                             "(maskgit, then --sweeps Gibbs sweeps).")
     ] = None,
     speaker: Annotated[
         str | None, typer.Option("--speaker", help="Audio models fitted with --speakers: the speaker to draw.")
+    ] = None,
+    choice_temperature: Annotated[
+        float | None, typer.Option("--choice-temperature", min=0.0,
+                                   help="Masked language models: MaskGIT's noise on the confidences (default 1; 0: "
+                                        "the most confident tokens first).")
+    ] = None,
+    sweeps: Annotated[
+        int | None, typer.Option("--sweeps", min=1, help="Masked language models, --method gibbs: Gibbs sweeps "
+                                                         "(default 1).")
+    ] = None,
+    num_samples: Annotated[
+        int | None, typer.Option("--num-samples", min=1,
+                                 help="Masked language models: draw this many texts of -n tokens, printed one per "
+                                      "line (newlines escaped as \\n).")
     ] = None,
 ) -> None:
     """Draw from MODEL, in the form it was fitted on: CSV rows (header x0,x1,...) for tables and series; text for
@@ -583,12 +636,29 @@ def sample(
     Captioners: n captions drawn for each image of --images (an image file, or a folder of images: one
     "IMAGE<TAB>caption" line each). Detectors: n sets of objects drawn for each image of --images, as genlab
     detect's JSON. Audio models: a sound file --out (.wav / .flac / .ogg) of --seconds S or --samples N, streamed as
-    it is generated, optionally for a --label (and --speaker); --clips N writes OUT_0.wav ... OUT_{N-1}.wav."""
+    it is generated, optionally for a --label (and --speaker); --clips N writes OUT_0.wav ... OUT_{N-1}.wav.
+
+    Masked language models (genlab fit mlm): -n tokens decoded in parallel, --steps network evaluations per window of
+    at most the model's block size; a longer text is drawn window after window, each later window reading the last
+    half window drawn before it (genlab.cli.masked)."""
     if out is not None and out.is_dir():
         from genlab.errors import ParameterError
 
         raise ParameterError(f"--out {out} is a folder; name the file to write in it, e.g. {out / 'samples.csv'}.")
+    from genlab.cli.masked import refuse_masked_options
+
     model = _load_model(model_path)
+    masked = is_masked_model(model)
+    refuse_masked_options(model, model_path, [name for name, value in (
+        ("--choice-temperature", choice_temperature), ("--sweeps", sweeps), ("--num-samples", num_samples))
+        if value is not None])
+    if steps is not None and not masked:  # --steps is -n for every other model (series: time steps to draw)
+        if n_samples is not None and n_samples != steps:
+            from genlab.errors import ParameterError
+
+            raise ParameterError(f"--steps {steps} and -n {n_samples} disagree: for {type(model).__name__} models "
+                                 "--steps is -n; give one of them.")
+        n_samples = steps
     decoding = {"top_k": top_k, "top_p": top_p, "min_p": min_p, "stop": stop or None}
     given = {
         "prompt": prompt is not None,
@@ -596,17 +666,25 @@ def sample(
         "image": grid is not None,
         "label": label is not None,
         "images": images is not None,
-        "audio": any(value is not None for value in (seconds, clips, method, speaker)),
+        # a masked language model's --method is its sampler (checked by its sampler)
+        "audio": any(value is not None for value in (seconds, clips, speaker)) or (method is not None and not masked),
     }
     row = _commands_for(model, model_path, "sample", [name for name, present in given.items() if present])
     if n_samples is None and row is not KIND_COMMANDS["audio"]:  # audio takes --seconds instead
         from genlab.errors import ParameterError
 
         raise ParameterError("Missing option '-n' / '--n-samples': how many samples to draw.")
+    if row is KIND_COMMANDS["audio"] and method is not None and method.value in MASKED_METHODS:
+        from genlab.errors import ParameterError
+
+        raise ParameterError(f"--method {method.value} applies to masked language models; {model_path} holds a "
+                             f"{type(model).__name__} (--method fast or naive).")
     decoding.update(temperature=temperature, repetition_penalty=repetition_penalty, num_beams=beams)
     options = {"prompt": prompt, "decoding": decoding, "doc_length": doc_length, "grid": grid, "label": label,
                "model_path": model_path, "images": images, "seconds": seconds, "clips": clips,
-               "method": None if method is None else method.value, "speaker": speaker}
+               "method": None if method is None else method.value, "speaker": speaker, "steps": steps,
+               "choice_temperature": choice_temperature, "sweeps": 1 if sweeps is None else sweeps,
+               "num_samples": num_samples}
     # None reaches only the audio row, whose sampler takes --seconds instead (checked above)
     row.sample(model, cast(int, n_samples), seed, out, options)
 
@@ -633,6 +711,10 @@ def _kind_info(model: Any, kind: str) -> list[tuple[str, str]]:
         from genlab.cli.forecast import info_rows as forecaster_rows
 
         return forecaster_rows(model)
+    if is_masked_model(model):
+        from genlab.cli.masked import info_rows as masked_rows
+
+        return masked_rows(model)
     return []
 
 
