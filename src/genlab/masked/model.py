@@ -247,7 +247,12 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
 
     def _bound_terms(self, texts: list[str], n_levels: int | None, random_state: Any,
                      ) -> tuple[np.ndarray, np.ndarray]:
-        """Each text's bound on ``-log p`` in nats, and the variance of its estimate (0 where exact in the count).
+        """Each text's bound on ``-log p`` in nats, and the variance of its estimate over the masking levels drawn.
+
+        The variance counts the blocks scored on a sample of their levels (``n_levels`` below the block's length;
+        NaN when a block had a single row: no estimate), treating the rows as independent, which overstates the
+        variance of a stratified sample. Blocks with every level evaluated add nothing: their only randomness is
+        which tokens are masked, which this does not estimate.
 
         Per block of ``L`` maskable tokens: ``n = min(n_levels, L)`` rows, row ``j`` masking ``k_j`` tokens chosen
         uniformly, ``k_j = 1 + floor((j + u_j) L / n)`` (stratified, so ``k_j`` is uniform on ``1 .. L``; with
@@ -286,8 +291,8 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
                 means = row_loss[start : start + counts.size] / counts  # mean loss over each row's masked tokens
                 start += counts.size
                 bound[t] += L * means.mean()
-                if counts.size < L and counts.size > 1:  # a sample of the levels: its variance (conservative)
-                    variance[t] += L**2 * means.var(ddof=1) / counts.size
+                if counts.size < L:  # a sample of the levels: the variance of its mean (nan: one row, unknown)
+                    variance[t] += L**2 * means.var(ddof=1) / counts.size if counts.size > 1 else math.nan
         return bound, variance
 
     def _require_bound(self, what: str) -> None:
@@ -347,9 +352,9 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
 
         ``-sum(log_prob(X)) / (characters * ln 2)``: the same definition as every genlab text model's, over a
         bound. The result is a :class:`~genlab.metrics.LikelihoodFigure` of kind ``"upper bound"`` with the
-        standard error of its Monte Carlo estimate (``stderr``; 0 when exact in the number of masked tokens, as it is
-        with the default ``n_levels``: then only the choice of the masked tokens is random, and ``stderr`` does not
-        count that part).
+        standard error of its Monte Carlo estimate over the masking levels (``stderr``: 0 when exact in the number of
+        masked tokens, as with the default ``n_levels``, where only the choice of the masked tokens is random and
+        ``stderr`` does not count that part; NaN when a block was estimated from one level, ``n_levels=1``).
         """
         texts = self._texts(X)
         self._require_bound("bits_per_character")
