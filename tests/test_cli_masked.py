@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import genlab
+from genlab.cli.seq2seq import escape_line
 from helpers import assert_user_error, invoke
 
 pytest.importorskip("torch")
@@ -175,9 +176,13 @@ def test_sample_num_samples_one_per_line(diffusion):
     model = genlab.load(path)
     result = invoke("sample", path, "-n", "16", "--steps", "4", "--num-samples", "3", "--seed", "5")
     assert result.exit_code == 0, result.output
-    expected = [text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
-                for text in model.sample(3, length=16, steps=4, random_state=5)]
+    expected = [escape_line(text) for text in model.sample(3, length=16, steps=4, random_state=5)]
     assert result.stdout.splitlines() == expected
+    # a newline inside a sample is escaped: still one line per sample
+    result = invoke("sample", path, "--prompt", "To be,\nor", "-n", "4", "--num-samples", "2", "--seed", "5")
+    lines = result.stdout.splitlines()
+    escaped = "To be,\\nor"
+    assert len(lines) == 2 and all(line.startswith(escaped) and len(line) == len(escaped) + 4 for line in lines)
 
 
 def test_sample_longer_than_a_block_goes_window_after_window(diffusion, folder):
@@ -332,3 +337,43 @@ def test_a_training_text_shorter_than_a_block(folder):
     assert_user_error(invoke("fit", "mlm", short, *TINY, "--val-fraction", "0", "--out", out),
                       "short.txt", "shorter than one training window of block_size = 16 tokens")
     assert not out.exists()
+
+
+def test_fit_resumes_from_its_checkpoint(folder, corpus):
+    """--resume continues the checkpoint fit mlm wrote (OUT.ckpt) and ends with the weights of an uninterrupted
+    fit of as many steps."""
+    options = [*TINY[:-3], "--no-progress", "--seed", "0", "--val-fraction", "0"]  # TINY without --max-steps 3
+    straight, part = folder / "straight.genlab", folder / "part.genlab"
+    assert invoke("fit", "mlm", corpus, *options, "--max-steps", "4", "--out", straight).exit_code == 0
+    assert invoke("fit", "mlm", corpus, *options, "--max-steps", "2", "--out", part).exit_code == 0
+    assert (folder / "part.genlab.ckpt").exists()
+    result = invoke("fit", "mlm", corpus, *options, "--max-steps", "4", "--resume", "--out", part)
+    assert result.exit_code == 0, result.output
+    assert "resumed from step 2" in field(result.stdout, "training")
+    resumed, uninterrupted = genlab.load(part), genlab.load(straight)
+    assert resumed.training_["steps"] == 4
+    for name, value in uninterrupted.module_.state_dict().items():
+        assert np.array_equal(value.numpy(), resumed.module_.state_dict()[name].numpy()), name
+
+
+def test_sample_byte_tokens_across_windows_decodes_once(folder):
+    """Byte tokens: -n counts bytes, and the text is decoded from all of them at once (a character cut by a window
+    boundary is not broken)."""
+    corpus = folder / "accents.txt"
+    corpus.write_text("Café crème, déjà vu; naïve façade. " * 20, encoding="utf-8")
+    out = folder / "bytes.genlab"
+    result = invoke("fit", "mlm", corpus, *TINY, "--tokenizer", "byte", "--out", out)
+    assert result.exit_code == 0, result.output
+    model = genlab.load(out)
+    result = invoke("sample", out, "-n", "40", "--seed", "4", "--num-samples", "2")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    from genlab.cli.masked import draw_tokens
+    from genlab.decoding.options import DecodingOptions
+
+    drawn = draw_tokens(model, 40, 2, prompt_ids=np.zeros(0, dtype=np.int64), steps=None, method="maskgit", sweeps=1,
+                        choice_temperature=1.0, options=DecodingOptions(), rng=np.random.default_rng(4))
+    assert drawn.shape == (2, 40)
+    expected = [model.tokenizer_.decode(row.tolist()) for row in drawn]
+    assert lines == [escape_line(text) for text in expected]
