@@ -21,8 +21,12 @@ levels make it exact in the number of masked tokens but cost ``L`` passes per bl
 pseudo-likelihood. ``mlm`` evaluates ``levels`` stratified levels per block (default
 :data:`DEFAULT_LEVELS`): the estimate stays unbiased for the bound, its Monte Carlo noise goes into the bootstrap
 interval (which resamples chunks, each with its own noise), and scoring a block of 64 tokens costs 8 passes instead
-of 64. ``levels=0`` evaluates every level. The pseudo-likelihood has no such option: it is one pass per token by
-definition.
+of 64. Measured on the built-in ``pydoc`` text (46,513 held-out characters in 182 chunks, one busy CPU thread):
+scoring every chunk takes about 5 s with 8 levels against 28 s with all of them for the tiny preset, 24 s against
+178 s for the small one (the pseudo-likelihood: 33 s and 167 s); over 40 chunks four seeds of the 8-level estimate
+of a tiny model's bound spread by a standard deviation of 0.007 bits per character around the all-level figure
+(4.570), far inside the bootstrap interval. ``levels=0`` evaluates every level. The pseudo-likelihood has no such
+option: it is one pass per token by definition.
 
 **Samples.** ``ceil(300 / block)`` independent texts of ``block`` tokens each, decoded in parallel (MaskGIT,
 confidence-ordered, cosine schedule) with ``sample_steps`` network evaluations each (default 16, the issue's
