@@ -120,6 +120,7 @@ def test_the_best_model_is_never_a_bound_or_a_pseudo_likelihood_even_when_lower(
     comparison.rows = alone
     assert best_row(comparison) is None and not any(is_best(comparison, r) for r in alone)
     assert EXACT not in table_headers(comparison) and GAP not in table_headers(comparison)
+    assert information_lines(comparison)[0].startswith("No model with an exact likelihood was trained: no model is ")
 
 
 def test_scores_are_the_models_bound_and_pseudo_likelihood_of_the_very_chunks(small_text, tmp_path):
@@ -173,7 +174,11 @@ def test_report_and_results_carry_the_kinds_and_the_legend(comparison_dir):
         page = handle.read()
     legend = information_lines(result)
     assert len(legend) == 3
+    best = best_row(result)
     assert legend[0].startswith("Column 'bits / character':")
+    # the best-model line names the best exact model, never the bound or the pseudo-likelihood
+    assert f"the best model is {best.spec} ({best.bits_per_unit:.3f} bits / character;" in legend[0]
+    assert "mlm" not in legend[0] and "bert" not in legend[0]
     assert legend[1].startswith("Column 'bits / character, upper bound':") and "MDLM" in legend[1]
     assert legend[2].startswith("Column 'pseudo-bits / character, not a likelihood':")
     for line in legend:
@@ -250,6 +255,20 @@ def test_bpe_masked_model_scores_the_data_sets_token_ids(small_text, tmp_path):
     assert cells["bits / character, upper bound [95% CI]"].startswith(f"{mlm.bits_per_char:.3f} [")
     assert cells["bits / token, upper bound [95% CI]"].startswith(f"{mlm.bits_per_unit:.3f} [")
     assert cells["bits / character [95% CI]"] == "-"
+
+
+def test_byte_masked_model_scores_the_bytes(small_text, tmp_path):
+    path = tmp_path / "text.txt"
+    path.write_text(small_text + " caf\u00e9 \u00fcber na\u00efve", encoding="utf-8")
+    result = compare(path, "markov:order=1,bert:steps=2,block=32", budget="60s", unit="byte", n_boot=50)
+    bert = _row(result, "bert")
+    chunks = load_dataset(path, unit="byte").chunks
+    # the held-out units are bytes (the accented letters are two each), and the masked model scores those chunks
+    assert bert.trained and bert.n_units == result.n_heldout_units == sum(len(c) for c in chunks)
+    assert result.n_heldout_units > sum(len(c.decode("utf-8")) for c in chunks)
+    cells = _cells_by_header(result)[bert.spec]
+    assert cells["pseudo-bits / byte, not a likelihood [95% CI]"].startswith(f"{bert.bits_per_unit:.3f} [")
+    assert cells["bits / byte [95% CI]"] == "-"
 
 
 def test_the_vae_is_an_upper_bound_in_an_image_comparison(tmp_path):

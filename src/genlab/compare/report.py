@@ -234,9 +234,14 @@ def likelihood_legend(comparison: Comparison) -> list[str]:
         return []
     unit = comparison.unit_name
     lines = []
-    if "exact" in kinds:
+    best = best_row(comparison)
+    if best is None:
+        lines.append("No model with an exact likelihood was trained: no model is ranked (bounds and "
+                     "pseudo-likelihoods are not).")
+    else:
         lines.append(f"Column 'bits / {unit}': the exact held-out cross-entropy of each model that gives a "
-                     "likelihood; only these figures are ranked ('difference to best', the best model in bold).")
+                     f"likelihood; only these figures are ranked: the best model is {best.spec} "
+                     f"({best.bits_per_unit:.3f} bits / {unit}; 'difference to best' is to it).")
     if "upper bound" in kinds:
         families = dict.fromkeys(row.family for row in comparison.rows if _likelihood(row) == "upper bound")
         which = "; ".join(f"{family}: {BOUND_NAMES[family]}" for family in families if family in BOUND_NAMES)
