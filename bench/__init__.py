@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, str] = {
     "vision": "bench.vision",
     "audio": "bench.audio",
     "forecasting": "bench.forecasting",
+    "masked": "bench.masked",
 }
 
 __all__ = ["BENCHMARKS"]
