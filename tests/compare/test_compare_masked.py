@@ -15,6 +15,8 @@ import re
 import numpy as np
 import pytest
 
+import genlab
+
 pytest.importorskip("torch")
 
 from genlab.compare import compare, load_dataset, load_results
@@ -196,6 +198,11 @@ def test_report_and_results_carry_the_kinds_and_the_legend(comparison_dir):
     assert [(r.spec, r.likelihood, r.bound_gap_ci) for r in loaded.rows] == [
         (r.spec, r.likelihood, r.bound_gap_ci) for r in result.rows]
     assert isinstance(_row(loaded, "mlm").bound_gap_ci, tuple)
+    # the fitted masked models are kept as model files of their objective
+    for family, objective in (("mlm", "diffusion"), ("bert", "bert")):
+        (path,) = _row(result, family).files
+        model = genlab.load(path)
+        assert type(model).__name__ == "MaskedLanguageModel" and model.objective == objective
 
 
 def test_results_written_before_kinds_were_marked_load_as_exact(comparison_dir, tmp_path):
