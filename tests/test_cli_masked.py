@@ -185,21 +185,43 @@ def test_sample_num_samples_one_per_line(diffusion):
     assert len(lines) == 2 and all(line.startswith(escaped) and len(line) == len(escaped) + 4 for line in lines)
 
 
-def test_sample_longer_than_a_block_goes_window_after_window(diffusion, folder):
-    """-n 40 with block 16: 40 characters; the first window is the model's sample of 16, each later window fills
-    the 8 positions after the last 8 characters drawn (greedy decoding, so fill() of that gap gives them)."""
+@pytest.fixture
+def windows(monkeypatch: pytest.MonkeyPatch) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every (window, decoded window) the masked model's decoder sees during the test."""
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+    decode = genlab.MaskedLanguageModel._decode_ids
+
+    def spy(self, ids, *args, **kwargs):
+        filled = decode(self, ids, *args, **kwargs)
+        seen.append((np.array(ids), np.array(filled)))
+        return filled
+
+    monkeypatch.setattr(genlab.MaskedLanguageModel, "_decode_ids", spy)
+    return seen
+
+
+def test_sample_longer_than_a_block_goes_window_after_window(diffusion, windows):
+    """-n 40 with block 16: 40 characters; the first window is the model's sample of 16 masked positions, each
+    later window shows the last 8 characters drawn (unmasked, never changed) and decodes the 8 after them."""
     path, _ = diffusion
     model = genlab.load(path)
-    greedy = ["--temperature", "0", "--choice-temperature", "0"]
-    result = invoke("sample", path, "-n", "40", *greedy, "--seed", "0")
+    _, mask, _ = model._ids
+    result = invoke("sample", path, "-n", "40", "--steps", "3", "--seed", "0")
     assert result.exit_code == 0, result.output
     text = result.stdout[:-1]
     assert len(text) == 40  # character tokens: -n counts characters
-    assert text[:16] == model.sample(1, length=16, temperature=0, choice_temperature=0, random_state=0)[0]
-    for start in (16, 24, 32):
-        gap = model.fill(text[start - 8 : start] + "_" * 8, temperature=0, choice_temperature=0)
-        assert gap[8:] == text[start : start + 8], start
-    # sampled (not greedy): reproducible for a seed, different for another, --steps per window
+    ids = np.asarray(model.tokenizer_.encode(text))
+    assert len(windows) == 4  # 16 + 8 + 8 + 8
+    first, filled = windows[0]
+    assert np.array_equal(first, np.full((1, 16), mask)) and np.array_equal(filled[0], ids[:16])
+    for (window, filled), start in zip(windows[1:], (16, 24, 32), strict=True):
+        assert np.array_equal(window[0], np.r_[ids[start - 8 : start], np.full(8, mask)]), start
+        assert np.array_equal(filled[0], ids[start - 8 : start + 8]), start
+    assert text[:16] == model.sample(1, length=16, steps=3, random_state=0)[0]  # the first window is sample()'s
+
+
+def test_sample_reproducible_for_a_seed(diffusion, folder):
+    path, _ = diffusion
     args = ["-n", "40", "--steps", "3", "--seed"]
     first, again, other = (invoke("sample", path, *args, seed).stdout for seed in ("1", "1", "2"))
     assert first == again != other and len(first) == 41
@@ -208,16 +230,19 @@ def test_sample_longer_than_a_block_goes_window_after_window(diffusion, folder):
     assert result.stdout == f"wrote 40 tokens to {out}\n" and out.read_text() == first
 
 
-def test_sample_continues_a_prompt(diffusion):
+def test_sample_continues_a_prompt(diffusion, windows):
     path, _ = diffusion
     model = genlab.load(path)
+    _, mask, _ = model._ids
     prompt = "To be, or not"
-    result = invoke("sample", path, "--prompt", prompt, "-n", "8", "--temperature", "0", "--choice-temperature", "0")
+    result = invoke("sample", path, "--prompt", prompt, "-n", "8", "--seed", "0")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(prompt) and len(result.stdout) == len(prompt) + 8 + 1
-    # the window reads the prompt's last block_size // 2 = 8 characters, then 8 new ones
-    expected = model.fill(prompt[-8:] + "_" * 8, temperature=0, choice_temperature=0)
-    assert result.stdout == prompt + expected[8:] + "\n"
+    # one window: the prompt's last block_size // 2 = 8 characters, then 8 new ones
+    (window, filled), = windows
+    ids = np.asarray(model.tokenizer_.encode(result.stdout[:-1]))
+    assert np.array_equal(window[0], np.r_[ids[len(prompt) - 8 : len(prompt)], np.full(8, mask)])
+    assert np.array_equal(filled[0], ids[len(prompt) - 8 :])
 
 
 # -- fill -----------------------------------------------------------------------------------------------------------
