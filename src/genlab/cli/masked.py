@@ -346,24 +346,30 @@ def sample_masked(model: Any, n_tokens: int, seed: int | None, out: Path | None,
 
 
 # -- fill -----------------------------------------------------------------------------------------------------------
-_RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
+_NUMBER = re.compile(r"\s*(\d+)\s*", flags=re.ASCII)
+_RANGE = re.compile(r"\s*(\d+)\s*-\s*(\d+)\s*", flags=re.ASCII)
 
 
 def parse_gap_length(text: str | None) -> int | range | None:
-    """``--gap-length 5`` -> 5; ``--gap-length 3-8`` -> ``range(3, 9)`` (each gap's length drawn from 3 .. 8)."""
+    """``--gap-length 5`` -> 5; ``--gap-length 3-8`` -> ``range(3, 9)`` (each gap's length drawn from 3 .. 8).
+
+    Raises
+    ------
+    typer.BadParameter
+        Anything else (a usage error: one line, exit status 2).
+    """
     if text is None:
         return None
     hint = "'--gap-length'"
-    if text.strip().isdigit():
-        value = int(text)
-        if value < 1:
+    number, span = _NUMBER.fullmatch(text), _RANGE.fullmatch(text)
+    if number is not None:
+        if int(number.group(1)) < 1:
             raise typer.BadParameter(f"must be at least 1 token; got {text!r}.", param_hint=hint)
-        return value
-    match = _RANGE.match(text)
-    if match is None:
+        return int(number.group(1))
+    if span is None:
         raise typer.BadParameter(f"must be a number of tokens (5) or a range to draw from (3-8); got {text!r}.",
                                  param_hint=hint)
-    low, high = int(match.group(1)), int(match.group(2))
+    low, high = int(span.group(1)), int(span.group(2))
     if not 1 <= low <= high:
         raise typer.BadParameter(f"the range must run from at least 1 up to at least its start; got {text!r}.",
                                  param_hint=hint)
