@@ -18,6 +18,7 @@ def print_comparison(comparison: Any, console: Any) -> None:
     from genlab.compare.report import (
         format_table_rows,
         information_lines,
+        is_best,
         latent_lines,
         row_notes,
         table_headers,
@@ -31,7 +32,8 @@ def print_comparison(comparison: Any, console: Any) -> None:
     columns = [TableColumn(header) if header in ("model", "budget") else
                TableColumn(header, numeric=True, justify="right") for header in table_headers(comparison)]
     rows = format_table_rows(comparison)
-    styles = ["bold" if i == 0 and comparison.rows[0].trained else None for i in range(len(rows))]
+    # the best model: the trained exact row with the fewest bits (a bound or a pseudo-likelihood never is)
+    styles = ["bold" if is_best(comparison, row) else None for row in comparison.rows]
     print_table(console, columns, rows, title=title, row_styles=styles)
     for row in comparison.rows:
         for note in row_notes(row):
@@ -130,6 +132,9 @@ def compare_command(
     Every model is scored by the same routine on the same held-out units; the table gives a 95% bootstrap interval
     over held-out chunks for each model and for its difference to the best. Writes report.html (with PNG plots),
     results.json and every fitted model (models/) into --out.
+
+    Only exact likelihoods are ranked. A bound has its own column (mlm, the masked diffusion model: an upper bound on
+    its bits; the VAE's importance-weighted bound), a pseudo-likelihood another (bert), each marked in a legend.
 
     Pairs (a .jsonl file): encoder-decoders (seq2seq-transformer, seq2seq-lstm) against models of the targets
     alone (markov, transformer) in bits per target character on the same held-out pairs, with ROUGE-L and BLEU of
