@@ -26,8 +26,8 @@ def _masked(objective: str = "diffusion", tokenizer: str = "char"):
     its context; the identities tested hold for any weights)."""
     torch.set_num_threads(1)
     m = genlab.MaskedLanguageModel(objective=objective, tokenizer=tokenizer, preset=None, n_layer=2, n_head=2,
-                                   n_embd=16, block_size=16, max_steps=4, batch_size=4, warmup_steps=1,
-                                   random_state=0, device="cpu").fit(TEXT)
+                                   n_embd=16, block_size=16, vocab_size=280 if tokenizer == "bpe" else None,
+                                   max_steps=4, batch_size=4, warmup_steps=1, random_state=0, device="cpu").fit(TEXT)
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for p in m.module_.parameters():
@@ -148,3 +148,32 @@ def test_word_level_pll_with_words_across_blocks(diffusion):
     later = {1: [2, 3], 2: [3], 5: [6, 7], 6: [7], 9: [10, 11], 10: [11], 13: [14, 15], 14: [15]}
     np.testing.assert_allclose(m.pseudo_log_likelihood(text, word_level=True), [_pll_by_hand(m, text, later)],
                                rtol=1e-6)
+
+
+def _later_by_spans(m, text: str) -> dict[int, list[int]]:
+    """The later tokens of each token's word, from the text's whitespace-separated spans: a token belongs to the
+    span holding its last non-space character (a whitespace-only token to none). Positions count <bos> as 0."""
+    import re
+
+    pieces = [m.tokenizer_.decode([i]) for i in m.tokenizer_.encode(text)]
+    assert "".join(pieces) == text
+    spans = [match.span() for match in re.finditer(r"\S+", text)]
+    word, at = [], 0
+    for piece in pieces:
+        at += len(piece)
+        last = at - 1 - (len(piece) - len(piece.rstrip()))
+        word.append(next((w for w, (a, b) in enumerate(spans) if a <= last < b), None) if piece.strip() else None)
+    return {1 + p: [1 + q for q in range(p + 1, len(word)) if word[q] is not None and word[q] == word[p]]
+            for p in range(len(word)) if word[p] is not None}
+
+
+def test_word_level_pll_with_bpe_pieces():
+    """BPE splits "cattle" into ' cat' + pieces: scoring ' cat' masks the rest of the word, "sat," and "hat." mask
+    their punctuation; the words come from the text's spans, not from the model's rule."""
+    m = _masked("diffusion", "bpe")
+    text = "the cattle sat, hat."
+    later = _later_by_spans(m, text)
+    assert any(len(v) >= 2 for v in later.values())  # a word of three or more pieces
+    np.testing.assert_allclose(m.pseudo_log_likelihood(text, word_level=True), [_pll_by_hand(m, text, later)],
+                               rtol=1e-6)
+    assert abs(m.pseudo_log_likelihood(text, word_level=True)[0] - m.pseudo_log_likelihood(text)[0]) > 1e-3
