@@ -279,16 +279,18 @@ def test_decoding_is_reproducible_for_a_seed(trained, method):
     assert first == trained.sample(2, length=8, method=method, random_state=np.random.default_rng(11))
 
 
-@pytest.mark.parametrize("objective", ["diffusion", "bert"])
-def test_save_load_is_exact(tmp_path, objective, trained):
+@pytest.mark.parametrize(("objective", "tokenizer"), [("diffusion", "char"), ("bert", "char"), ("diffusion", "bpe")])
+def test_save_load_is_exact(tmp_path, objective, tokenizer, trained):
     text = "the cat sat on the mat. the dog sat on the log. " * 8
-    m = trained if objective == "diffusion" else genlab.MaskedLanguageModel(
-        objective="bert", tokenizer="char", preset=None, n_layer=1, n_head=2, n_embd=16, block_size=24,
-        max_steps=5, batch_size=4, warmup_steps=1, random_state=0, device="cpu").fit(text)
-    path = tmp_path / f"{objective}.genlab"
+    m = trained if (objective, tokenizer) == ("diffusion", "char") else genlab.MaskedLanguageModel(
+        objective=objective, tokenizer=tokenizer, vocab_size=280 if tokenizer == "bpe" else None, preset=None,
+        n_layer=1, n_head=2, n_embd=16, block_size=24, max_steps=5, batch_size=4, warmup_steps=1, random_state=0,
+        device="cpu").fit(text)
+    path = tmp_path / f"{objective}-{tokenizer}.genlab"
     m.save(path)
     loaded = genlab.load(path)
     assert type(loaded) is type(m) and loaded.config_ == m.config_
+    assert loaded.tokenizer_.encode(text[:40]) == m.tokenizer_.encode(text[:40])
     held_out = ["the dog sat on the cat.", "a mat on the log. the cat sat on the dog. the end."]  # 3 blocks
     np.testing.assert_array_equal(loaded.pseudo_log_likelihood(held_out), m.pseudo_log_likelihood(held_out))
     np.testing.assert_array_equal(loaded.pseudo_log_likelihood(held_out, word_level=True),
