@@ -263,3 +263,37 @@ def test_mdlm_original_estimator_agrees(model):
     # the weight 1 / t has a heavy tail: the standard error is only a guide, hence a relative tolerance too
     se = values.std() / math.sqrt(n)
     assert abs(values.mean() - exact) < max(5 * se, 0.01 * exact)
+
+
+def test_bert_batches_choose_15_percent_and_replace_80_10_10():
+    """BERT's corruption: round(0.15 L) positions per row (never <bos>), all of them scored; of those 80% become
+    <mask>, 10% a uniformly drawn token (the original itself with probability 1 / V) and 10% stay."""
+    from genlab.masked.corruption import BertBatches
+
+    V, mask, bos = 7, 7, 8
+    rng = np.random.default_rng(0)
+    stream = np.concatenate([[bos], rng.integers(0, V, 500), [bos], rng.integers(0, V, 500)])
+    batches = BertBatches(stream, block_size=40, batch_size=16, seed=3, mask_id=mask, bos_id=bos, vocab_size=V)
+    n_mask = n_random = n_kept = 0
+    replaced = []
+    for step in range(60):
+        inputs, targets = (t.numpy() for t in batches.batch(step))
+        windows = np.where(targets >= 0, targets, inputs)  # the originals
+        chosen = targets >= 0
+        n_maskable = (windows != bos).sum(axis=1)
+        assert np.array_equal(chosen.sum(axis=1), np.maximum(1, np.round(0.15 * n_maskable)).astype(int))
+        assert not (chosen & (windows == bos)).any()
+        assert np.array_equal(inputs[~chosen], windows[~chosen])  # the rest as it was
+        n_mask += int((inputs[chosen] == mask).sum())
+        n_kept += int((inputs[chosen] == windows[chosen]).sum())
+        swapped = chosen & (inputs != mask) & (inputs != windows)
+        n_random += int(swapped.sum())
+        replaced.extend(inputs[swapped].tolist())
+        assert np.array_equal(batches.batch(step)[0].numpy(), inputs)  # a pure function of the step (resumable)
+    n = n_mask + n_random + n_kept
+    for observed, p in ((n_mask, 0.8), (n_random, 0.1 * (1 - 1 / V)), (n_kept, 0.1 + 0.1 / V)):
+        assert abs(observed / n - p) < 5 * math.sqrt(p * (1 - p) / n)
+    from scipy.stats import chisquare
+
+    assert set(replaced) <= set(range(V))  # never <mask> or <bos>
+    assert chisquare(np.bincount(replaced, minlength=V)).pvalue > 1e-4
