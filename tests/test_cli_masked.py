@@ -136,6 +136,12 @@ def test_score_diffusion_is_labelled_an_upper_bound(diffusion, corpus):
     estimate = model.bits_per_character(TEXT, n_levels=3)
     assert report["bits_per_char_upper_bound"] == pytest.approx(float(estimate), rel=1e-12)
     assert report["stderr"] == pytest.approx(estimate.stderr, rel=1e-12) and report["stderr"] > 0
+    # one level per block: an estimate without a standard error - said so, and null (not NaN) in JSON
+    printed = invoke("score", path, corpus, "--levels", "1")
+    assert field(printed.stdout, "bits per character") == (
+        f"{float(model.bits_per_character(TEXT, n_levels=1)):.6f} (upper bound: the diffusion bound, 1 masking level "
+        "per block, which gives no standard error)")
+    assert json.loads(invoke("score", path, corpus, "--levels", "1", "--json").stdout)["stderr"] is None
 
 
 def test_score_bert_is_a_pseudo_likelihood_token_or_word_level(bert, corpus):

@@ -78,9 +78,14 @@ def is_masked_model(model: Any) -> bool:
     return isinstance(model, MaskedLanguageModel)
 
 
+def _no_stderr(figure: Any) -> bool:
+    """One masking level per block gives an estimate without a standard error (NaN)."""
+    return figure.stderr is not None and math.isnan(figure.stderr)
+
+
 def _labelled(figure: Any) -> str:
-    """``1.234567 (upper bound)`` / ``... +/- 0.0012 (upper bound)`` when the estimate has a standard error."""
-    error = f" +/- {figure.stderr:.2g}" if figure.stderr else ""
+    """``1.234567``, or ``1.234567 +/- 0.0012`` when the estimate has a standard error."""
+    error = f" +/- {figure.stderr:.2g}" if figure.stderr and not _no_stderr(figure) else ""
     return f"{float(figure):.6f}{error}"
 
 
@@ -195,7 +200,8 @@ def fit_mlm(
         rows.append(("training loss", f"{last['train_loss']:.4f} nats per predicted token (step {last['step']:,})"))
     rows.append(("threads", info.get("threads") or "-"))
     if held_out_figure is not None:
-        rows.append(("held-out bits/char", f"{_labelled(held_out_figure)} (upper bound)"))
+        note = "; one level per block gives no standard error" if _no_stderr(held_out_figure) else ""
+        rows.append(("held-out bits/char", f"{_labelled(held_out_figure)} (upper bound{note})"))
     validated = [entry for entry in model.history_ if entry.get("val_loss") is not None]
     if held_out and objective is Objective.bert and validated:
         rows.append(("held-out loss", f"{validated[-1]['val_loss']:.4f} nats per predicted token (the BERT "
@@ -222,9 +228,13 @@ def score_masked(model: Any, data: Path, options: dict[str, Any]) -> tuple[dict[
         if model.objective == "diffusion" and not word_level:
             figure = model.bits_per_character(text, n_levels=levels)
             report = {"likelihood_kind": figure.kind, "bound": True, "n_tokens": n_tokens, "n_characters": len(text),
-                      "bits_per_char_upper_bound": float(figure), "stderr": figure.stderr,
+                      "bits_per_char_upper_bound": float(figure),
+                      "stderr": None if _no_stderr(figure) else figure.stderr,  # JSON has no NaN
                       "nats_per_token_lower_bound": -float(figure) * len(text) * _LN2 / n_tokens}
-            estimate = "every masking level" if levels is None else f"{levels} masking levels per block"
+            estimate = ("every masking level" if levels is None
+                        else f"{levels} masking level{'s' * (levels != 1)} per block")
+            if _no_stderr(figure):
+                estimate += ", which gives no standard error"
             lines = [
                 ("data", f"{data} ({n_tokens:,} tokens, {len(text):,} characters)"),
                 ("bits per character", f"{_labelled(figure)} (upper bound: the diffusion bound, {estimate})"),
