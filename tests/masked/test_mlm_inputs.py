@@ -259,3 +259,10 @@ def test_many_empty_texts_give_finite_losses():
     m.fit(["abcabcabc" * 5], validation_data=[""] * 100 + ["abcabc"])
     losses = [h["val_loss"] for h in m.history_]
     assert losses and all(np.isfinite(losses))
+
+
+@pytest.mark.xfail(strict=True, reason="reported (B7): word_level takes any truthy value")
+@pytest.mark.parametrize("word_level", ["yes", "no", 1, None])
+def test_word_level_must_be_a_bool(diffusion, word_level):
+    with pytest.raises(ParameterError, match="word_level must be True or False"):
+        diffusion.pseudo_log_likelihood("the cat", word_level=word_level)
