@@ -298,3 +298,19 @@ def test_bert_batches_choose_15_percent_and_replace_80_10_10():
 
     assert set(replaced) <= set(range(V))  # never <mask> or <bos>
     assert chisquare(np.bincount(replaced, minlength=V)).pvalue > 1e-4
+
+
+def test_stratified_counts_pool_to_uniform_when_the_batch_is_not_a_multiple(model):
+    """3 rows over L = 4 levels: each row's count lies in its own stratum (row 0 never masks 3 or 4 tokens), yet the
+    rows together draw each count 1 .. L equally often, so the batch loss still estimates bound / L."""
+    block = _block(model, "abba")
+    mask, bos = model.config_["vocab_size"], model.config_["vocab_size"] + 1
+    batches = DiffusionBatches(block, block_size=5, batch_size=3, seed=1, mask_id=mask, bos_id=bos)
+    per_row = np.array([(batches.batch(step)[0].numpy() == mask).sum(axis=1) for step in range(1200)])  # (S, 3)
+    # 1 + floor((b + u) 4 / 3): row 0 masks 1 or 2 tokens, row 1 2 or 3, row 2 3 or 4
+    for b, allowed in enumerate(({1, 2}, {2, 3}, {3, 4})):
+        assert set(per_row[:, b].tolist()) == allowed
+    from scipy.stats import chisquare
+
+    pooled = np.bincount(per_row.ravel(), minlength=5)[1:]
+    assert chisquare(pooled).pvalue > 1e-4
