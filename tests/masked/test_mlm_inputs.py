@@ -278,5 +278,5 @@ def test_gap_length_range_past_the_block_is_refused_for_every_seed(diffusion):
 
 @pytest.mark.xfail(strict=True, reason="reported (B4): score's error names log_prob")
 def test_bert_score_names_score(bert):
-    with pytest.raises(ParameterError, match="^score needs a likelihood"):
+    with pytest.raises(ParameterError, match=r"^score needs a likelihood"):
         bert.score("the cat sat")
