@@ -76,8 +76,14 @@ def test_fit_prints_what_was_fitted_and_the_held_out_upper_bound(diffusion):
     cut = len(TEXT) - round(0.1 * len(TEXT))  # the last --val-fraction (default 0.1) is held out
     assert field(printed, "data").endswith(f"({cut:,} training characters, {len(TEXT) - cut:,} held out)")
     assert field(printed, "training").startswith("3 steps,")
-    loss = model.history_[-1]["train_loss"]
-    assert field(printed, "training loss") == f"{loss:.4f} nats per predicted token (step 3)"
+    losses = field(printed, "training loss")
+    assert losses.endswith(" nats per predicted token (mean of the last 3 steps)")
+    # the mean of the losses the fit reports step by step (the same fit through the Python API)
+    seen: list[float] = []
+    genlab.MaskedLanguageModel(objective="diffusion", preset="tiny", n_layer=1, n_embd=8, n_head=2, block_size=16,
+                               max_steps=3, random_state=0, verbose=0).fit(
+        TEXT[:cut], validation_data=TEXT[cut:], callback=lambda step, loss: seen.append(loss))
+    assert len(seen) == 3 and float(losses.split()[0]) == pytest.approx(np.mean(seen), abs=1e-4)
     # an estimate from 8 masking levels per block (--levels' default for fit), with its standard error
     figure = model.bits_per_character(TEXT[cut:], n_levels=8)
     assert figure.stderr > 0

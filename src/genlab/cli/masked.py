@@ -23,6 +23,7 @@ Every user mistake is one ``error:`` line on stderr and exit status 2 (:mod:`gen
 
 from __future__ import annotations
 
+import collections
 import enum
 import math
 import re
@@ -97,6 +98,8 @@ _Levels = Annotated[int | None, typer.Option("--levels", min=1, help=LEVELS_HELP
 #: (5,000 characters took 22 s at block 64 on one thread), 8 levels an eighth of that at block 64, and the unbiased
 #: estimate's standard error (printed) was 0.003 bits there.
 FIT_LEVELS = 8
+#: ``fit mlm`` prints the mean training loss of this many last steps.
+LOSS_STEPS = 50
 _Temperature = Annotated[float, typer.Option("--temperature", min=0.0, help="<1 sharper, >1 flatter, 0 greedy.")]
 _TopK = Annotated[int | None, typer.Option("--top-k", min=1, help="Draw from the k likeliest tokens.")]
 _TopP = Annotated[float | None, typer.Option(
@@ -179,7 +182,9 @@ def fit_mlm(
     with warnings.catch_warnings(record=True) as caught, _naming(data), \
             on_interrupt("it stopped before the first training step"):
         warnings.simplefilter("always")
-        model.fit(train, validation_data=held_out or None, resume=resume)
+        losses: collections.deque[float] = collections.deque(maxlen=LOSS_STEPS)
+        model.fit(train, validation_data=held_out or None, resume=resume,
+                  callback=lambda step, loss: losses.append(float(loss)))
         # the bert objective's pseudo-likelihood takes one pass per token: its held-out loss is shown instead
         held_out_figure = (model.bits_per_character(held_out, n_levels=levels)
                            if held_out and objective is Objective.diffusion else None)
@@ -194,10 +199,11 @@ def fit_mlm(
         ("training", f"{info['steps']:,} steps, {info['tokens']:,} tokens in {info['elapsed']:.1f} s "
                      f"({info['tokens_per_second']:,.0f} tokens/s; stopped by {info['stop_reason']}{resumed})"),
     ]
-    if model.history_:
-        last = model.history_[-1]
-        # the objective's own loss: per predicted token (diffusion: every masked token; bert: the 15% chosen)
-        rows.append(("training loss", f"{last['train_loss']:.4f} nats per predicted token (step {last['step']:,})"))
+    if losses:
+        # the objective's own loss per predicted token (diffusion: the masked tokens; bert: the 15% chosen), over the
+        # last steps of this run: one step's batch alone is noisy
+        rows.append(("training loss", f"{sum(losses) / len(losses):.4f} nats per predicted token (mean of the last "
+                                      f"{len(losses)} step{'s' * (len(losses) != 1)})"))
     rows.append(("threads", info.get("threads") or "-"))
     if held_out_figure is not None:
         note = "; one level per block gives no standard error" if _no_stderr(held_out_figure) else ""
