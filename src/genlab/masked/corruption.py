@@ -6,16 +6,17 @@ corrupted window, and the original token at each position the loss scores (-1 el
 (the start of a text in the stream) are never corrupted and never scored.
 
 * :class:`DiffusionBatches` (absorbing-state masked diffusion, MDLM): row ``b`` masks ``k_b`` of its ``L_b``
-  maskable positions, chosen uniformly, with ``k_b`` uniform on ``1 .. L_b``. The counts of a batch are stratified
-  (``k_b = 1 + floor((b + u) L_b / B)`` with one uniform ``u``: MDLM's low-discrepancy sampler of the masking rate),
-  which keeps each count's marginal uniform and lowers the variance of the batch's loss.
+  maskable positions, chosen uniformly. The counts of a batch are stratified, ``k_b = 1 + floor((b + u) L_b / B)``
+  with one uniform ``u`` (MDLM's low-discrepancy sampler of the masking rate): row ``b`` draws from its own stratum
+  and the rows together are uniform on ``1 .. L_b`` - a row drawn at random has a uniform count - with less variance
+  in the batch's loss than independent counts.
 
   Why a uniform count is MDLM's objective: with the linear schedule (masking probability ``t``, ``t ~ U(0, 1)``)
   and MDLM's weight ``1 / t``, the number of masked tokens is Beta-binomial(L, 1, 1), i.e. uniform on ``0 .. L``,
   and given ``k`` masked tokens ``E[1 / t | k] = (L + 1) / k``. Averaging the weight out (Rao-Blackwell) leaves
   ``sum_k (1 / k) E[sum over the k masked tokens of -log p(x_i | z)]``: ``L`` times the expected *mean* loss of a
   row whose count is uniform on ``1 .. L``. So the mean of the rows' mean losses estimates the bound per token
-  (:mod:`genlab.masked.bound` derives the bound and checks it by enumeration in the tests).
+  (``tests/masked/test_mlm_bound.py`` checks this against the bound computed by enumerating every mask subset).
 * :class:`BertBatches`: row ``b`` chooses ``max(1, round(0.15 L_b))`` positions; each chosen one becomes
   ``<mask>`` with probability 0.8, a uniformly drawn token with probability 0.1, and stays as it is otherwise
   (Devlin et al. 2019, section 3.1).
@@ -118,7 +119,7 @@ class DiffusionBatches(_Windows):
         n_maskable = maskable.sum(axis=1)
         B = windows.shape[0]
         u = rng.random()
-        # stratified over the batch: row b's count is uniform on 1 .. L_b, the rows cover the range evenly
+        # stratified over the batch: row b draws from its stratum of 1 .. L_b, the rows cover the range evenly
         counts = np.minimum(1 + np.floor((np.arange(B) + u) / B * n_maskable).astype(np.int64), n_maskable)
         masked = choose_positions(maskable, counts, rng)
         inputs = np.where(masked, self.mask_id, windows)

@@ -7,8 +7,8 @@ The figures it gives, and what each one is:
 
 * ``objective="diffusion"``: :meth:`MaskedLanguageModel.log_prob` is MDLM's evidence lower bound on ``log p(x)``
   (so :meth:`~MaskedLanguageModel.bits_per_character` is an *upper* bound on the model's bits per character); it is
-  computed by Monte Carlo over which tokens are masked (:mod:`genlab.masked.bound`), exactly in the number of masked
-  tokens when ``n_levels`` is the text length (the default);
+  computed by Monte Carlo over which tokens are masked (:mod:`genlab.masked.corruption` derives it), exactly in the
+  number of masked tokens when ``n_levels`` is the text length (the default);
 * :meth:`~MaskedLanguageModel.pseudo_log_likelihood` (either objective): ``sum_i log p(x_i | x without x_i)``
   (Salazar et al. 2020), which is not the log-probability of any distribution; ``word_level=True`` also masks the
   later tokens of the scored token's word (Kauf & Ivanova 2023, "PLL-word-l2r");
@@ -255,9 +255,10 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         which tokens are masked, which this does not estimate.
 
         Per block of ``L`` maskable tokens: ``n = min(n_levels, L)`` rows, row ``j`` masking ``k_j`` tokens chosen
-        uniformly, ``k_j = 1 + floor((j + u_j) L / n)`` (stratified, so ``k_j`` is uniform on ``1 .. L``; with
-        ``n = L`` every count once); the estimate is ``L * mean_j (mean loss over row j's masked tokens)``, unbiased
-        for MDLM's bound (:mod:`genlab.masked.corruption`).
+        uniformly, ``k_j = 1 + floor((j + u_j) L / n)`` (stratified: row ``j`` draws from its stratum, the rows
+        together are uniform on ``1 .. L``; with ``n = L`` every count once); the estimate is
+        ``L * mean_j (mean loss over row j's masked tokens)``, unbiased for MDLM's bound
+        (:mod:`genlab.masked.corruption` derives it).
         """
         from genlab.masked.corruption import choose_positions
 
@@ -341,6 +342,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
     def score(self, X: Any, y: Any = None) -> float:
         """The bound of :meth:`log_prob` per token in nats (higher is better; a lower bound)."""
         texts = self._texts(X)
+        self._require_bound("score")
         n = sum(len(self.tokenizer_.encode(t)) for t in texts)
         if n == 0:
             raise DataError("there is nothing to score: the text is empty.")
@@ -400,6 +402,8 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
             One pass per token, batched; each block of ``block_size`` positions is scored on its own.
         """
         texts = self._texts(X)
+        if not isinstance(word_level, (bool, np.bool_)):
+            raise ParameterError(f"word_level must be True or False; got {word_level!r}.")
         _, mask, bos = self._ids
         groups: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
         for t, text in enumerate(texts):
@@ -536,6 +540,9 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
             if len(gap_length) == 0 or gap_length.start < 1:
                 raise ParameterError(f"gap_length as a range draws each gap's length from it: give a non-empty range "
                                      f"of lengths >= 1; got {gap_length!r}.")
+            if max(gap_length) > T:
+                raise DataError(f"gap_length {gap_length!r} reaches {max(gap_length)} tokens, longer than the block "
+                                f"size ({T} tokens) the model reads at once; draw from shorter lengths.")
             lengths = [int(gap_length[int(rng.integers(len(gap_length)))]) for _ in runs]
         elif isinstance(gap_length, (int, np.integer)) and not isinstance(gap_length, bool):
             lengths = [int(gap_length)] * len(runs)

@@ -8,8 +8,8 @@ MDLM itself shows is not needed for absorbing-state diffusion).
 The loss is the objective's (:mod:`genlab.masked.config`), in nats per predicted token:
 
 * ``diffusion``: each row's mean cross-entropy over its masked tokens, averaged over the rows. A row with ``k`` of
-  its ``L`` tokens masked, ``k`` uniform on ``1 .. L`` (:mod:`genlab.masked.corruption`), so the expected loss
-  times ``L`` is MDLM's continuous-time bound on ``-log p(x)`` (the module notes of :mod:`genlab.masked.bound`);
+  its ``L`` tokens masked, ``k`` uniform on ``1 .. L`` over the batch (:mod:`genlab.masked.corruption`, whose notes
+  derive it), so the expected loss times ``L`` is MDLM's continuous-time bound on ``-log p(x)``;
 * ``bert``: the mean cross-entropy over all chosen tokens of the batch.
 """
 
@@ -84,6 +84,8 @@ def masked_loss(logits: torch.Tensor, targets: torch.Tensor, objective: str) -> 
     if objective == "diffusion":
         per_row = scored.sum(dim=1)
         rows = per_row > 0
+        if not bool(rows.any()):  # windows of <bos> marks only (empty texts): nothing to predict, a zero loss
+            return logits.sum() * 0.0
         return (losses.sum(dim=1)[rows] / per_row[rows]).mean()
     return losses.sum() / scored.sum().clamp(min=1)
 
