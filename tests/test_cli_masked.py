@@ -100,6 +100,17 @@ def test_fit_bert_shows_its_held_out_loss_not_a_likelihood(bert):
     assert "upper bound" not in printed and "bits/char" not in printed
 
 
+def test_fit_bert_says_when_no_evaluation_ran(folder, corpus):
+    """--max-time stops a fit without a last evaluation (at --max-steps there is one): no held-out loss to show."""
+    result = invoke("fit", "mlm", corpus, "--objective", "bert", *TINY[:-3], "--max-time", "0.5",
+                    "--eval-interval", "100000", "--no-progress", "--out", folder / "timed.genlab")
+    assert result.exit_code == 0, result.output
+    steps = genlab.load(folder / "timed.genlab").training_["steps"]
+    assert field(result.stdout, "held-out loss") == (f"- (no evaluation ran in {steps:,} steps: one runs every "
+                                                     "--eval-interval 100000 steps and at --max-steps; genlab score "
+                                                     "gives the pseudo-likelihood)")
+
+
 def test_fit_option_names_of_fit_lm_and_their_short_forms(folder, corpus):
     out = folder / "names.genlab"
     result = invoke("fit", "mlm", corpus, "--preset", "tiny", "--n-layer", "2", "--n-head", "2", "--n-embd", "8",

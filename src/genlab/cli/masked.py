@@ -209,9 +209,12 @@ def fit_mlm(
         note = "; one level per block gives no standard error" if _no_stderr(held_out_figure) else ""
         rows.append(("held-out bits/char", f"{_labelled(held_out_figure)} (upper bound{note})"))
     validated = [entry for entry in model.history_ if entry.get("val_loss") is not None]
-    if held_out and objective is Objective.bert and validated:
+    if held_out and objective is Objective.bert:
         rows.append(("held-out loss", f"{validated[-1]['val_loss']:.4f} nats per predicted token (the BERT "
-                                      "objective's, not a likelihood; genlab score gives the pseudo-likelihood)"))
+                                      "objective's, not a likelihood; genlab score gives the pseudo-likelihood)"
+                     if validated else
+                     f"- (no evaluation ran in {info['steps']:,} steps: one runs every --eval-interval "
+                     f"{eval_interval} steps and at --max-steps; genlab score gives the pseudo-likelihood)"))
     rows += [("checkpoint", str(checkpoint_path)), ("saved to", str(out))]
     _print_fields(rows)
 
