@@ -307,6 +307,9 @@ def test_info_shows_objective_sizes_tokenizer_and_training(diffusion, bert):
         assert field(result.stdout, "class") == "MaskedLanguageModel"
         assert field(result.stdout, "objective").startswith(objective)
         assert ("upper bound" in field(result.stdout, "objective")) == (objective == "diffusion")
+        assert field(result.stdout, "genlab score") == (
+            "bits per character, an upper bound (the diffusion bound)" if objective == "diffusion"
+            else "pseudo bits per character (a pseudo-likelihood, not a likelihood)")
         assert field(result.stdout, "network") == (f"1 layer x 2 heads x 8, block 16 tokens, rotary positions, "
                                                    f"{model.n_parameters_:,} parameters")
         assert field(result.stdout, "tokenizer") == f"char ({model.config_['vocab_size']} tokens)"

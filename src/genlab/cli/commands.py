@@ -729,13 +729,17 @@ def info(model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A mod
     model = load(model_path)
     kind = data_kind_of(model)
     console = _console()
+    scored = (f"nats per {KIND_COMMANDS[kind.name].unit}" if kind.name in KIND_COMMANDS
+              else "not from the command line yet (use the Python API)")
+    if is_masked_model(model):  # never a plain likelihood: say which figure it is
+        scored = ("bits per character, an upper bound (the diffusion bound)" if model.objective == "diffusion"
+                  else "pseudo bits per character (a pseudo-likelihood, not a likelihood)")
     _print_fields(
         [
             ("file", f"{model_path} ({model_path.stat().st_size:,} bytes)"),
             ("class", str(header.get("class"))),
             ("data kind", f"{kind.name}: {kind.form}"),
-            ("genlab score", f"nats per {KIND_COMMANDS[kind.name].unit}" if kind.name in KIND_COMMANDS
-             else "not from the command line yet (use the Python API)"),
+            ("genlab score", scored),
             ("genlab version", str(header.get("genlab_version"))),
             ("format version", str(header.get("format_version"))),
             *_kind_info(model, kind.name),
