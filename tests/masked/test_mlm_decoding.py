@@ -300,7 +300,8 @@ def test_save_load_is_exact(tmp_path, objective, tokenizer, trained):
         assert float(loaded.bits_per_character(held_out, n_levels=3)) == float(m.bits_per_character(held_out,
                                                                                                      n_levels=3))
         assert loaded.fill_log_prob("the ____ sat", ["dog"]) == m.fill_log_prob("the ____ sat", ["dog"])
-    for method in ("maskgit", "ancestral", "gibbs"):
+    methods = ("maskgit", "ancestral", "gibbs") if m.objective == "diffusion" else ("maskgit", "gibbs")
+    for method in methods:
         assert loaded.sample(2, length=12, steps=4, method=method, random_state=1) == \
             m.sample(2, length=12, steps=4, method=method, random_state=1)
         assert loaded.fill("the ____ sat on ____", method=method, temperature=1.0, random_state=2) == \

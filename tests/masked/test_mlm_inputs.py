@@ -275,3 +275,11 @@ def test_gap_length_range_past_the_block_is_refused_for_every_seed(diffusion):
 def test_bert_score_names_score(bert):
     with pytest.raises(ParameterError, match=r"^score needs a likelihood"):
         bert.score("the cat sat")
+
+
+def test_ancestral_sampling_needs_the_diffusion_objective(bert):
+    """The reverse process visits every masking rate; a BERT network was trained at one: refused, as the CLI does."""
+    for call in (lambda: bert.sample(1, length=4, method="ancestral", random_state=0),
+                 lambda: bert.fill("a ____ b", method="ancestral", random_state=0)):
+        with pytest.raises(ParameterError, match="method='ancestral' is the diffusion reverse process"):
+            call()

@@ -462,10 +462,13 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
             filled = gibbs_sweeps(self._logits, filled, positions, sweeps, mask, options, rng, banned=banned)
         return filled
 
-    @staticmethod
-    def _check_decoding(method: str, steps: Any, sweeps: Any, choice_temperature: Any) -> None:
+    def _check_decoding(self, method: str, steps: Any, sweeps: Any, choice_temperature: Any) -> None:
         if method not in SAMPLERS:
             raise ParameterError(f"method must be one of {', '.join(map(repr, SAMPLERS))}; got {method!r}.")
+        if method == "ancestral" and self.objective != "diffusion":
+            # the reverse process visits every masking rate; a BERT network only ever saw 15% of its tokens chosen
+            raise ParameterError("method='ancestral' is the diffusion reverse process, for objective='diffusion'; "
+                                 "this model was trained with objective='bert': use 'maskgit' or 'gibbs'.")
         for name, value, allow_none in (("steps", steps, True), ("sweeps", sweeps, False)):
             if value is None and allow_none:
                 continue
