@@ -13,14 +13,6 @@ import genlab  # noqa: E402
 TEXT = "the cat sat on the mat. a dog ate the hat; the bat sat on a cap. " * 6
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _masked(objective: str = "diffusion", tokenizer: str = "char"):
     """A briefly trained tiny model, its weights then spread at random (a freshly initialised network barely reads
     its context; the identities tested hold for any weights)."""

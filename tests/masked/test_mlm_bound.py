@@ -26,14 +26,6 @@ from genlab.masked.corruption import DiffusionBatches  # noqa: E402
 from genlab.masked.network import masked_loss  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def model():
     """A tiny char model over {a, b} (V = 3 with <unk>), block 5 = <bos> + 4 tokens; its weights are then spread

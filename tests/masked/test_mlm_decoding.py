@@ -17,14 +17,6 @@ from genlab.decoding.options import DecodingOptions  # noqa: E402
 from genlab.masked.sampling import cosine_schedule, maskgit_decode  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def model():
     """A tiny char model over {a, b} (ids: 0 <unk>, 1, 2), block 4; its weights spread at random so that the

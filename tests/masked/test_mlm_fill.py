@@ -18,14 +18,6 @@ TEXT = "the cat sat on the mat. a dog ate the hat; the bat sat on a cap. " * 6
 ALPHABET = sorted(set(TEXT))
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _fit(tokenizer: str, **kw):
     torch.set_num_threads(1)
     settings = {"objective": "diffusion", "tokenizer": tokenizer, "preset": None, "n_layer": 1, "n_head": 2,

@@ -18,14 +18,6 @@ SIZES = {"preset": None, "n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 
          "warmup_steps": 1, "random_state": 0, "device": "cpu"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def diffusion():
     torch.set_num_threads(1)
