@@ -14,13 +14,15 @@ The figures it gives, and what each one is:
   later tokens of the scored token's word (Kauf & Ivanova 2023, "PLL-word-l2r");
 * ``objective="bert"`` has no likelihood: ``log_prob`` raises and only pseudo-log-likelihoods are offered.
 
-A text is scored as the model was trained: ``<bos>`` then its tokens, cut into consecutive blocks of ``block_size``
-positions, each block scored on its own (the bound of the text is the sum of its blocks' bounds, which bounds the
-model that treats blocks as independent).
+A text is scored as the model was trained and as ``genlab sample`` draws long texts: ``<bos>`` then its tokens, in
+windows of ``block_size`` positions, each window after the first reading the last half window before it as visible
+context; the bound of the text is the sum of its windows' bounds given their contexts, which bounds the model that
+draws a text window after window. The masks a figure draws depend on ``random_state`` and the text only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Sequence
@@ -233,54 +235,103 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
                 out[a : a + rows] = torch.where(y >= 0, got, torch.zeros_like(got)).cpu().numpy()
         return out
 
-    def _blocks(self, text: str) -> list[np.ndarray]:
-        """``<bos>`` + the text's tokens, cut into consecutive blocks of ``block_size`` ids."""
+    def _windows(self, text: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The windows a text is scored in, and which of their positions are scored.
+
+        ``<bos>`` + the text's tokens: the first window is the first ``block_size`` ids (``<bos>`` never scored);
+        each later window reads the last ``block_size // 2`` ids before it as visible context (never masked, never
+        scored) and scores the ``block_size - block_size // 2`` ids after them - the rule ``genlab sample`` draws long
+        texts by, so every token after the first window is scored with at least half a window of context.
+
+        Returns
+        -------
+        list of (ids, scored)
+            ids: int64 (W,), W <= block_size; scored: bool (W,).
+        """
         _, _, bos = self._ids
         stream = np.concatenate([[bos], np.asarray(self.tokenizer_.encode(text), dtype=np.int64)])
         T = int(self.config_["block_size"])
-        return [stream[a : a + T] for a in range(0, stream.size, T)]
+        context = T // 2
+        first = stream[:T]
+        windows = [(first, first != bos)]
+        for a in range(T, stream.size, T - context):
+            ids = stream[a - context : a + T - context]
+            scored = np.arange(ids.size) >= context
+            windows.append((ids, scored))
+        return windows
+
+    @staticmethod
+    def _text_rng(seed: int, ids: np.ndarray) -> np.random.Generator:
+        """The masks of one text: drawn from (seed, the text's ids), so a text's figure does not depend on the other
+        texts scored with it or on their order."""
+        digest = hashlib.sha256(np.ascontiguousarray(ids, dtype=np.int64).tobytes()).digest()
+        return np.random.default_rng([seed, *np.frombuffer(digest[:16], dtype=np.uint32).tolist()])
+
+    @staticmethod
+    def _level_rows(ids: np.ndarray, scored: np.ndarray, n_levels: int | None, mask: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows that estimate one window's bound: ``n = min(n_levels, L)`` copies of the window (``L`` scored
+        positions), row ``j`` masking ``k_j = 1 + floor((j + u_j) L / n)`` scored positions chosen uniformly.
+
+        Stratified: row ``j`` draws from its stratum, and the rows together are uniform on ``1 .. L`` (with ``n = L``
+        every count exactly once). Returns the counts (n,), the inputs and the targets (n, W).
+        """
+        from genlab.masked.corruption import choose_positions
+
+        L = int(scored.sum())
+        n = L if n_levels is None else min(int(n_levels), L)
+        counts = 1 + np.floor((np.arange(n) + rng.random(n)) * L / n).astype(np.int64)
+        chosen = choose_positions(np.broadcast_to(scored, (n, ids.size)).copy(), counts, rng)
+        return counts, np.where(chosen, mask, ids[None, :]), np.where(chosen, ids[None, :], -1)
+
+    @staticmethod
+    def _level_estimate(means: np.ndarray, L: int) -> tuple[float, float]:
+        """A window's bound, ``L * mean_j means[j]`` (``means``: each row's mean loss over its masked tokens), and
+        the variance of that estimate by collapsed strata: adjacent strata paired, each pair adding
+        ``(L / n)^2 (y_a - y_b)^2`` (an odd last stratum half the pairs' mean). It overstates the variance by the
+        differences between neighbouring strata's means, which are small. One row of a window of ``L > 1``: NaN."""
+        n = means.size
+        estimate = L * float(means.mean())
+        if n == 1:
+            return estimate, 0.0 if L == 1 else math.nan
+        pairs = (means[0 : 2 * (n // 2) : 2] - means[1 : 2 * (n // 2) : 2]) ** 2
+        variance = float(pairs.sum() + (pairs.mean() / 2 if n % 2 else 0.0))
+        return estimate, (L / n) ** 2 * variance
 
     # -- scores -------------------------------------------------------------------------------------------------------
     def _texts(self, X: Any) -> list[str]:
         check_is_fitted(self, "module_")
         return _as_texts(X, "X")
 
-    def _bound_terms(self, texts: list[str], n_levels: int | None, random_state: Any,
-                     ) -> tuple[np.ndarray, np.ndarray]:
-        """Each text's bound on ``-log p`` in nats, and the variance of its estimate over the masking levels drawn.
-
-        The variance counts the blocks scored on a sample of their levels (``n_levels`` below the block's length;
-        NaN when a block had a single row: no estimate), treating the rows as independent, which overstates the
-        variance of a stratified sample. Blocks with every level evaluated add nothing: their only randomness is
-        which tokens are masked, which this does not estimate.
-
-        Per block of ``L`` maskable tokens: ``n = min(n_levels, L)`` rows, row ``j`` masking ``k_j`` tokens chosen
-        uniformly, ``k_j = 1 + floor((j + u_j) L / n)`` (stratified: row ``j`` draws from its stratum, the rows
-        together are uniform on ``1 .. L``; with ``n = L`` every count once); the estimate is
-        ``L * mean_j (mean loss over row j's masked tokens)``, unbiased for MDLM's bound
-        (:mod:`genlab.masked.corruption` derives it).
-        """
-        from genlab.masked.corruption import choose_positions
-
-        _, mask, bos = self._ids
-        rng = np.random.default_rng(seed_of(random_state))
+    def _check_levels(self, n_levels: Any) -> None:
         if n_levels is not None and (isinstance(n_levels, bool) or not isinstance(n_levels, (int, np.integer))
                                      or n_levels < 1):
             raise ParameterError(f"n_levels must be an integer >= 1 or None (every level); got {n_levels!r}.")
-        # every block's rows, grouped by block length so that a pass holds sequences of one length
+
+    def _bound_terms(self, texts: list[str], n_levels: int | None, random_state: Any,
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Each text's bound on ``-log p`` in nats, and the variance of its Monte Carlo estimate.
+
+        The text's windows (:meth:`_windows`) are bounded one by one, each given its visible context: the sum bounds
+        the model that draws a text window after window. A window of ``L`` scored tokens is estimated from the rows of
+        :meth:`_level_rows` by :meth:`_level_estimate` (``L`` times the mean over the rows of their mean loss over the
+        masked tokens: unbiased for MDLM's bound, :mod:`genlab.masked.corruption` derives it); the masks depend on
+        ``random_state`` and the text only.
+        """
+        _, mask, _ = self._ids
+        self._check_levels(n_levels)
+        seed = seed_of(random_state)
+        # every window's rows, grouped by window length so that a pass holds sequences of one length
         groups: dict[int, list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]] = {}
         for t, text in enumerate(texts):
-            for block in self._blocks(text):
-                maskable = block != bos
-                L = int(maskable.sum())
+            windows = self._windows(text)
+            rng = self._text_rng(seed, np.concatenate([ids for ids, _ in windows]))
+            for ids, scored in windows:
+                L = int(scored.sum())
                 if L == 0:
                     continue
-                n = L if n_levels is None else min(int(n_levels), L)
-                counts = 1 + np.floor((np.arange(n) + rng.random(n)) * L / n).astype(np.int64)
-                chosen = choose_positions(np.broadcast_to(maskable, (n, block.size)).copy(), counts, rng)
-                inputs = np.where(chosen, mask, block[None, :])
-                targets = np.where(chosen, block[None, :], -1)
-                groups.setdefault(block.size, []).append((t, L, counts, inputs, targets))
+                counts, inputs, targets = self._level_rows(ids, scored, n_levels, mask, rng)
+                groups.setdefault(ids.size, []).append((t, L, counts, inputs, targets))
         bound = np.zeros(len(texts))
         variance = np.zeros(len(texts))
         for items in groups.values():
@@ -289,11 +340,10 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
             row_loss = -self._target_log_probs(inputs, targets).sum(axis=1)
             start = 0
             for t, L, counts, _, _ in items:
-                means = row_loss[start : start + counts.size] / counts  # mean loss over each row's masked tokens
+                estimate, var = self._level_estimate(row_loss[start : start + counts.size] / counts, L)
                 start += counts.size
-                bound[t] += L * means.mean()
-                if counts.size < L:  # a sample of the levels: the variance of its mean (nan: one row, unknown)
-                    variance[t] += L**2 * means.var(ddof=1) / counts.size if counts.size > 1 else math.nan
+                bound[t] += estimate
+                variance[t] += var
         return bound, variance
 
     def _require_bound(self, what: str) -> None:
@@ -312,11 +362,12 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         ----------
         X : str, path, or list of them
         n_levels : int, optional
-            Masking levels evaluated per block (default: all ``L`` of a block of ``L`` tokens, which is exact in the
+            Masking levels evaluated per window (default: all ``L`` of a window of ``L`` tokens, which is exact in the
             number of masked tokens and random only in which tokens; fewer is faster and noisier). Either way the
             estimate is unbiased for the bound.
         random_state : int or Generator, default=0
-            The masks drawn (a fixed default: the same text gets the same figure).
+            With the text, it fixes the masks drawn: the same text gets the same figure, whatever else is scored with
+            it (a fixed default).
 
         Returns
         -------
@@ -354,9 +405,8 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
 
         ``-sum(log_prob(X)) / (characters * ln 2)``: the same definition as every genlab text model's, over a
         bound. The result is a :class:`~genlab.metrics.LikelihoodFigure` of kind ``"upper bound"`` with the
-        standard error of its Monte Carlo estimate over the masking levels (``stderr``: 0 when exact in the number of
-        masked tokens, as with the default ``n_levels``, where only the choice of the masked tokens is random and
-        ``stderr`` does not count that part; NaN when a block was estimated from one level, ``n_levels=1``).
+        standard error of its Monte Carlo estimate (``stderr``, by collapsed strata: the masking levels drawn and the
+        tokens masked at each; NaN when a window was estimated from a single level, ``n_levels=1``).
         """
         texts = self._texts(X)
         self._require_bound("bits_per_character")
@@ -399,28 +449,29 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         Returns
         -------
         ndarray of shape (n_texts,)
-            One pass per token, batched; each block of ``block_size`` positions is scored on its own.
+            One pass per token, batched; scored in the windows of :meth:`log_prob` (each after the first reading
+            half a window of context).
         """
         texts = self._texts(X)
         if not isinstance(word_level, (bool, np.bool_)):
             raise ParameterError(f"word_level must be True or False; got {word_level!r}.")
-        _, mask, bos = self._ids
+        _, mask, _ = self._ids
         groups: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
         for t, text in enumerate(texts):
-            for block in self._blocks(text):
-                positions = np.flatnonzero(block != bos)
+            for ids, scored in self._windows(text):
+                positions = np.flatnonzero(scored)
                 if positions.size == 0:
                     continue
-                inputs = np.repeat(block[None, :], positions.size, axis=0)
+                inputs = np.repeat(ids[None, :], positions.size, axis=0)
                 targets = np.full(inputs.shape, -1, dtype=np.int64)
                 rows = np.arange(positions.size)
-                targets[rows, positions] = block[positions]
+                targets[rows, positions] = ids[positions]
                 inputs[rows, positions] = mask
                 if word_level:
-                    later = self._word_later(block)
+                    later = self._word_later(ids)
                     for r, p in enumerate(positions):
                         inputs[r, later[p]] = mask
-                groups.setdefault(block.size, []).append((t, inputs, targets))
+                groups.setdefault(ids.size, []).append((t, inputs, targets))
         total = np.zeros(len(texts))
         for items in groups.values():
             lp = self._target_log_probs(np.concatenate([i[1] for i in items]), np.concatenate([i[2] for i in items]))
@@ -641,21 +692,12 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         gap = np.zeros(window.size, dtype=bool)
         for a, b in slices:
             gap[a:b] = True
-        L = int(gap.sum())
-        if n_levels is not None and (isinstance(n_levels, bool) or not isinstance(n_levels, (int, np.integer))
-                                     or n_levels < 1):
-            raise ParameterError(f"n_levels must be an integer >= 1 or None (every level); got {n_levels!r}.")
-        from genlab.masked.corruption import choose_positions
-
-        rng = np.random.default_rng(seed_of(random_state))
-        n = L if n_levels is None else min(int(n_levels), L)
-        counts = 1 + np.floor((np.arange(n) + rng.random(n)) * L / n).astype(np.int64)
-        chosen = choose_positions(np.broadcast_to(gap, (n, window.size)).copy(), counts, rng)
+        self._check_levels(n_levels)
         _, mask, _ = self._ids
-        inputs = np.where(chosen, mask, window[None, :])
-        targets = np.where(chosen, window[None, :], -1)
+        counts, inputs, targets = self._level_rows(window, gap, n_levels, mask,
+                                                   np.random.default_rng(seed_of(random_state)))
         row_loss = -self._target_log_probs(inputs, targets).sum(axis=1)
-        return -float(L * np.mean(row_loss / counts))
+        return -self._level_estimate(row_loss / counts, int(gap.sum()))[0]
 
     @one_unknown_token_notice
     def fill(
