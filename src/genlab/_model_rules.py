@@ -381,3 +381,11 @@ def _neural(model: Any, check: FileCheck) -> None:
         state = check.mapping("latent_mixture_")
         record = {"class": "GaussianMixture", "params": state.get("params"), "fitted": state.get("fitted")}
         check.model("latent_mixture_", record)
+    if type(model).__name__ == "MaskedLanguageModel":  # what its figures are (bound / pseudo) follows the network
+        config = check.mapping("config_")
+        if config.get("objective") != model.objective:
+            check.fail("config_", f"holds a network trained with objective {config.get('objective')!r}, but "
+                                  f"params/objective is {model.objective!r}; the file was altered.")
+        if model.tokenizer not in ("char", "byte", "bpe"):
+            check.fail("tokenizer_", f"is stored for params/tokenizer {model.tokenizer!r}, which is not a tokenizer of "
+                                     "a masked language model.")

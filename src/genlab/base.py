@@ -145,6 +145,10 @@ class GenerativeModel(DensityMixin, BaseEstimator, metaclass=abc.ABCMeta):
     #: The kind of data ``fit`` takes and ``sample`` returns (a key of :data:`genlab.data.kinds.DATA_KINDS`); the
     #: command line and ``genlab compare`` choose readers and writers by it.
     data_kind: ClassVar[str] = "vectors"
+    #: What ``log_prob`` gives (:data:`genlab.metrics.LIKELIHOOD_KINDS`, in bits): ``"exact"``; ``"upper bound"``
+    #: where ``log_prob`` is a lower bound (the VAE's IWAE, the masked diffusion model's ELBO); ``"pseudo"`` where
+    #: the figures are pseudo-likelihoods (a BERT-objective masked model, whose ``log_prob`` raises).
+    likelihood_kind: ClassVar[str] = "exact"
     #: Keyword arguments that other libraries use for one of this class's hyperparameters, mapped to genlab's name
     #: (e.g. hmmlearn's ``n_components`` for the HMMs' ``n_states``): passing one is a :class:`ParameterError`
     #: that names the right argument, instead of Python's bare ``TypeError``.

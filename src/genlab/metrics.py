@@ -90,3 +90,6 @@ class LikelihoodFigure(float):
     def __repr__(self) -> str:
         error = "" if self.stderr is None else f" +/- {self.stderr:.2g}"
         return f"{float(self)!r}{error} ({self.kind})"
+
+    def __str__(self) -> str:  # the number alone: csv, logging and "%s" write what a reader parses back
+        return float.__repr__(self)

@@ -107,7 +107,9 @@ class GenerativeClassifier(ClassConditionalModel):
     """A classifier from one generative model per class: ``p(y | x) ∝ p(y) p(x | y)``.
 
     Unlike a discriminative classifier it also models the inputs: ``log_prob(X)`` is ``log p(x)``, and
-    ``sample(n, y=label)`` generates new examples of a chosen class.
+    ``sample(n, y=label)`` generates new examples of a chosen class. With a class model whose ``log_prob`` is a lower
+    bound (``likelihood_kind == "upper bound"``: the VAE, the masked diffusion model) Bayes' rule runs on the bounds;
+    a model with pseudo-likelihoods only is refused.
 
     Parameters
     ----------
@@ -245,6 +247,10 @@ class GenerativeClassifier(ClassConditionalModel):
             ``model`` is not a genlab model, or bad ``priors``.
         """
         template = self._template()
+        if getattr(template, "likelihood_kind", "exact") == "pseudo":  # before any class model is trained
+            raise ParameterError(f"the class models need a likelihood p(x | y); {type(template).__name__} with these "
+                                 "hyperparameters gives pseudo-likelihoods only (a masked model needs "
+                                 "objective='diffusion').")
         kind = self._kind(template)
         items = self._items(X, lengths, kind)
         if kind == "rows":

@@ -27,12 +27,14 @@ import collections
 import enum
 import math
 import re
+import sys
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from genlab._interrupt import INTERRUPTED
 from genlab.cli._app import _naming, _print_fields, _warn_lines, app, fit_app, on_interrupt
 from genlab.cli.lm import Positions, Preset, TokenizerKind
 from genlab.cli.vision import (
@@ -47,7 +49,7 @@ from genlab.cli.vision import (
     _Threads,
     _training_settings,
 )
-from genlab.errors import ParameterError
+from genlab.errors import DataError, ParameterError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -142,10 +144,10 @@ def fit_mlm(
     val_fraction: Annotated[float, typer.Option(
         "--val-fraction", "--validation-fraction", min=0.0, max=0.5,
         help="Last part of the file held out (0: none).")] = 0.1,
-    levels: Annotated[int, typer.Option(
-        "--levels", min=1, help=f"--objective diffusion: masking levels per block of the held-out bound (default "
+    levels: Annotated[int | None, typer.Option(
+        "--levels", min=1, help=f"--objective diffusion: masking levels per window of the held-out bound (default "
                                 f"{FIT_LEVELS}: an unbiased estimate, printed with its standard error; genlab score "
-                                "evaluates every level).")] = FIT_LEVELS,
+                                "evaluates every level).")] = None,
     eval_interval: _EvalInterval = 250,
     patience: _Patience = None,
     checkpoint: _Checkpoint = None,
@@ -171,6 +173,9 @@ def fit_mlm(
         out, max_time=max_time, max_steps=max_steps, epochs=None, batch_size=batch_size, learning_rate=learning_rate,
         eval_interval=eval_interval, patience=patience, checkpoint=checkpoint, seed=seed, device=device,
         threads=threads, progress=progress)
+    if levels is not None and objective is not Objective.diffusion:
+        raise ParameterError("--levels sets the masking levels of the diffusion bound; --objective bert has no "
+                             "bound (leave --levels out).")
     text = str(read_text_file(data))
     cut = len(text) - round(val_fraction * len(text))
     train, held_out = text[:cut], text[cut:]
@@ -183,13 +188,28 @@ def fit_mlm(
             on_interrupt("it stopped before the first training step"):
         warnings.simplefilter("always")
         losses: collections.deque[float] = collections.deque(maxlen=LOSS_STEPS)
-        model.fit(train, validation_data=held_out or None, resume=resume,
-                  callback=lambda step, loss: losses.append(float(loss)))
-        # the bert objective's pseudo-likelihood takes one pass per token: its held-out loss is shown instead
-        held_out_figure = (model.bits_per_character(held_out, n_levels=levels)
-                           if held_out and objective is Objective.diffusion else None)
+        try:
+            model.fit(train, validation_data=held_out or None, resume=resume,
+                      callback=lambda step, loss: losses.append(float(loss)))
+        except DataError as exc:
+            if not str(exc).startswith("validation_data is "):
+                raise
+            # the held-out part is the command's own split: say so in the command's words
+            raise DataError(f"the held-out part (--val-fraction {val_fraction:g}: {len(held_out):,} characters) "
+                            f"{str(exc)[len('validation_data '):].rstrip('.')}, or --val-fraction 0.") from None
     _warn_lines(caught)
-    model.save(out)
+    model.save(out)  # before the held-out bound, which takes a while: a Ctrl-C there keeps the fitted model
+    # the bert objective's pseudo-likelihood takes one pass per token: its held-out loss is shown instead
+    held_out_figure = None
+    if held_out and objective is Objective.diffusion:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                held_out_figure = model.bits_per_character(held_out, n_levels=FIT_LEVELS if levels is None else levels)
+            _warn_lines(caught)
+        except KeyboardInterrupt:
+            sys.stderr.write(f"interrupted while bounding the held-out text: the fitted model is saved to {out}.\n")
+            raise SystemExit(INTERRUPTED) from None
     info = model.training_
     resumed = "" if info.get("resumed_from") is None else f", resumed from step {info['resumed_from']:,}"
     rows = [

@@ -86,6 +86,9 @@ class VAE(LatentImageModel):
     >>> images, codes = vae.sample(16)  # doctest: +SKIP
     """
 
+    #: ``log_prob`` is the IWAE lower bound: bits per dimension are an upper bound.
+    likelihood_kind: ClassVar[str] = "upper bound"
+
     def __init__(
         self,
         *,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from genlab.errors import ParameterError
+from genlab.neural.config import PRESETS as _TRANSFORMER_PRESETS
 
 __all__ = ["OBJECTIVES", "PRESETS", "MaskedConfig", "make_masked_config"]
 
@@ -22,12 +23,13 @@ __all__ = ["OBJECTIVES", "PRESETS", "MaskedConfig", "make_masked_config"]
 #: chosen, 80% of those replaced by ``<mask>``, 10% by a random token, 10% left as they are.
 OBJECTIVES = ("diffusion", "bert")
 
-#: Sizes of the presets (the ``small`` one matches the autoregressive Transformer's ``small`` preset: 4 layers x 4
-#: heads x 128, so the two models have the same parameter count up to two embedding rows).
+#: Sizes of the presets: the autoregressive Transformer's (:data:`genlab.neural.config.PRESETS`), so a masked model
+#: and an autoregressive one of the same preset have the same parameter count up to two embedding rows (``<mask>``,
+#: and ``<bos>`` beside the autoregressive model's one).
+_PRESET_SIZES = ("n_layer", "n_head", "n_embd", "block_size", "dropout")
 PRESETS: dict[str, dict[str, Any]] = {
-    "tiny": {"n_layer": 2, "n_head": 2, "n_embd": 64, "block_size": 64},
-    "small": {"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64},
-    "base": {"n_layer": 6, "n_head": 6, "n_embd": 384, "block_size": 256, "dropout": 0.2},
+    name: {key: value for key, value in sizes.items() if key in _PRESET_SIZES}
+    for name, sizes in _TRANSFORMER_PRESETS["transformer"].items()
 }
 
 

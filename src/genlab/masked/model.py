@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -132,11 +132,17 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         self.tie_weights = tie_weights
 
     # -- what the numbers are ---------------------------------------------------------------------------------------
-    @property
+    @property  # type: ignore[override]  # the class attribute of GenerativeModel, per objective here
     def likelihood_kind(self) -> str:
         """``"upper bound"`` (bits per character of the diffusion objective bound the model's) or ``"pseudo"`` (the
         BERT objective has pseudo-likelihoods only)."""
-        return "upper bound" if self.objective == "diffusion" else "pseudo"
+        return "upper bound" if self._objective == "diffusion" else "pseudo"
+
+    @property
+    def _objective(self) -> str:
+        """The objective the network was trained with once fitted (``config_``), else the hyperparameter's."""
+        config = getattr(self, "config_", None)
+        return str(config["objective"]) if isinstance(config, dict) and "objective" in config else self.objective
 
     # -- configuration ------------------------------------------------------------------------------------------------
     def _make_config(self, vocab_size: int) -> Any:
@@ -155,9 +161,10 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
     def _encode_stream(texts: list[str], tokenizer: Any, bos: int) -> np.ndarray:
         parts = []
         for text in texts:
-            parts.append(np.array([bos], dtype=np.int64))
-            parts.append(np.asarray(tokenizer.encode(text), dtype=np.int64))
-        return np.concatenate(parts)
+            ids = np.asarray(tokenizer.encode(text), dtype=np.int64)
+            if ids.size:  # an empty text has nothing to predict: no window of <bos> marks alone
+                parts += [np.array([bos], dtype=np.int64), ids]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     # -- fitting ------------------------------------------------------------------------------------------------------
     @one_unknown_token_notice
@@ -347,7 +354,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         return bound, variance
 
     def _require_bound(self, what: str) -> None:
-        if self.objective != "diffusion":
+        if self._objective != "diffusion":
             raise ParameterError(
                 f"{what} needs a likelihood, and a BERT-objective masked model has none (its conditionals need not "
                 "belong to any distribution); use pseudo_log_likelihood (or fit with objective='diffusion', whose "
@@ -516,7 +523,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
     def _check_decoding(self, method: str, steps: Any, sweeps: Any, choice_temperature: Any) -> None:
         if method not in SAMPLERS:
             raise ParameterError(f"method must be one of {', '.join(map(repr, SAMPLERS))}; got {method!r}.")
-        if method == "ancestral" and self.objective != "diffusion":
+        if method == "ancestral" and self._objective != "diffusion":
             # the reverse process visits every masking rate; a BERT network only ever saw 15% of its tokens chosen
             raise ParameterError("method='ancestral' is the diffusion reverse process, for objective='diffusion'; "
                                  "this model was trained with objective='bert': use 'maskgit' or 'gibbs'.")
@@ -553,7 +560,9 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         length : int, optional
             Tokens per text (default ``block_size``; at most ``block_size``).
         steps : int, optional
-            Network evaluations (default ``length``: one token per step); fewer is faster.
+            MaskGIT / Gibbs: network evaluations of the parallel decoding (default ``length``: one token per step);
+            fewer is faster. Ancestral: time steps of the reverse process, each revealing about ``1 / s`` of the
+            masked tokens at step ``s`` from the end; a step that reveals nothing costs no evaluation.
         method : {"maskgit", "ancestral", "gibbs"}, default="maskgit"
             Confidence-ordered parallel decoding, the diffusion reverse process, or parallel decoding followed by
             ``sweeps`` Gibbs sweeps (:mod:`genlab.masked.sampling`).
@@ -676,7 +685,10 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         runs = list(_GAP_RUN.finditer(text))
         if not runs:
             raise DataError(f"the text has no gap: mark each gap with {GAP!r} (four or more underscores).")
-        if isinstance(fills, str) or len(fills) != len(runs):
+        if isinstance(fills, str) or not isinstance(fills, Iterable):
+            raise DataError(f"fills must be a list of str, one per gap; got {type(fills).__name__}.")
+        fills = list(fills)
+        if len(fills) != len(runs):
             raise DataError(f"give one fill per gap: the text has {len(runs)} gap(s); fills must be a list of "
                             f"{len(runs)} str.")
         encoded = [np.asarray(self.tokenizer_.encode(f), dtype=np.int64) if isinstance(f, str) else None
@@ -728,7 +740,8 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
             Tokens per gap: None, as many as the gap has underscores; an int, that many for every gap; a list, one
             per gap; a ``range``, each gap's length drawn uniformly from it (with ``random_state``).
         steps : int, optional
-            Network evaluations (default: one per gap token, the most confident token first).
+            Network evaluations (default: one per gap token, the most confident token first; ancestral: time steps
+            of the reverse process, as :meth:`sample`).
         method, temperature, top_k, top_p, min_p, sweeps, random_state
             As :meth:`sample`.
         choice_temperature : float, default=0.0

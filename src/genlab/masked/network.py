@@ -1,6 +1,6 @@
 """The bidirectional Transformer of :class:`genlab.MaskedLanguageModel`: pre-norm blocks with full self-attention.
 
-The blocks are the autoregressive Transformer's (:mod:`genlab.neural.backbones.transformer`: the same MLP, rotary
+The blocks follow the autoregressive Transformer's design (:mod:`genlab.neural.backbones.transformer`: its MLP, rotary
 positions and GPT-2 initialisation) with the causal mask removed, so the prediction at a masked position reads the
 tokens on both sides of it (BERT, Devlin et al. 2019; MDLM's DiT backbone is the same idea with a time input that
 MDLM itself shows is not needed for absorbing-state diffusion).
