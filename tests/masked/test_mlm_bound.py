@@ -5,9 +5,15 @@ MDLM's continuous-time bound with the linear schedule (each token masked with pr
     B(x) = integral_0^1 (1 / t) sum_M t^|M| (1 - t)^(L - |M|) loss(M) dt,   loss(M) = sum_{i in M} -log p(x_i | z_M)
 
 and integral_0^1 t^(k - 1) (1 - t)^(L - k) dt = Beta(k, L - k + 1), so B(x) = sum_M Beta(|M|, L - |M| + 1) loss(M):
-every mask subset is enumerated, ``loss(M)`` computed by calling the network here. The tests check that
-``log_prob`` is that estimator (exactly, given the masks it drew), that its mean over many draws is -B(x), that the
-training loss over DiffusionBatches' distribution is B(x) / L, and that MDLM's original estimator agrees.
+every mask subset is enumerated, ``loss(M)`` computed by calling the network here. A text longer than a block is
+scored in windows (built here by the rule, not by the model's code): the first is ``<bos>`` + the first
+``block_size - 1`` tokens; each later one reads the last ``block_size // 2`` ids before it as visible context (never
+masked, never scored) and scores the next ``block_size - block_size // 2`` ids; the text's bound is the sum of its
+windows' bounds, a later window's B computed as above over its scored positions with the context in every row.
+The tests check that ``log_prob`` is that estimator (exactly, given the masks it drew), that its mean over many seeds
+is -B(x), that a text's figure does not depend on the other texts, that its standard error follows the spread over
+seeds, that the training loss over DiffusionBatches' distribution is B(x) / L, and that MDLM's original estimator
+agrees.
 """
 
 from __future__ import annotations
@@ -55,11 +61,27 @@ def _block(m, text: str) -> np.ndarray:
     return np.array([V + 1, *m.tokenizer_.encode(text)], dtype=np.int64)  # <bos> = V + 1
 
 
-def _subset_losses(m, block: np.ndarray) -> dict[tuple[int, ...], float]:
-    """loss(M) for every non-empty subset M of the block's maskable positions (1 .. L; 0 is <bos>)."""
+def _windows(m, text: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The rule, written here: <bos> + tokens; window 1 = the first T ids (<bos> not scored); each later window =
+    the T // 2 ids before it (visible) + the next T - T // 2 ids (scored). Returns (ids, scored positions)."""
+    T = m.config_["block_size"]
+    stream, context = _block(m, text), T // 2
+    windows = [(stream[:T], np.arange(1, min(T, stream.size)))]
+    start = T
+    while start < stream.size:
+        ids = stream[start - context : start - context + T]
+        windows.append((ids, np.arange(context, ids.size)))
+        start += T - context
+    return windows
+
+
+def _subset_losses(m, block: np.ndarray, scored=None) -> dict[tuple[int, ...], float]:
+    """loss(M) for every non-empty subset M of the scored positions (default 1 .. L: 0 is <bos>); the other
+    positions stay as they are in every row (a later window's visible context)."""
     mask = m.config_["vocab_size"]
-    L = block.size - 1
-    subsets = [s for k in range(1, L + 1) for s in itertools.combinations(range(1, L + 1), k)]
+    scored = range(1, block.size) if scored is None else [int(i) for i in scored]
+    L = len(scored)
+    subsets = [s for k in range(1, L + 1) for s in itertools.combinations(scored, k)]
     rows = np.repeat(block[None, :], len(subsets), axis=0)
     for r, s in enumerate(subsets):
         rows[r, list(s)] = mask
@@ -83,18 +105,22 @@ def _level_moments(losses: dict[tuple[int, ...], float], L: int) -> tuple[float,
     return mean, var
 
 
-@pytest.mark.parametrize("text", ["abb", "abab", "bbba"])
+@pytest.mark.parametrize("text", ["abb", "abab", "bbba", "abbaba"])
 def test_log_prob_averages_to_the_brute_force_bound(model, text):
-    block = _block(model, text)
-    L = block.size - 1
-    losses = _subset_losses(model, block)
-    exact = _brute_force_bound(losses, L)
-    mean, var = _level_moments(losses, L)
+    """"abbaba" is two windows: <bos> a b b a, then b a (visible) + b a (scored); its bound is the sum of the
+    windows' brute-force bounds, the second given its context."""
+    exact = mean = var = 0.0
+    for ids, scored in _windows(model, text):
+        losses = _subset_losses(model, ids, scored)
+        exact += _brute_force_bound(losses, scored.size)
+        window_mean, window_var = _level_moments(losses, scored.size)
+        mean, var = mean + window_mean, var + window_var
+    assert len(_windows(model, text)) == (2 if len(text) > 4 else 1)
     # the estimator's expectation is the integral (the Beta weights are 1 / (k C(L, k)))
     assert mean == pytest.approx(exact, rel=1e-12)
-    n = 3000
-    draws = -model.log_prob([text] * n, random_state=1)  # each copy draws its own masks
-    assert draws.shape == (n,)
+    n = 2000
+    # a text's masks are fixed by (seed, text): the draws are over seeds, one call each
+    draws = -np.array([model.log_prob([text], random_state=seed)[0] for seed in range(n)])
     assert abs(draws.mean() - exact) < 5 * math.sqrt(var / n) + 1e-6
     # and its spread is the one computed from the enumeration (the draws are the subsets, uniformly)
     assert draws.var() == pytest.approx(var, rel=0.15)
@@ -127,52 +153,135 @@ class _Spy:
         return chosen
 
 
+def _collapsed_strata_variance(per_row: np.ndarray, L: int) -> float:
+    """The variance of L * mean(per_row) by collapsed strata, written here: strata paired in order (0, 1), (2, 3),
+    ..., each pair adding (L / n)^2 (y_a - y_b)^2; an odd last stratum adds half the pairs' mean; one row of L > 1
+    has none (NaN), one row of L = 1 is exact (0)."""
+    n = per_row.size
+    if n == 1:
+        return 0.0 if L == 1 else math.nan
+    pairs = [(per_row[a] - per_row[a + 1]) ** 2 for a in range(0, n - 1, 2)]
+    return (L / n) ** 2 * (sum(pairs) + (np.mean(pairs) / 2 if n % 2 else 0.0))
+
+
+def _estimate_from_masks(m, texts, calls):
+    """Each text's estimate and variance, recomputed from the masks the spy recorded, the windows built by the rule
+    here, and the network called here: -sum over windows of L * mean_j(loss(M_j) / |M_j|)."""
+    windows = [(t, ids, scored) for t, text in enumerate(texts) for ids, scored in _windows(m, text)]
+    assert len(calls) == len(windows)
+    mask = m.config_["vocab_size"]
+    estimate, variance = np.zeros(len(texts)), np.zeros(len(texts))
+    for (t, ids, scored), (maskable, counts, chosen) in zip(windows, calls, strict=True):
+        L = scored.size
+        expected_maskable = np.zeros(ids.size, dtype=bool)
+        expected_maskable[scored] = True
+        assert np.array_equal(maskable, np.broadcast_to(expected_maskable, (counts.size, ids.size)))
+        assert np.array_equal(chosen.sum(axis=1), counts)
+        assert not chosen[:, ~expected_maskable].any()  # <bos> and a later window's context never masked
+        rows = np.where(chosen, mask, ids[None, :])
+        lp = _log_probs(m, rows)
+        per_row = np.array([-lp[r, chosen[r], ids[chosen[r]]].sum() / counts[r] for r in range(counts.size)])
+        estimate[t] -= L * per_row.mean()
+        variance[t] += _collapsed_strata_variance(per_row, L)
+    return estimate, variance
+
+
 @pytest.mark.parametrize("n_levels", [None, 1, 2, 3, 9])
 def test_log_prob_is_the_estimator_of_its_masks(model, monkeypatch, n_levels):
-    """Given the masks it drew, log_prob is -sum over blocks of L * mean_j(loss(M_j) / |M_j|), to rounding; the
-    counts are every level once (n_levels None or >= L) or one per stratum of width L / n."""
+    """Given the masks it drew, log_prob is -sum over windows of L * mean_j(loss(M_j) / |M_j|), to rounding, in the
+    windows of the rule (a later window's context visible in every row, never masked); the counts are every level
+    once (n_levels None or >= L) or one per stratum of width L / n."""
     spy = _Spy(corruption.choose_positions)
     monkeypatch.setattr(corruption, "choose_positions", spy)
-    texts = ["abab", "ab", "babbaab"]  # one block; one short block; a block of 4 and a block of 3 without <bos>
+    # one window; one short window; two windows (4 scored, then 2 visible + 3 scored); three windows (the last:
+    # 2 visible + 2 scored)
+    texts = ["abab", "ab", "babbaab", "babbaabab"]
+    assert [len(_windows(model, t)) for t in texts] == [1, 1, 2, 3]
     got = model.log_prob(texts, n_levels=n_levels, random_state=3)
-    blocks = [(0, _block(model, "abab")), (1, _block(model, "ab")),
-              (2, _block(model, "babbaab")[:5]), (2, _block(model, "babbaab")[5:])]
-    assert len(spy.calls) == len(blocks)
-    mask = model.config_["vocab_size"]
-    expected = np.zeros(len(texts))
-    for (t, block), (maskable, counts, chosen) in zip(blocks, spy.calls, strict=True):
-        L = int((block != mask + 1).sum())
+    for maskable, counts, _ in spy.calls:
+        L = int(maskable[0].sum())
         n = L if n_levels is None else min(n_levels, L)
         assert counts.shape == (n,)
-        assert np.array_equal(maskable, np.broadcast_to(block != mask + 1, (n, block.size)))
         if n == L:
             assert sorted(counts.tolist()) == list(range(1, L + 1))
         else:  # stratified: row j's count lies in 1 + [j L / n, (j + 1) L / n)
             j = np.arange(n)
             assert np.all(counts >= 1 + np.floor(j * L / n)) and np.all(counts <= 1 + np.floor((j + 1) * L / n))
-        assert np.array_equal(chosen.sum(axis=1), counts)
-        assert not chosen[:, block == mask + 1].any()  # <bos> never masked
-        rows = np.where(chosen, mask, block[None, :])
-        lp = _log_probs(model, rows)
-        per_row = np.array([-lp[r, chosen[r], block[chosen[r]]].sum() / counts[r] for r in range(n)])
-        expected[t] -= L * per_row.mean()
+    expected, _ = _estimate_from_masks(model, texts, spy.calls)
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)  # float32 network, other batch shapes
 
 
-def test_bits_per_character_is_the_bound_per_character(model):
+def test_a_long_text_is_the_sum_of_its_windows(model, monkeypatch):
+    """A text of 12 tokens (block 5): windows <bos> + 4 tokens, then 2 visible + 3 scored, three times, then 2 visible
+    + 2 scored; the bound is the sum of the per-window estimates. The context the network reads is the text's: the
+    same masks on a text that differs only in a visible context token give another figure."""
+    text = "abbabaabbbab"
+    windows = _windows(model, text)
+    assert [(ids.size, scored.size) for ids, scored in windows] == [(5, 4), (5, 3), (5, 3), (4, 2)]
+    spy = _Spy(corruption.choose_positions)
+    monkeypatch.setattr(corruption, "choose_positions", spy)
+    got = model.log_prob(text, random_state=4)
+    expected, _ = _estimate_from_masks(model, [text], spy.calls)
+    assert got[0] == pytest.approx(expected[0], rel=1e-6, abs=1e-6)
+    per_window = [spy.calls[w][2] for w in range(len(windows))]
+    for chosen in per_window[1:]:
+        assert not chosen[:, : model.config_["block_size"] // 2].any()  # the context: visible, never masked
+        assert chosen[:, 2:].any()
+    # the windows' inputs as the network got them: context = the T // 2 ids before the window, as they are
+    seen = []
+    real = type(model)._target_log_probs
+
+    def record(self, inputs, targets):
+        seen.append((inputs.copy(), targets.copy()))
+        return real(self, inputs, targets)
+
+    monkeypatch.setattr(type(model), "_target_log_probs", record)
+    model.log_prob(text, random_state=4)
+    rows = [(i, t) for inputs, targets in seen for i, t in zip(inputs, targets, strict=True)]
+    mask = model.config_["vocab_size"]
+    for ids, scored in windows:
+        mine = [(i, t) for i, t in rows if i.size == ids.size and np.array_equal(np.where(i == mask, t, i), ids)]
+        assert len(mine) >= scored.size  # every level once, for each window (equal windows may share rows)
+        for i, t in mine:
+            assert np.array_equal(np.flatnonzero(t >= 0), np.flatnonzero(i == mask))
+            assert set(np.flatnonzero(t >= 0)) <= set(scored.tolist())
+
+
+def test_bits_per_character_is_the_bound_per_character(model, monkeypatch):
+    """The figure is -sum(log_prob) / (characters ln 2); its stderr is the collapsed-strata one of the masks drawn
+    (non-zero with every level: which tokens are masked is random), recomputed here from the recorded masks."""
     texts = ["abab", "babbaab"]
+    spy = _Spy(corruption.choose_positions)
+    monkeypatch.setattr(corruption, "choose_positions", spy)
     fig = model.bits_per_character(texts, random_state=5)
-    assert fig.kind == "upper bound" and fig.bound and fig.stderr == 0.0
+    assert fig.kind == "upper bound" and fig.bound
+    _, variance = _estimate_from_masks(model, texts, spy.calls)
+    assert fig.stderr > 0
+    assert fig.stderr == pytest.approx(math.sqrt(variance.sum()) / (11 * math.log(2)), rel=1e-5)
     lp = model.log_prob(texts, random_state=5)
     assert float(fig) == pytest.approx(-lp.sum() / (11 * math.log(2)), rel=1e-12)
     assert model.score(texts) == pytest.approx(model.log_prob(texts).sum() / 11, rel=1e-12)
 
 
+def test_a_texts_figure_does_not_depend_on_the_other_texts(model):
+    """A text's masks come from (seed, text): the same figure alone, after another text, or twice in one list; the
+    seed still matters."""
+    a = "babbaabab"
+    for n_levels in (None, 2):
+        alone = model.log_prob([a], n_levels=n_levels)[0]
+        assert model.log_prob(["b", a], n_levels=n_levels)[1] == alone
+        assert model.log_prob([a, "abba", a], n_levels=n_levels)[2] == alone
+        twice = model.log_prob([a, a], n_levels=n_levels)
+        assert twice[0] == twice[1] == alone
+        assert model.log_prob([a], n_levels=n_levels, random_state=1)[0] != alone
+    assert float(model.bits_per_character([a, "ab"])) == float(model.bits_per_character(["ab", a]))
+
+
 def test_stderr_follows_the_spread_over_seeds(model):
-    """With fewer levels than tokens the figure is noisy, and its stderr is about the spread of the figure over
-    seeds (the level choice; which tokens are masked within a level is not counted, so it may fall a little short)."""
-    texts = ["babba"]  # one block of 5 maskable tokens
-    for n_levels in (2, 3):
+    """The figure is noisy (the levels drawn, and which tokens are masked), and its stderr is about the spread of the
+    figure over seeds: with fewer levels than tokens, and with every level (the default)."""
+    texts = ["babba"]  # one window of 5 scored tokens
+    for n_levels in (2, 3, None):
         figures = [model.bits_per_character(texts, n_levels=n_levels, random_state=s) for s in range(300)]
         spread = float(np.std([float(f) for f in figures], ddof=1))
         rms = math.sqrt(np.mean([f.stderr**2 for f in figures]))
@@ -180,12 +289,22 @@ def test_stderr_follows_the_spread_over_seeds(model):
         assert 0.8 * spread <= rms <= 1.5 * spread
 
 
+def test_stderr_with_every_level_follows_the_spread_over_seeds_on_a_long_text(model):
+    """The default n_levels on a text of three windows: a non-zero stderr, about the spread over seeds."""
+    figures = [model.bits_per_character(["babbaabab"], random_state=s) for s in range(200)]
+    spread = float(np.std([float(f) for f in figures], ddof=1))
+    rms = math.sqrt(np.mean([f.stderr**2 for f in figures]))
+    assert spread > 0 and all(f.stderr > 0 for f in figures)
+    assert 0.8 * spread <= rms <= 1.5 * spread
+
+
 def test_one_level_has_no_exact_stderr(model):
-    """One random level per block is a noisy estimate with no error estimate: its stderr is NaN, not 0 (exact); a
-    block of one token has one level only, evaluated exactly."""
-    figures = [model.bits_per_character(["babba"], n_levels=1, random_state=s) for s in range(20)]
-    assert np.std([float(f) for f in figures]) > 0
-    assert all(math.isnan(f.stderr) for f in figures)
+    """One random level per window is a noisy estimate with no error estimate: its stderr is NaN, not 0 (exact),
+    for a text of one window or several; a text of one token has one level only, evaluated exactly."""
+    for text in ("babba", "babbaabab", "ab"):
+        figures = [model.bits_per_character([text], n_levels=1, random_state=s) for s in range(20)]
+        assert np.std([float(f) for f in figures]) > 0
+        assert all(math.isnan(f.stderr) for f in figures)
     assert model.bits_per_character(["a"], n_levels=1).stderr == 0.0
 
 
