@@ -88,29 +88,47 @@ def _log_probs(m, rows: np.ndarray) -> np.ndarray:
     return torch.log_softmax(logits.double(), dim=-1).numpy()
 
 
+def _windows(m, n_ids: int) -> list[tuple[int, int, int]]:
+    """The scoring windows of a stream of ``n_ids`` ids (<bos> first), by the rule: (start, end, first scored) in
+    stream positions. The first window is the first T ids (<bos> never scored); each later one reads the T // 2 ids
+    before it as visible context and scores the next T - T // 2."""
+    T = m.config_["block_size"]
+    context = T // 2
+    windows = [(0, min(T, n_ids), 1)]
+    first = T
+    while first < n_ids:
+        windows.append((first - context, min(first - context + T, n_ids), first))
+        first += T - context
+    return windows
+
+
 def _pll_by_hand(m, text: str, later: dict[int, list[int]] | None = None) -> float:
-    """sum over the text's tokens of log p(x_i | the block with x_i masked (and ``later[i]`` masked too)), block by
-    block of block_size ids (<bos> first), one network call per token."""
-    V, T = m.config_["vocab_size"], m.config_["block_size"]
+    """sum over the text's tokens of log p(x_i | the window with x_i masked (and those of ``later[i]`` inside the
+    window masked too)), in the windows of :func:`_windows`, one network call per token."""
+    V = m.config_["vocab_size"]
     stream = np.array([V + 1, *m.tokenizer_.encode(text)])
     total = 0.0
-    for a in range(0, stream.size, T):
-        block = stream[a : a + T]
-        for j in range(block.size):
-            if a + j == 0:
-                continue  # <bos> is context, never scored
-            row = block.copy()
-            row[j] = V
-            for q in (later or {}).get(a + j, []):
-                row[q - a] = V
-            total += _log_probs(m, row[None])[0, j, block[j]]
+    scored = []
+    for start, end, first in _windows(m, stream.size):
+        window = stream[start:end]
+        for i in range(first, end):
+            scored.append(i)
+            row = window.copy()
+            row[i - start] = V
+            for q in (later or {}).get(i, []):
+                if q < end:  # a later token of the word past the window is not in it
+                    row[q - start] = V
+            total += _log_probs(m, row[None])[0, i - start, window[i - start]]
+    assert scored == list(range(1, stream.size))  # every token scored once
     return total
 
 
 @pytest.mark.parametrize("which", ["diffusion", "bert"])
 def test_pll_is_the_sum_of_the_conditionals(which, request):
     m = request.getfixturevalue(which)
-    texts = ["the cat sat.", "a dog ate the hat; the bat sat on a cap."]  # one block; three blocks
+    # one window; five (16 ids, then 8 visible + 8 scored ids three times, then 8 visible + 1 scored)
+    texts = ["the cat sat.", "a dog ate the hat; the bat sat on a cap."]
+    assert [[end - first for _, end, first in _windows(m, 1 + len(t))] for t in texts] == [[12], [15, 8, 8, 8, 1]]
     got = m.pseudo_log_likelihood(texts)
     expected = [_pll_by_hand(m, t) for t in texts]
     np.testing.assert_allclose(got, expected, rtol=1e-6)
@@ -132,14 +150,22 @@ def test_word_level_pll_masks_the_later_tokens_of_the_word(diffusion):
     assert abs(word[0] - token[0]) > 1e-3  # masking more changes the figure
 
 
-def test_word_level_pll_with_words_across_blocks(diffusion):
-    """Each block is scored on its own, so a word cut by a block boundary masks its later tokens in its own block
-    only: block 16 ids, "the cat sat onto" = <bos> + 16 tokens, "onto" at 13 .. 16 is cut after the first 't'."""
+def test_word_level_pll_with_words_across_windows(diffusion):
+    """A word cut by a window's end masks its later tokens inside the window only: block 16 ids, "the cat sat onto"
+    = <bos> + 16 tokens, the first window ends after "ont", so scoring 'o' (13) masks 'n', 't' (14, 15) and not the
+    last 'o' (16), which the second window scores with the 8 ids before it visible. A longer text: words cut at each
+    window's end, and a word whose first tokens are the visible context of the next window."""
     m = diffusion
     text = "the cat sat onto"
-    later = {1: [2, 3], 2: [3], 5: [6, 7], 6: [7], 9: [10, 11], 10: [11], 13: [14, 15], 14: [15]}
+    later = {1: [2, 3], 2: [3], 5: [6, 7], 6: [7], 9: [10, 11], 10: [11], 13: [14, 15, 16], 14: [15, 16], 15: [16]}
     np.testing.assert_allclose(m.pseudo_log_likelihood(text, word_level=True), [_pll_by_hand(m, text, later)],
                                rtol=1e-6)
+    text = "the cat sat onto the doghat; a bat sat on the mat."  # 50 tokens: windows of 16, then 8 scored each
+    later = _later_by_spans(m, text)
+    assert 16 in later[13]  # "onto": its later tokens run past the first window
+    word = m.pseudo_log_likelihood(text, word_level=True)
+    np.testing.assert_allclose(word, [_pll_by_hand(m, text, later)], rtol=1e-6)
+    assert abs(word[0] - m.pseudo_log_likelihood(text)[0]) > 1e-3
 
 
 def _later_by_spans(m, text: str) -> dict[int, list[int]]:
