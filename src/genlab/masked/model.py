@@ -48,6 +48,8 @@ _TEXT_TOKENIZERS = ("char", "byte", "bpe")
 _LN2 = math.log(2.0)
 #: Positions (rows x sequence length) per network evaluation when scoring: bounds memory and keeps passes large.
 _POSITIONS_PER_PASS = 16384
+#: Positions of masked rows built before they are scored (memory: a few bytes x this, whatever the text's length).
+_POSITIONS_PER_FLUSH = 64 * _POSITIONS_PER_PASS
 
 
 class MaskedLanguageModel(NeuralEstimator):
@@ -219,9 +221,13 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         """(R, T) ids -> (R, T, V) float64 logits (evaluation mode, no gradients)."""
         import torch
 
+        rows = max(1, _POSITIONS_PER_PASS // max(1, ids.shape[1]))
+        parts = []
         with torch.no_grad():
-            tokens = torch.from_numpy(np.ascontiguousarray(ids, dtype=np.int64)).to(self._device())
-            return self.module_.logits(tokens).double().cpu().numpy()
+            for a in range(0, ids.shape[0], rows):  # passes of bounded size: many samples at once stay in memory
+                tokens = torch.from_numpy(np.ascontiguousarray(ids[a : a + rows], dtype=np.int64)).to(self._device())
+                parts.append(self.module_.logits(tokens).double().cpu().numpy())
+        return np.concatenate(parts)
 
     def _target_log_probs(self, inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """log p of each target (-1: none, giving 0) given its row's inputs: (R, T) float64, in passes of at most
@@ -328,20 +334,10 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         _, mask, _ = self._ids
         self._check_levels(n_levels)
         seed = seed_of(random_state)
-        # every window's rows, grouped by window length so that a pass holds sequences of one length
-        groups: dict[int, list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]] = {}
-        for t, text in enumerate(texts):
-            windows = self._windows(text)
-            rng = self._text_rng(seed, np.concatenate([ids for ids, _ in windows]))
-            for ids, scored in windows:
-                L = int(scored.sum())
-                if L == 0:
-                    continue
-                counts, inputs, targets = self._level_rows(ids, scored, n_levels, mask, rng)
-                groups.setdefault(ids.size, []).append((t, L, counts, inputs, targets))
         bound = np.zeros(len(texts))
         variance = np.zeros(len(texts))
-        for items in groups.values():
+
+        def score(items: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]) -> None:
             inputs = np.concatenate([item[3] for item in items])
             targets = np.concatenate([item[4] for item in items])
             row_loss = -self._target_log_probs(inputs, targets).sum(axis=1)
@@ -351,6 +347,24 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
                 start += counts.size
                 bound[t] += estimate
                 variance[t] += var
+
+        # the windows' rows, grouped by window length (a pass holds sequences of one length), scored a group at a
+        # time once it holds enough positions: memory stays bounded however long the text
+        groups: dict[int, list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]] = {}
+        for t, text in enumerate(texts):
+            windows = self._windows(text)
+            rng = self._text_rng(seed, np.concatenate([ids for ids, _ in windows]))
+            for ids, scored in windows:
+                L = int(scored.sum())
+                if L == 0:
+                    continue
+                counts, inputs, targets = self._level_rows(ids, scored, n_levels, mask, rng)
+                group = groups.setdefault(ids.size, [])
+                group.append((t, L, counts, inputs, targets))
+                if sum(item[3].size for item in group) >= _POSITIONS_PER_FLUSH:
+                    score(groups.pop(ids.size))
+        for items in groups.values():
+            score(items)
         return bound, variance
 
     def _require_bound(self, what: str) -> None:
@@ -463,7 +477,16 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         if not isinstance(word_level, (bool, np.bool_)):
             raise ParameterError(f"word_level must be True or False; got {word_level!r}.")
         _, mask, _ = self._ids
-        groups: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+        total = np.zeros(len(texts))
+
+        def score(items: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
+            lp = self._target_log_probs(np.concatenate([i[1] for i in items]), np.concatenate([i[2] for i in items]))
+            start = 0
+            for t, inputs, _ in items:
+                total[t] += lp[start : start + inputs.shape[0]].sum()
+                start += inputs.shape[0]
+
+        groups: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}  # scored a group at a time, as the bound
         for t, text in enumerate(texts):
             for ids, scored in self._windows(text):
                 positions = np.flatnonzero(scored)
@@ -478,14 +501,12 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
                     later = self._word_later(ids)
                     for r, p in enumerate(positions):
                         inputs[r, later[p]] = mask
-                groups.setdefault(ids.size, []).append((t, inputs, targets))
-        total = np.zeros(len(texts))
+                group = groups.setdefault(ids.size, [])
+                group.append((t, inputs, targets))
+                if sum(item[1].size for item in group) >= _POSITIONS_PER_FLUSH:
+                    score(groups.pop(ids.size))
         for items in groups.values():
-            lp = self._target_log_probs(np.concatenate([i[1] for i in items]), np.concatenate([i[2] for i in items]))
-            start = 0
-            for t, inputs, _ in items:
-                total[t] += lp[start : start + inputs.shape[0]].sum()
-                start += inputs.shape[0]
+            score(items)
         return total
 
     @one_unknown_token_notice
@@ -685,10 +706,8 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         runs = list(_GAP_RUN.finditer(text))
         if not runs:
             raise DataError(f"the text has no gap: mark each gap with {GAP!r} (four or more underscores).")
-        if isinstance(fills, str) or not isinstance(fills, Iterable):
-            raise DataError(f"fills must be a list of str, one per gap; got {type(fills).__name__}.")
-        fills = list(fills)
-        if len(fills) != len(runs):
+        fills = list(fills) if isinstance(fills, Iterable) and not isinstance(fills, str) else fills
+        if not isinstance(fills, list) or len(fills) != len(runs):
             raise DataError(f"give one fill per gap: the text has {len(runs)} gap(s); fills must be a list of "
                             f"{len(runs)} str.")
         encoded = [np.asarray(self.tokenizer_.encode(f), dtype=np.int64) if isinstance(f, str) else None
