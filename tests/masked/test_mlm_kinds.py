@@ -80,3 +80,22 @@ def test_empty_texts_add_nothing_to_the_training_stream():
     a = genlab.MaskedLanguageModel(**SIZES).fit([TEXT, "", "", TEXT])
     b = genlab.MaskedLanguageModel(**SIZES).fit([TEXT, TEXT])
     np.testing.assert_array_equal(a.log_prob(["the cat"]), b.log_prob(["the cat"]))
+
+
+def test_bpe_fill_log_prob_scores_the_texts_own_tokenization(monkeypatch):
+    """Byte-level BPE puts a space into the next word's token: the gap after 'or ' is scored as ' not', and the
+    window scored is exactly <bos> + the tokens of the whole text."""
+    m = genlab.MaskedLanguageModel(tokenizer="bpe", vocab_size=300, **{**SIZES, "block_size": 32}).fit(TEXT * 3)
+    seen = []
+    original = m._target_log_probs
+
+    def spy(inputs, targets):
+        seen.append(np.where(targets >= 0, targets, inputs)[0])
+        return original(inputs, targets)
+
+    monkeypatch.setattr(m, "_target_log_probs", spy)
+    text = "the cat sat on the ____ and the hat"
+    m.fill_log_prob(text, ["mat"])
+    bos = m.config_["vocab_size"] + 1
+    expected = [bos, *m.tokenizer_.encode("the cat sat on the mat and the hat")]
+    assert seen[0].tolist() == expected

@@ -17,7 +17,10 @@ The figures it gives, and what each one is:
 A text is scored as the model was trained and as ``genlab sample`` draws long texts: ``<bos>`` then its tokens, in
 windows of ``block_size`` positions, each window after the first reading the last half window before it as visible
 context; the bound of the text is the sum of its windows' bounds given their contexts, which bounds the model that
-draws a text window after window. The masks a figure draws depend on ``random_state`` and the text only.
+starts a text with ``<bos>`` and draws it window after window (``genlab sample`` continues long texts by the same
+windows). The masks a figure draws depend on ``random_state`` and the text only. Training windows are always
+``block_size`` tokens with text on both sides, so a short text (or a text's short last window) is read off the
+training distribution: its bound stays valid, only looser.
 """
 
 from __future__ import annotations
@@ -710,6 +713,14 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         if not isinstance(fills, list) or len(fills) != len(runs):
             raise DataError(f"give one fill per gap: the text has {len(runs)} gap(s); fills must be a list of "
                             f"{len(runs)} str.")
+        if getattr(self.tokenizer_, "kind", None) == "bpe" and all(isinstance(f, str) and f for f in fills):
+            # byte-level BPE puts a space into the next word's token: a gap after a space is scored as the fill
+            # with its space (" not"), the context without it - the text's own tokenization, not a lone ' ' token
+            moved = [run.start() > 0 and text[run.start() - 1] == " " for run in runs]
+            fills = [" " + f if m else f for f, m in zip(fills, moved, strict=True)]
+            cuts = {run.start() - 1 for run, m in zip(runs, moved, strict=True) if m}
+            text = "".join(c for i, c in enumerate(text) if i not in cuts)
+            runs = list(_GAP_RUN.finditer(text))
         encoded = [np.asarray(self.tokenizer_.encode(f), dtype=np.int64) if isinstance(f, str) else None
                    for f in fills]
         for i, ids in enumerate(encoded):
@@ -749,7 +760,9 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         """Fill each gap of ``text`` (a run of four or more underscores, ``"____"``), reading both sides of it.
 
         Only the gaps change: the returned text is ``text`` with each gap replaced by the decoded tokens (the rest
-        is copied, never re-encoded).
+        is copied, never re-encoded). The context pieces are encoded one by one, so a gap is a token boundary; with
+        ``tokenizer="bpe"`` a gap after a space therefore follows a stand-alone space token, which training rarely
+        shows (write the gap without the space before it, ``"or____ to"``, to let the fill carry it).
 
         Parameters
         ----------
