@@ -75,11 +75,19 @@ def test_fill_gaps_spread_over_more_than_the_block(diffusion):
         diffusion.fill_log_prob("____ the cat sat on the mat ____", ["then", "hats"])  # 4 tokens each
 
 
-@pytest.mark.parametrize("fills", [["cat"], ["cat", "dog", "hat"], "cat", []])
+@pytest.mark.parametrize("fills", [["cat"], ["cat", "dog", "hat"], "cat", ("cat",), iter(["cat"]), [], 5, None])
 def test_fill_log_prob_with_the_wrong_number_of_fills(diffusion, fills):
+    """A str is not a list of fills (it would be read as one fill per character), nor is a number."""
     message = "give one fill per gap: the text has 2 gap(s); fills must be a list of 2 str."
     with pytest.raises(DataError, match=_exactly(message)):
         diffusion.fill_log_prob("the ____ sat on the ____", fills)
+
+
+def test_fill_log_prob_takes_any_iterable_of_fills(diffusion):
+    text = "a ____ on ____"
+    expected = diffusion.fill_log_prob(text, ["cat", "mat"])
+    assert diffusion.fill_log_prob(text, ("cat", "mat")) == expected
+    assert diffusion.fill_log_prob(text, iter(["cat", "mat"])) == expected
 
 
 @pytest.mark.parametrize("fill", ["", 5, None])
@@ -243,13 +251,19 @@ def test_nothing_to_score(diffusion):
 
 
 def test_many_empty_texts_give_finite_losses():
-    """Empty texts (blank lines in a list of lines) add only <bos>; a validation set of many of them must still give
-    finite validation losses."""
-    m = genlab.MaskedLanguageModel(**{**SIZES, "block_size": 4, "max_steps": 10, "batch_size": 2},
-                                   eval_interval=5)
-    m.fit(["abcabcabc" * 5], validation_data=[""] * 100 + ["abcabc"])
-    losses = [h["val_loss"] for h in m.history_]
-    assert losses and all(np.isfinite(losses))
+    """Empty texts (blank lines in a list of lines) add nothing to the stream: a validation set of many of them gives
+    the validation losses of the same fit without them, finite."""
+    def fit(validation_data):
+        m = genlab.MaskedLanguageModel(**{**SIZES, "block_size": 4, "max_steps": 10, "batch_size": 2},
+                                       eval_interval=5)
+        m.fit(["abcabcabc" * 5], validation_data=validation_data)
+        return [h["val_loss"] for h in m.history_ if "val_loss" in h]
+
+    losses = fit([""] * 100 + ["abcabc"])
+    assert len(losses) == 2 and all(np.isfinite(losses))
+    assert losses == fit(["abcabc"])
+    assert losses == fit(["", "abcabc", "", ""])
+    assert losses != fit(["abcab"])  # the control: the validation stream matters
 
 
 @pytest.mark.parametrize("word_level", ["yes", "no", 1, None])
