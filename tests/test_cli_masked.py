@@ -84,7 +84,7 @@ def test_fit_prints_what_was_fitted_and_the_held_out_upper_bound(diffusion):
                                max_steps=3, random_state=0, verbose=0).fit(
         TEXT[:cut], validation_data=TEXT[cut:], callback=lambda step, loss: seen.append(loss))
     assert len(seen) == 3 and float(losses.split()[0]) == pytest.approx(np.mean(seen), abs=1e-4)
-    # an estimate from 8 masking levels per block (--levels' default for fit), with its standard error
+    # an estimate from 8 masking levels per window (--levels' default for fit), with its standard error
     figure = model.bits_per_character(TEXT[cut:], n_levels=8)
     assert figure.stderr > 0
     assert field(printed, "held-out bits/char") == f"{float(figure):.6f} +/- {figure.stderr:.2g} (upper bound)"
@@ -156,11 +156,11 @@ def test_score_diffusion_is_labelled_an_upper_bound(diffusion, corpus):
     estimate = model.bits_per_character(TEXT, n_levels=3)
     assert report["bits_per_char_upper_bound"] == pytest.approx(float(estimate), rel=1e-12)
     assert report["stderr"] == pytest.approx(estimate.stderr, rel=1e-12) and report["stderr"] > 0
-    # one level per block: an estimate without a standard error - said so, and null (not NaN) in JSON
+    # one level per window: an estimate without a standard error - said so, and null (not NaN) in JSON
     printed = invoke("score", path, corpus, "--levels", "1")
     assert field(printed.stdout, "bits per character") == (
         f"{float(model.bits_per_character(TEXT, n_levels=1)):.6f} (upper bound: the diffusion bound, 1 masking level "
-        "per block, which gives no standard error)")
+        "per window, which gives no standard error)")
     assert json.loads(invoke("score", path, corpus, "--levels", "1", "--json").stdout)["stderr"] is None
 
 

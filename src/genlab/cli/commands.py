@@ -483,7 +483,7 @@ def score(
     folder of sound files or one file, at the model's rate): bits and nats per audio sample on the mu-law codes,
     given each recording's label when --label-from-name / --labels-csv gives it. Masked language models (genlab fit
     mlm): bits per character labelled for what they are, an upper bound (the diffusion objective's bound, --levels
-    masking levels per block) or a pseudo-likelihood, which is not a likelihood (BERT objective, or --word-level).
+    masking levels per window) or a pseudo-likelihood, which is not a likelihood (BERT objective, or --word-level).
     """
     from genlab.cli.masked import refuse_masked_options
     from genlab.cli.seq2seq import decoding_options

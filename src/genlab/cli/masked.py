@@ -82,7 +82,7 @@ def is_masked_model(model: Any) -> bool:
 
 
 def _no_stderr(figure: Any) -> bool:
-    """One masking level per block gives an estimate without a standard error (NaN)."""
+    """One masking level per window gives an estimate without a standard error (NaN)."""
     return figure.stderr is not None and math.isnan(figure.stderr)
 
 
@@ -93,10 +93,10 @@ def _labelled(figure: Any) -> str:
 
 
 # -- options shared by fit mlm, fill, score and sample --------------------------------------------------------------
-LEVELS_HELP = ("Diffusion models: masking levels evaluated per block of the bound (default: every level, exact in "
-               "the number of masked tokens; fewer is faster and gives a standard error).")
+LEVELS_HELP = ("Diffusion models: masking levels evaluated per window of the bound (default: every level, exact in "
+               "the number of masked tokens; fewer is faster and noisier; the standard error is printed).")
 _Levels = Annotated[int | None, typer.Option("--levels", min=1, help=LEVELS_HELP)]
-#: Masking levels per block of the held-out bound ``fit mlm`` prints: every level costs block_size passes per block
+#: Masking levels per window of the held-out bound ``fit mlm`` prints: every level costs ~block_size passes a window
 #: (5,000 characters took 22 s at block 64 on one thread), 8 levels an eighth of that at block 64, and the unbiased
 #: estimate's standard error (printed) was 0.003 bits there.
 FIT_LEVELS = 8
@@ -161,7 +161,7 @@ def fit_mlm(
     """Train a masked (bidirectional) language model on a text file and save it (resumable with --resume).
 
     The last --val-fraction of the file is held out. --objective diffusion: its bits per character are printed,
-    an upper bound (estimated from --levels masking levels per block). --objective bert has no likelihood: the
+    an upper bound (estimated from --levels masking levels per window). --objective bert has no likelihood: the
     held-out loss of its objective is printed (genlab score gives the pseudo-likelihood).
 
     Example: genlab fit mlm input.txt --objective diffusion --max-time 10m --out mlm.genlab
@@ -226,7 +226,7 @@ def fit_mlm(
                                       f"{len(losses)} step{'s' * (len(losses) != 1)})"))
     rows.append(("threads", info.get("threads") or "-"))
     if held_out_figure is not None:
-        note = "; one level per block gives no standard error" if _no_stderr(held_out_figure) else ""
+        note = "; one level per window gives no standard error" if _no_stderr(held_out_figure) else ""
         rows.append(("held-out bits/char", f"{_labelled(held_out_figure)} (upper bound{note})"))
     validated = [entry for entry in model.history_ if entry.get("val_loss") is not None]
     if held_out and objective is Objective.bert:
@@ -261,7 +261,7 @@ def score_masked(model: Any, data: Path, options: dict[str, Any]) -> tuple[dict[
                       "stderr": None if _no_stderr(figure) else figure.stderr,  # JSON has no NaN
                       "nats_per_token_lower_bound": -float(figure) * len(text) * _LN2 / n_tokens}
             estimate = ("every masking level" if levels is None
-                        else f"{levels} masking level{'s' * (levels != 1)} per block")
+                        else f"{levels} masking level{'s' * (levels != 1)} per window")
             if _no_stderr(figure):
                 estimate += ", which gives no standard error"
             lines = [

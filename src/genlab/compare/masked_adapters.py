@@ -17,8 +17,8 @@ own as the model was trained), and the chunk's tokens are exactly its units - ch
 BPE ids - so the total is divided by the same held-out units as every other row's.
 
 **Scoring time.** The bound of a block of ``L`` tokens needs one network pass per masking level evaluated; all ``L``
-levels make it exact in the number of masked tokens but cost ``L`` passes per block, as many as the
-pseudo-likelihood. ``mlm`` evaluates ``levels`` stratified levels per block (default
+levels make it exact in the number of masked tokens but cost ``L`` passes per window, as many as the
+pseudo-likelihood. ``mlm`` evaluates ``levels`` stratified levels per window (default
 :data:`DEFAULT_LEVELS`): the estimate stays unbiased for the bound, its Monte Carlo noise goes into the bootstrap
 interval (which resamples chunks, each with its own noise), and scoring a block of 64 tokens costs 8 passes instead
 of 64. Measured on the built-in ``pydoc`` text (46,513 held-out characters in 182 chunks, one busy CPU thread):
@@ -57,7 +57,7 @@ from genlab.errors import ParameterError
 
 __all__ = ["DEFAULT_LEVELS", "N_SAMPLE_UNITS", "BertAdapter", "MaskedDiffusionAdapter"]
 
-#: Masking levels per block of the ``mlm`` bound when ``levels`` is not given (module notes).
+#: Masking levels per window of the ``mlm`` bound when ``levels`` is not given (module notes).
 DEFAULT_LEVELS = 8
 #: Tokens drawn for the report's sample (in texts of ``block`` tokens each).
 N_SAMPLE_UNITS = 300
@@ -139,7 +139,7 @@ class MaskedDiffusionAdapter(_MaskedAdapter):
     """``mlm:preset=P,layers=N,heads=H,embd=E,block=B,steps=S,lr=x,batch=b,levels=K,sample_steps=D``: a masked
     diffusion language model (:class:`genlab.MaskedLanguageModel`, ``objective="diffusion"``), scored by its bound.
 
-    A held-out chunk's log-probability is MDLM's evidence lower bound with ``levels`` masking levels per block
+    A held-out chunk's log-probability is MDLM's evidence lower bound with ``levels`` masking levels per window
     (``0``: all; module notes), seeded by the comparison's seed: the row's bits are an upper bound.
     """
 
@@ -148,7 +148,7 @@ class MaskedDiffusionAdapter(_MaskedAdapter):
     likelihood = "upper bound"
     options: ClassVar[dict[str, tuple[Any, Callable[[Any], Any], str]]] = {
         **_MaskedAdapter.options,
-        "levels": (DEFAULT_LEVELS, _non_negative_int, "masking levels per block of the bound, an integer >= 1, or "
+        "levels": (DEFAULT_LEVELS, _non_negative_int, "masking levels per window of the bound, an integer >= 1, or "
                                                       "0 for every level"),
     }
 
