@@ -99,3 +99,10 @@ def test_bpe_fill_log_prob_scores_the_texts_own_tokenization(monkeypatch):
     bos = m.config_["vocab_size"] + 1
     expected = [bos, *m.tokenizer_.encode("the cat sat on the mat and the hat")]
     assert seen[0].tolist() == expected
+
+
+def test_bpe_fill_log_prob_with_two_gaps_one_space_apart():
+    """Moving the spaces into the fills must keep the gaps apart (they would merge into one run of underscores)."""
+    m = genlab.MaskedLanguageModel(tokenizer="bpe", vocab_size=300, **{**SIZES, "block_size": 32}).fit(TEXT * 3)
+    for text in ("a ____ ____ b", "____ ____"):
+        assert np.isfinite(m.fill_log_prob(text, ["cat", "sat"]))

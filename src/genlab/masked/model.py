@@ -649,7 +649,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
                                 "reads at once; fill shorter gaps, or fit a model with a larger block_size.")
         return [int(v) for v in lengths]
 
-    def _gapped_window(self, text: str, runs: list[re.Match[str]], fills: list[np.ndarray | None],
+    def _gapped_window(self, text: str, runs: list[tuple[int, int]], fills: list[np.ndarray | None],
                        lengths: list[int]) -> tuple[np.ndarray, list[tuple[int, int]]]:
         """The ids the network reads for ``text`` with its gaps (``runs``): ``<bos>``, the context pieces (each
         encoded on its own, so a gap is a token boundary) and, per gap, its fill's ids or ``lengths[i]`` masks; cut to
@@ -660,14 +660,14 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         pieces: list[np.ndarray] = [np.array([bos], dtype=np.int64)]
         slices = []
         at, offset = 0, 1
-        for run, fill, n_gap in zip(runs, fills, lengths, strict=True):
-            context = np.asarray(self.tokenizer_.encode(text[at : run.start()]), dtype=np.int64)
+        for (run_start, run_end), fill, n_gap in zip(runs, fills, lengths, strict=True):
+            context = np.asarray(self.tokenizer_.encode(text[at:run_start]), dtype=np.int64)
             gap = np.full(n_gap, mask, dtype=np.int64) if fill is None else fill
             pieces += [context, gap]
             offset += context.size
             slices.append((offset, offset + gap.size))
             offset += gap.size
-            at = run.end()
+            at = run_end
         pieces.append(np.asarray(self.tokenizer_.encode(text[at:]), dtype=np.int64))
         ids = np.concatenate(pieces)
         first, last = slices[0][0], slices[-1][1]
@@ -718,9 +718,16 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
             # with its space (" not"), the context without it - the text's own tokenization, not a lone ' ' token
             moved = [run.start() > 0 and text[run.start() - 1] == " " for run in runs]
             fills = [" " + f if m else f for f, m in zip(fills, moved, strict=True)]
+            # the gaps' spans in the text without those spaces (not found again: two gaps one space apart would
+            # become one run of underscores)
+            spans, removed = [], 0
+            for run, m in zip(runs, moved, strict=True):
+                removed += int(m)
+                spans.append((run.start() - removed, run.end() - removed))
             cuts = {run.start() - 1 for run, m in zip(runs, moved, strict=True) if m}
             text = "".join(c for i, c in enumerate(text) if i not in cuts)
-            runs = list(_GAP_RUN.finditer(text))
+        else:
+            spans = [(run.start(), run.end()) for run in runs]
         encoded = [np.asarray(self.tokenizer_.encode(f), dtype=np.int64) if isinstance(f, str) else None
                    for f in fills]
         for i, ids in enumerate(encoded):
@@ -730,7 +737,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         for i, ids in enumerate(encoded):
             if ids.size > T:
                 raise DataError(f"fills[{i}] is {ids.size} tokens long, longer than the block size ({T} tokens).")
-        window, slices = self._gapped_window(text, runs, encoded, [e.size for e in encoded])
+        window, slices = self._gapped_window(text, spans, encoded, [e.size for e in encoded])
         gap = np.zeros(window.size, dtype=bool)
         for a, b in slices:
             gap[a:b] = True
@@ -801,7 +808,8 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         options = DecodingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
         rng = np.random.default_rng(seed_of(random_state))
         lengths = self._gap_lengths(runs, gap_length, rng)
-        window, slices = self._gapped_window(text, runs, [None] * len(runs), lengths)
+        window, slices = self._gapped_window(text, [(run.start(), run.end()) for run in runs], [None] * len(runs),
+                                             lengths)
         filled = self._decode_ids(window[None, :], method, steps, sweeps, choice_temperature, options, rng)[0]
         out, at = [], 0
         for run, (a, b) in zip(runs, slices, strict=True):
