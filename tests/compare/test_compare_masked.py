@@ -300,3 +300,27 @@ def test_the_terminal_table_shows_the_legend(small_text, tmp_path):
     assert result.exit_code == 0, result.output
     assert "bits / character, upper bound" in result.stdout
     assert "Column 'bits / character, upper bound': models scored by a lower bound on log p" in result.stdout
+
+
+def test_learning_curves_leave_out_pseudo_likelihoods_and_mark_bounds(comparison_dir, tmp_path, monkeypatch):
+    """The BERT objective's training loss is no likelihood: not plotted beside the likelihood curves; the masked
+    diffusion model's curve is labelled as the bound it is."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.axes import Axes
+
+    from genlab.compare import report
+
+    result, _ = comparison_dir
+    labels = []
+    original = Axes.plot
+
+    def plot(self, *args, **kwargs):
+        labels.append(kwargs.get("label"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "plot", plot)
+    assert report._curves_png(result, str(tmp_path / "curves.png")) is not None
+    bert, mlm = _row(result, "bert"), _row(result, "mlm")
+    assert bert.history and mlm.history  # both have curves to leave out or to mark
+    assert bert.spec not in labels and not any(label and label.startswith(bert.spec) for label in labels)
+    assert f"{mlm.spec} (upper bound)" in labels

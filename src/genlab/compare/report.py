@@ -469,9 +469,11 @@ def _bits_plot_notes(comparison: Comparison) -> list[str]:
 
 
 def _curves_png(comparison: Comparison, path: str) -> str | None:
+    """The training curves; a pseudo-likelihood model's loss (BERT's objective) is no likelihood and is left out,
+    a bound's curve is labelled as one."""
     groups: dict[str, list[Any]] = {}
     for row in comparison.rows:
-        if row.trained and len(row.history) >= 1:
+        if row.trained and len(row.history) >= 1 and getattr(row, "likelihood", "exact") != "pseudo":
             groups.setdefault(row.history_x, []).append(row)
     if not groups:
         return None
@@ -480,7 +482,9 @@ def _curves_png(comparison: Comparison, path: str) -> str | None:
         ax = fig.add_subplot(1, len(groups), i + 1)
         for row in rows:
             x, y = np.array(row.history).T
-            ax.plot(x, y, "o-" if len(x) < 30 else "-", markersize=3, label=row.spec)
+            bound = getattr(row, "likelihood", "exact") == "upper bound"
+            ax.plot(x, y, "o-" if len(x) < 30 else "-", markersize=3,
+                    label=f"{row.spec} (upper bound)" if bound else row.spec)
         ax.set_xlabel(x_label)
         # conditional models of texts train per token of their tokenizer: the table's unit is the character
         per = "token" if comparison.kind in ("pairs", "captions") else comparison.unit_name
