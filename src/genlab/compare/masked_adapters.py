@@ -12,16 +12,19 @@ and the table says so (:attr:`~genlab.compare.registry.Adapter.likelihood`):
   others, Salazar et al. 2020), which is no distribution's log-probability: shown in the pseudo column only.
 
 **Units.** The comparison counts units itself (:mod:`genlab.compare.scoring`): the masked model scores each held-out
-chunk as one text (``<bos>`` and the chunk's tokens, cut into blocks of ``block`` tokens, each block bounded on its
-own as the model was trained), and the chunk's tokens are exactly its units - characters, bytes or the data set's
+chunk as one text (``<bos>`` and the chunk's tokens in windows of ``block`` tokens, each window after the first
+reading the last half window as visible context, as :meth:`~genlab.MaskedLanguageModel.log_prob` scores every text),
+and the chunk's tokens are exactly its units - characters, bytes or the data set's
 BPE ids - so the total is divided by the same held-out units as every other row's.
 
-**Scoring time.** The bound of a block of ``L`` tokens needs one network pass per masking level evaluated; all ``L``
-levels make it exact in the number of masked tokens but cost ``L`` passes per window, as many as the
+**Scoring time.** The bound of a window of ``L`` scored tokens needs one network pass per masking level evaluated;
+all ``L`` levels make it exact in the number of masked tokens but cost ``L`` passes per window, as many as the
 pseudo-likelihood. ``mlm`` evaluates ``levels`` stratified levels per window (default
 :data:`DEFAULT_LEVELS`): the estimate stays unbiased for the bound, its Monte Carlo noise goes into the bootstrap
-interval (which resamples chunks, each with its own noise), and scoring a block of 64 tokens costs 8 passes instead
-of 64. Measured on the built-in ``pydoc`` text (46,513 held-out characters in 182 chunks, one busy CPU thread):
+interval (which resamples chunks, each with its own noise), and scoring a window of 64 tokens costs 8 passes instead
+of 64. Measured on the built-in ``pydoc`` text (46,513 held-out characters in 182 chunks of about one window each,
+one busy CPU thread; a chunk longer than a window now costs up to twice as many passes, its later windows scoring
+half a window each):
 scoring every chunk takes about 5 s with 8 levels against 28 s with all of them for the tiny preset, 24 s against
 178 s for the small one (the pseudo-likelihood: 33 s and 167 s); over 40 chunks four seeds of the 8-level estimate
 of a tiny model's bound spread by a standard deviation of 0.007 bits per character around the all-level figure
