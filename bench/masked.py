@@ -33,7 +33,7 @@ Cases, one section each per data set:
   validation text, by the masked model's bound and by the autoregressive model's ``p(word | left)`` (and, for the
   record, by its joint ``p(left + word + right)``, which reads the right context by scoring whole texts).
 
-Run ``python -m bench masked`` (about 35 min on an idle core); ``--quick --no-record`` is a smoke run (~3 min).
+Run ``python -m bench masked`` (about 37 min on two busy cores); ``--quick --no-record`` is a smoke run (~4 min).
 While it runs the file ``/tmp/bench_running`` exists (other work on the machine keeps light).
 """
 
