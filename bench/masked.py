@@ -31,7 +31,11 @@ Cases, one section each per data set:
   of the true word: the masked model's bound ``-fill_log_prob`` beside the autoregressive model's exact
   ``-log p(word | left context)``; (c) choice of the true word among it and distractors of the same length from the
   validation text, by the masked model's bound and by the autoregressive model's ``p(word | left)`` (and, for the
-  record, by its joint ``p(left + word + right)``, which reads the right context by scoring whole texts).
+  record, by its joint ``p(left + word + right)``, which reads the right context by scoring whole texts). Where the
+  BERT-objective model is trained, its rows too: (a) its ``fill(temperature=0)`` (MaskGIT, one token per step, the
+  most confident first) and (c) its choice by the word-level pseudo-log-likelihood of the whole filled window (a
+  ranking score, not a likelihood; one forward per character, so on the first words until
+  ``--bert-choice-seconds`` are spent, beside the AR model's choices on the same words).
 
 Run ``python -m bench masked`` (about 37 min on two busy cores); ``--quick --no-record`` is a smoke run (~4 min).
 While it runs the file ``/tmp/bench_running`` exists (other work on the machine keeps light).
@@ -121,6 +125,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="held-out words of the infilling case (default 200)")
     parser.add_argument("--builtin-spans", type=positive_int, default=100, metavar="N",
                         help="held-out words of the infilling case on the built-in text (default 100)")
+    parser.add_argument("--bert-choice-seconds", type=float, default=600.0, metavar="S",
+                        help="wall seconds for the BERT-objective model's candidate choice (word-level PLL of each "
+                             "filled window, one forward per character): words are scored in order until spent "
+                             "(default 600)")
+    parser.add_argument("--bert-choice-context", type=positive_int, default=None, metavar="C",
+                        help="characters of context each side of the word in the BERT-objective model's filled "
+                             "windows for the candidate choice (default: the whole infilling context)")
+    parser.add_argument("--bert-choice-spans", type=positive_int, default=200, metavar="N",
+                        help="at most this many words for the BERT-objective model's candidate choice (default 200)")
     parser.add_argument("--distractors", type=positive_int, default=9, metavar="N",
                         help="distractor words per held-out word (default 9)")
     parser.add_argument("--seed", type=int, default=0, help="random_state of models, samples and spans (default 0)")
@@ -480,6 +493,10 @@ def run_infilling(data: TextData, models: dict[str, Trained], args: argparse.Nam
                            Extra("chance", f"{chance:.3f}")],
                    flags=[] if m_acc > a_acc else ["masked choice accuracy not above the left-context baseline"]),
     ]
+    if "bert" in models:
+        bert_rows, bert_notes = _bert_infilling(models["bert"].model, spans, ar_hits, ar_greedy_s, ar_lp, joint_lp,
+                                                ar_s, joint_s, chance, args)
+        rows += bert_rows
     notes = [f"{len(spans)} words of 3-8 letters from the validation text ({chars} characters; seed {args.seed}), "
              f"each with {context} characters of context on each side; distractors: {args.distractors} other words "
              "of the same length from the validation text",
@@ -490,6 +507,73 @@ def run_infilling(data: TextData, models: dict[str, Trained], args: argparse.Nam
              f"only took {masked_left_s:.0f} s",
              "the AR joint column scores whole texts, reading the right context too: not a left-to-right infiller, "
              "but the way an AR model can rank given candidates"]
+    if "bert" in models:
+        notes += bert_notes
+    return rows, notes
+
+
+def _bert_infilling(bert: Any, spans: Sequence[Span], ar_hits: Sequence[bool], ar_greedy_s: float,
+                    ar_lp: np.ndarray, joint_lp: np.ndarray, ar_s: float, joint_s: float, chance: float,
+                    args: argparse.Namespace) -> tuple[list[Comparison], list[str]]:
+    """The BERT-objective model's infilling rows: (a) its greedy MaskGIT fill, one token per step, the most
+    confident first; (c) its choice among the candidates by the word-level pseudo-log-likelihood of the whole
+    filled window (a ranking score, not a likelihood), beside the AR model's choices on the same spans."""
+    # (a) fill(temperature=0): steps default to the gap length (one token per step), choice temperature 0 (the
+    # most confident position first)
+    t = time.perf_counter()
+    hits = []
+    for s in spans:
+        filled = bert.fill(s.left + "____" + s.right, gap_length=len(s.word), temperature=0, random_state=0)
+        hits.append(filled[len(s.left) : len(s.left) + len(s.word)] == s.word)
+    fill_s = time.perf_counter() - t
+    rate, se = _rate(hits)
+    ar_rate, ar_se = _rate(ar_hits)
+    rows = [Comparison(
+        case="(a) exact match, length given (BERT-objective fill, MaskGIT one token per step, vs AR greedy)",
+        genlab=_m(fill_s, rate), peer=_m(ar_greedy_s, ar_rate),
+        extras=[Extra("masked - AR", f"{rate - ar_rate:+.3f}", flagged=rate <= ar_rate),
+                Extra("stderr (masked / AR)", f"{se:.3f} / {ar_se:.3f}")],
+        flags=[] if rate > ar_rate else ["BERT-objective exact match not above the left-context baseline"])]
+
+    # (c) one pseudo-log-likelihood pass per token of each filled window: ~L forwards per candidate, so the spans
+    # are scored in order until --bert-choice-seconds is spent and the AR figures are taken on the same spans
+    width = min(args.bert_choice_context or len(spans[0].left), len(spans[0].left))
+    t = time.perf_counter()
+    pll: list[np.ndarray] = []
+    for s in spans[: args.bert_choice_spans]:
+        if pll and time.perf_counter() - t > args.bert_choice_seconds:
+            break
+        left, right = s.left[len(s.left) - width :], s.right[:width]
+        pll.append(bert.pseudo_log_likelihood([left + c + right for c in s.candidates], word_level=True))
+    pll_s = time.perf_counter() - t
+    n = len(pll)
+    scores = np.array(pll)
+    b_acc, b_se = _rate(list(np.argmax(scores, axis=1) == 0))
+    a_acc, a_se = _rate(list(np.argmax(ar_lp[:n], axis=1) == 0))
+    j_acc, _ = _rate(list(np.argmax(joint_lp[:n], axis=1) == 0))
+    paired = (np.argmax(scores, axis=1) == 0).astype(float) - (np.argmax(ar_lp[:n], axis=1) == 0)
+    paired_se = float(paired.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
+    rows.append(Comparison(
+        case=f"(c) choice among {1 + args.distractors} words, {n} of the {len(spans)} words (BERT objective by "
+             f"word-level PLL of the filled window, {width} chars each side - a pseudo-likelihood ranking score - "
+             f"vs AR p(word | left), {len(spans[0].left)} chars left)",
+        genlab=_m(pll_s, b_acc), peer=_m(ar_s * n / len(spans), a_acc),
+        extras=[Extra("masked - AR", f"{b_acc - a_acc:+.3f} (paired stderr {paired_se:.3f})", flagged=b_acc <= a_acc),
+                Extra("stderr (masked / AR)", f"{b_se:.3f} / {a_se:.3f}"),
+                Extra("AR joint p(left + word + right)", f"{j_acc:.3f} ({joint_s * n / len(spans):.0f} s)"),
+                Extra("chance", f"{chance:.3f}")],
+        flags=[] if b_acc > a_acc else ["BERT-objective choice accuracy not above the left-context baseline"]))
+    notes = ["BERT-objective rows: the model the run trains (same size, budget and settings); (a) "
+             "fill(text, gap_length=len(word), temperature=0, random_state=0): MaskGIT, one token per step, the most "
+             "confident position first; (c) candidates ranked by pseudo_log_likelihood(left + candidate + right, "
+             f"word_level=True) of the filled window cut to {width} characters each side of the word "
+             "(PLL-word-l2r: each character scored with its word's "
+             "later letters masked too, both contexts visible) - a pseudo-likelihood ranking score, not a "
+             "likelihood; no bits-per-character figure of the BERT model is compared with the AR model's",
+             f"BERT (c) costs one forward per character of each filled window ({pll_s:.0f} s for {n} words x "
+             f"{1 + args.distractors} candidates at one thread), so it scores the words in order until "
+             f"{args.bert_choice_seconds:g} s are spent; its AR columns are the AR model's choices on the same {n} "
+             "words (their time: the all-words time scaled to them)"]
     return rows, notes
 
 
@@ -505,6 +589,7 @@ def run(args: argparse.Namespace) -> list[BenchmarkReport]:
         args.budget = args.builtin_budget = 15.0
         args.score_chars, args.pll_chars, args.n_levels = 2_000, 300, 4
         args.samples, args.speed_repeats, args.spans, args.builtin_spans = 2, 2, 20, 20
+        args.bert_choice_seconds = min(args.bert_choice_seconds, 10.0)
         args.steps = [s for s in args.steps if s <= 16] or args.steps[:1]
         args.ancestral_steps = args.ancestral_steps[:1]
     torch.set_num_threads(1)
