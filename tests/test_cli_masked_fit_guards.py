@@ -43,3 +43,13 @@ def test_an_interrupt_during_the_held_out_bound_keeps_the_fitted_model(tmp_path,
     assert result.exit_code == 130, (result.exit_code, result.stderr)
     assert "the fitted model is saved to" in result.stderr
     assert genlab.load(out).training_["steps"] == 2
+
+
+def test_the_cli_names_the_models_samplers_and_objectives():
+    """The CLI writes the names out (importing the model's modules would slow ``genlab --help``): they must agree."""
+    from genlab.cli.masked import MASKED_METHODS, FillMethod, Objective
+    from genlab.masked.config import OBJECTIVES
+    from genlab.masked.sampling import SAMPLERS
+
+    assert MASKED_METHODS == SAMPLERS == tuple(m.value for m in FillMethod)
+    assert tuple(o.value for o in Objective) == OBJECTIVES

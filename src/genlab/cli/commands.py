@@ -732,7 +732,7 @@ def info(model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A mod
     scored = (f"nats per {KIND_COMMANDS[kind.name].unit}" if kind.name in KIND_COMMANDS
               else "not from the command line yet (use the Python API)")
     if is_masked_model(model):  # never a plain likelihood: say which figure it is
-        scored = ("bits per character, an upper bound (the diffusion bound)" if model.objective == "diffusion"
+        scored = ("bits per character, an upper bound (the diffusion bound)" if model.likelihood_kind == "upper bound"
                   else "pseudo bits per character (a pseudo-likelihood, not a likelihood)")
     _print_fields(
         [

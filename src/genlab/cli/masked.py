@@ -57,7 +57,9 @@ if TYPE_CHECKING:
 __all__ = ["MASKED_METHODS", "draw_tokens", "info_rows", "is_masked_model", "parse_gap_length", "refuse_masked_options",
            "sample_masked", "score_masked"]
 
-#: The samplers of a masked language model (``genlab sample`` / ``fill --method``).
+#: The samplers of a masked language model (``genlab sample`` / ``fill --method``): genlab.masked.sampling.SAMPLERS,
+#: written out because importing that module (it imports genlab.decoding, hence scikit-learn) would slow
+#: ``genlab --help``; tests/test_cli_masked_fit_guards.py checks the two agree, and the objectives likewise.
 MASKED_METHODS = ("maskgit", "ancestral", "gibbs")
 
 _LN2 = math.log(2.0)
@@ -72,6 +74,13 @@ class FillMethod(str, enum.Enum):
     maskgit = "maskgit"
     ancestral = "ancestral"
     gibbs = "gibbs"
+
+
+def _refuse_ancestral_for_bert(model: Any, model_path: Path, method: str) -> None:
+    """The reverse process is the diffusion objective's sampler (the model refuses it too; this names the flags)."""
+    if method == "ancestral" and model.likelihood_kind != "upper bound":
+        raise ParameterError(f"--method ancestral is the diffusion reverse process; {model_path} was fitted with "
+                             "--objective bert (use --method maskgit or gibbs).")
 
 
 def is_masked_model(model: Any) -> bool:
@@ -254,7 +263,7 @@ def score_masked(model: Any, data: Path, options: dict[str, Any]) -> tuple[dict[
     levels = options.get("levels")
     with _naming(data), unknown_token_notice():
         n_tokens = model.n_units(text)
-        if model.objective == "diffusion" and not word_level:
+        if model.likelihood_kind == "upper bound" and not word_level:
             figure = model.bits_per_character(text, n_levels=levels)
             report = {"likelihood_kind": figure.kind, "bound": True, "n_tokens": n_tokens, "n_characters": len(text),
                       "bits_per_char_upper_bound": float(figure),
@@ -359,9 +368,7 @@ def sample_masked(model: Any, n_tokens: int, seed: int | None, out: Path | None,
     if method not in MASKED_METHODS:
         raise ParameterError(f"--method {method} applies to audio models; {model_path} holds a MaskedLanguageModel "
                              f"(--method {', '.join(MASKED_METHODS)}).")
-    if method == "ancestral" and model.objective != "diffusion":
-        raise ParameterError(f"--method ancestral is the diffusion reverse process; {model_path} was fitted with "
-                             "--objective bert (use --method maskgit or gibbs).")
+    _refuse_ancestral_for_bert(model, model_path, method)
     sweeps = options["sweeps"]
     if sweeps != 1 and method != "gibbs":
         raise ParameterError("--sweeps applies to --method gibbs.")
@@ -458,9 +465,7 @@ def fill(
     if not is_masked_model(model):
         raise ParameterError(f"genlab fill needs a masked language model (genlab fit mlm); {model_path} holds a "
                              f"{type(model).__name__}.")
-    if method is FillMethod.ancestral and model.objective != "diffusion":
-        raise ParameterError(f"--method ancestral is the diffusion reverse process; {model_path} was fitted with "
-                             "--objective bert (use --method maskgit or gibbs).")
+    _refuse_ancestral_for_bert(model, model_path, method.value)
     source = text if text is not None else str(read_text_file(file))  # type: ignore[arg-type]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -476,11 +481,11 @@ def fill(
 def info_rows(model: Any) -> list[tuple[str, str]]:
     """What ``genlab info`` adds for a masked language model: objective, figures, sizes, tokenizer, training."""
     config = model.config_
-    figure = ("its bits per character are an upper bound, MDLM's" if model.objective == "diffusion"
+    figure = ("its bits per character are an upper bound, MDLM's" if model.likelihood_kind == "upper bound"
               else "pseudo-likelihoods only, which are not likelihoods")
     layers, heads = int(config["n_layer"]), int(config["n_head"])
     rows = [
-        ("objective", f"{model.objective} ({figure})"),
+        ("objective", f"{config['objective']} ({figure})"),
         ("network", f"{layers} layer{'s' * (layers != 1)} x {heads} head{'s' * (heads != 1)} x "
                     f"{config['n_embd']}, block {config['block_size']} tokens, {config['positions']} positions, "
                     f"{model.n_parameters_:,} parameters"),

@@ -29,9 +29,10 @@ import hashlib
 import numpy as np
 import torch
 
+from genlab.neural.training import _EVAL_STREAM  # validation batches: their own stream of the seed
+
 __all__ = ["BertBatches", "DiffusionBatches", "choose_positions"]
 
-_EVAL_STREAM = 1  # validation batches draw from their own stream of the seed
 
 #: BERT's settings: the share of tokens chosen, and of those the shares replaced by <mask> and by a random token.
 BERT_RATE, BERT_MASK, BERT_RANDOM = 0.15, 0.8, 0.1

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -41,6 +41,7 @@ from genlab.metrics import LikelihoodFigure
 from genlab.neural.estimator import NeuralEstimator, Prepared, seed_of
 from genlab.neural.language_model import _as_texts, _hold_out
 from genlab.sequence.vocabulary import one_unknown_token_notice
+from genlab.utils.validation import check_integer_hyperparameter
 
 __all__ = ["GAP", "MaskedLanguageModel"]
 
@@ -224,13 +225,19 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         """(R, T) ids -> (R, T, V) float64 logits (evaluation mode, no gradients)."""
         import torch
 
-        rows = max(1, _POSITIONS_PER_PASS // max(1, ids.shape[1]))
-        parts = []
         with torch.no_grad():
-            for a in range(0, ids.shape[0], rows):  # passes of bounded size: many samples at once stay in memory
-                tokens = torch.from_numpy(np.ascontiguousarray(ids[a : a + rows], dtype=np.int64)).to(self._device())
-                parts.append(self.module_.logits(tokens).double().cpu().numpy())
-        return np.concatenate(parts)
+            return np.concatenate([logits.double().cpu().numpy() for _, logits in self._passes(ids)])
+
+    def _passes(self, ids: np.ndarray) -> Iterator[tuple[slice, Any]]:
+        """The network's logits for ``ids`` (R, T) in passes of at most :data:`_POSITIONS_PER_PASS` positions (so
+        many rows at once stay in memory): (rows of the pass, their (r, T, V) logits tensor). Call under no_grad."""
+        import torch
+
+        rows = max(1, _POSITIONS_PER_PASS // max(1, ids.shape[1]))
+        device = self._device()
+        for a in range(0, ids.shape[0], rows):
+            tokens = torch.from_numpy(np.ascontiguousarray(ids[a : a + rows], dtype=np.int64)).to(device)
+            yield slice(a, a + rows), self.module_.logits(tokens)
 
     def _target_log_probs(self, inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """log p of each target (-1: none, giving 0) given its row's inputs: (R, T) float64, in passes of at most
@@ -238,17 +245,11 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         import torch
 
         out = np.zeros(inputs.shape, dtype=np.float64)
-        if inputs.shape[0] == 0:
-            return out
-        rows = max(1, _POSITIONS_PER_PASS // inputs.shape[1])
-        device = self._device()
         with torch.no_grad():
-            for a in range(0, inputs.shape[0], rows):
-                x = torch.from_numpy(np.ascontiguousarray(inputs[a : a + rows])).to(device)
-                y = torch.from_numpy(np.ascontiguousarray(targets[a : a + rows])).to(device)
-                lp = torch.log_softmax(self.module_.logits(x).double(), dim=-1)
-                got = lp.gather(2, y.clamp(min=0)[..., None])[..., 0]
-                out[a : a + rows] = torch.where(y >= 0, got, torch.zeros_like(got)).cpu().numpy()
+            for rows, logits in self._passes(inputs):
+                y = torch.from_numpy(np.ascontiguousarray(targets[rows])).to(logits.device)
+                got = torch.log_softmax(logits.double(), dim=-1).gather(2, y.clamp(min=0)[..., None])[..., 0]
+                out[rows] = torch.where(y >= 0, got, torch.zeros_like(got)).cpu().numpy()
         return out
 
     def _windows(self, text: str) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -551,12 +552,8 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
             # the reverse process visits every masking rate; a BERT network only ever saw 15% of its tokens chosen
             raise ParameterError("method='ancestral' is the diffusion reverse process, for objective='diffusion'; "
                                  "this model was trained with objective='bert': use 'maskgit' or 'gibbs'.")
-        for name, value, allow_none in (("steps", steps, True), ("sweeps", sweeps, False)):
-            if value is None and allow_none:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ParameterError(f"{name} must be an integer >= 1{' or None' if allow_none else ''}; "
-                                     f"got {value!r}.")
+        check_integer_hyperparameter("steps", steps, 1, allow_none=True)
+        check_integer_hyperparameter("sweeps", sweeps, 1)
         if isinstance(choice_temperature, bool) or not isinstance(choice_temperature, (int, float)) \
                 or not math.isfinite(choice_temperature) or choice_temperature < 0:
             raise ParameterError(f"choice_temperature must be a finite number >= 0; got {choice_temperature!r}.")
@@ -605,8 +602,7 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         from genlab.decoding.options import DecodingOptions
 
         check_is_fitted(self, "module_")
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ParameterError(f"n must be an integer >= 1; got {n!r}.")
+        check_integer_hyperparameter("n", n, 1)
         T = int(self.config_["block_size"])
         length = T if length is None else length
         if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or not 1 <= length <= T:
