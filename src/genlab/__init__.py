@@ -4,7 +4,8 @@
 every public name below is imported from its subpackage on first access (a module ``__getattr__``, PEP 562), so
 ``from genlab import GaussianMixture`` imports the mixtures and what they need, and the torch-based image models
 (``genlab.VAE``, ``genlab.ConditionalVAE``, ``genlab.Autoencoder``, ``genlab.PixelCNN``,
-``genlab.ConditionalPixelCNN``) import PyTorch only when used. ``genlab --help`` stays fast for the same reason.
+``genlab.ConditionalPixelCNN``, ``genlab.VQVAE``) import PyTorch only when used. ``genlab --help`` stays fast for the
+same reason.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ _LAZY_NAMES = {
     "ConditionalVAE": "genlab.images",
     "PixelCNN": "genlab.images",
     "ConditionalPixelCNN": "genlab.images",
+    "VQVAE": "genlab.images",
     # image description and detection as generation (torch-based; genlab.vision.MODEL_MODULES)
     "Captioner": "genlab.vision",
     "SequenceDetector": "genlab.vision",
@@ -77,6 +79,7 @@ __all__ = [
     "GMMHMM",
     "LDA",
     "VAE",
+    "VQVAE",
     "Autoencoder",
     "BayesianGaussianMixture",
     "BayesianLogisticRegression",
@@ -146,7 +149,7 @@ if _TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
         VariationalCategoricalHMM,
         VariationalGaussianHMM,
     )
-    from genlab.images import VAE, Autoencoder, ConditionalPixelCNN, ConditionalVAE, PixelCNN
+    from genlab.images import VAE, VQVAE, Autoencoder, ConditionalPixelCNN, ConditionalVAE, PixelCNN
     from genlab.io import load
     from genlab.masked import MaskedLanguageModel
     from genlab.mixture import BayesianGaussianMixture, GaussianMixture

@@ -370,7 +370,7 @@ def _check_acyclic(check: FileCheck, variables: list[str], parents: dict[str, An
 
 # -- neural models ----------------------------------------------------------------------------------------------------
 @rule("LanguageModel", "Seq2Seq", "Captioner", "SequenceDetector", "VAE", "ConditionalVAE", "Autoencoder", "PixelCNN",
-      "ConditionalPixelCNN", "WaveNet", "NeuralAutoRegressive", "MaskedLanguageModel")
+      "ConditionalPixelCNN", "WaveNet", "NeuralAutoRegressive", "MaskedLanguageModel", "VQVAE")
 def _neural(model: Any, check: FileCheck) -> None:
     """The shared training hyperparameters; the network itself is checked against its weights by
     :func:`genlab.neural._file_check.check_network`."""
@@ -381,6 +381,9 @@ def _neural(model: Any, check: FileCheck) -> None:
         state = check.mapping("latent_mixture_")
         record = {"class": "GaussianMixture", "params": state.get("params"), "fitted": state.get("fitted")}
         check.model("latent_mixture_", record)
+    if type(model).__name__ == "VQVAE" and check.has("prior_"):
+        state = check.mapping("prior_")
+        check.model("prior_", {"class": "PixelCNN", "params": state.get("params"), "fitted": state.get("fitted")})
     if type(model).__name__ == "MaskedLanguageModel":  # what its figures are (bound / pseudo) follows the network
         config = check.mapping("config_")
         if config.get("objective") != model.objective:

@@ -37,8 +37,10 @@ class LatentImageModel(ImageModel):
 
     # -- configuration -------------------------------------------------------------------------------------------
     def _network_config(self, image_shape: tuple[int, int, int], n_levels: int, n_classes: int, *,
-                        beta: float = 1.0, kl_warmup_steps: int = 0, free_bits: float = 0.0) -> VAEConfig:
-        """The :class:`~genlab.images.vae_module.VAEConfig` of this model's hyperparameters, each checked."""
+                        beta: float = 1.0, kl_warmup_steps: int = 0, free_bits: float = 0.0,
+                        **decoder: Any) -> VAEConfig:
+        """The :class:`~genlab.images.vae_module.VAEConfig` of this model's hyperparameters, each checked
+        (``decoder``: the VAE's decoder settings, checked by the VAE)."""
         latent_dim = check_positive_int(self.latent_dim, "latent_dim")
         if self.architecture not in ARCHITECTURES:
             raise ParameterError(f"architecture must be one of {', '.join(ARCHITECTURES)}; got {self.architecture!r}.")
@@ -59,7 +61,7 @@ class LatentImageModel(ImageModel):
                          latent_dim=latent_dim, architecture=self.architecture, hidden=hidden,
                          likelihood=self.likelihood, n_classes=int(n_classes), beta=float(beta),
                          kl_warmup_steps=int(kl_warmup_steps), free_bits=float(free_bits),
-                         dropout=float(self.dropout))
+                         dropout=float(self.dropout), **decoder)
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _codes(self, y: Any, n: int) -> np.ndarray:

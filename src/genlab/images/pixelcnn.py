@@ -42,7 +42,7 @@ from genlab.images._base import ImageModel, check_labels
 from genlab.utils.progress import ProgressDisplay
 from genlab.utils.random import check_random_state
 
-__all__ = ["ConditionalPixelCNN", "PixelCNN", "PixelCNNConfig", "build_pixelcnn"]
+__all__ = ["ConditionalPixelCNN", "PixelCNN", "PixelCNNConfig", "build_pixelcnn", "raster_sample"]
 
 _SCORE_BATCH = 256  # images per forward pass when scoring or sampling (memory stays small at 8x8)
 
@@ -59,10 +59,13 @@ class PixelCNNConfig:
     n_hidden: int = 64  # width of the 1x1 output head before the per-pixel softmax
     n_classes: int = 0  # 0: unconditional; else one learned gate bias per class and layer
     dropout: float = 0.0  # on the horizontal stack's gated output, before its residual 1x1 (against over-fitting)
+    # channels of a spatial conditioning map (B, n_condition, H, W) added to every gate through a 1x1 convolution
+    # (the paper's V * s); the VAE's autoregressive decoder feeds its latent code in this way. 0: none
+    n_condition: int = 0
 
     def validate(self) -> None:
         for name, low in (("n_channels", 1), ("n_levels", 2), ("n_filters", self.n_channels), ("n_layers", 1),
-                          ("n_hidden", self.n_channels), ("n_classes", 0)):
+                          ("n_hidden", self.n_channels), ("n_classes", 0), ("n_condition", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
                 extra = " (one feature group per channel)" if name in ("n_filters", "n_hidden") else ""
@@ -145,14 +148,23 @@ def build_pixelcnn(config: PixelCNNConfig | dict[str, Any]) -> Any:
             self.link = nn.Conv2d(2 * f, 2 * f, 1)
             self.residual = pointwise(groups, groups)
             self.dropout = nn.Dropout(config.dropout)
+            # a conditioning map does not depend on the image, so every gate group may read all of it
+            self.condition = nn.Conv2d(config.n_condition, 4 * f, 1) if config.n_condition else None
 
         def forward(self, v: torch.Tensor, h: torch.Tensor, v_bias: torch.Tensor | None,
-                    h_bias: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+                    h_bias: torch.Tensor | None,
+                    condition: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
             v_pre = self.vertical(F.pad(v, self.vertical_padding))  # (B, 2F, H, W)
             h_pre = self.horizontal(h) + self.link(v_pre)  # (B, 2F, H, W)
             if v_bias is not None:
                 v_pre = v_pre + v_bias
                 h_pre = h_pre + h_bias
+            if self.condition is not None:
+                if condition is None:
+                    raise ValueError("this PixelCNN is conditioned on a map: give condition (B, n_condition, H, W)")
+                v_cond, h_cond = self.condition(condition).chunk(2, dim=1)
+                v_pre = v_pre + v_cond
+                h_pre = h_pre + h_cond
             v_out = _gate(v_pre)
             h_gated = self.residual(self.dropout(_gate(h_pre)))
             # no residual on the first layer: its input is the one-hot image, of another width
@@ -196,10 +208,12 @@ def build_pixelcnn(config: PixelCNNConfig | dict[str, Any]) -> Any:
                                                                                   width)
             return x.to(self.head[0].conv.weight.dtype)
 
-        def logits(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        def logits(self, x: torch.Tensor, labels: torch.Tensor | None = None,
+                   condition: torch.Tensor | None = None) -> torch.Tensor:
             """Per-pixel logits (B, C, H, W, L) from one-hot features ``x`` (B, C * L, H, W).
 
-            Differentiable in ``x``: the causality test takes gradients through here.
+            ``condition``: the spatial conditioning map (B, n_condition, H, W) of a model built with
+            ``n_condition > 0``. Differentiable in ``x``: the causality test takes gradients through here.
             """
             b, _, height, width = x.shape
             n, levels, f = config.n_channels, config.n_levels, config.n_filters
@@ -213,7 +227,7 @@ def build_pixelcnn(config: PixelCNNConfig | dict[str, Any]) -> Any:
             for index, layer in enumerate(self.layers):
                 v_bias = None if biases is None else biases[:, index, 0]
                 h_bias = None if biases is None else biases[:, index, 1]
-                v, h = layer(v, h, v_bias, h_bias)
+                v, h = layer(v, h, v_bias, h_bias, condition)
             out = self.head[1](F.relu(self.head[0](F.relu(h))))  # (B, C * L, H, W), channel-major
             return out.reshape(b, n, levels, height, width).permute(0, 1, 3, 4, 2)  # (B, C, H, W, L)
 
@@ -224,6 +238,48 @@ def build_pixelcnn(config: PixelCNNConfig | dict[str, Any]) -> Any:
             return logits, loss
 
     return GatedPixelCNN()
+
+
+def raster_sample(logits_of: Any, uniforms: np.ndarray, n_levels: int, *, temperature: float = 1.0,
+                  device: Any = "cpu", greedy: bool = False) -> np.ndarray:
+    """Draw images value by value in raster order (rows, then columns, then channels) from an autoregressive network.
+
+    Parameters
+    ----------
+    logits_of : callable
+        ``logits_of(images) -> logits``: int64 levels (B, C, H, W) on ``device`` to (B, C, H, W, n_levels) logits
+        of each value given the values before it (a PixelCNN's forward pass; later values are ignored).
+    uniforms : ndarray of float, shape (B, C, H, W)
+        One uniform on [0, 1) per value: each value inverts the float64 CDF of its softmax at its uniform, so the
+        draw is a pure function of the uniforms (the same images on any device).
+    n_levels : int
+    temperature : float, default=1.0
+        Divides the logits.
+    greedy : bool, default=False
+        Take each value's most probable level instead (the uniforms are then unused): a deterministic picture.
+
+    Returns
+    -------
+    ndarray of int64, shape (B, C, H, W)
+        One forward pass per value: ``C * H * W`` passes.
+    """
+    import torch
+
+    b, channels, height, width = uniforms.shape
+    x = torch.zeros((b, channels, height, width), dtype=torch.int64, device=device)
+    with torch.no_grad():
+        for i in range(height):
+            for j in range(width):
+                for c in range(channels):
+                    logits = logits_of(x)[:, c, i, j].double()
+                    if greedy:
+                        x[:, c, i, j] = logits.argmax(dim=-1)
+                        continue
+                    probs = torch.softmax(logits / temperature, dim=-1).cpu().numpy()
+                    cdf = np.cumsum(probs, axis=1)
+                    level = np.minimum((cdf < uniforms[:, c, i, j, None] * cdf[:, -1:]).sum(axis=1), n_levels - 1)
+                    x[:, c, i, j] = torch.from_numpy(level).to(device)
+    return x.cpu().numpy()
 
 
 class PixelCNN(ImageModel):
@@ -351,10 +407,10 @@ class PixelCNN(ImageModel):
 
     # -- sampling --------------------------------------------------------------------------------------------------
     def _draw(self, n: int, codes: np.ndarray | None, random_state: Any, temperature: float) -> np.ndarray:
-        """Ancestral sampling in raster order (channels in index order): one forward pass per pixel value.
+        """Ancestral sampling in raster order (:func:`raster_sample`), ``_SCORE_BATCH`` images at a time.
 
-        Each value is drawn by inverting the float64 CDF of its softmax at a uniform from ``random_state``'s numpy
-        Generator (drawn up front, one per pixel value), so a seed gives the same images on any device.
+        The uniforms are drawn up front from ``random_state``'s numpy Generator (one per pixel value), so a seed gives
+        the same images on any device.
         """
         import torch
 
@@ -363,27 +419,15 @@ class PixelCNN(ImageModel):
         if not (isinstance(temperature, numbers.Real) and temperature > 0):
             raise ParameterError(f"temperature must be > 0; got {temperature!r}.")
         rng = check_random_state(random_state)
-        channels, height, width = self.image_shape_
-        uniforms = rng.random((n, channels, height, width))
+        uniforms = rng.random((n, *self.image_shape_))
         device = next(self.module_.parameters()).device
-        images = np.zeros((n, channels, height, width), dtype=np.int64)
+        images = np.zeros((n, *self.image_shape_), dtype=np.int64)
         self.module_.eval()
-        with torch.no_grad():
-            for start in range(0, n, _SCORE_BATCH):
-                rows = slice(start, start + _SCORE_BATCH)
-                x = torch.zeros((min(n - start, _SCORE_BATCH), channels, height, width), dtype=torch.int64,
-                                device=device)
-                labels = None if codes is None else torch.from_numpy(codes[rows]).to(device)
-                for i in range(height):
-                    for j in range(width):
-                        for c in range(channels):
-                            logits, _ = self.module_(x, labels)
-                            probs = torch.softmax(logits[:, c, i, j].double() / temperature, dim=-1).cpu().numpy()
-                            cdf = np.cumsum(probs, axis=1)
-                            level = np.minimum((cdf < uniforms[rows, c, i, j, None] * cdf[:, -1:]).sum(axis=1),
-                                               self.n_levels_ - 1)
-                            x[:, c, i, j] = torch.from_numpy(level).to(device)
-                images[rows] = x.cpu().numpy()
+        for start in range(0, n, _SCORE_BATCH):
+            rows = slice(start, start + _SCORE_BATCH)
+            labels = None if codes is None else torch.from_numpy(codes[rows]).to(device)
+            images[rows] = raster_sample(lambda x, labels=labels: self.module_(x, labels)[0], uniforms[rows],
+                                         self.n_levels_, temperature=temperature, device=device)
         return images
 
     def sample(self, n_samples: int = 1, *, y: Any = None, random_state: Any = None,

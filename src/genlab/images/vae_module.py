@@ -24,10 +24,20 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ARCHITECTURES", "LIKELIHOODS", "VAEConfig", "VAEModule", "build_vae_module", "discretized_log_prob"]
+__all__ = [
+    "ARCHITECTURES",
+    "DECODERS",
+    "LIKELIHOODS",
+    "PixelLikelihood",
+    "VAEConfig",
+    "VAEModule",
+    "build_vae_module",
+    "discretized_log_prob",
+]
 
 LIKELIHOODS = ("categorical", "bernoulli", "gaussian", "logistic")
 ARCHITECTURES = ("mlp", "conv")
+DECODERS = ("independent", "pixelcnn")
 _LOG_SCALE_RANGE = (-7.0, 3.0)  # clamp of the decoder's log-scale: keeps the bin masses finite in float32
 
 
@@ -46,6 +56,12 @@ class VAEConfig:
     kl_warmup_steps: int = 0  # the KL weight rises linearly from 0 to beta over these training steps
     free_bits: float = 0.0  # nats per latent dimension below which the KL is not penalised (training only)
     dropout: float = 0.0  # after every hidden layer: small image sets overfit a VAE's decoder quickly
+    # "independent": pixels independent given z (the decoder network gives every pixel's distribution);
+    # "pixelcnn": PixelVAE - the decoder network gives a spatial map that conditions a small gated PixelCNN
+    decoder: str = "independent"
+    decoder_layers: int = 3  # gated layers of the autoregressive decoder (few: the code must carry the layout)
+    decoder_filters: int = 32  # feature maps of each of its stacks
+    decoder_condition: int = 8  # channels per image channel of the map from z that conditions every gate
 
 
 def _log_cdf_pair(x: torch.Tensor, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -169,17 +185,102 @@ class _Decoder(nn.Module):
         return self.body(z).view(-1, C, H, W, self.n_params)  # (B, C, H, W, P)
 
 
-class VAEModule(nn.Module):
+class PixelLikelihood:
+    """The discrete pixel likelihoods of :data:`LIKELIHOODS` for a module whose decoder gives, for every pixel value,
+    ``n_params`` numbers (``params`` of shape (B, C, H, W, n_params)); needs ``self.config.likelihood`` and
+    ``self.config.n_levels``. The VAE's and the VQ-VAE's modules share it."""
+
+    config: Any
+    #: True for the VAE's autoregressive decoder (PixelVAE), whose module implements ``_autoregressive_log_prob`` and
+    #: ``_autoregressive_draw``: the pixels are then not independent given the code
+    autoregressive_decoder: bool = False
+
+    @staticmethod
+    def n_params_of(likelihood: str, n_levels: int) -> int:
+        """Numbers per pixel value the decoder gives for ``likelihood``."""
+        return {"categorical": n_levels, "bernoulli": 1, "gaussian": 2, "logistic": 2}[likelihood]
+
+    def pixel_log_prob(self, params: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+        """log p(x | z) summed over pixels: (B,) nats."""
+        if self.autoregressive_decoder:
+            return self._autoregressive_log_prob(params, levels)
+        kind, L = self.config.likelihood, self.config.n_levels
+        if kind == "categorical":
+            logp = torch.log_softmax(params, dim=-1).gather(-1, levels.unsqueeze(-1)).squeeze(-1)
+        elif kind == "bernoulli":
+            logits = params[..., 0]
+            logp = -F.binary_cross_entropy_with_logits(logits, levels.to(logits.dtype), reduction="none")
+        else:
+            mean, log_scale = params[..., 0], params[..., 1].clamp(*_LOG_SCALE_RANGE)
+            logp = discretized_log_prob(levels, mean, log_scale, L, kind)
+        return logp.flatten(1).sum(dim=1)
+
+    def expected_levels(self, params: torch.Tensor) -> torch.Tensor:
+        """Decoder mean in level units, (B, C, H, W) float (the picture a decoder draws without noise).
+
+        An autoregressive decoder has no closed-form mean: its picture is decoded greedily, each value the most
+        probable level given the code and the values before it.
+        """
+        if self.autoregressive_decoder:
+            return self._autoregressive_draw(params, None).to(params.dtype)
+        kind, L = self.config.likelihood, self.config.n_levels
+        if kind == "categorical":
+            values = torch.arange(L, dtype=params.dtype, device=params.device)
+            return (torch.softmax(params, dim=-1) * values).sum(-1)
+        if kind == "bernoulli":
+            return torch.sigmoid(params[..., 0])
+        return ((params[..., 0].clamp(-1.0, 1.0) + 1.0) * (L - 1) / 2.0)
+
+    def sample_levels(self, params: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Draw pixel levels from the decoder's distribution: (B, C, H, W) int64."""
+        if self.autoregressive_decoder:
+            return self._autoregressive_draw(params, generator).cpu()
+        kind, L = self.config.likelihood, self.config.n_levels
+        params = params.float().cpu()
+        if kind == "categorical":
+            probs = torch.softmax(params, dim=-1).reshape(-1, L)
+            return torch.multinomial(probs, 1, generator=generator).view(params.shape[:-1])
+        if kind == "bernoulli":
+            u = torch.rand(params.shape[:-1], generator=generator)
+            return (u < torch.sigmoid(params[..., 0])).long()
+        mean, log_scale = params[..., 0], params[..., 1].clamp(*_LOG_SCALE_RANGE)
+        if kind == "logistic":
+            u = torch.rand(mean.shape, generator=generator).clamp(1e-6, 1 - 1e-6)
+            x = mean + torch.exp(log_scale) * (torch.log(u) - torch.log1p(-u))
+        else:
+            x = mean + torch.exp(log_scale) * torch.randn(mean.shape, generator=generator)
+        # the level whose bin holds x: exactly a draw from the discretised distribution
+        return torch.round((x.clamp(-1.0, 1.0) + 1.0) * (L - 1) / 2.0).long()
+
+
+class VAEModule(PixelLikelihood, nn.Module):
     """Encoder, decoder and pixel likelihood; ``forward(levels, classes) -> (mu, loss)`` with the loss the
-    negative ELBO in nats per image (batch mean; KL warm-up and free bits apply in training mode only)."""
+    negative ELBO in nats per image (batch mean; KL warm-up and free bits apply in training mode only).
+
+    With ``config.decoder == "pixelcnn"`` the decoder's output ("params") is the map that conditions the
+    autoregressive decoder ``self.pixelcnn``, and :meth:`pixel_log_prob`, :meth:`sample_levels` and
+    :meth:`expected_levels` run it."""
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__()
         self.config = config
         L = config.n_levels
-        self.n_params = {"categorical": L, "bernoulli": 1, "gaussian": 2, "logistic": 2}[config.likelihood]
         self.encoder = _Encoder(config)
-        self.decoder = _Decoder(config, self.n_params)
+        self.autoregressive_decoder = config.decoder == "pixelcnn"
+        if self.autoregressive_decoder:
+            from genlab.images.pixelcnn import PixelCNNConfig, build_pixelcnn
+
+            C = config.image_shape[0]
+            # the decoder network draws a (C * decoder_condition, H, W) map from z; a small gated PixelCNN reads it in
+            # every gate (PixelVAE, Gulrajani et al. 2017): log p(x | z) = sum_i log p(x_i | x_<i, z)
+            self.n_params = config.decoder_condition
+            self.decoder = _Decoder(config, self.n_params)
+            self.pixelcnn = build_pixelcnn(PixelCNNConfig(
+                n_channels=C, n_levels=L, n_filters=config.decoder_filters, n_layers=config.decoder_layers,
+                n_hidden=2 * config.decoder_filters, n_condition=C * config.decoder_condition))
+        else:
+            self.n_params = self.n_params_of(config.likelihood, L)
+            self.decoder = _Decoder(config, self.n_params)
         # training forward passes so far (= optimizer steps without gradient accumulation), for the KL warm-up;
         # a buffer, so checkpoints and exact resume keep it
         self.register_buffer("step", torch.zeros((), dtype=torch.float32))
@@ -200,47 +301,32 @@ class VAEModule(nn.Module):
     def decode(self, z: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
         return self.decoder(z, self.onehot(classes))  # (B, C, H, W, P)
 
-    def pixel_log_prob(self, params: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
-        """log p(x | z) summed over pixels: (B,) nats."""
-        kind, L = self.config.likelihood, self.config.n_levels
-        if kind == "categorical":
-            logp = torch.log_softmax(params, dim=-1).gather(-1, levels.unsqueeze(-1)).squeeze(-1)
-        elif kind == "bernoulli":
-            logits = params[..., 0]
-            logp = -F.binary_cross_entropy_with_logits(logits, levels.to(logits.dtype), reduction="none")
-        else:
-            mean, log_scale = params[..., 0], params[..., 1].clamp(*_LOG_SCALE_RANGE)
-            logp = discretized_log_prob(levels, mean, log_scale, L, kind)
+    # -- the autoregressive decoder (PixelVAE) -------------------------------------------------------------------
+    def _condition_map(self, params: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W, P) decoder output -> (B, C * P, H, W): the map every gate of the PixelCNN reads."""
+        b, c, h, w, p = params.shape
+        return params.permute(0, 1, 4, 2, 3).reshape(b, c * p, h, w)
+
+    def _autoregressive_log_prob(self, params: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+        logits = self.pixelcnn.logits(self.pixelcnn.one_hot(levels), None, self._condition_map(params))
+        logp = torch.log_softmax(logits, dim=-1).gather(-1, levels.unsqueeze(-1)).squeeze(-1)
         return logp.flatten(1).sum(dim=1)
 
-    def expected_levels(self, params: torch.Tensor) -> torch.Tensor:
-        """Decoder mean in level units, (B, C, H, W) float (the picture a decoder draws without noise)."""
-        kind, L = self.config.likelihood, self.config.n_levels
-        if kind == "categorical":
-            values = torch.arange(L, dtype=params.dtype, device=params.device)
-            return (torch.softmax(params, dim=-1) * values).sum(-1)
-        if kind == "bernoulli":
-            return torch.sigmoid(params[..., 0])
-        return ((params[..., 0].clamp(-1.0, 1.0) + 1.0) * (L - 1) / 2.0)
+    def _autoregressive_draw(self, params: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Raster-order draw (``generator`` None: greedy) given the codes' map: (B, C, H, W) int64 on its device."""
+        import numpy as np
 
-    def sample_levels(self, params: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Draw pixel levels from the decoder's distribution: (B, C, H, W) int64."""
-        kind, L = self.config.likelihood, self.config.n_levels
-        params = params.float().cpu()
-        if kind == "categorical":
-            probs = torch.softmax(params, dim=-1).reshape(-1, L)
-            return torch.multinomial(probs, 1, generator=generator).view(params.shape[:-1])
-        if kind == "bernoulli":
-            u = torch.rand(params.shape[:-1], generator=generator)
-            return (u < torch.sigmoid(params[..., 0])).long()
-        mean, log_scale = params[..., 0], params[..., 1].clamp(*_LOG_SCALE_RANGE)
-        if kind == "logistic":
-            u = torch.rand(mean.shape, generator=generator).clamp(1e-6, 1 - 1e-6)
-            x = mean + torch.exp(log_scale) * (torch.log(u) - torch.log1p(-u))
+        from genlab.images.pixelcnn import raster_sample
+
+        condition = self._condition_map(params)
+        shape = (params.shape[0], *self.config.image_shape)
+        if generator is None:
+            uniforms = np.zeros(shape)
         else:
-            x = mean + torch.exp(log_scale) * torch.randn(mean.shape, generator=generator)
-        # the level whose bin holds x: exactly a draw from the discretised distribution
-        return torch.round((x.clamp(-1.0, 1.0) + 1.0) * (L - 1) / 2.0).long()
+            uniforms = torch.rand(shape, generator=generator, dtype=torch.float64).numpy()
+        drawn = raster_sample(lambda x: self.pixelcnn.logits(self.pixelcnn.one_hot(x), None, condition), uniforms,
+                              self.config.n_levels, device=params.device, greedy=generator is None)
+        return torch.from_numpy(drawn).to(params.device)
 
     # -- objective ---------------------------------------------------------------------------------------------
     def forward(self, levels: torch.Tensor, classes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
