@@ -17,7 +17,7 @@ from genlab.errors import DataError, GenlabError
 
 #: Classes that only load with optional dependencies (torch): their cases import them on use.
 NEURAL = {"LanguageModel", "Seq2Seq", "Captioner", "SequenceDetector", "VAE", "ConditionalVAE", "Autoencoder",
-          "PixelCNN", "ConditionalPixelCNN", "WaveNet", "NeuralAutoRegressive", "MaskedLanguageModel"}
+          "PixelCNN", "ConditionalPixelCNN", "WaveNet", "NeuralAutoRegressive", "MaskedLanguageModel", "VQVAE"}
 
 
 @dataclasses.dataclass
@@ -348,6 +348,12 @@ def _neural_cases() -> dict[str, Case]:
         "ConditionalPixelCNN": Case(
             make=lambda: genlab.ConditionalPixelCNN(**pixelcnn), fit=Call((digits, digit_labels)),
             data=Call((digits[:5],)), n_sample=2, latent=True, bad=image_bad,
+        ),
+        "VQVAE": Case(
+            make=lambda: genlab.VQVAE(n_codes=4, code_dim=2, hidden=4, n_residual=0, random_state=0, device="cpu",
+                                      prior_params={"n_filters": 4, "n_layers": 1, "n_hidden": 4, "max_steps": 2,
+                                                    "batch_size": 4, "warmup_steps": 1}, **train),
+            fit=Call((digits,)), data=Call((digits[:5],)), n_sample=2, latent=True, bad=image_bad,
         ),
     }
 

@@ -113,8 +113,9 @@ class VectorQuantizer(nn.Module):
         self.register_buffer("epoch_counts", torch.zeros(k, dtype=torch.float64))
         self.register_buffer("epoch_seen", torch.zeros((), dtype=torch.int64))  # images of the current epoch so far
         self.register_buffer("epochs", torch.zeros((), dtype=torch.int64))
-        self.register_buffer("last_usage", torch.full((), float("nan"), dtype=torch.float64))
-        self.register_buffer("last_perplexity", torch.full((), float("nan"), dtype=torch.float64))
+        # the last complete epoch's usage and perplexity; -1 until an epoch completes (model files refuse NaN)
+        self.register_buffer("last_usage", torch.full((), -1.0, dtype=torch.float64))
+        self.register_buffer("last_perplexity", torch.full((), -1.0, dtype=torch.float64))
         self.register_buffer("restarted", torch.zeros((), dtype=torch.int64))  # codes restarted in all
 
     def nearest(self, flat: torch.Tensor) -> torch.Tensor:

@@ -104,9 +104,9 @@ class VQVAE(ImageModel):
         Share of the codes that the training images use, with the final codebook.
     code_perplexity_ : float
         ``exp`` of the entropy of the code frequencies over the training images (K when all are used equally).
-    epoch_usage_ : float
-        Share of the codes used during the last complete training epoch (NaN if training ended within its first).
-    epoch_perplexity_ : float
+    epoch_usage_ : float or None
+        Share of the codes used during the last complete training epoch (None if training ended within its first).
+    epoch_perplexity_ : float or None
         Code perplexity over that epoch.
     restarted_codes_ : int
         Dead-code restarts in all.
@@ -261,8 +261,8 @@ class VQVAE(ImageModel):
             "code_shape_": tuple(int(s) for s in train_codes.shape[1:]),
             "codebook_usage_": usage,
             "code_perplexity_": perplexity,
-            "epoch_usage_": float(quantizer.last_usage),
-            "epoch_perplexity_": float(quantizer.last_perplexity),
+            "epoch_usage_": None if float(quantizer.last_usage) < 0 else float(quantizer.last_usage),
+            "epoch_perplexity_": None if float(quantizer.last_perplexity) < 0 else float(quantizer.last_perplexity),
             "restarted_codes_": int(quantizer.restarted),
             "prior_nats_per_code_": float(-prior.log_prob(held_out).mean() / held_out[0].size),
             "prior_training_": dict(prior.training_),
