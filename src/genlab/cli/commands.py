@@ -715,6 +715,10 @@ def _kind_info(model: Any, kind: str) -> list[tuple[str, str]]:
         from genlab.cli.masked import info_rows as masked_rows
 
         return masked_rows(model)
+    if kind == "images":  # VQ-VAE: codes, usage, prior; VAE: decoder, KL of the latent
+        from genlab.cli.images import info_rows as image_rows
+
+        return image_rows(model)
     return []
 
 
@@ -734,6 +738,11 @@ def info(model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A mod
     if is_masked_model(model):  # never a plain likelihood: say which figure it is
         scored = ("bits per character, an upper bound (the diffusion bound)" if model.likelihood_kind == "upper bound"
                   else "pseudo bits per character (a pseudo-likelihood, not a likelihood)")
+    elif kind.name == "images" and getattr(model, "likelihood_kind", None) == "upper bound":
+        from genlab.cli.images import _estimate
+
+        estimate = _estimate(model)
+        scored += f"; {estimate}" if estimate.startswith("upper bound") else f"; an upper bound ({estimate})"
     _print_fields(
         [
             ("file", f"{model_path} ({model_path.stat().st_size:,} bytes)"),
