@@ -17,6 +17,7 @@ import enum
 import math
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -206,15 +207,19 @@ def _images(drawn: Any) -> np.ndarray:
 def _fit_and_save(model: Any, data: str, out: Path, *, size: str | None, mode: ColourMode, levels: int | None,
                   val_fraction: float, seed: int, grid: Path | None, conditional: bool, max_time: str | None,
                   max_steps: int | None, epochs: float | None, batch_size: int, learning_rate: float,
-                  progress: bool, reconstructions: Path | None = None) -> None:
+                  progress: bool, reconstructions: Path | None = None,
+                  check_images: Callable[[np.ndarray], None] | None = None) -> None:
     """Load DATA, hold out ``val_fraction`` of it, fit ``model`` on the rest, score the held-out images, save the
     model to ``out`` and print what was fitted (:func:`info_rows`), the held-out bits per dimension labelled with
     what they are, and the files written (``grid``: 64 samples; ``reconstructions``: held-out images above their
-    reconstructions, for models with ``reconstruct``)."""
+    reconstructions, for models with ``reconstruct``). ``check_images(X)`` refuses options that do not fit the
+    loaded images, in the command's own words, before anything is trained."""
     from genlab.images.likelihood import nats_to_bits_per_dimension
     from genlab.neural import parse_duration
 
     X, labels, n_levels = load_images(data, size, mode.value, levels)
+    if check_images is not None:
+        check_images(X)
     # the training settings are hyperparameters; the images held out here are scored after training
     model.set_params(n_levels=n_levels, max_time=None if max_time is None else parse_duration(max_time),
                      max_steps=max_steps, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
@@ -412,6 +417,13 @@ def fit_vqvae(
     prior_params: dict[str, Any] = {"n_layers": prior_layers, "n_filters": prior_filters}
     if prior_steps is not None:
         prior_params["max_steps"] = prior_steps
+
+    def check_downsample(X: np.ndarray) -> None:
+        height, width = X.shape[2:]
+        if min(height, width) >> downsample < 1:  # each stride-2 convolution halves a side, rounding down
+            raise ParameterError(f"--downsample {downsample} halves {height} x {width} images to nothing; use at most "
+                                 f"{int(math.log2(min(height, width)))}.")
+
     model = VQVAE(n_codes=codes, code_dim=code_dim, hidden=hidden, n_downsample=downsample, beta=beta,
                   ema_decay=ema_decay, restart_dead_codes=not no_restart, prior_params=prior_params,
                   prior_share=prior_share)
@@ -419,7 +431,7 @@ def fit_vqvae(
     _fit_and_save(model, data, out, size=size, mode=mode, levels=levels, val_fraction=val_fraction, seed=seed,
                   grid=grid, conditional=False, max_time=max_time, max_steps=max_steps, epochs=epochs,
                   batch_size=batch_size, learning_rate=learning_rate, progress=progress,
-                  reconstructions=reconstructions)
+                  reconstructions=reconstructions, check_images=check_downsample)
 
 
 @fit_app.command("autoencoder")
