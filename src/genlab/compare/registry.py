@@ -268,6 +268,21 @@ class Adapter:
         self.model.save(path)
         return [path]
 
+    def extras(self, dataset: Any) -> dict[str, Any] | None:
+        """What else the report shows of this model, beside its samples; None when nothing.
+
+        A JSON-ready dict (it goes into ``results.json`` as the row's ``extras``) with any of:
+
+        * ``"reconstructions"``: ``{"real": (n, D) grey levels, "reconstructed": (n, D) levels (float), "note": str}``,
+          held-out images beside the model's reconstructions of them (drawn as a grid, real above reconstructed);
+        * ``"figures"``: ``{"title": str, "note": str, "items": [{"key": str, "name": str, "value": float, int or
+          list of float, "unit": str}, ...]}``, named figures of the fitted model (e.g. codebook usage), shown as a
+          table in the report and as lines on the terminal.
+
+        Called after sampling, outside the fitting budget.
+        """
+        return None
+
     def latent_summary(self, dataset: Any) -> list[dict[str, Any]] | None:
         """What each latent state means, for latent-state models; None otherwise.
 
@@ -287,6 +302,24 @@ def _non_negative_int(value: Any) -> int:
     if isinstance(value, bool) or int(value) != value or int(value) < 0:
         raise ValueError(value)
     return int(value)
+
+
+def _int_at_least(minimum: int) -> Callable[[Any], int]:
+    """A converter accepting integers >= ``minimum`` (ValueError otherwise)."""
+
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or int(value) != value or int(value) < minimum:
+            raise ValueError(value)
+        return int(value)
+
+    return convert
+
+
+def _non_negative_float(value: Any) -> float:
+    value = float(value)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(value)
+    return value
 
 
 def _positive_float(value: Any) -> float:

@@ -7,7 +7,9 @@ columns: exact bits, upper bounds, pseudo-bits, with a legend line for each when
 figures are ranked and the best exact model is in bold), held-out bits with confidence intervals (upper bounds
 in another colour, pseudo-likelihoods left out), learning curves, samples side by side (text snippets, image
 grids, or line plots of sampled against real series windows), and the latent states of HMMs and the topics of
-topic models. Numeric series add the
+topic models. Rows with extras (:meth:`genlab.compare.registry.Adapter.extras`; the latent-code image models) add
+held-out images beside their reconstructions and a table of named figures, such as a VQ-VAE's codebook usage or a
+VAE's KL and active units (on the terminal: :func:`extras_lines`). Numeric series add the
 forecast table (MASE, CRPS and 80% coverage of every forecasting model and the seasonal naive, from the same rolling
 origins) and each forecasting model's fan at the last origin (the stored quantile bands of its paths against the
 held-out truth, drawn here with the same Agg figures as every other plot). Pairs add ROUGE-L / BLEU
@@ -36,9 +38,9 @@ import numpy as np
 from genlab.compare.registry import LIKELIHOODS
 from genlab.compare.runner import Comparison, best_row
 
-__all__ = ["audio_lines", "forecast_headers", "forecast_lines", "forecast_rows", "format_table_rows",
-           "information_lines", "is_best", "latent_lines", "latent_title", "likelihood_legend", "row_notes",
-           "shown_likelihoods", "table_headers", "write_report"]
+__all__ = ["audio_lines", "extras_lines", "forecast_headers", "forecast_lines", "forecast_rows", "format_figure",
+           "format_table_rows", "information_lines", "is_best", "latent_lines", "latent_title", "likelihood_legend",
+           "row_notes", "shown_likelihoods", "table_headers", "write_report"]
 
 #: Pairs: the text-metric columns (ROUGE-L, corpus BLEU, smoothed BLEU-4, x 100) and their keys in
 #: ``ModelResult.text_metrics``; blank for unconditional models, which generate no output for a source.
@@ -97,7 +99,8 @@ def _metric_columns(comparison: Comparison) -> list[tuple[str, str, int]]:
 
 #: The bound each family with upper-bound figures scores by (the legend names those of the table).
 BOUND_NAMES = {"mlm": "the masked diffusion model's evidence lower bound (MDLM)",
-               "vae": "the importance-weighted bound (IWAE)"}
+               "vae": "the importance-weighted bound (IWAE)",
+               "vqvae": "log p(x | c(x)) + log p(c(x)) at the image's own code grid (decoder pixels plus prior codes)"}
 
 
 def _likelihood(row: Any) -> str:
@@ -375,14 +378,50 @@ def latent_title(row: Any) -> str:
     return "States by stationary occupancy, with the units each emits most"
 
 
+def _figure_value(item: dict[str, Any]) -> str:
+    """A figure's value as text: floats to 3 decimals (a share as a percentage), lists of floats to 2."""
+    value = item["value"]
+    if isinstance(value, list):
+        return " ".join(f"{v:.2f}" for v in value)
+    if isinstance(value, float):
+        return f"{value:.0%}" if item.get("unit", "").startswith("share of") else f"{value:.3f}"
+    return str(value)
+
+
+def _figure_unit(item: dict[str, Any]) -> str:
+    """A figure's unit as shown: ``share of K`` reads ``of K`` after a percentage."""
+    unit = item.get("unit", "")
+    return unit.replace("share ", "", 1) if unit.startswith("share of") else unit
+
+
+def format_figure(item: dict[str, Any]) -> str:
+    """One named figure of a row's extras as text: ``name: value unit`` (floats to 3 decimals, a share as a
+    percentage, lists of floats to 2)."""
+    unit = _figure_unit(item)
+    return f"{item['name']}: {_figure_value(item)}{' ' + unit if unit else ''}"
+
+
+def extras_lines(row: Any) -> list[str]:
+    """A row's named figures (:meth:`genlab.compare.registry.Adapter.extras`) as plain lines for the terminal: a
+    title line, then one line per figure; empty for a row without (the reconstructions are in report.html)."""
+    extras = getattr(row, "extras", None) or {}
+    figures = extras.get("figures")
+    if not row.trained or not figures:
+        return []
+    note = f" ({figures['note']})" if figures.get("note") else ""
+    return [f"{row.spec}: {figures['title'].lower()}{note}", *(f"  {format_figure(item)}" for item in figures["items"])]
+
+
 def latent_lines(row: Any, n_top: int = 8, max_states: int | None = 12) -> list[str]:
-    """The latent summary of a row as plain lines for the terminal (empty for a model without latent states).
+    """The latent summary of a row as plain lines for the terminal (empty for a model without latent states or
+    latent-code figures).
 
     Each line: ``topic K (share): w1 w2 ...`` or ``state K (occupancy): units / means``; at most ``max_states``
-    states (the most occupied; None: all), then a line saying how many more the report shows.
+    states (the most occupied; None: all), then a line saying how many more the report shows. A latent-code model
+    (VAE, VQ-VAE) has no states: its lines are how it uses its code (:func:`extras_lines`).
     """
     if not row.trained or not row.latent:
-        return []
+        return extras_lines(row)
     name = "topic" if row.family == "lda" else "state"
     lines = [f"{row.spec}: {latent_title(row).lower()}"]
     shown_entries = row.latent if max_states is None else row.latent[:max_states]
@@ -394,7 +433,7 @@ def latent_lines(row: Any, n_top: int = 8, max_states: int | None = 12) -> list[
         lines.append(f"  {name} {entry['state']} ({entry['occupancy']:.3f}): {shown}")
     if len(row.latent) > len(shown_entries):
         lines.append(f"  ... {len(row.latent) - len(shown_entries)} more {name}s in report.html")
-    return lines
+    return lines + extras_lines(row)
 
 
 def _figure(width: float, height: float) -> Any:
@@ -426,10 +465,12 @@ def _tile(images: np.ndarray, side: tuple[int, int], columns: int = 8) -> np.nda
     return mosaic
 
 
-def _grid_png(images: Any, comparison: Comparison, title: str, path: str) -> str:
-    fig = _figure(3.2, 3.4)
+def _grid_png(images: Any, comparison: Comparison, title: str, path: str, columns: int = 8) -> str:
+    images = np.asarray(images, dtype=float)
+    n_rows = -(-len(images) // columns)
+    fig = _figure(3.2, 3.4) if n_rows >= columns else _figure(3.2, 0.6 + 2.8 * n_rows / columns)
     ax = fig.add_subplot()
-    ax.imshow(_tile(np.asarray(images, dtype=float), comparison.image_shape), cmap="gray_r", vmin=0,
+    ax.imshow(_tile(images, comparison.image_shape, columns), cmap="gray_r", vmin=0,
               vmax=(comparison.n_levels or 17) - 1, interpolation="nearest")
     ax.set_title(title, fontsize=9)
     ax.set_axis_off()
@@ -831,6 +872,7 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
             parts.append(f"<figure><figcaption>{esc(row.spec)}</figcaption><img alt='{esc(row.spec)} samples' "
                          f"src='{uri}'></figure>")
     parts.append("</div>")
+    parts.append(_extras_html(comparison, stem, out_dir, plots))
     for row in comparison.rows:
         if row.trained and row.latent:
             topics = row.family == "lda"
@@ -847,6 +889,39 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
                     top = esc(state["summary"])
                 parts.append(f"<tr><td>{state['state']}</td><td>{state['occupancy']:.3f}</td>"
                              f"<td class='l'>{top}</td></tr>")
+            parts.append("</table>")
+    return "\n".join(parts)
+
+
+def _extras_html(comparison: Comparison, stem: str, out_dir: str, plots: bool) -> str:
+    """Every row's extras: held-out images above the model's reconstructions of them (a grid), and its named
+    figures as a table (:meth:`genlab.compare.registry.Adapter.extras`); empty when no row has any."""
+    rows = [row for row in comparison.rows if row.trained and getattr(row, "extras", None)]
+    if not rows:
+        return ""
+    esc = html.escape
+    parts = ["<h3>Reconstructions and code use</h3>"]
+    for j, row in enumerate(rows):
+        extras = row.extras
+        parts.append(f"<h4>{esc(row.spec)}</h4>")
+        recon = extras.get("reconstructions")
+        if recon and plots and comparison.image_shape:
+            safe = re.sub(r"[^A-Za-z0-9]+", "_", row.spec)
+            real, rebuilt = recon["real"], recon["reconstructed"]
+            uri = _grid_png([*real, *rebuilt], comparison, "held out (top), reconstructed (bottom)",
+                            os.path.join(out_dir, f"{stem}_reconstructions_{j}_{safe}.png"), columns=len(real))
+            note = f" Reconstructed: {recon['note']}." if recon.get("note") else ""
+            parts.append(f"<figure><img alt='{esc(row.spec)} reconstructions' src='{uri}'><figcaption "
+                         f"class='note'>The first {len(real)} held-out images (top) and the model's reconstructions of "
+                         f"them (bottom).{esc(note)}</figcaption></figure>")
+        figures = extras.get("figures")
+        if figures:
+            note = f" ({figures['note']})" if figures.get("note") else ""
+            parts.append(f"<p class='note'>{esc(figures['title'])}{esc(note)}.</p><table>"
+                         "<tr><th class='l'>figure</th><th>value</th><th class='l'>unit</th></tr>")
+            for item in figures["items"]:
+                parts.append(f"<tr><td class='l'>{esc(item['name'])}</td><td>{esc(_figure_value(item))}</td>"
+                             f"<td class='l'>{esc(_figure_unit(item))}</td></tr>")
             parts.append("</table>")
     return "\n".join(parts)
 

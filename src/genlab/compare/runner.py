@@ -33,6 +33,11 @@ and the seasonal naive forecast are back-tested from the same rolling origins at
 (:func:`genlab.compare.forecast_adapters.forecast_table`: MASE, CRPS, coverage of the 80% interval, and the last
 origin's fan of each model for the report); this is not part of the budget.
 
+Extras: after sampling, each row gets what else its adapter shows of the model (``ModelResult.extras``,
+:meth:`genlab.compare.registry.Adapter.extras`): the latent-code image models give held-out images beside their
+reconstructions and named figures such as a VQ-VAE's codebook usage or a VAE's KL and active units (not part of the
+budget).
+
 Live progress (which model is fitting, its EM iteration or training step) goes to stderr through
 :class:`genlab.utils.progress.ProgressDisplay`, never to stdout, which carries the results.
 
@@ -135,6 +140,9 @@ class ModelResult:
     history_x: str = "seconds"
     sample: dict[str, Any] = field(default_factory=dict)
     latent: list[dict[str, Any]] | None = None
+    # what else the report shows of the model (Adapter.extras): reconstructions of held-out images, named figures
+    # such as codebook usage; None for models without
+    extras: dict[str, Any] | None = None
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     # what the budget did to the fit, short phrases the table shows: "short: 16/200 steps", "over: 31.0 s / 20.0 s"
@@ -437,6 +445,7 @@ def compare(
             row.sample_units_per_second = row.sample.pop("units") / max(time.perf_counter() - tick, 1e-9)
             row.history = list(adapter.history)
             row.latent = adapter.latent_summary(dataset)
+            row.extras = adapter.extras(dataset)
             if models_dir is not None:
                 row.files = adapter.save(os.path.join(models_dir, _safe_name(adapter.spec)))
             row.notes = list(adapter.notes)
