@@ -179,3 +179,9 @@ def test_cli_refuses_bad_options_with_one_line(tmp_path):
     for spec, fragment in (("vqvae:codes=1", "an integer >= 2"), ("vae:decoder=foo", "one of independent, pixelcnn")):
         result = invoke("compare", "digits", "--models", spec, "--budget", "10s", "--out", tmp_path / "out")
         assert_user_error(result, fragment)
+
+
+def test_a_code_grid_smaller_than_one_code_is_refused_before_training():
+    # 8 x 8 digits halved four times leave no code grid: the VQ-VAE's own error, before any training step
+    with pytest.raises(ParameterError, match="n_downsample=4 halves 8 x 8 images to nothing"):
+        compare("digits", "vqvae:downsample=4,steps=1", budget="30s", split=0.9)
