@@ -126,6 +126,9 @@ def test_extras_lines_and_figure_format():
         {"key": "n", "name": "restarted", "value": 3, "unit": "codes"}]}})
     assert extras_lines(row) == ["vqvae: codebook usage", "  codes used: 98% of 64", "  KL per dimension: 0.50 1.25 "
                                  "nats", "  restarted: 3 codes"]
+    noted = ModelResult(spec="vae", family="vae", extras={"figures": {"title": "Latent use", "note": "KL near 0: "
+                                                                      "collapse", "items": []}})
+    assert extras_lines(noted) == ["vae: latent use - KL near 0: collapse"]
     assert format_figure({"name": "prior", "value": 2.6789, "unit": "nats per code"}) == "prior: 2.679 nats per code"
     assert extras_lines(ModelResult(spec="x", family="x", status="not trained: no", extras=row.extras)) == []
 

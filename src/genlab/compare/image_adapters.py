@@ -362,8 +362,8 @@ class VAEAdapter(_NeuralImageAdapter):
         ]
         return {"reconstructions": self._reconstructions(levels),
                 "figures": {"title": "Latent use", "items": items,
-                            "note": "a KL near 0 in every dimension means the decoder ignores the code (posterior "
-                                    "collapse)"}}
+                            "note": "a KL near 0 in every dimension means the decoder ignores the code: posterior "
+                                    "collapse"}}
 
     def _loss_to_bits(self, loss: float, n_dims: int) -> float:
         return loss / (n_dims * _LN2)  # the negative ELBO per image
@@ -494,7 +494,8 @@ class VQVAEAdapter(_NeuralImageAdapter):
             items.append(_figure("epoch_usage", "codes used in the last training epoch", float(model.epoch_usage_),
                                  f"share of {k}"))
         items += [
-            _figure("restarted_codes", "dead codes restarted during training", int(model.restarted_codes_), "codes"),
+            _figure("restarted_codes", "dead-code restarts during training", int(model.restarted_codes_),
+                    "restarts (a code may restart more than once)"),
             _figure("heldout_prior_nats_per_code", "prior, held-out code grids",
                     float(-prior.mean() / (h * w)), "nats per code"),
             _figure("prior_nats_per_code", "prior, training code grids", float(model.prior_nats_per_code_),

@@ -408,7 +408,7 @@ def extras_lines(row: Any) -> list[str]:
     figures = extras.get("figures")
     if not row.trained or not figures:
         return []
-    note = f" ({figures['note']})" if figures.get("note") else ""
+    note = f" - {figures['note']}" if figures.get("note") else ""
     return [f"{row.spec}: {figures['title'].lower()}{note}", *(f"  {format_figure(item)}" for item in figures["items"])]
 
 
@@ -916,7 +916,7 @@ def _extras_html(comparison: Comparison, stem: str, out_dir: str, plots: bool) -
                          f"them (bottom).{esc(note)}</figcaption></figure>")
         figures = extras.get("figures")
         if figures:
-            note = f" ({figures['note']})" if figures.get("note") else ""
+            note = f": {figures['note']}" if figures.get("note") else ""
             parts.append(f"<p class='note'>{esc(figures['title'])}{esc(note)}.</p><table>"
                          "<tr><th class='l'>figure</th><th>value</th><th class='l'>unit</th></tr>")
             for item in figures["items"]:
