@@ -368,6 +368,29 @@ def _check_acyclic(check: FileCheck, variables: list[str], parents: dict[str, An
         check.fail("parents_", "form a cycle; a Bayesian network's graph is acyclic.")
 
 
+def _vq_prior(check: FileCheck) -> None:
+    """A VQ-VAE's prior: a PixelCNN record that models the autoencoder's code grids (one channel of ``n_codes``
+    levels, the grid shape its encoder gives)."""
+    from genlab.images.vq_module import code_grid_shape
+
+    state = check.mapping("prior_")
+    check.model("prior_", {"class": "PixelCNN", "params": state.get("params"), "fitted": state.get("fitted")})
+    config, prior = check.mapping("config_"), state["fitted"]
+    try:
+        grid = code_grid_shape(tuple(config["image_shape"]), int(config["n_downsample"]))
+        n_codes = int(config["n_codes"])
+        stored_grid = tuple(int(s) for s in check.sequence("code_shape_", 2))
+        prior_shape = tuple(int(s) for s in prior["image_shape_"])
+        prior_levels = {int(prior["n_levels_"]), int(prior["config_"]["n_levels"])}
+    except (KeyError, TypeError, ValueError) as exc:
+        check.fail("prior_", f"does not describe the code grids of this VQ-VAE ({exc}); the file was altered.")
+    if stored_grid != grid:
+        check.fail("code_shape_", f"is {stored_grid}, but the encoder gives {grid} code grids; the file was altered.")
+    if prior_shape != (1, *grid) or prior_levels != {n_codes}:
+        check.fail("prior_", f"models {prior_shape} grids of {sorted(prior_levels)} levels, but the autoencoder's "
+                             f"codes are {grid} grids of {n_codes} codes; the file was altered.")
+
+
 # -- neural models ----------------------------------------------------------------------------------------------------
 @rule("LanguageModel", "Seq2Seq", "Captioner", "SequenceDetector", "VAE", "ConditionalVAE", "Autoencoder", "PixelCNN",
       "ConditionalPixelCNN", "WaveNet", "NeuralAutoRegressive", "MaskedLanguageModel", "VQVAE")
@@ -381,9 +404,8 @@ def _neural(model: Any, check: FileCheck) -> None:
         state = check.mapping("latent_mixture_")
         record = {"class": "GaussianMixture", "params": state.get("params"), "fitted": state.get("fitted")}
         check.model("latent_mixture_", record)
-    if type(model).__name__ == "VQVAE" and check.has("prior_"):
-        state = check.mapping("prior_")
-        check.model("prior_", {"class": "PixelCNN", "params": state.get("params"), "fitted": state.get("fitted")})
+    if type(model).__name__ == "VQVAE":
+        _vq_prior(check)
     if type(model).__name__ == "MaskedLanguageModel":  # what its figures are (bound / pseudo) follows the network
         config = check.mapping("config_")
         if config.get("objective") != model.objective:

@@ -17,11 +17,12 @@ batch assigned to code ``k`` and ``s_k`` their sum,
 
     N_k <- g N_k + (1 - g) n_k,     m_k <- g m_k + (1 - g) s_k,     e_k <- m_k / N~_k
 
-with ``N~_k = (N_k + eps) / (sum_j N_j + K eps) * sum_j N_j`` (Laplace smoothing, so a rarely used code's entry
-stays finite). Usage over an epoch: every ``epoch_images`` training images the quantiser records the share of codes
-used and the code perplexity ``exp(H)`` of their frequencies over that epoch, and (``restart_dead_codes``) moves each
-code no vector chose during the epoch onto a random encoder vector of the current batch, so it competes again
-(codebook collapse is the VQ-VAE's most common failure: most codes never used).
+with ``N~_k = (N_k + eps) / (sum_j N_j + K eps) * sum_j N_j`` (Laplace smoothing, so a rarely used code's entry stays
+finite). Usage over an epoch: at the first batch that brings the training images seen to ``epoch_images`` (an epoch is
+whole batches, every image of them counted) the quantiser records the share of codes used and the code perplexity
+``exp(H)`` of their frequencies over that epoch, and (``restart_dead_codes``) moves each code no vector chose during the
+epoch onto a random encoder vector of the current batch, so it competes again (codebook collapse is the VQ-VAE's most
+common failure: most codes never used).
 """
 
 from __future__ import annotations
@@ -185,8 +186,9 @@ class VectorQuantizer(nn.Module):
         self.last_perplexity.fill_(math.exp(float(-(p * p.log()).sum())))
         if self.restart and not bool(used.all()):
             self.restart_codes(~used, flat)
+        # an epoch is the whole batches that reach epoch_images images, every one of them counted
         self.epoch_counts.zero_()
-        self.epoch_seen -= self.epoch_images
+        self.epoch_seen.zero_()
         self.epochs += 1
 
     @torch.no_grad()
