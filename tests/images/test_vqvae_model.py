@@ -148,9 +148,9 @@ def test_usage_and_perplexity_figures(digits_vq, digits):
     # the fitted figures are those of the training images under the final codebook
     assert digits_vq.codebook_usage_ == pytest.approx(digits_vq.codebook_usage(X))
     assert digits_vq.code_perplexity_ == pytest.approx(digits_vq.code_perplexity(X))
-    # 20 steps of 32 images over 200 training images: three complete epochs
+    # an epoch is the whole batches that reach the 200 training images: 7 batches of 32, so 20 steps make 2 epochs
     quantizer = digits_vq.module_.quantizer
-    assert int(quantizer.epochs) == 3
+    assert int(quantizer.epochs) == 20 // math.ceil(200 / 32) == 2
     assert digits_vq.epoch_usage_ == pytest.approx(float(quantizer.last_usage))
     assert 0 < digits_vq.epoch_usage_ <= 1 and 1 <= digits_vq.epoch_perplexity_ <= 8
     assert digits_vq.restarted_codes_ == int(quantizer.restarted)
@@ -199,6 +199,26 @@ def test_a_corrupted_prior_record_is_refused(digits_vq, tmp_path, edit, message)
     path = tmp_path / "vq.genlab"
     digits_vq.save(path)
     rewrite(path, edit)  # re-signed: the checks after the checksum must catch it
+    with pytest.raises(ModelFileError, match=message):
+        genlab.load(path)
+
+
+def _set_code_shape(header, shape):
+    header["fitted"]["code_shape_"]["__tuple__"] = shape
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda h: h["fitted"].pop("prior_"), "fitted/prior_ is missing"),
+    (lambda h: _prior_record(h)["fitted"]["__dict__"]["image_shape_"].__setitem__("__tuple__", [1, 3, 3]),
+     r"fitted/prior_ models \(1, 3, 3\) grids of \[8\] levels, but the autoencoder's codes are \(4, 4\) grids of 8"),
+    (lambda h: _prior_record(h)["fitted"]["__dict__"].__setitem__("n_levels_", 9),
+     r"fitted/prior_ models \(1, 4, 4\) grids of \[8, 9\] levels"),
+    (lambda h: _set_code_shape(h, [2, 2]), r"code_shape_ is \(2, 2\), but the encoder gives \(4, 4\) code grids"),
+])
+def test_a_missing_or_mismatched_prior_is_refused(digits_vq, tmp_path, edit, message):
+    path = tmp_path / "vq.genlab"
+    digits_vq.save(path)
+    rewrite(path, edit)
     with pytest.raises(ModelFileError, match=message):
         genlab.load(path)
 
@@ -269,3 +289,10 @@ def test_bad_images_and_calls(digits_vq, digits):
         digits_vq.sample(2, temperature=0)
     with pytest.raises(NotFittedError, match="this VQVAE is not fitted yet"):
         genlab.VQVAE().encode(X[:2])
+
+
+def test_restart_dead_codes_switch(digits_vq, digits):
+    # the fixture's 8 codes over 3 epochs: some codes went unused in an epoch and were restarted
+    assert digits_vq.restarted_codes_ > 0
+    off = genlab.VQVAE(**TINY, max_steps=20, restart_dead_codes=False, prior_params=TINY_PRIOR).fit(digits[0][:200])
+    assert off.restarted_codes_ == 0 and int(off.module_.quantizer.epochs) == 2

@@ -104,7 +104,8 @@ def test_commitment_term_adds_exactly_its_gradient_to_the_encoder_output(digits)
 # five vectors in the plane and three entries: vectors 0, 1, 3 are nearest entry 0, vector 2 entry 1, vector 4 entry 0;
 # entry 2 is chosen by none
 TOY_CODEBOOK = np.array([[0.0, 0.0], [4.0, 4.0], [-6.0, 5.0]])
-TOY_VECTORS = np.array([[0.5, -0.2], [-0.3, 0.4], [3.5, 4.2], [0.1, 0.9], [1.0, 0.5], [4.4, 3.9]])
+# (dyadic values: exact in float32, where the quantiser computes its distances and sums)
+TOY_VECTORS = np.array([[0.5, -0.25], [-0.25, 0.375], [3.5, 4.25], [0.125, 0.875], [1.0, 0.5], [4.375, 3.875]])
 TOY_CODES = np.array([0, 0, 1, 0, 0, 1])
 
 
@@ -177,8 +178,9 @@ def test_without_ema_the_codebook_loss_is_the_squared_distance_per_image_and_mov
 @pytest.mark.parametrize("ema_decay", [0.99, 0.0])
 def test_codes_are_the_brute_force_nearest_entries_and_lookup_gives_them(ema_decay):
     rng = np.random.default_rng(3)
-    codebook = rng.normal(size=(12, 5))
-    vectors = rng.normal(size=(4 * 3 * 2, 5)) * 1.5
+    # float32 values (the quantiser's precision), so the brute force in float64 sees the same numbers
+    codebook = rng.normal(size=(12, 5)).astype(np.float32).astype(np.float64)
+    vectors = (rng.normal(size=(4 * 3 * 2, 5)) * 1.5).astype(np.float32).astype(np.float64)
     quantizer = _quantizer(codebook, ema_decay=ema_decay).eval()
     distances = ((vectors[:, None, :] - codebook[None]) ** 2).sum(-1)  # (N, K) by brute force
     expected = distances.argmin(1)
@@ -196,7 +198,8 @@ def test_epoch_counts_usage_perplexity_and_restarts_of_never_chosen_codes():
     # three live entries near the data and three far away that no vector ever chooses
     codebook = np.array([[0.0, 0.0], [1.0, 1.0], [-1.0, 1.0], [50.0, 50.0], [-60.0, 40.0], [30.0, -70.0]])
     quantizer = _quantizer(codebook, ema_decay=0.9, epoch_images=6, restart_dead_codes=True).train()
-    batches = [rng.normal(scale=0.6, size=(3 * 4, 2)) for _ in range(3)]  # 3 images of a 2 x 2 grid each
+    # 3 images of a 2 x 2 grid each, float32 values (the quantiser's precision)
+    batches = [rng.normal(scale=0.6, size=(3 * 4, 2)).astype(np.float32).astype(np.float64) for _ in range(3)]
     all_codes = []
     # first batch: 3 of 6 images, no epoch yet
     _, codes, _ = quantizer(_grid(batches[0], 3, (2, 2)))
