@@ -100,6 +100,20 @@ def test_commitment_term_adds_exactly_its_gradient_to_the_encoder_output(digits)
     torch.testing.assert_close(z_e.grad, expected, rtol=1e-10, atol=1e-12)
 
 
+def test_without_ema_only_the_codebook_loss_moves_the_codebook(digits):
+    # ema_decay = 0: the codebook is a parameter whose gradient is exactly that of the codebook term
+    # ||sg[z_e] - e||^2 (batch mean); the reconstruction's gradient stops at the straight-through copy
+    module = _module(beta=0.25, ema_decay=0.0)
+    levels = torch.from_numpy(digits[0][:16])
+    z_e, decoder_in, entries = _grads_at_encoder_output_and_decoder_input(module, levels)
+    assert decoder_in.grad.abs().sum() > 0
+    flat = z_e.detach().permute(0, 2, 3, 1).reshape(-1, z_e.shape[1])
+    nearest = torch.cdist(flat, entries).argmin(dim=1)
+    expected = torch.zeros_like(entries).index_add_(0, nearest, 2.0 * (entries[nearest] - flat)) / levels.shape[0]
+    # (float32 tolerance: the quantiser computes in float32)
+    torch.testing.assert_close(module.quantizer.codebook.grad, expected, rtol=1e-5, atol=1e-7)
+
+
 # -- codebook updates ----------------------------------------------------------------------------------------------
 # five vectors in the plane and three entries: vectors 0, 1, 3 are nearest entry 0, vector 2 entry 1, vector 4 entry 0;
 # entry 2 is chosen by none
