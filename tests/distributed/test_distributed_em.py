@@ -168,6 +168,11 @@ def two_process_fits(tmp_path_factory) -> dict:
     jobs.append({"model": "HiddenSemiMarkovModel", "data": str(tmp_path / "hmm.npy"), "lengths": lengths,
                  "params": HSMM_GAUSSIAN_PARAMS, "emission": ["duration_lambdas_", "means_", "covars_"],
                  "empty_rank": 0, "out": str(tmp_path / "hsmm-gaussian-empty")})  # fmt: skip
+    digits = (np.random.default_rng(3).random((64, 1, 4, 4)) * 4).astype(np.int64)
+    np.save(tmp_path / "digits.npy", digits)
+    for ema_decay in (0.99, 0.0):  # EMA buffers, and the codebook as a parameter
+        jobs.append({"model": "vqvae", "data": str(tmp_path / "digits.npy"),
+                     "params": {**VQ_PARAMS, "ema_decay": ema_decay}, "out": str(tmp_path / f"vq-{ema_decay}")})
     result = torchrun({"jobs": jobs}, tmp_path)
     _assert_ran(result)
     return {"dir": tmp_path, "X": X, "init": init, "X_hmm": X_hmm, "lengths": lengths, "lines": lines,
@@ -253,6 +258,9 @@ def _bn_data():
 LM_PARAMS = {"backbone": "gru", "tokenizer": "byte", "preset": "tiny", "block_size": 16, "dropout": 0.0,
              "random_state": 0}  # fmt: skip
 LM_FIT = {"batch_size": 4, "max_steps": 6, "warmup_steps": 2, "learning_rate": 3e-3, "eval_interval": 1000}
+# epochs of 64 images in global batches of 2 x 8: restarts after steps 4, 8 and 12
+VQ_PARAMS = {"n_codes": 16, "code_dim": 2, "hidden": 4, "n_residual": 0, "max_steps": 12, "batch_size": 8,
+             "random_state": 0, "prior_params": {"n_filters": 4, "n_layers": 1, "n_hidden": 4, "max_steps": 2}}
 LDA_PARAMS = {"n_topics": 5, "method": "batch", "max_iter": 8, "tol": 0.0, "min_df": 2, "max_df": 0.5,
               "learn_priors": True, "random_state": 0}  # fmt: skip
 
@@ -359,6 +367,21 @@ def test_ddp_language_model_two_processes_equal_one_with_the_doubled_batch(two_p
         np.testing.assert_allclose(ranks[0][f"w{i}"], expected, rtol=1e-4, atol=1e-6)
     saved = genlab.load(fits["dir"] / "lm" / "model.genlab")  # rank 0 wrote the model
     assert saved.bits_per_character(text[:500]) == pytest.approx(single.bits_per_character(text[:500]), rel=1e-4)
+
+
+@pytest.mark.parametrize("ema_decay", [0.99, 0.0])
+def test_vqvae_ranks_keep_one_codebook(two_process_fits, ema_decay):
+    """Under DistributedDataParallel the quantiser's counts and sums are summed over the ranks and the entries placed
+    by initialisation and dead-code restarts are rank 0's: every rank ends with the same codebook, EMA statistics,
+    epoch counters and weights (without the sums, each rank's codebook drifts from its own half of the batch)."""
+    ranks = _rank_arrays(two_process_fits["dir"] / f"vq-{ema_decay}")
+    names = [name for name in ranks[0] if name.startswith("s_")]
+    assert "s_quantizer.codebook" in names
+    for name in names:
+        np.testing.assert_array_equal(ranks[0][name], ranks[1][name], err_msg=name)
+    assert ranks[0]["s_quantizer.epochs"] == 3  # an epoch counts the global batches' images
+    assert ranks[0]["s_quantizer.restarted"] > 0  # restarts happened, and stayed in step
+    np.testing.assert_array_equal(ranks[0]["log_prob"], ranks[1]["log_prob"])
 
 
 @pytest.mark.parametrize("name", ["bn-missing", "bn-missing-empty", "bn-complete"])

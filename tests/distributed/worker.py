@@ -58,6 +58,12 @@ def run_job(spec: dict) -> None:
         weights = {f"w{i}": p.detach().numpy().copy() for i, p in enumerate(lm.module_.parameters())}
         np.savez(out / f"rank{rank}.npz", losses=np.array(losses), **weights)
         return
+    if spec["model"] == "vqvae":
+        images = np.load(spec["data"])
+        vq = genlab.VQVAE(**spec["params"]).fit(images, distributed=True)
+        state = {f"s_{name}": value.detach().double().numpy().copy() for name, value in vq.module_.state_dict().items()}
+        np.savez(out / f"rank{rank}.npz", log_prob=vq.log_prob(images[:20]), **state)
+        return
     if spec["model"] == "bn":
         import pandas as pd
 

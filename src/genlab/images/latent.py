@@ -97,7 +97,11 @@ class LatentImageModel(ImageModel):
     # -- codes to pictures ---------------------------------------------------------------------------------------
     @torch.no_grad()
     def decode(self, Z: Any, y: Any = None) -> np.ndarray:
-        """The decoder's mean picture of codes ``Z`` (N, latent_dim): expected levels, float (N, C, H, W)."""
+        """The decoder's mean picture of codes ``Z`` (N, latent_dim): expected levels, float (N, C, H, W).
+
+        A VAE with ``decoder="pixelcnn"`` has no closed-form mean: its picture is the greedy raster decode (each value
+        the most probable level given the code and the values before it), whole levels as floats.
+        """
         check_is_fitted(self, "module_")
         z = self._latents(Z)
         codes = torch.from_numpy(self._codes(y, z.shape[0])).to(z.device)

@@ -64,8 +64,9 @@ class VAE(LatentImageModel):
         the images without the code (posterior collapse): ``kl_warmup_steps`` and ``free_bits`` work against it, and
         ``kl_per_dimension_`` shows whether the code is used.
     decoder_layers : int, default=3
-        Gated layers of the ``"pixelcnn"`` decoder: with kernel 3 it sees ``decoder_layers`` rows up, so on 8 x 8
-        digits the code keeps the digit's shape.
+        Gated layers of the ``"pixelcnn"`` decoder: with kernel 3 it sees ``decoder_layers + 1`` rows above a pixel
+        and ``decoder_layers`` columns to each side (on 8 x 8 digits the default sees half the image above a pixel;
+        the rest of the layout must come from the code).
     decoder_filters : int, default=32
         Feature maps of each stack of the ``"pixelcnn"`` decoder.
     dropout : float, default=0.5

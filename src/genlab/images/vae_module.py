@@ -261,6 +261,10 @@ class VAEModule(PixelLikelihood, nn.Module):
     autoregressive decoder ``self.pixelcnn``, and :meth:`pixel_log_prob`, :meth:`sample_levels` and
     :meth:`expected_levels` run it."""
 
+    #: A training forward advances the KL warm-up's ``step`` buffer (restored by the training loop when an interrupt
+    #: lands inside a step).
+    forward_updates_buffers = True
+
     def __init__(self, config: VAEConfig) -> None:
         super().__init__()
         self.config = config

@@ -8,9 +8,10 @@ level (the discrete likelihoods of :mod:`genlab.images.vae_module`). Training mi
 
     -log p(x | e(x)) + beta * ||z_e(x) - sg[e(x)]||^2   (+ ||sg[z_e(x)] - e(x)||^2 without EMA)
 
-where ``z_e`` is the encoder's grid, ``e`` the quantised grid and ``sg`` stops gradients; the squared norms sum
-over the whole grid, as in the paper. The decoder reads ``z_e + sg[e - z_e]``: the straight-through estimator copies
-the decoder's gradient at the quantised grid to the encoder.
+where ``z_e`` is the encoder's grid, ``e`` the quantised grid and ``sg`` stops gradients; the squared norms sum over the
+whole grid, as the pixel term sums over the whole image (the paper writes norms and leaves the reduction open; Sonnet's
+implementation takes means of both). The decoder reads ``z_e + sg[e - z_e]``: the straight-through estimator copies the
+decoder's gradient at the quantised grid to the encoder.
 
 Codebook updates (``ema_decay > 0``, the paper's appendix and Razavi et al. 2019): with ``n_k`` the vectors of a
 batch assigned to code ``k`` and ``s_k`` their sum,
@@ -22,7 +23,12 @@ finite). Usage over an epoch: at the first batch that brings the training images
 whole batches, every image of them counted) the quantiser records the share of codes used and the code perplexity
 ``exp(H)`` of their frequencies over that epoch, and (``restart_dead_codes``) moves each code no vector chose during the
 epoch onto a random encoder vector of the current batch, so it competes again (codebook collapse is the VQ-VAE's most
-common failure: most codes never used).
+common failure: most codes never used). The training loop draws its batches with replacement, so an epoch's draws
+reach about 63% of the distinct images: a code only a handful of images use can be restarted.
+
+Under gradient accumulation the EMA moves once per micro-batch (``ema_decay`` is per micro-batch). Under distributed
+training the counts and sums are summed over the ranks before the update, an epoch counts the global batches' images,
+and the entries placed by initialisation and restarts are rank 0's, so every rank keeps the same codebook.
 """
 
 from __future__ import annotations
@@ -131,23 +137,31 @@ class VectorQuantizer(nn.Module):
         return self.codebook[codes].permute(0, 3, 1, 2)
 
     def forward(self, z_e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        b, d, h, w = z_e.shape
-        flat = z_e.permute(0, 2, 3, 1).reshape(-1, d)  # (B*h*w, D)
-        if self.training and not bool(self.initialised):
-            self._initialise(flat.detach())
-        codes = self.nearest(flat.detach())
-        z_q = self.lookup(codes.view(b, h, w))  # (B, D, h, w)
-        if self.decay > 0:
-            codebook_loss = torch.zeros(b, dtype=z_e.dtype, device=z_e.device)
-        else:
-            codebook_loss = (z_q - z_e.detach()).pow(2).sum(dim=(1, 2, 3))
-        if self.training:
-            with torch.no_grad():
-                counts = torch.bincount(codes, minlength=self.n_codes).to(flat.dtype)  # (K,)
-                if self.decay > 0:
-                    sums = torch.zeros_like(self.ema_sum).index_add_(0, codes, flat.detach().to(self.ema_sum.dtype))
-                    self.ema_update(counts, sums)
-                self._count_epoch(counts, b, flat.detach())
+        # float32 whatever the training loop's autocast: nearest entries from bfloat16 distances differ from the
+        # float32 codes that encode() and the prior see, and bfloat16 counts above 256 round
+        with torch.autocast(device_type=z_e.device.type, enabled=False):
+            z_e = z_e.float()
+            b, d, h, w = z_e.shape
+            flat = z_e.permute(0, 2, 3, 1).reshape(-1, d)  # (B*h*w, D)
+            if self.training and not bool(self.initialised):
+                self._initialise(flat.detach())
+            codes = self.nearest(flat.detach())
+            z_q = self.lookup(codes.view(b, h, w))  # (B, D, h, w)
+            if self.decay > 0:
+                codebook_loss = torch.zeros(b, dtype=z_e.dtype, device=z_e.device)
+            else:
+                codebook_loss = (z_q - z_e.detach()).pow(2).sum(dim=(1, 2, 3))
+            if self.training:
+                with torch.no_grad():
+                    counts = torch.bincount(codes, minlength=self.n_codes).to(torch.float64)  # (K,)
+                    sums = None
+                    if self.decay > 0:
+                        sums = torch.zeros(self.n_codes, d, dtype=torch.float64, device=flat.device)
+                        sums.index_add_(0, codes, flat.detach().double())
+                    n_images = _all_reduce_sum(counts, sums, b)  # the global batch under distributed training
+                    if sums is not None:
+                        self.ema_update(counts, sums)
+                    self._count_epoch(counts, n_images, flat.detach())
         return z_q, codes.view(b, h, w), codebook_loss
 
     @torch.no_grad()
@@ -165,12 +179,21 @@ class VectorQuantizer(nn.Module):
         """Codebook entries from random encoder vectors of the first training batch (so every code starts where the
         data is, instead of far from it)."""
         rows = torch.randint(0, flat.shape[0], (self.n_codes,), device=flat.device)
-        entries = flat[rows] + 0.01 * flat.std() * torch.randn(self.n_codes, self.code_dim, device=flat.device)
-        self.codebook.data.copy_(entries.to(self.codebook.dtype))
+        noise = _noise_scale(flat) * torch.randn(self.n_codes, self.code_dim, device=flat.device)
+        self.codebook.data.copy_((flat[rows] + noise).to(self.codebook.dtype))
         if self.decay > 0:
             self.ema_count.fill_(1.0)
             self.ema_sum.copy_(self.codebook)
+        self._broadcast_codebook()
         self.initialised.fill_(True)
+
+    def _broadcast_codebook(self) -> None:
+        """Under distributed training, every rank takes rank 0's codebook (drawn from rank 0's batch)."""
+        if _world_size() > 1:
+            import torch.distributed as dist
+
+            for tensor in (self.codebook.data, *((self.ema_count, self.ema_sum) if self.decay > 0 else ())):
+                dist.broadcast(tensor, src=0)
 
     @torch.no_grad()
     def _count_epoch(self, counts: torch.Tensor, n_images: int, flat: torch.Tensor) -> None:
@@ -197,18 +220,49 @@ class VectorQuantizer(nn.Module):
         vectors (a little noise apart, so codes restarted on one vector separate), with fresh EMA statistics."""
         index = dead.nonzero().flatten()
         rows = torch.randint(0, flat.shape[0], (index.numel(),), device=flat.device)
-        noise = 0.01 * flat.std() * torch.randn(index.numel(), self.code_dim, device=flat.device)
+        noise = _noise_scale(flat) * torch.randn(index.numel(), self.code_dim, device=flat.device)
         entries = (flat[rows] + noise).to(self.codebook.dtype)
         self.codebook.data[index] = entries
         if self.decay > 0:
             self.ema_count[index] = 1.0
             self.ema_sum[index] = entries
+        self._broadcast_codebook()
         self.restarted += index.numel()
+
+
+def _noise_scale(flat: torch.Tensor) -> torch.Tensor:
+    """A hundredth of the vectors' spread (at least 1e-4): separates codes placed on one vector; finite for a batch of
+    one vector."""
+    return 0.01 * flat.std(correction=0).clamp(min=1e-2)
+
+
+def _world_size() -> int:
+    import torch.distributed as dist
+
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def _all_reduce_sum(counts: torch.Tensor, sums: torch.Tensor | None, n_images: int) -> int:
+    """Sum a batch's per-code counts and vector sums over the ranks of a distributed run, in place, so that every
+    rank makes the same EMA update, epoch count and restart decision; return the images of the global batch."""
+    world = _world_size()
+    if world == 1:
+        return n_images
+    import torch.distributed as dist
+
+    dist.all_reduce(counts)
+    if sums is not None:
+        dist.all_reduce(sums)
+    return n_images * world
 
 
 class VQVAEModule(PixelLikelihood, nn.Module):
     """Encoder, quantiser, decoder; ``forward(levels, classes) -> (codes, loss)`` with ``loss`` the batch mean of the
     per-image objective in the module notes (nats plus the weighted squared distances). ``classes`` is ignored."""
+
+    #: A training forward moves the codebook and its counters (buffers): the training loop restores them when an
+    #: interrupt lands inside a step, so that a resumed run equals an uninterrupted one.
+    forward_updates_buffers = True
 
     def __init__(self, config: VQVAEConfig) -> None:
         super().__init__()

@@ -9,7 +9,8 @@ images with ``n_codes`` levels: the prior ``p(c)``. Together they are a generati
     p(x) = sum_c p(c) p(x | c),
 
 that samples by drawing a code grid from the prior and the pixels from the decoder. The sum over code grids is
-intractable; :meth:`VQVAE.log_prob` reports its largest-term bound at the image's own code grid ``c(x)``,
+intractable; :meth:`VQVAE.log_prob` reports the single-term bound at the image's own code grid ``c(x)`` (the
+encoder's nearest entries),
 
     log p(x) >= log p(x | c(x)) + log p(c(x)),
 
@@ -67,7 +68,9 @@ class VQVAE(ImageModel):
     likelihood : {"categorical", "bernoulli", "gaussian", "logistic"}, default="categorical"
         The decoder's distribution of each pixel level given the codes (as the VAE's).
     beta : float, default=0.25
-        Weight of the commitment loss ``||z_e - sg[e]||^2`` (the paper's beta).
+        Weight of the commitment loss ``||z_e - sg[e]||^2`` (the paper's beta). The squared distances are summed over
+        the code grid's elements and the pixel term over the image's values (DeepMind's Sonnet takes means of both), so
+        beta weighs the commitment of every latent element against the whole image's negative log-likelihood.
     ema_decay : float, default=0.99
         Decay of the exponential moving averages that update the codebook; 0 learns the codebook by gradient (the
         codebook loss ``||sg[z_e] - e||^2``) instead.
@@ -80,8 +83,10 @@ class VQVAE(ImageModel):
         ``n_threads``, ``verbose`` and ``random_state``; its validation images are the code grids of this model's
         validation images when there are any. ``n_levels`` is always ``n_codes``.
     prior_share : float, default=0.5
-        With ``max_time``, the share of it the prior trains for (the autoencoder trains for the rest; the prior then
-        gets whatever of ``max_time`` is left, unless ``prior_params`` sets its own length).
+        With ``max_time``, the share of it the prior trains for: the autoencoder trains for the rest, then the prior
+        gets what is left of ``max_time`` (at least a second), unless ``prior_params`` gives its own ``max_time``.
+        When ``max_steps`` or ``epochs`` bound training too, the prior keeps a step bound (``prior_params``' or
+        PixelCNN's default 1,000 steps), so ``max_time`` stays a ceiling.
     n_levels : int, optional
         Pixel levels (by default ``max + 1`` of the training images).
     max_steps, max_time, epochs, batch_size, learning_rate, validation_fraction, patience, ..., device, random_state
@@ -113,7 +118,9 @@ class VQVAE(ImageModel):
     prior_nats_per_code_ : float
         The prior's negative log-likelihood per code over its validation grids (the training grids when there are
         none); below ``log(n_codes)`` when the prior learned something.
-    history_, training_ : as every neural model (the autoencoder's training)
+    history_, training_ : as every neural model, for the autoencoder's training
+        ``val_loss`` is the training objective per image, ``-log p(x | e(x)) + beta * commitment``: not a likelihood
+        (it has no prior term); the held-out bound is ``log_prob``.
     prior_training_ : dict
         The prior's ``training_``.
 
@@ -179,7 +186,7 @@ class VQVAE(ImageModel):
                 raise ParameterError(f"{name} must be {text}; got {value!r}.")
         if not isinstance(self.restart_dead_codes, (bool, np.bool_)):
             raise ParameterError(f"restart_dead_codes must be True or False; got {self.restart_dead_codes!r}.")
-        self._prior_settings()  # a bad prior_params fails before any training
+        self._prior_settings()  # unknown prior_params names fail here; their values in _prepare, before training
         h, w = code_grid_shape(image_shape, n_down)
         if h < 1 or w < 1:
             raise ParameterError(f"n_downsample={n_down} halves {image_shape[1]} x {image_shape[2]} images to nothing; "
@@ -215,9 +222,46 @@ class VQVAE(ImageModel):
         prepared = super()._prepare(X, None, validation_data, seed=seed, batch_size=batch_size)
         # the quantiser counts an epoch in training images
         prepared.config = dataclasses.replace(prepared.config, epoch_images=int(prepared.train.n_examples))
+        self._check_prior(prepared, seed)
         validation = None if prepared.validation is None else prepared.validation.images.numpy()
         prepared.data = {"train": prepared.data[0], "validation": validation, "seed": seed, "started": started}
         return prepared
+
+    def _prior_model(self, seed: int, remaining_time: float | None) -> Any:
+        """The unfitted PixelCNN prior: ``prior_params`` over this model's device, threads, verbosity and seed.
+
+        With ``max_time``, the prior gets ``remaining_time`` unless ``prior_params`` gives a time; when this model
+        or ``prior_params`` also bounds training by steps or epochs, the prior keeps a step bound too (its own, else
+        PixelCNN's default length), so ``max_time`` stays a ceiling, as for every neural model.
+        """
+        from genlab.images.pixelcnn import PixelCNN
+
+        settings = {"device": self.device, "n_threads": self.n_threads, "verbose": self.verbose,
+                    "random_state": seed, **self._prior_settings(), "n_levels": self.n_codes}
+        if remaining_time is not None and settings.get("max_time") is None:
+            settings["max_time"] = remaining_time
+            counted = self.max_steps is not None or self.epochs is not None
+            if counted and settings.get("max_steps") is None and settings.get("epochs") is None:
+                settings["max_steps"] = PixelCNN._default_max_steps
+        return PixelCNN(**settings)
+
+    def _check_prior(self, prepared: Prepared, seed: int) -> None:
+        """Every prior_params value checked as the prior's fit will check it, before the autoencoder trains."""
+        from genlab.images._base import ImageBatches
+        from genlab.neural.training import resolve_device
+
+        config = prepared.config
+        grid = code_grid_shape(config.image_shape, config.n_downsample)
+        prior = self._prior_model(seed, None if self.max_time is None else 1.0)
+        try:
+            prior._check_shared_parameters()
+            prior._make_config((1, *grid), config.n_codes, 0)
+            resolve_device(prior.device)
+            codes = np.zeros((prepared.train.n_examples, 1, *grid), dtype=np.int64)
+            prior._training_config(Prepared(config=None, train=ImageBatches(codes, None, prior.batch_size, seed)),
+                                   seed, False, False, 1)
+        except ParameterError as exc:
+            raise ParameterError(f"prior_params: {exc}") from None
 
     def _training_config(self, prepared: Prepared, seed: int, resume: bool, distributed: bool,
                          world_size: int) -> Any:
@@ -237,19 +281,14 @@ class VQVAE(ImageModel):
 
     def _after_training(self, module: Any, prepared: Prepared) -> dict[str, Any]:
         """Encode the training (and validation) images and fit the PixelCNN prior to their code grids."""
-        from genlab.images.pixelcnn import PixelCNN
-
         data = prepared.data
         train_codes = self._codes_of(module, data["train"])
         val_codes = None if data["validation"] is None else self._codes_of(module, data["validation"])
         n_codes = module.config.n_codes
-        settings = {"device": self.device, "n_threads": self.n_threads, "verbose": self.verbose,
-                    "random_state": data["seed"], **self._prior_settings(), "n_levels": n_codes}
-        length_given = any(settings.get(name) is not None for name in ("max_steps", "max_time", "epochs"))
-        if self.max_time is not None and not length_given:
-            remaining = parse_duration(self.max_time) - (time.monotonic() - data["started"])
-            settings["max_time"] = max(remaining, 1.0)
-        prior = PixelCNN(**settings)
+        remaining = None
+        if self.max_time is not None:  # what is left of the budget (a second at least: the prior needs some steps)
+            remaining = max(parse_duration(self.max_time) - (time.monotonic() - data["started"]), 1.0)
+        prior = self._prior_model(data["seed"], remaining)
         grids = train_codes[:, None]
         validation = None if val_codes is None else val_codes[:, None]
         prior.fit(grids, validation_data=validation)
@@ -353,7 +392,7 @@ class VQVAE(ImageModel):
         """Lower bound of each image's log-probability in nats, (N,): ``log p(x | c(x)) + log p(c(x))``.
 
         The discrete pixel likelihood under the decoder at the image's own code grid plus the prior's exact
-        likelihood of that grid: the largest-term bound of ``log sum_c p(c) p(x | c)`` (module notes). Bits per
+        likelihood of that grid: one term of ``log sum_c p(c) p(x | c)``, so a lower bound (module notes). Bits per
         dimension computed from it (:meth:`bits_per_dimension`, ``genlab score``) are therefore an upper bound.
 
         Raises

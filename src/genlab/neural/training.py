@@ -460,6 +460,7 @@ def _train(module: torch.nn.Module, train_data: Any, val_data: Any, config: Trai
 
     window_start, window_tokens = time.perf_counter(), 0
     step_rng: tuple[torch.Tensor, list[torch.Tensor]] | None = None
+    step_buffers: dict[str, torch.Tensor] | None = None
     in_step = False
     try:
         # a checkpoint written by an interrupt during the evaluation after its last step: that evaluation is due
@@ -484,8 +485,11 @@ def _train(module: torch.nn.Module, train_data: Any, val_data: Any, config: Trai
             lr = config.learning_rate_at(result.steps, earlier + run_elapsed, time_horizon)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            # an interrupt inside the step checkpoints the state before it, dropout's random state included
+            # an interrupt inside the step checkpoints the state before it, dropout's random state included, and the
+            # buffers of a module whose forward updates them (a VQ-VAE's codebook statistics)
             step_rng, in_step = _rng_states(), True
+            step_buffers = ({name: value.detach().clone() for name, value in module.named_buffers()}
+                            if getattr(module, "forward_updates_buffers", False) else None)
             step_tokens = 0
             for micro in range(config.grad_accum_steps):
                 x, y = train_data.batch(result.steps, micro)
@@ -551,6 +555,10 @@ def _train(module: torch.nn.Module, train_data: Any, val_data: Any, config: Trai
         if writer and path is not None and result.steps > (result.resumed_from or 0):
             result.elapsed = total_elapsed()
             with defer_interrupts():  # a second Ctrl-C waits for this write (the previous file stays until then)
+                if in_step and step_buffers is not None:
+                    with torch.no_grad():
+                        for name, value in module.named_buffers():
+                            value.copy_(step_buffers[name])
                 save_checkpoint(path, module, optimizer, result, fingerprint, best, rng=step_rng if in_step else None)
             kept = path
         elif path is not None and result.resumed_from is not None:

@@ -1,0 +1,115 @@
+"""VQVAE inside the training loop: autocast, interrupted steps, the prior's share of the budget, prior settings
+checked before the autoencoder trains."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import genlab
+from genlab.errors import ParameterError
+from genlab.images.vq_module import VQVAEConfig, VQVAEModule
+
+TINY = {"n_codes": 8, "code_dim": 4, "hidden": 8, "n_residual": 1, "random_state": 0, "device": "cpu"}
+TINY_PRIOR = {"n_filters": 4, "n_layers": 1, "n_hidden": 4}
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    return (np.random.default_rng(0).random((120, 1, 8, 8)) * 5).astype(np.int64)
+
+
+def test_the_quantiser_works_in_float32_under_bfloat16_autocast():
+    """The training loop runs the forward under bfloat16 autocast on a GPU: the encoder's output is then bfloat16,
+    but the quantiser must pick the float32 nearest entries of it and count in float64 (bfloat16 distances pick other
+    codes, and bfloat16 counts above 256 round)."""
+    torch.manual_seed(0)
+    quantizer = VQVAEModule(VQVAEConfig(n_codes=64, code_dim=8, epoch_images=10**6)).quantizer
+    z_e = torch.randn(512, 8, 4, 4)
+    quantizer.train()
+    quantizer(z_e)  # initialises the codebook from these vectors
+    half = z_e.to(torch.bfloat16)
+    flat = half.float().permute(0, 2, 3, 1).reshape(-1, 8)
+    expected = quantizer.nearest(flat).view(512, 4, 4)
+    before = quantizer.epoch_counts.clone()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        z_q, codes, _ = quantizer(half)
+        in_bfloat16 = quantizer.nearest(flat.to(torch.bfloat16)).view(512, 4, 4)
+    assert torch.equal(codes, expected)
+    assert not torch.equal(in_bfloat16, expected)  # the failure this guards against does occur on these vectors
+    assert z_q.dtype == torch.float32
+    added = quantizer.epoch_counts - before
+    assert torch.equal(added, torch.bincount(expected.flatten(), minlength=64).double())
+    assert added.max() > 256
+
+
+class _Interrupting(genlab.VQVAE):
+    """A VQVAE whose module raises KeyboardInterrupt at the chosen training forward (after earlier micro-batches of
+    the same step have moved the codebook)."""
+
+    interrupt_at: int | None = None
+
+    def _build_module(self, config):
+        module = super()._build_module(config)
+        forward, calls = module.forward, {"n": 0}
+
+        def interrupting_forward(levels, classes=None):
+            if module.training:
+                calls["n"] += 1
+                if calls["n"] == type(self).interrupt_at:
+                    raise KeyboardInterrupt
+            return forward(levels, classes)
+
+        module.forward = interrupting_forward
+        return module
+
+
+def test_an_interrupt_inside_a_step_resumes_to_the_uninterrupted_codebook(images, tmp_path):
+    """A training forward updates the EMA statistics and epoch counts before the optimizer step; an interrupt in the
+    second micro-batch must checkpoint them as they were at the step's start, so resume equals an uninterrupted run."""
+    settings = {**TINY, "max_steps": 8, "batch_size": 40, "grad_accum_steps": 2,
+                "prior_params": {**TINY_PRIOR, "max_steps": 2}}
+    _Interrupting.interrupt_at = None
+    reference = _Interrupting(**settings).fit(images)
+    checkpoint = tmp_path / "vq.ckpt"
+    _Interrupting.interrupt_at = 6  # step 3, micro-batch 2
+    with pytest.raises(genlab.learn.FitInterrupted):
+        _Interrupting(checkpoint_path=checkpoint, **settings).fit(images)
+    _Interrupting.interrupt_at = None
+    resumed = _Interrupting(checkpoint_path=checkpoint, **settings).fit(images, resume=True)
+    assert resumed.training_["resumed_from"] == 2
+    expected, got = reference.module_.state_dict(), resumed.module_.state_dict()
+    different = [name for name in expected if not torch.equal(expected[name], got[name])]
+    assert different == []
+
+
+def test_with_max_steps_and_max_time_the_prior_keeps_a_step_bound(images):
+    """max_time is a ceiling: with max_steps given too, the prior stops at its default length, not at the time."""
+    vq = genlab.VQVAE(**TINY, max_steps=3, max_time=600, prior_params={**TINY_PRIOR, "batch_size": 8}).fit(images)
+    assert vq.training_["stop_reason"] == "max_steps"
+    assert vq.prior_training_["stop_reason"] in ("max_steps", "early_stopping")
+    assert vq.prior_training_["elapsed"] < 600
+
+
+def test_with_max_time_alone_the_prior_gets_what_is_left(images):
+    vq = genlab.VQVAE(**TINY, max_time=4, prior_share=0.5, prior_params={**TINY_PRIOR, "patience": None})
+    vq.fit(images)
+    assert vq.training_["stop_reason"] == "max_time"
+    assert vq.training_["elapsed"] == pytest.approx(2.0, abs=1.0)
+    assert vq.prior_training_["stop_reason"] == "max_time"
+    assert vq.training_["elapsed"] + vq.prior_training_["elapsed"] < 4 + 1.5
+
+
+@pytest.mark.parametrize(("prior_params", "fragment"), [
+    ({"n_layers": 0}, "prior_params: n_layers must be an integer >= 1"),
+    ({"learning_rate": -1.0}, "prior_params: "),
+    ({"max_time": "soon"}, "prior_params: "),
+    ({"device": "tpu"}, "prior_params: device must be"),
+])
+def test_bad_prior_values_fail_before_the_autoencoder_trains(images, prior_params, fragment):
+    steps: list[int] = []
+    model = genlab.VQVAE(**TINY, max_steps=20, prior_params=prior_params)
+    with pytest.raises(ParameterError, match=fragment):
+        model.fit(images, callback=lambda step, loss: steps.append(step))
+    assert steps == []
