@@ -113,3 +113,15 @@ def test_bad_prior_values_fail_before_the_autoencoder_trains(images, prior_param
     with pytest.raises(ParameterError, match=fragment):
         model.fit(images, callback=lambda step, loss: steps.append(step))
     assert steps == []
+
+
+def test_a_codebook_learned_by_gradient_is_not_weight_decayed():
+    """AdamW's decay would pull every code towards the origin; the other matrices keep it."""
+    from genlab.neural.training import TrainingConfig, make_optimizer
+
+    module = VQVAEModule(VQVAEConfig(n_codes=8, code_dim=4, hidden=8, ema_decay=0.0))
+    optimizer = make_optimizer(module, TrainingConfig(max_steps=1, weight_decay=0.1), torch.device("cpu"))
+    decay_of = {id(p): group["weight_decay"] for group in optimizer.param_groups for p in group["params"]}
+    assert decay_of[id(module.quantizer.codebook)] == 0.0
+    assert decay_of[id(module.encoder[0].weight)] == 0.1
+    assert len(decay_of) == len(list(module.parameters()))

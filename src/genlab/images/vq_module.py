@@ -115,6 +115,7 @@ class VectorQuantizer(nn.Module):
             self.register_buffer("ema_sum", self.codebook.clone())
         else:
             self.codebook = nn.Parameter(torch.randn(k, d))
+            self.codebook.no_weight_decay = True  # type: ignore[attr-defined]  # read by make_optimizer
         # bookkeeping in buffers, so checkpoints (exact resume) and model files keep it
         self.register_buffer("initialised", torch.zeros((), dtype=torch.bool))
         self.register_buffer("epoch_counts", torch.zeros(k, dtype=torch.float64))

@@ -209,11 +209,13 @@ def resolve_device(device: str) -> torch.device:
 
 
 def make_optimizer(module: torch.nn.Module, config: TrainingConfig, device: torch.device) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices (dim >= 2: linear and embedding weights) only."""
+    """AdamW with weight decay on matrices (dim >= 2: linear and embedding weights) only, except a matrix marked
+    ``no_weight_decay`` (a VQ-VAE's codebook: decay would pull every code to the origin)."""
     params = [p for p in module.parameters() if p.requires_grad]
+    decayed = [p for p in params if p.dim() >= 2 and not getattr(p, "no_weight_decay", False)]
     groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": config.weight_decay},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        {"params": decayed, "weight_decay": config.weight_decay},
+        {"params": [p for p in params if not any(p is q for q in decayed)], "weight_decay": 0.0},
     ]
     # the fused kernel is the fastest on CPU and CUDA alike; it needs float parameters on one device type
     return torch.optim.AdamW(groups, lr=config.learning_rate, betas=(config.beta1, config.beta2), fused=True)
