@@ -163,18 +163,37 @@ def test_fit_pixelvae_reports_the_kl_and_samples(tmp_path):
         f"{kl.sum():.3f} nats per image over 4 dimensions (per dimension: max {kl.max():.3f}, median "
         f"{np.median(kl):.3f}, min {kl.min():.3f})")
     assert _field(result.stdout, "active units").startswith(f"{model.active_units_} of 4 ")
-    assert "IWAE bound, k = 1000" in _field(result.stdout, "held-out bits/dim")
+    # a PixelCNN decoder is scored with k = 100 importance samples (it reruns per sample), and says so
+    from genlab.cli.images import _split, load_images
+
+    X, _, _ = load_images("digits")
+    held = X[_split(X.shape[0], 0.01, 0)[1]]
+    bits = -float(np.mean(model.log_prob(held, k=100))) / (64 * math.log(2))
+    assert _field(result.stdout, "held-out bits/dim") == f"{bits:.4f} ({bits * math.log(2) * 64:.2f} nats per " \
+                                                         "image; IWAE bound, k = 100)"
 
     result = invoke("sample", out, "-n", 3, "--seed", 4)  # raster sampling of the PixelCNN decoder
     assert result.exit_code == 0, result.output
     rows = np.loadtxt(result.stdout.splitlines()[1:], delimiter=",")
     np.testing.assert_array_equal(rows, model.sample(3, random_state=4).data.reshape(3, -1))
 
+    eights = tmp_path / "eights"  # genlab score: the same k, labelled
+    eights.mkdir()
+    pixels = np.random.default_rng(1).integers(0, 256, size=(3, 8, 8), dtype=np.uint8)
+    for i, image in enumerate(pixels):
+        Image.fromarray(image, mode="L").save(eights / f"{i}.png")
+    result = invoke("score", out, eights, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    levels = ((pixels.astype(np.int64) * 17) // 256)[:, None]
+    assert report["estimate"] == "IWAE bound, k = 100"
+    assert report["nats_per_image"] == pytest.approx(-float(np.mean(model.log_prob(levels, k=100))), rel=1e-9)
+
     result = invoke("info", out)
     assert result.exit_code == 0, result.output
     assert _field(result.stdout, "decoder").startswith("pixelcnn")
     assert _field(result.stdout, "latent KL").startswith(f"{kl.sum():.3f} nats per image")
-    assert "an upper bound (IWAE bound" in _field(result.stdout, "genlab score")
+    assert _field(result.stdout, "genlab score").endswith("an upper bound (IWAE bound, k = 100)")
 
 
 def test_independent_vae_reports_the_kl_too(tmp_path):
@@ -186,6 +205,7 @@ def test_independent_vae_reports_the_kl_too(tmp_path):
     assert _field(result.stdout, "decoder") == "independent pixels (categorical)"
     assert _field(result.stdout, "latent KL").startswith(f"{model.kl_per_dimension_.sum():.3f} nats per image over 3")
     assert _field(result.stdout, "active units").startswith(f"{model.active_units_} of 3 ")
+    assert _field(invoke("info", out).stdout, "genlab score").endswith("an upper bound (IWAE bound, k = 1000)")
 
 
 def test_fit_family_help_lists_vqvae():
