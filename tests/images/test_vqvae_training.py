@@ -125,3 +125,16 @@ def test_a_codebook_learned_by_gradient_is_not_weight_decayed():
     assert decay_of[id(module.quantizer.codebook)] == 0.0
     assert decay_of[id(module.encoder[0].weight)] == 0.1
     assert len(decay_of) == len(list(module.parameters()))
+
+
+@pytest.mark.parametrize("patience", [5, None])
+def test_prior_nats_per_code_is_the_prior_on_the_held_out_grids(images, patience):
+    """From the prior's best validation loss when it keeps its best weights, else by scoring: either way the fitted
+    prior's negative log-likelihood per code of the validation images' code grids."""
+    vq = genlab.VQVAE(**TINY, max_steps=5, prior_params={**TINY_PRIOR, "max_steps": 30, "eval_interval": 10,
+                                                         "patience": patience})
+    vq.fit(images[:90], validation_data=images[90:])
+    grids = vq.encode(images[90:])[:, None]
+    expected = -vq.prior_.log_prob(grids).mean() / grids[0].size
+    assert vq.prior_nats_per_code_ == pytest.approx(expected, rel=1e-5)
+    assert vq.prior_nats_per_code_ < np.log(8)

@@ -76,10 +76,13 @@ class VQVAE(ImageModel):
         codebook loss ``||sg[z_e] - e||^2``) instead.
     restart_dead_codes : bool, default=True
         At the end of every epoch, move each code that no training vector chose during the epoch onto a random
-        encoder vector of the current batch.
+        encoder vector of the current batch. An epoch is as many images as the training set, drawn with replacement
+        as all batches are (about 63% of the distinct images), so a code only a handful of images use may be moved.
     prior_params : dict, optional
         Hyperparameters of the :class:`~genlab.images.pixelcnn.PixelCNN` prior (its network and training settings,
-        e.g. ``{"n_layers": 8, "max_steps": 2000}``). By default PixelCNN's own, with this model's ``device``,
+        e.g. ``{"n_layers": 8, "max_steps": 2000}``): the prior's length is its own (PixelCNN's default 1,000 steps
+        unless given here; ``max_steps`` and ``epochs`` bound the autoencoder). By default PixelCNN's own, with this
+        model's ``device``,
         ``n_threads``, ``verbose`` and ``random_state``; its validation images are the code grids of this model's
         validation images when there are any. ``n_levels`` is always ``n_codes``.
     prior_share : float, default=0.5
@@ -116,8 +119,9 @@ class VQVAE(ImageModel):
     restarted_codes_ : int
         Dead-code restarts in all.
     prior_nats_per_code_ : float
-        The prior's negative log-likelihood per code over its validation grids (the training grids when there are
-        none); below ``log(n_codes)`` when the prior learned something.
+        The prior's negative log-likelihood per code over its validation grids (this model's validation images'
+        grids, else the share PixelCNN holds out; the training grids when there are none); below ``log(n_codes)``
+        when the prior learned something.
     history_, training_ : as every neural model, for the autoencoder's training
         ``val_loss`` is the training objective per image, ``-log p(x | e(x)) + beta * commitment``: not a likelihood
         (it has no prior term); the held-out bound is ``log_prob``.
@@ -292,7 +296,13 @@ class VQVAE(ImageModel):
         grids = train_codes[:, None]
         validation = None if val_codes is None else val_codes[:, None]
         prior.fit(grids, validation_data=validation)
-        held_out = grids if validation is None else validation
+        # with early stopping the prior keeps the weights of its best validation loss, which is then its nats per code
+        # on held-out grids (the whole validation set): no second pass after the budget. Otherwise the held-out (else
+        # the training) grids are scored
+        nats_per_code = prior.training_.get("best_val_loss") if prior.patience is not None else None
+        if nats_per_code is None:
+            scored = grids if validation is None else validation
+            nats_per_code = float(-prior.log_prob(scored).mean() / scored[0].size)
         quantizer = module.quantizer
         usage, perplexity = _usage(train_codes, n_codes)
         return {
@@ -303,7 +313,7 @@ class VQVAE(ImageModel):
             "epoch_usage_": None if float(quantizer.last_usage) < 0 else float(quantizer.last_usage),
             "epoch_perplexity_": None if float(quantizer.last_perplexity) < 0 else float(quantizer.last_perplexity),
             "restarted_codes_": int(quantizer.restarted),
-            "prior_nats_per_code_": float(-prior.log_prob(held_out).mean() / held_out[0].size),
+            "prior_nats_per_code_": float(nats_per_code),
             "prior_training_": dict(prior.training_),
         }
 
