@@ -211,6 +211,9 @@ def test_independent_vae_reports_the_kl_too(tmp_path):
 def test_fit_family_help_lists_vqvae():
     result = invoke("fit", "--help")
     assert result.exit_code == 0 and "vqvae" in result.stdout
+    for command in ("sample", "score"):  # where the image verbs are described
+        result = invoke(command, "--help")
+        assert result.exit_code == 0 and ("vqvae" in result.stdout or "VQ-VAE" in result.stdout), result.stdout
     assert_user_error(invoke("fit", "vqvea", "digits", "--out", "x"), "vqvae")  # the known families are listed
 
 

@@ -475,7 +475,9 @@ def score(
     time step, given the first values of each series for autoregressive models. Text
     (n-gram and neural language models): nats and bits per character (or token) and perplexity. Documents (topic
     models): nats per token. Categorical tables (Bayesian networks): nats per row. Images (DATA: digits or a folder
-    of images): nats per image and bits per dimension of the discrete pixel values. Pairs (conditional models,
+    of images): nats per image and bits per dimension of the discrete pixel values, labelled with what they are:
+    exact (PixelCNN), an upper bound from the IWAE bound (VAEs) or from the own-codes bound log p(x|c(x)) +
+    log p(c(x)) (VQ-VAEs). Pairs (conditional models,
     DATA: JSON Lines): bits per target character and nats per target token given the source, and ROUGE-1/2/L,
     corpus BLEU and smoothed BLEU-4 of the model's outputs (greedy, or --beams N) against the targets. Captioned
     images (captioners, DATA: a folder with captions.jsonl): nats per caption token and bits per caption character
@@ -631,7 +633,8 @@ def sample(
     """Draw from MODEL, in the form it was fitted on: CSV rows (header x0,x1,...) for tables and series; text for
     autoregressive text models (Markov chains and neural language models take the same decoding options); one
     document per line for topic models; CSV of state names (one column per variable) for Bayesian networks; images
-    (a .npy array or a PNG grid) for image models.
+    (a .npy array or a PNG grid) for image models (genlab fit vae / vqvae / pixelcnn / autoencoder: a VQ-VAE draws a
+    code grid from its prior and decodes it, a VAE with --decoder pixelcnn draws the pixels in raster order).
 
     Captioners: n captions drawn for each image of --images (an image file, or a folder of images: one
     "IMAGE<TAB>caption" line each). Detectors: n sets of objects drawn for each image of --images, as genlab
