@@ -137,7 +137,7 @@ def test_max_time_is_shared_between_the_stages(tmp_path):
     out = tmp_path / "vq.genlab"
     result = invoke("fit", "vqvae", "digits", "--codes", 8, "--hidden", 8, "--code-dim", 4, "--prior-filters", 8,
                     "--prior-layers", 2, "--max-time", "2s", "--prior-share", 0.25, "--val-fraction", 0.0,
-                    "--no-progress", "--out", out)
+                    "--no-progress", "--out", out, "--reconstructions", tmp_path / "rec.png")
     assert result.exit_code == 0, result.output
     model = genlab.load(out)
     assert model.prior_share == 0.25
@@ -145,6 +145,9 @@ def test_max_time_is_shared_between_the_stages(tmp_path):
     assert model.training_["stop_reason"] == "max_time"
     assert model.prior_training_["stop_reason"] == "max_time"
     assert "held-out" not in result.stdout  # nothing held out, nothing scored
+    # with nothing held out the reconstructions are of training images, and say so
+    assert _field(result.stdout, "reconstructions").endswith("(32 training images, each row above its "
+                                                             "reconstructions)")
 
 
 def test_fit_pixelvae_reports_the_kl_and_samples(tmp_path):
