@@ -138,3 +138,52 @@ def test_prior_nats_per_code_is_the_prior_on_the_held_out_grids(images, patience
     expected = -vq.prior_.log_prob(grids).mean() / grids[0].size
     assert vq.prior_nats_per_code_ == pytest.approx(expected, rel=1e-5)
     assert vq.prior_nats_per_code_ < np.log(8)
+
+
+@pytest.fixture(scope="module")
+def one_cell_vq() -> tuple[genlab.VQVAE, np.ndarray, np.ndarray]:
+    """A VQ-VAE whose code grid is one cell (2 x 2 images, one halving), K = 4, 3 levels: log p(x) is a sum over 4
+    codes, exactly computable for all 81 images."""
+    import itertools
+
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 3, size=(200, 1, 2, 2))
+    vq = genlab.VQVAE(n_codes=4, code_dim=2, hidden=8, n_residual=0, random_state=0, device="cpu", max_steps=40,
+                      prior_params={**TINY_PRIOR, "max_steps": 20}).fit(train)
+    images = np.array(list(itertools.product(range(3), repeat=4))).reshape(-1, 1, 2, 2)
+    codes = np.arange(4).reshape(4, 1, 1)
+    log_prior = vq.prior_.log_prob(codes[:, None])  # (4,)
+    with torch.no_grad():
+        params = vq.module_.decode_codes(torch.from_numpy(codes)).double()  # (4, 1, 2, 2, 3): p(x | c) of each code
+        log_pixel = np.stack([vq.module_.pixel_log_prob(params, torch.from_numpy(np.repeat(image[None], 4, 0))).numpy()
+                              for image in images])  # (81, 4)
+    exact = np.logaddexp.reduce(log_pixel + log_prior[None], axis=1)
+    return vq, images, exact
+
+
+def test_the_marginal_of_a_one_cell_model_sums_to_one(one_cell_vq):
+    _, _, exact = one_cell_vq
+    assert np.exp(exact).sum() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_the_importance_weighted_bound_lies_below_the_exact_likelihood_and_tightens(one_cell_vq):
+    """k = 0 is the own-codes bound (below the exact value for every image); the importance-weighted estimate is a
+    lower bound in expectation (mean over images and seeds below the exact value) that tends to it as k grows."""
+    vq, images, exact = one_cell_vq
+    own = vq.log_prob(images)
+    assert np.all(own <= exact + 1e-9)
+    small = np.mean([vq.log_prob(images, k=2, random_state=seed) for seed in range(20)], axis=0)
+    large = vq.log_prob(images, k=4000, random_state=0)
+    assert small.mean() <= exact.mean() + 1e-6
+    assert np.abs(large - exact).max() < 0.05  # with enough draws the estimator reaches log p(x)
+    assert np.abs(large - exact).mean() < np.abs(small - exact).mean()
+
+
+def test_the_importance_weighted_bound_is_seeded_and_checks_its_arguments(one_cell_vq):
+    vq, images, _ = one_cell_vq
+    np.testing.assert_array_equal(vq.log_prob(images[:5], k=8, random_state=3),
+                                  vq.log_prob(images[:5], k=8, random_state=3))
+    with pytest.raises(ParameterError, match="k must be an integer >= 0"):
+        vq.log_prob(images[:2], k=-1)
+    with pytest.raises(ParameterError, match="code_temperature must be a number > 0"):
+        vq.log_prob(images[:2], k=4, code_temperature=0.0)

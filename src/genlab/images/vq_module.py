@@ -102,6 +102,9 @@ class VectorQuantizer(nn.Module):
     mode the EMA statistics, the epoch's code counts and the restarts are updated (module notes).
     """
 
+    #: Set by the training loop for the length of a distributed fit: sum the statistics over its ranks.
+    sync_ranks: bool = False
+
     def __init__(self, config: VQVAEConfig) -> None:
         super().__init__()
         k, d = config.n_codes, config.code_dim
@@ -159,7 +162,7 @@ class VectorQuantizer(nn.Module):
                     if self.decay > 0:
                         sums = torch.zeros(self.n_codes, d, dtype=torch.float64, device=flat.device)
                         sums.index_add_(0, codes, flat.detach().double())
-                    n_images = _all_reduce_sum(counts, sums, b)  # the global batch under distributed training
+                    n_images = _all_reduce_sum(self, counts, sums, b)  # the global batch under distributed training
                     if sums is not None:
                         self.ema_update(counts, sums)
                     self._count_epoch(counts, n_images, flat.detach())
@@ -190,7 +193,7 @@ class VectorQuantizer(nn.Module):
 
     def _broadcast_codebook(self) -> None:
         """Under distributed training, every rank takes rank 0's codebook (drawn from rank 0's batch)."""
-        if _world_size() > 1:
+        if _world_size(self) > 1:
             import torch.distributed as dist
 
             for tensor in (self.codebook.data, *((self.ema_count, self.ema_sum) if self.decay > 0 else ())):
@@ -237,16 +240,21 @@ def _noise_scale(flat: torch.Tensor) -> torch.Tensor:
     return 0.01 * flat.std(correction=0).clamp(min=1e-2)
 
 
-def _world_size() -> int:
+def _world_size(quantizer: VectorQuantizer) -> int:
+    """The ranks of the fit this quantiser trains in: 1 unless the training loop marked it distributed (a process
+    group that exists for other work, e.g. each rank fitting its own model, is not joined)."""
     import torch.distributed as dist
 
-    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    if not quantizer.sync_ranks or not (dist.is_available() and dist.is_initialized()):
+        return 1
+    return dist.get_world_size()
 
 
-def _all_reduce_sum(counts: torch.Tensor, sums: torch.Tensor | None, n_images: int) -> int:
+def _all_reduce_sum(quantizer: VectorQuantizer, counts: torch.Tensor, sums: torch.Tensor | None,
+                    n_images: int) -> int:
     """Sum a batch's per-code counts and vector sums over the ranks of a distributed run, in place, so that every
     rank makes the same EMA update, epoch count and restart decision; return the images of the global batch."""
-    world = _world_size()
+    world = _world_size(quantizer)
     if world == 1:
         return n_images
     import torch.distributed as dist
