@@ -188,3 +188,22 @@ def test_a_code_grid_smaller_than_one_code_is_refused_before_training():
     # 8 x 8 digits halved four times leave no code grid: the VQ-VAE's own error, before any training step
     with pytest.raises(ParameterError, match="n_downsample=4 halves 8 x 8 images to nothing"):
         compare("digits", "vqvae:downsample=4,steps=1", budget="30s", split=0.9)
+
+
+def test_vqvae_k_option_scores_with_the_importance_weighted_bound():
+    """vqvae:k=N reaches VQVAE.log_prob(k=N) (the owner's addition after review R16)."""
+    from genlab.compare.image_adapters import VQVAEAdapter
+
+    adapter = VQVAEAdapter("vqvae:k=8", "vqvae", {"k": 8}, random_state=0)
+    assert adapter.params["k"] == 8
+    assert VQVAEAdapter("vqvae", "vqvae", {}, random_state=0).params["k"] == 0
+    calls = []
+
+    class Recorder:
+        def log_prob(self, X, **kwargs):
+            calls.append(kwargs)
+            return np.zeros(len(X))
+
+    adapter.model, adapter.shape = Recorder(), (8, 8)
+    adapter.chunk_log_probs([np.zeros((2, 64))])
+    assert calls == [{"k": 8, "random_state": 0}]

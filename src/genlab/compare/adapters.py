@@ -18,7 +18,7 @@ from genlab.compare.audio_adapters import (
 )
 from genlab.compare.caption_adapters import CaptionerAdapter, LanguageModelCaptionsAdapter, MarkovCaptionsAdapter
 from genlab.compare.forecast_adapters import NARAdapter
-from genlab.compare.image_adapters import GMMAdapter, KDEAdapter, PixelCNNAdapter, VAEAdapter
+from genlab.compare.image_adapters import GMMAdapter, KDEAdapter, PixelCNNAdapter, VAEAdapter, VQVAEAdapter
 from genlab.compare.masked_adapters import BertAdapter, MaskedDiffusionAdapter
 from genlab.compare.pair_adapters import LanguageModelPairsAdapter, MarkovPairsAdapter, Seq2SeqAdapter
 from genlab.compare.registry import (
@@ -67,6 +67,7 @@ __all__ = [
     "RecurrentCodesAdapter",
     "Seq2SeqAdapter",
     "VAEAdapter",
+    "VQVAEAdapter",
     "WaveNetAdapter",
     "adapter_class",
     "make_adapters",

@@ -402,13 +402,14 @@ class PixelCNNAdapter(_NeuralImageAdapter):
 class VQVAEAdapter(_NeuralImageAdapter):
     """``vqvae:codes=64,dim=16,hidden=64,downsample=1,steps=N,prior_steps=N``: :class:`genlab.VQVAE`.
 
-    Scored by its bound at each image's own code grid, ``log p(x | c(x)) + log p(c(x))`` (a lower bound on log p,
-    so the row's bits are an upper bound, in the upper-bound column as the VAE's). With a time budget the model's
-    ``max_time`` is the row's share and covers both stages (the autoencoder, then the PixelCNN prior over its code
-    grids). ``steps`` bounds the autoencoder's training and ``prior_steps`` the prior's (by default ``steps`` when
-    ``steps`` is given, so that ``vqvae:steps=N`` is reproducible), each still capped by its part of the share.
-    The learning curve is the autoencoder's loss (the negative pixel log-likelihood plus the commitment term), in
-    bits per dimension.
+    Scored by its bound at each image's own code grid, ``log p(x | c(x)) + log p(c(x))`` (a lower bound on log p, so
+    the row's bits are an upper bound, in the upper-bound column as the VAE's), or with ``k=N`` by the importance-
+    weighted bound over ``N`` code grids drawn per image (:meth:`genlab.VQVAE.log_prob`), tighter. With a time
+    budget the model's ``max_time`` is the row's share and covers both stages (the autoencoder, then the PixelCNN
+    prior over its code grids). ``steps`` bounds the autoencoder's training and ``prior_steps`` the prior's (by
+    default ``steps`` when ``steps`` is given, so that ``vqvae:steps=N`` is reproducible), each still capped by its
+    part of the share. The learning curve is the autoencoder's loss (the negative pixel log-likelihood plus the
+    commitment term), in bits per dimension.
     """
 
     families = ("vqvae",)
@@ -426,6 +427,8 @@ class VQVAEAdapter(_NeuralImageAdapter):
         "prior_steps": (None, _positive_int, "the prior's training steps, an integer >= 1 (default: steps, or "
                                              "until the budget ends)"),
         "prior_layers": (None, _positive_int, "gated layers of the PixelCNN prior, an integer >= 1"),
+        "k": (0, _non_negative_int, "code grids drawn per held-out image for the importance-weighted bound, an "
+                                    "integer >= 0 (0: the bound at the image's own codes)"),
     }
     #: The part of the row's share the prior gets (:attr:`genlab.VQVAE.prior_share`).
     PRIOR_SHARE = 0.5
@@ -455,6 +458,8 @@ class VQVAEAdapter(_NeuralImageAdapter):
         prior = self.model.prior_training_
         if prior["steps"] == 0:
             raise NotTrained("the budget ended before the prior's first training step")
+        self.notes.append("held-out bound: " + ("at each image's own codes" if not self.params["k"] else
+                                                f"importance-weighted over k = {self.params['k']} code grids"))
         asked = self.params["prior_steps"] or self.params["steps"]
         if prior["stop_reason"] == "max_time" and asked is not None and prior["steps"] < asked:
             self.short = self.short or (int(prior["steps"]), asked, "prior steps")
@@ -469,7 +474,8 @@ class VQVAEAdapter(_NeuralImageAdapter):
         return int(self.model.n_parameters_) + int(self.model.prior_.n_parameters_) + extra
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
-        return self.model.log_prob(_levels(np.concatenate(chunks), self.shape))
+        return self.model.log_prob(_levels(np.concatenate(chunks), self.shape), k=self.params["k"],
+                                   random_state=self.random_state)
 
     def extras(self, dataset: Any) -> dict[str, Any]:
         """Held-out reconstructions, and codebook use: the share of the K codes the held-out images use and the
