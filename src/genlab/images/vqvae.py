@@ -109,7 +109,8 @@ class VQVAE(ImageModel):
     code_shape_ : tuple (h, w)
         The code grid of one image.
     n_parameters_ : int
-        The autoencoder's parameters (the prior's are ``prior_.n_parameters_``).
+        The autoencoder's torch parameters (the prior's are ``prior_.n_parameters_``; with EMA updates the
+        ``n_codes x code_dim`` codebook is a buffer, not counted).
     codebook_usage_ : float
         Share of the codes that the training images use, with the final codebook.
     code_perplexity_ : float
@@ -233,7 +234,7 @@ class VQVAE(ImageModel):
         prepared.data = {"train": prepared.data[0], "validation": validation, "seed": seed, "started": started}
         return prepared
 
-    def _prior_model(self, seed: int, remaining_time: float | None) -> Any:
+    def _prior_model(self, seed: int, remaining_time: float | None, device: str | None = None) -> Any:
         """The unfitted PixelCNN prior: ``prior_params`` over this model's device, threads, verbosity and seed.
 
         With ``max_time``, the prior gets ``remaining_time`` unless ``prior_params`` gives a time; when this model
@@ -242,7 +243,7 @@ class VQVAE(ImageModel):
         """
         from genlab.images.pixelcnn import PixelCNN
 
-        settings = {"device": self.device, "n_threads": self.n_threads, "verbose": self.verbose,
+        settings = {"device": self.device if device is None else device, "n_threads": self.n_threads, "verbose": self.verbose,
                     "random_state": seed, **self._prior_settings(), "n_levels": self.n_codes}
         if remaining_time is not None and settings.get("max_time") is None:
             settings["max_time"] = remaining_time
@@ -293,7 +294,8 @@ class VQVAE(ImageModel):
         remaining = None
         if self.max_time is not None:  # what is left of the budget (a second at least: the prior needs some steps)
             remaining = max(parse_duration(self.max_time) - (time.monotonic() - data["started"]), 1.0)
-        prior = self._prior_model(data["seed"], remaining)
+        # on the autoencoder's device (under distributed training, each rank's own GPU)
+        prior = self._prior_model(data["seed"], remaining, device=str(next(module.parameters()).device))
         grids = train_codes[:, None]
         validation = None if val_codes is None else val_codes[:, None]
         prior.fit(grids, validation_data=validation)
