@@ -243,8 +243,8 @@ class VQVAE(ImageModel):
         """
         from genlab.images.pixelcnn import PixelCNN
 
-        settings = {"device": self.device if device is None else device, "n_threads": self.n_threads, "verbose": self.verbose,
-                    "random_state": seed, **self._prior_settings(), "n_levels": self.n_codes}
+        settings = {"device": self.device if device is None else device, "n_threads": self.n_threads,
+                    "verbose": self.verbose, "random_state": seed, **self._prior_settings(), "n_levels": self.n_codes}
         if remaining_time is not None and settings.get("max_time") is None:
             settings["max_time"] = remaining_time
             counted = self.max_steps is not None or self.epochs is not None
