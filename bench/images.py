@@ -15,7 +15,15 @@ on the 360 test images in nats per image of the discrete pixel values and in bit
   with k = 1,000;
 * ``cvae``: :class:`genlab.ConditionalVAE`, the same network given the class: ``log p(x | y)`` (a different
   quantity, so reported beside, not ranked) and the marginal ``log sum_y p(y) p(x | y)``;
-* ``pixelcnn`` and ``cpixelcnn``: :class:`genlab.PixelCNN` and :class:`genlab.ConditionalPixelCNN`, exact.
+* ``pixelcnn`` and ``cpixelcnn``: :class:`genlab.PixelCNN` and :class:`genlab.ConditionalPixelCNN`, exact;
+* ``vqvae``: :class:`genlab.VQVAE` (a 2 x 2 grid of codes from a 64-entry codebook, ``n_downsample=2``, then a
+  PixelCNN prior over the code grids); its ``log_prob`` is ``log p(x | c(x)) + log p(c(x))``, a lower bound of
+  ``log p(x)``, so its nats per image are an upper bound (the table also gives the two parts). Reported beside it:
+  codebook usage over the last training epoch and over the test images, the code perplexity, the prior's nats per
+  code against log K, and both stages' training seconds;
+* ``pixelvae``: :class:`genlab.VAE` with ``decoder="pixelcnn"`` (PixelVAE: masked convolutions conditioned on the
+  latent), the importance-weighted bound with k = 1,000; beside it (and beside the plain VAEs) the latent KL in
+  nats (summed over the 16 dimensions, mean over the training images) and the active units.
 
 Reference points (the issue's measurements on this machine with small PyTorch models, nats per test image):
 independent categorical pixels 108.1, a mixture of 10 independent-categorical components 99.8, a VAE (latent 16,
@@ -26,9 +34,22 @@ Conditional samples are checked by a scikit-learn ``LogisticRegression`` trained
 the share of 200 samples per class it assigns to the class they were drawn for.
 
 One PNG grid of 64 samples per model is written to ``bench/images_samples/`` (a temporary folder for ``--quick`` or
-``--no-record`` runs, so a smoke run does not replace the recorded grids) and linked from the notes.
+``--no-record`` runs, so a smoke run does not replace the recorded grids) and linked from the notes; for ``vqvae``
+and ``pixelvae`` also a grid of 8 test images (top) above their reconstructions (bottom).
 
-Run: ``python -m bench images`` (about 4 minutes on 2 idle cores); ``--quick`` is a smoke run.
+A second report, ``images rgb`` (``--parts rgb``), is the "folder of RGB pictures" case: the two RGB photographs
+scikit-learn bundles (``load_sample_images``: china.jpg and flower.jpg, 427 x 640) are cut into non-overlapping
+16 x 16 patches, written as PNG files into a temporary folder and read back by genlab's folder loader
+(``load_image_folder(mode="RGB", n_levels=16)``: 16 levels per channel keep every softmax small). The test
+patches are the right-most fifth of the patch columns of each photograph, not a random fifth: neighbouring patches
+share edges and textures, so a random split would score patches whose neighbours were trained on. PixelCNN, VAE,
+PixelVAE and VQVAE each train for ``--rgb-seconds`` seconds (``max_time``; the VQVAE's two stages share it) and
+are scored in bits per dimension of the 16-level sub-pixels (the VAEs by IWAE with ``--rgb-k`` samples).
+Sample grids are drawn for the VAE and the VQ-VAE only: the PixelCNN and the PixelVAE take one forward pass per
+sub-pixel (768 per patch), minutes on two shared cores.
+
+Run: ``python -m bench images`` (about 20 minutes on 2 idle cores: 12 on the digits, 8 on the RGB patches);
+``--quick`` is a smoke run.
 """
 
 from __future__ import annotations
@@ -55,20 +76,40 @@ from bench.harness import (
 )
 
 NAME = "images"
-SUMMARY = ("image density models on sklearn digits (KDE, GMM, VAE, conditional VAE, PixelCNN) in bits per "
-           "dimension of the discrete pixels, beside the issue's reference points")
+SUMMARY = ("image density models on sklearn digits (KDE, GMM, VAE, conditional VAE, PixelCNN, VQ-VAE, PixelVAE) "
+           "in bits per dimension of the discrete pixels, beside the issue's reference points; RGB photo patches")
 SAMPLES_DIR = REPO_ROOT / "bench" / "images_samples"
 N_LEVELS = 17
 N_DIMS = 64
 REFERENCE = {"independent categorical": 108.1, "mixture of 10 categorical": 99.8, "VAE (IWAE)": 93.7,
              "MADE 2 x 512": 92.9}
 TARGET_BEST, TARGET_VAE = 92.5, 94.0
+#: nats per test image on this split recorded on 2026-11-29 (bench/RESULTS.md "images"): the plain VAE that the
+#: PixelVAE must beat (issue 23) and the PixelCNN it is set against
+RECORDED = {"VAE": 92.5, "PixelCNN": 81.8}
+MODELS = ["kde", "gmm", "vae", "cvae", "pixelcnn", "cpixelcnn", "vqvae", "pixelvae"]
+RGB_MODELS = ["pixelcnn", "vae", "pixelvae", "vqvae"]
+RGB_PATCH, RGB_LEVELS, RGB_TEST_SHARE = 16, 16, 0.2
+RGB_SAMPLES = 32  # 4 rows of 8 (8 in a --quick run)
+#: the settings the pilots chose (bench/RESULTS.md, issue 23 pilots): on 8 x 8 digits a 2 x 2 code grid gave a test
+#: bound of 97.8 nats per image against 114.5 for the default 4 x 4 grid (whose 16 codes cost the prior 58 nats)
+VQVAE_SETTINGS: dict[str, Any] = {"n_codes": 64, "n_downsample": 2}
+PIXELVAE_SETTINGS: dict[str, Any] = {"latent_dim": 16, "decoder": "pixelcnn"}
+#: a latent KL below this many nats (all dimensions) counts as posterior collapse
+KL_USED = 1.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--models", nargs="+", default=["kde", "gmm", "vae", "cvae", "pixelcnn", "cpixelcnn"],
-                        choices=["kde", "gmm", "vae", "cvae", "pixelcnn", "cpixelcnn"], help="which models to run")
+    parser.add_argument("--models", nargs="+", default=MODELS, choices=MODELS, help="which models to run on the digits")
     parser.add_argument("--seed", type=int, default=0, help="random_state of every model (default 0)")
+    parser.add_argument("--parts", nargs="+", default=["digits", "rgb"], choices=["digits", "rgb"],
+                        help="the digits table, the RGB photo-patch table, or both (default both)")
+    parser.add_argument("--rgb-models", nargs="+", default=RGB_MODELS, choices=RGB_MODELS,
+                        help="which models to run on the RGB patches")
+    parser.add_argument("--rgb-seconds", type=float, default=60.0,
+                        help="training seconds (max_time) of each model on the RGB patches (default 60)")
+    parser.add_argument("--rgb-k", type=int, default=100,
+                        help="importance samples of the VAEs' bound on the RGB patches (default 100)")
 
 
 def load_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -104,14 +145,56 @@ def _comparison(name: str, seconds: float, nats: float, *, params: int | None, r
     ])
 
 
-def _grid(model_name: str, images: np.ndarray, notes: list[str], folder: Path) -> None:
+def _grid(model_name: str, images: np.ndarray, notes: list[str], folder: Path, *, n_levels: int = N_LEVELS,
+          what: str = "samples") -> None:
+    """Write up to 64 images (N, C, H, W) (or digits flattened to 64 pixels) as one PNG grid and link it."""
     from genlab.images.plots import save_image_grid
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{model_name}.png"
-    save_image_grid(np.asarray(images)[:64].reshape(-1, 1, 8, 8), path, N_LEVELS, ncol=8)
+    array = np.asarray(images)[:64]
+    if array.ndim != 4:
+        array = array.reshape(-1, 1, 8, 8)
+    save_image_grid(array, path, n_levels, ncol=8)
+    _link(model_name, path, what, notes, folder)
+
+
+def _link(name: str, path: Path, what: str, notes: list[str], folder: Path) -> None:
     shown = f"images_samples/{path.name}" if folder == SAMPLES_DIR else str(path)
-    notes.append(f"{model_name} samples: ![{model_name}]({shown})")
+    notes.append(f"{name} {what}: ![{name}]({shown})")
+
+
+def _reconstructions(model_name: str, model: Any, X_test: np.ndarray, notes: list[str], folder: Path) -> None:
+    """8 test images (top row) above the model's reconstructions (bottom row)."""
+    from genlab.images.plots import save_reconstructions
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{model_name}_reconstructions.png"
+    save_reconstructions(model, X_test, path, n=8)
+    _link(f"{model_name}", path, "reconstructions (test images above, reconstructions below)", notes, folder)
+
+
+def _latent_extras(vae: Any) -> list[Extra]:
+    """The latent KL (nats, summed over the dimensions; mean over the training images) and the active units."""
+    kl = np.asarray(vae.kl_per_dimension_, dtype=np.float64)
+    return [Extra("latent KL, nats (total)", f"{kl.sum():.2f}", flagged=bool(kl.sum() < KL_USED)),
+            Extra("active units", f"{vae.active_units_} / {kl.size}", flagged=vae.active_units_ == 0)]
+
+
+def _vq_extras(vq: Any, X_test: np.ndarray) -> list[Extra]:
+    """Codebook usage (last epoch, test), perplexity, the prior's nats per code against log K, the two stages."""
+    log_k = math.log(vq.n_codes)
+    epoch = vq.epoch_usage_
+    test_usage = vq.codebook_usage(X_test)
+    return [
+        Extra("codebook usage: epoch / test", f"{'-' if epoch is None else f'{epoch:.0%}'} / {test_usage:.0%}",
+              flagged=epoch is None or epoch < 0.5),
+        Extra("code perplexity (train / test)",
+              f"{vq.code_perplexity_:.1f} / {vq.code_perplexity(X_test):.1f} of {vq.n_codes}"),
+        Extra("prior nats/code (log K)", f"{vq.prior_nats_per_code_:.3f} ({log_k:.3f})",
+              flagged=not vq.prior_nats_per_code_ < log_k),
+        Extra("time: autoencoder + prior s", f"{vq.training_['elapsed']:.1f} + {vq.prior_training_['elapsed']:.1f}"),
+    ]
 
 
 def _class_accuracy(model: Any, classifier: Any, seed: int, per_class: int) -> float:
@@ -124,11 +207,22 @@ def _class_accuracy(model: Any, classifier: Any, seed: int, per_class: int) -> f
     return hits / total
 
 
-def run(args: argparse.Namespace) -> BenchmarkReport:
+def run(args: argparse.Namespace) -> list[BenchmarkReport]:
+    """The digits table and / or the RGB patch table (``--parts``), one report each."""
     try:
-        import torch
+        import torch  # noqa: F401
     except ImportError:
         raise BenchmarkUnavailable("torch is not installed (pip install genlab[neural])") from None
+    reports = []
+    if "digits" in args.parts:
+        reports.append(_digits_report(args))
+    if "rgb" in args.parts:
+        reports.append(_rgb_report(args))
+    return reports
+
+
+def _digits_report(args: argparse.Namespace) -> BenchmarkReport:
+    import torch
     from sklearn.linear_model import LogisticRegression
 
     from genlab import GaussianMixture
@@ -194,7 +288,8 @@ def run(args: argparse.Namespace) -> BenchmarkReport:
         comparisons.append(_comparison(f"VAE (latent 16, 2 x 256 MLP, categorical; IWAE k = {k})",
                                        vae.training_["elapsed"], nats, params=vae.n_parameters_,
                                        reference=f"{REFERENCE['VAE (IWAE)']}",
-                                       extras=[Extra("choice", f"{vae.training_['steps']} steps")]))
+                                       extras=[Extra("choice", f"{vae.training_['steps']} steps"),
+                                               *_latent_extras(vae)]))
         if not quick and nats > TARGET_VAE:
             comparisons[-1].flags.append(f"VAE {nats:.2f} nats above the issue's {TARGET_VAE}")
         _grid("vae", vae.sample(64, random_state=seed).data, notes, grids)
@@ -210,7 +305,8 @@ def run(args: argparse.Namespace) -> BenchmarkReport:
         comparisons.append(_comparison(f"conditional VAE, marginal log p(x) (IWAE k = {k})",
                                        cvae.training_["elapsed"], marginal, params=cvae.n_parameters_,
                                        extras=[Extra("choice", f"log p(x | y): {given:.2f} nats; samples "
-                                                                f"classified as their class: {accuracy:.1%}")]))
+                                                                f"classified as their class: {accuracy:.1%}"),
+                                               *_latent_extras(cvae)]))
         _grid("cvae", cvae.sample(64, y=np.repeat(np.arange(8), 8), random_state=seed).data, notes, grids)
 
     if "pixelcnn" in args.models:
@@ -240,6 +336,49 @@ def run(args: argparse.Namespace) -> BenchmarkReport:
                                                                 f"classified as their class: {accuracy:.1%}")]))
         _grid("cpixelcnn", cpixelcnn.sample(64, y=np.repeat(np.arange(8), 8), random_state=seed).data, notes, grids)
 
+    if "vqvae" in args.models:
+        from genlab.images.vqvae import VQVAE
+
+        quick_steps = {"max_steps": 60, "prior_params": {"max_steps": 30}} if quick else {}
+        vq = VQVAE(**VQVAE_SETTINGS, n_levels=N_LEVELS, random_state=seed, **quick_steps)
+        vq.fit(X_train)
+        pixel, prior = vq.log_prob_parts(X_test)
+        nats = -float(np.mean(pixel + prior))
+        seconds = vq.training_["elapsed"] + vq.prior_training_["elapsed"]
+        comparisons.append(_comparison(
+            f"VQ-VAE (K = {vq.n_codes}, {vq.code_shape_[0]} x {vq.code_shape_[1]} codes, PixelCNN prior; bound)",
+            seconds, nats, params=vq.n_parameters_ + vq.prior_.n_parameters_,
+            extras=[Extra("choice", f"{vq.training_['steps']} + {vq.prior_training_['steps']} steps; bound = pixels "
+                                    f"{-pixel.mean():.2f} + codes {-prior.mean():.2f} nats"),
+                    *_vq_extras(vq, X_test)]))
+        _grid("vqvae", vq.sample(64, random_state=seed).data, notes, grids)
+        _reconstructions("vqvae", vq, X_test, notes, grids)
+
+    if "pixelvae" in args.models:
+        from genlab.images.vae import VAE
+
+        pixelvae = VAE(**PIXELVAE_SETTINGS, n_levels=N_LEVELS, max_steps=steps["vae"], random_state=seed)
+        pixelvae.fit(X_train)
+        nats = -float(np.mean(pixelvae.log_prob(X_test, k=k, random_state=seed)))
+        comparisons.append(_comparison(
+            f"PixelVAE (VAE, latent {pixelvae.latent_dim}, {pixelvae.decoder_layers}-layer PixelCNN decoder; "
+            f"IWAE k = {k})", pixelvae.training_["elapsed"], nats, params=pixelvae.n_parameters_,
+            extras=[Extra("choice", f"{pixelvae.training_['steps']} steps, free_bits {pixelvae.free_bits}, "
+                                    f"KL warm-up {pixelvae.kl_warmup_steps} steps"),
+                    *_latent_extras(pixelvae)]))
+        if not quick:
+            vae_row = next((c for c in comparisons if c.case.startswith("VAE (")), None)
+            plain = RECORDED["VAE"] if vae_row is None else min(RECORDED["VAE"], vae_row.genlab.quality)
+            notes.append(f"PixelVAE {nats:.2f} nats per image: {plain - nats:+.2f} below the plain VAE ({plain:.2f}), "
+                         f"{nats - RECORDED['PixelCNN']:+.2f} against the PixelCNN's recorded "
+                         f"{RECORDED['PixelCNN']} (issue 23: below the VAE, with a latent KL clearly above 0)")
+            if nats >= plain:
+                comparisons[-1].flags.append(f"PixelVAE {nats:.2f} nats not below the plain VAE's {plain:.2f}")
+            if float(np.sum(pixelvae.kl_per_dimension_)) < KL_USED:
+                comparisons[-1].flags.append(f"PixelVAE latent KL below {KL_USED} nat: posterior collapse")
+        _grid("pixelvae", pixelvae.sample(64, random_state=seed).data, notes, grids)
+        _reconstructions("pixelvae", pixelvae, X_test, notes, grids)
+
     unconditional = [c for c in comparisons[1:] if "conditional" not in c.case]
     if unconditional and not quick:
         best = min(unconditional, key=lambda c: c.genlab.quality)
@@ -247,12 +386,146 @@ def run(args: argparse.Namespace) -> BenchmarkReport:
                      f"(issue target <= {TARGET_BEST})")
         if best.genlab.quality > TARGET_BEST:
             best.flags.append(f"best model above the issue's {TARGET_BEST} nats")
-    notes.append("time: training seconds (KDE: PCA + 5-fold bandwidth search + fit; GMM: every K tried); "
-                 "peak MiB: the process's maximum resident set size so far")
+    notes.append("time: training seconds (KDE: PCA + 5-fold bandwidth search + fit; GMM: every K tried; VQ-VAE: "
+                 "autoencoder + prior); peak MiB: the process's maximum resident set size so far")
+    notes.append("latent KL: nats summed over the latent dimensions, mean over the training images "
+                 "(kl_per_dimension_); active units: dimensions whose posterior mean varies across the training "
+                 "images (variance > 0.01); codebook usage: share of the K codes used over the last training epoch / "
+                 "by the test images; code perplexity: exp(entropy of the code frequencies)")
     notes.append(f"load average at the end: {load_average_text()}")
     return BenchmarkReport(benchmark=NAME, title="image density models on sklearn's 8x8 digits (test split)",
                            genlab_label="genlab", peer_label="-", quality_name="nats per test image",
                            parameters={"quick": str(quick), "seed": str(seed), "torch": torch.__version__,
                                        "torch threads": str(torch.get_num_threads()),
+                                       "load average at start": load_at_start},
+                           comparisons=comparisons, notes=notes)
+
+
+def rgb_patches(patch: int = RGB_PATCH, test_share: float = RGB_TEST_SHARE) -> tuple[list[np.ndarray], list[bool]]:
+    """Non-overlapping ``patch`` x ``patch`` RGB patches (uint8, (patch, patch, 3)) of scikit-learn's two sample
+    photographs, and whether each lies in the held-out region: the right-most ``test_share`` of the patch columns of
+    its photograph (a region, not a random share, so that no test patch has trained neighbours on every side)."""
+    from sklearn.datasets import load_sample_images
+
+    patches, held_out = [], []
+    for photo in load_sample_images().images:
+        rows, cols = photo.shape[0] // patch, photo.shape[1] // patch
+        first_test_col = cols - max(1, round(cols * test_share))
+        for r in range(rows):
+            for c in range(cols):
+                patches.append(photo[r * patch:(r + 1) * patch, c * patch:(c + 1) * patch])
+                held_out.append(c >= first_test_col)
+    return patches, held_out
+
+
+def load_rgb_split(folder: Path, patch: int = RGB_PATCH, n_levels: int = RGB_LEVELS) -> tuple[np.ndarray, np.ndarray]:
+    """Write the patches as PNG files into ``folder`` (``train/`` and ``test/``), read each back with genlab's folder
+    loader (RGB, ``n_levels`` levels); return X_train, X_test as int64 (N, 3, patch, patch)."""
+    from PIL import Image
+
+    from genlab.images.data import load_image_folder
+
+    patches, held_out = rgb_patches(patch)
+    for part in ("train", "test"):
+        (folder / part).mkdir(parents=True, exist_ok=True)
+    for i, (array, test) in enumerate(zip(patches, held_out, strict=True)):
+        Image.fromarray(array).save(folder / ("test" if test else "train") / f"patch{i:05d}.png")
+    X_train, _, _ = load_image_folder(folder / "train", mode="RGB", n_levels=n_levels)
+    X_test, _, _ = load_image_folder(folder / "test", mode="RGB", n_levels=n_levels)
+    return X_train, X_test
+
+
+def _rgb_report(args: argparse.Namespace) -> BenchmarkReport:
+    import torch
+
+    from genlab.images.pixelcnn import PixelCNN
+    from genlab.images.vae import VAE
+    from genlab.images.vqvae import VQVAE
+
+    load_at_start = load_average_text()
+    quick = bool(args.quick)
+    seed = args.seed
+    seconds = 5.0 if quick else float(args.rgb_seconds)
+    k = 10 if quick else int(args.rgb_k)
+    n_samples = 8 if quick else RGB_SAMPLES
+    grids = SAMPLES_DIR if not (quick or args.no_record) else Path(tempfile.mkdtemp(prefix="genlab_images_rgb_"))
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    with tempfile.TemporaryDirectory(prefix="genlab_rgb_patches_") as folder:
+        X_train, X_test = load_rgb_split(Path(folder))
+    if quick:
+        X_train, X_test = X_train[:256], X_test[:64]
+    dims = int(np.prod(X_train.shape[1:]))
+    notes = [f"data: sklearn.datasets.load_sample_images() (china.jpg, flower.jpg, 427 x 640 RGB) cut into "
+             f"non-overlapping {RGB_PATCH} x {RGB_PATCH} patches, written as PNG files and read back by "
+             f"genlab.images.data.load_image_folder(mode='RGB', n_levels={RGB_LEVELS}): {len(X_train)} train / "
+             f"{len(X_test)} test patches of {dims} sub-pixels; the test patches are the right-most "
+             f"{RGB_TEST_SHARE:.0%} of the patch columns of each photograph (a held-out region: neighbouring patches "
+             "share edges and textures, so a random split would test on patches whose neighbours were trained on)",
+             f"budget: {seconds:g} s of training (max_time) per model on {torch.get_num_threads()} CPU threads; the "
+             "VQ-VAE's autoencoder and prior share it (prior_share 0.5); quality = nats per test patch, bits/dim = "
+             f"nats / ({dims} ln 2) of the {RGB_LEVELS}-level sub-pixels (lower is better)",
+             "GPU: none in this session, so the issue's 'larger image set when a GPU is available' is not run"]
+    comparisons = []
+
+    def row(name: str, model: Any, nats: float, train_s: float, params: int, extras: list[Extra]) -> None:
+        bits = nats / (dims * math.log(2))
+        measurement = Measurement(name="genlab", median_s=train_s, min_s=train_s, peak_mib=max_rss_mib(),
+                                  quality=nats, times_s=(train_s,))
+        steps = model.training_["steps"]
+        comparisons.append(Comparison(case=name, genlab=measurement, peer=None, extras=[
+            Extra("bits/dim", f"{bits:.4f}"), Extra("parameters", f"{params:,}"),
+            Extra("choice", f"{steps} steps" if not hasattr(model, "prior_training_")
+                  else f"{steps} + {model.prior_training_['steps']} steps"), *extras]))
+
+    # the independent-pixel baseline (add-one counts per sub-pixel), as the digits' check row
+    flat_train = X_train.reshape(len(X_train), -1)
+    counts = np.ones((dims, RGB_LEVELS))
+    for d in range(dims):
+        counts[d] += np.bincount(flat_train[:, d], minlength=RGB_LEVELS)
+    log_p = np.log(counts / counts.sum(axis=1, keepdims=True))
+    independent = float(-log_p[np.arange(dims), X_test.reshape(len(X_test), -1)].sum(axis=1).mean())
+    comparisons.append(Comparison(case="independent categorical sub-pixels (add-one)", peer=None, genlab=Measurement(
+        name="genlab", median_s=0.0, min_s=0.0, peak_mib=max_rss_mib(), quality=independent, times_s=(0.0,)),
+        extras=[Extra("bits/dim", f"{independent / (dims * math.log(2)):.4f}"),
+                Extra("parameters", f"{dims * (RGB_LEVELS - 1):,}")]))
+
+    if "pixelcnn" in args.rgb_models:
+        model = PixelCNN(n_levels=RGB_LEVELS, max_time=seconds, random_state=seed).fit(X_train)
+        row("PixelCNN (gated, exact)", model, -float(np.mean(model.log_prob(X_test))), model.training_["elapsed"],
+            model.n_parameters_, [])
+    for name, settings in (("vae", {"latent_dim": 16}), ("pixelvae", PIXELVAE_SETTINGS)):
+        if name not in args.rgb_models:
+            continue
+        model = VAE(**settings, n_levels=RGB_LEVELS, max_time=seconds, random_state=seed)
+        model.fit(X_train)
+        nats = -float(np.mean(model.log_prob(X_test, k=k, random_state=seed)))
+        label = "VAE (latent 16, MLP, categorical" if name == "vae" else \
+            f"PixelVAE (latent 16, {model.decoder_layers}-layer PixelCNN decoder"
+        row(f"{label}; IWAE k = {k})", model, nats, model.training_["elapsed"], model.n_parameters_,
+            _latent_extras(model))
+        if name == "vae":  # the PixelVAE's grid, like the PixelCNN's, is left out (module notes)
+            _grid(f"rgb_{name}", model.sample(n_samples, random_state=seed).data, notes, grids, n_levels=RGB_LEVELS)
+    if "vqvae" in args.rgb_models:
+        model = VQVAE(**VQVAE_SETTINGS, n_levels=RGB_LEVELS, max_time=seconds, random_state=seed).fit(X_train)
+        pixel, prior = model.log_prob_parts(X_test)
+        train_s = model.training_["elapsed"] + model.prior_training_["elapsed"]
+        row(f"VQ-VAE (K = {model.n_codes}, {model.code_shape_[0]} x {model.code_shape_[1]} codes; bound: pixels "
+            f"{-pixel.mean():.1f} + codes {-prior.mean():.1f})", model, -float(np.mean(pixel + prior)), train_s,
+            model.n_parameters_ + model.prior_.n_parameters_, _vq_extras(model, X_test))
+        _grid("rgb_vqvae", model.sample(n_samples, random_state=seed).data, notes, grids, n_levels=RGB_LEVELS)
+        from genlab.images.plots import save_reconstructions
+
+        path = grids / "rgb_vqvae_reconstructions.png"
+        save_reconstructions(model, X_test, path, n=8)
+        _link("rgb_vqvae", path, "reconstructions (test patches above, reconstructions below)", notes, grids)
+    notes.append("time: training seconds (VQ-VAE: autoencoder + prior); the VQ-VAE row is an upper bound "
+                 "(log p(x | c(x)) + log p(c(x)) <= log p(x)), the VAE rows IWAE bounds, PixelCNN exact")
+    notes.append(f"load average at the end: {load_average_text()}")
+    return BenchmarkReport(benchmark=f"{NAME} rgb",
+                           title=f"image density models on {RGB_PATCH}x{RGB_PATCH} RGB patches of two photographs",
+                           genlab_label="genlab", peer_label="-", quality_name="nats per test patch",
+                           parameters={"quick": str(quick), "seed": str(seed), "torch": torch.__version__,
+                                       "torch threads": str(torch.get_num_threads()),
+                                       "seconds per model": f"{seconds:g}", "k": str(k),
                                        "load average at start": load_at_start},
                            comparisons=comparisons, notes=notes)
