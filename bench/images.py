@@ -155,8 +155,15 @@ def _grid(model_name: str, images: np.ndarray, notes: list[str], folder: Path, *
     array = np.asarray(images)[:64]
     if array.ndim != 4:
         array = array.reshape(-1, 1, 8, 8)
-    save_image_grid(array, path, n_levels, ncol=8)
+    save_image_grid(_as_drawn(array, n_levels), path, n_levels, ncol=8)
     _link(model_name, path, what, notes, folder)
+
+
+def _as_drawn(images: np.ndarray, n_levels: int) -> np.ndarray:
+    """Levels to hand to ``save_image_grid``, which draws level ``L - 1`` as black (ink on paper: right for the
+    digits, a colour negative for photographs); RGB images are flipped first so that the grid shows their colours."""
+    images = np.asarray(images)
+    return (n_levels - 1) - images if images.shape[1] == 3 else images
 
 
 def _link(name: str, path: Path, what: str, notes: list[str], folder: Path) -> None:
@@ -513,10 +520,12 @@ def _rgb_report(args: argparse.Namespace) -> BenchmarkReport:
             f"{-pixel.mean():.1f} + codes {-prior.mean():.1f})", model, -float(np.mean(pixel + prior)), train_s,
             model.n_parameters_ + model.prior_.n_parameters_, _vq_extras(model, X_test))
         _grid("rgb_vqvae", model.sample(n_samples, random_state=seed).data, notes, grids, n_levels=RGB_LEVELS)
-        from genlab.images.plots import save_reconstructions
+        from genlab.images.plots import save_image_grid
 
         path = grids / "rgb_vqvae_reconstructions.png"
-        save_reconstructions(model, X_test, path, n=8)
+        shown = X_test[np.linspace(0, len(X_test) - 1, 8).astype(int)]  # spread over the region, not 8 of sky
+        both = np.concatenate([shown.astype(np.float64), model.reconstruct(shown)])
+        save_image_grid(_as_drawn(both, RGB_LEVELS), path, RGB_LEVELS, ncol=8)
         _link("rgb_vqvae", path, "reconstructions (test patches above, reconstructions below)", notes, grids)
     notes.append("time: training seconds (VQ-VAE: autoencoder + prior); the VQ-VAE row is an upper bound "
                  "(log p(x | c(x)) + log p(c(x)) <= log p(x)), the VAE rows IWAE bounds, PixelCNN exact")
