@@ -48,7 +48,7 @@ are scored in bits per dimension of the 16-level sub-pixels (the VAEs by IWAE wi
 Sample grids are drawn for the VAE and the VQ-VAE only: the PixelCNN and the PixelVAE take one forward pass per
 sub-pixel (768 per patch), minutes on two shared cores.
 
-Run: ``python -m bench images`` (about 20 minutes on 2 idle cores: 12 on the digits, 8 on the RGB patches);
+Run: ``python -m bench images`` (about 25 minutes on 2 lightly loaded cores: 20 on the digits, 6 on the RGB patches);
 ``--quick`` is a smoke run.
 """
 
