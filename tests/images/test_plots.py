@@ -50,7 +50,17 @@ def test_rgb_grid_and_default_columns():
     images = np.random.default_rng(0).integers(0, 256, size=(5, 3, 4, 6))
     grid = image_grid(images, 256, padding=0, scale=1)
     assert grid.shape == (2 * 4, 3 * 6, 3)  # ceil(sqrt(5)) = 3 columns
-    np.testing.assert_allclose(grid[:4, :6], 1 - images[0].transpose(1, 2, 0) / 255)
+    # colour images are light intensities: drawn as they are, not as a negative
+    np.testing.assert_allclose(grid[:4, :6], images[0].transpose(1, 2, 0) / 255)
+    inked = image_grid(images, 256, padding=0, scale=1, ink=True)
+    np.testing.assert_allclose(inked[:4, :6], 1 - images[0].transpose(1, 2, 0) / 255)
+
+
+def test_one_channel_images_are_ink_unless_told_otherwise():
+    """Digits store ink density (the top level is the darkest stroke); a grey photograph is light (ink=False)."""
+    images = np.array([[[[0, 16]]]])
+    np.testing.assert_allclose(image_grid(images, 17, padding=0, scale=1)[0, :, 0], [1.0, 0.0])
+    np.testing.assert_allclose(image_grid(images, 17, padding=0, scale=1, ink=False)[0, :, 0], [0.0, 1.0])
 
 
 def test_reconstructions_interpolations_latent_map_and_curves(vae2d, digits, tmp_path):

@@ -28,7 +28,8 @@ __all__ = [
 ]
 
 
-def image_grid(images: Any, n_levels: int, *, ncol: int | None = None, padding: int = 1, scale: int = 4) -> np.ndarray:
+def image_grid(images: Any, n_levels: int, *, ncol: int | None = None, padding: int = 1, scale: int = 4,
+               ink: bool | None = None) -> np.ndarray:
     """Tile images into one picture with values in [0, 1].
 
     Parameters
@@ -42,6 +43,9 @@ def image_grid(images: Any, n_levels: int, *, ncol: int | None = None, padding: 
         Image pixels of white space between tiles (and around the grid).
     scale : int, default=4
         Output pixels per image pixel.
+    ink : bool, optional
+        Draw the top level dark (ink density, as scikit-learn's digits store it) instead of bright (light intensity,
+        as photographs do). By default one-channel images are ink and colour images light.
 
     Returns
     -------
@@ -61,8 +65,9 @@ def image_grid(images: Any, n_levels: int, *, ncol: int | None = None, padding: 
     if ncol < 1 or padding < 0 or scale < 1:
         raise ParameterError(f"ncol and scale must be >= 1 and padding >= 0; got {ncol}, {scale}, {padding}.")
     nrow = math.ceil(n / ncol)
-    # dark strokes on white, like ink on paper (digits store ink density)
-    values = 1.0 - np.clip(array / (n_levels - 1), 0.0, 1.0)
+    values = np.clip(array / (n_levels - 1), 0.0, 1.0)
+    if (c == 1) if ink is None else ink:
+        values = 1.0 - values  # dark strokes on white, like ink on paper (digits store ink density)
     if c == 1:
         values = np.repeat(values, 3, axis=1)
     canvas = np.ones((nrow * (h + padding) + padding, ncol * (w + padding) + padding, 3))
@@ -104,9 +109,9 @@ def _new_figure(width: float, height: float) -> Any:
 
 
 def save_image_grid(images: Any, path: str | os.PathLike[str], n_levels: int, *, ncol: int | None = None,
-                    padding: int = 1, scale: int = 4) -> np.ndarray:
+                    padding: int = 1, scale: int = 4, ink: bool | None = None) -> np.ndarray:
     """Write images as one PNG grid (see :func:`image_grid`); return the grid array written."""
-    grid = image_grid(images, n_levels, ncol=ncol, padding=padding, scale=scale)
+    grid = image_grid(images, n_levels, ncol=ncol, padding=padding, scale=scale, ink=ink)
     _write_png_array(grid, path)
     return grid
 
