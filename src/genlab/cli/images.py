@@ -173,9 +173,14 @@ def info_rows(model: Any) -> list[tuple[str, str]]:
         ]
         prior = model.prior_
         # prior_nats_per_code_ is over the code grids of the VQ-VAE's validation images when it had any (then the
-        # autoencoder has a validation loss), else over the training grids
-        where = ("the validation images' code grids" if model.training_.get("best_val_loss") is not None
-                 else "the training images' code grids")
+        # autoencoder has a validation loss), else over those the prior held out of the training grids (none held
+        # out: the training grids themselves)
+        if model.training_.get("best_val_loss") is not None:
+            where = "the validation images' code grids"
+        elif getattr(prior, "validation_fraction", 0) > 0:
+            where = "the code grids the prior held out"
+        else:
+            where = "the training images' code grids"
         rows += [
             ("prior", f"PixelCNN over the code grids ({prior.n_parameters_:,} parameters, {prior.n_layers} layers of "
                       f"{prior.n_filters} filters); {_run_text(model.prior_training_)}"),
