@@ -127,17 +127,28 @@ def test_a_codebook_learned_by_gradient_is_not_weight_decayed():
     assert len(decay_of) == len(list(module.parameters()))
 
 
-@pytest.mark.parametrize("patience", [5, None])
-def test_prior_nats_per_code_is_the_prior_on_the_held_out_grids(images, patience):
-    """From the prior's best validation loss when it keeps its best weights, else by scoring: either way the fitted
-    prior's negative log-likelihood per code of the validation images' code grids."""
-    vq = genlab.VQVAE(**TINY, max_steps=5, prior_params={**TINY_PRIOR, "max_steps": 30, "eval_interval": 10,
-                                                         "patience": patience})
-    vq.fit(images[:90], validation_data=images[90:])
+def test_prior_nats_per_code_is_the_prior_on_its_held_out_grids(images):
+    """Measured on the validation images' code grids when there are any, else on the share of the training grids
+    the prior held out (drawn by the VQ-VAE from its seed), else on the training grids: the fitted prior's negative
+    log-likelihood per code of exactly those grids."""
+    from genlab.images._base import seed_of
+
+    prior = {**TINY_PRIOR, "max_steps": 30, "eval_interval": 10}
+    vq = genlab.VQVAE(**TINY, max_steps=5, prior_params=prior).fit(images[:90], validation_data=images[90:])
     grids = vq.encode(images[90:])[:, None]
-    expected = -vq.prior_.log_prob(grids).mean() / grids[0].size
-    assert vq.prior_nats_per_code_ == pytest.approx(expected, rel=1e-5)
+    assert vq.prior_nats_per_code_ == pytest.approx(-vq.prior_.log_prob(grids).mean() / 16, rel=1e-9)
     assert vq.prior_nats_per_code_ < np.log(8)
+
+    vq = genlab.VQVAE(**TINY, max_steps=5, prior_params=prior).fit(images)  # the prior holds out a tenth
+    training_grids = vq.encode(images)[:, None]
+    order = np.random.default_rng([seed_of(0), 2]).permutation(len(images))
+    held = training_grids[order[:12]]
+    assert vq.prior_nats_per_code_ == pytest.approx(-vq.prior_.log_prob(held).mean() / 16, rel=1e-9)
+    assert vq.prior_training_["best_val_loss"] is not None  # it early-stopped on those grids
+
+    vq = genlab.VQVAE(**TINY, max_steps=5, prior_params={**prior, "validation_fraction": 0.0}).fit(images)
+    training_grids = vq.encode(images)[:, None]
+    assert vq.prior_nats_per_code_ == pytest.approx(-vq.prior_.log_prob(training_grids).mean() / 16, rel=1e-9)
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,10 @@ from genlab.utils.validation import check_positive_int
 
 __all__ = ["VAE", "ConditionalLatent", "ConditionalVAE", "VAEConfig", "VAEModule", "discretized_log_prob"]
 
-_ROWS_PER_PASS = 8192  # decoder rows per batched pass when scoring (memory: rows x pixels x levels floats)
+# pixel values per batched decoder pass when scoring: 8,192 rows of 8 x 8 digits (memory: values x levels floats, and
+# for the PixelCNN decoder its feature maps), fewer rows for larger images (a 16 x 16 RGB PixelVAE peaked at 5 GiB
+# with a fixed 8,192 rows)
+_VALUES_PER_PASS = 8192 * 64
 
 
 class VAE(LatentImageModel):
@@ -224,7 +227,8 @@ class VAE(LatentImageModel):
 
     @torch.no_grad()
     def _iwae(self, levels: torch.Tensor, codes: torch.Tensor, k: int, gen: torch.Generator) -> torch.Tensor:
-        """IWAE bound per image (float64, (N,)), batched so that one decoder pass sees <= _ROWS_PER_PASS rows.
+        """IWAE bound per image (float64, (N,)), batched so that one decoder pass sees at most ``_VALUES_PER_PASS``
+        pixel values.
 
         With ``k = 1000`` this is a thousand decoder passes' worth of rows per image (tens of seconds for a few
         hundred images on a CPU), so the model's ``verbose`` shows its progress on stderr (a bar on a terminal,
@@ -234,8 +238,9 @@ class VAE(LatentImageModel):
         mu, log_var = module.encode(levels, codes)
         std = torch.exp(0.5 * log_var)
         n, d = mu.shape
-        per_image = max(1, min(k, _ROWS_PER_PASS))
-        images_per_pass = max(1, _ROWS_PER_PASS // per_image)
+        rows_per_pass = max(1, _VALUES_PER_PASS // math.prod(levels.shape[1:]))
+        per_image = max(1, min(k, rows_per_pass))
+        images_per_pass = max(1, rows_per_pass // per_image)
         out = torch.empty(n, dtype=torch.float64)
         log_2pi = math.log(2 * math.pi)
         progress = ProgressDisplay(f"{type(self).__name__} scoring", self.verbose)

@@ -122,9 +122,9 @@ class VQVAE(ImageModel):
     restarted_codes_ : int
         Dead-code restarts in all.
     prior_nats_per_code_ : float
-        The prior's negative log-likelihood per code over its validation grids (this model's validation images'
-        grids, else the share PixelCNN holds out; the training grids when there are none); below ``log(n_codes)``
-        when the prior learned something.
+        The prior's negative log-likelihood per code over its held-out grids: this model's validation images' grids,
+        else the prior's ``validation_fraction`` of the training grids (a tenth by default), else the training grids;
+        below ``log(n_codes)`` when the prior learned something.
     history_, training_ : as every neural model, for the autoencoder's training
         ``val_loss`` is the training objective per image, ``-log p(x | e(x)) + beta * commitment``: not a likelihood
         (it has no prior term); the held-out bound is ``log_prob``.
@@ -298,14 +298,16 @@ class VQVAE(ImageModel):
         prior = self._prior_model(data["seed"], remaining, device=str(next(module.parameters()).device))
         grids = train_codes[:, None]
         validation = None if val_codes is None else val_codes[:, None]
+        if validation is None and prior.validation_fraction > 0:
+            # the prior's held-out share of the training grids, drawn here (as PixelCNN would draw it) so that its nats
+            # per code can be measured on them
+            order = np.random.default_rng([data["seed"], 2]).permutation(grids.shape[0])
+            n_held = round(prior.validation_fraction * grids.shape[0])
+            if 0 < n_held < grids.shape[0]:
+                validation, grids = grids[order[:n_held]], grids[order[n_held:]]
         prior.fit(grids, validation_data=validation)
-        # with early stopping the prior keeps the weights of its best validation loss, which is then its nats per code
-        # on held-out grids (the whole validation set): no second pass after the budget. Otherwise the held-out (else
-        # the training) grids are scored
-        nats_per_code = prior.training_.get("best_val_loss") if prior.patience is not None else None
-        if nats_per_code is None:
-            scored = grids if validation is None else validation
-            nats_per_code = float(-prior.log_prob(scored).mean() / scored[0].size)
+        scored = grids if validation is None else validation  # a small set: one pass of the prior over 4 x 4 grids
+        nats_per_code = float(-prior.log_prob(scored).mean() / scored[0].size)
         quantizer = module.quantizer
         usage, perplexity = _usage(train_codes, n_codes)
         return {
