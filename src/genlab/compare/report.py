@@ -100,7 +100,8 @@ def _metric_columns(comparison: Comparison) -> list[tuple[str, str, int]]:
 #: The bound each family with upper-bound figures scores by (the legend names those of the table).
 BOUND_NAMES = {"mlm": "the masked diffusion model's evidence lower bound (MDLM)",
                "vae": "the importance-weighted bound (IWAE)",
-               "vqvae": "log p(x | c(x)) + log p(c(x)) at the image's own code grid (decoder pixels plus prior codes)"}
+               "vqvae": "log p(x | c(x)) + log p(c(x)) at the image's own code grid (decoder pixels plus prior "
+                        "codes), or with k=N the importance-weighted bound over N code grids per image"}
 
 
 def _likelihood(row: Any) -> str:
