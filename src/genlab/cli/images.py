@@ -118,17 +118,14 @@ def _is_vqvae(model: Any) -> bool:
     return hasattr(model, "log_prob_parts") and hasattr(model, "n_codes")
 
 
-#: Importance samples of the IWAE bound the command line scores a VAE with, by decoder. A PixelCNN decoder reruns
-#: its network over the image for every sample: on the digits' 180 held-out images k = 1000 took 282 s and k = 100
-#: 26 s (2 shared CPU cores), for bounds of 85.82 and 85.84 nats per image, so 100 is the default there.
-IWAE_SAMPLES = {"independent": 1000, "pixelcnn": 100}
-
-
 def _log_prob_options(model: Any) -> dict[str, Any]:
-    """Keyword arguments of the ``log_prob`` the command line reports: a VAE's number of importance samples."""
+    """Keyword arguments of the ``log_prob`` the command line reports: a VAE's number of importance samples
+    (:data:`genlab.images.vae.SCORING_SAMPLES` of its decoder)."""
     if not hasattr(model, "elbo"):
         return {}
-    return {"k": IWAE_SAMPLES.get(getattr(model, "decoder", "independent"), 1000)}
+    from genlab.images.vae import SCORING_SAMPLES  # a fitted VAE: torch is imported already
+
+    return {"k": SCORING_SAMPLES.get(getattr(model, "decoder", "independent"), 1000)}
 
 
 def _estimate(model: Any) -> str:

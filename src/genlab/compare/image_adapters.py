@@ -275,16 +275,10 @@ def _figure(key: str, name: str, value: Any, unit: str) -> dict[str, Any]:
     return {"key": key, "name": name, "value": value, "unit": unit}
 
 
-#: The VAE's importance samples per held-out image when ``k`` is not given, by decoder: every sample is a decoder
-#: pass, and the PixelCNN decoder's pass costs many times the MLP's (on two CPU cores, k = 1000 over 180 digits takes
-#: minutes with it, k = 100 seconds).
-IWAE_SAMPLES = {"independent": 1000, "pixelcnn": 100}
-
-
 @register_adapter
 class VAEAdapter(_NeuralImageAdapter):
     """``vae:latent=16,k=1000,decoder=independent|pixelcnn``: :class:`genlab.VAE`, scored by the IWAE bound with
-    ``k`` importance samples (:data:`IWAE_SAMPLES` by default).
+    ``k`` importance samples (by default :data:`genlab.images.vae.SCORING_SAMPLES` of the decoder).
 
     ``decoder=pixelcnn`` is the PixelVAE; ``layers``, ``filters``, ``free_bits`` and ``kl_warmup`` set its decoder's
     gated layers and feature maps and the model's free bits (nats per latent dimension) and KL warm-up steps (the
@@ -332,8 +326,11 @@ class VAEAdapter(_NeuralImageAdapter):
 
     @property
     def k(self) -> int:
-        """Importance samples of the held-out bound: ``k``, else :data:`IWAE_SAMPLES` of the decoder."""
-        return self.params["k"] or IWAE_SAMPLES[self.params["decoder"]]
+        """Importance samples of the held-out bound: ``k``, else the decoder's
+        :data:`genlab.images.vae.SCORING_SAMPLES`."""
+        from genlab.images.vae import SCORING_SAMPLES
+
+        return self.params["k"] or SCORING_SAMPLES[self.params["decoder"]]
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
         super().fit(dataset, budget, progress)

@@ -33,6 +33,12 @@ from genlab.utils.validation import check_positive_int
 
 __all__ = ["VAE", "ConditionalLatent", "ConditionalVAE", "VAEConfig", "VAEModule", "discretized_log_prob"]
 
+#: Importance samples per image that ``genlab score`` / ``genlab fit vae`` and ``genlab compare`` score a VAE with,
+#: by decoder: every sample is a decoder pass, and the PixelCNN decoder reruns its network over the image for each
+#: (on the digits' 180 held-out images k = 1000 took 282 s and k = 100 26 s on 2 shared CPU cores, for bounds of
+#: 85.82 and 85.84 nats per image).
+SCORING_SAMPLES = {"independent": 1000, "pixelcnn": 100}
+
 # pixel values per batched decoder pass when scoring: 8,192 rows of 8 x 8 digits (memory: values x levels floats, and
 # for the PixelCNN decoder its feature maps), fewer rows for larger images (a 16 x 16 RGB PixelVAE peaked at 5 GiB
 # with a fixed 8,192 rows)

@@ -129,12 +129,14 @@ class VectorQuantizer(nn.Module):
         self.register_buffer("last_perplexity", torch.full((), -1.0, dtype=torch.float64))
         self.register_buffer("restarted", torch.zeros((), dtype=torch.int64))  # codes restarted in all
 
+    def distances(self, flat: torch.Tensor) -> torch.Tensor:
+        """Squared Euclidean distances (N, K) from each row of ``flat`` (N, D) to every entry, in ``flat``'s dtype."""
+        codebook = self.codebook.to(flat.dtype)
+        return flat.pow(2).sum(1, keepdim=True) - 2.0 * flat @ codebook.t() + codebook.pow(2).sum(1)[None, :]
+
     def nearest(self, flat: torch.Tensor) -> torch.Tensor:
         """Index of the nearest entry (squared Euclidean distance) of each row of ``flat`` (N, D): (N,) int64."""
-        codebook = self.codebook.to(flat.dtype)
-        distances = (flat.pow(2).sum(1, keepdim=True) - 2.0 * flat @ codebook.t()
-                     + codebook.pow(2).sum(1)[None, :])  # (N, K)
-        return distances.argmin(dim=1)
+        return self.distances(flat).argmin(dim=1)
 
     def lookup(self, codes: torch.Tensor) -> torch.Tensor:
         """Entries of a code grid (B, h, w) as a (B, D, h, w) tensor."""

@@ -460,9 +460,8 @@ class VQVAE(ImageModel):
         z_e = module.encode_vectors(x).float()
         b, d, h, w = z_e.shape
         flat = z_e.permute(0, 2, 3, 1).reshape(-1, d)  # (b*h*w, D)
-        codebook = module.quantizer.codebook.float()
-        distances = flat.pow(2).sum(1, keepdim=True) - 2.0 * flat @ codebook.t() + codebook.pow(2).sum(1)[None]
-        log_q = torch.log_softmax(-distances.double() / temperature, dim=1).cpu()  # (b*h*w, K)
+        distances = module.quantizer.distances(flat)  # (b*h*w, K)
+        log_q = torch.log_softmax(-distances.double() / temperature, dim=1).cpu()
         drawn = torch.multinomial(log_q.exp(), k, replacement=True, generator=generator)  # (b*h*w, k)
         log_q_drawn = log_q.gather(1, drawn).view(b, h * w, k).sum(1)  # (b, k)
         grids = drawn.view(b, h, w, k).permute(0, 3, 1, 2).reshape(b * k, h, w)  # image i's draws: rows i*k ..

@@ -329,6 +329,14 @@ def _evaluate(model: Callable, data: Any, n_batches: int, device: torch.device, 
     return float(np.mean(losses))
 
 
+def _sync_ranks(module: torch.nn.Module, on: bool) -> None:
+    """Mark the parts that keep statistics of the batches they see (a VQ-VAE's quantiser: ``sync_ranks``) to sum them
+    over the ranks of this distributed fit, or no longer: a process group that exists for other work is not joined."""
+    for part in module.modules():
+        if hasattr(part, "sync_ranks"):
+            part.sync_ranks = on
+
+
 def train(
     module: torch.nn.Module,
     train_data: Any,
@@ -415,11 +423,7 @@ def _train(module: torch.nn.Module, train_data: Any, val_data: Any, config: Trai
         # DDP broadcasts rank 0's parameters and buffers at construction and averages the gradients of every
         # backward pass across the ranks: with equal per-rank batches that is the gradient of the global batch
         model = torch.nn.parallel.DistributedDataParallel(module)
-        # parts that keep statistics of the batches they see (a VQ-VAE's quantiser) sum them over the ranks of this
-        # fit only: a process group that exists for other work is not joined
-        for part in module.modules():
-            if hasattr(part, "sync_ranks"):
-                part.sync_ranks = True
+        _sync_ranks(module, True)
     if config.compile and device.type == "cuda":
         model = torch.compile(model)
     if device.type == "cuda":
@@ -573,9 +577,7 @@ def _train(module: torch.nn.Module, train_data: Any, val_data: Any, config: Trai
         raise FitInterrupted(f"at step {result.steps}", kept) from None
     finally:
         progress.close()
-        for part in module.modules():  # the fit is over: its ranks are no longer summed over
-            if hasattr(part, "sync_ranks"):
-                part.sync_ranks = False
+        _sync_ranks(module, False)  # the fit is over: its ranks are no longer summed over
     result.elapsed = total_elapsed()
     if writer and result.stop_reason == "max_time" and path is not None:
         save_checkpoint(path, module, optimizer, result, fingerprint, best)
