@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, str] = {
     "audio": "bench.audio",
     "forecasting": "bench.forecasting",
     "masked": "bench.masked",
+    "trees": "bench.trees",
 }
 
 __all__ = ["BENCHMARKS"]
