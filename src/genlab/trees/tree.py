@@ -131,12 +131,42 @@ class Tree:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Tree):
             return NotImplemented
-        return self is other or (self._label == other._label and self._children == other._children)
+        # iterative: deep trees must not hit the recursion limit
+        stack: list[tuple[Tree, Tree]] = [(self, other)]
+        while stack:
+            a, b = stack.pop()
+            if a is b:
+                continue
+            if a._label != b._label or len(a._children) != len(b._children):
+                return False
+            if a._hash is not None and b._hash is not None and a._hash != b._hash:
+                return False
+            for x, y in zip(a._children, b._children, strict=True):
+                x_tree, y_tree = isinstance(x, Tree), isinstance(y, Tree)
+                if x_tree != y_tree:
+                    return False
+                if x_tree:
+                    stack.append((x, y))  # type: ignore[arg-type]
+                elif x != y:
+                    return False
+        return True
 
     def __hash__(self) -> int:
         if self._hash is None:
-            self._hash = hash((self._label, self._children))
-        return self._hash
+            # post-order, so every child's hash is cached before its parent's (no recursion)
+            stack: list[tuple[Tree, bool]] = [(self, False)]
+            while stack:
+                node, ready = stack.pop()
+                if node._hash is not None:
+                    continue
+                if ready:
+                    node._hash = hash(
+                        (node._label, tuple(c if isinstance(c, str) else c._hash for c in node._children))
+                    )
+                    continue
+                stack.append((node, True))
+                stack.extend((c, False) for c in node._children if isinstance(c, Tree) and c._hash is None)
+        return self._hash  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         return f"Tree.fromstring({str(self)!r})"
@@ -263,7 +293,7 @@ _END = object()
 
 def _quote(word: str) -> str:
     """``word`` as written in the bracketed form: bare, or in double quotes when it holds a delimiter or a quote."""
-    if word and not (_DELIMITERS.intersection(word) or word[0] == '"'):
+    if word and not (_DELIMITERS.intersection(word) or '"' in word):
         return word
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
