@@ -441,6 +441,166 @@ def _batch_viterbi(model: Any, sentences: list[list[str]]) -> list[Any] | None:
     return list(parse(sentences))
 
 
+
+# --------------------------------------------------------------------------------------------------
+# Part 2: inside-outside EM
+
+
+def rules_of(text: str) -> list[BenchRule]:
+    """A grammar text's rules for this module's sampler (read by genlab's reader; lexical rules have one word)."""
+    from genlab.trees.grammar import read_grammar
+
+    grammar = read_grammar(text)
+    out = []
+    for rule, p in zip(grammar.rules, grammar.probabilities, strict=True):
+        lexical = all(rule.terminal)
+        if (lexical and len(rule.rhs) != 1) or (not lexical and any(rule.terminal)):
+            raise ValueError(f"the sampler takes one-word lexical rules and all-nonterminal rules: {rule}")
+        out.append(BenchRule(rule.lhs, rule.rhs, float(p), lexical))
+    return out
+
+
+@dataclass
+class EMRun:
+    """One EM fit from a random start, with its per-iteration record."""
+
+    start: int
+    seconds: float            # the fit's wall-clock seconds, the held-out scoring in the callback taken out
+    n_iter: int
+    objective: np.ndarray     # training log-likelihood per token under each iteration's E-step parameters (nats)
+    held_out: np.ndarray      # held-out log-likelihood per token after each iteration's M-step (nats), over the
+    #                           held-out sentences the fitted grammar derives (maximum likelihood gives a word or rule
+    #                           absent from the training sentences probability 0)
+    underivable: int          # held-out sentences the final grammar cannot derive
+    final_held_out: np.ndarray  # the final grammar's log-probability of each held-out sentence
+    probabilities: np.ndarray  # the fitted rule probabilities, in the grammar's order
+    n_decreases: int
+
+
+def _fit_em(PCFG: Any, text: str, train: list[list[str]], held_out: list[list[str]], *, start: int, max_iter: int,
+            tol: float) -> EMRun:
+    import warnings
+
+    lengths = np.array([len(s) for s in held_out])
+    record: list[float] = []
+    scoring = [0.0]
+
+    def callback(progress: Any) -> bool:
+        began = time.perf_counter()
+        record.append(_per_token(progress.model.log_prob(held_out), lengths))
+        scoring[0] += time.perf_counter() - began
+        return False
+
+    model = PCFG.from_string(text, randomize=True, random_state=start, max_iter=max_iter, tol=tol)
+    began = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a ConvergenceWarning at max_iter is expected: the table shows the history
+        model.fit(train, callback=callback)
+    seconds = time.perf_counter() - began - scoring[0]
+    objective = np.asarray(model.lower_bounds_, dtype=np.float64)
+    # the driver's count of decreases, and our own: the objective may not go down by more than rounding
+    ours = int(np.sum(np.diff(objective) < -1e-12 * np.maximum(1.0, np.abs(objective[1:]))))
+    final = np.asarray(model.log_prob(held_out), dtype=np.float64)
+    return EMRun(start, seconds, int(model.n_iter_), objective, np.asarray(record), int(np.sum(~np.isfinite(final))),
+                 final, np.asarray(model.probabilities_), max(ours, int(getattr(model.monitor_, "n_decreases", 0))))
+
+
+def _per_token(log_prob: np.ndarray, lengths: np.ndarray) -> float:
+    """Log-likelihood per token (nats) over the sentences with a finite log-probability."""
+    log_prob = np.asarray(log_prob, dtype=np.float64)
+    finite = np.isfinite(log_prob)
+    return float(log_prob[finite].sum() / lengths[finite].sum()) if finite.any() else -math.inf
+
+
+def _history(values: np.ndarray) -> str:
+    """Values at iterations 1, 2, 3, 5, 10, 20, 50, 100, ... and the last."""
+    marks = [i for i in (1, 2, 3, 5, 10, 20, 50, 100, 200, 500) if i <= len(values)]
+    if len(values) not in marks:
+        marks.append(len(values))
+    return ", ".join(f"{i}: {values[i - 1]:.4f}" for i in marks)
+
+
+def run_em(args: argparse.Namespace) -> BenchmarkReport:
+    """Inside-outside EM from random starts on the benchmark and toy grammars' sentences, against the truth."""
+    PCFG = _pcfg_class()
+    from genlab.trees.toy import TOY_GRAMMAR
+    from genlab.trees.tree import Tree
+
+    load_at_start = load_average_text()
+    quick = bool(args.quick)
+    starts = range(1 if quick else args.em_starts)
+    comparisons, notes = [], []
+    cases = [
+        ("benchmark grammar", grammar_text(benchmark_rules(args.seed)), args.min_length, args.max_length,
+         args.em_sentences, args.em_iter),
+        ("toy grammar", TOY_GRAMMAR, 1, 40, args.em_toy_sentences, args.em_toy_iter),
+    ]
+    for name, text, low, high, n_train, max_iter in cases:
+        if quick:
+            n_train, max_iter = min(n_train, 200), min(max_iter, 5)
+        rules = rules_of(text)
+        train, train_trees = sample_sentences(rules, n_train, min_length=low, max_length=high, seed=args.seed + 2)
+        held_out, _ = sample_sentences(rules, max(n_train // 5, 50), min_length=low, max_length=high,
+                                       seed=args.seed + 3)
+        n_tokens, n_held = sum(len(s) for s in train), sum(len(s) for s in held_out)
+        truth = PCFG.from_string(text)
+        true_p = np.asarray(truth.probabilities_, dtype=np.float64)
+        lexical = np.array([r.lexical for r in rules])
+        truth_train = float(np.sum(truth.log_prob(train))) / n_tokens
+        truth_held_each = np.asarray(truth.log_prob(held_out), dtype=np.float64)
+        held_lengths = np.array([len(s) for s in held_out])
+        # the floor of the rule-probability error: maximum likelihood from the true derivations of the same sentences
+        counted = PCFG.from_string(text).fit([Tree.fromstring(t) for t in train_trees])
+        counted_error = np.abs(np.asarray(counted.probabilities_) - true_p)
+
+        def error_text(error: np.ndarray, lexical: np.ndarray = lexical) -> str:
+            parts = [f"mean {error.mean():.4f}, max {error.max():.3f}"]
+            if lexical.any() and not lexical.all():
+                parts.append(f"phrase rules mean {error[~lexical].mean():.4f} / words {error[lexical].mean():.4f}")
+            return "; ".join(parts)
+
+        runs = [_fit_em(PCFG, text, train, held_out, start=s, max_iter=max_iter, tol=args.em_tol) for s in starts]
+        for r in runs:
+            error = np.abs(r.probabilities - true_p)
+            truth_same = _per_token(np.where(np.isfinite(r.final_held_out), truth_held_each, -np.inf), held_lengths)
+            m = Measurement(name="genlab", median_s=r.seconds, min_s=r.seconds, peak_mib=max_rss_mib(),
+                            quality=float(r.held_out[-1]), times_s=(r.seconds,))
+            comparison = Comparison(case=f"{name}, random start {r.start}", genlab=m, peer=None, extras=[
+                Extra("iterations", str(r.n_iter)),
+                Extra("s / iteration", f"{r.seconds / max(r.n_iter, 1):.4f}"),
+                Extra("train LL/token: EM / truth", f"{r.objective[-1]:.4f} / {truth_train:.4f}"),
+                Extra("held-out LL/token: EM / truth", f"{r.held_out[-1]:.4f} / {truth_same:.4f}"),
+                Extra("held-out sentences underivable", f"{r.underivable} / {len(held_out)}"),
+                Extra("decreases", str(r.n_decreases), flagged=r.n_decreases > 0),
+                Extra("|p - truth|: EM", error_text(error)),
+                Extra("|p - truth|: counts of the true trees", error_text(counted_error)),
+            ])
+            if r.n_decreases:
+                comparison.flags.append(f"the training log-likelihood decreased {r.n_decreases} time(s)")
+            comparisons.append(comparison)
+            notes.append(f"{name}, start {r.start}: training LL/token by iteration (E-step parameters) "
+                         f"{_history(r.objective)}; held-out LL/token (after the M-step) {_history(r.held_out)}")
+        notes.insert(len(notes) - len(runs),
+                     f"{name}: {len(rules)} rules; {n_train} training sentences ({n_tokens} tokens), {len(held_out)} "
+                     f"held-out ({n_held} tokens), {low}-{high} words, drawn by bench/trees.py's sampler (seeds "
+                     f"{args.seed + 2} / {args.seed + 3}); EM from PCFG.from_string(randomize=True, random_state="
+                     f"start), max_iter={max_iter}, tol={args.em_tol:g}")
+    notes.append("no peer: NLTK has no inside-outside EM (nltk issue 1722); the reference is the true grammar's own "
+                 "log-likelihood per token, and the rule-probability error of maximum likelihood from the true "
+                 "derivations of the same training sentences (what supervised counting reaches on this sample)")
+    notes.append("time: the fit's wall-clock seconds, without the held-out scoring done in the per-iteration "
+                 "callback; quality: held-out log-likelihood per token (nats) after the last iteration, over the "
+                 "held-out sentences the fitted grammar derives (maximum likelihood gives a word or rule that no "
+                 "training sentence uses probability 0: those sentences are counted, and the truth is scored on the "
+                 "same sentences)")
+    notes.append(f"load average at the end: {load_average_text()}")
+    return BenchmarkReport(benchmark=f"{NAME} em", title="inside-outside EM from random starts (genlab PCFG.fit)",
+                           genlab_label="genlab", peer_label="-", quality_name="held-out LL/token",
+                           parameters={"quick": str(quick), "seed": str(args.seed),
+                                       "load average at start": load_at_start},
+                           comparisons=comparisons, notes=notes)
+
+
 # --------------------------------------------------------------------------------------------------
 # Command line
 
@@ -457,6 +617,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="timed passes of NLTK's parsers (at most --repeats; default 2)")
     parser.add_argument("--tol", type=float, default=1e-8,
                         help="largest log-probability difference (nats) accepted between the sides (default 1e-8)")
+    parser.add_argument("--em-sentences", type=int, default=5000, metavar="N",
+                        help="EM training sentences from the benchmark grammar (default 5000; --quick: 200)")
+    parser.add_argument("--em-iter", type=int, default=100, help="EM iterations on the benchmark grammar (default 100)")
+    parser.add_argument("--em-toy-sentences", type=int, default=2000, metavar="N",
+                        help="EM training sentences from the toy grammar (default 2000)")
+    parser.add_argument("--em-toy-iter", type=int, default=200, help="EM iterations on the toy grammar (default 200)")
+    parser.add_argument("--em-starts", type=int, default=3, help="random starts per grammar (default 3; --quick: 1)")
+    parser.add_argument("--em-tol", type=float, default=1e-7,
+                        help="EM stops when the log-likelihood per token changes less (default 1e-7)")
 
 
 def run(args: argparse.Namespace) -> list[BenchmarkReport]:
@@ -464,4 +633,6 @@ def run(args: argparse.Namespace) -> list[BenchmarkReport]:
     reports = []
     if "parse" in args.parts:
         reports.append(run_parse(args))
+    if "em" in args.parts:
+        reports.append(run_em(args))
     return reports
