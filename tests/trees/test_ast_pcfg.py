@@ -92,8 +92,8 @@ def test_ml_fit_is_relative_frequencies_and_map_is_additive(modules: list[ast.Mo
         counts.update(zip(linear.slots, linear.tokens, strict=True))
         totals.update(linear.slots)
     alpha = 0.3
-    ml = ast_pcfg(modules, vocabulary=vocabulary, prior=1.0).rule_probabilities()
-    smoothed = ast_pcfg(modules, vocabulary=vocabulary, prior=1.0 + alpha).rule_probabilities()
+    ml = ast_pcfg(modules, vocabulary=vocabulary, prior=1.0).pcfg.rule_probabilities()
+    smoothed = ast_pcfg(modules, vocabulary=vocabulary, prior=1.0 + alpha).pcfg.rule_probabilities()
     # spot-check rules: seen and unseen tokens of seen slots, and an unseen slot (uniform)
     checks = [("Module.body", "Import"), ("Module.body", "Expr"), ("Module.body", "<end>"),
               ("Name.ctx", "Load"), ("Name.ctx", "Del"), ("alias.asname", "$None"), ("alias.asname", "$'system'")]
@@ -112,7 +112,7 @@ def test_ml_fit_is_relative_frequencies_and_map_is_additive(modules: list[ast.Mo
 
 
 def test_tree_log_prob_is_the_sum_over_decisions(modules: list[ast.Module], vocabulary: ValueVocabulary) -> None:
-    model = ast_pcfg(modules[:5], vocabulary=vocabulary, prior=1.2)
+    model = ast_pcfg(modules[:5], vocabulary=vocabulary, prior=1.2).pcfg
     probability = {}
     grammar = read_grammar(ast_grammar_text(vocabulary))
     for rule, p in zip(grammar.rules, model.probabilities_, strict=True):
@@ -131,29 +131,30 @@ def test_equals_count_tree_model_with_parent_context_and_additive_smoothing(modu
     train, held_out = modules[:6], [*modules[6:], ast.parse("import os\nq = undefined_name_xyz + 7")]
     alpha = 0.05
     count = CountTreeModel(context="parent", smoothing="additive", alpha=alpha, value_min_count=1).fit(train)
-    pcfg = ast_pcfg(train, value_min_count=1, prior=1.0 + alpha)
-    assert pcfg.vocabulary_ == count.vocabulary_
-    np.testing.assert_allclose(pcfg.tree_log_prob(derivations(held_out, pcfg.vocabulary_)),
+    fitted = ast_pcfg(train, value_min_count=1, prior=1.0 + alpha)
+    assert fitted.vocabulary == count.vocabulary_
+    np.testing.assert_allclose(fitted.pcfg.tree_log_prob(derivations(held_out, fitted.vocabulary)),
                                count.log_prob(held_out), rtol=1e-10)
+    np.testing.assert_allclose(fitted.log_prob(held_out), count.log_prob(held_out), rtol=1e-10)
     # and not by accident: another smoothing differs
     other = CountTreeModel(context="parent", smoothing="additive", alpha=0.5, value_min_count=1).fit(train)
-    assert not np.allclose(pcfg.tree_log_prob(derivations(held_out, pcfg.vocabulary_)), other.log_prob(held_out))
+    assert not np.allclose(fitted.log_prob(held_out), other.log_prob(held_out))
 
 
 def test_the_grammar_is_unambiguous_inside_equals_the_one_derivation() -> None:
     # the tokens determine the derivation (each rule's first symbol names it), so the inside probability of the
     # token string - the sum over all its derivations - is the derivation's probability
     train = [ast.parse(s) for s in ("x = 1", "y = x", "import os", "x = y")]
-    model = ast_pcfg(train, value_min_count=1, prior=1.5)
+    fitted = ast_pcfg(train, value_min_count=1, prior=1.5)
     held_out = [ast.parse("y = 1"), ast.parse("import os")]
-    strings = [linearize(m, model.vocabulary_).tokens for m in held_out]
-    np.testing.assert_allclose(model.log_prob(strings), model.tree_log_prob(derivations(held_out, model.vocabulary_)),
-                               rtol=1e-9)
+    strings = [linearize(m, fitted.vocabulary).tokens for m in held_out]
+    np.testing.assert_allclose(fitted.pcfg.log_prob(strings), fitted.log_prob(held_out), rtol=1e-9)
 
 
 def test_samples_agree_with_the_probabilities() -> None:
     train = [ast.parse(s) for s in ("", "x = 1", "", "import os\nx = os", "pass")]
-    model = ast_pcfg(train, value_min_count=1, prior=1.0)
+    fitted = ast_pcfg(train, value_min_count=1, prior=1.0)
+    model = fitted.pcfg
     rng = np.random.default_rng(0)
     draws = model.sample(4000, random_state=rng)
     # the share of empty modules is p(<end> | Module.body) * p(<end> | Module.type_ignores); the share of each first
@@ -168,9 +169,9 @@ def test_samples_agree_with_the_probabilities() -> None:
         assert abs(first[statement] / len(draws) - expected) < 4 * math.sqrt(expected * (1 - expected) / len(draws))
     # every draw is a whole tree the grammar allows (the derivation's leaves rebuild a module), and the tree the
     # draw's tokens derive has the probability the PCFG gives it
-    programs = sample_programs(model, 50, random_state=1)
+    programs = sample_programs(fitted, 50, random_state=1)
     assert not any(prog.error and prog.error.startswith(("decision", "no whole tree")) for prog in programs)
-    trees = [derivation(unlinearize(prog.tokens, model.vocabulary_), model.vocabulary_) for prog in programs]
+    trees = [derivation(unlinearize(prog.tokens, fitted.vocabulary), fitted.vocabulary) for prog in programs]
     assert np.all(np.isfinite(model.tree_log_prob(trees)))
 
 
@@ -198,9 +199,9 @@ def test_bad_input() -> None:
         ast_pcfg(["x = 1"], value_min_count=0)
     with pytest.raises(ParameterError, match="prior"):
         ast_pcfg(["x = 1"], prior=0.0)
-    model = ast_pcfg(["x = 1"], value_min_count=1)
-    assert isinstance(model, PCFG)
+    fitted = ast_pcfg(["x = 1"], value_min_count=1)
+    assert isinstance(fitted.pcfg, PCFG)
     # a derivation of another vocabulary uses a rule this grammar lacks: the PCFG names it
     other = derivation(ast.parse("zz = 2"))
     with pytest.raises(DataError, match="lacks"):
-        model.tree_log_prob([other])
+        fitted.pcfg.tree_log_prob([other])

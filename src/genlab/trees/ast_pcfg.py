@@ -31,9 +31,11 @@ Example
 >>> from genlab.trees.ast_pcfg import ast_pcfg, derivation
 >>> import ast
 >>> modules = [ast.parse("import os\\nx = os.sep"), ast.parse("y = 1")]
->>> g = ast_pcfg(modules, prior=1.5, value_min_count=1)
->>> derivation(modules[1], g.vocabulary_).leaves()[:4]
+>>> fitted = ast_pcfg(modules, prior=1.5, value_min_count=1)
+>>> derivation(modules[1], fitted.vocabulary).leaves()[:4]
 ['Module', 'Assign', 'Name', "$'y'"]
+>>> fitted.log_prob(modules).shape
+(2,)
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ from genlab.trees.python_ast import (
 )
 from genlab.trees.tree import Tree
 
-__all__ = ["SampledProgram", "ast_grammar_text", "ast_pcfg", "derivation", "derivations", "reachable_slots",
+__all__ = ["ASTPCFG", "SampledProgram", "ast_grammar_text", "ast_pcfg", "derivation", "derivations", "reachable_slots",
            "read_program", "rule_rhs", "sample_programs"]
 
 
@@ -180,8 +182,28 @@ def derivations(X: Any, vocabulary: ValueVocabulary | None = None) -> list[Tree]
     return [derivation(module, vocabulary) for module in as_modules(X)]
 
 
+class ASTPCFG(NamedTuple):
+    """A fitted PCFG of Python modules and the value vocabulary its derivations are read with.
+
+    Attributes
+    ----------
+    pcfg : PCFG
+        The grammar of :func:`ast_grammar_text` with its fitted rule probabilities (saved and loaded as any PCFG;
+        its terminals hold the vocabulary's value tokens).
+    vocabulary : ValueVocabulary
+        Pass it to :func:`derivation` / :func:`derivations` to score held-out modules with ``pcfg.tree_log_prob``.
+    """
+
+    pcfg: PCFG
+    vocabulary: ValueVocabulary
+
+    def log_prob(self, X: Any) -> np.ndarray:
+        """Log-probability in nats of each module of ``X`` (its derivation's): shape (n_modules,)."""
+        return self.pcfg.tree_log_prob(derivations(X, self.vocabulary))
+
+
 def ast_pcfg(X: Any, *, vocabulary: ValueVocabulary | None = None, value_min_count: int = 2,
-             prior: float = 1.0) -> PCFG:
+             prior: float = 1.0) -> ASTPCFG:
     """A :class:`~genlab.trees.pcfg.PCFG` of Python modules fitted by counting the derivations of ``X``.
 
     Parameters
@@ -199,9 +221,8 @@ def ast_pcfg(X: Any, *, vocabulary: ValueVocabulary | None = None, value_min_cou
 
     Returns
     -------
-    PCFG
-        Fitted; its ``vocabulary_`` attribute holds the value vocabulary its derivations are read with (pass it to
-        :func:`derivation` / :func:`derivations` to score held-out modules with ``PCFG.tree_log_prob``).
+    ASTPCFG
+        The fitted PCFG and its value vocabulary.
 
     Raises
     ------
@@ -218,8 +239,7 @@ def ast_pcfg(X: Any, *, vocabulary: ValueVocabulary | None = None, value_min_cou
         vocabulary = ValueVocabulary.build(modules, min_count=int(value_min_count))
     model = PCFG(grammar=ast_grammar_text(vocabulary), prior=prior)
     model.fit(derivations(modules, vocabulary))
-    model.vocabulary_ = vocabulary
-    return model
+    return ASTPCFG(model, vocabulary)
 
 
 class SampledProgram(NamedTuple):
@@ -274,21 +294,20 @@ def read_program(tokens: Sequence[str], vocabulary: ValueVocabulary | None = Non
     return SampledProgram(list(tokens), source, None)
 
 
-def sample_programs(model: PCFG, n: int, *, random_state: Any = None,
+def sample_programs(model: ASTPCFG, n: int, *, random_state: Any = None,
                     max_nodes: int = 20_000) -> list[SampledProgram]:
     """Draw ``n`` derivations from a PCFG of :func:`ast_pcfg` and read each as a program (:func:`read_program`).
 
     A derivation's leaves are decision tokens, always a whole tree the ASDL grammar allows; a draw larger than
     ``max_nodes`` derivation nodes is kept as an error (the PCFG's expansion stops there).
     """
-    vocabulary = getattr(model, "vocabulary_", None)
     rng = np.random.default_rng(random_state)
     out = []
     for _ in range(n):
         try:
-            tokens = model.sample(1, random_state=rng, max_nodes=max_nodes)[0]
+            tokens = model.pcfg.sample(1, random_state=rng, max_nodes=max_nodes)[0]
         except ParameterError:
             out.append(SampledProgram([], None, f"larger than max_nodes={max_nodes} derivation nodes"))
             continue
-        out.append(read_program(tokens, vocabulary))
+        out.append(read_program(tokens, model.vocabulary))
     return out
