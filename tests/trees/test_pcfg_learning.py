@@ -69,6 +69,17 @@ def test_em_objective_is_the_mean_log_likelihood_per_token():
     before.probabilities_ = start
     n_tokens = sum(len(s) for s in sentences)
     assert model.monitor_.history[0] == pytest.approx(before.log_prob(sentences).sum() / n_tokens, rel=1e-12)
+    assert before.score(sentences) == pytest.approx(model.monitor_.history[0], rel=1e-12)  # score: nats per token
+
+
+def test_clone_refits_from_the_grammar_text():
+    from sklearn.base import clone
+
+    sentences = toy_pcfg().sample(300, random_state=10)
+    model = PCFG.from_string(TOY_GRAMMAR, max_iter=300, tol=1e-8)
+    fresh = clone(model)
+    assert not hasattr(fresh, "probabilities_")
+    np.testing.assert_allclose(fresh.fit(sentences).probabilities_, model.fit(sentences).probabilities_, rtol=1e-12)
 
 
 def test_fit_trees_is_relative_frequency_and_map():
@@ -184,5 +195,9 @@ def test_bad_data_in_fit():
         model.fit([Tree.fromstring("(S (NP (Name Bob)) (VP (V saw)))"), "Bob saw"])
     with pytest.raises(DataError, match="unary cycle"):
         PCFG().fit([Tree.fromstring("(S (A (S x)))")])
-    # a failed fit leaves the model as it was
+    # a failed fit leaves the model as it was: fitted with its old probabilities, or unfitted
     np.testing.assert_array_equal(model.probabilities_, toy_pcfg().probabilities_)
+    unfitted = PCFG(grammar=TOY_GRAMMAR)
+    with pytest.raises(DataError, match="sentence 0 has the word 'zebra'"):
+        unfitted.fit(["the zebra saw Bob"])
+    assert not hasattr(unfitted, "probabilities_")

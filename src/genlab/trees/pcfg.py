@@ -119,7 +119,7 @@ class PCFG(GenerativeModel):
     Examples
     --------
     >>> g = PCFG.from_string("S -> 'a' S [0.4] | 'b' [0.6]")
-    >>> float(np.exp(g.log_prob(["a b"])[0]))
+    >>> round(float(np.exp(g.log_prob(["a b"])[0])), 12)  # 0.4 * 0.6
     0.24
     """
 
@@ -410,13 +410,14 @@ class PCFG(GenerativeModel):
             return self._fit_trees(items)
         if any(_is_tree(item) for item in items):
             raise DataError("fit takes either trees or sentences, not a mixture of both.")
-        from genlab.learn.em import fit_em
+        from genlab.learn.em import fit_em, restore_on_failure
 
-        grammar, probabilities = self._initial_grammar()
-        if not hasattr(self, "probabilities_"):
-            self._set_grammar(grammar, probabilities)
-        fit_em(self, items, n_init=self.n_init, max_iter=self.max_iter, tol=self.tol,
-               random_state=self.random_state, verbose=self.verbose, **fit_params)
+        with restore_on_failure(self):  # an unfitted model that fails here stays unfitted
+            grammar, probabilities = self._initial_grammar()
+            if not hasattr(self, "probabilities_"):
+                self._set_grammar(grammar, probabilities)
+            fit_em(self, items, n_init=self.n_init, max_iter=self.max_iter, tol=self.tol,
+                   random_state=self.random_state, verbose=self.verbose, **fit_params)
         return self
 
     def _fit_trees(self, items: list[Any]) -> PCFG:
