@@ -331,13 +331,11 @@ class PCFG(GenerativeModel):
         with np.errstate(divide="ignore"):
             logp = np.log(np.asarray(self.probabilities_, dtype=np.float64))
         out = []
-        for t, tree in enumerate(trees):
-            counts = _tree_rule_counts(Tree.convert(tree), compiled.rule_index, t)
-            if Tree.convert(tree).label != self.start_:
-                raise DataError(f"tree {t}'s root is {Tree.convert(tree).label!r}, not the start symbol "
-                                f"{self.start_!r}.")
-            used = counts > 0
-            out.append(float(np.sum(counts[used] * logp[used])))
+        for t, item in enumerate(trees):
+            tree = Tree.convert(item)
+            if tree.label != self.start_:
+                raise DataError(f"tree {t}'s root is {tree.label!r}, not the start symbol {self.start_!r}.")
+            out.append(float(np.sum(logp[_rule_indices(tree, compiled.rule_index, t)])))
         return np.asarray(out, dtype=np.float64)
 
     # -- parsing ---------------------------------------------------------------------------------------------------
@@ -434,7 +432,7 @@ class PCFG(GenerativeModel):
                 raise DataError(
                     f"tree {t}'s root is {tree.label!r}, not the grammar's start symbol {grammar.start!r}."
                 )
-            counts += _tree_rule_counts(tree, rule_index, t)
+            np.add.at(counts, _rule_indices(tree, rule_index, t), 1.0)
         probabilities = _normalized(grammar, counts + (float(self.prior) - 1.0), previous)
         for name in ("monitor_", "n_iter_", "converged_", "lower_bound_", "lower_bounds_"):
             if hasattr(self, name):  # an earlier EM fit's bookkeeping does not describe this one
@@ -644,9 +642,9 @@ def _normalized(grammar: Grammar, weights: np.ndarray, previous: np.ndarray) -> 
     return out
 
 
-def _tree_rule_counts(tree: Tree, rule_index: dict[Rule, int], t: int) -> np.ndarray:
-    """How often ``tree`` uses each rule of the grammar; DataError naming a rule outside it."""
-    counts = np.zeros(len(rule_index))
+def _rule_indices(tree: Tree, rule_index: dict[Rule, int], t: int) -> np.ndarray:
+    """The index of the rule at each node of ``tree`` (pre-order); DataError naming a rule outside the grammar."""
+    out = []
     for node in tree.subtrees():
         rule = _node_rule(node, t)
         index = rule_index.get(rule)
@@ -655,8 +653,8 @@ def _tree_rule_counts(tree: Tree, rule_index: dict[Rule, int], t: int) -> np.nda
                 f"tree {t} uses the rule {rule_key(rule)}, which the grammar lacks; add it to the grammar, or fit "
                 "with grammar=None to read the rules off the trees."
             )
-        counts[index] += 1
-    return counts
+        out.append(index)
+    return np.asarray(out, dtype=np.int64)
 
 
 def _node_rule(node: Tree, t: int) -> Rule:
