@@ -21,7 +21,14 @@ from genlab.trees.ast_pcfg import (
 )
 from genlab.trees.grammar import read_grammar
 from genlab.trees.pcfg import PCFG
-from genlab.trees.python_ast import AST_GRAMMAR, ROOT_SLOT, ValueVocabulary, linearize, unlinearize
+from genlab.trees.python_ast import (
+    AST_GRAMMAR,
+    NONEMPTY_LISTS,
+    ROOT_SLOT,
+    ValueVocabulary,
+    linearize,
+    unlinearize,
+)
 
 # Small modules covering every shape of field: lists (statement bodies, decorators), optional nodes (returns,
 # ExceptHandler.type), optional values (alias.asname, ImportFrom.module), value lists (Global.names), the nullable
@@ -125,7 +132,10 @@ def test_tree_log_prob_is_the_sum_over_decisions(modules: list[ast.Module], voca
     assert np.all(np.isfinite(got))
 
 
-def test_equals_count_tree_model_with_parent_context_and_additive_smoothing(modules: list[ast.Module]) -> None:
+def test_count_tree_model_with_parent_context_is_the_pcfg_given_nonempty_lists(modules: list[ast.Module]) -> None:
+    # CountTreeModel(context="parent", smoothing="additive", alpha) takes p(t | slot) = (c + alpha) / (N + alpha K),
+    # the PCFG's MAP rule probability with prior 1 + alpha, except at the first item of a list Python requires to be
+    # non-empty, where it renormalises without "<end>": log p_count = log p_pcfg - sum log(1 - p_pcfg(<end> | slot))
     from genlab.trees.tree_count import CountTreeModel
 
     train, held_out = modules[:6], [*modules[6:], ast.parse("import os\nq = undefined_name_xyz + 7")]
@@ -133,12 +143,24 @@ def test_equals_count_tree_model_with_parent_context_and_additive_smoothing(modu
     count = CountTreeModel(context="parent", smoothing="additive", alpha=alpha, value_min_count=1).fit(train)
     fitted = ast_pcfg(train, value_min_count=1, prior=1.0 + alpha)
     assert fitted.vocabulary == count.vocabulary_
-    np.testing.assert_allclose(fitted.pcfg.tree_log_prob(derivations(held_out, fitted.vocabulary)),
-                               count.log_prob(held_out), rtol=1e-10)
-    np.testing.assert_allclose(fitted.log_prob(held_out), count.log_prob(held_out), rtol=1e-10)
+    p = fitted.pcfg.rule_probabilities()
+    corrections = []
+    for module in held_out:
+        linear = linearize(module, fitted.vocabulary)
+        first = [s for s, position in zip(linear.slots, linear.positions, strict=True)
+                 if position == 0 and s in NONEMPTY_LISTS and _is_list_slot(s)]
+        corrections.append(sum(math.log(1.0 - p[f"{s} -> '<end>'"]) for s in first))
+    assert sum(c != 0 for c in corrections) == len(held_out)  # every held-out module has such a first item
+    pcfg = fitted.pcfg.tree_log_prob(derivations(held_out, fitted.vocabulary))
+    np.testing.assert_allclose(fitted.log_prob(held_out), pcfg, rtol=1e-12)
+    np.testing.assert_allclose(count.log_prob(held_out), pcfg - np.array(corrections), rtol=1e-10)
     # and not by accident: another smoothing differs
     other = CountTreeModel(context="parent", smoothing="additive", alpha=0.5, value_min_count=1).fit(train)
-    assert not np.allclose(fitted.log_prob(held_out), other.log_prob(held_out))
+    assert not np.allclose(pcfg - np.array(corrections), other.log_prob(held_out))
+
+
+def _is_list_slot(slot: str) -> bool:
+    return AST_GRAMMAR.field(slot).multiplicity == "*"
 
 
 def test_the_grammar_is_unambiguous_inside_equals_the_one_derivation() -> None:
@@ -167,11 +189,16 @@ def test_samples_agree_with_the_probabilities() -> None:
     for statement in ("Assign", "Import", "Pass"):
         expected = p[next(k for k in p if k.startswith(f"Module.body -> '{statement}'"))]
         assert abs(first[statement] / len(draws) - expected) < 4 * math.sqrt(expected * (1 - expected) / len(draws))
-    # every draw is a whole tree the grammar allows (the derivation's leaves rebuild a module), and the tree the
-    # draw's tokens derive has the probability the PCFG gives it
+    # every draw is a whole tree of the ASDL grammar (the derivation's leaves): the builder refuses only an "<end>"
+    # first in a list that Python requires to be non-empty (the PCFG's lists may be empty; the tree models' may not)
     programs = sample_programs(fitted, 50, random_state=1)
-    assert not any(prog.error and prog.error.startswith(("decision", "no whole tree")) for prog in programs)
-    trees = [derivation(unlinearize(prog.tokens, fitted.vocabulary), fitted.vocabulary) for prog in programs]
+    for prog in programs:
+        if prog.error is not None and prog.source is None:
+            assert "token '<end>' is not allowed in slot" in prog.error
+            assert prog.error.split("slot ")[1].split(" ")[0] in NONEMPTY_LISTS
+    whole = [prog for prog in programs if prog.source is not None]
+    assert whole
+    trees = [derivation(unlinearize(prog.tokens, fitted.vocabulary), fitted.vocabulary) for prog in whole]
     assert np.all(np.isfinite(model.tree_log_prob(trees)))
 
 

@@ -19,12 +19,19 @@ in a *slot* (``"Parent.field"``, ``"<root>"`` for the module). This module write
 
 Hence the leaves of a module's derivation are its decision tokens in pre-order, the derivation is determined by the
 tokens (a prefix code: each rule's first symbol names it), and a rule's probability is the probability of that
-token given its slot: ``log p(tree) = sum over decisions of log p(token | slot)``, the quantity genlab's count tree
-model computes with ``context="parent"`` (the slot alone). Fitted from trees with the Dirichlet prior ``prior`` per
-left-hand side, the PCFG's MAP estimate is ``(c(S, t) + prior - 1) / (N(S) + K(S) (prior - 1))``, with ``K(S)`` the
-slot's allowed tokens: exactly :class:`~genlab.trees.tree_count.CountTreeModel` with ``context="parent"``,
-``smoothing="additive"`` and ``alpha = prior - 1`` (tested). Bits per node are ``-log2 p(tree) / n_nodes`` as for
-every model of syntax trees.
+token given its slot: ``log p(tree) = sum over decisions of log p(token | slot)``. Fitted from trees with the
+Dirichlet prior ``prior`` per left-hand side, the PCFG's MAP estimate is ``(c(S, t) + prior - 1) / (N(S) + K(S)
+(prior - 1))``, with ``K(S)`` the slot's allowed tokens: the estimate of
+:class:`~genlab.trees.tree_count.CountTreeModel` with ``context="parent"``, ``smoothing="additive"`` and
+``alpha = prior - 1``. The two differ in one place only, and exactly (tested): a list in
+:data:`~genlab.trees.python_ast.NONEMPTY_LISTS` (a body, the names of an import) may be empty in this context-free
+grammar, as in the ASDL text, while the tree model renormalises the first item of such a list without ``"<end>"``:
+
+    log p_tree(tree) = log p_PCFG(tree) - sum over those first items of log(1 - p_PCFG("<end>" | slot)).
+
+So the PCFG is a proper distribution over the ASDL grammar's trees, a few of which (``if x:`` with no body) Python
+refuses, and pays for that mass in bits. Bits per node are ``-log2 p(tree) / n_nodes`` as for every model of syntax
+trees.
 
 Example
 -------
