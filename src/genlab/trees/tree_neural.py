@@ -63,34 +63,54 @@ def token_table(config: NeuralTreeConfig) -> list[str]:
     return list(config.structural) + list(ValueVocabulary.from_dict(config.values).all_tokens())
 
 
-def allowed_mask(config: NeuralTreeConfig) -> np.ndarray:
-    """bool (n_slots, n_tokens): the tokens a decision in each slot may take (the grammar's rule, with the value
-    vocabulary); the row of ``"<top>"`` (never a decision's slot) is all False."""
+def allowed_mask(config: NeuralTreeConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The grammar's rule as a mask: which tokens a decision may take.
+
+    Returns
+    -------
+    allowed : ndarray of bool, shape (n_rows, n_tokens)
+        Rows ``0 .. n_slots - 1``: the tokens a decision in each slot may take (with the value vocabulary; the row
+        of ``"<top>"``, never a decision's slot, is all False). Later rows: the first decision of a slot whose
+        first item allows less (a list that must not be empty: no ``"<end>"``).
+    first_row : ndarray of int64, shape (n_slots,)
+        The row of each slot's first decision (``Decision.position == 0``).
+    """
     tokens = token_table(config)
     index = {token: i for i, token in enumerate(tokens)}
     vocabulary = ValueVocabulary.from_dict(config.values)
-    mask = np.zeros((len(config.slots), len(tokens)), dtype=bool)
-    for row, slot in enumerate(config.slots):
-        if slot == TOP_SLOT:
-            continue
+    rows: list[np.ndarray] = []
+    extra: list[np.ndarray] = []
+    first_row = np.arange(len(config.slots), dtype=np.int64)
+
+    def row_of(allowed: Sequence[str]) -> np.ndarray:
+        row = np.zeros(len(tokens), dtype=bool)
+        row[[index[token] for token in allowed]] = True
+        return row
+
+    for i, slot in enumerate(config.slots):
         try:
-            allowed = AST_GRAMMAR.allowed(slot, vocabulary)
-            mask[row, [index[token] for token in allowed]] = True
-        except (ParameterError, KeyError):
-            # a slot or node type of another Python's grammar (a model file written elsewhere): nothing allowed
+            anywhere = AST_GRAMMAR.allowed(slot, vocabulary)
+            at_first = AST_GRAMMAR.allowed(slot, vocabulary, 0)
+        except ParameterError:
+            # "<top>", or a slot of another Python's grammar (a model file written elsewhere): nothing is allowed
             # there, so a tree that would need it is refused with a DataError when it is encoded
-            continue
-    return mask
+            anywhere = at_first = ()
+        rows.append(row_of(anywhere))
+        if tuple(at_first) != tuple(anywhere):
+            first_row[i] = len(config.slots) + len(extra)
+            extra.append(row_of(at_first))
+    return np.stack(rows + extra), first_row
 
 
 class _Encoded:
     """The model's integer view of linearised trees: per tree, target token ids, slot ids, parent slot ids and the
-    position of each decision's parent state (``parents + 1``; -1 for the root)."""
+    position of each decision's parent state (``parents + 1``; -1 for the root), and whether each decision is the
+    first of its field."""
 
     def __init__(self, model_tables: tuple[dict[str, int], dict[str, int]], lins: Sequence[Linearized],
                  what: str) -> None:
         tokens, slots = model_tables
-        self.targets, self.slots, self.parent_slots, self.parent_states = [], [], [], []
+        self.targets, self.slots, self.parent_slots, self.parent_states, self.first = [], [], [], [], []
         top = slots[TOP_SLOT]
         for i, lin in enumerate(lins):
             try:
@@ -106,6 +126,7 @@ class _Encoded:
             self.slots.append(slot)
             self.parent_slots.append(parent_slot)
             self.parent_states.append(np.where(parents >= 0, parents + 1, -1))
+            self.first.append(np.asarray(lin.positions) == 0)
 
 
 class _TreeWindows:
@@ -123,6 +144,7 @@ class _TreeWindows:
         self.prev = np.concatenate([np.concatenate([[bos], t[:-1]]) for t in encoded.targets])
         self.slots = np.concatenate(encoded.slots)
         self.parent_slots = np.concatenate(encoded.parent_slots)
+        self.first = np.concatenate(encoded.first)
         # global position of each decision's parent state; -1 (the root) stays -1
         self.parent_states = np.concatenate([np.where(p >= 0, p + o, -1)
                                              for p, o in zip(encoded.parent_states, offsets, strict=True)])
@@ -149,7 +171,7 @@ class _TreeWindows:
         parent = self.parent_states[index]
         # a parent state before the window's start (or the root) is the learned root state
         distance = np.where((parent >= 0) & (parent >= starts[:, None]), index - parent, NO_PARENT)
-        x = pack_inputs(self.prev[index], self.slots[index], self.parent_slots[index], distance)
+        x = pack_inputs(self.prev[index], self.slots[index], self.parent_slots[index], distance, self.first[index])
         y = np.where(valid, self.targets[index], -1)
         return torch.from_numpy(x), torch.from_numpy(y)
 
@@ -165,7 +187,7 @@ class _TreeWindows:
 
     def digest(self) -> str:
         h = hashlib.sha256()
-        for array in (self.targets, self.slots, self.parent_slots, self.parent_states):
+        for array in (self.targets, self.slots, self.parent_slots, self.parent_states, self.first):
             h.update(np.ascontiguousarray(array).tobytes())
         return h.hexdigest()
 
@@ -242,7 +264,7 @@ class NeuralTreeModel(NeuralEstimator):
         count = self.value_min_count
         if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 1:
             raise ParameterError(f"value_min_count must be an integer >= 1; got {count!r}.")
-        sizes = NeuralTreeConfig([NONE_TOKEN], {}, [TOP_SLOT], n_embd=self.n_embd, n_hidden=self.n_hidden,
+        sizes = NeuralTreeConfig([NONE_TOKEN], [TOP_SLOT], n_embd=self.n_embd, n_hidden=self.n_hidden,
                                  n_layer=self.n_layer, block_size=self.block_size, dropout=self.dropout)
         sizes.validate()  # the hyperparameters, before the data are read
         modules = as_modules(X)
@@ -261,9 +283,9 @@ class NeuralTreeModel(NeuralEstimator):
             held = None
         vocabulary = ValueVocabulary.build(modules, min_count=int(count))
         config = NeuralTreeConfig(
-            structural=[*AST_GRAMMAR.node_type_tokens, NONE_TOKEN, END_TOKEN], values=vocabulary.to_dict(),
-            slots=[*AST_GRAMMAR.slots, TOP_SLOT], n_embd=self.n_embd, n_hidden=self.n_hidden,
-            n_layer=self.n_layer, block_size=self.block_size, dropout=self.dropout,
+            structural=[*AST_GRAMMAR.node_type_tokens, NONE_TOKEN, END_TOKEN], slots=[*AST_GRAMMAR.slots, TOP_SLOT],
+            **{f"{kind}_values": tokens for kind, tokens in vocabulary.to_dict().items()}, n_embd=self.n_embd,
+            n_hidden=self.n_hidden, n_layer=self.n_layer, block_size=self.block_size, dropout=self.dropout,
         )
         config.validate()
         tables = _tables(config)
@@ -283,7 +305,7 @@ class NeuralTreeModel(NeuralEstimator):
 
     def _build_module(self, config: dict[str, Any]) -> Any:
         cfg = config_from_dict(dict(config))
-        return build_tree_network(cfg, allowed_mask(cfg))
+        return build_tree_network(cfg, *allowed_mask(cfg))
 
     def _fitted_to_state(self, fitted: dict[str, Any]) -> dict[str, Any]:
         fitted = dict(fitted)
@@ -294,7 +316,7 @@ class NeuralTreeModel(NeuralEstimator):
     def _set_state(self, fitted: dict[str, Any]) -> None:
         super()._set_state(fitted)
         try:
-            self.vocabulary_ = ValueVocabulary.from_dict(self.config_["values"])
+            self.vocabulary_ = ValueVocabulary.from_dict(config_from_dict(self.config_).values)
         except (DataError, ParameterError) as exc:
             raise ModelFileError(f"the stored value vocabulary is malformed: {exc}") from None
 
@@ -329,6 +351,7 @@ class NeuralTreeModel(NeuralEstimator):
                 slot = np.zeros((B, T), np.int64)
                 parent_slot = np.zeros((B, T), np.int64)
                 parent_index = np.full((B, T), -1, np.int64)
+                first = np.zeros((B, T), bool)
                 y = np.full((B, T), -1, np.int64)
                 for row, i in enumerate(group):
                     n = len(lins[i])
@@ -336,7 +359,8 @@ class NeuralTreeModel(NeuralEstimator):
                     prev[row, :n] = np.concatenate([[bos], target[:-1]])
                     slot[row, :n], parent_slot[row, :n] = encoded.slots[i], encoded.parent_slots[i]
                     parent_index[row, :n], y[row, :n] = encoded.parent_states[i], target
-                tensors = [torch.from_numpy(a).to(device) for a in (prev, slot, parent_slot, parent_index, y)]
+                    first[row, :n] = encoded.first[i]
+                tensors = [torch.from_numpy(a).to(device) for a in (prev, slot, parent_slot, parent_index, first, y)]
                 logp = module.run(*tensors).double().cpu().numpy()
                 for row, i in enumerate(group):
                     out[i] = logp[row, : len(lins[i])]
@@ -424,6 +448,7 @@ class NeuralTreeModel(NeuralEstimator):
                 slot = torch.tensor([slots[ctx.slot] for ctx in contexts], device=device)
                 parent_slot = torch.tensor([slots[ctx.parent_slot] for ctx in contexts], device=device)
                 prev = torch.tensor([previous[i] for i in active], device=device)
+                first = torch.tensor([ctx.position == 0 for ctx in contexts], device=device)
                 rows = torch.tensor(active, device=device)
                 x = module.embed(prev, slot, parent_slot).unsqueeze(1)  # (A, 1, E)
                 out, (h_new, c_new) = module.lstm(x, (h[:, rows].contiguous(), c[:, rows].contiguous()))
@@ -434,7 +459,8 @@ class NeuralTreeModel(NeuralEstimator):
                     outputs[i].append(out[row])
                     parents.append(module.root_state if ctx.parent < 0 else outputs[i][ctx.parent + 1])
                 u = module.combined(out, torch.stack(parents))  # (A, E)
-                logp = module.log_probs(u, slot, temperature).double().cpu().numpy()  # (A, n_tokens)
+                rows_of_mask = module.mask_rows(slot, first)
+                logp = module.log_probs(u, rows_of_mask, temperature).double().cpu().numpy()  # (A, n_tokens)
                 for row, i in enumerate(active):
                     token = int(choose(i, logp[row]))
                     taken[i].append(float(logp[row, token]))

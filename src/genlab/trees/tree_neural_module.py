@@ -52,12 +52,13 @@ from genlab.errors import ParameterError
 
 __all__ = ["NO_PARENT", "NeuralTreeConfig", "build_tree_network", "config_from_dict", "pack_inputs", "unpack_inputs"]
 
-# bit fields of a packed decision (int64, sign bit unused): previous token 24 bits, slot 12, parent slot 12, distance
-# from the decision back to its parent state 15 (NO_PARENT: the parent state is the root state)
-_TOKEN_BITS, _SLOT_BITS, _DIST_BITS = 24, 12, 15
+# bit fields of a packed decision (int64, sign bit unused): previous token 20 bits, slot 12, parent slot 12, distance
+# from the decision back to its parent state 15 (NO_PARENT: the parent state is the root state), first-item flag 1
+_TOKEN_BITS, _SLOT_BITS, _DIST_BITS = 20, 12, 15
 NO_PARENT = (1 << _DIST_BITS) - 1
 _MAX_TOKENS = 1 << _TOKEN_BITS
 _MAX_SLOTS = 1 << _SLOT_BITS
+_FIRST_SHIFT = _TOKEN_BITS + 2 * _SLOT_BITS + _DIST_BITS
 _CHUNK = 2048  # decisions per block of value logits (2048 x 25,000 float32: 200 MB)
 
 
@@ -70,13 +71,24 @@ class NeuralTreeConfig:
     """
 
     structural: list[str]  # node type names, then "<none>" and "<end>": token ids 0 .. n_structural - 1
-    values: dict[str, list[str]]  # the ValueVocabulary (to_dict form); its all_tokens() follow the structural ids
     slots: list[str]  # "<root>", every "Parent.field" of the grammar, and "<top>" (the root's parent slot)
+    # the value vocabulary (ValueVocabulary.tokens per ASDL value type): its all_tokens() follow the structural ids;
+    # lists of text rather than one mapping, as a model file's configuration holds
+    identifier_values: list[str] = dataclasses.field(default_factory=list)
+    string_values: list[str] = dataclasses.field(default_factory=list)
+    constant_values: list[str] = dataclasses.field(default_factory=list)
+    int_values: list[str] = dataclasses.field(default_factory=list)
     n_embd: int = 128  # embedding size of tokens and slots (summed into the LSTM input) and of the output layer
     n_hidden: int = 256  # LSTM units
     n_layer: int = 1  # LSTM layers
     block_size: int = 256  # decisions per training window (truncated back-propagation through time)
     dropout: float = 0.0  # on the LSTM input and the combined state
+
+    @property
+    def values(self) -> dict[str, list[str]]:
+        """The value vocabulary in :meth:`genlab.trees.python_ast.ValueVocabulary.to_dict` form."""
+        return {"identifier": list(self.identifier_values), "string": list(self.string_values),
+                "constant": list(self.constant_values), "int": list(self.int_values)}
 
     @property
     def n_structural(self) -> int:
@@ -111,40 +123,58 @@ def config_from_dict(values: dict[str, Any]) -> NeuralTreeConfig:
     return config
 
 
-def pack_inputs(prev: np.ndarray, slot: np.ndarray, parent_slot: np.ndarray, distance: np.ndarray) -> np.ndarray:
-    """The four inputs of each decision packed into one int64 (shapes equal; returns the same shape).
+def pack_inputs(prev: np.ndarray, slot: np.ndarray, parent_slot: np.ndarray, distance: np.ndarray,
+                first: np.ndarray) -> np.ndarray:
+    """The five inputs of each decision packed into one int64 (shapes equal; returns the same shape).
 
     ``prev``: the previous token id (``n_tokens`` is the start mark); ``slot`` / ``parent_slot``: slot ids;
-    ``distance``: ``i - (p(i) + 1)`` >= 0, the steps back to the parent state, or ``NO_PARENT``.
+    ``distance``: ``i - (p(i) + 1)`` >= 0, the steps back to the parent state, or ``NO_PARENT``; ``first``: whether
+    the decision is the first of its field (``Decision.position == 0``), where a list that must not be empty
+    allows no ``"<end>"``.
     """
-    prev, slot, parent_slot, distance = (np.asarray(a, dtype=np.int64) for a in (prev, slot, parent_slot, distance))
+    prev, slot, parent_slot, distance, first = (np.asarray(a, dtype=np.int64)
+                                                for a in (prev, slot, parent_slot, distance, first))
     return (prev | (slot << _TOKEN_BITS) | (parent_slot << (_TOKEN_BITS + _SLOT_BITS))
-            | (distance << (_TOKEN_BITS + 2 * _SLOT_BITS)))
+            | (distance << (_TOKEN_BITS + 2 * _SLOT_BITS)) | (first << _FIRST_SHIFT))
 
 
-def unpack_inputs(x: Any) -> tuple[Any, Any, Any, Any]:
-    """The inverse of :func:`pack_inputs` on a torch tensor or an array: (prev, slot, parent_slot, distance)."""
+def unpack_inputs(x: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """The inverse of :func:`pack_inputs` on a torch tensor: (prev, slot, parent_slot, distance, first (bool))."""
     return (x & (_MAX_TOKENS - 1), (x >> _TOKEN_BITS) & (_MAX_SLOTS - 1),
-            (x >> (_TOKEN_BITS + _SLOT_BITS)) & (_MAX_SLOTS - 1), (x >> (_TOKEN_BITS + 2 * _SLOT_BITS)) & NO_PARENT)
+            (x >> (_TOKEN_BITS + _SLOT_BITS)) & (_MAX_SLOTS - 1), (x >> (_TOKEN_BITS + 2 * _SLOT_BITS)) & NO_PARENT,
+            ((x >> _FIRST_SHIFT) & 1).bool())
 
 
-def build_tree_network(config: NeuralTreeConfig, allowed: np.ndarray) -> Any:
-    """The torch module of ``config``; ``allowed``: bool (n_slots, n_tokens), the tokens each slot allows."""
+def build_tree_network(config: NeuralTreeConfig, allowed: np.ndarray, first_row: np.ndarray) -> Any:
+    """The torch module of ``config``.
+
+    Parameters
+    ----------
+    config : NeuralTreeConfig
+    allowed : ndarray of bool, shape (n_rows, n_tokens)
+        The tokens a decision may take, per mask row: rows ``0 .. n_slots - 1`` are the slots, later rows the
+        first item of the slots whose first decision allows less (a list that must not be empty).
+    first_row : ndarray of int, shape (n_slots,)
+        The mask row of each slot's first decision (the slot's own row where nothing differs).
+    """
     import torch
     import torch.nn.functional as F
     from torch import nn
 
     config.validate()
     allowed = np.asarray(allowed, dtype=bool)
-    n_tokens = allowed.shape[1]
-    if allowed.ndim != 2 or allowed.shape[0] != config.n_slots or not 0 < config.n_structural <= n_tokens:
-        raise ParameterError(f"the allowed-token mask has shape {allowed.shape}; the configuration needs "
-                             f"({config.n_slots}, at least {config.n_structural}).")
+    first_row = np.asarray(first_row, dtype=np.int64)
+    n_tokens = allowed.shape[1] if allowed.ndim == 2 else 0
+    if (allowed.ndim != 2 or allowed.shape[0] < config.n_slots or not 0 < config.n_structural <= n_tokens
+            or first_row.shape != (config.n_slots,) or first_row.min() < 0 or first_row.max() >= allowed.shape[0]):
+        raise ParameterError(f"the allowed-token mask has shape {allowed.shape} with first rows "
+                             f"{first_row.shape}; the configuration needs ({config.n_slots} or more, at least "
+                             f"{config.n_structural}) and ({config.n_slots},).")
     if n_tokens >= _MAX_TOKENS - 1:
         raise ParameterError(f"at most {_MAX_TOKENS - 2} tokens fit the packed inputs; got {n_tokens} (raise "
                              "value_min_count).")
     S = config.n_structural
-    value_slot = allowed[:, S:].any(axis=1)  # (n_slots,): slots whose softmax needs the value tokens
+    value_row = allowed[:, S:].any(axis=1)  # (n_rows,): rows whose softmax needs the value tokens
 
     class TreeNetwork(nn.Module):
         """``forward(x, y) -> (logp, loss)``: ``x`` packed inputs (B, T) int64 (:func:`pack_inputs`), ``y`` target
@@ -171,7 +201,8 @@ def build_tree_network(config: NeuralTreeConfig, allowed: np.ndarray) -> Any:
                 nn.init.normal_(table.weight, std=0.1)
             # rebuilt from the configuration, not stored with the weights
             self.register_buffer("allowed", torch.from_numpy(allowed.copy()), persistent=False)
-            self.register_buffer("value_slot", torch.from_numpy(value_slot.copy()), persistent=False)
+            self.register_buffer("first_row", torch.from_numpy(first_row.copy()), persistent=False)
+            self.register_buffer("value_row", torch.from_numpy(value_row.copy()), persistent=False)
 
         # -- pieces shared by training, scoring and sampling ------------------------------------------------------
         def embed(self, prev: torch.Tensor, slot: torch.Tensor, parent_slot: torch.Tensor) -> torch.Tensor:
@@ -181,11 +212,15 @@ def build_tree_network(config: NeuralTreeConfig, allowed: np.ndarray) -> Any:
         def combined(self, h: torch.Tensor, h_parent: torch.Tensor) -> torch.Tensor:
             return self.drop(torch.tanh(self.combine(torch.cat([h, h_parent], dim=-1))))  # (..., E)
 
-        def log_probs(self, u: torch.Tensor, slot: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-            """Log-probabilities over all tokens (N, n_tokens) of decisions with combined states ``u`` (N, E) in
-            slots ``slot`` (N,): ``-inf`` outside each slot's allowed tokens."""
+        def mask_rows(self, slot: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
+            """The allowed-token mask row of each decision (same shape as ``slot``)."""
+            return torch.where(first, self.first_row[slot], slot)
+
+        def log_probs(self, u: torch.Tensor, row: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+            """Log-probabilities over all tokens (N, n_tokens) of decisions with combined states ``u`` (N, E) and
+            mask rows ``row`` (N,) (:meth:`mask_rows`): ``-inf`` outside each decision's allowed tokens."""
             logits = self.output(u).float() / temperature
-            logits = logits.masked_fill(~self.allowed[slot], float("-inf"))
+            logits = logits.masked_fill(~self.allowed[row], float("-inf"))
             return torch.log_softmax(logits, dim=-1)
 
         def parent_states(self, h: torch.Tensor, parent_index: torch.Tensor) -> torch.Tensor:
@@ -195,41 +230,42 @@ def build_tree_network(config: NeuralTreeConfig, allowed: np.ndarray) -> Any:
             gathered = h.gather(1, parent_index.clamp(min=0).unsqueeze(-1).expand(-1, -1, h.shape[-1]))
             return torch.where(inside.unsqueeze(-1), gathered, self.root_state.to(h.dtype))  # (B, T, H)
 
-        def target_log_probs(self, u: torch.Tensor, slot: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            """log p(y_i) (N,) for combined states (N, E), slots (N,) and targets (N,) (>= 0).
+        def target_log_probs(self, u: torch.Tensor, row: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            """log p(y_i) (N,) for combined states (N, E), mask rows (N,) and targets (N,) (>= 0).
 
             Structural slots' softmax runs over the structural tokens only (they allow nothing else), which saves
             the value vocabulary's columns at most positions; value rows go in chunks of ``_CHUNK`` (their logits
             span the whole vocabulary).
             """
             out = torch.empty(y.shape, dtype=torch.float32, device=u.device)
-            is_value = self.value_slot[slot]
+            is_value = self.value_row[row]
             for rows, width in ((~is_value, S), (is_value, n_tokens)):
                 index = rows.nonzero().squeeze(1)
                 for start in range(0, index.numel(), _CHUNK):
                     part = index[start : start + _CHUNK]
-                    s, t = slot[part], y[part]
+                    r, t = row[part], y[part]
                     logits = F.linear(u[part], self.output.weight[:width], self.output.bias[:width]).float()
-                    logits = logits.masked_fill(~self.allowed[s, :width], float("-inf"))  # (n, width)
+                    logits = logits.masked_fill(~self.allowed[r, :width], float("-inf"))  # (n, width)
                     out[part] = torch.log_softmax(logits, dim=-1).gather(1, t.unsqueeze(1)).squeeze(1)
             return out
 
         def run(self, prev: torch.Tensor, slot: torch.Tensor, parent_slot: torch.Tensor, parent_index: torch.Tensor,
-                y: torch.Tensor) -> torch.Tensor:
+                first: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             """log p of each target (B, T) (0 where ``y`` < 0) of sequences starting from a zero state; inputs
             (B, T) as :func:`pack_inputs` names them, ``parent_index`` as in :meth:`parent_states`."""
             h, _ = self.lstm(self.embed(prev, slot, parent_slot))  # (B, T, H)
             u = self.combined(h, self.parent_states(h, parent_index))  # (B, T, E)
             scored = y >= 0
             logp = torch.zeros(y.shape, dtype=torch.float32, device=y.device)
-            logp[scored] = self.target_log_probs(u[scored], slot[scored], y[scored])
+            row = self.mask_rows(slot, first)
+            logp[scored] = self.target_log_probs(u[scored], row[scored], y[scored])
             return logp
 
         def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            prev, slot, parent_slot, distance = unpack_inputs(x)
+            prev, slot, parent_slot, distance, first = unpack_inputs(x)
             position = torch.arange(x.shape[1], device=x.device)
             parent_index = torch.where(distance == NO_PARENT, -1, position - distance)  # (B, T)
-            logp = self.run(prev, slot, parent_slot, parent_index, y)
+            logp = self.run(prev, slot, parent_slot, parent_index, first, y)
             loss = -logp.sum() / (y >= 0).sum().clamp(min=1)
             return logp, loss
 
