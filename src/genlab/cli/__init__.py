@@ -17,6 +17,7 @@ from genlab.cli import (  # noqa: F401 - importing registers the commands
     seq2seq,
     sequence,
     topics,
+    trees,
     vision,
 )
 from genlab.cli._app import app, fit_app, main

@@ -321,6 +321,32 @@ def _sample_boxes(model: Any, n_samples: int, seed: int | None, out: Path | None
     _write_text(text, out, f"wrote the drawn objects to {out}")
 
 
+def _score_sentences(model: Any, data: Path, options: dict[str, Any]) -> Report:
+    from genlab.cli.trees import score_sentences
+
+    return score_sentences(model, data, options)
+
+
+def _sample_grammar(model: Any, n_samples: int, seed: int | None, out: Path | None, options: dict[str, Any]) -> None:
+    """Grammars: sentences, one per line (``--trees``: their derivations, bracketed)."""
+    from genlab.cli.trees import sample_grammar
+
+    sample_grammar(model, n_samples, seed, out, options)
+
+
+def _score_sources(model: Any, data: Path, options: dict[str, Any]) -> Report:
+    from genlab.cli.trees import score_sources
+
+    return score_sources(model, data, options)
+
+
+def _sample_sources(model: Any, n_samples: int, seed: int | None, out: Path | None, options: dict[str, Any]) -> None:
+    """Tree models of Python: source files' text, each sample after a comment line naming it."""
+    from genlab.cli.trees import sample_sources
+
+    sample_sources(model, n_samples, seed, out, options)
+
+
 def _score_audio(model: Any, data: Path, options: dict[str, Any]) -> Report:
     from genlab.cli.audio import score_audio
 
@@ -372,6 +398,9 @@ KIND_COMMANDS: dict[str, KindCommands] = {
     "boxed_images": KindCommands(_score_boxed, _sample_boxes, "object (the set of each image's objects)",
                                  "detectors"),
     "audio": KindCommands(_score_audio, _sample_audio, "audio sample (and bits per audio sample)", "audio models"),
+    "trees": KindCommands(_score_sentences, _sample_grammar, "token (of sentences; and bits per token)", "grammars"),
+    "syntax_trees": KindCommands(_score_sources, _sample_sources, "node (and bits per node)",
+                                 "tree models of Python"),
 }
 
 #: options of one command that only some kinds of data take: (the options as messages name them, those kinds)
@@ -390,6 +419,7 @@ _KIND_OPTIONS = {
         "label": ("--label", ("images", "audio")),
         "images": ("--images", ("captioned_images", "boxed_images")),
         "audio": ("--seconds / --clips / --method / --speaker", ("audio",)),
+        "trees": ("--trees", ("trees",)),
     },
 }
 
@@ -629,6 +659,9 @@ def sample(
                                  help="Masked language models: draw this many texts of -n tokens, printed one per "
                                       "line (newlines escaped as \\n).")
     ] = None,
+    trees: Annotated[
+        bool, typer.Option("--trees", help="Grammars: print the derivations (bracketed trees), not the sentences.")
+    ] = False,
 ) -> None:
     """Draw from MODEL, in the form it was fitted on: CSV rows (header x0,x1,...) for tables and series; text for
     autoregressive text models (Markov chains and neural language models take the same decoding options); one
@@ -671,6 +704,7 @@ def sample(
         "images": images is not None,
         # a masked language model's --method is its sampler (checked by its sampler)
         "audio": any(value is not None for value in (seconds, clips, speaker)) or (method is not None and not masked),
+        "trees": trees,
     }
     row = _commands_for(model, model_path, "sample", [name for name, present in given.items() if present])
     if n_samples is None and row is not KIND_COMMANDS["audio"]:  # audio takes --seconds instead
@@ -687,7 +721,7 @@ def sample(
                "model_path": model_path, "images": images, "seconds": seconds, "clips": clips,
                "method": None if method is None else method.value, "speaker": speaker, "steps": steps,
                "choice_temperature": choice_temperature, "sweeps": 1 if sweeps is None else sweeps,
-               "num_samples": num_samples}
+               "num_samples": num_samples, "trees": trees}
     # None reaches only the audio row, whose sampler takes --seconds instead (checked above)
     row.sample(model, cast(int, n_samples), seed, out, options)
 
@@ -722,6 +756,14 @@ def _kind_info(model: Any, kind: str) -> list[tuple[str, str]]:
         from genlab.cli.images import info_rows as image_rows
 
         return image_rows(model)
+    if kind == "trees":  # grammars: rules, nonterminals, terminals, the EM fit
+        from genlab.cli.trees import grammar_info_rows
+
+        return grammar_info_rows(model)
+    if kind == "syntax_trees":  # tree models: kind, context, vocabulary sizes
+        from genlab.cli.trees import tree_info_rows
+
+        return tree_info_rows(model)
     return []
 
 
