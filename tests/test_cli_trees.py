@@ -261,6 +261,8 @@ def test_unknown_words(tmp_path, grammar_file):
     assert_user_error(invoke("score", model_path, data),
                       f"{data}: sentence 2 ('I saw zebras') has the word 'zebras', which the grammar lacks")
     assert_user_error(invoke("parse", model_path, "--file", data), f"{data}: sentence 2")
+    assert_user_error(invoke("fit", "pcfg", data, "--grammar", grammar_file, "--out", tmp_path / "x.genlab"),
+                      f"{data}: sentence 2 ('I saw zebras') has the word 'zebras', which the grammar lacks")
     # read as a terminal of the grammar when configured
     with_unknown = write(tmp_path, "unk.cfg", AMBIGUOUS.replace("'fish' [0.5]", "'fish' [0.4] | '<unk>' [0.1]"))
     result = invoke("parse", with_unknown, "I saw zebras", "--unknown-word", "<unk>", "--json")
@@ -295,4 +297,118 @@ def test_bad_files_and_options(tmp_path, grammar_file, sentences):
     assert_user_error(invoke("parse", other, "I saw fish"), f"{other} holds a GaussianMixture; genlab parse needs a "
                       "grammar")
     assert_user_error(invoke("sample", other, "-n", 2, "--trees"), "--trees applies to grammars")
+    assert not out.exists()
+
+
+# -- tree models of Python -------------------------------------------------------------------------------------------
+PROGRAMS = [
+    "import os\n\n\ndef main(path):\n    return os.path.join(path, 'x')\n",
+    "x = 1\ny = x + 2\nprint(x, y)\n",
+    "class A:\n    def __init__(self, value):\n        self.value = value\n\n    def get(self):\n"
+    "        return self.value\n",
+    "for i in range(10):\n    if i % 2:\n        print(i)\n    else:\n        continue\n",
+    "def f(a, b=2):\n    return [a * b for _ in range(b)]\n",
+    "try:\n    import json\nexcept ImportError:\n    json = None\n",
+    "values = {'a': 1, 'b': 2}\nfor key, value in values.items():\n    print(key, value)\n",
+    "while True:\n    break\n",
+    "def g(*args, **kwargs):\n    return len(args) + len(kwargs)\n",
+    "with open('f') as handle:\n    text = handle.read()\n",
+]
+HELD_OUT = ["def h(x):\n    return x + 1\n", "y = [i for i in range(3)]\nprint(y)\n"]
+
+
+@pytest.fixture
+def source_folder(tmp_path):
+    folder = tmp_path / "src"
+    (folder / "pkg").mkdir(parents=True)
+    for i, text in enumerate(PROGRAMS):
+        (folder / ("pkg" if i % 3 == 0 else "") / f"m{i:02d}.py").write_text(text, encoding="utf-8")
+    (folder / "notes.txt").write_text("not python", encoding="utf-8")
+    held = tmp_path / "held"
+    held.mkdir()
+    for i, text in enumerate(HELD_OUT):
+        (held / f"h{i}.py").write_text(text, encoding="utf-8")
+    return folder, held
+
+
+def modules_of(folder):
+    import ast
+
+    return [ast.parse(path.read_text(encoding="utf-8")) for path in sorted(folder.rglob("*.py"))]
+
+
+def test_fit_tree_count_then_score_sample_info(tmp_path, source_folder):
+    from genlab.trees.tree_model import TreeModel
+
+    folder, held = source_folder
+    (folder / "broken.py").write_text("def broken(:\n", encoding="utf-8")
+    model_path = tmp_path / "t.genlab"
+    result = invoke("fit", "tree", folder, "--context", "parent", "--value-min-count", 1, "--validation", held,
+                    "--out", model_path)
+    assert result.exit_code == 0, result.output
+    model = genlab.load(model_path)
+    # the same fit through the Python API on the files that parse
+    import ast
+
+    train = [ast.parse(p.read_text(encoding="utf-8")) for p in sorted(folder.rglob("*.py")) if p.name != "broken.py"]
+    reference = TreeModel(kind="count", context="parent", value_min_count=1).fit(train)
+    held_modules = modules_of(held)
+    np.testing.assert_allclose(model.log_prob(held_modules), reference.log_prob(held_modules), rtol=1e-12)
+    fields = dict(line.split("  ", 1) for line in result.stdout.splitlines())
+    fields = {name.strip(): value.strip() for name, value in fields.items()}
+    assert fields["data"].startswith(f"{folder} ({len(PROGRAMS)} files); 1 unparsable file skipped: "
+                                     f"{folder / 'broken.py'} (SyntaxError: ")
+    assert fields["data"].endswith("(line 1))")
+    bits = reference.bits_per_node(held_modules)
+    assert fields["held-out bits/node"].startswith(f"{bits:.4f} (")
+    nodes = reference.n_units(held_modules)
+    assert fields["validation"] == f"{held} (2 files), {nodes:,} nodes"
+    assert "context parent" in fields["tree model"]
+
+    score = invoke("score", model_path, held, "--json")
+    assert score.exit_code == 0, score.output
+    report = json.loads(score.stdout)
+    assert report["n_files"] == 2 and report["n_nodes"] == nodes and report["n_skipped"] == 0
+    assert report["bits_per_node"] == pytest.approx(bits, rel=1e-12)
+    assert report["nats_per_node"] == pytest.approx(-bits * math.log(2), rel=1e-12)
+
+    sample = invoke("sample", model_path, "-n", 3, "--seed", 5)
+    assert sample.exit_code == 0, sample.output
+    chunks = sample.stdout.split("# --- sample ")[1:]
+    assert [chunk.split(" ---\n", 1)[0] for chunk in chunks] == ["1 of 3", "2 of 3", "3 of 3"]
+    drawn = model.sample(3, random_state=5)
+    for chunk, source in zip(chunks, drawn, strict=True):
+        body = chunk.split(" ---\n", 1)[1]
+        assert body.rstrip("\n") == source.rstrip("\n")
+        ast.parse(body)  # valid Python
+
+    info = invoke("info", model_path)
+    assert info.exit_code == 0, info.output
+    assert "context parent" in info.stdout and "value vocabulary" in info.stdout
+    assert f"{len(PROGRAMS)} trees" in info.stdout
+
+
+def test_bad_sources_and_options(tmp_path, source_folder):
+    folder, _ = source_folder
+    out = tmp_path / "t.genlab"
+    bad = folder / "pkg" / "zz_bad.py"
+    bad.write_text("x = (\n", encoding="utf-8")
+    assert_user_error(invoke("fit", "tree", folder, "--strict", "--out", out), f"{bad} does not parse (SyntaxError")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_user_error(invoke("fit", "tree", empty, "--out", out), f"{empty} holds no .py files")
+    missing = tmp_path / "missing"
+    assert_user_error(invoke("fit", "tree", missing, "--out", out), f"{missing} does not exist")
+    assert_user_error(invoke("fit", "tree", folder, "--kind", "forest", "--out", out), "Invalid value for '--kind'",
+                      "'forest' is not one of 'count', 'neural'")
+    assert_user_error(invoke("fit", "tree", folder, "--context", "cousin", "--out", out),
+                      "Invalid value for '--context'", "'cousin' is not one of")
+    assert_user_error(invoke("fit", "tree", folder, "--hidden", 8, "--out", out),
+                      "--hidden applies to --kind neural models; this fit is --kind count.")
+    assert_user_error(invoke("fit", "tree", folder, "--kind", "neural", "--context", "parent", "--out", out),
+                      "--context applies to --kind count models; this fit is --kind neural.")
+    assert_user_error(invoke("fit", "tree", folder, "--alpha", 0.5, "--out", out), "--alpha is the pseudo-count of "
+                      "--smoothing additive")
+    assert_user_error(invoke("fit", "tree", folder, "--max-files", 3, "--out", out),
+                      f"--max-files applies to SRC 'stdlib'; {folder} is read whole.")
     assert not out.exists()

@@ -466,8 +466,9 @@ def score(
             "series (a table, one row per step, or a folder of .csv files), a UTF-8 text file, documents (a folder "
             "of .txt files or a file of lines), a CSV of categories (Bayesian networks), digits or a folder of "
             "images, a JSON Lines file of (source, target) pairs (conditional models), a folder of images with "
-            "its captions.jsonl (captioners; detectors: with boxes), or a folder of sound files or sound files "
-            "(audio models; the only kind that takes several).",
+            "its captions.jsonl (captioners; detectors: with boxes), a folder of sound files or sound files "
+            "(audio models; the only kind that takes several), sentences one per line (grammars), or a .py file, a "
+            "folder of them or 'stdlib' (tree models of Python).",
         ),
     ],
     lengths: Annotated[str | None, typer.Option("--lengths", help=f"Series models: {LENGTHS_HELP}")] = None,
@@ -516,6 +517,9 @@ def score(
     given each recording's label when --label-from-name / --labels-csv gives it. Masked language models (genlab fit
     mlm): bits per character labelled for what they are, an upper bound (the diffusion objective's bound, --levels
     masking levels per window) or a pseudo-likelihood, which is not a likelihood (BERT objective, or --word-level).
+    Sentences (grammars, DATA: one per line): nats and bits per token, the sentences the grammar cannot derive
+    counted and named. Python sources (tree models, DATA: a .py file, a folder of them, or 'stdlib': the standard
+    library's held-out split): bits and nats per AST node over every decision of each tree.
     """
     from genlab.cli.masked import refuse_masked_options
     from genlab.cli.seq2seq import decoding_options
@@ -676,7 +680,10 @@ def sample(
 
     Masked language models (genlab fit mlm): -n tokens decoded in parallel, --steps network evaluations per window of
     at most the model's block size; a longer text is drawn window after window, each later window reading the last
-    half window drawn before it (genlab.cli.masked)."""
+    half window drawn before it (genlab.cli.masked).
+
+    Grammars (genlab fit pcfg): sentences, one per line (--trees: their derivations, bracketed). Tree models of
+    Python (genlab fit tree): programs, each after a "# --- sample i of n ---" line."""
     if out is not None and out.is_dir():
         from genlab.errors import ParameterError
 

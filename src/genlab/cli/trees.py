@@ -308,6 +308,8 @@ def fit_pcfg(
     else:
         model = PCFG(random_state=random_state, **params)
         source = "the rules read off the trees"
+    if not treebank:  # EM reads every word: name the first the grammar lacks, with the command line's remedy
+        _check_words(model, items, f"{data}: ")
     truth = None
     if toy and grammar is None and not treebank:  # the same rules in the same order as the model's
         from genlab.trees.toy import toy_pcfg
