@@ -32,9 +32,12 @@ from genlab.neural.estimator import NeuralEstimator, Prepared
 from genlab.trees.python_ast import (
     AST_GRAMMAR,
     END_TOKEN,
+    FREE,
     KIND_STRUCTURE,
     KIND_TYPE,
     KIND_VALUE,
+    MUST_CLOSE,
+    NEEDS_ITEM,
     NONE_TOKEN,
     TOP_SLOT,
     Linearized,
@@ -63,54 +66,38 @@ def token_table(config: NeuralTreeConfig) -> list[str]:
     return list(config.structural) + list(ValueVocabulary.from_dict(config.values).all_tokens())
 
 
-def allowed_mask(config: NeuralTreeConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The grammar's rule as a mask: which tokens a decision may take.
+def allowed_mask(config: NeuralTreeConfig) -> np.ndarray:
+    """The grammar's rule as a mask: bool (n_restrictions * n_slots, n_tokens), row ``restriction * n_slots + slot``
+    the tokens a decision in that slot may take under that restriction (:attr:`~genlab.trees.python_ast.Decision
+    .restriction`: free, the list needs another item, the field must close), with the value vocabulary.
 
-    Returns
-    -------
-    allowed : ndarray of bool, shape (n_rows, n_tokens)
-        Rows ``0 .. n_slots - 1``: the tokens a decision in each slot may take (with the value vocabulary; the row
-        of ``"<top>"``, never a decision's slot, is all False). Later rows: the first decision of a slot whose
-        first item allows less (a list that must not be empty: no ``"<end>"``).
-    first_row : ndarray of int64, shape (n_slots,)
-        The row of each slot's first decision (``Decision.position == 0``).
+    The rows of ``"<top>"`` (never a decision's slot) are all False, as are those of a slot this Python's grammar
+    does not have (a model file written elsewhere): a tree that needs one is refused when it is encoded.
     """
     tokens = token_table(config)
     index = {token: i for i, token in enumerate(tokens)}
     vocabulary = ValueVocabulary.from_dict(config.values)
-    rows: list[np.ndarray] = []
-    extra: list[np.ndarray] = []
-    first_row = np.arange(len(config.slots), dtype=np.int64)
-
-    def row_of(allowed: Sequence[str]) -> np.ndarray:
-        row = np.zeros(len(tokens), dtype=bool)
-        row[[index[token] for token in allowed]] = True
-        return row
-
-    for i, slot in enumerate(config.slots):
-        try:
-            anywhere = AST_GRAMMAR.allowed(slot, vocabulary)
-            at_first = AST_GRAMMAR.allowed(slot, vocabulary, 0)
-        except ParameterError:
-            # "<top>", or a slot of another Python's grammar (a model file written elsewhere): nothing is allowed
-            # there, so a tree that would need it is refused with a DataError when it is encoded
-            anywhere = at_first = ()
-        rows.append(row_of(anywhere))
-        if tuple(at_first) != tuple(anywhere):
-            first_row[i] = len(config.slots) + len(extra)
-            extra.append(row_of(at_first))
-    return np.stack(rows + extra), first_row
+    restrictions = (FREE, NEEDS_ITEM, MUST_CLOSE)
+    mask = np.zeros((len(restrictions) * len(config.slots), len(tokens)), dtype=bool)
+    for restriction in restrictions:
+        for i, slot in enumerate(config.slots):
+            try:
+                allowed = AST_GRAMMAR.allowed(slot, vocabulary, restriction)
+            except ParameterError:
+                continue
+            mask[restriction * len(config.slots) + i, [index[token] for token in allowed if token in index]] = True
+    return mask
 
 
 class _Encoded:
     """The model's integer view of linearised trees: per tree, target token ids, slot ids, parent slot ids and the
     position of each decision's parent state (``parents + 1``; -1 for the root), and whether each decision is the
-    first of its field."""
+    decision's restriction."""
 
     def __init__(self, model_tables: tuple[dict[str, int], dict[str, int]], lins: Sequence[Linearized],
                  what: str) -> None:
         tokens, slots = model_tables
-        self.targets, self.slots, self.parent_slots, self.parent_states, self.first = [], [], [], [], []
+        self.targets, self.slots, self.parent_slots, self.parent_states, self.restrictions = [], [], [], [], []
         top = slots[TOP_SLOT]
         for i, lin in enumerate(lins):
             try:
@@ -126,7 +113,7 @@ class _Encoded:
             self.slots.append(slot)
             self.parent_slots.append(parent_slot)
             self.parent_states.append(np.where(parents >= 0, parents + 1, -1))
-            self.first.append(np.asarray(lin.positions) == 0)
+            self.restrictions.append(np.asarray(lin.restrictions, dtype=np.int64))
 
 
 class _TreeWindows:
@@ -144,7 +131,7 @@ class _TreeWindows:
         self.prev = np.concatenate([np.concatenate([[bos], t[:-1]]) for t in encoded.targets])
         self.slots = np.concatenate(encoded.slots)
         self.parent_slots = np.concatenate(encoded.parent_slots)
-        self.first = np.concatenate(encoded.first)
+        self.restrictions = np.concatenate(encoded.restrictions)
         # global position of each decision's parent state; -1 (the root) stays -1
         self.parent_states = np.concatenate([np.where(p >= 0, p + o, -1)
                                              for p, o in zip(encoded.parent_states, offsets, strict=True)])
@@ -171,7 +158,8 @@ class _TreeWindows:
         parent = self.parent_states[index]
         # a parent state before the window's start (or the root) is the learned root state
         distance = np.where((parent >= 0) & (parent >= starts[:, None]), index - parent, NO_PARENT)
-        x = pack_inputs(self.prev[index], self.slots[index], self.parent_slots[index], distance, self.first[index])
+        x = pack_inputs(self.prev[index], self.slots[index], self.parent_slots[index], distance,
+                        self.restrictions[index])
         y = np.where(valid, self.targets[index], -1)
         return torch.from_numpy(x), torch.from_numpy(y)
 
@@ -187,7 +175,7 @@ class _TreeWindows:
 
     def digest(self) -> str:
         h = hashlib.sha256()
-        for array in (self.targets, self.slots, self.parent_slots, self.parent_states, self.first):
+        for array in (self.targets, self.slots, self.parent_slots, self.parent_states, self.restrictions):
             h.update(np.ascontiguousarray(array).tobytes())
         return h.hexdigest()
 
@@ -305,7 +293,7 @@ class NeuralTreeModel(NeuralEstimator):
 
     def _build_module(self, config: dict[str, Any]) -> Any:
         cfg = config_from_dict(dict(config))
-        return build_tree_network(cfg, *allowed_mask(cfg))
+        return build_tree_network(cfg, allowed_mask(cfg))
 
     def _fitted_to_state(self, fitted: dict[str, Any]) -> dict[str, Any]:
         fitted = dict(fitted)
@@ -351,7 +339,7 @@ class NeuralTreeModel(NeuralEstimator):
                 slot = np.zeros((B, T), np.int64)
                 parent_slot = np.zeros((B, T), np.int64)
                 parent_index = np.full((B, T), -1, np.int64)
-                first = np.zeros((B, T), bool)
+                restriction = np.zeros((B, T), np.int64)
                 y = np.full((B, T), -1, np.int64)
                 for row, i in enumerate(group):
                     n = len(lins[i])
@@ -359,8 +347,9 @@ class NeuralTreeModel(NeuralEstimator):
                     prev[row, :n] = np.concatenate([[bos], target[:-1]])
                     slot[row, :n], parent_slot[row, :n] = encoded.slots[i], encoded.parent_slots[i]
                     parent_index[row, :n], y[row, :n] = encoded.parent_states[i], target
-                    first[row, :n] = encoded.first[i]
-                tensors = [torch.from_numpy(a).to(device) for a in (prev, slot, parent_slot, parent_index, first, y)]
+                    restriction[row, :n] = encoded.restrictions[i]
+                arrays = (prev, slot, parent_slot, parent_index, restriction, y)
+                tensors = [torch.from_numpy(a).to(device) for a in arrays]
                 logp = module.run(*tensors).double().cpu().numpy()
                 for row, i in enumerate(group):
                     out[i] = logp[row, : len(lins[i])]
@@ -448,7 +437,7 @@ class NeuralTreeModel(NeuralEstimator):
                 slot = torch.tensor([slots[ctx.slot] for ctx in contexts], device=device)
                 parent_slot = torch.tensor([slots[ctx.parent_slot] for ctx in contexts], device=device)
                 prev = torch.tensor([previous[i] for i in active], device=device)
-                first = torch.tensor([ctx.position == 0 for ctx in contexts], device=device)
+                restriction = torch.tensor([ctx.restriction for ctx in contexts], device=device)
                 rows = torch.tensor(active, device=device)
                 x = module.embed(prev, slot, parent_slot).unsqueeze(1)  # (A, 1, E)
                 out, (h_new, c_new) = module.lstm(x, (h[:, rows].contiguous(), c[:, rows].contiguous()))
@@ -459,7 +448,7 @@ class NeuralTreeModel(NeuralEstimator):
                     outputs[i].append(out[row])
                     parents.append(module.root_state if ctx.parent < 0 else outputs[i][ctx.parent + 1])
                 u = module.combined(out, torch.stack(parents))  # (A, E)
-                rows_of_mask = module.mask_rows(slot, first)
+                rows_of_mask = module.mask_rows(slot, restriction)
                 logp = module.log_probs(u, rows_of_mask, temperature).double().cpu().numpy()  # (A, n_tokens)
                 for row, i in enumerate(active):
                     token = int(choose(i, logp[row]))

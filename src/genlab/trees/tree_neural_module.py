@@ -53,12 +53,12 @@ from genlab.errors import ParameterError
 __all__ = ["NO_PARENT", "NeuralTreeConfig", "build_tree_network", "config_from_dict", "pack_inputs", "unpack_inputs"]
 
 # bit fields of a packed decision (int64, sign bit unused): previous token 20 bits, slot 12, parent slot 12, distance
-# from the decision back to its parent state 15 (NO_PARENT: the parent state is the root state), first-item flag 1
+# from the decision back to its parent state 15 (NO_PARENT: the parent state is the root state), restriction 2
 _TOKEN_BITS, _SLOT_BITS, _DIST_BITS = 20, 12, 15
 NO_PARENT = (1 << _DIST_BITS) - 1
 _MAX_TOKENS = 1 << _TOKEN_BITS
 _MAX_SLOTS = 1 << _SLOT_BITS
-_FIRST_SHIFT = _TOKEN_BITS + 2 * _SLOT_BITS + _DIST_BITS
+_RESTRICTION_SHIFT = _TOKEN_BITS + 2 * _SLOT_BITS + _DIST_BITS
 _CHUNK = 2048  # decisions per block of value logits (2048 x 25,000 float32: 200 MB)
 
 
@@ -124,38 +124,36 @@ def config_from_dict(values: dict[str, Any]) -> NeuralTreeConfig:
 
 
 def pack_inputs(prev: np.ndarray, slot: np.ndarray, parent_slot: np.ndarray, distance: np.ndarray,
-                first: np.ndarray) -> np.ndarray:
+                restriction: np.ndarray) -> np.ndarray:
     """The five inputs of each decision packed into one int64 (shapes equal; returns the same shape).
 
     ``prev``: the previous token id (``n_tokens`` is the start mark); ``slot`` / ``parent_slot``: slot ids;
-    ``distance``: ``i - (p(i) + 1)`` >= 0, the steps back to the parent state, or ``NO_PARENT``; ``first``: whether
-    the decision is the first of its field (``Decision.position == 0``), where a list that must not be empty
-    allows no ``"<end>"``.
+    ``distance``: ``i - (p(i) + 1)`` >= 0, the steps back to the parent state, or ``NO_PARENT``; ``restriction``:
+    the decision's :attr:`~genlab.trees.python_ast.Decision.restriction` (0 free, 1 the list needs another item,
+    2 the field must close), which narrows the slot's allowed tokens.
     """
-    prev, slot, parent_slot, distance, first = (np.asarray(a, dtype=np.int64)
-                                                for a in (prev, slot, parent_slot, distance, first))
+    prev, slot, parent_slot, distance, restriction = (np.asarray(a, dtype=np.int64)
+                                                      for a in (prev, slot, parent_slot, distance, restriction))
     return (prev | (slot << _TOKEN_BITS) | (parent_slot << (_TOKEN_BITS + _SLOT_BITS))
-            | (distance << (_TOKEN_BITS + 2 * _SLOT_BITS)) | (first << _FIRST_SHIFT))
+            | (distance << (_TOKEN_BITS + 2 * _SLOT_BITS)) | (restriction << _RESTRICTION_SHIFT))
 
 
 def unpack_inputs(x: Any) -> tuple[Any, Any, Any, Any, Any]:
-    """The inverse of :func:`pack_inputs` on a torch tensor: (prev, slot, parent_slot, distance, first (bool))."""
+    """The inverse of :func:`pack_inputs` on a torch tensor: (prev, slot, parent_slot, distance, restriction)."""
     return (x & (_MAX_TOKENS - 1), (x >> _TOKEN_BITS) & (_MAX_SLOTS - 1),
             (x >> (_TOKEN_BITS + _SLOT_BITS)) & (_MAX_SLOTS - 1), (x >> (_TOKEN_BITS + 2 * _SLOT_BITS)) & NO_PARENT,
-            ((x >> _FIRST_SHIFT) & 1).bool())
+            (x >> _RESTRICTION_SHIFT) & 3)
 
 
-def build_tree_network(config: NeuralTreeConfig, allowed: np.ndarray, first_row: np.ndarray) -> Any:
+def build_tree_network(config: NeuralTreeConfig, allowed: np.ndarray) -> Any:
     """The torch module of ``config``.
 
     Parameters
     ----------
     config : NeuralTreeConfig
-    allowed : ndarray of bool, shape (n_rows, n_tokens)
-        The tokens a decision may take, per mask row: rows ``0 .. n_slots - 1`` are the slots, later rows the
-        first item of the slots whose first decision allows less (a list that must not be empty).
-    first_row : ndarray of int, shape (n_slots,)
-        The mask row of each slot's first decision (the slot's own row where nothing differs).
+    allowed : ndarray of bool, shape (n_restrictions * n_slots, n_tokens)
+        The tokens a decision may take: row ``restriction * n_slots + slot``
+        (:func:`genlab.trees.tree_neural.allowed_mask`).
     """
     import torch
     import torch.nn.functional as F
@@ -163,18 +161,26 @@ def build_tree_network(config: NeuralTreeConfig, allowed: np.ndarray, first_row:
 
     config.validate()
     allowed = np.asarray(allowed, dtype=bool)
-    first_row = np.asarray(first_row, dtype=np.int64)
     n_tokens = allowed.shape[1] if allowed.ndim == 2 else 0
-    if (allowed.ndim != 2 or allowed.shape[0] < config.n_slots or not 0 < config.n_structural <= n_tokens
-            or first_row.shape != (config.n_slots,) or first_row.min() < 0 or first_row.max() >= allowed.shape[0]):
-        raise ParameterError(f"the allowed-token mask has shape {allowed.shape} with first rows "
-                             f"{first_row.shape}; the configuration needs ({config.n_slots} or more, at least "
-                             f"{config.n_structural}) and ({config.n_slots},).")
+    if (allowed.ndim != 2 or allowed.shape[0] % config.n_slots or not allowed.shape[0]
+            or not 0 < config.n_structural <= n_tokens):
+        raise ParameterError(f"the allowed-token mask has shape {allowed.shape}; the configuration needs (a multiple "
+                             f"of {config.n_slots}, at least {config.n_structural}).")
     if n_tokens >= _MAX_TOKENS - 1:
         raise ParameterError(f"at most {_MAX_TOKENS - 2} tokens fit the packed inputs; got {n_tokens} (raise "
                              "value_min_count).")
     S = config.n_structural
-    value_row = allowed[:, S:].any(axis=1)  # (n_rows,): rows whose softmax needs the value tokens
+    # value rows (those allowing value tokens) fall into a few distinct allowed sets - identifiers, constants,
+    # ints, with or without "$None" / "<end>": each set is a *group* whose softmax runs over its own columns only
+    value_rows = np.flatnonzero(allowed[:, S:].any(axis=1))
+    distinct, row_group_of_value = (np.unique(allowed[value_rows], axis=0, return_inverse=True) if value_rows.size
+                                    else (np.zeros((0, n_tokens), bool), np.zeros(0, np.int64)))
+    row_group = np.full(allowed.shape[0], -1, dtype=np.int64)  # -1: a structural row
+    row_group[value_rows] = np.asarray(row_group_of_value).reshape(-1)
+    group_columns = [np.flatnonzero(columns) for columns in distinct]
+    group_position = np.full((len(group_columns), n_tokens), -1, dtype=np.int32)  # token -> column in its group
+    for g, columns in enumerate(group_columns):
+        group_position[g, columns] = np.arange(columns.size, dtype=np.int32)
 
     class TreeNetwork(nn.Module):
         """``forward(x, y) -> (logp, loss)``: ``x`` packed inputs (B, T) int64 (:func:`pack_inputs`), ``y`` target
@@ -201,8 +207,11 @@ def build_tree_network(config: NeuralTreeConfig, allowed: np.ndarray, first_row:
                 nn.init.normal_(table.weight, std=0.1)
             # rebuilt from the configuration, not stored with the weights
             self.register_buffer("allowed", torch.from_numpy(allowed.copy()), persistent=False)
-            self.register_buffer("first_row", torch.from_numpy(first_row.copy()), persistent=False)
-            self.register_buffer("value_row", torch.from_numpy(value_row.copy()), persistent=False)
+            self.register_buffer("row_group", torch.from_numpy(row_group), persistent=False)
+            self.register_buffer("group_position", torch.from_numpy(group_position), persistent=False)
+            for g, columns in enumerate(group_columns):
+                self.register_buffer(f"group_columns_{g}", torch.from_numpy(columns), persistent=False)
+            self.n_groups = len(group_columns)
 
         # -- pieces shared by training, scoring and sampling ------------------------------------------------------
         def embed(self, prev: torch.Tensor, slot: torch.Tensor, parent_slot: torch.Tensor) -> torch.Tensor:
@@ -212,9 +221,9 @@ def build_tree_network(config: NeuralTreeConfig, allowed: np.ndarray, first_row:
         def combined(self, h: torch.Tensor, h_parent: torch.Tensor) -> torch.Tensor:
             return self.drop(torch.tanh(self.combine(torch.cat([h, h_parent], dim=-1))))  # (..., E)
 
-        def mask_rows(self, slot: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
+        def mask_rows(self, slot: torch.Tensor, restriction: torch.Tensor) -> torch.Tensor:
             """The allowed-token mask row of each decision (same shape as ``slot``)."""
-            return torch.where(first, self.first_row[slot], slot)
+            return restriction * config.n_slots + slot
 
         def log_probs(self, u: torch.Tensor, row: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
             """Log-probabilities over all tokens (N, n_tokens) of decisions with combined states ``u`` (N, E) and
@@ -233,39 +242,47 @@ def build_tree_network(config: NeuralTreeConfig, allowed: np.ndarray, first_row:
         def target_log_probs(self, u: torch.Tensor, row: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             """log p(y_i) (N,) for combined states (N, E), mask rows (N,) and targets (N,) (>= 0).
 
-            Structural slots' softmax runs over the structural tokens only (they allow nothing else), which saves
-            the value vocabulary's columns at most positions; value rows go in chunks of ``_CHUNK`` (their logits
-            span the whole vocabulary).
+            Equal to :meth:`log_probs` at the targets, computed over the columns each decision can take only:
+            structural rows over the structural tokens (they allow nothing else) with their mask, value rows group
+            by group over the group's columns (no mask needed), in chunks of ``_CHUNK`` rows.
             """
             out = torch.empty(y.shape, dtype=torch.float32, device=u.device)
-            is_value = self.value_row[row]
-            for rows, width in ((~is_value, S), (is_value, n_tokens)):
-                index = rows.nonzero().squeeze(1)
+            group = self.row_group[row]
+            for g in range(-1, self.n_groups):
+                index = (group == g).nonzero().squeeze(1)
+                if g >= 0:
+                    columns = getattr(self, f"group_columns_{g}")
+                    weight = self.output.weight.index_select(0, columns)
+                    bias = self.output.bias.index_select(0, columns)
                 for start in range(0, index.numel(), _CHUNK):
                     part = index[start : start + _CHUNK]
-                    r, t = row[part], y[part]
-                    logits = F.linear(u[part], self.output.weight[:width], self.output.bias[:width]).float()
-                    logits = logits.masked_fill(~self.allowed[r, :width], float("-inf"))  # (n, width)
+                    t = y[part]
+                    if g < 0:
+                        logits = F.linear(u[part], self.output.weight[:S], self.output.bias[:S]).float()
+                        logits = logits.masked_fill(~self.allowed[row[part], :S], float("-inf"))  # (n, S)
+                    else:
+                        logits = F.linear(u[part], weight, bias).float()  # (n, group size)
+                        t = self.group_position[g, t].long()
                     out[part] = torch.log_softmax(logits, dim=-1).gather(1, t.unsqueeze(1)).squeeze(1)
             return out
 
         def run(self, prev: torch.Tensor, slot: torch.Tensor, parent_slot: torch.Tensor, parent_index: torch.Tensor,
-                first: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+                restriction: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             """log p of each target (B, T) (0 where ``y`` < 0) of sequences starting from a zero state; inputs
             (B, T) as :func:`pack_inputs` names them, ``parent_index`` as in :meth:`parent_states`."""
             h, _ = self.lstm(self.embed(prev, slot, parent_slot))  # (B, T, H)
             u = self.combined(h, self.parent_states(h, parent_index))  # (B, T, E)
             scored = y >= 0
             logp = torch.zeros(y.shape, dtype=torch.float32, device=y.device)
-            row = self.mask_rows(slot, first)
+            row = self.mask_rows(slot, restriction)
             logp[scored] = self.target_log_probs(u[scored], row[scored], y[scored])
             return logp
 
         def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            prev, slot, parent_slot, distance, first = unpack_inputs(x)
+            prev, slot, parent_slot, distance, restriction = unpack_inputs(x)
             position = torch.arange(x.shape[1], device=x.device)
             parent_index = torch.where(distance == NO_PARENT, -1, position - distance)  # (B, T)
-            logp = self.run(prev, slot, parent_slot, parent_index, first, y)
+            logp = self.run(prev, slot, parent_slot, parent_index, restriction, y)
             loss = -logp.sum() / (y >= 0).sum().clamp(min=1)
             return logp, loss
 
