@@ -359,10 +359,14 @@ def test_score_and_sample_follow_the_declared_data_kind(tmp_path, blobs_csv, mod
     assert_user_error(invoke("score", model_file, blobs_csv, "--lengths", "60,120"),
                       f"--lengths / --lengths-column apply to series models; {model_file} holds a GaussianMixture.")
     # the command line reads by the declaration, not by the model's type: declare another kind and it follows
-    monkeypatch.setattr(GaussianMixture, "data_kind", "trees")
+    # (a kind no command-line model takes: every declared kind has a row, so the test declares one of its own)
+    from genlab.data.kinds import DATA_KINDS, DataKind
+
+    monkeypatch.setitem(DATA_KINDS, "graphs", DataKind("graphs", "a list of graphs", "none yet"))
+    monkeypatch.setattr(GaussianMixture, "data_kind", "graphs")
     for command in (["score", model_file, blobs_csv], ["sample", model_file, "-n", 3]):
         assert_user_error(invoke(*command),
-                          f"{model_file} holds a GaussianMixture, a model of trees data (a list of trees); genlab "
+                          f"{model_file} holds a GaussianMixture, a model of graphs data (a list of graphs); genlab "
                           f"{command[0]} does not read that kind of data yet")
 
 

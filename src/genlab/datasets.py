@@ -83,6 +83,7 @@ from genlab.errors import DataError, ParameterError
 
 if TYPE_CHECKING:
     from genlab.data.audio import AudioDataset
+    from genlab.trees.python_ast import PythonASTs, python_asts
 
 __all__ = [
     "SYNTHETIC_NOTES",
@@ -90,9 +91,11 @@ __all__ = [
     "CaptionedImages",
     "CodeDocstrings",
     "PairSplit",
+    "PythonASTs",
     "code_docstrings",
     "digit_captions",
     "first_sentence",
+    "python_asts",
     "shapes_scenes",
     "synthetic_audio",
     "verbatim_share",
@@ -747,3 +750,16 @@ def synthetic_audio(n_per_label: int = 24, sample_rate: int = 8000, duration: fl
             fields.append({"label": note, "speaker": speaker, "index": str(index)})
     return AudioDataset(waveforms, int(sample_rate), [f"{f['label']}_{f['speaker']}_{f['index']}" for f in fields],
                         [f["label"] for f in fields], [f["speaker"] for f in fields], fields)
+
+
+#: Built-in data sets that live with their model family, loaded on first access (``genlab.datasets.python_asts``:
+#: the syntax trees of the standard library, :mod:`genlab.trees.python_ast`, which itself reads the library's files
+#: through this module's file list).
+_FAMILY_DATASETS = {"python_asts": "genlab.trees.python_ast", "PythonASTs": "genlab.trees.python_ast"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _FAMILY_DATASETS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'genlab.datasets' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

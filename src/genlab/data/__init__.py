@@ -5,7 +5,8 @@ Readers, one per kind of data (:mod:`genlab.data.kinds`): :func:`load_table` (ve
 :func:`read_corpus` (text), :func:`read_documents` (documents), :func:`read_records` (records: categorical tables),
 :func:`load_image_folder` / :func:`load_digits_images` (images), :func:`read_pairs` (JSON Lines pairs, streamed),
 :func:`read_audio_folder` / :func:`read_audio_dataset` (audio), :func:`read_captioned_images` (captioned / boxed
-images: a folder with ``captions.jsonl``). The command line and ``genlab compare`` read through these, never
+images: a folder with ``captions.jsonl``), :func:`read_sentences` / :func:`read_treebank` (trees: sentences for a
+grammar, bracketed parse trees). The command line and ``genlab compare`` read through these, never
 through readers of their own.
 """
 
@@ -21,6 +22,7 @@ from genlab.data.sequences import check_lengths, split_sequences
 from genlab.data.series import SEQUENCE_COLUMNS, SeriesData, read_series
 from genlab.data.tabular import TABLE_EXTENSIONS, load_table, save_table, table_header, write_csv
 from genlab.data.text import BUILTIN_TEXTS, read_corpus, read_documents, read_text, read_text_file
+from genlab.data.trees import read_sentences, read_treebank
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -50,9 +52,11 @@ __all__ = [
     "read_documents",
     "read_pairs",
     "read_records",
+    "read_sentences",
     "read_series",
     "read_text",
     "read_text_file",
+    "read_treebank",
     "save_table",
     "split_sequences",
     "table_header",

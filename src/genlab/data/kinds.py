@@ -90,7 +90,16 @@ DATA_KINDS: dict[str, DataKind] = {
             "a folder of WAV / FLAC / OGG files, labels from the file names (a pattern such as "
             '"{label}_{speaker}_{index}"), a CSV or class subfolders (read_audio_dataset)',
         ),
-        DataKind("trees", "a list of trees", "a file of bracketed trees"),
+        DataKind(
+            "trees",
+            "sentences (token lists, or str split on whitespace) or their parse trees (genlab.trees.Tree)",
+            "a text file of one sentence per line (read_sentences) or of bracketed trees (read_treebank)",
+        ),
+        DataKind(
+            "syntax_trees",
+            "a list of Python syntax trees (ast.Module) or of Python source strings",
+            "a .py file or a folder of them, read recursively (read_python_sources)",
+        ),
     )
 }
 
