@@ -44,9 +44,14 @@ from genlab.errors import DataError, ParameterError
 __all__ = [
     "AST_GRAMMAR",
     "END_TOKEN",
+    "FREE",
+    "MUST_CLOSE",
+    "NEEDS_ITEM",
+    "NONEMPTY_LISTS",
     "NONE_TOKEN",
     "ROOT_SLOT",
     "START_TOKEN",
+    "STR_ONLY",
     "TOP_SLOT",
     "VALUE_TYPES",
     "ASTGrammar",
@@ -82,8 +87,34 @@ KIND_TYPE, KIND_STRUCTURE, KIND_VALUE = 0, 1, 2
 
 # The two list fields whose items may be None in trees that ast.parse produces (the ASDL text cannot say so).
 _NULLABLE_ITEMS = frozenset({"Dict.keys", "arguments.kw_defaults"})
+#: List fields that Python's concrete grammar requires to hold at least one item (the ASDL text says ``*``): a
+#: ``"<end>"`` first in them would make a tree that ``ast.unparse`` turns into invalid source ("def f():" with no
+#: body, "import" with no name), so no tree may take it there. :func:`list_bounds` adds the lengths fixed by another
+#: field of the same node.
+NONEMPTY_LISTS = frozenset({
+    "FunctionDef.body", "AsyncFunctionDef.body", "ClassDef.body", "For.body", "AsyncFor.body", "While.body",
+    "If.body", "With.items", "With.body", "AsyncWith.items", "AsyncWith.body", "Try.body", "TryStar.body",
+    "TryStar.handlers", "ExceptHandler.body", "match_case.body", "Match.cases", "Delete.targets", "Assign.targets",
+    "Import.names", "ImportFrom.names", "Global.names", "Nonlocal.names", "BoolOp.values", "Compare.ops",
+    "Compare.comparators", "ListComp.generators", "SetComp.generators", "DictComp.generators",
+    "GeneratorExp.generators", "MatchOr.patterns",
+})
 # Python values that are always in every vocabulary of constants: few, and frequent in every corpus.
 _CONSTANT_SPECIALS = ("$None", "$True", "$False", "$Ellipsis")
+# Slots whose node types Python restricts beyond the ASDL type (an f-string holds only text and replacement fields).
+_SLOT_TYPES = {"JoinedStr.values": ("Constant", "FormattedValue"), "FormattedValue.format_spec": ("JoinedStr",)}
+# Lists whose length another list of the same node fixes (keys and values of a dict, ...): slot -> that field.
+_SAME_LENGTH = {
+    "Dict.values": "keys", "Compare.comparators": "ops", "arguments.kw_defaults": "kwonlyargs",
+    "MatchClass.kwd_patterns": "kwd_attrs", "MatchMapping.patterns": "keys",
+}
+# Lists of two items at least (one operand is no "or", one pattern no "|").
+_TWO_OR_MORE = frozenset({"BoolOp.values", "MatchOr.patterns"})
+
+#: Restrictions of a decision (:attr:`Decision.restriction`, :attr:`Linearized.restrictions`) beyond its slot:
+#: none; the list needs another item ("<end>" refused); the list or optional field must close here (only "<end>" /
+#: "<none>" / "$None", a decision of probability one); a str value only (the text pieces of an f-string).
+FREE, NEEDS_ITEM, MUST_CLOSE, STR_ONLY = 0, 1, 2, 3
 # Unknown-value tokens each ASDL value type may hold, by the Python type of the value.
 _UNKNOWN_TYPES = {
     "identifier": ("str",), "string": ("str",), "int": ("int",),
@@ -208,8 +239,16 @@ class ASTGrammar:
         """Concrete node types an ASDL type allows."""
         return self.sum_types[type_name]
 
+    def node_types_of(self, slot: str) -> tuple[str, ...]:
+        """Concrete node types a node slot allows (its ASDL type's, narrowed where Python narrows them)."""
+        if slot == ROOT_SLOT:
+            return ("Module",)
+        if slot in _SLOT_TYPES:
+            return _SLOT_TYPES[slot]
+        return self.sum_types[self.field(slot).type_name]
+
     def structure_tokens(self, slot: str) -> tuple[str, ...]:
-        """The ``"<none>"`` / ``"<end>"`` tokens ``slot`` allows."""
+        """The ``"<none>"`` / ``"<end>"`` tokens ``slot`` allows (``"<end>"`` last)."""
         field = self.field(slot)
         if field.multiplicity == "?":
             return (NONE_TOKEN,)
@@ -217,23 +256,49 @@ class ASTGrammar:
             return (NONE_TOKEN, END_TOKEN) if slot in _NULLABLE_ITEMS else (END_TOKEN,)
         return ()
 
-    def allowed(self, slot: str, vocabulary: ValueVocabulary | None = None) -> tuple[str, ...]:
+    def closing_token(self, slot: str) -> str:
+        """The token that closes ``slot`` under :data:`MUST_CLOSE`: ``"<end>"`` for a list, ``"<none>"`` for an
+        optional node field, ``"$None"`` for an optional value field."""
+        field = self.field(slot)
+        if field.multiplicity == "*":
+            return END_TOKEN
+        return "$None" if field.kind == "value" else NONE_TOKEN
+
+    def allowed(self, slot: str, vocabulary: ValueVocabulary | None = None,
+                restriction: int = FREE) -> tuple[str, ...]:
         """Every token a decision in ``slot`` may take, in a fixed order.
 
         A node slot allows the concrete types of its ASDL type (only ``Module`` at the root) plus ``"<none>"``
         (optional) or ``"<end>"`` (list). A value slot allows the vocabulary's values of the slot's ASDL type, the
         typed unknowns of its Python types, ``"$None"``, ``"$True"``, ``"$False"``, ``"$Ellipsis"`` for constants,
         ``"$None"`` where the field is optional, and ``"<end>"`` in a list; it needs ``vocabulary``.
-        """
-        return _allowed(self, slot, vocabulary)
 
-    def allows(self, slot: str, token: str, vocabulary: ValueVocabulary | None = None) -> bool:
+        ``restriction`` (:attr:`Decision.restriction`, from the tree built so far) narrows the set: NEEDS_ITEM
+        leaves ``"<end>"`` out (a list that must grow: :data:`NONEMPTY_LISTS`, two operands of a BoolOp, as many
+        values as keys), MUST_CLOSE keeps only the closing token (a list at its fixed length, ``raise ... from``
+        without an exception). The default, FREE, is the set of the slot at any point.
+        """
+        if restriction == MUST_CLOSE:
+            return (self.closing_token(slot),)
+        tokens = _allowed(self, slot, vocabulary)
+        if restriction == NEEDS_ITEM:
+            return tokens[:-1]  # "<end>" comes last
+        if restriction == STR_ONLY:
+            return tuple(t for t in tokens if is_str_token(t))
+        return tokens
+
+    def allows(self, slot: str, token: str, vocabulary: ValueVocabulary | None = None,
+               restriction: int = FREE) -> bool:
         """Whether a decision in ``slot`` may take ``token`` (without a vocabulary: any value of a fitting type)."""
+        if restriction == MUST_CLOSE:
+            return token == self.closing_token(slot)
+        if restriction == STR_ONLY and not is_str_token(token):
+            return False
         field = self.field(slot)
         if token in (NONE_TOKEN, END_TOKEN):
-            return token in self.structure_tokens(slot)
+            return token in self.structure_tokens(slot) and not (token == END_TOKEN and restriction == NEEDS_ITEM)
         if field.kind == "node":
-            return token == "Module" if slot == ROOT_SLOT else token in self.sum_types[field.type_name]
+            return token in self.node_types_of(slot)
         if vocabulary is not None:
             return token in vocabulary.allowed_set(field.type_name, field.multiplicity == "?")
         if not token.startswith("$"):
@@ -249,9 +314,7 @@ class ASTGrammar:
 
 @functools.lru_cache(maxsize=4096)
 def _allowed_cached(grammar: ASTGrammar, slot: str) -> tuple[str, ...]:
-    field = grammar.field(slot)
-    types = ("Module",) if slot == ROOT_SLOT else grammar.sum_types[field.type_name]
-    return tuple(types) + grammar.structure_tokens(slot)
+    return grammar.node_types_of(slot) + grammar.structure_tokens(slot)
 
 
 def _allowed(grammar: ASTGrammar, slot: str, vocabulary: ValueVocabulary | None) -> tuple[str, ...]:
@@ -271,6 +334,11 @@ AST_GRAMMAR = ASTGrammar()
 # ----------------------------------------------------------------------------------------------------------------
 # Values
 # ----------------------------------------------------------------------------------------------------------------
+
+def is_str_token(token: str) -> bool:
+    """Whether a value token stands for a str (a quoted repr, or the str unknown)."""
+    return (token[1:2] in ("'", '"') and token[0] == "$") or token == "$<unk:str>"
+
 
 def encode_value(value: Any) -> str:
     """The value token of a field value: ``"$" + repr(value)``."""
@@ -436,6 +504,9 @@ class Decision(NamedTuple):
         Index of the item in its list field (0 outside lists).
     depth : int
         Number of ancestor nodes.
+    restriction : int
+        FREE, NEEDS_ITEM or MUST_CLOSE: how the tree built so far narrows the slot's allowed set
+        (:meth:`ASTGrammar.allowed`).
     """
 
     slot: str
@@ -444,12 +515,52 @@ class Decision(NamedTuple):
     sibling: str
     position: int
     depth: int
+    restriction: int = FREE
+
+
+# Stands for a node or value in a TreeBuilder that keeps contexts only (build=False): present, not None.
+_PRESENT = object()
+
+
+def _restriction(frame: _Frame) -> int:
+    """How the fields ``frame`` already holds narrow its next decision (see :data:`FREE`)."""
+    field = frame.fields[frame.index]
+    slot = f"{frame.type}.{field.name}"
+    if field.multiplicity == "?":
+        # "raise from X" needs an exception, "except as e" a type: Raise(exc=None, cause=X) does not unparse
+        if slot in ("Raise.cause", "ExceptHandler.name") and frame.values[0] is None:
+            return MUST_CLOSE
+        return FREE
+    if field.multiplicity != "*":
+        # an f-string's text pieces are str constants
+        return STR_ONLY if slot == "Constant.value" and frame.slot == "JoinedStr.values" else FREE
+    assert frame.items is not None
+    n = len(frame.items)
+    if slot in _SAME_LENGTH:
+        length = len(frame.value_of(_SAME_LENGTH[slot]))
+        return NEEDS_ITEM if n < length else MUST_CLOSE
+    if slot == "arguments.defaults":  # at most one default per positional argument
+        return MUST_CLOSE if n >= len(frame.value_of("posonlyargs")) + len(frame.value_of("args")) else FREE
+    if slot in ("Try.orelse", "TryStar.orelse") and not frame.value_of("handlers"):
+        return MUST_CLOSE  # no "else" without an "except"
+    if slot in ("Try.finalbody", "TryStar.finalbody") and not frame.value_of("handlers"):
+        return NEEDS_ITEM if n == 0 else FREE  # a try needs an except or a finally
+    if (n == 0 and slot in NONEMPTY_LISTS) or (n < 2 and slot in _TWO_OR_MORE):
+        return NEEDS_ITEM
+    return FREE
 
 
 class _Frame:
     """A node under construction: its type, field cursor, collected field values, and where it sits."""
 
     __slots__ = ("decision", "fields", "index", "items", "sibling", "slot", "type", "values")
+
+    def value_of(self, name: str) -> Any:
+        """The value already given to field ``name`` (an earlier field)."""
+        for field, value in zip(self.fields, self.values, strict=False):
+            if field.name == name:
+                return value
+        raise KeyError(name)
 
     def __init__(self, type_name: str, decision: int, slot: str) -> None:
         self.type = type_name
@@ -514,14 +625,16 @@ class TreeBuilder:
     def context(self) -> Decision:
         """Context of the next decision."""
         if not self._stack:
-            return Decision(self.slot, -1, TOP_SLOT, START_TOKEN, 0, 0)
+            return Decision(self.slot, -1, TOP_SLOT, START_TOKEN, 0, 0, FREE)
         frame = self._stack[-1]
         position = len(frame.items) if frame.items is not None else 0
-        return Decision(self.slot, frame.decision, frame.slot, frame.sibling, position, len(self._stack))
+        return Decision(self.slot, frame.decision, frame.slot, frame.sibling, position, len(self._stack),
+                        _restriction(frame))
 
     def allowed(self) -> tuple[str, ...]:
         """Tokens the next decision may take (a value slot needs the builder's vocabulary)."""
-        return AST_GRAMMAR.allowed(self.slot, self.vocabulary)
+        context = self.context()
+        return AST_GRAMMAR.allowed(context.slot, self.vocabulary, context.restriction)
 
     def push(self, token: str) -> Decision:
         """Take ``token`` as the next decision; returns that decision's context.
@@ -533,9 +646,9 @@ class TreeBuilder:
         """
         context = self.context()
         slot = context.slot
-        if not AST_GRAMMAR.allows(slot, token, self.vocabulary):
+        if not AST_GRAMMAR.allows(slot, token, self.vocabulary, context.restriction):
             raise DataError(f"token {token!r} is not allowed in slot {slot} (decision {self.n_decisions}); "
-                            f"allowed: {_preview(slot, self.vocabulary)}")
+                            f"allowed: {_preview(slot, self.vocabulary, context.restriction)}")
         self._started = True
         index = self.n_decisions
         self.n_decisions += 1
@@ -548,7 +661,7 @@ class TreeBuilder:
         elif token == NONE_TOKEN:
             self._deliver(None)
         elif token.startswith("$"):
-            self._deliver(decode_value(token) if self._build else None)
+            self._deliver(decode_value(token) if self._build else _PRESENT)
         else:
             self.n_nodes += 1
             frame = _Frame(token, index, slot)
@@ -576,7 +689,7 @@ class TreeBuilder:
         """Pop every frame whose fields are all filled, making its node and delivering it upwards."""
         while self._stack and self._stack[-1].index == len(self._stack[-1].fields):
             frame = self._stack.pop()
-            node = None
+            node: Any = _PRESENT
             if self._build:
                 node = getattr(ast, frame.type)(**{f.name: v for f, v in zip(frame.fields, frame.values, strict=True)})
             if self._stack:
@@ -596,13 +709,17 @@ class TreeBuilder:
         return ast.fix_missing_locations(self._result)
 
 
-def _preview(slot: str, vocabulary: ValueVocabulary | None) -> str:
+def _preview(slot: str, vocabulary: ValueVocabulary | None, restriction: int) -> str:
     field = AST_GRAMMAR.field(slot)
-    if field.kind == "value" and vocabulary is None:
+    if field.kind == "value" and vocabulary is None and restriction != MUST_CLOSE:
         options = f"a value token ('$' + repr) of type {field.type_name}"
         extra = AST_GRAMMAR.structure_tokens(slot) + (("$None",) if field.multiplicity == "?" else ())
+        if restriction == NEEDS_ITEM:
+            extra = tuple(t for t in extra if t != END_TOKEN)
+        if restriction == STR_ONLY:
+            options, extra = "a str value token", ()
         return options + (f" or {', '.join(extra)}" if extra else "")
-    tokens = AST_GRAMMAR.allowed(slot, vocabulary)
+    tokens = AST_GRAMMAR.allowed(slot, vocabulary, restriction)
     return ", ".join(tokens[:12]) + (f", ... ({len(tokens)} in all)" if len(tokens) > 12 else "")
 
 
@@ -630,6 +747,9 @@ class Linearized:
         Number of ancestor nodes.
     kinds : ndarray of int8
         0 node type, 1 structure (``"<none>"`` / ``"<end>"``), 2 value.
+    restrictions : ndarray of int8
+        FREE, NEEDS_ITEM or MUST_CLOSE per decision: pass to :meth:`ASTGrammar.allowed` for the exact set the
+        decision was drawn from (a MUST_CLOSE decision is certain).
     """
 
     tokens: list[str]
@@ -641,6 +761,7 @@ class Linearized:
     positions: np.ndarray
     depths: np.ndarray
     kinds: np.ndarray
+    restrictions: np.ndarray
 
     @property
     def is_value(self) -> np.ndarray:
@@ -718,14 +839,16 @@ def linearize(module: ast.AST, vocabulary: ValueVocabulary | None = None) -> Lin
     positions = np.empty(n, np.int64)
     depths = np.empty(n, np.int64)
     kinds = np.empty(n, np.int8)
+    restrictions = np.empty(n, np.int8)
     for i, token in enumerate(tokens):
         c = builder.push(token)
         slots[i], parent_slots[i], siblings[i] = c.slot, c.parent_slot, c.sibling
-        parents[i], positions[i], depths[i] = c.parent, c.position, c.depth
+        parents[i], positions[i], depths[i], restrictions[i] = c.parent, c.position, c.depth, c.restriction
         kinds[i] = (KIND_VALUE if token.startswith("$") else
                     KIND_STRUCTURE if token in (NONE_TOKEN, END_TOKEN) else KIND_TYPE)
     slot_ids = np.fromiter((AST_GRAMMAR.slot_id(s) for s in slots), np.int64, count=n)
-    return Linearized(tokens, slots, slot_ids, parents, parent_slots, siblings, positions, depths, kinds)
+    return Linearized(tokens, slots, slot_ids, parents, parent_slots, siblings, positions, depths, kinds,
+                      restrictions)
 
 
 def unlinearize(tokens: Sequence[str], vocabulary: ValueVocabulary | None = None) -> ast.Module:
