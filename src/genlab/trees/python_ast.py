@@ -49,6 +49,7 @@ __all__ = [
     "NEEDS_ITEM",
     "NONEMPTY_LISTS",
     "NONE_TOKEN",
+    "RESTRICTIONS",
     "ROOT_SLOT",
     "START_TOKEN",
     "STR_ONLY",
@@ -64,9 +65,11 @@ __all__ = [
     "as_modules",
     "linearize",
     "n_nodes",
+    "permits",
     "python_asts",
     "read_python_sources",
     "unlinearize",
+    "valid_source",
 ]
 
 #: The slot of the module, the first decision of every tree.
@@ -115,6 +118,8 @@ _TWO_OR_MORE = frozenset({"BoolOp.values", "MatchOr.patterns"})
 #: none; the list needs another item ("<end>" refused); the list or optional field must close here (only "<end>" /
 #: "<none>" / "$None", a decision of probability one); a str value only (the text pieces of an f-string).
 FREE, NEEDS_ITEM, MUST_CLOSE, STR_ONLY = 0, 1, 2, 3
+#: Every restriction code; consumers size their tables from it (and fail loudly on a code they do not know).
+RESTRICTIONS = (FREE, NEEDS_ITEM, MUST_CLOSE, STR_ONLY)
 # Unknown-value tokens each ASDL value type may hold, by the Python type of the value.
 _UNKNOWN_TYPES = {
     "identifier": ("str",), "string": ("str",), "int": ("int",),
@@ -264,7 +269,7 @@ class ASTGrammar:
             return END_TOKEN
         return "$None" if field.kind == "value" else NONE_TOKEN
 
-    def allowed(self, slot: str, vocabulary: ValueVocabulary | None = None,
+    def allowed(self, slot: str, vocabulary: ValueVocabulary | None = None, *,
                 restriction: int = FREE) -> tuple[str, ...]:
         """Every token a decision in ``slot`` may take, in a fixed order.
 
@@ -281,22 +286,24 @@ class ASTGrammar:
         if restriction == MUST_CLOSE:
             return (self.closing_token(slot),)
         tokens = _allowed(self, slot, vocabulary)
+        if restriction == FREE:
+            return tokens
         if restriction == NEEDS_ITEM:
             return tokens[:-1]  # "<end>" comes last
         if restriction == STR_ONLY:
             return tuple(t for t in tokens if is_str_token(t))
-        return tokens
+        raise ParameterError(f"unknown restriction {restriction!r}; restrictions are {RESTRICTIONS}")
 
-    def allows(self, slot: str, token: str, vocabulary: ValueVocabulary | None = None,
+    def allows(self, slot: str, token: str, vocabulary: ValueVocabulary | None = None, *,
                restriction: int = FREE) -> bool:
         """Whether a decision in ``slot`` may take ``token`` (without a vocabulary: any value of a fitting type)."""
         if restriction == MUST_CLOSE:
             return token == self.closing_token(slot)
-        if restriction == STR_ONLY and not is_str_token(token):
+        if not permits(restriction, token):
             return False
         field = self.field(slot)
         if token in (NONE_TOKEN, END_TOKEN):
-            return token in self.structure_tokens(slot) and not (token == END_TOKEN and restriction == NEEDS_ITEM)
+            return token in self.structure_tokens(slot)
         if field.kind == "node":
             return token in self.node_types_of(slot)
         if vocabulary is not None:
@@ -335,14 +342,40 @@ AST_GRAMMAR = ASTGrammar()
 # Values
 # ----------------------------------------------------------------------------------------------------------------
 
+def permits(restriction: int, token: str) -> bool:
+    """Whether a restriction other than MUST_CLOSE lets a decision take ``token`` (of its slot's allowed set).
+
+    MUST_CLOSE permits only its slot's closing token (:meth:`ASTGrammar.closing_token`); this function does not know
+    the slot and refuses to answer for it.
+    """
+    if restriction == FREE:
+        return True
+    if restriction == NEEDS_ITEM:
+        return token != END_TOKEN
+    if restriction == STR_ONLY:
+        return is_str_token(token)
+    if restriction == MUST_CLOSE:
+        raise ParameterError("MUST_CLOSE permits its slot's closing token only: use ASTGrammar.closing_token(slot)")
+    raise ParameterError(f"unknown restriction {restriction!r}; restrictions are {RESTRICTIONS}")
+
+
 def is_str_token(token: str) -> bool:
     """Whether a value token stands for a str (a quoted repr, or the str unknown)."""
     return (token[1:2] in ("'", '"') and token[0] == "$") or token == "$<unk:str>"
 
 
 def encode_value(value: Any) -> str:
-    """The value token of a field value: ``"$" + repr(value)``."""
-    return "$" + repr(value)
+    """The value token of a field value: ``"$" + repr(value)``.
+
+    An int too long for ``repr`` (past ``sys.get_int_max_str_digits()``: a literal written in hex can be) is written
+    in hex, which :func:`decode_value` reads back exactly.
+    """
+    try:
+        return "$" + repr(value)
+    except ValueError:
+        if type(value) is int:
+            return "$" + hex(value)
+        raise
 
 
 _SPECIAL_VALUES: dict[str, Any] = {
@@ -634,7 +667,7 @@ class TreeBuilder:
     def allowed(self) -> tuple[str, ...]:
         """Tokens the next decision may take (a value slot needs the builder's vocabulary)."""
         context = self.context()
-        return AST_GRAMMAR.allowed(context.slot, self.vocabulary, context.restriction)
+        return AST_GRAMMAR.allowed(context.slot, self.vocabulary, restriction=context.restriction)
 
     def push(self, token: str) -> Decision:
         """Take ``token`` as the next decision; returns that decision's context.
@@ -646,7 +679,7 @@ class TreeBuilder:
         """
         context = self.context()
         slot = context.slot
-        if not AST_GRAMMAR.allows(slot, token, self.vocabulary, context.restriction):
+        if not AST_GRAMMAR.allows(slot, token, self.vocabulary, restriction=context.restriction):
             raise DataError(f"token {token!r} is not allowed in slot {slot} (decision {self.n_decisions}); "
                             f"allowed: {_preview(slot, self.vocabulary, context.restriction)}")
         self._started = True
@@ -706,7 +739,44 @@ class TreeBuilder:
             raise ParameterError("TreeBuilder(build=False) keeps contexts only; use build=True to get the module")
         assert self._result is not None
         # Line numbers let ast.unparse (it looks up type comments by line) and compile() take the module.
-        return ast.fix_missing_locations(self._result)
+        return _add_locations(self._result)
+
+
+def _add_locations(module: ast.Module) -> ast.Module:
+    """Give every node that has positions line 1, column 0 (ast.fix_missing_locations recurses, and a deep
+    expression chain overflows Python's stack)."""
+    stack: list[Any] = [module]
+    while stack:
+        node = stack.pop()
+        if "lineno" in node._attributes:
+            node.lineno = node.end_lineno = 1
+            node.col_offset = node.end_col_offset = 0
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, ast.AST):
+                stack.append(value)
+            elif isinstance(value, list):
+                stack.extend(v for v in value if isinstance(v, ast.AST))
+    return module
+
+
+def valid_source(module: ast.Module) -> tuple[str, ast.Module] | None:
+    """``(source, parsed module)`` if ``ast.unparse(module)`` is Python that compiles, else None.
+
+    ``compile(..., "exec")`` checks what the grammar cannot (a ``return`` outside a function, duplicate argument
+    names, a starred assignment target alone); its warnings (``"is" with a literal``) say nothing about validity
+    and are silenced. A tree too deep for the recursive unparser or compiler counts as invalid.
+    """
+    try:
+        source = ast.unparse(module)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = ast.parse(source)
+            compile(source, "<sample>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, TypeError, AttributeError, IndexError, KeyError, RecursionError, MemoryError,
+            OverflowError):
+        return None
+    return source, parsed
 
 
 def _preview(slot: str, vocabulary: ValueVocabulary | None, restriction: int) -> str:
@@ -719,7 +789,7 @@ def _preview(slot: str, vocabulary: ValueVocabulary | None, restriction: int) ->
         if restriction == STR_ONLY:
             options, extra = "a str value token", ()
         return options + (f" or {', '.join(extra)}" if extra else "")
-    tokens = AST_GRAMMAR.allowed(slot, vocabulary, restriction)
+    tokens = AST_GRAMMAR.allowed(slot, vocabulary, restriction=restriction)
     return ", ".join(tokens[:12]) + (f", ... ({len(tokens)} in all)" if len(tokens) > 12 else "")
 
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 import ast
 import math
 import numbers
-import warnings
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -49,20 +48,18 @@ from genlab.base import GenerativeModel, check_is_fitted
 from genlab.errors import DataError, ModelFileError, ParameterError
 from genlab.trees.python_ast import (
     AST_GRAMMAR,
-    END_TOKEN,
     FREE,
     KIND_STRUCTURE,
     KIND_TYPE,
     KIND_VALUE,
     MUST_CLOSE,
-    NEEDS_ITEM,
-    STR_ONLY,
     Linearized,
     TreeBuilder,
     ValueVocabulary,
     as_modules,
-    is_str_token,
     linearize,
+    permits,
+    valid_source,
 )
 from genlab.utils.random import check_random_state
 
@@ -79,32 +76,28 @@ SMOOTHING = ("witten-bell", "additive", "none")
 
 
 class _Table:
-    """Counts of the tokens seen after one context, with what sampling and scoring need."""
+    """Counts of the tokens seen after one context, with their restricted forms for scoring and sampling."""
 
-    __slots__ = ("_cumulative", "_str_total", "_tokens", "counts", "n_types", "total")
+    __slots__ = ("_restricted", "counts", "n_types", "total")
 
     def __init__(self, counts: dict[str, int]) -> None:
         self.counts = counts
         self.total = sum(counts.values())
         self.n_types = len(counts)
-        self._tokens: list[str] | None = None
-        self._cumulative: np.ndarray | None = None
-        self._str_total: int | None = None
+        self._restricted: dict[int, tuple[int, list[str], np.ndarray]] = {}
 
-    def str_total(self) -> int:
-        """Count of the str value tokens seen after this context."""
-        if self._str_total is None:
-            self._str_total = sum(c for t, c in self.counts.items() if is_str_token(t))
-        return self._str_total
+    def restricted(self, restriction: int) -> tuple[int, list[str], np.ndarray]:
+        """(total count, tokens, cumulative counts) of the tokens a restriction permits."""
+        if restriction not in self._restricted:
+            tokens = sorted(t for t in self.counts if permits(restriction, t))
+            cumulative = np.cumsum([self.counts[t] for t in tokens], dtype=np.int64)
+            self._restricted[restriction] = (int(cumulative[-1]) if tokens else 0, tokens, cumulative)
+        return self._restricted[restriction]
 
-    def draw(self, rng: np.random.Generator) -> str:
-        """A token with probability proportional to its count."""
-        if self._tokens is None:
-            self._tokens = sorted(self.counts)
-            self._cumulative = np.cumsum([self.counts[t] for t in self._tokens])
-        assert self._cumulative is not None
-        index = int(np.searchsorted(self._cumulative, rng.integers(self.total), side="right"))
-        return self._tokens[index]
+    def draw(self, rng: np.random.Generator, restriction: int) -> str:
+        """A permitted token with probability proportional to its count (the table must hold one)."""
+        total, tokens, cumulative = self.restricted(restriction)
+        return tokens[int(np.searchsorted(cumulative, rng.integers(total), side="right"))]
 
 
 class CountTreeModel(GenerativeModel):
@@ -222,68 +215,62 @@ class CountTreeModel(GenerativeModel):
                 grouped.setdefault(tuple(symbols[i] for i in row[:-2]), {})[symbols[row[-2]]] = row[-1]
             tables.append({context: _Table(counts) for context, counts in grouped.items()})
         self._tables = tables
-        self._allowed_size: dict[str, int] = {}
+        self._allowed_size: dict[tuple[str, int], int] = {}
 
     # -- probabilities ---------------------------------------------------------------------------------------------
-    def _n_allowed(self, slot: str) -> int:
-        size = self._allowed_size.get(slot)
+    def _n_allowed(self, slot: str, restriction: int = FREE) -> int:
+        size = self._allowed_size.get((slot, restriction))
         if size is None:
-            size = self._allowed_size[slot] = len(AST_GRAMMAR.allowed(slot, self.vocabulary_))
+            allowed = AST_GRAMMAR.allowed(slot, self.vocabulary_, restriction=restriction)
+            size = self._allowed_size[slot, restriction] = len(allowed)
         return size
 
-    def _chain(self, context: tuple[str, ...]) -> list[tuple[float, _Table]]:
-        """(lambda, table) of each level that takes part for a context (longest first); the rest goes to uniform.
+    def _chain(self, context: tuple[str, ...], restriction: int) -> tuple[list[tuple[float, _Table]], float]:
+        """The interpolation of one decision: (coefficient, table) of each level that takes part, longest context
+        first, and the coefficient of the uniform base; they sum to one.
 
         ``context`` is the full context tuple (slot first); level k uses its first ``len(levels) - k`` entries.
+        An unseen context passes all its mass on; under ``smoothing="none"`` so does a context whose counts hold no
+        token the restriction permits (maximum likelihood backs off to the longest context that has one).
         """
         chain = []
+        remaining = 1.0
         n_levels = len(self._tables)
-        levels = range(1) if self.smoothing == "additive" else range(n_levels)
-        for k in levels:
+        for k in range(1 if self.smoothing == "additive" else n_levels):
             table = self._tables[k].get(context[:n_levels - k])
-            if table is None:  # an unseen context passes all its mass to the next level
+            if table is None:
                 continue
             if self.smoothing == "witten-bell":
                 weight = table.total / (table.total + table.n_types)
             elif self.smoothing == "additive":
                 weight = table.total / (table.total + self.alpha * self._n_allowed(context[0]))
-            else:
+            elif table.restricted(restriction)[0] > 0:
                 weight = 1.0
-            chain.append((weight, table))
-            if weight == 1.0:
+            else:
+                continue
+            chain.append((remaining * weight, table))
+            remaining *= 1.0 - weight
+            if remaining == 0.0:
                 break
-        return chain
+        return chain, remaining
 
     def _prob(self, context: tuple[str, ...], token: str, restriction: int = FREE) -> float:
-        """p(token | context) under a decision's restriction: NEEDS_ITEM renormalises without "<end>", MUST_CLOSE
-        gives the closing token probability one."""
-        if restriction == MUST_CLOSE:
-            return float(token == AST_GRAMMAR.closing_token(context[0]))
-        if restriction == NEEDS_ITEM:
-            if token == END_TOKEN:
-                return 0.0
-            return self._prob(context, token) / (1.0 - self._prob(context, END_TOKEN))
-        if restriction == STR_ONLY:
-            if not is_str_token(token):
-                return 0.0
-            return self._prob(context, token) / self._str_mass(context)
-        remaining, p = 1.0, 0.0
-        for weight, table in self._chain(context):
-            p += remaining * weight * table.counts.get(token, 0) / table.total
-            remaining *= 1.0 - weight
-        # the uniform base spreads over the slot's whole allowed set ("<end>" included), so that the levels above it
-        # and the renormalisation under a restriction treat "<end>" alike
-        return p + remaining / self._n_allowed(context[0])
-
-    def _str_mass(self, context: tuple[str, ...]) -> float:
-        """Probability that a decision in ``context`` (unrestricted) takes a str value."""
-        remaining, mass = 1.0, 0.0
-        for weight, table in self._chain(context):
-            mass += remaining * weight * table.str_total() / table.total
-            remaining *= 1.0 - weight
+        """p(token | context) for a decision under ``restriction``: the interpolated distribution renormalised over
+        the tokens the restriction permits (MUST_CLOSE: the closing token is certain)."""
         slot = context[0]
-        n_str = len(AST_GRAMMAR.allowed(slot, self.vocabulary_, STR_ONLY))
-        return mass + remaining * n_str / self._n_allowed(slot)
+        if restriction == MUST_CLOSE:
+            return float(token == AST_GRAMMAR.closing_token(slot))
+        if not permits(restriction, token):
+            return 0.0
+        chain, uniform = self._chain(context, restriction)
+        # the uniform base spreads over the slot's whole allowed set, so that renormalising the mixture under a
+        # restriction is renormalising each of its parts alike
+        p = sum(c * table.counts.get(token, 0) / table.total for c, table in chain) + uniform / self._n_allowed(slot)
+        if restriction == FREE:
+            return p
+        mass = sum(c * table.restricted(restriction)[0] / table.total for c, table in chain)
+        mass += uniform * self._n_allowed(slot, restriction) / self._n_allowed(slot)
+        return p / mass
 
     def conditional(self, context: Sequence[str], restriction: int = FREE) -> dict[str, float]:
         """The whole distribution of one decision over its slot's allowed tokens.
@@ -306,7 +293,7 @@ class CountTreeModel(GenerativeModel):
         if len(context) != len(self._tables):
             raise ParameterError(f"context={self.context!r} takes {len(self._tables)} context fields "
                                  f"({', '.join(CONTEXTS[self.context][0])}), got {len(context)}")
-        allowed = AST_GRAMMAR.allowed(context[0], self.vocabulary_, restriction)
+        allowed = AST_GRAMMAR.allowed(context[0], self.vocabulary_, restriction=restriction)
         return {t: self._prob(context, t, restriction) for t in allowed}
 
     def _decision_log_probs(self, lin: Linearized) -> np.ndarray:
@@ -366,20 +353,19 @@ class CountTreeModel(GenerativeModel):
 
     # -- sampling --------------------------------------------------------------------------------------------------
     def _draw(self, context: tuple[str, ...], rng: np.random.Generator, restriction: int = FREE) -> str:
+        """A token drawn from the distribution :meth:`_prob` scores: first the part of the mixture (a level's
+        counts or the uniform base, each weighted by its permitted mass), then a token from it."""
+        slot = context[0]
         if restriction == MUST_CLOSE:
-            return AST_GRAMMAR.closing_token(context[0])
-        token = self._draw_once(context, rng)
-        # drawing again until the token fits is drawing from the renormalised distribution _prob scores
-        while (restriction == NEEDS_ITEM and token == END_TOKEN) or (restriction == STR_ONLY
-                                                                       and not is_str_token(token)):
-            token = self._draw_once(context, rng)
-        return token
-
-    def _draw_once(self, context: tuple[str, ...], rng: np.random.Generator) -> str:
-        for weight, table in self._chain(context):
-            if weight == 1.0 or rng.random() < weight:
-                return table.draw(rng)
-        allowed = AST_GRAMMAR.allowed(context[0], self.vocabulary_)
+            return AST_GRAMMAR.closing_token(slot)
+        chain, uniform = self._chain(context, restriction)
+        weights = [c * table.restricted(restriction)[0] / table.total for c, table in chain]
+        weights.append(uniform * self._n_allowed(slot, restriction) / self._n_allowed(slot))
+        cumulative = np.cumsum(weights)
+        part = min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")), len(chain))
+        if part < len(chain):
+            return chain[part][1].draw(rng, restriction)
+        allowed = AST_GRAMMAR.allowed(slot, self.vocabulary_, restriction=restriction)
         return allowed[int(rng.integers(len(allowed)))]
 
     def _draw_tree(self, rng: np.random.Generator, max_nodes: int) -> ast.Module | None:
@@ -487,17 +473,5 @@ class CountTreeModel(GenerativeModel):
 _DECISION_FIELD = {"slots": "slot", "parent_slots": "parent_slot", "siblings": "sibling"}
 
 
-def _valid_source(module: ast.Module) -> tuple[str, ast.Module] | None:
-    """(source, parsed module) if ``module`` unparses to source that compiles, else None."""
-    try:
-        source = ast.unparse(module)
-        # compile checks what the grammar cannot (return outside a function, a starred target alone); its
-        # warnings ("is" with a literal) say nothing about validity.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = ast.parse(source)
-            compile(source, "<sample>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, TypeError, AttributeError, IndexError, KeyError, RecursionError,
-            OverflowError):
-        return None
-    return source, parsed
+# tree_neural imported the check under this name before it moved to python_ast.
+_valid_source = valid_source
