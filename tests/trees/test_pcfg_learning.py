@@ -201,3 +201,60 @@ def test_bad_data_in_fit():
     with pytest.raises(DataError, match="sentence 0 has the word 'zebra'"):
         unfitted.fit(["the zebra saw Bob"])
     assert not hasattr(unfitted, "probabilities_")
+
+
+def test_refit_without_a_grammar_reads_the_new_trees_rules():
+    model = PCFG()
+    model.fit([Tree.fromstring("(S (A a) (B b))")])
+    model.fit([Tree.fromstring("(S (C c))"), Tree.fromstring("(S (C c) (C d))")])  # fit starts afresh
+    assert model.rule_probabilities() == {"S -> C": 0.5, "C -> 'c'": 2 / 3, "S -> C C": 0.5, "C -> 'd'": 1 / 3}
+
+
+def test_set_params_grammar_is_used_by_the_next_fit():
+    model = PCFG.from_string("S -> 'a' [0.5] | 'b' [0.5]")
+    model.fit([["a"], ["b"], ["a"]])
+    model.set_params(grammar="S -> 'a' [0.5] | 'c' [0.5]")
+    model.fit([["c"], ["a"]])
+    assert model.rules_ == ["S -> 'a'", "S -> 'c'"]
+    np.testing.assert_allclose(model.probabilities_, [0.5, 0.5])
+    # the same for trees
+    model.set_params(grammar="S -> 'a' | 'd'").fit([Tree.fromstring("(S d)")])
+    assert model.rule_probabilities() == {"S -> 'a'": 0.0, "S -> 'd'": 1.0}
+
+
+@pytest.mark.filterwarnings("ignore:PCFG did not converge")  # two iterations are enough to compare the runs
+def test_random_start_is_a_hyperparameter_that_clone_reproduces():
+    from sklearn.base import clone
+
+    sentences = toy_pcfg().sample(200, random_state=4)
+    model = PCFG.from_string(TOY_GRAMMAR, randomize=True, random_state=5, max_iter=2, tol=0.0)
+    assert model.init == "random"
+    start = model.probabilities_.copy()
+    assert np.abs(start - toy_pcfg().probabilities_).max() > 0.1  # not the text's (true) probabilities
+    first = []
+    fresh = clone(model)
+    assert fresh.get_params()["init"] == "random"
+    fresh.fit(sentences, callback=lambda progress: first.append(progress.objective))
+    # the clone's EM starts where the original's does: the same draw from random_state
+    before = PCFG.from_string(TOY_GRAMMAR)
+    before.probabilities_ = start
+    assert first[0] == pytest.approx(before.score(sentences), rel=1e-12)
+    np.testing.assert_array_equal(fresh.probabilities_, model.fit(sentences).probabilities_)
+    # init="grammar" starts from the text's probabilities
+    truth_start = PCFG.from_string(TOY_GRAMMAR, max_iter=0).fit(sentences)
+    np.testing.assert_array_equal(truth_start.probabilities_, toy_pcfg().probabilities_)
+    with pytest.raises(ParameterError, match="init must be 'grammar' or 'random'"):
+        PCFG.from_string(TOY_GRAMMAR, init="uniform").fit(sentences)
+    with pytest.raises(ParameterError, match="randomize=True"):
+        PCFG.from_string(TOY_GRAMMAR, randomize=True, init="grammar")
+
+
+@pytest.mark.parametrize("prior", [0.4, 0.999, 0.0, -1.0, float("nan"), True])
+def test_prior_below_one_is_refused(prior):
+    # a Dirichlet below 1 has its mode on the boundary: the M-step zeroed rules a sentence needs ('a' has two
+    # derivations, each with an expected count of 1/2 < 1 - prior), and the next E-step called the data underivable
+    text = "S -> X [0.3] | Y [0.3] | Z [0.4]\nX -> 'a' [1.0]\nY -> 'a' [1.0]\nZ -> 'z' [1.0]"
+    with pytest.raises(ParameterError, match="prior must be a number >= 1"):
+        PCFG.from_string(text, prior=prior).fit([["a"], ["z"], ["z"]])
+    with pytest.raises(ParameterError, match="prior must be a number >= 1"):
+        PCFG(prior=prior).fit([Tree.fromstring("(S (X a))")])

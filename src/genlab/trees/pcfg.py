@@ -87,16 +87,23 @@ class PCFG(GenerativeModel):
         comments, ``%start X``). Rules without ``[p]`` get uniform probabilities per left-hand side. With
         ``grammar=None`` only ``fit(trees)`` works: the rules are read off the trees.
     prior : float, default=1.0
-        Concentration of a symmetric Dirichlet prior on each left-hand side's rule probabilities: the fit is the MAP
-        estimate (``count + prior - 1``, clipped at 0, normalised); 1 is maximum likelihood.
+        Concentration (>= 1) of a symmetric Dirichlet prior on each left-hand side's rule probabilities: the fit is
+        the MAP estimate (``count + prior - 1``, normalised); 1 is maximum likelihood, above 1 smooths. A prior below
+        1 is refused: its density is unbounded at the simplex's boundary, so no interior MAP exists.
     max_iter : int, default=100
         EM iterations per start (``fit`` on sentences).
     tol : float, default=1e-4
         EM stops when the objective (log-likelihood per token in nats, plus the log prior per token for MAP)
         changes by less than this.
+    init : {"grammar", "random"}, default="grammar"
+        Where EM's first start is: the grammar text's probabilities, or probabilities drawn from a flat Dirichlet per
+        left-hand side with ``random_state`` (``from_string(text, randomize=True)`` sets this, so a ``clone`` starts
+        from the same draw).
     n_init : int, default=1
-        EM starts; the first starts from the current probabilities (the grammar text's, or those of a previous fit),
-        the others from probabilities drawn from a flat Dirichlet per left-hand side. The best start is kept.
+        EM starts; the first as ``init`` says, the others from probabilities drawn from a flat Dirichlet per
+        left-hand side. The best start is kept. Like every genlab estimator, ``fit`` starts afresh from the
+        hyperparameters (the ``grammar`` text, ``init``); to continue from a fitted model's probabilities, fit
+        ``PCFG.from_string(model.to_string())``.
     random_state : int, numpy Generator or None
         Seeds the random starts.
     unknown_word : str, optional
@@ -131,6 +138,7 @@ class PCFG(GenerativeModel):
         *,
         grammar: str | None = None,
         prior: float = 1.0,
+        init: str = "grammar",
         max_iter: int = 100,
         tol: float = 1e-4,
         n_init: int = 1,
@@ -140,6 +148,7 @@ class PCFG(GenerativeModel):
     ) -> None:
         self.grammar = grammar
         self.prior = prior
+        self.init = init
         self.max_iter = max_iter
         self.tol = tol
         self.n_init = n_init
@@ -157,7 +166,9 @@ class PCFG(GenerativeModel):
         text : str
             The grammar in NLTK's format.
         randomize : bool, default=False
-            Draw each left-hand side's probabilities from a flat Dirichlet instead (an EM start).
+            Draw each left-hand side's probabilities from a flat Dirichlet instead (an EM start): the model's
+            ``init`` is then ``"random"``, and ``fit`` (or that of a ``clone``) starts EM from the same draw when
+            ``random_state`` is an int.
         random_state : int, numpy Generator or None
             For ``randomize``; also stored as the model's ``random_state``.
         **params
@@ -166,17 +177,24 @@ class PCFG(GenerativeModel):
         Raises
         ------
         ParameterError
-            Malformed text (with the line number), an undefined symbol, a unary cycle, an epsilon rule.
+            Malformed text (with the line number), an undefined symbol, a unary cycle, an epsilon rule;
+            ``randomize=True`` with ``init="grammar"``.
         """
-        model = cls(grammar=text, random_state=random_state, **params)
-        grammar = read_grammar(text)
-        probabilities = grammar.probabilities.copy()
         if randomize:
-            probabilities = _dirichlet_probabilities(grammar, np.random.default_rng(random_state))
-        model._set_grammar(grammar, probabilities)
+            if params.get("init", "random") != "random":
+                raise ParameterError(
+                    f"randomize=True is init='random'; it contradicts init={params['init']!r}: give one of them."
+                )
+            params["init"] = "random"
+        model = cls(grammar=text, random_state=random_state, **params)
+        model._check_params()
+        grammar, probabilities = model._initial_grammar()
+        model._set_grammar(grammar, probabilities, text)
         return model
 
-    def _set_grammar(self, grammar: Grammar, probabilities: np.ndarray) -> None:
+    def _set_grammar(self, grammar: Grammar, probabilities: np.ndarray, text: str | None = None) -> None:
+        """Make ``grammar`` with ``probabilities`` the fitted state; ``text`` is the grammar text it was read from
+        (None: read off trees), so that a later fit with the same ``grammar`` text reuses the compiled form."""
         self.rules_ = [rule_key(r) for r in grammar.rules]
         self.start_ = grammar.start
         self.probabilities_ = np.asarray(probabilities, dtype=np.float64).copy()
@@ -184,6 +202,7 @@ class PCFG(GenerativeModel):
             (grammar.start, tuple(self.rules_)), grammar, binarize(grammar),
             {w: i for i, w in enumerate(grammar.terminals())}, {r: i for i, r in enumerate(grammar.rules)},
         )  # fmt: skip
+        self._cache_text = text
         self._chart_cache: tuple[bytes, kernels.ChartGrammar] | None = None
 
     def _compiled(self) -> _Compiled:
@@ -213,23 +232,38 @@ class PCFG(GenerativeModel):
             self._chart_cache = cache
         return cache[1]
 
+    def _text_grammar(self) -> Grammar:
+        """The grammar of the ``grammar`` text (the compiled one when the fitted state was read from this text)."""
+        cache = getattr(self, "_cache", None)
+        if cache is not None and getattr(self, "_cache_text", None) == self.grammar:
+            return cache.grammar
+        return read_grammar(self.grammar)  # type: ignore[arg-type]
+
     def _initial_grammar(self) -> tuple[Grammar, np.ndarray]:
-        """The grammar and probabilities ``fit`` starts from: the fitted ones, else the ``grammar`` text's."""
-        if hasattr(self, "probabilities_"):
-            return self._compiled().grammar, np.asarray(self.probabilities_, dtype=np.float64)
+        """The grammar of the ``grammar`` text and EM's first start (``init``: its probabilities or a draw)."""
         if self.grammar is None:
             raise ParameterError(
                 "PCFG(grammar=None) can only learn from trees (the rules are read off them); to learn from "
                 "sentences give a grammar: PCFG(grammar=text) or PCFG.from_string(text)."
             )
-        grammar = read_grammar(self.grammar)
+        grammar = self._text_grammar()
+        if self.init == "random":
+            return grammar, _dirichlet_probabilities(grammar, np.random.default_rng(self.random_state))
         return grammar, grammar.probabilities.copy()
 
     def _check_params(self) -> None:
         if self.grammar is not None and not isinstance(self.grammar, str):
             raise ParameterError(f"grammar must be the grammar's text (a str) or None; got {type(self.grammar)}.")
-        if not isinstance(self.prior, numbers.Real) or isinstance(self.prior, bool) or not self.prior > 0:
-            raise ParameterError(f"prior must be a number > 0 (1 is maximum likelihood); got {self.prior!r}.")
+        if not isinstance(self.prior, numbers.Real) or isinstance(self.prior, bool) or not self.prior >= 1:
+            raise ParameterError(
+                f"prior must be a number >= 1 (1 is maximum likelihood, above 1 smooths); got {self.prior!r}. A "
+                "Dirichlet prior below 1 has no MAP estimate inside the simplex (it would zero rules the data need)."
+            )
+        if self.init not in ("grammar", "random"):
+            raise ParameterError(
+                f"init must be 'grammar' or 'random' (EM's first start: the grammar text's probabilities or a flat "
+                f"Dirichlet draw); got {self.init!r}."
+            )
         for name, minimum in (("max_iter", 0), ("n_init", 1), ("verbose", 0)):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
@@ -412,19 +446,22 @@ class PCFG(GenerativeModel):
 
         with restore_on_failure(self):  # an unfitted model that fails here stays unfitted
             grammar, probabilities = self._initial_grammar()
-            if not hasattr(self, "probabilities_"):
-                self._set_grammar(grammar, probabilities)
+            self._set_grammar(grammar, probabilities, self.grammar)  # fit starts afresh from the hyperparameters
+            for name in ("monitor_", "n_iter_", "converged_", "lower_bound_", "lower_bounds_"):
+                if hasattr(self, name):  # the last fit's, until fit_em sets this one's
+                    delattr(self, name)
             fit_em(self, items, n_init=self.n_init, max_iter=self.max_iter, tol=self.tol,
                    random_state=self.random_state, verbose=self.verbose, **fit_params)
         return self
 
     def _fit_trees(self, items: list[Any]) -> PCFG:
         trees = [Tree.convert(t) for t in items]
-        if self.grammar is None and not hasattr(self, "probabilities_"):
+        if self.grammar is None:  # every fit reads the rules off its own trees
             grammar = _grammar_from_trees(trees)
             previous = np.zeros(len(grammar.rules))
         else:
-            grammar, previous = self._initial_grammar()
+            grammar = self._text_grammar()
+            previous = grammar.probabilities.copy()
         rule_index = {r: i for i, r in enumerate(grammar.rules)}
         counts = np.zeros(len(grammar.rules))
         for t, tree in enumerate(trees):
@@ -437,7 +474,7 @@ class PCFG(GenerativeModel):
         for name in ("monitor_", "n_iter_", "converged_", "lower_bound_", "lower_bounds_"):
             if hasattr(self, name):  # an earlier EM fit's bookkeeping does not describe this one
                 delattr(self, name)
-        self._set_grammar(grammar, probabilities)
+        self._set_grammar(grammar, probabilities, self.grammar)
         return self
 
     # -- the EM protocol -------------------------------------------------------------------------------------------
@@ -453,7 +490,7 @@ class PCFG(GenerativeModel):
 
     def _em_initialize(self, source: Any, fit: Any) -> None:
         if fit.restart == 0:
-            return  # the first start is the current probabilities
+            return  # the first start is init's, set by fit (for "random" the same draw from random_state)
         rng = np.random.default_rng(fit.restart_random_state())
         self.probabilities_ = _dirichlet_probabilities(self._compiled().grammar, rng)
 
