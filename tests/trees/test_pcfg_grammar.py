@@ -90,7 +90,37 @@ def test_malformed_grammars(text, message):
 def test_grammar_hyperparameter_checked_at_fit():
     with pytest.raises(ParameterError, match="only learn from trees"):
         PCFG().fit(["a b"])
-    with pytest.raises(ParameterError, match="prior must be a number > 0"):
+    with pytest.raises(ParameterError, match="prior must be a number >= 1"):
         PCFG(grammar="S -> 'a'", prior=0).fit(["a"])
     with pytest.raises(ParameterError, match="line 1"):
         PCFG(grammar="S -> -> 'a'").fit(["a"])
+
+
+@pytest.mark.parametrize("word", ["a\nb", "a\rb", "tab\there", "x\x0by\x0cz\x1c\x1d\x1e\x85\u2028\u2029", "back\\nslash",
+                                  "q'uo\"te", "\\u0041"])
+def test_words_with_line_breaks_and_escapes_round_trip(word):
+    from genlab.trees.tree import Tree
+
+    model = PCFG().fit([Tree("S", [Tree("A", [word]), "c"]), Tree("S", [Tree("A", ["d"]), "c"])])
+    text = model.to_string()
+    assert len(text.splitlines()) == len(model.rules_)  # one rule per line, whatever the word holds
+    again = PCFG.from_string(text)
+    assert again.rules_ == model.rules_ and again.to_string() == text
+    assert again.log_prob([[word, "c"]])[0] == pytest.approx(np.log(0.5))
+
+
+def test_escapes_in_written_terminals():
+    g = PCFG.from_string(r"S -> 'a\nb' [0.5] | 'c\td' [0.25] | 'e\u00e9' [0.125] | 'x\qy' [0.125]")
+    assert [w for w in g._compiled().grammar.terminals()] == ["a\nb", "c\td", "e\u00e9", "xqy"]
+
+
+def test_rounded_probabilities_are_read_as_nltk_reads_them():
+    # NLTK accepts a left-hand side whose probabilities sum to within 0.01 of 1; genlab renormalises and warns
+    text = "S -> A [0.333] | B [0.333] | C [0.333]\nA -> 'a' [1.0]\nB -> 'b' [1.0]\nC -> 'c' [1.0]"
+    with pytest.warns(UserWarning, match="the probabilities of the rules of S sum to 0.999.*renormalised"):
+        g = PCFG.from_string(text)
+    np.testing.assert_allclose(g.probabilities_[:3], [1 / 3] * 3, rtol=1e-15)
+    nltk = pytest.importorskip("nltk")
+    assert nltk.PCFG.fromstring(text) is not None
+    with pytest.raises(ParameterError, match="sum to 0.98"):
+        PCFG.from_string("S -> 'a' [0.49] | 'b' [0.49]")

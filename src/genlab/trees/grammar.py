@@ -9,8 +9,11 @@ The text format (as NLTK's ``PCFG.fromstring`` reads it)::
     Det -> 'the' [0.5] | "a" [0.5]
 
 A right-hand side is a sequence of nonterminals (bare names) and terminals (quoted words, ``'dog'`` or ``"dog"``,
-with backslash escapes); ``[p]`` after an alternative is its probability. A line that starts with ``|`` continues
-the previous line's left-hand side. Rules without probabilities get uniform ones per left-hand side.
+with backslash escapes: ``\\n``, ``\\r``, ``\\t`` and ``\\uXXXX`` stand for those characters, a backslash before any
+other character for that character, so a word may hold a quote, a backslash or a line break); ``[p]`` after an
+alternative is its probability. A line that starts with ``|`` continues the previous line's left-hand side. Rules
+without probabilities get uniform ones per left-hand side. As NLTK does, a left-hand side's probabilities may sum to
+within 0.01 of 1; they are then renormalised (with a warning when they are off by more than 1e-6).
 
 :class:`Grammar` keeps the rules as written (that order is the order of ``PCFG.rules_``); :func:`binarize` turns it
 into :class:`BinarizedGrammar`, the arrays the Numba kernels of :mod:`genlab.trees._pcfg_kernels` run on: binary
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -34,8 +38,15 @@ from genlab.errors import ParameterError
 
 __all__ = ["BinarizedGrammar", "Grammar", "Rule", "binarize", "parse_grammar", "rule_key"]
 
-#: How far a left-hand side's written probabilities may sum from 1.
-SUM_TOLERANCE = 1e-6
+#: How far a left-hand side's written probabilities may sum from 1 (NLTK's ``PCFG.EPSILON``); they are renormalised.
+SUM_TOLERANCE = 0.01
+#: Beyond this distance from 1 the renormalisation is worth a warning (rounded probabilities such as thirds).
+SUM_WARN = 1e-6
+
+#: Characters that ``str.splitlines`` breaks a line at (and tab): written as escapes inside a quoted word, so that a
+#: rule stays on one line of the grammar text.
+_ESCAPES = {"\n": "n", "\r": "r", "\t": "t"}
+_LINE_BREAKS = frozenset("\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 class Rule(NamedTuple):
@@ -57,8 +68,20 @@ class Rule(NamedTuple):
 
 
 def _quote_terminal(word: str) -> str:
+    """``word`` quoted as the grammar text writes a terminal (the reader's escapes for quotes, backslashes and
+    line breaks, so that the rule stays on one line and reads back as the same word)."""
     quote = '"' if "'" in word and '"' not in word else "'"
-    return quote + word.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
+    out = []
+    for ch in word:
+        if ch == "\\" or ch == quote:
+            out.append("\\" + ch)
+        elif ch in _ESCAPES:
+            out.append("\\" + _ESCAPES[ch])
+        elif ch in _LINE_BREAKS:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return quote + "".join(out) + quote
 
 
 def rule_key(rule: Rule) -> str:
@@ -114,6 +137,10 @@ class Grammar:
 
 
 # -- reading -------------------------------------------------------------------------------------------------------
+_UNESCAPES = {v: k for k, v in _ESCAPES.items()}
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
 def _is_symbol_char(ch: str) -> bool:
     return not (ch.isspace() or ch in "|[]'\"")
 
@@ -148,6 +175,17 @@ def _scan_line(line: str, number: int) -> list[tuple[str, str]]:
             while i < n and line[i] != quote:
                 if line[i] == "\\" and i + 1 < n:
                     i += 1
+                    escaped = line[i]
+                    hex_digits = line[i + 1 : i + 5]
+                    if escaped in _UNESCAPES:
+                        chars.append(_UNESCAPES[escaped])
+                    elif escaped == "u" and len(hex_digits) == 4 and all(c in _HEX for c in hex_digits):
+                        chars.append(chr(int(hex_digits, 16)))
+                        i += 4
+                    else:
+                        chars.append(escaped)  # a quote, a backslash, or any other character as itself
+                    i += 1
+                    continue
                 chars.append(line[i])
                 i += 1
             if i >= n:
@@ -252,7 +290,8 @@ def read_grammar(text: str) -> Grammar:
     ------
     ParameterError
         Malformed text (with the line number); a left-hand side that gives probabilities to some rules but not all,
-        or whose probabilities do not sum to 1; a duplicated rule; a symbol used on a right-hand side that has no
+        or whose probabilities do not sum to 1 within 0.01 (NLTK's tolerance; within it they are renormalised, with a
+        UserWarning beyond 1e-6); a duplicated rule; a symbol used on a right-hand side that has no
         rules and is not quoted (undefined); a start symbol without rules; a unary cycle (``A -> B``, ``B -> A``).
     """
     start, rules, probs, lines = parse_grammar(text)
@@ -295,9 +334,17 @@ def read_grammar(text: str) -> Grammar:
         if abs(total - 1.0) > SUM_TOLERANCE:
             raise ParameterError(
                 f"the probabilities of the rules of {lhs} sum to {total!r}, not 1 (line {lines[members[0]]}); fix "
-                "them so that each left-hand side's rules sum to 1."
+                f"them so that each left-hand side's rules sum to 1 (within {SUM_TOLERANCE}, as NLTK reads them)."
             )
-        p[members] = given
+        p[members] = given  # as written (exact round trips), unless they are visibly off
+        if abs(total - 1.0) > SUM_WARN:
+            warnings.warn(
+                f"the probabilities of the rules of {lhs} sum to {total!r}, not 1 (line {lines[members[0]]}); they "
+                "were renormalised to sum to 1 (write them exactly to silence this).",
+                UserWarning,
+                stacklevel=2,
+            )
+            p[members] /= total
     grammar = Grammar(start, rules, p, nonterminals)
     unary_order(grammar)  # a unary cycle is an error at reading time
     return grammar

@@ -193,12 +193,14 @@ class Tree:
         """Read one tree in the bracketed form ``(LABEL child child ...)``.
 
         A child is a bracketed tree or a word. A word or label containing a space or a bracket can be written in
-        double quotes (``"a b"``), as :meth:`__str__` writes it.
+        double quotes (``"a b"``), as :meth:`__str__` writes it. A node may have no children (``(S)``, as NLTK
+        reads it); a PCFG refuses such a node as an epsilon rule.
 
         Raises
         ------
         DataError
-            Unbalanced brackets, an empty node, text after the tree; the message gives the character position.
+            Unbalanced brackets, a node without a label (``()``), text after the tree; the message gives the
+            character position.
         """
         if not isinstance(text, str):
             raise DataError(f"Tree.fromstring takes a str, got {type(text).__name__}.")
