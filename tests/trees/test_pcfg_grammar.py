@@ -96,8 +96,10 @@ def test_grammar_hyperparameter_checked_at_fit():
         PCFG(grammar="S -> -> 'a'").fit(["a"])
 
 
-@pytest.mark.parametrize("word", ["a\nb", "a\rb", "tab\there", "x\x0by\x0cz\x1c\x1d\x1e\x85\u2028\u2029", "back\\nslash",
-                                  "q'uo\"te", "\\u0041"])
+@pytest.mark.parametrize(
+    "word",
+    ["a\nb", "a\rb", "tab\there", "x\x0by\x0cz\x1c\x1d\x1e\x85\u2028\u2029", "back\\nslash", "q'uo\"te", "\\u0041"],
+)
 def test_words_with_line_breaks_and_escapes_round_trip(word):
     from genlab.trees.tree import Tree
 
@@ -122,5 +124,5 @@ def test_rounded_probabilities_are_read_as_nltk_reads_them():
     np.testing.assert_allclose(g.probabilities_[:3], [1 / 3] * 3, rtol=1e-15)
     nltk = pytest.importorskip("nltk")
     assert nltk.PCFG.fromstring(text) is not None
-    with pytest.raises(ParameterError, match="sum to 0.98"):
+    with pytest.raises(ParameterError, match=r"sum to 0\.98"):
         PCFG.from_string("S -> 'a' [0.49] | 'b' [0.49]")
