@@ -17,13 +17,15 @@ from genlab.trees.ast_pcfg import (
     derivations,
     reachable_slots,
     read_program,
+    restriction_log_mass,
+    rule_key,
     sample_programs,
 )
 from genlab.trees.grammar import read_grammar
 from genlab.trees.pcfg import PCFG
 from genlab.trees.python_ast import (
     AST_GRAMMAR,
-    NONEMPTY_LISTS,
+    FREE,
     ROOT_SLOT,
     ValueVocabulary,
     linearize,
@@ -132,13 +134,14 @@ def test_tree_log_prob_is_the_sum_over_decisions(modules: list[ast.Module], voca
     assert np.all(np.isfinite(got))
 
 
-def test_count_tree_model_with_parent_context_is_the_pcfg_given_nonempty_lists(modules: list[ast.Module]) -> None:
+def test_count_tree_model_with_parent_context_is_the_pcfg_renormalised_under_restrictions(
+        modules: list[ast.Module]) -> None:
     # CountTreeModel(context="parent", smoothing="additive", alpha) takes p(t | slot) = (c + alpha) / (N + alpha K),
-    # the PCFG's MAP rule probability with prior 1 + alpha, except at the first item of a list Python requires to be
-    # non-empty, where it renormalises without "<end>": log p_count = log p_pcfg - sum log(1 - p_pcfg(<end> | slot))
+    # the PCFG's MAP rule probability with prior 1 + alpha, renormalised over the tokens each decision's restriction
+    # permits (non-empty bodies, as many dict values as keys, ...): log p_count = log p_pcfg - sum log Z_i
     from genlab.trees.tree_count import CountTreeModel
 
-    train, held_out = modules[:6], [*modules[6:], ast.parse("import os\nq = undefined_name_xyz + 7")]
+    train, held_out = modules[:6], [*modules[6:], ast.parse("import os\nq = {'a': undefined_xyz + 7}")]
     alpha = 0.05
     count = CountTreeModel(context="parent", smoothing="additive", alpha=alpha, value_min_count=1).fit(train)
     fitted = ast_pcfg(train, value_min_count=1, prior=1.0 + alpha)
@@ -147,20 +150,20 @@ def test_count_tree_model_with_parent_context_is_the_pcfg_given_nonempty_lists(m
     corrections = []
     for module in held_out:
         linear = linearize(module, fitted.vocabulary)
-        first = [s for s, position in zip(linear.slots, linear.positions, strict=True)
-                 if position == 0 and s in NONEMPTY_LISTS and _is_list_slot(s)]
-        corrections.append(sum(math.log(1.0 - p[f"{s} -> '<end>'"]) for s in first))
-    assert sum(c != 0 for c in corrections) == len(held_out)  # every held-out module has such a first item
+        total = 0.0
+        for slot, restriction in zip(linear.slots, linear.restrictions, strict=True):
+            if restriction != FREE:
+                permitted = AST_GRAMMAR.allowed(slot, fitted.vocabulary, restriction=int(restriction))
+                total += math.log(sum(p[rule_key(slot, t)] for t in permitted))
+        corrections.append(total)
+    assert all(c < 0 for c in corrections)  # every held-out module has restricted decisions (bodies, names)
+    np.testing.assert_allclose(restriction_log_mass(fitted, held_out), corrections, rtol=1e-12)
     pcfg = fitted.pcfg.tree_log_prob(derivations(held_out, fitted.vocabulary))
     np.testing.assert_allclose(fitted.log_prob(held_out), pcfg, rtol=1e-12)
     np.testing.assert_allclose(count.log_prob(held_out), pcfg - np.array(corrections), rtol=1e-10)
     # and not by accident: another smoothing differs
     other = CountTreeModel(context="parent", smoothing="additive", alpha=0.5, value_min_count=1).fit(train)
     assert not np.allclose(pcfg - np.array(corrections), other.log_prob(held_out))
-
-
-def _is_list_slot(slot: str) -> bool:
-    return AST_GRAMMAR.field(slot).multiplicity == "*"
 
 
 def test_the_grammar_is_unambiguous_inside_equals_the_one_derivation() -> None:
@@ -189,13 +192,15 @@ def test_samples_agree_with_the_probabilities() -> None:
     for statement in ("Assign", "Import", "Pass"):
         expected = p[next(k for k in p if k.startswith(f"Module.body -> '{statement}'"))]
         assert abs(first[statement] / len(draws) - expected) < 4 * math.sqrt(expected * (1 - expected) / len(draws))
-    # every draw is a whole tree of the ASDL grammar (the derivation's leaves): the builder refuses only an "<end>"
-    # first in a list that Python requires to be non-empty (the PCFG's lists may be empty; the tree models' may not)
+    # every draw is a whole tree of the ASDL grammar (the derivation's leaves); the builder refuses only a token that
+    # the slot allows but the draw's restriction does not (an "<end>" first in a body, a dict with more values than
+    # keys): the PCFG cannot know the restrictions, the tree models renormalise under them
     programs = sample_programs(fitted, 50, random_state=1)
     for prog in programs:
-        if prog.error is not None and prog.source is None:
-            assert "token '<end>' is not allowed in slot" in prog.error
-            assert prog.error.split("slot ")[1].split(" ")[0] in NONEMPTY_LISTS
+        if prog.source is None:
+            token = ast.literal_eval(prog.error.split("token ", 1)[1].split(" is not allowed", 1)[0])
+            slot = prog.error.split("in slot ", 1)[1]
+            assert token in AST_GRAMMAR.allowed(slot, fitted.vocabulary)
     whole = [prog for prog in programs if prog.source is not None]
     assert whole
     trees = [derivation(unlinearize(prog.tokens, fitted.vocabulary), fitted.vocabulary) for prog in whole]

@@ -23,13 +23,16 @@ token given its slot: ``log p(tree) = sum over decisions of log p(token | slot)`
 Dirichlet prior ``prior`` per left-hand side, the PCFG's MAP estimate is ``(c(S, t) + prior - 1) / (N(S) + K(S)
 (prior - 1))``, with ``K(S)`` the slot's allowed tokens: the estimate of
 :class:`~genlab.trees.tree_count.CountTreeModel` with ``context="parent"``, ``smoothing="additive"`` and
-``alpha = prior - 1``. The two differ in one place only, and exactly (tested): a list in
-:data:`~genlab.trees.python_ast.NONEMPTY_LISTS` (a body, the names of an import) may be empty in this context-free
-grammar, as in the ASDL text, while the tree model renormalises the first item of such a list without ``"<end>"``:
+``alpha = prior - 1``. The two differ in one way only, and exactly (tested): the tree model also obeys the
+*restrictions* a decision inherits from the tree built so far (:data:`~genlab.trees.python_ast.RESTRICTIONS`: a body
+or a name list must not be empty, a dict has as many values as keys, an f-string's text pieces are str, ...), which
+no context-free grammar of the slots can say; it renormalises its distribution over the tokens a decision's
+restriction permits. So, with ``Z_i`` the PCFG's mass on the tokens decision ``i`` permits (:func:`restriction_log_mass`
+sums ``log Z_i`` over a tree's restricted decisions),
 
-    log p_tree(tree) = log p_PCFG(tree) - sum over those first items of log(1 - p_PCFG("<end>" | slot)).
+    log p_tree(tree) = log p_PCFG(tree) - sum over restricted decisions i of log Z_i.
 
-So the PCFG is a proper distribution over the ASDL grammar's trees, a few of which (``if x:`` with no body) Python
+The PCFG is a proper distribution over the ASDL grammar's trees, some of which (``if x:`` with no body) Python
 refuses, and pays for that mass in bits. Bits per node are ``-log2 p(tree) / n_nodes`` as for every model of syntax
 trees.
 
@@ -48,6 +51,7 @@ Example
 from __future__ import annotations
 
 import ast
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -70,7 +74,7 @@ from genlab.trees.python_ast import (
 from genlab.trees.tree import Tree
 
 __all__ = ["ASTPCFG", "SampledProgram", "ast_grammar_text", "ast_pcfg", "derivation", "derivations", "reachable_slots",
-           "read_program", "rule_rhs", "sample_programs"]
+           "read_program", "restriction_log_mass", "rule_key", "rule_rhs", "sample_programs"]
 
 
 def _is_list(slot: str) -> bool:
@@ -87,6 +91,12 @@ def rule_rhs(slot: str, token: str) -> tuple[str, ...]:
     if token in AST_GRAMMAR.node_types:
         return tuple(f"{token}.{field.name}" for field in AST_GRAMMAR.node_types[token]) + again
     return again
+
+
+def rule_key(slot: str, token: str) -> str:
+    """The rule of a decision taking ``token`` in ``slot`` as NLTK writes it (the PCFG's ``rule_probabilities`` key):
+    ``"If.body -> 'Pass' If.body"``."""
+    return f"{slot} -> {' '.join((_quote_terminal(token), *rule_rhs(slot, token)))}"
 
 
 def reachable_slots() -> list[str]:
@@ -130,9 +140,7 @@ def ast_grammar_text(vocabulary: ValueVocabulary) -> str:
                              f"{type(vocabulary).__name__}.")
     lines = [f"%start {ROOT_SLOT}"]
     for slot in reachable_slots():
-        for token in AST_GRAMMAR.allowed(slot, vocabulary):
-            rhs = " ".join((_quote_terminal(token), *rule_rhs(slot, token)))
-            lines.append(f"{slot} -> {rhs}")
+        lines.extend(rule_key(slot, token) for token in AST_GRAMMAR.allowed(slot, vocabulary))
     return "\n".join(lines) + "\n"
 
 
@@ -247,6 +255,34 @@ def ast_pcfg(X: Any, *, vocabulary: ValueVocabulary | None = None, value_min_cou
     model = PCFG(grammar=ast_grammar_text(vocabulary), prior=prior)
     model.fit(derivations(modules, vocabulary))
     return ASTPCFG(model, vocabulary)
+
+
+def restriction_log_mass(model: ASTPCFG, X: Any) -> np.ndarray:
+    """Per module of ``X``: the sum over its restricted decisions of the log of the PCFG's mass on the tokens the
+    restriction permits (``log Z_i`` of the module notes; 0 for a tree without restrictions).
+
+    ``model.log_prob(X) - restriction_log_mass(model, X)`` is the log-probability of the PCFG renormalised under
+    each decision's restriction: :class:`~genlab.trees.tree_count.CountTreeModel` with ``context="parent"``,
+    ``smoothing="additive"`` and ``alpha = prior - 1``.
+
+    Returns
+    -------
+    ndarray of shape (n_modules,)
+    """
+    from genlab.trees.python_ast import FREE
+
+    probability = model.pcfg.rule_probabilities()
+    out = []
+    for module in as_modules(X):
+        linear = linearize(module, model.vocabulary)
+        total = 0.0
+        for slot, restriction in zip(linear.slots, linear.restrictions, strict=True):
+            if restriction == FREE:
+                continue
+            permitted = AST_GRAMMAR.allowed(slot, model.vocabulary, restriction=int(restriction))
+            total += math.log(sum(probability[rule_key(slot, t)] for t in permitted))
+        out.append(total)
+    return np.asarray(out, dtype=np.float64)
 
 
 class SampledProgram(NamedTuple):
