@@ -193,3 +193,27 @@ def test_pp_attachment_sums_both_parses():
     assert model.log_prob(["Alice saw Bob with Bob"])[0] == pytest.approx(np.logaddexp(*both), rel=1e-12)
     parse = model.viterbi("Alice saw Bob with Bob")
     assert parse.tree == (noun if both[0] > both[1] else verb) and parse.log_prob == pytest.approx(both.max())
+
+
+def test_scaling_keeps_a_split_far_below_the_cells_largest_children():
+    # a^m b has one derivation (S -> A S down the chain); X derives every a^k with much larger probability but never
+    # combines with S, so the splits whose children are X-cells carry the largest cell maxima and contribute nothing.
+    # The contributing split lies more than 745 nats below them: a common scale taken from the children's maxima
+    # loses it (exp underflows), and the sentence got -inf.
+    g = PCFG.from_string("S -> A S [1e-05] | 'b' [0.99999]\nA -> 'a' [1e-05] | 'c' [0.99999]\n"
+                         "X -> X X [0.5] | 'a' [0.5]")
+    for m in (30, 40, 60):
+        sentence = ["a"] * m + ["b"]
+        exact = m * 2 * math.log(1e-5) + math.log(0.99999)
+        assert g.log_prob([sentence])[0] == pytest.approx(exact, rel=1e-10)
+        assert g.viterbi(sentence).log_prob == pytest.approx(exact, rel=1e-10)
+        # the outside pass: every rule of the one derivation is used exactly as often as it appears in it
+        counts = dict(zip(g.rules_, g.expected_counts([sentence]).counts, strict=True))
+        assert counts["S -> A S"] == pytest.approx(m, rel=1e-9)
+        assert counts["A -> 'a'"] == pytest.approx(m, rel=1e-9)
+        assert counts["S -> 'b'"] == pytest.approx(1.0, rel=1e-9)
+        assert counts["X -> X X"] == 0.0 and counts["X -> 'a'"] == 0.0
+    # and EM can learn from such sentences (the E-step no longer calls them underivable)
+    model = PCFG.from_string(g.to_string(), max_iter=3)
+    model.fit([["a"] * 40 + ["b"], ["b"]])
+    assert np.isfinite(model.lower_bound_)

@@ -7,9 +7,12 @@ one pass per cell closes the unary chains), and lexical rules ``A -> w`` grouped
 
 Inside and outside run in probability space with one scale per chart cell (a cell's values are divided by their
 maximum and the logarithm kept apart, as in scaled forward-backward): a product of two child cells carries the sum
-of their scales, and the children of one cell are brought to a common scale before they are added. This costs one
-``exp`` per (span, split) instead of one ``logaddexp`` per rule application, and cannot underflow however long the
-sentence. Viterbi runs in log space (only additions and maxima).
+of their scales; each split's contribution to a cell is summed at that scale, and the contributions are merged at
+the scale of the largest value actually added (not of the children's maxima, which may belong to symbols that do
+not combine). This costs a few passes over a cell and one ``exp`` per (span, split) instead of one ``logaddexp`` per
+rule application, and the length of the sentence cannot underflow it. What it cannot hold is a spread inside one
+cell: a symbol whose inside (or outside) value over a span is below ~1e-308 times the largest in the same cell
+reads as 0. Viterbi runs in log space (only additions and maxima).
 
 Chart index convention: cell ``[i, j]`` is the span of words ``i .. j-1`` (``0 <= i < j <= n``).
 """
@@ -105,11 +108,44 @@ def _normalize(cell: np.ndarray, base: float) -> float:
 
 
 @numba.njit(cache=True)
+def _merge(cell: np.ndarray, cell_scale: float, part: np.ndarray, part_scale: float) -> float:
+    """Add ``part`` (values times ``exp(part_scale)``) into ``cell`` (values times ``exp(cell_scale)``), in place,
+    and return the cell's new scale; ``part`` is left unchanged.
+
+    The two are brought to the larger of the two scales that hold their maxima, so neither an empty part nor a
+    part far below the cell can underflow what the other holds: the scale follows what is actually added.
+    """
+    m = 0.0
+    for a in range(part.shape[0]):
+        if part[a] > m:
+            m = part[a]
+    if m == 0.0:
+        return cell_scale
+    top = part_scale + np.log(m)  # the scale at which the part's maximum is 1
+    if cell_scale == -np.inf:
+        for a in range(part.shape[0]):
+            cell[a] = part[a] / m
+        return top
+    if top > cell_scale:
+        shrink = np.exp(cell_scale - top)
+        for a in range(part.shape[0]):
+            cell[a] = cell[a] * shrink + part[a] / m
+        return top
+    e = np.exp(top - cell_scale)
+    for a in range(part.shape[0]):
+        v = part[a]
+        if v != 0.0:
+            cell[a] += (v / m) * e
+    return cell_scale
+
+
+@numba.njit(cache=True)
 def _inside_chart(words, g_start_b, b_parent, b_right, b_prob, u_parent, u_child, u_prob,
                   l_start, l_parent, l_prob, beta, scale):  # fmt: skip
     """Fill ``beta[i, j, :]`` (scaled inside probabilities) and ``scale[i, j]`` for every span of ``words``."""
     n = words.shape[0]
     n_sym = beta.shape[2]
+    part = np.empty(n_sym)
     for i in range(n):
         cell = beta[i, i + 1]
         cell[:] = 0.0
@@ -126,30 +162,29 @@ def _inside_chart(words, g_start_b, b_parent, b_right, b_prob, u_parent, u_child
             j = i + length
             cell = beta[i, j]
             cell[:] = 0.0
+            # each split's contribution is summed at its own scale and merged by what it holds: a split whose
+            # children have large maxima may add nothing (their symbols do not combine), and a scale chosen from
+            # the children's maxima would then underflow the splits that do add
             common = -np.inf
-            for k in range(i + 1, j):
-                s = scale[i, k] + scale[k, j]
-                if s > common:
-                    common = s
-            if common == -np.inf:
-                scale[i, j] = -np.inf
-                continue
             for k in range(i + 1, j):
                 s = scale[i, k] + scale[k, j]
                 if s == -np.inf:
                     continue
-                f = np.exp(s - common)
+                part[:] = 0.0
                 left = beta[i, k]
                 right = beta[k, j]
                 for b in range(n_sym):
                     lb = left[b]
                     if lb == 0.0:
                         continue
-                    lbf = lb * f
                     for t in range(g_start_b[b], g_start_b[b + 1]):
                         rv = right[b_right[t]]
                         if rv != 0.0:
-                            cell[b_parent[t]] += b_prob[t] * lbf * rv
+                            part[b_parent[t]] += b_prob[t] * lb * rv
+                common = _merge(cell, common, part, s)
+            if common == -np.inf:
+                scale[i, j] = -np.inf
+                continue
             for t in range(u_parent.shape[0]):
                 v = cell[u_child[t]]
                 if v != 0.0:
@@ -211,6 +246,7 @@ def _expected_counts_batch(tokens, offsets, weights, start, g_start_b, b_parent,
     alpha = np.zeros((longest + 1, longest + 1, n_sym))
     oscale = np.full((longest + 1, longest + 1), -np.inf)
     counts = np.zeros(n_rules)
+    part = np.empty(n_sym)
     logz = np.empty(n_sent)
     n_binary = b_parent.shape[0]
     n_unary = u_parent.shape[0]
@@ -236,23 +272,13 @@ def _expected_counts_batch(tokens, offsets, weights, start, g_start_b, b_parent,
                     cell[start] = 1.0
                     common = 0.0
                 else:
+                    # each parent's contribution at its own scale, merged by what it holds (as in the inside pass)
                     common = -np.inf
                     for kk in range(j + 1, n + 1):  # this span is the left child of [i, kk]
                         v = oscale[i, kk] + scale[j, kk]
-                        if v > common:
-                            common = v
-                    for kk in range(0, i):  # the right child of [kk, j]
-                        v = oscale[kk, j] + scale[kk, i]
-                        if v > common:
-                            common = v
-                    if common == -np.inf:
-                        oscale[i, j] = -np.inf
-                        continue
-                    for kk in range(j + 1, n + 1):
-                        v = oscale[i, kk] + scale[j, kk]
                         if v == -np.inf:
                             continue
-                        f = np.exp(v - common)
+                        part[:] = 0.0
                         parent = alpha[i, kk]
                         right = beta[j, kk]
                         for t in range(n_binary):
@@ -260,12 +286,13 @@ def _expected_counts_batch(tokens, offsets, weights, start, g_start_b, b_parent,
                             if a != 0.0:
                                 rv = right[b_right[t]]
                                 if rv != 0.0:
-                                    cell[b_left[t]] += a * b_prob[t] * rv * f
-                    for kk in range(0, i):
+                                    part[b_left[t]] += a * b_prob[t] * rv
+                        common = _merge(cell, common, part, v)
+                    for kk in range(0, i):  # the right child of [kk, j]
                         v = oscale[kk, j] + scale[kk, i]
                         if v == -np.inf:
                             continue
-                        f = np.exp(v - common)
+                        part[:] = 0.0
                         parent = alpha[kk, j]
                         left = beta[kk, i]
                         for t in range(n_binary):
@@ -273,7 +300,11 @@ def _expected_counts_batch(tokens, offsets, weights, start, g_start_b, b_parent,
                             if a != 0.0:
                                 lv = left[b_left[t]]
                                 if lv != 0.0:
-                                    cell[b_right[t]] += a * b_prob[t] * lv * f
+                                    part[b_right[t]] += a * b_prob[t] * lv
+                        common = _merge(cell, common, part, v)
+                    if common == -np.inf:
+                        oscale[i, j] = -np.inf
+                        continue
                 # unary rules in reverse order: a parent's outside is complete before it passes to its child
                 for t in range(n_unary - 1, -1, -1):
                     a = cell[u_parent[t]]
@@ -282,34 +313,64 @@ def _expected_counts_batch(tokens, offsets, weights, start, g_start_b, b_parent,
                 oscale[i, j] = _normalize(cell, common)
                 if oscale[i, j] == -np.inf:
                     continue
-                # expected counts of the rules expanding this span
+                # expected counts of the rules expanding this span: term * exp(log_g), where the terms are
+                # products of scaled values (<= 1) and log_g the scales' sum less log Z. exp(log_g) alone can
+                # overflow when the cells' maxima belong to symbols that do not combine, so when it exceeds 1 the
+                # terms are first divided by their largest and that is moved into the exponent
                 ins = beta[i, j]
-                g = np.exp(oscale[i, j] + scale[i, j] - lz) * weight
-                for t in range(n_unary):
-                    if u_owner[t] >= 0:
-                        a = cell[u_parent[t]]
-                        if a != 0.0:
-                            counts[u_owner[t]] += a * u_prob[t] * ins[u_child[t]] * g
+                log_g = oscale[i, j] + scale[i, j] - lz
+                m = 1.0
+                if log_g > 0.0:
+                    m = 0.0
+                    for t in range(n_unary):
+                        if u_owner[t] >= 0:
+                            m = max(m, cell[u_parent[t]] * u_prob[t] * ins[u_child[t]])
+                if m > 0.0:
+                    g = np.exp(log_g + np.log(m)) * weight
+                    for t in range(n_unary):
+                        if u_owner[t] >= 0:
+                            a = cell[u_parent[t]]
+                            if a != 0.0:
+                                counts[u_owner[t]] += (a * u_prob[t] * ins[u_child[t]] / m) * g
                 if length == 1:
-                    g = np.exp(oscale[i, j] - lz) * weight
+                    log_g = oscale[i, j] - lz
                     w = words[i]
-                    for t in range(l_start[w], l_start[w + 1]):
-                        if l_owner[t] >= 0:
-                            counts[l_owner[t]] += cell[l_parent[t]] * l_prob[t] * g
+                    m = 1.0
+                    if log_g > 0.0:
+                        m = 0.0
+                        for t in range(l_start[w], l_start[w + 1]):
+                            if l_owner[t] >= 0:
+                                m = max(m, cell[l_parent[t]] * l_prob[t])
+                    if m > 0.0:
+                        g = np.exp(log_g + np.log(m)) * weight
+                        for t in range(l_start[w], l_start[w + 1]):
+                            if l_owner[t] >= 0:
+                                counts[l_owner[t]] += (cell[l_parent[t]] * l_prob[t] / m) * g
                     continue
                 for k in range(i + 1, j):
                     v = scale[i, k] + scale[k, j]
                     if v == -np.inf:
                         continue
-                    g = np.exp(oscale[i, j] + v - lz) * weight
+                    log_g = oscale[i, j] + v - lz
                     left = beta[i, k]
                     right = beta[k, j]
+                    m = 1.0
+                    if log_g > 0.0:
+                        m = 0.0
+                        for t in range(n_binary):
+                            if b_owner[t] >= 0:
+                                a = cell[b_parent[t]]
+                                if a != 0.0:
+                                    m = max(m, a * b_prob[t] * left[b_left[t]] * right[b_right[t]])
+                    if m == 0.0:
+                        continue
+                    g = np.exp(log_g + np.log(m)) * weight
                     for t in range(n_binary):
                         if b_owner[t] < 0:
                             continue
                         a = cell[b_parent[t]]
                         if a != 0.0:
-                            counts[b_owner[t]] += a * b_prob[t] * left[b_left[t]] * right[b_right[t]] * g
+                            counts[b_owner[t]] += (a * b_prob[t] * left[b_left[t]] * right[b_right[t]] / m) * g
     return counts, logz
 
 
