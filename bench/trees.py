@@ -601,6 +601,240 @@ def run_em(args: argparse.Namespace) -> BenchmarkReport:
                            comparisons=comparisons, notes=notes)
 
 
+
+# --------------------------------------------------------------------------------------------------
+# Part 3: bits per node on the standard library's syntax trees
+
+#: The issue's simple conditional baselines on its split (561 files split by file hash; bits per node type).
+ISSUE_BASELINES = {"unigram": 3.94, "parent": 2.22, "parent + field": 1.65, "grandparent + parent + field": 1.56}
+
+
+def type_baselines(train: list[Any], test: list[Any]) -> dict[str, float]:
+    """The issue's baselines recomputed on this split: bits per node type of the held-out files' node types.
+
+    Only the type decisions count (the node types, each predicted given that a node is there; not ``"<none>"`` /
+    ``"<end>"`` or values). Contexts, longest last: none (unigram), the parent's type, the parent's type and the field
+    (the slot), plus the grandparent's type and field. Each is interpolated Witten-Bell with the next shorter context,
+    down to the uniform distribution over every node type of the grammar, so no held-out type has probability 0.
+
+    Parameters
+    ----------
+    train, test : list of ast.Module
+
+    Returns
+    -------
+    dict of str to float
+        Bits per node type for each context, keyed as :data:`ISSUE_BASELINES`.
+    """
+    from collections import Counter
+
+    from genlab.trees.python_ast import AST_GRAMMAR, KIND_TYPE, linearize
+
+    def decisions(modules: list[Any]) -> list[tuple[str, str, str, str]]:
+        out = []
+        for module in modules:
+            lin = linearize(module)
+            for i in np.flatnonzero(lin.kinds == KIND_TYPE):
+                slot = lin.slots[i]
+                out.append((lin.tokens[i], slot.split(".")[0], slot, lin.parent_slots[i]))
+        return out
+
+    # context of each level: the (parent type, slot, parent slot) prefix it keeps, shortest first
+    levels = {"unigram": (), "parent": (1,), "parent + field": (1, 2), "grandparent + parent + field": (1, 2, 3)}
+    counts: dict[str, Counter[tuple[str, ...]]] = {name: Counter() for name in levels}
+    totals: dict[str, Counter[tuple[str, ...]]] = {name: Counter() for name in levels}
+    for d in decisions(train):
+        for name, keep in levels.items():
+            context = tuple(d[k] for k in keep)
+            counts[name][(*context, d[0])] += 1
+            totals[name][context] += 1
+    kinds: dict[str, Counter[tuple[str, ...]]] = {name: Counter() for name in levels}
+    for name in levels:
+        for key in counts[name]:
+            kinds[name][key[:-1]] += 1
+    uniform = 1.0 / len(AST_GRAMMAR.node_type_tokens)
+    held = decisions(test)
+    out = {}
+    for depth, name in enumerate(levels):
+        bits = 0.0
+        for d in held:
+            p = uniform
+            for shorter in list(levels)[:depth + 1]:  # shortest context first, each refining the last
+                context = tuple(d[k] for k in levels[shorter])
+                n, t = totals[shorter][context], kinds[shorter][context]
+                if n:
+                    p = (counts[shorter][(*context, d[0])] + t * p) / (n + t)
+            bits -= math.log2(p)
+        out[name] = bits / len(held)
+    return out
+
+
+def _check_programs(sources: list[str]) -> int:
+    """How many of the sources parse, unparse and parse again to the same tree (the issue's sample check)."""
+    import ast
+    import warnings
+
+    good = 0
+    for source in sources:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # drawn code may compare with "is" to a literal: valid, and warned
+                tree = ast.parse(source)
+                again = ast.parse(ast.unparse(tree))
+                compile(source, "<sample>", "exec")
+        except (SyntaxError, ValueError):
+            continue
+        good += ast.dump(tree) == ast.dump(again)
+    return good
+
+
+#: Families of each kind in the ast part's table.
+TREE_FAMILIES = ("pcfg", "tree")
+
+
+def ast_specs(args: argparse.Namespace) -> list[str]:
+    """The compare specs of the ast part, in table order (``genlab compare`` spec syntax)."""
+    neural = f"tree:kind=neural,time={args.neural_seconds:g}"
+    orders = [f"markov:order={k}" for k in args.markov_orders]
+    return ["pcfg", "tree:context=parent", "tree:context=grandparent", "tree:context=sibling", neural, *orders,
+            f"transformer:preset={args.transformer_preset}"]
+
+
+def run_ast(args: argparse.Namespace) -> BenchmarkReport:
+    """Every tree model and the sequence models of the linearised trees, through ``genlab compare``'s adapters."""
+    try:
+        from genlab.compare.adapters import make_adapters
+        from genlab.compare.data import load_dataset
+        from genlab.compare.scoring import bootstrap_bits, score_model
+    except ImportError as exc:
+        raise BenchmarkUnavailable(f"genlab.compare's syntax-tree adapters are not importable here ({exc})") from None
+    import resource
+
+    load_at_start = load_average_text()
+    quick = bool(args.quick)
+    data = "python-stdlib" if quick else args.ast_data
+    began = time.perf_counter()
+    dataset = load_dataset(data, split=0.9, random_state=args.seed)
+    load_seconds = time.perf_counter() - began
+    info = dataset.tree_info
+    specs = args.ast_models or ast_specs(args)
+    if quick:
+        specs = [s.replace(f"time={args.neural_seconds:g}", "time=20") for s in specs]
+        specs = [s if not s.startswith("transformer") else s + ",steps=20" for s in specs]
+    adapters = make_adapters(",".join(specs), dataset, args.seed)
+    baselines = type_baselines([c.module for c in dataset.train], [c.module for c in dataset.chunks])
+    test_modules = [c.module for c in dataset.chunks]
+    test_types = sum(c.n_nodes for c in dataset.chunks)
+
+    comparisons, notes = [], []
+    for adapter in adapters:
+        family = adapter.family
+        neural = family in ("transformer", "lstm", "gru", "rnn", "cnn") or adapter.params.get("kind") == "neural"
+        budget = (args.neural_seconds if family == "tree" else args.transformer_seconds) if neural else 3600.0
+        if quick and neural:
+            budget = 20.0
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        start = time.perf_counter()
+        adapter.fit(dataset, budget, lambda message: None)
+        fit_seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        fit_cpu = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
+        start = time.perf_counter()
+        score = score_model(adapter, dataset)
+        score_seconds = time.perf_counter() - start
+        low, high = bootstrap_bits(score.chunk_log_probs, dataset.chunk_units, random_state=args.seed)
+        extras = [
+            Extra("valid trees only", "yes" if family in TREE_FAMILIES else "no (token sequences)"),
+            Extra("95% CI (files)", f"{low:.3f}-{high:.3f}"),
+            Extra("fit CPU s", f"{fit_cpu:.0f}"),
+            Extra("score s", f"{score_seconds:.1f}"),
+            Extra("parameters", f"{adapter.n_parameters:,}" if adapter.n_parameters is not None else "-"),
+        ]
+        model = getattr(adapter, "model", None)
+        parts = getattr(model, "log_prob_parts", None)
+        if parts is not None:
+            split = parts(test_modules)
+            extras.append(Extra("bits per node: types + structure + values", " + ".join(
+                f"{-float(np.sum(split[k])) / (test_types * math.log(2)):.3f}" for k in ("types", "structure",
+                                                                                          "values"))))
+        training = getattr(model, "training_", None)
+        if isinstance(training, dict) and "steps" in training:
+            extras.append(Extra("steps", f"{training['steps']:,} ({training.get('stop_reason', '-')})"))
+        # samples: the comparison's own draws (their figures), and for the tree models five more checked here
+        start = time.perf_counter()
+        drawn = adapter.sample(dataset, args.seed)
+        sample_seconds = time.perf_counter() - start
+        figures = (adapter.extras(dataset) or {}).get("figures")
+        if figures:
+            extras.append(Extra("compare draws", figures.get("note", "")))
+        if family == "tree":
+            start = time.perf_counter()
+            sources = model.sample(args.samples, random_state=args.seed)
+            seconds = time.perf_counter() - start
+            rejected = int(getattr(model, "last_sample_rejections_", 0))
+            good = _check_programs(sources)
+            lengths = [len(s.splitlines()) for s in sources]
+            # shown: the shortest sample of at least three lines (an empty module is a valid draw, but says little)
+            shown = min((s for s in sources if len(s.splitlines()) >= 3), key=len, default=max(sources, key=len))
+            extras.append(Extra("samples: kept / rejected / re-parse", f"{len(sources)} / {rejected} / {good}",
+                                flagged=good != len(sources)))
+            notes.append(f"{adapter.spec}: {len(sources)} samples in {seconds:.1f} s ({rejected} draws rejected: too "
+                         f"large or not valid Python), {lengths} lines; {good} of {len(sources)} parse, unparse and "
+                         f"parse again to the same tree. The shortest of at least three lines:"
+                         f"\n\n```python\n{shown[:800]}\n```")
+        else:
+            notes.append(f"{adapter.spec}: the comparison's draws took {sample_seconds:.1f} s"
+                         + (f"; {figures['note']}" if figures else ""))
+        del drawn
+        measurement = Measurement(name="genlab", median_s=fit_seconds, min_s=fit_seconds, peak_mib=max_rss_mib(),
+                                  quality=score.bits_per_unit, times_s=(fit_seconds,))
+        comparison = Comparison(case=adapter.spec, genlab=measurement, peer=None, extras=extras)
+        if adapter.notes:
+            notes.append(f"{adapter.spec}: " + "; ".join(dict.fromkeys(adapter.notes)))
+        # the issue's acceptance: the neural tree model beats the grandparent baseline (here: the grandparent count
+        # model on the same decisions of the same split)
+        if adapter.params.get("kind") == "neural" and not quick and score.bits_per_unit >= _grandparent_row(
+                comparisons):
+            comparison.flags.append("the neural tree model does not beat the grandparent count model")
+        comparisons.append(comparison)
+
+    notes.insert(0, (
+        f"data: {data} (genlab.compare.data.load_dataset, split by a hash of each file's path, 10% held out; read and "
+        f"linearised in {load_seconds:.0f} s): {info['train_files']:,} training / {info['test_files']:,} held-out "
+        f"files ({info['skipped_files']} skipped), {info['train_nodes']:,} / {info['test_nodes']:,} nodes, "
+        f"{info['train_decisions']:,} / {info['test_decisions']:,} decisions; value vocabulary "
+        f"{info['value_vocabulary']:,} tokens (values seen at least {info['value_min_count']} times), "
+        f"{info['n_tokens']:,} decision tokens in all"))
+    notes.insert(1, (
+        "quality: bits per node = -log2 p(whole held-out file) / its nodes, over every decision (types, <none> / "
+        "<end>, values), summed over the held-out files; the same decisions for every row (genlab compare's "
+        "scoring). 'valid trees only': the model is a distribution over the trees the grammar allows; the sequence "
+        "models put part of their mass on token sequences that are no tree"))
+    notes.insert(2, "node-type baselines of the issue (561 files, bits per node type) beside this split's "
+                 "(type decisions only; Witten-Bell interpolation down to uniform over the node types): " + "; ".join(
+                     f"{name} {ISSUE_BASELINES[name]:.2f} / {baselines[name]:.3f}" for name in ISSUE_BASELINES)
+                 + ". The count and neural rows' 'types' share is the same quantity but joint with the choice of "
+                 "'there is a node' (a list's <end> is priced in the structure share)")
+    notes.append(f"time: the fit's wall-clock seconds; fit CPU s: this process's CPU seconds (user + system) over "
+                 f"the fit. Budgets: neural tree model {args.neural_seconds:g} s, transformer "
+                 f"{args.transformer_seconds:g} s of wall-clock training (max_time), on a machine shared with other "
+                 "work (the load averages below)")
+    notes.append(f"load average at the end: {load_average_text()}")
+    return BenchmarkReport(benchmark=f"{NAME} ast", title="bits per node on the standard library's syntax trees",
+                           genlab_label="genlab", peer_label="-", quality_name="bits per node",
+                           parameters={"quick": str(quick), "seed": str(args.seed), "data": data,
+                                       "load average at start": load_at_start},
+                           comparisons=comparisons, notes=notes)
+
+
+def _grandparent_row(comparisons: list[Comparison]) -> float:
+    """Bits per node of the grandparent count model's row so far (inf when there is none)."""
+    for c in comparisons:
+        if c.case == "tree:context=grandparent":
+            return float(c.genlab.quality)
+    return math.inf
+
+
 # --------------------------------------------------------------------------------------------------
 # Command line
 
@@ -626,6 +860,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--em-starts", type=int, default=3, help="random starts per grammar (default 3; --quick: 1)")
     parser.add_argument("--em-tol", type=float, default=1e-7,
                         help="EM stops when the log-likelihood per token changes less (default 1e-7)")
+    parser.add_argument("--ast-data", default="python-stdlib-all",
+                        help="syntax-tree data of the ast part, as genlab compare names it (default python-stdlib-all, "
+                        "the whole standard library; --quick: python-stdlib, 120 files)")
+    parser.add_argument("--neural-seconds", type=float, default=600.0,
+                        help="training seconds of the neural tree model (default 600; --quick: 20)")
+    parser.add_argument("--transformer-seconds", type=float, default=600.0,
+                        help="training seconds of the transformer on the token sequences (default 600; --quick: 20)")
+    parser.add_argument("--transformer-preset", default="small", help="the transformer's preset (default small)")
+    parser.add_argument("--markov-orders", type=int, nargs="+", default=[3, 6],
+                        help="orders of the Markov chains on the token sequences (default 3 6)")
+    parser.add_argument("--ast-models", nargs="+", default=None, metavar="SPEC",
+                        help="genlab compare specs of the ast part (default: pcfg, the count tree model with each "
+                        "context, the neural tree model, the Markov chains and the transformer)")
+    parser.add_argument("--samples", type=int, default=5, help="samples drawn and checked per tree model (default 5)")
 
 
 def run(args: argparse.Namespace) -> list[BenchmarkReport]:
@@ -635,4 +883,6 @@ def run(args: argparse.Namespace) -> list[BenchmarkReport]:
         reports.append(run_parse(args))
     if "em" in args.parts:
         reports.append(run_em(args))
+    if "ast" in args.parts:
+        reports.append(run_ast(args))
     return reports
