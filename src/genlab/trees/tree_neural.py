@@ -32,21 +32,19 @@ from genlab.neural.estimator import NeuralEstimator, Prepared
 from genlab.trees.python_ast import (
     AST_GRAMMAR,
     END_TOKEN,
-    FREE,
     KIND_STRUCTURE,
     KIND_TYPE,
     KIND_VALUE,
-    MUST_CLOSE,
-    NEEDS_ITEM,
     NONE_TOKEN,
+    RESTRICTIONS,
     TOP_SLOT,
     Linearized,
     TreeBuilder,
     ValueVocabulary,
     as_modules,
     linearize,
+    valid_source,
 )
-from genlab.trees.tree_count import _valid_source
 from genlab.trees.tree_neural_module import (
     NO_PARENT,
     NeuralTreeConfig,
@@ -69,7 +67,8 @@ def token_table(config: NeuralTreeConfig) -> list[str]:
 def allowed_mask(config: NeuralTreeConfig) -> np.ndarray:
     """The grammar's rule as a mask: bool (n_restrictions * n_slots, n_tokens), row ``restriction * n_slots + slot``
     the tokens a decision in that slot may take under that restriction (:attr:`~genlab.trees.python_ast.Decision
-    .restriction`: free, the list needs another item, the field must close), with the value vocabulary.
+    .restriction`: free, the list needs another item, the field must close, a str only), with the value
+    vocabulary.
 
     The rows of ``"<top>"`` (never a decision's slot) are all False, as are those of a slot this Python's grammar
     does not have (a model file written elsewhere): a tree that needs one is refused when it is encoded.
@@ -77,12 +76,11 @@ def allowed_mask(config: NeuralTreeConfig) -> np.ndarray:
     tokens = token_table(config)
     index = {token: i for i, token in enumerate(tokens)}
     vocabulary = ValueVocabulary.from_dict(config.values)
-    restrictions = (FREE, NEEDS_ITEM, MUST_CLOSE)
-    mask = np.zeros((len(restrictions) * len(config.slots), len(tokens)), dtype=bool)
-    for restriction in restrictions:
+    mask = np.zeros(((max(RESTRICTIONS) + 1) * len(config.slots), len(tokens)), dtype=bool)
+    for restriction in RESTRICTIONS:
         for i, slot in enumerate(config.slots):
             try:
-                allowed = AST_GRAMMAR.allowed(slot, vocabulary, restriction)
+                allowed = AST_GRAMMAR.allowed(slot, vocabulary, restriction=restriction)
             except ParameterError:
                 continue
             mask[restriction * len(config.slots) + i, [index[token] for token in allowed if token in index]] = True
@@ -116,48 +114,59 @@ class _Encoded:
             self.restrictions.append(np.asarray(lin.restrictions, dtype=np.int64))
 
 
-class _TreeWindows:
-    """Training batches: random windows of ``block_size`` decisions from the concatenated trees.
+class _Segments:
+    """The trees' decisions cut into segments of ``block_size``: decisions ``k * block_size .. (k + 1) * block_size
+    - 1`` of each tree form segment ``k`` (the last one shorter), the unit in which the model runs its LSTM.
 
-    ``batch(step, micro_step)`` depends only on ``(seed, step, micro_step)`` (exact resume); ``eval_batch(i)`` tiles
-    the stream with consecutive windows (the last one padded with unscored targets), ``n_eval_batches`` of them
-    covering it once.
+    Training draws ``batch_size`` segments at random (by their length) per step: ``batch(step, micro_step)`` depends
+    only on ``(seed, step, micro_step)`` (exact resume). ``eval_batch(i)`` takes consecutive segments, the
+    ``n_eval_batches`` of them covering every segment once. :meth:`windows` is what scoring runs.
     """
 
     def __init__(self, encoded: _Encoded, bos: int, block_size: int, batch_size: int, seed: int) -> None:
-        lengths = [t.size for t in encoded.targets]
+        lengths = np.array([t.size for t in encoded.targets], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         self.targets = np.concatenate(encoded.targets)
         self.prev = np.concatenate([np.concatenate([[bos], t[:-1]]) for t in encoded.targets])
         self.slots = np.concatenate(encoded.slots)
         self.parent_slots = np.concatenate(encoded.parent_slots)
         self.restrictions = np.concatenate(encoded.restrictions)
-        # global position of each decision's parent state; -1 (the root) stays -1
+        # position in the stream of each decision's parent state; -1 (the root) stays -1
         self.parent_states = np.concatenate([np.where(p >= 0, p + o, -1)
                                              for p, o in zip(encoded.parent_states, offsets, strict=True)])
-        self.block_size = min(block_size, self.targets.size)
+        T = block_size
+        per_tree = -(-lengths // T)  # segments of each tree (ceil)
+        self.tree_of_segment = np.repeat(np.arange(lengths.size), per_tree)
+        first = np.repeat(np.cumsum(per_tree) - per_tree, per_tree)
+        within = np.arange(self.tree_of_segment.size) - first  # segment number within its tree
+        self.starts = offsets[self.tree_of_segment] + within * T
+        self.ends = np.minimum(self.starts + T, (offsets + lengths)[self.tree_of_segment])
+        self.block_size = T
         self.batch_size = batch_size
         self.seed = seed
+        self._weights = (self.ends - self.starts) / self.targets.size
 
     @property
     def n_examples(self) -> int:
-        """Windows in one pass over the decisions (what an epoch counts)."""
-        return max(1, self.targets.size // self.block_size)
+        """Segments in one pass over the decisions (what an epoch counts)."""
+        return int(self.starts.size)
 
     @property
     def n_eval_batches(self) -> int:
-        return max(1, math.ceil(self.targets.size / (self.block_size * self.batch_size)))
+        return max(1, math.ceil(self.starts.size / self.batch_size))
 
-    def _windows(self, starts: np.ndarray) -> tuple[Any, Any]:
+    def windows(self, segments: np.ndarray) -> tuple[Any, Any]:
+        """Packed inputs and targets (B, block_size) of the segments with these indices (past a segment's end:
+        target -1, not scored)."""
         import torch
 
-        T = self.block_size
-        index = starts[:, None] + np.arange(T)  # (B, T)
-        valid = index < self.targets.size
+        starts, ends = self.starts[segments, None], self.ends[segments, None]
+        index = starts + np.arange(self.block_size)  # (B, T)
+        valid = index < ends
         index = np.minimum(index, self.targets.size - 1)
         parent = self.parent_states[index]
-        # a parent state before the window's start (or the root) is the learned root state
-        distance = np.where((parent >= 0) & (parent >= starts[:, None]), index - parent, NO_PARENT)
+        # a parent state before the segment's start (or the root) is the learned root state
+        distance = np.where((parent >= 0) & (parent >= starts), index - parent, NO_PARENT)
         x = pack_inputs(self.prev[index], self.slots[index], self.parent_slots[index], distance,
                         self.restrictions[index])
         y = np.where(valid, self.targets[index], -1)
@@ -165,17 +174,16 @@ class _TreeWindows:
 
     def batch(self, step: int, micro_step: int = 0) -> tuple[Any, Any]:
         rng = np.random.default_rng([self.seed, 0, step, micro_step])
-        starts = rng.integers(0, self.targets.size - self.block_size + 1, size=self.batch_size)
-        return self._windows(starts)
+        return self.windows(rng.choice(self.starts.size, size=self.batch_size, p=self._weights))
 
     def eval_batch(self, index: int) -> tuple[Any, Any]:
-        first = (index % self.n_eval_batches) * self.batch_size * self.block_size
-        starts = first + self.block_size * np.arange(self.batch_size)
-        return self._windows(starts)
+        first = (index % self.n_eval_batches) * self.batch_size
+        return self.windows(np.arange(first, first + self.batch_size) % self.starts.size)
 
     def digest(self) -> str:
         h = hashlib.sha256()
-        for array in (self.targets, self.slots, self.parent_slots, self.parent_states, self.restrictions):
+        for array in (self.targets, self.slots, self.parent_slots, self.parent_states, self.restrictions,
+                      np.array([self.block_size])):
             h.update(np.ascontiguousarray(array).tobytes())
         return h.hexdigest()
 
@@ -196,7 +204,9 @@ class NeuralTreeModel(NeuralEstimator):
     n_layer : int, default=1
         LSTM layers.
     block_size : int, default=256
-        Decisions per training window (truncated back-propagation through time; scoring runs each tree whole).
+        Decisions per segment: the LSTM starts afresh every ``block_size`` decisions of a tree, and a decision
+        whose parent lies in an earlier segment reads the learned root state instead of the parent's. Training,
+        scoring and sampling all run this way, so the model is trained exactly as it is scored.
     dropout : float, default=0.0
     value_min_count : int, default=2
         A value (identifier, string, constant, int) is kept in the vocabulary if it occurs at least this often in
@@ -248,7 +258,8 @@ class NeuralTreeModel(NeuralEstimator):
 
     # -- fitting (NeuralEstimator.fit(X, *, validation_data=None, ...)) --------------------------------------------
     def _prepare(self, X: Any, y: Any, validation_data: Any, *, seed: int, batch_size: int) -> Prepared:
-        """Trees -> the value vocabulary, the network's tables, random training windows of decisions."""
+        """Trees -> the value vocabulary (from every tree of ``X``, held-out ones included, as the count model builds
+        it: the two then score the same decisions), the network's tables, the training segments."""
         count = self.value_min_count
         if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 1:
             raise ParameterError(f"value_min_count must be an integer >= 1; got {count!r}.")
@@ -256,6 +267,7 @@ class NeuralTreeModel(NeuralEstimator):
                                  n_layer=self.n_layer, block_size=self.block_size, dropout=self.dropout)
         sizes.validate()  # the hyperparameters, before the data are read
         modules = as_modules(X)
+        vocabulary = ValueVocabulary.build(modules, min_count=int(count))
         if validation_data is not None:
             held = as_modules(validation_data)
         elif self.validation_fraction > 0:
@@ -269,7 +281,6 @@ class NeuralTreeModel(NeuralEstimator):
             modules = [modules[i] for i in sorted(order[n_held:])]
         else:
             held = None
-        vocabulary = ValueVocabulary.build(modules, min_count=int(count))
         config = NeuralTreeConfig(
             structural=[*AST_GRAMMAR.node_type_tokens, NONE_TOKEN, END_TOKEN], slots=[*AST_GRAMMAR.slots, TOP_SLOT],
             **{f"{kind}_values": tokens for kind, tokens in vocabulary.to_dict().items()}, n_embd=self.n_embd,
@@ -278,12 +289,12 @@ class NeuralTreeModel(NeuralEstimator):
         config.validate()
         tables = _tables(config)
         lins = [linearize(m, vocabulary) for m in modules]
-        train = _TreeWindows(_Encoded(tables, lins, "X"), len(tables[0]), config.block_size, batch_size, seed)
+        train = _Segments(_Encoded(tables, lins, "X"), len(tables[0]), config.block_size, batch_size, seed)
         validation = None
         if held is not None:
             held_lins = [linearize(m, vocabulary) for m in held]
-            validation = _TreeWindows(_Encoded(tables, held_lins, "validation_data"), len(tables[0]),
-                                      config.block_size, self.batch_size, seed)
+            validation = _Segments(_Encoded(tables, held_lins, "validation_data"), len(tables[0]),
+                                   config.block_size, self.batch_size, seed)
         return Prepared(
             config=config, train=train, validation=validation,
             fitted={"vocabulary_": vocabulary, "n_train_trees_": len(modules),
@@ -314,46 +325,27 @@ class NeuralTreeModel(NeuralEstimator):
         return [linearize(module, self.vocabulary_) for module in as_modules(X)]
 
     def _decision_log_probs(self, lins: Sequence[Linearized]) -> list[np.ndarray]:
-        """log p of every decision of every tree (float64, nats), each tree run whole from its first decision.
-
-        Trees of similar length are scored together (padded at the end, which the LSTM never reads back), at most
-        ``_SCORE_DECISIONS`` padded decisions per batch.
-        """
+        """log p of every decision of every tree (float64, nats): the trees' segments run as the training batches
+        do, ``_SCORE_DECISIONS // block_size`` segments at a time."""
         import torch
 
         module, device = self.module_, self._device()
-        encoded = _Encoded(_tables(config_from_dict(self.config_)), lins, "X")
-        bos = module.output.out_features
-        out: list[np.ndarray] = [np.zeros(0)] * len(lins)
-        order = sorted(range(len(lins)), key=lambda i: -len(lins[i]))
+        config = config_from_dict(self.config_)
+        tables = _tables(config)
+        segments = _Segments(_Encoded(tables, lins, "X"), len(tables[0]), config.block_size, 1, 0)
+        logp = np.empty(segments.targets.size)
+        rows = max(1, _SCORE_DECISIONS // config.block_size)
         module.eval()
-        start = 0
         with torch.no_grad():
-            while start < len(order):
-                longest = max(len(lins[order[start]]), 1)
-                size = max(1, _SCORE_DECISIONS // longest)
-                group = order[start : start + size]
-                start += size
-                B, T = len(group), longest
-                prev = np.zeros((B, T), np.int64)
-                slot = np.zeros((B, T), np.int64)
-                parent_slot = np.zeros((B, T), np.int64)
-                parent_index = np.full((B, T), -1, np.int64)
-                restriction = np.zeros((B, T), np.int64)
-                y = np.full((B, T), -1, np.int64)
-                for row, i in enumerate(group):
-                    n = len(lins[i])
-                    target = encoded.targets[i]
-                    prev[row, :n] = np.concatenate([[bos], target[:-1]])
-                    slot[row, :n], parent_slot[row, :n] = encoded.slots[i], encoded.parent_slots[i]
-                    parent_index[row, :n], y[row, :n] = encoded.parent_states[i], target
-                    restriction[row, :n] = encoded.restrictions[i]
-                arrays = (prev, slot, parent_slot, parent_index, restriction, y)
-                tensors = [torch.from_numpy(a).to(device) for a in arrays]
-                logp = module.run(*tensors).double().cpu().numpy()
-                for row, i in enumerate(group):
-                    out[i] = logp[row, : len(lins[i])]
-        return out
+            for first in range(0, segments.n_examples, rows):
+                chosen = np.arange(first, min(first + rows, segments.n_examples))
+                x, y = segments.windows(chosen)
+                out, _ = module(x.to(device), y.to(device))  # (B, T), 0 where not scored
+                out = out.double().cpu().numpy()
+                for row, segment in enumerate(chosen):
+                    start, end = segments.starts[segment], segments.ends[segment]
+                    logp[start:end] = out[row, : end - start]
+        return np.split(logp, np.cumsum([len(lin) for lin in lins])[:-1])
 
     def decision_log_probs(self, X: Any) -> list[np.ndarray]:
         """Natural-log probability of every decision of every tree, one array (n_decisions,) per tree."""
@@ -411,7 +403,9 @@ class NeuralTreeModel(NeuralEstimator):
         ``choose(tree, log_probs)`` gets the tree's index and its log-probabilities over every token (float64
         (n_tokens,), ``-inf`` outside the slot's allowed tokens) and returns the token id to push. Returns the
         log-probability of every decision taken, per tree. The LSTM runs one step per decision for every unfinished
-        tree at once; each decision's parent state is the tree's LSTM output just after its parent's token.
+        tree at once, from a zero state at the start of each segment of ``block_size`` decisions; a decision's parent
+        state is the tree's LSTM output just after its parent's token when that is in the decision's segment, else
+        the root state (as training and scoring run).
         """
         import torch
 
@@ -420,7 +414,7 @@ class NeuralTreeModel(NeuralEstimator):
         _, slots = _tables(config)
         names = token_table(config)
         bos = len(names)
-        n, H, L = len(builders), config.n_hidden, config.n_layer
+        n, H, L, T = len(builders), config.n_hidden, config.n_layer, config.block_size
         h = torch.zeros(L, n, H, device=device)
         c = torch.zeros(L, n, H, device=device)
         outputs: list[list[Any]] = [[] for _ in range(n)]  # LSTM output after each decision's input, per tree
@@ -439,6 +433,9 @@ class NeuralTreeModel(NeuralEstimator):
                 prev = torch.tensor([previous[i] for i in active], device=device)
                 restriction = torch.tensor([ctx.restriction for ctx in contexts], device=device)
                 rows = torch.tensor(active, device=device)
+                for i in active:
+                    if builders[i].n_decisions % T == 0:  # a new segment: the state starts afresh
+                        h[:, i], c[:, i] = 0.0, 0.0
                 x = module.embed(prev, slot, parent_slot).unsqueeze(1)  # (A, 1, E)
                 out, (h_new, c_new) = module.lstm(x, (h[:, rows].contiguous(), c[:, rows].contiguous()))
                 h[:, rows], c[:, rows] = h_new, c_new
@@ -446,7 +443,9 @@ class NeuralTreeModel(NeuralEstimator):
                 parents = []
                 for row, (i, ctx) in enumerate(zip(active, contexts, strict=True)):
                     outputs[i].append(out[row])
-                    parents.append(module.root_state if ctx.parent < 0 else outputs[i][ctx.parent + 1])
+                    segment_start = builders[i].n_decisions - builders[i].n_decisions % T
+                    inside = ctx.parent >= 0 and ctx.parent + 1 >= segment_start
+                    parents.append(outputs[i][ctx.parent + 1] if inside else module.root_state)
                 u = module.combined(out, torch.stack(parents))  # (A, E)
                 rows_of_mask = module.mask_rows(slot, restriction)
                 logp = module.log_probs(u, rows_of_mask, temperature).double().cpu().numpy()  # (A, n_tokens)
@@ -477,18 +476,24 @@ class NeuralTreeModel(NeuralEstimator):
 
     def _sample(self, n_samples: int, random_state: Any, temperature: float, max_nodes: int, check_syntax: bool,
                 max_tries: int | None) -> list[tuple[ast.Module, str]]:
-        """Draw rounds of trees together until ``n_samples`` are kept; each decision inverts its float64 CDF at
-        one uniform of ``random_state``'s generator."""
+        """Draw rounds of trees together until ``n_samples`` are kept.
+
+        Draw ``k`` of a call (counting rejected ones) has its own generator, seeded by one number from
+        ``random_state`` and ``k``, and each of its decisions inverts the float64 CDF at one uniform of it: a draw
+        does not depend on which others run beside it, so the kept trees are the first draws in order that pass.
+        """
         check_is_fitted(self, "module_")
         self._check_sampling(n_samples, temperature, max_nodes)
-        rng = check_random_state(random_state)
+        base = int(check_random_state(random_state).integers(2**63))
         limit = 100 * n_samples + 100 if max_tries is None else int(max_tries)
         kept: list[tuple[ast.Module, str]] = []
         tries = rejections = 0
+        generators: list[np.random.Generator] = []
 
-        def draw(_: int, logp: np.ndarray) -> int:
+        def draw(i: int, logp: np.ndarray) -> int:
             cdf = np.cumsum(np.exp(logp))
-            return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), cdf.size - 1))
+            u = generators[i].random()
+            return int(min(np.searchsorted(cdf, u * cdf[-1], side="right"), cdf.size - 1))
 
         while len(kept) < n_samples:
             if tries >= limit:
@@ -497,6 +502,7 @@ class NeuralTreeModel(NeuralEstimator):
                                 f"rejected: over max_nodes={max_nodes} or not valid Python); raise max_nodes or "
                                 "max_tries, or lower the temperature")
             batch = min(n_samples - len(kept), limit - tries)
+            generators = [np.random.default_rng([base, k]) for k in range(tries, tries + batch)]
             tries += batch
             builders = [TreeBuilder(self.vocabulary_) for _ in range(batch)]
             self._walk(builders, draw, float(temperature), int(max_nodes))
@@ -504,11 +510,15 @@ class NeuralTreeModel(NeuralEstimator):
                 if not builder.done:  # stopped past max_nodes
                     rejections += 1
                     continue
-                module = builder.result()
+                try:
+                    module = builder.result()
+                except DataError:  # a tree too deep to be given line numbers
+                    rejections += 1
+                    continue
                 if not check_syntax:
                     kept.append((module, ""))
                     continue
-                source = _valid_source(module)
+                source = valid_source(module)
                 if source is None:
                     rejections += 1
                     continue
