@@ -261,6 +261,19 @@ class ASTGrammar:
             return (NONE_TOKEN, END_TOKEN) if slot in _NULLABLE_ITEMS else (END_TOKEN,)
         return ()
 
+    def slot_class(self, slot: str) -> str:
+        """The class of slots that allow the same tokens: ``"<expr*>"`` for every list of expressions,
+        ``"<identifier?>"`` for every optional identifier, ...; a slot whose set Python narrows (the root,
+        ``Dict.keys``, ``JoinedStr.values``, ...) is a class of its own and gives its own name back.
+
+        A count model backs off from a slot to its class: an expression in a slot never seen in training is drawn
+        like expressions in general, not uniformly over every expression type.
+        """
+        if slot == ROOT_SLOT or slot in _NULLABLE_ITEMS or slot in _SLOT_TYPES:
+            return slot
+        field = self.field(slot)
+        return f"<{field.type_name}{field.multiplicity}>"
+
     def closing_token(self, slot: str) -> str:
         """The token that closes ``slot`` under :data:`MUST_CLOSE`: ``"<end>"`` for a list, ``"<none>"`` for an
         optional node field, ``"$None"`` for an optional value field."""

@@ -11,7 +11,9 @@ values) is drawn from a categorical distribution over the tokens its slot allows
 Smoothing
 ---------
 ``smoothing="witten-bell"`` (the default) interpolates each context with the next shorter one, down to the slot
-alone and then to the uniform distribution over the slot's allowed tokens (Witten & Bell 1991, as in n-gram models):
+alone, then to the slot's class (every slot of the same ASDL type and multiplicity pooled, ``"<expr*>"``:
+:meth:`~genlab.trees.python_ast.ASTGrammar.slot_class`), and then to the uniform distribution over the slot's allowed
+tokens (Witten & Bell 1991, as in n-gram models):
 
 .. math::
     p_k(t \\mid c_k) = \\frac{n(c_k, t) + T(c_k)\\, p_{k+1}(t \\mid c_{k+1})}{N(c_k) + T(c_k)},
@@ -20,7 +22,13 @@ alone and then to the uniform distribution over the slot's allowed tokens (Witte
 with :math:`N(c)` the count of the context, :math:`T(c)` the number of distinct tokens seen after it, and an unseen
 context (:math:`N = 0`) passing its mass on unchanged. No parameter is tuned; every token a slot allows (within the
 value vocabulary) has a positive probability, and the probabilities over the allowed set sum to one, so the model is
-a proper distribution over the trees the grammar allows (up to the mass of trees that never finish).
+a proper distribution over the trees the grammar allows (up to the mass of trees that never finish). The class level
+matters for slots rare in training: backing off from an unseen ``BinOp.left`` straight to uniform would draw
+expressions whose expected number of sub-expressions exceeds one, trees that never end.
+
+A decision the tree built so far narrows (:data:`~genlab.trees.python_ast.RESTRICTIONS`: a body that needs a first
+statement, a dict with as many values as keys) is scored and drawn from this distribution renormalised over the
+tokens still allowed; a decision with one allowed token costs nothing.
 
 ``smoothing="additive"``: :math:`p(t \\mid c) = (n(c, t) + \\alpha) / (N(c) + \\alpha K)` at the full context, no
 back-off, :math:`K` the size of the allowed set: with ``context="parent"`` the MAP estimate of an AST PCFG under a
@@ -36,6 +44,8 @@ ever forming a distribution over tens of thousands of identifiers.
 from __future__ import annotations
 
 import ast
+import bisect
+import itertools
 import math
 import numbers
 from collections import Counter
@@ -84,20 +94,21 @@ class _Table:
         self.counts = counts
         self.total = sum(counts.values())
         self.n_types = len(counts)
-        self._restricted: dict[int, tuple[int, list[str], np.ndarray]] = {}
+        self._restricted: dict[int, tuple[int, list[str], list[int]]] = {}
 
-    def restricted(self, restriction: int) -> tuple[int, list[str], np.ndarray]:
+    def restricted(self, restriction: int) -> tuple[int, list[str], list[int]]:
         """(total count, tokens, cumulative counts) of the tokens a restriction permits."""
         if restriction not in self._restricted:
             tokens = sorted(t for t in self.counts if permits(restriction, t))
-            cumulative = np.cumsum([self.counts[t] for t in tokens], dtype=np.int64)
-            self._restricted[restriction] = (int(cumulative[-1]) if tokens else 0, tokens, cumulative)
+            cumulative = list(itertools.accumulate(self.counts[t] for t in tokens))
+            self._restricted[restriction] = (cumulative[-1] if tokens else 0, tokens, cumulative)
         return self._restricted[restriction]
 
     def draw(self, rng: np.random.Generator, restriction: int) -> str:
         """A permitted token with probability proportional to its count (the table must hold one)."""
         total, tokens, cumulative = self.restricted(restriction)
-        return tokens[int(np.searchsorted(cumulative, rng.integers(total), side="right"))]
+        # plain Python: a draw is one decision of thousands per tree, where numpy's per-call cost dominates
+        return tokens[min(bisect.bisect_right(cumulative, int(rng.random() * total)), len(tokens) - 1)]
 
 
 class CountTreeModel(GenerativeModel):
@@ -122,7 +133,8 @@ class CountTreeModel(GenerativeModel):
     symbols_ : list of str
         Every slot and token string the count tables refer to.
     counts_ : list of ndarray of int64
-        One table per context level, longest first; row ``[context symbol ids..., token symbol id, count]``.
+        One table per context level, longest first, then the slot classes' table; row ``[context symbol ids...,
+        token symbol id, count]``.
     n_train_trees_, n_train_nodes_, n_train_decisions_ : int
         Size of the training data.
     last_sample_rejections_ : int
@@ -180,24 +192,28 @@ class CountTreeModel(GenerativeModel):
         modules = as_modules(X)
         self.vocabulary_ = ValueVocabulary.build(modules, min_count=int(self.value_min_count))
         levels = CONTEXTS[self.context]
-        counters: list[Counter[tuple[str, ...]]] = [Counter() for _ in levels]
+        # one counter per context level, longest first, then the slot class (AST_GRAMMAR.slot_class)
+        counters: list[Counter[tuple[str, ...]]] = [Counter() for _ in range(len(levels) + 1)]
         n_nodes = n_decisions = 0
         for module in modules:
             lin = linearize(module, self.vocabulary_)
             n_nodes += lin.n_nodes
             n_decisions += len(lin)
             columns = [getattr(lin, name) for name in levels[0]] + [lin.tokens]
-            for counter, level in zip(counters, levels, strict=True):
+            for counter, level in zip(counters, levels, strict=False):
                 # a level's key is its context fields followed by the token
                 keep = [*range(len(level)), len(levels[0])]
                 counter.update(zip(*(columns[i] for i in keep), strict=True))
+            counters[-1].update((AST_GRAMMAR.slot_class(slot), token)
+                                for slot, token in zip(lin.slots, lin.tokens, strict=True)
+                                if AST_GRAMMAR.slot_class(slot) != slot)
         symbols = sorted({s for counter in counters for key in counter for s in key})
         index = {s: i for i, s in enumerate(symbols)}
         self.symbols_ = symbols
         self.counts_ = []
-        for counter, level in zip(counters, levels, strict=True):
+        for k, counter in enumerate(counters):
             rows = np.array([[index[s] for s in key] + [count] for key, count in sorted(counter.items())],
-                            dtype=np.int64).reshape(-1, len(level) + 2)
+                            dtype=np.int64).reshape(-1, _width(len(levels), k))
             self.counts_.append(rows)
         self.n_train_trees_ = len(modules)
         self.n_train_nodes_ = n_nodes
@@ -235,9 +251,10 @@ class CountTreeModel(GenerativeModel):
         """
         chain = []
         remaining = 1.0
-        n_levels = len(self._tables)
-        for k in range(1 if self.smoothing == "additive" else n_levels):
-            table = self._tables[k].get(context[:n_levels - k])
+        n_levels = len(self._tables) - 1  # the last table is that of the slot classes
+        slot_class = AST_GRAMMAR.slot_class(context[0])
+        for k in range(1 if self.smoothing == "additive" else n_levels + 1):
+            table = self._tables[k].get(context[:n_levels - k] if k < n_levels else (slot_class,))
             if table is None:
                 continue
             if self.smoothing == "witten-bell":
@@ -290,8 +307,8 @@ class CountTreeModel(GenerativeModel):
         """
         check_is_fitted(self)
         context = tuple(context)
-        if len(context) != len(self._tables):
-            raise ParameterError(f"context={self.context!r} takes {len(self._tables)} context fields "
+        if len(context) != len(self._tables) - 1:
+            raise ParameterError(f"context={self.context!r} takes {len(self._tables) - 1} context fields "
                                  f"({', '.join(CONTEXTS[self.context][0])}), got {len(context)}")
         allowed = AST_GRAMMAR.allowed(context[0], self.vocabulary_, restriction=restriction)
         return {t: self._prob(context, t, restriction) for t in allowed}
@@ -361,8 +378,8 @@ class CountTreeModel(GenerativeModel):
         chain, uniform = self._chain(context, restriction)
         weights = [c * table.restricted(restriction)[0] / table.total for c, table in chain]
         weights.append(uniform * self._n_allowed(slot, restriction) / self._n_allowed(slot))
-        cumulative = np.cumsum(weights)
-        part = min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")), len(chain))
+        cumulative = list(itertools.accumulate(weights))
+        part = min(bisect.bisect_right(cumulative, rng.random() * cumulative[-1]), len(chain))
         if part < len(chain):
             return chain[part][1].draw(rng, restriction)
         allowed = AST_GRAMMAR.allowed(slot, self.vocabulary_, restriction=restriction)
@@ -461,9 +478,12 @@ class CountTreeModel(GenerativeModel):
         super()._set_state(fitted)
         self.vocabulary_ = ValueVocabulary.from_dict(vocabulary)
         self.counts_ = [np.asarray(rows, dtype=np.int64) for rows in self.counts_]
-        width = len(CONTEXTS[self.context][0]) + 2
+        n_levels = len(CONTEXTS[self.context])
+        if len(self.counts_) != n_levels + 1:
+            raise ModelFileError(f"counts_ holds {len(self.counts_)} tables; context={self.context!r} has "
+                                 f"{n_levels + 1}")
         for k, rows in enumerate(self.counts_):
-            if rows.ndim != 2 or rows.shape[1] != width - k or (rows.size and (
+            if rows.ndim != 2 or rows.shape[1] != _width(n_levels, k) or (rows.size and (
                     rows[:, :-1].min() < 0 or rows[:, :-1].max() >= len(self.symbols_) or rows[:, -1].min() < 1)):
                 raise ModelFileError(f"counts_.{k} does not fit context={self.context!r} and symbols_")
         self._build_tables()
@@ -471,6 +491,11 @@ class CountTreeModel(GenerativeModel):
 
 # Field of a builder Decision that holds each Linearized context column.
 _DECISION_FIELD = {"slots": "slot", "parent_slots": "parent_slot", "siblings": "sibling"}
+
+
+def _width(n_levels: int, k: int) -> int:
+    """Columns of count table ``k``: its context fields (the slot class's table has one), the token, the count."""
+    return (n_levels - k if k < n_levels else 1) + 2
 
 
 # tree_neural imported the check under this name before it moved to python_ast.
