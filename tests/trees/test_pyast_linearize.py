@@ -13,9 +13,14 @@ from genlab.errors import DataError, ParameterError
 from genlab.trees.python_ast import (
     AST_GRAMMAR,
     END_TOKEN,
+    FREE,
+    MUST_CLOSE,
+    NEEDS_ITEM,
     NONE_TOKEN,
+    RESTRICTIONS,
     ROOT_SLOT,
     START_TOKEN,
+    STR_ONLY,
     TOP_SLOT,
     TreeBuilder,
     ValueVocabulary,
@@ -26,6 +31,7 @@ from genlab.trees.python_ast import (
     python_asts,
     read_python_sources,
     unlinearize,
+    valid_source,
 )
 
 SOURCE = '''
@@ -270,11 +276,92 @@ def test_as_modules_bad_input():
 
 
 def test_decision_counts_are_consistent(small):
-    lin = linearize(small.train[0])
-    kinds = np.bincount(lin.kinds, minlength=3)
-    assert kinds[0] == lin.n_nodes and kinds.sum() == len(lin)
-    # every node's fields close: each list field emits one "<end>"
-    n_list_fields = sum(
-        sum(f.multiplicity == "*" for f in AST_GRAMMAR.node_types[type(node).__name__])
-        for node in ast.walk(small.train[0]))
-    assert lin.tokens.count(END_TOKEN) == n_list_fields
+    for module in small.train[:3]:
+        lin = linearize(module)
+        kinds = np.bincount(lin.kinds, minlength=3)
+        assert kinds[0] == n_nodes(module)  # type decisions are the nodes ast.walk visits
+        assert kinds[2] == sum(1 for t in lin.tokens if t.startswith("$"))
+        # every node's list fields close: each emits one "<end>"
+        n_list_fields = sum(
+            sum(f.multiplicity == "*" for f in AST_GRAMMAR.node_types[type(node).__name__])
+            for node in ast.walk(module))
+        assert lin.tokens.count(END_TOKEN) == n_list_fields
+
+
+def _restriction_of(source, slot, nth=0):
+    lin = linearize(ast.parse(source))
+    return int(lin.restrictions[[i for i, s in enumerate(lin.slots) if s == slot][nth]])
+
+
+def test_restrictions_follow_the_tree_built_so_far(small):
+    assert RESTRICTIONS == (FREE, NEEDS_ITEM, MUST_CLOSE, STR_ONLY)
+    assert _restriction_of("def f():\n    pass", "FunctionDef.body") == NEEDS_ITEM  # first statement
+    assert _restriction_of("def f():\n    pass", "FunctionDef.body", 1) == FREE  # then "<end>" may come
+    assert _restriction_of("{1: 2}", "Dict.values", 0) == NEEDS_ITEM
+    assert _restriction_of("{1: 2}", "Dict.values", 1) == MUST_CLOSE  # as many values as keys
+    assert _restriction_of("a or b", "BoolOp.values", 1) == NEEDS_ITEM  # two operands at least
+    assert _restriction_of("a or b", "BoolOp.values", 2) == FREE
+    assert _restriction_of("raise", "Raise.cause") == MUST_CLOSE  # no "from" without an exception
+    assert _restriction_of("try:\n    pass\nfinally:\n    pass", "Try.orelse") == MUST_CLOSE
+    assert _restriction_of("try:\n    pass\nfinally:\n    pass", "Try.finalbody") == NEEDS_ITEM
+    assert _restriction_of("f'{x}y'", "Constant.value") == STR_ONLY
+    assert _restriction_of("def f(a, b=1): pass", "arguments.defaults", 1) == FREE  # a second default may come
+    assert _restriction_of("def f(a=0, b=1): pass", "arguments.defaults", 2) == MUST_CLOSE  # one per argument
+    # the builder refuses what a restriction leaves out, and allowed() says what is left
+    builder = TreeBuilder()
+    for token in ["Module", "Expr", "Dict", "Constant", "$1", "$None", END_TOKEN]:
+        builder.push(token)
+    assert builder.context().restriction == NEEDS_ITEM and END_TOKEN not in AST_GRAMMAR.allowed(
+        "Dict.values", restriction=NEEDS_ITEM)
+    with pytest.raises(DataError, match=r"token '<end>' is not allowed in slot Dict\.values"):
+        builder.push(END_TOKEN)
+    for token in ["Constant", "$2", "$None"]:
+        builder.push(token)
+    assert builder.allowed() == (END_TOKEN,)
+    with pytest.raises(DataError, match=r"token 'Name' is not allowed in slot Dict\.values .*allowed: <end>$"):
+        builder.push("Name")
+    builder.push(END_TOKEN)
+    builder.push(END_TOKEN)
+    builder.push(END_TOKEN)
+    assert ast.unparse(builder.result()) == "{1: 2}"
+    vocabulary = ValueVocabulary.build(["x = f'{a}b'", "y = f'{a}b'", "z = 1", "z = 1"], min_count=1)
+    allowed = AST_GRAMMAR.allowed("Constant.value", vocabulary, restriction=STR_ONLY)
+    assert "$'b'" in allowed and "$<unk:str>" in allowed and "$1" not in allowed and "$None" not in allowed
+    assert not AST_GRAMMAR.allows("Constant.value", "$1", vocabulary, restriction=STR_ONLY)
+    with pytest.raises(ParameterError, match="unknown restriction 9"):
+        AST_GRAMMAR.allowed("Module.body", restriction=9)
+    with pytest.raises(TypeError):
+        AST_GRAMMAR.allowed("Module.body", None, NEEDS_ITEM)  # keyword-only: a stale positional fails loudly
+    # every decision of real trees is within its restricted set
+    vocabulary = ValueVocabulary.build(small.train)
+    for module in small.test[:3]:
+        lin = linearize(module, vocabulary)
+        for slot, token, restriction in zip(lin.slots, lin.tokens, lin.restrictions, strict=True):
+            assert token in AST_GRAMMAR.allowed(slot, vocabulary, restriction=int(restriction))
+
+
+def test_slot_classes_pool_slots_with_equal_allowed_sets():
+    vocabulary = ValueVocabulary.build(["x = y", "x = y"], min_count=1)
+    groups = {}
+    for slot in AST_GRAMMAR.slots:
+        groups.setdefault(AST_GRAMMAR.slot_class(slot), set()).add(
+            AST_GRAMMAR.allowed(slot, vocabulary))
+    assert all(len(sets) == 1 for sets in groups.values())
+    assert AST_GRAMMAR.slot_class("BinOp.left") == AST_GRAMMAR.slot_class("Call.func") == "<expr>"
+    assert AST_GRAMMAR.slot_class("Dict.keys") == "Dict.keys"
+
+
+def test_inputs_at_the_limits_of_the_layer():
+    # an int literal too long for repr (written in hex) round-trips exactly
+    module = ast.parse("x = 0x" + "f" * 4000)
+    lin = linearize(module)
+    assert unlinearize(lin.tokens).body[0].value.value == module.body[0].value.value
+    # a chain too deep for the recursive helpers of ast: linearisation, rebuilding and locations are iterative
+    module = ast.parse("x = " + " + ".join(["a"] * 2000))
+    lin = linearize(module)
+    rebuilt = unlinearize(lin.tokens)
+    assert linearize(rebuilt).tokens == lin.tokens
+    assert rebuilt.body[0].lineno == 1
+    assert valid_source(rebuilt) is None  # ast.unparse overflows: counted invalid, not raised
+    assert valid_source(ast.parse("def f():\n    return 1")) is not None
+    assert valid_source(ast.parse("return 1")) is None  # parses, but does not compile
