@@ -16,6 +16,13 @@ Each emitted token is one *decision*; a decision's *slot* is ``"Parent.field"`` 
 (``"$<unk:str>"``, ``"$<unk:int>"``, ``"$<unk:float>"``, ``"$<unk:complex>"``, ``"$<unk:bytes>"``) and is rebuilt as a
 placeholder of that type (``"unk"``, ``0``, ``0.0``, ``0j``, ``b""``).
 
+Python's concrete grammar narrows some decisions beyond the ASDL types, by what the tree already holds: a body needs
+a first statement, a dict as many values as keys, ``raise ... from`` an exception, an f-string's text pieces are
+str. Each decision carries its *restriction* (:data:`RESTRICTIONS`; :attr:`Linearized.restrictions`,
+:attr:`Decision.restriction`), and :meth:`ASTGrammar.allowed` gives the exact set a model must normalise over. Every
+tree :func:`ast.parse` makes satisfies them; a tree drawn within them still may not compile (duplicate argument
+names, ``return`` outside a function): :func:`valid_source` says.
+
 The unit every model of these trees reports is **bits per node**: ``-log2 p(tree) / n_nodes``, where ``p(tree)`` is
 the product over *all* decisions (node types, ``"<none>"`` / ``"<end>"`` and values) and ``n_nodes`` counts the AST
 nodes (the type decisions; equal to the number of nodes :func:`ast.walk` visits).
@@ -986,6 +993,10 @@ def as_modules(X: Any) -> list[ast.Module]:
     DataError
         If ``X`` is not a non-empty list, or naming the index of the first item that is neither a module nor a
         parsable source string.
+
+    Notes
+    -----
+    A :class:`PythonSources` gives its modules; a :class:`PythonASTs` its training split.
     """
     if isinstance(X, (PythonASTs, PythonSources)):
         X = X.modules if isinstance(X, PythonSources) else X.train
