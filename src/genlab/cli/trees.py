@@ -80,14 +80,17 @@ def _text_of(path: Path, what: str) -> str:
 
 
 def _grammar_from_file(path: Path, **params: Any) -> PCFG:
-    """A PCFG from a grammar text file; a malformed grammar's message is prefixed with the file's name."""
+    """A PCFG from a grammar text file; a malformed grammar's message is prefixed with the file's name (a bad
+    hyperparameter's is not)."""
+    from genlab.trees.grammar import read_grammar
     from genlab.trees.pcfg import PCFG
 
     text = _text_of(path, "grammar, in NLTK's format")
     try:
-        return PCFG.from_string(text, **params)
+        read_grammar(text)  # the text alone: its errors are the file's
     except ParameterError as exc:
         raise ParameterError(f"{path}: {exc}") from None
+    return PCFG.from_string(text, **params)
 
 
 def _is_model_file(path: Path) -> bool:
@@ -254,8 +257,8 @@ def fit_pcfg(
         "--n-init", min=1, help="EM starts: the first from the grammar's probabilities, the others random; the best "
                                 "is kept (default 1).")] = None,
     prior: Annotated[float, typer.Option(
-        "--prior", help="Symmetric Dirichlet concentration per left-hand side: 1 is maximum "
-                                                "likelihood, above 1 smooths (MAP).")] = 1.0,
+        "--prior", min=1.0, help="Symmetric Dirichlet concentration per left-hand side: 1 is maximum "
+                                 "likelihood, above 1 smooths (MAP).")] = 1.0,
     random_state: Annotated[int | None, typer.Option(
         "--random-state", "--seed", help="Seeds the random starts (and the sentences of DATA 'toy').")] = None,
     randomize: Annotated[bool, typer.Option(
@@ -528,12 +531,13 @@ def read_sources(source: Path, *, split: str, strict: bool = False,
         path, reason = data.skipped[0]
         raise DataError(f"{path} does not parse ({reason}); drop --strict to skip it.")
     modules = data.train if split == "train" else data.test
-    subset = "" if max_files is None else f" of a {max_files}-file subset"
+    subset = "" if max_files is None else f" of a subset of {max_files} files"
     if not modules:
         raise DataError(f"the standard library's {split} split{subset} holds no file; raise --max-files.")
     which = "training" if split == "train" else "held-out"
-    return (modules, f"the standard library's {which} split{subset} ({len(modules):,} files, split by a hash of the "
-                     "path)", data.skipped)
+    n = len(modules)
+    return (modules, f"the standard library's {which} split{subset} ({n:,} file{'s' if n != 1 else ''}, split by a "
+                     "hash of the path)", data.skipped)
 
 
 def source_report(model: Any, modules: Sequence[Any]) -> dict[str, Any]:
