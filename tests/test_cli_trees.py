@@ -214,6 +214,16 @@ def test_fit_pcfg_on_the_toy_grammar(tmp_path):
     assert f"largest rule probability error {error:.4f} against the toy grammar's" in result.stdout
     assert "300 sentences drawn from the toy grammar" in result.stdout
 
+    # trees drawn from it, counted: the rules come in the order the trees use them, the truth is matched by name
+    result = invoke("fit", "pcfg", "toy", "--treebank", "--toy-size", 300, "--random-state", 4, "--out", model_path)
+    assert result.exit_code == 0, result.output
+    counted = genlab.load(model_path)
+    truth = toy_pcfg().rule_probabilities()
+    assert set(counted.rule_probabilities()) <= set(truth)
+    error = max(abs(p - truth[rule]) for rule, p in counted.rule_probabilities().items())
+    assert f"largest rule probability error {error:.4f} against the toy grammar's" in result.stdout
+    assert "300 trees drawn from the toy grammar" in result.stdout
+
 
 def test_score_counts_and_names_underivable_sentences(tmp_path, grammar_file):
     model_path = tmp_path / "g.genlab"
@@ -263,6 +273,9 @@ def test_unknown_words(tmp_path, grammar_file):
     assert_user_error(invoke("parse", model_path, "--file", data), f"{data}: sentence 2")
     assert_user_error(invoke("fit", "pcfg", data, "--grammar", grammar_file, "--out", tmp_path / "x.genlab"),
                       f"{data}: sentence 2 ('I saw zebras') has the word 'zebras', which the grammar lacks")
+    good = write(tmp_path, "good.txt", "I saw fish\n")
+    assert_user_error(invoke("fit", "pcfg", good, "--grammar", grammar_file, "--validation", data, "--out",
+                             tmp_path / "x.genlab"), f"{data}: sentence 2 ('I saw zebras') has the word 'zebras'")
     # read as a terminal of the grammar when configured
     with_unknown = write(tmp_path, "unk.cfg", AMBIGUOUS.replace("'fish' [0.5]", "'fish' [0.4] | '<unk>' [0.1]"))
     result = invoke("parse", with_unknown, "I saw zebras", "--unknown-word", "<unk>", "--json")

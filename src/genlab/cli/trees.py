@@ -202,7 +202,7 @@ def _check_words(model: PCFG, sentences: Sequence[Sequence[str]], where: str) ->
                 )
 
 
-def _read_pcfg_data(data: Path, treebank: bool, toy_size: int, seed: int | None) -> tuple[list[Any], str]:
+def _read_pcfg_data(data: Path, treebank: bool, toy_size: int, seed: Any) -> tuple[list[Any], str]:
     """The sentences (or trees, with ``treebank``) of DATA and how to describe them."""
     from genlab.data import read_sentences, read_treebank
 
@@ -292,7 +292,10 @@ def fit_pcfg(
         raise ParameterError("learning from sentences needs a grammar: --grammar FILE in NLTK's format (S -> NP VP "
                              "[1.0]); or --treebank when DATA holds parse trees.")
     items, described = _read_pcfg_data(data, treebank, toy_size, random_state)
-    val_items = _read_pcfg_data(validation, treebank, toy_size, random_state)[0] if validation is not None else None
+    val_items = None
+    if validation is not None:  # 'toy' here: other draws than the training sentences'
+        val_seed = None if random_state is None else [random_state, 1]
+        val_items = _read_pcfg_data(validation, treebank, toy_size, val_seed)[0]
     params: dict[str, Any] = {
         "prior": prior, "unknown_word": unknown_word,
         "max_iter": 100 if max_iter is None else max_iter, "tol": 1e-4 if tol is None else tol,
@@ -313,6 +316,8 @@ def fit_pcfg(
         source = "the rules read off the trees"
     if not treebank:  # EM reads every word: name the first the grammar lacks, with the command line's remedy
         _check_words(model, items, f"{data}: ")
+    if val_items is not None and hasattr(model, "rules_"):  # before a long fit, not after it
+        _check_words(model, _sentences_of(val_items), f"{validation}: ")
     truth = None
     if toy and grammar is None and not treebank:  # the same rules in the same order as the model's
         from genlab.trees.toy import toy_pcfg
@@ -728,8 +733,8 @@ def fit_tree(
             report = source_report(model, held)
         rows.append(("validation", held_described + (f"; {_skipped_text(held_skipped)}" if held_skipped else "")
                      + f", {report['n_nodes']:,} nodes"))
-        rows.append(("held-out bits/node", f"{report['bits_per_node']:.4f} ({report['nats_per_node']:.6f} nats per "
-                                           "node)"))
+        nats = report["nats_per_node"]
+        rows.append(("held-out bits/node", f"{report['bits_per_node']:.4f} (log-likelihood {nats:.6f} nats per node)"))
     _warn_lines(caught)
     model.save(out)
     rows.append(("saved to", str(out)))
