@@ -48,7 +48,8 @@ def _uniform_log_probs(model: NeuralTreeModel, sources: list[str]) -> list[np.nd
 def test_initial_model_is_uniform_over_each_decisions_allowed_tokens():
     # one step at a negligible learning rate: the initial weights
     losses = []
-    model = _model(max_steps=1, learning_rate=1e-9).fit(SOURCES, callback=lambda step, loss: losses.append(loss))
+    model = _model(max_steps=1, learning_rate=1e-9, output_init="uniform").fit(
+        SOURCES, callback=lambda step, loss: losses.append(loss))
     got = np.concatenate(model.decision_log_probs(SOURCES))
     uniform = np.concatenate(_uniform_log_probs(model, SOURCES))
     assert got.shape == uniform.shape
@@ -57,6 +58,23 @@ def test_initial_model_is_uniform_over_each_decisions_allowed_tokens():
     assert abs(got.mean() - uniform.mean()) < 0.02
     # and the first training loss (nats per decision, over random windows of these decisions) is near its mean
     assert losses[0] == pytest.approx(-uniform.mean(), rel=0.2)
+
+
+def test_frequency_init_starts_from_the_add_one_unigram_over_each_allowed_set():
+    from collections import Counter
+
+    model = _model(max_steps=1, learning_rate=1e-9).fit(SOURCES)  # output_init="frequency", the default
+    lins = [linearize(ast.parse(s), model.vocabulary_) for s in SOURCES]
+    counts = Counter(token for lin in lins for token in lin.tokens)
+    expected = np.concatenate([
+        [math.log((counts[token] + 1) / sum(counts[t] + 1 for t in AST_GRAMMAR.allowed(
+            slot, model.vocabulary_, restriction=int(restriction))))
+         for token, slot, restriction in zip(lin.tokens, lin.slots, lin.restrictions, strict=True)]
+        for lin in lins])
+    got = np.concatenate(model.decision_log_probs(SOURCES))
+    assert np.abs(got - expected).max() < 0.1
+    # and it is not the uniform start (the test can fail)
+    assert np.abs(np.concatenate(_uniform_log_probs(model, SOURCES)) - expected).max() > 1.0
 
 
 def test_it_overfits_a_tiny_corpus():
@@ -264,6 +282,8 @@ def test_bad_input_is_refused_with_a_clear_error():
         _model(max_steps=1, n_hidden=0).fit(SOURCES)
     with pytest.raises(ParameterError, match="value_min_count must be an integer >= 1"):
         _model(max_steps=1, value_min_count=0).fit(SOURCES)
+    with pytest.raises(ParameterError, match="output_init must be 'frequency' or 'uniform'"):
+        _model(max_steps=1, output_init="zeros").fit(SOURCES)
     with pytest.raises(NotFittedError):
         NeuralTreeModel().log_prob(SOURCES)
 

@@ -25,9 +25,10 @@ Why this shape (after Maddison & Tarlow 2014 and TRANX, Yin & Neubig 2018):
 * **Allowed tokens only**: the logits of tokens the slot does not allow are set to ``-inf`` before the softmax, so
   the model is a proper distribution over valid trees (within the value vocabulary) and sampling cannot produce an
   invalid structure. Structural slots only ever allow node types, "<none>" and "<end>" (the first ``n_structural``
-  token ids), so their softmax runs over those ids only; value slots run over the whole vocabulary. At
-  initialisation the output weights are small, so every allowed token is about equally likely and the loss is the
-  mean log of the allowed-set sizes (a test checks it).
+  token ids), so their softmax runs over those ids only; value slots over their group's columns (identifiers,
+  constants, ...). The output weights start small, so the initial model is the softmax of the output biases over
+  each decision's allowed set: uniform with zero biases (the loss is then the mean log of the allowed-set sizes; a
+  test checks it), the add-one unigram with the estimator's default log-count biases.
 
 Training windows
 ----------------
