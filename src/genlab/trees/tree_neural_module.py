@@ -30,14 +30,18 @@ Why this shape (after Maddison & Tarlow 2014 and TRANX, Yin & Neubig 2018):
   each decision's allowed set: uniform with zero biases (the loss is then the mean log of the allowed-set sizes; a
   test checks it), the add-one unigram with the estimator's default log-count biases.
 
-Training windows
-----------------
-Modules are concatenated into one stream of decisions and trained on random windows of ``block_size`` decisions,
-each starting from a zero state (truncated back-propagation; a module has up to tens of thousands of decisions). A
-decision whose parent state lies before its window's start (or at the root) reads the learned ``root_state``
-instead. Scoring runs each module whole, from its first decision, so every parent is in reach and every decision is
-scored. The training loop moves one int64 tensor of inputs per batch, so the four inputs of a decision are packed into
-bit fields of one int64 (:func:`pack_inputs`); its count of "tokens" is then the count of decisions trained on.
+Segments
+--------
+A module has up to tens of thousands of decisions, so the model is defined on *segments*: decisions
+``k * block_size .. (k + 1) * block_size - 1`` of a tree form segment ``k``, the LSTM starts each segment from a zero
+state (it still reads the previous token and both slots at the segment's first decision), and a decision whose parent
+state lies in an earlier segment (or that is the root) reads the learned ``root_state``. Training draws whole
+segments, scoring runs them, and sampling resets at the same decisions, so the model is trained exactly as it is
+scored and sampled (a model trained on random windows but scored on whole modules would be scored in a regime it
+never saw: review R13; scored whole-module, the segment-trained weights gave within 0.01 bits per node of the
+segment figure on a pilot). The training loop moves one int64 tensor of inputs per batch, so the five inputs of a
+decision are packed into bit fields of one int64 (:func:`pack_inputs`); its count of "tokens" is then the count of
+decisions trained on.
 """
 
 from __future__ import annotations
@@ -82,7 +86,7 @@ class NeuralTreeConfig:
     n_embd: int = 128  # embedding size of tokens and slots (summed into the LSTM input) and of the output layer
     n_hidden: int = 256  # LSTM units
     n_layer: int = 1  # LSTM layers
-    block_size: int = 256  # decisions per training window (truncated back-propagation through time)
+    block_size: int = 256  # decisions per segment: the LSTM restarts every block_size decisions of a tree
     dropout: float = 0.0  # on the LSTM input and the combined state
 
     @property
