@@ -55,6 +55,9 @@ _LAZY_NAMES = {
     "LinearAutoRegressive": "genlab.timeseries",
     "LDA": "genlab.topics",
     "LabeledLDA": "genlab.topics",
+    # grammars and tree models (the neural tree model imports PyTorch when it is fitted or loaded)
+    "PCFG": "genlab.trees",
+    "TreeModel": "genlab.trees",
     # the torch-based image models (genlab.images.MODEL_MODULES)
     "Autoencoder": "genlab.images",
     "VAE": "genlab.images",
@@ -107,11 +110,13 @@ __all__ = [
     "MultinomialHMM",
     "NaiveBayes",
     "NeuralAutoRegressive",
+    "PCFG",
     "PixelCNN",
     "PoissonHMM",
     "Sample",
     "Seq2Seq",
     "SequenceDetector",
+    "TreeModel",
     "VariationalCategoricalHMM",
     "VariationalGaussianHMM",
     "Vocabulary",
@@ -157,6 +162,7 @@ if _TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports
     from genlab.sequence import MarkovChain, Vocabulary
     from genlab.timeseries import LinearAutoRegressive
     from genlab.topics import LDA, LabeledLDA
+    from genlab.trees import PCFG, TreeModel
     from genlab.vision import Captioner, SequenceDetector
 
 

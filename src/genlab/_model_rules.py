@@ -316,6 +316,57 @@ def _topics(model: Any, check: FileCheck) -> None:
     _convergence(check)
 
 
+# -- grammars and tree models -----------------------------------------------------------------------------------------
+@rule("PCFG")
+def _pcfg(model: Any, check: FileCheck) -> None:
+    from genlab.trees.pcfg import check_saved_grammar
+
+    run_own_checks(model, "_check_params")
+    rules = check.sequence("rules_")
+    check.bind("R", len(rules), "rules_")
+    probabilities = check.array("probabilities_", ("R",))
+    problem = check_saved_grammar(check.fitted.get("start_"), rules, probabilities)
+    if problem is not None:
+        check.fail("rules_", f"/ start_ / probabilities_: {problem}")
+    _convergence(check)
+
+
+@rule("CountTreeModel")
+def _count_tree_model(model: Any, check: FileCheck) -> None:
+    from genlab.trees.python_ast import VALUE_TYPES
+    from genlab.trees.tree_count import CONTEXTS
+    from genlab.trees.tree_count import _width as _count_table_width
+
+    run_own_checks(model, "_check_params")
+    symbols = check.strings("symbols_")
+    vocabulary = check.mapping("vocabulary_")
+    for name, tokens in vocabulary.items():
+        if name not in VALUE_TYPES:
+            check.fail(f"vocabulary_.{name}", f"is not a value type ({', '.join(VALUE_TYPES)}).")
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            check.fail(f"vocabulary_.{name}", "must be a list of token strings.")
+    # one table per context level, longest context first, then the slot classes' table (one context column)
+    n_levels = len(CONTEXTS[model.context])
+    tables = check.arrays("counts_", n_levels + 1, lambda k: ("*", _count_table_width(n_levels, k)), INT)
+    for k, rows in enumerate(tables):
+        # columns: the context's symbol ids, the token's symbol id, then its count (>= 1)
+        if rows.size and (rows[:, :-1].min() < 0 or rows[:, :-1].max() >= len(symbols) or rows[:, -1].min() < 1):
+            check.fail(f"counts_.{k}", "holds a symbol id outside symbols_ or a count below 1.")
+    for name in ("n_train_trees_", "n_train_nodes_", "n_train_decisions_"):
+        check.scalar(name, "int", optional=False, minimum=0)
+
+
+@rule("TreeModel")
+def _tree_model(model: Any, check: FileCheck) -> None:
+    engines = {"count": "CountTreeModel", "neural": "NeuralTreeModel"}
+    if model.kind not in engines:
+        check.fail("", f"kind {model.kind!r} is not one of {sorted(engines)}.")
+    record = check.mapping("model_")
+    if record.get("class") != engines[model.kind]:
+        check.fail("model_", f"must be a {engines[model.kind]} record for kind={model.kind!r}.")
+    check.model("model_", record)
+
+
 # -- Bayesian networks ------------------------------------------------------------------------------------------------
 @rule("BayesianNetwork")
 def _bayesian_network(model: Any, check: FileCheck) -> None:
@@ -393,7 +444,7 @@ def _vq_prior(check: FileCheck) -> None:
 
 # -- neural models ----------------------------------------------------------------------------------------------------
 @rule("LanguageModel", "Seq2Seq", "Captioner", "SequenceDetector", "VAE", "ConditionalVAE", "Autoencoder", "PixelCNN",
-      "ConditionalPixelCNN", "WaveNet", "NeuralAutoRegressive", "MaskedLanguageModel", "VQVAE")
+      "ConditionalPixelCNN", "WaveNet", "NeuralAutoRegressive", "MaskedLanguageModel", "VQVAE", "NeuralTreeModel")
 def _neural(model: Any, check: FileCheck) -> None:
     """The shared training hyperparameters; the network itself is checked against its weights by
     :func:`genlab.neural._file_check.check_network`."""

@@ -62,6 +62,7 @@ MODEL_PACKAGES = (
     "genlab.sequence",
     "genlab.timeseries",
     "genlab.topics",
+    "genlab.trees",
     "genlab.vision",
 )
 
@@ -99,9 +100,11 @@ def _import_image_model(name: str) -> None:
     from genlab.forecasting import MODEL_MODULES as FORECASTING_MODULES
     from genlab.images import MODEL_MODULES
     from genlab.masked import MODEL_MODULES as MASKED_MODULES
+    from genlab.trees import MODEL_MODULES as TREE_MODULES
     from genlab.vision import MODEL_MODULES as VISION_MODULES
 
-    module = {**AUDIO_MODULES, **FORECASTING_MODULES, **MASKED_MODULES, **VISION_MODULES, **MODEL_MODULES}.get(name)
+    module = {**AUDIO_MODULES, **FORECASTING_MODULES, **MASKED_MODULES, **TREE_MODULES, **VISION_MODULES,
+              **MODEL_MODULES}.get(name)
     if module is None:
         return
     try:

@@ -17,7 +17,8 @@ from genlab.errors import DataError, GenlabError
 
 #: Classes that only load with optional dependencies (torch): their cases import them on use.
 NEURAL = {"LanguageModel", "Seq2Seq", "Captioner", "SequenceDetector", "VAE", "ConditionalVAE", "Autoencoder",
-          "PixelCNN", "ConditionalPixelCNN", "WaveNet", "NeuralAutoRegressive", "MaskedLanguageModel", "VQVAE"}
+          "PixelCNN", "ConditionalPixelCNN", "WaveNet", "NeuralAutoRegressive", "MaskedLanguageModel", "VQVAE",
+          "NeuralTreeModel"}
 
 
 @dataclasses.dataclass
@@ -154,10 +155,29 @@ def _hmm(cls_name: str, X: np.ndarray, **params: Any) -> Case:
     )
 
 
+#: Small Python programs: the syntax trees of the tree models' cases.
+_PROGRAMS = [
+    "import os\n\ndef size(path):\n    return os.path.getsize(path)\n",
+    "total = 0\nfor i in range(10):\n    total += i\nprint(total)\n",
+    "class Point:\n    def __init__(self, x, y):\n        self.x = x\n        self.y = y\n",
+    "def f(a, b=2):\n    if a > b:\n        return a\n    return b\n",
+    "names = [n.upper() for n in ['a', 'b'] if n]\n",
+]
+
+
+def _bad_programs() -> list[tuple[Call, type[GenlabError], str | None]]:
+    return [(Call(([],)), DataError, "no syntax trees given"),
+            (Call((["def f(:\n"],)), DataError, "item 0 is not parsable Python source"),
+            (Call(([_PROGRAMS[0], 42],)), DataError, "item 1 is a int")]
+
+
 def _cases() -> dict[str, Case]:
     import pandas as pd
 
     import genlab
+    from genlab.trees.toy import TOY_GRAMMAR, toy_pcfg
+
+    sentences = toy_pcfg().sample(40, random_state=0)
 
     X = _blobs()
     hmm_params = {"random_state": 0, "n_iter": 200, "tol": 1e-3}
@@ -231,12 +251,28 @@ def _cases() -> dict[str, Case]:
             make=lambda: genlab.BayesianNetwork([("rain", "wet")]), fit=Call((table,)), data=Call((table.head(6),)),
             n_sample=20, bad=[(Call((table.drop(columns="wet"),)), DataError, "wet")],
         ),
+        "PCFG": Case(
+            make=lambda: genlab.PCFG(grammar=TOY_GRAMMAR, max_iter=5), fit=Call((sentences,)),
+            data=Call((sentences[:5],)),
+            bad=[(Call(([],)), DataError, "no data to fit"),
+                 (Call(([["the", "unicorn", "saw"]],)), DataError, "the word 'unicorn', which the grammar lacks"),
+                 (Call(([["dog", "the"]],)), DataError, "cannot be derived by the grammar")],
+        ),
+        "CountTreeModel": Case(
+            make=lambda: genlab.trees.CountTreeModel(value_min_count=1), fit=Call((_PROGRAMS,)),
+            data=Call((_PROGRAMS[:2],)), n_sample=3, bad=_bad_programs(),
+        ),
+        "TreeModel": Case(
+            make=lambda: genlab.TreeModel(kind="count", value_min_count=1), fit=Call((_PROGRAMS,)),
+            data=Call((_PROGRAMS[:2],)), n_sample=3, bad=_bad_programs(),
+        ),
     }
     return cases
 
 
 def _neural_cases() -> dict[str, Case]:
     import genlab
+    from genlab.trees.tree_neural import NeuralTreeModel
 
     digits = (np.random.default_rng(0).random((40, 1, 4, 4)) < 0.4).astype(np.int64)
     digit_labels = np.repeat([0, 1], 20)
@@ -348,6 +384,12 @@ def _neural_cases() -> dict[str, Case]:
         "ConditionalPixelCNN": Case(
             make=lambda: genlab.ConditionalPixelCNN(**pixelcnn), fit=Call((digits, digit_labels)),
             data=Call((digits[:5],)), n_sample=2, latent=True, bad=image_bad,
+        ),
+        "NeuralTreeModel": Case(
+            make=lambda: NeuralTreeModel(
+                value_min_count=1, n_hidden=8, n_embd=8, block_size=32, random_state=0, device="cpu",
+                validation_fraction=0.0, max_steps=3, batch_size=4, warmup_steps=1),
+            fit=Call((_PROGRAMS,)), data=Call((_PROGRAMS[:2],)), n_sample=3, bad=_bad_programs(),
         ),
         "VQVAE": Case(
             make=lambda: genlab.VQVAE(n_codes=4, code_dim=2, hidden=4, n_residual=0, random_state=0, device="cpu",

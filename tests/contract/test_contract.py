@@ -32,9 +32,12 @@ def _needs_torch(name: str) -> None:
 def _registry() -> dict[str, type]:
     try:
         import genlab.images
+        import genlab.trees
 
         for name in genlab.images.MODEL_MODULES:
             getattr(genlab, name)  # import the torch-based classes so they register
+        for name in genlab.trees.MODEL_MODULES:  # (the neural tree model is not a top-level name)
+            getattr(genlab.trees, name)
     except ImportError:  # pragma: no cover - without torch
         pass
     return registered_models()
