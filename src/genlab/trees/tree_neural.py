@@ -8,7 +8,10 @@ reasons for its shape are in :mod:`genlab.trees.tree_neural_module`.
 
 So ``log_prob`` is exact: the sum over every decision of the whole tree (values outside the value vocabulary are
 scored as their typed unknown token, as the count model does, on the same decisions), and ``bits_per_node`` is
-``-log2 p(tree) / n_nodes`` summed over the trees given, the unit every tree model of genlab reports. Sampling draws
+``-log2 p(tree) / n_nodes`` summed over the trees given, the unit every tree model of genlab reports. Figures of two
+models compare only on the same decisions, that is under the same value vocabulary: the vocabulary is built from
+every tree given to ``fit`` with ``value_min_count``, as :class:`~genlab.trees.tree_count.CountTreeModel` builds it,
+so the two agree on the same training trees (a test checks it). Sampling draws
 the decisions top-down through :class:`~genlab.trees.python_ast.TreeBuilder`, so a draw can only have a valid
 structure; a draw that grows past ``max_nodes`` or whose ``ast.unparse`` does not compile is drawn again.
 
@@ -56,7 +59,7 @@ from genlab.utils.random import check_random_state
 
 __all__ = ["NeuralTreeModel", "allowed_mask", "token_table"]
 
-_SCORE_DECISIONS = 1 << 17  # decisions (padding included) per scoring batch: LSTM outputs of ~130 MB
+_SCORE_DECISIONS = 1 << 17  # segments x block_size per scoring batch (padding included): LSTM outputs of ~130 MB
 
 
 def token_table(config: NeuralTreeConfig) -> list[str]:
