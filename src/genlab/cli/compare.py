@@ -22,11 +22,15 @@ def print_comparison(comparison: Any, console: Any) -> None:
         latent_lines,
         row_notes,
         table_headers,
+        tree_header,
     )
 
-    chunks = {"pairs": "pairs", "captions": "images", "audio": "recordings"}.get(comparison.kind, "chunks")
+    chunks = {"pairs": "pairs", "captions": "images", "audio": "recordings", "syntax_trees": "files"}.get(
+        comparison.kind, "chunks")
     title = (f"{comparison.data}: held-out bits per {comparison.unit_name} "
              f"({comparison.n_heldout_units:,} {comparison.unit_name}s, {comparison.n_chunks} {chunks})")
+    if comparison.kind == "syntax_trees" and tree_header(comparison):
+        title += f"; {tree_header(comparison)}"
     # the model specs and the budget marks are words (folded only on a narrow terminal); every other column holds
     # figures
     columns = [TableColumn(header) if header in ("model", "budget") else
@@ -76,15 +80,17 @@ def compare_command(
                                              "files (series), a folder of PNG / JPEG images, a JSON Lines file of "
                                              "(source, target) pairs (.jsonl), a folder with a captions.jsonl "
                                              "(captioned images), a folder of sound files (.wav, .flac, .ogg: "
-                                             "audio), or a built-in name: pydoc (text), digits (images), scenes "
-                                             "(captioned images), synthetic-audio (audio), sunspots, co2, nile, "
+                                             "audio), a folder of .py files (syntax trees), or a built-in name: "
+                                             "pydoc (text), digits (images), scenes (captioned images), "
+                                             "synthetic-audio (audio), python-stdlib / python-stdlib-all (syntax "
+                                             "trees of the standard library: 120 files / all), sunspots, co2, nile, "
                                              "elnino, macro, macro3 (series from statsmodels).")],
     models: Annotated[str | None, typer.Option(
         "--models", "-m", help="Comma-separated model specs, e.g. markov:order=5,hmm:states=32,lstm:preset=small "
                                "(default: a set for the data kind).")] = None,
     budget: Annotated[str | None, typer.Option(
         "--budget", help="Fitting time of all models together: 90s, 5m, 1h (default 5m; pairs 2m, captioned "
-                         "images 4m).")] = None,
+                         "images 4m, syntax trees 1m).")] = None,
     max_time: Annotated[str | None, typer.Option(
         "--max-time", help="The most fitting time of any one model (its share of --budget is at most this): 30s, "
                            "2m.")] = None,
@@ -148,6 +154,10 @@ def compare_command(
     labels) against lstm / gru on the mu-law codes, markov (order chosen on validation recordings) and linear-ar
     (dequantised), in bits per audio sample on the same held-out recordings; the report plays generated clips
     beside real ones.
+
+    Syntax trees (a folder of .py files, or python-stdlib): pcfg, tree (count: context=parent|grandparent|
+    sibling; tree:kind=neural) against markov and transformer on the pre-order tokens of the same trees, in bits per
+    node on the same held-out files (split by file); the gap is what knowing the tree structure buys.
 
     Numeric series (a .csv, or sunspots, co2, nile, elnino, macro, macro3): gmm, ar, hmm and nar (the neural
     autoregressive model; lstm / gru / rnn / cnn / transformer name its backbones) in nats per time step on the same

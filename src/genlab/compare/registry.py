@@ -13,7 +13,8 @@ neural forecasters on numeric series).
 
 Kinds of data (:attr:`Dataset.kind_key`): ``text``, ``image``, ``series`` (numeric), ``symbols`` (symbol
 sequences from a CSV), ``pairs`` ((source, target) pairs from JSON Lines), ``captions`` ((image, caption) pairs) and
-``audio`` (recordings, scored per audio sample on mu-law codes).
+``audio`` (recordings, scored per audio sample on mu-law codes) and ``syntax_trees`` (Python files, scored per
+syntax-tree node on the decisions of their linearised trees: :mod:`~genlab.compare.tree_adapters`).
 
 Every adapter fits its model through the model's public ``fit``; EM models get an :class:`EMBudget` as their
 ``callback``, which records the learning curve and stops the fit when the model's share of the budget ends.
@@ -71,13 +72,17 @@ DEFAULT_SPECS = {
     # classical fits come first: they are single passes that cannot stop at their share, so time they take over it
     # comes out of the shares of the neural models after them, which stop on time, and not the other way round
     "audio": "linear-ar,markov,lstm,wavenet",
+    # syntax trees: the AST PCFG and the count tree models (parent context = the PCFG's, and grandparent) against
+    # the sequence models of the same pre-order tokens, then the two neural models, which share what time is left
+    "syntax_trees": "pcfg,tree:context=grandparent,markov:order=3,tree:kind=neural,transformer:preset=tiny",
 }
 #: What a row's figure can be (:attr:`Adapter.likelihood`), in the order the table shows them: exact
 #: likelihoods, upper bounds on the bits, pseudo-likelihoods.
 LIKELIHOODS = ("exact", "upper bound", "pseudo")
 #: How error messages name each kind of data.
 KIND_NAMES = {"text": "text", "image": "image", "series": "numeric series", "symbols": "symbol sequence",
-              "pairs": "(source, target) pair", "captions": "captioned image", "audio": "audio"}
+              "pairs": "(source, target) pair", "captions": "captioned image", "audio": "audio",
+              "syntax_trees": "syntax tree"}
 _REGISTRY: dict[str, list[type[Adapter]]] = {}
 
 Progress = Callable[[str], None]

@@ -20,7 +20,9 @@ the first held-out images with their references, every captioner's caption and w
 looked while writing it (:func:`genlab.vision.captioner.plot_attention`). Audio says what the unit is and how each
 model is scored (:func:`information_lines`), and plays each model's clips as ``<audio controls>`` elements (16-bit
 WAV files inline as base64 ``data:`` URIs) beside real held-out recordings of the same labels, each with its
-spectrogram.
+spectrogram. Syntax trees say what bits per node are, the split by file and the value vocabulary, which rows are
+distributions over valid trees and which over token sequences, and what the tree structure buys in bits per node
+(:func:`tree_lines`); the samples are each model's drawn programs beside a held-out file.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from genlab.compare.runner import Comparison, best_row
 
 __all__ = ["audio_lines", "extras_lines", "forecast_headers", "forecast_lines", "forecast_rows", "format_figure",
            "format_table_rows", "information_lines", "is_best", "latent_lines", "latent_title", "likelihood_legend",
-           "row_notes", "shown_likelihoods", "table_headers", "write_report"]
+           "row_notes", "shown_likelihoods", "table_headers", "tree_header", "tree_lines", "write_report"]
 
 #: Pairs: the text-metric columns (ROUGE-L, corpus BLEU, smoothed BLEU-4, x 100) and their keys in
 #: ``ModelResult.text_metrics``; blank for unconditional models, which generate no output for a source.
@@ -266,7 +268,9 @@ def information_lines(comparison: Comparison) -> list[str]:
     then what is particular to the kind of data.
 
     Pairs and captions: what the gap between conditional and unconditional bits means, with this comparison's
-    figure. Audio: what the unit is and how each model of the table is scored. Numeric series: what loading did to
+    figure. Audio: what the unit is and how each model of the table is scored. Syntax trees: the unit, the split and
+    the vocabulary, and which rows are distributions over valid trees (:func:`tree_lines`). Numeric series: what
+    loading did to
     the data and the forecast table (:func:`forecast_lines`). Nothing more for other kinds of data. The gap is
     taken between the best conditional and the best unconditional model with exact figures (bits per target
     (caption) character, and per held-out pair (image) on average).
@@ -274,11 +278,54 @@ def information_lines(comparison: Comparison) -> list[str]:
     legend = likelihood_legend(comparison)
     if comparison.kind == "audio":
         return [*legend, *audio_lines(comparison)]
+    if comparison.kind == "syntax_trees":
+        return [*legend, *tree_lines(comparison)]
     if comparison.kind == "series":
         return [*legend, *getattr(comparison, "data_notes", []), *forecast_lines(comparison)]
     if comparison.kind not in ("pairs", "captions"):
         return legend
     return [*legend, *_gap_lines(comparison)]
+
+
+def tree_header(comparison: Comparison) -> str:
+    """Syntax trees: the split by file and the value vocabulary in one line (the table's header says it)."""
+    info = comparison.tree_info or {}
+    if not info:
+        return ""
+    return (f"split by file: {info['train_files']:,} training files ({info['train_nodes']:,} nodes), "
+            f"{info['test_files']:,} held-out files ({info['test_nodes']:,} nodes); value vocabulary "
+            f"{info['value_vocabulary']:,} values seen at least {info['value_min_count']} times in training, "
+            f"{info['n_tokens']:,} decision tokens in all")
+
+
+def tree_lines(comparison: Comparison) -> list[str]:
+    """Syntax trees: what bits per node are, what each row is a distribution over, and what the tree structure buys
+    (the split and the vocabulary are in the header: :func:`tree_header`)."""
+    from genlab.compare.tree_adapters import VALID_TREES
+
+    info = comparison.tree_info or {}
+    lines = ["Unit: bits per node, -log2 p(tree) / nodes summed over the held-out files, where p(tree) is the product "
+             "over every decision of the pre-order linearised tree (node types, <none> / <end> and values, values "
+             "outside the vocabulary as typed unknowns): every row scores the same decisions"
+             + (f" ({info['test_decisions']:,} for {info['test_nodes']:,} nodes)." if info else ".")]
+    trained = [row for row in comparison.rows if row.trained]
+    trees = [row.spec for row in trained if VALID_TREES.get(row.family, False)]
+    sequences = [row.spec for row in trained if not VALID_TREES.get(row.family, True)]
+    if trees:
+        lines.append(f"Models of trees ({', '.join(trees)}): proper distributions over syntax trees (each decision "
+                     "over the tokens its slot allows); the tree models also obey what the tree built so far "
+                     "requires (non-empty bodies, as many dict values as keys), the context-free PCFG cannot.")
+    if sequences:
+        lines.append(f"Models of token sequences ({', '.join(sequences)}): distributions over all sequences of the "
+                     "same tokens, blind to the grammar, so part of their mass is on sequences that are no tree.")
+    if trees and sequences:
+        best_t = min((r for r in trained if r.spec in trees), key=lambda r: r.bits_per_unit)
+        best_s = min((r for r in trained if r.spec in sequences), key=lambda r: r.bits_per_unit)
+        gap = best_s.bits_per_unit - best_t.bits_per_unit
+        lines.append(f"What knowing the tree structure buys here: the best model of trees ({best_t.spec}, "
+                     f"{best_t.bits_per_unit:.3f}) against the best model of sequences ({best_s.spec}, "
+                     f"{best_s.bits_per_unit:.3f}): {gap:+.3f} bits per node.")
+    return lines
 
 
 def _gap_lines(comparison: Comparison) -> list[str]:
@@ -796,7 +843,8 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
     parts = [f"<h2>{esc(comparison.data)}: {comparison.kind}, bits per {comparison.unit_name}</h2>"]
     chunks = {"pairs": "pairs (each target scored on its own; the 95% intervals resample pairs)",
               "captions": "images (each caption scored on its own; the 95% intervals resample images)",
-              "audio": "recordings (each scored from its first sample; the 95% intervals resample recordings)"}.get(
+              "audio": "recordings (each scored from its first sample; the 95% intervals resample recordings)",
+              "syntax_trees": "files (each file's tree scored whole; the 95% intervals resample files)"}.get(
         comparison.kind, "chunks (each an independent sequence; the 95% intervals resample chunks)")
     parts.append(
         f"<p class='note'>Trained on {comparison.n_train_units:,} {comparison.unit_name}s; every model scored by "
@@ -804,6 +852,8 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
         f"{comparison.n_chunks:,} {chunks}. "
         f"Seed {comparison.seed}; fitting budget {comparison.budget_seconds:.0f} s in all.</p>"
     )
+    if comparison.kind == "syntax_trees" and tree_header(comparison):
+        parts.append(f"<p class='note'>Bits per node; {esc(tree_header(comparison))}.</p>")
     headers = [*table_headers(comparison), "notes"]
     parts.append("<table><tr>" + "".join(f"<th class='{'l' if h in ('model', 'notes') else ''}'>{esc(h)}</th>"
                                           for h in headers) + "</tr>")
@@ -850,6 +900,9 @@ def _section(comparison: Comparison, index: int, out_dir: str) -> str:
         parts.append(f"<figure><figcaption>held-out {what} (real)</figcaption><pre>{esc(real)}</pre></figure>")
     elif comparison.kind == "text" or comparison.categorical:
         parts.append(f"<figure><figcaption>held-out text (real)</figcaption><pre>{esc(comparison.heldout_example)}"
+                     "</pre></figure>")
+    elif comparison.kind == "syntax_trees":
+        parts.append(f"<figure><figcaption>held-out file (real)</figcaption><pre>{esc(comparison.heldout_example)}"
                      "</pre></figure>")
     elif plots and comparison.real_images:
         uri = _grid_png(comparison.real_images, comparison, "held-out digits (real)",

@@ -28,6 +28,10 @@ Audio: every model scores each held-out recording on its 8-bit mu-law codes (bit
 :mod:`genlab.compare.audio_adapters`) and draws a few clips; the report plays them as ``<audio>`` elements beside
 real held-out recordings (:attr:`Comparison.real_audio`: one per label shown) with their spectrograms.
 
+Syntax trees: every model scores each held-out Python file's whole tree on the same decisions (one value
+vocabulary from the training files), in bits per node (:mod:`genlab.compare.tree_adapters`); the comparison keeps the
+split and the vocabulary in figures (:attr:`Comparison.tree_info`) and the first held-out file as the real example.
+
 Numeric series: after the fits, every trained model that forecasts (the neural autoregressive models and the AR)
 and the seasonal naive forecast are back-tested from the same rolling origins at the end of the held-out part
 (:func:`genlab.compare.forecast_adapters.forecast_table`: MASE, CRPS, coverage of the 80% interval, and the last
@@ -59,6 +63,7 @@ from typing import Any
 
 import numpy as np
 
+from genlab.compare import tree_adapters  # noqa: F401 - registers the syntax-tree families
 from genlab.compare.adapters import NotTrained, make_adapters
 from genlab.compare.data import Dataset, check_forecast_options, load_dataset
 from genlab.compare.registry import LIKELIHOODS
@@ -73,7 +78,7 @@ _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|h|m|s)?")
 _SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, None: 1.0}
 UNIT_NAMES = {"char": "character", "word": "word", "byte": "byte", "bpe": "token", "dimension": "dimension",
               "step": "time step", "target_char": "target character", "caption_char": "caption character",
-              "sample": "audio sample"}
+              "sample": "audio sample", "node": "node"}
 #: The fitting time of all models together when none is given.
 DEFAULT_BUDGET = "5m"
 #: ... for pairs, whose default models are three small neural networks and a Markov chain: about 40 s each for
@@ -83,6 +88,9 @@ DEFAULT_PAIRS_BUDGET = "2m"
 #: about 80 s for each network. On two busy cores a tiny captioner makes 3 to 7 steps a second on the built-in
 #: scenes, and needs several hundred steps before its captions name the shapes and colours.
 DEFAULT_CAPTIONS_BUDGET = "4m"
+#: ... for syntax trees, whose default models on the built-in python-stdlib are two counting passes, a PCFG fit,
+#: a Markov chain (about 15 s together on two busy cores) and two small neural networks sharing the rest.
+DEFAULT_TREES_BUDGET = "1m"
 #: Pairs: held-out pairs shown in the report with every conditional model's output beside the reference.
 N_PAIR_EXAMPLES = 6
 
@@ -201,6 +209,8 @@ class Comparison:
     forecast: dict[str, Any] | None = None
     # what loading did to the data (e.g. missing values of a built-in series filled)
     data_notes: list[str] = field(default_factory=list)
+    # syntax trees: the split by file and the value vocabulary in figures (genlab.compare.data.Dataset.tree_info)
+    tree_info: dict[str, Any] | None = None
 
     @property
     def unit_name(self) -> str:
@@ -296,13 +306,15 @@ def compare(
     data : str, path or Dataset
         A text file, a folder of .txt files, a .csv file or folder of .csv files (series), a folder with a
         captions.jsonl (captioned images), a folder of sound files (audio), ``pydoc``, ``digits``, ``scenes``,
-        ``synthetic-audio`` or a built-in series (``sunspots``, ``co2``, ``nile``, ``elnino``, ``macro``,
-        ``macro3``) (:func:`genlab.compare.data.load_dataset`).
+        ``synthetic-audio``, a folder of ``.py`` files or ``python-stdlib`` / ``python-stdlib-all`` (syntax trees)
+        or a built-in series (``sunspots``, ``co2``, ``nile``, ``elnino``, ``macro``, ``macro3``)
+        (:func:`genlab.compare.data.load_dataset`).
     models : str, optional
         Comma-separated specs (:mod:`genlab.compare.adapters`); the data kind's defaults when None.
     budget : str or float, optional
         Total fitting time of all models (module notes); default :data:`DEFAULT_BUDGET`, for pairs
-        :data:`DEFAULT_PAIRS_BUDGET`, for captioned images :data:`DEFAULT_CAPTIONS_BUDGET`.
+        :data:`DEFAULT_PAIRS_BUDGET`, for captioned images :data:`DEFAULT_CAPTIONS_BUDGET`, for syntax trees
+        :data:`DEFAULT_TREES_BUDGET`.
     split : float, default=0.9
         Training fraction.
     unit : {"char", "word", "byte", "bpe"}, optional
@@ -354,8 +366,8 @@ def compare(
                                                                  season_length=season_length)
     adapters = make_adapters(models, dataset, random_state)
     if total is None:
-        total = parse_budget({"pairs": DEFAULT_PAIRS_BUDGET, "captions": DEFAULT_CAPTIONS_BUDGET}.get(dataset.kind,
-                                                                                                   DEFAULT_BUDGET))
+        total = parse_budget({"pairs": DEFAULT_PAIRS_BUDGET, "captions": DEFAULT_CAPTIONS_BUDGET,
+                              "syntax_trees": DEFAULT_TREES_BUDGET}.get(dataset.kind, DEFAULT_BUDGET))
     models_dir = None
     if out_dir is not None:
         models_dir = os.path.join(os.fspath(out_dir), "models")
@@ -477,7 +489,7 @@ def compare(
         budget_seconds=total, rows=rows, image_shape=dataset.image_shape, n_levels=dataset.n_levels,
         n_heldout_chars=dataset.n_heldout_chars, variables=dataset.variables, categorical=dataset.categorical,
         sample_rate=dataset.sample_rate, heldout_rule=dataset.heldout_rule, forecast=forecast,
-        data_notes=list(dataset.notes),
+        data_notes=list(dataset.notes), tree_info=dataset.tree_info,
     )
     if dataset.kind == "pairs":
         result.pair_examples = [{"source": source, "reference": target}
@@ -487,6 +499,11 @@ def compare(
                                    for image, caption in dataset.chunks[:N_PAIR_EXAMPLES]]
     elif dataset.kind == "audio":
         result.real_audio = _real_audio(dataset)
+    elif dataset.kind == "syntax_trees":
+        import ast
+
+        first = dataset.chunks[0]
+        result.heldout_example = f"# {first.file}\n{ast.unparse(first.module)[:1500]}"
     elif dataset.kind == "text" or dataset.categorical:
         result.heldout_example = dataset.chunk_text(dataset.chunks[0])[:300]
     elif dataset.kind == "series":
