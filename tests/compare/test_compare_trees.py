@@ -162,10 +162,18 @@ def test_report_and_results_hold_the_rows(result: tuple) -> None:
         assert ("token sequences" in notes) == (row.family in ("markov", "transformer"))
         figures = row.extras["figures"]["items"][0]
         assert figures["key"] == "valid_share" and 0.0 <= figures["value"] <= 1.0
-    tree = next(r for r in comparison.rows if r.spec == "tree")
-    assert tree.sample["text"].count("valid Python") == 3  # three programs drawn, each compiles
-    for program in tree.sample["text"].split("# draw ")[1:]:
-        compile(program.split("\n", 1)[1], "<sample>", "exec")
+    # the programs shown: those said to be valid compile, the others say what is wrong; the figure counts them
+    for row in comparison.rows:
+        shown = row.sample["text"].split("# draw ")[1:]
+        assert 1 <= len(shown) <= 3
+        valid = [p for p in shown if p.split("\n", 1)[0].endswith("valid Python")]
+        for program in valid:
+            compile(program.split("\n", 1)[1], "<sample>", "exec")
+        figure = row.extras["figures"]["items"][0]
+        draws = int(figure["unit"].split()[-1])
+        assert len(valid) == min(3, round(figure["value"] * draws))
+        if row.family in ("pcfg", "tree"):
+            assert draws == 12 and all(" decisions, " in p.split("\n", 1)[0] for p in shown)
     # the saved models are there: the PCFG with its vocabulary, the count model, the networks
     saved = [Path(f).name for row in comparison.rows for f in row.files]
     assert "pcfg_prior=1.5.vocabulary.json" in saved and all(Path(f).is_file() for r in comparison.rows
@@ -190,6 +198,8 @@ def test_bad_specs_and_data(folder: Path, tmp_path: Path) -> None:
         compare(folder, "tree:steps=5", split=SPLIT)
     with pytest.raises(ParameterError, match="option kind='forest' of 'tree' is not valid"):
         compare(folder, "tree:kind=forest", split=SPLIT)
+    with pytest.raises(ParameterError, match=r"option prior=0\.5 of 'pcfg' is not valid: the Dirichlet"):
+        compare(folder, "pcfg:prior=0.5", split=SPLIT)
     with pytest.raises(ParameterError, match="model 'hmm' does not model syntax tree data"):
         compare(folder, "hmm", split=SPLIT)
     with pytest.raises(ParameterError, match="syntax trees are scored in bits per node"):

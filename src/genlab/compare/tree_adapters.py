@@ -21,16 +21,16 @@ The sequence models score a tree from its first token with no end mark (the tree
 which the tree models do not pay for either): the Markov chain's ``</s>`` term is left out, and the language model
 starts at its ``<bos>`` context.
 
-Samples: each model draws a few programs for the report; the tree models and the PCFG draw whole trees (the tree
-models redraw a tree that is not valid Python, and the figures say how many draws that took), the sequence models
-draw tokens that are read as far as they form a tree (:func:`genlab.trees.ast_pcfg.read_program` says where a draw
-stops being one).
+Samples: each model draws a few programs for the report; the tree models and the PCFG draw :data:`TREE_DRAWS` whole
+trees each and the figures say how many are valid Python (the report shows valid ones first), the sequence models draw
+tokens that are read as far as they form a tree (:func:`genlab.trees.ast_pcfg.read_program` says where a draw stops
+being one).
 """
 
 from __future__ import annotations
 
-import ast
 import json
+import math
 import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -52,22 +52,23 @@ from genlab.compare.registry import (
 from genlab.compare.text_adapters import MarkovAdapter
 from genlab.errors import DataError, GenlabError, ParameterError
 
-__all__ = ["N_SAMPLES", "SAMPLE_MAX_NODES", "SAMPLE_MAX_TRIES", "SEQUENCE_DRAWS", "SEQUENCE_MAX_TOKENS",
+__all__ = ["N_SAMPLES", "SAMPLE_MAX_NODES", "SEQUENCE_DRAWS", "SEQUENCE_MAX_TOKENS", "TREE_DRAWS",
            "VALID_TREES", "LanguageModelTreesAdapter", "MarkovTreesAdapter", "PCFGTreesAdapter", "TreeModelAdapter",
            "check_same_vocabulary", "program_figures"]
 
-#: Programs each model of trees draws for the report (the figures count the draws it took).
+#: Programs shown per row in the report.
 N_SAMPLES = 3
+#: Whole trees each model of trees draws for the report and its "valid Python" figure (trees past
+#: :data:`SAMPLE_MAX_NODES` nodes are drawn again, at most four times as many draws in all). An LSTM tree model draws
+#: its trees together, one network step per decision of the batch: a few seconds on a busy core.
+TREE_DRAWS = 12
+SAMPLE_MAX_NODES = 400
 #: Draws of a sequence model, each up to :data:`SEQUENCE_MAX_TOKENS` tokens drawn in pieces of
 #: :data:`SEQUENCE_PIECE` (a draw stops at its first token that breaks the tree). They rarely form a tree, so few
 #: suffice: LanguageModel.generate of a tiny Transformer over 5,500 codes takes about 50 ms a token on a busy core.
 SEQUENCE_DRAWS = 2
-SEQUENCE_MAX_TOKENS = 200
+SEQUENCE_MAX_TOKENS = 100
 SEQUENCE_PIECE = 25
-#: A tree model's draws for the report: at most this many nodes per tree and this many draws in all (an untrained
-#: neural model draws large trees that rarely compile; its redraws must not outlast its fit).
-SAMPLE_MAX_NODES = 400
-SAMPLE_MAX_TRIES = 30
 #: Whether each family's figure is a proper distribution over valid trees (True) or a distribution over token
 #: sequences that puts part of its mass on sequences that are no tree (False); the report says it beside the table.
 VALID_TREES = {"pcfg": True, "tree": True, "markov": False, "transformer": False, "lstm": False, "gru": False,
@@ -77,6 +78,14 @@ _PCFG_NOTE = ("a proper distribution over the ASDL grammar's syntax trees: conte
               "Python refuses (an empty body, a dict with more values than keys), which the tree models rule out")
 _SEQUENCE_NOTE = ("a distribution over token sequences, blind to the grammar: part of its mass is on sequences that "
                   "are no tree")
+
+
+def _at_least_one(value: Any) -> float:
+    """A converter accepting numbers >= 1 (ValueError otherwise): a Dirichlet below 1 has no interior MAP."""
+    value = float(value)
+    if not (math.isfinite(value) and value >= 1.0):
+        raise ValueError(value)
+    return value
 
 
 def check_same_vocabulary(spec: str, vocabulary: Any, dataset: Any) -> None:
@@ -103,6 +112,12 @@ def program_figures(kept: int, draws: int, note: str) -> dict[str, Any]:
                        "value": kept / draws if draws else 0.0, "unit": f"share of {draws}"}]}
 
 
+def _node_types() -> dict[str, Any]:
+    from genlab.trees.python_ast import AST_GRAMMAR
+
+    return AST_GRAMMAR.node_types
+
+
 def _nodes(programs: list[Any]) -> int:
     """AST nodes (node-type decisions) drawn in ``programs``: the unit of the sampling speed."""
     from genlab.trees.python_ast import AST_GRAMMAR
@@ -126,6 +141,16 @@ def _program_text(programs: list[Any], dataset: Any) -> str:
     return "\n\n".join(parts)
 
 
+def _tree_sample(adapter: Adapter, programs: list[Any], dataset: Any, what: str) -> dict[str, Any]:
+    """The report's programs of a model of trees: up to :data:`N_SAMPLES` valid ones (else the first drawn), and
+    the share of its whole-tree draws that are valid Python."""
+    valid = [p for p in programs if p.error is None]
+    adapter._figures = program_figures(len(valid), len(programs), f"{len(valid)} of {len(programs)} {what} of at most "
+                                                                  f"{SAMPLE_MAX_NODES} nodes are valid Python")
+    shown = valid[:N_SAMPLES] or programs[:N_SAMPLES]
+    return {"text": _program_text(shown, dataset), "units": _nodes(programs)}
+
+
 # -- models of trees --------------------------------------------------------------------------------------------------
 @register_adapter
 class PCFGTreesAdapter(Adapter):
@@ -138,16 +163,15 @@ class PCFGTreesAdapter(Adapter):
     by renormalising each decision under the restrictions the tree built so far puts on it (a body must not be
     empty, a dict has as many values as keys; :func:`genlab.trees.ast_pcfg.restriction_log_mass` gives the exact
     relation): the PCFG, context-free, cannot know them. A held-out file's log-probability is
-    ``PCFG.tree_log_prob`` of its derivation. The draws are the PCFG's own (a
-    context-free grammar of the slots draws many trees that do not compile: the figure says how many of the draws it
-    took to find :data:`N_SAMPLES` that do).
+    ``PCFG.tree_log_prob`` of its derivation. The draws are the PCFG's own (a context-free grammar of the slots
+    draws many trees that do not compile: the figure says how many do).
     """
 
     families = ("pcfg",)
     kinds = ("syntax_trees",)
     options: ClassVar[dict[str, tuple[Any, Callable[[Any], Any], str]]] = {
         # 1.05 was the best of 1.001, 1.01, 1.05, 1.2 on python-stdlib's held-out files (5.05 bits per node)
-        "prior": (1.05, _positive_float, "the Dirichlet concentration per slot, a number > 0 (1: maximum likelihood)"),
+        "prior": (1.05, _at_least_one, "the Dirichlet concentration per slot, a number >= 1 (1: maximum likelihood)"),
     }
     min_seconds = 0.5
 
@@ -170,16 +194,14 @@ class PCFGTreesAdapter(Adapter):
         from genlab.trees.ast_pcfg import sample_programs
 
         rng = np.random.default_rng(random_state)
-        kept, draws = [], 0
-        while len(kept) < N_SAMPLES and draws < SAMPLE_MAX_TRIES:
-            (program,) = sample_programs(self.model, 1, random_state=rng, max_nodes=4 * SAMPLE_MAX_NODES)
-            draws += 1
-            if program.error is None:
-                kept.append(program)
-        self._figures = program_figures(len(kept), draws, f"{len(kept)} valid programs in {draws} draws of the PCFG "
-                                                          "(whole trees; the rest did not compile)")
-        shown = kept or [program]
-        return {"text": _program_text(shown, dataset), "units": _nodes(shown)}
+        programs: list[Any] = []
+        for _ in range(4 * TREE_DRAWS):  # a derivation past the size limit is drawn again, as the tree models do
+            (program,) = sample_programs(self.model, 1, random_state=rng, max_nodes=2 * SAMPLE_MAX_NODES)
+            if program.tokens and sum(t in _node_types() for t in program.tokens) <= SAMPLE_MAX_NODES:
+                programs.append(program)
+            if len(programs) == TREE_DRAWS:
+                break
+        return _tree_sample(self, programs, dataset, "draws of the PCFG (whole trees of the ASDL grammar)")
 
     def extras(self, dataset: Any) -> dict[str, Any] | None:
         figures = getattr(self, "_figures", None)
@@ -292,20 +314,17 @@ class TreeModelAdapter(Adapter):
         from genlab.trees.ast_pcfg import read_program
         from genlab.trees.python_ast import linearize
 
+        vocabulary = self.model.vocabulary_
         try:
-            sources = self.model.sample(N_SAMPLES, random_state=random_state, max_nodes=SAMPLE_MAX_NODES,
-                                        max_tries=SAMPLE_MAX_TRIES)
-        except DataError as exc:  # too few of its draws were valid Python: the row says so
+            trees = self.model.sample_trees(TREE_DRAWS, random_state=random_state, max_nodes=SAMPLE_MAX_NODES,
+                                            check_syntax=False, max_tries=4 * TREE_DRAWS)
+        except DataError as exc:  # most draws grew past the size limit: the row says so
             self.notes.append(f"no sample: {' '.join(str(exc).split())}")
-            self._figures = program_figures(0, SAMPLE_MAX_TRIES, f"fewer than {N_SAMPLES} valid programs in "
-                                                                 f"{SAMPLE_MAX_TRIES} draws of whole trees")
+            self._figures = program_figures(0, 4 * TREE_DRAWS, f"fewer than {TREE_DRAWS} of {4 * TREE_DRAWS} draws "
+                                                               f"had at most {SAMPLE_MAX_NODES} nodes")
             return {"text": "", "units": 0}
-        draws = N_SAMPLES + int(getattr(self.model, "last_sample_rejections_", 0))
-        self._figures = program_figures(N_SAMPLES, draws, f"{N_SAMPLES} valid programs in {draws} draws of whole "
-                                                          "trees (the others were too large or did not compile)")
-        programs = [read_program(linearize(ast.parse(source), self.model.vocabulary_).tokens, self.model.vocabulary_)
-                    for source in sources]
-        return {"text": _program_text(programs, dataset), "units": _nodes(programs)}
+        programs = [read_program(linearize(tree, vocabulary).tokens, vocabulary) for tree in trees]
+        return _tree_sample(self, programs, dataset, "draws of whole trees")
 
     def extras(self, dataset: Any) -> dict[str, Any] | None:
         figures = getattr(self, "_figures", None)
