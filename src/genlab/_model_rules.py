@@ -352,8 +352,20 @@ def _count_tree_model(model: Any, check: FileCheck) -> None:
         # columns: the context's symbol ids, the token's symbol id, then its count (>= 1)
         if rows.size and (rows[:, :-1].min() < 0 or rows[:, :-1].max() >= len(symbols) or rows[:, -1].min() < 1):
             check.fail(f"counts_.{k}", "holds a symbol id outside symbols_ or a count below 1.")
+        if not _strictly_increasing_rows(rows[:, :-1]):  # fit writes each (context, token) once, in sorted order
+            check.fail(f"counts_.{k}", "repeats or reorders (context, token) rows; the file was altered.")
     for name in ("n_train_trees_", "n_train_nodes_", "n_train_decisions_"):
         check.scalar(name, "int", optional=False, minimum=0)
+
+
+def _strictly_increasing_rows(keys: np.ndarray) -> bool:
+    """Whether the rows of an integer matrix are strictly increasing in lexicographic order (sorted, no repeats)."""
+    if len(keys) < 2:
+        return True
+    step = np.diff(keys, axis=0)
+    differs = step != 0
+    first = np.argmax(differs, axis=1)  # the first column where consecutive rows differ
+    return bool(np.all(differs.any(axis=1)) and np.all(step[np.arange(len(step)), first] > 0))
 
 
 @rule("TreeModel")

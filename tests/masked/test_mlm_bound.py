@@ -18,6 +18,7 @@ agrees.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -267,14 +268,18 @@ def test_a_texts_figure_does_not_depend_on_the_other_texts(model):
     """A text's masks come from (seed, text): the same figure alone, after another text, or twice in one list; the
     seed still matters."""
     a = "babbaabab"
+    # equal up to float rounding: other texts in the batch change the padded shapes, and so the order of the sums
+    # (a machine under load ran with other thread counts and differed in the 9th digit); other masks would move the
+    # figure by whole nats
+    same = functools.partial(pytest.approx, rel=1e-7, abs=0.0)
     for n_levels in (None, 2):
         alone = model.log_prob([a], n_levels=n_levels)[0]
-        assert model.log_prob(["b", a], n_levels=n_levels)[1] == alone
-        assert model.log_prob([a, "abba", a], n_levels=n_levels)[2] == alone
+        assert model.log_prob(["b", a], n_levels=n_levels)[1] == same(alone)
+        assert model.log_prob([a, "abba", a], n_levels=n_levels)[2] == same(alone)
         twice = model.log_prob([a, a], n_levels=n_levels)
-        assert twice[0] == twice[1] == alone
-        assert model.log_prob([a], n_levels=n_levels, random_state=1)[0] != alone
-    assert float(model.bits_per_character([a, "ab"])) == float(model.bits_per_character(["ab", a]))
+        assert twice[0] == same(alone) and twice[1] == same(alone)
+        assert model.log_prob([a], n_levels=n_levels, random_state=1)[0] != same(alone)
+    assert float(model.bits_per_character([a, "ab"])) == same(float(model.bits_per_character(["ab", a])))
 
 
 def test_stderr_follows_the_spread_over_seeds(model):
