@@ -165,15 +165,20 @@ def test_report_and_results_hold_the_rows(result: tuple) -> None:
     # the programs shown: those said to be valid compile, the others say what is wrong; the figure counts them
     for row in comparison.rows:
         shown = row.sample["text"].split("# draw ")[1:]
-        assert 1 <= len(shown) <= 3
+        figure = row.extras["figures"]["items"][0]
+        if not shown:  # a tree model's draws grew past the size limit (heavy smoothing, no training): it says so
+            assert row.family == "tree" and any("no sample" in n for n in row.notes)
+            assert figure["value"] == 0.0
+            continue
+        assert len(shown) <= 3
         valid = [p for p in shown if p.split("\n", 1)[0].endswith("valid Python")]
         for program in valid:
             compile(program.split("\n", 1)[1], "<sample>", "exec")
-        figure = row.extras["figures"]["items"][0]
         draws = int(figure["unit"].split()[-1])
         assert len(valid) == min(3, round(figure["value"] * draws))
         if row.family in ("pcfg", "tree"):
-            assert draws == 12 and all(" decisions, " in p.split("\n", 1)[0] for p in shown)
+            assert draws == (3 if "kind=neural" in row.spec else 12)
+            assert all(" decisions, " in p.split("\n", 1)[0] for p in shown)
     # the saved models are there: the PCFG with its vocabulary, the count model, the networks
     saved = [Path(f).name for row in comparison.rows for f in row.files]
     assert "pcfg_prior=1.5.vocabulary.json" in saved and all(Path(f).is_file() for r in comparison.rows

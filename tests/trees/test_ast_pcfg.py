@@ -210,6 +210,8 @@ def test_samples_agree_with_the_probabilities() -> None:
 def test_read_program_says_what_is_wrong() -> None:
     good = read_program(linearize(ast.parse("x = 1")).tokens)
     assert good.error is None and good.source == "x = 1"
+    warned = read_program(linearize(ast.parse("x = 1 is 1")).tokens)  # a SyntaxWarning, even under -W error
+    assert warned.error is None and warned.source == "x = 1 is 1"
     outside = read_program(linearize(ast.parse("return 1")).tokens)
     assert outside.source == "return 1" and "outside function" in outside.error
     bad = read_program(["Module", "Name"])

@@ -52,17 +52,22 @@ from genlab.compare.registry import (
 from genlab.compare.text_adapters import MarkovAdapter
 from genlab.errors import DataError, GenlabError, ParameterError
 
-__all__ = ["N_SAMPLES", "SAMPLE_MAX_NODES", "SEQUENCE_DRAWS", "SEQUENCE_MAX_TOKENS", "TREE_DRAWS",
-           "VALID_TREES", "LanguageModelTreesAdapter", "MarkovTreesAdapter", "PCFGTreesAdapter", "TreeModelAdapter",
-           "check_same_vocabulary", "program_figures"]
+__all__ = ["NEURAL_SAMPLE_MAX_NODES", "NEURAL_TREE_DRAWS", "N_SAMPLES", "SAMPLE_MAX_NODES", "SEQUENCE_DRAWS",
+           "SEQUENCE_MAX_TOKENS", "TREE_DRAWS", "VALID_TREES", "LanguageModelTreesAdapter", "MarkovTreesAdapter",
+           "PCFGTreesAdapter", "TreeModelAdapter", "check_same_vocabulary", "program_figures"]
 
 #: Programs shown per row in the report.
 N_SAMPLES = 3
 #: Whole trees each model of trees draws for the report and its "valid Python" figure (trees past
-#: :data:`SAMPLE_MAX_NODES` nodes are drawn again, at most four times as many draws in all). An LSTM tree model draws
-#: its trees together, one network step per decision of the batch: a few seconds on a busy core.
+#: :data:`SAMPLE_MAX_NODES` nodes, the tree models' own default, are drawn again, at most four times as many draws in
+#: all). An LSTM tree model draws its trees together, one network step per decision of the batch: 12 trees in about
+#: 6 s on a busy core (a smaller size limit costs more: every redraw is another round of steps).
 TREE_DRAWS = 12
-SAMPLE_MAX_NODES = 400
+SAMPLE_MAX_NODES = 2000
+#: ... for the neural tree model, whose draws of a trained model are slow (on the default data, 12 draws of up to 2000
+#: nodes took minutes on a busy core): fewer and smaller, so that its samples do not outlast its fit.
+NEURAL_TREE_DRAWS = 3
+NEURAL_SAMPLE_MAX_NODES = 400
 #: Draws of a sequence model, each up to :data:`SEQUENCE_MAX_TOKENS` tokens drawn in pieces of
 #: :data:`SEQUENCE_PIECE` (a draw stops at its first token that breaks the tree). They rarely form a tree, so few
 #: suffice: LanguageModel.generate of a tiny Transformer over 5,500 codes takes about 50 ms a token on a busy core.
@@ -141,12 +146,13 @@ def _program_text(programs: list[Any], dataset: Any) -> str:
     return "\n\n".join(parts)
 
 
-def _tree_sample(adapter: Adapter, programs: list[Any], dataset: Any, what: str) -> dict[str, Any]:
+def _tree_sample(adapter: Adapter, programs: list[Any], dataset: Any, what: str,
+                 max_nodes: int = SAMPLE_MAX_NODES) -> dict[str, Any]:
     """The report's programs of a model of trees: up to :data:`N_SAMPLES` valid ones (else the first drawn), and
     the share of its whole-tree draws that are valid Python."""
     valid = [p for p in programs if p.error is None]
     adapter._figures = program_figures(len(valid), len(programs), f"{len(valid)} of {len(programs)} {what} of at most "
-                                                                  f"{SAMPLE_MAX_NODES} nodes are valid Python")
+                                                                  f"{max_nodes} nodes are valid Python")
     shown = valid[:N_SAMPLES] or programs[:N_SAMPLES]
     return {"text": _program_text(shown, dataset), "units": _nodes(programs)}
 
@@ -315,16 +321,19 @@ class TreeModelAdapter(Adapter):
         from genlab.trees.python_ast import linearize
 
         vocabulary = self.model.vocabulary_
+        neural = self.params["kind"] == "neural"
+        draws = NEURAL_TREE_DRAWS if neural else TREE_DRAWS
+        max_nodes = NEURAL_SAMPLE_MAX_NODES if neural else SAMPLE_MAX_NODES
         try:
-            trees = self.model.sample_trees(TREE_DRAWS, random_state=random_state, max_nodes=SAMPLE_MAX_NODES,
-                                            check_syntax=False, max_tries=4 * TREE_DRAWS)
+            trees = self.model.sample_trees(draws, random_state=random_state, max_nodes=max_nodes,
+                                            check_syntax=False, max_tries=2 * draws)
         except DataError as exc:  # most draws grew past the size limit: the row says so
             self.notes.append(f"no sample: {' '.join(str(exc).split())}")
-            self._figures = program_figures(0, 4 * TREE_DRAWS, f"fewer than {TREE_DRAWS} of {4 * TREE_DRAWS} draws "
-                                                               f"had at most {SAMPLE_MAX_NODES} nodes")
+            self._figures = program_figures(0, 2 * draws, f"fewer than {draws} of {2 * draws} draws had at most "
+                                                          f"{max_nodes} nodes")
             return {"text": "", "units": 0}
         programs = [read_program(linearize(tree, vocabulary).tokens, vocabulary) for tree in trees]
-        return _tree_sample(self, programs, dataset, "draws of whole trees")
+        return _tree_sample(self, programs, dataset, "draws of whole trees", max_nodes)
 
     def extras(self, dataset: Any) -> dict[str, Any] | None:
         figures = getattr(self, "_figures", None)

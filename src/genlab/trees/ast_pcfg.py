@@ -53,6 +53,7 @@ from __future__ import annotations
 import ast
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -330,7 +331,10 @@ def read_program(tokens: Sequence[str], vocabulary: ValueVocabulary | None = Non
     except (ValueError, TypeError, AttributeError, RecursionError) as exc:
         return SampledProgram(list(tokens), None, f"ast.unparse refuses the tree ({' '.join(str(exc).split())})")
     try:
-        compile(source, "<sample>", "exec")
+        with warnings.catch_warnings():
+            # a drawn program's SyntaxWarnings ("is" with a literal) are about the program, not for the console
+            warnings.simplefilter("ignore")
+            compile(source, "<sample>", "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
         return SampledProgram(list(tokens), source, f"does not compile ({message})")
