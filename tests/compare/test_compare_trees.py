@@ -177,7 +177,7 @@ def test_report_and_results_hold_the_rows(result: tuple) -> None:
         draws = int(figure["unit"].split()[-1])
         assert len(valid) == min(3, round(figure["value"] * draws))
         if row.family in ("pcfg", "tree"):
-            assert draws == (3 if "kind=neural" in row.spec else 12)
+            assert draws == (2 if "kind=neural" in row.spec else 12)
             assert all(" decisions, " in p.split("\n", 1)[0] for p in shown)
     # the saved models are there: the PCFG with its vocabulary, the count model, the networks
     saved = [Path(f).name for row in comparison.rows for f in row.files]

@@ -66,8 +66,8 @@ TREE_DRAWS = 12
 SAMPLE_MAX_NODES = 2000
 #: ... for the neural tree model, whose draws of a trained model are slow (on the default data, 12 draws of up to 2000
 #: nodes took minutes on a busy core): fewer and smaller, so that its samples do not outlast its fit.
-NEURAL_TREE_DRAWS = 3
-NEURAL_SAMPLE_MAX_NODES = 400
+NEURAL_TREE_DRAWS = 2
+NEURAL_SAMPLE_MAX_NODES = 300
 #: Draws of a sequence model, each up to :data:`SEQUENCE_MAX_TOKENS` tokens drawn in pieces of
 #: :data:`SEQUENCE_PIECE` (a draw stops at its first token that breaks the tree). They rarely form a tree, so few
 #: suffice: LanguageModel.generate of a tiny Transformer over 5,500 codes takes about 50 ms a token on a busy core.
@@ -325,12 +325,14 @@ class TreeModelAdapter(Adapter):
         draws = NEURAL_TREE_DRAWS if neural else TREE_DRAWS
         max_nodes = NEURAL_SAMPLE_MAX_NODES if neural else SAMPLE_MAX_NODES
         try:
+            # a count model's draws are cheap: it may draw again more often past the size limit
+            tries = (2 if neural else 4) * draws
             trees = self.model.sample_trees(draws, random_state=random_state, max_nodes=max_nodes,
-                                            check_syntax=False, max_tries=2 * draws)
+                                            check_syntax=False, max_tries=tries)
         except DataError as exc:  # most draws grew past the size limit: the row says so
             self.notes.append(f"no sample: {' '.join(str(exc).split())}")
-            self._figures = program_figures(0, 2 * draws, f"fewer than {draws} of {2 * draws} draws had at most "
-                                                          f"{max_nodes} nodes")
+            self._figures = program_figures(0, tries, f"fewer than {draws} of {tries} draws had at most "
+                                                      f"{max_nodes} nodes")
             return {"text": "", "units": 0}
         programs = [read_program(linearize(tree, vocabulary).tokens, vocabulary) for tree in trees]
         return _tree_sample(self, programs, dataset, "draws of whole trees", max_nodes)
