@@ -56,6 +56,7 @@ from genlab.trees.tree_neural_module import (
     pack_inputs,
 )
 from genlab.utils.random import check_random_state
+from genlab.utils.threads import training_threads
 
 __all__ = ["NeuralTreeModel", "allowed_mask", "token_table"]
 
@@ -360,7 +361,7 @@ class NeuralTreeModel(NeuralEstimator):
         logp = np.empty(segments.targets.size)
         rows = max(1, _SCORE_DECISIONS // config.block_size)
         module.eval()
-        with torch.no_grad():
+        with torch.no_grad(), training_threads(self.n_threads):
             for first in range(0, segments.n_examples, rows):
                 chosen = np.arange(first, min(first + rows, segments.n_examples))
                 x, y = segments.windows(chosen)
@@ -445,7 +446,9 @@ class NeuralTreeModel(NeuralEstimator):
         previous = [bos] * n
         taken: list[list[float]] = [[] for _ in range(n)]
         module.eval()
-        with torch.no_grad():
+        # the training loop's thread choice: one decision's steps are tiny, and a second thread on a busy machine
+        # made each LSTM step wait tens of milliseconds for it
+        with torch.no_grad(), training_threads(self.n_threads):
             while True:
                 active = [i for i, b in enumerate(builders)
                           if not b.done and (max_nodes is None or b.n_nodes <= max_nodes)]

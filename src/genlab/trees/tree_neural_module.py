@@ -241,10 +241,24 @@ def build_tree_network(config: NeuralTreeConfig, allowed: np.ndarray) -> Any:
 
         def log_probs(self, u: torch.Tensor, row: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
             """Log-probabilities over all tokens (N, n_tokens) of decisions with combined states ``u`` (N, E) and
-            mask rows ``row`` (N,) (:meth:`mask_rows`): ``-inf`` outside each decision's allowed tokens."""
-            logits = self.output(u).float() / temperature
-            logits = logits.masked_fill(~self.allowed[row], float("-inf"))
-            return torch.log_softmax(logits, dim=-1)
+            mask rows ``row`` (N,) (:meth:`mask_rows`): ``-inf`` outside each decision's allowed tokens.
+
+            Computed as :meth:`target_log_probs` is, over each decision's columns only (structural tokens, or its
+            value group's): sampling pays for the columns a decision can take, not for the whole vocabulary.
+            """
+            out = torch.full((u.shape[0], n_tokens), float("-inf"), device=u.device)
+            group = self.row_group[row]
+            for g in torch.unique(group).tolist():
+                index = (group == g).nonzero().squeeze(1)
+                if g < 0:
+                    logits = F.linear(u[index], self.output.weight[:S], self.output.bias[:S]).float() / temperature
+                    logits = logits.masked_fill(~self.allowed[row[index], :S], float("-inf"))  # (n, S)
+                    out[index, :S] = torch.log_softmax(logits, dim=-1)
+                else:
+                    columns = getattr(self, f"group_columns_{g}")
+                    logits = F.linear(u[index], self.output.weight[columns], self.output.bias[columns]).float()
+                    out[index.unsqueeze(1), columns.unsqueeze(0)] = torch.log_softmax(logits / temperature, dim=-1)
+            return out
 
         def parent_states(self, h: torch.Tensor, parent_index: torch.Tensor) -> torch.Tensor:
             """``h_{p(i)+1}`` of each position (B, T, H) gathered from the LSTM outputs ``h`` (B, T, H);
