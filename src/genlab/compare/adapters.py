@@ -37,6 +37,12 @@ from genlab.compare.registry import (
 from genlab.compare.series_adapters import ARAdapter, GaussianHMMAdapter, stationary_log_density
 from genlab.compare.text_adapters import HMMAdapter, MarkovAdapter, NeuralAdapter
 from genlab.compare.topic_adapters import LDAAdapter
+from genlab.compare.tree_adapters import (
+    LanguageModelTreesAdapter,
+    MarkovTreesAdapter,
+    PCFGTreesAdapter,
+    TreeModelAdapter,
+)
 
 __all__ = [
     "DEFAULT_SPECS",
@@ -53,19 +59,23 @@ __all__ = [
     "LDAAdapter",
     "LanguageModelCaptionsAdapter",
     "LanguageModelPairsAdapter",
+    "LanguageModelTreesAdapter",
     "LinearARCodesAdapter",
     "MarkovAdapter",
     "MarkovCaptionsAdapter",
     "MarkovCodesAdapter",
     "MarkovPairsAdapter",
+    "MarkovTreesAdapter",
     "MaskedDiffusionAdapter",
     "NARAdapter",
     "NeuralAdapter",
     "NotTrained",
+    "PCFGTreesAdapter",
     "PixelCNNAdapter",
     "Progress",
     "RecurrentCodesAdapter",
     "Seq2SeqAdapter",
+    "TreeModelAdapter",
     "VAEAdapter",
     "VQVAEAdapter",
     "WaveNetAdapter",

@@ -63,7 +63,6 @@ from typing import Any
 
 import numpy as np
 
-from genlab.compare import tree_adapters  # noqa: F401 - registers the syntax-tree families
 from genlab.compare.adapters import NotTrained, make_adapters
 from genlab.compare.data import Dataset, check_forecast_options, load_dataset
 from genlab.compare.registry import LIKELIHOODS
