@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -797,6 +798,9 @@ def run_ast(args: argparse.Namespace) -> BenchmarkReport:
                 comparisons):
             comparison.flags.append("the neural tree model does not beat the grandparent count model")
         comparisons.append(comparison)
+        # progress on stderr as each row finishes (the report is printed at the end)
+        print(f"[bench trees ast] {adapter.spec}: {score.bits_per_unit:.4f} bits per node, fit {fit_seconds:.0f} s "
+              f"({fit_cpu:.0f} CPU s)", file=sys.stderr, flush=True)
 
     notes.insert(0, (
         f"data: {data} (genlab.compare.data.load_dataset, split by a hash of each file's path, 10% held out; read and "
