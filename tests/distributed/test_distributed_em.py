@@ -123,6 +123,11 @@ def two_process_fits(tmp_path_factory) -> dict:
                  "out": str(tmp_path / "markov")})  # fmt: skip
     jobs.append({"model": "lda", "data": str(tmp_path / "text.txt"), "params": LDA_PARAMS,
                  "out": str(tmp_path / "lda")})  # fmt: skip
+    sentences = _toy_sentences()
+    (tmp_path / "sentences.txt").write_text("\n".join(" ".join(words) for words in sentences))
+    for empty_rank in (None, 0):
+        jobs.append({"model": "pcfg", "data": str(tmp_path / "sentences.txt"), "params": PCFG_PARAMS,
+                     "empty_rank": empty_rank, "out": str(tmp_path / f"pcfg-{empty_rank}")})  # fmt: skip
     frame = _bn_data()
     frame.to_csv(tmp_path / "bn.csv", index=False)
     for name, data, empty in (("bn-missing", "bn.csv", None), ("bn-missing-empty", "bn.csv", 0)):
@@ -241,6 +246,13 @@ def _first_shard(X: np.ndarray, lengths: list[int]) -> tuple[np.ndarray, list[in
 
 
 MARKOV_PARAMS = {"order": 3, "smoothing": "kneser-ney"}
+PCFG_PARAMS = {"random_state": 1, "max_iter": 12, "tol": 0.0}
+
+
+def _toy_sentences() -> list[list[str]]:
+    from genlab.trees.toy import toy_pcfg
+
+    return toy_pcfg().sample(300, random_state=0)
 BN_PARAMS = {"edges": [["asia", "tub"], ["smoke", "lung"], ["smoke", "bronc"], ["lung", "either"],
                        ["tub", "either"], ["either", "xray"], ["bronc", "dysp"], ["either", "dysp"]],
              "max_iter": 8, "tol": 0.0, "random_state": 0}  # fmt: skip
@@ -332,6 +344,21 @@ def test_markov_chain_counting_two_processes_equals_one(two_process_fits):
     np.testing.assert_array_equal(distributed.log_prob(fits["lines"][:50]), expected)
     for rank in _rank_arrays(out):  # every rank fitted the same model
         np.testing.assert_array_equal(rank["log_prob"], expected)
+
+
+@pytest.mark.parametrize("empty_rank", [None, 0])
+def test_pcfg_inside_outside_two_processes_equal_one(two_process_fits, empty_rank):
+    """Expected rule counts are summed over the ranks: the distributed EM is the single-process EM, from the same
+    random start (drawn by the rank that holds data and broadcast)."""
+    from genlab.trees.toy import TOY_GRAMMAR
+
+    single = genlab.PCFG.from_string(TOY_GRAMMAR, randomize=True, **PCFG_PARAMS)
+    with pytest.warns(genlab.errors.ConvergenceWarning):
+        single.fit(_toy_sentences())
+    ranks = _rank_arrays(two_process_fits["dir"] / f"pcfg-{empty_rank}")
+    np.testing.assert_array_equal(ranks[0]["probabilities_"], ranks[1]["probabilities_"])
+    np.testing.assert_allclose(ranks[0]["probabilities_"], single.probabilities_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ranks[0]["lower_bounds_"], single.monitor_.history, rtol=1e-9)
 
 
 def test_lda_batch_vb_two_processes_equals_one(two_process_fits):

@@ -78,6 +78,18 @@ def run_job(spec: dict) -> None:
         np.savez(out / f"rank{rank}.npz", **{f"cpt_{v}": net.cpts_[v] for v in net.variables_},
                  states=np.array(json.dumps(net.state_names_)))  # fmt: skip
         return
+    if spec["model"] == "pcfg":  # inside-outside EM from a random start; a rank may hold no sentence
+        from genlab.trees.toy import TOY_GRAMMAR
+
+        sentences = [line.split() for line in Path(spec["data"]).read_text().splitlines()]
+        empty = spec.get("empty_rank")
+        readers = [r for r in range(world_size) if r != empty]  # the other ranks share the sentences
+        start, stop = shard_range(len(sentences), readers.index(rank), len(readers)) if rank != empty else (0, 0)
+        shard = sentences[start:stop]
+        grammar = genlab.PCFG.from_string(TOY_GRAMMAR, randomize=True, **spec["params"]).fit(shard, distributed=True)
+        np.savez(out / f"rank{rank}.npz", probabilities_=grammar.probabilities_,
+                 lower_bounds_=np.asarray(grammar.monitor_.history))  # fmt: skip
+        return
     if spec["model"] == "lda":
         documents = Path(spec["data"]).read_text().splitlines()
         start, stop = shard_range(len(documents), rank, world_size)

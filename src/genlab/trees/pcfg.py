@@ -436,9 +436,9 @@ class PCFG(GenerativeModel):
         items = list(X) if not isinstance(X, (str, bytes)) else None
         if items is None:
             raise DataError("fit takes a list of sentences or of trees, not one str; wrap it: fit([text]).")
-        if not items:
+        if not items and not fit_params.get("distributed"):  # (a rank's shard of a distributed fit may be empty)
             raise DataError("there is no data to fit: give at least one sentence or tree.")
-        if all(_is_tree(item) for item in items):
+        if items and all(_is_tree(item) for item in items):
             return self._fit_trees(items)
         if any(_is_tree(item) for item in items):
             raise DataError("fit takes either trees or sentences, not a mixture of both.")
