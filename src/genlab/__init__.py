@@ -81,6 +81,7 @@ _LAZY_MODULES = ("inference",)
 __all__ = [
     "GMMHMM",
     "LDA",
+    "PCFG",
     "VAE",
     "VQVAE",
     "Autoencoder",
@@ -110,7 +111,6 @@ __all__ = [
     "MultinomialHMM",
     "NaiveBayes",
     "NeuralAutoRegressive",
-    "PCFG",
     "PixelCNN",
     "PoissonHMM",
     "Sample",
