@@ -70,11 +70,13 @@ __all__ = [
     "TreeBuilder",
     "ValueVocabulary",
     "as_modules",
+    "keep_draw",
     "linearize",
     "n_nodes",
     "permits",
     "python_asts",
     "read_python_sources",
+    "sampling_gave_up",
     "unlinearize",
     "valid_source",
 ]
@@ -797,6 +799,24 @@ def valid_source(module: ast.Module) -> tuple[str, ast.Module] | None:
             OverflowError):
         return None
     return source, parsed
+
+
+def keep_draw(module: ast.Module | None, check_syntax: bool) -> tuple[ast.Module, str] | None:
+    """What a tree sampler keeps of one draw: ``(module, "")`` unchecked, ``(re-parsed module, source)`` when it is
+    valid Python (:func:`valid_source`), None for a draw that stopped past its node limit (None) or is not valid."""
+    if module is None:
+        return None
+    if not check_syntax:
+        return module, ""
+    valid = valid_source(module)
+    return None if valid is None else (valid[1], valid[0])
+
+
+def sampling_gave_up(n_kept: int, n_samples: int, tries: int, rejections: int, max_nodes: int,
+                     remedy: str = "raise max_nodes or max_tries") -> DataError:
+    """The error of a tree sampler that reached its limit of tries before keeping ``n_samples`` draws."""
+    return DataError(f"only {n_kept} of {n_samples} draws were kept after {tries} tries ({rejections} rejected: over "
+                     f"max_nodes={max_nodes} or not valid Python); {remedy}")
 
 
 def _preview(slot: str, vocabulary: ValueVocabulary | None, restriction: int) -> str:

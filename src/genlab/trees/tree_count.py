@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from genlab.base import GenerativeModel, check_is_fitted
-from genlab.errors import DataError, ModelFileError, ParameterError
+from genlab.errors import ModelFileError, ParameterError
 from genlab.trees.python_ast import (
     AST_GRAMMAR,
     FREE,
@@ -67,9 +67,10 @@ from genlab.trees.python_ast import (
     TreeBuilder,
     ValueVocabulary,
     as_modules,
+    keep_draw,
     linearize,
     permits,
-    valid_source,
+    sampling_gave_up,
 )
 from genlab.utils.random import check_random_state
 
@@ -446,22 +447,13 @@ class CountTreeModel(GenerativeModel):
         while len(out) < n_samples:
             if tries >= limit:
                 self.last_sample_rejections_ = rejections
-                raise DataError(f"only {len(out)} of {n_samples} draws were kept after {tries} tries "
-                                f"({rejections} rejected: over max_nodes={max_nodes} or not valid Python); raise "
-                                "max_nodes or max_tries")
+                raise sampling_gave_up(len(out), n_samples, tries, rejections, max_nodes)
             tries += 1
-            module = self._draw_tree(rng, int(max_nodes))
-            if module is None:
+            kept = keep_draw(self._draw_tree(rng, int(max_nodes)), check_syntax)
+            if kept is None:
                 rejections += 1
-                continue
-            if not check_syntax:
-                out.append((module, ""))
-                continue
-            source = _valid_source(module)
-            if source is None:
-                rejections += 1
-                continue
-            out.append((source[1], source[0]))
+            else:
+                out.append(kept)
         self.last_sample_rejections_ = rejections
         return out
 
@@ -497,6 +489,3 @@ def _width(n_levels: int, k: int) -> int:
     """Columns of count table ``k``: its context fields (the slot class's table has one), the token, the count."""
     return (n_levels - k if k < n_levels else 1) + 2
 
-
-# tree_neural imported the check under this name before it moved to python_ast.
-_valid_source = valid_source

@@ -21,6 +21,7 @@ Importing this module imports torch only when a network is built.
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import math
 import numbers
@@ -45,8 +46,9 @@ from genlab.trees.python_ast import (
     TreeBuilder,
     ValueVocabulary,
     as_modules,
+    keep_draw,
     linearize,
-    valid_source,
+    sampling_gave_up,
 )
 from genlab.trees.tree_neural_module import (
     NO_PARENT,
@@ -525,31 +527,23 @@ class NeuralTreeModel(NeuralEstimator):
         while len(kept) < n_samples:
             if tries >= limit:
                 self.last_sample_rejections_ = rejections
-                raise DataError(f"only {len(kept)} of {n_samples} draws were kept after {tries} tries ({rejections} "
-                                f"rejected: over max_nodes={max_nodes} or not valid Python); raise max_nodes or "
-                                "max_tries, or lower the temperature")
+                raise sampling_gave_up(len(kept), n_samples, tries, rejections, max_nodes,
+                                       "raise max_nodes or max_tries, or lower the temperature")
             batch = min(n_samples - len(kept), limit - tries)
             generators = [np.random.default_rng([base, k]) for k in range(tries, tries + batch)]
             tries += batch
             builders = [TreeBuilder(self.vocabulary_) for _ in range(batch)]
             self._walk(builders, draw, float(temperature), int(max_nodes))
             for builder in builders:
-                if not builder.done:  # stopped past max_nodes
+                module = None
+                if builder.done:  # else it stopped past max_nodes
+                    with contextlib.suppress(DataError):  # a tree too deep to be given line numbers
+                        module = builder.result()
+                draw_kept = keep_draw(module, check_syntax)
+                if draw_kept is None:
                     rejections += 1
-                    continue
-                try:
-                    module = builder.result()
-                except DataError:  # a tree too deep to be given line numbers
-                    rejections += 1
-                    continue
-                if not check_syntax:
-                    kept.append((module, ""))
-                    continue
-                source = valid_source(module)
-                if source is None:
-                    rejections += 1
-                    continue
-                kept.append((source[1], source[0]))
+                else:
+                    kept.append(draw_kept)
         self.last_sample_rejections_ = rejections
         return kept
 
