@@ -383,22 +383,8 @@ def _aligned(reference: PCFG, model: PCFG) -> Any:
 
 # -- parse ---------------------------------------------------------------------------------------------------------
 def pretty_tree(tree: Tree, width: int = PRETTY_WIDTH) -> str:
-    """The bracketed form indented: a subtree that fits in ``width`` columns (or holds only words) stays on one line,
-    a longer one puts each child on its own line, two spaces deeper."""
-    from genlab.trees.tree import _quote
-
-    def lines(node: Tree, indent: int) -> list[str]:
-        flat = str(node)
-        pad = " " * indent
-        if indent + len(flat) <= width or all(isinstance(child, str) for child in node.children):
-            return [pad + flat]
-        out = [pad + "(" + _quote(node.label)]
-        for child in node.children:
-            out.extend([pad + "  " + _quote(child)] if isinstance(child, str) else lines(child, indent + 2))
-        out[-1] += ")"
-        return out
-
-    return "\n".join(lines(tree, 0))
+    """``genlab parse --pretty``'s layout of a tree (:meth:`genlab.trees.tree.Tree.pformat`)."""
+    return tree.pformat(width)
 
 
 @app.command()

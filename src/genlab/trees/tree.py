@@ -171,6 +171,28 @@ class Tree:
     def __repr__(self) -> str:
         return f"Tree.fromstring({str(self)!r})"
 
+    def pformat(self, width: int = 72) -> str:
+        """The bracketed form indented: a subtree that fits in ``width`` columns (or holds only words) stays on one
+        line, a longer one puts each child on its own line, two spaces deeper (``Tree.fromstring`` reads it back)."""
+        lines: list[str] = []
+        # iterative (no recursion limit): a work list of (subtree or word, indent), None closing a subtree
+        stack: list[tuple[Tree | str | None, int]] = [(self, 0)]
+        while stack:
+            node, indent = stack.pop()
+            if node is None:
+                lines[-1] += ")"
+            elif isinstance(node, str):
+                lines.append(" " * indent + _quote(node))
+            else:
+                flat = str(node)
+                if indent + len(flat) <= width or all(isinstance(child, str) for child in node._children):
+                    lines.append(" " * indent + flat)
+                else:
+                    lines.append(" " * indent + "(" + _quote(node._label))
+                    stack.append((None, indent))
+                    stack.extend((child, indent + 2) for child in reversed(node._children))
+        return "\n".join(lines)
+
     def __str__(self) -> str:
         parts: list[str] = []
         # iterative writer (no recursion limit): a work list of literal strings and trees still to open
