@@ -170,29 +170,99 @@ class GenerativeModel(DensityMixin, BaseEstimator, metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def fit(self, X: Any, y: Any = None, **fit_params: Any) -> GenerativeModel:
-        """Learn the model's parameters from data; return ``self``."""
+        """Learn the model's parameters from data; return ``self``.
+
+        Parameters
+        ----------
+        X : array-like or sequence
+            Training data in the model's :attr:`data_kind` (e.g. an array of shape (n_samples, n_features) for
+            vectors, a list of sequences for sequence models).
+        y : None
+            Ignored by unsupervised models; present for scikit-learn compatibility. Class-conditional models take
+            the labels here.
+        **fit_params : Any
+            Model-specific fitting options (see the subclass's ``fit``).
+
+        Returns
+        -------
+        GenerativeModel
+            The fitted model itself.
+        """
 
     @abc.abstractmethod
     def log_prob(self, X: Any) -> np.ndarray:
-        """Log-likelihood in nats of each item of ``X``; shape (n_items,)."""
+        """Log-likelihood in nats of each item of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or sequence
+            Items in the form ``fit`` accepts.
+
+        Returns
+        -------
+        ndarray of shape (n_items,)
+            The log-likelihood of each item, in nats (natural log).
+        """
 
     def n_units(self, X: Any) -> int:
-        """The number of scoring units in ``X`` (for :meth:`score` and :mod:`genlab.metrics`)."""
+        """The number of scoring units in ``X`` (for :meth:`score` and :mod:`genlab.metrics`).
+
+        Parameters
+        ----------
+        X : array-like or sequence
+            Items in the form ``fit`` accepts.
+
+        Returns
+        -------
+        int
+            How many :attr:`score_unit` units ``X`` holds; by default ``len(X)`` (one unit per item).
+        """
         return len(X)
 
     def score(self, X: Any, y: Any = None) -> float:
-        """Mean log-likelihood per unit of ``X`` in nats (higher is better); usable by scikit-learn model selection."""
+        """Mean log-likelihood per unit of ``X`` in nats (higher is better); usable by scikit-learn model selection.
+
+        Parameters
+        ----------
+        X : array-like or sequence
+            Items in the form ``fit`` accepts.
+        y : None
+            Ignored; present for scikit-learn compatibility.
+
+        Returns
+        -------
+        float
+            ``sum(log_prob(X)) / n_units(X)``, in nats per :attr:`score_unit`.
+        """
         return float(np.sum(self.log_prob(X)) / self.n_units(X))
 
     @abc.abstractmethod
     def sample(self, n_samples: int = 1, *, random_state: Any = None) -> Any:
-        """Draw ``n_samples`` new items in the form ``fit`` accepts; a latent-variable model returns a
-        :class:`Sample` ``(data, latent)``."""
+        """Draw ``n_samples`` new items in the form ``fit`` accepts.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            How many items to draw.
+        random_state : int, numpy.random.Generator or None, default=None
+            Seed or generator for the draw; ``None`` draws fresh entropy.
+
+        Returns
+        -------
+        Any
+            The items, in the form ``fit`` accepts; a latent-variable model returns a :class:`Sample`
+            ``(data, latent)``.
+        """
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to one portable file (safetensors + JSON header), atomically.
 
         Load it back with :func:`genlab.load`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (conventionally ending in ``.genlab``); an existing file is replaced.
 
         Raises
         ------

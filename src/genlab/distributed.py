@@ -223,6 +223,13 @@ class EmptyShard:
         return iter(())
 
     def first(self) -> Any:
+        """Refuse: an empty shard has no first batch to initialise a model from.
+
+        Raises
+        ------
+        DataError
+            Always; a rank with data initialises the model and broadcasts it.
+        """
         raise DataError("this rank's shard is empty; it cannot initialise the model (another rank does).")
 
 

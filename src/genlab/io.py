@@ -373,6 +373,16 @@ def load(path: str | os.PathLike[str]) -> GenerativeModel:
     the file must carry a keyed checksum made with that key. A ``random_state`` hyperparameter that was a generator
     object is restored as ``None`` (integer seeds are kept).
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by :meth:`genlab.base.GenerativeModel.save`.
+
+    Returns
+    -------
+    GenerativeModel
+        The fitted model, of the class named in the file.
+
     Raises
     ------
     ModelFileError

@@ -52,13 +52,16 @@ class LikelihoodFigure(float):
     a bound is never shown as, or mixed with, an exact likelihood (``genlab compare`` gives each kind its own
     column).
 
-    Parameters
+    Build one as ``LikelihoodFigure(value, kind="exact", stderr=None)``: ``value`` (float) is the number itself,
+    and the other two arguments become the attributes below (the arguments are listed here, not in a
+    ``Parameters`` section, because a ``float`` subclass takes them in ``__new__``).
+
+    Attributes
     ----------
-    value : float
     kind : {"exact", "upper bound", "lower bound", "pseudo"}
         ``"upper bound"``: the true figure (bits per character of the model's distribution) is at most this;
         ``"pseudo"``: a pseudo-likelihood (Salazar et al. 2020), which no distribution need have.
-    stderr : float, optional
+    stderr : float or None
         The standard error of a Monte Carlo estimate (None: computed exactly).
 
     Examples

@@ -55,7 +55,22 @@ class Distribution(abc.ABC):
     def fit(cls: type[_D], x: Any, weights: Any = None, prior: Any = None, **options: Any) -> _D:
         """Estimate the distribution from data: ``from_statistics(statistics(x, weights), prior)``.
 
-        Configuration options (for example ``n_categories`` or ``covariance_type``) pass through ``options``.
+        Parameters
+        ----------
+        x : array-like
+            The data, one sample per row (shape (n_samples,) or (n_samples, n_features), as the distribution takes).
+        weights : array-like of shape (n_samples,), optional
+            A non-negative weight per sample (default 1 each), e.g. posterior responsibilities.
+        prior : object, optional
+            A conjugate prior from :mod:`genlab.distributions.priors` (e.g. ``Dirichlet`` for ``Categorical``): the
+            fit is then the maximum a posteriori estimate instead of the maximum-likelihood one.
+        **options : Any
+            Configuration passed to the distribution (for example ``n_categories`` or ``covariance_type``).
+
+        Returns
+        -------
+        Distribution
+            A new distribution of this class.
         """
         template = cls._template(x, **options)
         return cls.from_statistics(template.statistics(x, weights), prior=prior, **options)

@@ -152,8 +152,8 @@ class Categorical(Distribution):
         stats : CategoricalStatistics
         prior : Dirichlet, optional
             Conjugate prior; every concentration must be >= 1 for the MAP to lie inside the simplex.
-        n_categories : int, optional
-            If given, must equal the length of ``stats.counts``.
+        **options : Any
+            Only ``n_categories`` (int) is accepted: if given, it must equal the length of ``stats.counts``.
 
         Returns
         -------
