@@ -68,6 +68,7 @@ class TransformerConfig:
     backbone: str = field(default="transformer", init=False)
 
     def validate(self) -> None:
+        """Raise :class:`~genlab.errors.ParameterError` on a value the backbone cannot be built with."""
         _check_common(self)
         if self.n_head < 1 or self.n_embd % self.n_head:
             raise ParameterError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head}).")
@@ -95,6 +96,7 @@ class RecurrentConfig:
         self.backbone = self.cell
 
     def validate(self) -> None:
+        """Raise :class:`~genlab.errors.ParameterError` on a value the backbone cannot be built with."""
         _check_common(self)
         if self.cell not in ("rnn", "lstm", "gru"):
             raise ParameterError(f"cell must be 'rnn', 'lstm' or 'gru'; got {self.cell!r}.")
@@ -123,6 +125,7 @@ class CNNConfig:
 
     @property
     def dilations(self) -> list[int]:
+        """Each layer's dilation: 1, 2, 4, ... 2**(dilation_cycle - 1), repeated over the ``n_layer`` layers."""
         return [2 ** (i % self.dilation_cycle) for i in range(self.n_layer)]
 
     @property
@@ -131,6 +134,7 @@ class CNNConfig:
         return 1 + sum((self.kernel_size - 1) * d for d in self.dilations)
 
     def validate(self) -> None:
+        """Raise :class:`~genlab.errors.ParameterError` on a value the backbone cannot be built with."""
         _check_common(self)
         if self.kernel_size < 2:
             raise ParameterError(f"kernel_size must be >= 2; got {self.kernel_size}.")

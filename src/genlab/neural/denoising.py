@@ -102,9 +102,19 @@ class DenoisingBatches:
 
     @property
     def n_examples(self) -> int:
+        """The number of non-empty texts."""
         return len(self.texts)
 
     def example(self, rng: np.random.Generator) -> tuple[list[int], list[int]]:
+        """One training pair drawn with ``rng``: a window of a random text, corrupted (source) and whole (target).
+
+        Returns
+        -------
+        source : list of int
+            The corrupted window cut to ``max_source_length``, then EOS.
+        target : list of int
+            ``BOS``, the window, ``EOS``.
+        """
         text = self.texts[int(rng.integers(len(self.texts)))]
         width = min(len(text), self.max_target_length)
         offset = int(rng.integers(len(text) - width + 1))
@@ -113,6 +123,13 @@ class DenoisingBatches:
         return [*corrupted, self.V + 2], [self.V + 1, *window, self.V + 2]
 
     def batch(self, step: int, micro_step: int = 0) -> tuple[object, object]:
+        """The batch of step ``step`` (micro-batch ``micro_step``): a pure function of ``(seed, step, micro_step)``.
+
+        Returns
+        -------
+        sources, targets : int64 Tensors of shape (batch_size, longest)
+            Right-padded with ``PAD = vocab_size``.
+        """
         from genlab.neural.seq2seq_data import pad_rows
 
         rng = np.random.default_rng([self.seed, 1, step, micro_step])  # stream 1: apart from the pairs' stream 0
@@ -120,6 +137,7 @@ class DenoisingBatches:
         return pad_rows([x for x, _ in examples], self.V), pad_rows([y for _, y in examples], self.V)
 
     def digest(self) -> str:
+        """SHA-256 of the texts: a checkpoint records it and refuses to resume on other data."""
         h = hashlib.sha256()
         for t in self.texts:
             h.update(np.asarray(t, dtype=np.int64).tobytes() + b";")

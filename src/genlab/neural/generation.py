@@ -68,14 +68,17 @@ class BackboneContext:
         return logits.float()
 
     def next_scores(self) -> np.ndarray:
+        """Logits of every row's next token: float64 array of shape (rows, vocab_size)."""
         return self.next_logits().double().cpu().numpy()
 
     def append(self, tokens: np.ndarray) -> None:
+        """Extend every row by its token (``tokens``: int, shape (rows,)); the backbone reads it on the next step."""
         column = torch.as_tensor(tokens, dtype=torch.long).to(self.history.device)[:, None]  # (B, 1)
         self.history = torch.cat([self.history, column], dim=1)  # (B, L + 1)
         self.pending = torch.cat([self.pending, column], dim=1)
 
     def reorder(self, index: np.ndarray) -> None:
+        """Keep the rows ``index`` (int, shape (new_rows,)) in that order, with their backbone state (beam search)."""
         index_t = torch.as_tensor(index, dtype=torch.long).to(self.history.device)
         self.history = self.history.index_select(0, index_t)
         self.pending = self.pending.index_select(0, index_t)
@@ -143,14 +146,17 @@ class Seq2SeqContext:
             return logits[:, -1].float()
 
     def next_scores(self) -> np.ndarray:
+        """Logits of every row's next token: float64 array of shape (rows, n_ids), the special ids included."""
         return self.next_logits().double().cpu().numpy()
 
     def append(self, tokens: np.ndarray) -> None:
+        """Extend every row by its token (``tokens``: int, shape (rows,)); the decoder reads it on the next step."""
         column = torch.as_tensor(np.asarray(tokens), dtype=torch.long).to(self.tokens.device)[:, None]  # (rows, 1)
         self.tokens = torch.cat([self.tokens, column], dim=1)
         self.pending = torch.cat([self.pending, column], dim=1)
 
     def reorder(self, index: np.ndarray) -> None:
+        """Keep the rows ``index`` (int, shape (new_rows,)) in that order, with their decoder state (beam search)."""
         index_t = torch.as_tensor(np.asarray(index), dtype=torch.long).to(self.tokens.device)
         self.tokens = self.tokens.index_select(0, index_t)
         self.pending = self.pending.index_select(0, index_t)

@@ -377,13 +377,43 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
     @one_unknown_token_notice
     def n_units(self, X: Any) -> int:
         """Tokens scored in ``X`` (the tokenizer's tokens - codes, with ``tokenizer="codes"``; ``<bos>`` is not
-        scored)."""
+        scored).
+
+        Parameters
+        ----------
+        X : str or list of str
+            One text or several (paths are read as with :meth:`fit`). With ``tokenizer="codes"``: one sequence of
+            integer codes (1-D array or list of ints) or a list of them.
+
+        Returns
+        -------
+        int
+        """
         check_is_fitted(self, "module_")
         return int(sum(len(self.tokenizer_.encode(t)) for t in self._inputs(X)))
 
     @one_unknown_token_notice
     def score(self, X: Any, y: Any = None) -> float:
-        """Mean log-probability per token in nats (higher is better)."""
+        """Mean log-probability per token in nats (higher is better).
+
+        Parameters
+        ----------
+        X : str or list of str
+            One text or several (paths are read as with :meth:`fit`). With ``tokenizer="codes"``: one sequence of
+            integer codes (1-D array or list of ints) or a list of them.
+        y : None
+            Ignored (scikit-learn's scorer signature).
+
+        Returns
+        -------
+        float
+            ``sum(log_prob(X)) / n_units(X)``, nats per token.
+
+        Raises
+        ------
+        DataError
+            ``X`` holds no token.
+        """
         check_is_fitted(self, "module_")
         texts = self._inputs(X)
         encoded = [self.tokenizer_.encode(t) for t in texts]
@@ -398,6 +428,22 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
 
         The same definition for every tokenizer and every genlab text model
         (:func:`text_bits_per_character`), so character, byte and BPE models and Markov chains compare directly.
+
+        Parameters
+        ----------
+        X : str or list of str
+            One text or several (paths are read as with :meth:`fit`).
+
+        Returns
+        -------
+        float
+            Bits per character (lower is better).
+
+        Raises
+        ------
+        ParameterError
+            The model is on integer codes (``tokenizer="codes"``): use
+            ``genlab.metrics.bits_per_unit(model.score(X))`` for bits per code.
         """
         check_is_fitted(self, "module_")
         if not self.tokenizer_.text:
@@ -407,7 +453,18 @@ checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
 
     @one_unknown_token_notice
     def perplexity(self, X: Any) -> float:
-        """``exp(-score(X))``: perplexity per token."""
+        """``exp(-score(X))``: perplexity per token (lower is better).
+
+        Parameters
+        ----------
+        X : str or list of str
+            One text or several (paths are read as with :meth:`fit`). With ``tokenizer="codes"``: one sequence of
+            integer codes (1-D array or list of ints) or a list of them.
+
+        Returns
+        -------
+        float
+        """
         nats = -self.score(X)
         return perplexity_from_nats(nats)
 

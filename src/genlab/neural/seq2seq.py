@@ -418,14 +418,37 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
 
     @one_unknown_token_notice
     def n_units(self, sources: Any, targets: Any = None) -> int:
-        """Tokens scored: each target's tokens plus its EOS."""
+        """Tokens scored: each target's tokens plus its EOS.
+
+        Parameters
+        ----------
+        sources : list of str, or an iterable of (source, target) pairs (``targets=None``)
+        targets : list of str, optional
+            One target per source; None: ``sources`` holds the pairs.
+
+        Returns
+        -------
+        int
+        """
         check_is_fitted(self, "module_")
         _, y, _ = self._pairs_for_scoring(sources, targets)
         return int(sum(len(row) - 1 for row in y))
 
     @one_unknown_token_notice
     def score(self, sources: Any, targets: Any = None) -> float:
-        """Mean conditional log-probability per target token (EOS included) in nats; higher is better."""
+        """Mean conditional log-probability per target token (EOS included) in nats; higher is better.
+
+        Parameters
+        ----------
+        sources : list of str, or an iterable of (source, target) pairs (``targets=None``)
+        targets : list of str, optional
+            One target per source; None: ``sources`` holds the pairs.
+
+        Returns
+        -------
+        float
+            ``sum(log_prob(sources, targets)) / n_units(sources, targets)``, nats per token.
+        """
         check_is_fitted(self, "module_")
         x, y, _ = self._pairs_for_scoring(sources, targets)
         return float(self._log_probs(x, y).sum() / sum(len(row) - 1 for row in y))
@@ -435,7 +458,19 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         """Bits per target character: ``-sum(log_prob) / (ln 2 * characters of the targets)``, the definition of
         every genlab text model (:func:`~genlab.neural.language_model.text_bits_per_character`), so a conditional
         model and an unconditional model of the same targets compare directly (EOS's cost is included: a
-        conditional model pays for knowing where the target ends)."""
+        conditional model pays for knowing where the target ends).
+
+        Parameters
+        ----------
+        sources : list of str, or an iterable of (source, target) pairs (``targets=None``)
+        targets : list of str, optional
+            One target per source; None: ``sources`` holds the pairs.
+
+        Returns
+        -------
+        float
+            Bits per target character (lower is better).
+        """
         check_is_fitted(self, "module_")
         srcs, tgts = as_pairs(sources, targets, allow_empty_targets=True)
         return text_bits_per_character(_Conditioned(self, srcs), tgts)

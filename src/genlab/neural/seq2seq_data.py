@@ -128,6 +128,7 @@ class PairBatches:
 
     @property
     def n_examples(self) -> int:
+        """The number of pairs."""
         return len(self.sources)
 
     @property
@@ -137,6 +138,7 @@ class PairBatches:
 
     @property
     def n_eval_batches(self) -> int:
+        """Validation batches in one pass (:meth:`eval_batch` cycles after that): as many as :attr:`n_batches`."""
         return self.n_batches
 
     def _rows(self, rows: Sequence[int]) -> tuple[Any, Any]:
@@ -161,6 +163,13 @@ class PairBatches:
         return batches
 
     def batch(self, step: int, micro_step: int = 0) -> tuple[Any, Any]:
+        """Micro-batch ``micro_step`` of step ``step``: a pure function of ``(seed, step, micro_step)``.
+
+        Returns
+        -------
+        sources, targets : int64 Tensors of shape (batch_size, longest)
+            Right-padded with ``source_pad`` and ``target_pad``.
+        """
         index = step * self.grad_accum_steps + micro_step
         epoch, position = divmod(index, self.n_batches)
         batches = self.epoch_batches(epoch)
@@ -173,6 +182,7 @@ class PairBatches:
         return self._rows(range(start, min(start + size, len(self.sources))))
 
     def digest(self) -> str:
+        """SHA-256 of the encoded pairs: a checkpoint records it and refuses to resume on other data."""
         h = hashlib.sha256()
         for s, t in zip(self.sources, self.targets, strict=True):
             h.update(np.asarray(s, dtype=np.int64).tobytes() + b"|" + np.asarray(t, dtype=np.int64).tobytes() + b";")
@@ -188,11 +198,14 @@ class PhasedBatches:
 
     @property
     def n_examples(self) -> int:
+        """The number of pairs (the denoising texts do not count: an epoch is a pass over the pairs)."""
         return self.pairs.n_examples
 
     def batch(self, step: int, micro_step: int = 0) -> tuple[Any, Any]:
+        """The denoising batch for steps before ``n_pretrain``, the pairs' batch after (:meth:`PairBatches.batch`)."""
         source = self.pretrain if step < self.n_pretrain else self.pairs
         return source.batch(step, micro_step)
 
     def digest(self) -> str:
+        """SHA-256 of both sources and ``n_pretrain``: a checkpoint records it and refuses to resume on other data."""
         return hashlib.sha256(f"{self.pretrain.digest()}|{self.pairs.digest()}|{self.n_pretrain}".encode()).hexdigest()

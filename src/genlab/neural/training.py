@@ -82,6 +82,7 @@ class TrainingConfig:
     distributed: bool = False
 
     def validate(self) -> None:
+        """Raise :class:`~genlab.errors.ParameterError` on a setting :func:`train` cannot run with."""
         if self.max_steps is None and self.max_time is None:
             raise ParameterError("give max_steps or max_time (or both): training needs an end.")
         for name in ("max_steps", "batch_size", "grad_accum_steps", "eval_interval", "eval_batches",
@@ -167,9 +168,11 @@ class WindowSampler:
         return x, y
 
     def eval_batch(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Validation batch number ``index``: windows from a seed stream of their own, the same at every evaluation."""
         return self.batch(index, 0, stream=_EVAL_STREAM)
 
     def digest(self) -> str:
+        """SHA-256 of the token stream: a checkpoint records it and refuses to resume on other data."""
         return hashlib.sha256(self.tokens.numpy().tobytes()).hexdigest()
 
 
@@ -193,10 +196,18 @@ class TrainResult:
 
     @property
     def tokens_per_second(self) -> float:
+        """Training tokens per second of this run's wall-clock time (NaN before any time has passed)."""
         return self.tokens / self.elapsed if self.elapsed > 0 else math.nan
 
 
 def resolve_device(device: str) -> torch.device:
+    """The torch device that ``device`` names: ``"auto"`` is CUDA when available, else the CPU.
+
+    Raises
+    ------
+    ParameterError
+        A name torch does not know, or ``"cuda"`` on a machine without CUDA.
+    """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

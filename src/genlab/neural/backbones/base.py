@@ -56,4 +56,5 @@ class Backbone(nn.Module):
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=-1)
 
     def n_parameters(self) -> int:
+        """The number of scalar weights of the module (every parameter, trainable or not)."""
         return sum(p.numel() for p in self.parameters())

@@ -23,6 +23,20 @@ from genlab.neural.config import CNNConfig
 
 
 class GatedResidualLayer(nn.Module):
+    """One dilated causal layer of :class:`CausalCNN`: a gated convolution with a residual and a skip output.
+
+    Parameters
+    ----------
+    channels : int
+        Residual channels C (input and output).
+    kernel_size : int
+        Taps k of the dilated convolution.
+    dilation : int
+        d: the layer looks at inputs t, t - d, ..., t - (k - 1) d.
+    dropout : float
+        Dropout on the gated activation.
+    """
+
     def __init__(self, channels: int, kernel_size: int, dilation: int, dropout: float) -> None:
         super().__init__()
         self.pad = (kernel_size - 1) * dilation  # past inputs this layer needs
@@ -32,6 +46,17 @@ class GatedResidualLayer(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, past: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Run the layer over ``x`` (B, C, T) after the ``past`` inputs (B, C, (k - 1) d); None: zeros, as in training.
+
+        Returns
+        -------
+        residual : Tensor of shape (B, C, T)
+            The layer's input plus its residual projection (the next layer's input).
+        skip : Tensor of shape (B, C, T)
+            The skip projection (summed over the layers).
+        past : Tensor of shape (B, C, (k - 1) d)
+            The last inputs seen: the state for the next call.
+        """
         B, C, _ = x.shape
         if past is None:
             past = x.new_zeros(B, C, self.pad)  # the training forward's zero left-padding
@@ -61,6 +86,7 @@ class CausalCNN(Backbone):
 
     @property
     def receptive_field(self) -> int:
+        """Tokens of context the last layer sees (:attr:`CNNConfig.receptive_field`)."""
         return self.config.receptive_field
 
     def step(self, tokens: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:

@@ -282,4 +282,5 @@ class LSTMSeq2Seq(nn.Module):
         return seq2seq_loss(logits, labels, self.config.vocab_size, float(self.config.label_smoothing))
 
     def n_parameters(self) -> int:
+        """The number of scalar weights of the module (every parameter, trainable or not)."""
         return sum(p.numel() for p in self.parameters())

@@ -58,6 +58,7 @@ class TransformerSeq2SeqConfig:
     label_smoothing: float = 0.1  # Szegedy et al. 2016; 0 gives the exact negative log-likelihood
 
     def validate(self) -> None:
+        """Raise :class:`~genlab.errors.ParameterError` on a value the module cannot be built with."""
         if self.arch != "transformer":
             raise ParameterError(f"a TransformerSeq2SeqConfig has arch 'transformer'; got {self.arch!r}.")
         for name in ("vocab_size", "n_layer", "n_head", "n_embd", "max_source_length", "max_target_length"):
@@ -341,6 +342,7 @@ class TransformerSeq2Seq(CrossAttentionDecoder):
         return logits, seq2seq_loss(logits, labels, self.config.vocab_size, self.config.label_smoothing)
 
     def n_parameters(self) -> int:
+        """The number of scalar weights of the module (every parameter, trainable or not)."""
         return sum(p.numel() for p in self.parameters())
 
 

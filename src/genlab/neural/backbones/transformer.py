@@ -44,6 +44,13 @@ class Rotary(nn.Module):
 
 
 class CausalSelfAttention(nn.Module):
+    """Multi-head causal self-attention with an optional key / value cache (rotary or no positions inside).
+
+    Parameters
+    ----------
+    config : TransformerConfig
+    """
+
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
         self.n_head = config.n_head
@@ -58,6 +65,22 @@ class CausalSelfAttention(nn.Module):
     def forward(
         self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None = None, start: int = 0
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Attend from each position of ``x`` to itself and every position before it, the cached ones included.
+
+        Parameters
+        ----------
+        x : Tensor of shape (B, T, n_embd)
+        cache : tuple of two Tensors of shape (B, n_head, past, head_size), optional
+            Keys and values of the ``past`` positions before ``x``.
+        start : int, default=0
+            Absolute position of ``x``'s first token (for rotary positions).
+
+        Returns
+        -------
+        y : Tensor of shape (B, T, n_embd)
+        cache : tuple of two Tensors of shape (B, n_head, past + T, head_size)
+            Keys and values of every position so far.
+        """
         B, T, C = x.shape
         hs = C // self.n_head
         qkv = self.qkv(x).view(B, T, 3, self.n_head, hs)  # (B, T, 3, nh, hs): queries, keys, values
@@ -85,6 +108,13 @@ class CausalSelfAttention(nn.Module):
 
 
 class MLP(nn.Module):
+    """The Transformer block's feed-forward part: n_embd -> 4 n_embd -> GELU -> n_embd, then dropout.
+
+    Parameters
+    ----------
+    config : TransformerConfig
+    """
+
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
         self.fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
@@ -92,6 +122,7 @@ class MLP(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, n_embd) -> (B, T, n_embd), position by position."""
         return self.dropout(self.proj(F.gelu(self.fc(x))))
 
 
