@@ -245,12 +245,34 @@ class ImageModel(NeuralEstimator):
         return classes, codes.astype(np.int64)
 
     def n_units(self, X: Any) -> int:
-        """Pixel values in ``X``: N x C x H x W (the unit of :meth:`score`)."""
+        """Pixel values in ``X``: N x C x H x W (the unit of :meth:`score`).
+
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``.
+
+        Returns
+        -------
+        int
+        """
         levels, _ = check_images(X)
         return int(levels.size)
 
     def bits_per_dimension(self, X: Any) -> float:
-        """Mean negative log2-likelihood per pixel value of ``X`` (lower is better)."""
+        """Mean negative log2-likelihood per pixel value of ``X`` (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+
+        Returns
+        -------
+        float
+            ``-sum(log_prob(X)) / (N C H W ln 2)``: bits per pixel value. Where ``log_prob`` is a lower bound (VAE,
+            VQ-VAE), this is an upper bound.
+        """
         levels = self._check_fitted_images(X)
         return float(-np.sum(self.log_prob(levels)) / (levels.size * math.log(2)))
 

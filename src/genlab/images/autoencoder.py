@@ -128,7 +128,15 @@ class Autoencoder(LatentImageModel):
 
     @torch.no_grad()
     def encode(self, X: Any, y: Any = None) -> np.ndarray:
-        """Codes of images ``X``: ndarray (N, latent_dim)."""
+        """Codes of images ``X``: ndarray (N, latent_dim).
+
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+        y : None
+            Ignored (the autoencoder is unconditional).
+        """
         levels, codes = self._tensors(X, None)
         z, _ = self.module_.encode(levels, codes)
         return z.double().cpu().numpy()
@@ -138,6 +146,13 @@ class Autoencoder(LatentImageModel):
 
     def log_prob(self, X: Any, y: Any = None) -> np.ndarray:
         """Not defined: an autoencoder is not a density model of images.
+
+        Parameters
+        ----------
+        X : array-like
+            Images (never scored).
+        y : None
+            Ignored.
 
         Raises
         ------
@@ -152,7 +167,13 @@ class Autoencoder(LatentImageModel):
         )
 
     def reconstruction_loss(self, X: Any) -> np.ndarray:
-        """``-log p(x | f(x))`` of each image in nats (N,): how well it is reconstructed; not a likelihood."""
+        """``-log p(x | f(x))`` of each image in nats (N,): how well it is reconstructed; not a likelihood.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+        """
         levels, codes = self._tensors(X, None)
         with torch.no_grad():
             z, _ = self.module_.encode(levels, codes)
@@ -160,6 +181,15 @@ class Autoencoder(LatentImageModel):
 
     def sample(self, n_samples: int = 1, *, random_state: Any = None, return_means: bool = False) -> Any:
         """Decode draws of the codes' Gaussian mixture; pixel levels drawn from the decoder.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : None, int or Generator
+            The same seed gives the same images.
+        return_means : bool, default=False
+            Deprecated (a FutureWarning): return ``(levels, decoder means)`` instead of a Sample; use
+            ``model.decode(sample.latent)`` for the means.
 
         Returns
         -------

@@ -101,6 +101,19 @@ class LatentImageModel(ImageModel):
 
         A VAE with ``decoder="pixelcnn"`` has no closed-form mean: its picture is the greedy raster decode (each value
         the most probable level given the code and the values before it), whole levels as floats.
+
+        Parameters
+        ----------
+        Z : array-like of shape (N, latent_dim) or (latent_dim,)
+            Latent codes (finite).
+        y : label or array-like of shape (N,), optional
+            Class labels, which a conditional model needs (one label for every image, or one per image); an
+            unconditional model ignores them.
+
+        Returns
+        -------
+        ndarray of shape (N, C, H, W)
+            Expected pixel levels (float).
         """
         check_is_fitted(self, "module_")
         z = self._latents(Z)
@@ -108,11 +121,30 @@ class LatentImageModel(ImageModel):
         return self.module_.expected_levels(self.module_.decode(z, codes)).double().cpu().numpy()
 
     def reconstruct(self, X: Any, y: Any = None) -> np.ndarray:
-        """Decoder mean at each image's code (the posterior mean for a VAE): expected levels, float (N, C, H, W)."""
+        """Decoder mean at each image's code (the posterior mean for a VAE): expected levels, float (N, C, H, W).
+
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+        y : label or array-like of shape (N,), optional
+            Class labels, which a conditional model needs (one label for every image, or one per image); an
+            unconditional model ignores them.
+        """
         return self.decode(self._code_means(X, y), y)
 
     def interpolate(self, a: Any, b: Any, steps: int = 8, y: Any = None) -> np.ndarray:
         """Decoder means along the straight line between the codes of images ``a`` and ``b``.
+
+        Parameters
+        ----------
+        a, b : array-like of shape (C, H, W) or (H, W)
+            The two images (pixel levels).
+        steps : int, default=8
+            Pictures along the line, both ends included.
+        y : label or array-like of shape (2,), optional
+            A conditional model's class: one label for both images, or one per image (the line is decoded with the
+            first); an unconditional model ignores it.
 
         Returns
         -------

@@ -64,6 +64,7 @@ class PixelCNNConfig:
     n_condition: int = 0
 
     def validate(self) -> None:
+        """Raise :class:`~genlab.errors.ParameterError` on a size the network cannot be built with."""
         for name, low in (("n_channels", 1), ("n_levels", 2), ("n_filters", self.n_channels), ("n_layers", 1),
                           ("n_hidden", self.n_channels), ("n_classes", 0), ("n_condition", 0)):
             value = getattr(self, name)
@@ -397,6 +398,11 @@ class PixelCNN(ImageModel):
     def log_prob(self, X: Any) -> np.ndarray:
         """Exact log-probability of each image's discrete pixel values, in nats; shape (N,).
 
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+
         Raises
         ------
         NotFittedError, DataError
@@ -472,6 +478,13 @@ class ConditionalPixelCNN(PixelCNN):
     def log_prob(self, X: Any, y: Any = None) -> np.ndarray:
         """Exact ``log p(x | y)`` of each image in nats (shape (N,)); without ``y`` the exact marginal ``log p(x)``.
 
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+        y : label or array-like of shape (N,), optional
+            Class labels (one for every image, or one per image) from ``classes_``; None: the marginal over the classes.
+
         Raises
         ------
         NotFittedError, DataError
@@ -490,7 +503,20 @@ class ConditionalPixelCNN(PixelCNN):
         return top + np.log(np.exp(joint - top[:, None]).sum(axis=1))
 
     def score(self, X: Any, y: Any = None) -> float:
-        """Mean log-likelihood per pixel value in nats: of ``p(x | y)`` with labels, of ``p(x)`` without."""
+        """Mean log-likelihood per pixel value in nats: of ``p(x | y)`` with labels, of ``p(x)`` without.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+        y : label or array-like of shape (N,), optional
+            Class labels; None: score the marginal ``p(x)``.
+
+        Returns
+        -------
+        float
+            Nats per pixel value (exact).
+        """
         levels = self._check_fitted_images(X)
         return float(np.sum(self.log_prob(levels, y)) / levels.size)
 
@@ -500,6 +526,16 @@ class ConditionalPixelCNN(PixelCNN):
 
         Without ``y`` each image's class is drawn from ``class_prior_`` first (same generator): the model of
         ``p(x) = sum_y class_prior_[y] p(x | y)`` with the class as its latent value.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        y : label or array-like of shape (n_samples,), optional
+            One class from ``classes_`` for every image, or one per image; None: drawn from ``class_prior_``.
+        random_state : None, int or numpy Generator
+            The same seed gives the same images.
+        temperature : float, default=1.0
+            Divides the logits (below 1: more typical, less varied images).
 
         Returns
         -------

@@ -202,6 +202,14 @@ class VAE(LatentImageModel):
     def encode(self, X: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """The encoder's posterior ``q(z | x) = N(mean, diag exp(log_var))``.
 
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+        y : label or array-like of shape (N,), optional
+            Class labels, which a conditional model needs (one label for every image, or one per image); an
+            unconditional model ignores them.
+
         Returns
         -------
         mean, log_var : ndarray of shape (N, latent_dim)
@@ -218,6 +226,23 @@ class VAE(LatentImageModel):
         """Evidence lower bound of each image in nats: ``E_q[log p(x|z)] - KL(q(z|x) || p(z))``.
 
         The expectation is a Monte Carlo mean over ``n_samples`` draws of z (the KL is exact). Shape (N,).
+
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+        y : label or array-like of shape (N,), optional
+            Class labels, which a conditional model needs (one label for every image, or one per image); an
+            unconditional model ignores them.
+        n_samples : int, default=1
+            Draws of z per image for the reconstruction term.
+        random_state : None, int or Generator, default=0
+            Seeds the draws (fixed by default: the same call gives the same figures).
+
+        Returns
+        -------
+        ndarray of shape (N,)
+            Nats per image.
         """
         n_samples = check_positive_int(n_samples, "n_samples")
         levels, codes = self._tensors(X, y)
@@ -348,6 +373,22 @@ class ConditionalVAE(VAE):
 
         See :meth:`VAE.log_prob`; the marginal combines one bound per class with ``class_prior_`` by
         log-sum-exp, which stays a lower bound.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+        y : label or array-like of shape (N,), optional
+            Class labels (one for every image, or one per image); None: the marginal over the trained classes.
+        k : int, default=1000
+            Importance samples per image (per class, for the marginal).
+        random_state : None, int or Generator, default=0
+            Seeds the draws.
+
+        Returns
+        -------
+        ndarray of shape (N,)
+            Nats per image.
         """
         if y is not None:
             return super().log_prob(X, y, k=k, random_state=random_state)
@@ -366,7 +407,20 @@ class ConditionalVAE(VAE):
         return (top + np.log(np.exp(stacked - top).sum(axis=1, keepdims=True)))[:, 0]
 
     def score(self, X: Any, y: Any = None) -> float:
-        """Mean log-likelihood per pixel value (nats): of ``P(x | y)`` given labels, else of the marginal ``P(x)``."""
+        """Mean log-likelihood per pixel value (nats): of ``P(x | y)`` given labels, else of the marginal ``P(x)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+        y : label or array-like of shape (N,), optional
+            Class labels; None: score the marginal ``P(x)``.
+
+        Returns
+        -------
+        float
+            Nats per pixel value (an IWAE lower bound, ``k = 1000``).
+        """
         return float(np.sum(self.log_prob(X, y)) / self.n_units(X))
 
     def _sample_codes(self, y: Any, n: int, gen: torch.Generator) -> np.ndarray:

@@ -291,18 +291,28 @@ class VAEModule(PixelLikelihood, nn.Module):
 
     # -- pieces ------------------------------------------------------------------------------------------------
     def onehot(self, classes: torch.Tensor) -> torch.Tensor | None:
+        """One-hot float32 rows (B, n_classes) of the class ids ``classes`` (B,); None for an unconditional model."""
         if self.config.n_classes == 0:
             return None
         return F.one_hot(classes, self.config.n_classes).to(torch.float32)
 
     def scale_input(self, levels: torch.Tensor) -> torch.Tensor:
+        """Pixel levels (B, C, H, W) as float32 values in [0, 1] (level / (n_levels - 1)): what the encoder reads."""
         return levels.to(torch.float32) / (self.config.n_levels - 1)  # (B, C, H, W) in [0, 1]
 
     def encode(self, levels: torch.Tensor, classes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoder's Gaussian posterior of the images ``levels`` (B, C, H, W) of classes ``classes`` (B,).
+
+        Returns
+        -------
+        mu, log_var : Tensor of shape (B, latent_dim)
+            Mean and log-variance of ``q(z | x)``; the log-variance is clamped to [-12, 8] for stable training.
+        """
         mu, log_var = self.encoder(self.scale_input(levels), self.onehot(classes))
         return mu, log_var.clamp(-12.0, 8.0)
 
     def decode(self, z: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        """The decoder's likelihood parameters (B, C, H, W, P), P per pixel value, of codes ``z`` (B, latent_dim)."""
         return self.decoder(z, self.onehot(classes))  # (B, C, H, W, P)
 
     # -- the autoregressive decoder (PixelVAE) -------------------------------------------------------------------

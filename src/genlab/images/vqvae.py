@@ -345,7 +345,13 @@ class VQVAE(ImageModel):
 
     # -- codes -------------------------------------------------------------------------------------------------------
     def encode(self, X: Any) -> np.ndarray:
-        """The code grid of each image: int64 (N, h, w), values ``0 .. n_codes - 1``."""
+        """The code grid of each image: int64 (N, h, w), values ``0 .. n_codes - 1``.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+        """
         levels = self._check_fitted_images(X)
         return self._codes_of(self.module_, levels)
 
@@ -369,28 +375,73 @@ class VQVAE(ImageModel):
                           for start in range(0, codes.shape[0], _BATCH)])
 
     def decode(self, codes: Any) -> np.ndarray:
-        """The decoder's mean picture of code grids (N, h, w): expected levels, float (N, C, H, W)."""
+        """The decoder's mean picture of code grids (N, h, w): expected levels, float (N, C, H, W).
+
+        Parameters
+        ----------
+        codes : array-like of int, shape (N, h, w), (N, 1, h, w) or (h, w)
+            Code grids of the fitted ``code_shape_``, values ``0 .. n_codes - 1``.
+        """
         check_is_fitted(self, "module_")
         params = self._decoder_params(self._check_codes(codes))
         return self.module_.expected_levels(params).double().cpu().numpy()
 
     def reconstruct(self, X: Any) -> np.ndarray:
-        """Decoder mean at each image's own codes: expected levels, float (N, C, H, W)."""
+        """Decoder mean at each image's own codes: expected levels, float (N, C, H, W).
+
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+        """
         return self.decode(self.encode(X))
 
     def codebook_usage(self, X: Any) -> float:
-        """Share of the ``n_codes`` codes that the images ``X`` use (their code grids, with the fitted codebook)."""
+        """Share of the ``n_codes`` codes that the images ``X`` use (their code grids, with the fitted codebook).
+
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+
+        Returns
+        -------
+        float
+            In [0, 1].
+        """
         return _usage(self.encode(X), self.config_["n_codes"])[0]
 
     def code_perplexity(self, X: Any) -> float:
         """``exp`` of the entropy (nats) of the code frequencies over ``X``: ``n_codes`` when every code is used
-        equally, 1 when one code is used everywhere."""
+        equally, 1 when one code is used everywhere.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+
+        Returns
+        -------
+        float
+            Between 1 and ``n_codes``.
+        """
         return _usage(self.encode(X), self.config_["n_codes"])[1]
 
     # -- the contract -----------------------------------------------------------------------------------------------
     def log_prob_parts(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """The two terms of :meth:`log_prob`, each (N,) nats: ``log p(x | c(x))`` (the decoder's discrete pixel
-        likelihood at the image's own codes) and ``log p(c(x))`` (the prior's exact code likelihood)."""
+        likelihood at the image's own codes) and ``log p(c(x))`` (the prior's exact code likelihood).
+
+        Parameters
+        ----------
+        X : array-like of shape (N, C, H, W) or (N, H, W)
+            Integer pixel levels ``0 .. n_levels_ - 1``, images of the fitted shape.
+
+        Returns
+        -------
+        pixel, prior : ndarray of shape (N,)
+            ``log p(x | c(x))`` and ``log p(c(x))``, nats per image.
+        """
         levels = self._check_fitted_images(X)
         codes = self._codes_of(self.module_, levels)
         device = self._device()
