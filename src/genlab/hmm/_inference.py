@@ -68,7 +68,20 @@ class HMMInference:
         return kernels.forward(log_start, log_trans, log_emission, lengths, method=self._method())
 
     def total_log_likelihood(self, X: Any, lengths: Any = None) -> float:
-        """Total log-likelihood of all sequences in nats: what hmmlearn's ``score`` returns."""
+        """Total log-likelihood of all sequences in nats: what hmmlearn's ``score`` returns.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The sequences concatenated along the rows.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+
+        Returns
+        -------
+        float
+            ``sum(log_prob(X, lengths))``, in nats.
+        """
         return float(np.sum(self.log_prob(X, lengths)))
 
     def score(self, X: Any, lengths: Any = None) -> float:
@@ -82,16 +95,44 @@ class HMMInference:
         return self.total_log_likelihood(X, lengths) / X.shape[0]
 
     def n_units(self, X: Any, lengths: Any = None) -> int:
-        """Number of time steps in ``X`` (the unit of :meth:`score`); ``lengths``, if given, is checked against it
-        (so every query takes the same data arguments: ``score(X, lengths) == sum(log_prob(X, lengths)) /
-        n_units(X, lengths)``)."""
+        """Number of time steps in ``X`` (the unit of :meth:`score`).
+
+        ``lengths``, if given, is checked against ``X``, so that every query takes the same data arguments:
+        ``score(X, lengths) == sum(log_prob(X, lengths)) / n_units(X, lengths)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The sequences concatenated along the rows.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+
+        Returns
+        -------
+        int
+            ``n_samples``, the number of rows of ``X``.
+        """
         return int(self._validate_batch(X, lengths)[0].shape[0])
 
     def score_samples(self, X: Any, lengths: Any = None, *, states: Any = None) -> tuple[float, np.ndarray]:
-        """hmmlearn's ``score_samples``: the total log-likelihood and the posteriors (n_samples, K).
+        """hmmlearn's ``score_samples``: the total log-likelihood and the state posteriors.
 
-        ``states`` (optional, shape (n_samples,), -1 where unknown) conditions on known states: the posteriors are
-        then one-hot at the labelled steps and the log-likelihood is that of the data and the labels.
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The sequences concatenated along the rows.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+        states : array-like of int of shape (n_samples,), optional
+            Known states (-1: unknown). The posteriors are then one-hot at the labelled steps and the log-likelihood is
+            that of the data and the labels.
+
+        Returns
+        -------
+        log_likelihood : float
+            The total log-likelihood of the sequences, in nats.
+        posteriors : ndarray of shape (n_samples, n_states)
+            ``p(z_t = k | x)`` for every step; each row sums to 1.
         """
         _, lengths, log_emission = self._prepare(X, lengths, states)
         log_start, log_trans = self._log_start_trans()
@@ -99,9 +140,21 @@ class HMMInference:
         return float(result.log_likelihood.sum()), result.posteriors
 
     def predict_proba(self, X: Any, lengths: Any = None, *, states: Any = None) -> np.ndarray:
-        """Posterior state probabilities ``p(z_t = k | x)`` of each time step; shape (n_samples, K).
+        """Posterior state probabilities ``p(z_t = k | x)`` of each time step.
 
-        ``states`` (optional, -1 where unknown) conditions on known states (see :meth:`score_samples`).
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The sequences concatenated along the rows.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+        states : array-like of int of shape (n_samples,), optional
+            Known states (-1: unknown). Conditions on them, as in :meth:`score_samples`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_states)
+            Each row sums to 1.
         """
         return self.score_samples(X, lengths, states=states)[1]
 
@@ -138,9 +191,20 @@ class HMMInference:
         return float(log_prob.sum()), states
 
     def predict(self, X: Any, lengths: Any = None, *, states: Any = None) -> np.ndarray:
-        """The decoded state of each time step (by the model's ``algorithm``); shape (n_samples,).
+        """The decoded state of each time step (by the model's ``algorithm``).
 
-        ``states`` (optional, -1 where unknown) conditions on known states (see :meth:`decode`).
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The sequences concatenated along the rows.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+        states : array-like of int of shape (n_samples,), optional
+            Known states (-1: unknown). The decoded path keeps them (see :meth:`decode`).
+
+        Returns
+        -------
+        ndarray of int of shape (n_samples,)
         """
         return self.decode(X, lengths, states=states)[1]
 
@@ -182,12 +246,41 @@ class HMMInference:
         return int(sum(self._n_fit_scalars_per_param().values()))
 
     def bic(self, X: Any, lengths: Any = None) -> float:
-        """Bayesian information criterion (lower is better): ``-2 log L + p log T``, T the number of steps."""
+        """Bayesian information criterion (lower is better): ``-2 log L + p log T``.
+
+        ``log L`` is the total log-likelihood in nats, ``p`` the number of free parameters (:attr:`n_parameters`) and
+        ``T`` the number of time steps.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The sequences concatenated along the rows.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+
+        Returns
+        -------
+        float
+        """
         X, lengths = self._validate_batch(X, lengths)
         return -2.0 * self.total_log_likelihood(X, lengths) + self.n_parameters * np.log(X.shape[0])
 
     def aic(self, X: Any, lengths: Any = None) -> float:
-        """Akaike information criterion (lower is better): ``-2 log L + 2 p``."""
+        """Akaike information criterion (lower is better): ``-2 log L + 2 p``.
+
+        ``log L`` is the total log-likelihood in nats and ``p`` the number of free parameters (:attr:`n_parameters`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The sequences concatenated along the rows.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+
+        Returns
+        -------
+        float
+        """
         return -2.0 * self.total_log_likelihood(X, lengths) + 2.0 * self.n_parameters
 
     def get_stationary_distribution(self) -> np.ndarray:

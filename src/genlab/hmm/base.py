@@ -394,6 +394,21 @@ class BaseHMM(HMMInference, GenerativeModel, abc.ABC):
         hmmlearn's ``score`` is the total log-likelihood, :meth:`total_log_likelihood` here. As in :meth:`fit`, an
         array given second is ``lengths`` (``score(X, lengths)``), and ``lengths`` may come by name after a ``y``
         of ``None`` (scikit-learn's ``Pipeline.score`` and model selection).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The sequences concatenated along the rows.
+        y : array-like of int or None, optional
+            An HMM has no targets: an array here is taken as ``lengths`` (hmmlearn's ``score(X, lengths)``); giving
+            both ``y`` and ``lengths`` is a :class:`~genlab.errors.DataError`.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+
+        Returns
+        -------
+        float
+            ``sum(log_prob(X, lengths)) / n_samples``, in nats per time step.
         """
         return HMMInference.score(self, X, lengths_argument(y, lengths))
 

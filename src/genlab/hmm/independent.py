@@ -136,6 +136,23 @@ def distribution_input(dist: Distribution, block: np.ndarray, columns: Sequence[
 
 
 def n_features_of(dist: Distribution) -> int:
+    """The number of columns of X that ``dist`` models as an HMM emission.
+
+    Parameters
+    ----------
+    dist : Distribution
+        An emission distribution: a ``Categorical`` models one column (of symbols); a Gaussian, Bernoulli, Poisson
+        or :class:`IndependentEmissions` as many as its ``n_features``.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ParameterError
+        ``dist`` has no integer ``n_features`` (a family the HMMs do not support).
+    """
     if isinstance(dist, Categorical):
         return 1
     if isinstance(dist, IndependentEmissions):
@@ -259,7 +276,18 @@ class IndependentEmissions(Distribution):
         return [distribution_input(dist, X[:, list(columns)], columns) for columns, dist in self.groups]
 
     def log_prob(self, x: Any) -> np.ndarray:
-        """Sum over the groups of each group's log-probability of its columns; shape (n_samples,)."""
+        """Sum over the groups of each group's log-probability of its columns.
+
+        Parameters
+        ----------
+        x : array-like of shape (n_samples, n_features)
+            Rows of the full column layout (discrete columns hold whole numbers).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The log-probability of each row, in nats.
+        """
         X = self._check_x(x)
         total = np.zeros(X.shape[0])
         for (_, dist), values in zip(self.groups, self._inputs(X), strict=True):
@@ -267,7 +295,19 @@ class IndependentEmissions(Distribution):
         return total
 
     def sample(self, n: int, *, random_state: Any = None) -> np.ndarray:
-        """Draw ``n`` rows; float array (n, D) (discrete columns hold whole numbers)."""
+        """Draw ``n`` rows; discrete columns hold whole numbers.
+
+        Parameters
+        ----------
+        n : int
+            Number of rows.
+        random_state : None, int, numpy.random.Generator or numpy.random.RandomState, optional
+            ``None`` draws fresh entropy; every group draws from the same generator.
+
+        Returns
+        -------
+        ndarray of shape (n, n_features), float64
+        """
         rng = check_random_state(random_state)
         out = np.empty((int(n), self.n_features))
         for columns, dist in self.groups:
@@ -277,7 +317,20 @@ class IndependentEmissions(Distribution):
         return out
 
     def statistics(self, x: Any, weights: Any = None) -> IndependentStatistics:
-        """Each group's statistics of its columns, weighted by ``weights`` (n_samples,)."""
+        """Each group's additive statistics of its columns.
+
+        Parameters
+        ----------
+        x : array-like of shape (n_samples, n_features)
+            Rows of the full column layout.
+        weights : array-like of shape (n_samples,), optional
+            A non-negative weight per row (default 1 each), e.g. an HMM state's posterior probabilities.
+
+        Returns
+        -------
+        IndependentStatistics
+            One part per group, in the order of :attr:`groups`.
+        """
         X = self._check_x(x)
         parts = tuple(
             dist.statistics(values, weights) for (_, dist), values in zip(self.groups, self._inputs(X), strict=True)

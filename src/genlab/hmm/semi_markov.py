@@ -362,29 +362,79 @@ class HiddenSemiMarkovModel(SemiMarkovEM, GenerativeModel):
         return out
 
     def n_units(self, X: Any, lengths: Any = None) -> int:
-        """Number of time steps in ``X`` (the unit of :meth:`score`); ``lengths``, if given, is checked against it
-        (so every query takes the same data arguments: ``score(X, lengths) == sum(log_prob(X, lengths)) /
-        n_units(X, lengths)``)."""
+        """Number of time steps in ``X`` (the unit of :meth:`score`).
+
+        ``lengths``, if given, is checked against ``X``, so that every query takes the same data arguments:
+        ``score(X, lengths) == sum(log_prob(X, lengths)) / n_units(X, lengths)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples,) symbols for categorical emissions
+            The sequences concatenated along the rows.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+
+        Returns
+        -------
+        int
+            ``n_samples``, the number of rows of ``X``.
+        """
         return int(self._validate_batch(X, lengths)[0].shape[0])
 
     def score(self, X: Any, y: Any = None, lengths: Any = None) -> float:
-        """Mean log-likelihood per time step in nats (higher is better); ``y`` as in :meth:`fit`."""
+        """Mean log-likelihood per time step in nats (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples,) symbols for categorical emissions
+            The sequences concatenated along the rows.
+        y : array-like of int or None, optional
+            An HMM has no targets: an array here is taken as ``lengths`` (hmmlearn's ``score(X, lengths)``); giving
+            both ``y`` and ``lengths`` is a :class:`~genlab.errors.DataError`.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+
+        Returns
+        -------
+        float
+            ``sum(log_prob(X, lengths)) / n_samples``, in nats per time step.
+        """
         X, lengths = self._validate_batch(X, lengths_argument(y, lengths))
         return float(np.sum(self.log_prob(X, lengths)) / X.shape[0])
 
     def predict_proba(self, X: Any, lengths: Any = None) -> np.ndarray:
-        """Posterior state probabilities ``p(z_t = k | x)`` of every step; shape (n_samples, K)."""
+        """Posterior state probabilities ``p(z_t = k | x)`` of every step.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples,) symbols for categorical emissions
+            The sequences concatenated along the rows.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_states)
+            Each row sums to 1.
+        """
         X, lengths = self._prepare(X, lengths)
         return self._forward_backward(X, lengths)[1]
 
     def decode(self, X: Any, lengths: Any = None) -> tuple[float, np.ndarray]:
         """Most probable segmentation of each sequence (segment-level Viterbi).
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples,) symbols for categorical emissions
+            The sequences concatenated along the rows.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+
         Returns
         -------
         log_prob : float
-            ``sum_n log p(x^n, s^n*)`` over the sequences, ``s^n*`` the best segmentation (states and durations;
-            the last segment right-censored).
+            ``sum_n log p(x^n, s^n*)`` over the sequences in nats, ``s^n*`` the best segmentation (states and
+            durations; the last segment right-censored).
         states : ndarray of shape (n_samples,), int64
             The state of every step under the best segmentations. With a zero-diagonal ``transmat_`` the state
             path determines the segmentation.
@@ -396,7 +446,19 @@ class HiddenSemiMarkovModel(SemiMarkovEM, GenerativeModel):
         return float(log_prob.sum()), states
 
     def predict(self, X: Any, lengths: Any = None) -> np.ndarray:
-        """The state of every step under the most probable segmentation; shape (n_samples,)."""
+        """The state of every step under the most probable segmentation (see :meth:`decode`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples,) symbols for categorical emissions
+            The sequences concatenated along the rows.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), int64
+        """
         return self.decode(X, lengths)[1]
 
     # -- model selection -------------------------------------------------------------------------------------------
@@ -416,17 +478,53 @@ class HiddenSemiMarkovModel(SemiMarkovEM, GenerativeModel):
         return int(count)
 
     def bic(self, X: Any, lengths: Any = None) -> float:
-        """Bayesian information criterion (lower is better): ``-2 log L + p log T``, T the number of steps."""
+        """Bayesian information criterion (lower is better): ``-2 log L + p log T``.
+
+        ``log L`` is the total log-likelihood in nats, ``p`` the number of free parameters (:attr:`n_parameters`) and
+        ``T`` the number of time steps.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples,) symbols for categorical emissions
+            The sequences concatenated along the rows.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+
+        Returns
+        -------
+        float
+        """
         X, lengths = self._validate_batch(X, lengths)
         return -2.0 * float(np.sum(self.log_prob(X, lengths))) + self.n_parameters * np.log(X.shape[0])
 
     def aic(self, X: Any, lengths: Any = None) -> float:
-        """Akaike information criterion (lower is better): ``-2 log L + 2 p``."""
+        """Akaike information criterion (lower is better): ``-2 log L + 2 p``.
+
+        ``log L`` is the total log-likelihood in nats and ``p`` the number of free parameters (:attr:`n_parameters`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples,) symbols for categorical emissions
+            The sequences concatenated along the rows.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences in ``X``; they must sum to ``n_samples`` (default: one sequence).
+
+        Returns
+        -------
+        float
+        """
         return -2.0 * float(np.sum(self.log_prob(X, lengths))) + 2.0 * self.n_parameters
 
     # -- sampling --------------------------------------------------------------------------------------------------
     def sample(self, n_samples: int = 1, *, random_state: Any = None) -> Sample:
         """Draw one sequence of ``n_samples`` steps and its states (the last segment cut at ``n_samples``).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of time steps.
+        random_state : None, int, numpy.random.Generator or numpy.random.RandomState, optional
+            ``None`` draws fresh entropy.
 
         Returns
         -------

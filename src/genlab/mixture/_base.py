@@ -438,33 +438,105 @@ class BaseGaussianMixture(GenerativeModel, abc.ABC):
             self.precisions_ = chol**2
 
     def log_prob(self, X: Any) -> np.ndarray:
-        """Log-likelihood of each sample in nats, ``log sum_k w_k p(x | k)``; shape (n_samples,)."""
+        """Log-likelihood of each sample in nats, ``log sum_k w_k p(x | k)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to evaluate.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The log density of each sample under the mixture, in nats.
+        """
         X = self._check_X(X)
         return np.concatenate(
             [logsumexp_rows(self._weighted_log_prob(X[i : i + _CHUNK_ROWS])) for i in range(0, len(X), _CHUNK_ROWS)]
         )
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """Same as :meth:`log_prob` (scikit-learn's name)."""
+        """Same as :meth:`log_prob` (scikit-learn's name).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to evaluate.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The log density of each sample, in nats.
+        """
         return self.log_prob(X)
 
     def score(self, X: Any, y: Any = None) -> float:
-        """Mean log-likelihood per sample in nats (scikit-learn's ``score``; higher is better)."""
+        """Mean log-likelihood per sample in nats (scikit-learn's ``score``; higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to evaluate.
+        y : None
+            Ignored; present for scikit-learn compatibility.
+
+        Returns
+        -------
+        float
+            The mean of :meth:`log_prob` over the samples, in nats per sample.
+        """
         return float(np.mean(self.log_prob(X)))
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Posterior probability of each component for each sample; shape (n_samples, n_components)."""
+        """Posterior probability of each component for each sample (the responsibilities).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to evaluate.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+            Each row sums to 1.
+        """
         X = self._check_X(X)
         weighted = self._weighted_log_prob(X)
         return np.exp(weighted - logsumexp_rows(weighted)[:, np.newaxis])
 
     def predict(self, X: Any) -> np.ndarray:
-        """Most probable component of each sample; shape (n_samples,)."""
+        """Most probable component of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to evaluate.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The index of the component with the highest posterior probability, in ``0 .. n_components - 1``.
+        """
         X = self._check_X(X)
         return np.argmax(self._weighted_log_prob(X), axis=1)
 
     def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
-        """Fit, then return the most probable component of each training sample."""
+        """Fit, then return the most probable component of each training sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training samples.
+        y : None
+            Ignored; present for scikit-learn compatibility.
+        sample_weight : array-like of shape (n_samples,), optional
+            A non-negative weight per sample, passed to :meth:`fit` (default 1 each).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The component index of each training sample, as :meth:`predict` gives it after the fit.
+        """
         return self.fit(X, sample_weight=sample_weight).predict(X)
 
     def sample(self, n_samples: int = 1, *, random_state: Any = None) -> Sample:

@@ -493,9 +493,19 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         return 0.5 * (log_lambda - D / self.mean_precision_)
 
     def log_prob(self, X: Any) -> np.ndarray:
-        """``log sum_k exp(E[log pi_k] + E[log N(x | mu_k, Lambda_k^-1)])`` for each sample; shape (n_samples,).
+        """``log sum_k exp(E[log pi_k] + E[log N(x | mu_k, Lambda_k^-1)])`` for each sample.
 
         scikit-learn's ``score_samples`` for this model. By Jensen's inequality it is a lower bound on the log
         posterior-predictive density ``log E_q[p(x | pi, mu, Lambda)]`` of each sample, in nats.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to evaluate.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The bound for each sample, in nats.
         """
         return super().log_prob(X)

@@ -300,11 +300,37 @@ class GaussianMixture(BaseGaussianMixture):
         return self.n_parameters
 
     def bic(self, X: Any) -> float:
-        """Bayesian information criterion on ``X`` (lower is better): ``-2 log L + p log N``."""
+        """Bayesian information criterion on ``X`` (lower is better): ``-2 log L + p log N``.
+
+        ``log L`` is the total log-likelihood of ``X`` in nats, ``p`` the number of free parameters
+        (:attr:`n_parameters`) and ``N`` the number of samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to evaluate.
+
+        Returns
+        -------
+        float
+        """
         X = self._check_X(X)
         return float(-2.0 * np.sum(self.log_prob(X)) + self.n_parameters * np.log(X.shape[0]))
 
     def aic(self, X: Any) -> float:
-        """Akaike information criterion on ``X`` (lower is better): ``-2 log L + 2 p``."""
+        """Akaike information criterion on ``X`` (lower is better): ``-2 log L + 2 p``.
+
+        ``log L`` is the total log-likelihood of ``X`` in nats and ``p`` the number of free parameters
+        (:attr:`n_parameters`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to evaluate.
+
+        Returns
+        -------
+        float
+        """
         X = self._check_X(X)
         return float(-2.0 * np.sum(self.log_prob(X)) + 2.0 * self.n_parameters)
