@@ -88,30 +88,37 @@ class BoxTokenizer:
     # -- ids -------------------------------------------------------------------------------------------------------
     @property
     def n_classes(self) -> int:
+        """The number of object classes."""
         return len(self.classes)
 
     @property
     def vocab_size(self) -> int:
+        """``n_bins + n_classes + 1``: coordinate bins, classes and the fake class."""
         return self.n_bins + self.n_classes + 1
 
     @property
     def fake_id(self) -> int:
+        """The fake (noise) class's token, ``n_bins + n_classes``."""
         return self.n_bins + self.n_classes
 
     @property
     def pad_id(self) -> int:
+        """The padding id, ``vocab_size``."""
         return self.vocab_size
 
     @property
     def bos_id(self) -> int:
+        """The start-of-sequence id, ``vocab_size + 1``."""
         return self.vocab_size + 1
 
     @property
     def eos_id(self) -> int:
+        """The end-of-sequence id, ``vocab_size + 2``."""
         return self.vocab_size + 2
 
     @property
     def mask_id(self) -> int:
+        """The mask id, ``vocab_size + 3`` (never generated)."""
         return self.vocab_size + 3
 
     def _sides(self) -> np.ndarray:

@@ -116,6 +116,7 @@ class CaptionBatches:
 
     @property
     def n_eval_batches(self) -> int:
+        """Validation batches in one pass over the images: as many as :attr:`n_batches`."""
         return self.n_batches
 
     def _rows(self, rows: Sequence[int]) -> tuple[Any, Any]:
@@ -470,14 +471,37 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
 
     @one_unknown_token_notice
     def n_units(self, images: Any, captions: Any = None) -> int:
-        """Tokens scored: each caption's tokens plus its end."""
+        """Tokens scored: each caption's tokens plus its end.
+
+        Parameters
+        ----------
+        images : array-like of shape (N, C, H, W), or a captioned-images container (``captions=None``)
+        captions : list of str, optional
+            One per image.
+
+        Returns
+        -------
+        int
+        """
         check_is_fitted(self, "module_")
         _, targets, _ = self._for_scoring(images, captions)
         return int(sum(len(row) - 1 for row in targets))
 
     @one_unknown_token_notice
     def score(self, images: Any, captions: Any = None) -> float:
-        """Mean log-probability per caption token (the end included) in nats; higher is better."""
+        """Mean log-probability per caption token (the end included) in nats; higher is better.
+
+        Parameters
+        ----------
+        images : array-like of shape (N, C, H, W), or a captioned-images container (``captions=None``)
+        captions : list of str, optional
+            One per image.
+
+        Returns
+        -------
+        float
+            ``sum(log_prob) / n_units``: nats per caption token.
+        """
         check_is_fitted(self, "module_")
         levels, targets, _ = self._for_scoring(images, captions)
         return float(self._log_probs(levels, targets).sum() / sum(len(row) - 1 for row in targets))
@@ -486,7 +510,19 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
     def bits_per_character(self, images: Any, captions: Any = None) -> float:
         """Bits per caption character: ``-sum(log_prob) / (ln 2 * characters of the captions)``, the definition of
         every genlab text model (:func:`~genlab.neural.language_model.text_bits_per_character`), so a captioner
-        and an unconditional language model of the same captions compare directly (the end's cost included)."""
+        and an unconditional language model of the same captions compare directly (the end's cost included).
+
+        Parameters
+        ----------
+        images : array-like of shape (N, C, H, W), or a captioned-images container (``captions=None``)
+        captions : list of str, optional
+            One per image.
+
+        Returns
+        -------
+        float
+            Bits per caption character (lower is better).
+        """
         check_is_fitted(self, "module_")
         levels, texts = _as_captioned(images, captions, "images", allow_empty=True, image_shape=self._image_shape())
         return text_bits_per_character(_Conditioned(self, levels), texts)

@@ -192,11 +192,13 @@ class BoxGrammar:
         return self.classes[None]
 
     def next_scores(self) -> np.ndarray:
+        """The inner context's scores (rows, V + 4), float64, with every token the grammar forbids set to ``-inf``."""
         raw = self.inner.next_scores()
         self.raw = raw
         return np.where(self.allowed(), raw, -np.inf)
 
     def append(self, tokens: np.ndarray) -> None:
+        """Extend every row by its token (int, shape (rows,)); a class token records its probability."""
         tokens = np.asarray(tokens, dtype=np.int64)
         group, pos = divmod(self.tokens.shape[1], GROUP)
         if pos == GROUP - 1 and group < self.n_groups and self.raw is not None:
@@ -211,6 +213,7 @@ class BoxGrammar:
         self.tokens = np.concatenate([self.tokens, tokens[:, None]], axis=1)
 
     def reorder(self, index: np.ndarray) -> None:
+        """Keep the rows ``index`` (int, shape (new_rows,)) in that order, with their tokens and class probabilities."""
         self.inner.reorder(index)
         self.tokens = self.tokens[index]
         self.class_probs = self.class_probs[index]
@@ -609,7 +612,19 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
 
     def n_units(self, images: Any, boxes: Any = None, labels: Any = None) -> int:
         """Units of :meth:`score`: the objects, plus one end (EOS) per image when the model scores EOS
-        (``sequence_augmentation=False``)."""
+        (``sequence_augmentation=False``).
+
+        Parameters
+        ----------
+        images : array-like of shape (N, C, H, W), or a container (``boxes=None``)
+        boxes : list of (k_i, 4) arrays, optional
+            Pixels ``x_min, y_min, x_max, y_max`` (quantised as in training).
+        labels : list of (k_i,) arrays, optional
+
+        Returns
+        -------
+        int
+        """
         check_is_fitted(self, "module_")
         data = self._scored(images, boxes, labels)
         return int(sum(len(b) for b in data.boxes) + (len(data.boxes) if self._ends_with_eos() else 0))
@@ -617,6 +632,18 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
     def score(self, images: Any, boxes: Any = None, labels: Any = None) -> float:
         """Mean log-probability per object in nats (:meth:`log_prob` summed over the images, divided by the objects,
         plus one EOS per image without sequence augmentation); higher is better.
+
+        Parameters
+        ----------
+        images : array-like of shape (N, C, H, W), or a container (``boxes=None``)
+        boxes : list of (k_i, 4) arrays, optional
+            Pixels ``x_min, y_min, x_max, y_max`` (quantised as in training).
+        labels : list of (k_i,) arrays, optional
+
+        Returns
+        -------
+        float
+            Nats per object (EOS terms included where scored).
 
         Raises
         ------

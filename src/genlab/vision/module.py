@@ -68,6 +68,7 @@ class ImageToSequenceConfig:
     eos_weight: float = 1.0  # weight of EOS labels in the loss (Pix2Seq: 0.1)
 
     def validate(self) -> None:
+        """Raise :class:`~genlab.errors.ParameterError` on a value the module cannot be built with."""
         if self.arch != "image-transformer":
             raise ParameterError(f"an ImageToSequenceConfig has arch 'image-transformer'; got {self.arch!r}.")
         if self.encoder not in IMAGE_ENCODERS:
@@ -235,6 +236,7 @@ class ImageToSequence(CrossAttentionDecoder):
         return torch.stack(captured, dim=1)  # (B, n_layer, nh, T, S)
 
     def n_parameters(self) -> int:
+        """The number of scalar weights of the module (every parameter, trainable or not)."""
         return sum(p.numel() for p in self.parameters())
 
 
