@@ -146,6 +146,7 @@ class BackoffModel:
 
     @property
     def order(self) -> int:
+        """The longest n-gram length of the model (the number of orders in its index)."""
         return self.index.order
 
     def target_log10_probs(self, padded: np.ndarray, position: np.ndarray) -> np.ndarray:

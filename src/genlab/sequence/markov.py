@@ -313,7 +313,22 @@ class MarkovChain(MarkovDecoding, GenerativeModel):
 
     @one_unknown_token_notice
     def n_units(self, X: Any, lengths: Any = None) -> int:
-        """Tokens scored in ``X``: every token plus one ``</s>`` per sequence (KenLM's count for perplexity)."""
+        """Tokens scored in ``X``: every token plus one ``</s>`` per sequence (KenLM's count for perplexity).
+
+        The ``</s>`` are counted only when the model predicts the end of a sequence (``models_end_``).
+
+        Parameters
+        ----------
+        X : str, list of sequences or array of tokens
+            As :meth:`fit` (not an iterable of chunks): a ``str`` is one sequence of characters, a list holds one
+            sequence per item.
+        lengths : array-like of int, optional
+            Sequence lengths when ``X`` is a concatenation of sequences (they must sum to its length).
+
+        Returns
+        -------
+        int
+        """
         check_is_fitted(self)
         corpus = encode_corpus(X, lengths, vocabulary=self.vocabulary_, grow=False)
         return corpus.n_tokens + (corpus.n_sequences if self.models_end_ else 0)
@@ -324,6 +339,24 @@ class MarkovChain(MarkovDecoding, GenerativeModel):
 
         ``genlab.metrics.bits_per_unit(score)`` gives bits per token (per character for text) and
         ``perplexity(X) = exp(-score(X))`` is KenLM's perplexity with ``</s>`` included.
+
+        Parameters
+        ----------
+        X : str, list of sequences or array of tokens
+            As :meth:`fit` (not an iterable of chunks): a ``str`` is one sequence of characters, a list holds one
+            sequence per item.
+        lengths : array-like of int, optional
+            Sequence lengths when ``X`` is a concatenation of sequences (they must sum to its length).
+
+        Returns
+        -------
+        float
+            ``sum(log_prob(X, lengths)) / n_units(X, lengths)``, in nats per token.
+
+        Raises
+        ------
+        DataError
+            The corpus has no sequences.
         """
         values, _, corpus = self._slot_log10_probs(X, lengths)
         units = corpus.n_tokens + (corpus.n_sequences if self.models_end_ else 0)
@@ -333,7 +366,20 @@ class MarkovChain(MarkovDecoding, GenerativeModel):
 
     @one_unknown_token_notice
     def perplexity(self, X: Any, lengths: Any = None) -> float:
-        """``exp(-score(X))``: the effective number of equally likely choices per token."""
+        """``exp(-score(X))``: the effective number of equally likely choices per token.
+
+        Parameters
+        ----------
+        X : str, list of sequences or array of tokens
+            As :meth:`fit` (not an iterable of chunks): a ``str`` is one sequence of characters, a list holds one
+            sequence per item.
+        lengths : array-like of int, optional
+            Sequence lengths when ``X`` is a concatenation of sequences (they must sum to its length).
+
+        Returns
+        -------
+        float
+        """
         nats = -self.score(X, lengths)
         return perplexity_from_nats(nats)
 
@@ -532,6 +578,11 @@ class MarkovChain(MarkovDecoding, GenerativeModel):
         with bit-identical scores. Token types and whitespace inside tokens are recorded as described in
         :mod:`genlab.sequence.arpa`.
 
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (conventionally ``*.arpa``); an existing file is replaced.
+
         Raises
         ------
         DataError
@@ -571,6 +622,16 @@ class MarkovChain(MarkovDecoding, GenerativeModel):
         The Markov order is the file's n-gram order minus one; the smoothing is taken from genlab's header line when
         present, else recorded as "kneser-ney" (what KenLM estimates); it only matters if the model is fitted again.
         Tokens are ``str`` unless genlab's header says otherwise.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The ARPA file to read.
+
+        Returns
+        -------
+        MarkovChain
+            A fitted model that scores as the file's back-off model does.
 
         Raises
         ------

@@ -177,7 +177,17 @@ class Vocabulary:
     __hash__ = None  # mutable
 
     def id(self, token: Hashable) -> int:
-        """The id of ``token``; ``UNK_ID`` (0) when it is not in the vocabulary."""
+        """The id of ``token``; ``UNK_ID`` (0) when it is not in the vocabulary.
+
+        Parameters
+        ----------
+        token : hashable
+            A token (a character, a word, an int, ...).
+
+        Returns
+        -------
+        int
+        """
         return self._ids.get(token, UNK_ID)
 
     @property
@@ -194,7 +204,18 @@ class Vocabulary:
 
     # -- growth --------------------------------------------------------------------------------------------------------
     def add(self, token: Hashable) -> int:
-        """Add ``token`` if it is new; return its id."""
+        """Add ``token`` if it is new; return its id.
+
+        Parameters
+        ----------
+        token : hashable
+            The token; one already in the vocabulary keeps its id.
+
+        Returns
+        -------
+        int
+            The token's id (the next free id when it was new).
+        """
         token = _plain(token)
         found = self._ids.get(token)
         if found is not None:
@@ -204,7 +225,18 @@ class Vocabulary:
         return len(self._tokens) - 1
 
     def extend(self, tokens: Iterable[Hashable]) -> None:
-        """Add every new token of ``tokens``, in order of first appearance."""
+        """Add every new token of ``tokens``, in order of first appearance.
+
+        Parameters
+        ----------
+        tokens : iterable of hashable
+            Tokens already in the vocabulary are skipped.
+
+        Raises
+        ------
+        DataError
+            A token is not hashable.
+        """
         try:
             # dict.fromkeys keeps first-appearance order and runs the hashing loop in C
             for token in dict.fromkeys(tokens):
@@ -263,7 +295,18 @@ class Vocabulary:
         return self._encode_unique(unique.tolist(), inverse, first_index, grow)
 
     def decode(self, ids: Iterable[int]) -> list[Any]:
-        """The tokens of a sequence of ids."""
+        """The tokens of a sequence of ids.
+
+        Parameters
+        ----------
+        ids : iterable of int
+            Ids in ``0 .. len(vocabulary) - 1``; ids 0, 1 and 2 decode to ``"<unk>"``, ``"<s>"`` and ``"</s>"``.
+
+        Returns
+        -------
+        list
+            The token of each id, in order.
+        """
         tokens = self._tokens
         return [tokens[i] for i in np.asarray(ids, dtype=np.int64).tolist()]
 
@@ -286,10 +329,12 @@ class EncodedCorpus:
 
     @property
     def n_tokens(self) -> int:
+        """The number of tokens in all sequences together (``ids.size``)."""
         return int(self.ids.size)
 
     @property
     def n_sequences(self) -> int:
+        """The number of sequences (``lengths.size``)."""
         return int(self.lengths.size)
 
 

@@ -321,9 +321,23 @@ class LinearAutoRegressive(GenerativeModel):
         return stationary_mean(self.intercept_, self.coef_)
 
     def autocovariance(self, max_lag: int) -> np.ndarray:
-        """Theoretical autocovariances Gamma_h = Cov(x_t, x_{t-h}), h = 0..max_lag; shape (max_lag + 1, D, D).
+        """Theoretical autocovariances ``Gamma_h = Cov(x_t, x_{t-h})`` for lags h = 0..max_lag.
 
         From the companion form's stationary covariance (``scipy.linalg.solve_discrete_lyapunov``).
+
+        Parameters
+        ----------
+        max_lag : int
+            The largest lag, >= 0.
+
+        Returns
+        -------
+        ndarray of shape (max_lag + 1, D, D)
+
+        Raises
+        ------
+        ParameterError
+            The fitted model is not stationary (no autocovariance exists).
         """
         check_is_fitted(self, "coef_")
         max_lag = check_positive_int(max_lag, "max_lag", minimum=0)
@@ -365,12 +379,39 @@ class LinearAutoRegressive(GenerativeModel):
         return exact_log_likelihood(X, lengths, self.intercept_, self.coef_, self.noise_covariance_)
 
     def n_units(self, X: Any, lengths: Any = None) -> int:
-        """The number of predicted time steps of ``X``: the series' lengths less p each."""
+        """The number of predicted time steps of ``X``: the series' lengths less p each.
+
+        Parameters
+        ----------
+        X : array-like of shape (T, D) or (T,)
+            The series, concatenated along the rows when there are several.
+        lengths : array-like of int of shape (n_series,), optional
+            Lengths of the series in ``X`` (default: one series); each must exceed the order p.
+
+        Returns
+        -------
+        int
+        """
         X, lengths = self._check_data(X, lengths)
         return int(lengths.sum()) - self.order_ * lengths.size
 
     def score(self, X: Any, y: Any = None, *, lengths: Any = None) -> float:
-        """Conditional log-likelihood per predicted time step, in nats (a D-dimensional step is one unit)."""
+        """Conditional log-likelihood per predicted time step, in nats (a D-dimensional step is one unit).
+
+        Parameters
+        ----------
+        X : array-like of shape (T, D) or (T,)
+            The series, concatenated along the rows when there are several.
+        y : None
+            Must be ``None``: the model has no targets (present for scikit-learn compatibility).
+        lengths : array-like of int of shape (n_series,), optional
+            Lengths of the series in ``X`` (default: one series); each must exceed the order p.
+
+        Returns
+        -------
+        float
+            ``sum(log_prob(X, lengths)) / n_units(X, lengths)``, in nats per predicted step.
+        """
         reject_y(y)
         return float(self.log_prob(X, lengths).sum() / self.n_units(X, lengths))
 
@@ -382,11 +423,40 @@ class LinearAutoRegressive(GenerativeModel):
         return n_regressors(self.order_, D, self.trend) * D + D * (D + 1) // 2
 
     def aic(self, X: Any, lengths: Any = None) -> float:
-        """Akaike information criterion ``-2 log L + 2 k`` with the conditional log-likelihood (lower is better)."""
+        """Akaike information criterion ``-2 log L + 2 k`` with the conditional log-likelihood (lower is better).
+
+        ``log L`` is in nats and ``k`` is :attr:`n_parameters`.
+
+        Parameters
+        ----------
+        X : array-like of shape (T, D) or (T,)
+            The series, concatenated along the rows when there are several.
+        lengths : array-like of int of shape (n_series,), optional
+            Lengths of the series in ``X`` (default: one series); each must exceed the order p.
+
+        Returns
+        -------
+        float
+        """
         return float(-2.0 * self.log_prob(X, lengths).sum() + 2.0 * self.n_parameters)
 
     def bic(self, X: Any, lengths: Any = None) -> float:
-        """Bayesian information criterion ``-2 log L + k log n``, n the predicted steps (lower is better)."""
+        """Bayesian information criterion ``-2 log L + k log n`` (lower is better).
+
+        ``log L`` is the conditional log-likelihood in nats, ``k`` is :attr:`n_parameters` and ``n`` the number of
+        predicted steps (:meth:`n_units`).
+
+        Parameters
+        ----------
+        X : array-like of shape (T, D) or (T,)
+            The series, concatenated along the rows when there are several.
+        lengths : array-like of int of shape (n_series,), optional
+            Lengths of the series in ``X`` (default: one series); each must exceed the order p.
+
+        Returns
+        -------
+        float
+        """
         n = self.n_units(X, lengths)
         return float(-2.0 * self.log_prob(X, lengths).sum() + self.n_parameters * np.log(n))
 
@@ -515,11 +585,23 @@ class LinearAutoRegressive(GenerativeModel):
     def sample_posterior(self, n_draws: int, *, random_state: Any = None) -> PosteriorDraws:
         """Draw parameters from the Matrix-Normal-Inverse-Wishart posterior.
 
+        Parameters
+        ----------
+        n_draws : int
+            Number of parameter draws.
+        random_state : None, int, numpy.random.Generator or numpy.random.RandomState, optional
+            ``None`` draws fresh entropy.
+
         Returns
         -------
         PosteriorDraws
             ``intercept`` (n_draws, D) (zeros for ``trend="n"``), ``coef`` (n_draws, p, D, D) and
             ``noise_covariance`` (n_draws, D, D).
+
+        Raises
+        ------
+        ParameterError
+            The model was fitted without a prior, so it has no posterior.
         """
         coefficients, covariances = self._posterior().sample(n_draws, random_state=random_state)
         intercepts, coef = split_coefficients(coefficients, self.order_, self.trend)
