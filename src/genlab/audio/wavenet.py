@@ -399,19 +399,57 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         ])
 
     def n_units(self, X: Any, labels: Any = None, speakers: Any = None) -> int:
-        """Audio samples in ``X`` (``labels`` / ``speakers`` are accepted as :meth:`log_prob` takes them)."""
+        """Audio samples in ``X`` (``labels`` / ``speakers`` are accepted as :meth:`log_prob` takes them).
+
+        Parameters
+        ----------
+        X : path, 1-D array, or a list of them
+            Recordings at the model's sample rate.
+        labels, speakers : sequence, optional
+            One per recording (accepted, not used: the count is the same).
+
+        Returns
+        -------
+        int
+        """
         check_is_fitted(self, "module_")
         waveforms, _ = self._waveforms(X, self.sample_rate_)
         return int(sum(w.size for w in waveforms))
 
     def score(self, X: Any, labels: Any = None, speakers: Any = None) -> float:
-        """Mean log-probability per audio sample in nats (higher is better); ``labels`` is scikit-learn's ``y``."""
+        """Mean log-probability per audio sample in nats (higher is better); ``labels`` is scikit-learn's ``y``.
+
+        Parameters
+        ----------
+        X : path, 1-D array, or a list of them
+            Recordings at the model's sample rate.
+        labels, speakers : sequence, optional
+            One per recording (None: scored without).
+
+        Returns
+        -------
+        float
+            ``sum(log_prob) / n_units``: nats per audio sample.
+        """
         waveforms, lab, spk = self._scoring_inputs(X, labels, speakers)  # read and checked once
         total = float(np.sum(self._recording_log_probs(waveforms, lab, spk)))
         return total / sum(w.size for w in waveforms)
 
     def bits_per_sample(self, X: Any, labels: Any = None, speakers: Any = None) -> float:
-        """Cross-entropy in bits per audio sample on the mu-law codes: ``-score / ln 2``."""
+        """Cross-entropy in bits per audio sample on the mu-law codes: ``-score / ln 2``.
+
+        Parameters
+        ----------
+        X : path, 1-D array, or a list of them
+            Recordings at the model's sample rate.
+        labels, speakers : sequence, optional
+            One per recording (None: scored without).
+
+        Returns
+        -------
+        float
+            Bits per audio sample (at most log2(n_codes)).
+        """
         return -self.score(X, labels=labels, speakers=speakers) / math.log(2.0)
 
     # -- generation ------------------------------------------------------------------------------------------------
@@ -439,6 +477,20 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
                      n_clips: int | None = None, method: str = "fast", temperature: float = 1.0,
                      mel: Any = None, random_state: Any = None) -> np.ndarray:
         """Draw mu-law codes; the arguments are :meth:`sample`'s.
+
+        Parameters
+        ----------
+        n_samples : int, default=8000
+            Codes per clip.
+        label, speaker : optional
+            One, or a list with one per clip; None: unconditioned.
+        n_clips : int, optional
+            Clips drawn in one batch; the result is then (n_clips, n_samples).
+        method : {"fast", "naive"}, default="fast"
+        temperature : float, default=1.0
+        mel : ndarray, optional
+            Log-mel frames (mel_channels, frames) for a locally conditioned model.
+        random_state : None, int or numpy Generator
 
         Returns
         -------
@@ -583,10 +635,33 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         ``path`` and an existing file there stays until the new one is complete. The format follows the extension
         (.wav, .flac, .ogg); the draws equal :meth:`sample`'s for the same ``random_state``.
 
+        Parameters
+        ----------
+        path : str or path-like
+            The sound file; its extension names the format.
+        n_samples : int
+            Audio samples of the clip (``n_samples / sample_rate_`` seconds).
+        label, speaker : optional
+            The one label / speaker to condition on; None: unconditioned.
+        temperature : float, default=1.0
+            Logits divided by it (0: the most probable code every step).
+        method : {"fast", "naive"}, default="fast"
+            As in :meth:`sample`.
+        mel : ndarray, optional
+            Log-mel frames (mel_channels, frames) for a locally conditioned model.
+        random_state : None, int or numpy Generator
+        block : int, default=4000
+            Samples generated and written at a time.
+
         Returns
         -------
         str
             ``path``.
+
+        Raises
+        ------
+        ParameterError
+            An extension that names no known format, or a list of labels / speakers (one clip only).
         """
         from genlab.audio.io import AUDIO_FORMATS, soundfile_module
         from genlab.utils.files import atomic_write
