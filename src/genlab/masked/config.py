@@ -50,13 +50,16 @@ class MaskedConfig:
 
     @property
     def mask_id(self) -> int:
+        """The ``<mask>`` input id, ``vocab_size`` (an input only: never predicted)."""
         return self.vocab_size
 
     @property
     def bos_id(self) -> int:
+        """The ``<bos>`` input id, ``vocab_size + 1`` (an input only: never predicted)."""
         return self.vocab_size + 1
 
     def validate(self) -> None:
+        """Raise :class:`~genlab.errors.ParameterError` on a value the network cannot be built with."""
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -411,12 +411,42 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
 
     @one_unknown_token_notice
     def n_units(self, X: Any) -> int:
-        """Tokens scored in ``X`` (``<bos>`` is not scored)."""
+        """Tokens scored in ``X`` (``<bos>`` is not scored).
+
+        Parameters
+        ----------
+        X : str, path, or list of them
+            One text or several (a path is read).
+
+        Returns
+        -------
+        int
+        """
         return int(sum(len(self.tokenizer_.encode(t)) for t in self._texts(X)))
 
     @one_unknown_token_notice
     def score(self, X: Any, y: Any = None) -> float:
-        """The bound of :meth:`log_prob` per token in nats (higher is better; a lower bound)."""
+        """The bound of :meth:`log_prob` per token in nats (higher is better; a lower bound).
+
+        Parameters
+        ----------
+        X : str, path, or list of them
+            One text or several (a path is read).
+        y : None
+            Ignored (scikit-learn's scorer signature).
+
+        Returns
+        -------
+        float
+            Nats per token (``log_prob``'s defaults: every masking level, ``random_state=0``).
+
+        Raises
+        ------
+        ParameterError
+            A BERT-objective model (it has no likelihood).
+        DataError
+            ``X`` holds no token.
+        """
         texts = self._texts(X)
         self._require_bound("score")
         n = sum(len(self.tokenizer_.encode(t)) for t in texts)
@@ -432,6 +462,27 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
         bound. The result is a :class:`~genlab.metrics.LikelihoodFigure` of kind ``"upper bound"`` with the
         standard error of its Monte Carlo estimate (``stderr``, by collapsed strata: the masking levels drawn and the
         tokens masked at each; NaN when a window was estimated from a single level, ``n_levels=1``).
+
+        Parameters
+        ----------
+        X : str, path, or list of them
+            One text or several (a path is read).
+        n_levels : int, optional
+            Masking levels evaluated per window, as in :meth:`log_prob`.
+        random_state : int or Generator, default=0
+            Fixes the masks drawn, as in :meth:`log_prob`.
+
+        Returns
+        -------
+        LikelihoodFigure
+            Bits per character, kind ``"upper bound"``, with ``stderr``.
+
+        Raises
+        ------
+        ParameterError
+            A BERT-objective model (it has no likelihood).
+        DataError
+            ``X`` holds no character.
         """
         texts = self._texts(X)
         self._require_bound("bits_per_character")
@@ -515,7 +566,20 @@ checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, rando
 
     @one_unknown_token_notice
     def pseudo_bits_per_character(self, X: Any, *, word_level: bool = False) -> LikelihoodFigure:
-        """``-sum(pseudo_log_likelihood(X)) / (characters * ln 2)``, of kind ``"pseudo"`` (not a likelihood)."""
+        """``-sum(pseudo_log_likelihood(X)) / (characters * ln 2)``, of kind ``"pseudo"`` (not a likelihood).
+
+        Parameters
+        ----------
+        X : str, path, or list of them
+            One text or several (a path is read).
+        word_level : bool, default=False
+            As in :meth:`pseudo_log_likelihood`.
+
+        Returns
+        -------
+        LikelihoodFigure
+            Bits per character, kind ``"pseudo"``.
+        """
         texts = self._texts(X)
         n_chars = sum(len(t) for t in texts)
         if n_chars == 0:

@@ -110,6 +110,13 @@ class MaskedTransformer(nn.Module):
         init_gpt2_weights(self, n_residual_sums=2 * config.n_layer)
 
     def logits(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits (B, T, vocab_size) of every position's token given the whole input ``tokens`` (B, T), T <= block_size.
+
+        Raises
+        ------
+        ValueError
+            More than ``block_size`` positions.
+        """
         T = tokens.size(1)
         if T > self.config.block_size:
             raise ValueError(f"{T} positions exceed block_size {self.config.block_size}")
