@@ -145,7 +145,17 @@ class Factor:
 
     # -- algebra -----------------------------------------------------------------------------------------------
     def product(self, other: Factor) -> Factor:
-        """The pointwise product over the union of both factors' variables (``self``'s first)."""
+        """The pointwise product over the union of both factors' variables (``self``'s first).
+
+        Parameters
+        ----------
+        other : Factor
+            A shared variable must have the same states in both.
+
+        Returns
+        -------
+        Factor
+        """
         union = list(dict.fromkeys([*self.variables, *other.variables]))
         names = {**other.state_names, **self.state_names}
         for v in set(self.variables) & set(other.variables):
@@ -157,21 +167,54 @@ class Factor:
     __mul__ = product
 
     def marginalize(self, variables: Iterable[str]) -> Factor:
-        """Sum out ``variables``."""
+        """Sum out ``variables``.
+
+        Parameters
+        ----------
+        variables : iterable of str
+            Variables of this factor.
+
+        Returns
+        -------
+        Factor
+            Over the remaining variables, in their order here.
+        """
         drop = self._known(variables)
         keep = [v for v in self.variables if v not in drop]
         axes = tuple(self.variables.index(v) for v in drop)
         return Factor(keep, self.values.sum(axis=axes), self.state_names)
 
     def maximize(self, variables: Iterable[str]) -> Factor:
-        """Maximise out ``variables`` (max-product algebra)."""
+        """Maximise out ``variables`` (max-product algebra).
+
+        Parameters
+        ----------
+        variables : iterable of str
+            Variables of this factor.
+
+        Returns
+        -------
+        Factor
+            Over the remaining variables, in their order here.
+        """
         drop = self._known(variables)
         keep = [v for v in self.variables if v not in drop]
         axes = tuple(self.variables.index(v) for v in drop)
         return Factor(keep, self.values.max(axis=axes), self.state_names)
 
     def reduce(self, evidence: Mapping[str, Any]) -> Factor:
-        """Condition on ``{variable: state}``: keep the slice of each observed variable that is present here."""
+        """Condition on ``{variable: state}``: keep the slice of each observed variable that is present here.
+
+        Parameters
+        ----------
+        evidence : mapping of str to state
+            Variables absent from this factor are ignored; a state is matched to the state names as a ``str``.
+
+        Returns
+        -------
+        Factor
+            Over the variables not in ``evidence`` (not renormalised).
+        """
         index: list[Any] = [slice(None)] * len(self.variables)
         for name, state in evidence.items():
             if name in self.variables:
@@ -191,7 +234,17 @@ class Factor:
         return Factor(self.variables, self.values / total, self.state_names)
 
     def transpose(self, variables: Sequence[str]) -> Factor:
-        """The same table with its axes in the order of ``variables``."""
+        """The same table with its axes in the order of ``variables``.
+
+        Parameters
+        ----------
+        variables : sequence of str
+            A permutation of this factor's variables.
+
+        Returns
+        -------
+        Factor
+        """
         if sorted(variables) != sorted(self.variables):
             raise DataError(f"transpose needs a permutation of {self.variables}; got {list(variables)}.")
         axes = [self.variables.index(v) for v in variables]

@@ -99,6 +99,17 @@ class Tables:
     cpts: dict[str, np.ndarray]
 
     def scope(self, v: str) -> tuple[str, ...]:
+        """The variables of ``v``'s CPT, in axis order: its parents, then ``v``.
+
+        Parameters
+        ----------
+        v : str
+            A variable name.
+
+        Returns
+        -------
+        tuple of str
+        """
         return (*self.parents[v], v)
 
 
@@ -505,6 +516,17 @@ class JunctionTree:
             self.base.append(pot)
 
     def shape(self, i: int) -> tuple[int, ...]:
+        """The shape of clique ``i``'s table: the cardinality of each of its variables, in clique order.
+
+        Parameters
+        ----------
+        i : int
+            Index of the clique in :attr:`cliques`.
+
+        Returns
+        -------
+        tuple of int
+        """
         return tuple(self.tables.cardinality[v] for v in self.cliques[i])
 
     def calibrate(self, likelihood: Mapping[str, np.ndarray], *, downward: bool = True) -> Calibration:

@@ -217,6 +217,18 @@ class BayesianNetwork(NetworkInference, NetworkFitting, GenerativeModel):
         ``params`` are the network's hyperparameters; ``memory_budget`` among them also bounds what reading the
         file may allocate (its tables are counted against it before any is built).
 
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file; the format follows from its extension (``.bif``, or ``.xml`` / ``.xmlbif``).
+        **params : Any
+            Hyperparameters of the network (as for the constructor).
+
+        Returns
+        -------
+        BayesianNetwork
+            With the file's structure, states and tables.
+
         Raises
         ------
         ModelFileError
@@ -228,11 +240,23 @@ class BayesianNetwork(NetworkInference, NetworkFitting, GenerativeModel):
         return cls.from_tables(tables, parsed.states, name=parsed.name, **params)
 
     def to_bif(self, path: str | os.PathLike[str]) -> None:
-        """Write the network as BIF (``.xml`` / ``.xmlbif``: XMLBIF); probabilities round-trip exactly."""
+        """Write the network as BIF (``.xml`` / ``.xmlbif``: XMLBIF); probabilities round-trip exactly.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write; an ``.xml`` or ``.xmlbif`` extension selects XMLBIF.
+        """
         write_network(path, self._file_network())
 
     def to_xmlbif(self, path: str | os.PathLike[str]) -> None:
-        """Write the network as XMLBIF 0.3."""
+        """Write the network as XMLBIF 0.3.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write.
+        """
         write_xmlbif(path, self._file_network())
 
     def _file_network(self) -> ParsedNetwork:
@@ -303,7 +327,15 @@ class BayesianNetwork(NetworkInference, NetworkFitting, GenerativeModel):
         self._reset_cache()
 
     def set_cpt(self, variable: str, table: Any) -> None:
-        """Replace one CPT (same parents and shape), validating it and clearing the compiled caches."""
+        """Replace one CPT (same parents and shape), validating it and clearing the compiled caches.
+
+        Parameters
+        ----------
+        variable : str
+            The name of a variable of the network.
+        table : array-like
+            The new table, with axes ``(*parents, variable)``; each row over the last axis must sum to one.
+        """
         check_is_fitted(self, "cpts_")
         self._check_variables([variable])
         cpts = dict(self.cpts_)
@@ -320,12 +352,33 @@ class BayesianNetwork(NetworkInference, NetworkFitting, GenerativeModel):
         return [(p, v) for v in self.variables_ for p in self.parents_[v]]
 
     def children(self, variable: str) -> list[str]:
-        """The children of ``variable``."""
+        """The children of ``variable`` (topological order).
+
+        Parameters
+        ----------
+        variable : str
+            The name of a variable of the network.
+
+        Returns
+        -------
+        list of str
+        """
         self._check_variables([variable])
         return [v for v in self.variables_ if variable in self.parents_[v]]
 
     def markov_blanket(self, variable: str) -> list[str]:
-        """Parents, children and the children's other parents of ``variable`` (topological order)."""
+        """Parents, children and the children's other parents of ``variable`` (topological order).
+
+        Parameters
+        ----------
+        variable : str
+            The name of a variable of the network.
+
+        Returns
+        -------
+        list of str
+            Given these, ``variable`` is independent of every other variable.
+        """
         self._check_variables([variable])
         blanket = set(self.parents_[variable])
         for c in self.children(variable):
@@ -335,19 +388,60 @@ class BayesianNetwork(NetworkInference, NetworkFitting, GenerativeModel):
         return [v for v in self.variables_ if v in blanket]
 
     def is_independent(self, x: str | Iterable[str], y: str | Iterable[str], given: Iterable[str] = ()) -> bool:
-        """Whether ``x`` and ``y`` are d-separated by ``given`` (so independent in every distribution of the DAG)."""
+        """Whether ``x`` and ``y`` are d-separated by ``given`` (so independent in every distribution of the DAG).
+
+        Parameters
+        ----------
+        x, y : str or iterable of str
+            One variable or a set of variables each.
+        given : iterable of str, default=()
+            The conditioning variables.
+
+        Returns
+        -------
+        bool
+        """
         xs, ys, zs = (self._names(a) for a in (x, y, given))
         self._check_variables([*xs, *ys, *zs])
         return _graph.d_separated(self.parents_, xs, ys, zs)
 
     def cpd(self, variable: str) -> Factor:
-        """The CPT of ``variable`` as a :class:`Factor` over ``(*parents, variable)``."""
+        """The CPT of ``variable`` as a :class:`Factor` over ``(*parents, variable)``.
+
+        Parameters
+        ----------
+        variable : str
+            The name of a variable of the network.
+
+        Returns
+        -------
+        Factor
+            A copy of the table: each row over the last axis sums to one.
+        """
         self._check_variables([variable])
         scope = [*self.parents_[variable], variable]
         return Factor(scope, self.cpts_[variable].copy(), self.state_names_)
 
     def conditional(self, variable: str, parent_states: Mapping[str, Any] | None = None) -> Any:
-        """The distribution of ``variable`` given a configuration of its parents, as a genlab ``Categorical``."""
+        """The distribution of ``variable`` given a configuration of its parents, as a genlab ``Categorical``.
+
+        Parameters
+        ----------
+        variable : str
+            The name of a variable of the network.
+        parent_states : mapping of str to state, optional
+            The state of every parent of ``variable`` (by name); needed when it has parents.
+
+        Returns
+        -------
+        genlab.distributions.Categorical
+            Over the codes ``0 .. n_states - 1`` of ``variable``, in the order of ``state_names_[variable]``.
+
+        Raises
+        ------
+        DataError
+            A parent's state is missing.
+        """
         from genlab.distributions import Categorical
 
         self._check_variables([variable])
@@ -367,7 +461,16 @@ class BayesianNetwork(NetworkInference, NetworkFitting, GenerativeModel):
     def plot(self, ax: Any = None, *, with_labels: bool = True) -> Any:
         """Draw the DAG with matplotlib, in layers by depth (:func:`genlab.bayesnet.plot.plot_dag`).
 
-        Returns the matplotlib Axes.
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw (default: a new figure's axes).
+        with_labels : bool, default=True
+            Write each variable's name on its node.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
         """
         from genlab.bayesnet.plot import plot_dag
 
@@ -451,6 +554,16 @@ class BayesianNetwork(NetworkInference, NetworkFitting, GenerativeModel):
     ) -> Any:
         """Draw rows by ancestral sampling (rejection sampling given ``evidence``).
 
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows (>= 0).
+        random_state : None, int, numpy.random.Generator or numpy.random.RandomState, optional
+            Default: the network's ``random_state``.
+        evidence : mapping of str to state, optional
+            Observed values, ``{variable: state}``; a state is matched to the variable's state names as a ``str``.
+            Rows that disagree with it are rejected.
+
         Returns
         -------
         pandas.DataFrame
@@ -474,10 +587,21 @@ class BayesianNetwork(NetworkInference, NetworkFitting, GenerativeModel):
     ) -> tuple[Any, np.ndarray]:
         """Samples with the evidence clamped and their likelihood weights ``P(evidence | parents)``.
 
+        Parameters
+        ----------
+        n_samples : int
+            Number of rows.
+        evidence : mapping of str to state
+            Observed values, ``{variable: state}``; a state is matched to the variable's state names as a ``str``.
+        random_state : None, int, numpy.random.Generator or numpy.random.RandomState, optional
+            Default: the network's ``random_state``.
+
         Returns
         -------
         frame : pandas.DataFrame
+            One column of state names per variable, the evidence variables fixed at their observed states.
         weights : ndarray of shape (n_samples,)
+            The likelihood weight of each row (a probability, not a logarithm).
         """
         from genlab.bayesnet import sampling
 
@@ -498,7 +622,18 @@ class BayesianNetwork(NetworkInference, NetworkFitting, GenerativeModel):
     # data
     # ==============================================================================================================
     def n_units(self, X: Any) -> int:
-        """Rows of ``X`` (``score`` is in nats per row)."""
+        """Rows of ``X`` (``score`` is in nats per row).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or mapping of str to array
+            One column per variable, one row per sample; missing values (``None`` / NaN) and absent columns are
+            summed out.
+
+        Returns
+        -------
+        int
+        """
         return count_rows(as_columns(X))
 
     def _evidence_likelihoods(self, codes: np.ndarray) -> dict[str, np.ndarray]:
@@ -523,6 +658,12 @@ class BayesianNetwork(NetworkInference, NetworkFitting, GenerativeModel):
     # ==============================================================================================================
     def log_prob(self, X: Any) -> np.ndarray:
         """Log-probability in nats of each row's observed values (missing values and absent columns summed out).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or mapping of str to array
+            One column per variable, one row per sample; missing values (``None`` / NaN) and absent columns are
+            summed out.
 
         Returns
         -------

@@ -113,6 +113,23 @@ class NetworkInference:
         """Posterior marginal of every unobserved variable (or of ``variables``) from one junction-tree calibration.
 
         Observed variables get a point mass on their state.
+
+        Parameters
+        ----------
+        evidence : mapping of str to state, optional
+            Observed values, ``{variable: state}``; a state is matched to the variable's state names as a ``str``.
+        variables : sequence of str, optional
+            The variables to return (default: all of them).
+
+        Returns
+        -------
+        dict of str to Factor
+            One single-variable factor per variable, its values summing to one.
+
+        Raises
+        ------
+        DataError
+            The evidence has probability zero.
         """
         check_is_fitted(self, "cpts_")
         ev = self._evidence(evidence)
@@ -133,8 +150,26 @@ class NetworkInference:
     def map_query(
         self, variables: str | Sequence[str] | None = None, evidence: Mapping[str, Any] | None = None
     ) -> dict[str, str]:
-        """The most probable joint state of ``variables`` given ``evidence`` (all unobserved variables by default:
-        the most probable explanation); other variables are summed out.
+        """The most probable joint state of ``variables`` given ``evidence``; other variables are summed out.
+
+        By default ``variables`` is every unobserved variable: the most probable explanation.
+
+        Parameters
+        ----------
+        variables : str or sequence of str, optional
+            The queried variables; none may be in ``evidence``.
+        evidence : mapping of str to state, optional
+            Observed values, ``{variable: state}``; a state is matched to the variable's state names as a ``str``.
+
+        Returns
+        -------
+        dict of str to str
+            The state name of each queried variable.
+
+        Raises
+        ------
+        DataError
+            A variable is both queried and observed, or the evidence has probability zero.
         """
         check_is_fitted(self, "cpts_")
         ev = self._evidence(evidence)
@@ -150,11 +185,31 @@ class NetworkInference:
         return {v: self.state_names_[v][i] for v, i in states.items()}
 
     def probability(self, evidence: Mapping[str, Any]) -> float:
-        """``P(evidence)``: the probability of a partial assignment, all other variables summed out."""
+        """``P(evidence)``: the probability of a partial assignment, all other variables summed out.
+
+        Parameters
+        ----------
+        evidence : mapping of str to state
+            Observed values, ``{variable: state}``; a state is matched to the variable's state names as a ``str``.
+
+        Returns
+        -------
+        float
+        """
         return float(np.exp(self.log_probability(evidence)))
 
     def log_probability(self, evidence: Mapping[str, Any]) -> float:
-        """``log P(evidence)`` in nats (``-inf`` for impossible evidence); no underflow for long evidence."""
+        """``log P(evidence)`` in nats (``-inf`` for impossible evidence); no underflow for long evidence.
+
+        Parameters
+        ----------
+        evidence : mapping of str to state
+            Observed values, ``{variable: state}``; a state is matched to the variable's state names as a ``str``.
+
+        Returns
+        -------
+        float
+        """
         check_is_fitted(self, "cpts_")
         ev = self._evidence(evidence)
         names = tuple(sorted(ev))
@@ -172,8 +227,18 @@ class NetworkInference:
     def inference_cost(self, evidence: Iterable[str] = (), query: Iterable[str] | None = None) -> dict[str, float]:
         """Estimated cost of exact inference before running it.
 
-        Returns ``{"largest_table_entries", "largest_table_bytes", "memory_budget"}`` for a variable-elimination
-        query (``query`` given) or for the junction tree (all marginals).
+        Parameters
+        ----------
+        evidence : iterable of str, default=()
+            The names of the observed variables (their states do not change the cost).
+        query : iterable of str, optional
+            The queried variables of a variable-elimination query; ``None``: the junction tree (all marginals).
+
+        Returns
+        -------
+        dict of str to float
+            ``"largest_table_entries"`` (NaN when the plan does not fit the budget), ``"largest_table_bytes"`` and
+            ``"memory_budget"`` (bytes).
         """
         check_is_fitted(self, "cpts_")
         from genlab.bayesnet.inference import InferenceTooLargeError
@@ -196,8 +261,25 @@ class NetworkInference:
         self, evidence: Mapping[str, Any] | None = None, *, damping: float = 0.5, max_iter: int = 200,
         tol: float = 1e-8,
     ) -> Any:
-        """Loopy belief propagation; returns a :class:`~genlab.bayesnet.loopy.LoopyResult` (beliefs as
-        :class:`Factor`, ``converged``, ``n_iter``, ``max_change``)."""
+        """Approximate marginals by loopy belief propagation.
+
+        Parameters
+        ----------
+        evidence : mapping of str to state, optional
+            Observed values, ``{variable: state}``; a state is matched to the variable's state names as a ``str``.
+        damping : float, default=0.5
+            In [0, 1): the weight of a message's old value in each update (0: no damping).
+        max_iter : int, default=200
+            The most message-passing sweeps.
+        tol : float, default=1e-8
+            Converged when no message changes by more than this.
+
+        Returns
+        -------
+        LoopyResult
+            A :class:`~genlab.bayesnet.loopy.LoopyResult`: ``beliefs`` (one :class:`Factor` per variable),
+            ``converged``, ``n_iter`` and ``max_change``.
+        """
         from genlab.bayesnet.loopy import loopy_belief_propagation
 
         check_is_fitted(self, "cpts_")
