@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 # The torch pin for this machine (a CPU build on disk); later extras that need torch respect it.
 CONSTRAINTS := -c constraints.txt
 
-.PHONY: demo test test-all lint bench clean help
+.PHONY: demo test test-all lint bench docs docs-serve gallery clean help
 
 help:
 	@echo "make demo      fit the main job on built-in data (creates .venv on first use)"
@@ -14,6 +14,9 @@ help:
 	@echo "make test-all  run every test, slow ones included"
 	@echo "make lint      ruff"
 	@echo "make bench     benchmarks against the peers; appends to bench/RESULTS.md"
+	@echo "make docs      build the documentation site into site/ (--strict; runs every example)"
+	@echo "make docs-serve  live preview of the site (examples not run) at http://127.0.0.1:8000"
+	@echo "make gallery   regenerate the gallery's samples and images (docs/gallery/)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +28,11 @@ $(VENV)/.demo-installed: pyproject.toml constraints.txt | $(PY)
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml constraints.txt | $(PY)
-	$(PIP) install --quiet $(CONSTRAINTS) -e ".[plot,dev,peers,neural,images,audio,text,vision]"
+	$(PIP) install --quiet $(CONSTRAINTS) -e ".[plot,dev,peers,neural,images,audio,text,vision,docs]"
+	touch $@
+
+$(VENV)/.docs-installed: pyproject.toml constraints.txt | $(PY)
+	$(PIP) install --quiet $(CONSTRAINTS) -e ".[plot,neural,images,audio,text,vision,docs]"
 	touch $@
 
 demo: $(VENV)/.demo-installed
@@ -43,5 +50,16 @@ lint: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(PY) -m bench gmm
 
+# The site: every ```python / ```console example of every page runs while it builds (tools/docs/examples.py), and
+# --strict turns any warning (a broken link, a missing reference, a docstring griffe cannot read) into a failure.
+docs: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-serve: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 GENLAB_DOCS_EXAMPLES=skip $(VENV)/bin/mkdocs serve
+
+gallery: $(VENV)/.docs-installed
+	$(PY) tools/docs/gallery.py
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache demo_output
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache demo_output site

@@ -196,6 +196,8 @@ def _add_shared_parameters(init: Callable[..., None], defaults: dict[str, Any]) 
     # what inspect.signature (hence scikit-learn's get_params and help()) reports
     __init__.__signature__ = own.replace(parameters=[*own.parameters.values(), *extra])  # type: ignore[attr-defined]
     __init__.__family_init__ = init  # type: ignore[attr-defined]
+    # not a plain wrapper: tools that unwrap (the API reference's griffe) must see the extended signature
+    del __init__.__wrapped__
     return __init__
 
 

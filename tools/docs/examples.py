@@ -1,0 +1,347 @@
+"""Run the code examples of the documentation's Markdown pages, as a reader would, and capture what they print.
+
+Every fenced block whose language is ``python`` or ``console`` is an example and runs:
+
+- ``python`` blocks of one page run in order in one namespace (like cells of a notebook), in a fresh temporary
+  working directory, so a later block sees what an earlier one defined and files an example writes go nowhere. What
+  a block prints is captured; when its last statement is an expression whose value is not ``None``, the value's
+  ``repr`` is shown too, as in an interactive session.
+- ``console`` blocks hold shell commands after ``$ `` prompts; each runs in the same working directory with the
+  ``genlab`` command of the running Python on ``PATH``. A command must exit 0, unless the fence says
+  ``exit="N"`` (the documentation shows an error message): then it must exit exactly ``N``.
+
+Any other language (``bash`` for install steps, ``text``, ``toml``) is shown and not run. An example that raises,
+exits with the wrong status, or takes longer than the page's time budget (``budget`` seconds, default 240) is an
+:class:`ExampleError` naming the page and the line of its block: the documentation build fails on it.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RUN_LANGUAGES = ("python", "console")
+DEFAULT_BUDGET_S = 240.0
+MAX_OUTPUT_LINES = 40
+
+_FENCE = re.compile(r"^(?P<indent>[ ]{0,3})(?P<fence>```+|~~~+)(?P<info>[^\n]*)\n", re.MULTILINE)
+_OPTION = re.compile(r'(?P<key>[\w-]+)=(?:"(?P<quoted>[^"]*)"|(?P<bare>\S+))')
+
+
+class ExampleError(RuntimeError):
+    """An example of a documentation page failed: it raised, exited with the wrong status or ran too long."""
+
+
+@dataclass
+class Block:
+    """One fenced code block of a page.
+
+    Attributes
+    ----------
+    language : str
+        The fence's first word (``python``, ``console``, ``bash`` ...).
+    code : str
+        The block's text, without the fences.
+    line : int
+        The 1-based line of the opening fence in the page.
+    options : dict of str to str
+        The fence's ``key="value"`` options after the language.
+    start, end : int
+        Character offsets of the whole block (fences included) in the page's text.
+    header_end : int
+        Character offset just after the opening fence's line.
+    """
+
+    language: str
+    code: str
+    line: int
+    options: dict[str, str]
+    start: int
+    end: int
+    header_end: int
+    output: str = field(default="")
+
+    @property
+    def runs(self) -> bool:
+        """Whether the block is an example that runs."""
+        return self.language in RUN_LANGUAGES
+
+
+def code_blocks(markdown: str) -> list[Block]:
+    """The fenced code blocks of a Markdown text, in order.
+
+    Parameters
+    ----------
+    markdown : str
+        The page's text.
+
+    Returns
+    -------
+    list of Block
+    """
+    blocks = []
+    position = 0
+    while True:
+        opening = _FENCE.search(markdown, position)
+        if opening is None:
+            return blocks
+        fence = opening.group("fence")
+        closing = re.compile(rf"^[ ]{{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
+        close = closing.search(markdown, opening.end())
+        if close is None:
+            raise ExampleError(f"line {markdown.count(chr(10), 0, opening.start()) + 1}: a code fence is never closed")
+        info = opening.group("info").strip()
+        language = info.split(None, 1)[0].lstrip("{.").rstrip("}") if info else ""
+        options = {
+            match.group("key"): match.group("quoted") if match.group("quoted") is not None else match.group("bare")
+            for match in _OPTION.finditer(info)
+        }
+        end = close.end() + (1 if markdown[close.end() : close.end() + 1] == "\n" else 0)
+        blocks.append(
+            Block(
+                language=language,
+                code=markdown[opening.end() : close.start()],
+                line=markdown.count("\n", 0, opening.start()) + 1,
+                options=options,
+                start=opening.start(),
+                end=end,
+                header_end=opening.end(),
+            )
+        )
+        position = end
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float, page: str):
+    """Raise an ExampleError when the body runs longer than ``seconds`` (main thread, POSIX; else no limit)."""
+    usable = hasattr(signal, "SIGALRM") and _in_main_thread()
+    if not usable:
+        yield
+        return
+
+    def _expired(signum, frame):
+        raise ExampleError(f"{page}: the examples ran past the page's time budget of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _shorten(text: str) -> str:
+    lines = text.rstrip("\n").splitlines()
+    if len(lines) > MAX_OUTPUT_LINES:
+        keep = MAX_OUTPUT_LINES // 2
+        lines = [*lines[:keep], f"... ({len(lines) - 2 * keep} lines not shown)", *lines[-keep:]]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _run_python(block: Block, namespace: dict, page: str) -> str:
+    filename = f"{page}:{block.line}"
+    try:
+        tree = ast.parse(block.code, filename=filename)
+    except SyntaxError as error:
+        raise ExampleError(f"{page}, the python block at line {block.line} does not parse: {error}") from error
+    # shift line numbers so a traceback names the page's own lines
+    ast.increment_lineno(tree, block.line)
+    last_value = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last_value = ast.Expression(tree.body.pop().value)
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buffer), warnings.catch_warnings(record=True) as caught:
+            # a warning is part of what the reader sees, as in a notebook (shown after the block's output)
+            warnings.simplefilter("always")
+            # examples are short: a fit that stops before convergence says so; that is not the reader's concern
+            warnings.filterwarnings("ignore", message=".*(did not converge|not converged).*")
+            exec(compile(tree, filename, "exec"), namespace)
+            if last_value is not None:
+                value = eval(compile(last_value, filename, "eval"), namespace)
+                if value is not None:
+                    print(repr(value))
+        for warning in caught:
+            if warning.filename.startswith(page) or "genlab" in warning.filename:
+                print(f"{warning.category.__name__}: {warning.message}", file=buffer)
+    except ExampleError:
+        raise
+    except BaseException as error:  # noqa: BLE001 - any failure of an example, KeyboardInterrupt aside, fails the page
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        trace = "".join(traceback.format_exception(type(error), error, error.__traceback__)[-6:])
+        raise ExampleError(
+            f"{page}, the python block at line {block.line} raised {type(error).__name__}: {error}\n{trace}"
+        ) from error
+    return _shorten(buffer.getvalue())
+
+
+def _run_console(block: Block, workdir: Path, page: str, deadline: float) -> str:
+    expected = int(block.options.get("exit", "0"))
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("MPLBACKEND", "Agg")
+    env["COLUMNS"] = "120"  # the command line's help and tables at a width a page can show
+    transcript = []
+    commands = [line[2:] for line in block.code.splitlines() if line.startswith("$ ")]
+    if not commands:
+        raise ExampleError(f"{page}, the console block at line {block.line} has no '$ ' command")
+    for command in commands:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ExampleError(f"{page}: the examples ran past the page's time budget")
+        try:
+            done = subprocess.run(
+                command, shell=True, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True, timeout=remaining, stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as error:
+            raise ExampleError(f"{page}, line {block.line}: `{command}` ran past the page's time budget") from error
+        status = done.returncode
+        failed_last = command is commands[-1] and status == expected and expected != 0
+        if status != 0 and not failed_last:
+            raise ExampleError(
+                f"{page}, the console block at line {block.line}: `{command}` exited {status}"
+                f" (expected {0 if command is not commands[-1] else expected})\n{done.stdout}"
+            )
+        if command is commands[-1] and status != expected:
+            raise ExampleError(
+                f"{page}, the console block at line {block.line}: `{command}` exited {status}, expected {expected}"
+                f"\n{done.stdout}"
+            )
+        transcript.append(f"$ {command}")
+        output = _shorten(done.stdout)
+        if output:
+            transcript.append(output)
+    return "\n".join(transcript)
+
+
+def run_page(markdown: str, page: str = "<page>", workdir: Path | None = None) -> list[Block]:
+    """Run every example of one page, in order, and return its blocks with what each printed.
+
+    Parameters
+    ----------
+    markdown : str
+        The page's text.
+    page : str
+        The page's name, for messages.
+    workdir : pathlib.Path, optional
+        The working directory the examples run in; a fresh temporary directory (removed afterwards) when omitted.
+
+    Returns
+    -------
+    list of Block
+        Every fenced block of the page; the ones that ran carry their ``output``.
+
+    Raises
+    ------
+    ExampleError
+        When an example raises, exits with the wrong status or the page runs past its budget.
+    """
+    blocks = code_blocks(markdown)
+    runnable = [block for block in blocks if block.runs]
+    if not runnable:
+        return blocks
+    budget = float(_page_option(markdown, "budget", DEFAULT_BUDGET_S))
+    with contextlib.ExitStack() as stack:
+        if workdir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="genlab-docs-")))
+        previous_cwd = os.getcwd()
+        os.chdir(workdir)
+        stack.callback(os.chdir, previous_cwd)
+        os.environ.setdefault("MPLBACKEND", "Agg")
+        namespace: dict[str, object] = {"__name__": "__main__"}
+        deadline = time.monotonic() + budget
+        with _time_limit(budget, page):
+            for block in runnable:
+                if block.language == "python":
+                    block.output = _run_python(block, namespace, page)
+                else:
+                    block.output = _run_console(block, workdir, page, deadline)
+    return blocks
+
+
+def _page_option(markdown: str, key: str, default: float) -> float:
+    """A number from the page's front matter (``examples_budget: 300``), else ``default``."""
+    match = re.match(r"^---\n(.*?)\n---\n", markdown, flags=re.DOTALL)
+    if match:
+        found = re.search(rf"^examples_{key}:\s*([0-9.]+)\s*$", match.group(1), flags=re.MULTILINE)
+        if found:
+            return float(found.group(1))
+    return default
+
+
+def render(markdown: str, blocks: list[Block]) -> str:
+    """The page with each example's output shown: a console block becomes its transcript; a python block is
+    followed by an "Output" block when it printed anything. Fence options this runner reads are removed."""
+    pieces = []
+    position = 0
+    for block in blocks:
+        pieces.append(markdown[position : block.start])
+        indent = " " * (len(markdown[block.start : block.header_end]) - len(markdown[block.start : block.header_end].lstrip(" ")))
+        header = markdown[block.start : block.header_end].strip()
+        fence = re.match(r"(`{3,}|~{3,})", header).group(1)
+        info = _OPTION.sub(lambda m: m.group(0) if m.group("key") in ("title", "hl_lines", "linenums") else "", header[len(fence) :])
+        info = " ".join(info.split())
+        if block.runs and block.language == "console":
+            pieces.append(f"{indent}{fence}{info}\n{_indent(block.output, indent)}\n{indent}{fence}\n")
+        else:
+            pieces.append(f"{indent}{fence}{info}\n{block.code}{indent}{fence}\n")
+            if block.runs and block.output:
+                pieces.append(f'\n{indent}{fence}text title="Output"\n{_indent(block.output, indent)}\n{indent}{fence}\n')
+        position = block.end
+    pieces.append(markdown[position:])
+    return "".join(pieces)
+
+
+def _indent(text: str, indent: str) -> str:
+    return "\n".join(indent + line if line else line for line in text.splitlines())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the examples of the named Markdown files (``python tools/docs/examples.py docs/tutorials/hmm.md``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="run the code examples of documentation pages")
+    parser.add_argument("pages", nargs="+", type=Path)
+    parser.add_argument("--show", action="store_true", help="print each example's output")
+    args = parser.parse_args(argv)
+    failed = 0
+    for path in args.pages:
+        started = time.monotonic()
+        try:
+            blocks = run_page(path.read_text(encoding="utf-8"), str(path))
+        except ExampleError as error:
+            print(f"FAILED {error}", file=sys.stderr)
+            failed += 1
+            continue
+        ran = [block for block in blocks if block.runs]
+        print(f"ok {path}: {len(ran)} example(s) in {time.monotonic() - started:.1f} s")
+        if args.show:
+            for block in ran:
+                print(f"--- line {block.line} ({block.language})\n{block.output}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

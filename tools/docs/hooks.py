@@ -1,0 +1,62 @@
+"""MkDocs hooks of genlab's documentation site (``hooks:`` in mkdocs.yml).
+
+- Every page's ``python`` and ``console`` examples run while the site builds (tools/docs/examples.py) and the page
+  shows what each printed; a failing example stops the build with the page, the line and the traceback. Set
+  ``GENLAB_DOCS_EXAMPLES=skip`` to preview the prose without running them (``make docs-serve`` does: it rebuilds on
+  every edit); ``make docs`` and CI always run them.
+- ``<!-- genlab:cli-reference -->`` in a page is replaced by the command-line reference written from the typer app
+  (tools/docs/cli_reference.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import cli_reference  # noqa: E402
+import examples  # noqa: E402
+
+log = logging.getLogger("mkdocs.hooks.genlab")
+CLI_MARKER = "<!-- genlab:cli-reference -->"
+_timings: list[tuple[str, float, int]] = []
+
+
+def _run_examples() -> bool:
+    return os.environ.get("GENLAB_DOCS_EXAMPLES", "run") != "skip"
+
+
+def on_startup(command, dirty):
+    _timings.clear()
+
+
+def on_page_markdown(markdown, page, config, files):
+    """Run the page's examples and show their output; expand the command-line reference marker."""
+    if CLI_MARKER in markdown:
+        markdown = markdown.replace(CLI_MARKER, cli_reference.markdown())
+    if not _run_examples():
+        return markdown
+    name = page.file.src_uri
+    started = time.monotonic()
+    try:
+        blocks = examples.run_page(markdown, name)
+    except examples.ExampleError as error:
+        raise PluginError(f"an example of docs/{name} failed: {error}") from error
+    ran = sum(block.runs for block in blocks)
+    if ran:
+        _timings.append((name, time.monotonic() - started, ran))
+    return examples.render(markdown, blocks)
+
+
+def on_post_build(config):
+    if _timings:
+        total = sum(seconds for _, seconds, _ in _timings)
+        count = sum(ran for _, _, ran in _timings)
+        slowest = ", ".join(f"{name} {seconds:.0f} s" for name, seconds, _ in sorted(_timings, key=lambda t: -t[1])[:3])
+        log.info(f"ran {count} examples on {len(_timings)} pages in {total:.0f} s (slowest: {slowest})")
