@@ -94,6 +94,7 @@ class SeriesBatch:
         return np.concatenate([self.values[index], self.observed[index], self.features[index]], axis=-1)
 
     def digest(self) -> str:
+        """SHA-256 of the series and their features: a checkpoint records it and refuses to resume on other data."""
         digest = hashlib.sha256()
         for array in (self.values, self.observed, self.features, self.lengths):
             digest.update(np.ascontiguousarray(array).tobytes())
@@ -190,6 +191,10 @@ class NeuralAutoRegressive(NeuralEstimator):
     """DeepAR-style neural autoregressive model of real-valued series: a causal network whose output at each step
     parameterises the likelihood of the next value.
 
+    The shared training hyperparameters (``max_steps``, ``max_time``, ``batch_size``, ``learning_rate``, ...,
+    ``device``, ``random_state``) are those of :class:`~genlab.neural.NeuralEstimator`; here ``batch_size`` counts
+    windows and the default length is 1000 steps.
+
     Parameters
     ----------
     backbone : {"lstm", "gru", "rnn", "cnn", "transformer"}, default="lstm"
@@ -228,10 +233,6 @@ class NeuralAutoRegressive(NeuralEstimator):
     rank : int, optional
         Rank of the low-rank part of the multivariate Gaussian's covariance (default min(D, 4) for D > 1, 0 for one
         variable).
-
-    The shared training hyperparameters (``max_steps``, ``max_time``, ``batch_size``, ``learning_rate``, ...,
-    ``device``, ``random_state``) are those of :class:`~genlab.neural.NeuralEstimator`; here ``batch_size`` counts
-    windows and the default length is 1000 steps.
 
     Attributes
     ----------
@@ -670,7 +671,23 @@ class NeuralAutoRegressive(NeuralEstimator):
 
     def n_units(self, X: Any, lengths: Any = None, *, covariates: Any = None, time_index: Any = None,
                 conditional: bool = True) -> int:
-        """The number of scored (observed, predicted) time steps of ``X``."""
+        """The number of scored (observed, predicted) time steps of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (T,) or (T, D)
+            One series, or several concatenated (``lengths``); NaN: missing.
+        lengths : array-like of int, optional
+            The length of each series in ``X``.
+        covariates, time_index : optional
+            As in :meth:`fit` (needed when the model was fitted with them).
+        conditional : bool, default=True
+            True: each series' first ``context_length`` values are context, not scored (as :meth:`log_prob`).
+
+        Returns
+        -------
+        int
+        """
         batch = self._scoring_batch(X, lengths, covariates, time_index)
         begins = self._begins(batch, conditional)
         counts = 0
@@ -680,7 +697,31 @@ class NeuralAutoRegressive(NeuralEstimator):
 
     def score(self, X: Any, y: Any = None, *, lengths: Any = None, covariates: Any = None, time_index: Any = None,
               conditional: bool = True) -> float:
-        """Log-likelihood per scored time step in nats (a D-dimensional step is one unit)."""
+        """Log-likelihood per scored time step in nats (a D-dimensional step is one unit).
+
+        Parameters
+        ----------
+        X : array-like of shape (T,) or (T, D)
+            One series, or several concatenated (``lengths``); NaN: missing.
+        y : None
+            Not taken (a DataError otherwise): give several series with ``lengths``.
+        lengths : array-like of int, optional
+            The length of each series in ``X``.
+        covariates, time_index : optional
+            As in :meth:`fit` (needed when the model was fitted with them).
+        conditional : bool, default=True
+            True: each series' first ``context_length`` values are context, not scored (as :meth:`log_prob`).
+
+        Returns
+        -------
+        float
+            Nats per scored time step.
+
+        Raises
+        ------
+        DataError
+            ``y`` given, or no observed value left to score.
+        """
         if y is not None:
             raise DataError("score takes no y; give several series with lengths=...")
         batch = self._scoring_batch(X, lengths, covariates, time_index)
@@ -903,6 +944,17 @@ class NeuralAutoRegressive(NeuralEstimator):
     def sample(self, n_steps: int = 1, *, n_series: int = 1, initial: Any = None, covariates: Any = None,
                random_state: Any = None) -> np.ndarray:
         """Draw ``n_series`` series of ``n_steps`` values, concatenated (genlab's series convention).
+
+        Parameters
+        ----------
+        n_steps : int, default=1
+            Values per series.
+        n_series : int, default=1
+        initial : array-like of shape (T, D) or (T,), optional
+            Values preceding each series, as in :meth:`simulate`.
+        covariates : array-like of shape (n_steps, K), optional
+            The series' covariates (when the model has covariates).
+        random_state : None, int or numpy Generator
 
         Returns
         -------

@@ -61,6 +61,7 @@ class ForecastConfig:
 
     @property
     def n_lead(self) -> int:
+        """Values before the context that the longest lag reads: ``max(lags)``."""
         return max(self.lags)
 
     @property
@@ -70,6 +71,9 @@ class ForecastConfig:
 
     @property
     def n_inputs(self) -> int:
+        """Inputs per unrolled step: each lag's values and observed flags, the features, and the window's log scale and
+        location.
+        """
         # lags and their flags, features, then the window's log scale and its location in scaled units
         return 2 * self.n_targets * len(self.lags) + self.n_time_features + self.n_covariates + 2 * self.n_targets
 
@@ -235,10 +239,12 @@ class ForecastNetwork(nn.Module):
 
     @property
     def counts(self) -> bool:
+        """Whether the likelihood is for counts (``likelihood="negative-binomial"``)."""
         return self.config.likelihood == "negative-binomial"
 
     # -- the forward pass -----------------------------------------------------------------------------------------
     def unpack(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Split packed windows (..., 2 D + F + K) into values (..., D), observed flags (..., D), features (F + K)."""
         D = self.config.n_targets
         return x[..., :D], x[..., D : 2 * D], x[..., 2 * D :]
 

@@ -58,6 +58,7 @@ class ProbabilisticForecast:
 
     @property
     def steps(self) -> int:
+        """The number of forecast steps (``paths.shape[1]``)."""
         return int(self.paths.shape[1])
 
     def quantile(self, level: float) -> np.ndarray:
