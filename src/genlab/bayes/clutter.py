@@ -176,7 +176,19 @@ class ClutterModel(GenerativeModel):
         return np.logaddexp(signal, clutter[None, :])
 
     def fit(self, X: Any, y: Any = None) -> ClutterModel:
-        """Compute the posterior of theta from the observations ``X`` (shape (n,) or (n, 1)).
+        """Compute the posterior of theta from the observations ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, 1)
+            Scalar observations.
+        y : None
+            Ignored; present for scikit-learn compatibility.
+
+        Returns
+        -------
+        ClutterModel
+            The model itself.
 
         Raises
         ------
@@ -270,7 +282,17 @@ class ClutterModel(GenerativeModel):
 
     # -- the generative model -----------------------------------------------------------------------------------
     def log_prob(self, X: Any) -> np.ndarray:
-        """Posterior predictive log density of each new observation, in nats; shape (n_samples,)."""
+        """Posterior predictive log density of each new observation, in nats.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, 1)
+            Scalar observations.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         check_is_fitted(self, "posterior_mean_")
         x = self._check_X(X)
         w, a, _, s = self._check_params()
@@ -283,6 +305,13 @@ class ClutterModel(GenerativeModel):
 
     def sample(self, n_samples: int = 1, *, random_state: Any = None) -> Sample:
         """Draw ``theta ~ q(theta)``, then ``n_samples`` observations at that theta.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of observations.
+        random_state : None, int, numpy.random.Generator or numpy.random.RandomState, optional
+            ``None`` draws fresh entropy.
 
         Returns
         -------

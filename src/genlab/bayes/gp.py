@@ -196,7 +196,18 @@ class GaussianProcessClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def latent_moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Predictive mean and variance of the latent function at ``X`` (R&W algorithm 3.6); each (n,)."""
+        """Predictive mean and variance of the latent function at ``X`` (R&W algorithm 3.6).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature vectors.
+
+        Returns
+        -------
+        mean : ndarray of shape (n_samples,)
+        variance : ndarray of shape (n_samples,)
+        """
         if not hasattr(self, "site_precision_"):
             raise NotFittedError("this GaussianProcessClassifier is not fitted yet; call fit(X, y) first.")
         X = check_vectors(self, X, reset=False)
@@ -207,13 +218,35 @@ class GaussianProcessClassifier(ClassifierMixin, BaseEstimator):
         return mean, var
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """``p(y* | x*, X, y)`` for each class (columns as ``classes_``); shape (n_samples, 2)."""
+        """``p(y* | x*, X, y)`` for each class (columns as ``classes_``), with the probit link.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature vectors.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Each row sums to 1.
+        """
         mean, var = self.latent_moments(X)
         p = ndtr(mean / np.sqrt(1.0 + var))
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: Any) -> np.ndarray:
-        """The more probable class of each sample; shape (n_samples,)."""
+        """The more probable class of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature vectors.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Values of ``classes_``.
+        """
         proba = self.predict_proba(X)  # raises NotFittedError before fit
         return self.classes_[(proba[:, 1] > 0.5).astype(int)]
 

@@ -258,7 +258,18 @@ class _BayesianBinaryRegression(ClassifierMixin, BaseEstimator):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) first.")
 
     def latent_moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and variance of the linear predictor ``f = x . w`` (intercept included); each (n,)."""
+        """Posterior mean and variance of the linear predictor ``f = x . w`` (intercept included).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature vectors.
+
+        Returns
+        -------
+        mean : ndarray of shape (n_samples,)
+        variance : ndarray of shape (n_samples,)
+        """
         self._check_fitted()
         A = self._design(check_vectors(self, X, reset=False))
         return A @ self.posterior_mean_, np.einsum("ij,jk,ik->i", A, self.posterior_covariance_, A)
@@ -274,17 +285,38 @@ class _BayesianBinaryRegression(ClassifierMixin, BaseEstimator):
             return np.log(p), np.log1p(-p)
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Posterior predictive log-odds ``log p(classes_[1] | x) - log p(classes_[0] | x)``; shape (n,).
+        """Posterior predictive log-odds ``log p(classes_[1] | x) - log p(classes_[0] | x)``.
 
         Positive where ``classes_[1]`` is the more probable class, and a monotone function of
         :meth:`predict_proba`. (The posterior mean of the linear predictor, whose sign is the same but whose order
         is not, since the predictive probability also shrinks by its variance, is ``latent_moments(X)[0]``.)
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature vectors.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            In nats (natural-log odds).
         """
         positive, negative = self._predictive_log_odds(X)
         return positive - negative
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Posterior predictive class probabilities, columns ordered as ``classes_``; shape (n_samples, 2)."""
+        """Posterior predictive class probabilities, columns ordered as ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature vectors.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Each row sums to 1.
+        """
         mean, var = self.latent_moments(X)
         if self._link == "probit":
             p = ndtr(mean / np.sqrt(1.0 + var))
@@ -294,7 +326,17 @@ class _BayesianBinaryRegression(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: Any) -> np.ndarray:
-        """The more probable class of each sample (``classes_`` values); shape (n_samples,)."""
+        """The more probable class of each sample (``classes_`` values).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature vectors.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         self._check_fitted()
         proba = self.predict_proba(X)
         return self.classes_[(proba[:, 1] > 0.5).astype(int)]
@@ -348,8 +390,24 @@ class BayesianProbitRegression(_BayesianBinaryRegression):
 class BayesianLogisticRegression(_BayesianBinaryRegression):
     """Bayesian logistic regression: ``p(y = 1 | x, w) = sigmoid(x . w)``, ``w ~ N(0, prior_variance I)``.
 
-    Same parameters and attributes as :class:`BayesianProbitRegression`; EP matches the logistic sites by
-    Gauss-Hermite quadrature and ``"vi"`` is Jaakkola & Jordan's bound.
+    The same classifier as :class:`BayesianProbitRegression` with the logistic link: EP matches the logistic sites
+    by Gauss-Hermite quadrature and ``"vi"`` is Jaakkola & Jordan's bound. Its fitted attributes are those of
+    :class:`BayesianProbitRegression`.
+
+    Parameters
+    ----------
+    method : {"ep", "laplace", "vi"}, default="ep"
+        The posterior approximation: expectation propagation, Laplace's, or the variational bound.
+    prior_variance : float, default=1.0
+        Variance of the independent zero-mean Gaussian prior on every weight (and the intercept).
+    fit_intercept : bool, default=False
+        Add a constant feature (its weight is the intercept).
+    max_iter : int, default=200
+        EP sweeps / Newton steps / variational iterations.
+    tol : float, default=1e-8
+        Convergence threshold (EP: relative site change; others: parameter change).
+    damping : float in (0, 1], default=1.0
+        EP damping.
     """
 
     _link = "logistic"

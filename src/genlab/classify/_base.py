@@ -101,19 +101,53 @@ class ClassConditionalModel(ClassifierMixin, GenerativeModel):
         raise NotImplementedError
 
     def joint_log_likelihood(self, X: Any) -> np.ndarray:
-        """``log p(y) + log p(x | y)`` of every item and class; shape (n_items, n_classes)."""
+        """``log p(y) + log p(x | y)`` of every item and class, in nats.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_items, n_features), or list of sequences
+            Items in the form the classifier's ``fit`` takes: rows, or (for a :class:`GenerativeClassifier` of
+            sequence models) a list of sequences.
+
+        Returns
+        -------
+        ndarray of shape (n_items, n_classes)
+            Columns in the order of ``classes_``.
+        """
         check_is_fitted(self, "class_prior_")
         with np.errstate(divide="ignore"):
             return self._class_log_likelihood(X) + np.log(self.class_prior_)[None, :]
 
     def log_prob(self, X: Any) -> np.ndarray:
-        """``log p(x)`` of each item in nats (the class marginalised out); shape (n_items,)."""
+        """``log p(x)`` of each item in nats (the class marginalised out).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_items, n_features), or list of sequences
+            Items in the form the classifier's ``fit`` takes: rows, or (for a :class:`GenerativeClassifier` of
+            sequence models) a list of sequences.
+
+        Returns
+        -------
+        ndarray of shape (n_items,)
+        """
         return logsumexp(self.joint_log_likelihood(X), axis=1)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """``p(y | x)`` by Bayes' rule, columns in the order of ``classes_``; shape (n_items, n_classes).
+        """``p(y | x)`` by Bayes' rule, columns in the order of ``classes_``.
 
         An item every class model gives probability zero gets the prior (no class explains it better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_items, n_features), or list of sequences
+            Items in the form the classifier's ``fit`` takes: rows, or (for a :class:`GenerativeClassifier` of
+            sequence models) a list of sequences.
+
+        Returns
+        -------
+        ndarray of shape (n_items, n_classes)
+            Each row sums to 1.
         """
         joint = self.joint_log_likelihood(X)
         norm = logsumexp(joint, axis=1)
@@ -124,21 +158,82 @@ class ClassConditionalModel(ClassifierMixin, GenerativeModel):
         return proba
 
     def predict(self, X: Any) -> np.ndarray:
-        """The most probable class of each item; shape (n_items,)."""
+        """The most probable class of each item.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_items, n_features), or list of sequences
+            Items in the form the classifier's ``fit`` takes: rows, or (for a :class:`GenerativeClassifier` of
+            sequence models) a list of sequences.
+
+        Returns
+        -------
+        ndarray of shape (n_items,)
+            Values of ``classes_``.
+        """
         check_is_fitted(self, "class_prior_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     # -- the two scores --------------------------------------------------------------------------------------------
     def accuracy(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Fraction of items whose predicted class is ``y`` (scikit-learn's classifier score)."""
+        """Fraction of items whose predicted class is ``y`` (scikit-learn's classifier score).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_items, n_features), or list of sequences
+            Items in the form the classifier's ``fit`` takes: rows, or (for a :class:`GenerativeClassifier` of
+            sequence models) a list of sequences.
+        y : array-like of shape (n_items,)
+            The true class of each item.
+        sample_weight : array-like of shape (n_items,), optional
+            A weight per item (default 1 each).
+
+        Returns
+        -------
+        float
+            In [0, 1].
+        """
         return ClassifierMixin.score(self, X, y, sample_weight=sample_weight)
 
     def log_likelihood_score(self, X: Any) -> float:
-        """Mean ``log p(x)`` per unit in nats (genlab's generative score)."""
+        """Mean ``log p(x)`` per unit in nats (genlab's generative score).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_items, n_features), or list of sequences
+            Items in the form the classifier's ``fit`` takes: rows, or (for a :class:`GenerativeClassifier` of
+            sequence models) a list of sequences.
+
+        Returns
+        -------
+        float
+            ``sum(log_prob(X)) / n_units(X)``, in nats per unit (``score_unit``).
+        """
         return GenerativeModel.score(self, X)
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """Accuracy when labels ``y`` are given, else the mean log-likelihood per unit (module docstring)."""
+        """Accuracy when labels ``y`` are given, else the mean log-likelihood per unit (module docstring).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_items, n_features), or list of sequences
+            Items in the form the classifier's ``fit`` takes: rows, or (for a :class:`GenerativeClassifier` of
+            sequence models) a list of sequences.
+        y : array-like of shape (n_items,), optional
+            The true classes; ``None`` gives :meth:`log_likelihood_score` instead of :meth:`accuracy`.
+        sample_weight : array-like of shape (n_items,), optional
+            Weights for the accuracy (needs ``y``).
+
+        Returns
+        -------
+        float
+            The accuracy in [0, 1], or nats per unit without ``y``.
+
+        Raises
+        ------
+        ParameterError
+            ``sample_weight`` without ``y``.
+        """
         if y is None:
             if sample_weight is not None:
                 raise ParameterError("sample_weight applies to the accuracy; pass y as well.")

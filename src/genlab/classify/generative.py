@@ -280,13 +280,36 @@ class GenerativeClassifier(ClassConditionalModel):
             return np.column_stack([self._call(model, "log_prob", items, self.data_kind_) for model in self.models_])
 
     def joint_log_likelihood(self, X: Any, lengths: Any = None) -> np.ndarray:
-        """``log p(y) + log p(x | y)`` for every item and class; shape (n_items, n_classes)."""
+        """``log p(y) + log p(x | y)`` for every item and class, in nats.
+
+        Parameters
+        ----------
+        X : array-like or list of sequences
+            Items as :meth:`fit` takes them.
+        lengths : array-like of int, optional
+            Sequence models: ``X`` is a concatenation of sequences of these lengths.
+
+        Returns
+        -------
+        ndarray of shape (n_items, n_classes)
+            Columns in the order of ``classes_``.
+        """
         check_is_fitted(self, "class_prior_")
         with np.errstate(divide="ignore"):
             return self._class_log_likelihood(X, lengths) + np.log(self.class_prior_)[None, :]
 
     def n_units(self, X: Any) -> int:
-        """Scoring units in ``X``: rows, tokens (as the class models count them) or time steps."""
+        """Scoring units in ``X``: rows, tokens (as the class models count them) or time steps.
+
+        Parameters
+        ----------
+        X : array-like or list of sequences
+            Items as :meth:`fit` takes them (a list of sequences for sequence models).
+
+        Returns
+        -------
+        int
+        """
         check_is_fitted(self, "models_")
         if self.data_kind_ == "rows":
             return len(X)

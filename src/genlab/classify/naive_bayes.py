@@ -131,6 +131,18 @@ class NaiveBayes(ClassConditionalModel):
     def fit(self, X: Any, y: Any) -> NaiveBayes:
         """Estimate the class priors and every per-class feature distribution.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature rows; count and category features hold non-negative integers.
+        y : array-like of shape (n_samples,)
+            The class of each row (any hashable labels).
+
+        Returns
+        -------
+        NaiveBayes
+            The fitted model itself.
+
         Raises
         ------
         DataError
@@ -212,11 +224,30 @@ class NaiveBayes(ClassConditionalModel):
         return out
 
     def n_units(self, X: Any) -> int:
-        """Rows of ``X`` (``score`` without labels is the mean log-likelihood per sample)."""
+        """Rows of ``X`` (``score`` without labels is the mean log-likelihood per sample).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature rows.
+
+        Returns
+        -------
+        int
+        """
         return len(X)
 
     def sample(self, n_samples: int = 1, *, y: Any = None, random_state: Any = None) -> Sample:
-        """Draw ``n_samples`` rows and their classes (``y`` fixes the class, one label or one per row).
+        """Draw ``n_samples`` rows and their classes.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows.
+        y : label or array-like of shape (n_samples,), optional
+            Fix the class: one label for every row, or one per row (default: drawn from the class priors).
+        random_state : None, int, numpy.random.Generator or numpy.random.RandomState, optional
+            ``None`` draws fresh entropy.
 
         Returns
         -------

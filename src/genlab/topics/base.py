@@ -121,7 +121,18 @@ class _TopicModel(_BatchVariationalBayes, GenerativeModel):
         return document_term_matrix(X, vocabulary=self.vocabulary_, grow=False, **self._corpus_options()).X
 
     def n_units(self, X: Any) -> int:
-        """Tokens of ``X`` in the model's vocabulary (the unit of :meth:`score` and :meth:`perplexity`)."""
+        """Tokens of ``X`` in the model's vocabulary (the unit of :meth:`score` and :meth:`perplexity`).
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or a document-term count matrix (scipy.sparse or 2-D ndarray)
+            The documents, as :meth:`fit` takes them (see :mod:`genlab.topics.corpus`); terms unseen in training are
+            dropped.
+
+        Returns
+        -------
+        int
+        """
         return round(float(self._counts(X).sum()))
 
     # -- fitted quantities -------------------------------------------------------------------------------------------
@@ -140,7 +151,18 @@ class _TopicModel(_BatchVariationalBayes, GenerativeModel):
         return cached[1]
 
     def top_words(self, k: int = 10) -> list[list[Any]]:
-        """The ``k`` most probable terms of each topic, most probable first; one list per topic."""
+        """The ``k`` most probable terms of each topic, most probable first; one list per topic.
+
+        Parameters
+        ----------
+        k : int, default=10
+            Terms per topic (at most the vocabulary size are returned).
+
+        Returns
+        -------
+        list of list
+            ``n_topics`` lists of ``k`` terms.
+        """
         check_is_fitted(self, "components_")
         k = check_positive_int(k, "k")
         order = np.argsort(-self.components_, axis=1, kind="stable")[:, :k]

@@ -195,24 +195,81 @@ class LabeledLDA(_TopicModel):
         return self._transform_counts(counts, mask)
 
     def log_prob(self, X: Any, labels: Any = None) -> np.ndarray:
-        """Variational lower bound on ``log p(w_d | labels_d)`` per document, in nats; shape (n_docs,)."""
+        """Variational lower bound on ``log p(w_d | labels_d)`` per document, in nats.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or a document-term count matrix (scipy.sparse or 2-D ndarray)
+            The documents, as :meth:`fit` takes them (see :mod:`genlab.topics.corpus`); terms unseen in training are
+            dropped.
+        labels : list of collections of labels, optional
+            The labels of each document; each document then uses only its labels' topics (default: all topics).
+
+        Returns
+        -------
+        ndarray of shape (n_docs,)
+        """
         counts, mask = self._mask_for(X, labels)
         return self._bound(counts, mask)
 
     def score(self, X: Any, y: Any = None) -> float:
-        """Mean lower bound per token in nats; ``y`` (labels) restricts the topics as in :meth:`log_prob`."""
+        """Mean lower bound per token in nats; ``y`` (labels) restricts the topics as in :meth:`log_prob`.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or a document-term count matrix (scipy.sparse or 2-D ndarray)
+            The documents, as :meth:`fit` takes them (see :mod:`genlab.topics.corpus`); terms unseen in training are
+            dropped.
+        y : list of collections of labels, optional
+            The labels of each document (default: all topics allowed).
+
+        Returns
+        -------
+        float
+            ``sum(log_prob(X, y)) / n_units(X)``, in nats per token.
+        """
         n_tokens = self._check_scorable(X)
         return float(np.sum(self.log_prob(X, y)) / n_tokens)
 
     def perplexity(self, X: Any, labels: Any = None) -> float:
-        """``exp(-score(X, labels))``, per token (see :class:`genlab.LDA`)."""
+        """``exp(-score(X, labels))``, per token (see :class:`genlab.LDA`).
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or a document-term count matrix (scipy.sparse or 2-D ndarray)
+            The documents, as :meth:`fit` takes them (see :mod:`genlab.topics.corpus`); terms unseen in training are
+            dropped.
+        labels : list of collections of labels, optional
+            The labels of each document; each document then uses only its labels' topics (default: all topics).
+
+        Returns
+        -------
+        float
+        """
         nats = -self.score(X, labels)
         return perplexity_from_nats(nats)
 
     def sample(
         self, n_docs: int = 1, doc_length: Any = 100, *, labels: Any = None, random_state: Any = None
     ) -> LDASample:
-        """Draw documents; with ``labels`` (one collection per document) each uses only its labels' topics."""
+        """Draw documents; with ``labels`` (one collection per document) each uses only its labels' topics.
+
+        Parameters
+        ----------
+        n_docs : int, default=1
+            Number of documents.
+        doc_length : int or array of int of shape (n_docs,), default=100
+            Tokens per document.
+        labels : list of collections of labels, optional
+            One collection of training labels per document (default: every topic allowed).
+        random_state : None, int, numpy.random.Generator or numpy.random.RandomState, optional
+            ``None`` draws fresh entropy.
+
+        Returns
+        -------
+        LDASample
+            ``(documents, latent)``: the token lists and each token's topic and each document's proportions.
+        """
         check_is_fitted(self, "components_")
         n_docs = check_positive_int(n_docs, "n_docs")
         alpha_rows = np.tile(self.doc_topic_prior_, (n_docs, 1))

@@ -312,6 +312,25 @@ class LDA(_TopicModel):
 
         The first call fixes the vocabulary (from ``X``, or ``vocabulary`` for a matrix) and draws the initial
         topics; later calls drop terms outside it. ``D`` in the update is ``total_samples``.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or a document-term count matrix (scipy.sparse or 2-D ndarray)
+            A batch of documents (see :mod:`genlab.topics.corpus`).
+        y : None
+            Ignored; present for scikit-learn compatibility.
+        vocabulary : Vocabulary or sequence of terms, optional
+            First call only, for a matrix: the terms of its columns (default: the column numbers).
+
+        Returns
+        -------
+        LDA
+            The model itself.
+
+        Raises
+        ------
+        ParameterError
+            The model's ``method`` is not ``"online"``.
         """
         if self.method != "online":
             raise ParameterError(f"partial_fit needs method='online'; this LDA has method={self.method!r}.")
@@ -372,14 +391,35 @@ class LDA(_TopicModel):
 
     # -- using the model ---------------------------------------------------------------------------------------------
     def transform(self, X: Any) -> np.ndarray:
-        """Topic proportions ``E[theta_d]`` of each document, shape (n_docs, K) (rows sum to 1).
+        """Topic proportions ``E[theta_d]`` of each document (rows sum to 1).
 
         An empty document (or one of unseen terms only) gets the prior's mean ``alpha / sum(alpha)``.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or a document-term count matrix (scipy.sparse or 2-D ndarray)
+            The documents, as :meth:`fit` takes them (see :mod:`genlab.topics.corpus`); terms unseen in training are
+            dropped.
+
+        Returns
+        -------
+        ndarray of shape (n_docs, n_topics)
         """
         return self._transform_counts(self._counts(X))
 
     def predict(self, X: Any) -> np.ndarray:
-        """The most prominent topic of each document (argmax of :meth:`transform`); shape (n_docs,)."""
+        """The most prominent topic of each document (argmax of :meth:`transform`).
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or a document-term count matrix (scipy.sparse or 2-D ndarray)
+            The documents, as :meth:`fit` takes them (see :mod:`genlab.topics.corpus`); terms unseen in training are
+            dropped.
+
+        Returns
+        -------
+        ndarray of int of shape (n_docs,)
+        """
         return np.argmax(self.transform(X), axis=1)
 
     def _estimator(self, estimator: str | None) -> str:
@@ -414,7 +454,24 @@ class LDA(_TopicModel):
         )  # fmt: skip
 
     def score(self, X: Any, y: Any = None, *, estimator: str | None = None) -> float:
-        """Mean log-likelihood per token in nats (higher is better); see :meth:`log_prob`."""
+        """Mean log-likelihood per token in nats (higher is better); see :meth:`log_prob`.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or a document-term count matrix (scipy.sparse or 2-D ndarray)
+            The documents, as :meth:`fit` takes them (see :mod:`genlab.topics.corpus`); terms unseen in training are
+            dropped.
+        y : None
+            Ignored; present for scikit-learn compatibility.
+        estimator : {"bound", "left-to-right"}, optional
+            As in :meth:`log_prob` (default: the bound for ``method="batch"`` / ``"online"``, the left-to-right
+            estimate for ``method="gibbs"``).
+
+        Returns
+        -------
+        float
+            ``sum(log_prob(X)) / n_units(X)``, in nats per token.
+        """
         n_tokens = self._check_scorable(X)
         return float(np.sum(self.log_prob(X, estimator=estimator)) / n_tokens)
 
@@ -422,6 +479,19 @@ class LDA(_TopicModel):
         """``exp(-score(X))``: per-token perplexity, the same definition on training and held-out documents.
 
         See the class notes for the definition and how it differs from scikit-learn's.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or a document-term count matrix (scipy.sparse or 2-D ndarray)
+            The documents, as :meth:`fit` takes them (see :mod:`genlab.topics.corpus`); terms unseen in training are
+            dropped.
+        estimator : {"bound", "left-to-right"}, optional
+            As in :meth:`log_prob` (default: the bound for ``method="batch"`` / ``"online"``, the left-to-right
+            estimate for ``method="gibbs"``).
+
+        Returns
+        -------
+        float
         """
         nats = -self.score(X, estimator=estimator)
         return perplexity_from_nats(nats)
