@@ -25,7 +25,8 @@ def _plain(text: str | None) -> str:
         return ""
     text = _RICH_MARKUP.sub("", text)
     text = text.replace("\b\n", "\n")
-    return text.strip()
+    # square brackets in help ("[time, value]") would read as Markdown references
+    return text.replace("[", "\\[").replace("]", "\\]").strip()
 
 
 def _cell(text: str) -> str:
