@@ -132,6 +132,42 @@ class Autoregressive:
         A list of sequences - texts (``str``) for a text model, token lists otherwise - each the new part only;
         :meth:`generate` with ``num_return_sequences=n_samples`` and the same options and seed gives the same
         sequences. With ``stream=True`` (``n_samples=1`` only), an iterator of the one sequence's pieces.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of sequences.
+        n_tokens : int, default=100
+            The most new tokens per sequence (:meth:`generate`'s ``max_new_tokens``).
+        prompt : str or sequence of tokens, optional
+            What to continue (default: nothing).
+        temperature : float, default=1.0
+            Scores are divided by it (below 1 sharper, above 1 flatter); 0 is greedy decoding.
+        top_k : int, optional
+            Sample only from the ``top_k`` likeliest tokens.
+        top_p : float, optional
+            Sample only from the smallest set of likeliest tokens whose probability reaches ``top_p`` in (0, 1].
+        min_p : float, optional
+            Sample only from tokens at least ``min_p`` times as likely as the most likely one.
+        repetition_penalty : float, default=1.0
+            CTRL's penalty on tokens already in the prompt or the output (> 1: fewer repeats).
+        stop : str, token, or list of them, optional
+            Text models: stop strings; token models: stop tokens. The output ends before the first occurrence.
+        stream : bool, default=False
+            Return an iterator of output pieces as they are generated (needs ``n_samples=1``).
+        random_state : None, int or numpy.random.Generator, optional
+            The same seed gives the same output.
+
+        Returns
+        -------
+        list or iterator
+            A list of ``n_samples`` sequences (``str`` for a text model, token lists otherwise), or with
+            ``stream=True`` an iterator of the one sequence's pieces.
+
+        Raises
+        ------
+        ParameterError
+            ``stream=True`` with ``n_samples`` other than 1.
         """
         n_samples = check_positive_int(n_samples, "n_samples")
         n_tokens = check_positive_int(n_tokens, "n_tokens", minimum=0)

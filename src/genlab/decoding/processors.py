@@ -111,6 +111,13 @@ class History:
         return self._seen
 
     def append(self, tokens: np.ndarray) -> None:
+        """Append one generated token to every row (and mark it seen when the presence table is kept).
+
+        Parameters
+        ----------
+        tokens : ndarray of int of shape (rows,)
+            The new token id of each row.
+        """
         self._ids[:, self.length] = tokens
         self.length += 1
         if self._seen is not None:
@@ -299,6 +306,21 @@ def beam_processors(options: DecodingOptions, banned: Sequence[int] = (),
 
 
 def apply(processors: Sequence[Processor], scores: np.ndarray, history: History) -> np.ndarray:
+    """Run ``processors`` in order over the next-token scores.
+
+    Parameters
+    ----------
+    processors : sequence of Processor
+        Each maps ``(scores, history)`` to new scores.
+    scores : ndarray of shape (rows, vocabulary_size)
+        Next-token scores (logits) of each row.
+    history : History
+        The tokens of each row so far.
+
+    Returns
+    -------
+    ndarray of shape (rows, vocabulary_size)
+    """
     for processor in processors:
         scores = processor(scores, history)
     return scores

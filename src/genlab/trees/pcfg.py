@@ -340,7 +340,17 @@ class PCFG(GenerativeModel):
         return kernels.inside_batch(self._chart(), encoded.tokens, encoded.offsets)
 
     def n_units(self, X: Any) -> int:
-        """The number of tokens in the sentences ``X``."""
+        """The number of tokens in the sentences ``X`` (the unit of :meth:`score`).
+
+        Parameters
+        ----------
+        X : list of (list of str or str)
+            Sentences: each a list of tokens, or a ``str`` split on whitespace.
+
+        Returns
+        -------
+        int
+        """
         return sum(len(s) for s in _as_sentences(X))
 
     def tree_log_prob(self, trees: Iterable[Any]) -> np.ndarray:
@@ -389,7 +399,19 @@ class PCFG(GenerativeModel):
         return self.parse([tokens])[0]
 
     def parse(self, sentences: Any) -> list[Parse]:
-        """:meth:`viterbi` of each sentence (one compiled grammar, one call per sentence into the kernel)."""
+        """:meth:`viterbi` of each sentence (one compiled grammar, one call per sentence into the kernel).
+
+        Parameters
+        ----------
+        sentences : list of (list of str or str)
+            Each a list of tokens, or a ``str`` split on whitespace.
+
+        Returns
+        -------
+        list of Parse
+            One ``(tree, log_prob)`` per sentence: the most probable derivation and its log probability in nats
+            (``(None, -inf)`` where the grammar cannot derive the sentence).
+        """
         check_is_fitted(self, "probabilities_")
         sentences = _as_sentences(sentences)
         encoded = self._encode(sentences)
@@ -535,6 +557,16 @@ class PCFG(GenerativeModel):
         """The E-step's statistics of sentences ``X``: the expected number of uses of each rule (grammar order).
 
         Statistics of two parts of a data set sum to the whole's.
+
+        Parameters
+        ----------
+        X : list of (list of str or str)
+            Sentences: each a list of tokens, or a ``str`` split on whitespace.
+
+        Returns
+        -------
+        PCFGStatistics
+            ``counts`` of shape (n_rules,).
         """
         check_is_fitted(self, "probabilities_")
         encoded = self._encode(X)

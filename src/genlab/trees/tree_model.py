@@ -163,42 +163,134 @@ class TreeModel(GenerativeModel):
 
     # -- delegation ------------------------------------------------------------------------------------------------
     def log_prob(self, X: Any) -> np.ndarray:
-        """Log-probability of each whole tree in nats, shape (n_trees,): the sum over all its decisions."""
+        """Log-probability of each whole tree in nats: the sum over all its decisions.
+
+        Parameters
+        ----------
+        X : list of ast.Module or of str
+            Syntax trees, or Python sources parsed here.
+
+        Returns
+        -------
+        ndarray of shape (n_trees,)
+        """
         check_is_fitted(self, "model_")
         return self.model_.log_prob(X)
 
     def log_prob_parts(self, X: Any) -> dict[str, np.ndarray]:
-        """:meth:`log_prob` split into ``"types"``, ``"structure"`` and ``"values"`` (nats, each (n_trees,))."""
+        """:meth:`log_prob` split into ``"types"``, ``"structure"`` and ``"values"``.
+
+        Parameters
+        ----------
+        X : list of ast.Module or of str
+            Syntax trees, or Python sources parsed here.
+
+        Returns
+        -------
+        dict of str to ndarray
+            Each of shape (n_trees,), in nats; the three sum to :meth:`log_prob`.
+        """
         check_is_fitted(self, "model_")
         return self.model_.log_prob_parts(X)
 
     def decision_log_probs(self, X: Any) -> list[np.ndarray]:
-        """Natural-log probability of every decision of every tree, one array (n_decisions,) per tree."""
+        """Natural-log probability of every decision of every tree.
+
+        Parameters
+        ----------
+        X : list of ast.Module or of str
+            Syntax trees, or Python sources parsed here.
+
+        Returns
+        -------
+        list of ndarray
+            One array of shape (n_decisions,) per tree, in nats.
+        """
         check_is_fitted(self, "model_")
         return self.model_.decision_log_probs(X)
 
     def n_units(self, X: Any) -> int:
-        """The number of AST nodes in ``X`` (the unit of :meth:`score`)."""
+        """The number of AST nodes in ``X`` (the unit of :meth:`score`).
+
+        Parameters
+        ----------
+        X : list of ast.Module or of str
+            Syntax trees, or Python sources parsed here.
+
+        Returns
+        -------
+        int
+        """
         check_is_fitted(self, "model_")
         return self.model_.n_units(X)
 
     def score(self, X: Any, y: Any = None) -> float:
-        """Total log-probability of ``X`` over its number of AST nodes (nats per node; higher is better)."""
+        """Total log-probability of ``X`` over its number of AST nodes (nats per node; higher is better).
+
+        Parameters
+        ----------
+        X : list of ast.Module or of str
+            Syntax trees, or Python sources parsed here.
+        y : None
+            Ignored; present for scikit-learn compatibility.
+
+        Returns
+        -------
+        float
+        """
         check_is_fitted(self, "model_")
         return self.model_.score(X)
 
     def bits_per_node(self, X: Any) -> float:
-        """``-score(X) / ln 2``: bits per AST node."""
+        """``-score(X) / ln 2``: bits per AST node.
+
+        Parameters
+        ----------
+        X : list of ast.Module or of str
+            Syntax trees, or Python sources parsed here.
+
+        Returns
+        -------
+        float
+        """
         return -self.score(X) / math.log(2)
 
     def sample(self, n_samples: int = 1, *, random_state: Any = None, **options: Any) -> list[str]:
-        """Draw Python programs (source strings that compile); ``options`` go to the engine's ``sample``
-        (``max_nodes``, ``max_tries``; ``temperature`` for the neural engine)."""
+        """Draw Python programs (source strings that compile).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of programs.
+        random_state : None, int or numpy.random.Generator, optional
+            ``None`` draws fresh entropy.
+        **options : Any
+            Passed to the engine's ``sample``: ``max_nodes``, ``max_tries``; ``temperature`` for the neural engine.
+
+        Returns
+        -------
+        list of str
+        """
         check_is_fitted(self, "model_")
         return self.model_.sample(n_samples, random_state=random_state, **options)
 
     def sample_trees(self, n_samples: int = 1, *, random_state: Any = None, **options: Any) -> list[ast.Module]:
-        """Draw syntax trees (``check_syntax=False``: the raw draws, exactly the model's distribution)."""
+        """Draw syntax trees (``check_syntax=False``: the raw draws, exactly the model's distribution).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of trees.
+        random_state : None, int or numpy.random.Generator, optional
+            ``None`` draws fresh entropy.
+        **options : Any
+            Passed to the engine's ``sample_trees``: ``max_nodes``, ``check_syntax``, ``max_tries``; ``temperature``
+            for the neural engine.
+
+        Returns
+        -------
+        list of ast.Module
+        """
         check_is_fitted(self, "model_")
         return self.model_.sample_trees(n_samples, random_state=random_state, **options)
 

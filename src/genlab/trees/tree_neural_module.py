@@ -97,13 +97,23 @@ class NeuralTreeConfig:
 
     @property
     def n_structural(self) -> int:
+        """The number of structural tokens (node types, ``<none>`` and ``<end>``): ids ``0 .. n_structural - 1``."""
         return len(self.structural)
 
     @property
     def n_slots(self) -> int:
+        """The number of slots (``<root>``, every ``Parent.field`` of the grammar and ``<top>``)."""
         return len(self.slots)
 
     def validate(self) -> None:
+        """Check the sizes and the slot table.
+
+        Raises
+        ------
+        ParameterError
+            ``n_embd``, ``n_hidden``, ``n_layer`` or ``block_size`` is not a positive integer, ``block_size`` is too
+            large for the packed decisions, ``dropout`` is outside [0, 1), or the slot table is empty or too large.
+        """
         for name, low in (("n_embd", 1), ("n_hidden", 1), ("n_layer", 1), ("block_size", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
