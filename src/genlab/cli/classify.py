@@ -17,11 +17,15 @@ from genlab.cli._app import _naming, _print_fields, _warn_lines, fit_app
 
 
 class ClassModel(str, enum.Enum):
+    """``genlab fit classifier --model``: each class's density, a Gaussian mixture or naive Bayes."""
+
     gmm = "gmm"
     naive_bayes = "naive-bayes"
 
 
 class CovarianceType(str, enum.Enum):
+    """``genlab fit classifier --covariance``: the covariance of each mixture component (``--model gmm``)."""
+
     full = "full"
     tied = "tied"
     diag = "diag"

@@ -132,6 +132,7 @@ class SeriesTable:
 
     @property
     def n_series(self) -> int:
+        """The number of series in the table."""
         return len(self.lengths)
 
     def bounds(self, i: int) -> tuple[int, int]:

@@ -25,6 +25,8 @@ from genlab.cli._distributed import DISTRIBUTED_HELP, Shards
 
 # -- fit ----------------------------------------------------------------------------------------------------------
 class CovarianceType(str, enum.Enum):
+    """``genlab fit gmm --covariance``: the covariance of each component."""
+
     full = "full"
     tied = "tied"
     diag = "diag"
@@ -32,6 +34,8 @@ class CovarianceType(str, enum.Enum):
 
 
 class InitMethod(str, enum.Enum):
+    """``genlab fit gmm --init``: how EM's initial responsibilities are drawn."""
+
     kmeans = "kmeans"
     kmeans_pp = "k-means++"
     random = "random"

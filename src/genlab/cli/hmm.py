@@ -33,12 +33,16 @@ from genlab.cli._distributed import DISTRIBUTED_HELP, Shards
 
 
 class Emission(str, enum.Enum):
+    """``genlab fit hmm --emission``: the emission family of every state."""
+
     gaussian = "gaussian"
     categorical = "categorical"
     poisson = "poisson"
 
 
 class Covariance(str, enum.Enum):
+    """``genlab fit hmm --covariance``: the covariance of Gaussian emissions."""
+
     diag = "diag"
     full = "full"
     spherical = "spherical"
@@ -46,6 +50,8 @@ class Covariance(str, enum.Enum):
 
 
 class Algorithm(str, enum.Enum):
+    """``genlab decode --algorithm``: the most likely path (viterbi) or the most likely state at each step (map)."""
+
     viterbi = "viterbi"
     map = "map"
 

@@ -31,6 +31,8 @@ DIGITS = "digits"
 
 
 class Likelihood(str, enum.Enum):
+    """``genlab fit vae --likelihood``: the decoder's pixel distribution."""
+
     categorical = "categorical"
     logistic = "logistic"
     gaussian = "gaussian"
@@ -38,16 +40,22 @@ class Likelihood(str, enum.Enum):
 
 
 class Architecture(str, enum.Enum):
+    """``genlab fit vae --architecture``: MLP or convolutional encoder and decoder."""
+
     mlp = "mlp"
     conv = "conv"
 
 
 class Decoder(str, enum.Enum):
+    """``genlab fit vae --decoder``: independent pixels given z, or an autoregressive PixelCNN conditioned on z."""
+
     independent = "independent"
     pixelcnn = "pixelcnn"
 
 
 class ColourMode(str, enum.Enum):
+    """``--mode`` of the image commands reading folders: grey (PIL mode ``L``) or colour (``RGB``)."""
+
     grey = "L"
     colour = "RGB"
 

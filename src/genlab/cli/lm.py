@@ -19,6 +19,8 @@ from genlab.cli._app import _naming, _print_fields, _warn_lines, fit_app, on_int
 
 
 class Backbone(str, enum.Enum):
+    """``genlab fit lm --backbone``: the network of the language model."""
+
     transformer = "transformer"
     lstm = "lstm"
     gru = "gru"
@@ -27,17 +29,23 @@ class Backbone(str, enum.Enum):
 
 
 class Preset(str, enum.Enum):
+    """``genlab fit lm --preset``: the sizes (tiny, small, base) that the size options override."""
+
     tiny = "tiny"
     small = "small"
     base = "base"
 
 
 class Positions(str, enum.Enum):
+    """``genlab fit lm --positions``: the Transformer's positions, learned (GPT-2) or rotary (RoFormer)."""
+
     learned = "learned"
     rotary = "rotary"
 
 
 class TokenizerKind(str, enum.Enum):
+    """``genlab fit lm --tokenizer``: character, UTF-8 byte or BPE tokens."""
+
     char = "char"
     byte = "byte"
     bpe = "bpe"

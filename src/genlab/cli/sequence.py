@@ -31,6 +31,8 @@ from genlab.cli._distributed import DISTRIBUTED_HELP, Shards
 
 
 class Smoothing(str, enum.Enum):
+    """``genlab fit markov --smoothing``: how n-gram counts become probabilities."""
+
     kneser_ney = "kneser-ney"
     witten_bell = "witten-bell"
     add_k = "add-k"
@@ -38,11 +40,15 @@ class Smoothing(str, enum.Enum):
 
 
 class Unit(str, enum.Enum):
+    """``genlab fit markov --unit``: the file as one character sequence, or one sentence of words per line."""
+
     char = "char"
     word = "word"
 
 
 class ARMethod(str, enum.Enum):
+    """``genlab fit ar --method``: the estimator of the autoregression."""
+
     ols = "ols"
     yule_walker = "yule-walker"
     mle = "mle"

@@ -36,12 +36,16 @@ from genlab.utils.maths import perplexity_from_nats
 
 
 class Method(str, enum.Enum):
+    """``genlab fit lda --method``: batch or online variational Bayes, or Gibbs sampling."""
+
     batch = "batch"
     online = "online"
     gibbs = "gibbs"
 
 
 class StopWords(str, enum.Enum):
+    """``genlab fit lda --stop-words``: drop common English words before fitting, or keep every word."""
+
     english = "english"
     none = "none"
 
