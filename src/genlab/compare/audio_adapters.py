@@ -160,9 +160,13 @@ class WaveNetAdapter(Adapter):
 
     @property
     def uses_labels(self) -> bool:
+        """Whether the model is conditioned on the recordings' labels (``label=auto`` and labelled training data)."""
         return self.params["label"] == "auto" and self.labelled
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Train WaveNet on random chunks of the training recordings (on their labels when there are labels) for its
+        share of the budget or ``steps`` steps; remembers the held-out recordings' labels for :meth:`chunk_log_probs`.
+        """
         _needs_torch(self.spec)
         from genlab.audio.wavenet import WaveNet
 
@@ -184,6 +188,9 @@ class WaveNetAdapter(Adapter):
             progress, steps)
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """``WaveNet.log_prob`` of each held-out recording's mu-law codes in nats, given its label when the model uses
+        labels (a label the training part lacks: scored without it, with a note).
+        """
         labels = self._chunk_labels(chunks)
         if labels is None:
             return np.asarray(self.model.log_prob(list(chunks)), dtype=np.float64)
@@ -210,6 +217,7 @@ class WaveNetAdapter(Adapter):
 
     @property
     def n_parameters(self) -> int:
+        """The network's number of trainable weights."""
         return int(self.model.n_parameters_)
 
     def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:
@@ -261,6 +269,9 @@ class RecurrentCodesAdapter(_BaselineAdapter):
     min_seconds = 1.0
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Train the recurrent language model of the mu-law codes on the training recordings for its share of the budget
+        or ``steps`` steps.
+        """
         _needs_torch(self.spec)
         from genlab.audio.baselines import RecurrentCodes
 
@@ -274,6 +285,7 @@ class RecurrentCodesAdapter(_BaselineAdapter):
 
     @property
     def n_parameters(self) -> int:
+        """The network's number of trainable weights."""
         return int(self.model.model_.n_parameters_)
 
 
@@ -302,6 +314,9 @@ class MarkovCodesAdapter(_BaselineAdapter):
     }
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Fit the Markov chain of the mu-law codes on the training recordings; with ``order=auto`` the order is chosen
+        first on a held-back validation share, then the chain is refitted on every training recording.
+        """
         from genlab.audio.baselines import MarkovCodes, select_markov_order
 
         train = list(dataset.train)
@@ -328,6 +343,7 @@ class MarkovCodesAdapter(_BaselineAdapter):
 
     @property
     def n_parameters(self) -> int:
+        """One probability per stored n-gram plus one back-off weight per n-gram used as a context."""
         chain = self.model.model_
         probs = sum(int(np.size(p)) for p in chain.log10_probs_)
         backoffs = sum(int(np.size(b)) for b in chain.log10_backoffs_[:-1])
@@ -351,6 +367,7 @@ class LinearARCodesAdapter(_BaselineAdapter):
     }
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Fit the Gaussian linear AR of the decoded waveform by least squares (one pass; ``order=auto``: by AIC)."""
         from genlab.audio.baselines import DequantisedAutoRegressive
 
         progress("least squares on the decoded waveform")
@@ -362,4 +379,5 @@ class LinearARCodesAdapter(_BaselineAdapter):
 
     @property
     def n_parameters(self) -> int:
+        """Coefficients, intercept and noise variance of the fitted AR."""
         return int(self.model.model_.n_parameters)

@@ -76,6 +76,7 @@ class CaptionerAdapter(Adapter):
     min_seconds = 1.0
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Train the captioner on the training (image, caption) pairs for its share of the budget or ``steps`` steps."""
         _needs_torch(self.spec)
         from genlab.vision.captioner import Captioner
 
@@ -91,6 +92,7 @@ class CaptionerAdapter(Adapter):
             steps)
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """``log p(caption | image)`` of each held-out pair in nats; unseen characters are scored as ``<unk>``."""
         from genlab.neural import UnknownTokenWarning
 
         with warnings.catch_warnings():
@@ -126,6 +128,7 @@ class CaptionerAdapter(Adapter):
 
     @property
     def n_parameters(self) -> int:
+        """The network's number of trainable weights."""
         return int(self.model.n_parameters_)
 
 

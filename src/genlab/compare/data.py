@@ -328,6 +328,9 @@ class Dataset:
 
     @property
     def n_train_units(self) -> int:
+        """Scoring units in the training part: grey levels (image), time steps or audio samples, target characters
+        (pairs, captions), syntax-tree nodes, or text units.
+        """
         if self.kind == "image":
             return int(np.asarray(self.train).size)
         if self.kind in ("series", "audio"):

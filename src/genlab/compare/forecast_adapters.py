@@ -131,6 +131,16 @@ class NARAdapter(Adapter):
             max_steps=p["steps"], max_time=budget, batch_size=p["batch"], learning_rate=p["lr"])
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Train the neural forecaster on the training series for what is left of its share once PyTorch is loaded (or
+        ``steps`` steps).
+
+        Raises
+        ------
+        DataError
+            A training sequence is not longer than the context.
+        NotTrained
+            PyTorch is missing, or loading it took the whole share.
+        """
         start = time.perf_counter()
         _needs_torch(self.spec)
         import torch  # noqa: F401 - seconds on a first use; the share counts from here, so training gets the rest
@@ -153,11 +163,15 @@ class NARAdapter(Adapter):
                        progress, self.params["steps"])
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """Exact log-likelihood of each held-out window in nats (``conditional=False``: every step of the window is
+        scored).
+        """
         X, lengths = series_batch(chunks)
         return np.asarray(self.model.log_prob(X, lengths, conditional=False), dtype=np.float64)
 
     @property
     def n_parameters(self) -> int:
+        """The network's number of trainable weights."""
         return int(self.model.n_parameters_)
 
     def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:

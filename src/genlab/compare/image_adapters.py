@@ -94,6 +94,9 @@ class GMMAdapter(Adapter):
     _AUTO = (1, 2, 4, 8, 16)
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Fit Gaussian mixtures by EM on the dequantised training images (or on every time step of the training
+        series), K chosen by BIC for ``components=auto``, within the budget.
+        """
         from genlab.mixture import GaussianMixture
 
         self.kind = dataset.kind
@@ -129,6 +132,9 @@ class GMMAdapter(Adapter):
             self.notes.append(f"BIC chose K = {best.n_components}")
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """Log density in nats of each held-out image (its grey levels as one vector), or of each series window (the sum
+        over its steps, each step independent).
+        """
         if self.kind == "series":
             X, lengths = series_batch(chunks)
             steps = self.model.log_prob(X)
@@ -137,6 +143,7 @@ class GMMAdapter(Adapter):
 
     @property
     def n_parameters(self) -> int:
+        """Weights, means and covariances of the chosen mixture."""
         return int(self.model.n_parameters)
 
     def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:
@@ -167,6 +174,9 @@ class KDEAdapter(Adapter):
     _GRID = (0.5, 1.0, 1.5, 2.0, 3.0)
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Keep the dequantised training images as a Gaussian kernel density; ``bandwidth=auto`` chooses the
+        bandwidth on a fifth of them.
+        """
         from sklearn.neighbors import KernelDensity
 
         X = _dequantise(dataset.train, self.random_state)
@@ -186,10 +196,12 @@ class KDEAdapter(Adapter):
         self._X = X
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """Log density in nats of each held-out image (its grey levels as one vector)."""
         return self.model.score_samples(np.concatenate(chunks))
 
     @property
     def n_parameters(self) -> int:
+        """The kept training values plus the bandwidth."""
         return int(self._X.size) + 1  # the kept points and the bandwidth
 
     def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:
@@ -333,6 +345,7 @@ class VAEAdapter(_NeuralImageAdapter):
         return self.params["k"] or SCORING_SAMPLES[self.params["decoder"]]
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Train the VAE as the neural image adapters do, and note the IWAE bound used for scoring."""
         super().fit(dataset, budget, progress)
         self.notes.append(f"held-out bound: IWAE with k = {self.k} importance samples")
 
@@ -366,6 +379,9 @@ class VAEAdapter(_NeuralImageAdapter):
         return loss / (n_dims * _LN2)  # the negative ELBO per image
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """The IWAE bound (``k`` importance samples) on each held-out image's log-probability, in nats: a lower bound,
+        so the row's bits are an upper bound.
+        """
         X = _levels(np.concatenate(chunks), self.shape)
         return self.model.log_prob(X, k=self.k, random_state=self.random_state)
 
@@ -392,6 +408,7 @@ class PixelCNNAdapter(_NeuralImageAdapter):
         return loss / _LN2  # nats per pixel value
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """Exact log-probability in nats of each held-out image's grey levels."""
         return self.model.log_prob(_levels(np.concatenate(chunks), self.shape))
 
 
@@ -451,6 +468,13 @@ class VQVAEAdapter(_NeuralImageAdapter):
         return loss / (n_dims * _LN2)  # nats per image: -log p(x | c) + beta * commitment
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Train the VQ-VAE and its prior as the neural image adapters do; notes how the bound is taken.
+
+        Raises
+        ------
+        NotTrained
+            The budget ended before the prior's first training step.
+        """
         super().fit(dataset, budget, progress)
         prior = self.model.prior_training_
         if prior["steps"] == 0:
@@ -465,12 +489,16 @@ class VQVAEAdapter(_NeuralImageAdapter):
 
     @property
     def n_parameters(self) -> int:
+        """Weights of the VQ-VAE and of its prior, plus an EMA codebook (learned, not a torch parameter)."""
         codebook = self.model.module_.quantizer.codebook
         # an EMA codebook is a buffer, not a torch parameter, but it is learned all the same
         extra = 0 if any(codebook is p for p in self.model.module_.parameters()) else int(codebook.numel())
         return int(self.model.n_parameters_) + int(self.model.prior_.n_parameters_) + extra
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """A lower bound on each held-out image's log-probability in nats: at the image's own codes, or
+        importance-weighted over ``k`` code grids.
+        """
         return self.model.log_prob(_levels(np.concatenate(chunks), self.shape), k=self.params["k"],
                                    random_state=self.random_state)
 

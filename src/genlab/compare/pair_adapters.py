@@ -126,9 +126,13 @@ class Seq2SeqAdapter(Adapter):
 
     @property
     def arch(self) -> str:
+        """The encoder-decoder architecture: the family name without ``seq2seq-`` (``transformer``, ``lstm``)."""
         return self.family.removeprefix("seq2seq-")
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Train the encoder-decoder on the training (source, target) pairs for its share of the budget or ``steps``
+        steps (no label smoothing: the comparison ranks by likelihood).
+        """
         _needs_torch(self.spec)
         from genlab.neural.seq2seq import Seq2Seq
 
@@ -152,6 +156,7 @@ class Seq2SeqAdapter(Adapter):
         self.max_length = min(self.params["max_length"] or longest_train + 8, model.max_target_length)
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """``log p(target | source)`` of each held-out pair in nats; unseen characters are scored as ``<unk>``."""
         from genlab.neural import UnknownTokenWarning
 
         with warnings.catch_warnings():
@@ -169,6 +174,7 @@ class Seq2SeqAdapter(Adapter):
 
     @property
     def n_parameters(self) -> int:
+        """The network's number of trainable weights."""
         return int(self.model.n_parameters_)
 
 
@@ -190,6 +196,7 @@ class MarkovPairsAdapter(Adapter):
     }
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Count the character n-grams of the training targets (the sources are not used)."""
         from genlab.sequence import MarkovChain
 
         progress("counting n-grams of the targets")
@@ -197,6 +204,9 @@ class MarkovPairsAdapter(Adapter):
         self.model.fit([target for _, target in dataset.train])
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """``log p(target)`` of each held-out pair's target in nats, its end included; unseen characters are scored as
+        ``<unk>``.
+        """
         from genlab.sequence.vocabulary import UnknownTokenWarning
 
         with warnings.catch_warnings():
@@ -205,6 +215,7 @@ class MarkovPairsAdapter(Adapter):
 
     @property
     def n_parameters(self) -> int:
+        """One probability per stored n-gram plus one back-off weight per n-gram used as a context."""
         probs = sum(int(np.size(p)) for p in self.model.log10_probs_)
         backoffs = sum(int(np.size(b)) for b in self.model.log10_backoffs_[:-1])
         return probs + backoffs
@@ -231,6 +242,9 @@ class LanguageModelPairsAdapter(Adapter):
     min_seconds = 1.0
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Train a character language model on the training targets, each ended by :data:`END_OF_TARGET` (the sources
+        are not used), for its share of the budget or ``steps`` steps.
+        """
         _needs_torch(self.spec)
         from genlab.neural import LanguageModel
 
@@ -243,6 +257,9 @@ class LanguageModelPairsAdapter(Adapter):
             [target + END_OF_TARGET for _, target in dataset.train], callback=callback), budget, progress, steps)
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """``log p(target + END_OF_TARGET)`` of each held-out pair's target in nats (the end counts, as for the other
+        rows); unseen characters are scored as ``<unk>``.
+        """
         from genlab.neural import UnknownTokenWarning
 
         with warnings.catch_warnings():
@@ -252,6 +269,7 @@ class LanguageModelPairsAdapter(Adapter):
 
     @property
     def n_parameters(self) -> int:
+        """The network's number of trainable weights."""
         return int(self.model.n_parameters_)
 
     def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:

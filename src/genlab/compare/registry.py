@@ -253,13 +253,45 @@ class Adapter:
 
     # -- the five calls a comparison makes -------------------------------------------------------------------------
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:  # pragma: no cover - abstract
+        """Fit the model on ``dataset.train`` within ``budget`` seconds; sets :attr:`model`.
+
+        A fit cut short by the budget sets :attr:`short`; the learning curve goes to :attr:`history` and remarks to
+        :attr:`notes`.
+
+        Parameters
+        ----------
+        dataset : Dataset
+            The split data set (:class:`genlab.compare.data.Dataset`); only its training part is used.
+        budget : float
+            This model's share of the time budget, in seconds.
+        progress : callable
+            Called with a short message (``str``) as the fit goes on, for the terminal.
+
+        Raises
+        ------
+        NotTrained
+            The model cannot be trained here (a missing extra, a budget too short for anything).
+        """
         raise NotImplementedError
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:  # pragma: no cover - abstract
+        """The log-probability of each held-out chunk under the fitted model, in nats.
+
+        Parameters
+        ----------
+        chunks : list
+            Held-out chunks in the form of ``Dataset.chunks``.
+
+        Returns
+        -------
+        ndarray of shape (n_chunks,)
+            ``log p(chunk)`` in nats; the comparison divides the sum by the chunks' units for bits per unit.
+        """
         raise NotImplementedError
 
     @property
     def n_parameters(self) -> int:  # pragma: no cover - abstract
+        """The number of free parameters of the fitted model (the table's size column)."""
         raise NotImplementedError
 
     def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:  # pragma: no cover - abstract

@@ -163,9 +163,11 @@ class ModelResult:
 
     @property
     def trained(self) -> bool:
+        """Whether the row's model was trained and scored (``status == 'ok'``)."""
         return self.status == "ok"
 
     def to_json(self) -> dict[str, Any]:
+        """The row as a JSON-ready dict: every field but ``chunk_log_probs``, sampled images as lists of ints."""
         out = {k: v for k, v in self.__dict__.items() if k != "chunk_log_probs"}
         if "images" in out["sample"]:
             out["sample"] = {**out["sample"], "images": np.asarray(out["sample"]["images"]).astype(int).tolist()}
@@ -213,19 +215,34 @@ class Comparison:
 
     @property
     def unit_name(self) -> str:
+        """The scoring unit in words (e.g. ``character``), for the table and the report."""
         return UNIT_NAMES[self.unit]
 
     @property
     def unit_plural(self) -> str:
+        """The scoring unit's plural (:attr:`unit_name` + ``s``)."""
         return self.unit_name + "s"
 
     def to_json(self) -> dict[str, Any]:
+        """The comparison as a JSON-ready dict (what ``results.json`` holds), each row by :meth:`ModelResult.to_json`.
+        """
         out = {k: v for k, v in self.__dict__.items() if k != "rows"}
         out["rows"] = [row.to_json() for row in self.rows]
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Comparison:
+        """Rebuild a comparison from :meth:`to_json`'s dict (tuples restored where JSON made lists).
+
+        Parameters
+        ----------
+        data : dict
+            As :meth:`to_json` writes it (e.g. read back from ``results.json``).
+
+        Returns
+        -------
+        Comparison
+        """
         rows = []
         for row in data["rows"]:
             row = dict(row)

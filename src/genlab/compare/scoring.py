@@ -51,10 +51,12 @@ class Score:
 
     @property
     def bits_per_unit(self) -> float:
+        """The held-out cross-entropy in bits per unit: ``-sum(chunk_log_probs) / (n_units ln 2)``."""
         return -float(np.sum(self.chunk_log_probs)) / (self.n_units * _LN2)
 
     @property
     def nats_per_unit(self) -> float:
+        """The held-out cross-entropy in nats per unit: ``-sum(chunk_log_probs) / n_units``."""
         return -float(np.sum(self.chunk_log_probs)) / self.n_units
 
     @property

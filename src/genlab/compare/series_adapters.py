@@ -58,6 +58,7 @@ class GaussianHMMAdapter(Adapter):
     history_x = "seconds"
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Fit a Gaussian HMM by EM on the training windows, stopped by the iteration limit or the budget."""
         from genlab.hmm import GaussianHMM
 
         X, lengths = series_batch(dataset.train_chunks())
@@ -77,11 +78,13 @@ class GaussianHMMAdapter(Adapter):
         self.variables = list(dataset.variables)
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """Exact log-likelihood (forward algorithm) of each window in nats."""
         X, lengths = series_batch(chunks)
         return self.model.log_prob(X, lengths)
 
     @property
     def n_parameters(self) -> int:
+        """Free parameters of the HMM: start, transitions, means and covariances."""
         return int(self.model.n_parameters)
 
     def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:
@@ -126,6 +129,9 @@ class ARAdapter(Adapter):
     history_x = "seconds"
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Fit a linear AR(p) on the training series (p by AIC for ``order=auto``), refitted by exact maximum likelihood
+        when the least-squares fit is not stationary.
+        """
         from genlab.timeseries import LinearAutoRegressive
 
         X, lengths = series_batch(dataset.train)
@@ -152,6 +158,9 @@ class ARAdapter(Adapter):
         self.model = model
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """Exact log-likelihood of each window in nats (its first p values under the stationary density), so that every
+        step of the window is scored.
+        """
         p = self.model.order_
         out = np.empty(len(chunks))
         long = [i for i, c in enumerate(chunks) if len(c) > p]
@@ -164,6 +173,7 @@ class ARAdapter(Adapter):
 
     @property
     def n_parameters(self) -> int:
+        """Coefficients, intercepts and noise covariances of the fitted AR."""
         return int(self.model.n_parameters)
 
     def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:

@@ -62,6 +62,7 @@ class MarkovAdapter(Adapter):
     }
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Count the n-grams of the training sequences (in the data set's unit) and smooth them."""
         from genlab.sequence import MarkovChain
 
         self.unit = dataset.unit
@@ -70,6 +71,9 @@ class MarkovAdapter(Adapter):
         self.model.fit(_sequences(dataset.train_chunks(), dataset.unit))
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """Log-probability of each chunk in nats, without the end-of-sequence prediction (a chunk is a piece of a
+        stream, not a whole sentence); unseen units are scored as ``<unk>``.
+        """
         from genlab.sequence.vocabulary import EOS_ID, UnknownTokenWarning
 
         sequences = _sequences(chunks, self.unit)
@@ -84,6 +88,7 @@ class MarkovAdapter(Adapter):
     @property
     def n_parameters(self) -> int:
         # one probability per stored n-gram, one back-off weight per n-gram used as a context
+        """One probability per stored n-gram plus one back-off weight per n-gram used as a context."""
         probs = sum(int(np.size(p)) for p in self.model.log10_probs_)
         backoffs = sum(int(np.size(b)) for b in self.model.log10_backoffs_[:-1])
         return probs + backoffs
@@ -134,6 +139,9 @@ class HMMAdapter(Adapter):
     min_seconds = 0.1
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Fit a categorical HMM by EM on the training sequences (one symbol per unit, plus one for unseen units),
+        stopped by the iteration limit or the budget.
+        """
         from genlab.hmm import CategoricalHMM
 
         self.unit = dataset.unit
@@ -159,11 +167,13 @@ class HMMAdapter(Adapter):
         return np.asarray(ids, dtype=np.int64)[:, None], np.array([len(s) for s in sequences], dtype=np.int64)
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """Exact log-probability (forward algorithm) of each chunk in nats."""
         X, lengths = self._encode(_sequences(chunks, self.unit))
         return self.model.log_prob(X, lengths)
 
     @property
     def n_parameters(self) -> int:
+        """Free parameters of the HMM: start, transition and emission probabilities."""
         return int(self.model.n_parameters)
 
     def _symbol(self, i: int) -> Any:
@@ -272,6 +282,14 @@ class NeuralAdapter(Adapter):
     min_seconds = 1.0
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Train a neural language model (this family's backbone) on the training text until ``steps`` or the budget
+        ends.
+
+        Raises
+        ------
+        NotTrained
+            PyTorch or :mod:`genlab.neural` is not available.
+        """
         import importlib.util
 
         if importlib.util.find_spec("torch") is None:  # pragma: no cover - the neural extra is missing
@@ -308,6 +326,7 @@ class NeuralAdapter(Adapter):
         neural_short(self, steps)
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """Log-probability of each chunk's text in nats; unseen characters are scored as ``<unk>``."""
         from genlab.neural import UnknownTokenWarning
 
         with warnings.catch_warnings():
@@ -316,6 +335,7 @@ class NeuralAdapter(Adapter):
 
     @property
     def n_parameters(self) -> int:
+        """The network's number of trainable weights."""
         return int(self.model.n_parameters_)
 
     def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:

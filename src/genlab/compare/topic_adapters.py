@@ -49,6 +49,7 @@ class LDAAdapter(Adapter):
     history_x = "seconds"
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Fit LDA by batch variational Bayes on the training documents (a word-count matrix), within the budget."""
         import scipy.sparse as sp
 
         from genlab.topics import LDA
@@ -73,6 +74,9 @@ class LDAAdapter(Adapter):
         return token_ptr, words
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """Log-probability of each held-out document in nats by the left-to-right estimate (Wallach et al. 2009,
+        ``particles`` particles).
+        """
         from genlab.topics.gibbs import left_to_right
 
         token_ptr, words = self._words(chunks)
@@ -82,6 +86,7 @@ class LDAAdapter(Adapter):
     @property
     def n_parameters(self) -> int:
         # each topic's word distribution (V - 1 free values over V terms with <unk>); alpha and eta are fixed
+        """Each topic's word distribution: ``n_topics * (V - 1)`` values (the priors are fixed)."""
         k, v = self.model.components_.shape
         return k * (v - 1)
 

@@ -182,6 +182,7 @@ class PCFGTreesAdapter(Adapter):
     min_seconds = 0.5
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Count the rules of the training files' derivations into the AST PCFG (MAP with ``prior``); one pass."""
         from genlab.trees.ast_pcfg import ast_pcfg
 
         progress("counting the derivations' rules")
@@ -189,11 +190,13 @@ class PCFGTreesAdapter(Adapter):
         self.notes.append(_PCFG_NOTE)
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """Log-probability in nats of each held-out file's syntax tree under the PCFG."""
         return self.model.log_prob(_modules(chunks))
 
     @property
     def n_parameters(self) -> int:
         # one probability per rule, less one per slot (each slot's rule probabilities sum to 1)
+        """One probability per rule, less one per slot (each slot's rule probabilities sum to 1)."""
         return len(self.model.pcfg.rules_) - len(set(rule.split(" ->", 1)[0] for rule in self.model.pcfg.rules_))
 
     def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:
@@ -280,6 +283,9 @@ class TreeModelAdapter(Adapter):
             self.min_seconds = 1.0
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Fit the tree model of the training files: decision counts in their contexts (``kind=count``), or the neural
+        tree model for its share of the budget (``kind=neural``).
+        """
         if self.params["kind"] == "count":
             from genlab.trees.tree_count import CountTreeModel
 
@@ -307,10 +313,14 @@ class TreeModelAdapter(Adapter):
         self.notes.append(_TREE_NOTE)
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """Log-probability in nats of each held-out file's syntax tree (the sum over its decisions)."""
         return np.asarray(self.model.log_prob(_modules(chunks)), dtype=np.float64)
 
     @property
     def n_parameters(self) -> int:
+        """The neural model's trainable weights, or the count model's stored (context, token) counts at every level of
+        its back-off chain.
+        """
         if self.params["kind"] == "neural":
             return int(self.model.n_parameters_)
         # one free count per (context, token) pair stored, at every level of the back-off chain
@@ -399,6 +409,7 @@ class MarkovTreesAdapter(MarkovAdapter):
     kinds = ("syntax_trees",)
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Count the n-grams of the training files' pre-order decision tokens."""
         from genlab.sequence import MarkovChain
 
         self.unit = dataset.unit  # "node": chunks are token lists, passed through unchanged
@@ -408,6 +419,7 @@ class MarkovTreesAdapter(MarkovAdapter):
         self.notes.append(_SEQUENCE_NOTE)
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """Log-probability in nats of each held-out file's decision tokens (as ``MarkovAdapter.chunk_log_probs``)."""
         return super().chunk_log_probs([list(chunk.tokens) for chunk in chunks])
 
     def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:
@@ -445,6 +457,9 @@ class LanguageModelTreesAdapter(Adapter):
         return np.fromiter((self._index[t] for t in chunk.tokens), dtype=np.int64, count=len(chunk.tokens))
 
     def fit(self, dataset: Any, budget: float, progress: Progress) -> None:
+        """Train a neural language model on the training files' decision tokens (as token ids) for its share of the
+        budget or ``steps`` steps.
+        """
         _needs_torch(self.spec)
         from genlab.neural import LanguageModel
 
@@ -460,10 +475,12 @@ class LanguageModelTreesAdapter(Adapter):
         self.notes.append(_SEQUENCE_NOTE)
 
     def chunk_log_probs(self, chunks: list[Any]) -> np.ndarray:
+        """Log-probability in nats of each held-out file's decision tokens."""
         return np.asarray(self.model.log_prob([self._ids(chunk) for chunk in chunks]), dtype=np.float64)
 
     @property
     def n_parameters(self) -> int:
+        """The network's number of trainable weights."""
         return int(self.model.n_parameters_)
 
     def sample(self, dataset: Any, random_state: int) -> dict[str, Any]:
