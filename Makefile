@@ -45,7 +45,7 @@ test-all: $(VENV)/.test-installed
 	$(PY) -m pytest -m "slow or not slow"
 
 lint: $(VENV)/.test-installed
-	$(PY) -m ruff check src tests bench
+	$(PY) -m ruff check src tests bench tools
 
 bench: $(VENV)/.test-installed
 	$(PY) -m bench gmm

@@ -10,9 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 import examples
+import pytest
 from examples import ExampleError, code_blocks, render, run_page
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,5 +151,6 @@ def test_every_runnable_block_of_the_documentation_is_python_or_console():
     known = {"python", "console", "bash", "text", "toml", "json", "yaml", "html", "csv", "ini", ""}
     for path in sorted((ROOT / "docs").rglob("*.md")):
         for block in code_blocks(path.read_text(encoding="utf-8")):
-            assert block.language in known, f"{path.relative_to(ROOT)}:{block.line}: unknown language {block.language!r}"
+            where = f"{path.relative_to(ROOT)}:{block.line}"
+            assert block.language in known, f"{where}: unknown language {block.language!r}"
     assert examples.RUN_LANGUAGES == ("python", "console")

@@ -127,7 +127,8 @@ def missing_parameter_sections() -> list[str]:
                 continue
             if "Parameters" not in (inspect.getdoc(getattr(obj, attribute_name)) or ""):
                 owner = next(cls for cls in obj.__mro__ if attribute_name in vars(cls))
-                gap = f"{owner.__module__}.{owner.__qualname__}.{attribute_name}: arguments not documented (no Parameters section)"
+                where = f"{owner.__module__}.{owner.__qualname__}.{attribute_name}"
+                gap = f"{where}: arguments not documented (no Parameters section)"
                 if gap not in gaps:  # an inherited method is reported once, where it is defined
                     gaps.append(gap)
     return gaps

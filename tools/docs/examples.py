@@ -10,6 +10,10 @@ Every fenced block whose language is ``python`` or ``console`` is an example and
   ``genlab`` command of the running Python on ``PATH``. A command must exit 0, unless the fence says
   ``exit="N"`` (the documentation shows an error message): then it must exit exactly ``N``.
 
+A block whose fence names a file (```` ```python file="fit_shard.py" ````) is a script the page runs later (with
+``torchrun`` in a console block, say): it is written to that file in the working directory, not executed, and shown
+with the file name as its title.
+
 Any other language (``bash`` for install steps, ``text``, ``toml``) is shown and not run. An example that raises,
 exits with the wrong status, or takes longer than the page's time budget (``budget`` seconds, default 240) is an
 :class:`ExampleError` naming the page and the line of its block: the documentation build fails on it.
@@ -22,7 +26,6 @@ import contextlib
 import io
 import os
 import re
-import shlex
 import signal
 import subprocess
 import sys
@@ -186,7 +189,7 @@ def _run_python(block: Block, namespace: dict, page: str) -> str:
                 print(f"{warning.category.__name__}: {warning.message}", file=buffer)
     except ExampleError:
         raise
-    except BaseException as error:  # noqa: BLE001 - any failure of an example, KeyboardInterrupt aside, fails the page
+    except BaseException as error:  # any failure of an example, KeyboardInterrupt aside, fails the page
         if isinstance(error, KeyboardInterrupt):
             raise
         trace = "".join(traceback.format_exception(type(error), error, error.__traceback__)[-6:])
@@ -274,7 +277,11 @@ def run_page(markdown: str, page: str = "<page>", workdir: Path | None = None) -
         deadline = time.monotonic() + budget
         with _time_limit(budget, page):
             for block in runnable:
-                if block.language == "python":
+                if "file" in block.options:
+                    target = Path(workdir, block.options["file"])
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_text(block.code, encoding="utf-8")
+                elif block.language == "python":
                     block.output = _run_python(block, namespace, page)
                 else:
                     block.output = _run_console(block, workdir, page, deadline)
@@ -298,17 +305,22 @@ def render(markdown: str, blocks: list[Block]) -> str:
     position = 0
     for block in blocks:
         pieces.append(markdown[position : block.start])
-        indent = " " * (len(markdown[block.start : block.header_end]) - len(markdown[block.start : block.header_end].lstrip(" ")))
-        header = markdown[block.start : block.header_end].strip()
+        opening = markdown[block.start : block.header_end]
+        indent = " " * (len(opening) - len(opening.lstrip(" ")))
+        header = opening.strip()
         fence = re.match(r"(`{3,}|~{3,})", header).group(1)
-        info = _OPTION.sub(lambda m: m.group(0) if m.group("key") in ("title", "hl_lines", "linenums") else "", header[len(fence) :])
+        info = _OPTION.sub(lambda m: m.group(0) if m.group("key") in ("title", "hl_lines", "linenums") else "",
+                           header[len(fence) :])
+        if "file" in block.options and "title=" not in info:
+            info += f' title="{block.options["file"]}"'
         info = " ".join(info.split())
         if block.runs and block.language == "console":
             pieces.append(f"{indent}{fence}{info}\n{_indent(block.output, indent)}\n{indent}{fence}\n")
         else:
             pieces.append(f"{indent}{fence}{info}\n{block.code}{indent}{fence}\n")
             if block.runs and block.output:
-                pieces.append(f'\n{indent}{fence}text title="Output"\n{_indent(block.output, indent)}\n{indent}{fence}\n')
+                shown = _indent(block.output, indent)
+                pieces.append(f'\n{indent}{fence}text title="Output"\n{shown}\n{indent}{fence}\n')
         position = block.end
     pieces.append(markdown[position:])
     return "".join(pieces)

@@ -4,6 +4,7 @@
   shows what each printed; a failing example stops the build with the page, the line and the traceback. Set
   ``GENLAB_DOCS_EXAMPLES=skip`` to preview the prose without running them (``make docs-serve`` does: it rebuilds on
   every edit); ``make docs`` and CI always run them.
+- The README's examples run too (it is not a page of the site, but it is the first page a newcomer reads).
 - ``<!-- genlab:cli-reference -->`` in a page is replaced by the command-line reference written from the typer app
   (tools/docs/cli_reference.py).
 """
@@ -20,8 +21,8 @@ from mkdocs.exceptions import PluginError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import cli_reference  # noqa: E402
-import examples  # noqa: E402
+import cli_reference
+import examples
 
 log = logging.getLogger("mkdocs.hooks.genlab")
 CLI_MARKER = "<!-- genlab:cli-reference -->"
@@ -32,8 +33,23 @@ def _run_examples() -> bool:
     return os.environ.get("GENLAB_DOCS_EXAMPLES", "run") != "skip"
 
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
 def on_startup(command, dirty):
     _timings.clear()
+
+
+def on_pre_build(config):
+    """Run the README's examples before the pages' (a failing one stops the build like a page's)."""
+    if not _run_examples() or Path(config.config_file_path).resolve().parent != README.parent:
+        return  # a site other than genlab's own (the tests build one) has no README to check
+    started = time.monotonic()
+    try:
+        blocks = examples.run_page(README.read_text(encoding="utf-8"), "README.md")
+    except examples.ExampleError as error:
+        raise PluginError(f"an example of README.md failed: {error}") from error
+    _timings.append(("README.md", time.monotonic() - started, sum(block.runs for block in blocks)))
 
 
 def on_page_markdown(markdown, page, config, files):
