@@ -93,9 +93,13 @@ class _Windows:
         return torch.from_numpy(inputs), torch.from_numpy(targets)
 
     def eval_batch(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Validation batch number ``index``: windows from a seed stream of their own, the same at every evaluation."""
         return self.batch(index, 0, stream=_EVAL_STREAM)
 
     def digest(self) -> str:
+        """SHA-256 of the objective's name, the window length and the tokens: a checkpoint records it and refuses to
+        resume on other data.
+        """
         head = f"{self.name}:{self.block_size}:".encode()
         return hashlib.sha256(head + self.tokens.tobytes()).hexdigest()
 
