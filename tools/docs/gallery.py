@@ -77,8 +77,10 @@ def _bits(nats_per_unit: float) -> float:
 
 
 def _text_block(text: str) -> str:
-    """A ``text`` fence around ``text`` (shown by the site, never run); a fence inside the text is broken up."""
-    return "```text\n" + text.rstrip("\n").replace("```", "`` `") + "\n```\n"
+    """A ``text`` fence around ``text`` (shown by the site, never run); a fence inside the text is broken up and
+    trailing spaces (the documentation's tables leave many) are dropped."""
+    lines = [line.rstrip() for line in text.strip("\n").replace("```", "`` `").split("\n")]
+    return "```text\n" + "\n".join(lines) + "\n```\n"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -127,6 +129,14 @@ def _write_wav(waveform: np.ndarray, path: Path, sample_rate: int = _AUDIO_RATE)
         handle.setframerate(sample_rate)
         handle.writeframes(pcm.tobytes())
     return path.name
+
+
+def _strongest_frequency(waveform: np.ndarray, sample_rate: int) -> float:
+    """The frequency (Hz) of the largest peak of a waveform's Hann-windowed spectrum, above 20 Hz."""
+    spectrum = np.abs(np.fft.rfft(waveform * np.hanning(len(waveform))))
+    frequencies = np.fft.rfftfreq(len(waveform), 1.0 / sample_rate)
+    audible = frequencies > 20.0
+    return float(frequencies[audible][np.argmax(spectrum[audible])])
 
 
 def _documentation_text() -> str:
@@ -249,7 +259,7 @@ def section_images(ctx: Context) -> str:
 
 
 def _regime_series(n_steps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A series that switches between three regimes (calm, rising, volatile): values (T, 1) and the true regime
+    """A series that switches between three regimes (calm, high, volatile): values (T, 1) and the true regime
     of each step (T,). The regime persists with probability 0.97 per step."""
     rng = np.random.default_rng(seed)
     means, scales = np.array([0.0, 3.0, -1.0]), np.array([0.5, 0.7, 2.0])
@@ -293,7 +303,7 @@ def section_hmm(ctx: Context) -> str:
     plot = _save_png(figure, ctx.out / "hmm-viterbi.png")
     return ("## Hidden Markov model: regimes found by Viterbi\n\n"
             f"`GaussianHMM(n_states=3)` fitted by Baum-Welch ({hmm.monitor_.iter} EM iterations, {seconds:.1f} s) "
-            "to the first 600 steps of a synthetic series that switches between a calm, a rising and a volatile "
+            "to the first 600 steps of a synthetic series that switches between a calm, a high and a volatile "
             "regime (each persists with probability 0.97 per step). Held out (the last 400 steps): "
             f"**{_bits(held_out_nats):.3f} bits per time step** of a continuous value (a differential entropy: "
             f"compare only with models of the same series). Each point is coloured by its Viterbi state; the "
@@ -412,6 +422,7 @@ def section_forecast(ctx: Context) -> str:
 def section_audio(ctx: Context) -> str:
     """WaveNet clips, one per note of the synthetic plucked strings, as WAV players."""
     import genlab
+    from genlab.datasets import SYNTHETIC_NOTES
 
     sounds = genlab.datasets.synthetic_audio(n_per_label=6, sample_rate=_AUDIO_RATE, seed=ctx.seed)
     train, test = sounds.split(lambda fields: int(fields["index"]) < 1)  # (rest, chosen): one of each note held out
@@ -436,9 +447,11 @@ def section_audio(ctx: Context) -> str:
         real = next(w for w, label in zip(test.waveforms, test.labels, strict=True) if label == note)
         real_file = _write_wav(real, ctx.out / f"audio-real-{note}.wav")
         drawn_file = _write_wav(clip, ctx.out / f"audio-wavenet-{note}.wav")
-        rows.append(f"<tr><td>{html.escape(note)}</td>"
+        strongest = "silent" if loudness[i].max() < 1e-3 else f"{_strongest_frequency(clip, _AUDIO_RATE):.0f} Hz"
+        rows.append(f"<tr><td>{html.escape(note)} ({SYNTHETIC_NOTES[note]:.0f} Hz)</td>"
                     f"<td><audio controls preload=\"none\" src=\"{real_file}\"></audio></td>"
-                    f"<td><audio controls preload=\"none\" src=\"{drawn_file}\"></audio></td></tr>")
+                    f"<td><audio controls preload=\"none\" src=\"{drawn_file}\"></audio></td>"
+                    f"<td>{strongest}</td></tr>")
     return ("## Audio: WaveNet on plucked strings\n\n"
             f"`WaveNet(n_layers=8, residual_channels=16)` ({wavenet.receptive_field_} samples of receptive field) "
             f"conditioned on the note, trained for {steps} steps ({seconds:.0f} s on a CPU) on "
@@ -448,7 +461,9 @@ def section_audio(ctx: Context) -> str:
             f"Each row: a held-out real pluck, and half a second drawn for the same note: the loudest of "
             f"{draws_per_note} draws. Every clip starts in silence and a model this briefly trained seldom "
             f"plucks: {silent} of the {len(notes) * draws_per_note} draws stayed silent (RMS below 0.001).\n\n"
-            "<table>\n<tr><th>note</th><th>real (held out)</th><th>WaveNet</th></tr>\n"
+            "The last column is the drawn clip's strongest frequency, to set beside the note's pitch.\n\n"
+            "<table>\n<tr><th>note (pitch)</th><th>real (held out)</th><th>WaveNet</th>"
+            "<th>strongest frequency drawn</th></tr>\n"
             + "\n".join(rows) + "\n</table>\n")
 
 
