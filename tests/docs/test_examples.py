@@ -154,3 +154,9 @@ def test_every_runnable_block_of_the_documentation_is_python_or_console():
             where = f"{path.relative_to(ROOT)}:{block.line}"
             assert block.language in known, f"{where}: unknown language {block.language!r}"
     assert examples.RUN_LANGUAGES == ("python", "console")
+
+
+def test_a_console_command_continues_over_lines_ending_in_a_backslash():
+    markdown = "```console\n$ echo one \\\n    two\n$ echo three\n```\n"
+    output = run_page(markdown, "p.md")[0].output
+    assert output == "$ echo one \\\n    two\none two\n$ echo three\nthree"

@@ -206,7 +206,7 @@ def _run_console(block: Block, workdir: Path, page: str, deadline: float) -> str
     env.setdefault("MPLBACKEND", "Agg")
     env["COLUMNS"] = "120"  # the command line's help and tables at a width a page can show
     transcript = []
-    commands = [line[2:] for line in block.code.splitlines() if line.startswith("$ ")]
+    commands = _commands(block.code)
     if not commands:
         raise ExampleError(f"{page}, the console block at line {block.line} has no '$ ' command")
     for command in commands:
@@ -237,6 +237,21 @@ def _run_console(block: Block, workdir: Path, page: str, deadline: float) -> str
         if output:
             transcript.append(output)
     return "\n".join(transcript)
+
+
+def _commands(code: str) -> list[str]:
+    """The ``$ `` commands of a console block; a line ending in a backslash continues on the next, as in a shell."""
+    commands: list[str] = []
+    continuing = False
+    for line in code.splitlines():
+        if continuing:
+            commands[-1] += "\n" + line
+        elif line.startswith("$ "):
+            commands.append(line[2:])
+        else:
+            continue
+        continuing = line.endswith("\\")
+    return commands
 
 
 def run_page(markdown: str, page: str = "<page>", workdir: Path | None = None) -> list[Block]:
