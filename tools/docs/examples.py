@@ -8,7 +8,8 @@ Every fenced block whose language is ``python`` or ``console`` is an example and
   ``repr`` is shown too, as in an interactive session.
 - ``console`` blocks hold shell commands after ``$ `` prompts; each runs in the same working directory with the
   ``genlab`` command of the running Python on ``PATH``. A command must exit 0, unless the fence says
-  ``exit="N"`` (the documentation shows an error message): then it must exit exactly ``N``.
+  ``exit="N"`` (the documentation shows an error message): then it must exit exactly ``N``. Commands see a terminal
+  120 columns wide, or ``columns="N"``.
 
 A block whose fence names a file (```` ```python file="fit_shard.py" ````) is a script the page runs later (with
 ``torchrun`` in a console block, say): it is written to that file in the working directory, not executed, and shown
@@ -204,7 +205,8 @@ def _run_console(block: Block, workdir: Path, page: str, deadline: float) -> str
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("MPLBACKEND", "Agg")
-    env["COLUMNS"] = "120"  # the command line's help and tables at a width a page can show
+    # the command line's help and tables at a width a page can show (a fence may ask for another: columns="88")
+    env["COLUMNS"] = block.options.get("columns", "120")
     transcript = []
     commands = _commands(block.code)
     if not commands:

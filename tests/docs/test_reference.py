@@ -1,0 +1,43 @@
+"""The generated parts of the site: the command-line reference and the API reference's docstring rewriting."""
+
+from __future__ import annotations
+
+import pytest
+
+typer = pytest.importorskip("typer")
+
+import cli_reference  # noqa: E402
+from griffe_roles import rewrite_roles  # noqa: E402
+
+
+def _command_paths(command, path):
+    """Every command path of the click tree typer builds, e.g. ("genlab", "fit", "gmm")."""
+    from cli_reference import Context
+
+    yield path
+    if hasattr(command, "list_commands"):
+        context = Context(command, info_name=" ".join(path))
+        for name in command.list_commands(context):
+            sub = command.get_command(context, name)
+            if sub is not None and not getattr(sub, "hidden", False):
+                yield from _command_paths(sub, (*path, name))
+
+
+def test_the_cli_reference_has_a_section_for_every_command_and_its_options():
+    from genlab.cli._app import app
+
+    page = cli_reference.markdown()
+    paths = list(_command_paths(typer.main.get_command(app), ("genlab",)))
+    assert len(paths) > 30
+    for path in paths:
+        assert f"`{' '.join(path)}`" in page, f"no section for {' '.join(path)}"
+    # the options of one command, with their defaults, as the program declares them
+    fit_markov = page[page.index("`genlab fit markov`") :]
+    fit_markov = fit_markov[: fit_markov.index("\n#", 1)]
+    assert "`--order`" in fit_markov and "`--smoothing`" in fit_markov and "kneser-ney" in fit_markov
+
+
+def test_sphinx_roles_become_code_spans():
+    text = "Like :class:`~genlab.hmm.GaussianHMM` and :func:`genlab.load`, see :meth:`fit` or :py:attr:`means_`."
+    assert rewrite_roles(text) == "Like `GaussianHMM` and `genlab.load`, see `fit` or `means_`."
+    assert rewrite_roles("no roles here") == "no roles here"
