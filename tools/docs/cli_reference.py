@@ -38,7 +38,11 @@ def _type_of(parameter, context) -> str:
         return "flag"
     display = getattr(parameter, "display_type", None)
     shown = display(context) if callable(display) else getattr(getattr(parameter, "type", None), "name", "")
-    return f"`{shown}`".replace("|", "\\|") if shown else ""
+    if not shown:
+        return ""
+    if "|" in shown:  # a choice, <full|tied|diag>: the values one may type
+        return "one of " + ", ".join(f"`{choice}`" for choice in shown.strip("<>").split("|"))
+    return f"`{shown}`"
 
 
 def _default_of(parameter) -> str:
