@@ -41,7 +41,8 @@ RUN_LANGUAGES = ("python", "console")
 DEFAULT_BUDGET_S = 240.0
 MAX_OUTPUT_LINES = 40
 
-_FENCE = re.compile(r"^(?P<indent>[ ]{0,3})(?P<fence>```+|~~~+)(?P<info>[^\n]*)\n", re.MULTILINE)
+# at any indentation: superfences renders a fence inside an admonition, a content tab or a list item too
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)(?P<info>[^\n]*)\n", re.MULTILINE)
 _OPTION = re.compile(r'(?P<key>[\w-]+)=(?:"(?P<quoted>[^"]*)"|(?P<bare>\S+))')
 
 
@@ -67,6 +68,10 @@ class Block:
         Character offsets of the whole block (fences included) in the page's text.
     header_end : int
         Character offset just after the opening fence's line.
+    indent : str
+        The opening fence's indentation (inside an admonition, a content tab or a list item).
+    output : str
+        What the example printed, once it ran.
     """
 
     language: str
@@ -76,7 +81,16 @@ class Block:
     start: int
     end: int
     header_end: int
+    indent: str = field(default="")
     output: str = field(default="")
+
+    @property
+    def source(self) -> str:
+        """The code as it runs: without the indentation the fence has inside an admonition or a list."""
+        if not self.indent:
+            return self.code
+        return "".join(line[len(self.indent) :] if line.startswith(self.indent) else line.lstrip(" \t")
+                       for line in self.code.splitlines(keepends=True))
 
     @property
     def runs(self) -> bool:
@@ -103,7 +117,7 @@ def code_blocks(markdown: str) -> list[Block]:
         if opening is None:
             return blocks
         fence = opening.group("fence")
-        closing = re.compile(rf"^[ ]{{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
+        closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
         close = closing.search(markdown, opening.end())
         if close is None:
             raise ExampleError(f"line {markdown.count(chr(10), 0, opening.start()) + 1}: a code fence is never closed")
@@ -114,10 +128,13 @@ def code_blocks(markdown: str) -> list[Block]:
             for match in _OPTION.finditer(info)
         }
         end = close.end() + (1 if markdown[close.end() : close.end() + 1] == "\n" else 0)
+        indent = opening.group("indent")
+        code = markdown[opening.end() : close.start()]
         blocks.append(
             Block(
                 language=language,
-                code=markdown[opening.end() : close.start()],
+                code=code,
+                indent=indent,
                 line=markdown.count("\n", 0, opening.start()) + 1,
                 options=options,
                 start=opening.start(),
@@ -128,19 +145,25 @@ def code_blocks(markdown: str) -> list[Block]:
         position = end
 
 
+class _PageTimeout(BaseException):
+    """Raised by the timer inside whatever runs; a BaseException, so no ``except Exception`` in an example or in
+    the library code it calls can swallow it (it becomes an :class:`ExampleError` at the page's level)."""
+
+
 @contextlib.contextmanager
-def _time_limit(seconds: float, page: str):
-    """Raise an ExampleError when the body runs longer than ``seconds`` (main thread, POSIX; else no limit)."""
+def _time_limit(seconds: float):
+    """Raise _PageTimeout when the body runs longer than ``seconds`` (main thread, POSIX; else no limit)."""
     usable = hasattr(signal, "SIGALRM") and _in_main_thread()
     if not usable:
         yield
         return
 
     def _expired(signum, frame):
-        raise ExampleError(f"{page}: the examples ran past the page's time budget of {seconds:g} s")
+        raise _PageTimeout
 
     previous = signal.signal(signal.SIGALRM, _expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # re-armed every second: a handler that somehow swallowed one alarm gets the next
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
     try:
         yield
     finally:
@@ -162,10 +185,17 @@ def _shorten(text: str) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def _is_genlab_file(filename: str) -> bool:
+    """Whether a warning comes from genlab's own code (its package folder, not a path that merely says genlab)."""
+    import genlab
+
+    return os.path.abspath(filename).startswith(os.path.dirname(os.path.abspath(genlab.__file__)) + os.sep)
+
+
 def _run_python(block: Block, namespace: dict, page: str) -> str:
     filename = f"{page}:{block.line}"
     try:
-        tree = ast.parse(block.code, filename=filename)
+        tree = ast.parse(block.source, filename=filename)
     except SyntaxError as error:
         raise ExampleError(f"{page}, the python block at line {block.line} does not parse: {error}") from error
     # shift line numbers so a traceback names the page's own lines
@@ -178,21 +208,21 @@ def _run_python(block: Block, namespace: dict, page: str) -> str:
         with contextlib.redirect_stdout(buffer), warnings.catch_warnings(record=True) as caught:
             # a warning is part of what the reader sees, as in a notebook (shown after the block's output)
             warnings.simplefilter("always")
-            # examples are short: a fit that stops before convergence says so; that is not the reader's concern
-            warnings.filterwarnings("ignore", message=".*(did not converge|not converged).*")
             exec(compile(tree, filename, "exec"), namespace)
             if last_value is not None:
                 value = eval(compile(last_value, filename, "eval"), namespace)
                 if value is not None:
                     print(repr(value))
+        shown: set[tuple[str, str]] = set()
         for warning in caught:
-            if warning.filename.startswith(page) or "genlab" in warning.filename:
-                print(f"{warning.category.__name__}: {warning.message}", file=buffer)
-    except ExampleError:
+            # the example's own warnings and genlab's; a reader's interpreter shows each once per place
+            key = (warning.category.__name__, str(warning.message))
+            if key not in shown and (warning.filename.startswith(page) or _is_genlab_file(warning.filename)):
+                shown.add(key)
+                print(f"{key[0]}: {key[1]}", file=buffer)
+    except (ExampleError, _PageTimeout, KeyboardInterrupt):
         raise
-    except BaseException as error:  # any failure of an example, KeyboardInterrupt aside, fails the page
-        if isinstance(error, KeyboardInterrupt):
-            raise
+    except BaseException as error:  # any other failure of an example, SystemExit included, fails the page
         trace = "".join(traceback.format_exception(type(error), error, error.__traceback__)[-6:])
         raise ExampleError(
             f"{page}, the python block at line {block.line} raised {type(error).__name__}: {error}\n{trace}"
@@ -208,37 +238,48 @@ def _run_console(block: Block, workdir: Path, page: str, deadline: float) -> str
     # the command line's help and tables at a width a page can show (a fence may ask for another: columns="88")
     env["COLUMNS"] = block.options.get("columns", "120")
     transcript = []
-    commands = _commands(block.code)
+    commands = _commands(block.source)
     if not commands:
         raise ExampleError(f"{page}, the console block at line {block.line} has no '$ ' command")
-    for command in commands:
+    for index, command in enumerate(commands):
+        last = index == len(commands) - 1
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise ExampleError(f"{page}: the examples ran past the page's time budget")
-        try:
-            done = subprocess.run(
-                command, shell=True, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True, timeout=remaining, stdin=subprocess.DEVNULL,
-            )
-        except subprocess.TimeoutExpired as error:
-            raise ExampleError(f"{page}, line {block.line}: `{command}` ran past the page's time budget") from error
-        status = done.returncode
-        failed_last = command is commands[-1] and status == expected and expected != 0
-        if status != 0 and not failed_last:
+            raise _PageTimeout
+        status, output = _shell(command, workdir, env, remaining)
+        if status is None:
+            raise _PageTimeout
+        wanted = expected if last else 0
+        if status != wanted:
             raise ExampleError(
-                f"{page}, the console block at line {block.line}: `{command}` exited {status}"
-                f" (expected {0 if command is not commands[-1] else expected})\n{done.stdout}"
-            )
-        if command is commands[-1] and status != expected:
-            raise ExampleError(
-                f"{page}, the console block at line {block.line}: `{command}` exited {status}, expected {expected}"
-                f"\n{done.stdout}"
+                f"{page}, the console block at line {block.line}: `{command}` exited {status}, expected {wanted}"
+                f"\n{output}"
             )
         transcript.append(f"$ {command}")
-        output = _shorten(done.stdout)
+        output = _shorten(output)
         if output:
             transcript.append(output)
     return "\n".join(transcript)
+
+
+def _shell(command: str, workdir: Path, env: dict[str, str], timeout: float) -> tuple[int | None, str]:
+    """Run one shell command; its exit status (None past ``timeout``) and its output, stdout and stderr as they
+    interleave. The command runs in a session of its own, so a timeout ends everything it started (torchrun's
+    workers, a pipeline), not only the shell."""
+    process = subprocess.Popen(
+        command, shell=True, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except BaseException:  # the timeout, or the page's alarm while waiting
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        if sys.exc_info()[0] is subprocess.TimeoutExpired:
+            return None, ""
+        raise
+    return process.returncode, output
 
 
 def _commands(code: str) -> list[str]:
@@ -256,8 +297,13 @@ def _commands(code: str) -> list[str]:
     return commands
 
 
-def run_page(markdown: str, page: str = "<page>", workdir: Path | None = None) -> list[Block]:
+def run_page(markdown: str, page: str = "<page>", workdir: Path | None = None,
+             budget: float | None = None) -> list[Block]:
     """Run every example of one page, in order, and return its blocks with what each printed.
+
+    Every page starts from the same state, whatever ran before it: the environment variables are restored
+    afterwards, ``__main__`` is a fresh module, NumPy's and PyTorch's global random generators are seeded with 0 and
+    matplotlib's figures are closed.
 
     Parameters
     ----------
@@ -267,6 +313,9 @@ def run_page(markdown: str, page: str = "<page>", workdir: Path | None = None) -
         The page's name, for messages.
     workdir : pathlib.Path, optional
         The working directory the examples run in; a fresh temporary directory (removed afterwards) when omitted.
+    budget : float, optional
+        Seconds all the page's examples may take together; by default the page's front matter
+        (``examples_budget: 300``) or 240.
 
     Returns
     -------
@@ -282,27 +331,63 @@ def run_page(markdown: str, page: str = "<page>", workdir: Path | None = None) -
     runnable = [block for block in blocks if block.runs]
     if not runnable:
         return blocks
-    budget = float(_page_option(markdown, "budget", DEFAULT_BUDGET_S))
+    if budget is None:
+        budget = _page_option(markdown, "budget", DEFAULT_BUDGET_S)
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="genlab-docs-")))
+        stack.enter_context(_fresh_state())
         previous_cwd = os.getcwd()
         os.chdir(workdir)
         stack.callback(os.chdir, previous_cwd)
         os.environ.setdefault("MPLBACKEND", "Agg")
-        namespace: dict[str, object] = {"__name__": "__main__"}
+        namespace = sys.modules["__main__"].__dict__
         deadline = time.monotonic() + budget
-        with _time_limit(budget, page):
-            for block in runnable:
-                if "file" in block.options:
-                    target = Path(workdir, block.options["file"])
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_text(block.code, encoding="utf-8")
-                elif block.language == "python":
-                    block.output = _run_python(block, namespace, page)
-                else:
-                    block.output = _run_console(block, workdir, page, deadline)
+        try:
+            with _time_limit(budget):
+                for block in runnable:
+                    if "file" in block.options:
+                        target = Path(workdir, block.options["file"])
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.write_text(block.source, encoding="utf-8")
+                    elif block.language == "python":
+                        block.output = _run_python(block, namespace, page)
+                    else:
+                        block.output = _run_console(block, workdir, page, deadline)
+        except _PageTimeout:
+            raise ExampleError(f"{page}: the examples ran past the page's time budget of {budget:g} s") from None
     return blocks
+
+
+@contextlib.contextmanager
+def _fresh_state():
+    """The process state a page starts from, and restores after it: environment, ``__main__``, seeds, figures."""
+    import types
+
+    saved_environment = dict(os.environ)
+    saved_main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")  # what the examples define can be pickled by reference
+    _seed_global_generators()
+    try:
+        yield
+    finally:
+        if "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close("all")
+        if saved_main is not None:
+            sys.modules["__main__"] = saved_main
+        os.environ.clear()
+        os.environ.update(saved_environment)
+
+
+def _seed_global_generators() -> None:
+    import random
+
+    import numpy as np
+
+    random.seed(0)
+    np.random.seed(0)  # noqa: NPY002 - the legacy global generator: what an example without a seed draws from
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(0)
 
 
 def _page_option(markdown: str, key: str, default: float) -> float:
@@ -332,15 +417,23 @@ def render(markdown: str, blocks: list[Block]) -> str:
             info += f' title="{block.options["file"]}"'
         info = " ".join(info.split())
         if block.runs and block.language == "console":
+            fence = _fence_for(block.output, fence)
             pieces.append(f"{indent}{fence}{info}\n{_indent(block.output, indent)}\n{indent}{fence}\n")
         else:
             pieces.append(f"{indent}{fence}{info}\n{block.code}{indent}{fence}\n")
             if block.runs and block.output:
                 shown = _indent(block.output, indent)
-                pieces.append(f'\n{indent}{fence}text title="Output"\n{shown}\n{indent}{fence}\n')
+                output_fence = _fence_for(block.output, "```")
+                pieces.append(f'\n{indent}{output_fence}text title="Output"\n{shown}\n{indent}{output_fence}\n')
         position = block.end
     pieces.append(markdown[position:])
     return "".join(pieces)
+
+
+def _fence_for(text: str, fence: str) -> str:
+    """A fence that ``text`` cannot close: longer than any run of its character in it."""
+    longest = max((len(run) for run in re.findall(re.escape(fence[0]) + "+", text)), default=0)
+    return fence[0] * max(len(fence), longest + 1)
 
 
 def _indent(text: str, indent: str) -> str:

@@ -5,6 +5,9 @@
   ``GENLAB_DOCS_EXAMPLES=skip`` to preview the prose without running them (``make docs-serve`` does: it rebuilds on
   every edit); ``make docs`` and CI always run them.
 - The README's examples run too (it is not a page of the site, but it is the first page a newcomer reads).
+- A page's front matter may give its examples another time budget in seconds (``examples_budget: 300``).
+- Includes (``--8<--``, pymdownx.snippets) are expanded after this hook: their examples would be shown, not run, so
+  no included file may hold one (the changelog has none).
 - ``<!-- genlab:cli-reference -->`` in a page is replaced by the command-line reference written from the typer app
   (tools/docs/cli_reference.py).
 """
@@ -60,8 +63,10 @@ def on_page_markdown(markdown, page, config, files):
         return markdown
     name = page.file.src_uri
     started = time.monotonic()
+    # MkDocs has already taken the front matter off the page: its budget comes from page.meta
+    budget = page.meta.get("examples_budget")
     try:
-        blocks = examples.run_page(markdown, name)
+        blocks = examples.run_page(markdown, name, budget=float(budget) if budget is not None else None)
     except examples.ExampleError as error:
         raise PluginError(f"an example of docs/{name} failed: {error}") from error
     ran = sum(block.runs for block in blocks)
