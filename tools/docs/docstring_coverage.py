@@ -71,18 +71,27 @@ def _takes_arguments(function: object) -> bool:
 def missing_docstrings(prefix: str = "genlab") -> list[str]:
     """Every public module, class, function, method and property under ``prefix`` without a docstring."""
     gaps: list[str] = []
+    checked: set[int] = set()
     for module in public_modules(prefix):
         module_name = module.__name__
         if not _own_doc(module):
             gaps.append(f"{module_name}: module has no docstring")
         for name in _defined_names(module):
             obj = getattr(module, name, None)
-            if getattr(obj, "__module__", None) != module_name:
-                continue  # re-exported: checked where it is defined
+            defined_in = getattr(obj, "__module__", None) or ""
+            if defined_in != module_name:
+                # re-exported: checked where it is defined, unless that module is private (then here, once)
+                if not any(part.startswith("_") for part in defined_in.split(".")) or id(obj) in checked:
+                    continue
+            if id(obj) in checked:
+                continue
+            checked.add(id(obj))
             if not (inspect.isclass(obj) or inspect.isfunction(obj)):
                 continue
             if not _own_doc(obj):
-                gaps.append(f"{module_name}.{name}: {'class' if inspect.isclass(obj) else 'function'} has no docstring")
+                kind = "class" if inspect.isclass(obj) else "function"
+                where = f"{obj.__module__}.{obj.__qualname__}"
+                gaps.append(f"{where}: {kind} has no docstring (public as {module_name}.{name})")
             if not inspect.isclass(obj):
                 continue
             for attribute_name in dir(obj):
@@ -102,20 +111,67 @@ def missing_docstrings(prefix: str = "genlab") -> list[str]:
     return gaps
 
 
+def documented_parameters(doc: str) -> set[str]:
+    """The argument names a numpydoc docstring documents in its ``Parameters`` / ``Other Parameters`` sections.
+
+    Parameters
+    ----------
+    doc : str
+        A cleaned docstring (``inspect.getdoc``).
+
+    Returns
+    -------
+    set of str
+        The names, ``*`` and ``**`` removed (``a, b : int`` documents both ``a`` and ``b``).
+    """
+    lines = doc.splitlines()
+    names: set[str] = set()
+    inside = False
+    for index, line in enumerate(lines):
+        underlined = index + 1 < len(lines) and lines[index + 1].strip() and set(lines[index + 1].strip()) == {"-"}
+        if underlined and line.strip():  # a section heading
+            inside = line.strip() in ("Parameters", "Other Parameters")
+            continue
+        if inside and line and not line[0].isspace() and not set(line.strip()) <= {"-"}:
+            head = line.split(" : ", 1)[0] if " : " in line else line.strip()
+            names.update(part.strip().lstrip("*") for part in head.replace("\\", "").split(",") if part.strip())
+    return names
+
+
+def _undocumented_arguments(function: object, doc: str) -> list[str]:
+    """The named arguments of ``function`` that ``doc`` does not document (``*args`` / ``**kwargs`` aside)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    documented = documented_parameters(doc)
+    return [p.name for p in parameters if p.name not in ("self", "cls") and p.kind not in variadic
+            and p.name not in documented]
+
+
 def missing_parameter_sections() -> list[str]:
-    """The top-level names (``genlab.__all__``) whose arguments are not documented in a ``Parameters`` section."""
+    """The top-level names (``genlab.__all__``) whose arguments are not all documented in ``Parameters`` sections.
+
+    Returns
+    -------
+    list of str
+        One line per constructor, function or method, naming the arguments its docstring leaves out.
+    """
     gaps: list[str] = []
     for name in genlab.__all__:
         obj = getattr(genlab, name)
         if inspect.isfunction(obj):
-            if _takes_arguments(obj) and "Parameters" not in (inspect.getdoc(obj) or ""):
-                gaps.append(f"genlab.{name}: arguments not documented (no Parameters section)")
+            missing = _undocumented_arguments(obj, inspect.getdoc(obj) or "")
+            if missing:
+                gaps.append(f"genlab.{name}: arguments not documented: {', '.join(missing)}")
             continue
         if not inspect.isclass(obj):
             continue
-        if obj.__init__ is not object.__init__ and _takes_arguments(obj.__init__):
-            if "Parameters" not in (inspect.getdoc(obj) or ""):
-                gaps.append(f"genlab.{name}: constructor arguments not documented (no Parameters section)")
+        if "__init__" in {key for cls in obj.__mro__[:-1] for key in vars(cls)} and obj.__init__ is not object.__init__:
+            missing = _undocumented_arguments(obj.__init__, inspect.getdoc(obj) or "")
+            if missing:
+                gaps.append(f"genlab.{name}: constructor arguments not documented: {', '.join(missing)}")
         for attribute_name in dir(obj):
             if attribute_name.startswith("_"):
                 continue
@@ -125,10 +181,12 @@ def missing_parameter_sections() -> list[str]:
             function = _function_of(attribute)
             if function is None or not _takes_arguments(function):
                 continue
-            if "Parameters" not in (inspect.getdoc(getattr(obj, attribute_name)) or ""):
+            missing = _undocumented_arguments(getattr(obj, attribute_name),
+                                              inspect.getdoc(getattr(obj, attribute_name)) or "")
+            if missing:
                 owner = next(cls for cls in obj.__mro__ if attribute_name in vars(cls))
                 where = f"{owner.__module__}.{owner.__qualname__}.{attribute_name}"
-                gap = f"{where}: arguments not documented (no Parameters section)"
+                gap = f"{where}: arguments not documented: {', '.join(missing)}"
                 if gap not in gaps:  # an inherited method is reported once, where it is defined
                     gaps.append(gap)
     return gaps
