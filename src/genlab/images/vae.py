@@ -53,6 +53,9 @@ class VAE(LatentImageModel):
     latent_dim : int, default=16
         Dimension of the latent code z.
     architecture : {"mlp", "conv"}, default="mlp"
+        The encoder and decoder networks: ``"mlp"``, dense layers on the flattened image; ``"conv"``, an encoder of
+        3 x 3 convolutions (the first keeps the resolution, each later one halves it) then a dense layer, and a
+        decoder that mirrors it (a dense layer, then convolutions with upsampling).
     hidden : tuple of int, optional
         MLP: widths of the encoder's hidden layers (the decoder mirrors them); default (256, 256). Conv: channels
         of the convolutions then the dense width; default (32, 64, 256).
@@ -86,11 +89,15 @@ class VAE(LatentImageModel):
         by 50+ nats without dropout, while with 0.5 it settles and stays (measured on this machine).
     n_levels : int, optional
         Pixel levels (by default ``max + 1`` of the training images; 256 for 8-bit images).
-    max_steps, max_time, epochs, batch_size, learning_rate, weight_decay, validation_fraction, patience, ...
+    max_steps, max_time, epochs, batch_size, grad_accum_steps, learning_rate, min_lr, warmup_steps, \
+lr_decay_steps, weight_decay, grad_clip, eval_interval, eval_batches, patience, validation_fraction, \
+checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, random_state
         The training settings, device and seed of every neural model
-        (:class:`~genlab.neural.estimator.NeuralEstimator`), with the image models' defaults: 2,000 steps,
-        batch 128, learning rate 2e-3, no weight decay, warm-up of a tenth of the steps (at most 100), evaluation
-        every 100 steps on the whole validation set (``validation_fraction`` of the images, default 0).
+        (:class:`~genlab.neural.estimator.NeuralEstimator`), with the image models' defaults: 2,000 steps when no
+        length is given, batch 128, learning rate 2e-3, no weight decay, warm-up of a tenth of the steps (at most
+        100), evaluation every 100 steps on the whole validation set (``validation_fraction`` of the images,
+        default 0). An epoch is one pass over the training images. ``verbose`` also shows the progress of
+        :meth:`log_prob`.
 
     Attributes
     ----------
@@ -314,6 +321,8 @@ class VAE(LatentImageModel):
             Importance samples per image. Each is a decoder pass; with ``decoder="pixelcnn"`` a pass costs a PixelCNN
             forward, about 25 times the independent decoder's (k = 1000 on the 360 test digits: minutes on a CPU
             core; ``verbose`` shows the progress).
+        random_state : None, int or Generator, default=0
+            Seeds the draws of z.
 
         Returns
         -------
@@ -334,6 +343,10 @@ class VAE(LatentImageModel):
         y : label or labels, ConditionalVAE only
             One class for every image, or one per image; None draws the classes from ``class_prior_``.
         random_state : None, int or Generator
+            Seeds the codes, the drawn classes and the pixel levels.
+        return_means : bool, default=False
+            Deprecated (FutureWarning): return ``(levels, decoder means)`` instead of a :class:`~genlab.base.Sample`.
+            The means of the codes a sample drew are ``model.decode(sample.latent)``.
 
         Returns
         -------
@@ -363,7 +376,19 @@ class ConditionalVAE(VAE):
     ``sample(n, y=3)`` draws images of class 3 (``y=None``: classes drawn from ``class_prior_``). A label that is
     not one of the trained classes raises :class:`~genlab.errors.DataError`.
 
-    Parameters are those of :class:`VAE`.
+    Parameters
+    ----------
+    latent_dim, architecture, hidden, likelihood, beta, kl_warmup_steps, free_bits, decoder, decoder_layers, \
+decoder_filters, dropout, n_levels
+        As :class:`VAE`'s, with the same defaults. The one-hot class is appended to the input of the encoder's
+        dense layers and to the code the decoder reads (with ``decoder="pixelcnn"`` the class reaches the PixelCNN
+        through the map the decoder network draws).
+    max_steps, max_time, epochs, batch_size, grad_accum_steps, learning_rate, min_lr, warmup_steps, \
+lr_decay_steps, weight_decay, grad_clip, eval_interval, eval_batches, patience, validation_fraction, \
+checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, random_state
+        The training settings, device and seed of every neural model
+        (:class:`~genlab.neural.estimator.NeuralEstimator`), with :class:`VAE`'s defaults (those of the image
+        models). ``validation_fraction`` holds out images with their labels.
     """
 
     conditional: ClassVar[bool] = True
