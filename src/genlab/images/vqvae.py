@@ -94,9 +94,15 @@ class VQVAE(ImageModel):
         PixelCNN's default 1,000 steps), so ``max_time`` stays a ceiling.
     n_levels : int, optional
         Pixel levels (by default ``max + 1`` of the training images).
-    max_steps, max_time, epochs, batch_size, learning_rate, validation_fraction, patience, ..., device, random_state
+    max_steps, max_time, epochs, batch_size, grad_accum_steps, learning_rate, min_lr, warmup_steps, \
+lr_decay_steps, weight_decay, grad_clip, eval_interval, eval_batches, patience, validation_fraction, \
+checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, random_state
         The training settings of every neural model (:class:`~genlab.neural.estimator.NeuralEstimator`), for the
-        autoencoder, with the image models' defaults: 2,000 steps, batch 128, learning rate 2e-3, no weight decay.
+        autoencoder, with the image models' defaults: 2,000 steps when no length is given, batch 128, learning
+        rate 2e-3, no weight decay, warm-up of a tenth of the steps (at most 100), evaluation every 100 steps on
+        the whole validation set. ``max_time`` is the whole fit's budget (``prior_share``); ``device``,
+        ``n_threads``, ``verbose`` and the seed drawn from ``random_state`` also go to the prior unless
+        ``prior_params`` sets them, whose other settings are PixelCNN's own.
 
     Attributes
     ----------
