@@ -46,18 +46,25 @@ class Autoencoder(LatentImageModel):
     Parameters
     ----------
     latent_dim : int, default=16
+        Dimension of the code.
     architecture : {"mlp", "conv"}, default="mlp"
     hidden : tuple of int, optional
-        As for :class:`~genlab.images.vae.VAE`.
+        The encoder and decoder networks, as for :class:`~genlab.images.vae.VAE`.
     likelihood : {"categorical", "bernoulli", "gaussian", "logistic"}, default="categorical"
         The decoder's distribution of pixel levels (the reconstruction loss).
     n_mixture_components : int, default=10
         Components of the :class:`~genlab.mixture.GaussianMixture` (full covariances) fitted to the codes.
     dropout : float, default=0.0
+        Dropout after every hidden layer (training only).
     n_levels : int, optional
         Pixel levels (by default ``max + 1`` of the training images).
-    max_steps, max_time, epochs, batch_size, learning_rate, ..., device, random_state
-        The training settings of every neural model, with the image models' defaults (as :class:`VAE`).
+    max_steps, max_time, epochs, batch_size, grad_accum_steps, learning_rate, min_lr, warmup_steps, \
+lr_decay_steps, weight_decay, grad_clip, eval_interval, eval_batches, patience, validation_fraction, \
+checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, random_state
+        The training settings, device and seed of every neural model
+        (:class:`~genlab.neural.estimator.NeuralEstimator`), with the image models' defaults (as
+        :class:`~genlab.images.vae.VAE`'s: 2,000 steps when no length is given, batch 128, learning rate 2e-3, no
+        weight decay). The seed also starts the mixture's fit.
 
     Attributes
     ----------
