@@ -304,12 +304,15 @@ class PixelCNN(ImageModel):
         Dropout on each horizontal gate's output.
     n_levels : int, optional
         Pixel levels; by default ``max + 1`` of the training images (17 for digits).
-    max_steps, max_time, epochs, batch_size, learning_rate, validation_fraction, patience, ..., device, random_state
-        The training settings of every neural model (:class:`~genlab.neural.estimator.NeuralEstimator`), with
-        these defaults: 1,000 steps (digits: about 80 nats per test image, in about 2-3 minutes on one CPU core),
-        batch 64, learning rate 2e-3, no weight decay, a tenth of the images held out (``validation_fraction``)
-        and evaluated every 100 steps, early stopping after 5 evaluations without improvement (``patience``;
-        the best weights are kept).
+    max_steps, max_time, epochs, batch_size, grad_accum_steps, learning_rate, min_lr, warmup_steps, \
+lr_decay_steps, weight_decay, grad_clip, eval_interval, eval_batches, patience, validation_fraction, \
+checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, random_state
+        The training settings, device and seed of every neural model
+        (:class:`~genlab.neural.estimator.NeuralEstimator`), with these defaults: 1,000 steps when no length is
+        given (digits: about 80 nats per test image, in about 2-3 minutes on one CPU core), batch 64, learning
+        rate 2e-3, no weight decay, warm-up of a tenth of the steps (at most 100), a tenth of the images held out
+        (``validation_fraction``) and evaluated whole every 100 steps, early stopping after 5 evaluations without
+        improvement (``patience``; the best weights are kept).
 
     Attributes
     ----------
@@ -464,7 +467,18 @@ class ConditionalPixelCNN(PixelCNN):
     ``log_prob(X, y)`` is the exact ``log p(x | y)``; ``log_prob(X)`` without labels is the exact marginal
     ``log sum_y class_prior_[y] p(x | y)`` (one pass per class), comparable with unconditional models.
     ``sample(n, y=3)`` draws images of one class (or one label per image); without ``y`` the classes are drawn from
-    ``class_prior_``. Parameters and attributes are :class:`PixelCNN`'s, plus ``classes_`` and ``class_prior_``.
+    ``class_prior_``. Attributes are :class:`PixelCNN`'s, plus ``classes_`` and ``class_prior_``.
+
+    Parameters
+    ----------
+    n_filters, n_layers, kernel_size, n_hidden, dropout, n_levels
+        As :class:`PixelCNN`'s, with the same defaults.
+    max_steps, max_time, epochs, batch_size, grad_accum_steps, learning_rate, min_lr, warmup_steps, \
+lr_decay_steps, weight_decay, grad_clip, eval_interval, eval_batches, patience, validation_fraction, \
+checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, random_state
+        The training settings, device and seed of every neural model
+        (:class:`~genlab.neural.estimator.NeuralEstimator`), with :class:`PixelCNN`'s defaults (1,000 steps,
+        batch 64, a tenth of the images held out with their labels, ``patience`` 5).
     """
 
     conditional: ClassVar[bool] = True
