@@ -191,10 +191,6 @@ class NeuralAutoRegressive(NeuralEstimator):
     """DeepAR-style neural autoregressive model of real-valued series: a causal network whose output at each step
     parameterises the likelihood of the next value.
 
-    The shared training hyperparameters (``max_steps``, ``max_time``, ``batch_size``, ``learning_rate``, ...,
-    ``device``, ``random_state``) are those of :class:`~genlab.neural.NeuralEstimator`; here ``batch_size`` counts
-    windows and the default length is 1000 steps.
-
     Parameters
     ----------
     backbone : {"lstm", "gru", "rnn", "cnn", "transformer"}, default="lstm"
@@ -222,8 +218,12 @@ class NeuralAutoRegressive(NeuralEstimator):
         mean scaling, at level 10,000 3.9 nats; CO2: CRPS 0.33 against 0.50), while mean scaling did better on
         the benchmark's Nile, El Nino and sunspot series (bench/RESULTS.md).
     hidden_size : int, default=40
+        Width of the backbone: the recurrent state, the convolutions' channels, or the Transformer's model width.
     n_layers : int, default=2
+        Layers of the backbone (the causal CNN's dilations double from layer to layer: 1, 2, 4, ...).
     dropout : float, default=0.1
+        Dropout while training: between recurrent layers (when there are several), on each causal convolution
+        layer's output, inside the Transformer's layers.
     kernel_size : int, default=2
         The causal CNN's taps per layer.
     n_heads : int, default=4
@@ -233,6 +233,15 @@ class NeuralAutoRegressive(NeuralEstimator):
     rank : int, optional
         Rank of the low-rank part of the multivariate Gaussian's covariance (default min(D, 4) for D > 1, 0 for one
         variable).
+    max_steps, max_time, epochs, batch_size, grad_accum_steps, learning_rate, min_lr, warmup_steps, \
+lr_decay_steps, weight_decay, grad_clip, eval_interval, eval_batches, patience, validation_fraction, \
+checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, random_state
+        The training settings, device and seed of every neural model
+        (:class:`~genlab.neural.estimator.NeuralEstimator`), with these defaults here: 1,000 steps when no length
+        is given, no warm-up, weight decay 1e-8, gradient norms clipped at 10, evaluation every 100 steps on the
+        whole held-out part. ``batch_size`` counts training windows (a block of ``prediction_length`` predicted
+        values and the up to ``context_length`` values before it); an epoch is as many windows as it takes to
+        predict every training value about once; ``validation_fraction`` holds out the end of every series.
 
     Attributes
     ----------
