@@ -149,7 +149,7 @@ dilation_cycle : optional
         training window (and the Transformer's longest context).
     max_steps, max_time, epochs, batch_size, grad_accum_steps, learning_rate, min_lr, warmup_steps, \
 lr_decay_steps, weight_decay, grad_clip, eval_interval, eval_batches, patience, validation_fraction, \
-checkpoint_path, checkpoint_interval, compile, verbose, device, random_state
+checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, random_state
         The training settings and device of every neural model
         (:class:`~genlab.neural.estimator.NeuralEstimator`), with nanoGPT's small-data defaults: batch 32,
         learning rate 1e-3 with 100 warm-up steps, weight decay 0.1, evaluation every 250 steps on 20 batches,
