@@ -41,3 +41,13 @@ def test_sphinx_roles_become_code_spans():
     text = "Like :class:`~genlab.hmm.GaussianHMM` and :func:`genlab.load`, see :meth:`fit` or :py:attr:`means_`."
     assert rewrite_roles(text) == "Like `GaussianHMM` and `genlab.load`, see `fit` or `means_`."
     assert rewrite_roles("no roles here") == "no roles here"
+    assert rewrite_roles(r"Wishart(:math:`\Psi^{-1}`, :math:`\nu`)") == r"Wishart(`\Psi^{-1}`, `\nu`)"
+
+
+def test_the_command_line_page_holds_the_marker_the_reference_replaces():
+    from pathlib import Path
+
+    from hooks import CLI_MARKER
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+    assert CLI_MARKER in page.read_text(encoding="utf-8")

@@ -13,7 +13,7 @@ from typing import Any
 
 import griffe
 
-_ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|data|mod|exc|obj|const|ref|term):`(?P<target>[^`]+)`")
+_ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|data|mod|exc|obj|const|ref|term|math):`(?P<target>[^`]+)`")
 
 
 def _shown(match: re.Match[str]) -> str:
