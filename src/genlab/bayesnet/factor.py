@@ -68,6 +68,9 @@ class Factor:
         Shape ``(len(state_names[v]) for v in variables)``; converted to float64.
     state_names : mapping of str to sequence of str
         The states of each variable (at least those of ``variables``), in axis order.
+    standard_error : ndarray, optional
+        For a table estimated by sampling, the standard error of each entry of ``values`` (same shape), kept as
+        given; :meth:`copy` and :meth:`transpose` carry it along, the other operations return factors without it.
 
     Attributes
     ----------
