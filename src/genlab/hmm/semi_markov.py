@@ -579,6 +579,9 @@ class HiddenSemiMarkovModel(SemiMarkovEM, GenerativeModel):
             ``Pipeline`` passes ``y=None`` there and ``lengths`` by name; see :func:`genlab.hmm.base.lengths_argument`).
         lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the sequences in ``X``, summing to ``n_samples``.
+        callback : callable, optional
+            Called after every EM iteration with a :class:`genlab.learn.EMProgress` (restart, iteration, objective,
+            its change, seconds elapsed, the model); returning ``True`` stops the fit, and no further restarts run.
         distributed : bool, default False
             ``X`` (with ``lengths``) is this process's shard - whole sequences - of the data in a
             ``torch.distributed`` job launched by ``torchrun`` (:mod:`genlab.distributed`): the ranks agree on the
