@@ -471,8 +471,18 @@ class ConditionalPixelCNN(PixelCNN):
 
     Parameters
     ----------
-    n_filters, n_layers, kernel_size, n_hidden, dropout, n_levels
-        As :class:`PixelCNN`'s, with the same defaults.
+    n_filters : int, default=32
+        As :class:`PixelCNN`'s: feature maps of the vertical and horizontal stacks.
+    n_layers : int, default=6
+        As :class:`PixelCNN`'s: gated layers (each with the learned bias of the class).
+    kernel_size : int, default=3
+        As :class:`PixelCNN`'s: odd kernel width of the stacks.
+    n_hidden : int, default=64
+        As :class:`PixelCNN`'s: width of the 1x1 output head.
+    dropout : float, default=0.0
+        As :class:`PixelCNN`'s: dropout on each horizontal gate's output.
+    n_levels : int, optional
+        As :class:`PixelCNN`'s: pixel levels (by default ``max + 1`` of the training images).
     max_steps, max_time, epochs, batch_size, grad_accum_steps, learning_rate, min_lr, warmup_steps, \
 lr_decay_steps, weight_decay, grad_clip, eval_interval, eval_batches, patience, validation_fraction, \
 checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, random_state

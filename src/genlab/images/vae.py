@@ -378,11 +378,32 @@ class ConditionalVAE(VAE):
 
     Parameters
     ----------
-    latent_dim, architecture, hidden, likelihood, beta, kl_warmup_steps, free_bits, decoder, decoder_layers, \
-decoder_filters, dropout, n_levels
-        As :class:`VAE`'s, with the same defaults. The one-hot class is appended to the input of the encoder's
-        dense layers and to the code the decoder reads (with ``decoder="pixelcnn"`` the class reaches the PixelCNN
-        through the map the decoder network draws).
+    latent_dim : int, default=16
+        As :class:`VAE`'s: dimension of the latent code z.
+    architecture : {"mlp", "conv"}, default="mlp"
+        As :class:`VAE`'s. The one-hot class is appended to the input of the encoder's dense layers and to the code
+        the decoder reads.
+    hidden : tuple of int, optional
+        As :class:`VAE`'s: the networks' widths (MLP) or channels then dense width (conv).
+    likelihood : {"categorical", "bernoulli", "gaussian", "logistic"}, default="categorical"
+        As :class:`VAE`'s: the decoder's distribution of each pixel level.
+    beta : float, default=1.0
+        As :class:`VAE`'s: weight of the KL term.
+    kl_warmup_steps : int, default=1000
+        As :class:`VAE`'s: steps over which the KL weight rises from 0 to ``beta``.
+    free_bits : float, default=0.0
+        As :class:`VAE`'s: nats per latent dimension below which the KL is not penalised.
+    decoder : {"independent", "pixelcnn"}, default="independent"
+        As :class:`VAE`'s; with ``"pixelcnn"`` the class reaches the PixelCNN through the map the decoder network
+        draws from the code and the class.
+    decoder_layers : int, default=3
+        As :class:`VAE`'s: gated layers of the ``"pixelcnn"`` decoder.
+    decoder_filters : int, default=32
+        As :class:`VAE`'s: feature maps of the ``"pixelcnn"`` decoder.
+    dropout : float, default=0.5
+        As :class:`VAE`'s: dropout after every hidden layer (training only).
+    n_levels : int, optional
+        As :class:`VAE`'s: pixel levels (by default ``max + 1`` of the training images).
     max_steps, max_time, epochs, batch_size, grad_accum_steps, learning_rate, min_lr, warmup_steps, \
 lr_decay_steps, weight_decay, grad_clip, eval_interval, eval_batches, patience, validation_fraction, \
 checkpoint_path, checkpoint_interval, compile, n_threads, verbose, device, random_state
