@@ -7,7 +7,7 @@ import pytest
 typer = pytest.importorskip("typer")
 
 import cli_reference  # noqa: E402
-from griffe_roles import rewrite_roles  # noqa: E402
+from griffe_roles import rewrite_roles, split_parameter_groups  # noqa: E402
 
 
 def _command_paths(command, path):
@@ -51,3 +51,14 @@ def test_the_command_line_page_holds_the_marker_the_reference_replaces():
 
     page = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
     assert CLI_MARKER in page.read_text(encoding="utf-8")
+
+
+def test_an_entry_naming_several_arguments_becomes_one_entry_per_argument():
+    doc = (
+        "Fit.\n\nParameters\n----------\na, b : int\n    Two.\nc : str\n    C.\n\n"
+        "Returns\n-------\nx, y : int\n    Out.\n"
+    )
+    split = split_parameter_groups(doc)
+    assert "a : int\n    Two.\nb : int\n    Described with ``a`` above.\n" in split
+    assert "c : str\n    C." in split and "x, y : int\n    Out." in split  # Returns entries are left as they are
+    assert split_parameter_groups("No sections, a, b : c.") == "No sections, a, b : c."
