@@ -8,6 +8,8 @@ types and defaults, so the page cannot drift from the program.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import typer
 
@@ -72,9 +74,37 @@ def _parameter_rows(command, context) -> list[str]:
     return rows
 
 
-def _section(command, path: list[str], depth: int) -> list[str]:
+def commands(app: typer.Typer | None = None) -> Iterator[tuple[list[str], Any]]:
+    """Every command of the application, depth first: ``(["genlab", "fit", "gmm"], command)``, hidden ones left out.
+
+    Parameters
+    ----------
+    app : typer.Typer, optional
+        The application; genlab's own when omitted.
+
+    Yields
+    ------
+    tuple of (list of str, click command)
+        The command's path and the command typer built.
+    """
+    if app is None:
+        from genlab.cli._app import app as genlab_app
+
+        app = genlab_app
+    pending = [(["genlab"], typer.main.get_command(app))]
+    while pending:
+        path, command = pending.pop()
+        yield path, command
+        if hasattr(command, "list_commands"):
+            context = Context(command, info_name=" ".join(path))
+            subs = [(name, command.get_command(context, name)) for name in command.list_commands(context)]
+            pending += [([*path, name], sub) for name, sub in reversed(subs)
+                        if sub is not None and not getattr(sub, "hidden", False)]
+
+
+def _section(command: Any, path: list[str]) -> list[str]:
     context = Context(command, info_name=" ".join(path))
-    lines = [f"{'#' * min(depth, 4)} `{' '.join(path)}`", ""]
+    lines = [f"{'#' * min(len(path) + 1, 4)} `{' '.join(path)}`", ""]
     help_text = _plain(command.help)
     if help_text:
         lines += [help_text, ""]
@@ -84,12 +114,6 @@ def _section(command, path: list[str], depth: int) -> list[str]:
     rows = _parameter_rows(command, context)
     if rows:
         lines += ["| name | kind | type | default | meaning |", "|---|---|---|---|---|", *rows, ""]
-    if hasattr(command, "list_commands"):
-        for name in command.list_commands(context):
-            sub = command.get_command(context, name)
-            if sub is None or getattr(sub, "hidden", False):
-                continue
-            lines += _section(sub, [*path, name], depth + 1)
     return lines
 
 
@@ -106,12 +130,7 @@ def markdown(app: typer.Typer | None = None) -> str:
     str
         Markdown with one section per command, sub-commands nested under their group.
     """
-    if app is None:
-        from genlab.cli._app import app as genlab_app
-
-        app = genlab_app
-    command = typer.main.get_command(app)
-    return "\n".join(_section(command, ["genlab"], 2))
+    return "\n".join(line for path, command in commands(app) for line in _section(command, path))
 
 
 if __name__ == "__main__":

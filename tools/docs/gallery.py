@@ -26,12 +26,13 @@ import math
 import re
 import sys
 import time
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from genlab.metrics import bits_per_unit
 
 #: The page's title and introduction; ``{date}``, ``{version}`` and ``{seed}`` are filled in at each run.
 PAGE_HEADER = """\
@@ -69,11 +70,6 @@ class Context:
 
 
 # --------------------------------------------------------------------------------------------------- helpers
-
-
-def _bits(nats_per_unit: float) -> float:
-    """Bits per unit from a mean log-likelihood per unit in nats (the sign flips: lower is better)."""
-    return -float(nats_per_unit) / math.log(2)
 
 
 def _text_block(text: str) -> str:
@@ -120,15 +116,10 @@ def _digit_grid(images: np.ndarray, path: Path, ncol: int = 8) -> str:
 
 
 def _write_wav(waveform: np.ndarray, path: Path, sample_rate: int = _AUDIO_RATE) -> str:
-    """Write a mono float waveform in [-1, 1] as 16-bit PCM WAV (the standard library's ``wave``: no extra)."""
-    pcm = np.clip(np.asarray(waveform, dtype=np.float64), -1.0, 1.0)
-    pcm = np.rint(pcm * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(sample_rate)
-        handle.writeframes(pcm.tobytes())
-    return path.name
+    """Write a mono waveform in [-1, 1] as a 16-bit PCM WAV file (genlab's writer); return the file's name."""
+    from genlab.audio import save_audio
+
+    return Path(save_audio(path, waveform, sample_rate)).name
 
 
 def _strongest_frequency(waveform: np.ndarray, sample_rate: int) -> float:
@@ -177,7 +168,7 @@ def section_text(ctx: Context) -> str:
 
     start = time.perf_counter()
     markov = genlab.MarkovChain(order=4, smoothing="kneser-ney").fit(train)
-    markov_bits = _bits(markov.score(held_out))
+    markov_bits = bits_per_unit(markov.score(held_out))
     markov_sample = TEXT_PROMPT + markov.generate(TEXT_PROMPT, 300, **decoding)
     parts.append(f"### MarkovChain: a 5-gram model with Kneser-Ney smoothing\n\n"
                  f"`MarkovChain(order=4, smoothing=\"kneser-ney\")`, counted in {time.perf_counter() - start:.0f} s. "
@@ -305,7 +296,7 @@ def section_hmm(ctx: Context) -> str:
             f"`GaussianHMM(n_states=3)` fitted by Baum-Welch ({hmm.monitor_.iter} EM iterations, {seconds:.1f} s) "
             "to the first 600 steps of a synthetic series that switches between a calm, a high and a volatile "
             "regime (each persists with probability 0.97 per step). Held out (the last 400 steps): "
-            f"**{_bits(held_out_nats):.3f} bits per time step** of a continuous value (a differential entropy: "
+            f"**{bits_per_unit(held_out_nats):.3f} bits per time step** of a continuous value (a differential entropy: "
             f"compare only with models of the same series). Each point is coloured by its Viterbi state; the "
             f"path agrees with the true regime at {agreement:.1%} of the steps.\n\n"
             f"![The series coloured by the HMM's most likely state path]({plot})\n")
@@ -344,8 +335,8 @@ def section_bayesnet(ctx: Context) -> str:
     frame = asia.sample(3000, random_state=ctx.seed)
     train, test = frame.iloc[:2000], frame.iloc[2000:]
     learned = genlab.BayesianNetwork(asia.edges, method="bayes").fit(train)
-    held_out_bits = _bits(float(learned.score(test)))
-    true_bits = _bits(float(asia.score(test)))
+    held_out_bits = bits_per_unit(float(learned.score(test)))
+    true_bits = bits_per_unit(float(asia.score(test)))
     queries = [
         ("lung", {}),
         ("lung", {"smoke": "yes"}),

@@ -43,16 +43,24 @@ def on_startup(command, dirty):
     _timings.clear()
 
 
+def _run(markdown: str, shown_as: str, name: str, budget: float | None = None) -> list[examples.Block]:
+    """Run one page's examples, timing them; a failure stops the build naming ``shown_as`` (the file)."""
+    started = time.monotonic()
+    try:
+        blocks = examples.run_page(markdown, name, budget=budget)
+    except examples.ExampleError as error:
+        raise PluginError(f"an example of {shown_as} failed: {error}") from error
+    ran = sum(block.runs for block in blocks)
+    if ran:
+        _timings.append((name, time.monotonic() - started, ran))
+    return blocks
+
+
 def on_pre_build(config):
     """Run the README's examples before the pages' (a failing one stops the build like a page's)."""
     if not _run_examples() or Path(config.config_file_path).resolve().parent != README.parent:
         return  # a site other than genlab's own (the tests build one) has no README to check
-    started = time.monotonic()
-    try:
-        blocks = examples.run_page(README.read_text(encoding="utf-8"), "README.md")
-    except examples.ExampleError as error:
-        raise PluginError(f"an example of README.md failed: {error}") from error
-    _timings.append(("README.md", time.monotonic() - started, sum(block.runs for block in blocks)))
+    _run(README.read_text(encoding="utf-8"), "README.md", "README.md")
 
 
 def on_page_markdown(markdown, page, config, files):
@@ -62,16 +70,9 @@ def on_page_markdown(markdown, page, config, files):
     if not _run_examples():
         return markdown
     name = page.file.src_uri
-    started = time.monotonic()
     # MkDocs has already taken the front matter off the page: its budget comes from page.meta
     budget = page.meta.get("examples_budget")
-    try:
-        blocks = examples.run_page(markdown, name, budget=float(budget) if budget is not None else None)
-    except examples.ExampleError as error:
-        raise PluginError(f"an example of docs/{name} failed: {error}") from error
-    ran = sum(block.runs for block in blocks)
-    if ran:
-        _timings.append((name, time.monotonic() - started, ran))
+    blocks = _run(markdown, f"docs/{name}", name, float(budget) if budget is not None else None)
     return examples.render(markdown, blocks)
 
 
